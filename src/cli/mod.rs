@@ -1,0 +1,67 @@
+//! The command line: argument parsing, output for humans, exit codes.
+
+mod decode;
+
+use std::io;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Records a Linky meter's TIC output and exports per-period consumption.
+#[derive(Debug, Parser)]
+#[command(name = "tic-rec", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode a raw TIC capture into frames (JSON lines or CSV) or a summary.
+    Decode(decode::Args),
+}
+
+/// Runs the command line and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Decode(args) => decode::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tic-rec: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// `--mode auto|standard|historique`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeArg {
+    /// Detect the mode from the stream.
+    Auto,
+    /// Standard mode (9600 baud, HT separators).
+    Standard,
+    /// Historique mode (1200 baud, SP separators).
+    Historique,
+}
+
+impl ModeArg {
+    /// The mode to force, if any.
+    pub fn forced(self) -> Option<tic_rec::tic::Mode> {
+        match self {
+            ModeArg::Auto => None,
+            ModeArg::Standard => Some(tic_rec::tic::Mode::Standard),
+            ModeArg::Historique => Some(tic_rec::tic::Mode::Historique),
+        }
+    }
+}

@@ -1,0 +1,950 @@
+//! The push decoder (see the module docs of [`crate::tic`] for the contract).
+
+use super::horodate::Horodate;
+use super::{Mode, CR, EOT, ETX, HT, LF, SP, STX};
+
+/// How frames are delimited in the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Framing {
+    /// The wire format: STX … ETX (or STX … STX from a cooked tty).
+    #[default]
+    Wire,
+    /// A text dump: one group a line, frames separated by a blank line, no STX/ETX.
+    Lines,
+}
+
+/// Decoder settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `None` detects the mode from each frame; `Some` forces it.
+    pub mode: Option<Mode>,
+    /// How frames are delimited.
+    pub framing: Framing,
+    /// A frame longer than this (in bytes, STX excluded) is dropped and counted.
+    pub max_frame_len: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            mode: None,
+            framing: Framing::Wire,
+            max_frame_len: 8 * 1024,
+        }
+    }
+}
+
+/// Running counts since the decoder was created.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Bytes fed.
+    pub bytes: u64,
+    /// Bytes outside complete frames (noise, partial frames, cut frames).
+    pub bytes_skipped: u64,
+    /// Complete frames returned.
+    pub frames: u64,
+    /// Frames discarded because EOT or a new STX interrupted them.
+    pub frames_cut: u64,
+    /// Frames discarded because they grew past [`Config::max_frame_len`].
+    pub frames_oversize: u64,
+    /// Groups that verified, in complete frames.
+    pub groups_ok: u64,
+    /// Groups that failed, in complete frames.
+    pub groups_bad: u64,
+    /// Complete frames decoded as standard mode.
+    pub frames_standard: u64,
+    /// Complete frames decoded as historique mode.
+    pub frames_historique: u64,
+}
+
+impl Stats {
+    /// The mode most frames were decoded in, if any frame was.
+    pub fn mode(&self) -> Option<Mode> {
+        match (self.frames_standard, self.frames_historique) {
+            (0, 0) => None,
+            (s, h) if s >= h => Some(Mode::Standard),
+            _ => Some(Mode::Historique),
+        }
+    }
+}
+
+/// Why a group was left out of its frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BadKind {
+    /// The checksum character does not match the mode's rule.
+    Checksum {
+        /// What the rule gives.
+        expected: u8,
+        /// What was read.
+        found: u8,
+    },
+    /// The byte before the checksum is not the mode's separator.
+    Separator {
+        /// What was read there.
+        found: u8,
+    },
+    /// Too short to hold a label, a separator and a checksum.
+    Truncated,
+    /// The checksum verified but the group is not well formed.
+    Malformed(&'static str),
+}
+
+impl std::fmt::Display for BadKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            BadKind::Checksum { expected, found } => write!(
+                f,
+                "checksum mismatch: expected {:?}, found {:?}",
+                expected as char, found as char
+            ),
+            BadKind::Separator { found } => {
+                write!(f, "expected a separator before the checksum, found 0x{found:02X}")
+            }
+            BadKind::Truncated => f.write_str("group too short"),
+            BadKind::Malformed(why) => f.write_str(why),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+impl Span {
+    fn new(start: usize, len: usize) -> Span {
+        Span {
+            start: start as u32,
+            len: len as u32,
+        }
+    }
+    fn of<'a>(&self, buf: &'a [u8]) -> &'a [u8] {
+        &buf[self.start as usize..(self.start + self.len) as usize]
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct GroupSpan {
+    raw: Span,
+    label: Span,
+    horodate: Option<Span>,
+    value: Span,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct BadSpan {
+    label: Span,
+    kind: BadKind,
+}
+
+const NONE: u32 = u32::MAX;
+
+/// Bytes copied into the frame buffer before looking for a frame delimiter in them.
+const COPY_BLOCK: usize = 256;
+
+/// What pass 1 learns of a run of bytes between line ends. Positions are relative to `start`.
+#[derive(Clone, Copy, Debug)]
+struct Segment {
+    start: u32,
+    len: u32,
+    /// The running sum at the start while scanning; once closed, the sum of the bytes before
+    /// the separator.
+    sum: u8,
+    /// First and second HT, and how many there are.
+    ht1: u32,
+    ht2: u32,
+    n_ht: u32,
+    /// First SP.
+    sp1: u32,
+    /// Holds a control character other than HT (or DEL).
+    ctl: bool,
+}
+
+impl Segment {
+    /// A segment starting at `start`, when the running sum reads `run`.
+    #[inline]
+    fn at(start: usize, run: u8) -> Segment {
+        Segment {
+            start: start as u32,
+            len: 0,
+            sum: run,
+            ht1: NONE,
+            ht2: NONE,
+            n_ht: 0,
+            sp1: NONE,
+            ctl: false,
+        }
+    }
+
+    fn span(&self) -> Span {
+        Span {
+            start: self.start,
+            len: self.len,
+        }
+    }
+
+    /// Ends the segment at `end` (its `sum` now covering all its bytes) and keeps it if it is
+    /// not empty, counting whether its checksum verifies under each mode's rule.
+    #[inline]
+    fn close(mut self, end: usize, out: &mut Vec<Segment>, buf: &[u8], std_ok: &mut u32, his_ok: &mut u32) {
+        let start = self.start as usize;
+        if end == start {
+            return;
+        }
+        self.len = (end - start) as u32;
+        if end - start >= 2 {
+            let (sep, chk) = (buf[end - 2], buf[end - 1]);
+            self.sum = self.sum.wrapping_sub(sep).wrapping_sub(chk);
+            if sep == HT && chk == (self.sum.wrapping_add(HT) & 0x3F) + 0x20 {
+                *std_ok += 1;
+            } else if sep == SP && chk == (self.sum & 0x3F) + 0x20 {
+                *his_ok += 1;
+            }
+        }
+        out.push(self);
+    }
+}
+
+/// A verified group of a frame. `value` is trimmed of SP padding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Group<'a> {
+    /// The label, e.g. `EAST`.
+    pub label: &'a str,
+    /// The raw `SAAMMJJhhmmss` horodate of a horodated group.
+    pub horodate: Option<&'a str>,
+    /// The value, trimmed of SP padding (empty for DATE).
+    pub value: &'a str,
+    /// The whole group as read, from the label to the checksum character (LF/CR excluded).
+    pub raw: &'a str,
+}
+
+impl Group<'_> {
+    /// The parsed horodate, if the group has one (always valid in a decoded frame).
+    pub fn parsed_horodate(&self) -> Option<Horodate> {
+        self.horodate
+            .map(|h| Horodate::parse_bytes(h.as_bytes()).expect("the decoder only keeps valid horodates"))
+    }
+}
+
+/// A group that did not verify, left out of its frame's values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BadGroup<'a> {
+    /// The label as read: the bytes up to the first separator (at most 16), possibly garbled.
+    pub label: &'a str,
+    /// Stream offset of the group's first byte.
+    pub offset: u64,
+    /// Why it was rejected.
+    pub kind: BadKind,
+}
+
+/// A complete frame, borrowed from the decoder until the next call to `decode`.
+#[derive(Clone, Copy, Debug)]
+pub struct Frame<'a> {
+    /// The mode its groups were verified with.
+    pub mode: Mode,
+    /// Stream offset of its STX (or of its first byte in [`Framing::Lines`]).
+    pub offset: u64,
+    buf: &'a [u8],
+    groups: &'a [GroupSpan],
+    bad: &'a [BadSpan],
+}
+
+fn text(bytes: &[u8]) -> &str {
+    // Every byte was masked to 7 bits, and 7-bit bytes are valid UTF-8.
+    std::str::from_utf8(bytes).expect("7-bit bytes are valid UTF-8")
+}
+
+impl<'a> Frame<'a> {
+    /// The verified groups, in wire order.
+    pub fn groups(&self) -> impl ExactSizeIterator<Item = Group<'a>> + 'a {
+        let buf = self.buf;
+        self.groups.iter().map(move |g| Group {
+            label: text(g.label.of(buf)),
+            horodate: g.horodate.map(|h| text(h.of(buf))),
+            value: text(g.value.of(buf)),
+            raw: text(g.raw.of(buf)),
+        })
+    }
+
+    /// The first verified group with this label.
+    pub fn get(&self, label: &str) -> Option<Group<'a>> {
+        self.groups().find(|g| g.label == label)
+    }
+
+    /// The groups that failed, in wire order.
+    pub fn bad_groups(&self) -> impl ExactSizeIterator<Item = BadGroup<'a>> + 'a {
+        let buf = self.buf;
+        let base = self.offset + 1;
+        self.bad.iter().map(move |b| BadGroup {
+            label: text(b.label.of(buf)),
+            offset: base + u64::from(b.label.start),
+            kind: b.kind,
+        })
+    }
+
+    /// Number of groups that failed.
+    pub fn bad_count(&self) -> usize {
+        self.bad.len()
+    }
+
+    /// Whether a group with this label was present but failed verification.
+    pub fn is_bad(&self, label: &str) -> bool {
+        self.bad_groups().any(|b| b.label == label)
+    }
+
+    /// The DATE horodate, if the frame has a verified DATE group.
+    pub fn date(&self) -> Option<Horodate> {
+        self.get("DATE").and_then(|g| g.parsed_horodate())
+    }
+
+    /// Frame length in bytes, from the byte after STX to the byte before ETX.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether the frame has no bytes at all.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// Outside a frame: skipping to the next STX.
+    Idle,
+    /// Inside a frame.
+    InFrame,
+}
+
+/// The push decoder. See [`crate::tic`].
+#[derive(Debug)]
+pub struct Decoder {
+    config: Config,
+    state: State,
+    /// Stream offset of the next byte to be fed.
+    offset: u64,
+    /// Masked bytes of the current frame (STX excluded).
+    buf: Vec<u8>,
+    /// Stream offset of the current frame's STX.
+    frame_offset: u64,
+    /// A frame was returned by the last call: clear it on the next one.
+    returned: bool,
+    /// Offset of the frame returned last (the current one may already have started).
+    done_offset: u64,
+    done_mode: Mode,
+    /// Lines framing: the last byte was a line end.
+    at_line_start: bool,
+    segments: Vec<Segment>,
+    groups: Vec<GroupSpan>,
+    bad: Vec<BadSpan>,
+    /// Mode of the last frame that verified at least one group.
+    last_mode: Option<Mode>,
+    stats: Stats,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder::new(Config::default())
+    }
+}
+
+#[inline]
+fn find_stx(s: &[u8]) -> Option<usize> {
+    s.iter().position(|&b| b & 0x7F == STX)
+}
+
+impl Decoder {
+    /// A decoder with these settings.
+    pub fn new(config: Config) -> Decoder {
+        let cap = config.max_frame_len.min(1 << 20);
+        Decoder {
+            config,
+            state: State::Idle,
+            offset: 0,
+            buf: Vec::with_capacity(cap.min(4096)),
+            frame_offset: 0,
+            returned: false,
+            done_offset: 0,
+            done_mode: Mode::Standard,
+            at_line_start: true,
+            segments: Vec::with_capacity(64),
+            groups: Vec::with_capacity(64),
+            bad: Vec::new(),
+            last_mode: None,
+            stats: Stats::default(),
+        }
+    }
+
+    /// The counts so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Stream offset of the next byte to be fed.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Mode of the last frame that verified at least one group.
+    pub fn detected_mode(&self) -> Option<Mode> {
+        self.last_mode
+    }
+
+    /// Feeds `input`; returns a frame when one completes, and how many bytes were consumed.
+    ///
+    /// Call again with the rest of the input until it is all consumed. The returned frame
+    /// borrows the decoder and is gone at the next call.
+    pub fn decode(&mut self, input: &[u8]) -> (Option<Frame<'_>>, usize) {
+        if self.returned {
+            self.returned = false;
+            if self.state == State::InFrame || self.config.framing == Framing::Lines {
+                // A frame that ended where the next one began (cooked tty, or a blank line):
+                // the new frame starts empty.
+                self.buf.clear();
+            }
+        }
+        let (done, n) = match self.config.framing {
+            Framing::Wire => self.decode_wire(input),
+            Framing::Lines => self.decode_lines(input),
+        };
+        self.offset += n as u64;
+        self.stats.bytes += n as u64;
+        if done {
+            self.returned = true;
+            (Some(self.frame()), n)
+        } else {
+            (None, n)
+        }
+    }
+
+    /// Ends the stream. A text dump's last frame completes here; a wire frame still open is
+    /// incomplete and its bytes count as skipped.
+    pub fn finish(&mut self) -> Option<Frame<'_>> {
+        if self.returned {
+            self.returned = false;
+            if self.state == State::InFrame || self.config.framing == Framing::Lines {
+                self.buf.clear();
+            }
+        }
+        match self.config.framing {
+            Framing::Lines => {
+                if self.buf.iter().any(|&b| b != LF) {
+                    self.complete(self.frame_offset);
+                    self.buf_done_lines();
+                    self.returned = true;
+                    return Some(self.frame());
+                }
+                self.stats.bytes_skipped += self.buf.len() as u64;
+                self.buf.clear();
+                None
+            }
+            Framing::Wire => {
+                if self.state == State::InFrame {
+                    self.stats.bytes_skipped += self.buf.len() as u64 + 1;
+                    self.buf.clear();
+                    self.state = State::Idle;
+                }
+                None
+            }
+        }
+    }
+
+    fn buf_done_lines(&mut self) {
+        self.at_line_start = true;
+    }
+
+    /// The frame the last call to [`Decoder::decode`] or [`Decoder::finish`] returned, if
+    /// it returned one (handy where the borrow of that call cannot be kept).
+    pub fn last_frame(&self) -> Option<Frame<'_>> {
+        self.returned.then(|| self.frame())
+    }
+
+    fn frame(&self) -> Frame<'_> {
+        Frame {
+            mode: self.done_mode,
+            offset: self.done_offset,
+            buf: &self.buf,
+            groups: &self.groups,
+            bad: &self.bad,
+        }
+    }
+
+    /// Wire framing. Returns (frame complete, bytes consumed).
+    fn decode_wire(&mut self, input: &[u8]) -> (bool, usize) {
+        let mut i = 0;
+        loop {
+            match self.state {
+                State::Idle => match find_stx(&input[i..]) {
+                    None => {
+                        self.stats.bytes_skipped += (input.len() - i) as u64;
+                        return (false, input.len());
+                    }
+                    Some(p) => {
+                        self.stats.bytes_skipped += p as u64;
+                        self.frame_offset = self.offset + (i + p) as u64;
+                        self.buf.clear();
+                        self.state = State::InFrame;
+                        i += p + 1;
+                    }
+                },
+                State::InFrame => {
+                    let rest = &input[i..];
+                    // Copy masked (vectorised) a block at a time, and look for STX/ETX/EOT in
+                    // the copy; at most one byte past the cap is kept.
+                    let room = self.config.max_frame_len - self.buf.len();
+                    let window = &rest[..rest.len().min(room + 1)];
+                    let old = self.buf.len();
+                    let mut ctrl = None;
+                    for (k, block) in window.chunks(COPY_BLOCK).enumerate() {
+                        let from = self.buf.len();
+                        self.buf.extend_from_slice(block);
+                        self.buf[from..].iter_mut().for_each(|b| *b &= 0x7F);
+                        if let Some(p) = memchr::memchr3(STX, ETX, EOT, &self.buf[from..]) {
+                            ctrl = Some(k * COPY_BLOCK + p);
+                            break;
+                        }
+                    }
+                    let take = ctrl.unwrap_or(window.len());
+                    self.buf.truncate(old + take);
+                    if take > room {
+                        // Too long to be a real frame: drop it and skip to the next STX.
+                        self.stats.frames_oversize += 1;
+                        self.stats.bytes_skipped += (old + 1 + take) as u64;
+                        self.buf.clear();
+                        self.state = State::Idle;
+                        i += take;
+                        continue;
+                    }
+                    i += take;
+                    if ctrl.is_none() {
+                        return (false, i);
+                    }
+                    let b = input[i] & 0x7F;
+                    i += 1;
+                    match b {
+                        ETX => {
+                            self.state = State::Idle;
+                            self.complete(self.frame_offset);
+                            return (true, i);
+                        }
+                        EOT => {
+                            self.stats.frames_cut += 1;
+                            self.stats.bytes_skipped += (self.buf.len() + 2) as u64;
+                            self.buf.clear();
+                            self.state = State::Idle;
+                        }
+                        _ => {
+                            debug_assert_eq!(b, STX);
+                            let stx_offset = self.offset + (i - 1) as u64;
+                            let cooked = !self.buf.contains(&CR) && self.buf.contains(&LF);
+                            if cooked {
+                                // A cooked tty turned CR into LF and swallowed ETX: the frame
+                                // ends here and the next one starts (buffer cleared next call).
+                                let start = self.frame_offset;
+                                self.frame_offset = stx_offset;
+                                self.complete(start);
+                                return (true, i);
+                            }
+                            self.stats.frames_cut += 1;
+                            self.stats.bytes_skipped += (self.buf.len() + 1) as u64;
+                            self.buf.clear();
+                            self.frame_offset = stx_offset;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Lines framing: a blank line ends a frame.
+    fn decode_lines(&mut self, input: &[u8]) -> (bool, usize) {
+        for (i, &raw) in input.iter().enumerate() {
+            let mut b = raw & 0x7F;
+            if b == CR {
+                b = LF;
+            }
+            if b == STX || b == ETX || b == EOT {
+                self.stats.bytes_skipped += 1;
+                continue;
+            }
+            if self.buf.is_empty() && b != LF {
+                self.frame_offset = self.offset + i as u64;
+            }
+            if b == LF {
+                if self.at_line_start && self.buf.iter().any(|&c| c != LF) {
+                    self.complete(self.frame_offset);
+                    return (true, i + 1);
+                }
+                self.at_line_start = true;
+            } else {
+                self.at_line_start = false;
+            }
+            if self.buf.len() >= self.config.max_frame_len {
+                self.stats.frames_oversize += 1;
+                self.stats.bytes_skipped += self.buf.len() as u64;
+                self.buf.clear();
+                continue;
+            }
+            if !(b == LF && self.buf.is_empty()) {
+                self.buf.push(b);
+            } else {
+                self.stats.bytes_skipped += 1;
+            }
+        }
+        (false, input.len())
+    }
+
+    /// Splits the buffered frame into groups and verifies them.
+    fn complete(&mut self, frame_offset: u64) {
+        self.groups.clear();
+        self.bad.clear();
+        self.segments.clear();
+        let buf = &self.buf;
+        // Pass 1, one scalar sweep: segments, their sums and where their separators are.
+        let (mut std_ok, mut his_ok) = (0u32, 0u32);
+        // `run` is a running byte sum; a segment's sum is the difference of two readings.
+        let mut run = 0u8;
+        let mut seg = Segment::at(0, run);
+        for (i, &b) in buf.iter().enumerate() {
+            if b > SP && b < 0x7F {
+                run = run.wrapping_add(b);
+                continue;
+            }
+            match b {
+                SP => {
+                    if seg.sp1 == NONE {
+                        seg.sp1 = i as u32 - seg.start;
+                    }
+                }
+                LF | CR => {
+                    seg.sum = run.wrapping_sub(seg.sum);
+                    seg.close(i, &mut self.segments, buf, &mut std_ok, &mut his_ok);
+                    seg = Segment::at(i + 1, run);
+                    continue;
+                }
+                HT => {
+                    let at = i as u32 - seg.start;
+                    match seg.n_ht {
+                        0 => seg.ht1 = at,
+                        1 => seg.ht2 = at,
+                        _ => {}
+                    }
+                    seg.n_ht += 1;
+                }
+                _ => seg.ctl = true,
+            }
+            run = run.wrapping_add(b);
+        }
+        seg.sum = run.wrapping_sub(seg.sum);
+        seg.close(buf.len(), &mut self.segments, buf, &mut std_ok, &mut his_ok);
+        let mode = self.config.mode.unwrap_or_else(|| {
+            if std_ok > his_ok {
+                Mode::Standard
+            } else if his_ok > std_ok {
+                Mode::Historique
+            } else if let Some(m) = self.last_mode {
+                m
+            } else if buf.contains(&HT) {
+                Mode::Standard
+            } else {
+                Mode::Historique
+            }
+        });
+        // Pass 2: verify each segment under the frame's mode and locate its fields.
+        for seg in &self.segments {
+            match check_group(buf, seg, mode) {
+                Ok(g) => self.groups.push(g),
+                Err(kind) => self.bad.push(BadSpan {
+                    label: label_as_read(buf, seg.span()),
+                    kind,
+                }),
+            }
+        }
+        if !self.groups.is_empty() {
+            self.last_mode = Some(mode);
+        }
+        self.stats.frames += 1;
+        match mode {
+            Mode::Standard => self.stats.frames_standard += 1,
+            Mode::Historique => self.stats.frames_historique += 1,
+        }
+        self.stats.groups_ok += self.groups.len() as u64;
+        self.stats.groups_bad += self.bad.len() as u64;
+        self.done_offset = frame_offset;
+        self.done_mode = mode;
+    }
+}
+
+/// The label as read: up to the first HT or SP, at most 16 bytes.
+fn label_as_read(buf: &[u8], seg: Span) -> Span {
+    let bytes = seg.of(buf);
+    let n = bytes
+        .iter()
+        .position(|&b| b == HT || b == SP)
+        .unwrap_or(bytes.len())
+        .min(16);
+    Span {
+        start: seg.start,
+        len: n as u32,
+    }
+}
+
+/// Labels are upper-case letters, digits, `+` and `-` (`NJOURF+1`, `SMAXSN-1`).
+fn is_label_byte(b: u8) -> bool {
+    b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'+' || b == b'-'
+}
+
+/// Verifies one segment under `mode` and finds its fields.
+fn check_group(buf: &[u8], seg: &Segment, mode: Mode) -> Result<GroupSpan, BadKind> {
+    let bytes = seg.span().of(buf);
+    let n = bytes.len();
+    if n < 4 {
+        return Err(BadKind::Truncated);
+    }
+    let (sep, found) = (bytes[n - 2], bytes[n - 1]);
+    if sep != mode.separator() {
+        return Err(BadKind::Separator { found: sep });
+    }
+    let expected = match mode {
+        Mode::Standard => (seg.sum.wrapping_add(HT) & 0x3F) + 0x20,
+        Mode::Historique => (seg.sum & 0x3F) + 0x20,
+    };
+    if found != expected {
+        return Err(BadKind::Checksum { expected, found });
+    }
+    // The checksum verified: now the fields must make sense.
+    if seg.ctl {
+        return Err(BadKind::Malformed("group holds a control character"));
+    }
+    let sep_at = (n - 2) as u32;
+    // (label end, horodate, value start) relative to the segment.
+    let (label_len, horodate, value_start) = match mode {
+        Mode::Standard => match seg.n_ht {
+            2 => (seg.ht1, None, seg.ht1 + 1),
+            3 => (seg.ht1, Some((seg.ht1 + 1, seg.ht2)), seg.ht2 + 1),
+            1 => return Err(BadKind::Malformed("no separator after the label")),
+            _ => return Err(BadKind::Malformed("too many HT separators")),
+        },
+        Mode::Historique => {
+            if seg.n_ht != 0 {
+                return Err(BadKind::Malformed("HT in a historique group"));
+            }
+            if seg.sp1 >= sep_at {
+                return Err(BadKind::Malformed("no separator after the label"));
+            }
+            (seg.sp1, None, seg.sp1 + 1)
+        }
+    };
+    let label = &bytes[..label_len as usize];
+    if label.is_empty() || label.len() > 16 || !label.iter().all(|&b| is_label_byte(b)) {
+        return Err(BadKind::Malformed(
+            "label is empty, too long or holds a character other than A-Z, 0-9, + and -",
+        ));
+    }
+    let base = seg.start as usize;
+    let horodate = match horodate {
+        Some((from, to)) => {
+            let h = &bytes[from as usize..to as usize];
+            Horodate::parse_bytes(h).map_err(|_| BadKind::Malformed("invalid horodate"))?;
+            Some(Span::new(base + from as usize, h.len()))
+        }
+        None => None,
+    };
+    let value = &bytes[value_start as usize..sep_at as usize];
+    let lead = value.iter().take_while(|&&b| b == SP).count();
+    let trail = value[lead..].iter().rev().take_while(|&&b| b == SP).count();
+    Ok(GroupSpan {
+        raw: seg.span(),
+        label: Span::new(base, label_len as usize),
+        horodate,
+        value: Span::new(base + value_start as usize + lead, value.len() - lead - trail),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tic::encode::{end_frame, push_group, start_frame};
+
+    fn frames(input: &[u8], config: Config) -> Vec<(Mode, Vec<(String, Option<String>, String)>, Vec<String>)> {
+        let mut d = Decoder::new(config);
+        let mut out = Vec::new();
+        let mut rest = input;
+        let mut collect = |f: Frame<'_>| {
+            out.push((
+                f.mode,
+                f.groups()
+                    .map(|g| (g.label.to_owned(), g.horodate.map(str::to_owned), g.value.to_owned()))
+                    .collect(),
+                f.bad_groups().map(|b| b.label.to_owned()).collect(),
+            ))
+        };
+        while !rest.is_empty() {
+            let (f, n) = d.decode(rest);
+            if let Some(f) = f {
+                collect(f);
+            }
+            rest = &rest[n..];
+        }
+        if let Some(f) = d.finish() {
+            collect(f);
+        }
+        out
+    }
+
+    fn standard_frame() -> Vec<u8> {
+        let mut v = Vec::new();
+        start_frame(&mut v);
+        push_group(&mut v, Mode::Standard, "ADSC", None, "041876097171");
+        push_group(&mut v, Mode::Standard, "DATE", Some("H230301091834"), "");
+        push_group(&mut v, Mode::Standard, "NGTF", None, "      BASE      ");
+        push_group(&mut v, Mode::Standard, "SMAXSN", Some("H230301065253"), "01024");
+        push_group(&mut v, Mode::Standard, "EASD01", None, "000000000");
+        end_frame(&mut v);
+        v
+    }
+
+    #[test]
+    fn standard_frame_fields() {
+        let f = frames(&standard_frame(), Config::default());
+        assert_eq!(f.len(), 1);
+        let (mode, groups, bad) = &f[0];
+        assert_eq!(*mode, Mode::Standard);
+        assert!(bad.is_empty());
+        assert_eq!(groups[1], ("DATE".into(), Some("H230301091834".into()), "".into()));
+        assert_eq!(groups[2].2, "BASE");
+        assert_eq!(groups[3], ("SMAXSN".into(), Some("H230301065253".into()), "01024".into()));
+        assert_eq!(groups[4].2, "000000000");
+    }
+
+    #[test]
+    fn historique_checksum_space() {
+        let input = b"\x02\nPTEC HP..  \r\nHCHC 006906827 ,\r\x03";
+        let f = frames(input, Config::default());
+        assert_eq!(f[0].0, Mode::Historique);
+        assert_eq!(f[0].1.len(), 2);
+        assert_eq!(f[0].1[0].2, "HP..");
+    }
+
+    #[test]
+    fn bad_checksum_is_reported_and_left_out() {
+        let input = b"\x02\nPTEC HP.. X\r\nHCHC 006906827 ,\r\x03";
+        let mut d = Decoder::default();
+        let (f, n) = d.decode(input);
+        assert_eq!(n, input.len());
+        let f = f.unwrap();
+        assert_eq!(f.groups().count(), 1);
+        let bad: Vec<_> = f.bad_groups().collect();
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].label, "PTEC");
+        assert_eq!(bad[0].offset, 2);
+        assert_eq!(bad[0].kind, BadKind::Checksum { expected: b' ', found: b'X' });
+    }
+
+    #[test]
+    fn eot_and_new_stx_cut_frames() {
+        let mut input = b"\x02\nPTEC HP..  \r\x04".to_vec();
+        input.extend_from_slice(b"\x02\nPTEC HP..  \r");
+        input.extend_from_slice(b"\x02\nHCHC 006906827 ,\r\x03");
+        let mut d = Decoder::default();
+        let mut rest = &input[..];
+        let mut n_frames = 0;
+        while !rest.is_empty() {
+            let (f, n) = d.decode(rest);
+            if let Some(f) = f {
+                n_frames += 1;
+                assert_eq!(f.get("HCHC").unwrap().value, "006906827");
+                assert_eq!(f.offset, 29);
+            }
+            rest = &rest[n..];
+        }
+        assert_eq!(n_frames, 1);
+        assert_eq!(d.stats().frames_cut, 2);
+        assert_eq!(d.stats().bytes_skipped, 29);
+    }
+
+    #[test]
+    fn bit7_is_masked() {
+        let clean = standard_frame();
+        // Even parity in bit 7, as an 8N1 port reads a 7E1 line.
+        let parity: Vec<u8> = clean
+            .iter()
+            .map(|&b| if b.count_ones() % 2 == 1 { b | 0x80 } else { b })
+            .collect();
+        assert_ne!(clean, parity);
+        assert_eq!(frames(&clean, Config::default()), frames(&parity, Config::default()));
+    }
+
+    #[test]
+    fn oversize_frames_are_dropped() {
+        let mut input = vec![STX];
+        input.extend(std::iter::repeat_n(b'A', 10_000));
+        input.push(ETX);
+        input.extend_from_slice(&standard_frame());
+        let mut d = Decoder::default();
+        let mut rest = &input[..];
+        let mut count = 0;
+        while !rest.is_empty() {
+            let (f, n) = d.decode(rest);
+            count += f.is_some() as usize;
+            rest = &rest[n..];
+        }
+        assert_eq!(count, 1);
+        assert_eq!(d.stats().frames_oversize, 1);
+        assert!(d.buf.capacity() <= 16 * 1024);
+    }
+
+    #[test]
+    fn cooked_tty_frames_end_at_next_stx() {
+        let input = b"\x02\nPTEC HP..  \n\nHCHC 006906827 ,\n\x02\nPTEC HP..  \n";
+        let f = frames(input, Config::default());
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].1.len(), 2);
+    }
+
+    #[test]
+    fn forced_mode_rejects_the_other() {
+        let input = b"\x02\nPTEC HP..  \r\x03";
+        let f = frames(
+            input,
+            Config {
+                mode: Some(Mode::Standard),
+                ..Config::default()
+            },
+        );
+        assert_eq!(f[0].1.len(), 0);
+        assert_eq!(f[0].2, vec!["PTEC".to_string()]);
+    }
+
+    #[test]
+    fn lines_framing() {
+        let input = b"PTEC HP..  \nHCHC 006906827 ,\n\nPTEC HP..  \n";
+        let f = frames(
+            input,
+            Config {
+                framing: Framing::Lines,
+                ..Config::default()
+            },
+        );
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].1.len(), 2);
+        assert_eq!(f[1].1.len(), 1);
+    }
+
+    #[test]
+    fn invalid_horodate_with_valid_checksum_is_rejected() {
+        let mut v = vec![STX];
+        push_group(&mut v, Mode::Standard, "DATE", Some("H231399091834"), "");
+        push_group(&mut v, Mode::Standard, "EAST", None, "000000001");
+        v.push(ETX);
+        let f = frames(&v, Config::default());
+        assert_eq!(f[0].1.len(), 1);
+        assert_eq!(f[0].2, vec!["DATE".to_string()]);
+    }
+}

@@ -1,0 +1,112 @@
+//! Checksums and the group/frame encoder shared by the simulator and the tests.
+
+use super::{Mode, CR, ETX, HT, LF, SP, STX};
+
+/// The checksum character of the bytes a mode's rule covers: `(sum & 0x3F) + 0x20`.
+///
+/// Standard mode covers `label HT [horodate HT] data HT` (the HT before the checksum
+/// included); historique mode covers `label SP data` (the last SP excluded). The result is
+/// always in 0x20..=0x5F, and may be a space.
+pub fn checksum(covered: &[u8]) -> u8 {
+    (sum(covered) & 0x3F) + 0x20
+}
+
+/// Wrapping byte sum (only its low 6 bits matter).
+#[inline]
+pub(crate) fn sum(bytes: &[u8]) -> u8 {
+    bytes.iter().fold(0u8, |acc, &b| acc.wrapping_add(b))
+}
+
+/// Appends one group, `LF … checksum CR`, to `out`.
+///
+/// `horodate` is only written in standard mode (historique groups have none).
+pub fn push_group(out: &mut Vec<u8>, mode: Mode, label: &str, horodate: Option<&str>, value: &str) {
+    out.push(LF);
+    let start = out.len();
+    out.extend_from_slice(label.as_bytes());
+    match mode {
+        Mode::Standard => {
+            out.push(HT);
+            if let Some(h) = horodate {
+                out.extend_from_slice(h.as_bytes());
+                out.push(HT);
+            }
+            out.extend_from_slice(value.as_bytes());
+            out.push(HT);
+            let chk = checksum(&out[start..]);
+            out.push(chk);
+        }
+        Mode::Historique => {
+            out.push(SP);
+            out.extend_from_slice(value.as_bytes());
+            let chk = checksum(&out[start..]);
+            out.push(SP);
+            out.push(chk);
+        }
+    }
+    out.push(CR);
+}
+
+/// Appends STX to `out`.
+pub fn start_frame(out: &mut Vec<u8>) {
+    out.push(STX);
+}
+
+/// Appends ETX to `out`.
+pub fn end_frame(out: &mut Vec<u8>) {
+    out.push(ETX);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The worked examples of PROTOCOL.md §3 (each also present in a real capture).
+    #[test]
+    fn protocol_worked_examples() {
+        let cases: &[(&[u8], u8)] = &[
+            (b"HCHC 006906827", b','),
+            (b"PTEC HP..", b' '),
+            (b"BASE 010151175", b' '),
+            (b"EAST\t080490250\t", b'+'),
+            (b"DATE\tH230301091834\t\t", b'C'),
+            (b"SMAXSN\tH230301065253\t01024\t", b'2'),
+            (b"DPM2\t 240108060000\t00\t", b'#'),
+            (b"EASD01\t000000000\t", b' '),
+        ];
+        for (covered, want) in cases {
+            assert_eq!(
+                checksum(covered),
+                *want,
+                "checksum of {:?}",
+                String::from_utf8_lossy(covered)
+            );
+        }
+    }
+
+    #[test]
+    fn sums_match_protocol() {
+        assert_eq!(
+            b"HCHC 006906827".iter().map(|&b| b as u32).sum::<u32>(),
+            780
+        );
+        assert_eq!(b"PTEC HP..".iter().map(|&b| b as u32).sum::<u32>(), 576);
+        assert_eq!(sum(b"HCHC 006906827") & 0x3F, 12);
+    }
+
+    #[test]
+    fn wire_forms() {
+        let mut out = Vec::new();
+        push_group(&mut out, Mode::Historique, "HCHC", None, "006906827");
+        assert_eq!(out, b"\nHCHC 006906827 ,\r");
+        out.clear();
+        push_group(&mut out, Mode::Historique, "PTEC", None, "HP..");
+        assert_eq!(out, b"\nPTEC HP..  \r");
+        out.clear();
+        push_group(&mut out, Mode::Standard, "DATE", Some("H230301091834"), "");
+        assert_eq!(out, b"\nDATE\tH230301091834\t\tC\r");
+        out.clear();
+        push_group(&mut out, Mode::Standard, "EASD01", None, "000000000");
+        assert_eq!(out, b"\nEASD01\t000000000\t \r");
+    }
+}
