@@ -7,4 +7,5 @@
 #![warn(missing_docs)]
 
 pub mod capture;
+pub mod store;
 pub mod tic;

@@ -148,8 +148,7 @@ const COPY_BLOCK: usize = 256;
 struct Segment {
     start: u32,
     len: u32,
-    /// The running sum at the start while scanning; once closed, the sum of the bytes before
-    /// the separator.
+    /// Sum of every byte while scanning; once closed, of the bytes before the separator.
     sum: u8,
     /// First and second HT, and how many there are.
     ht1: u32,
@@ -162,13 +161,12 @@ struct Segment {
 }
 
 impl Segment {
-    /// A segment starting at `start`, when the running sum reads `run`.
     #[inline]
-    fn at(start: usize, run: u8) -> Segment {
+    fn at(start: usize) -> Segment {
         Segment {
             start: start as u32,
             len: 0,
-            sum: run,
+            sum: 0,
             ht1: NONE,
             ht2: NONE,
             n_ht: 0,
@@ -184,8 +182,8 @@ impl Segment {
         }
     }
 
-    /// Ends the segment at `end` (its `sum` now covering all its bytes) and keeps it if it is
-    /// not empty, counting whether its checksum verifies under each mode's rule.
+    /// Ends the segment at `end` and keeps it if it is not empty, counting whether its
+    /// checksum verifies under each mode's rule.
     #[inline]
     fn close(mut self, end: usize, out: &mut Vec<Segment>, buf: &[u8], std_ok: &mut u32, his_ok: &mut u32) {
         let start = self.start as usize;
@@ -608,27 +606,22 @@ impl Decoder {
         let buf = &self.buf;
         // Pass 1, one scalar sweep: segments, their sums and where their separators are.
         let (mut std_ok, mut his_ok) = (0u32, 0u32);
-        // `run` is a running byte sum; a segment's sum is the difference of two readings.
-        let mut run = 0u8;
-        let mut seg = Segment::at(0, run);
+        let mut seg = Segment::at(0);
         for (i, &b) in buf.iter().enumerate() {
-            if b > SP && b < 0x7F {
-                run = run.wrapping_add(b);
+            if (0x20..0x7F).contains(&b) {
+                seg.sum = seg.sum.wrapping_add(b);
+                if b == SP && seg.sp1 == NONE {
+                    seg.sp1 = i as u32 - seg.start;
+                }
                 continue;
             }
             match b {
-                SP => {
-                    if seg.sp1 == NONE {
-                        seg.sp1 = i as u32 - seg.start;
-                    }
-                }
                 LF | CR => {
-                    seg.sum = run.wrapping_sub(seg.sum);
                     seg.close(i, &mut self.segments, buf, &mut std_ok, &mut his_ok);
-                    seg = Segment::at(i + 1, run);
-                    continue;
+                    seg = Segment::at(i + 1);
                 }
                 HT => {
+                    seg.sum = seg.sum.wrapping_add(b);
                     let at = i as u32 - seg.start;
                     match seg.n_ht {
                         0 => seg.ht1 = at,
@@ -637,11 +630,12 @@ impl Decoder {
                     }
                     seg.n_ht += 1;
                 }
-                _ => seg.ctl = true,
+                _ => {
+                    seg.sum = seg.sum.wrapping_add(b);
+                    seg.ctl = true;
+                }
             }
-            run = run.wrapping_add(b);
         }
-        seg.sum = run.wrapping_sub(seg.sum);
         seg.close(buf.len(), &mut self.segments, buf, &mut std_ok, &mut his_ok);
         let mode = self.config.mode.unwrap_or_else(|| {
             if std_ok > his_ok {

@@ -1,0 +1,104 @@
+//! Where daily files live and how their cells are written.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{Datelike, NaiveDate};
+
+/// Meter local time: metropolitan France.
+pub const TZ: chrono_tz::Tz = chrono_tz::Europe::Paris;
+
+/// The record file of `day`: `<dir>/YYYY/MM/YYYY-MM-DD.csv`, or `YYYY-MM-DD.N.csv` for the
+/// N-th file of a day whose columns changed (N ≥ 1).
+pub fn day_file(dir: &Path, day: NaiveDate, n: u32) -> PathBuf {
+    let name = if n == 0 {
+        format!("{day}.csv")
+    } else {
+        format!("{day}.{n}.csv")
+    };
+    month_dir(dir, day).join(name)
+}
+
+/// The raw-bytes file of `day` (`--raw`): `<dir>/YYYY/MM/YYYY-MM-DD.tic`.
+pub fn raw_file(dir: &Path, day: NaiveDate) -> PathBuf {
+    month_dir(dir, day).join(format!("{day}.tic"))
+}
+
+/// `<dir>/YYYY/MM`.
+pub fn month_dir(dir: &Path, day: NaiveDate) -> PathBuf {
+    dir.join(format!("{:04}", day.year()))
+        .join(format!("{:02}", day.month()))
+}
+
+/// The day a record file holds and its index N, from its name (`YYYY-MM-DD.csv` → N = 0,
+/// `YYYY-MM-DD.N.csv` → N); `None` for any other name.
+pub fn parse_day_file_name(name: &str) -> Option<(NaiveDate, u32)> {
+    let stem = name.strip_suffix(".csv")?;
+    let (date, n) = match stem.split_once('.') {
+        Some((d, n)) => (d, n.parse().ok().filter(|&n| n > 0)?),
+        None => (stem, 0),
+    };
+    if date.len() != 10 {
+        return None;
+    }
+    Some((NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?, n))
+}
+
+/// Labels whose values are numbers: written as plain integers (leading zeros dropped).
+/// Everything else (addresses, tariff names, status words) is text, trimmed.
+pub fn is_numeric_label(label: &str) -> bool {
+    const EXACT: &[&str] = &[
+        // standard
+        "EAST", "EAIT", "PREF", "PCOUP", "SINSTS", "SINSTI", "SMAXSN", "SMAXIN", "SMAXIN-1",
+        "SMAXSN-1", "CCASN", "CCASN-1", "CCAIN", "CCAIN-1", "NTARF", "NJOURF", "NJOURF+1",
+        "RELAIS", "VTIC",
+        // historique
+        "ISOUSC", "BASE", "HCHC", "HCHP", "EJPHN", "EJPHPM", "BBRHCJB", "BBRHPJB", "BBRHCJW",
+        "BBRHPJW", "BBRHCJR", "BBRHPJR", "PEJP", "IINST", "ADPS", "IMAX", "PMAX", "PAPP",
+    ];
+    const PREFIXES: &[&str] = &[
+        "EASF", "EASD", "ERQ", "IRMS", "URMS", "SINSTS", "SMAXSN", "UMOY", "IINST", "IMAX",
+        "ADIR",
+    ];
+    EXACT.contains(&label) || PREFIXES.iter().any(|p| label.starts_with(p))
+}
+
+/// The cell for `value` of `label`: a plain integer for numeric labels whose value is all
+/// digits, the trimmed text otherwise.
+pub fn cell<'a>(label: &str, value: &'a str) -> std::borrow::Cow<'a, str> {
+    let v = value.trim();
+    if is_numeric_label(label) && !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        let t = v.trim_start_matches('0');
+        std::borrow::Cow::Borrowed(if t.is_empty() { "0" } else { t })
+    } else {
+        std::borrow::Cow::Borrowed(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        let day = NaiveDate::from_ymd_opt(2026, 10, 25).unwrap();
+        let p = day_file(Path::new("d"), day, 0);
+        assert_eq!(p, Path::new("d/2026/10/2026-10-25.csv"));
+        assert_eq!(day_file(Path::new("d"), day, 2), Path::new("d/2026/10/2026-10-25.2.csv"));
+        assert_eq!(parse_day_file_name("2026-10-25.csv"), Some((day, 0)));
+        assert_eq!(parse_day_file_name("2026-10-25.2.csv"), Some((day, 2)));
+        for bad in ["2026-10-25.0.csv", "2026-10-25.x.csv", "notes.csv", "2026-13-01.csv", "2026-10-25.tic"] {
+            assert_eq!(parse_day_file_name(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn cells() {
+        assert_eq!(cell("EAST", "011887649"), "11887649");
+        assert_eq!(cell("EASF02", "000000000"), "0");
+        assert_eq!(cell("ADSC", "041876097171"), "041876097171");
+        assert_eq!(cell("NGTF", "      BASE      "), "BASE");
+        assert_eq!(cell("PTEC", "HP.."), "HP..");
+        assert_eq!(cell("IINST1", "001"), "1");
+        assert_eq!(cell("EAST", "0118X7649"), "0118X7649");
+    }
+}

@@ -1,0 +1,61 @@
+//! The daily files: layout, append, durability, start-up repair.
+//!
+//! ## On-disk layout
+//! ```text
+//! <data-dir>/YYYY/MM/YYYY-MM-DD.csv     records of one local (Europe/Paris) day
+//! <data-dir>/YYYY/MM/YYYY-MM-DD.N.csv   the N-th file of that day after a column change
+//! <data-dir>/YYYY/MM/YYYY-MM-DD.tic     raw TIC bytes of that day (with --raw)
+//! ```
+//! The day is the local calendar date of the record's time (the meter's DATE in standard
+//! mode), not of the host clock, so replays of old captures file each day correctly.
+//!
+//! ## Record files
+//! - UTF-8 CSV (RFC 4180, `,` separator, `\n` line ends), one header row, one record a line.
+//! - Column 1 `time`: RFC 3339 with its offset and second precision
+//!   (`2026-10-25T02:30:00+02:00`, then `2026-10-25T02:30:00+01:00` an hour later).
+//! - Column 2 `time_source`: `meter` (DATE with an upper-case season letter),
+//!   `meter-degraded` (lower-case letter: the meter's clock is in degraded mode) or `host`
+//!   (historique mode, which has no DATE: the host clock at reception).
+//! - Then one column per wanted label, named as the label. Numeric labels (energy indexes,
+//!   currents, powers: [`layout::is_numeric_label`]) are plain integers without leading zeros;
+//!   other values are text trimmed of padding. The `DATE` column holds the raw horodate
+//!   (`H230301091834`), season letter included.
+//! - Rows are in time order within a file (the recorder drops a record older than the last
+//!   one written).
+//! - A file's header never changes. When the recorder starts with other columns than today's
+//!   file has (a contract change, new `--labels`), it opens `YYYY-MM-DD.1.csv` (then `.2`…)
+//!   for that day, so no row is ever misaligned with its header.
+//!
+//! ## Durability promise
+//! - Every row is written with one `write` call, whole, and handed to the OS at once.
+//! - `fsync` (`sync_data`) at least every `--fsync-interval` (10 s by default), at rotation
+//!   and at shutdown; a new file and its directory are fsynced when created.
+//! - A power cut can therefore lose at most the rows of the last interval, and can leave a
+//!   torn last line (no `\n`). On start-up the recorder cuts a torn tail back to the last
+//!   complete line before appending; readers skip nothing else.
+
+pub mod layout;
+
+pub use layout::{cell, day_file, is_numeric_label, parse_day_file_name, raw_file, TZ};
+
+/// Where a record's time comes from (the `time_source` column).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TimeSource {
+    /// The meter's DATE, upper-case season letter.
+    Meter,
+    /// The meter's DATE, lower-case season letter (degraded clock).
+    MeterDegraded,
+    /// The host clock (historique mode).
+    Host,
+}
+
+impl TimeSource {
+    /// The `time_source` cell.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeSource::Meter => "meter",
+            TimeSource::MeterDegraded => "meter-degraded",
+            TimeSource::Host => "host",
+        }
+    }
+}
