@@ -7,5 +7,6 @@
 #![warn(missing_docs)]
 
 pub mod capture;
+pub mod sim;
 pub mod store;
 pub mod tic;

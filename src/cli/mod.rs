@@ -1,6 +1,7 @@
 //! The command line: argument parsing, output for humans, exit codes.
 
 mod decode;
+mod simulate;
 
 use std::io;
 use std::process::ExitCode;
@@ -19,6 +20,8 @@ struct Cli {
 enum Command {
     /// Decode a raw TIC capture into frames (JSON lines or CSV) or a summary.
     Decode(decode::Args),
+    /// Simulate a Linky meter: a realistic TIC stream on stdout, a file or a pseudo-terminal.
+    Simulate(simulate::Args),
 }
 
 /// Runs the command line and maps the outcome to an exit code.
@@ -26,6 +29,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Decode(args) => decode::run(args),
+        Command::Simulate(args) => simulate::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
