@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod capture;
+pub mod record;
 pub mod sim;
 pub mod store;
 pub mod tic;

@@ -2,7 +2,11 @@
 //! turns them into frames with [`crate::tic::Decoder`]. This is the thin I/O layer above
 //! the sans-IO decoder: it owns the read buffer and the position.
 
+mod run;
+
 use std::io::{self, Read};
+
+pub use run::{Capture, CaptureError, Counters, Event, Observer, StoreConfig};
 
 use crate::tic::{Config, Decoder, Frame, Framing, LF, STX};
 

@@ -1,6 +1,7 @@
 //! The command line: argument parsing, output for humans, exit codes.
 
 mod decode;
+mod record;
 mod simulate;
 
 use std::io;
@@ -20,6 +21,8 @@ struct Cli {
 enum Command {
     /// Decode a raw TIC capture into frames (JSON lines or CSV) or a summary.
     Decode(decode::Args),
+    /// Record a meter (or a replay, or the demo) into rotating daily CSV files.
+    Record(record::Args),
     /// Simulate a Linky meter: a realistic TIC stream on stdout, a file or a pseudo-terminal.
     Simulate(simulate::Args),
 }
@@ -30,6 +33,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decode(args) => decode::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Record(args) => record::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

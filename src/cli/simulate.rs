@@ -3,11 +3,10 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
-use std::time::{Duration as StdDuration, Instant};
 
 use anyhow::{Context, Result};
 use chrono::{Duration, NaiveDateTime};
-use tic_rec::sim::{Contract, Faults, Meter, Schedule, SimConfig};
+use tic_rec::sim::{serve, Contract, Faults, Line, Meter, Pty, Schedule, SimConfig, Speed};
 use tic_rec::tic::Mode;
 
 #[derive(Debug, clap::Args)]
@@ -68,15 +67,6 @@ pub enum ContractName {
     Base,
     Hchp,
     Tempo,
-}
-
-/// Output pace.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Speed {
-    /// A factor of the real line speed.
-    Factor(f64),
-    /// No pacing.
-    Max,
 }
 
 fn parse_phases(s: &str) -> Result<u8, String> {
@@ -167,76 +157,15 @@ impl NanoZero for NaiveDateTime {
     }
 }
 
-/// Writes frames to `out` until the duration or frame count is reached (or forever).
-pub struct Pacer {
-    bytes_per_sec: Option<f64>,
-    started: Instant,
-    sent: u64,
-}
-
-impl Pacer {
-    pub fn new(mode: Mode, speed: Speed) -> Pacer {
-        Pacer {
-            bytes_per_sec: match speed {
-                Speed::Max => None,
-                // 10 bits a character (start, 7 data, parity, stop).
-                Speed::Factor(f) => Some(f64::from(mode.baud_rate()) / 10.0 * f),
-            },
-            started: Instant::now(),
-            sent: 0,
-        }
-    }
-
-    /// Waits until `n` more bytes are due on the line.
-    pub fn pace(&mut self, n: usize) {
-        self.sent += n as u64;
-        if let Some(rate) = self.bytes_per_sec {
-            let due = StdDuration::from_secs_f64(self.sent as f64 / rate);
-            let elapsed = self.started.elapsed();
-            if due > elapsed {
-                std::thread::sleep(due - elapsed);
-            }
-        }
-    }
-}
-
-/// Runs the meter into `sink` until done. Returns the number of frames written.
-pub fn serve(meter: &mut Meter, args_end: (Option<Duration>, Option<u64>), speed: Speed, sink: &mut dyn Write) -> io::Result<u64> {
-    let (duration, frames) = args_end;
-    let end = duration.map(|d| meter.now() + d);
-    let mut pacer = Pacer::new(meter.config().mode, speed);
-    let mut buf = Vec::with_capacity(2048);
-    let mut n = 0;
-    loop {
-        if frames.is_some_and(|f| n >= f) || end.is_some_and(|e| meter.now() >= e) {
-            break;
-        }
-        buf.clear();
-        meter.next_frame(&mut buf);
-        // Write a frame in slices so a paced line trickles like the real one.
-        for chunk in buf.chunks(64) {
-            sink.write_all(chunk)?;
-            if pacer.bytes_per_sec.is_some() {
-                sink.flush()?;
-                pacer.pace(chunk.len());
-            }
-        }
-        n += 1;
-    }
-    sink.flush()?;
-    Ok(n)
-}
-
 pub fn run(args: Args) -> Result<()> {
     let cfg = args.sim_config();
     // Everything is checked before any output.
     let mut meter = Meter::new(cfg).context("cannot start the simulated meter")?;
     let speed = args.speed.unwrap_or(if args.output.is_some() { Speed::Max } else { Speed::Factor(1.0) });
-    let end = (args.duration, args.frames);
     if let Some(path) = &args.output {
         let file = File::create(path).with_context(|| format!("cannot create {:?}", path.display().to_string()))?;
         let mut w = BufWriter::new(file);
-        let n = serve(&mut meter, end, speed, &mut w).with_context(|| format!("cannot write {:?}", path.display().to_string()))?;
+        let n = serve(&mut meter, args.duration, args.frames, speed, &mut w).with_context(|| format!("cannot write {:?}", path.display().to_string()))?;
         w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         eprintln!("tic-rec simulate: wrote {n} frames to {}", path.display());
         return Ok(());
@@ -250,7 +179,7 @@ pub fn run(args: Args) -> Result<()> {
             port: &mut pty.master,
             dropped: 0,
         };
-        let n = serve(&mut meter, end, speed, &mut line).context("cannot write to the pseudo-terminal")?;
+        let n = serve(&mut meter, args.duration, args.frames, speed, &mut line).context("cannot write to the pseudo-terminal")?;
         let dropped = line.dropped;
         pty.drain();
         eprintln!("tic-rec simulate: served {n} frames ({dropped} bytes dropped while nobody read)");
@@ -258,56 +187,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     let stdout = io::stdout();
     let mut w = BufWriter::new(stdout.lock());
-    serve(&mut meter, end, speed, &mut w)?;
+    serve(&mut meter, args.duration, args.frames, speed, &mut w)?;
     Ok(())
 }
 
-/// The meter's side of a line: like a real meter, it never waits for a reader. A write that
-/// stays blocked for a second (nobody reading) is dropped and counted.
-pub struct Line<'a> {
-    pub port: &'a mut serialport::TTYPort,
-    pub dropped: u64,
-}
-
-impl Write for Line<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self.port.write(buf) {
-            Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                self.dropped += buf.len() as u64;
-                Ok(buf.len())
-            }
-            other => other,
-        }
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// A pseudo-terminal pair: we write the meter's stream on the master; readers open `path`.
-pub struct Pty {
-    pub master: serialport::TTYPort,
-    /// Kept open so the terminal survives readers that close and reopen it.
-    slave: serialport::TTYPort,
-    pub path: String,
-}
-
-impl Pty {
-    pub fn open() -> Result<Pty> {
-        let (mut master, slave) = serialport::TTYPort::pair().context("cannot create a pseudo-terminal")?;
-        serialport::SerialPort::set_timeout(&mut master, StdDuration::from_secs(1))?;
-        let path = serialport::SerialPort::name(&slave).context("the pseudo-terminal has no name")?;
-        Ok(Pty { master, slave, path })
-    }
-
-    /// Waits (up to 10 s) until readers have taken what was written.
-    pub fn drain(&self) {
-        let deadline = Instant::now() + StdDuration::from_secs(10);
-        while Instant::now() < deadline {
-            match serialport::SerialPort::bytes_to_read(&self.slave) {
-                Ok(0) | Err(_) => return,
-                Ok(_) => std::thread::sleep(StdDuration::from_millis(20)),
-            }
-        }
-    }
-}

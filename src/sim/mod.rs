@@ -24,6 +24,9 @@
 
 use std::fmt;
 
+mod serve;
+pub use serve::{serve, Line, Pacer, Pty, Speed};
+
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDateTime, NaiveTime, Offset, TimeZone, Timelike, Utc, Weekday};
 
 use crate::store::TZ;

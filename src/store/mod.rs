@@ -35,8 +35,10 @@
 //!   complete line before appending; readers skip nothing else.
 
 pub mod layout;
+mod writer;
 
 pub use layout::{cell, day_file, is_numeric_label, parse_day_file_name, raw_file, TZ};
+pub use writer::{Appended, Resumed, Store, StoreError};
 
 /// Where a record's time comes from (the `time_source` column).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

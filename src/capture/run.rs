@@ -1,0 +1,426 @@
+//! The recording loop: a source's bytes → decoder → recorder → store, with the recovery
+//! rules of a service that must run for years.
+//!
+//! - Serial ports are opened 7E1 raw at the mode's baud rate. With no mode given, 9600 and
+//!   1200 baud are tried in turn until frames verify; the rate found is reported.
+//! - A port that fails to open, errors or hangs up (adapter unplugged, pseudo-terminal
+//!   closed) is reopened after a capped backoff (1 s doubling to 30 s); the recorder never
+//!   exits on such an error and resumes the same day's file.
+//! - With no valid frame for a minute it reports why that may be, with its counts.
+//! - The stop flag (SIGINT/SIGTERM in the binary) is checked between reads (at most 200 ms
+//!   apart); the loop then fsyncs and returns.
+
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, FixedOffset, Utc};
+
+use crate::record::{Outcome, Record, RecordConfig, RecordStats, Recorder};
+use crate::store::{Appended, Resumed, Store, StoreError};
+use crate::tic::{Config, Decoder, Mode, Stats};
+
+/// How long to wait for a verified frame at a baud rate before trying the other one.
+fn probe_time(baud: u32) -> Duration {
+    if baud >= 9600 {
+        Duration::from_secs(3)
+    } else {
+        Duration::from_secs(6)
+    }
+}
+
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+const SILENCE: Duration = Duration::from_secs(60);
+const READ_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// A capture error that stops the recorder (the data directory is unusable).
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A replay input could not be read.
+    #[error("cannot read {name} at byte {offset}: {source}")]
+    Replay {
+        /// The input's name.
+        name: String,
+        /// Bytes read before the error.
+        offset: u64,
+        /// The I/O error.
+        source: io::Error,
+    },
+}
+
+/// Running counts, for status lines.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Counters {
+    /// The decoder's counts.
+    pub decoder: Stats,
+    /// The recorder's counts.
+    pub recorder: RecordStats,
+    /// Rows written.
+    pub written: u64,
+    /// Time of the last row written.
+    pub last_time: Option<DateTime<FixedOffset>>,
+    /// Power of the last row written, VA.
+    pub last_power: Option<u32>,
+}
+
+/// What the loop reports to the binary (which prints it for humans).
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A port was opened.
+    PortOpened {
+        /// Its path.
+        path: &'a str,
+        /// Baud rate.
+        baud: u32,
+    },
+    /// Frames verify at this rate.
+    ModeFound {
+        /// The mode of the frames.
+        mode: Mode,
+        /// Baud rate.
+        baud: u32,
+    },
+    /// The port failed; it will be reopened.
+    PortError {
+        /// Its path.
+        path: &'a str,
+        /// What failed.
+        error: String,
+        /// When it is retried.
+        retry_in: Duration,
+    },
+    /// No valid frame for a while.
+    Silent {
+        /// Its path.
+        path: &'a str,
+        /// For how long.
+        for_secs: u64,
+        /// Counts since the port was opened.
+        since_open: Stats,
+        /// What may be wrong.
+        hint: &'static str,
+    },
+    /// A record file was opened.
+    FileOpened(&'a Resumed),
+    /// A row was written.
+    Recorded(&'a Record, &'a Counters),
+    /// About once a second.
+    Tick(&'a Counters),
+}
+
+/// Receives [`Event`]s.
+pub trait Observer {
+    /// One event.
+    fn event(&mut self, event: Event<'_>);
+}
+
+/// Where the store goes and how.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// Data directory.
+    pub dir: PathBuf,
+    /// Fsync at least this often.
+    pub fsync_interval: Duration,
+    /// Keep raw bytes in `.tic` files.
+    pub raw: bool,
+}
+
+/// Bytes to records to files.
+pub struct Capture<'o> {
+    decoder: Decoder,
+    recorder: Recorder,
+    store: Option<Store>,
+    store_cfg: StoreConfig,
+    raw_pending: Vec<u8>,
+    counters: Counters,
+    good_frames: u64,
+    observer: &'o mut dyn Observer,
+    last_tick: Instant,
+}
+
+impl<'o> Capture<'o> {
+    /// A capture with a decoder forced to `mode` (or detecting it).
+    pub fn new(mode: Option<Mode>, record: RecordConfig, store: StoreConfig, observer: &'o mut dyn Observer) -> Capture<'o> {
+        Capture {
+            decoder: Decoder::new(Config {
+                mode,
+                ..Config::default()
+            }),
+            recorder: Recorder::new(record),
+            store: None,
+            store_cfg: store,
+            raw_pending: Vec::new(),
+            counters: Counters::default(),
+            good_frames: 0,
+            observer,
+            last_tick: Instant::now(),
+        }
+    }
+
+    /// The counts so far.
+    pub fn counters(&self) -> Counters {
+        let mut c = self.counters;
+        c.decoder = *self.decoder.stats();
+        c.recorder = *self.recorder.stats();
+        c
+    }
+
+    /// Feeds bytes read from the source.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<(), CaptureError> {
+        if self.store_cfg.raw {
+            match self.store.as_mut() {
+                Some(s) => s.write_raw(bytes)?,
+                None => {
+                    let room = (64 * 1024usize).saturating_sub(self.raw_pending.len());
+                    self.raw_pending.extend_from_slice(&bytes[bytes.len().saturating_sub(room)..]);
+                }
+            }
+        }
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let (frame, n) = self.decoder.decode(rest);
+            rest = &rest[n..];
+            let Some(frame) = frame else { continue };
+            let ok = frame.groups().len();
+            if ok > 0 && ok > frame.bad_count() {
+                self.good_frames += 1;
+            }
+            let outcome = self.recorder.accept(&frame, Utc::now());
+            if let Outcome::Record { record, columns_changed } = outcome {
+                self.write(record, columns_changed)?;
+            }
+        }
+        self.tick()
+    }
+
+    /// End of input: completes a text dump's last frame, fsyncs.
+    pub fn finish(&mut self) -> Result<(), CaptureError> {
+        if self.decoder.finish().is_some() {
+            let frame = self.decoder.last_frame().expect("finish returned a frame");
+            if let Outcome::Record { record, columns_changed } = self.recorder.accept(&frame, Utc::now()) {
+                self.write(record, columns_changed)?;
+            }
+        }
+        if let Some(s) = self.store.as_mut() {
+            s.sync()?;
+        }
+        let c = self.counters();
+        self.observer.event(Event::Tick(&c));
+        Ok(())
+    }
+
+    fn write(&mut self, record: Record, columns_changed: bool) -> Result<(), CaptureError> {
+        if columns_changed || self.store.is_none() {
+            if let Some(old) = self.store.take() {
+                old.close()?;
+            }
+            let columns = self.recorder.columns().expect("a record has columns");
+            let mut store = Store::new(&self.store_cfg.dir, &columns, self.store_cfg.fsync_interval, self.store_cfg.raw);
+            if !self.raw_pending.is_empty() {
+                store.write_raw(&std::mem::take(&mut self.raw_pending))?;
+            }
+            self.store = Some(store);
+        }
+        let store = self.store.as_mut().expect("opened above");
+        let cells: Vec<&str> = record.cells.iter().map(String::as_str).collect();
+        let appended = store.append(record.time, &cells)?;
+        for e in store.take_events() {
+            self.observer.event(Event::FileOpened(&e));
+        }
+        if appended == Appended::Written {
+            self.counters.written += 1;
+            self.counters.last_time = Some(record.time);
+            self.counters.last_power = record.power_va;
+            let c = self.counters();
+            self.observer.event(Event::Recorded(&record, &c));
+        }
+        Ok(())
+    }
+
+    /// Fsyncs on the store's timer and reports a tick about once a second.
+    pub fn tick(&mut self) -> Result<(), CaptureError> {
+        if let Some(s) = self.store.as_mut() {
+            s.tick()?;
+        }
+        if self.last_tick.elapsed() >= Duration::from_secs(1) {
+            self.last_tick = Instant::now();
+            let c = self.counters();
+            self.observer.event(Event::Tick(&c));
+        }
+        Ok(())
+    }
+
+    /// Records a whole input (a replay file or stdin) to its end.
+    pub fn run_reader(&mut self, mut input: impl Read, name: &str, stop: &AtomicBool) -> Result<(), CaptureError> {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut offset = 0u64;
+        while !stop.load(Ordering::Relaxed) {
+            let n = match input.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(source) => {
+                    return Err(CaptureError::Replay {
+                        name: name.to_owned(),
+                        offset,
+                        source,
+                    })
+                }
+            };
+            offset += n as u64;
+            self.feed(&buf[..n])?;
+        }
+        self.finish()
+    }
+
+    /// Records a serial port until `stop` is set, reopening it whenever it fails.
+    pub fn run_port(&mut self, path: &str, mode: Option<Mode>, stop: &AtomicBool) -> Result<(), CaptureError> {
+        let bauds: &[u32] = match mode {
+            Some(Mode::Standard) => &[9600],
+            Some(Mode::Historique) => &[1200],
+            None => &[9600, 1200],
+        };
+        let mut baud_i = 0;
+        let mut locked = false;
+        let mut backoff = Duration::from_secs(1);
+        let mut buf = [0u8; 4096];
+        while !stop.load(Ordering::Relaxed) {
+            let baud = bauds[baud_i];
+            let mut port = match open_port(path, baud) {
+                Ok(p) => p,
+                Err(e) => {
+                    self.observer.event(Event::PortError {
+                        path,
+                        error: e.to_string(),
+                        retry_in: backoff,
+                    });
+                    sleep_unless(stop, backoff);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    continue;
+                }
+            };
+            self.observer.event(Event::PortOpened { path, baud });
+            let opened = Instant::now();
+            let stats_at_open = *self.decoder.stats();
+            let mut last_good = Instant::now();
+            let mut good_seen = self.good_frames;
+            let mut warned = false;
+            let next = loop {
+                if stop.load(Ordering::Relaxed) {
+                    break Next::Stop;
+                }
+                match port.read(&mut buf) {
+                    Ok(0) => break Next::Failed("the port hung up (adapter unplugged?)".to_owned()),
+                    Ok(n) => self.feed(&buf[..n])?,
+                    Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock) => {
+                        self.tick()?
+                    }
+                    Err(e) => break Next::Failed(e.to_string()),
+                }
+                if self.good_frames > good_seen {
+                    good_seen = self.good_frames;
+                    last_good = Instant::now();
+                    backoff = Duration::from_secs(1);
+                    warned = false;
+                    if !locked {
+                        locked = true;
+                        let mode = self.decoder.detected_mode().unwrap_or(Mode::Standard);
+                        self.observer.event(Event::ModeFound { mode, baud });
+                    }
+                }
+                if !locked && bauds.len() > 1 && opened.elapsed() >= probe_time(baud) {
+                    // No verified frame at this rate: try the other one.
+                    baud_i = (baud_i + 1) % bauds.len();
+                    break Next::OtherBaud;
+                }
+                if last_good.elapsed() >= SILENCE && !warned {
+                    warned = true;
+                    let now = *self.decoder.stats();
+                    let since = diff(&now, &stats_at_open);
+                    self.observer.event(Event::Silent {
+                        path,
+                        for_secs: last_good.elapsed().as_secs(),
+                        since_open: since,
+                        hint: hint(&since, self.recorder.stats()),
+                    });
+                    if mode.is_none() {
+                        // The meter's mode may have been changed remotely: probe again.
+                        locked = false;
+                    }
+                }
+            };
+            drop(port);
+            match next {
+                Next::Stop => break,
+                Next::OtherBaud => continue,
+                Next::Failed(error) => {
+                    self.observer.event(Event::PortError {
+                        path,
+                        error,
+                        retry_in: backoff,
+                    });
+                    sleep_unless(stop, backoff);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+        self.finish()
+    }
+}
+
+/// What ends a spell on an open port.
+enum Next {
+    Stop,
+    OtherBaud,
+    Failed(String),
+}
+
+fn open_port(path: &str, baud: u32) -> serialport::Result<serialport::TTYPort> {
+    serialport::new(path, baud)
+        .data_bits(serialport::DataBits::Seven)
+        .parity(serialport::Parity::Even)
+        .stop_bits(serialport::StopBits::One)
+        .flow_control(serialport::FlowControl::None)
+        .timeout(READ_TIMEOUT)
+        .open_native()
+}
+
+fn sleep_unless(stop: &AtomicBool, d: Duration) {
+    let until = Instant::now() + d;
+    while !stop.load(Ordering::Relaxed) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50).min(until.saturating_duration_since(Instant::now())));
+    }
+}
+
+fn diff(now: &Stats, then: &Stats) -> Stats {
+    Stats {
+        bytes: now.bytes - then.bytes,
+        bytes_skipped: now.bytes_skipped - then.bytes_skipped,
+        frames: now.frames - then.frames,
+        frames_cut: now.frames_cut - then.frames_cut,
+        frames_oversize: now.frames_oversize - then.frames_oversize,
+        groups_ok: now.groups_ok - then.groups_ok,
+        groups_bad: now.groups_bad - then.groups_bad,
+        frames_standard: now.frames_standard - then.frames_standard,
+        frames_historique: now.frames_historique - then.frames_historique,
+    }
+}
+
+/// Why no valid frame may have arrived, from what was seen.
+fn hint(s: &Stats, r: &RecordStats) -> &'static str {
+    if s.bytes == 0 {
+        "no byte at all: wrong port, adapter not powered, or not wired to the meter's I1/I2 terminals"
+    } else if s.frames == 0 {
+        "bytes but no complete frame: wrong baud rate (the meter's TIC mode?), or a tty not in raw mode"
+    } else if s.groups_ok <= s.groups_bad {
+        "frames whose checksums fail: wrong mode or baud rate, or a noisy line (check the wiring)"
+    } else if r.incomplete > 0 {
+        "frames verify but lack a wanted label: check --labels"
+    } else {
+        "frames arrive but none verified recently: a noisy line?"
+    }
+}
