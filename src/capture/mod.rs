@@ -6,7 +6,7 @@ mod run;
 
 use std::io::{self, Read};
 
-pub use run::{Capture, CaptureError, Counters, Event, Observer, StoreConfig};
+pub use run::{Capture, CaptureError, Counters, Event, HostClock, Observer, StoreConfig};
 
 use crate::tic::{Config, Decoder, Frame, Framing, LF, STX};
 

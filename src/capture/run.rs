@@ -129,8 +129,37 @@ pub struct StoreConfig {
     pub raw: bool,
 }
 
+/// Where historique records (which have no DATE) get their time.
+#[derive(Clone, Copy, Debug, Default)]
+pub enum HostClock {
+    /// The host's clock at decoding.
+    #[default]
+    System,
+    /// A replay clock: `start` plus the air time of the bytes before the frame's end at
+    /// `baud` (10 bits a byte), so a replayed historique capture keeps its cadence.
+    Replay {
+        /// Time of the capture's first byte.
+        start: DateTime<Utc>,
+        /// Line speed the capture was made at.
+        baud: u32,
+    },
+}
+
+impl HostClock {
+    fn now(&self, stream_offset: u64) -> DateTime<Utc> {
+        match *self {
+            HostClock::System => Utc::now(),
+            HostClock::Replay { start, baud } => {
+                let ms = stream_offset.saturating_mul(10_000) / u64::from(baud.max(1));
+                start + chrono::Duration::milliseconds(ms as i64)
+            }
+        }
+    }
+}
+
 /// Bytes to records to files.
 pub struct Capture<'o> {
+    clock: HostClock,
     decoder: Decoder,
     recorder: Recorder,
     store: Option<Store>,
@@ -146,6 +175,7 @@ impl<'o> Capture<'o> {
     /// A capture with a decoder forced to `mode` (or detecting it).
     pub fn new(mode: Option<Mode>, record: RecordConfig, store: StoreConfig, observer: &'o mut dyn Observer) -> Capture<'o> {
         Capture {
+            clock: HostClock::System,
             decoder: Decoder::new(Config {
                 mode,
                 ..Config::default()
@@ -159,6 +189,12 @@ impl<'o> Capture<'o> {
             observer,
             last_tick: Instant::now(),
         }
+    }
+
+    /// Stamps historique records with this clock instead of the host's.
+    pub fn with_clock(mut self, clock: HostClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The counts so far.
@@ -189,7 +225,8 @@ impl<'o> Capture<'o> {
             if ok > 0 && ok > frame.bad_count() {
                 self.good_frames += 1;
             }
-            let outcome = self.recorder.accept(&frame, Utc::now());
+            let now = self.clock.now(frame.offset + frame.len() as u64 + 2);
+            let outcome = self.recorder.accept(&frame, now);
             if let Outcome::Record { record, columns_changed } = outcome {
                 self.write(record, columns_changed)?;
             }
@@ -201,7 +238,8 @@ impl<'o> Capture<'o> {
     pub fn finish(&mut self) -> Result<(), CaptureError> {
         if self.decoder.finish().is_some() {
             let frame = self.decoder.last_frame().expect("finish returned a frame");
-            if let Outcome::Record { record, columns_changed } = self.recorder.accept(&frame, Utc::now()) {
+            let now = self.clock.now(frame.offset + frame.len() as u64);
+            if let Outcome::Record { record, columns_changed } = self.recorder.accept(&frame, now) {
                 self.write(record, columns_changed)?;
             }
         }

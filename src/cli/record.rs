@@ -10,7 +10,7 @@ use std::time::{Duration as StdDuration, Instant};
 use anyhow::{bail, Context, Result};
 use chrono::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
-use tic_rec::capture::{Capture, Counters, Event, Observer, StoreConfig};
+use tic_rec::capture::{Capture, Counters, Event, HostClock, Observer, StoreConfig};
 use tic_rec::record::RecordConfig;
 use tic_rec::sim::{serve, Contract, Line, Meter, Pty, SimConfig, Speed};
 use tic_rec::tic::Mode;
@@ -28,6 +28,11 @@ pub struct Args {
     /// Record a raw capture (a file, or `-` for standard input) to its end, then exit.
     #[arg(long)]
     replay: Option<PathBuf>,
+    /// With --replay: the local time (Europe/Paris) of the capture's first byte. Historique
+    /// records, which have no DATE, are then stamped from it plus the air time of the bytes
+    /// before them at 1200 baud, instead of the host clock.
+    #[arg(long, value_parser = super::simulate::parse_local, requires = "replay")]
+    replay_start: Option<chrono::NaiveDateTime>,
     /// Record a simulated meter through a pseudo-terminal: a day of records in a few seconds.
     #[arg(long)]
     demo: bool,
@@ -187,6 +192,17 @@ pub fn run(args: Args) -> Result<()> {
     let mut status = Status::new(args.log_interval.to_std().unwrap_or(StdDuration::from_secs(300)));
     let mode = args.mode.forced();
     let mut capture = Capture::new(mode, record, store, &mut status);
+    if let Some(start) = args.replay_start {
+        use chrono::TimeZone;
+        let start = tic_rec::store::TZ
+            .from_local_datetime(&start)
+            .earliest()
+            .with_context(|| format!("--replay-start {start} does not exist in Europe/Paris local time"))?;
+        capture = capture.with_clock(HostClock::Replay {
+            start: start.to_utc(),
+            baud: Mode::Historique.baud_rate(),
+        });
+    }
     let result = if let Some(path) = &args.replay {
         let name = path.display().to_string();
         if name == "-" {

@@ -2,6 +2,7 @@
 //! that readers open as a serial port.
 
 use std::io::{self, Write};
+use std::os::fd::AsRawFd;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::Duration;
@@ -120,6 +121,12 @@ impl Pty {
         let (mut master, slave) = serialport::TTYPort::pair().map_err(err)?;
         serialport::SerialPort::set_timeout(&mut master, StdDuration::from_secs(1)).map_err(err)?;
         let path = serialport::SerialPort::name(&slave).ok_or_else(|| io::Error::other("the pseudo-terminal has no name"))?;
+        // Children must not inherit the meter's end: when we close it, readers must see the
+        // line hang up, as when an adapter is unplugged.
+        for fd in [master.as_raw_fd(), slave.as_raw_fd()] {
+            nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC))
+                .map_err(|e| io::Error::other(format!("cannot set close-on-exec: {e}")))?;
+        }
         Ok(Pty { master, slave, path })
     }
 

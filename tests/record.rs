@@ -1,0 +1,461 @@
+//! End-to-end tests of `tic-rec record` with the real binary: a simulated meter on a real
+//! pseudo-terminal, replays of simulated and real captures, kill -9, a port that vanishes,
+//! and DuckDB reading the data directory.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime};
+use tic_rec::sim::{Contract, Faults, Meter, Pty, SimConfig, SimFrame};
+use tic_rec::store::cell;
+use tic_rec::tic::Mode;
+
+const BIN: &str = env!("CARGO_BIN_EXE_tic-rec");
+
+fn at(s: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
+}
+
+/// A running recorder whose stderr lines are collected.
+struct Rec {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Rec {
+    fn start(args: &[&str]) -> Rec {
+        let mut child = Command::new(BIN)
+            .arg("record")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Rec { child, lines }
+    }
+
+    fn wait_for(&self, needle: &str, secs: u64) {
+        let deadline = Instant::now() + StdDuration::from_secs(secs);
+        while Instant::now() < deadline {
+            if self.lines.lock().unwrap().iter().any(|l| l.contains(needle)) {
+                return;
+            }
+            std::thread::sleep(StdDuration::from_millis(20));
+        }
+        panic!("no {needle:?} within {secs} s; stderr: {:#?}", self.lines.lock().unwrap());
+    }
+
+    fn stderr(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+
+    /// SIGTERM, then the exit status.
+    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let status = self.child.wait().unwrap();
+        std::thread::sleep(StdDuration::from_millis(50));
+        (status, self.stderr())
+    }
+}
+
+/// Every record file under `dir`, sorted, as (path, header, rows); parsing is strict (a
+/// torn or misaligned row is an error).
+fn read_dir_rows(dir: &Path) -> Vec<(PathBuf, Vec<String>, Vec<Vec<String>>)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "csv") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            assert!(text.ends_with('\n'), "{p:?} ends with a whole line");
+            let mut r = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
+            let header: Vec<String> = r.headers().unwrap().iter().map(str::to_owned).collect();
+            let rows = r
+                .records()
+                .map(|rec| rec.unwrap_or_else(|e| panic!("{p:?}: {e}")).iter().map(str::to_owned).collect())
+                .collect();
+            (p, header, rows)
+        })
+        .collect()
+}
+
+fn all_rows(dir: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let files = read_dir_rows(dir);
+    let header = files.first().map(|f| f.1.clone()).unwrap_or_default();
+    let rows = files
+        .into_iter()
+        .flat_map(|(p, h, rows)| {
+            assert_eq!(h, header, "{p:?}");
+            rows
+        })
+        .collect();
+    (header, rows)
+}
+
+fn time(row: &[String]) -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339(&row[0]).unwrap()
+}
+
+fn assert_increasing(rows: &[Vec<String>]) {
+    for w in rows.windows(2) {
+        assert!(time(&w[1]) > time(&w[0]), "{} then {}", w[0][0], w[1][0]);
+    }
+}
+
+fn wait_rows(dir: &Path, n: usize, secs: u64) -> usize {
+    let deadline = Instant::now() + StdDuration::from_secs(secs);
+    loop {
+        let got = if dir.exists() { all_rows(dir).1.len() } else { 0 };
+        if got >= n || Instant::now() > deadline {
+            return got;
+        }
+        std::thread::sleep(StdDuration::from_millis(50));
+    }
+}
+
+/// The row a simulated frame must give, for these columns.
+fn expected_row(s: &SimFrame, header: &[String]) -> Vec<String> {
+    let mut row = vec![
+        s.time.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        if s.groups.iter().any(|g| g.horodate.as_deref().is_some_and(|h| h.starts_with(['e', 'h']))) {
+            "meter-degraded".to_owned()
+        } else {
+            "meter".to_owned()
+        },
+    ];
+    for label in &header[2..] {
+        let g = s.groups.iter().find(|g| g.label == label).unwrap();
+        row.push(match label.as_str() {
+            "DATE" => g.horodate.clone().unwrap(),
+            _ => cell(label, &g.value).into_owned(),
+        });
+    }
+    row
+}
+
+const STANDARD_COLUMNS: &str = "time,time_source,DATE,ADSC,NGTF,LTARF,NTARF,EAST,EASF01,EASF02,EASF03,EASF04,EASF05,EASF06,EASF07,EASF08,EASF09,EASF10,EASD01,EASD02,EASD03,EASD04,SINSTS,IRMS1,URMS1,PREF,PCOUP";
+
+fn write_frames(pty: &mut Pty, sims: &mut Vec<SimFrame>, meter: &mut Meter, n: usize) {
+    let mut buf = Vec::new();
+    for _ in 0..n {
+        buf.clear();
+        sims.push(meter.next_frame(&mut buf));
+        pty.master.write_all(&buf).unwrap();
+    }
+}
+
+fn new_pty() -> Pty {
+    let mut pty = Pty::open().unwrap();
+    serialport::SerialPort::set_timeout(&mut pty.master, StdDuration::from_secs(10)).unwrap();
+    pty
+}
+
+#[test]
+fn pty_rows_equal_the_simulated_complete_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut pty = new_pty();
+    let rec = Rec::start(&["--port", &pty.path, "--data-dir", data.to_str().unwrap()]);
+    rec.wait_for("reading", 10);
+    let mut cfg = SimConfig::new(Mode::Standard, Contract::HcHp, at("2026-03-01 21:55:00"));
+    cfg.frame_interval = Some(Duration::seconds(1));
+    cfg.seed = 3;
+    cfg.faults = Faults::parse("noise=0.05,badsum=0.01,eot=0.02,parity").unwrap();
+    let mut meter = Meter::new(cfg).unwrap();
+    let mut sims = Vec::new();
+    write_frames(&mut pty, &mut sims, &mut meter, 600);
+    // The recorder learns the meter's shape from its first clean frame.
+    let first = sims.iter().position(|s| !s.cut && s.bad.is_empty()).unwrap();
+    let wanted: Vec<&str> = STANDARD_COLUMNS.split(',').skip(2).collect();
+    let complete: Vec<&SimFrame> = sims[first..]
+        .iter()
+        .filter(|s| !s.cut && !s.bad.iter().any(|b| wanted.contains(b)))
+        .collect();
+    let only_unwanted_damaged = complete.iter().filter(|s| !s.bad.is_empty()).count();
+    assert!(complete.len() > 400 && complete.len() < 600, "{} complete", complete.len());
+    wait_rows(&data, complete.len(), 30);
+    let (status, stderr) = rec.terminate();
+    assert!(status.success(), "{stderr}");
+    let (header, rows) = all_rows(&data);
+    assert_eq!(header.join(","), STANDARD_COLUMNS);
+    assert_eq!(rows.len(), complete.len(), "{stderr}");
+    for (row, s) in rows.iter().zip(&complete) {
+        assert_eq!(row, &expected_row(s, &header));
+    }
+    // Frames with a failed checksum on an unwanted label only still made records.
+    assert!(only_unwanted_damaged > 0, "some recorded frames had unwanted labels damaged");
+    assert!(stderr.contains("frames verify: standard mode at 9600 baud"), "{stderr}");
+    // 22:00 switched the tariff index.
+    assert!(rows.iter().any(|r| r[6] == "1") && rows.iter().any(|r| r[6] == "2"));
+}
+
+fn replay(capture: &Path, data: &Path, extra: &[&str]) -> (bool, String) {
+    let out = Command::new(BIN)
+        .args(["record", "--replay", capture.to_str().unwrap(), "--data-dir", data.to_str().unwrap()])
+        .args(extra)
+        .output()
+        .unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn simulate_to_file(cfg: SimConfig, frames: usize, path: &Path) -> Vec<SimFrame> {
+    let mut m = Meter::new(cfg).unwrap();
+    let mut bytes = Vec::new();
+    let sims = (0..frames).map(|_| m.next_frame(&mut bytes)).collect();
+    std::fs::write(path, bytes).unwrap();
+    sims
+}
+
+/// Python with duckdb/pandas/pyarrow, from the test command (scripts/test).
+fn python() -> Option<String> {
+    match std::env::var("TIC_REC_PYTHON") {
+        Ok(p) if !p.is_empty() => Some(p),
+        _ => {
+            eprintln!("skipping the DuckDB check: TIC_REC_PYTHON is not set (run the tests with scripts/test)");
+            None
+        }
+    }
+}
+
+#[test]
+fn dst_days_rotate_at_local_midnight_and_duckdb_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for (start, day, hours) in [("2026-10-24 22:00:00", "2026-10-25", 25), ("2026-03-28 22:00:00", "2026-03-29", 23)] {
+        let capture = dir.path().join(format!("{day}.tic"));
+        let mut cfg = SimConfig::new(Mode::Standard, Contract::HcHp, at(start));
+        cfg.frame_interval = Some(Duration::minutes(1));
+        let sims = simulate_to_file(cfg, 28 * 60, &capture);
+        let (ok, stderr) = replay(&capture, &data, &[]);
+        assert!(ok, "{stderr}");
+        let files = read_dir_rows(&data);
+        let (_, header, rows) = files
+            .iter()
+            .find(|(p, ..)| p.ends_with(format!("{}/{}.csv", &day[..7].replace('-', "/"), day)))
+            .unwrap_or_else(|| panic!("no file for {day}: {files:?}"));
+        assert_eq!(header.join(","), STANDARD_COLUMNS);
+        assert_eq!(rows.len(), hours * 60, "{day}: {hours} h of one-minute rows");
+        assert_increasing(rows);
+        assert!(rows[0][0].starts_with(&format!("{day}T00:00:00+")));
+        assert!(rows.last().unwrap()[0].starts_with(&format!("{day}T23:59:00+")));
+        // The day before ends just before local midnight, the day after starts at it.
+        for (p, _, rows) in &files {
+            let name = p.file_name().unwrap().to_str().unwrap();
+            for r in rows {
+                assert!(r[0].starts_with(&name[..10]), "{} in {name}", r[0]);
+            }
+        }
+        // Every simulated frame is a row (no faults), values included.
+        let (_, all) = all_rows(&data);
+        let ours: Vec<&Vec<String>> = all.iter().filter(|r| sims.iter().any(|s| s.time == time(r))).collect();
+        assert_eq!(ours.len(), sims.len());
+        for (row, s) in ours.iter().zip(&sims) {
+            assert_eq!(*row, &expected_row(s, header));
+        }
+    }
+    // October: the repeated hour, E then H.
+    let (_, rows) = all_rows(&data);
+    assert!(rows.iter().any(|r| r[0] == "2026-10-25T02:30:00+02:00"));
+    assert!(rows.iter().any(|r| r[0] == "2026-10-25T02:30:00+01:00"));
+    assert!(!rows.iter().any(|r| r[0].starts_with("2026-03-29T02:")));
+
+    let Some(py) = python() else { return };
+    let script = format!(
+        "import duckdb\n\
+         r = duckdb.sql(\"select count(*), typeof(any_value(time)), typeof(any_value(EAST)), typeof(any_value(EASF01)), \
+         typeof(any_value(time_source)), min(time), count(distinct time) from read_csv('{}/**/*.csv')\").fetchone()\n\
+         print('|'.join(str(x) for x in r))\n",
+        data.display()
+    );
+    let out = Command::new(&py).args(["-c", &script]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let fields: Vec<&str> = got.split('|').collect();
+    assert_eq!(fields[0], (2 * 28 * 60).to_string(), "{got}");
+    assert_eq!(fields[1], "TIMESTAMP WITH TIME ZONE", "{got}");
+    assert_eq!(fields[2], "BIGINT", "{got}");
+    assert_eq!(fields[3], "BIGINT", "{got}");
+    assert_eq!(fields[4], "VARCHAR", "{got}");
+    assert_eq!(fields[6], fields[0], "every instant distinct: {got}");
+}
+
+#[test]
+fn kill_9_then_restart_loses_at_most_the_frame_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_s = data.to_str().unwrap().to_owned();
+    let mut pty = new_pty();
+    let path = pty.path.clone();
+    let rec = Rec::start(&["--port", &path, "--mode", "standard", "--data-dir", &data_s, "--fsync-interval", "1s"]);
+    rec.wait_for("reading", 10);
+    let mut cfg = SimConfig::new(Mode::Standard, Contract::Base, at("2026-06-01 12:00:00"));
+    cfg.frame_interval = Some(Duration::seconds(1));
+    let mut meter = Meter::new(cfg).unwrap();
+    let mut sims = Vec::new();
+    write_frames(&mut pty, &mut sims, &mut meter, 300);
+    assert!(wait_rows(&data, 290, 20) >= 290);
+    // Feed in the background while the recorder is killed and restarted.
+    let feeder = std::thread::spawn(move || {
+        let mut sims = Vec::new();
+        let mut buf = Vec::new();
+        for _ in 0..400 {
+            buf.clear();
+            sims.push(meter.next_frame(&mut buf));
+            pty.master.write_all(&buf).unwrap();
+            std::thread::sleep(StdDuration::from_millis(3));
+        }
+        (pty, sims)
+    });
+    std::thread::sleep(StdDuration::from_millis(200));
+    let mut child = rec.child;
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let rec = Rec::start(&["--port", &path, "--mode", "standard", "--data-dir", &data_s]);
+    rec.wait_for("appending to", 15);
+    let (_pty, more) = feeder.join().unwrap();
+    sims.extend(more);
+    wait_rows(&data, sims.len() - 5, 20);
+    std::thread::sleep(StdDuration::from_millis(500));
+    let (status, stderr) = rec.terminate();
+    assert!(status.success(), "{stderr}");
+    // Every file parses strictly (no torn row), rows strictly increase (no duplicate), and
+    // every row is a simulated frame's.
+    let (header, rows) = all_rows(&data);
+    assert_increasing(&rows);
+    let times: BTreeSet<DateTime<FixedOffset>> = sims.iter().map(|s| s.time).collect();
+    for r in &rows {
+        assert!(times.contains(&time(r)), "row {} is a simulated frame", r[0]);
+        let s = sims.iter().find(|s| s.time == time(r)).unwrap();
+        assert_eq!(r, &expected_row(s, &header));
+    }
+    let lost = sims.len() - rows.len();
+    assert!(lost <= 3, "lost {lost} of {} frames around the kill\n{stderr}", sims.len());
+}
+
+#[test]
+fn a_port_that_vanishes_and_comes_back_is_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let link = dir.path().join("ttyTIC");
+    let mut pty = new_pty();
+    std::os::unix::fs::symlink(&pty.path, &link).unwrap();
+    let rec = Rec::start(&["--port", link.to_str().unwrap(), "--data-dir", data.to_str().unwrap()]);
+    rec.wait_for("reading", 10);
+    let mut cfg = SimConfig::new(Mode::Historique, Contract::Base, at("2026-06-01 12:00:00"));
+    cfg.frame_interval = Some(Duration::seconds(1));
+    let mut meter = Meter::new(cfg).unwrap();
+    let mut sims = Vec::new();
+    // Historique records carry the host time: at most one a second.
+    for _ in 0..3 {
+        write_frames(&mut pty, &mut sims, &mut meter, 1);
+        std::thread::sleep(StdDuration::from_millis(1100));
+    }
+    assert!(wait_rows(&data, 2, 10) >= 2);
+    // The adapter is unplugged: the terminal disappears.
+    drop(pty);
+    rec.wait_for("retrying in", 10);
+    let before = all_rows(&data).1.len();
+    // And plugged back: a new terminal behind the same name.
+    let mut pty = new_pty();
+    let tmp = dir.path().join("ttyTIC.new");
+    std::os::unix::fs::symlink(&pty.path, &tmp).unwrap();
+    std::fs::rename(&tmp, &link).unwrap();
+    let deadline = Instant::now() + StdDuration::from_secs(40);
+    while all_rows(&data).1.len() < before + 2 && Instant::now() < deadline {
+        write_frames(&mut pty, &mut sims, &mut meter, 1);
+        std::thread::sleep(StdDuration::from_millis(600));
+    }
+    let (status, stderr) = rec.terminate();
+    assert!(status.success(), "{stderr}");
+    let (header, rows) = all_rows(&data);
+    assert!(rows.len() >= before + 2, "rows after the port came back\n{stderr}");
+    assert_eq!(header.join(","), "time,time_source,ADCO,OPTARIF,ISOUSC,PTEC,BASE,PAPP,IINST");
+    assert!(rows.iter().all(|r| r[1] == "host"));
+    assert!(stderr.matches("reading").count() >= 2, "{stderr}");
+    assert_increasing(&rows);
+}
+
+fn samples_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/tic-samples");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipping: {} is absent", dir.display());
+        None
+    }
+}
+
+#[test]
+fn real_captures_replay_to_verified_records_only() {
+    let Some(samples) = samples_dir() else { return };
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&samples).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if name.ends_with(".md") {
+            continue;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let (ok, stderr) = replay(&path, &data, &["--replay-start", "2024-04-10T12:00:00"]);
+        assert!(ok, "{name}: {stderr}");
+        if !data.exists() || read_dir_rows(&data).is_empty() {
+            continue;
+        }
+        seen += 1;
+        let (header, rows) = all_rows(&data);
+        assert_increasing(&rows);
+        for r in &rows {
+            for (label, v) in header.iter().zip(r).skip(2) {
+                assert!(!v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic() || b == b' '), "{name}: {label}={v:?}");
+                if tic_rec::store::is_numeric_label(label) {
+                    v.parse::<u64>().unwrap_or_else(|_| panic!("{name}: {label}={v:?}"));
+                }
+            }
+        }
+        if name.contains("rx-errors") {
+            // A noisy line: only the meter's true values may appear.
+            assert_eq!(header.join(","), "time,time_source,ADCO,OPTARIF,ISOUSC,PTEC,BASE,PAPP,IINST1,IINST2,IINST3");
+            assert!(rows.len() >= 5, "{name}: {} rows", rows.len());
+            for r in &rows {
+                assert_eq!(&r[2..6], ["056234673197", "BASE", "20", "TH.."], "{name}");
+                let base: u64 = r[6].parse().unwrap();
+                assert!((16_878_520..=16_878_560).contains(&base), "{name}: BASE {base}");
+                assert!(r[8..].iter().all(|i| i.parse::<u32>().unwrap() < 10), "{name}: {r:?}");
+            }
+        }
+    }
+    assert!(seen >= 10, "records from {seen} captures");
+}
+
+#[test]
+fn replay_of_a_missing_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, stderr) = replay(&dir.path().join("nope.tic"), &dir.path().join("data"), &[]);
+    assert!(!ok);
+    assert!(stderr.contains("nope.tic") && stderr.lines().count() == 1, "{stderr}");
+}
