@@ -233,7 +233,10 @@ impl Recorder {
 }
 
 /// The record time of a frame: DATE's instant in standard mode, the host clock otherwise.
-fn frame_time(frame: &Frame<'_>, host_now: DateTime<Utc>) -> Option<(DateTime<FixedOffset>, TimeSource)> {
+fn frame_time(
+    frame: &Frame<'_>,
+    host_now: DateTime<Utc>,
+) -> Option<(DateTime<FixedOffset>, TimeSource)> {
     match frame.mode {
         Mode::Standard => {
             let h = frame.date()?;
@@ -266,11 +269,14 @@ pub fn default_labels(frame: &Frame<'_>) -> Vec<String> {
         Mode::Standard => {
             let mut v = vec!["DATE", "ADSC", "NGTF", "LTARF", "NTARF", "EAST"];
             v.extend([
-                "EASF01", "EASF02", "EASF03", "EASF04", "EASF05", "EASF06", "EASF07", "EASF08", "EASF09", "EASF10",
+                "EASF01", "EASF02", "EASF03", "EASF04", "EASF05", "EASF06", "EASF07", "EASF08",
+                "EASF09", "EASF10",
             ]);
             v.extend(["EASD01", "EASD02", "EASD03", "EASD04"]);
             v.extend(["EAIT", "SINSTS", "SINSTS1", "SINSTS2", "SINSTS3", "SINSTI"]);
-            v.extend(["IRMS1", "IRMS2", "IRMS3", "URMS1", "URMS2", "URMS3", "PREF", "PCOUP"]);
+            v.extend([
+                "IRMS1", "IRMS2", "IRMS3", "URMS1", "URMS2", "URMS3", "PREF", "PCOUP",
+            ]);
             v
         }
         Mode::Historique => {
@@ -281,7 +287,9 @@ pub fn default_labels(frame: &Frame<'_>) -> Vec<String> {
             } else if optarif.starts_with("EJP") {
                 v.extend(["EJPHN", "EJPHPM"]);
             } else if optarif.starts_with("BBR") {
-                v.extend(["BBRHCJB", "BBRHPJB", "BBRHCJW", "BBRHPJW", "BBRHCJR", "BBRHPJR"]);
+                v.extend([
+                    "BBRHCJB", "BBRHPJB", "BBRHCJW", "BBRHPJW", "BBRHCJR", "BBRHPJR",
+                ]);
             } else {
                 v.push("BASE");
             }
@@ -289,7 +297,10 @@ pub fn default_labels(frame: &Frame<'_>) -> Vec<String> {
             v
         }
     };
-    list.into_iter().filter(|l| present(l)).map(str::to_owned).collect()
+    list.into_iter()
+        .filter(|l| present(l))
+        .map(str::to_owned)
+        .collect()
 }
 
 #[cfg(test)]
@@ -315,7 +326,10 @@ mod tests {
     fn accept(r: &mut Recorder, bytes: &[u8], host: &str) -> Outcome {
         let mut d = Decoder::new(Config::default());
         let (f, _) = d.decode(bytes);
-        r.accept(&f.unwrap(), DateTime::parse_from_rfc3339(host).unwrap().to_utc())
+        r.accept(
+            &f.unwrap(),
+            DateTime::parse_from_rfc3339(host).unwrap().to_utc(),
+        )
     }
 
     const HOST: &str = "2026-05-01T10:00:00.700Z";
@@ -341,7 +355,11 @@ mod tests {
     #[test]
     fn historique_record_uses_host_time_and_contract_labels() {
         let mut r = Recorder::new(RecordConfig::default());
-        let Outcome::Record { record, columns_changed } = accept(&mut r, &historique(&[]), HOST) else {
+        let Outcome::Record {
+            record,
+            columns_changed,
+        } = accept(&mut r, &historique(&[]), HOST)
+        else {
             panic!()
         };
         assert!(columns_changed);
@@ -350,20 +368,41 @@ mod tests {
             "time,time_source,ADCO,OPTARIF,ISOUSC,PTEC,HCHC,HCHP,PAPP,IINST"
         );
         assert_eq!(record.time.to_rfc3339(), "2026-05-01T12:00:00+02:00");
-        assert_eq!(record.cells.join(","), "host,031328187235,HC..,30,HP..,6906827,7617931,680,3");
+        assert_eq!(
+            record.cells.join(","),
+            "host,031328187235,HC..,30,HP..,6906827,7617931,680,3"
+        );
         // Same second: skipped; a failed unwanted label (IMAX) does not drop the record.
-        assert_eq!(accept(&mut r, &historique(&[]), HOST), Outcome::Skipped(Skip::NotAfterLast));
+        assert_eq!(
+            accept(&mut r, &historique(&[]), HOST),
+            Outcome::Skipped(Skip::NotAfterLast)
+        );
         let later = "2026-05-01T10:00:01.100Z";
-        assert!(matches!(accept(&mut r, &historique(&["IMAX"]), later), Outcome::Record { columns_changed: false, .. }));
+        assert!(matches!(
+            accept(&mut r, &historique(&["IMAX"]), later),
+            Outcome::Record {
+                columns_changed: false,
+                ..
+            }
+        ));
         let later = "2026-05-01T10:00:02.100Z";
-        assert_eq!(accept(&mut r, &historique(&["HCHP"]), later), Outcome::Skipped(Skip::BadWanted("HCHP".into())));
+        assert_eq!(
+            accept(&mut r, &historique(&["HCHP"]), later),
+            Outcome::Skipped(Skip::BadWanted("HCHP".into()))
+        );
     }
 
     #[test]
     fn shape_waits_for_a_clean_frame() {
         let mut r = Recorder::new(RecordConfig::default());
-        assert_eq!(accept(&mut r, &historique(&["IMAX"]), HOST), Outcome::Skipped(Skip::ShapeUnknown));
-        assert!(matches!(accept(&mut r, &historique(&[]), HOST), Outcome::Record { .. }));
+        assert_eq!(
+            accept(&mut r, &historique(&["IMAX"]), HOST),
+            Outcome::Skipped(Skip::ShapeUnknown)
+        );
+        assert!(matches!(
+            accept(&mut r, &historique(&[]), HOST),
+            Outcome::Record { .. }
+        ));
     }
 
     fn standard(date: &str, bad: &[&str]) -> Vec<u8> {
@@ -386,17 +425,35 @@ mod tests {
             labels: None,
             every: Some(Duration::minutes(1)),
         });
-        let Outcome::Record { record, .. } = accept(&mut r, &standard("E261025025959", &[]), HOST) else { panic!() };
+        let Outcome::Record { record, .. } = accept(&mut r, &standard("E261025025959", &[]), HOST)
+        else {
+            panic!()
+        };
         assert_eq!(record.time.to_rfc3339(), "2026-10-25T02:59:59+02:00");
-        assert_eq!(r.columns().unwrap().join(","), "time,time_source,DATE,ADSC,NGTF,EAST,SINSTS");
-        assert_eq!(record.cells.join(","), "meter,E261025025959,041876097171,BASE,1000,240");
+        assert_eq!(
+            r.columns().unwrap().join(","),
+            "time,time_source,DATE,ADSC,NGTF,EAST,SINSTS"
+        );
+        assert_eq!(
+            record.cells.join(","),
+            "meter,E261025025959,041876097171,BASE,1000,240"
+        );
         assert_eq!(record.power_va, Some(240));
         // The repeated hour: 02:00:30 winter time is after 02:59:59 summer time.
-        let Outcome::Record { record, .. } = accept(&mut r, &standard("h261025020030", &[]), HOST) else { panic!() };
+        let Outcome::Record { record, .. } = accept(&mut r, &standard("h261025020030", &[]), HOST)
+        else {
+            panic!()
+        };
         assert_eq!(record.time.to_rfc3339(), "2026-10-25T02:00:30+01:00");
         assert_eq!(record.source, TimeSource::MeterDegraded);
-        assert_eq!(accept(&mut r, &standard("H261025020045", &[]), HOST), Outcome::Skipped(Skip::SameInterval));
-        assert_eq!(accept(&mut r, &standard("H261025020100", &["DATE"]), HOST), Outcome::Skipped(Skip::BadWanted("DATE".into())));
+        assert_eq!(
+            accept(&mut r, &standard("H261025020045", &[]), HOST),
+            Outcome::Skipped(Skip::SameInterval)
+        );
+        assert_eq!(
+            accept(&mut r, &standard("H261025020100", &["DATE"]), HOST),
+            Outcome::Skipped(Skip::BadWanted("DATE".into()))
+        );
     }
 
     #[test]
@@ -414,21 +471,39 @@ mod tests {
     #[test]
     fn shape_change_after_a_streak() {
         let mut r = Recorder::new(RecordConfig::default());
-        assert!(matches!(accept(&mut r, &historique(&[]), HOST), Outcome::Record { .. }));
+        assert!(matches!(
+            accept(&mut r, &historique(&[]), HOST),
+            Outcome::Record { .. }
+        ));
         let base = frame_bytes(
             Mode::Historique,
-            &[("ADCO", None, "031328187235"), ("OPTARIF", None, "BASE"), ("ISOUSC", None, "30"), ("BASE", None, "000000100"), ("PTEC", None, "TH.."), ("IINST", None, "003"), ("PAPP", None, "00680")],
+            &[
+                ("ADCO", None, "031328187235"),
+                ("OPTARIF", None, "BASE"),
+                ("ISOUSC", None, "30"),
+                ("BASE", None, "000000100"),
+                ("PTEC", None, "TH.."),
+                ("IINST", None, "003"),
+                ("PAPP", None, "00680"),
+            ],
             &[],
         );
         let mut changed = None;
         for s in 1..40 {
             let host = format!("2026-05-01T10:00:{s:02}.000Z");
-            if let Outcome::Record { columns_changed: true, .. } = accept(&mut r, &base, &host) {
+            if let Outcome::Record {
+                columns_changed: true,
+                ..
+            } = accept(&mut r, &base, &host)
+            {
                 changed = Some(s);
                 break;
             }
         }
         assert_eq!(changed, Some(SHAPE_CHANGE_STREAK as i32));
-        assert_eq!(r.columns().unwrap().join(","), "time,time_source,ADCO,OPTARIF,ISOUSC,PTEC,BASE,PAPP,IINST");
+        assert_eq!(
+            r.columns().unwrap().join(","),
+            "time,time_source,ADCO,OPTARIF,ISOUSC,PTEC,BASE,PAPP,IINST"
+        );
     }
 }

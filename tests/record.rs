@@ -49,12 +49,21 @@ impl Rec {
     fn wait_for(&self, needle: &str, secs: u64) {
         let deadline = Instant::now() + StdDuration::from_secs(secs);
         while Instant::now() < deadline {
-            if self.lines.lock().unwrap().iter().any(|l| l.contains(needle)) {
+            if self
+                .lines
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| l.contains(needle))
+            {
                 return;
             }
             std::thread::sleep(StdDuration::from_millis(20));
         }
-        panic!("no {needle:?} within {secs} s; stderr: {:#?}", self.lines.lock().unwrap());
+        panic!(
+            "no {needle:?} within {secs} s; stderr: {:#?}",
+            self.lines.lock().unwrap()
+        );
     }
 
     fn stderr(&self) -> String {
@@ -92,11 +101,18 @@ fn read_dir_rows(dir: &Path) -> Vec<(PathBuf, Vec<String>, Vec<Vec<String>>)> {
         .map(|p| {
             let text = std::fs::read_to_string(&p).unwrap();
             assert!(text.ends_with('\n'), "{p:?} ends with a whole line");
-            let mut r = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
+            let mut r = csv::ReaderBuilder::new()
+                .flexible(false)
+                .from_reader(text.as_bytes());
             let header: Vec<String> = r.headers().unwrap().iter().map(str::to_owned).collect();
             let rows = r
                 .records()
-                .map(|rec| rec.unwrap_or_else(|e| panic!("{p:?}: {e}")).iter().map(str::to_owned).collect())
+                .map(|rec| {
+                    rec.unwrap_or_else(|e| panic!("{p:?}: {e}"))
+                        .iter()
+                        .map(str::to_owned)
+                        .collect()
+                })
                 .collect();
             (p, header, rows)
         })
@@ -129,7 +145,11 @@ fn assert_increasing(rows: &[Vec<String>]) {
 fn wait_rows(dir: &Path, n: usize, secs: u64) -> usize {
     let deadline = Instant::now() + StdDuration::from_secs(secs);
     loop {
-        let got = if dir.exists() { all_rows(dir).1.len() } else { 0 };
+        let got = if dir.exists() {
+            all_rows(dir).1.len()
+        } else {
+            0
+        };
         if got >= n || Instant::now() > deadline {
             return got;
         }
@@ -141,7 +161,11 @@ fn wait_rows(dir: &Path, n: usize, secs: u64) -> usize {
 fn expected_row(s: &SimFrame, header: &[String]) -> Vec<String> {
     let mut row = vec![
         s.time.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
-        if s.groups.iter().any(|g| g.horodate.as_deref().is_some_and(|h| h.starts_with(['e', 'h']))) {
+        if s.groups.iter().any(|g| {
+            g.horodate
+                .as_deref()
+                .is_some_and(|h| h.starts_with(['e', 'h']))
+        }) {
             "meter-degraded".to_owned()
         } else {
             "meter".to_owned()
@@ -189,14 +213,21 @@ fn pty_rows_equal_the_simulated_complete_frames() {
     let mut sims = Vec::new();
     write_frames(&mut pty, &mut sims, &mut meter, 600);
     // The recorder learns the meter's shape from its first clean frame.
-    let first = sims.iter().position(|s| !s.cut && s.bad.is_empty()).unwrap();
+    let first = sims
+        .iter()
+        .position(|s| !s.cut && s.bad.is_empty())
+        .unwrap();
     let wanted: Vec<&str> = STANDARD_COLUMNS.split(',').skip(2).collect();
     let complete: Vec<&SimFrame> = sims[first..]
         .iter()
         .filter(|s| !s.cut && !s.bad.iter().any(|b| wanted.contains(b)))
         .collect();
     let only_unwanted_damaged = complete.iter().filter(|s| !s.bad.is_empty()).count();
-    assert!(complete.len() > 400 && complete.len() < 600, "{} complete", complete.len());
+    assert!(
+        complete.len() > 400 && complete.len() < 600,
+        "{} complete",
+        complete.len()
+    );
     wait_rows(&data, complete.len(), 30);
     let (status, stderr) = rec.terminate();
     assert!(status.success(), "{stderr}");
@@ -207,19 +238,34 @@ fn pty_rows_equal_the_simulated_complete_frames() {
         assert_eq!(row, &expected_row(s, &header));
     }
     // Frames with a failed checksum on an unwanted label only still made records.
-    assert!(only_unwanted_damaged > 0, "some recorded frames had unwanted labels damaged");
-    assert!(stderr.contains("frames verify: standard mode at 9600 baud"), "{stderr}");
+    assert!(
+        only_unwanted_damaged > 0,
+        "some recorded frames had unwanted labels damaged"
+    );
+    assert!(
+        stderr.contains("frames verify: standard mode at 9600 baud"),
+        "{stderr}"
+    );
     // 22:00 switched the tariff index.
     assert!(rows.iter().any(|r| r[6] == "1") && rows.iter().any(|r| r[6] == "2"));
 }
 
 fn replay(capture: &Path, data: &Path, extra: &[&str]) -> (bool, String) {
     let out = Command::new(BIN)
-        .args(["record", "--replay", capture.to_str().unwrap(), "--data-dir", data.to_str().unwrap()])
+        .args([
+            "record",
+            "--replay",
+            capture.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
         .args(extra)
         .output()
         .unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn simulate_to_file(cfg: SimConfig, frames: usize, path: &Path) -> Vec<SimFrame> {
@@ -245,7 +291,10 @@ fn python() -> Option<String> {
 fn dst_days_rotate_at_local_midnight_and_duckdb_reads_them() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    for (start, day, hours) in [("2026-10-24 22:00:00", "2026-10-25", 25), ("2026-03-28 22:00:00", "2026-03-29", 23)] {
+    for (start, day, hours) in [
+        ("2026-10-24 22:00:00", "2026-10-25", 25),
+        ("2026-03-28 22:00:00", "2026-03-29", 23),
+    ] {
         let capture = dir.path().join(format!("{day}.tic"));
         let mut cfg = SimConfig::new(Mode::Standard, Contract::HcHp, at(start));
         cfg.frame_interval = Some(Duration::minutes(1));
@@ -258,7 +307,11 @@ fn dst_days_rotate_at_local_midnight_and_duckdb_reads_them() {
             .find(|(p, ..)| p.ends_with(format!("{}/{}.csv", &day[..7].replace('-', "/"), day)))
             .unwrap_or_else(|| panic!("no file for {day}: {files:?}"));
         assert_eq!(header.join(","), STANDARD_COLUMNS);
-        assert_eq!(rows.len(), hours * 60, "{day}: {hours} h of one-minute rows");
+        assert_eq!(
+            rows.len(),
+            hours * 60,
+            "{day}: {hours} h of one-minute rows"
+        );
         assert_increasing(rows);
         assert!(rows[0][0].starts_with(&format!("{day}T00:00:00+")));
         assert!(rows.last().unwrap()[0].starts_with(&format!("{day}T23:59:00+")));
@@ -271,7 +324,10 @@ fn dst_days_rotate_at_local_midnight_and_duckdb_reads_them() {
         }
         // Every simulated frame is a row (no faults), values included.
         let (_, all) = all_rows(&data);
-        let ours: Vec<&Vec<String>> = all.iter().filter(|r| sims.iter().any(|s| s.time == time(r))).collect();
+        let ours: Vec<&Vec<String>> = all
+            .iter()
+            .filter(|r| sims.iter().any(|s| s.time == time(r)))
+            .collect();
         assert_eq!(ours.len(), sims.len());
         for (row, s) in ours.iter().zip(&sims) {
             assert_eq!(*row, &expected_row(s, header));
@@ -287,12 +343,16 @@ fn dst_days_rotate_at_local_midnight_and_duckdb_reads_them() {
     let script = format!(
         "import duckdb\n\
          r = duckdb.sql(\"select count(*), typeof(any_value(time)), typeof(any_value(EAST)), typeof(any_value(EASF01)), \
-         typeof(any_value(time_source)), min(time), count(distinct time) from read_csv('{}/**/*.csv')\").fetchone()\n\
+         typeof(any_value(time_source)), min(time), count(distinct time) from read_csv('{}/**/*.csv')\").fetchall()[0]\n\
          print('|'.join(str(x) for x in r))\n",
         data.display()
     );
     let out = Command::new(&py).args(["-c", &script]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let got = String::from_utf8_lossy(&out.stdout).trim().to_owned();
     let fields: Vec<&str> = got.split('|').collect();
     assert_eq!(fields[0], (2 * 28 * 60).to_string(), "{got}");
@@ -310,7 +370,16 @@ fn kill_9_then_restart_loses_at_most_the_frame_in_flight() {
     let data_s = data.to_str().unwrap().to_owned();
     let mut pty = new_pty();
     let path = pty.path.clone();
-    let rec = Rec::start(&["--port", &path, "--mode", "standard", "--data-dir", &data_s, "--fsync-interval", "1s"]);
+    let rec = Rec::start(&[
+        "--port",
+        &path,
+        "--mode",
+        "standard",
+        "--data-dir",
+        &data_s,
+        "--fsync-interval",
+        "1s",
+    ]);
     rec.wait_for("reading", 10);
     let mut cfg = SimConfig::new(Mode::Standard, Contract::Base, at("2026-06-01 12:00:00"));
     cfg.frame_interval = Some(Duration::seconds(1));
@@ -348,12 +417,20 @@ fn kill_9_then_restart_loses_at_most_the_frame_in_flight() {
     assert_increasing(&rows);
     let times: BTreeSet<DateTime<FixedOffset>> = sims.iter().map(|s| s.time).collect();
     for r in &rows {
-        assert!(times.contains(&time(r)), "row {} is a simulated frame", r[0]);
+        assert!(
+            times.contains(&time(r)),
+            "row {} is a simulated frame",
+            r[0]
+        );
         let s = sims.iter().find(|s| s.time == time(r)).unwrap();
         assert_eq!(r, &expected_row(s, &header));
     }
     let lost = sims.len() - rows.len();
-    assert!(lost <= 3, "lost {lost} of {} frames around the kill\n{stderr}", sims.len());
+    assert!(
+        lost <= 3,
+        "lost {lost} of {} frames around the kill\n{stderr}",
+        sims.len()
+    );
 }
 
 #[test]
@@ -363,7 +440,12 @@ fn a_port_that_vanishes_and_comes_back_is_resumed() {
     let link = dir.path().join("ttyTIC");
     let mut pty = new_pty();
     std::os::unix::fs::symlink(&pty.path, &link).unwrap();
-    let rec = Rec::start(&["--port", link.to_str().unwrap(), "--data-dir", data.to_str().unwrap()]);
+    let rec = Rec::start(&[
+        "--port",
+        link.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
     rec.wait_for("reading", 10);
     let mut cfg = SimConfig::new(Mode::Historique, Contract::Base, at("2026-06-01 12:00:00"));
     cfg.frame_interval = Some(Duration::seconds(1));
@@ -392,8 +474,14 @@ fn a_port_that_vanishes_and_comes_back_is_resumed() {
     let (status, stderr) = rec.terminate();
     assert!(status.success(), "{stderr}");
     let (header, rows) = all_rows(&data);
-    assert!(rows.len() >= before + 2, "rows after the port came back\n{stderr}");
-    assert_eq!(header.join(","), "time,time_source,ADCO,OPTARIF,ISOUSC,PTEC,BASE,PAPP,IINST");
+    assert!(
+        rows.len() >= before + 2,
+        "rows after the port came back\n{stderr}"
+    );
+    assert_eq!(
+        header.join(","),
+        "time,time_source,ADCO,OPTARIF,ISOUSC,PTEC,BASE,PAPP,IINST"
+    );
     assert!(rows.iter().all(|r| r[1] == "host"));
     assert!(stderr.matches("reading").count() >= 2, "{stderr}");
     assert_increasing(&rows);
@@ -431,21 +519,34 @@ fn real_captures_replay_to_verified_records_only() {
         assert_increasing(&rows);
         for r in &rows {
             for (label, v) in header.iter().zip(r).skip(2) {
-                assert!(!v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic() || b == b' '), "{name}: {label}={v:?}");
+                assert!(
+                    !v.is_empty() && v.bytes().all(|b| b.is_ascii_graphic() || b == b' '),
+                    "{name}: {label}={v:?}"
+                );
                 if tic_rec::store::is_numeric_label(label) {
-                    v.parse::<u64>().unwrap_or_else(|_| panic!("{name}: {label}={v:?}"));
+                    v.parse::<u64>()
+                        .unwrap_or_else(|_| panic!("{name}: {label}={v:?}"));
                 }
             }
         }
         if name.contains("rx-errors") {
             // A noisy line: only the meter's true values may appear.
-            assert_eq!(header.join(","), "time,time_source,ADCO,OPTARIF,ISOUSC,PTEC,BASE,PAPP,IINST1,IINST2,IINST3");
+            assert_eq!(
+                header.join(","),
+                "time,time_source,ADCO,OPTARIF,ISOUSC,PTEC,BASE,PAPP,IINST1,IINST2,IINST3"
+            );
             assert!(rows.len() >= 5, "{name}: {} rows", rows.len());
             for r in &rows {
                 assert_eq!(&r[2..6], ["056234673197", "BASE", "20", "TH.."], "{name}");
                 let base: u64 = r[6].parse().unwrap();
-                assert!((16_878_520..=16_878_560).contains(&base), "{name}: BASE {base}");
-                assert!(r[8..].iter().all(|i| i.parse::<u32>().unwrap() < 10), "{name}: {r:?}");
+                assert!(
+                    (16_878_520..=16_878_560).contains(&base),
+                    "{name}: BASE {base}"
+                );
+                assert!(
+                    r[8..].iter().all(|i| i.parse::<u32>().unwrap() < 10),
+                    "{name}: {r:?}"
+                );
             }
         }
     }
@@ -457,5 +558,8 @@ fn replay_of_a_missing_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let (ok, stderr) = replay(&dir.path().join("nope.tic"), &dir.path().join("data"), &[]);
     assert!(!ok);
-    assert!(stderr.contains("nope.tic") && stderr.lines().count() == 1, "{stderr}");
+    assert!(
+        stderr.contains("nope.tic") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
 }

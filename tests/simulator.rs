@@ -28,7 +28,13 @@ fn own(f: &Frame<'_>) -> Decoded {
         time: f.date().and_then(|h| h.instant()).map(|t| t.to_rfc3339()),
         groups: f
             .groups()
-            .map(|g| (g.label.to_owned(), g.horodate.map(str::to_owned), g.value.to_owned()))
+            .map(|g| {
+                (
+                    g.label.to_owned(),
+                    g.horodate.map(str::to_owned),
+                    g.value.to_owned(),
+                )
+            })
             .collect(),
         bad: f.bad_groups().map(|b| b.label.to_owned()).collect(),
     }
@@ -73,7 +79,13 @@ fn expected(s: &SimFrame, mode: Mode) -> Decoded {
             .groups
             .iter()
             .filter(|g| !s.bad.contains(&g.label))
-            .map(|g| (g.label.to_owned(), g.horodate.clone(), g.value.trim_matches(' ').to_owned()))
+            .map(|g| {
+                (
+                    g.label.to_owned(),
+                    g.horodate.clone(),
+                    g.value.trim_matches(' ').to_owned(),
+                )
+            })
             .collect(),
         bad: s.bad.iter().map(|l| l.to_string()).collect(),
     }
@@ -96,7 +108,11 @@ fn every_shape_decodes_to_the_model_values() {
                     let decoded = decode(&bytes);
                     assert_eq!(decoded.len(), sims.len(), "{mode} {contract} {phases}");
                     for (d, s) in decoded.iter().zip(&sims) {
-                        assert_eq!(d, &expected(s, mode), "{mode} {contract} {phases} {producer}");
+                        assert_eq!(
+                            d,
+                            &expected(s, mode),
+                            "{mode} {contract} {phases} {producer}"
+                        );
                     }
                 }
             }
@@ -138,9 +154,16 @@ fn faults_are_reported_exactly() {
         let kept: Vec<&SimFrame> = sims.iter().filter(|s| !s.cut).collect();
         let cut = sims.len() - kept.len();
         let bad: usize = kept.iter().map(|s| s.bad.len()).sum();
-        assert!(cut > 50 && bad > 200, "faults were injected: {cut} cut, {bad} bad groups");
+        assert!(
+            cut > 50 && bad > 200,
+            "faults were injected: {cut} cut, {bad} bad groups"
+        );
         let decoded = decode(&bytes);
-        assert_eq!(decoded.len(), kept.len(), "{mode}: exactly the cut frames are missing");
+        assert_eq!(
+            decoded.len(),
+            kept.len(),
+            "{mode}: exactly the cut frames are missing"
+        );
         for (d, s) in decoded.iter().zip(kept) {
             assert_eq!(d, &expected(s, mode), "{mode}");
         }
@@ -163,14 +186,33 @@ fn indexes_grow_by_the_integrated_power() {
         // Each index moves only during its own period.
         let i = usize::from(!a.off_peak);
         integrated[i] += f64::from(a.power_va) * 10.0 / 3600.0;
-        assert_eq!(idx(b, "EAST"), (1..=10).map(|n| idx(b, &format!("EASF{n:02}"))).sum::<i64>());
-        assert_eq!(b.value("NTARF").unwrap(), if b.off_peak { "01" } else { "02" });
-        assert_eq!(b.value("LTARF").unwrap(), if b.off_peak { "HEURE  CREUSE" } else { "HEURE  PLEINE" });
+        assert_eq!(
+            idx(b, "EAST"),
+            (1..=10)
+                .map(|n| idx(b, &format!("EASF{n:02}")))
+                .sum::<i64>()
+        );
+        assert_eq!(
+            b.value("NTARF").unwrap(),
+            if b.off_peak { "01" } else { "02" }
+        );
+        assert_eq!(
+            b.value("LTARF").unwrap(),
+            if b.off_peak {
+                "HEURE  CREUSE"
+            } else {
+                "HEURE  PLEINE"
+            }
+        );
     }
     let (first, last) = (&sims[0], sims.last().unwrap());
     for (i, label) in ["EASF01", "EASF02"].iter().enumerate() {
         let delta = (idx(last, label) - idx(first, label)) as f64;
-        assert!((delta - integrated[i]).abs() <= 1.0, "{label}: {delta} Wh vs {} Wh integrated", integrated[i]);
+        assert!(
+            (delta - integrated[i]).abs() <= 1.0,
+            "{label}: {delta} Wh vs {} Wh integrated",
+            integrated[i]
+        );
     }
     assert!(integrated[0] > 1000.0 && integrated[1] > 1000.0);
 }
@@ -193,7 +235,10 @@ fn smaxsn_tracks_the_day_and_resets_at_midnight() {
         assert_eq!(smax.value.parse::<u32>().unwrap(), day_max, "at {local}");
         assert!(smax.horodate.as_ref().unwrap()[1..7] == local.format("%y%m%d").to_string());
         if before_midnight > 0 {
-            assert_eq!(s.value("SMAXSN-1").unwrap().parse::<u32>().unwrap(), before_midnight);
+            assert_eq!(
+                s.value("SMAXSN-1").unwrap().parse::<u32>().unwrap(),
+                before_midnight
+            );
         }
     }
     assert!(before_midnight > 0);
@@ -210,14 +255,23 @@ fn dst_day(day: &str, hours: i64) {
         .map(|d| chrono::DateTime::parse_from_rfc3339(d.time.as_ref().unwrap()).unwrap())
         .collect();
     for w in times.windows(2) {
-        assert_eq!((w[1] - w[0]).num_seconds(), 60, "strictly increasing, one minute apart: {} → {}", w[0], w[1]);
+        assert_eq!(
+            (w[1] - w[0]).num_seconds(),
+            60,
+            "strictly increasing, one minute apart: {} → {}",
+            w[0],
+            w[1]
+        );
     }
     let in_day: Vec<_> = times
         .iter()
         .filter(|t| t.naive_local().date().to_string() == day)
         .collect();
     assert_eq!(in_day.len() as i64, hours * 60, "{day} has {hours} h");
-    assert_eq!((*in_day[in_day.len() - 1] - *in_day[0]).num_minutes(), hours * 60 - 1);
+    assert_eq!(
+        (*in_day[in_day.len() - 1] - *in_day[0]).num_minutes(),
+        hours * 60 - 1
+    );
 }
 
 #[test]
@@ -228,7 +282,15 @@ fn october_day_lasts_25_hours_and_repeats_2am_with_e_then_h() {
     let (_, sims) = simulate(cfg, 64);
     let dates: Vec<String> = sims
         .iter()
-        .map(|s| s.groups.iter().find(|g| g.label == "DATE").unwrap().horodate.clone().unwrap())
+        .map(|s| {
+            s.groups
+                .iter()
+                .find(|g| g.label == "DATE")
+                .unwrap()
+                .horodate
+                .clone()
+                .unwrap()
+        })
         .collect();
     assert_eq!(dates[0], "E261025025800");
     assert!(dates.contains(&"E261025025900".to_string()));
@@ -244,7 +306,16 @@ fn march_day_lasts_23_hours() {
 #[test]
 fn pseudo_terminal_serves_valid_frames() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tic-rec"))
-        .args(["simulate", "--pty", "--frames", "40", "--speed", "max", "--start", "2026-05-01T12:00:00"])
+        .args([
+            "simulate",
+            "--pty",
+            "--frames",
+            "40",
+            "--speed",
+            "max",
+            "--start",
+            "2026-05-01T12:00:00",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -253,7 +324,10 @@ fn pseudo_terminal_serves_valid_frames() {
     let mut path = String::new();
     stdout.read_line(&mut path).unwrap();
     let path = path.trim();
-    assert!(path.starts_with("/dev/"), "path on stdout's first line: {path:?}");
+    assert!(
+        path.starts_with("/dev/"),
+        "path on stdout's first line: {path:?}"
+    );
     // Open it as users do: the serialport crate, 9600 baud 7E1 (a pty stays 8N1 underneath).
     let mut port = serialport::new(path, 9600)
         .data_bits(serialport::DataBits::Seven)
@@ -290,23 +364,45 @@ fn pseudo_terminal_serves_valid_frames() {
 fn bad_arguments_fail_before_any_output() {
     for args in [
         &["simulate", "--contract", "ejp", "--frames", "1"][..],
-        &["simulate", "--start", "2026-03-29T02:30:00", "--frames", "1"],
+        &[
+            "simulate",
+            "--start",
+            "2026-03-29T02:30:00",
+            "--frames",
+            "1",
+        ],
         &["simulate", "--faults", "noise=1.5", "--frames", "1"],
         &["simulate", "--phases", "2", "--frames", "1"],
         &["simulate", "--duration", "forever", "--frames", "1"],
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_tic-rec")).args(args).output().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_tic-rec"))
+            .args(args)
+            .output()
+            .unwrap();
         assert!(!out.status.success(), "{args:?}");
         assert!(out.stdout.is_empty(), "{args:?}: no output");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.lines().count() >= 1 && !err.contains("panicked"), "{args:?}: {err}");
+        assert!(
+            err.lines().count() >= 1 && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
     }
 }
 
 #[test]
 fn duration_is_meter_time() {
     let out = Command::new(env!("CARGO_BIN_EXE_tic-rec"))
-        .args(["simulate", "--duration", "36h", "--frame-interval", "1min", "--speed", "max", "--start", "2026-10-24T12:00:00"])
+        .args([
+            "simulate",
+            "--duration",
+            "36h",
+            "--frame-interval",
+            "1min",
+            "--speed",
+            "max",
+            "--start",
+            "2026-10-24T12:00:00",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -317,5 +413,8 @@ fn duration_is_meter_time() {
     let mut stdout_bytes = &out.stdout[..];
     let mut sink = Vec::new();
     stdout_bytes.read_to_end(&mut sink).unwrap();
-    assert_eq!(frames.last().unwrap().time.as_deref(), Some("2026-10-25T22:59:00+01:00"));
+    assert_eq!(
+        frames.last().unwrap().time.as_deref(),
+        Some("2026-10-25T22:59:00+01:00")
+    );
 }

@@ -173,7 +173,12 @@ pub struct Capture<'o> {
 
 impl<'o> Capture<'o> {
     /// A capture with a decoder forced to `mode` (or detecting it).
-    pub fn new(mode: Option<Mode>, record: RecordConfig, store: StoreConfig, observer: &'o mut dyn Observer) -> Capture<'o> {
+    pub fn new(
+        mode: Option<Mode>,
+        record: RecordConfig,
+        store: StoreConfig,
+        observer: &'o mut dyn Observer,
+    ) -> Capture<'o> {
         Capture {
             clock: HostClock::System,
             decoder: Decoder::new(Config {
@@ -212,7 +217,8 @@ impl<'o> Capture<'o> {
                 Some(s) => s.write_raw(bytes)?,
                 None => {
                     let room = (64 * 1024usize).saturating_sub(self.raw_pending.len());
-                    self.raw_pending.extend_from_slice(&bytes[bytes.len().saturating_sub(room)..]);
+                    self.raw_pending
+                        .extend_from_slice(&bytes[bytes.len().saturating_sub(room)..]);
                 }
             }
         }
@@ -227,7 +233,11 @@ impl<'o> Capture<'o> {
             }
             let now = self.clock.now(frame.offset + frame.len() as u64 + 2);
             let outcome = self.recorder.accept(&frame, now);
-            if let Outcome::Record { record, columns_changed } = outcome {
+            if let Outcome::Record {
+                record,
+                columns_changed,
+            } = outcome
+            {
                 self.write(record, columns_changed)?;
             }
         }
@@ -239,7 +249,11 @@ impl<'o> Capture<'o> {
         if self.decoder.finish().is_some() {
             let frame = self.decoder.last_frame().expect("finish returned a frame");
             let now = self.clock.now(frame.offset + frame.len() as u64);
-            if let Outcome::Record { record, columns_changed } = self.recorder.accept(&frame, now) {
+            if let Outcome::Record {
+                record,
+                columns_changed,
+            } = self.recorder.accept(&frame, now)
+            {
                 self.write(record, columns_changed)?;
             }
         }
@@ -257,7 +271,12 @@ impl<'o> Capture<'o> {
                 old.close()?;
             }
             let columns = self.recorder.columns().expect("a record has columns");
-            let mut store = Store::new(&self.store_cfg.dir, &columns, self.store_cfg.fsync_interval, self.store_cfg.raw);
+            let mut store = Store::new(
+                &self.store_cfg.dir,
+                &columns,
+                self.store_cfg.fsync_interval,
+                self.store_cfg.raw,
+            );
             if !self.raw_pending.is_empty() {
                 store.write_raw(&std::mem::take(&mut self.raw_pending))?;
             }
@@ -293,7 +312,12 @@ impl<'o> Capture<'o> {
     }
 
     /// Records a whole input (a replay file or stdin) to its end.
-    pub fn run_reader(&mut self, mut input: impl Read, name: &str, stop: &AtomicBool) -> Result<(), CaptureError> {
+    pub fn run_reader(
+        &mut self,
+        mut input: impl Read,
+        name: &str,
+        stop: &AtomicBool,
+    ) -> Result<(), CaptureError> {
         let mut buf = vec![0u8; 64 * 1024];
         let mut offset = 0u64;
         while !stop.load(Ordering::Relaxed) {
@@ -316,7 +340,12 @@ impl<'o> Capture<'o> {
     }
 
     /// Records a serial port until `stop` is set, reopening it whenever it fails.
-    pub fn run_port(&mut self, path: &str, mode: Option<Mode>, stop: &AtomicBool) -> Result<(), CaptureError> {
+    pub fn run_port(
+        &mut self,
+        path: &str,
+        mode: Option<Mode>,
+        stop: &AtomicBool,
+    ) -> Result<(), CaptureError> {
         let bauds: &[u32] = match mode {
             Some(Mode::Standard) => &[9600],
             Some(Mode::Historique) => &[1200],
@@ -352,9 +381,18 @@ impl<'o> Capture<'o> {
                     break Next::Stop;
                 }
                 match port.read(&mut buf) {
-                    Ok(0) => break Next::Failed("the port hung up (adapter unplugged?)".to_owned()),
+                    Ok(0) => {
+                        break Next::Failed("the port hung up (adapter unplugged?)".to_owned())
+                    }
                     Ok(n) => self.feed(&buf[..n])?,
-                    Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock) => {
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            io::ErrorKind::TimedOut
+                                | io::ErrorKind::Interrupted
+                                | io::ErrorKind::WouldBlock
+                        ) =>
+                    {
                         self.tick()?
                     }
                     Err(e) => break Next::Failed(e.to_string()),
@@ -430,7 +468,9 @@ fn open_port(path: &str, baud: u32) -> serialport::Result<serialport::TTYPort> {
 fn sleep_unless(stop: &AtomicBool, d: Duration) {
     let until = Instant::now() + d;
     while !stop.load(Ordering::Relaxed) && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(50).min(until.saturating_duration_since(Instant::now())));
+        std::thread::sleep(
+            Duration::from_millis(50).min(until.saturating_duration_since(Instant::now())),
+        );
     }
 }
 

@@ -62,11 +62,14 @@ pub struct Args {
 fn parse_label(s: &str) -> Result<String, String> {
     let ok = !s.is_empty()
         && s.len() <= 16
-        && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'+' || b == b'-');
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'+' || b == b'-');
     if ok {
         Ok(s.to_owned())
     } else {
-        Err(format!("{s:?} is not a TIC label (A-Z, 0-9, + and -, e.g. EASF01)"))
+        Err(format!(
+            "{s:?} is not a TIC label (A-Z, 0-9, + and -, e.g. EASF01)"
+        ))
     }
 }
 
@@ -183,13 +186,21 @@ pub fn run(args: Args) -> Result<()> {
         fsync_interval: fsync,
         raw: args.raw,
     };
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("cannot create the data directory {:?}", args.data_dir.display().to_string()))?;
+    std::fs::create_dir_all(&args.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {:?}",
+            args.data_dir.display().to_string()
+        )
+    })?;
     let record = RecordConfig {
         labels: args.labels.clone(),
         every: args.every,
     };
-    let mut status = Status::new(args.log_interval.to_std().unwrap_or(StdDuration::from_secs(300)));
+    let mut status = Status::new(
+        args.log_interval
+            .to_std()
+            .unwrap_or(StdDuration::from_secs(300)),
+    );
     let mode = args.mode.forced();
     let mut capture = Capture::new(mode, record, store, &mut status);
     if let Some(start) = args.replay_start {
@@ -197,7 +208,9 @@ pub fn run(args: Args) -> Result<()> {
         let start = tic_rec::store::TZ
             .from_local_datetime(&start)
             .earliest()
-            .with_context(|| format!("--replay-start {start} does not exist in Europe/Paris local time"))?;
+            .with_context(|| {
+                format!("--replay-start {start} does not exist in Europe/Paris local time")
+            })?;
         capture = capture.with_clock(HostClock::Replay {
             start: start.to_utc(),
             baud: Mode::Historique.baud_rate(),
@@ -227,13 +240,23 @@ pub fn run(args: Args) -> Result<()> {
 
 /// `--demo`: a simulated meter on a pseudo-terminal, recorded through the serial path.
 fn demo(args: Args, stop: Arc<AtomicBool>) -> Result<()> {
-    let yesterday = chrono::Utc::now().with_timezone(&tic_rec::store::TZ).date_naive() - chrono::Days::new(1);
-    let mut cfg = SimConfig::new(Mode::Standard, Contract::HcHp, yesterday.and_time(chrono::NaiveTime::MIN));
+    let yesterday = chrono::Utc::now()
+        .with_timezone(&tic_rec::store::TZ)
+        .date_naive()
+        - chrono::Days::new(1);
+    let mut cfg = SimConfig::new(
+        Mode::Standard,
+        Contract::HcHp,
+        yesterday.and_time(chrono::NaiveTime::MIN),
+    );
     cfg.frame_interval = Some(Duration::minutes(1));
     let mut meter = Meter::new(cfg)?;
     let mut pty = Pty::open()?;
     let path = pty.path.clone();
-    let dir = args.data_dir.canonicalize().unwrap_or(args.data_dir.clone());
+    let dir = args
+        .data_dir
+        .canonicalize()
+        .unwrap_or(args.data_dir.clone());
     eprintln!(
         "tic-rec: demo: a simulated standard-mode HC/HP meter on {path}, one frame per meter minute for {yesterday} \
          (a day in about 5 s), recorded into {}",
@@ -254,7 +277,13 @@ fn demo(args: Args, stop: Arc<AtomicBool>) -> Result<()> {
             let n = if stop.load(Ordering::Relaxed) {
                 0
             } else {
-                serve(&mut meter, Some(Duration::days(1)), None, Speed::Factor(300.0), &mut line)?
+                serve(
+                    &mut meter,
+                    Some(Duration::days(1)),
+                    None,
+                    Speed::Factor(300.0),
+                    &mut line,
+                )?
             };
             pty.drain();
             std::thread::sleep(StdDuration::from_millis(500));
@@ -289,7 +318,9 @@ fn demo(args: Args, stop: Arc<AtomicBool>) -> Result<()> {
     drop(capture);
     status.finish(&counters);
     let _ = watcher.join();
-    let (frames, pty) = sim.join().map_err(|_| anyhow::anyhow!("the simulator thread panicked"))??;
+    let (frames, pty) = sim
+        .join()
+        .map_err(|_| anyhow::anyhow!("the simulator thread panicked"))??;
     drop(pty);
     result?;
     eprintln!(
@@ -303,7 +334,11 @@ fn demo(args: Args, stop: Arc<AtomicBool>) -> Result<()> {
 fn auto_port() -> Result<String> {
     let by_id = Path::new("/dev/serial/by-id");
     let mut ids: Vec<String> = std::fs::read_dir(by_id)
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path().display().to_string()).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path().display().to_string())
+                .collect()
+        })
         .unwrap_or_default();
     ids.sort();
     if ids.len() == 1 {

@@ -83,7 +83,9 @@ fn parse_speed(s: &str) -> Result<Speed, String> {
     }
     match s.parse::<f64>() {
         Ok(f) if f > 0.0 && f.is_finite() => Ok(Speed::Factor(f)),
-        _ => Err(format!("expected a positive factor or \"max\", found {s:?}")),
+        _ => Err(format!(
+            "expected a positive factor or \"max\", found {s:?}"
+        )),
     }
 }
 
@@ -98,7 +100,12 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// A local date-time: `2026-10-25T00:00:00`, `2026-10-25 00:00`, or a date (midnight).
 pub fn parse_local(s: &str) -> Result<NaiveDateTime, String> {
-    for f in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
             return Ok(t);
         }
@@ -129,7 +136,9 @@ impl Args {
             ContractName::Tempo => Contract::Tempo,
         };
         let start = self.start.unwrap_or_else(|| {
-            let now = chrono::Utc::now().with_timezone(&tic_rec::store::TZ).naive_local();
+            let now = chrono::Utc::now()
+                .with_timezone(&tic_rec::store::TZ)
+                .naive_local();
             now.with_nanosecond_zero()
         });
         SimConfig {
@@ -161,11 +170,17 @@ pub fn run(args: Args) -> Result<()> {
     let cfg = args.sim_config();
     // Everything is checked before any output.
     let mut meter = Meter::new(cfg).context("cannot start the simulated meter")?;
-    let speed = args.speed.unwrap_or(if args.output.is_some() { Speed::Max } else { Speed::Factor(1.0) });
+    let speed = args.speed.unwrap_or(if args.output.is_some() {
+        Speed::Max
+    } else {
+        Speed::Factor(1.0)
+    });
     if let Some(path) = &args.output {
-        let file = File::create(path).with_context(|| format!("cannot create {:?}", path.display().to_string()))?;
+        let file = File::create(path)
+            .with_context(|| format!("cannot create {:?}", path.display().to_string()))?;
         let mut w = BufWriter::new(file);
-        let n = serve(&mut meter, args.duration, args.frames, speed, &mut w).with_context(|| format!("cannot write {:?}", path.display().to_string()))?;
+        let n = serve(&mut meter, args.duration, args.frames, speed, &mut w)
+            .with_context(|| format!("cannot write {:?}", path.display().to_string()))?;
         w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         eprintln!("tic-rec simulate: wrote {n} frames to {}", path.display());
         return Ok(());
@@ -179,10 +194,13 @@ pub fn run(args: Args) -> Result<()> {
             port: &mut pty.master,
             dropped: 0,
         };
-        let n = serve(&mut meter, args.duration, args.frames, speed, &mut line).context("cannot write to the pseudo-terminal")?;
+        let n = serve(&mut meter, args.duration, args.frames, speed, &mut line)
+            .context("cannot write to the pseudo-terminal")?;
         let dropped = line.dropped;
         pty.drain();
-        eprintln!("tic-rec simulate: served {n} frames ({dropped} bytes dropped while nobody read)");
+        eprintln!(
+            "tic-rec simulate: served {n} frames ({dropped} bytes dropped while nobody read)"
+        );
         return Ok(());
     }
     let stdout = io::stdout();
@@ -190,4 +208,3 @@ pub fn run(args: Args) -> Result<()> {
     serve(&mut meter, args.duration, args.frames, speed, &mut w)?;
     Ok(())
 }
-

@@ -27,7 +27,10 @@ use std::fmt;
 mod serve;
 pub use serve::{serve, Line, Pacer, Pty, Speed};
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDateTime, NaiveTime, Offset, TimeZone, Timelike, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Duration, FixedOffset, NaiveDateTime, NaiveTime, Offset, TimeZone,
+    Timelike, Utc, Weekday,
+};
 
 use crate::store::TZ;
 use crate::tic::encode::{end_frame, push_group, start_frame};
@@ -98,11 +101,13 @@ impl Faults {
         for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
             let (name, rate) = match item.split_once('=') {
                 Some((n, r)) => {
-                    let rate: f64 = r
-                        .parse()
-                        .map_err(|_| SimError::Fault(format!("rate {r:?} of {n:?} is not a number")))?;
+                    let rate: f64 = r.parse().map_err(|_| {
+                        SimError::Fault(format!("rate {r:?} of {n:?} is not a number"))
+                    })?;
                     if !(0.0..=1.0).contains(&rate) {
-                        return Err(SimError::Fault(format!("rate {rate} of {n:?} is outside 0..1")));
+                        return Err(SimError::Fault(format!(
+                            "rate {rate} of {n:?} is outside 0..1"
+                        )));
                     }
                     (n, Some(rate))
                 }
@@ -186,7 +191,13 @@ impl Schedule {
 
     /// Whether `t` (local) is off-peak.
     pub fn is_off_peak(&self, t: NaiveTime) -> bool {
-        self.0.iter().any(|&(a, b)| if a < b { a <= t && t < b } else { t >= a || t < b })
+        self.0.iter().any(|&(a, b)| {
+            if a < b {
+                a <= t && t < b
+            } else {
+                t >= a || t < b
+            }
+        })
     }
 }
 
@@ -378,7 +389,13 @@ impl Meter {
         };
         let local = start.naive_local();
         let summer = is_summer(&start);
-        let adsc = format!("0{}{:02}{}{:06}", 2 + rng.u8(0..2), 20 + rng.u8(0..6), if cfg.phases == 3 { "63" } else { "61" }, rng.u32(0..1_000_000));
+        let adsc = format!(
+            "0{}{:02}{}{:06}",
+            2 + rng.u8(0..2),
+            20 + rng.u8(0..6),
+            if cfg.phases == 3 { "63" } else { "61" },
+            rng.u32(0..1_000_000)
+        );
         let prm = format!("{:014}", rng.u64(10_000_000_000_000..99_999_999_999_999));
         Ok(Meter {
             rng,
@@ -408,7 +425,10 @@ impl Meter {
 
     /// The model's current time.
     pub fn now(&self) -> DateTime<FixedOffset> {
-        let utc = Utc.timestamp_millis_opt(self.t_ms).single().expect("time in range");
+        let utc = Utc
+            .timestamp_millis_opt(self.t_ms)
+            .single()
+            .expect("time in range");
         utc.with_timezone(&TZ).fixed_offset()
     }
 
@@ -430,19 +450,27 @@ impl Meter {
         let off_peak = self.cfg.off_peak.is_off_peak(local.time());
         let (load, solar) = self.power(&local, off_peak);
         let withdrawn = load.saturating_sub(solar);
-        let injected = if self.cfg.producer { solar.saturating_sub(load) } else { 0 };
+        let injected = if self.cfg.producer {
+            solar.saturating_sub(load)
+        } else {
+            0
+        };
         let phase_va = self.phase_split(withdrawn);
         self.smax[0].update(withdrawn, local, summer);
-        for p in 0..3 {
-            self.smax[p + 1].update(phase_va[p], local, summer);
+        for (max, va) in self.smax[1..].iter_mut().zip(phase_va) {
+            max.update(va, local, summer);
         }
         self.smaxin.update(injected, local, summer);
         let colour = self.colour_of_day(&local);
         let tomorrow = self.colour_of_day(&(local + Duration::days(1)));
         let index = self.tariff_index(off_peak, colour);
         let groups = match self.cfg.mode {
-            Mode::Standard => self.standard_groups(&local, summer, index, colour, tomorrow, withdrawn, injected, phase_va),
-            Mode::Historique => self.historique_groups(index, colour, tomorrow, withdrawn, phase_va),
+            Mode::Standard => self.standard_groups(
+                &local, summer, index, colour, tomorrow, withdrawn, injected, phase_va,
+            ),
+            Mode::Historique => {
+                self.historique_groups(index, colour, tomorrow, withdrawn, phase_va)
+            }
         };
         let frame = self.emit(out, groups, now, withdrawn, off_peak);
         // Advance meter time, integrating the power of this step onto the current index.
@@ -467,7 +495,11 @@ impl Meter {
             let w = u128::from(withdrawn) * chunk as u128;
             let i = u128::from(injected) * chunk as u128;
             self.easf[index] += w;
-            self.easd[if self.cfg.contract == Contract::Base { 0 } else { index % 2 }] += w;
+            self.easd[if self.cfg.contract == Contract::Base {
+                0
+            } else {
+                index % 2
+            }] += w;
             self.eait += i;
             self.curve.withdrawn += w;
             self.curve.injected += i;
@@ -477,7 +509,12 @@ impl Meter {
                 let end = self.now();
                 let mean = |e: u128| (e / HALF_HOUR_MS as u128) as u32;
                 self.curve.prev = self.curve.last;
-                self.curve.last = Some((end.naive_local(), is_summer(&end), mean(self.curve.withdrawn), mean(self.curve.injected)));
+                self.curve.last = Some((
+                    end.naive_local(),
+                    is_summer(&end),
+                    mean(self.curve.withdrawn),
+                    mean(self.curve.injected),
+                ));
                 self.curve.period_start_ms = period_end;
                 self.curve.withdrawn = 0;
                 self.curve.injected = 0;
@@ -497,7 +534,7 @@ impl Meter {
             load += 1100.0;
         }
         // A water heater on off-peak hours, the first hours after they start.
-        if self.cfg.contract != Contract::Base && off_peak && (h >= 22.0 || h < 1.5) {
+        if self.cfg.contract != Contract::Base && off_peak && !(1.5..22.0).contains(&h) {
             load += 1800.0;
         }
         // Random appliances: a kettle, an oven, a washing machine.
@@ -568,7 +605,14 @@ impl Meter {
         match self.cfg.contract {
             Contract::Base => "BASE",
             Contract::HcHp => ["HEURE  CREUSE", "HEURE  PLEINE"][index],
-            Contract::Tempo => ["HC  BLEU", "HP  BLEU", "HC  BLANC", "HP  BLANC", "HC  ROUGE", "HP  ROUGE"][index],
+            Contract::Tempo => [
+                "HC  BLEU",
+                "HP  BLEU",
+                "HC  BLANC",
+                "HP  BLANC",
+                "HC  ROUGE",
+                "HP  ROUGE",
+            ][index],
         }
     }
 
@@ -587,7 +631,13 @@ impl Meter {
         let degraded = self.cfg.faults.degraded_clock;
         let hd = |t: &NaiveDateTime, summer: bool| horodate(t, summer, degraded);
         let mut g = Vec::with_capacity(64);
-        let mut push = |label: &'static str, h: Option<String>, value: String| g.push(SimGroup { label, horodate: h, value });
+        let mut push = |label: &'static str, h: Option<String>, value: String| {
+            g.push(SimGroup {
+                label,
+                horodate: h,
+                value,
+            })
+        };
         let tri = self.cfg.phases == 3;
         let wh = |e: u128| format!("{:09}", (e / MS_PER_WH) % 1_000_000_000);
         push("ADSC", None, self.adsc.clone());
@@ -604,11 +654,17 @@ impl Meter {
         // EAST is the sum of the supplier indexes as printed.
         let east: u128 = self.easf.iter().map(|e| e / MS_PER_WH * MS_PER_WH).sum();
         push("EAST", None, wh(east));
-        const EASF: [&str; 10] = ["EASF01", "EASF02", "EASF03", "EASF04", "EASF05", "EASF06", "EASF07", "EASF08", "EASF09", "EASF10"];
+        const EASF: [&str; 10] = [
+            "EASF01", "EASF02", "EASF03", "EASF04", "EASF05", "EASF06", "EASF07", "EASF08",
+            "EASF09", "EASF10",
+        ];
         for (l, e) in EASF.iter().zip(self.easf) {
             push(l, None, wh(e));
         }
-        for (l, e) in ["EASD01", "EASD02", "EASD03", "EASD04"].iter().zip(self.easd) {
+        for (l, e) in ["EASD01", "EASD02", "EASD03", "EASD04"]
+            .iter()
+            .zip(self.easd)
+        {
             push(l, None, wh(e));
         }
         if self.cfg.producer {
@@ -671,14 +727,33 @@ impl Meter {
                 continue;
             }
             if let Some((end, summer, w, i)) = point {
-                push(label, Some(hd(&end, summer)), format!("{:05}", if injected { i } else { w }));
+                push(
+                    label,
+                    Some(hd(&end, summer)),
+                    format!("{:05}", if injected { i } else { w }),
+                );
             }
         }
-        let umoy_end = local.date().and_hms_opt(local.hour(), local.minute() / 10 * 10, 0).expect("valid time");
-        for (p, l) in ["UMOY1", "UMOY2", "UMOY3"].iter().enumerate().take(if tri { 3 } else { 1 }) {
-            push(l, Some(hd(&umoy_end, summer)), format!("{:03}", volts[p].saturating_sub(1)));
+        let umoy_end = local
+            .date()
+            .and_hms_opt(local.hour(), local.minute() / 10 * 10, 0)
+            .expect("valid time");
+        for (p, l) in ["UMOY1", "UMOY2", "UMOY3"]
+            .iter()
+            .enumerate()
+            .take(if tri { 3 } else { 1 })
+        {
+            push(
+                l,
+                Some(hd(&umoy_end, summer)),
+                format!("{:03}", volts[p].saturating_sub(1)),
+            );
         }
-        push("STGE", None, format!("{:08X}", self.stge(index, colour, tomorrow)));
+        push(
+            "STGE",
+            None,
+            format!("{:08X}", self.stge(index, colour, tomorrow)),
+        );
         push("MSG1", None, "PAS DE          MESSAGE         ".into());
         push("PRM", None, self.prm.clone());
         push("RELAIS", None, "000".into());
@@ -711,9 +786,22 @@ impl Meter {
         g
     }
 
-    fn historique_groups(&self, index: usize, colour: Colour, tomorrow: Colour, withdrawn: u32, phase_va: [u32; 3]) -> Vec<SimGroup> {
+    fn historique_groups(
+        &self,
+        index: usize,
+        colour: Colour,
+        tomorrow: Colour,
+        withdrawn: u32,
+        phase_va: [u32; 3],
+    ) -> Vec<SimGroup> {
         let mut g = Vec::with_capacity(20);
-        let mut push = |label: &'static str, value: String| g.push(SimGroup { label, horodate: None, value });
+        let mut push = |label: &'static str, value: String| {
+            g.push(SimGroup {
+                label,
+                horodate: None,
+                value,
+            })
+        };
         let tri = self.cfg.phases == 3;
         let wh = |e: u128| format!("{:09}", (e / MS_PER_WH) % 1_000_000_000);
         push("ADCO", self.adsc.clone());
@@ -726,7 +814,11 @@ impl Meter {
             }
             .into(),
         );
-        let isousc = if tri { self.pref_kva() * 1000 / 200 / 3 } else { self.pref_kva() * 1000 / 200 };
+        let isousc = if tri {
+            self.pref_kva() * 1000 / 200 / 3
+        } else {
+            self.pref_kva() * 1000 / 200
+        };
         push("ISOUSC", format!("{isousc:02}"));
         match self.cfg.contract {
             Contract::Base => push("BASE", wh(self.easf[0])),
@@ -735,7 +827,12 @@ impl Meter {
                 push("HCHP", wh(self.easf[1]));
             }
             Contract::Tempo => {
-                for (l, e) in ["BBRHCJB", "BBRHPJB", "BBRHCJW", "BBRHPJW", "BBRHCJR", "BBRHPJR"].iter().zip(self.easf) {
+                for (l, e) in [
+                    "BBRHCJB", "BBRHPJB", "BBRHCJW", "BBRHPJW", "BBRHCJR", "BBRHPJR",
+                ]
+                .iter()
+                .zip(self.easf)
+                {
                     push(l, wh(e));
                 }
             }
@@ -791,7 +888,11 @@ impl Meter {
             s |= 1 << 8;
         }
         s |= (index as u32 & 0xF) << 10;
-        let dist = if self.cfg.contract == Contract::Base { 0 } else { index % 2 };
+        let dist = if self.cfg.contract == Contract::Base {
+            0
+        } else {
+            index % 2
+        };
         s |= (dist as u32) << 14;
         if self.cfg.faults.degraded_clock {
             s |= 1 << 16;
@@ -804,7 +905,14 @@ impl Meter {
     }
 
     /// Encodes the groups into `out` with the configured faults.
-    fn emit(&mut self, out: &mut Vec<u8>, groups: Vec<SimGroup>, now: DateTime<FixedOffset>, power_va: u32, off_peak: bool) -> SimFrame {
+    fn emit(
+        &mut self,
+        out: &mut Vec<u8>,
+        groups: Vec<SimGroup>,
+        now: DateTime<FixedOffset>,
+        power_va: u32,
+        off_peak: bool,
+    ) -> SimFrame {
         let f = self.cfg.faults;
         let mode = self.cfg.mode;
         let start = out.len();
@@ -820,7 +928,8 @@ impl Meter {
                 noise_inside = true;
             }
         }
-        let cut_at = (f.eot > 0.0 && self.rng.f64() < f.eot).then(|| self.rng.usize(0..groups.len()));
+        let cut_at =
+            (f.eot > 0.0 && self.rng.f64() < f.eot).then(|| self.rng.usize(0..groups.len()));
         let noisy_group = noise_inside.then(|| self.rng.usize(0..groups.len()));
         let mut bad = Vec::new();
         start_frame(out);
@@ -852,7 +961,10 @@ impl Meter {
                     out.insert(value_at, b);
                 }
                 // Several bytes could still sum to a multiple of 64: then add one more.
-                let added: u32 = out[value_at..value_at + n].iter().map(|&b| u32::from(b)).sum();
+                let added: u32 = out[value_at..value_at + n]
+                    .iter()
+                    .map(|&b| u32::from(b))
+                    .sum();
                 if added % 64 == 0 {
                     out.insert(value_at, b'!');
                 }
@@ -951,7 +1063,14 @@ mod tests {
         assert_eq!(f.badsum, 0.02);
         assert_eq!(f.eot, 0.005);
         assert!(f.parity && f.degraded_clock);
-        for bad in ["noise=2", "noise=-0.1", "noise", "parity=1", "bogus=0.1", "eot=x"] {
+        for bad in [
+            "noise=2",
+            "noise=-0.1",
+            "noise",
+            "parity=1",
+            "bogus=0.1",
+            "eot=x",
+        ] {
             assert!(Faults::parse(bad).is_err(), "{bad}");
         }
     }
@@ -970,7 +1089,10 @@ mod tests {
     fn nonexistent_start_is_an_error() {
         let t = NaiveDateTime::parse_from_str("2026-03-29 02:30:00", "%Y-%m-%d %H:%M:%S").unwrap();
         let cfg = SimConfig::new(Mode::Standard, Contract::Base, t);
-        assert!(matches!(Meter::new(cfg), Err(SimError::NonexistentStart(_))));
+        assert!(matches!(
+            Meter::new(cfg),
+            Err(SimError::NonexistentStart(_))
+        ));
     }
 
     #[test]

@@ -55,7 +55,13 @@ impl Pacer {
 
 /// Writes the meter's frames into `sink` until `duration` of meter time or `frames` frames
 /// (or forever). Returns the number of frames written.
-pub fn serve(meter: &mut Meter, duration: Option<Duration>, frames: Option<u64>, speed: Speed, sink: &mut dyn Write) -> io::Result<u64> {
+pub fn serve(
+    meter: &mut Meter,
+    duration: Option<Duration>,
+    frames: Option<u64>,
+    speed: Speed,
+    sink: &mut dyn Write,
+) -> io::Result<u64> {
     let end = duration.map(|d| meter.now() + d);
     let mut pacer = Pacer::new(meter.config().mode, speed);
     let mut buf = Vec::with_capacity(2048);
@@ -117,17 +123,27 @@ pub struct Pty {
 impl Pty {
     /// A new pseudo-terminal pair.
     pub fn open() -> io::Result<Pty> {
-        let err = |e: serialport::Error| io::Error::other(format!("cannot create a pseudo-terminal: {e}"));
+        let err = |e: serialport::Error| {
+            io::Error::other(format!("cannot create a pseudo-terminal: {e}"))
+        };
         let (mut master, slave) = serialport::TTYPort::pair().map_err(err)?;
         serialport::SerialPort::set_timeout(&mut master, StdDuration::from_secs(1)).map_err(err)?;
-        let path = serialport::SerialPort::name(&slave).ok_or_else(|| io::Error::other("the pseudo-terminal has no name"))?;
+        let path = serialport::SerialPort::name(&slave)
+            .ok_or_else(|| io::Error::other("the pseudo-terminal has no name"))?;
         // Children must not inherit the meter's end: when we close it, readers must see the
         // line hang up, as when an adapter is unplugged.
         for fd in [master.as_raw_fd(), slave.as_raw_fd()] {
-            nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC))
-                .map_err(|e| io::Error::other(format!("cannot set close-on-exec: {e}")))?;
+            nix::fcntl::fcntl(
+                fd,
+                nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+            )
+            .map_err(|e| io::Error::other(format!("cannot set close-on-exec: {e}")))?;
         }
-        Ok(Pty { master, slave, path })
+        Ok(Pty {
+            master,
+            slave,
+            path,
+        })
     }
 
     /// Waits (up to 10 s) until readers have taken what was written.

@@ -138,7 +138,11 @@ impl Store {
 
     /// Appends one row (`time`, `time_source`, then the label cells) to the file of the
     /// row time's local day, rotating and resuming files as needed.
-    pub fn append(&mut self, time: DateTime<FixedOffset>, cells: &[&str]) -> Result<Appended, StoreError> {
+    pub fn append(
+        &mut self,
+        time: DateTime<FixedOffset>,
+        cells: &[&str],
+    ) -> Result<Appended, StoreError> {
         let day = time.with_timezone(&TZ).date_naive();
         if self.current.as_ref().is_none_or(|c| c.day != day) {
             self.rotate(day)?;
@@ -155,7 +159,8 @@ impl Store {
             });
         }
         self.line.clear();
-        self.line.push_str(&time.to_rfc3339_opts(chrono::SecondsFormat::Secs, false));
+        self.line
+            .push_str(&time.to_rfc3339_opts(chrono::SecondsFormat::Secs, false));
         for c in cells {
             self.line.push(',');
             push_cell(&mut self.line, c);
@@ -220,7 +225,9 @@ impl Store {
     pub fn sync(&mut self) -> Result<(), StoreError> {
         if let Some(cur) = self.current.as_mut() {
             if cur.dirty {
-                cur.file.sync_data().map_err(io_err("cannot fsync", &cur.path))?;
+                cur.file
+                    .sync_data()
+                    .map_err(io_err("cannot fsync", &cur.path))?;
                 cur.dirty = false;
             }
         }
@@ -291,7 +298,9 @@ impl Drop for Store {
 
 fn sync_raw(raw: &mut RawFile) -> Result<(), StoreError> {
     if raw.dirty {
-        raw.file.sync_data().map_err(io_err("cannot fsync", &raw.path))?;
+        raw.file
+            .sync_data()
+            .map_err(io_err("cannot fsync", &raw.path))?;
         raw.dirty = false;
     }
     Ok(())
@@ -309,7 +318,9 @@ enum Resume {
 
 /// Creates the directories of `path` (fsyncing each parent that got a new entry).
 fn create_dirs(path: &Path) -> Result<(), StoreError> {
-    let Some(parent) = path.parent() else { return Ok(()) };
+    let Some(parent) = path.parent() else {
+        return Ok(());
+    };
     if parent.as_os_str().is_empty() || parent.is_dir() {
         return Ok(());
     }
@@ -322,7 +333,11 @@ fn create_dirs(path: &Path) -> Result<(), StoreError> {
 }
 
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io_err("cannot fsync directory", dir))
@@ -398,7 +413,8 @@ fn resume(path: &Path, header: &str) -> Result<Resume, StoreError> {
 }
 
 fn repair_tail(path: &Path, file: &File, len: u64) -> Result<(), StoreError> {
-    file.set_len(len).map_err(io_err("cannot cut the torn tail of", path))?;
+    file.set_len(len)
+        .map_err(io_err("cannot cut the torn tail of", path))?;
     file.sync_all().map_err(io_err("cannot fsync", path))
 }
 
@@ -410,7 +426,8 @@ fn last_complete_line(path: &Path) -> Result<(u64, Option<String>), StoreError> 
     let mut window = 4096u64;
     loop {
         let from = len.saturating_sub(window);
-        f.seek(SeekFrom::Start(from)).map_err(io_err("cannot seek", path))?;
+        f.seek(SeekFrom::Start(from))
+            .map_err(io_err("cannot seek", path))?;
         let mut tail = Vec::with_capacity(window as usize);
         (&mut f)
             .take(window)
@@ -451,7 +468,10 @@ fn csv_line<'a>(cells: impl IntoIterator<Item = &'a str>) -> String {
 
 /// Appends a CSV cell, quoted only when it must be.
 fn push_cell(out: &mut String, cell: &str) {
-    if cell.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
+    if cell
+        .bytes()
+        .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
+    {
         out.push('"');
         out.push_str(&cell.replace('"', "\"\""));
         out.push('"');
@@ -469,7 +489,11 @@ mod tests {
     }
 
     fn cols(labels: &[&str]) -> Vec<String> {
-        ["time", "time_source"].iter().chain(labels).map(|s| s.to_string()).collect()
+        ["time", "time_source"]
+            .iter()
+            .chain(labels)
+            .map(|s| s.to_string())
+            .collect()
     }
 
     #[test]
@@ -488,7 +512,10 @@ mod tests {
         }
         s.close().unwrap();
         let day1 = fs::read_to_string(dir.path().join("2026/10/2026-10-24.csv")).unwrap();
-        assert_eq!(day1, "time,time_source,EAST\n2026-10-24T23:59:59+02:00,meter,1\n");
+        assert_eq!(
+            day1,
+            "time,time_source,EAST\n2026-10-24T23:59:59+02:00,meter,1\n"
+        );
         let day2 = fs::read_to_string(dir.path().join("2026/10/2026-10-25.csv")).unwrap();
         assert_eq!(
             day2,
@@ -503,8 +530,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let c = cols(&["EAST"]);
         let mut s = Store::new(dir.path(), &c, Duration::from_secs(10), false);
-        s.append(t("2026-05-01T10:00:00+02:00"), &["meter", "1"]).unwrap();
-        s.append(t("2026-05-01T10:00:01+02:00"), &["meter", "2"]).unwrap();
+        s.append(t("2026-05-01T10:00:00+02:00"), &["meter", "1"])
+            .unwrap();
+        s.append(t("2026-05-01T10:00:01+02:00"), &["meter", "2"])
+            .unwrap();
         s.close().unwrap();
         let path = dir.path().join("2026/05/2026-05-01.csv");
         // A crash in the middle of a row.
@@ -513,8 +542,16 @@ mod tests {
         drop(f);
         let mut s = Store::new(dir.path(), &c, Duration::from_secs(10), false);
         // Not after the last complete row: refused.
-        assert_eq!(s.append(t("2026-05-01T10:00:01+02:00"), &["meter", "2"]).unwrap(), Appended::NotAfterLast);
-        assert_eq!(s.append(t("2026-05-01T10:00:03+02:00"), &["meter", "3"]).unwrap(), Appended::Written);
+        assert_eq!(
+            s.append(t("2026-05-01T10:00:01+02:00"), &["meter", "2"])
+                .unwrap(),
+            Appended::NotAfterLast
+        );
+        assert_eq!(
+            s.append(t("2026-05-01T10:00:03+02:00"), &["meter", "3"])
+                .unwrap(),
+            Appended::Written
+        );
         let ev = s.take_events();
         assert_eq!(ev[0].torn_bytes, 29);
         assert!(ev[0].existed);
@@ -530,10 +567,17 @@ mod tests {
     fn other_columns_open_a_new_file_of_the_day() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::new(dir.path(), &cols(&["EAST"]), Duration::from_secs(10), false);
-        s.append(t("2026-05-01T10:00:00+02:00"), &["meter", "1"]).unwrap();
+        s.append(t("2026-05-01T10:00:00+02:00"), &["meter", "1"])
+            .unwrap();
         s.close().unwrap();
-        let mut s = Store::new(dir.path(), &cols(&["EAST", "EAIT"]), Duration::from_secs(10), false);
-        s.append(t("2026-05-01T10:00:05+02:00"), &["meter", "2", "3"]).unwrap();
+        let mut s = Store::new(
+            dir.path(),
+            &cols(&["EAST", "EAIT"]),
+            Duration::from_secs(10),
+            false,
+        );
+        s.append(t("2026-05-01T10:00:05+02:00"), &["meter", "2", "3"])
+            .unwrap();
         assert_eq!(s.take_events()[0].skipped_other_columns, 1);
         s.close().unwrap();
         let p1 = dir.path().join("2026/05/2026-05-01.1.csv");
@@ -543,8 +587,12 @@ mod tests {
         );
         // The same columns as the first file again: it resumes the first file.
         let mut s = Store::new(dir.path(), &cols(&["EAST"]), Duration::from_secs(10), false);
-        s.append(t("2026-05-01T10:00:06+02:00"), &["meter", "4"]).unwrap();
-        assert_eq!(s.current_path().unwrap(), dir.path().join("2026/05/2026-05-01.csv"));
+        s.append(t("2026-05-01T10:00:06+02:00"), &["meter", "4"])
+            .unwrap();
+        assert_eq!(
+            s.current_path().unwrap(),
+            dir.path().join("2026/05/2026-05-01.csv")
+        );
     }
 
     #[test]
@@ -554,7 +602,8 @@ mod tests {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, "time,time_so").unwrap();
         let mut s = Store::new(dir.path(), &cols(&["EAST"]), Duration::from_secs(10), false);
-        s.append(t("2026-05-01T10:00:00+02:00"), &["meter", "1"]).unwrap();
+        s.append(t("2026-05-01T10:00:00+02:00"), &["meter", "1"])
+            .unwrap();
         s.close().unwrap();
         assert_eq!(
             fs::read_to_string(&path).unwrap(),
@@ -567,17 +616,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::new(dir.path(), &cols(&["EAST"]), Duration::from_secs(10), true);
         s.write_raw(b"early").unwrap();
-        s.append(t("2026-05-01T23:59:59+02:00"), &["meter", "1"]).unwrap();
+        s.append(t("2026-05-01T23:59:59+02:00"), &["meter", "1"])
+            .unwrap();
         s.write_raw(b"-a").unwrap();
-        s.append(t("2026-05-02T00:00:00+02:00"), &["meter", "2"]).unwrap();
+        s.append(t("2026-05-02T00:00:00+02:00"), &["meter", "2"])
+            .unwrap();
         s.write_raw(b"b").unwrap();
         s.close().unwrap();
-        assert_eq!(fs::read(dir.path().join("2026/05/2026-05-01.tic")).unwrap(), b"early-a");
-        assert_eq!(fs::read(dir.path().join("2026/05/2026-05-02.tic")).unwrap(), b"b");
+        assert_eq!(
+            fs::read(dir.path().join("2026/05/2026-05-01.tic")).unwrap(),
+            b"early-a"
+        );
+        assert_eq!(
+            fs::read(dir.path().join("2026/05/2026-05-02.tic")).unwrap(),
+            b"b"
+        );
     }
 
     #[test]
     fn cells_are_quoted_only_when_needed() {
-        assert_eq!(csv_line(["a", "b c", "d,e", "f\"g"]), "a,b c,\"d,e\",\"f\"\"g\"");
+        assert_eq!(
+            csv_line(["a", "b c", "d,e", "f\"g"]),
+            "a,b c,\"d,e\",\"f\"\"g\""
+        );
     }
 }
