@@ -212,17 +212,10 @@ impl<'o> Capture<'o> {
 
     /// Feeds bytes read from the source.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<(), CaptureError> {
-        if self.store_cfg.raw {
-            match self.store.as_mut() {
-                Some(s) => s.write_raw(bytes)?,
-                None => {
-                    let room = (64 * 1024usize).saturating_sub(self.raw_pending.len());
-                    self.raw_pending
-                        .extend_from_slice(&bytes[bytes.len().saturating_sub(room)..]);
-                }
-            }
-        }
         let mut rest = bytes;
+        // With --raw, each frame's bytes go to the raw file of that frame's record day: they
+        // are kept after the frame is recorded (which may rotate the day).
+        let mut raw_from = 0;
         while !rest.is_empty() {
             let (frame, n) = self.decoder.decode(rest);
             rest = &rest[n..];
@@ -233,15 +226,31 @@ impl<'o> Capture<'o> {
             }
             let now = self.clock.now(frame.offset + frame.len() as u64 + 2);
             let outcome = self.recorder.accept(&frame, now);
-            if let Outcome::Record {
-                record,
-                columns_changed,
-            } = outcome
-            {
+            if let Outcome::Record { record, columns_changed } = outcome {
                 self.write(record, columns_changed)?;
             }
+            let upto = bytes.len() - rest.len();
+            self.keep_raw(&bytes[raw_from..upto])?;
+            raw_from = upto;
         }
+        self.keep_raw(&bytes[raw_from..])?;
         self.tick()
+    }
+
+    fn keep_raw(&mut self, bytes: &[u8]) -> Result<(), CaptureError> {
+        if !self.store_cfg.raw || bytes.is_empty() {
+            return Ok(());
+        }
+        match self.store.as_mut() {
+            Some(s) => s.write_raw(bytes)?,
+            None => {
+                // Before the first record: keep the last 64 KiB for the first day's file.
+                self.raw_pending.extend_from_slice(bytes);
+                let excess = self.raw_pending.len().saturating_sub(64 * 1024);
+                self.raw_pending.drain(..excess);
+            }
+        }
+        Ok(())
     }
 
     /// End of input: completes a text dump's last frame, fsyncs.
@@ -500,5 +509,36 @@ fn hint(s: &Stats, r: &RecordStats) -> &'static str {
         "frames verify but lack a wanted label: check --labels"
     } else {
         "frames arrive but none verified recently: a noisy line?"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn silence_hints_follow_the_counts() {
+        let r = RecordStats::default();
+        let mut s = Stats::default();
+        assert!(hint(&s, &r).contains("wrong port"));
+        s.bytes = 5000;
+        assert!(hint(&s, &r).contains("wrong baud rate"));
+        s.frames = 3;
+        s.groups_bad = 30;
+        assert!(hint(&s, &r).contains("checksums fail"));
+        s.groups_ok = 100;
+        let r = RecordStats {
+            incomplete: 3,
+            ..RecordStats::default()
+        };
+        assert!(hint(&s, &r).contains("--labels"));
+    }
+
+    #[test]
+    fn replay_clock_counts_air_time() {
+        let start = DateTime::parse_from_rfc3339("2024-04-10T10:00:00Z").unwrap().to_utc();
+        let c = HostClock::Replay { start, baud: 1200 };
+        // 120 bytes a second at 1200 baud, 10 bits a byte.
+        assert_eq!((c.now(240) - start).num_milliseconds(), 2000);
     }
 }
