@@ -104,12 +104,11 @@ impl Status {
 
     fn summary(c: &Counters) -> String {
         format!(
-            "{} records written, last {}, {} VA; {} frames, {} skipped (incomplete {}), {} bad checksums, {} frames cut",
+            "{} rows written (last {}, {} VA); {} frames: {} incomplete, {} failed checksums, {} cut",
             c.written,
             c.last_time.map_or("-".to_owned(), |t| t.to_rfc3339()),
             c.last_power.map_or("-".to_owned(), |p| p.to_string()),
             c.decoder.frames,
-            c.decoder.frames - c.recorder.records.min(c.decoder.frames),
             c.recorder.incomplete,
             c.decoder.groups_bad,
             c.decoder.frames_cut + c.decoder.frames_oversize,
