@@ -582,7 +582,11 @@ fn raw_bytes_kept_beside_the_records_replay_to_the_same_rows() {
     for r in &raws {
         all.extend(std::fs::read(r).unwrap_or_else(|e| panic!("{r:?}: {e}")));
     }
-    assert_eq!(all, std::fs::read(&capture).unwrap(), "the raw files hold every byte");
+    assert_eq!(
+        all,
+        std::fs::read(&capture).unwrap(),
+        "the raw files hold every byte"
+    );
     // Replaying the raw days gives the same rows.
     let second = dir.path().join("second");
     for r in &raws {

@@ -226,7 +226,11 @@ impl<'o> Capture<'o> {
             }
             let now = self.clock.now(frame.offset + frame.len() as u64 + 2);
             let outcome = self.recorder.accept(&frame, now);
-            if let Outcome::Record { record, columns_changed } = outcome {
+            if let Outcome::Record {
+                record,
+                columns_changed,
+            } = outcome
+            {
                 self.write(record, columns_changed)?;
             }
             let upto = bytes.len() - rest.len();
@@ -536,7 +540,9 @@ mod tests {
 
     #[test]
     fn replay_clock_counts_air_time() {
-        let start = DateTime::parse_from_rfc3339("2024-04-10T10:00:00Z").unwrap().to_utc();
+        let start = DateTime::parse_from_rfc3339("2024-04-10T10:00:00Z")
+            .unwrap()
+            .to_utc();
         let c = HostClock::Replay { start, baud: 1200 };
         // 120 bytes a second at 1200 baud, 10 bits a byte.
         assert_eq!((c.now(240) - start).num_milliseconds(), 2000);

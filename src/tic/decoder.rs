@@ -349,6 +349,8 @@ pub struct Decoder {
     bad: Vec<BadSpan>,
     /// Mode of the last frame that verified at least one group.
     last_mode: Option<Mode>,
+    /// The stream has shown an ETX: it is not a cooked-tty capture.
+    seen_etx: bool,
     stats: Stats,
 }
 
@@ -381,6 +383,7 @@ impl Decoder {
             groups: Vec::with_capacity(64),
             bad: Vec::new(),
             last_mode: None,
+            seen_etx: false,
             stats: Stats::default(),
         }
     }
@@ -538,6 +541,7 @@ impl Decoder {
                     i += 1;
                     match b {
                         ETX => {
+                            self.seen_etx = true;
                             self.state = State::Idle;
                             self.complete(self.frame_offset);
                             return (true, i);
@@ -551,7 +555,8 @@ impl Decoder {
                         _ => {
                             debug_assert_eq!(b, STX);
                             let stx_offset = self.offset + (i - 1) as u64;
-                            let cooked = !self.buf.contains(&CR) && self.buf.contains(&LF);
+                            let cooked =
+                                !self.seen_etx && !self.buf.contains(&CR) && self.buf.contains(&LF);
                             if cooked {
                                 // A cooked tty turned CR into LF and swallowed ETX: the frame
                                 // ends here and the next one starts (buffer cleared next call).
@@ -947,6 +952,15 @@ mod tests {
         let f = frames(input, Config::default());
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].1.len(), 2);
+    }
+
+    #[test]
+    fn a_raw_stream_cut_before_any_cr_is_still_cut() {
+        // After an ETX the stream is known raw: STX LF ADCO… STX is a cut frame.
+        let input = b"\x02\nPTEC HP..  \r\x03\x02\nPTEC HP\x02\nPTEC HP..  \r\x03";
+        let f = frames(input, Config::default());
+        assert_eq!(f.len(), 2);
+        assert!(f.iter().all(|f| f.2.is_empty()));
     }
 
     #[test]

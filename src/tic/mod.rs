@@ -11,8 +11,9 @@
 //! - Frames run from STX (0x02) to ETX (0x03). A frame cut by EOT (0x04), by a new STX, or
 //!   longer than the cap is discarded and counted in [`Stats`]. Bytes outside frames are
 //!   skipped and counted. A capture made through a cooked tty (every CR turned into LF, ETX
-//!   swallowed) has frames that end at the next STX: a frame interrupted by STX that holds
-//!   no CR at all is taken as such a frame rather than a cut one.
+//!   swallowed) has frames that end at the next STX: in a stream that has shown no ETX, a
+//!   frame interrupted by STX that holds line ends but no CR is taken as such a frame rather
+//!   than a cut one.
 //! - Groups are the non-empty runs of bytes between LF/CR delimiters. Each group is verified
 //!   with its mode's checksum rule ([`checksum`]); a group that fails is reported as a
 //!   [`BadGroup`] (label as read, byte offset, reason) and left out of the frame's values.
