@@ -61,7 +61,12 @@ const HISTORIQUE: &[(&str, Option<&str>, &str)] = &[
 ];
 
 /// About `target` bytes of frames; every `corrupt_every`-th group gets a flipped byte.
-fn stream(mode: Mode, groups: &[(&str, Option<&str>, &str)], target: usize, corrupt_every: usize) -> Vec<u8> {
+fn stream(
+    mode: Mode,
+    groups: &[(&str, Option<&str>, &str)],
+    target: usize,
+    corrupt_every: usize,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(target + 2048);
     let mut n = 0usize;
     while out.len() < target {

@@ -7,5 +7,6 @@
 #![warn(missing_docs)]
 
 pub mod capture;
+pub mod export;
 pub mod store;
 pub mod tic;

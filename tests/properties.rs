@@ -5,16 +5,36 @@ use tic_rec::tic::encode::{end_frame, push_group, start_frame};
 use tic_rec::tic::{checksum, Config, Decoder, Frame, Mode, CR, EOT, ETX, HT, LF, SP, STX};
 
 /// What a frame decodes to, owned, for comparisons.
-type Decoded = Vec<(Mode, u64, Vec<(String, Option<String>, String)>, Vec<(String, u64)>)>;
+type Decoded = Vec<(
+    Mode,
+    u64,
+    Vec<(String, Option<String>, String)>,
+    Vec<(String, u64)>,
+)>;
 
-fn own(f: &Frame<'_>) -> (Mode, u64, Vec<(String, Option<String>, String)>, Vec<(String, u64)>) {
+fn own(
+    f: &Frame<'_>,
+) -> (
+    Mode,
+    u64,
+    Vec<(String, Option<String>, String)>,
+    Vec<(String, u64)>,
+) {
     (
         f.mode,
         f.offset,
         f.groups()
-            .map(|g| (g.label.to_owned(), g.horodate.map(str::to_owned), g.value.to_owned()))
+            .map(|g| {
+                (
+                    g.label.to_owned(),
+                    g.horodate.map(str::to_owned),
+                    g.value.to_owned(),
+                )
+            })
             .collect(),
-        f.bad_groups().map(|b| (b.label.to_owned(), b.offset)).collect(),
+        f.bad_groups()
+            .map(|b| (b.label.to_owned(), b.offset))
+            .collect(),
     )
 }
 

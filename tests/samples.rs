@@ -9,7 +9,10 @@ fn samples_dir() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipping: {} is absent (real captures live outside the repository)", dir.display());
+        eprintln!(
+            "skipping: {} is absent (real captures live outside the repository)",
+            dir.display()
+        );
         None
     }
 }
@@ -29,7 +32,10 @@ fn count(c: &mut Counts, f: &Frame<'_>) {
     for b in f.bad_groups() {
         match b.kind {
             BadKind::Malformed(why) => {
-                eprintln!("checksum verified but rejected: {:?} at byte {}: {why}", b.label, b.offset);
+                eprintln!(
+                    "checksum verified but rejected: {:?} at byte {}: {why}",
+                    b.label, b.offset
+                );
                 c.ok += 1
             }
             _ => c.bad += 1,
@@ -38,7 +44,10 @@ fn count(c: &mut Counts, f: &Frame<'_>) {
 }
 
 fn decode(bytes: &[u8], framing: Framing) -> (Counts, Decoder) {
-    let mut d = Decoder::new(Config { framing, ..Config::default() });
+    let mut d = Decoder::new(Config {
+        framing,
+        ..Config::default()
+    });
     let mut c = Counts::default();
     let mut rest = bytes;
     while !rest.is_empty() {
@@ -60,22 +69,112 @@ fn decode(bytes: &[u8], framing: Framing) -> (Counts, Decoder) {
 /// complete frames.
 const EXPECTED: &[(&str, Mode, u64, u64, u64)] = &[
     ("standard-mono-base-lains.bin", Mode::Standard, 12, 456, 0),
-    ("standard-mono-base-midnight-lains-derived.bin", Mode::Standard, 12, 456, 0),
+    (
+        "standard-mono-base-midnight-lains-derived.bin",
+        Mode::Standard,
+        12,
+        456,
+        0,
+    ),
     ("historique-tri-base-lains.bin", Mode::Historique, 6, 96, 0),
-    ("historique-tri-base-lains-2024-cooked-tty.bin", Mode::Historique, 4, 64, 0),
-    ("historique-tri-base-lains-rx-errors.bin", Mode::Historique, 25, 297, 133),
-    ("historique-mono-tempo-pyteleinfo.bin", Mode::Historique, 10, 160, 0),
-    ("historique-mono-hchp-nokyyz-1.bin", Mode::Historique, 13, 143, 0),
-    ("historique-mono-hchp-nokyyz-2.bin", Mode::Historique, 123, 1353, 0),
-    ("historique-mono-hchp-nokyyz-3.bin", Mode::Historique, 198, 2178, 0),
-    ("standard-mono-hchp-producer-teleinfo2mqtt-edited.log", Mode::Standard, 9, 344, 3),
-    ("standard-mono-hcwe-goteleinfo.bin", Mode::Standard, 1, 38, 0),
-    ("standard-mono-tempo-ticmeter-converted.bin", Mode::Standard, 1, 40, 1),
-    ("standard-mono-producer-ticmeter-converted.bin", Mode::Standard, 1, 45, 1),
-    ("standard-mono-producer-openhab-reconstructed.bin", Mode::Standard, 1, 46, 0),
-    ("standard-mono-base-hekmon-reconstructed.bin", Mode::Standard, 1, 38, 0),
-    ("standard-tri-tempo-producer-openhab-reconstructed.bin", Mode::Standard, 2, 126, 0),
-    ("standard-tri-base-esphome-issue2060-reconstructed.bin", Mode::Standard, 1, 51, 2),
+    (
+        "historique-tri-base-lains-2024-cooked-tty.bin",
+        Mode::Historique,
+        4,
+        64,
+        0,
+    ),
+    (
+        "historique-tri-base-lains-rx-errors.bin",
+        Mode::Historique,
+        25,
+        297,
+        133,
+    ),
+    (
+        "historique-mono-tempo-pyteleinfo.bin",
+        Mode::Historique,
+        10,
+        160,
+        0,
+    ),
+    (
+        "historique-mono-hchp-nokyyz-1.bin",
+        Mode::Historique,
+        13,
+        143,
+        0,
+    ),
+    (
+        "historique-mono-hchp-nokyyz-2.bin",
+        Mode::Historique,
+        123,
+        1353,
+        0,
+    ),
+    (
+        "historique-mono-hchp-nokyyz-3.bin",
+        Mode::Historique,
+        198,
+        2178,
+        0,
+    ),
+    (
+        "standard-mono-hchp-producer-teleinfo2mqtt-edited.log",
+        Mode::Standard,
+        9,
+        344,
+        3,
+    ),
+    (
+        "standard-mono-hcwe-goteleinfo.bin",
+        Mode::Standard,
+        1,
+        38,
+        0,
+    ),
+    (
+        "standard-mono-tempo-ticmeter-converted.bin",
+        Mode::Standard,
+        1,
+        40,
+        1,
+    ),
+    (
+        "standard-mono-producer-ticmeter-converted.bin",
+        Mode::Standard,
+        1,
+        45,
+        1,
+    ),
+    (
+        "standard-mono-producer-openhab-reconstructed.bin",
+        Mode::Standard,
+        1,
+        46,
+        0,
+    ),
+    (
+        "standard-mono-base-hekmon-reconstructed.bin",
+        Mode::Standard,
+        1,
+        38,
+        0,
+    ),
+    (
+        "standard-tri-tempo-producer-openhab-reconstructed.bin",
+        Mode::Standard,
+        2,
+        126,
+        0,
+    ),
+    (
+        "standard-tri-base-esphome-issue2060-reconstructed.bin",
+        Mode::Standard,
+        1,
+        51,
+        2,
+    ),
 ];
 
 #[test]
@@ -87,7 +186,10 @@ fn captures_decode_with_sources_md_counts() {
         let (got, d) = decode(&bytes, Framing::Wire);
         let want = Counts { frames, ok, bad };
         if got != want || d.stats().mode() != Some(mode) {
-            failures.push(format!("{file}: want {want:?} {mode}, got {got:?} {:?}", d.stats().mode()));
+            failures.push(format!(
+                "{file}: want {want:?} {mode}, got {got:?} {:?}",
+                d.stats().mode()
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -99,25 +201,41 @@ fn text_dump_decodes_as_lines() {
     let bytes = std::fs::read(dir.join("historique-tri-base-ticmeter-text.txt")).unwrap();
     let (got, _) = decode(&bytes, Framing::Lines);
     // 2 frames of 16 lines; the last line of each (`OT 00 #`, PPOT with `PP` lost) fails.
-    assert_eq!(got, Counts { frames: 2, ok: 30, bad: 2 });
+    assert_eq!(
+        got,
+        Counts {
+            frames: 2,
+            ok: 30,
+            bad: 2
+        }
+    );
 }
 
 #[test]
 fn corrupted_frame_has_nine_good_groups() {
     let Some(dir) = samples_dir() else { return };
-    let mut bytes = std::fs::read(dir.join("standard-mono-tempo-ticmeter-corrupted-converted.bin")).unwrap();
+    let mut bytes =
+        std::fs::read(dir.join("standard-mono-tempo-ticmeter-corrupted-converted.bin")).unwrap();
     // The capture is one STX with no ETX: as captured, it is no complete frame.
     assert_eq!(decode(&bytes, Framing::Wire).0.frames, 0);
     // Closed by an ETX, its 38 group-like segments verify as SOURCES.md counts them (9 ok,
     // 29 bad), plus the two trailing NULs, which the ETX turns into a 39th (bad) segment.
     bytes.push(0x03);
-    assert_eq!(decode(&bytes, Framing::Wire).0, Counts { frames: 1, ok: 9, bad: 30 });
+    assert_eq!(
+        decode(&bytes, Framing::Wire).0,
+        Counts {
+            frames: 1,
+            ok: 9,
+            bad: 30
+        }
+    );
 }
 
 #[test]
 fn partial_capture_has_no_complete_frame() {
     let Some(dir) = samples_dir() else { return };
-    let bytes = std::fs::read(dir.join("standard-tri-tempo-partial-issue38-reconstructed.bin")).unwrap();
+    let bytes =
+        std::fs::read(dir.join("standard-tri-tempo-partial-issue38-reconstructed.bin")).unwrap();
     let (got, d) = decode(&bytes, Framing::Wire);
     assert_eq!(got.frames, 0);
     assert_eq!(d.stats().bytes_skipped, bytes.len() as u64);
@@ -153,7 +271,12 @@ fn rx_errors_frames_hold_only_clean_values() {
         let (f, n) = d.decode(rest);
         if let Some(f) = f {
             for g in f.groups() {
-                assert!(g.label.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()), "{g:?}");
+                assert!(
+                    g.label
+                        .bytes()
+                        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()),
+                    "{g:?}"
+                );
                 assert!(g.value.bytes().all(|b| b.is_ascii_graphic()), "{g:?}");
             }
         }

@@ -70,7 +70,11 @@ impl<R: Read> FrameReader<R> {
                     Ok(0) => {
                         self.eof = true;
                         let done = self.decoder.finish().is_some();
-                        return Ok(if done { self.decoder.last_frame() } else { None });
+                        return Ok(if done {
+                            self.decoder.last_frame()
+                        } else {
+                            None
+                        });
                     }
                     Ok(n) => {
                         self.pos = 0;

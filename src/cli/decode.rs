@@ -45,9 +45,13 @@ fn open(path: &PathBuf) -> Result<Box<dyn Input>> {
             .context("cannot read standard input")?;
         return Ok(Box::new(Cursor::new(bytes)));
     }
-    let file = File::open(path).with_context(|| format!("cannot open capture {:?}", path.display().to_string()))?;
+    let file = File::open(path)
+        .with_context(|| format!("cannot open capture {:?}", path.display().to_string()))?;
     if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-        anyhow::bail!("cannot decode {:?}: it is a directory", path.display().to_string());
+        anyhow::bail!(
+            "cannot decode {:?}: it is a directory",
+            path.display().to_string()
+        );
     }
     Ok(Box::new(file))
 }
@@ -80,7 +84,8 @@ fn for_each_frame(
     name: &str,
     mut each: impl FnMut(&Frame<'_>) -> Result<()>,
 ) -> Result<FrameReaderStats> {
-    let mut reader = FrameReader::detect_framing(input, config).with_context(|| format!("cannot read {name}"))?;
+    let mut reader = FrameReader::detect_framing(input, config)
+        .with_context(|| format!("cannot read {name}"))?;
     loop {
         let offset = reader.offset();
         match reader
@@ -104,7 +109,10 @@ struct FrameReaderStats {
 }
 
 fn time_of(frame: &Frame<'_>) -> Option<String> {
-    frame.date().and_then(|h| h.instant()).map(|t| t.to_rfc3339())
+    frame
+        .date()
+        .and_then(|h| h.instant())
+        .map(|t| t.to_rfc3339())
 }
 
 fn json_str(s: &str) -> String {
@@ -167,7 +175,9 @@ fn csv(input: &mut dyn Input, config: Config, name: &str, out: &mut dyn Write) -
         }
         Ok(())
     })?;
-    input.rewind().with_context(|| format!("cannot rewind {name}"))?;
+    input
+        .rewind()
+        .with_context(|| format!("cannot rewind {name}"))?;
     let mut w = ::csv::Writer::from_writer(out);
     let mut header = vec!["offset".to_owned(), "mode".to_owned(), "time".to_owned()];
     header.extend(labels.iter().cloned());
@@ -178,7 +188,11 @@ fn csv(input: &mut dyn Input, config: Config, name: &str, out: &mut dyn Write) -
         row.push(f.offset.to_string());
         row.push(f.mode.name().to_owned());
         row.push(time_of(f).unwrap_or_default());
-        row.extend(labels.iter().map(|l| f.get(l).map(|g| g.value.to_owned()).unwrap_or_default()));
+        row.extend(
+            labels
+                .iter()
+                .map(|l| f.get(l).map(|g| g.value.to_owned()).unwrap_or_default()),
+        );
         w.write_record(&row)?;
         Ok(())
     })?;
@@ -205,7 +219,10 @@ fn summary(input: &mut dyn Input, config: Config, name: &str, out: &mut dyn Writ
     };
     writeln!(out, "capture:          {name}")?;
     if r.framing == Framing::Lines {
-        writeln!(out, "framing:          text lines (no STX found: a text dump)")?;
+        writeln!(
+            out,
+            "framing:          text lines (no STX found: a text dump)"
+        )?;
     }
     writeln!(out, "bytes read:       {}", s.bytes)?;
     writeln!(out, "bytes skipped:    {}", s.bytes_skipped)?;

@@ -1,6 +1,7 @@
 //! The command line: argument parsing, output for humans, exit codes.
 
 mod decode;
+mod export;
 
 use std::io;
 use std::process::ExitCode;
@@ -19,6 +20,8 @@ struct Cli {
 enum Command {
     /// Decode a raw TIC capture into frames (JSON lines or CSV) or a summary.
     Decode(decode::Args),
+    /// Export per-period HC/HP consumption (or the recorded rows) as a table, CSV or Parquet.
+    Export(export::Args),
 }
 
 /// Runs the command line and maps the outcome to an exit code.
@@ -26,6 +29,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Decode(args) => decode::run(args),
+        Command::Export(args) => export::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -50,14 +50,12 @@ pub fn is_numeric_label(label: &str) -> bool {
         // standard
         "EAST", "EAIT", "PREF", "PCOUP", "SINSTS", "SINSTI", "SMAXSN", "SMAXIN", "SMAXIN-1",
         "SMAXSN-1", "CCASN", "CCASN-1", "CCAIN", "CCAIN-1", "NTARF", "NJOURF", "NJOURF+1",
-        "RELAIS", "VTIC",
-        // historique
+        "RELAIS", "VTIC", // historique
         "ISOUSC", "BASE", "HCHC", "HCHP", "EJPHN", "EJPHPM", "BBRHCJB", "BBRHPJB", "BBRHCJW",
         "BBRHPJW", "BBRHCJR", "BBRHPJR", "PEJP", "IINST", "ADPS", "IMAX", "PMAX", "PAPP",
     ];
     const PREFIXES: &[&str] = &[
-        "EASF", "EASD", "ERQ", "IRMS", "URMS", "SINSTS", "SMAXSN", "UMOY", "IINST", "IMAX",
-        "ADIR",
+        "EASF", "EASD", "ERQ", "IRMS", "URMS", "SINSTS", "SMAXSN", "UMOY", "IINST", "IMAX", "ADIR",
     ];
     EXACT.contains(&label) || PREFIXES.iter().any(|p| label.starts_with(p))
 }
@@ -83,10 +81,19 @@ mod tests {
         let day = NaiveDate::from_ymd_opt(2026, 10, 25).unwrap();
         let p = day_file(Path::new("d"), day, 0);
         assert_eq!(p, Path::new("d/2026/10/2026-10-25.csv"));
-        assert_eq!(day_file(Path::new("d"), day, 2), Path::new("d/2026/10/2026-10-25.2.csv"));
+        assert_eq!(
+            day_file(Path::new("d"), day, 2),
+            Path::new("d/2026/10/2026-10-25.2.csv")
+        );
         assert_eq!(parse_day_file_name("2026-10-25.csv"), Some((day, 0)));
         assert_eq!(parse_day_file_name("2026-10-25.2.csv"), Some((day, 2)));
-        for bad in ["2026-10-25.0.csv", "2026-10-25.x.csv", "notes.csv", "2026-13-01.csv", "2026-10-25.tic"] {
+        for bad in [
+            "2026-10-25.0.csv",
+            "2026-10-25.x.csv",
+            "notes.csv",
+            "2026-13-01.csv",
+            "2026-10-25.tic",
+        ] {
             assert_eq!(parse_day_file_name(bad), None, "{bad}");
         }
     }

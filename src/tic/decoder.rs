@@ -98,7 +98,10 @@ impl std::fmt::Display for BadKind {
                 expected as char, found as char
             ),
             BadKind::Separator { found } => {
-                write!(f, "expected a separator before the checksum, found 0x{found:02X}")
+                write!(
+                    f,
+                    "expected a separator before the checksum, found 0x{found:02X}"
+                )
             }
             BadKind::Truncated => f.write_str("group too short"),
             BadKind::Malformed(why) => f.write_str(why),
@@ -185,7 +188,14 @@ impl Segment {
     /// Ends the segment at `end` and keeps it if it is not empty, counting whether its
     /// checksum verifies under each mode's rule.
     #[inline]
-    fn close(mut self, end: usize, out: &mut Vec<Segment>, buf: &[u8], std_ok: &mut u32, his_ok: &mut u32) {
+    fn close(
+        mut self,
+        end: usize,
+        out: &mut Vec<Segment>,
+        buf: &[u8],
+        std_ok: &mut u32,
+        his_ok: &mut u32,
+    ) {
         let start = self.start as usize;
         if end == start {
             return;
@@ -220,8 +230,9 @@ pub struct Group<'a> {
 impl Group<'_> {
     /// The parsed horodate, if the group has one (always valid in a decoded frame).
     pub fn parsed_horodate(&self) -> Option<Horodate> {
-        self.horodate
-            .map(|h| Horodate::parse_bytes(h.as_bytes()).expect("the decoder only keeps valid horodates"))
+        self.horodate.map(|h| {
+            Horodate::parse_bytes(h.as_bytes()).expect("the decoder only keeps valid horodates")
+        })
     }
 }
 
@@ -757,7 +768,10 @@ fn check_group(buf: &[u8], seg: &Segment, mode: Mode) -> Result<GroupSpan, BadKi
         raw: seg.span(),
         label: Span::new(base, label_len as usize),
         horodate,
-        value: Span::new(base + value_start as usize + lead, value.len() - lead - trail),
+        value: Span::new(
+            base + value_start as usize + lead,
+            value.len() - lead - trail,
+        ),
     })
 }
 
@@ -766,7 +780,10 @@ mod tests {
     use super::*;
     use crate::tic::encode::{end_frame, push_group, start_frame};
 
-    fn frames(input: &[u8], config: Config) -> Vec<(Mode, Vec<(String, Option<String>, String)>, Vec<String>)> {
+    fn frames(
+        input: &[u8],
+        config: Config,
+    ) -> Vec<(Mode, Vec<(String, Option<String>, String)>, Vec<String>)> {
         let mut d = Decoder::new(config);
         let mut out = Vec::new();
         let mut rest = input;
@@ -774,7 +791,13 @@ mod tests {
             out.push((
                 f.mode,
                 f.groups()
-                    .map(|g| (g.label.to_owned(), g.horodate.map(str::to_owned), g.value.to_owned()))
+                    .map(|g| {
+                        (
+                            g.label.to_owned(),
+                            g.horodate.map(str::to_owned),
+                            g.value.to_owned(),
+                        )
+                    })
                     .collect(),
                 f.bad_groups().map(|b| b.label.to_owned()).collect(),
             ))
@@ -798,7 +821,13 @@ mod tests {
         push_group(&mut v, Mode::Standard, "ADSC", None, "041876097171");
         push_group(&mut v, Mode::Standard, "DATE", Some("H230301091834"), "");
         push_group(&mut v, Mode::Standard, "NGTF", None, "      BASE      ");
-        push_group(&mut v, Mode::Standard, "SMAXSN", Some("H230301065253"), "01024");
+        push_group(
+            &mut v,
+            Mode::Standard,
+            "SMAXSN",
+            Some("H230301065253"),
+            "01024",
+        );
         push_group(&mut v, Mode::Standard, "EASD01", None, "000000000");
         end_frame(&mut v);
         v
@@ -811,9 +840,19 @@ mod tests {
         let (mode, groups, bad) = &f[0];
         assert_eq!(*mode, Mode::Standard);
         assert!(bad.is_empty());
-        assert_eq!(groups[1], ("DATE".into(), Some("H230301091834".into()), "".into()));
+        assert_eq!(
+            groups[1],
+            ("DATE".into(), Some("H230301091834".into()), "".into())
+        );
         assert_eq!(groups[2].2, "BASE");
-        assert_eq!(groups[3], ("SMAXSN".into(), Some("H230301065253".into()), "01024".into()));
+        assert_eq!(
+            groups[3],
+            (
+                "SMAXSN".into(),
+                Some("H230301065253".into()),
+                "01024".into()
+            )
+        );
         assert_eq!(groups[4].2, "000000000");
     }
 
@@ -838,7 +877,13 @@ mod tests {
         assert_eq!(bad.len(), 1);
         assert_eq!(bad[0].label, "PTEC");
         assert_eq!(bad[0].offset, 2);
-        assert_eq!(bad[0].kind, BadKind::Checksum { expected: b' ', found: b'X' });
+        assert_eq!(
+            bad[0].kind,
+            BadKind::Checksum {
+                expected: b' ',
+                found: b'X'
+            }
+        );
     }
 
     #[test]
@@ -872,7 +917,10 @@ mod tests {
             .map(|&b| if b.count_ones() % 2 == 1 { b | 0x80 } else { b })
             .collect();
         assert_ne!(clean, parity);
-        assert_eq!(frames(&clean, Config::default()), frames(&parity, Config::default()));
+        assert_eq!(
+            frames(&clean, Config::default()),
+            frames(&parity, Config::default())
+        );
     }
 
     #[test]

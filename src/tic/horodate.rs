@@ -122,8 +122,14 @@ mod tests {
 
     #[test]
     fn october_repeated_hour_is_two_instants() {
-        let summer = Horodate::parse("DATE", "E261025023000").unwrap().instant().unwrap();
-        let winter = Horodate::parse("DATE", "H261025023000").unwrap().instant().unwrap();
+        let summer = Horodate::parse("DATE", "E261025023000")
+            .unwrap()
+            .instant()
+            .unwrap();
+        let winter = Horodate::parse("DATE", "H261025023000")
+            .unwrap()
+            .instant()
+            .unwrap();
         assert_eq!((winter - summer).num_seconds(), 3600);
         assert_eq!(summer.to_rfc3339(), "2026-10-25T02:30:00+02:00");
     }
@@ -138,10 +144,21 @@ mod tests {
 
     #[test]
     fn invalid_horodates_are_errors_naming_label_and_bytes() {
-        for raw in ["", "H2303010918", "X230301091834", "H23030109183a", "H231301091834", "H230230120000", "H230301250000"] {
+        for raw in [
+            "",
+            "H2303010918",
+            "X230301091834",
+            "H23030109183a",
+            "H231301091834",
+            "H230230120000",
+            "H230301250000",
+        ] {
             let err = Horodate::parse("DATE", raw).unwrap_err();
             let msg = err.to_string();
-            assert!(msg.contains("\"DATE\"") && msg.contains(&format!("{raw:?}")), "{msg}");
+            assert!(
+                msg.contains("\"DATE\"") && msg.contains(&format!("{raw:?}")),
+                "{msg}"
+            );
         }
     }
 }
