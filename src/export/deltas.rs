@@ -553,12 +553,8 @@ pub fn fast(
         if let Some(r) = sub.rows.into_iter().next() {
             let wh = row.wh;
             *row = r;
-            for k in 0..N_ENERGY {
-                if wh[k].is_none() {
-                    row.wh[k] = None;
-                } else if row.wh[k].is_none() {
-                    row.wh[k] = Some(0);
-                }
+            for (new, old) in row.wh.iter_mut().zip(wh) {
+                *new = old.map(|_| new.unwrap_or(0));
             }
         }
     }

@@ -206,6 +206,7 @@ pub fn write_table(columns: &[(String, Values)], w: &mut dyn Write) -> Result<()
         pad(&mut line, name, widths[j], right(v), j == 0);
     }
     writeln!(w, "{}", line.trim_end()).map_err(out_err)?;
+    #[allow(clippy::needless_range_loop)] // row i of every column
     for i in 0..n {
         line.clear();
         for (j, (_, v)) in columns.iter().enumerate() {

@@ -6,6 +6,9 @@ use super::files::Store;
 use super::reader::DayFile;
 use super::{Error, Observer};
 
+/// An open file of a day: the file, its column map, its current row and time.
+type Open = (DayFile, Vec<usize>, Vec<String>, Option<i64>);
+
 /// Where recorded rows go.
 pub trait RecordSink {
     /// The columns (`time`, `time_source`, then labels), once, before any row.
@@ -44,7 +47,7 @@ pub fn records(
     let mut out = vec![String::new(); columns.len()];
     let mut rows = 0u64;
     for (_, files) in store.days(from, to) {
-        let mut open: Vec<(DayFile, Vec<usize>, Vec<String>, Option<i64>)> = Vec::new();
+        let mut open: Vec<Open> = Vec::new();
         for (path, _) in files {
             let mut f = DayFile::open(path)?;
             let map = f
