@@ -1,6 +1,6 @@
 //! Test support: writes daily files in the store format from a deterministic meter model
 //! whose index is known exactly at every second, and runs the real binary.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::needless_range_loop)]
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
