@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod capture;
+pub mod export;
 pub mod record;
 pub mod sim;
 pub mod store;

@@ -1,6 +1,7 @@
 //! The command line: argument parsing, output for humans, exit codes.
 
 mod decode;
+mod export;
 mod record;
 mod simulate;
 
@@ -25,6 +26,8 @@ enum Command {
     Record(record::Args),
     /// Simulate a Linky meter: a realistic TIC stream on stdout, a file or a pseudo-terminal.
     Simulate(simulate::Args),
+    /// Export per-period HC/HP consumption (or the recorded rows) as a table, CSV or Parquet.
+    Export(export::Args),
 }
 
 /// Runs the command line and maps the outcome to an exit code.
@@ -34,6 +37,7 @@ pub fn main() -> ExitCode {
         Command::Decode(args) => decode::run(args),
         Command::Simulate(args) => simulate::run(args),
         Command::Record(args) => record::run(args),
+        Command::Export(args) => export::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

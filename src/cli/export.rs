@@ -1,0 +1,214 @@
+//! `tic-rec export`: per-period consumption (or the recorded rows) as a table, CSV or Parquet.
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use chrono::NaiveDate;
+use indicatif::{ProgressBar, ProgressStyle};
+use tic_rec::export::output::{self, Format as OutFormat, RecordWriter};
+use tic_rec::export::{self as ex, Mode, Observer, Options, Period, Store};
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("period").args(["hour", "day", "week", "month", "year", "records"])))]
+pub struct Args {
+    /// One row per hour (a UTC hour: 25 on the October DST day, 23 in March).
+    #[arg(long)]
+    hour: bool,
+    /// One row per local day (the default).
+    #[arg(long)]
+    day: bool,
+    /// One row per ISO week (Monday to Sunday, local).
+    #[arg(long)]
+    week: bool,
+    /// One row per calendar month.
+    #[arg(long)]
+    month: bool,
+    /// One row per calendar year.
+    #[arg(long)]
+    year: bool,
+    /// Export the recorded rows themselves instead of per-period consumption.
+    #[arg(long)]
+    records: bool,
+    /// First local day, inclusive (YYYY-MM-DD; default: the first recorded day).
+    #[arg(long, value_parser = parse_date)]
+    from: Option<NaiveDate>,
+    /// Last local day, inclusive (YYYY-MM-DD; default: the last recorded day).
+    #[arg(long, value_parser = parse_date)]
+    to: Option<NaiveDate>,
+    /// The directory the recorder writes to.
+    #[arg(long, default_value = "tic-data")]
+    data_dir: PathBuf,
+    /// Output format (default: `table` on a terminal, `parquet` for `-o *.parquet`, else `csv`).
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Write to FILE (atomically: nothing is written on failure) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Read only the rows around each period boundary (fast; `records`, `coverage` and
+    /// `max_gap_s` are left empty). Periods where a guard fires are still read in full.
+    #[arg(long, conflicts_with = "records")]
+    fast: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    /// Aligned columns for reading.
+    Table,
+    /// RFC 4180 CSV.
+    Csv,
+    /// Apache Parquet (needs -o).
+    Parquet,
+}
+
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|e| format!("expected a date YYYY-MM-DD, found {s:?} ({e})"))
+}
+
+impl Args {
+    fn period(&self) -> Period {
+        if self.hour {
+            Period::Hour
+        } else if self.week {
+            Period::Week
+        } else if self.month {
+            Period::Month
+        } else if self.year {
+            Period::Year
+        } else {
+            Period::Day
+        }
+    }
+
+    fn format(&self) -> Result<OutFormat> {
+        let by_name = self.output.as_ref().is_some_and(|o| {
+            o.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+        });
+        let f = match (self.format, &self.output) {
+            (Some(Format::Parquet), None) => bail!("--format parquet needs -o FILE"),
+            (Some(Format::Parquet), Some(_)) => OutFormat::Parquet,
+            (Some(Format::Csv), _) => OutFormat::Csv,
+            (Some(Format::Table), _) => OutFormat::Table,
+            (None, Some(_)) if by_name => OutFormat::Parquet,
+            (None, Some(_)) => OutFormat::Csv,
+            (None, None) if io::stdout().is_terminal() => OutFormat::Table,
+            (None, None) => OutFormat::Csv,
+        };
+        Ok(f)
+    }
+}
+
+/// Shows progress with a bar on a terminal when many files are read; nothing otherwise.
+struct Progress(Option<ProgressBar>);
+
+impl Observer for Progress {
+    fn start(&mut self, files: usize, _bytes: u64) {
+        if files >= 20 && io::stderr().is_terminal() {
+            let bar = ProgressBar::new(files as u64);
+            if let Ok(style) =
+                ProgressStyle::with_template("{spinner} reading {pos}/{len} files {wide_bar} {eta}")
+            {
+                bar.set_style(style);
+            }
+            self.0 = Some(bar);
+        }
+    }
+
+    fn file_done(&mut self, _path: &Path, _bytes: u64) {
+        if let Some(b) = &self.0 {
+            b.inc(1);
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(b) = self.0.take() {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// Where the output goes: standard output, or a temporary file renamed over `-o` at the end.
+enum Sink {
+    Stdout(BufWriter<io::Stdout>),
+    File(BufWriter<tempfile::NamedTempFile>, PathBuf),
+}
+
+impl Sink {
+    fn open(output: Option<&Path>) -> Result<Sink> {
+        match output {
+            None => Ok(Sink::Stdout(BufWriter::with_capacity(
+                1 << 16,
+                io::stdout(),
+            ))),
+            Some(path) => {
+                let dir = path
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                let tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| {
+                    format!("cannot create a file in {:?}", dir.display().to_string())
+                })?;
+                Ok(Sink::File(BufWriter::new(tmp), path.to_path_buf()))
+            }
+        }
+    }
+
+    fn writer(&mut self) -> &mut (dyn Write + Send) {
+        match self {
+            Sink::Stdout(w) => w,
+            Sink::File(w, _) => w,
+        }
+    }
+
+    fn commit(self) -> Result<()> {
+        match self {
+            Sink::Stdout(mut w) => Ok(w.flush()?),
+            Sink::File(w, path) => {
+                let tmp = w.into_inner().map_err(|e| e.into_error())?;
+                tmp.as_file().sync_all()?;
+                tmp.persist(&path)
+                    .with_context(|| format!("cannot write {:?}", path.display().to_string()))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    if let (Some(from), Some(to)) = (args.from, args.to) {
+        if from > to {
+            bail!("--from {from} is after --to {to}: nothing to export");
+        }
+    }
+    let format = args.format()?;
+    if format == OutFormat::Parquet && args.output.is_none() {
+        bail!("--format parquet needs -o FILE");
+    }
+    let store = Store::open(&args.data_dir)?;
+    let mut progress = Progress(None);
+    let mut sink = Sink::open(args.output.as_deref())?;
+    if args.records {
+        let mut w = RecordWriter::new(format, sink.writer());
+        ex::records(&store, args.from, args.to, &mut w, &mut progress)?;
+    } else {
+        let options = Options {
+            period: args.period(),
+            from: args.from,
+            to: args.to,
+            mode: if args.fast { Mode::Fast } else { Mode::Scan },
+        };
+        let table = ex::export_store(&store, &options, &mut progress)?;
+        drop(progress);
+        let columns = output::columns(&table);
+        match format {
+            OutFormat::Csv => output::write_csv(&columns, sink.writer())?,
+            OutFormat::Table => output::write_table(&columns, sink.writer())?,
+            OutFormat::Parquet => output::write_parquet(&columns, sink.writer())?,
+        }
+    }
+    sink.commit()
+}

@@ -1,0 +1,653 @@
+//! From records to per-period consumption: the sans-IO [`Accumulator`] (interpolation, guards,
+//! quality) and the two drivers that feed it from the files ([`scan`], [`fast`]).
+
+use chrono::{Days, NaiveDate};
+
+use super::files::Store;
+use super::periods::midnight;
+use super::reader::{DayFile, Record};
+use super::tariff::{Class, Colour, Kind, Tariffs};
+use super::{Error, Observer, Quiet, ENERGY_LABELS, MAX_COVERED_GAP_S, N_ENERGY};
+use crate::store::TZ;
+
+/// Data-quality flags of a row.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Flags(u8);
+
+impl Flags {
+    /// The period reaches beyond the first or last record.
+    pub const PARTIAL: Flags = Flags(1);
+    /// An index decreased or read zero; the step was left out.
+    pub const INDEX_RESET: Flags = Flags(2);
+    /// ADSC/ADCO changed; the step across was left out.
+    pub const METER_CHANGED: Flags = Flags(4);
+    /// An index rose faster than the subscribed power allows; the step was left out.
+    pub const IMPLAUSIBLE_JUMP: Flags = Flags(8);
+    const NAMES: [(Flags, &'static str); 4] = [
+        (Flags::PARTIAL, "partial"),
+        (Flags::INDEX_RESET, "index_reset"),
+        (Flags::METER_CHANGED, "meter_changed"),
+        (Flags::IMPLAUSIBLE_JUMP, "implausible_jump"),
+    ];
+    const GUARDS: Flags = Flags(2 | 4 | 8);
+
+    /// Whether every flag of `other` is set.
+    pub fn contains(self, other: Flags) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    fn insert(&mut self, other: Flags) {
+        self.0 |= other.0;
+    }
+
+    /// The flag names, joined by `|` (empty when none).
+    pub fn names(self) -> String {
+        let names: Vec<&str> = Flags::NAMES
+            .iter()
+            .filter(|(f, _)| self.contains(*f))
+            .map(|(_, n)| *n)
+            .collect();
+        names.join("|")
+    }
+}
+
+/// One period of an export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// Start, Unix seconds (inclusive).
+    pub start: i64,
+    /// End, Unix seconds (exclusive).
+    pub end: i64,
+    /// Consumption of each energy index over the period, Wh (`None`: not in the data).
+    pub wh: [Option<i64>; N_ENERGY],
+    /// Records in the period (`None` in fast mode).
+    pub records: Option<u64>,
+    /// Share of the period covered by records at most 5 min apart (`None` in fast mode).
+    pub coverage: Option<f64>,
+    /// Longest stretch of the period without a record, s (`None` in fast mode).
+    pub max_gap_s: Option<i64>,
+    /// Quality flags.
+    pub flags: Flags,
+}
+
+/// The result of an export: rows and what their columns mean.
+#[derive(Clone, Debug)]
+pub struct Table {
+    /// Positions in [`ENERGY_LABELS`] of the indexes present in the files read.
+    pub labels: Vec<usize>,
+    /// The pairs learned from the data.
+    pub tariffs: Tariffs,
+    /// One row per period.
+    pub rows: Vec<Row>,
+}
+
+impl Table {
+    /// The class of every index, learned or default.
+    pub fn classes(&self) -> [Option<Class>; N_ENERGY] {
+        self.tariffs.classes()
+    }
+
+    /// Whether the data has Tempo indexes (colour columns are then written).
+    pub fn tempo(&self) -> bool {
+        let c = self.classes();
+        self.labels
+            .iter()
+            .any(|&k| c[k].is_some_and(|c| c.colour.is_some()))
+    }
+
+    fn sum(&self, row: &Row, pick: impl Fn(usize, Option<Class>) -> bool) -> Option<i64> {
+        let c = self.classes();
+        let mut out = None;
+        for &k in &self.labels {
+            if pick(k, c[k]) {
+                if let Some(v) = row.wh[k] {
+                    out = Some(out.unwrap_or(0) + v);
+                }
+            }
+        }
+        out
+    }
+
+    /// Off-peak consumption of `row`.
+    pub fn hc(&self, row: &Row) -> Option<i64> {
+        self.sum(row, |_, c| c.is_some_and(|c| c.kind == Kind::Hc))
+    }
+
+    /// Peak consumption of `row`.
+    pub fn hp(&self, row: &Row) -> Option<i64> {
+        self.sum(row, |_, c| c.is_some_and(|c| c.kind == Kind::Hp))
+    }
+
+    /// Tempo consumption of one colour and kind.
+    pub fn tempo_wh(&self, row: &Row, colour: Colour, kind: Kind) -> Option<i64> {
+        self.sum(row, |_, c| {
+            c.is_some_and(|c| c.kind == kind && c.colour == Some(colour))
+        })
+    }
+
+    /// Total withdrawn: EAST in standard mode, else the sum of the historique indexes, else
+    /// the sum of the supplier indexes.
+    pub fn total(&self, row: &Row) -> Option<i64> {
+        if self.labels.contains(&0) {
+            return row.wh[0];
+        }
+        let historique = self.sum(row, |k, _| k >= 16);
+        historique.or_else(|| self.sum(row, |k, _| (1..=10).contains(&k)))
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+struct LabelState {
+    reference: Option<(i64, i64)>,
+    pending: Option<(i64, i64)>,
+    /// Consumption credited so far.
+    cum: i64,
+    /// Credited consumption at each boundary (valid below `filled`).
+    at: Vec<i64>,
+    filled: usize,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Stats {
+    records: u64,
+    covered: i64,
+    max_gap: i64,
+    flags: Flags,
+}
+
+/// Turns records, fed in time order, into per-period consumption (sans IO).
+pub struct Accumulator {
+    bounds: Vec<i64>,
+    stats: Vec<Stats>,
+    labels: Vec<LabelState>,
+    meter: String,
+    power_va: Option<i64>,
+    first: Option<i64>,
+    last: Option<i64>,
+    tariffs: Tariffs,
+}
+
+/// Subscribed power assumed when the data says none (the largest "tarif bleu").
+const DEFAULT_POWER_VA: i64 = 36_000;
+
+impl Accumulator {
+    /// An accumulator for the periods between consecutive `bounds` (at least two, increasing).
+    pub fn new(bounds: Vec<i64>) -> Accumulator {
+        let n = bounds.len().saturating_sub(1);
+        let state = LabelState {
+            at: vec![0; bounds.len()],
+            ..LabelState::default()
+        };
+        Accumulator {
+            stats: vec![Stats::default(); n],
+            labels: vec![state; N_ENERGY],
+            bounds,
+            meter: String::new(),
+            power_va: None,
+            first: None,
+            last: None,
+            tariffs: Tariffs::default(),
+        }
+    }
+
+    fn n(&self) -> usize {
+        self.stats.len()
+    }
+
+    fn period_of(&self, t: i64) -> Option<usize> {
+        let (first, last) = (*self.bounds.first()?, *self.bounds.last()?);
+        if t < first || t >= last {
+            return None;
+        }
+        Some(self.bounds.partition_point(|&b| b <= t) - 1)
+    }
+
+    fn flag_at(&mut self, t: i64, f: Flags) {
+        let i = match self.period_of(t) {
+            Some(i) => i,
+            None if self.bounds.last().is_some_and(|&b| t >= b) && self.n() > 0 => self.n() - 1,
+            None => return,
+        };
+        self.stats[i].flags.insert(f);
+    }
+
+    /// Accounts the stretch `(ta, tb)` between two consecutive records (or a data edge).
+    fn stretch(&mut self, ta: i64, tb: i64, covered: bool, edge: bool) {
+        let n = self.n();
+        let mut i = self.period_of(ta).unwrap_or(0);
+        if self.bounds.first().is_some_and(|&b| ta < b) {
+            i = 0;
+        }
+        while i < n && self.bounds[i] < tb {
+            let seg = tb.min(self.bounds[i + 1]) - ta.max(self.bounds[i]);
+            if seg > 0 {
+                let s = &mut self.stats[i];
+                if covered {
+                    s.covered += seg;
+                }
+                s.max_gap = s.max_gap.max(seg);
+                if edge {
+                    s.flags.insert(Flags::PARTIAL);
+                }
+            }
+            i += 1;
+        }
+    }
+
+    /// Feeds the next record; records not after the previous one are ignored.
+    pub fn feed(&mut self, rec: &Record) {
+        let t = rec.time;
+        match self.last {
+            Some(l) if t <= l => return,
+            Some(l) => self.stretch(l, t, t - l <= MAX_COVERED_GAP_S, false),
+            None => self.first = Some(t),
+        }
+        if let Some(i) = self.period_of(t) {
+            self.stats[i].records += 1;
+        }
+        if !rec.meter.is_empty() && self.meter != rec.meter {
+            if !self.meter.is_empty() {
+                self.flag_at(t, Flags::METER_CHANGED);
+                for s in &mut self.labels {
+                    s.reference = None;
+                    s.pending = None;
+                }
+            }
+            self.meter.clone_from(&rec.meter);
+        }
+        if let Some(p) = rec.power_va.filter(|&p| p > 0) {
+            self.power_va = Some(p);
+        }
+        if let Some(n) = rec.ntarf {
+            self.tariffs.learn(n, &rec.tariff);
+        }
+        for k in 0..N_ENERGY {
+            if let Some(v) = rec.energy[k] {
+                self.update(k, t, v);
+            }
+        }
+        self.last = Some(t);
+    }
+
+    fn plausible(&self, (ta, va): (i64, i64), tb: i64, vb: i64) -> bool {
+        let power = i128::from(self.power_va.unwrap_or(DEFAULT_POWER_VA));
+        let allowed = power * 3 / 2 * i128::from(tb - ta + 2) / 3600 + 1;
+        vb >= va && i128::from(vb - va) <= allowed
+    }
+
+    fn update(&mut self, k: usize, t: i64, v: i64) {
+        let Some(reference) = self.labels[k].reference else {
+            self.labels[k].reference = Some((t, v));
+            return;
+        };
+        if v == 0 && reference.1 > 0 {
+            self.flag_at(t, Flags::INDEX_RESET);
+            return;
+        }
+        if self.plausible(reference, t, v) {
+            self.credit(k, reference, t, v);
+            return;
+        }
+        if let Some(p) = self.labels[k].pending {
+            if self.plausible(p, t, v) {
+                self.credit(k, p, t, v);
+                return;
+            }
+        }
+        self.labels[k].pending = Some((t, v));
+        let f = if v < reference.1 {
+            Flags::INDEX_RESET
+        } else {
+            Flags::IMPLAUSIBLE_JUMP
+        };
+        self.flag_at(t, f);
+    }
+
+    /// Credits the step `(ta, va) → (tb, vb)` of label `k`, interpolating the boundaries in
+    /// `(ta, tb]`.
+    fn credit(&mut self, k: usize, (ta, va): (i64, i64), tb: i64, vb: i64) {
+        let s = &mut self.labels[k];
+        let d = vb - va;
+        while s.filled < self.bounds.len() && self.bounds[s.filled] <= ta {
+            s.at[s.filled] = s.cum;
+            s.filled += 1;
+        }
+        while s.filled < self.bounds.len() && self.bounds[s.filled] <= tb {
+            let b = self.bounds[s.filled];
+            let num = 2 * i128::from(d) * i128::from(b - ta) + i128::from(tb - ta);
+            let part = num / (2 * i128::from(tb - ta));
+            s.at[s.filled] = s.cum + i64::try_from(part).unwrap_or(d);
+            s.filled += 1;
+        }
+        s.cum += d;
+        s.reference = Some((tb, vb));
+        s.pending = None;
+    }
+
+    /// The rows; `present` lists the labels in the files read; `quality` fills the quality
+    /// columns.
+    pub fn finish(mut self, present: &[usize], quality: bool) -> Table {
+        let (b0, bn) = match (self.bounds.first(), self.bounds.last()) {
+            (Some(&a), Some(&b)) => (a, b),
+            _ => (0, 0),
+        };
+        match (self.first, self.last) {
+            (Some(f), Some(l)) => {
+                if f > b0 {
+                    self.stretch(b0, f, false, true);
+                }
+                if l < bn {
+                    self.stretch(l, bn, false, true);
+                }
+            }
+            _ => self.stretch(b0, bn, false, true),
+        }
+        for s in &mut self.labels {
+            while s.filled < self.bounds.len() {
+                s.at[s.filled] = s.cum;
+                s.filled += 1;
+            }
+        }
+        let mut rows = Vec::with_capacity(self.n());
+        for (i, st) in self.stats.iter().enumerate() {
+            let (start, end) = (self.bounds[i], self.bounds[i + 1]);
+            let mut wh = [None; N_ENERGY];
+            for &k in present {
+                let s = &self.labels[k];
+                wh[k] = Some(s.at[i + 1] - s.at[i]);
+            }
+            rows.push(Row {
+                start,
+                end,
+                wh,
+                records: quality.then_some(st.records),
+                coverage: quality.then(|| st.covered as f64 / (end - start) as f64),
+                max_gap_s: quality.then_some(st.max_gap),
+                flags: st.flags,
+            });
+        }
+        Table {
+            labels: present.to_vec(),
+            tariffs: self.tariffs,
+            rows,
+        }
+    }
+}
+
+/// Adds the energy labels of `header` to `present` (kept in [`ENERGY_LABELS`] order).
+fn add_labels(present: &mut Vec<usize>, header: &[String]) {
+    for h in header {
+        if let Some(k) = ENERGY_LABELS.iter().position(|l| l == h) {
+            if !present.contains(&k) {
+                present.push(k);
+            }
+        }
+    }
+    present.sort_unstable();
+}
+
+/// The latest record of the days before `day`.
+fn last_before(store: &Store, day: NaiveDate) -> Result<Option<Record>, Error> {
+    for (_, files) in store.before(day) {
+        let mut best: Option<Record> = None;
+        let mut rec = Record::default();
+        for (path, _) in files {
+            if DayFile::open(path)?.tail(&mut rec)?
+                && !matches!(&best, Some(b) if rec.time <= b.time)
+            {
+                best = Some(rec.clone());
+            }
+        }
+        if best.is_some() {
+            return Ok(best);
+        }
+    }
+    Ok(None)
+}
+
+/// The earliest record of the days after `day`.
+fn first_after(store: &Store, day: NaiveDate) -> Result<Option<Record>, Error> {
+    for (_, files) in store.after(day) {
+        let mut best: Option<Record> = None;
+        let mut rec = Record::default();
+        for (path, _) in files {
+            if DayFile::open(path)?.head(&mut rec)?
+                && !matches!(&best, Some(b) if rec.time >= b.time)
+            {
+                best = Some(rec.clone());
+            }
+        }
+        if best.is_some() {
+            return Ok(best);
+        }
+    }
+    Ok(None)
+}
+
+fn announce(store: &Store, from: NaiveDate, to: NaiveDate, observer: &mut dyn Observer) {
+    let (mut n, mut bytes) = (0, 0);
+    for (_, files) in store.days(from, to) {
+        n += files.len();
+        bytes += files.iter().map(|(_, len)| len).sum::<u64>();
+    }
+    observer.start(n, bytes);
+}
+
+/// Every row of `[from, to]` (plus the records just outside, for interpolation).
+pub fn scan(
+    store: &Store,
+    from: NaiveDate,
+    to: NaiveDate,
+    bounds: &[i64],
+    observer: &mut dyn Observer,
+) -> Result<Table, Error> {
+    announce(store, from, to, observer);
+    let mut acc = Accumulator::new(bounds.to_vec());
+    let mut present = Vec::new();
+    if let Some(r) = last_before(store, from)? {
+        acc.feed(&r);
+    }
+    for (_, files) in store.days(from, to) {
+        let mut open = Vec::with_capacity(files.len());
+        for (path, _) in files {
+            let f = DayFile::open(path)?;
+            add_labels(&mut present, &f.header);
+            open.push(f);
+        }
+        merge(&mut open, |r| acc.feed(r))?;
+        for f in &open {
+            observer.file_done(f.path(), f.len());
+        }
+    }
+    if let Some(r) = first_after(store, to)? {
+        acc.feed(&r);
+    }
+    Ok(acc.finish(&present, true))
+}
+
+/// Reads the files of one day, merged by time.
+fn merge(files: &mut [DayFile], mut each: impl FnMut(&Record)) -> Result<(), Error> {
+    if let [f] = files {
+        let mut rec = Record::default();
+        while f.next_record(&mut rec)? {
+            each(&rec);
+        }
+        return Ok(());
+    }
+    let mut heads: Vec<Option<Record>> = Vec::with_capacity(files.len());
+    for f in files.iter_mut() {
+        let mut rec = Record::default();
+        heads.push(f.next_record(&mut rec)?.then_some(rec));
+    }
+    loop {
+        let next = heads
+            .iter()
+            .enumerate()
+            .filter_map(|(i, h)| h.as_ref().map(|r| (r.time, i)))
+            .min();
+        let Some((_, i)) = next else {
+            return Ok(());
+        };
+        let Some(rec) = heads[i].as_mut() else {
+            return Ok(());
+        };
+        each(rec);
+        if !files[i].next_record(rec)? {
+            heads[i] = None;
+        }
+    }
+}
+
+/// Only the rows around the boundaries, plus each file's head, middle and tail; periods
+/// where a guard fired are rescanned.
+pub fn fast(
+    store: &Store,
+    from: NaiveDate,
+    to: NaiveDate,
+    bounds: &[i64],
+    observer: &mut dyn Observer,
+) -> Result<Table, Error> {
+    announce(store, from, to, observer);
+    let mut samples: Vec<Record> = Vec::new();
+    let mut present = Vec::new();
+    samples.extend(last_before(store, from)?);
+    let mut rec = Record::default();
+    for (day, files) in store.days(from, to) {
+        let (start, end) = (midnight(day)?, midnight(next(day)?)?);
+        let inside: Vec<i64> = bounds
+            .iter()
+            .copied()
+            .filter(|&b| b > start && b < end)
+            .collect();
+        for (path, len) in files {
+            let mut f = DayFile::open(path)?;
+            add_labels(&mut present, &f.header);
+            for read in [DayFile::head, DayFile::middle, DayFile::tail] {
+                if read(&mut f, &mut rec)? {
+                    samples.push(rec.clone());
+                }
+            }
+            for &b in &inside {
+                let (before, after) = f.around(b)?;
+                samples.extend(before);
+                samples.extend(after);
+            }
+            observer.file_done(path, *len);
+        }
+    }
+    samples.extend(first_after(store, to)?);
+    samples.sort_by_key(|r| r.time);
+    let mut acc = Accumulator::new(bounds.to_vec());
+    for r in &samples {
+        acc.feed(r);
+    }
+    let mut table = acc.finish(&present, false);
+    for row in &mut table.rows {
+        if row.flags.0 & Flags::GUARDS.0 == 0 {
+            continue;
+        }
+        let first = local_day(row.start);
+        let last = local_day(row.end - 1);
+        let sub = scan(store, first, last, &[row.start, row.end], &mut Quiet)?;
+        table.tariffs.merge(&sub.tariffs);
+        if let Some(r) = sub.rows.into_iter().next() {
+            let wh = row.wh;
+            *row = r;
+            for (new, old) in row.wh.iter_mut().zip(wh) {
+                *new = old.map(|_| new.unwrap_or(0));
+            }
+        }
+    }
+    Ok(table)
+}
+
+fn next(day: NaiveDate) -> Result<NaiveDate, Error> {
+    day.checked_add_days(Days::new(1))
+        .ok_or(Error::Calendar(day))
+}
+
+fn local_day(t: i64) -> NaiveDate {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|u| u.with_timezone(&TZ).date_naive())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(t: i64, east: i64) -> Record {
+        let mut r = Record {
+            time: t,
+            ..Record::default()
+        };
+        r.energy[0] = Some(east);
+        r.power_va = Some(6000);
+        r
+    }
+
+    fn run(bounds: Vec<i64>, recs: &[Record]) -> Table {
+        let mut a = Accumulator::new(bounds);
+        for r in recs {
+            a.feed(r);
+        }
+        a.finish(&[0], true)
+    }
+
+    fn east(t: &Table) -> Vec<i64> {
+        t.rows.iter().map(|r| r.wh[0].unwrap_or(-1)).collect()
+    }
+
+    #[test]
+    fn interpolation_and_edges() {
+        // Boundaries at 0, 100, 200; records at 50 (v=1000) and 150 (v=1100) and 250 (1101).
+        let t = run(
+            vec![0, 100, 200],
+            &[rec(50, 1000), rec(150, 1100), rec(250, 1101)],
+        );
+        assert_eq!(east(&t), vec![50, 51]);
+        assert_eq!(t.rows[0].flags, Flags::PARTIAL);
+        assert_eq!(t.rows[1].flags, Flags::default());
+        assert_eq!(t.rows[0].records, Some(1));
+        assert_eq!(t.rows[0].max_gap_s, Some(50));
+        assert_eq!(t.rows[0].coverage, Some(0.5));
+    }
+
+    #[test]
+    fn guards() {
+        let b = vec![0, 1000, 2000, 3000];
+        // zero glitch, then a reset to a lower value, then a glitch high, then meter change.
+        let mut recs = vec![rec(0, 5000), rec(10, 5001), rec(20, 0), rec(30, 5003)];
+        recs.extend([rec(1000, 5100), rec(1010, 7), rec(1020, 9), rec(1030, 12)]);
+        recs.extend([
+            rec(2000, 50),
+            rec(2010, 999_999),
+            rec(2020, 52),
+            rec(2030, 53),
+        ]);
+        let t = run(b.clone(), &recs);
+        assert_eq!(east(&t), vec![100, 5 + 38, 3]);
+        assert_eq!(t.rows[0].flags, Flags::INDEX_RESET);
+        assert_eq!(t.rows[1].flags, Flags::INDEX_RESET);
+        assert_eq!(t.rows[2].flags, Flags::IMPLAUSIBLE_JUMP | Flags::PARTIAL);
+        let mut m = vec![rec(0, 100), rec(500, 200)];
+        let mut r = rec(600, 3);
+        r.meter = "B".into();
+        m[0].meter = "A".into();
+        m[1].meter = "A".into();
+        m.push(r.clone());
+        r.time = 1000;
+        r.energy[0] = Some(10);
+        m.push(r);
+        let t = run(vec![0, 1000], &m);
+        assert_eq!(east(&t), vec![107]);
+        assert_eq!(t.rows[0].flags, Flags::METER_CHANGED);
+    }
+
+    impl std::ops::BitOr for Flags {
+        type Output = Flags;
+        fn bitor(self, o: Flags) -> Flags {
+            Flags(self.0 | o.0)
+        }
+    }
+}

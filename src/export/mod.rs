@@ -1,0 +1,199 @@
+//! Per-period consumption from the daily files, and the recorded rows themselves.
+//!
+//! ## Contract
+//! - **Input**: the daily files of [`crate::store`] (`<dir>/YYYY/MM/YYYY-MM-DD[.N].csv`); the
+//!   files of one day are merged by time; raw `.tic` files and any other names are ignored.
+//!   A torn last line (no `\n`) is ignored; any other malformed row (wrong number of cells,
+//!   unreadable `time`) is an [`Error::Malformed`] naming the file and the line (or the byte
+//!   offset where the line number is unknown because the file was entered by seeking).
+//!   Energy cells that are empty or not all digits (`NON TRANSMIS`) count as missing.
+//! - **Periods** follow the local calendar of [`crate::store::TZ`] ([`Period`]); `--hour` is a
+//!   UTC hour. The range is `[from 00:00, to + 1 00:00)` local; the first and last calendar
+//!   periods are clipped to it.
+//! - **Interpolation**: the index at a boundary `b` lying between the records `(ta, va)` and
+//!   `(tb, vb)` is `va + round((vb − va) · (b − ta) / (tb − ta))` (integer, half up). Before the
+//!   first record and after the last one the edge record's value is used and the row is
+//!   flagged `partial`. A period's consumption is the index at its end minus the index at its
+//!   start; so periods add up exactly.
+//! - **Guards** (every step between two records of a label is checked): a step is left out
+//!   when the index decreases (`index_reset`), reads zero after a non-zero value
+//!   (`index_reset`; the zero is ignored), jumps more than the subscribed power allows
+//!   (`implausible_jump`: more than 1.5 × max(PREF, PCOUP) kVA — historique ISOUSC × 200 V, ×3
+//!   on three-phase; 36 kVA when unknown — × (Δt + 2 s), + 1 Wh), or when the meter changes
+//!   (ADSC/ADCO; `meter_changed`, every index restarts from the new meter's first value).
+//!   After an abnormal value the next one decides: if it continues from the last good value
+//!   the abnormal one was a glitch and is ignored; if it continues from the abnormal one, that
+//!   becomes the new baseline. Consumption before and after the event is kept; it is never
+//!   negative and an impossible step never adds consumption.
+//! - **HC/HP**: in standard mode the `(NTARF, LTARF)` pairs seen say which supplier index
+//!   `EASFnn` is off-peak (`HC…`, `…CREUSE…`), peak (`HP…`, `…PLEINE…`) and which Tempo colour
+//!   (`BLEU`, `BLANC`, `ROUGE`) it carries; when no pair was seen, `EASF01` is HC and `EASF02` HP.
+//!   In historique mode `HCHC`/`BBRHC*` are HC and `HCHP`/`BBRHP*` HP.
+//! - **Quality**: `records` (rows in the period), `coverage` (share of the period lying between
+//!   consecutive records at most [`MAX_COVERED_GAP_S`] apart), `max_gap_s` (longest stretch of
+//!   the period without a record).
+//! - **Modes**: [`Mode::Scan`] streams every row of the range (skipping the files outside it);
+//!   [`Mode::Fast`] reads only the rows around each boundary (file heads and tails, binary
+//!   search inside a file for hour boundaries) plus the middle row of each file, checks the
+//!   guards on the steps between those rows, and rescans any period where a guard fired, so
+//!   its deltas and flags equal [`Mode::Scan`]'s; it leaves the quality columns empty.
+//! - **Memory** is bounded by the number of periods, never by the number of rows.
+//! - The library prints nothing: progress goes to an [`Observer`].
+
+mod deltas;
+mod files;
+pub mod output;
+mod periods;
+mod reader;
+mod records;
+mod tariff;
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+
+pub use deltas::{Flags, Row, Table};
+pub use files::Store;
+pub use periods::{boundaries, Period};
+pub use records::{records, RecordSink};
+pub use tariff::{Class, Colour, Kind};
+
+/// Records further apart than this leave the stretch between them uncovered.
+pub const MAX_COVERED_GAP_S: i64 = 300;
+
+/// The energy indexes (Wh) an export knows, in output order.
+pub const ENERGY_LABELS: [&str; 27] = [
+    "EAST", "EASF01", "EASF02", "EASF03", "EASF04", "EASF05", "EASF06", "EASF07", "EASF08",
+    "EASF09", "EASF10", "EASD01", "EASD02", "EASD03", "EASD04", "EAIT", "BASE", "HCHC", "HCHP",
+    "EJPHN", "EJPHPM", "BBRHCJB", "BBRHPJB", "BBRHCJW", "BBRHPJW", "BBRHCJR", "BBRHPJR",
+];
+/// Number of [`ENERGY_LABELS`].
+pub const N_ENERGY: usize = ENERGY_LABELS.len();
+
+/// Errors of an export. Every message names the file, and the line or byte, at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The data directory cannot be read.
+    #[error("cannot read data directory {path:?}: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The data directory holds no daily file.
+    #[error("no daily files (YYYY/MM/YYYY-MM-DD.csv) in {0:?}")]
+    NoFiles(PathBuf),
+    /// A daily file cannot be opened or read.
+    #[error("cannot read {path:?}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A daily file has no header row, or a header without a `time` column.
+    #[error("{path:?}: bad header: {reason}")]
+    Header {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A row that is not a record.
+    #[error("{path:?}: {where_}: {reason}")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// `line N` or `byte N`.
+        where_: Position,
+        /// What was expected and found.
+        reason: String,
+    },
+    /// `from` is after `to`.
+    #[error("empty range: --from {from} is after --to {to}")]
+    EmptyRange {
+        /// Start date.
+        from: NaiveDate,
+        /// End date.
+        to: NaiveDate,
+    },
+    /// A local midnight that does not exist (never in Europe/Paris).
+    #[error("no local midnight on {0}")]
+    Calendar(NaiveDate),
+    /// Writing the output failed.
+    #[error("cannot write the output: {0}")]
+    Output(String),
+}
+
+/// Where in a file a malformed row is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Position {
+    /// 1-based line number (the header is line 1), with the line's byte offset.
+    Line(u64, u64),
+    /// Byte offset of the line (the file was entered by seeking).
+    Byte(u64),
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Position::Line(l, b) => write!(f, "line {l} (byte {b})"),
+            Position::Byte(b) => write!(f, "byte {b}"),
+        }
+    }
+}
+
+/// How an export reads the files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Every row of the range: quality columns filled.
+    #[default]
+    Scan,
+    /// Only the rows around the boundaries (see the module doc); quality columns empty.
+    Fast,
+}
+
+/// What to export.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Period length.
+    pub period: Period,
+    /// First local day (default: the first recorded day).
+    pub from: Option<NaiveDate>,
+    /// Last local day, inclusive (default: the last recorded day).
+    pub to: Option<NaiveDate>,
+    /// How to read.
+    pub mode: Mode,
+}
+
+/// Progress of an export; the library calls it, the binary shows it.
+pub trait Observer {
+    /// The export is about to read `files` files holding `bytes` bytes in all.
+    fn start(&mut self, _files: usize, _bytes: u64) {}
+    /// One more file has been read (wholly or by seeking); `bytes` is its size.
+    fn file_done(&mut self, _path: &Path, _bytes: u64) {}
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+impl Observer for Quiet {}
+
+/// Per-period consumption over the range of `options`.
+pub fn export(dir: &Path, options: &Options, observer: &mut dyn Observer) -> Result<Table, Error> {
+    export_store(&Store::open(dir)?, options, observer)
+}
+
+/// [`export`] from an open [`Store`].
+pub fn export_store(
+    store: &Store,
+    options: &Options,
+    observer: &mut dyn Observer,
+) -> Result<Table, Error> {
+    let (from, to) = store.range(options.from, options.to)?;
+    let bounds = boundaries(options.period, from, to)?;
+    match options.mode {
+        Mode::Scan => deltas::scan(store, from, to, &bounds, observer),
+        Mode::Fast => deltas::fast(store, from, to, &bounds, observer),
+    }
+}

@@ -1,0 +1,433 @@
+//! Writing an export: CSV, an aligned text table, or Parquet.
+//!
+//! Columns of a period export, in order: `period_start`, `period_end`, `<label>_wh` for every
+//! energy index in the data, `hc_wh`, `hp_wh`, `total_wh`, the Tempo columns
+//! (`blue_hc_wh`, `blue_hp_wh`, `white_…`, `red_…`) when the data has Tempo indexes, then
+//! `records`, `coverage`, `max_gap_s`, `flags`.
+//!
+//! Types: times are RFC 3339 with the local offset in CSV and `timestamp[us, tz=UTC]` in
+//! Parquet; Wh and counts are Int64, `coverage` Float64, `flags` a string of names joined by
+//! `|` (empty when none). Parquet files are zstd-compressed with page statistics.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use arrow_array::{
+    ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+
+use super::tariff::{Colour, Kind};
+use super::{Error, RecordSink, Table, ENERGY_LABELS};
+use crate::store::{is_numeric_label, TZ};
+
+/// The values of one column.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Values {
+    /// Unix seconds.
+    Time(Vec<i64>),
+    /// Integers (Wh, counts, seconds).
+    Int(Vec<Option<i64>>),
+    /// Fractions.
+    Float(Vec<Option<f64>>),
+    /// Text.
+    Text(Vec<Option<String>>),
+}
+
+impl Values {
+    fn len(&self) -> usize {
+        match self {
+            Values::Time(v) => v.len(),
+            Values::Int(v) => v.len(),
+            Values::Float(v) => v.len(),
+            Values::Text(v) => v.len(),
+        }
+    }
+
+    fn clear(&mut self) {
+        match self {
+            Values::Time(v) => v.clear(),
+            Values::Int(v) => v.clear(),
+            Values::Float(v) => v.clear(),
+            Values::Text(v) => v.clear(),
+        }
+    }
+
+    /// The cell of row `i` as CSV text.
+    fn cell(&self, i: usize) -> String {
+        match self {
+            Values::Time(v) => v.get(i).map(|&t| rfc3339(t)).unwrap_or_default(),
+            Values::Int(v) => v
+                .get(i)
+                .copied()
+                .flatten()
+                .map(|x| x.to_string())
+                .unwrap_or_default(),
+            Values::Float(v) => v
+                .get(i)
+                .copied()
+                .flatten()
+                .map(|x| format!("{x:.4}"))
+                .unwrap_or_default(),
+            Values::Text(v) => v.get(i).cloned().flatten().unwrap_or_default(),
+        }
+    }
+
+    fn data_type(&self) -> DataType {
+        match self {
+            Values::Time(_) => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            Values::Int(_) => DataType::Int64,
+            Values::Float(_) => DataType::Float64,
+            Values::Text(_) => DataType::Utf8,
+        }
+    }
+
+    fn array(&self) -> ArrayRef {
+        match self {
+            Values::Time(v) => Arc::new(
+                TimestampMicrosecondArray::from(
+                    v.iter().map(|t| t * 1_000_000).collect::<Vec<_>>(),
+                )
+                .with_timezone("UTC"),
+            ),
+            Values::Int(v) => Arc::new(Int64Array::from(v.clone())),
+            Values::Float(v) => Arc::new(Float64Array::from(v.clone())),
+            Values::Text(v) => Arc::new(StringArray::from(v.clone())),
+        }
+    }
+}
+
+/// RFC 3339 with the local offset.
+pub fn rfc3339(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|u| u.with_timezone(&TZ).to_rfc3339())
+        .unwrap_or_default()
+}
+
+/// The named columns of a period export.
+pub fn columns(table: &Table) -> Vec<(String, Values)> {
+    let rows = &table.rows;
+    let mut out = vec![
+        (
+            "period_start".to_owned(),
+            Values::Time(rows.iter().map(|r| r.start).collect()),
+        ),
+        (
+            "period_end".to_owned(),
+            Values::Time(rows.iter().map(|r| r.end).collect()),
+        ),
+    ];
+    for &k in &table.labels {
+        let name = format!("{}_wh", ENERGY_LABELS[k].to_ascii_lowercase());
+        out.push((name, Values::Int(rows.iter().map(|r| r.wh[k]).collect())));
+    }
+    out.push((
+        "hc_wh".into(),
+        Values::Int(rows.iter().map(|r| table.hc(r)).collect()),
+    ));
+    out.push((
+        "hp_wh".into(),
+        Values::Int(rows.iter().map(|r| table.hp(r)).collect()),
+    ));
+    out.push((
+        "total_wh".into(),
+        Values::Int(rows.iter().map(|r| table.total(r)).collect()),
+    ));
+    if table.tempo() {
+        for c in Colour::ALL {
+            for (kind, k) in [(Kind::Hc, "hc"), (Kind::Hp, "hp")] {
+                let v = rows
+                    .iter()
+                    .map(|r| table.tempo_wh(r, c, kind).or(Some(0)))
+                    .collect();
+                out.push((format!("{}_{k}_wh", c.name()), Values::Int(v)));
+            }
+        }
+    }
+    let records = rows
+        .iter()
+        .map(|r| r.records.and_then(|n| i64::try_from(n).ok()))
+        .collect();
+    out.push(("records".into(), Values::Int(records)));
+    out.push((
+        "coverage".into(),
+        Values::Float(rows.iter().map(|r| r.coverage).collect()),
+    ));
+    out.push((
+        "max_gap_s".into(),
+        Values::Int(rows.iter().map(|r| r.max_gap_s).collect()),
+    ));
+    let flags = rows.iter().map(|r| Some(r.flags.names())).collect();
+    out.push(("flags".into(), Values::Text(flags)));
+    out
+}
+
+fn out_err(e: impl std::fmt::Display) -> Error {
+    Error::Output(e.to_string())
+}
+
+/// Writes columns as CSV.
+pub fn write_csv(columns: &[(String, Values)], w: &mut dyn Write) -> Result<(), Error> {
+    let mut csv = csv::Writer::from_writer(w);
+    csv.write_record(columns.iter().map(|(n, _)| n))
+        .map_err(out_err)?;
+    let n = columns.first().map_or(0, |(_, v)| v.len());
+    for i in 0..n {
+        csv.write_record(columns.iter().map(|(_, v)| v.cell(i)))
+            .map_err(out_err)?;
+    }
+    csv.flush().map_err(out_err)
+}
+
+/// Writes columns as an aligned text table (numbers to the right).
+pub fn write_table(columns: &[(String, Values)], w: &mut dyn Write) -> Result<(), Error> {
+    let n = columns.first().map_or(0, |(_, v)| v.len());
+    let cells: Vec<Vec<String>> = columns
+        .iter()
+        .map(|(_, v)| (0..n).map(|i| v.cell(i)).collect())
+        .collect();
+    let widths: Vec<usize> = columns
+        .iter()
+        .zip(&cells)
+        .map(|((name, _), c)| {
+            c.iter()
+                .map(String::len)
+                .chain([name.len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let right = |v: &Values| matches!(v, Values::Int(_) | Values::Float(_));
+    let mut line = String::new();
+    for (j, (name, v)) in columns.iter().enumerate() {
+        pad(&mut line, name, widths[j], right(v), j == 0);
+    }
+    writeln!(w, "{}", line.trim_end()).map_err(out_err)?;
+    #[allow(clippy::needless_range_loop)] // row i of every column
+    for i in 0..n {
+        line.clear();
+        for (j, (_, v)) in columns.iter().enumerate() {
+            pad(&mut line, &cells[j][i], widths[j], right(v), j == 0);
+        }
+        writeln!(w, "{}", line.trim_end()).map_err(out_err)?;
+    }
+    Ok(())
+}
+
+fn pad(line: &mut String, s: &str, width: usize, right: bool, first: bool) {
+    if !first {
+        line.push_str("  ");
+    }
+    let fill = " ".repeat(width.saturating_sub(s.len()));
+    if right {
+        line.push_str(&fill);
+        line.push_str(s);
+    } else {
+        line.push_str(s);
+        line.push_str(&fill);
+    }
+}
+
+fn props() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .build()
+}
+
+fn schema(columns: &[(String, Values)]) -> Arc<Schema> {
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(n, v)| Field::new(n, v.data_type(), !matches!(v, Values::Time(_))))
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+fn batch(schema: &Arc<Schema>, columns: &[(String, Values)]) -> Result<RecordBatch, Error> {
+    RecordBatch::try_new(
+        schema.clone(),
+        columns.iter().map(|(_, v)| v.array()).collect(),
+    )
+    .map_err(out_err)
+}
+
+/// Writes columns as one Parquet file.
+pub fn write_parquet<W: Write + Send>(columns: &[(String, Values)], w: W) -> Result<(), Error> {
+    let schema = schema(columns);
+    let mut writer = ArrowWriter::try_new(w, schema.clone(), Some(props())).map_err(out_err)?;
+    writer.write(&batch(&schema, columns)?).map_err(out_err)?;
+    writer.close().map_err(out_err)?;
+    Ok(())
+}
+
+/// The format of a [`RecordWriter`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// CSV.
+    Csv,
+    /// Aligned text.
+    Table,
+    /// Parquet.
+    Parquet,
+}
+
+/// Writes recorded rows (`--records`) in batches, typed by label.
+pub struct RecordWriter<W: Write + Send> {
+    format: Format,
+    out: Option<W>,
+    parquet: Option<(Arc<Schema>, ArrowWriter<W>)>,
+    columns: Vec<(String, Values)>,
+}
+
+const BATCH: usize = 8192;
+
+impl<W: Write + Send> RecordWriter<W> {
+    /// A writer to `out`.
+    pub fn new(format: Format, out: W) -> Self {
+        RecordWriter {
+            format,
+            out: Some(out),
+            parquet: None,
+            columns: Vec::new(),
+        }
+    }
+
+    fn flush_batch(&mut self) -> Result<(), Error> {
+        if self.columns.first().map_or(0, |(_, v)| v.len()) == 0 {
+            return Ok(());
+        }
+        match self.format {
+            Format::Parquet => {
+                if self.parquet.is_none() {
+                    let schema = schema(&self.columns);
+                    let out = self
+                        .out
+                        .take()
+                        .ok_or_else(|| out_err("writer already closed"))?;
+                    let w = ArrowWriter::try_new(out, schema.clone(), Some(props()))
+                        .map_err(out_err)?;
+                    self.parquet = Some((schema, w));
+                }
+                if let Some((schema, w)) = self.parquet.as_mut() {
+                    let b = batch(schema, &self.columns)?;
+                    w.write(&b).map_err(out_err)?;
+                }
+            }
+            Format::Table => {
+                let out = self
+                    .out
+                    .as_mut()
+                    .ok_or_else(|| out_err("writer already closed"))?;
+                let n = self.columns.first().map_or(0, |(_, v)| v.len());
+                for i in 0..n {
+                    let line: Vec<String> = self
+                        .columns
+                        .iter()
+                        .map(|(name, v)| format!("{:>w$}", v.cell(i), w = name.len().max(10)))
+                        .collect();
+                    writeln!(out, "{}", line.join("  ")).map_err(out_err)?;
+                }
+            }
+            Format::Csv => {
+                let out = self
+                    .out
+                    .as_mut()
+                    .ok_or_else(|| out_err("writer already closed"))?;
+                let n = self.columns.first().map_or(0, |(_, v)| v.len());
+                let mut csv = csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .from_writer(&mut *out);
+                for i in 0..n {
+                    csv.write_record(self.columns.iter().map(|(_, v)| v.cell(i)))
+                        .map_err(out_err)?;
+                }
+                csv.flush().map_err(out_err)?;
+            }
+        }
+        self.columns.iter_mut().for_each(|(_, v)| v.clear());
+        Ok(())
+    }
+}
+
+impl<W: Write + Send> RecordSink for RecordWriter<W> {
+    fn header(&mut self, names: &[String]) -> Result<(), Error> {
+        self.columns = names
+            .iter()
+            .map(|n| {
+                let v = if n == "time" {
+                    Values::Time(Vec::new())
+                } else if is_numeric_label(n) {
+                    Values::Int(Vec::new())
+                } else {
+                    Values::Text(Vec::new())
+                };
+                (n.clone(), v)
+            })
+            .collect();
+        match self.format {
+            Format::Parquet => Ok(()),
+            Format::Csv | Format::Table => {
+                let out = self
+                    .out
+                    .as_mut()
+                    .ok_or_else(|| out_err("writer already closed"))?;
+                let line: Vec<String> = if self.format == Format::Table {
+                    names
+                        .iter()
+                        .map(|n| format!("{n:>w$}", w = n.len().max(10)))
+                        .collect()
+                } else {
+                    names.to_vec()
+                };
+                let sep = if self.format == Format::Table {
+                    "  "
+                } else {
+                    ","
+                };
+                writeln!(out, "{}", line.join(sep)).map_err(out_err)
+            }
+        }
+    }
+
+    fn row(&mut self, time: i64, cells: &[String]) -> Result<(), Error> {
+        for ((_, v), c) in self.columns.iter_mut().zip(cells) {
+            match v {
+                Values::Time(x) => x.push(time),
+                Values::Int(x) => x.push(super::reader::parse_int(c)),
+                Values::Float(x) => x.push(c.parse().ok()),
+                Values::Text(x) => x.push((!c.is_empty()).then(|| c.clone())),
+            }
+        }
+        if self.columns.first().map_or(0, |(_, v)| v.len()) >= BATCH {
+            self.flush_batch()?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), Error> {
+        if self.format == Format::Parquet && self.parquet.is_none() && self.columns.is_empty() {
+            return Err(out_err("no columns to write"));
+        }
+        self.flush_batch()?;
+        if self.format == Format::Parquet && self.parquet.is_none() {
+            // No row at all: still write a valid, empty file with the schema.
+            let schema = schema(&self.columns);
+            let out = self
+                .out
+                .take()
+                .ok_or_else(|| out_err("writer already closed"))?;
+            let w = ArrowWriter::try_new(out, schema.clone(), Some(props())).map_err(out_err)?;
+            self.parquet = Some((schema, w));
+        }
+        if let Some((_, w)) = self.parquet.take() {
+            w.close().map_err(out_err)?;
+        }
+        if let Some(out) = self.out.as_mut() {
+            out.flush().map_err(out_err)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,234 @@
+//! Test support: writes daily files in the store format from a deterministic meter model
+//! whose index is known exactly at every second, and runs the real binary.
+#![allow(dead_code, clippy::needless_range_loop)]
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use chrono::{DateTime, NaiveDate, TimeZone, Timelike};
+use tic_rec::store::{day_file, TZ};
+
+/// The contract the model meter runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Contract {
+    /// Standard mode, HC 22:00–06:00 on EASF01, HP on EASF02.
+    HcHp,
+    /// Standard mode, Tempo: EASF01..06 = HC/HP blue, white, red; the colour of a Tempo day
+    /// (06:00 to 06:00) cycles with its date.
+    Tempo,
+    /// Historique mode, HCHC/HCHP.
+    Historique,
+}
+
+/// Index positions in [`Model::index`]: 0 = EAST (or sum), 1..=6 = supplier indexes.
+pub const N: usize = 7;
+
+pub struct Model {
+    pub contract: Contract,
+    /// One record every `step` seconds, from `start` to `end` inclusive (Unix seconds).
+    pub start: i64,
+    pub end: i64,
+    pub step: i64,
+    /// No record in these `[a, b)` stretches.
+    pub gaps: Vec<(i64, i64)>,
+}
+
+pub fn local(y: i32, m: u32, d: u32, h: u32) -> i64 {
+    TZ.with_ymd_and_hms(y, m, d, h, 0, 0)
+        .earliest()
+        .expect("local time")
+        .timestamp()
+}
+
+fn power_w(t: i64) -> i64 {
+    300 + ((t / 600) % 7) * 400
+}
+
+/// 1-based supplier index in force at `t`, and its LTARF.
+pub fn tariff(contract: Contract, t: i64) -> (usize, &'static str) {
+    let lt = DateTime::from_timestamp(t, 0)
+        .expect("time")
+        .with_timezone(&TZ);
+    let hc = lt.hour() >= 22 || lt.hour() < 6;
+    match contract {
+        Contract::HcHp | Contract::Historique => {
+            if hc {
+                (1, "HEURE CREUSE")
+            } else {
+                (2, "HEURE PLEINE")
+            }
+        }
+        Contract::Tempo => {
+            let day = (lt - chrono::Duration::hours(6)).date_naive();
+            let colour = colour_of(day);
+            const L: [&str; 6] = [
+                "HC BLEU", "HP BLEU", "HC BLANC", "HP BLANC", "HC ROUGE", "HP ROUGE",
+            ];
+            let i = colour * 2 + usize::from(!hc);
+            (i + 1, L[i])
+        }
+    }
+}
+
+/// 0 blue, 1 white, 2 red.
+pub fn colour_of(day: NaiveDate) -> usize {
+    use chrono::Datelike;
+    (day.ordinal() % 3) as usize
+}
+
+impl Model {
+    fn recorded(&self, t: i64) -> bool {
+        t % self.step == 0 && !self.gaps.iter().any(|&(a, b)| t >= a && t < b)
+    }
+
+    /// Writes the daily files under `dir` and returns the exact indexes at each of `at`.
+    pub fn write(&self, dir: &Path, at: &[i64]) -> Vec<[i64; N]> {
+        let mut joules = [0i64; N];
+        let base = [
+            12_000_000i64,
+            5_000_000,
+            7_000_000,
+            100_000,
+            200_000,
+            30_000,
+            40_000,
+        ];
+        let mut files: BTreeMap<NaiveDate, String> = BTreeMap::new();
+        let mut out = vec![[0; N]; at.len()];
+        let index = |j: &[i64; N]| {
+            let mut x = [0; N];
+            for k in 0..N {
+                x[k] = base[k] + j[k] / 3600;
+            }
+            x
+        };
+        for t in self.start..=self.end {
+            let idx = index(&joules);
+            for (q, o) in at.iter().zip(out.iter_mut()) {
+                if *q == t {
+                    *o = idx;
+                }
+            }
+            let (n, label) = tariff(self.contract, t);
+            if self.recorded(t) {
+                let lt = DateTime::from_timestamp(t, 0)
+                    .expect("time")
+                    .with_timezone(&TZ);
+                let text = files
+                    .entry(lt.date_naive())
+                    .or_insert_with(|| self.header());
+                let time = lt.to_rfc3339();
+                match self.contract {
+                    Contract::Historique => {
+                        let ptec = if n == 1 { "HC.." } else { "HP.." };
+                        writeln!(
+                            text,
+                            "{time},host,041876097171,HC..,30,{ptec},{},{},{}",
+                            idx[1],
+                            idx[2],
+                            power_w(t)
+                        )
+                        .expect("write");
+                    }
+                    _ => {
+                        let mut easf = String::new();
+                        for k in 1..=10 {
+                            let v = if k < N { idx[k] } else { 0 };
+                            write!(easf, ",{v}").expect("write");
+                        }
+                        let (hc, hp) = (idx[1] + idx[3] + idx[5], idx[2] + idx[4] + idx[6]);
+                        writeln!(
+                            text,
+                            "{time},meter,041876097171,{label},{n},{}{easf},{hc},{hp},0,0,{},6,6",
+                            idx[0],
+                            power_w(t)
+                        )
+                        .expect("write");
+                    }
+                }
+            }
+            let p = power_w(t);
+            joules[0] += p;
+            joules[n] += p;
+        }
+        for (day, text) in files {
+            let path = day_file(dir, day, 0);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write file");
+        }
+        out
+    }
+
+    fn header(&self) -> String {
+        match self.contract {
+            Contract::Historique => {
+                "time,time_source,ADCO,OPTARIF,ISOUSC,PTEC,HCHC,HCHP,PAPP\n".into()
+            }
+            _ => {
+                let mut h = String::from("time,time_source,ADSC,LTARF,NTARF,EAST");
+                for k in 1..=10 {
+                    write!(h, ",EASF{k:02}").expect("write");
+                }
+                h.push_str(",EASD01,EASD02,EASD03,EASD04,SINSTS,PREF,PCOUP\n");
+                h
+            }
+        }
+    }
+}
+
+pub fn tic_rec(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tic-rec"))
+        .args(args)
+        .output()
+        .expect("run tic-rec")
+}
+
+/// Runs `tic-rec export <args> --format csv` and parses the output: header, rows.
+pub fn export_csv(dir: &Path, args: &[&str]) -> Vec<BTreeMap<String, String>> {
+    let mut all = vec![
+        "export",
+        "--data-dir",
+        dir.to_str().expect("utf-8 path"),
+        "--format",
+        "csv",
+    ];
+    all.extend_from_slice(args);
+    let out = tic_rec(&all);
+    assert!(
+        out.status.success(),
+        "tic-rec {all:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut r = csv::Reader::from_reader(out.stdout.as_slice());
+    let header: Vec<String> = r
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    r.records()
+        .map(|row| {
+            let row = row.expect("row");
+            header
+                .iter()
+                .cloned()
+                .zip(row.iter().map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
+
+pub fn int(row: &BTreeMap<String, String>, col: &str) -> i64 {
+    row.get(col)
+        .unwrap_or_else(|| panic!("no column {col} in {row:?}"))
+        .parse()
+        .unwrap_or_else(|_| panic!("{col} in {row:?}"))
+}
+
+pub fn time(row: &BTreeMap<String, String>, col: &str) -> i64 {
+    DateTime::parse_from_rfc3339(&row[col])
+        .expect("rfc3339")
+        .timestamp()
+}

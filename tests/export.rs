@@ -1,0 +1,343 @@
+//! `tic-rec export` end to end: deltas against a model meter's exact indexes (both DST days,
+//! HC/HP switching, Tempo colours, gaps), guards, bad input.
+
+mod common;
+
+use common::{export_csv, int, local, tic_rec, time, Contract, Model};
+
+fn model(contract: Contract, start: i64, end: i64, step: i64, gaps: Vec<(i64, i64)>) -> Model {
+    Model {
+        contract,
+        start,
+        end,
+        step,
+        gaps,
+    }
+}
+
+#[test]
+fn daily_hc_hp_match_the_model_across_the_march_dst_day() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let days: Vec<i64> = (27..=31)
+        .map(|d| local(2026, 3, d, 0))
+        .chain([local(2026, 4, 1, 0)])
+        .collect();
+    let m = model(Contract::HcHp, days[0], days[5], 10, vec![]);
+    let idx = m.write(dir.path(), &days);
+    let rows = export_csv(dir.path(), &["--from", "2026-03-27", "--to", "2026-03-31"]);
+    assert_eq!(rows.len(), 5);
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(
+            (time(r, "period_start"), time(r, "period_end")),
+            (days[i], days[i + 1])
+        );
+        let d = |k: usize| idx[i + 1][k] - idx[i][k];
+        assert_eq!(int(r, "east_wh"), d(0), "{r:?}");
+        assert_eq!(int(r, "easf01_wh"), d(1));
+        assert_eq!(int(r, "hc_wh"), d(1));
+        assert_eq!(int(r, "hp_wh"), d(2));
+        assert_eq!(int(r, "total_wh"), d(0));
+        assert!(int(r, "hc_wh") > 0 && int(r, "hp_wh") > 0);
+        assert_eq!(r["flags"], "", "{r:?}");
+        assert_eq!(int(r, "max_gap_s"), 10);
+        assert_eq!(r["coverage"], "1.0000");
+    }
+    assert_eq!(days[3] - days[2], 23 * 3600, "29 March lasts 23 h");
+    assert_eq!(int(&rows[2], "records"), 23 * 360);
+    // Months and weeks add up to the days; --fast gives the same deltas.
+    let month = export_csv(
+        dir.path(),
+        &[
+            "--month",
+            "--from",
+            "2026-03-27",
+            "--to",
+            "2026-03-31",
+            "--fast",
+        ],
+    );
+    assert_eq!(month.len(), 1);
+    assert_eq!(int(&month[0], "hc_wh"), idx[5][1] - idx[0][1]);
+    assert_eq!(month[0]["records"], "", "fast mode leaves quality empty");
+}
+
+#[test]
+fn hourly_rows_on_the_october_dst_day_and_fast_mode_agrees() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (local(2026, 10, 24, 0), local(2026, 10, 27, 0));
+    let hours: Vec<i64> = (0..=25)
+        .map(|h| local(2026, 10, 25, 0) + 3600 * h)
+        .collect();
+    let idx = model(Contract::HcHp, a, b, 7, vec![]).write(dir.path(), &hours);
+    let args = ["--hour", "--from", "2026-10-25", "--to", "2026-10-25"];
+    let rows = export_csv(dir.path(), &args);
+    assert_eq!(rows.len(), 25, "the October DST day has 25 hours");
+    for (i, r) in rows.iter().enumerate() {
+        // Records every 7 s rarely fall on the hour: the boundary index is interpolated, and
+        // the model's index is within the rounding of the interpolation.
+        let d = idx[i + 1][1] - idx[i][1];
+        assert!(
+            (int(r, "hc_wh") - d).abs() <= 1,
+            "{i}: {} vs {d}",
+            int(r, "hc_wh")
+        );
+    }
+    let total: i64 = rows.iter().map(|r| int(r, "east_wh")).sum();
+    assert!((total - (idx[25][0] - idx[0][0])).abs() <= 1);
+    for p in ["--hour", "--day", "--week", "--month", "--year"] {
+        let scan = export_csv(dir.path(), &[p]);
+        let fast = export_csv(dir.path(), &[p, "--fast"]);
+        assert_eq!(scan.len(), fast.len(), "{p}");
+        for (s, f) in scan.iter().zip(&fast) {
+            for col in [
+                "east_wh",
+                "hc_wh",
+                "hp_wh",
+                "total_wh",
+                "flags",
+                "period_start",
+                "period_end",
+            ] {
+                assert_eq!(s[col], f[col], "{p} {col}");
+            }
+        }
+    }
+}
+
+#[test]
+fn tempo_colours() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let days: Vec<i64> = (1..=4).map(|d| local(2026, 1, d, 0)).collect();
+    let idx = model(Contract::Tempo, days[0], days[3], 5, vec![]).write(dir.path(), &days);
+    let rows = export_csv(dir.path(), &["--from", "2026-01-01", "--to", "2026-01-03"]);
+    assert_eq!(rows.len(), 3);
+    let cols = [
+        "blue_hc_wh",
+        "blue_hp_wh",
+        "white_hc_wh",
+        "white_hp_wh",
+        "red_hc_wh",
+        "red_hp_wh",
+    ];
+    for (i, r) in rows.iter().enumerate() {
+        for (k, c) in cols.iter().enumerate() {
+            assert_eq!(int(r, c), idx[i + 1][k + 1] - idx[i][k + 1], "{c} {r:?}");
+        }
+        let hc = (0..3)
+            .map(|c| idx[i + 1][2 * c + 1] - idx[i][2 * c + 1])
+            .sum::<i64>();
+        assert_eq!(int(r, "hc_wh"), hc);
+        assert_eq!(
+            int(r, "hc_wh") + int(r, "hp_wh"),
+            int(r, "total_wh") - (int(r, "total_wh") - int(r, "hc_wh") - int(r, "hp_wh"))
+        );
+    }
+    // Every day has two colours (the Tempo day starts at 06:00).
+    assert!(rows
+        .iter()
+        .all(|r| cols.iter().filter(|c| int(r, c) > 0).count() >= 2));
+}
+
+#[test]
+fn gaps_are_interpolated_and_lower_coverage() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (d0, d1, d2) = (
+        local(2026, 6, 1, 0),
+        local(2026, 6, 2, 0),
+        local(2026, 6, 3, 0),
+    );
+    let (ga, gb) = (d1 - 3600, d1 + 5400); // 23:00 → 01:30 across midnight
+    let (ta, tb) = (ga - 10, gb); // the records around the gap
+    let m = model(
+        Contract::HcHp,
+        d0,
+        d2,
+        10,
+        vec![(ga - 9, gb), (d0 + 43_200, d0 + 43_200 + 1200)],
+    );
+    let idx = m.write(dir.path(), &[d0, ta, tb, d2]);
+    let rows = export_csv(dir.path(), &[]);
+    assert_eq!(rows.len(), 3, "2026-06-03 has its first record");
+    let interp = |k: usize| {
+        let d = idx[2][k] - idx[1][k];
+        idx[1][k] + (2 * d * (d1 - ta) + (tb - ta)) / (2 * (tb - ta))
+    };
+    assert_eq!(int(&rows[0], "hc_wh"), interp(1) - idx[0][1]);
+    assert_eq!(int(&rows[1], "hc_wh"), idx[3][1] - interp(1));
+    assert_eq!(int(&rows[0], "max_gap_s"), 3610);
+    assert_eq!(int(&rows[1], "max_gap_s"), 5400);
+    let cov: f64 = rows[0]["coverage"].parse().expect("coverage");
+    assert!(
+        (cov - (86_400.0 - 3610.0 - 1210.0) / 86_400.0).abs() < 1e-3,
+        "{cov}"
+    );
+    assert_eq!(rows[2]["flags"], "partial");
+    assert_eq!(rows[0]["flags"], "");
+}
+
+#[test]
+fn historique_hchc_hchp() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let days: Vec<i64> = (1..=3).map(|d| local(2026, 2, d, 0)).collect();
+    let idx = model(Contract::Historique, days[0], days[2], 2, vec![]).write(dir.path(), &days);
+    let rows = export_csv(dir.path(), &["--to", "2026-02-02"]);
+    assert_eq!(rows.len(), 2);
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(int(r, "hchc_wh"), idx[i + 1][1] - idx[i][1]);
+        assert_eq!(int(r, "hc_wh"), idx[i + 1][1] - idx[i][1]);
+        assert_eq!(int(r, "hp_wh"), idx[i + 1][2] - idx[i][2]);
+        assert_eq!(int(r, "total_wh"), int(r, "hc_wh") + int(r, "hp_wh"));
+        assert!(!r.contains_key("east_wh"));
+    }
+}
+
+const HEADER: &str = "time,time_source,ADSC,LTARF,NTARF,EAST,EASF01,EASF02,PREF,PCOUP\n";
+
+fn row(t: &str, adsc: &str, east: i64, f1: i64, f2: i64) -> String {
+    format!("2026-05-01T{t}+02:00,meter,{adsc},HEURE PLEINE,2,{east},{f1},{f2},6,6\n")
+}
+
+#[test]
+fn corrupted_indexes_and_a_meter_change_give_no_negative_or_phantom_consumption() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = "041876097171";
+    let b = "041876099999";
+    let mut text = String::from(HEADER);
+    text += &row("00:00:00", a, 1000, 500, 500);
+    text += &row("01:00:00", a, 2000, 500, 1500);
+    text += &row("02:00:00", a, 0, 0, 0); // zeroed
+    text += &row("03:00:00", a, 3000, 500, 2500);
+    text += &row("04:00:00", a, 999_999_999, 500, 999_999_999); // implausible
+    text += &row("05:00:00", a, 4000, 500, 3500);
+    text += &row("06:00:00", a, 3990, 500, 3490); // decreasing glitch
+    text += &row("07:00:00", a, 5000, 500, 4500);
+    text += &row("08:00:00", b, 10, 0, 10); // new meter
+    text += &row("09:00:00", b, 1010, 0, 1010);
+    text += "2026-05-01T10:00:00+02:00,meter,04187"; // torn last line
+    let path = tic_rec::store::day_file(
+        dir.path(),
+        chrono::NaiveDate::from_ymd_opt(2026, 5, 1).expect("date"),
+        0,
+    );
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&path, text).expect("write");
+    let rows = export_csv(dir.path(), &["--hour"]);
+    assert_eq!(rows.len(), 24);
+    for r in &rows {
+        for c in ["east_wh", "easf02_wh", "hp_wh", "total_wh"] {
+            assert!(int(r, c) >= 0, "{c} {r:?}");
+        }
+    }
+    let total: i64 = rows.iter().map(|r| int(r, "east_wh")).sum();
+    assert_eq!(
+        total,
+        4000 + 1000,
+        "meter A: 1000 → 5000, meter B: 10 → 1010"
+    );
+    let flags: Vec<&str> = rows.iter().map(|r| r["flags"].as_str()).collect();
+    // The range starts at local midnight: row i is local hour i.
+    assert_eq!(flags[2], "index_reset", "{flags:?}");
+    assert_eq!(flags[4], "implausible_jump", "{flags:?}");
+    assert_eq!(flags[6], "index_reset", "{flags:?}");
+    assert_eq!(flags[8], "meter_changed", "{flags:?}");
+    assert!(flags[9..].iter().all(|f| *f == "partial"), "{flags:?}");
+    assert_eq!(
+        int(&rows[7], "east_wh"),
+        0,
+        "the step across the change is left out"
+    );
+    assert_eq!(int(&rows[8], "east_wh"), 1000);
+    // The zero at 02:00 is ignored: 2000 at 01:00 → 3000 at 03:00 is shared by two hours.
+    assert_eq!(
+        (int(&rows[1], "east_wh"), int(&rows[2], "east_wh")),
+        (500, 500)
+    );
+    let fast = export_csv(dir.path(), &["--hour", "--fast"]);
+    let ft: i64 = fast.iter().map(|r| int(r, "east_wh")).sum();
+    assert_eq!(ft, total);
+}
+
+#[test]
+fn bad_input_fails_clearly_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out.parquet");
+    let outs = out.to_str().expect("utf-8");
+    let d = dir.path().to_str().expect("utf-8");
+    let fail = |args: &[&str], want: &str| {
+        let o = tic_rec(args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(!out.exists(), "{args:?} wrote -o");
+    };
+    fail(&["export", "--data-dir", d, "-o", outs], "no daily files");
+    fail(
+        &["export", "--data-dir", "/nonexistent/x", "-o", outs],
+        "cannot read data directory",
+    );
+    fail(
+        &[
+            "export",
+            "--data-dir",
+            d,
+            "--from",
+            "2026-02-02",
+            "--to",
+            "2026-02-01",
+            "-o",
+            outs,
+        ],
+        "is after --to",
+    );
+    fail(&["export", "--data-dir", d, "--fortnight"], "--fortnight");
+    fail(
+        &["export", "--data-dir", d, "--day", "--month"],
+        "cannot be used with",
+    );
+    fail(
+        &["export", "--data-dir", d, "--from", "2026-02-30"],
+        "expected a date",
+    );
+    fail(
+        &["export", "--data-dir", d, "--format", "parquet"],
+        "needs -o",
+    );
+    let mut text = String::from(HEADER);
+    text += &row("00:00:00", "1", 1000, 500, 500);
+    text += "2026-05-01T00:00:10+02:00,meter,1,HP,2,1001\n";
+    let path = tic_rec::store::day_file(
+        dir.path(),
+        chrono::NaiveDate::from_ymd_opt(2026, 5, 1).expect("date"),
+        0,
+    );
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&path, text).expect("write");
+    fail(
+        &["export", "--data-dir", d, "-o", outs],
+        "2026-05-01.csv\": line 3 (byte",
+    );
+    fail(
+        &["export", "--data-dir", d, "--records", "-o", outs],
+        "line 3",
+    );
+}
+
+#[test]
+fn records_exports_the_rows_with_the_union_of_columns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 5, 1).expect("date");
+    let p0 = tic_rec::store::day_file(dir.path(), day, 0);
+    std::fs::create_dir_all(p0.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&p0, "time,time_source,EAST\n2026-05-01T00:00:00+02:00,meter,10\n2026-05-01T00:00:20+02:00,meter,12\n").expect("write");
+    std::fs::write(
+        tic_rec::store::day_file(dir.path(), day, 1),
+        "time,time_source,EAST,SINSTS\n2026-05-01T00:00:10+02:00,meter,11,500\n",
+    )
+    .expect("write");
+    std::fs::write(p0.with_extension("tic"), "raw bytes, ignored").expect("write");
+    let rows = export_csv(dir.path(), &["--records"]);
+    let east: Vec<i64> = rows.iter().map(|r| int(r, "EAST")).collect();
+    assert_eq!(east, vec![10, 11, 12], "merged by time");
+    assert_eq!(rows[1]["SINSTS"], "500");
+    assert_eq!(rows[0]["SINSTS"], "");
+}
