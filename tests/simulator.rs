@@ -374,6 +374,9 @@ fn bad_arguments_fail_before_any_output() {
         &["simulate", "--faults", "noise=1.5", "--frames", "1"],
         &["simulate", "--phases", "2", "--frames", "1"],
         &["simulate", "--duration", "forever", "--frames", "1"],
+        &["simulate", "--frame-interval", "2days", "--frames", "1"],
+        &["simulate", "--start", "2150-01-01", "--frames", "1"],
+        &["simulate", "--duration", "1000years"],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_tic-rec"))
             .args(args)

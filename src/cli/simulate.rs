@@ -95,7 +95,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if d.is_zero() {
         return Err("must be positive".into());
     }
-    Duration::from_std(d).map_err(|_| "too long".into())
+    match Duration::from_std(d) {
+        Ok(d) if d <= Duration::days(365 * 100) => Ok(d),
+        _ => Err("too long (at most 100 years)".into()),
+    }
 }
 
 /// A local date-time: `2026-10-25T00:00:00`, `2026-10-25 00:00`, or a date (midnight).

@@ -151,9 +151,12 @@ pub enum SimError {
     /// Only 1 or 3 phases exist.
     #[error("phases must be 1 or 3, not {0}")]
     Phases(u8),
-    /// A zero or negative frame interval.
-    #[error("the frame interval must be positive")]
+    /// A zero, negative or too long frame interval.
+    #[error("the frame interval must be positive and at most one day")]
     Interval,
+    /// Horodates carry a two-digit year: 2000–2099.
+    #[error("start {0} is outside the years a horodate can carry (2000-01-01 to 2098-12-31)")]
+    StartOutOfRange(NaiveDateTime),
 }
 
 /// Off-peak hours: a list of local `[from, to)` ranges (a range may wrap past midnight).
@@ -357,8 +360,14 @@ impl Meter {
         if cfg.phases != 1 && cfg.phases != 3 {
             return Err(SimError::Phases(cfg.phases));
         }
-        if cfg.frame_interval.is_some_and(|d| d <= Duration::zero()) {
+        if cfg
+            .frame_interval
+            .is_some_and(|d| d <= Duration::zero() || d > Duration::days(1))
+        {
             return Err(SimError::Interval);
+        }
+        if !(2000..=2098).contains(&cfg.start.year()) {
+            return Err(SimError::StartOutOfRange(cfg.start));
         }
         let start = TZ
             .from_local_datetime(&cfg.start)
