@@ -5,9 +5,10 @@ use tic_rec::tic::encode::{end_frame, push_group, start_frame};
 use tic_rec::tic::{checksum, Config, Decoder, Frame, Mode, CR, EOT, ETX, HT, LF, SP, STX};
 
 /// What a frame decodes to, owned, for comparisons.
-type Decoded = Vec<(Mode, u64, Vec<(String, Option<String>, String)>, Vec<(String, u64)>)>;
+type OwnedFrame = (Mode, u64, Vec<(String, Option<String>, String)>, Vec<(String, u64)>);
+type Decoded = Vec<OwnedFrame>;
 
-fn own(f: &Frame<'_>) -> (Mode, u64, Vec<(String, Option<String>, String)>, Vec<(String, u64)>) {
+fn own(f: &Frame<'_>) -> OwnedFrame {
     (
         f.mode,
         f.offset,

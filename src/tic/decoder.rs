@@ -98,7 +98,10 @@ impl std::fmt::Display for BadKind {
                 expected as char, found as char
             ),
             BadKind::Separator { found } => {
-                write!(f, "expected a separator before the checksum, found 0x{found:02X}")
+                write!(
+                    f,
+                    "expected a separator before the checksum, found 0x{found:02X}"
+                )
             }
             BadKind::Truncated => f.write_str("group too short"),
             BadKind::Malformed(why) => f.write_str(why),
@@ -148,14 +151,12 @@ const COPY_BLOCK: usize = 256;
 struct Segment {
     start: u32,
     len: u32,
-    /// Sum of every byte while scanning; once closed, of the bytes before the separator.
+    /// Once closed, the sum of the bytes before the separator.
     sum: u8,
     /// First and second HT, and how many there are.
     ht1: u32,
     ht2: u32,
     n_ht: u32,
-    /// First SP.
-    sp1: u32,
     /// Holds a control character other than HT (or DEL).
     ctl: bool,
 }
@@ -170,7 +171,6 @@ impl Segment {
             ht1: NONE,
             ht2: NONE,
             n_ht: 0,
-            sp1: NONE,
             ctl: false,
         }
     }
@@ -185,7 +185,14 @@ impl Segment {
     /// Ends the segment at `end` and keeps it if it is not empty, counting whether its
     /// checksum verifies under each mode's rule.
     #[inline]
-    fn close(mut self, end: usize, out: &mut Vec<Segment>, buf: &[u8], std_ok: &mut u32, his_ok: &mut u32) {
+    fn close(
+        mut self,
+        end: usize,
+        out: &mut Vec<Segment>,
+        buf: &[u8],
+        std_ok: &mut u32,
+        his_ok: &mut u32,
+    ) {
         let start = self.start as usize;
         if end == start {
             return;
@@ -193,7 +200,7 @@ impl Segment {
         self.len = (end - start) as u32;
         if end - start >= 2 {
             let (sep, chk) = (buf[end - 2], buf[end - 1]);
-            self.sum = self.sum.wrapping_sub(sep).wrapping_sub(chk);
+            self.sum = byte_sum(buf, start, end - 2);
             if sep == HT && chk == (self.sum.wrapping_add(HT) & 0x3F) + 0x20 {
                 *std_ok += 1;
             } else if sep == SP && chk == (self.sum & 0x3F) + 0x20 {
@@ -202,6 +209,79 @@ impl Segment {
         }
         out.push(self);
     }
+}
+
+/// `0x01` in every byte of a word.
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The 8 bytes of `buf` from `at`, as a little-endian word (byte `k` in bits `8k..8k+8`).
+#[inline]
+fn word(buf: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(buf[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// The wrapping sum of `buf[start..end]`, 8 bytes at a time (SWAR).
+#[inline]
+fn byte_sum(buf: &[u8], start: usize, end: usize) -> u8 {
+    // Even and odd bytes are added into four 16-bit lanes; up to 128 words (<= 510 each)
+    // fit in a lane, so the lanes are folded every 1024 bytes at most. Folding keeps each
+    // lane mod 256 (the low byte), then adds the four into the top lane.
+    const EVEN: u64 = 0x00FF_00FF_00FF_00FF;
+    const FOLD: u64 = 0x0001_0001_0001_0001;
+    let mut sum = 0u8;
+    let mut at = start;
+    while end - at >= 8 {
+        let stop = at + (end - at).min(1024) / 8 * 8;
+        let mut lanes = 0u64;
+        while at < stop {
+            let w = word(buf, at);
+            lanes += (w & EVEN) + ((w >> 8) & EVEN);
+            at += 8;
+        }
+        sum = sum.wrapping_add(((lanes & EVEN).wrapping_mul(FOLD) >> 48) as u8);
+    }
+    let rest = end - at;
+    if rest > 0 {
+        if end >= 8 {
+            // Load the 8 bytes ending at `end` and shift out the ones before `at`.
+            let w = word(buf, end - 8) >> (8 * (8 - rest));
+            let lanes = (w & EVEN) + ((w >> 8) & EVEN);
+            sum = sum.wrapping_add(((lanes & EVEN).wrapping_mul(FOLD) >> 48) as u8);
+        } else {
+            sum = buf[at..end].iter().fold(sum, |s, &b| s.wrapping_add(b));
+        }
+    }
+    sum
+}
+
+/// Bit `k` set where byte `k` of `w` is not printable ASCII: below SP, DEL, or above.
+#[inline]
+fn control_bits(w: u64) -> u64 {
+    // Per byte, on the low 7 bits (no carry can cross bytes): +0x60 sets bit 7 iff >= 0x20,
+    // +0x01 sets it iff == 0x7F; `| w` catches bytes >= 0x80.
+    let lo7 = w & (ONES * 0x7F);
+    let below_sp = !(lo7 + ONES * 0x60);
+    let del = lo7 + ONES;
+    let high = (below_sp | del | w) & (ONES * 0x80);
+    // Gather the eight bit 7s into the top byte, byte k's into bit 56 + k.
+    high.wrapping_mul(0x0002_0408_1020_4081) >> 56
+}
+
+/// Bit `k` set where `block[k]` is not printable ASCII (`block` holds at most 64 bytes).
+#[inline]
+fn control_mask(block: &[u8]) -> u64 {
+    let mut padded = [b' '; 64];
+    let block = if block.len() == 64 {
+        block
+    } else {
+        padded[..block.len()].copy_from_slice(block);
+        &padded[..]
+    };
+    let mut mask = 0;
+    for k in 0..8 {
+        mask |= control_bits(word(block, 8 * k)) << (8 * k);
+    }
+    mask
 }
 
 /// A verified group of a frame. `value` is trimmed of SP padding.
@@ -220,8 +300,9 @@ pub struct Group<'a> {
 impl Group<'_> {
     /// The parsed horodate, if the group has one (always valid in a decoded frame).
     pub fn parsed_horodate(&self) -> Option<Horodate> {
-        self.horodate
-            .map(|h| Horodate::parse_bytes(h.as_bytes()).expect("the decoder only keeps valid horodates"))
+        self.horodate.map(|h| {
+            Horodate::parse_bytes(h.as_bytes()).expect("the decoder only keeps valid horodates")
+        })
     }
 }
 
@@ -604,35 +685,31 @@ impl Decoder {
         self.bad.clear();
         self.segments.clear();
         let buf = &self.buf;
-        // Pass 1, one scalar sweep: segments, their sums and where their separators are.
+        // Pass 1: segments, their sums and where their separators are. Only the control
+        // bytes (LF, CR, HT, others) matter here: classify 64 bytes at a time into a mask and
+        // visit its set bits; the sums are taken per segment when it closes.
         let (mut std_ok, mut his_ok) = (0u32, 0u32);
         let mut seg = Segment::at(0);
-        for (i, &b) in buf.iter().enumerate() {
-            if (0x20..0x7F).contains(&b) {
-                seg.sum = seg.sum.wrapping_add(b);
-                if b == SP && seg.sp1 == NONE {
-                    seg.sp1 = i as u32 - seg.start;
-                }
-                continue;
-            }
-            match b {
-                LF | CR => {
-                    seg.close(i, &mut self.segments, buf, &mut std_ok, &mut his_ok);
-                    seg = Segment::at(i + 1);
-                }
-                HT => {
-                    seg.sum = seg.sum.wrapping_add(b);
-                    let at = i as u32 - seg.start;
-                    match seg.n_ht {
-                        0 => seg.ht1 = at,
-                        1 => seg.ht2 = at,
-                        _ => {}
+        for (k, block) in buf.chunks(64).enumerate() {
+            let mut mask = control_mask(block);
+            while mask != 0 {
+                let i = 64 * k + mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                match buf[i] {
+                    LF | CR => {
+                        seg.close(i, &mut self.segments, buf, &mut std_ok, &mut his_ok);
+                        seg = Segment::at(i + 1);
                     }
-                    seg.n_ht += 1;
-                }
-                _ => {
-                    seg.sum = seg.sum.wrapping_add(b);
-                    seg.ctl = true;
+                    HT => {
+                        let at = i as u32 - seg.start;
+                        match seg.n_ht {
+                            0 => seg.ht1 = at,
+                            1 => seg.ht2 = at,
+                            _ => {}
+                        }
+                        seg.n_ht += 1;
+                    }
+                    _ => seg.ctl = true,
                 }
             }
         }
@@ -729,10 +806,12 @@ fn check_group(buf: &[u8], seg: &Segment, mode: Mode) -> Result<GroupSpan, BadKi
             if seg.n_ht != 0 {
                 return Err(BadKind::Malformed("HT in a historique group"));
             }
-            if seg.sp1 >= sep_at {
+            // bytes[sep_at] is SP, so there is a first SP.
+            let sp1 = bytes.iter().position(|&b| b == SP).unwrap_or(n) as u32;
+            if sp1 >= sep_at {
                 return Err(BadKind::Malformed("no separator after the label"));
             }
-            (seg.sp1, None, seg.sp1 + 1)
+            (sp1, None, sp1 + 1)
         }
     };
     let label = &bytes[..label_len as usize];
@@ -757,7 +836,10 @@ fn check_group(buf: &[u8], seg: &Segment, mode: Mode) -> Result<GroupSpan, BadKi
         raw: seg.span(),
         label: Span::new(base, label_len as usize),
         horodate,
-        value: Span::new(base + value_start as usize + lead, value.len() - lead - trail),
+        value: Span::new(
+            base + value_start as usize + lead,
+            value.len() - lead - trail,
+        ),
     })
 }
 
@@ -766,7 +848,10 @@ mod tests {
     use super::*;
     use crate::tic::encode::{end_frame, push_group, start_frame};
 
-    fn frames(input: &[u8], config: Config) -> Vec<(Mode, Vec<(String, Option<String>, String)>, Vec<String>)> {
+    /// A frame's mode, (label, horodate, value) of its groups, and labels of its bad ones.
+    type Owned = (Mode, Vec<(String, Option<String>, String)>, Vec<String>);
+
+    fn frames(input: &[u8], config: Config) -> Vec<Owned> {
         let mut d = Decoder::new(config);
         let mut out = Vec::new();
         let mut rest = input;
@@ -774,7 +859,13 @@ mod tests {
             out.push((
                 f.mode,
                 f.groups()
-                    .map(|g| (g.label.to_owned(), g.horodate.map(str::to_owned), g.value.to_owned()))
+                    .map(|g| {
+                        (
+                            g.label.to_owned(),
+                            g.horodate.map(str::to_owned),
+                            g.value.to_owned(),
+                        )
+                    })
                     .collect(),
                 f.bad_groups().map(|b| b.label.to_owned()).collect(),
             ))
@@ -798,7 +889,13 @@ mod tests {
         push_group(&mut v, Mode::Standard, "ADSC", None, "041876097171");
         push_group(&mut v, Mode::Standard, "DATE", Some("H230301091834"), "");
         push_group(&mut v, Mode::Standard, "NGTF", None, "      BASE      ");
-        push_group(&mut v, Mode::Standard, "SMAXSN", Some("H230301065253"), "01024");
+        push_group(
+            &mut v,
+            Mode::Standard,
+            "SMAXSN",
+            Some("H230301065253"),
+            "01024",
+        );
         push_group(&mut v, Mode::Standard, "EASD01", None, "000000000");
         end_frame(&mut v);
         v
@@ -811,9 +908,19 @@ mod tests {
         let (mode, groups, bad) = &f[0];
         assert_eq!(*mode, Mode::Standard);
         assert!(bad.is_empty());
-        assert_eq!(groups[1], ("DATE".into(), Some("H230301091834".into()), "".into()));
+        assert_eq!(
+            groups[1],
+            ("DATE".into(), Some("H230301091834".into()), "".into())
+        );
         assert_eq!(groups[2].2, "BASE");
-        assert_eq!(groups[3], ("SMAXSN".into(), Some("H230301065253".into()), "01024".into()));
+        assert_eq!(
+            groups[3],
+            (
+                "SMAXSN".into(),
+                Some("H230301065253".into()),
+                "01024".into()
+            )
+        );
         assert_eq!(groups[4].2, "000000000");
     }
 
@@ -838,7 +945,13 @@ mod tests {
         assert_eq!(bad.len(), 1);
         assert_eq!(bad[0].label, "PTEC");
         assert_eq!(bad[0].offset, 2);
-        assert_eq!(bad[0].kind, BadKind::Checksum { expected: b' ', found: b'X' });
+        assert_eq!(
+            bad[0].kind,
+            BadKind::Checksum {
+                expected: b' ',
+                found: b'X'
+            }
+        );
     }
 
     #[test]
@@ -872,7 +985,10 @@ mod tests {
             .map(|&b| if b.count_ones() % 2 == 1 { b | 0x80 } else { b })
             .collect();
         assert_ne!(clean, parity);
-        assert_eq!(frames(&clean, Config::default()), frames(&parity, Config::default()));
+        assert_eq!(
+            frames(&clean, Config::default()),
+            frames(&parity, Config::default())
+        );
     }
 
     #[test]
@@ -929,6 +1045,27 @@ mod tests {
         assert_eq!(f.len(), 2);
         assert_eq!(f[0].1.len(), 2);
         assert_eq!(f[1].1.len(), 1);
+    }
+
+    #[test]
+    fn swar_helpers_match_scalar() {
+        // Every byte value, in a few arrangements, with every (start, end) pair.
+        let mut buf: Vec<u8> = (0..=255u8).collect();
+        buf.extend((0..=255u8).rev().step_by(3));
+        buf.extend(std::iter::repeat_n(0xFF, 1100));
+        for start in (0..buf.len()).step_by(7) {
+            for end in (start..buf.len()).step_by(5) {
+                let want = buf[start..end].iter().fold(0u8, |s, &b| s.wrapping_add(b));
+                assert_eq!(byte_sum(&buf, start, end), want, "{start}..{end}");
+            }
+        }
+        for start in 0..buf.len() {
+            let block = &buf[start..(start + 64).min(buf.len())];
+            let want = block.iter().enumerate().fold(0u64, |m, (k, &b)| {
+                m | (u64::from(!(0x20..0x7F).contains(&b)) << k)
+            });
+            assert_eq!(control_mask(block), want, "{start}");
+        }
     }
 
     #[test]
