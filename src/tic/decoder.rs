@@ -767,9 +767,23 @@ fn label_as_read(buf: &[u8], seg: Span) -> Span {
 }
 
 /// Labels are upper-case letters, digits, `+` and `-` (`NJOURF+1`, `SMAXSN-1`).
+#[inline]
 fn is_label_byte(b: u8) -> bool {
-    b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'+' || b == b'-'
+    // A table: one load per byte instead of four range tests.
+    const TABLE: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            t[b] = matches!(b as u8, b'A'..=b'Z' | b'0'..=b'9' | b'+' | b'-');
+            b += 1;
+        }
+        t
+    };
+    TABLE[usize::from(b)]
 }
+
+const LABEL_MALFORMED: &str =
+    "label is empty, too long or holds a character other than A-Z, 0-9, + and -";
 
 /// Verifies one segment under `mode` and finds its fields.
 fn check_group(buf: &[u8], seg: &Segment, mode: Mode) -> Result<GroupSpan, BadKind> {
@@ -794,6 +808,7 @@ fn check_group(buf: &[u8], seg: &Segment, mode: Mode) -> Result<GroupSpan, BadKi
         return Err(BadKind::Malformed("group holds a control character"));
     }
     let sep_at = (n - 2) as u32;
+    let mut label_checked = false;
     // (label end, horodate, value start) relative to the segment.
     let (label_len, horodate, value_start) = match mode {
         Mode::Standard => match seg.n_ht {
@@ -806,19 +821,30 @@ fn check_group(buf: &[u8], seg: &Segment, mode: Mode) -> Result<GroupSpan, BadKi
             if seg.n_ht != 0 {
                 return Err(BadKind::Malformed("HT in a historique group"));
             }
-            // bytes[sep_at] is SP, so there is a first SP.
-            let sp1 = bytes.iter().position(|&b| b == SP).unwrap_or(n) as u32;
-            if sp1 >= sep_at {
-                return Err(BadKind::Malformed("no separator after the label"));
+            // bytes[sep_at] is SP, so a non-label byte and a first SP exist. Labels hold no
+            // SP: when the first non-label byte is SP, it is the first SP and the label is
+            // well formed (if not empty or too long) without looking at it again.
+            let end = bytes.iter().position(|&b| !is_label_byte(b)).unwrap_or(n);
+            if bytes[end] == SP && end < sep_at as usize {
+                if end == 0 || end > 16 {
+                    return Err(BadKind::Malformed(LABEL_MALFORMED));
+                }
+                label_checked = true;
+                (end as u32, None, end as u32 + 1)
+            } else {
+                let sp1 = bytes.iter().position(|&b| b == SP).unwrap_or(n) as u32;
+                if sp1 >= sep_at {
+                    return Err(BadKind::Malformed("no separator after the label"));
+                }
+                (sp1, None, sp1 + 1)
             }
-            (sp1, None, sp1 + 1)
         }
     };
     let label = &bytes[..label_len as usize];
-    if label.is_empty() || label.len() > 16 || !label.iter().all(|&b| is_label_byte(b)) {
-        return Err(BadKind::Malformed(
-            "label is empty, too long or holds a character other than A-Z, 0-9, + and -",
-        ));
+    if !label_checked
+        && (label.is_empty() || label.len() > 16 || !label.iter().all(|&b| is_label_byte(b)))
+    {
+        return Err(BadKind::Malformed(LABEL_MALFORMED));
     }
     let base = seg.start as usize;
     let horodate = match horodate {
@@ -1068,6 +1094,29 @@ mod tests {
             });
             assert_eq!(control_mask(block), want, "{start}");
         }
+    }
+
+    #[test]
+    fn historique_malformed_labels() {
+        let mut v = vec![STX];
+        for label in ["", "ptec", "ABCDEFGHIJKLMNOPQ", "PT.EC", "PTEC"] {
+            push_group(&mut v, Mode::Historique, label, None, "HP..");
+        }
+        // Checksummed groups with no SP but the separator, or no label byte before it.
+        for covered in ["PTECHP..", "PTEC"] {
+            v.extend_from_slice(format!("\n{covered} ").as_bytes());
+            v.push(crate::tic::checksum(covered.as_bytes()));
+            v.push(CR);
+        }
+        v.push(ETX);
+        let mut d = Decoder::default();
+        let f = d.decode(&v).0.unwrap();
+        assert_eq!(f.mode, Mode::Historique);
+        assert_eq!(f.groups().map(|g| g.label).collect::<Vec<_>>(), ["PTEC"]);
+        let kinds: Vec<_> = f.bad_groups().map(|b| b.kind).collect();
+        let label = BadKind::Malformed(LABEL_MALFORMED);
+        let no_sep = BadKind::Malformed("no separator after the label");
+        assert_eq!(kinds, [label, label, label, label, no_sep, no_sep]);
     }
 
     #[test]
