@@ -220,38 +220,48 @@ fn word(buf: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(buf[at..at + 8].try_into().expect("8 bytes"))
 }
 
+/// Adds the even and the odd bytes of `w` into four 16-bit lanes (at most 510 each).
+#[inline]
+fn lanes(w: u64) -> u64 {
+    const EVEN: u64 = 0x00FF_00FF_00FF_00FF;
+    (w & EVEN) + ((w >> 8) & EVEN)
+}
+
+/// The wrapping sum of the bytes in `lanes`: each lane is kept mod 256 (its low byte),
+/// then the multiplication adds the four into the top lane.
+#[inline]
+fn fold(lanes: u64) -> u8 {
+    ((lanes & 0x00FF_00FF_00FF_00FF).wrapping_mul(0x0001_0001_0001_0001) >> 48) as u8
+}
+
 /// The wrapping sum of `buf[start..end]`, 8 bytes at a time (SWAR).
 #[inline]
 fn byte_sum(buf: &[u8], start: usize, end: usize) -> u8 {
-    // Even and odd bytes are added into four 16-bit lanes; up to 128 words (<= 510 each)
-    // fit in a lane, so the lanes are folded every 1024 bytes at most. Folding keeps each
-    // lane mod 256 (the low byte), then adds the four into the top lane.
-    const EVEN: u64 = 0x00FF_00FF_00FF_00FF;
-    const FOLD: u64 = 0x0001_0001_0001_0001;
-    let mut sum = 0u8;
-    let mut at = start;
-    while end - at >= 8 {
-        let stop = at + (end - at).min(1024) / 8 * 8;
-        let mut lanes = 0u64;
-        while at < stop {
-            let w = word(buf, at);
-            lanes += (w & EVEN) + ((w >> 8) & EVEN);
-            at += 8;
-        }
-        sum = sum.wrapping_add(((lanes & EVEN).wrapping_mul(FOLD) >> 48) as u8);
-    }
-    let rest = end - at;
-    if rest > 0 {
-        if end >= 8 {
-            // Load the 8 bytes ending at `end` and shift out the ones before `at`.
-            let w = word(buf, end - 8) >> (8 * (8 - rest));
-            let lanes = (w & EVEN) + ((w >> 8) & EVEN);
-            sum = sum.wrapping_add(((lanes & EVEN).wrapping_mul(FOLD) >> 48) as u8);
+    let len = end - start;
+    if len < 8 {
+        return if len == 0 {
+            0
+        } else if end >= 8 {
+            // Load the 8 bytes ending at `end` and shift out the ones before `start`.
+            fold(lanes(word(buf, end - 8) >> (8 * (8 - len))))
         } else {
-            sum = buf[at..end].iter().fold(sum, |s, &b| s.wrapping_add(b));
+            buf[start..end].iter().fold(0, |s, &b| s.wrapping_add(b))
+        };
+    }
+    let (mut sum, mut acc, mut words) = (0u8, 0u64, 0);
+    let mut at = start;
+    while end - at > 8 {
+        acc += lanes(word(buf, at));
+        at += 8;
+        words += 1;
+        // A lane holds 128 words: fold before it could overflow.
+        if words == 64 {
+            (sum, acc, words) = (sum.wrapping_add(fold(acc)), 0, 0);
         }
     }
-    sum
+    // 1 to 8 bytes are left: load the 8 ending at `end`, shift out those already added.
+    acc += lanes(word(buf, end - 8) >> (8 * (8 - (end - at))));
+    sum.wrapping_add(fold(acc))
 }
 
 /// Bit `k` set where byte `k` of `w` is not printable ASCII: below SP, DEL, or above.
