@@ -4,16 +4,16 @@ use proptest::prelude::*;
 use tic_rec::tic::encode::{end_frame, push_group, start_frame};
 use tic_rec::tic::{checksum, Config, Decoder, Frame, Mode, CR, EOT, ETX, HT, LF, SP, STX};
 
-/// What a frame decodes to, owned, for comparisons: mode, offset, groups, bad groups.
-type Owned = (
+/// What a frame decodes to, owned, for comparisons.
+type OwnedFrame = (
     Mode,
     u64,
     Vec<(String, Option<String>, String)>,
     Vec<(String, u64)>,
 );
-type Decoded = Vec<Owned>;
+type Decoded = Vec<OwnedFrame>;
 
-fn own(f: &Frame<'_>) -> Owned {
+fn own(f: &Frame<'_>) -> OwnedFrame {
     (
         f.mode,
         f.offset,

@@ -151,14 +151,12 @@ const COPY_BLOCK: usize = 256;
 struct Segment {
     start: u32,
     len: u32,
-    /// Sum of every byte while scanning; once closed, of the bytes before the separator.
+    /// Once closed, the sum of the bytes before the separator.
     sum: u8,
     /// First and second HT, and how many there are.
     ht1: u32,
     ht2: u32,
     n_ht: u32,
-    /// First SP.
-    sp1: u32,
     /// Holds a control character other than HT (or DEL).
     ctl: bool,
 }
@@ -173,7 +171,6 @@ impl Segment {
             ht1: NONE,
             ht2: NONE,
             n_ht: 0,
-            sp1: NONE,
             ctl: false,
         }
     }
@@ -187,7 +184,7 @@ impl Segment {
 
     /// Ends the segment at `end` and keeps it if it is not empty, counting whether its
     /// checksum verifies under each mode's rule.
-    #[inline]
+    #[inline(always)] // keeps `self` in registers: a byte store then a wide reload stalled
     fn close(
         mut self,
         end: usize,
@@ -203,7 +200,7 @@ impl Segment {
         self.len = (end - start) as u32;
         if end - start >= 2 {
             let (sep, chk) = (buf[end - 2], buf[end - 1]);
-            self.sum = self.sum.wrapping_sub(sep).wrapping_sub(chk);
+            self.sum = byte_sum(buf, start, end - 2);
             if sep == HT && chk == (self.sum.wrapping_add(HT) & 0x3F) + 0x20 {
                 *std_ok += 1;
             } else if sep == SP && chk == (self.sum & 0x3F) + 0x20 {
@@ -212,6 +209,89 @@ impl Segment {
         }
         out.push(self);
     }
+}
+
+/// `0x01` in every byte of a word.
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The 8 bytes of `buf` from `at`, as a little-endian word (byte `k` in bits `8k..8k+8`).
+#[inline]
+fn word(buf: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(buf[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// Adds the even and the odd bytes of `w` into four 16-bit lanes (at most 510 each).
+#[inline]
+fn lanes(w: u64) -> u64 {
+    const EVEN: u64 = 0x00FF_00FF_00FF_00FF;
+    (w & EVEN) + ((w >> 8) & EVEN)
+}
+
+/// The wrapping sum of the bytes in `lanes`: each lane is kept mod 256 (its low byte),
+/// then the multiplication adds the four into the top lane.
+#[inline]
+fn fold(lanes: u64) -> u8 {
+    ((lanes & 0x00FF_00FF_00FF_00FF).wrapping_mul(0x0001_0001_0001_0001) >> 48) as u8
+}
+
+/// The wrapping sum of `buf[start..end]`, 8 bytes at a time (SWAR).
+#[inline]
+fn byte_sum(buf: &[u8], start: usize, end: usize) -> u8 {
+    let len = end - start;
+    if len < 8 {
+        return if len == 0 {
+            0
+        } else if end >= 8 {
+            // Load the 8 bytes ending at `end` and shift out the ones before `start`.
+            fold(lanes(word(buf, end - 8) >> (8 * (8 - len))))
+        } else {
+            buf[start..end].iter().fold(0, |s, &b| s.wrapping_add(b))
+        };
+    }
+    let (mut sum, mut acc, mut words) = (0u8, 0u64, 0);
+    let mut at = start;
+    while end - at > 8 {
+        acc += lanes(word(buf, at));
+        at += 8;
+        words += 1;
+        // A lane holds 128 words: fold before it could overflow.
+        if words == 64 {
+            (sum, acc, words) = (sum.wrapping_add(fold(acc)), 0, 0);
+        }
+    }
+    // 1 to 8 bytes are left: load the 8 ending at `end`, shift out those already added.
+    acc += lanes(word(buf, end - 8) >> (8 * (8 - (end - at))));
+    sum.wrapping_add(fold(acc))
+}
+
+/// Bit `k` set where byte `k` of `w` is not printable ASCII: below SP, DEL, or above.
+#[inline]
+fn control_bits(w: u64) -> u64 {
+    // Per byte, on the low 7 bits (no carry can cross bytes): +0x60 sets bit 7 iff >= 0x20,
+    // +0x01 sets it iff == 0x7F; `| w` catches bytes >= 0x80.
+    let lo7 = w & (ONES * 0x7F);
+    let below_sp = !(lo7 + ONES * 0x60);
+    let del = lo7 + ONES;
+    let high = (below_sp | del | w) & (ONES * 0x80);
+    // Gather the eight bit 7s into the top byte, byte k's into bit 56 + k.
+    high.wrapping_mul(0x0002_0408_1020_4081) >> 56
+}
+
+/// Bit `k` set where `block[k]` is not printable ASCII (`block` holds at most 64 bytes).
+#[inline]
+fn control_mask(block: &[u8]) -> u64 {
+    let mut padded = [b' '; 64];
+    let block = if block.len() == 64 {
+        block
+    } else {
+        padded[..block.len()].copy_from_slice(block);
+        &padded[..]
+    };
+    let mut mask = 0;
+    for k in 0..8 {
+        mask |= control_bits(word(block, 8 * k)) << (8 * k);
+    }
+    mask
 }
 
 /// A verified group of a frame. `value` is trimmed of SP padding.
@@ -620,35 +700,31 @@ impl Decoder {
         self.bad.clear();
         self.segments.clear();
         let buf = &self.buf;
-        // Pass 1, one scalar sweep: segments, their sums and where their separators are.
+        // Pass 1: segments, their sums and where their separators are. Only the control
+        // bytes (LF, CR, HT, others) matter here: classify 64 bytes at a time into a mask and
+        // visit its set bits; the sums are taken per segment when it closes.
         let (mut std_ok, mut his_ok) = (0u32, 0u32);
         let mut seg = Segment::at(0);
-        for (i, &b) in buf.iter().enumerate() {
-            if (0x20..0x7F).contains(&b) {
-                seg.sum = seg.sum.wrapping_add(b);
-                if b == SP && seg.sp1 == NONE {
-                    seg.sp1 = i as u32 - seg.start;
-                }
-                continue;
-            }
-            match b {
-                LF | CR => {
-                    seg.close(i, &mut self.segments, buf, &mut std_ok, &mut his_ok);
-                    seg = Segment::at(i + 1);
-                }
-                HT => {
-                    seg.sum = seg.sum.wrapping_add(b);
-                    let at = i as u32 - seg.start;
-                    match seg.n_ht {
-                        0 => seg.ht1 = at,
-                        1 => seg.ht2 = at,
-                        _ => {}
+        for (k, block) in buf.chunks(64).enumerate() {
+            let mut mask = control_mask(block);
+            while mask != 0 {
+                let i = 64 * k + mask.trailing_zeros() as usize;
+                mask &= mask - 1;
+                match buf[i] {
+                    LF | CR => {
+                        seg.close(i, &mut self.segments, buf, &mut std_ok, &mut his_ok);
+                        seg = Segment::at(i + 1);
                     }
-                    seg.n_ht += 1;
-                }
-                _ => {
-                    seg.sum = seg.sum.wrapping_add(b);
-                    seg.ctl = true;
+                    HT => {
+                        let at = i as u32 - seg.start;
+                        match seg.n_ht {
+                            0 => seg.ht1 = at,
+                            1 => seg.ht2 = at,
+                            _ => {}
+                        }
+                        seg.n_ht += 1;
+                    }
+                    _ => seg.ctl = true,
                 }
             }
         }
@@ -706,9 +782,23 @@ fn label_as_read(buf: &[u8], seg: Span) -> Span {
 }
 
 /// Labels are upper-case letters, digits, `+` and `-` (`NJOURF+1`, `SMAXSN-1`).
+#[inline]
 fn is_label_byte(b: u8) -> bool {
-    b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'+' || b == b'-'
+    // A table: one load per byte instead of four range tests.
+    const TABLE: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            t[b] = matches!(b as u8, b'A'..=b'Z' | b'0'..=b'9' | b'+' | b'-');
+            b += 1;
+        }
+        t
+    };
+    TABLE[usize::from(b)]
 }
+
+const LABEL_MALFORMED: &str =
+    "label is empty, too long or holds a character other than A-Z, 0-9, + and -";
 
 /// Verifies one segment under `mode` and finds its fields.
 fn check_group(buf: &[u8], seg: &Segment, mode: Mode) -> Result<GroupSpan, BadKind> {
@@ -733,6 +823,7 @@ fn check_group(buf: &[u8], seg: &Segment, mode: Mode) -> Result<GroupSpan, BadKi
         return Err(BadKind::Malformed("group holds a control character"));
     }
     let sep_at = (n - 2) as u32;
+    let mut label_checked = false;
     // (label end, horodate, value start) relative to the segment.
     let (label_len, horodate, value_start) = match mode {
         Mode::Standard => match seg.n_ht {
@@ -745,23 +836,38 @@ fn check_group(buf: &[u8], seg: &Segment, mode: Mode) -> Result<GroupSpan, BadKi
             if seg.n_ht != 0 {
                 return Err(BadKind::Malformed("HT in a historique group"));
             }
-            if seg.sp1 >= sep_at {
-                return Err(BadKind::Malformed("no separator after the label"));
+            // bytes[sep_at] is SP, so a non-label byte and a first SP exist. Labels hold no
+            // SP: when the first non-label byte is SP, it is the first SP and the label is
+            // well formed (if not empty or too long) without looking at it again.
+            let end = bytes.iter().position(|&b| !is_label_byte(b)).unwrap_or(n);
+            if bytes[end] == SP && end < sep_at as usize {
+                if end == 0 || end > 16 {
+                    return Err(BadKind::Malformed(LABEL_MALFORMED));
+                }
+                label_checked = true;
+                (end as u32, None, end as u32 + 1)
+            } else {
+                let sp1 = bytes.iter().position(|&b| b == SP).unwrap_or(n) as u32;
+                if sp1 >= sep_at {
+                    return Err(BadKind::Malformed("no separator after the label"));
+                }
+                (sp1, None, sp1 + 1)
             }
-            (seg.sp1, None, seg.sp1 + 1)
         }
     };
     let label = &bytes[..label_len as usize];
-    if label.is_empty() || label.len() > 16 || !label.iter().all(|&b| is_label_byte(b)) {
-        return Err(BadKind::Malformed(
-            "label is empty, too long or holds a character other than A-Z, 0-9, + and -",
-        ));
+    if !label_checked
+        && (label.is_empty() || label.len() > 16 || !label.iter().all(|&b| is_label_byte(b)))
+    {
+        return Err(BadKind::Malformed(LABEL_MALFORMED));
     }
     let base = seg.start as usize;
     let horodate = match horodate {
         Some((from, to)) => {
             let h = &bytes[from as usize..to as usize];
-            Horodate::parse_bytes(h).map_err(|_| BadKind::Malformed("invalid horodate"))?;
+            if !Horodate::is_valid_bytes(h) {
+                return Err(BadKind::Malformed("invalid horodate"));
+            }
             Some(Span::new(base + from as usize, h.len()))
         }
         None => None,
@@ -785,6 +891,7 @@ mod tests {
     use super::*;
     use crate::tic::encode::{end_frame, push_group, start_frame};
 
+    /// A frame's mode, (label, horodate, value) of its groups, and labels of its bad ones.
     type Owned = (Mode, Vec<(String, Option<String>, String)>, Vec<String>);
 
     fn frames(input: &[u8], config: Config) -> Vec<Owned> {
@@ -990,6 +1097,50 @@ mod tests {
         assert_eq!(f.len(), 2);
         assert_eq!(f[0].1.len(), 2);
         assert_eq!(f[1].1.len(), 1);
+    }
+
+    #[test]
+    fn swar_helpers_match_scalar() {
+        // Every byte value, in a few arrangements, with every (start, end) pair.
+        let mut buf: Vec<u8> = (0..=255u8).collect();
+        buf.extend((0..=255u8).rev().step_by(3));
+        buf.extend(std::iter::repeat_n(0xFF, 1100));
+        for start in (0..buf.len()).step_by(7) {
+            for end in (start..buf.len()).step_by(5) {
+                let want = buf[start..end].iter().fold(0u8, |s, &b| s.wrapping_add(b));
+                assert_eq!(byte_sum(&buf, start, end), want, "{start}..{end}");
+            }
+        }
+        for start in 0..buf.len() {
+            let block = &buf[start..(start + 64).min(buf.len())];
+            let want = block.iter().enumerate().fold(0u64, |m, (k, &b)| {
+                m | (u64::from(!(0x20..0x7F).contains(&b)) << k)
+            });
+            assert_eq!(control_mask(block), want, "{start}");
+        }
+    }
+
+    #[test]
+    fn historique_malformed_labels() {
+        let mut v = vec![STX];
+        for label in ["", "ptec", "ABCDEFGHIJKLMNOPQ", "PT.EC", "PTEC"] {
+            push_group(&mut v, Mode::Historique, label, None, "HP..");
+        }
+        // Checksummed groups with no SP but the separator, or no label byte before it.
+        for covered in ["PTECHP..", "PTEC"] {
+            v.extend_from_slice(format!("\n{covered} ").as_bytes());
+            v.push(crate::tic::checksum(covered.as_bytes()));
+            v.push(CR);
+        }
+        v.push(ETX);
+        let mut d = Decoder::default();
+        let f = d.decode(&v).0.unwrap();
+        assert_eq!(f.mode, Mode::Historique);
+        assert_eq!(f.groups().map(|g| g.label).collect::<Vec<_>>(), ["PTEC"]);
+        let kinds: Vec<_> = f.bad_groups().map(|b| b.kind).collect();
+        let label = BadKind::Malformed(LABEL_MALFORMED);
+        let no_sep = BadKind::Malformed("no separator after the label");
+        assert_eq!(kinds, [label, label, label, label, no_sep, no_sep]);
     }
 
     #[test]

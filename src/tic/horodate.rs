@@ -84,6 +84,27 @@ impl Horodate {
         })
     }
 
+    /// Whether [`Horodate::parse_bytes`] would accept `raw`, without building the date (the
+    /// decoder's hot path). It must reject exactly what chrono rejects: a test compares them.
+    pub(crate) fn is_valid_bytes(raw: &[u8]) -> bool {
+        if raw.len() != 13 || !matches!(raw[0], b'E' | b'H' | b'e' | b'h' | b' ') {
+            return false;
+        }
+        if !raw[1..].iter().all(u8::is_ascii_digit) {
+            return false;
+        }
+        let n = |i: usize| (raw[i] - b'0') * 10 + (raw[i + 1] - b'0');
+        let (year, month, day) = (n(1), n(3), n(5));
+        // Years are 2000..=2099, where every fourth one, 2000 included, is a leap year.
+        const DAYS: [u8; 13] = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+        let days = match month {
+            2 if year % 4 == 0 => 29,
+            1..=12 => DAYS[usize::from(month)],
+            _ => return false,
+        };
+        (1..=days).contains(&day) && n(7) < 24 && n(9) < 60 && n(11) < 60
+    }
+
     /// The UTC offset the season letter gives, if any.
     pub fn offset(&self) -> Option<FixedOffset> {
         let secs = match self.season {
@@ -140,6 +161,38 @@ mod tests {
         assert_eq!(h.season, Season::NotApplicable);
         assert_eq!(h.instant(), None);
         assert_eq!(h.local.to_string(), "2024-01-08 06:00:00");
+    }
+
+    #[test]
+    fn is_valid_bytes_agrees_with_parse_bytes() {
+        let check = |raw: &str| {
+            let ok = Horodate::parse_bytes(raw.as_bytes()).is_ok();
+            assert_eq!(Horodate::is_valid_bytes(raw.as_bytes()), ok, "{raw:?}");
+        };
+        for y in 0..100 {
+            for m in 0..100 {
+                for d in 0..100 {
+                    check(&format!("H{y:02}{m:02}{d:02}120000"));
+                }
+            }
+        }
+        for t in 0..100 {
+            for s in ["E", "H", "e", "h", " ", "X", "0"] {
+                check(&format!("{s}240229{t:02}0000"));
+                check(&format!("{s}24022900{t:02}00"));
+                check(&format!("{s}2402290000{t:02}"));
+            }
+        }
+        for raw in [
+            "",
+            "H2303010918",
+            "H23030109183a",
+            "H2303010918340",
+            "H2303:1091834",
+            "H23/301091834",
+        ] {
+            check(raw);
+        }
     }
 
     #[test]
