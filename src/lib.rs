@@ -3,6 +3,11 @@
 //!
 //! The layers, from the bottom up:
 //! - [`tic`]: the sans-IO decoder (bytes in, verified frames out) and the encoder.
+//! - [`record`]: which frames make records, and what time they get (sans-IO).
+//! - [`store`]: the daily files, their layout and durability.
+//! - [`capture`]: the recording loop over a serial port, a replay or the simulator.
+//! - [`export`]: per-period consumption read back from the daily files.
+//! - [`sim`]: a simulated meter for the demo, the tests and the benchmarks.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
