@@ -596,3 +596,36 @@ fn raw_bytes_kept_beside_the_records_replay_to_the_same_rows() {
     assert_eq!(all_rows(&first), all_rows(&second));
     assert_eq!(all_rows(&first).1.len(), 60);
 }
+
+#[test]
+fn a_line_without_valid_frames_is_diagnosed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pty = new_pty();
+    let rec = Rec::start(&[
+        "--port",
+        &pty.path,
+        "--mode",
+        "standard",
+        "--data-dir",
+        dir.path().join("data").to_str().unwrap(),
+        "--silence-warning",
+        "2s",
+    ]);
+    rec.wait_for("reading", 10);
+    // Line noise with no frame in it (no STX), as from a wrong baud rate.
+    let deadline = Instant::now() + StdDuration::from_secs(15);
+    while Instant::now() < deadline && !rec.stderr().contains("no valid frame") {
+        pty.master.write_all(&[0x55; 64]).unwrap();
+        std::thread::sleep(StdDuration::from_millis(100));
+    }
+    let (status, stderr) = rec.terminate();
+    assert!(status.success(), "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("no valid frame"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        line.contains("bytes but no complete frame") && line.contains("0 frames"),
+        "{line}"
+    );
+}

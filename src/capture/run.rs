@@ -6,7 +6,8 @@
 //! - A port that fails to open, errors or hangs up (adapter unplugged, pseudo-terminal
 //!   closed) is reopened after a capped backoff (1 s doubling to 30 s); the recorder never
 //!   exits on such an error and resumes the same day's file.
-//! - With no valid frame for a minute it reports why that may be, with its counts.
+//! - With no valid frame for a minute it reports why that may be, with its counts (and
+//!   again every ten minutes while it lasts; a repeated port error likewise).
 //! - The stop flag (SIGINT/SIGTERM in the binary) is checked between reads (at most 200 ms
 //!   apart); the loop then fsyncs and returns.
 
@@ -32,6 +33,8 @@ fn probe_time(baud: u32) -> Duration {
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 const SILENCE: Duration = Duration::from_secs(60);
+/// A still-silent line or a repeated error is logged again this often.
+const REPEAT_LOG: Duration = Duration::from_secs(600);
 const READ_TIMEOUT: Duration = Duration::from_millis(200);
 
 /// A capture error that stops the recorder (the data directory is unusable).
@@ -99,8 +102,8 @@ pub enum Event<'a> {
         path: &'a str,
         /// For how long.
         for_secs: u64,
-        /// Counts since the port was opened.
-        since_open: Stats,
+        /// Counts since the last valid frame (or the start).
+        since_last_valid: Stats,
         /// What may be wrong.
         hint: &'static str,
     },
@@ -160,6 +163,7 @@ impl HostClock {
 /// Bytes to records to files.
 pub struct Capture<'o> {
     clock: HostClock,
+    silence: Duration,
     decoder: Decoder,
     recorder: Recorder,
     store: Option<Store>,
@@ -181,6 +185,7 @@ impl<'o> Capture<'o> {
     ) -> Capture<'o> {
         Capture {
             clock: HostClock::System,
+            silence: SILENCE,
             decoder: Decoder::new(Config {
                 mode,
                 ..Config::default()
@@ -199,6 +204,12 @@ impl<'o> Capture<'o> {
     /// Stamps historique records with this clock instead of the host's.
     pub fn with_clock(mut self, clock: HostClock) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Reports a silent line after this long without a valid frame (default one minute).
+    pub fn with_silence(mut self, silence: Duration) -> Self {
+        self.silence = silence;
         self
     }
 
@@ -368,27 +379,31 @@ impl<'o> Capture<'o> {
         let mut locked = false;
         let mut backoff = Duration::from_secs(1);
         let mut buf = [0u8; 4096];
+        // Silence is measured from the last valid frame, across reopens and baud probes.
+        let mut last_good = Instant::now();
+        let mut stats_at_good = *self.decoder.stats();
+        let mut warn_after = self.silence;
+        // Log lines stay few: an open is announced after a failure (not at each baud probe),
+        // and a repeated error at most every ten minutes.
+        let mut announce_open = true;
+        let mut errors = ErrorLog::default();
         while !stop.load(Ordering::Relaxed) {
             let baud = bauds[baud_i];
             let mut port = match open_port(path, baud) {
                 Ok(p) => p,
                 Err(e) => {
-                    self.observer.event(Event::PortError {
-                        path,
-                        error: e.to_string(),
-                        retry_in: backoff,
-                    });
+                    errors.report(self.observer, path, e.to_string(), backoff);
                     sleep_unless(stop, backoff);
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                     continue;
                 }
             };
-            self.observer.event(Event::PortOpened { path, baud });
+            if announce_open {
+                self.observer.event(Event::PortOpened { path, baud });
+                announce_open = false;
+            }
             let opened = Instant::now();
-            let stats_at_open = *self.decoder.stats();
-            let mut last_good = Instant::now();
             let mut good_seen = self.good_frames;
-            let mut warned = false;
             let next = loop {
                 if stop.load(Ordering::Relaxed) {
                     break Next::Stop;
@@ -413,8 +428,10 @@ impl<'o> Capture<'o> {
                 if self.good_frames > good_seen {
                     good_seen = self.good_frames;
                     last_good = Instant::now();
+                    stats_at_good = *self.decoder.stats();
+                    warn_after = self.silence;
                     backoff = Duration::from_secs(1);
-                    warned = false;
+                    errors = ErrorLog::default();
                     if !locked {
                         locked = true;
                         let mode = self.decoder.detected_mode().unwrap_or(Mode::Standard);
@@ -426,14 +443,13 @@ impl<'o> Capture<'o> {
                     baud_i = (baud_i + 1) % bauds.len();
                     break Next::OtherBaud;
                 }
-                if last_good.elapsed() >= SILENCE && !warned {
-                    warned = true;
-                    let now = *self.decoder.stats();
-                    let since = diff(&now, &stats_at_open);
+                if last_good.elapsed() >= warn_after {
+                    warn_after += REPEAT_LOG;
+                    let since = diff(self.decoder.stats(), &stats_at_good);
                     self.observer.event(Event::Silent {
                         path,
                         for_secs: last_good.elapsed().as_secs(),
-                        since_open: since,
+                        since_last_valid: since,
                         hint: hint(&since, self.recorder.stats()),
                     });
                     if mode.is_none() {
@@ -447,17 +463,43 @@ impl<'o> Capture<'o> {
                 Next::Stop => break,
                 Next::OtherBaud => continue,
                 Next::Failed(error) => {
-                    self.observer.event(Event::PortError {
-                        path,
-                        error,
-                        retry_in: backoff,
-                    });
+                    errors.report(self.observer, path, error, backoff);
+                    announce_open = true;
                     sleep_unless(stop, backoff);
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
         }
         self.finish()
+    }
+}
+
+/// Reports port errors, but the same one at most every [`REPEAT_LOG`].
+#[derive(Default)]
+struct ErrorLog {
+    last: Option<(String, Instant)>,
+}
+
+impl ErrorLog {
+    fn report(
+        &mut self,
+        observer: &mut dyn Observer,
+        path: &str,
+        error: String,
+        retry_in: Duration,
+    ) {
+        let repeat = self
+            .last
+            .as_ref()
+            .is_some_and(|(e, at)| *e == error && at.elapsed() < REPEAT_LOG);
+        if !repeat {
+            observer.event(Event::PortError {
+                path,
+                error: error.clone(),
+                retry_in,
+            });
+            self.last = Some((error, Instant::now()));
+        }
     }
 }
 

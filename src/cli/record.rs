@@ -54,6 +54,9 @@ pub struct Args {
     /// Also keep the raw bytes, in YYYY-MM-DD.tic files beside the records.
     #[arg(long)]
     raw: bool,
+    /// Report a line without valid frames after this long (for tests).
+    #[arg(long, value_parser = parse_duration, default_value = "1min", hide = true)]
+    silence_warning: Duration,
     /// When not on a terminal: one summary log line this often.
     #[arg(long, value_parser = parse_duration, default_value = "5min")]
     log_interval: Duration,
@@ -134,11 +137,11 @@ impl Observer for Status {
             Event::Silent {
                 path,
                 for_secs,
-                since_open,
+                since_last_valid: s,
                 hint,
             } => self.log(format!(
-                "{path}: no valid frame for {for_secs} s ({} bytes, {} frames, {} groups ok, {} failed since opening): {hint}",
-                since_open.bytes, since_open.frames, since_open.groups_ok, since_open.groups_bad
+                "{path}: no valid frame for {for_secs} s ({} bytes, {} frames, {} groups verified, {} failed in that time): {hint}",
+                s.bytes, s.frames, s.groups_ok, s.groups_bad
             )),
             Event::FileOpened(r) => {
                 let mut line = format!(
@@ -201,7 +204,8 @@ pub fn run(args: Args) -> Result<()> {
             .unwrap_or(StdDuration::from_secs(300)),
     );
     let mode = args.mode.forced();
-    let mut capture = Capture::new(mode, record, store, &mut status);
+    let mut capture = Capture::new(mode, record, store, &mut status)
+        .with_silence(args.silence_warning.to_std().context("--silence-warning")?);
     if let Some(start) = args.replay_start {
         use chrono::TimeZone;
         let start = tic_rec::store::TZ
