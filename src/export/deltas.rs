@@ -1,14 +1,13 @@
 //! From records to per-period consumption: the sans-IO [`Accumulator`] (interpolation, guards,
-//! quality) and the two drivers that feed it from the files ([`scan`], [`fast`]).
+//! quality) and the two drivers that feed it from the files ([`scan`], [`indexed`]).
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 
 use super::files::Store;
-use super::periods::midnight;
+use super::index::{self, allowed_wh, Builder, Cache, DaySummary};
 use super::reader::{DayFile, Record};
 use super::tariff::{Class, Colour, Kind, Tariffs};
-use super::{Error, Observer, Quiet, ENERGY_LABELS, MAX_COVERED_GAP_S, N_ENERGY};
-use crate::store::TZ;
+use super::{DayRead, Error, Observer, ENERGY_LABELS, MAX_COVERED_GAP_S, N_ENERGY};
 
 /// Data-quality flags of a row.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -29,7 +28,6 @@ impl Flags {
         (Flags::METER_CHANGED, "meter_changed"),
         (Flags::IMPLAUSIBLE_JUMP, "implausible_jump"),
     ];
-    const GUARDS: Flags = Flags(2 | 4 | 8);
 
     /// Whether every flag of `other` is set.
     pub fn contains(self, other: Flags) -> bool {
@@ -60,11 +58,11 @@ pub struct Row {
     pub end: i64,
     /// Consumption of each energy index over the period, Wh (`None`: not in the data).
     pub wh: [Option<i64>; N_ENERGY],
-    /// Records in the period (`None` in fast mode).
+    /// Records in the period.
     pub records: Option<u64>,
-    /// Share of the period covered by records at most 5 min apart (`None` in fast mode).
+    /// Share of the period covered by records at most 5 min apart.
     pub coverage: Option<f64>,
-    /// Longest stretch of the period without a record, s (`None` in fast mode).
+    /// Longest stretch of the period without a record, s.
     pub max_gap_s: Option<i64>,
     /// Quality flags.
     pub flags: Flags,
@@ -165,6 +163,8 @@ pub struct Accumulator {
     first: Option<i64>,
     last: Option<i64>,
     tariffs: Tariffs,
+    /// Guard events so far (index resets, implausible jumps, meter changes).
+    guard_events: u64,
 }
 
 /// Subscribed power assumed when the data says none (the largest "tarif bleu").
@@ -187,6 +187,7 @@ impl Accumulator {
             first: None,
             last: None,
             tariffs: Tariffs::default(),
+            guard_events: 0,
         }
     }
 
@@ -203,6 +204,7 @@ impl Accumulator {
     }
 
     fn flag_at(&mut self, t: i64, f: Flags) {
+        self.guard_events += 1;
         let i = match self.period_of(t) {
             Some(i) => i,
             None if self.bounds.last().is_some_and(|&b| t >= b) && self.n() > 0 => self.n() - 1,
@@ -270,9 +272,81 @@ impl Accumulator {
     }
 
     fn plausible(&self, (ta, va): (i64, i64), tb: i64, vb: i64) -> bool {
-        let power = i128::from(self.power_va.unwrap_or(DEFAULT_POWER_VA));
-        let allowed = power * 3 / 2 * i128::from(tb - ta + 2) / 3600 + 1;
-        vb >= va && i128::from(vb - va) <= allowed
+        let power = self.power_va.unwrap_or(DEFAULT_POWER_VA);
+        vb >= va && i128::from(vb - va) <= allowed_wh(power, tb - ta)
+    }
+
+    /// Feeds a day from its summary, exactly as feeding its records would, when that is
+    /// possible: the summary is clean, its first record is after the last one fed and passes
+    /// the guards against the state so far, the subscribed power in force allows the steps
+    /// before the day's first power value, and the meter is the same. Periods must be made of
+    /// whole UTC hours (no boundary inside an hour: the steps inside an hour then move no
+    /// boundary, and an hour's records all fall in one period). Returns `false` when the day
+    /// must be read in full: the records fed so far (at most the first) are then ignored as
+    /// not after the last one.
+    pub fn feed_summary(&mut self, day: &DaySummary) -> bool {
+        if !day.clean {
+            return false;
+        }
+        let Some(first) = &day.first else {
+            return true;
+        };
+        if self.last.is_some_and(|l| first.time <= l) {
+            return false;
+        }
+        let events = self.guard_events;
+        self.feed(first);
+        let meter_ok = day.meter.is_empty() || self.meter.is_empty() || day.meter == self.meter;
+        let power = self.power_va.unwrap_or(DEFAULT_POWER_VA);
+        if self.guard_events != events || !meter_ok || power < day.need_va {
+            return false;
+        }
+        for (j, h) in day.hours.iter().enumerate() {
+            if j > 0 {
+                self.step(h.first_t, &h.first, true);
+            }
+            if h.rows >= 2 {
+                if let Some(i) = self.period_of(h.first_t) {
+                    let s = &mut self.stats[i];
+                    s.records += h.rows - 2;
+                    s.covered += h.covered;
+                    s.max_gap = s.max_gap.max(h.max_gap);
+                }
+                self.step(h.last_t, &h.last, false);
+            }
+        }
+        if let Some(p) = day.power {
+            self.power_va = Some(p);
+        }
+        if !day.meter.is_empty() {
+            self.meter.clone_from(&day.meter);
+        }
+        for (n, l) in &day.tariffs {
+            self.tariffs.learn(*n, l);
+        }
+        true
+    }
+
+    /// A record of a clean day known to pass the guards: counts it, accounts the stretch
+    /// from the previous record (`stretch`) and credits every index.
+    fn step(&mut self, t: i64, energy: &[Option<i64>; N_ENERGY], stretch: bool) {
+        if let Some(l) = self.last {
+            if stretch {
+                self.stretch(l, t, t - l <= MAX_COVERED_GAP_S, false);
+            }
+        }
+        if let Some(i) = self.period_of(t) {
+            self.stats[i].records += 1;
+        }
+        for (k, v) in energy.iter().enumerate() {
+            if let Some(v) = *v {
+                match self.labels[k].reference {
+                    Some(r) => self.credit(k, r, t, v),
+                    None => self.labels[k].reference = Some((t, v)),
+                }
+            }
+        }
+        self.last = Some(t);
     }
 
     fn update(&mut self, k: usize, t: i64, v: i64) {
@@ -498,78 +572,82 @@ fn merge(files: &mut [DayFile], mut each: impl FnMut(&Record)) -> Result<(), Err
     }
 }
 
-/// Only the rows around the boundaries, plus each file's head, middle and tail; periods
-/// where a guard fired are rescanned.
-pub fn fast(
+/// Like [`scan`], but a day whose summary in the index is valid and clean is fed from the
+/// summary instead of its files; any other day is read in full, and its summary built and
+/// stored when there was no valid one. Falls back to [`scan`] when a boundary is not a whole
+/// UTC hour.
+pub fn indexed(
     store: &Store,
     from: NaiveDate,
     to: NaiveDate,
     bounds: &[i64],
     observer: &mut dyn Observer,
 ) -> Result<Table, Error> {
+    if bounds.iter().any(|b| b.rem_euclid(3600) != 0) {
+        return scan(store, from, to, bounds, observer);
+    }
     announce(store, from, to, observer);
-    let mut samples: Vec<Record> = Vec::new();
-    let mut present = Vec::new();
-    samples.extend(last_before(store, from)?);
-    let mut rec = Record::default();
-    for (day, files) in store.days(from, to) {
-        let (start, end) = (midnight(day)?, midnight(next(day)?)?);
-        let inside: Vec<i64> = bounds
-            .iter()
-            .copied()
-            .filter(|&b| b > start && b < end)
-            .collect();
-        for (path, len) in files {
-            let mut f = DayFile::open(path)?;
-            add_labels(&mut present, &f.header);
-            for read in [DayFile::head, DayFile::middle, DayFile::tail] {
-                if read(&mut f, &mut rec)? {
-                    samples.push(rec.clone());
-                }
-            }
-            for &b in &inside {
-                let (before, after) = f.around(b)?;
-                samples.extend(before);
-                samples.extend(after);
-            }
-            observer.file_done(path, *len);
-        }
-    }
-    samples.extend(first_after(store, to)?);
-    samples.sort_by_key(|r| r.time);
+    let mut cache = Cache::new(store.dir());
     let mut acc = Accumulator::new(bounds.to_vec());
-    for r in &samples {
-        acc.feed(r);
+    let mut present = Vec::new();
+    if let Some(r) = last_before(store, from)? {
+        acc.feed(&r);
     }
-    let mut table = acc.finish(&present, false);
-    for row in &mut table.rows {
-        if row.flags.0 & Flags::GUARDS.0 == 0 {
-            continue;
-        }
-        let first = local_day(row.start);
-        let last = local_day(row.end - 1);
-        let sub = scan(store, first, last, &[row.start, row.end], &mut Quiet)?;
-        table.tariffs.merge(&sub.tariffs);
-        if let Some(r) = sub.rows.into_iter().next() {
-            let wh = row.wh;
-            *row = r;
-            for (new, old) in row.wh.iter_mut().zip(wh) {
-                *new = old.map(|_| new.unwrap_or(0));
+    for (day, files) in store.days(from, to) {
+        let stamps: Option<Vec<_>> = files.iter().map(|(p, _)| index::stamp(p)).collect();
+        let summary = stamps.as_deref().and_then(|s| cache.load(day, s));
+        if let Some(s) = &summary {
+            add_label_ids(&mut present, &s.labels);
+            if acc.feed_summary(s) {
+                for (path, len) in files {
+                    observer.file_done(path, *len);
+                }
+                observer.day_read(day, DayRead::Index);
+                continue;
             }
         }
+        let mut open = Vec::with_capacity(files.len());
+        let mut labels = Vec::new();
+        for (path, _) in files {
+            let f = DayFile::open(path)?;
+            add_labels(&mut labels, &f.header);
+            open.push(f);
+        }
+        add_label_ids(&mut present, &labels);
+        let mut builder = match (&summary, stamps) {
+            (None, Some(stamps)) => Some(Builder::new(stamps, labels)),
+            _ => None,
+        };
+        merge(&mut open, |r| {
+            acc.feed(r);
+            if let Some(b) = &mut builder {
+                b.feed(r);
+            }
+        })?;
+        for f in &open {
+            observer.file_done(f.path(), f.len());
+        }
+        match builder {
+            Some(b) => {
+                cache.save(day, &b.finish(), observer);
+                observer.day_read(day, DayRead::Built);
+            }
+            None => observer.day_read(day, DayRead::Full),
+        }
     }
-    Ok(table)
+    if let Some(r) = first_after(store, to)? {
+        acc.feed(&r);
+    }
+    Ok(acc.finish(&present, true))
 }
 
-fn next(day: NaiveDate) -> Result<NaiveDate, Error> {
-    day.checked_add_days(Days::new(1))
-        .ok_or(Error::Calendar(day))
-}
-
-fn local_day(t: i64) -> NaiveDate {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|u| u.with_timezone(&TZ).date_naive())
-        .unwrap_or_default()
+fn add_label_ids(present: &mut Vec<usize>, ids: &[usize]) {
+    for &k in ids {
+        if !present.contains(&k) {
+            present.push(k);
+        }
+    }
+    present.sort_unstable();
 }
 
 #[cfg(test)]
