@@ -653,6 +653,7 @@ fn add_label_ids(present: &mut Vec<usize>, ids: &[usize]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::export::index::{Builder, DaySummary};
 
     fn rec(t: i64, east: i64) -> Record {
         let mut r = Record {
@@ -720,6 +721,106 @@ mod tests {
         let t = run(vec![0, 1000], &m);
         assert_eq!(east(&t), vec![107]);
         assert_eq!(t.rows[0].flags, Flags::METER_CHANGED);
+    }
+
+    /// Random records (gaps of every length, missing power, glitches of every kind, meter
+    /// changes, tariff changes) fed whole or, chunk by chunk, from their summaries: the same
+    /// table for hour-aligned boundaries.
+    #[test]
+    fn summaries_feed_exactly_what_the_records_feed() {
+        let mut all_used = 0;
+        for seed in 0..300u64 {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let t0 = 1_767_222_000; // a whole hour
+            let (mut t, mut v) = (t0 + rng.i64(0..600), [1000i64, 500, 0]);
+            let mut recs = Vec::new();
+            let mut meter = "A";
+            while t < t0 + 3 * 86_400 {
+                // Some seeds: a new meter every day, unknown for the day's first minutes.
+                let day_start = t.rem_euclid(86_400) < 600;
+                if seed % 4 == 1
+                    && day_start
+                    && recs.last().is_some_and(|p: &Record| p.meter == meter)
+                {
+                    meter = if meter == "A" { "B" } else { "A" };
+                }
+                let mut r = Record {
+                    time: t,
+                    meter: if seed % 4 == 1 && day_start {
+                        ""
+                    } else {
+                        meter
+                    }
+                    .into(),
+                    ..Record::default()
+                };
+                // Some seeds: no power value early in each day, and steps only a power
+                // above the previous day's allows.
+                let early = seed % 4 == 0 && t.rem_euclid(86_400) < 6 * 3600;
+                for x in &mut v {
+                    *x += rng.i64(0..if early { 6 } else { 3 });
+                }
+                r.energy[0] = Some(v[0]);
+                r.energy[1] = Some(v[1]);
+                if !early && rng.u8(..) < 200 {
+                    r.power_va = Some(if seed % 4 == 0 || rng.bool() {
+                        3000
+                    } else {
+                        6000
+                    });
+                }
+                match rng.u32(0..[2000, 30_000, 300_000][seed as usize % 3]) {
+                    0 => r.energy[0] = Some(0),
+                    1 => r.energy[0] = Some(v[0] - 5),
+                    2 => r.energy[1] = Some(v[1] + 100_000),
+                    3 => r.energy[1] = None,
+                    4 => {
+                        meter = if meter == "A" { "B" } else { "A" };
+                        r.meter = meter.into();
+                    }
+                    5..=30 => {
+                        r.ntarf = Some(rng.u8(0..12));
+                        r.tariff = ["HC BLEU", "HP ROUGE", ""][rng.usize(0..3)].into();
+                    }
+                    _ => {}
+                }
+                recs.push(r);
+                t += match rng.u32(0..1000) {
+                    0..=4 => rng.i64(300..20_000),
+                    5..=9 => 0,
+                    _ => rng.i64(1..60),
+                };
+            }
+            let mut bounds = vec![t0 - 3600 * rng.i64(0..3)];
+            while let Some(&b) = bounds.last().filter(|&&b| b < t0 + 3 * 86_400) {
+                bounds.push(b + 3600 * rng.i64(1..30));
+            }
+            let present = [0, 1];
+            let mut whole = Accumulator::new(bounds.clone());
+            recs.iter().for_each(|r| whole.feed(r));
+            let mut acc = Accumulator::new(bounds.clone());
+            let (mut used, mut i) = (0, 0);
+            while i < recs.len() {
+                let end = (recs[i].time.div_euclid(86_400) + 1) * 86_400;
+                let n = recs[i..].iter().take_while(|r| r.time < end).count();
+                let chunk = &recs[i..i + n];
+                let mut b = Builder::new(Vec::new(), present.to_vec());
+                chunk.iter().for_each(|r| b.feed(r));
+                let text = b.finish().to_text();
+                let s = DaySummary::from_text(&text).expect("round trip");
+                if acc.feed_summary(&s) {
+                    used += 1;
+                } else {
+                    chunk.iter().for_each(|r| acc.feed(r));
+                }
+                i += n;
+            }
+            let (a, b) = (whole.finish(&present, true), acc.finish(&present, true));
+            assert_eq!(a.rows, b.rows, "seed {seed}");
+            assert_eq!(a.classes(), b.classes(), "seed {seed}");
+            all_used += used;
+        }
+        assert!(all_used > 300, "{all_used} summaries used");
     }
 
     impl std::ops::BitOr for Flags {

@@ -34,6 +34,9 @@ const MAGIC: &str = "tic-rec-index";
 /// The index directory, inside the data directory.
 pub const DIR: &str = ".tic-rec-index";
 
+/// A summary is far smaller (~8 kB a day at most): anything bigger is not one.
+const MAX_INDEX_BYTES: u64 = 1 << 20;
+
 /// What identifies the version of a source file: its name, length and modification time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Stamp {
@@ -491,7 +494,11 @@ impl Cache {
 
     /// The summary of `day` if one is stored and matches `files` exactly.
     pub fn load(&self, day: NaiveDate, files: &[Stamp]) -> Option<DaySummary> {
-        let text = fs::read_to_string(self.path(day)).ok()?;
+        let path = self.path(day);
+        if fs::metadata(&path).ok()?.len() > MAX_INDEX_BYTES {
+            return None;
+        }
+        let text = fs::read_to_string(path).ok()?;
         DaySummary::from_text(&text).filter(|s| s.files == files)
     }
 
