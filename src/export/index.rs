@@ -12,8 +12,8 @@
 //! hours, a clean day's summary gives exactly what reading it gives (see
 //! `Accumulator::feed_summary`).
 //!
-//! A summary is trusted only while every file of the day has the name, length and
-//! modification time (ns) recorded in it; it is also checked for its version and a checksum.
+//! A summary is trusted only while every file of the day has the name, length, modification
+//! time and (on Unix) status-change time (ns) recorded in it; it is also checked for its version and a checksum.
 //! Anything else (missing, stale, other version, unreadable, garbage) and it is rebuilt.
 
 use std::fmt::Write as _;
@@ -37,12 +37,26 @@ pub const DIR: &str = ".tic-rec-index";
 /// A summary is far smaller (~8 kB a day at most): anything bigger is not one.
 const MAX_INDEX_BYTES: u64 = 1 << 20;
 
-/// What identifies the version of a source file: its name, length and modification time.
+/// What identifies the version of a source file: its name, length, modification time and,
+/// on Unix, status-change time (which no one can set back: a file rewritten and given its
+/// old modification time still changes it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Stamp {
     name: String,
     len: u64,
     mtime_ns: i128,
+    ctime_ns: i128,
+}
+
+#[cfg(unix)]
+fn ctime_ns(meta: &fs::Metadata) -> i128 {
+    use std::os::unix::fs::MetadataExt;
+    i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec())
+}
+
+#[cfg(not(unix))]
+fn ctime_ns(_meta: &fs::Metadata) -> i128 {
+    0
 }
 
 /// The stamp of `path` now; `None` when it cannot be known (the day is then not cached).
@@ -57,6 +71,7 @@ pub fn stamp(path: &Path) -> Option<Stamp> {
         name: path.file_name()?.to_str()?.to_owned(),
         len: meta.len(),
         mtime_ns,
+        ctime_ns: ctime_ns(&meta),
     })
 }
 
@@ -321,7 +336,14 @@ impl DaySummary {
     pub fn to_text(&self) -> String {
         let mut s = format!("{MAGIC} {VERSION}\n");
         for f in &self.files {
-            let _ = writeln!(s, "file {} {} {}", f.len, f.mtime_ns, hex(&f.name));
+            let _ = writeln!(
+                s,
+                "file {} {} {} {}",
+                f.len,
+                f.mtime_ns,
+                f.ctime_ns,
+                hex(&f.name)
+            );
         }
         s.push_str("labels");
         for k in &self.labels {
@@ -393,6 +415,7 @@ impl DaySummary {
                 "file" => day.files.push(Stamp {
                     len: w.next()?.parse().ok()?,
                     mtime_ns: w.next()?.parse().ok()?,
+                    ctime_ns: w.next()?.parse().ok()?,
                     name: unhex(w.next()?)?,
                 }),
                 "labels" => {
@@ -551,6 +574,7 @@ mod tests {
             name: "2026-01-01.csv".into(),
             len: 42,
             mtime_ns: 1_700_000_000_123_456_789,
+            ctime_ns: 1_700_000_000_987_654_321,
         }]
     }
 

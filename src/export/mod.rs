@@ -37,13 +37,14 @@
 //!   Reading a day in full builds a summary of it (per UTC hour: rows, covered seconds,
 //!   longest internal gap, first and last record; per day: first record, meter, power,
 //!   `(NTARF, LTARF)` pairs, whether any step of the day would fire a guard) and caches it in
-//!   `<dir>/.tic-rec-index/YYYY/MM/YYYY-MM-DD.csv.idx` (text, versioned, checksummed). A
-//!   summary is used only while every file of its day has the name, length and modification
-//!   time recorded in it (the day being recorded is rebuilt at every export), only for a day
-//!   where no guard fires (inside the day, and at its first record against the state so far),
-//!   and only because every period is made of whole UTC hours; any other day is read in full,
-//!   so flags and deltas are those of the full read. An index that is missing, stale, of
-//!   another version or unreadable is rebuilt; one that cannot be written is skipped (one
+//!   `<dir>/.tic-rec-index/YYYY/MM/YYYY-MM-DD.csv.idx` (text, versioned, checksummed; one
+//!   summary for all the files of a day). A summary is used only while every file of its day
+//!   has the name, length, modification time and (Unix) status-change time recorded in it
+//!   (the day being recorded is rebuilt at every export), only for a day where no guard fires
+//!   (inside the day, and at its first record against the state so far), and only because
+//!   every period is made of whole UTC hours; any other day is read in full, so flags and
+//!   deltas are those of the full read. An index that is missing, stale, of another version
+//!   or unreadable is rebuilt; one that cannot be written is skipped (one
 //!   [`Observer::note`]): the index never changes a result. [`Mode::Scan`] streams every row
 //!   of the range (skipping the files outside it) and neither reads nor writes the index.
 //! - **Memory** is bounded by the number of periods, never by the number of rows.
