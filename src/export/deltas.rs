@@ -4,7 +4,10 @@
 use chrono::NaiveDate;
 
 use super::files::Store;
-use super::index::{self, allowed_wh, Builder, Cache, DaySummary};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::index::{self, allowed_wh, Builder, Cache, DaySummary, Stamp};
 use super::reader::{DayFile, Record};
 use super::tariff::{Class, Colour, Kind, Tariffs};
 use super::{DayRead, Error, Observer, ENERGY_LABELS, MAX_COVERED_GAP_S, N_ENERGY};
@@ -573,9 +576,10 @@ fn merge(files: &mut [DayFile], mut each: impl FnMut(&Record)) -> Result<(), Err
 }
 
 /// Like [`scan`], but a day whose summary in the index is valid and clean is fed from the
-/// summary instead of its files; any other day is read in full, and its summary built and
-/// stored when there was no valid one. Falls back to [`scan`] when a boundary is not a whole
-/// UTC hour.
+/// summary instead of its files; the missing summaries are first built, [`BATCH`] days at a
+/// time, on every core (reading each such day once), and stored. A day whose summary is not
+/// clean, or cannot be built, is read in full in order. Falls back to [`scan`] when a
+/// boundary is not a whole UTC hour.
 pub fn indexed(
     store: &Store,
     from: NaiveDate,
@@ -593,52 +597,120 @@ pub fn indexed(
     if let Some(r) = last_before(store, from)? {
         acc.feed(&r);
     }
-    for (day, files) in store.days(from, to) {
-        let stamps: Option<Vec<_>> = files.iter().map(|(p, _)| index::stamp(p)).collect();
-        let summary = stamps.as_deref().and_then(|s| cache.load(day, s));
-        if let Some(s) = &summary {
-            add_label_ids(&mut present, &s.labels);
-            if acc.feed_summary(s) {
-                for (path, len) in files {
-                    observer.file_done(path, *len);
+    let days: Vec<(NaiveDate, &[(PathBuf, u64)])> = store.days(from, to).collect();
+    for batch in days.chunks(BATCH) {
+        let stamps: Vec<Option<Vec<Stamp>>> = batch
+            .iter()
+            .map(|(_, files)| files.iter().map(|(p, _)| index::stamp(p)).collect())
+            .collect();
+        let mut summaries: Vec<Option<DaySummary>> = batch
+            .iter()
+            .zip(&stamps)
+            .map(|((day, _), st)| st.as_deref().and_then(|st| cache.load(*day, st)))
+            .collect();
+        let work: Vec<(usize, &[(PathBuf, u64)], Vec<Stamp>)> = batch
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| summaries[*i].is_none())
+            .filter_map(|(i, (_, files))| Some((i, *files, stamps[i].clone()?)))
+            .collect();
+        let mut fresh = vec![false; batch.len()];
+        for (i, s) in build_all(&work) {
+            cache.save(batch[i].0, &s, observer);
+            summaries[i] = Some(s);
+            fresh[i] = true;
+        }
+        for (i, (day, files)) in batch.iter().enumerate() {
+            let how = if fresh[i] {
+                DayRead::Built
+            } else {
+                DayRead::Index
+            };
+            if let Some(s) = &summaries[i] {
+                add_label_ids(&mut present, &s.labels);
+                if acc.feed_summary(s) {
+                    for (path, len) in *files {
+                        observer.file_done(path, *len);
+                    }
+                    observer.day_read(*day, how);
+                    continue;
                 }
-                observer.day_read(day, DayRead::Index);
-                continue;
             }
-        }
-        let mut open = Vec::with_capacity(files.len());
-        let mut labels = Vec::new();
-        for (path, _) in files {
-            let f = DayFile::open(path)?;
-            add_labels(&mut labels, &f.header);
-            open.push(f);
-        }
-        add_label_ids(&mut present, &labels);
-        let mut builder = match (&summary, stamps) {
-            (None, Some(stamps)) => Some(Builder::new(stamps, labels)),
-            _ => None,
-        };
-        merge(&mut open, |r| {
-            acc.feed(r);
-            if let Some(b) = &mut builder {
-                b.feed(r);
+            let mut open = Vec::with_capacity(files.len());
+            for (path, _) in *files {
+                let f = DayFile::open(path)?;
+                add_labels(&mut present, &f.header);
+                open.push(f);
             }
-        })?;
-        for f in &open {
-            observer.file_done(f.path(), f.len());
-        }
-        match builder {
-            Some(b) => {
-                cache.save(day, &b.finish(), observer);
-                observer.day_read(day, DayRead::Built);
+            merge(&mut open, |r| acc.feed(r))?;
+            for f in &open {
+                observer.file_done(f.path(), f.len());
             }
-            None => observer.day_read(day, DayRead::Full),
+            let how = if summaries[i].is_some() && !fresh[i] {
+                DayRead::Full
+            } else {
+                DayRead::Built
+            };
+            observer.day_read(*day, how);
         }
     }
     if let Some(r) = first_after(store, to)? {
         acc.feed(&r);
     }
     Ok(acc.finish(&present, true))
+}
+
+/// Days whose summaries [`indexed`] builds together (bounds the summaries held at once).
+const BATCH: usize = 32;
+
+/// Builds the summaries of `work` (`(slot, files, stamps)`) on every core; a day whose files
+/// cannot be read gets none (reading it in order then reports the error where [`scan`] would).
+fn build_all(work: &[(usize, &[(PathBuf, u64)], Vec<Stamp>)]) -> Vec<(usize, DaySummary)> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(work.len());
+    if threads <= 1 {
+        return work
+            .iter()
+            .filter_map(|(i, files, st)| Some((*i, build_day(files, st.clone()).ok()?)))
+            .collect();
+    }
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    while let Some((i, files, st)) = work.get(next.fetch_add(1, Ordering::Relaxed))
+                    {
+                        if let Ok(s) = build_day(files, st.clone()) {
+                            done.push((*i, s));
+                        }
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .filter_map(|w| w.join().ok())
+            .flatten()
+            .collect()
+    })
+}
+
+/// Reads the files of a day and summarises them.
+fn build_day(files: &[(PathBuf, u64)], stamps: Vec<Stamp>) -> Result<DaySummary, Error> {
+    let mut open = Vec::with_capacity(files.len());
+    let mut labels = Vec::new();
+    for (path, _) in files {
+        let f = DayFile::open(path)?;
+        add_labels(&mut labels, &f.header);
+        open.push(f);
+    }
+    let mut b = Builder::new(stamps, labels);
+    merge(&mut open, |r| b.feed(r))?;
+    Ok(b.finish())
 }
 
 fn add_label_ids(present: &mut Vec<usize>, ids: &[usize]) {
