@@ -608,7 +608,7 @@ pub fn indexed(
             .zip(&stamps)
             .map(|((day, _), st)| st.as_deref().and_then(|st| cache.load(*day, st)))
             .collect();
-        let work: Vec<(usize, &[(PathBuf, u64)], Vec<Stamp>)> = batch
+        let work: Vec<Work<'_>> = batch
             .iter()
             .enumerate()
             .filter(|(i, _)| summaries[*i].is_none())
@@ -660,12 +660,15 @@ pub fn indexed(
     Ok(acc.finish(&present, true))
 }
 
+/// A day to summarise: its slot in the batch, its files and their stamps.
+type Work<'a> = (usize, &'a [(PathBuf, u64)], Vec<Stamp>);
+
 /// Days whose summaries [`indexed`] builds together (bounds the summaries held at once).
 const BATCH: usize = 32;
 
 /// Builds the summaries of `work` (`(slot, files, stamps)`) on every core; a day whose files
 /// cannot be read gets none (reading it in order then reports the error where [`scan`] would).
-fn build_all(work: &[(usize, &[(PathBuf, u64)], Vec<Stamp>)]) -> Vec<(usize, DaySummary)> {
+fn build_all(work: &[Work<'_>]) -> Vec<(usize, DaySummary)> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(work.len());
