@@ -47,7 +47,9 @@
 //!   or unreadable is rebuilt; one that cannot be written is skipped (one
 //!   [`Observer::note`]): the index never changes a result. [`Mode::Scan`] streams every row
 //!   of the range (skipping the files outside it) and neither reads nor writes the index.
-//! - **Memory** is bounded by the number of periods, never by the number of rows.
+//!   Missing summaries are built on every core (32 days at a time) before being fed in order.
+//! - **Memory** is bounded by the number of periods (plus 32 day summaries of a few kB in
+//!   [`Mode::Index`]), never by the number of rows.
 //! - The library prints nothing: progress goes to an [`Observer`].
 
 mod deltas;
@@ -170,7 +172,8 @@ pub enum Mode {
 pub enum DayRead {
     /// From its summary: its files were not read.
     Index,
-    /// Its files were read in full and its summary built (and stored when possible).
+    /// It had no valid summary: its files were read in full to build one (stored when
+    /// possible), then fed from it (or read once more when a guard fires in it).
     Built,
     /// Its files were read in full, its summary being valid but unusable (a guard fires).
     Full,
