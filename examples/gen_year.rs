@@ -1,5 +1,6 @@
 //! Writes simulated daily files (one standard-mode record a second) for the export benchmark.
 //! `cargo run --release --example gen_year -- DIR DAYS` (straight to the store format).
+//! Buffered, and the time text is formatted once a minute: ~30 s for a year.
 
 use std::io::{BufWriter, Write};
 
@@ -28,7 +29,15 @@ fn main() -> std::io::Result<()> {
             .earliest()
             .expect("t");
         let mut t = start;
+        let mut minute = String::new();
         while t < end {
+            if minute.is_empty() || t.timestamp() % 60 == 0 {
+                // "YYYY-MM-DDTHH:MM:" and the offset, once a minute.
+                let s = t.to_rfc3339();
+                minute = format!("{}\u{0}{}", &s[..17], &s[19..]);
+            }
+            let (head, off) = minute.split_once('\u{0}').unwrap_or((&minute, ""));
+            let sec = chrono::Timelike::second(&t);
             let local = t.naive_local();
             let h = chrono::Timelike::hour(&local);
             let is_hc = !(6..22).contains(&h);
@@ -48,7 +57,7 @@ fn main() -> std::io::Result<()> {
             } else {
                 (2, "HEURE PLEINE")
             };
-            writeln!(w, "{},meter,041876097171,H PLEINE/CREUSE,{l},{n},{east},{hc},{hp},0,0,0,0,0,0,0,0,{hc},{hp},0,0,{p},{},231,9,9", t.to_rfc3339(), p / 230)?;
+            writeln!(w, "{head}{sec:02}{off},meter,041876097171,H PLEINE/CREUSE,{l},{n},{east},{hc},{hp},0,0,0,0,0,0,0,0,{hc},{hp},0,0,{p},{},231,9,9", p / 230)?;
             t += chrono::Duration::seconds(1);
         }
     }

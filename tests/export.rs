@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::path::Path;
+
 use common::{export_csv, int, local, tic_rec, time, Contract, Model};
 
 fn model(contract: Contract, start: i64, end: i64, step: i64, gaps: Vec<(i64, i64)>) -> Model {
@@ -44,7 +46,7 @@ fn daily_hc_hp_match_the_model_across_the_march_dst_day() {
     }
     assert_eq!(days[3] - days[2], 23 * 3600, "29 March lasts 23 h");
     assert_eq!(int(&rows[2], "records"), 23 * 360);
-    // Months and weeks add up to the days; --fast gives the same deltas.
+    // Months add up to the days; the plain scan gives the same.
     let month = export_csv(
         dir.path(),
         &[
@@ -53,16 +55,17 @@ fn daily_hc_hp_match_the_model_across_the_march_dst_day() {
             "2026-03-27",
             "--to",
             "2026-03-31",
-            "--fast",
+            "--no-index",
         ],
     );
     assert_eq!(month.len(), 1);
     assert_eq!(int(&month[0], "hc_wh"), idx[5][1] - idx[0][1]);
-    assert_eq!(month[0]["records"], "", "fast mode leaves quality empty");
+    let records: i64 = rows.iter().map(|r| int(r, "records")).sum();
+    assert_eq!(int(&month[0], "records"), records);
 }
 
 #[test]
-fn hourly_rows_on_the_october_dst_day_and_fast_mode_agrees() {
+fn hourly_rows_on_the_october_dst_day_and_the_scan_agrees() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (a, b) = (local(2026, 10, 24, 0), local(2026, 10, 27, 0));
     let hours: Vec<i64> = (0..=25)
@@ -85,22 +88,7 @@ fn hourly_rows_on_the_october_dst_day_and_fast_mode_agrees() {
     let total: i64 = rows.iter().map(|r| int(r, "east_wh")).sum();
     assert!((total - (idx[25][0] - idx[0][0])).abs() <= 1);
     for p in ["--hour", "--day", "--week", "--month", "--year"] {
-        let scan = export_csv(dir.path(), &[p]);
-        let fast = export_csv(dir.path(), &[p, "--fast"]);
-        assert_eq!(scan.len(), fast.len(), "{p}");
-        for (s, f) in scan.iter().zip(&fast) {
-            for col in [
-                "east_wh",
-                "hc_wh",
-                "hp_wh",
-                "total_wh",
-                "flags",
-                "period_start",
-                "period_end",
-            ] {
-                assert_eq!(s[col], f[col], "{p} {col}");
-            }
-        }
+        same_as_scan(dir.path(), &[p]);
     }
 }
 
@@ -252,9 +240,9 @@ fn corrupted_indexes_and_a_meter_change_give_no_negative_or_phantom_consumption(
         (int(&rows[1], "east_wh"), int(&rows[2], "east_wh")),
         (500, 500)
     );
-    let fast = export_csv(dir.path(), &["--hour", "--fast"]);
-    let ft: i64 = fast.iter().map(|r| int(r, "east_wh")).sum();
-    assert_eq!(ft, total);
+    for p in ["--hour", "--day", "--month"] {
+        same_as_scan(dir.path(), &[p]);
+    }
 }
 
 #[test]
@@ -340,4 +328,306 @@ fn records_exports_the_rows_with_the_union_of_columns() {
     assert_eq!(east, vec![10, 11, 12], "merged by time");
     assert_eq!(rows[1]["SINSTS"], "500");
     assert_eq!(rows[0]["SINSTS"], "");
+    // Two files of a day, no power column: the index agrees with the scan.
+    for p in ["--hour", "--day"] {
+        same_as_scan(dir.path(), &[p]);
+    }
+}
+
+// ---- The summary index (default mode) against the plain scan (`--no-index`). ----
+
+const INDEX_DIR: &str = ".tic-rec-index";
+
+/// `tic-rec export --format csv <args>`'s standard output, and its standard error.
+fn run_export(dir: &Path, args: &[&str]) -> (String, String) {
+    let mut all = vec![
+        "export",
+        "--data-dir",
+        dir.to_str().expect("utf-8"),
+        "--format",
+        "csv",
+    ];
+    all.extend_from_slice(args);
+    let out = tic_rec(&all);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "tic-rec {all:?}: {err}");
+    (String::from_utf8(out.stdout).expect("utf-8"), err)
+}
+
+/// The default export, without an index (it builds it) and then with it, equals `--no-index`
+/// byte for byte (every column).
+fn same_as_scan(dir: &Path, args: &[&str]) {
+    let _ = std::fs::remove_dir_all(dir.join(INDEX_DIR));
+    let scan = run_export(dir, &[args, &["--no-index"]].concat()).0;
+    assert!(!dir.join(INDEX_DIR).exists(), "--no-index writes no index");
+    let cold = run_export(dir, args).0;
+    assert!(
+        dir.join(INDEX_DIR).is_dir(),
+        "the first run builds the index"
+    );
+    let warm = run_export(dir, args).0;
+    assert_eq!(cold, scan, "{args:?} without an index");
+    assert_eq!(warm, scan, "{args:?} with the index");
+}
+
+/// How the library's default mode got each day, and its notes.
+#[derive(Default, Debug)]
+struct Count {
+    index: usize,
+    built: usize,
+    full: usize,
+    notes: Vec<String>,
+}
+
+impl tic_rec::export::Observer for Count {
+    fn day_read(&mut self, _day: chrono::NaiveDate, how: tic_rec::export::DayRead) {
+        use tic_rec::export::DayRead;
+        match how {
+            DayRead::Index => self.index += 1,
+            DayRead::Built => self.built += 1,
+            DayRead::Full => self.full += 1,
+        }
+    }
+    fn note(&mut self, message: &str) {
+        self.notes.push(message.to_owned());
+    }
+}
+
+fn lib_export(
+    dir: &Path,
+    period: tic_rec::export::Period,
+    mode: tic_rec::export::Mode,
+) -> (Vec<tic_rec::export::Row>, Count) {
+    let options = tic_rec::export::Options {
+        period,
+        from: None,
+        to: None,
+        mode,
+    };
+    let mut count = Count::default();
+    let table = tic_rec::export::export(dir, &options, &mut count).expect("export");
+    (table.rows, count)
+}
+
+fn day_path(dir: &Path, y: i32, m: u32, d: u32) -> std::path::PathBuf {
+    let day = chrono::NaiveDate::from_ymd_opt(y, m, d).expect("date");
+    tic_rec::store::day_file(dir, day, 0)
+}
+
+/// Replaces, in the `n`-th data line of `path`, the cell `col` (0-based) by `value`.
+fn set_cell(path: &Path, n: usize, col: usize, value: &str) {
+    let text = std::fs::read_to_string(path).expect("read");
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let mut cells: Vec<&str> = lines[n].split(',').collect();
+    cells[col] = value;
+    lines[n] = cells.join(",");
+    std::fs::write(path, lines.join("\n") + "\n").expect("write");
+}
+
+/// Six October days around the DST change, one record every 7 s, with gaps inside an hour
+/// (covered and not), across an hour and across midnight; a zeroed and an implausible value
+/// on the 26th; a new meter from the 28th.
+fn october(dir: &Path) {
+    let (a, b) = (local(2026, 10, 23, 0), local(2026, 10, 29, 0) - 1);
+    let gaps = vec![
+        (local(2026, 10, 23, 10) + 100, local(2026, 10, 23, 10) + 250),
+        (local(2026, 10, 23, 12) + 100, local(2026, 10, 23, 12) + 900),
+        (
+            local(2026, 10, 24, 14) + 3000,
+            local(2026, 10, 24, 15) + 700,
+        ),
+        (local(2026, 10, 24, 23) + 1800, local(2026, 10, 25, 1) + 200),
+        (local(2026, 10, 25, 2) + 100, local(2026, 10, 25, 2) + 4000),
+    ];
+    model(Contract::HcHp, a, b, 7, gaps).write(dir, &[]);
+    let p26 = day_path(dir, 2026, 10, 26);
+    set_cell(&p26, 1000, 5, "0"); // EAST zeroed
+    set_cell(&p26, 5000, 6, "999999999"); // EASF01 jumps
+    let p28 = day_path(dir, 2026, 10, 28);
+    let text = std::fs::read_to_string(&p28).expect("read");
+    std::fs::write(&p28, text.replace("041876097171", "041876099999")).expect("write");
+}
+
+#[test]
+fn the_index_gives_exactly_the_scan_results() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    october(dir.path());
+    for p in ["--hour", "--day", "--week", "--month", "--year"] {
+        same_as_scan(dir.path(), &[p]);
+    }
+    for range in [["--from", "2026-10-25"], ["--to", "2026-10-26"]] {
+        same_as_scan(dir.path(), &["--hour", range[0], range[1]]);
+        same_as_scan(dir.path(), &["--day", range[0], range[1]]);
+    }
+    let rows = export_csv(dir.path(), &["--day"]);
+    let flags: Vec<&str> = rows.iter().map(|r| r["flags"].as_str()).collect();
+    assert_eq!(
+        flags,
+        [
+            "partial",
+            "",
+            "",
+            "index_reset|implausible_jump",
+            "",
+            "partial|meter_changed"
+        ],
+        "the guard cases are there (records every 7 s miss the first and last midnights)"
+    );
+    assert!(rows[0]["coverage"] != "1.0000" && rows[2]["coverage"] != "1.0000");
+    // The days with a guard event are read in full, every other one from the index.
+    let (scan, _) = lib_export(
+        dir.path(),
+        tic_rec::export::Period::Hour,
+        tic_rec::export::Mode::Scan,
+    );
+    let (idx, count) = lib_export(
+        dir.path(),
+        tic_rec::export::Period::Hour,
+        tic_rec::export::Mode::Index,
+    );
+    assert_eq!(idx, scan);
+    assert_eq!(
+        (count.index, count.built, count.full),
+        (4, 0, 2),
+        "{count:?}"
+    );
+}
+
+#[test]
+fn the_index_agrees_on_tempo_and_historique() {
+    for (contract, step, month) in [(Contract::Tempo, 5, 1), (Contract::Historique, 2, 3)] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (a, b) = (local(2026, month, 27, 0), local(2026, month, 30, 12));
+        model(contract, a, b, step, vec![(a + 5000, a + 9000)]).write(dir.path(), &[]);
+        for p in ["--hour", "--day", "--week", "--month", "--year"] {
+            same_as_scan(dir.path(), &[p]);
+        }
+    }
+}
+
+#[test]
+fn a_second_run_uses_the_index() {
+    use tic_rec::export::{Mode, Period};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (local(2026, 4, 1, 0), local(2026, 4, 4, 0) - 1);
+    model(Contract::HcHp, a, b, 10, vec![]).write(dir.path(), &[]);
+    let (scan, _) = lib_export(dir.path(), Period::Day, Mode::Scan);
+    let (cold, c1) = lib_export(dir.path(), Period::Day, Mode::Index);
+    let (warm, c2) = lib_export(dir.path(), Period::Day, Mode::Index);
+    assert_eq!((c1.index, c1.built, c1.full), (0, 3, 0), "{c1:?}");
+    assert_eq!((c2.index, c2.built, c2.full), (3, 0, 0), "{c2:?}");
+    assert_eq!(cold, scan);
+    assert_eq!(warm, scan);
+    // A file rewritten with the same length and given back its modification time: its
+    // status-change time still tells (Unix), and only its day is read again.
+    let p = day_path(dir.path(), 2026, 4, 2);
+    let mtime = std::fs::metadata(&p)
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    let len = std::fs::metadata(&p).expect("meta").len();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    set_cell(&p, 100, 5, "garbage!"); // not a number: a missing value
+    let f = std::fs::File::options().write(true).open(&p).expect("open");
+    f.set_modified(mtime).expect("set mtime");
+    drop(f);
+    assert_eq!(std::fs::metadata(&p).expect("meta").len(), len);
+    let (scan, _) = lib_export(dir.path(), Period::Day, Mode::Scan);
+    let (again, c3) = lib_export(dir.path(), Period::Day, Mode::Index);
+    assert_eq!((c3.index, c3.built), (2, 1), "{c3:?}");
+    assert_eq!(again, scan);
+}
+
+#[test]
+fn a_stale_index_is_rebuilt() {
+    use tic_rec::export::{Mode, Period};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (local(2026, 4, 1, 0), local(2026, 4, 3, 12));
+    model(Contract::HcHp, a, b, 10, vec![]).write(dir.path(), &[]);
+    let p = day_path(dir.path(), 2026, 4, 3);
+    let full = std::fs::read_to_string(&p).expect("read");
+    let cut = full[..full.len() / 2].rfind('\n').expect("line") + 1;
+    std::fs::write(&p, &full[..cut]).expect("write");
+    let (_, c) = lib_export(dir.path(), Period::Hour, Mode::Index);
+    assert_eq!(c.built, 3);
+    // Appended after indexing (the day being recorded).
+    std::fs::write(&p, &full).expect("write");
+    let (scan, _) = lib_export(dir.path(), Period::Hour, Mode::Scan);
+    let (idx, c) = lib_export(dir.path(), Period::Hour, Mode::Index);
+    assert_eq!((c.index, c.built), (2, 1), "{c:?}");
+    assert_eq!(idx, scan);
+    // Rewritten with the same length and another modification time.
+    let before = idx;
+    let len = std::fs::metadata(&p).expect("meta").len();
+    let text = full.replacen(",HEURE PLEINE,2,", ",HEURE PLEINE,3,", 1);
+    std::fs::write(&p, text.replace("5000", "5001")).expect("write");
+    assert_eq!(std::fs::metadata(&p).expect("meta").len(), len);
+    let f = std::fs::File::options().write(true).open(&p).expect("open");
+    f.set_modified(std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000))
+        .expect("set mtime");
+    drop(f);
+    let (scan, _) = lib_export(dir.path(), Period::Hour, Mode::Scan);
+    let (idx, c) = lib_export(dir.path(), Period::Hour, Mode::Index);
+    assert_eq!((c.index, c.built), (2, 1), "{c:?}");
+    assert_eq!(idx, scan);
+    assert_ne!(idx, before, "the rewrite changed the result");
+}
+
+#[test]
+fn a_corrupt_index_is_ignored_and_rebuilt() {
+    use tic_rec::export::{Mode, Period};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (local(2026, 4, 1, 0), local(2026, 4, 5, 0) - 1);
+    model(Contract::HcHp, a, b, 10, vec![(a + 7000, a + 7500)]).write(dir.path(), &[]);
+    let (scan, _) = lib_export(dir.path(), Period::Hour, Mode::Scan);
+    lib_export(dir.path(), Period::Hour, Mode::Index);
+    let idx = |d: u32| {
+        let mut p = day_path(&dir.path().join(INDEX_DIR), 2026, 4, d).into_os_string();
+        p.push(".idx");
+        std::path::PathBuf::from(p)
+    };
+    let good = std::fs::read_to_string(idx(2)).expect("index");
+    std::fs::write(idx(1), "garbage\n\0\u{1}").expect("write");
+    std::fs::write(idx(2), &good[..good.len() / 2]).expect("write");
+    // A changed number with the checksum left as it was.
+    let pos = good.find("\nhour ").expect("hour line") + 6;
+    let mut bad = good.clone().into_bytes();
+    bad[pos] = if bad[pos] == b'9' { b'8' } else { b'9' };
+    std::fs::write(idx(3), bad).expect("write");
+    // Another version.
+    let other = std::fs::read_to_string(idx(4)).expect("index").replacen(
+        "tic-rec-index 1",
+        "tic-rec-index 0",
+        1,
+    );
+    std::fs::write(idx(4), other).expect("write");
+    let (rows, c) = lib_export(dir.path(), Period::Hour, Mode::Index);
+    assert_eq!((c.index, c.built), (0, 4), "{c:?}");
+    assert_eq!(rows, scan);
+    let (rows, c) = lib_export(dir.path(), Period::Hour, Mode::Index);
+    assert_eq!((c.index, c.built), (4, 0), "rebuilt: {c:?}");
+    assert_eq!(rows, scan);
+}
+
+#[test]
+fn an_unwritable_index_is_skipped_with_one_note() {
+    use tic_rec::export::{Mode, Period};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (local(2026, 4, 1, 0), local(2026, 4, 4, 0) - 1);
+    model(Contract::HcHp, a, b, 10, vec![]).write(dir.path(), &[]);
+    // A file where the index directory should be (works even as root, unlike permissions).
+    std::fs::write(dir.path().join(INDEX_DIR), "not a directory").expect("write");
+    let (scan, _) = lib_export(dir.path(), Period::Day, Mode::Scan);
+    for _ in 0..2 {
+        let (rows, c) = lib_export(dir.path(), Period::Day, Mode::Index);
+        assert_eq!(rows, scan);
+        assert_eq!(c.built, 3);
+        assert_eq!(c.notes.len(), 1, "{c:?}");
+    }
+    let (out, err) = run_export(dir.path(), &["--day"]);
+    assert_eq!(out, run_export(dir.path(), &["--day", "--no-index"]).0);
+    assert_eq!(
+        err.matches("note: cannot write the export index").count(),
+        1,
+        "{err}"
+    );
 }

@@ -45,10 +45,9 @@ pub struct Args {
     /// Write to FILE (atomically: nothing is written on failure) instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Read only the rows around each period boundary (fast; `records`, `coverage` and
-    /// `max_gap_s` are left empty). Periods where a guard fires are still read in full.
+    /// Read every row and neither read nor write the summary index (same result, slower).
     #[arg(long, conflicts_with = "records")]
-    fast: bool,
+    no_index: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -119,6 +118,13 @@ impl Observer for Progress {
     fn file_done(&mut self, _path: &Path, _bytes: u64) {
         if let Some(b) = &self.0 {
             b.inc(1);
+        }
+    }
+
+    fn note(&mut self, message: &str) {
+        match &self.0 {
+            Some(b) => b.suspend(|| eprintln!("note: {message}")),
+            None => eprintln!("note: {message}"),
         }
     }
 }
@@ -199,7 +205,11 @@ pub fn run(args: Args) -> Result<()> {
             period: args.period(),
             from: args.from,
             to: args.to,
-            mode: if args.fast { Mode::Fast } else { Mode::Scan },
+            mode: if args.no_index {
+                Mode::Scan
+            } else {
+                Mode::Index
+            },
         };
         let table = ex::export_store(&store, &options, &mut progress)?;
         drop(progress);

@@ -1,14 +1,16 @@
 //! From records to per-period consumption: the sans-IO [`Accumulator`] (interpolation, guards,
-//! quality) and the two drivers that feed it from the files ([`scan`], [`fast`]).
+//! quality) and the two drivers that feed it from the files ([`scan`], [`indexed`]).
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 
 use super::files::Store;
-use super::periods::midnight;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::index::{self, allowed_wh, Builder, Cache, DaySummary, Stamp};
 use super::reader::{DayFile, Record};
 use super::tariff::{Class, Colour, Kind, Tariffs};
-use super::{Error, Observer, Quiet, ENERGY_LABELS, MAX_COVERED_GAP_S, N_ENERGY};
-use crate::store::TZ;
+use super::{DayRead, Error, Observer, ENERGY_LABELS, MAX_COVERED_GAP_S, N_ENERGY};
 
 /// Data-quality flags of a row.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -29,7 +31,6 @@ impl Flags {
         (Flags::METER_CHANGED, "meter_changed"),
         (Flags::IMPLAUSIBLE_JUMP, "implausible_jump"),
     ];
-    const GUARDS: Flags = Flags(2 | 4 | 8);
 
     /// Whether every flag of `other` is set.
     pub fn contains(self, other: Flags) -> bool {
@@ -60,11 +61,11 @@ pub struct Row {
     pub end: i64,
     /// Consumption of each energy index over the period, Wh (`None`: not in the data).
     pub wh: [Option<i64>; N_ENERGY],
-    /// Records in the period (`None` in fast mode).
+    /// Records in the period.
     pub records: Option<u64>,
-    /// Share of the period covered by records at most 5 min apart (`None` in fast mode).
+    /// Share of the period covered by records at most 5 min apart.
     pub coverage: Option<f64>,
-    /// Longest stretch of the period without a record, s (`None` in fast mode).
+    /// Longest stretch of the period without a record, s.
     pub max_gap_s: Option<i64>,
     /// Quality flags.
     pub flags: Flags,
@@ -165,6 +166,8 @@ pub struct Accumulator {
     first: Option<i64>,
     last: Option<i64>,
     tariffs: Tariffs,
+    /// Guard events so far (index resets, implausible jumps, meter changes).
+    guard_events: u64,
 }
 
 /// Subscribed power assumed when the data says none (the largest "tarif bleu").
@@ -187,6 +190,7 @@ impl Accumulator {
             first: None,
             last: None,
             tariffs: Tariffs::default(),
+            guard_events: 0,
         }
     }
 
@@ -203,6 +207,7 @@ impl Accumulator {
     }
 
     fn flag_at(&mut self, t: i64, f: Flags) {
+        self.guard_events += 1;
         let i = match self.period_of(t) {
             Some(i) => i,
             None if self.bounds.last().is_some_and(|&b| t >= b) && self.n() > 0 => self.n() - 1,
@@ -270,9 +275,81 @@ impl Accumulator {
     }
 
     fn plausible(&self, (ta, va): (i64, i64), tb: i64, vb: i64) -> bool {
-        let power = i128::from(self.power_va.unwrap_or(DEFAULT_POWER_VA));
-        let allowed = power * 3 / 2 * i128::from(tb - ta + 2) / 3600 + 1;
-        vb >= va && i128::from(vb - va) <= allowed
+        let power = self.power_va.unwrap_or(DEFAULT_POWER_VA);
+        vb >= va && i128::from(vb - va) <= allowed_wh(power, tb - ta)
+    }
+
+    /// Feeds a day from its summary, exactly as feeding its records would, when that is
+    /// possible: the summary is clean, its first record is after the last one fed and passes
+    /// the guards against the state so far, the subscribed power in force allows the steps
+    /// before the day's first power value, and the meter is the same. Periods must be made of
+    /// whole UTC hours (no boundary inside an hour: the steps inside an hour then move no
+    /// boundary, and an hour's records all fall in one period). Returns `false` when the day
+    /// must be read in full: the records fed so far (at most the first) are then ignored as
+    /// not after the last one.
+    pub fn feed_summary(&mut self, day: &DaySummary) -> bool {
+        if !day.clean {
+            return false;
+        }
+        let Some(first) = &day.first else {
+            return true;
+        };
+        if self.last.is_some_and(|l| first.time <= l) {
+            return false;
+        }
+        let events = self.guard_events;
+        self.feed(first);
+        let meter_ok = day.meter.is_empty() || self.meter.is_empty() || day.meter == self.meter;
+        let power = self.power_va.unwrap_or(DEFAULT_POWER_VA);
+        if self.guard_events != events || !meter_ok || power < day.need_va {
+            return false;
+        }
+        for (j, h) in day.hours.iter().enumerate() {
+            if j > 0 {
+                self.step(h.first_t, &h.first, true);
+            }
+            if h.rows >= 2 {
+                if let Some(i) = self.period_of(h.first_t) {
+                    let s = &mut self.stats[i];
+                    s.records += h.rows - 2;
+                    s.covered += h.covered;
+                    s.max_gap = s.max_gap.max(h.max_gap);
+                }
+                self.step(h.last_t, &h.last, false);
+            }
+        }
+        if let Some(p) = day.power {
+            self.power_va = Some(p);
+        }
+        if !day.meter.is_empty() {
+            self.meter.clone_from(&day.meter);
+        }
+        for (n, l) in &day.tariffs {
+            self.tariffs.learn(*n, l);
+        }
+        true
+    }
+
+    /// A record of a clean day known to pass the guards: counts it, accounts the stretch
+    /// from the previous record (`stretch`) and credits every index.
+    fn step(&mut self, t: i64, energy: &[Option<i64>; N_ENERGY], stretch: bool) {
+        if let Some(l) = self.last {
+            if stretch {
+                self.stretch(l, t, t - l <= MAX_COVERED_GAP_S, false);
+            }
+        }
+        if let Some(i) = self.period_of(t) {
+            self.stats[i].records += 1;
+        }
+        for (k, v) in energy.iter().enumerate() {
+            if let Some(v) = *v {
+                match self.labels[k].reference {
+                    Some(r) => self.credit(k, r, t, v),
+                    None => self.labels[k].reference = Some((t, v)),
+                }
+            }
+        }
+        self.last = Some(t);
     }
 
     fn update(&mut self, k: usize, t: i64, v: i64) {
@@ -498,83 +575,160 @@ fn merge(files: &mut [DayFile], mut each: impl FnMut(&Record)) -> Result<(), Err
     }
 }
 
-/// Only the rows around the boundaries, plus each file's head, middle and tail; periods
-/// where a guard fired are rescanned.
-pub fn fast(
+/// Like [`scan`], but a day whose summary in the index is valid and clean is fed from the
+/// summary instead of its files; the missing summaries are first built, [`BATCH`] days at a
+/// time, on every core (reading each such day once), and stored. A day whose summary is not
+/// clean, or cannot be built, is read in full in order. Falls back to [`scan`] when a
+/// boundary is not a whole UTC hour.
+pub fn indexed(
     store: &Store,
     from: NaiveDate,
     to: NaiveDate,
     bounds: &[i64],
     observer: &mut dyn Observer,
 ) -> Result<Table, Error> {
+    if bounds.iter().any(|b| b.rem_euclid(3600) != 0) {
+        return scan(store, from, to, bounds, observer);
+    }
     announce(store, from, to, observer);
-    let mut samples: Vec<Record> = Vec::new();
+    let mut cache = Cache::new(store.dir());
+    let mut acc = Accumulator::new(bounds.to_vec());
     let mut present = Vec::new();
-    samples.extend(last_before(store, from)?);
-    let mut rec = Record::default();
-    for (day, files) in store.days(from, to) {
-        let (start, end) = (midnight(day)?, midnight(next(day)?)?);
-        let inside: Vec<i64> = bounds
+    if let Some(r) = last_before(store, from)? {
+        acc.feed(&r);
+    }
+    let days: Vec<(NaiveDate, &[(PathBuf, u64)])> = store.days(from, to).collect();
+    for batch in days.chunks(BATCH) {
+        let stamps: Vec<Option<Vec<Stamp>>> = batch
             .iter()
-            .copied()
-            .filter(|&b| b > start && b < end)
+            .map(|(_, files)| files.iter().map(|(p, _)| index::stamp(p)).collect())
             .collect();
-        for (path, len) in files {
-            let mut f = DayFile::open(path)?;
-            add_labels(&mut present, &f.header);
-            for read in [DayFile::head, DayFile::middle, DayFile::tail] {
-                if read(&mut f, &mut rec)? {
-                    samples.push(rec.clone());
+        let mut summaries: Vec<Option<DaySummary>> = batch
+            .iter()
+            .zip(&stamps)
+            .map(|((day, _), st)| st.as_deref().and_then(|st| cache.load(*day, st)))
+            .collect();
+        let work: Vec<Work<'_>> = batch
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| summaries[*i].is_none())
+            .filter_map(|(i, (_, files))| Some((i, *files, stamps[i].clone()?)))
+            .collect();
+        let mut fresh = vec![false; batch.len()];
+        for (i, s) in build_all(&work) {
+            cache.save(batch[i].0, &s, observer);
+            summaries[i] = Some(s);
+            fresh[i] = true;
+        }
+        for (i, (day, files)) in batch.iter().enumerate() {
+            let how = if fresh[i] {
+                DayRead::Built
+            } else {
+                DayRead::Index
+            };
+            if let Some(s) = &summaries[i] {
+                add_label_ids(&mut present, &s.labels);
+                if acc.feed_summary(s) {
+                    for (path, len) in *files {
+                        observer.file_done(path, *len);
+                    }
+                    observer.day_read(*day, how);
+                    continue;
                 }
             }
-            for &b in &inside {
-                let (before, after) = f.around(b)?;
-                samples.extend(before);
-                samples.extend(after);
+            let mut open = Vec::with_capacity(files.len());
+            for (path, _) in *files {
+                let f = DayFile::open(path)?;
+                add_labels(&mut present, &f.header);
+                open.push(f);
             }
-            observer.file_done(path, *len);
-        }
-    }
-    samples.extend(first_after(store, to)?);
-    samples.sort_by_key(|r| r.time);
-    let mut acc = Accumulator::new(bounds.to_vec());
-    for r in &samples {
-        acc.feed(r);
-    }
-    let mut table = acc.finish(&present, false);
-    for row in &mut table.rows {
-        if row.flags.0 & Flags::GUARDS.0 == 0 {
-            continue;
-        }
-        let first = local_day(row.start);
-        let last = local_day(row.end - 1);
-        let sub = scan(store, first, last, &[row.start, row.end], &mut Quiet)?;
-        table.tariffs.merge(&sub.tariffs);
-        if let Some(r) = sub.rows.into_iter().next() {
-            let wh = row.wh;
-            *row = r;
-            for (new, old) in row.wh.iter_mut().zip(wh) {
-                *new = old.map(|_| new.unwrap_or(0));
+            merge(&mut open, |r| acc.feed(r))?;
+            for f in &open {
+                observer.file_done(f.path(), f.len());
             }
+            let how = if summaries[i].is_some() && !fresh[i] {
+                DayRead::Full
+            } else {
+                DayRead::Built
+            };
+            observer.day_read(*day, how);
         }
     }
-    Ok(table)
+    if let Some(r) = first_after(store, to)? {
+        acc.feed(&r);
+    }
+    Ok(acc.finish(&present, true))
 }
 
-fn next(day: NaiveDate) -> Result<NaiveDate, Error> {
-    day.checked_add_days(Days::new(1))
-        .ok_or(Error::Calendar(day))
+/// A day to summarise: its slot in the batch, its files and their stamps.
+type Work<'a> = (usize, &'a [(PathBuf, u64)], Vec<Stamp>);
+
+/// Days whose summaries [`indexed`] builds together (bounds the summaries held at once).
+const BATCH: usize = 32;
+
+/// Builds the summaries of `work` (`(slot, files, stamps)`) on every core; a day whose files
+/// cannot be read gets none (reading it in order then reports the error where [`scan`] would).
+fn build_all(work: &[Work<'_>]) -> Vec<(usize, DaySummary)> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(work.len());
+    if threads <= 1 {
+        return work
+            .iter()
+            .filter_map(|(i, files, st)| Some((*i, build_day(files, st.clone()).ok()?)))
+            .collect();
+    }
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    while let Some((i, files, st)) = work.get(next.fetch_add(1, Ordering::Relaxed))
+                    {
+                        if let Ok(s) = build_day(files, st.clone()) {
+                            done.push((*i, s));
+                        }
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .filter_map(|w| w.join().ok())
+            .flatten()
+            .collect()
+    })
 }
 
-fn local_day(t: i64) -> NaiveDate {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|u| u.with_timezone(&TZ).date_naive())
-        .unwrap_or_default()
+/// Reads the files of a day and summarises them.
+fn build_day(files: &[(PathBuf, u64)], stamps: Vec<Stamp>) -> Result<DaySummary, Error> {
+    let mut open = Vec::with_capacity(files.len());
+    let mut labels = Vec::new();
+    for (path, _) in files {
+        let f = DayFile::open(path)?;
+        add_labels(&mut labels, &f.header);
+        open.push(f);
+    }
+    let mut b = Builder::new(stamps, labels);
+    merge(&mut open, |r| b.feed(r))?;
+    Ok(b.finish())
+}
+
+fn add_label_ids(present: &mut Vec<usize>, ids: &[usize]) {
+    for &k in ids {
+        if !present.contains(&k) {
+            present.push(k);
+        }
+    }
+    present.sort_unstable();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::export::index::{Builder, DaySummary};
 
     fn rec(t: i64, east: i64) -> Record {
         let mut r = Record {
@@ -642,6 +796,131 @@ mod tests {
         let t = run(vec![0, 1000], &m);
         assert_eq!(east(&t), vec![107]);
         assert_eq!(t.rows[0].flags, Flags::METER_CHANGED);
+    }
+
+    /// Random records (gaps of every length, duplicate times, missing power, glitches of every
+    /// kind, meter changes, tariff changes; by seed: steps only a higher power allows before
+    /// the day's first power value, a new meter unknown for the day's first minutes, a new
+    /// baseline at each day's first record, days overlapping the previous one) fed whole or,
+    /// day by day, from their summaries when `feed_summary` accepts them: the same table for
+    /// hour-aligned boundaries. Each of `feed_summary`'s checks is needed for some seed.
+    #[test]
+    fn summaries_feed_exactly_what_the_records_feed() {
+        let mut all_used = 0;
+        for seed in 0..300u64 {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let t0 = 1_767_222_000; // a whole hour
+            let (mut t, mut v) = (t0 + rng.i64(0..600), [1000i64, 500, 0]);
+            let mut recs = Vec::new();
+            let mut meter = "A";
+            while t < t0 + 3 * 86_400 {
+                // Some seeds: a new meter every day, unknown for the day's first minutes.
+                let day_start = t.rem_euclid(86_400) < 600;
+                if seed % 4 == 1
+                    && day_start
+                    && recs.last().is_some_and(|p: &Record| p.meter == meter)
+                {
+                    meter = if meter == "A" { "B" } else { "A" };
+                }
+                let mut r = Record {
+                    time: t,
+                    meter: if seed % 4 == 1 && day_start {
+                        ""
+                    } else {
+                        meter
+                    }
+                    .into(),
+                    ..Record::default()
+                };
+                // Some seeds: no power value early in each day, and steps only a power
+                // above the previous day's allows.
+                // Some seeds: EAST restarts lower at every day's first record (a new baseline).
+                if seed % 4 == 2
+                    && recs
+                        .last()
+                        .is_some_and(|p: &Record| p.time / 86_400 != t / 86_400)
+                {
+                    v[0] -= 100;
+                }
+                let early = seed % 4 == 0 && t.rem_euclid(86_400) < 6 * 3600;
+                for x in &mut v {
+                    *x += rng.i64(0..if early { 6 } else { 3 });
+                }
+                r.energy[0] = Some(v[0]);
+                r.energy[1] = Some(v[1]);
+                if !early && rng.u8(..) < 200 {
+                    r.power_va = Some(if seed % 4 == 0 || rng.bool() {
+                        3000
+                    } else {
+                        6000
+                    });
+                }
+                match rng.u32(0..[2000, 30_000, 300_000][seed as usize % 3]) {
+                    0 => r.energy[0] = Some(0),
+                    1 => r.energy[0] = Some(v[0] - 5),
+                    2 => r.energy[1] = Some(v[1] + 100_000),
+                    3 => r.energy[1] = None,
+                    4 => {
+                        meter = if meter == "A" { "B" } else { "A" };
+                        r.meter = meter.into();
+                    }
+                    5..=30 => {
+                        r.ntarf = Some(rng.u8(0..12));
+                        r.tariff = ["HC BLEU", "HP ROUGE", ""][rng.usize(0..3)].into();
+                    }
+                    _ => {}
+                }
+                recs.push(r);
+                t += match rng.u32(0..1000) {
+                    0..=4 => rng.i64(300..20_000),
+                    5..=9 => 0,
+                    _ => rng.i64(1..60),
+                };
+            }
+            let mut bounds = vec![t0 - 3600 * rng.i64(0..3)];
+            while let Some(&b) = bounds.last().filter(|&&b| b < t0 + 3 * 86_400) {
+                bounds.push(b + 3600 * rng.i64(1..30));
+            }
+            let present = [0, 1];
+            // The chunks (days) of the stream; some seeds repeat the end of the previous
+            // chunk at the start of the next (overlapping files).
+            let mut chunks: Vec<Vec<Record>> = Vec::new();
+            for r in recs {
+                match chunks.last_mut() {
+                    Some(c) if c[0].time.div_euclid(86_400) == r.time.div_euclid(86_400) => {
+                        c.push(r)
+                    }
+                    _ => chunks.push(vec![r]),
+                }
+            }
+            if seed % 4 == 3 {
+                for k in (1..chunks.len()).rev() {
+                    let n = chunks[k - 1].len();
+                    let tail = chunks[k - 1][n.saturating_sub(4)..n.saturating_sub(1)].to_vec();
+                    chunks[k].splice(0..0, tail);
+                }
+            }
+            let mut whole = Accumulator::new(bounds.clone());
+            chunks.iter().flatten().for_each(|r| whole.feed(r));
+            let mut acc = Accumulator::new(bounds.clone());
+            let mut used = 0;
+            for chunk in &chunks {
+                let mut b = Builder::new(Vec::new(), present.to_vec());
+                chunk.iter().for_each(|r| b.feed(r));
+                let text = b.finish().to_text();
+                let s = DaySummary::from_text(&text).expect("round trip");
+                if acc.feed_summary(&s) {
+                    used += 1;
+                } else {
+                    chunk.iter().for_each(|r| acc.feed(r));
+                }
+            }
+            let (a, b) = (whole.finish(&present, true), acc.finish(&present, true));
+            assert_eq!(a.rows, b.rows, "seed {seed}");
+            assert_eq!(a.classes(), b.classes(), "seed {seed}");
+            all_used += used;
+        }
+        assert!(all_used > 300, "{all_used} summaries used");
     }
 
     impl std::ops::BitOr for Flags {

@@ -32,16 +32,29 @@
 //! - **Quality**: `records` (rows in the period), `coverage` (share of the period lying between
 //!   consecutive records at most [`MAX_COVERED_GAP_S`] apart), `max_gap_s` (longest stretch of
 //!   the period without a record).
-//! - **Modes**: [`Mode::Scan`] streams every row of the range (skipping the files outside it);
-//!   [`Mode::Fast`] reads only the rows around each boundary (file heads and tails, binary
-//!   search inside a file for hour boundaries) plus the middle row of each file, checks the
-//!   guards on the steps between those rows, and rescans any period where a guard fired, so
-//!   its deltas and flags equal [`Mode::Scan`]'s; it leaves the quality columns empty.
-//! - **Memory** is bounded by the number of periods, never by the number of rows.
+//! - **Modes**: [`Mode::Index`] (the default) gives exactly what [`Mode::Scan`] gives, every
+//!   column included, but reads a day's files only when its summary is missing or stale.
+//!   Reading a day in full builds a summary of it (per UTC hour: rows, covered seconds,
+//!   longest internal gap, first and last record; per day: first record, meter, power,
+//!   `(NTARF, LTARF)` pairs, whether any step of the day would fire a guard) and caches it in
+//!   `<dir>/.tic-rec-index/YYYY/MM/YYYY-MM-DD.csv.idx` (text, versioned, checksummed; one
+//!   summary for all the files of a day). A summary is used only while every file of its day
+//!   has the name, length, modification time and (Unix) status-change time recorded in it
+//!   (the day being recorded is rebuilt at every export), only for a day where no guard fires
+//!   (inside the day, and at its first record against the state so far), and only because
+//!   every period is made of whole UTC hours; any other day is read in full, so flags and
+//!   deltas are those of the full read. An index that is missing, stale, of another version
+//!   or unreadable is rebuilt; one that cannot be written is skipped (one
+//!   [`Observer::note`]): the index never changes a result. [`Mode::Scan`] streams every row
+//!   of the range (skipping the files outside it) and neither reads nor writes the index.
+//!   Missing summaries are built on every core (32 days at a time) before being fed in order.
+//! - **Memory** is bounded by the number of periods (plus 32 day summaries of a few kB in
+//!   [`Mode::Index`]), never by the number of rows.
 //! - The library prints nothing: progress goes to an [`Observer`].
 
 mod deltas;
 mod files;
+mod index;
 pub mod output;
 mod periods;
 mod reader;
@@ -147,11 +160,23 @@ impl std::fmt::Display for Position {
 /// How an export reads the files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Mode {
-    /// Every row of the range: quality columns filled.
+    /// The per-day summary index where valid, the files otherwise (see the module doc).
     #[default]
+    Index,
+    /// Every row of the range; the index is neither read nor written.
     Scan,
-    /// Only the rows around the boundaries (see the module doc); quality columns empty.
-    Fast,
+}
+
+/// How [`Mode::Index`] got a day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DayRead {
+    /// From its summary: its files were not read.
+    Index,
+    /// It had no valid summary: its files were read in full to build one (stored when
+    /// possible), then fed from it (or read once more when a guard fires in it).
+    Built,
+    /// Its files were read in full, its summary being valid but unusable (a guard fires).
+    Full,
 }
 
 /// What to export.
@@ -173,6 +198,11 @@ pub trait Observer {
     fn start(&mut self, _files: usize, _bytes: u64) {}
     /// One more file has been read (wholly or by seeking); `bytes` is its size.
     fn file_done(&mut self, _path: &Path, _bytes: u64) {}
+    /// [`Mode::Index`] got the files of `day` as `how` says.
+    fn day_read(&mut self, _day: NaiveDate, _how: DayRead) {}
+    /// Something the user may want to know that does not stop the export (the index cannot
+    /// be written).
+    fn note(&mut self, _message: &str) {}
 }
 
 /// An observer that ignores everything.
@@ -194,6 +224,6 @@ pub fn export_store(
     let bounds = boundaries(options.period, from, to)?;
     match options.mode {
         Mode::Scan => deltas::scan(store, from, to, &bounds, observer),
-        Mode::Fast => deltas::fast(store, from, to, &bounds, observer),
+        Mode::Index => deltas::indexed(store, from, to, &bounds, observer),
     }
 }

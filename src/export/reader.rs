@@ -1,5 +1,5 @@
 //! Reading one daily file: its header, its rows in order, and single rows found by seeking
-//! (head, tail, middle, binary search by time).
+//! (head and tail).
 //!
 //! Lines are read as bytes; only complete lines (ending in `\n`) count, so a torn last line is
 //! never seen. Seeking lands anywhere; the reader realigns on the next `\n`.
@@ -338,47 +338,6 @@ impl DayFile {
         let start = self.line_before(end)?;
         Ok(self.record_from(start, rec)?.is_some())
     }
-
-    /// The record at the middle of the file (by bytes).
-    pub fn middle(&mut self, rec: &mut Record) -> Result<bool, Error> {
-        let end = self.data_end()?;
-        let mid = self.header_end + (end.saturating_sub(self.header_end)) / 2;
-        Ok(self.record_from(mid, rec)?.is_some())
-    }
-
-    /// Binary search: the last record before `t` and the first at or after it. Seeks to the
-    /// middle of the remaining range and realigns on `\n` until the range is small, then reads
-    /// it in order.
-    pub fn around(&mut self, t: i64) -> Result<(Option<Record>, Option<Record>), Error> {
-        let mut rec = Record::default();
-        // `lo` is the header end or the start of a line whose record is before `t`;
-        // `hi` is the data end or the start of a line whose record is at or after `t`.
-        let mut lo = self.header_end;
-        let mut hi = self.data_end()?;
-        while hi - lo > 16 * 1024 {
-            let mid = lo + (hi - lo) / 2;
-            match self.record_from(mid, &mut rec)? {
-                Some(start) if start < hi => {
-                    if rec.time < t {
-                        lo = start;
-                    } else {
-                        hi = start;
-                    }
-                }
-                _ => break,
-            }
-        }
-        let line_no = (lo == self.header_end).then_some(2);
-        self.seek_line(lo, line_no)?;
-        let mut before = None;
-        while self.next_record(&mut rec)? {
-            if rec.time >= t {
-                return Ok((before, Some(rec)));
-            }
-            before = Some(rec.clone());
-        }
-        Ok((before, None))
-    }
 }
 
 fn bad_time(cell: &str) -> String {
@@ -586,7 +545,7 @@ mod tests {
     }
 
     #[test]
-    fn head_tail_middle_around_and_torn_tail() {
+    fn head_tail_and_torn_tail() {
         let mut text = String::from("time,time_source,EAST\n");
         for i in 0..5000 {
             text.push_str(&format!("{},meter,{}\n", ts(i * 10), 1000 + i));
@@ -599,21 +558,6 @@ mod tests {
         assert_eq!(r.energy[0], Some(1000));
         assert!(d.tail(&mut r).expect("tail"));
         assert_eq!(r.energy[0], Some(5999));
-        assert!(d.middle(&mut r).expect("middle"));
-        assert!((3400..3600).contains(&r.energy[0].expect("east")), "{r:?}");
-        let t0 = parse_time(ts(0).as_bytes()).expect("t").0;
-        for (t, before, after) in [
-            (t0, None, Some(1000)),
-            (t0 + 5, Some(1000), Some(1001)),
-            (t0 + 10, Some(1000), Some(1001)),
-            (t0 + 20_000, Some(2999), Some(3000)),
-            (t0 + 49_990, Some(5998), Some(5999)),
-            (t0 + 49_991, Some(5999), None),
-        ] {
-            let (b, a) = d.around(t).expect("around");
-            assert_eq!(b.and_then(|r| r.energy[0]), before, "{t}");
-            assert_eq!(a.and_then(|r| r.energy[0]), after, "{t}");
-        }
         d.seek_line(d.header_end, Some(2)).expect("seek");
         let mut n = 0;
         while d.next_record(&mut r).expect("row") {

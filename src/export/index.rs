@@ -1,0 +1,632 @@
+//! The summary index: per local day, a small summary of the day's records by UTC hour, cached
+//! under `<data-dir>/.tic-rec-index/YYYY/MM/YYYY-MM-DD.csv.idx` so that a later export does not
+//! read the day's files again.
+//!
+//! A summary holds, per UTC hour with records: the number of rows, the covered seconds and the
+//! longest gap between consecutive records inside the hour, and the first and last record's
+//! time and energy indexes; per day: the first record in full, the meter, the last subscribed
+//! power, the last LTARF seen for each NTARF, and whether every step between consecutive
+//! records of the day is *clean* (no guard would fire: no decrease, no zero, no jump above the
+//! subscribed power, one meter, the same energy cells present in every row). Only clean days
+//! are ever fed from their summary; any other day is read in full. For periods made of whole
+//! hours, a clean day's summary gives exactly what reading it gives (see
+//! `Accumulator::feed_summary`).
+//!
+//! A summary is trusted only while every file of the day has the name, length, modification
+//! time and (on Unix) status-change time (ns) recorded in it; it is also checked for its version and a checksum.
+//! Anything else (missing, stale, other version, unreadable, garbage) and it is rebuilt.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use chrono::NaiveDate;
+
+use super::reader::Record;
+use super::{Observer, MAX_COVERED_GAP_S, N_ENERGY};
+use crate::store::day_file;
+
+/// Format version: a summary of another version is rebuilt.
+pub const VERSION: u32 = 1;
+const MAGIC: &str = "tic-rec-index";
+/// The index directory, inside the data directory.
+pub const DIR: &str = ".tic-rec-index";
+
+/// A summary is far smaller (~8 kB a day at most): anything bigger is not one.
+const MAX_INDEX_BYTES: u64 = 1 << 20;
+
+/// What identifies the version of a source file: its name, length, modification time and,
+/// on Unix, status-change time (which no one can set back: a file rewritten and given its
+/// old modification time still changes it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    name: String,
+    len: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+}
+
+#[cfg(unix)]
+fn ctime_ns(meta: &fs::Metadata) -> i128 {
+    use std::os::unix::fs::MetadataExt;
+    i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec())
+}
+
+#[cfg(not(unix))]
+fn ctime_ns(_meta: &fs::Metadata) -> i128 {
+    0
+}
+
+/// The stamp of `path` now; `None` when it cannot be known (the day is then not cached).
+pub fn stamp(path: &Path) -> Option<Stamp> {
+    let meta = fs::metadata(path).ok()?;
+    let mtime = meta.modified().ok()?;
+    let mtime_ns = match mtime.duration_since(UNIX_EPOCH) {
+        Ok(d) => i128::try_from(d.as_nanos()).ok()?,
+        Err(e) => -i128::try_from(e.duration().as_nanos()).ok()?,
+    };
+    Some(Stamp {
+        name: path.file_name()?.to_str()?.to_owned(),
+        len: meta.len(),
+        mtime_ns,
+        ctime_ns: ctime_ns(&meta),
+    })
+}
+
+/// The records of one UTC hour of a day.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hour {
+    /// Records in the hour.
+    pub rows: u64,
+    /// Seconds between consecutive records of the hour at most [`MAX_COVERED_GAP_S`] apart.
+    pub covered: i64,
+    /// Longest interval between consecutive records of the hour.
+    pub max_gap: i64,
+    /// Time of the first record.
+    pub first_t: i64,
+    /// Energy indexes of the first record.
+    pub first: [Option<i64>; N_ENERGY],
+    /// Time of the last record.
+    pub last_t: i64,
+    /// Energy indexes of the last record.
+    pub last: [Option<i64>; N_ENERGY],
+}
+
+/// The summary of one local day (all its files, merged by time).
+#[derive(Clone, Debug, PartialEq)]
+pub struct DaySummary {
+    files: Vec<Stamp>,
+    /// Positions in `ENERGY_LABELS` of the energy columns of the day's headers.
+    pub labels: Vec<usize>,
+    /// No guard can fire between two records of the day (the rest is valid only when set).
+    pub clean: bool,
+    /// The first record.
+    pub first: Option<Record>,
+    /// ADSC/ADCO of the day (empty when none).
+    pub meter: String,
+    /// The last subscribed power (VA) of the day.
+    pub power: Option<i64>,
+    /// Least subscribed power (VA) the steps before the first one carrying a power need to
+    /// be plausible.
+    pub need_va: i64,
+    /// The last LTARF seen for each NTARF (1..=10).
+    pub tariffs: Vec<(u8, String)>,
+    /// The hours with records, in order.
+    pub hours: Vec<Hour>,
+}
+
+/// The Wh a step of `dt` seconds may rise at `power` VA (the `implausible_jump` guard).
+pub fn allowed_wh(power: i64, dt: i64) -> i128 {
+    i128::from(power) * 3 / 2 * i128::from(dt.saturating_add(2)) / 3600 + 1
+}
+
+/// The least power for which a rise of `d` Wh in `dt` s is plausible (`i64::MAX`: none).
+fn least_power(dt: i64, d: i64) -> i64 {
+    if d <= 1 {
+        return 0;
+    }
+    let (mut lo, mut hi) = (0i64, i64::MAX / 4);
+    if allowed_wh(hi, dt) < i128::from(d) {
+        return i64::MAX;
+    }
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if allowed_wh(mid, dt) >= i128::from(d) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    lo
+}
+
+fn mask(energy: &[Option<i64>; N_ENERGY]) -> u32 {
+    energy
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.is_some())
+        .fold(0, |m, (k, _)| m | 1 << k)
+}
+
+/// Builds a day's summary from its records, fed in time order (sans IO).
+pub struct Builder {
+    day: DaySummary,
+    last_t: Option<i64>,
+    prev: [Option<i64>; N_ENERGY],
+    mask: u32,
+    tariffs: [Option<String>; 10],
+}
+
+impl Builder {
+    /// A builder for the day whose files have `files` stamps and `labels` energy columns.
+    pub fn new(files: Vec<Stamp>, labels: Vec<usize>) -> Builder {
+        Builder {
+            day: DaySummary {
+                files,
+                labels,
+                clean: true,
+                first: None,
+                meter: String::new(),
+                power: None,
+                need_va: 0,
+                tariffs: Vec::new(),
+                hours: Vec::new(),
+            },
+            last_t: None,
+            prev: [None; N_ENERGY],
+            mask: 0,
+            tariffs: Default::default(),
+        }
+    }
+
+    /// The next record of the day; records not after the previous one are ignored, as the
+    /// accumulator does.
+    pub fn feed(&mut self, rec: &Record) {
+        if !self.day.clean {
+            return;
+        }
+        let t = rec.time;
+        let m = mask(&rec.energy);
+        let prev_t = match self.last_t {
+            Some(l) if t <= l => return,
+            Some(l) => Some(l),
+            None => {
+                self.day.first = Some(rec.clone());
+                self.mask = m;
+                None
+            }
+        };
+        let day = &mut self.day;
+        if !rec.meter.is_empty() {
+            if day.meter.is_empty() {
+                day.meter.clone_from(&rec.meter);
+            } else if day.meter != rec.meter {
+                day.clean = false;
+                return;
+            }
+        }
+        if let Some(p) = rec.power_va.filter(|&p| p > 0) {
+            day.power = Some(p);
+        }
+        if let Some(n) = rec.ntarf.filter(|n| (1..=10).contains(n)) {
+            let slot = &mut self.tariffs[usize::from(n) - 1];
+            if !rec.tariff.is_empty() && slot.as_deref() != Some(rec.tariff.as_str()) {
+                *slot = Some(rec.tariff.clone());
+            }
+        }
+        if let Some(pt) = prev_t {
+            if m != self.mask {
+                day.clean = false;
+                return;
+            }
+            let dt = t - pt;
+            for (va, vb) in self.prev.iter().zip(&rec.energy) {
+                let (Some(va), Some(vb)) = (*va, *vb) else {
+                    continue;
+                };
+                if (vb == 0 && va > 0) || vb < va {
+                    day.clean = false;
+                    return;
+                }
+                let d = vb - va;
+                match day.power {
+                    Some(p) if allowed_wh(p, dt) < i128::from(d) => {
+                        day.clean = false;
+                        return;
+                    }
+                    Some(_) => {}
+                    None => day.need_va = day.need_va.max(least_power(dt, d)),
+                }
+            }
+        }
+        let start = t.div_euclid(3600) * 3600;
+        match day.hours.last_mut() {
+            Some(h) if h.last_t.div_euclid(3600) * 3600 == start => {
+                let gap = t - h.last_t;
+                h.rows += 1;
+                if gap <= MAX_COVERED_GAP_S {
+                    h.covered += gap;
+                }
+                h.max_gap = h.max_gap.max(gap);
+                h.last_t = t;
+                h.last = rec.energy;
+            }
+            _ => day.hours.push(Hour {
+                rows: 1,
+                covered: 0,
+                max_gap: 0,
+                first_t: t,
+                first: rec.energy,
+                last_t: t,
+                last: rec.energy,
+            }),
+        }
+        self.prev = rec.energy;
+        self.last_t = Some(t);
+    }
+
+    /// The summary.
+    pub fn finish(mut self) -> DaySummary {
+        if !self.day.clean {
+            self.day.first = None;
+            self.day.hours.clear();
+        }
+        self.day.tariffs = (1u8..)
+            .zip(self.tariffs)
+            .filter_map(|(n, l)| l.map(|l| (n, l)))
+            .collect();
+        self.day
+    }
+}
+
+fn hex(s: &str) -> String {
+    let mut out = String::with_capacity(1 + 2 * s.len());
+    out.push('x');
+    for b in s.bytes() {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+fn unhex(s: &str) -> Option<String> {
+    let h = s.strip_prefix('x')?;
+    if h.len() % 2 != 0 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..h.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
+
+fn opt(v: Option<i64>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| v.to_string())
+}
+
+fn parse_opt(s: &str) -> Option<Option<i64>> {
+    if s == "-" {
+        Some(None)
+    } else {
+        s.parse().ok().map(Some)
+    }
+}
+
+/// The energy values of the labels in `m`, in label order.
+fn values(w: &mut std::str::Split<'_, char>, m: u32) -> Option<[Option<i64>; N_ENERGY]> {
+    let mut e = [None; N_ENERGY];
+    for (k, slot) in e.iter_mut().enumerate() {
+        if m & 1 << k != 0 {
+            *slot = Some(w.next()?.parse().ok()?);
+        }
+    }
+    Some(e)
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+impl DaySummary {
+    /// The text of the index file.
+    pub fn to_text(&self) -> String {
+        let mut s = format!("{MAGIC} {VERSION}\n");
+        for f in &self.files {
+            let _ = writeln!(
+                s,
+                "file {} {} {} {}",
+                f.len,
+                f.mtime_ns,
+                f.ctime_ns,
+                hex(&f.name)
+            );
+        }
+        s.push_str("labels");
+        for k in &self.labels {
+            let _ = write!(s, " {k}");
+        }
+        let m = self.first.as_ref().map_or(0, |r| mask(&r.energy));
+        let _ = writeln!(s, "\nclean {} {m}", u8::from(self.clean));
+        if self.clean {
+            let _ = writeln!(
+                s,
+                "day {} {} {}",
+                hex(&self.meter),
+                opt(self.power),
+                self.need_va
+            );
+            for (n, l) in &self.tariffs {
+                let _ = writeln!(s, "tariff {n} {}", hex(l));
+            }
+            if let Some(r) = &self.first {
+                let _ = write!(
+                    s,
+                    "first {} {} {} {} {}",
+                    r.time,
+                    hex(&r.meter),
+                    opt(r.ntarf.map(i64::from)),
+                    hex(&r.tariff),
+                    opt(r.power_va)
+                );
+                for v in r.energy.iter().flatten() {
+                    let _ = write!(s, " {v}");
+                }
+                s.push('\n');
+            }
+            for h in &self.hours {
+                let _ = write!(
+                    s,
+                    "hour {} {} {} {} {}",
+                    h.rows, h.covered, h.max_gap, h.first_t, h.last_t
+                );
+                for v in h.first.iter().chain(&h.last).flatten() {
+                    let _ = write!(s, " {v}");
+                }
+                s.push('\n');
+            }
+        }
+        let sum = fnv(s.as_bytes());
+        let _ = writeln!(s, "sum {sum:016x}");
+        s
+    }
+
+    /// Parses an index file; `None` when it is not a valid one of this version.
+    pub fn from_text(text: &str) -> Option<DaySummary> {
+        let body_end = text.trim_end_matches('\n').rfind('\n')? + 1;
+        let (body, sum) = text.split_at(body_end);
+        let sum = u64::from_str_radix(sum.strip_prefix("sum ")?.strip_suffix('\n')?, 16).ok()?;
+        if sum != fnv(body.as_bytes()) {
+            return None;
+        }
+        let mut lines = body.lines();
+        if lines.next()? != format!("{MAGIC} {VERSION}") {
+            return None;
+        }
+        let mut day = Builder::new(Vec::new(), Vec::new()).day;
+        let mut m = 0u32;
+        for line in lines {
+            let mut w = line.split(' ');
+            let tag = w.next()?;
+            match tag {
+                "file" => day.files.push(Stamp {
+                    len: w.next()?.parse().ok()?,
+                    mtime_ns: w.next()?.parse().ok()?,
+                    ctime_ns: w.next()?.parse().ok()?,
+                    name: unhex(w.next()?)?,
+                }),
+                "labels" => {
+                    for k in w.by_ref() {
+                        let k: usize = k.parse().ok()?;
+                        if k >= N_ENERGY {
+                            return None;
+                        }
+                        day.labels.push(k);
+                    }
+                }
+                "clean" => {
+                    day.clean = w.next()? == "1";
+                    m = w.next()?.parse().ok()?;
+                }
+                "day" => {
+                    day.meter = unhex(w.next()?)?;
+                    day.power = parse_opt(w.next()?)?;
+                    day.need_va = w.next()?.parse().ok()?;
+                }
+                "tariff" => day
+                    .tariffs
+                    .push((w.next()?.parse().ok()?, unhex(w.next()?)?)),
+                "first" => {
+                    let time = w.next()?.parse().ok()?;
+                    let meter = unhex(w.next()?)?;
+                    let ntarf = match parse_opt(w.next()?)? {
+                        Some(n) => Some(u8::try_from(n).ok()?),
+                        None => None,
+                    };
+                    let tariff = unhex(w.next()?)?;
+                    let power_va = parse_opt(w.next()?)?;
+                    let energy = values(&mut w, m)?;
+                    day.first = Some(Record {
+                        time,
+                        energy,
+                        meter,
+                        ntarf,
+                        tariff,
+                        power_va,
+                    });
+                }
+                "hour" => {
+                    let mut n = || w.next()?.parse::<i64>().ok();
+                    let (rows, covered, max_gap) = (n()?, n()?, n()?);
+                    let (first_t, last_t) = (n()?, n()?);
+                    let first = values(&mut w, m)?;
+                    let last = values(&mut w, m)?;
+                    day.hours.push(Hour {
+                        rows: u64::try_from(rows).ok()?,
+                        covered,
+                        max_gap,
+                        first_t,
+                        first,
+                        last_t,
+                        last,
+                    });
+                }
+                _ => return None,
+            }
+            if w.next().is_some() {
+                return None;
+            }
+        }
+        let ordered = day.hours.windows(2).all(|h| h[0].last_t < h[1].first_t)
+            && day
+                .hours
+                .iter()
+                .all(|h| h.first_t <= h.last_t && (h.rows >= 2 || h.first_t == h.last_t));
+        let first_ok = match (&day.first, day.hours.first()) {
+            (Some(r), Some(h)) => r.time == h.first_t && r.energy == h.first,
+            (None, None) => true,
+            _ => false,
+        };
+        (ordered && first_ok).then_some(day)
+    }
+}
+
+/// The index of a data directory: loads valid summaries, saves new ones (best effort).
+pub struct Cache {
+    root: PathBuf,
+    writable: bool,
+}
+
+impl Cache {
+    /// The index of `data_dir`.
+    pub fn new(data_dir: &Path) -> Cache {
+        Cache {
+            root: data_dir.join(DIR),
+            writable: true,
+        }
+    }
+
+    fn path(&self, day: NaiveDate) -> PathBuf {
+        let mut p = day_file(&self.root, day, 0).into_os_string();
+        p.push(".idx");
+        PathBuf::from(p)
+    }
+
+    /// The summary of `day` if one is stored and matches `files` exactly.
+    pub fn load(&self, day: NaiveDate, files: &[Stamp]) -> Option<DaySummary> {
+        let path = self.path(day);
+        if fs::metadata(&path).ok()?.len() > MAX_INDEX_BYTES {
+            return None;
+        }
+        let text = fs::read_to_string(path).ok()?;
+        DaySummary::from_text(&text).filter(|s| s.files == files)
+    }
+
+    /// Stores the summary of `day`; when the index cannot be written, tells `observer` once
+    /// and stops trying.
+    pub fn save(&mut self, day: NaiveDate, summary: &DaySummary, observer: &mut dyn Observer) {
+        if !self.writable {
+            return;
+        }
+        let path = self.path(day);
+        if let Err(e) = write_atomic(&path, summary.to_text().as_bytes()) {
+            self.writable = false;
+            observer.note(&format!(
+                "cannot write the export index {:?} ({e}); going on without it",
+                path.display().to_string()
+            ));
+        }
+    }
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(t: i64, east: i64, power: Option<i64>) -> Record {
+        let mut r = Record {
+            time: t,
+            meter: "0418".into(),
+            ntarf: Some(1),
+            tariff: "HEURE CREUSE".into(),
+            power_va: power,
+            ..Record::default()
+        };
+        r.energy[0] = Some(east);
+        r.energy[2] = Some(east / 2);
+        r
+    }
+
+    fn stamps() -> Vec<Stamp> {
+        vec![Stamp {
+            name: "2026-01-01.csv".into(),
+            len: 42,
+            mtime_ns: 1_700_000_000_123_456_789,
+            ctime_ns: 1_700_000_000_987_654_321,
+        }]
+    }
+
+    #[test]
+    fn round_trip_and_garbage() {
+        let mut b = Builder::new(stamps(), vec![0, 2]);
+        for (i, t) in [10, 20, 400, 3600, 3700, 7300].into_iter().enumerate() {
+            b.feed(&rec(t, 1000 + i as i64, (i > 1).then_some(6000)));
+        }
+        let s = b.finish();
+        assert!(s.clean);
+        assert_eq!(s.hours.len(), 3);
+        assert_eq!(
+            (s.hours[0].rows, s.hours[0].covered, s.hours[0].max_gap),
+            (3, 10, 380)
+        );
+        assert_eq!(s.power, Some(6000));
+        assert_eq!(s.tariffs, vec![(1, "HEURE CREUSE".to_owned())]);
+        let text = s.to_text();
+        assert_eq!(DaySummary::from_text(&text), Some(s.clone()));
+        for bad in [
+            String::new(),
+            "garbage\n".into(),
+            text.replace("hour 2", "hour 3"),
+            text.replace(&format!("{MAGIC} {VERSION}"), &format!("{MAGIC} 999")),
+            text[..text.len() / 2].to_owned(),
+        ] {
+            assert_eq!(DaySummary::from_text(&bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn guard_events_make_a_day_unclean() {
+        let cases: [(&[(i64, i64)], bool); 4] = [
+            (&[(0, 10), (1, 11), (2, 12)], true),
+            (&[(0, 10), (1, 9), (2, 12)], false),
+            (&[(0, 10), (1, 0), (2, 12)], false),
+            (&[(0, 10), (1, 10_000), (2, 10_001)], false),
+        ];
+        for (recs, clean) in cases {
+            let mut b = Builder::new(stamps(), vec![0]);
+            for &(t, v) in recs {
+                b.feed(&rec(t, v, Some(6000)));
+            }
+            assert_eq!(b.finish().clean, clean, "{recs:?}");
+        }
+        let mut b = Builder::new(stamps(), vec![0]);
+        b.feed(&rec(0, 10, None));
+        b.feed(&rec(1, 20, None));
+        let s = b.finish();
+        assert!(s.clean);
+        assert_eq!(s.need_va, least_power(1, 10));
+        assert!(allowed_wh(s.need_va, 1) >= 10 && allowed_wh(s.need_va - 1, 1) < 10);
+    }
+}
