@@ -587,13 +587,14 @@ impl Meter {
         let day = (*local - Duration::hours(6)).date();
         let winter = matches!(day.month(), 11 | 12 | 1 | 2 | 3);
         let weekend = matches!(day.weekday(), Weekday::Sat | Weekday::Sun);
-        // A hash of the day and the seed: deterministic, independent of the frame rate.
-        let h = (day.num_days_from_ce() as u64)
+        // A hash of the day and the seed (the splitmix64 finaliser): deterministic and
+        // independent of the frame rate.
+        let mut z = (day.num_days_from_ce() as u64)
             .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .wrapping_add(self.cfg.seed)
-            .rotate_left(17)
-            .wrapping_mul(0xBF58_476D_1CE4_E5B9)
-            >> 56;
+            .wrapping_add(self.cfg.seed);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        let h = (z ^ (z >> 31)) >> 56;
         match (winter, weekend, h) {
             (true, false, 0..=40) => Colour::Red,
             (_, false, 41..=80) => Colour::White,
