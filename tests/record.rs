@@ -629,3 +629,27 @@ fn a_line_without_valid_frames_is_diagnosed() {
         "{line}"
     );
 }
+
+/// The README's main command: a day of records through the real serial path; run twice, it
+/// adds an earlier day rather than nothing.
+#[test]
+fn demo_records_a_day_and_again_the_day_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("tic-data");
+    for run in 1..=2 {
+        let out = Command::new(BIN)
+            .args(["record", "--demo", "--data-dir", data.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains("1440 rows written"), "run {run}: {stderr}");
+        let files = read_dir_rows(&data);
+        assert_eq!(files.len(), run);
+        for (p, header, rows) in &files {
+            assert_eq!(header.join(","), STANDARD_COLUMNS, "{p:?}");
+            assert_eq!(rows.len(), 1440, "{p:?}");
+            assert_increasing(rows);
+        }
+    }
+}

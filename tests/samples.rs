@@ -304,7 +304,11 @@ fn project_samples_decode() {
             assert!(got.bad > 0 && d.stats().frames_cut > 0, "{name}: {got:?}");
         } else {
             assert_eq!(got.bad, 0, "{name}");
-            assert_eq!(d.stats().bytes_skipped, 0, "{name}: starts at STX, ends at ETX");
+            assert_eq!(
+                d.stats().bytes_skipped,
+                0,
+                "{name}: starts at STX, ends at ETX"
+            );
         }
     }
     assert!(n >= 9, "{n} samples in data/");
