@@ -631,3 +631,88 @@ fn an_unwritable_index_is_skipped_with_one_note() {
         "{err}"
     );
 }
+
+/// Files a crash or a hand can leave behind: an empty file and one cut inside its header
+/// are days without rows; a torn 1 MiB tail is ignored without holding it in memory; a
+/// line too long before the end, or a column twice, is an error naming the file; a file
+/// outside its own YYYY/MM directory is ignored.
+#[test]
+fn odd_files_in_the_data_dir() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let write = |rel: &str, text: &[u8]| {
+        let p = d.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    let good = "time,time_source,EAST,PREF\n2026-01-01T00:00:00+01:00,meter,1000,6\n2026-01-01T23:00:00+01:00,meter,1500,6\n";
+    write("2026/01/2026-01-01.csv", good.as_bytes());
+    write("2026/01/2026-01-02.csv", b"");
+    write("2026/01/2026-01-03.csv", b"time,time_so");
+    let mut torn = b"time,time_source,EAST,PREF\n2026-01-04T01:00:00+01:00,meter,1600,6\n".to_vec();
+    torn.extend(std::iter::repeat_n(b'a', 1 << 20));
+    write("2026/01/2026-01-04.csv", &torn);
+    write("2026/02/2026-01-05.csv", good.as_bytes());
+    let out = tic_rec(&[
+        "export",
+        "--data-dir",
+        d.to_str().unwrap(),
+        "--format",
+        "csv",
+        "--records",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 4, "header + 3 rows: {text}");
+    let out = tic_rec(&[
+        "export",
+        "--data-dir",
+        d.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut long = b"time,time_source,EAST,PREF\n".to_vec();
+    long.extend(std::iter::repeat_n(b'7', 70_000));
+    long.extend(b"\n2026-01-06T01:00:00+01:00,meter,1600,6\n");
+    write("2026/01/2026-01-06.csv", &long);
+    let out = tic_rec(&[
+        "export",
+        "--data-dir",
+        d.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("2026-01-06.csv") && err.contains("64 KiB"),
+        "{err}"
+    );
+    std::fs::remove_file(d.join("2026/01/2026-01-06.csv")).unwrap();
+
+    write(
+        "2026/01/2026-01-07.csv",
+        b"time,time_source,EAST,EAST\n2026-01-07T01:00:00+01:00,meter,1,2\n",
+    );
+    let out = tic_rec(&[
+        "export",
+        "--data-dir",
+        d.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("2026-01-07.csv") && err.contains("twice"),
+        "{err}"
+    );
+}

@@ -155,9 +155,13 @@ impl Sink {
                     .parent()
                     .filter(|p| !p.as_os_str().is_empty())
                     .unwrap_or(Path::new("."));
-                let tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| {
-                    format!("cannot create a file in {:?}", dir.display().to_string())
-                })?;
+                // 0666 before the umask, like any new file (tempfile's default is 0600).
+                let tmp = tempfile::Builder::new()
+                    .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+                    .tempfile_in(dir)
+                    .with_context(|| {
+                        format!("cannot create a file in {:?}", dir.display().to_string())
+                    })?;
                 Ok(Sink::File(BufWriter::new(tmp), path.to_path_buf()))
             }
         }
@@ -190,10 +194,8 @@ pub fn run(args: Args) -> Result<()> {
             bail!("--from {from} is after --to {to}: nothing to export");
         }
     }
+    // format() refuses Parquet without -o.
     let format = args.format()?;
-    if format == OutFormat::Parquet && args.output.is_none() {
-        bail!("--format parquet needs -o FILE");
-    }
     let store = Store::open(&args.data_dir)?;
     let mut progress = Progress(None);
     let mut sink = Sink::open(args.output.as_deref())?;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use super::Error;
 use crate::store::parse_day_file_name;
@@ -40,6 +40,12 @@ impl Store {
                     let Some((day, n)) = name.to_str().and_then(parse_day_file_name) else {
                         continue;
                     };
+                    // Only where the recorder puts it: YYYY/MM of its own day.
+                    if year.file_name().to_str() != Some(&format!("{:04}", day.year()))
+                        || month.file_name().to_str() != Some(&format!("{:02}", day.month()))
+                    {
+                        continue;
+                    }
                     let meta = file.metadata().map_err(err(&file.path()))?;
                     if meta.is_file() {
                         days.entry(day)

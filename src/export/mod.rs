@@ -2,9 +2,12 @@
 //!
 //! ## Contract
 //! - **Input**: the daily files of [`crate::store`] (`<dir>/YYYY/MM/YYYY-MM-DD[.N].csv`); the
-//!   files of one day are merged by time; raw `.tic` files and any other names are ignored.
-//!   A torn last line (no `\n`) is ignored; any other malformed row (wrong number of cells,
-//!   unreadable `time`) is an [`Error::Malformed`] naming the file and the line (or the byte
+//!   files of one day are merged by time; raw `.tic` files, other names and files outside
+//!   their own `YYYY/MM` directory are ignored. An empty file, or one cut inside its header,
+//!   is a day without rows; a torn last line (no `\n`) is ignored; a line over 64 KiB (before
+//!   the torn tail) or a header naming a column twice is an error; any other malformed row
+//!   (wrong number of cells, unreadable `time`) is an [`Error::Malformed`] naming the file
+//!   and the line (or the byte
 //!   offset where the line number is unknown because the file was entered by seeking).
 //!   Energy cells that are empty or not all digits (`NON TRANSMIS`) count as missing.
 //! - **Periods** follow the local calendar of [`crate::store::TZ`] ([`Period`]); `--hour` is a
@@ -46,7 +49,8 @@
 //!   deltas are those of the full read. An index that is missing, stale, of another version
 //!   or unreadable is rebuilt; one that cannot be written is skipped (one
 //!   [`Observer::note`]): the index never changes a result. [`Mode::Scan`] streams every row
-//!   of the range (skipping the files outside it) and neither reads nor writes the index.
+//!   of the range (outside it, only the records next to its ends) and neither reads nor
+//!   writes the index.
 //!   Missing summaries are built on every core (32 days at a time) before being fed in order.
 //! - **Memory** is bounded by the number of periods (plus 32 day summaries of a few kB in
 //!   [`Mode::Index`]), never by the number of rows.

@@ -55,8 +55,17 @@ pub struct DayFile {
     pos: u64,
     /// Line number of the next line, when known (1-based; header is line 1).
     line_no: Option<u64>,
+    /// End of the last complete line, once known.
+    data_end: Option<u64>,
     buf: Vec<u8>,
 }
+
+/// A line longer than this is malformed (a row of every TIC label is under 2 KiB); a longer
+/// unfinished tail is a torn last line. Reads never hold more than this, whatever the input.
+const MAX_LINE: u64 = 64 * 1024;
+
+/// Backward scans read this much at a time.
+const SCAN_CHUNK: u64 = 64 * 1024;
 
 impl DayFile {
     /// Opens `path` and reads its header.
@@ -69,18 +78,45 @@ impl DayFile {
         let len = file.metadata().map_err(io)?.len();
         let mut reader = BufReader::with_capacity(64 * 1024, file);
         let mut buf = Vec::new();
-        reader.read_until(b'\n', &mut buf).map_err(io)?;
+        (&mut reader)
+            .take(MAX_LINE + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(io)?;
         let bad = |reason: &str| Error::Header {
             path: path.to_path_buf(),
             reason: reason.to_owned(),
         };
         if buf.last() != Some(&b'\n') {
-            return Err(bad("no complete header line"));
+            if buf.len() as u64 > MAX_LINE {
+                return Err(bad("header line longer than 64 KiB"));
+            }
+            // Empty, or cut inside its header by a crash (the store's docs allow it): a day
+            // with no rows.
+            return Ok(DayFile {
+                path: path.to_path_buf(),
+                reader,
+                header: Vec::new(),
+                roles: Vec::new(),
+                tri: false,
+                header_end: len,
+                len,
+                pos: len,
+                line_no: None,
+                data_end: Some(len),
+                buf: Vec::new(),
+            });
         }
         let header_end = buf.len() as u64;
         let text = std::str::from_utf8(trim_eol(&buf)).map_err(|_| bad("not UTF-8"))?;
         let mut header = Vec::new();
         for_each_cell(text, |_, c| header.push(c.into_owned())).map_err(|r| bad(&r))?;
+        if let Some(dup) = header
+            .iter()
+            .enumerate()
+            .find(|(i, h)| header[..*i].contains(h))
+        {
+            return Err(bad(&format!("column {:?} appears twice", dup.1)));
+        }
         if header.first().map(String::as_str) != Some("time") {
             return Err(bad(&format!(
                 "expected first column \"time\", found {:?}",
@@ -99,6 +135,7 @@ impl DayFile {
             len,
             pos: header_end,
             line_no: Some(2),
+            data_end: None,
             buf,
         })
     }
@@ -142,15 +179,26 @@ impl DayFile {
     /// starts; `None` at the end of the file or at a torn last line.
     fn next_line(&mut self) -> Result<Option<Position>, Error> {
         self.buf.clear();
-        let n = self
-            .reader
+        let n = (&mut self.reader)
+            .take(MAX_LINE + 1)
             .read_until(b'\n', &mut self.buf)
             .map_err(|e| Error::Io {
                 path: self.path.clone(),
                 source: e,
             })?;
-        if n == 0 || self.buf.last() != Some(&b'\n') {
+        if n == 0 {
             return Ok(None);
+        }
+        if self.buf.last() != Some(&b'\n') {
+            // A torn last line is ignored; a line too long before the data's end is an error.
+            if self.pos >= self.data_end()? {
+                return Ok(None);
+            }
+            let at = match self.line_no {
+                Some(l) => Position::Line(l, self.pos),
+                None => Position::Byte(self.pos),
+            };
+            return Err(self.malformed(at, "line longer than 64 KiB".to_owned()));
         }
         let at = match self.line_no {
             Some(l) => Position::Line(l, self.pos),
@@ -241,12 +289,12 @@ impl DayFile {
                 Role::Tariff => rec.tariff.push_str(&c),
                 Role::PowerKva => {
                     if let Some(v) = parse_int(&c) {
-                        rec.power_va = Some(rec.power_va.unwrap_or(0).max(v * 1000));
+                        rec.power_va = Some(rec.power_va.unwrap_or(0).max(v.saturating_mul(1000)));
                     }
                 }
                 Role::Isousc => {
                     if let Some(v) = parse_int(&c) {
-                        rec.power_va = Some(v * 200 * if tri { 3 } else { 1 });
+                        rec.power_va = Some(v.saturating_mul(if tri { 600 } else { 200 }));
                     }
                 }
             }
@@ -263,18 +311,29 @@ impl DayFile {
 
     /// The end of the last complete line (the file's length unless its tail is torn).
     fn data_end(&mut self) -> Result<u64, Error> {
-        let mut window = 4096u64;
-        loop {
-            let start = self.len.saturating_sub(window).max(self.header_end);
-            let bytes = self.read_at(start, self.len - start)?;
-            if let Some(i) = memchr::memrchr(b'\n', &bytes) {
-                return Ok(start + i as u64 + 1);
-            }
-            if start == self.header_end {
-                return Ok(self.header_end);
-            }
-            window *= 4;
+        if let Some(end) = self.data_end {
+            return Ok(end);
         }
+        let end = self
+            .last_newline_before(self.len)?
+            .map_or(self.header_end, |i| i + 1);
+        self.data_end = Some(end);
+        Ok(end)
+    }
+
+    /// The offset of the last `\n` before `end` (after the header), scanning backwards a
+    /// bounded chunk at a time.
+    fn last_newline_before(&mut self, end: u64) -> Result<Option<u64>, Error> {
+        let mut hi = end;
+        while hi > self.header_end {
+            let lo = hi.saturating_sub(SCAN_CHUNK).max(self.header_end);
+            let bytes = self.read_at(lo, hi - lo)?;
+            if let Some(i) = memchr::memrchr(b'\n', &bytes) {
+                return Ok(Some(lo + i as u64));
+            }
+            hi = lo;
+        }
+        Ok(None)
     }
 
     fn read_at(&mut self, start: u64, len: u64) -> Result<Vec<u8>, Error> {
@@ -289,21 +348,9 @@ impl DayFile {
     /// The start of the line that ends at `end` (a line start or the data end), or the header
     /// end when that line is the first one.
     fn line_before(&mut self, end: u64) -> Result<u64, Error> {
-        let mut window = 4096u64;
-        loop {
-            let start = end
-                .saturating_sub(1)
-                .saturating_sub(window)
-                .max(self.header_end);
-            let bytes = self.read_at(start, end.saturating_sub(1) - start)?;
-            if let Some(i) = memchr::memrchr(b'\n', &bytes) {
-                return Ok(start + i as u64 + 1);
-            }
-            if start == self.header_end {
-                return Ok(self.header_end);
-            }
-            window *= 4;
-        }
+        Ok(self
+            .last_newline_before(end.saturating_sub(1))?
+            .map_or(self.header_end, |i| i + 1))
     }
 
     /// The first record starting at or after byte `offset` (realigned on the next line),
@@ -313,11 +360,8 @@ impl DayFile {
             self.seek_line(self.header_end, Some(2))?;
         } else {
             self.seek_line(offset - 1, None)?;
-            self.buf.clear();
-            let n = self
-                .reader
-                .read_until(b'\n', &mut self.buf)
-                .map_err(|e| self.io(e))?;
+            // Realign on the next line start without holding the skipped bytes.
+            let n = self.reader.skip_until(b'\n').map_err(|e| self.io(e))?;
             self.pos += n as u64;
         }
         let start = self.pos;

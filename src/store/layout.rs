@@ -34,7 +34,13 @@ pub fn month_dir(dir: &Path, day: NaiveDate) -> PathBuf {
 pub fn parse_day_file_name(name: &str) -> Option<(NaiveDate, u32)> {
     let stem = name.strip_suffix(".csv")?;
     let (date, n) = match stem.split_once('.') {
-        Some((d, n)) => (d, n.parse().ok().filter(|&n| n > 0)?),
+        // N ≥ 1 written plainly: `.1`, not `.01` or `.+1`.
+        Some((d, n)) => (
+            d,
+            n.parse()
+                .ok()
+                .filter(|&v: &u32| v > 0 && v.to_string() == n)?,
+        ),
         None => (stem, 0),
     };
     if date.len() != 10 {
