@@ -127,6 +127,16 @@ pub enum Error {
         /// What was expected and found.
         reason: String,
     },
+    /// A range with too many periods.
+    #[error("range {from} to {to} holds {periods} periods, more than one export takes ({max}): narrow --from/--to or use a longer period", max = periods::MAX_PERIODS)]
+    RangeTooWide {
+        /// First day.
+        from: NaiveDate,
+        /// Last day.
+        to: NaiveDate,
+        /// Periods it would hold.
+        periods: i64,
+    },
     /// `from` is after `to`.
     #[error("empty range: --from {from} is after --to {to}")]
     EmptyRange {

@@ -28,10 +28,23 @@ pub fn midnight(day: NaiveDate) -> Result<i64, Error> {
         .ok_or(Error::Calendar(day))
 }
 
+/// The most periods one export may hold.
+pub const MAX_PERIODS: i64 = 200_000;
+
 /// The boundaries (Unix seconds, increasing) of the periods covering
 /// `[from 00:00, to + 1 00:00)` local; the first and last periods are clipped to the range.
-/// `n` periods have `n + 1` boundaries.
+/// `n` periods have `n + 1` boundaries. More than [`MAX_PERIODS`] is an error.
 pub fn boundaries(period: Period, from: NaiveDate, to: NaiveDate) -> Result<Vec<i64>, Error> {
+    // Each period holds per-label accumulators: bound them (an hour a row for 22 years).
+    let days = (to - from).num_days() + 1;
+    let periods = if period == Period::Hour {
+        days * 24
+    } else {
+        days
+    };
+    if periods > MAX_PERIODS {
+        return Err(Error::RangeTooWide { from, to, periods });
+    }
     let start = midnight(from)?;
     let end_day = to
         .checked_add_days(Days::new(1))
