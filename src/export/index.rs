@@ -29,7 +29,7 @@ use super::{Observer, MAX_COVERED_GAP_S, N_ENERGY};
 use crate::store::day_file;
 
 /// Format version: a summary of another version is rebuilt.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 const MAGIC: &str = "tic-rec-index";
 /// The index directory, inside the data directory.
 pub const DIR: &str = ".tic-rec-index";
@@ -92,6 +92,10 @@ pub struct Hour {
     pub last_t: i64,
     /// Energy indexes of the last record.
     pub last: [Option<i64>; N_ENERGY],
+    /// Time of the record before the last (the first when the hour has one record).
+    pub penult_t: i64,
+    /// Energy indexes of the record before the last.
+    pub penult: [Option<i64>; N_ENERGY],
 }
 
 /// The summary of one local day (all its files, merged by time).
@@ -226,7 +230,8 @@ impl Builder {
                 let (Some(va), Some(vb)) = (*va, *vb) else {
                     continue;
                 };
-                if (vb == 0 && va > 0) || vb < va {
+                // A zero, a decrease, or a start from zero (never a starting value).
+                if (vb == 0 && va > 0) || vb < va || (va == 0 && vb > 0) {
                     day.clean = false;
                     return;
                 }
@@ -250,6 +255,8 @@ impl Builder {
                     h.covered += gap;
                 }
                 h.max_gap = h.max_gap.max(gap);
+                h.penult_t = h.last_t;
+                h.penult = h.last;
                 h.last_t = t;
                 h.last = rec.energy;
             }
@@ -261,10 +268,17 @@ impl Builder {
                 first: rec.energy,
                 last_t: t,
                 last: rec.energy,
+                penult_t: t,
+                penult: rec.energy,
             }),
         }
         self.prev = rec.energy;
         self.last_t = Some(t);
+    }
+
+    /// A row of the day was skipped for being out of order: the day is read in full.
+    pub fn out_of_order(&mut self) {
+        self.day.clean = false;
     }
 
     /// The summary.
@@ -380,10 +394,10 @@ impl DaySummary {
             for h in &self.hours {
                 let _ = write!(
                     s,
-                    "hour {} {} {} {} {}",
-                    h.rows, h.covered, h.max_gap, h.first_t, h.last_t
+                    "hour {} {} {} {} {} {}",
+                    h.rows, h.covered, h.max_gap, h.first_t, h.last_t, h.penult_t
                 );
-                for v in h.first.iter().chain(&h.last).flatten() {
+                for v in h.first.iter().chain(&h.last).chain(&h.penult).flatten() {
                     let _ = write!(s, " {v}");
                 }
                 s.push('\n');
@@ -461,9 +475,10 @@ impl DaySummary {
                 "hour" => {
                     let mut n = || w.next()?.parse::<i64>().ok();
                     let (rows, covered, max_gap) = (n()?, n()?, n()?);
-                    let (first_t, last_t) = (n()?, n()?);
+                    let (first_t, last_t, penult_t) = (n()?, n()?, n()?);
                     let first = values(&mut w, m)?;
                     let last = values(&mut w, m)?;
+                    let penult = values(&mut w, m)?;
                     day.hours.push(Hour {
                         rows: u64::try_from(rows).ok()?,
                         covered,
@@ -472,6 +487,8 @@ impl DaySummary {
                         first,
                         last_t,
                         last,
+                        penult_t,
+                        penult,
                     });
                 }
                 _ => return None,
