@@ -4,10 +4,12 @@
 //!
 //! A summary holds, per UTC hour with records: the number of rows, the covered seconds and the
 //! longest gap between consecutive records inside the hour, and the first and last record's
-//! time and energy indexes; per day: the first record in full, the meter, the last subscribed
+//! time and energy indexes (and the record before the last: the guards decide on the day's
+//! last two records); per day: the first record in full, the meter, the last subscribed
 //! power, the last LTARF seen for each NTARF, and whether every step between consecutive
 //! records of the day is *clean* (no guard would fire: no decrease, no zero, no jump above the
-//! subscribed power, one meter, the same energy cells present in every row). Only clean days
+//! subscribed power, no start from zero, one meter, the same energy cells present in every row,
+//! no row out of order). Only clean days
 //! are ever fed from their summary; any other day is read in full. For periods made of whole
 //! hours, a clean day's summary gives exactly what reading it gives (see
 //! `Accumulator::feed_summary`).
