@@ -595,7 +595,7 @@ fn a_corrupt_index_is_ignored_and_rebuilt() {
     std::fs::write(idx(3), bad).expect("write");
     // Another version.
     let other = std::fs::read_to_string(idx(4)).expect("index").replacen(
-        "tic-rec-index 1",
+        "tic-rec-index 2",
         "tic-rec-index 0",
         1,
     );
@@ -715,4 +715,160 @@ fn odd_files_in_the_data_dir() {
         !out.status.success() && err.contains("2026-01-07.csv") && err.contains("twice"),
         "{err}"
     );
+}
+
+// ---- Guards against garbled values, whichever way a period is asked. ----
+
+/// Writes the daily file of `day` (`YYYY-MM-DD`, in January: UTC+1) with `EAST` rows
+/// `(HH:MM:SS, value)` and a 6 kVA `PREF` (`pref` when given).
+fn write_east_day(dir: &Path, day: &str, rows: &[(&str, i64)], pref: &str) {
+    let date = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").expect("date");
+    let mut text = String::from("time,time_source,EAST,PREF\n");
+    for (t, v) in rows {
+        text += &format!("{day}T{t}+01:00,meter,{v},{pref}\n");
+    }
+    let path = tic_rec::store::day_file(dir, date, 0);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&path, text).expect("write");
+}
+
+/// The `east_wh` and `flags` of the row of `day` in a daily export with `args`, both with the
+/// index (built, then used) and `--no-index`, which must agree.
+fn day_east(dir: &Path, day: &str, args: &[&str]) -> (i64, String) {
+    same_as_scan(dir, args);
+    let rows = export_csv(dir, args);
+    let r = rows
+        .iter()
+        .find(|r| r["period_start"].starts_with(day))
+        .unwrap_or_else(|| panic!("no row for {day} in {rows:?}"));
+    (int(r, "east_wh"), r["flags"].clone())
+}
+
+#[test]
+fn a_glitch_just_before_from_does_not_change_the_day() {
+    for glitch in [0, 5000] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        write_east_day(
+            d,
+            "2026-01-01",
+            &[("23:00:00", 1000), ("23:59:00", 1060), ("23:59:30", glitch)],
+            "6",
+        );
+        write_east_day(
+            d,
+            "2026-01-02",
+            &[("00:01:00", 1062), ("01:00:00", 1120)],
+            "6",
+        );
+        let whole = day_east(d, "2026-01-02", &[]);
+        let from = day_east(d, "2026-01-02", &["--from", "2026-01-02"]);
+        let both = day_east(
+            d,
+            "2026-01-02",
+            &["--from", "2026-01-02", "--to", "2026-01-02"],
+        );
+        assert_eq!(whole.0, 59, "glitch {glitch}: {whole:?}");
+        assert_eq!(from, whole, "glitch {glitch}: --from changes the day");
+        assert_eq!(both, whole, "glitch {glitch}: --from/--to change the day");
+        let to = day_east(d, "2026-01-01", &["--to", "2026-01-01"]);
+        assert_eq!(to, day_east(d, "2026-01-01", &[]), "glitch {glitch}: --to");
+        assert_eq!(to.0, 61, "1060 at 23:59 → 1062 at 00:01");
+    }
+}
+
+#[test]
+fn a_glitch_on_the_first_record_is_not_the_starting_value() {
+    for glitch in [0, 5000, 999_999] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        write_east_day(
+            d,
+            "2026-01-03",
+            &[
+                ("00:00:00", glitch),
+                ("03:00:00", 1000),
+                ("03:00:10", 1001),
+                ("04:00:00", 1050),
+            ],
+            "6",
+        );
+        let (wh, flags) = day_east(d, "2026-01-03", &[]);
+        assert_eq!(wh, 50, "glitch {glitch}: {flags}");
+        assert!(!flags.is_empty(), "glitch {glitch}: the glitch is flagged");
+    }
+}
+
+#[test]
+fn a_high_glitch_after_a_gap_is_left_out_and_its_hours_flagged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    write_east_day(
+        d,
+        "2026-01-05",
+        &[
+            ("00:00:00", 1000),
+            ("00:00:01", 1001),
+            ("02:00:00", 17000),
+            ("02:00:01", 1002),
+            ("02:00:02", 1003),
+            ("02:00:03", 1004),
+        ],
+        "6",
+    );
+    let (wh, flags) = day_east(d, "2026-01-05", &[]);
+    assert_eq!(wh, 4, "{flags}");
+    assert!(flags.contains("implausible_jump"), "{flags}");
+    same_as_scan(d, &["--hour"]);
+    let rows = export_csv(d, &["--hour", "--from", "2026-01-05", "--to", "2026-01-05"]);
+    let total: i64 = rows.iter().map(|r| int(r, "east_wh")).sum();
+    assert_eq!(total, 4);
+    for r in &rows[..3] {
+        assert!(int(r, "east_wh") <= 2, "{r:?}");
+        assert!(r["flags"].contains("implausible_jump"), "{r:?}");
+    }
+    assert!(rows[3..]
+        .iter()
+        .all(|r| !r["flags"].contains("implausible")));
+}
+
+#[test]
+fn an_out_of_order_row_is_skipped_and_flagged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    write_east_day(
+        d,
+        "2026-01-07",
+        &[
+            ("00:00:00", 1000),
+            ("01:00:00", 1100),
+            ("02:00:00", 1200),
+            ("23:59:59", 1250),
+            ("03:00:00", 1300),
+            ("04:00:00", 1400),
+            ("05:00:00", 1500),
+            ("06:00:00", 1600),
+        ],
+        "6",
+    );
+    let (wh, flags) = day_east(d, "2026-01-07", &[]);
+    assert_eq!(wh, 600, "{flags}");
+    assert!(flags.contains("out_of_order"), "{flags}");
+    let rows = export_csv(d, &[]);
+    assert_eq!(int(&rows[0], "records"), 7);
+    same_as_scan(d, &["--hour"]);
+}
+
+#[test]
+fn a_huge_subscribed_power_does_not_panic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let huge = "999999999999999999";
+    write_east_day(
+        d,
+        "2026-01-09",
+        &[("00:00:00", 1000), ("01:00:00", 1100)],
+        huge,
+    );
+    assert_eq!(day_east(d, "2026-01-09", &[]).0, 100);
 }

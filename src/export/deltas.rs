@@ -25,11 +25,14 @@ impl Flags {
     pub const METER_CHANGED: Flags = Flags(4);
     /// An index rose faster than the subscribed power allows; the step was left out.
     pub const IMPLAUSIBLE_JUMP: Flags = Flags(8);
-    const NAMES: [(Flags, &'static str); 4] = [
+    /// A row whose time was not after the previous one (nor an exact repeat) was skipped.
+    pub const OUT_OF_ORDER: Flags = Flags(16);
+    const NAMES: [(Flags, &'static str); 5] = [
         (Flags::PARTIAL, "partial"),
         (Flags::INDEX_RESET, "index_reset"),
         (Flags::METER_CHANGED, "meter_changed"),
         (Flags::IMPLAUSIBLE_JUMP, "implausible_jump"),
+        (Flags::OUT_OF_ORDER, "out_of_order"),
     ];
 
     /// Whether every flag of `other` is set.
@@ -139,8 +142,16 @@ impl Table {
 
 #[derive(Clone, Debug, Default)]
 struct LabelState {
+    /// The last confirmed value: consumption is credited up to it.
     reference: Option<(i64, i64)>,
-    pending: Option<(i64, i64)>,
+    /// The last value, waiting for the next one to confirm it.
+    candidate: Option<(i64, i64)>,
+    /// The step from `reference` to `candidate` passed the guards when the candidate came
+    /// (with the power then in force), or there is no reference.
+    candidate_ok: bool,
+    /// A value that contradicts the candidate but continues from the reference: the next
+    /// value tells which of the two is the glitch.
+    doubt: Option<(i64, i64)>,
     /// Consumption credited so far.
     cum: i64,
     /// Credited consumption at each boundary (valid below `filled`).
@@ -206,6 +217,19 @@ impl Accumulator {
         Some(self.bounds.partition_point(|&b| b <= t) - 1)
     }
 
+    /// Flags every period the step `[ta, tb]` touches (those with a boundary in `(ta, tb]`
+    /// or lying inside it).
+    fn flag_span(&mut self, ta: i64, tb: i64, f: Flags) {
+        self.guard_events += 1;
+        let (lo, hi) = (ta.min(tb), ta.max(tb));
+        let last = self.bounds.len().saturating_sub(1);
+        for i in 0..last {
+            if self.bounds[i] <= hi && self.bounds[i + 1] > lo {
+                self.stats[i].flags.insert(f);
+            }
+        }
+    }
+
     fn flag_at(&mut self, t: i64, f: Flags) {
         self.guard_events += 1;
         let i = match self.period_of(t) {
@@ -239,6 +263,19 @@ impl Accumulator {
         }
     }
 
+    /// A row was skipped for being out of order (see [`InOrder`]).
+    pub fn out_of_order(&mut self, t: i64) {
+        self.flag_at(t, Flags::OUT_OF_ORDER);
+    }
+
+    /// Feeds a record, or flags a row skipped for being out of order.
+    pub fn take(&mut self, f: Fed<'_>) {
+        match f {
+            Fed::Rec(r) => self.feed(r),
+            Fed::OutOfOrder(t) => self.out_of_order(t),
+        }
+    }
+
     /// Feeds the next record; records not after the previous one are ignored.
     pub fn feed(&mut self, rec: &Record) {
         let t = rec.time;
@@ -253,9 +290,12 @@ impl Accumulator {
         if !rec.meter.is_empty() && self.meter != rec.meter {
             if !self.meter.is_empty() {
                 self.flag_at(t, Flags::METER_CHANGED);
-                for s in &mut self.labels {
+                for k in 0..N_ENERGY {
+                    self.settle(k);
+                    let s = &mut self.labels[k];
                     s.reference = None;
-                    s.pending = None;
+                    s.candidate = None;
+                    s.candidate_ok = false;
                 }
             }
             self.meter.clone_from(&rec.meter);
@@ -274,9 +314,16 @@ impl Accumulator {
         self.last = Some(t);
     }
 
-    fn plausible(&self, (ta, va): (i64, i64), tb: i64, vb: i64) -> bool {
+    fn plausible(&self, (ta, va): (i64, i64), (tb, vb): (i64, i64)) -> bool {
         let power = self.power_va.unwrap_or(DEFAULT_POWER_VA);
-        vb >= va && i128::from(vb - va) <= allowed_wh(power, tb - ta)
+        vb >= va && i128::from(vb) - i128::from(va) <= allowed_wh(power, tb.saturating_sub(ta))
+    }
+
+    /// Whether every index's last value is settled (no glitch pending a decision).
+    fn settled(&self) -> bool {
+        self.labels
+            .iter()
+            .all(|s| s.doubt.is_none() && (s.candidate.is_none() || s.candidate_ok))
     }
 
     /// Feeds a day from its summary, exactly as feeding its records would, when that is
@@ -301,19 +348,26 @@ impl Accumulator {
         self.feed(first);
         let meter_ok = day.meter.is_empty() || self.meter.is_empty() || day.meter == self.meter;
         let power = self.power_va.unwrap_or(DEFAULT_POWER_VA);
-        if self.guard_events != events || !meter_ok || power < day.need_va {
+        if self.guard_events != events || !meter_ok || power < day.need_va || !self.settled() {
             return false;
         }
+        let n_hours = day.hours.len();
         for (j, h) in day.hours.iter().enumerate() {
             if j > 0 {
                 self.step(h.first_t, &h.first, true);
             }
             if h.rows >= 2 {
+                // The day's last two records are stepped exactly: the guards' decision on
+                // the next record depends on both.
+                let penult = j + 1 == n_hours && h.rows >= 3;
                 if let Some(i) = self.period_of(h.first_t) {
                     let s = &mut self.stats[i];
-                    s.records += h.rows - 2;
+                    s.records += h.rows - if penult { 3 } else { 2 };
                     s.covered += h.covered;
                     s.max_gap = s.max_gap.max(h.max_gap);
+                }
+                if penult {
+                    self.step(h.penult_t, &h.penult, false);
                 }
                 self.step(h.last_t, &h.last, false);
             }
@@ -343,48 +397,143 @@ impl Accumulator {
         }
         for (k, v) in energy.iter().enumerate() {
             if let Some(v) = *v {
-                match self.labels[k].reference {
-                    Some(r) => self.credit(k, r, t, v),
-                    None => self.labels[k].reference = Some((t, v)),
-                }
+                self.confirm(k);
+                let s = &mut self.labels[k];
+                s.candidate = Some((t, v));
+                s.candidate_ok = true;
             }
         }
         self.last = Some(t);
     }
 
-    fn update(&mut self, k: usize, t: i64, v: i64) {
-        let Some(reference) = self.labels[k].reference else {
-            self.labels[k].reference = Some((t, v));
+    /// Confirms the candidate of `k`: credits the step to it and makes it the reference.
+    fn confirm(&mut self, k: usize) {
+        let s = &mut self.labels[k];
+        let Some(c) = s.candidate.take() else {
             return;
         };
-        if v == 0 && reference.1 > 0 {
+        match s.reference {
+            Some(r) => self.credit(k, r, c),
+            None => s.reference = Some(c),
+        }
+    }
+
+    /// At the end of the data (or of a meter): a doubt is resolved for the candidate, and a
+    /// candidate that passed the guards is confirmed; one that did not is left out.
+    fn settle(&mut self, k: usize) {
+        let s = &mut self.labels[k];
+        let (reference, candidate, ok, doubt) =
+            (s.reference, s.candidate, s.candidate_ok, s.doubt.take());
+        let Some(c) = candidate else {
+            return;
+        };
+        if let Some(d) = doubt {
+            self.flag_span(c.0, d.0, guard_flag(c.1, d.1));
+        }
+        if ok {
+            self.confirm(k);
+        } else {
+            if let Some(r) = reference {
+                self.flag_span(r.0, c.0, guard_flag(r.1, c.1));
+            }
+            self.labels[k].candidate = None;
+        }
+    }
+
+    /// The guards (see the module doc): a value is credited only once the next one confirms it.
+    fn update(&mut self, k: usize, t: i64, v: i64) {
+        let n = (t, v);
+        let s = &self.labels[k];
+        let known_nonzero = [s.reference, s.candidate, s.doubt]
+            .iter()
+            .flatten()
+            .any(|x| x.1 > 0);
+        if v == 0 && known_nonzero {
             self.flag_at(t, Flags::INDEX_RESET);
             return;
         }
-        if self.plausible(reference, t, v) {
-            self.credit(k, reference, t, v);
-            return;
-        }
-        if let Some(p) = self.labels[k].pending {
-            if self.plausible(p, t, v) {
-                self.credit(k, p, t, v);
-                return;
+        let reference = s.reference;
+        // A doubt: the candidate `c` and the doubt `d` disagree, both continue from the
+        // reference. `n` continuing from `d` and not from `c` says `c` was the glitch;
+        // otherwise `d` was.
+        if let (Some(c), Some(d)) = (s.candidate, s.doubt) {
+            self.labels[k].doubt = None;
+            if !self.plausible(c, n) && self.plausible(d, n) {
+                let (from, f) = match reference {
+                    Some(r) => (r.0, Flags::IMPLAUSIBLE_JUMP),
+                    None => (c.0, guard_flag(c.1, d.1)),
+                };
+                self.flag_span(from, d.0, f);
+                let s = &mut self.labels[k];
+                s.candidate = Some(d);
+                s.candidate_ok = true;
+            } else {
+                self.flag_span(c.0, t, guard_flag(c.1, d.1));
             }
         }
-        self.labels[k].pending = Some((t, v));
-        let f = if v < reference.1 {
-            Flags::INDEX_RESET
-        } else {
-            Flags::IMPLAUSIBLE_JUMP
+        let s = &self.labels[k];
+        let (candidate, ok) = (s.candidate, s.candidate_ok);
+        let Some(c) = candidate else {
+            let ok = reference.is_none_or(|r| self.plausible(r, n));
+            let s = &mut self.labels[k];
+            s.candidate = Some(n);
+            s.candidate_ok = ok;
+            return;
         };
-        self.flag_at(t, f);
+        let cn = self.plausible(c, n);
+        let rn = reference.is_none_or(|r| self.plausible(r, n));
+        match reference {
+            // No reference yet: a zero is never the starting value.
+            None if c.1 == 0 && v > 0 => {
+                self.flag_span(c.0, t, Flags::INDEX_RESET);
+                self.labels[k].candidate = Some(n);
+                self.labels[k].candidate_ok = true;
+                return;
+            }
+            Some(r) if !ok => {
+                let s = &mut self.labels[k];
+                if rn {
+                    // `c` was a glitch.
+                    self.flag_span(r.0, t, guard_flag(r.1, c.1));
+                    let s = &mut self.labels[k];
+                    s.candidate = Some(n);
+                    s.candidate_ok = true;
+                } else if cn {
+                    // `c` is the new baseline; the step to it is left out.
+                    s.reference = Some(c);
+                    s.candidate = Some(n);
+                    s.candidate_ok = true;
+                    self.flag_span(r.0, c.0, guard_flag(r.1, c.1));
+                } else {
+                    self.flag_span(r.0, t, guard_flag(r.1, c.1));
+                    let s = &mut self.labels[k];
+                    s.candidate = Some(n);
+                    s.candidate_ok = false;
+                }
+                return;
+            }
+            _ => {}
+        }
+        if cn {
+            self.confirm(k);
+            let s = &mut self.labels[k];
+            s.candidate = Some(n);
+            s.candidate_ok = true;
+        } else if rn {
+            self.labels[k].doubt = Some(n);
+        } else {
+            self.confirm(k);
+            let s = &mut self.labels[k];
+            s.candidate = Some(n);
+            s.candidate_ok = false;
+        }
     }
 
     /// Credits the step `(ta, va) → (tb, vb)` of label `k`, interpolating the boundaries in
     /// `(ta, tb]`.
-    fn credit(&mut self, k: usize, (ta, va): (i64, i64), tb: i64, vb: i64) {
+    fn credit(&mut self, k: usize, (ta, va): (i64, i64), (tb, vb): (i64, i64)) {
         let s = &mut self.labels[k];
-        let d = vb - va;
+        let d = vb.saturating_sub(va);
         while s.filled < self.bounds.len() && self.bounds[s.filled] <= ta {
             s.at[s.filled] = s.cum;
             s.filled += 1;
@@ -393,12 +542,11 @@ impl Accumulator {
             let b = self.bounds[s.filled];
             let num = 2 * i128::from(d) * i128::from(b - ta) + i128::from(tb - ta);
             let part = num / (2 * i128::from(tb - ta));
-            s.at[s.filled] = s.cum + i64::try_from(part).unwrap_or(d);
+            s.at[s.filled] = s.cum.saturating_add(i64::try_from(part).unwrap_or(d));
             s.filled += 1;
         }
-        s.cum += d;
+        s.cum = s.cum.saturating_add(d);
         s.reference = Some((tb, vb));
-        s.pending = None;
     }
 
     /// The rows; `present` lists the labels in the files read; `quality` fills the quality
@@ -418,6 +566,9 @@ impl Accumulator {
                 }
             }
             _ => self.stretch(b0, bn, false, true),
+        }
+        for k in 0..N_ENERGY {
+            self.settle(k);
         }
         for s in &mut self.labels {
             while s.filled < self.bounds.len() {
@@ -451,6 +602,15 @@ impl Accumulator {
     }
 }
 
+/// The flag of a step `a → b` that fails the guards.
+fn guard_flag(a: i64, b: i64) -> Flags {
+    if b < a {
+        Flags::INDEX_RESET
+    } else {
+        Flags::IMPLAUSIBLE_JUMP
+    }
+}
+
 /// Adds the energy labels of `header` to `present` (kept in [`ENERGY_LABELS`] order).
 fn add_labels(present: &mut Vec<usize>, header: &[String]) {
     for h in header {
@@ -463,42 +623,79 @@ fn add_labels(present: &mut Vec<usize>, header: &[String]) {
     present.sort_unstable();
 }
 
-/// The latest record of the days before `day`.
-fn last_before(store: &Store, day: NaiveDate) -> Result<Option<Record>, Error> {
-    for (_, files) in store.before(day) {
-        let mut best: Option<Record> = None;
-        let mut rec = Record::default();
-        for (path, _) in files {
-            if DayFile::open(path)?.tail(&mut rec)?
-                && !matches!(&best, Some(b) if rec.time <= b.time)
-            {
-                best = Some(rec.clone());
-            }
-        }
-        if best.is_some() {
-            return Ok(best);
+/// Days read before the range, and records read after it, so that the guards decide on the
+/// records around the range's edges as an export of a wider range would.
+const LOOK_BACK_BYTES: u64 = 4096;
+const LOOK_BACK_DAYS: usize = 3;
+const LOOK_AHEAD_RECORDS: usize = 64;
+
+/// Whether any of `files` has a complete record (found from its end when `from_end`).
+fn has_record(files: &[(PathBuf, u64)], from_end: bool) -> Result<bool, Error> {
+    let mut rec = Record::default();
+    for (path, _) in files {
+        let mut f = DayFile::open(path)?;
+        if if from_end {
+            f.tail(&mut rec)?
+        } else {
+            f.head(&mut rec)?
+        } {
+            return Ok(true);
         }
     }
-    Ok(None)
+    Ok(false)
 }
 
-/// The earliest record of the days after `day`.
-fn first_after(store: &Store, day: NaiveDate) -> Result<Option<Record>, Error> {
-    for (_, files) in store.after(day) {
-        let mut best: Option<Record> = None;
-        let mut rec = Record::default();
-        for (path, _) in files {
-            if DayFile::open(path)?.head(&mut rec)?
-                && !matches!(&best, Some(b) if rec.time >= b.time)
-            {
-                best = Some(rec.clone());
-            }
+/// Feeds the last days before `day`: the nearest one in full, and earlier ones while those
+/// fed hold fewer than [`LOOK_BACK_BYTES`] (at most [`LOOK_BACK_DAYS`] days).
+fn look_back(store: &Store, day: NaiveDate, acc: &mut Accumulator) -> Result<(), Error> {
+    let mut days = Vec::new();
+    let mut bytes = 0;
+    for (_, files) in store.before(day) {
+        if !has_record(files, true)? {
+            continue;
         }
-        if best.is_some() {
-            return Ok(best);
+        days.push(files);
+        bytes += files.iter().map(|(_, len)| len).sum::<u64>();
+        if bytes >= LOOK_BACK_BYTES || days.len() >= LOOK_BACK_DAYS {
+            break;
         }
     }
-    Ok(None)
+    for files in days.into_iter().rev() {
+        let mut open = Vec::with_capacity(files.len());
+        for (path, _) in files {
+            open.push(DayFile::open(path)?);
+        }
+        merge(&mut open, |f| {
+            acc.take(f);
+            true
+        })?;
+    }
+    Ok(())
+}
+
+/// Feeds the first [`LOOK_AHEAD_RECORDS`] records of the days after `day`.
+fn look_ahead(store: &Store, day: NaiveDate, acc: &mut Accumulator) -> Result<(), Error> {
+    let mut n = 0;
+    for (_, files) in store.after(day) {
+        if !has_record(files, false)? {
+            continue;
+        }
+        let mut open = Vec::with_capacity(files.len());
+        for (path, _) in files {
+            open.push(DayFile::open(path)?);
+        }
+        merge(&mut open, |f| {
+            if matches!(f, Fed::Rec(_)) {
+                n += 1;
+            }
+            acc.take(f);
+            n < LOOK_AHEAD_RECORDS
+        })?;
+        if n >= LOOK_AHEAD_RECORDS {
+            break;
+        }
+    }
+    Ok(())
 }
 
 fn announce(store: &Store, from: NaiveDate, to: NaiveDate, observer: &mut dyn Observer) {
@@ -521,9 +718,7 @@ pub fn scan(
     announce(store, from, to, observer);
     let mut acc = Accumulator::new(bounds.to_vec());
     let mut present = Vec::new();
-    if let Some(r) = last_before(store, from)? {
-        acc.feed(&r);
-    }
+    look_back(store, from, &mut acc)?;
     for (_, files) in store.days(from, to) {
         let mut open = Vec::with_capacity(files.len());
         for (path, _) in files {
@@ -531,24 +726,88 @@ pub fn scan(
             add_labels(&mut present, &f.header);
             open.push(f);
         }
-        merge(&mut open, |r| acc.feed(r))?;
+        merge(&mut open, |f| {
+            acc.take(f);
+            true
+        })?;
         for f in &open {
             observer.file_done(f.path(), f.len());
         }
     }
-    if let Some(r) = first_after(store, to)? {
-        acc.feed(&r);
-    }
+    look_ahead(store, to, &mut acc)?;
     Ok(acc.finish(&present, true))
 }
 
-/// Reads the files of one day, merged by time.
-fn merge(files: &mut [DayFile], mut each: impl FnMut(&Record)) -> Result<(), Error> {
+/// A row of a day's files, merged by time, or a row skipped for being out of order.
+pub enum Fed<'a> {
+    /// The next record.
+    Rec(&'a Record),
+    /// A row at this time was skipped.
+    OutOfOrder(i64),
+}
+
+/// Skips the rows out of order in a day's merged rows, holding one row back: a row whose
+/// time is not after the one before is a repeat (the same time: skipped silently) or out of
+/// order; then when it is still after the row before the one held back, the held one was
+/// the one out of order (a time far ahead), else the new one is (a time back).
+#[derive(Default)]
+struct InOrder {
+    held: Option<Record>,
+    last: Option<i64>,
+}
+
+impl InOrder {
+    /// Returns `false` when `each` asks to stop.
+    fn push(&mut self, rec: &Record, each: &mut impl FnMut(Fed<'_>) -> bool) -> bool {
+        let t = rec.time;
+        let Some(h) = &mut self.held else {
+            return match self.last {
+                Some(l) if t <= l => t == l || each(Fed::OutOfOrder(t)),
+                _ => {
+                    self.held = Some(rec.clone());
+                    true
+                }
+            };
+        };
+        if t == h.time {
+            return true;
+        }
+        if t > h.time {
+            let go = each(Fed::Rec(h));
+            self.last = Some(h.time);
+            h.clone_from(rec);
+            return go;
+        }
+        if self.last.is_none_or(|l| t > l) {
+            let go = each(Fed::OutOfOrder(h.time));
+            h.clone_from(rec);
+            go
+        } else if self.last == Some(t) {
+            true
+        } else {
+            each(Fed::OutOfOrder(t))
+        }
+    }
+
+    fn finish(&mut self, each: &mut impl FnMut(Fed<'_>) -> bool) {
+        if let Some(h) = self.held.take() {
+            each(Fed::Rec(&h));
+        }
+    }
+}
+
+/// Reads the files of one day, merged by time, rows out of order skipped ([`InOrder`]);
+/// stops when `each` returns `false`.
+fn merge(files: &mut [DayFile], mut each: impl FnMut(Fed<'_>) -> bool) -> Result<(), Error> {
+    let mut order = InOrder::default();
     if let [f] = files {
         let mut rec = Record::default();
         while f.next_record(&mut rec)? {
-            each(&rec);
+            if !order.push(&rec, &mut each) {
+                return Ok(());
+            }
         }
+        order.finish(&mut each);
         return Ok(());
     }
     let mut heads: Vec<Option<Record>> = Vec::with_capacity(files.len());
@@ -563,12 +822,16 @@ fn merge(files: &mut [DayFile], mut each: impl FnMut(&Record)) -> Result<(), Err
             .filter_map(|(i, h)| h.as_ref().map(|r| (r.time, i)))
             .min();
         let Some((_, i)) = next else {
+            order.finish(&mut each);
             return Ok(());
         };
         let Some(rec) = heads[i].as_mut() else {
+            order.finish(&mut each);
             return Ok(());
         };
-        each(rec);
+        if !order.push(rec, &mut each) {
+            return Ok(());
+        }
         if !files[i].next_record(rec)? {
             heads[i] = None;
         }
@@ -594,9 +857,7 @@ pub fn indexed(
     let mut cache = Cache::new(store.dir());
     let mut acc = Accumulator::new(bounds.to_vec());
     let mut present = Vec::new();
-    if let Some(r) = last_before(store, from)? {
-        acc.feed(&r);
-    }
+    look_back(store, from, &mut acc)?;
     let days: Vec<(NaiveDate, &[(PathBuf, u64)])> = store.days(from, to).collect();
     for batch in days.chunks(BATCH) {
         let stamps: Vec<Option<Vec<Stamp>>> = batch
@@ -642,7 +903,10 @@ pub fn indexed(
                 add_labels(&mut present, &f.header);
                 open.push(f);
             }
-            merge(&mut open, |r| acc.feed(r))?;
+            merge(&mut open, |f| {
+                acc.take(f);
+                true
+            })?;
             for f in &open {
                 observer.file_done(f.path(), f.len());
             }
@@ -654,9 +918,7 @@ pub fn indexed(
             observer.day_read(*day, how);
         }
     }
-    if let Some(r) = first_after(store, to)? {
-        acc.feed(&r);
-    }
+    look_ahead(store, to, &mut acc)?;
     Ok(acc.finish(&present, true))
 }
 
@@ -712,7 +974,13 @@ fn build_day(files: &[(PathBuf, u64)], stamps: Vec<Stamp>) -> Result<DaySummary,
         open.push(f);
     }
     let mut b = Builder::new(stamps, labels);
-    merge(&mut open, |r| b.feed(r))?;
+    merge(&mut open, |f| {
+        match f {
+            Fed::Rec(r) => b.feed(r),
+            Fed::OutOfOrder(_) => b.out_of_order(),
+        }
+        true
+    })?;
     Ok(b.finish())
 }
 

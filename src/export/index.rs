@@ -4,10 +4,12 @@
 //!
 //! A summary holds, per UTC hour with records: the number of rows, the covered seconds and the
 //! longest gap between consecutive records inside the hour, and the first and last record's
-//! time and energy indexes; per day: the first record in full, the meter, the last subscribed
+//! time and energy indexes (and the record before the last: the guards decide on the day's
+//! last two records); per day: the first record in full, the meter, the last subscribed
 //! power, the last LTARF seen for each NTARF, and whether every step between consecutive
 //! records of the day is *clean* (no guard would fire: no decrease, no zero, no jump above the
-//! subscribed power, one meter, the same energy cells present in every row). Only clean days
+//! subscribed power, no start from zero, one meter, the same energy cells present in every row,
+//! no row out of order). Only clean days
 //! are ever fed from their summary; any other day is read in full. For periods made of whole
 //! hours, a clean day's summary gives exactly what reading it gives (see
 //! `Accumulator::feed_summary`).
@@ -29,7 +31,7 @@ use super::{Observer, MAX_COVERED_GAP_S, N_ENERGY};
 use crate::store::day_file;
 
 /// Format version: a summary of another version is rebuilt.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 const MAGIC: &str = "tic-rec-index";
 /// The index directory, inside the data directory.
 pub const DIR: &str = ".tic-rec-index";
@@ -92,6 +94,10 @@ pub struct Hour {
     pub last_t: i64,
     /// Energy indexes of the last record.
     pub last: [Option<i64>; N_ENERGY],
+    /// Time of the record before the last (the first when the hour has one record).
+    pub penult_t: i64,
+    /// Energy indexes of the record before the last.
+    pub penult: [Option<i64>; N_ENERGY],
 }
 
 /// The summary of one local day (all its files, merged by time).
@@ -226,7 +232,8 @@ impl Builder {
                 let (Some(va), Some(vb)) = (*va, *vb) else {
                     continue;
                 };
-                if (vb == 0 && va > 0) || vb < va {
+                // A zero, a decrease, or a start from zero (never a starting value).
+                if (vb == 0 && va > 0) || vb < va || (va == 0 && vb > 0) {
                     day.clean = false;
                     return;
                 }
@@ -250,6 +257,8 @@ impl Builder {
                     h.covered += gap;
                 }
                 h.max_gap = h.max_gap.max(gap);
+                h.penult_t = h.last_t;
+                h.penult = h.last;
                 h.last_t = t;
                 h.last = rec.energy;
             }
@@ -261,10 +270,17 @@ impl Builder {
                 first: rec.energy,
                 last_t: t,
                 last: rec.energy,
+                penult_t: t,
+                penult: rec.energy,
             }),
         }
         self.prev = rec.energy;
         self.last_t = Some(t);
+    }
+
+    /// A row of the day was skipped for being out of order: the day is read in full.
+    pub fn out_of_order(&mut self) {
+        self.day.clean = false;
     }
 
     /// The summary.
@@ -380,10 +396,10 @@ impl DaySummary {
             for h in &self.hours {
                 let _ = write!(
                     s,
-                    "hour {} {} {} {} {}",
-                    h.rows, h.covered, h.max_gap, h.first_t, h.last_t
+                    "hour {} {} {} {} {} {}",
+                    h.rows, h.covered, h.max_gap, h.first_t, h.last_t, h.penult_t
                 );
-                for v in h.first.iter().chain(&h.last).flatten() {
+                for v in h.first.iter().chain(&h.last).chain(&h.penult).flatten() {
                     let _ = write!(s, " {v}");
                 }
                 s.push('\n');
@@ -461,9 +477,10 @@ impl DaySummary {
                 "hour" => {
                     let mut n = || w.next()?.parse::<i64>().ok();
                     let (rows, covered, max_gap) = (n()?, n()?, n()?);
-                    let (first_t, last_t) = (n()?, n()?);
+                    let (first_t, last_t, penult_t) = (n()?, n()?, n()?);
                     let first = values(&mut w, m)?;
                     let last = values(&mut w, m)?;
+                    let penult = values(&mut w, m)?;
                     day.hours.push(Hour {
                         rows: u64::try_from(rows).ok()?,
                         covered,
@@ -472,6 +489,8 @@ impl DaySummary {
                         first,
                         last_t,
                         last,
+                        penult_t,
+                        penult,
                     });
                 }
                 _ => return None,

@@ -18,16 +18,28 @@
 //!   first record and after the last one the edge record's value is used and the row is
 //!   flagged `partial`. A period's consumption is the index at its end minus the index at its
 //!   start; so periods add up exactly.
-//! - **Guards** (every step between two records of a label is checked): a step is left out
+//! - **Guards** (every step between two records of a label is checked): a step is abnormal
 //!   when the index decreases (`index_reset`), reads zero after a non-zero value
 //!   (`index_reset`; the zero is ignored), jumps more than the subscribed power allows
 //!   (`implausible_jump`: more than 1.5 × max(PREF, PCOUP) kVA — historique ISOUSC × 200 V, ×3
 //!   on three-phase; 36 kVA when unknown — × (Δt + 2 s), + 1 Wh), or when the meter changes
 //!   (ADSC/ADCO; `meter_changed`, every index restarts from the new meter's first value).
-//!   After an abnormal value the next one decides: if it continues from the last good value
-//!   the abnormal one was a glitch and is ignored; if it continues from the abnormal one, that
-//!   becomes the new baseline. Consumption before and after the event is kept; it is never
-//!   negative and an impossible step never adds consumption.
+//!   A value is credited only once the next one has spoken: after an abnormal value, if the
+//!   next continues from the last good value the abnormal one was a glitch and is ignored; if
+//!   it continues from the abnormal one, that becomes the new baseline (the step to it is left
+//!   out). A value that passes the check but is contradicted by the next one while that one
+//!   continues from the last good value (a garbled high value after a gap) is a glitch too,
+//!   and so is the first value of the data or of a meter when the next one contradicts it; a
+//!   zero is never a starting value. At the end of the data an unconfirmed value is kept when
+//!   it passed the check. The flag goes on every period the left-out step spans. Consumption
+//!   before and after the event is kept; it is never negative and an impossible step never
+//!   adds consumption. So that a period's value does not depend on the range asked, the days
+//!   before the range are read back (the nearest day with records in full, and earlier ones
+//!   up to 3 days while they hold fewer than 4 kB) and the first 64 records after it are read.
+//! - **Order**: in a day's merged rows, a row at the same time as the previous one is skipped;
+//!   a row earlier than the previous one is skipped and flagged `out_of_order` — unless it is
+//!   still after the row before that one, in which case the previous row (a time ahead) is
+//!   the one skipped and flagged. Across days, a row not after the last one is skipped.
 //! - **HC/HP**: in standard mode the `(NTARF, LTARF)` pairs seen say which supplier index
 //!   `EASFnn` is off-peak (`HC…`, `…CREUSE…`), peak (`HP…`, `…PLEINE…`) and which Tempo colour
 //!   (`BLEU`, `BLANC`, `ROUGE`) it carries; when no pair was seen, `EASF01` is HC and `EASF02` HP.
@@ -39,7 +51,8 @@
 //!   column included, but reads a day's files only when its summary is missing or stale.
 //!   Reading a day in full builds a summary of it (per UTC hour: rows, covered seconds,
 //!   longest internal gap, first and last record; per day: first record, meter, power,
-//!   `(NTARF, LTARF)` pairs, whether any step of the day would fire a guard) and caches it in
+//!   `(NTARF, LTARF)` pairs, whether any step of the day would fire a guard or any row is out
+//!   of order, the day's last two records) and caches it in
 //!   `<dir>/.tic-rec-index/YYYY/MM/YYYY-MM-DD.csv.idx` (text, versioned, checksummed; one
 //!   summary for all the files of a day). A summary is used only while every file of its day
 //!   has the name, length, modification time and (Unix) status-change time recorded in it
