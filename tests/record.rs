@@ -653,3 +653,28 @@ fn demo_records_a_day_and_again_the_day_before() {
         }
     }
 }
+
+/// With no single USB adapter under /dev/serial/by-id (as on a build machine), `--port auto`
+/// fails at once, before creating anything, and says why.
+#[test]
+fn port_auto_without_one_adapter_says_so() {
+    if std::fs::read_dir("/dev/serial/by-id").is_ok_and(|d| d.count() == 1) {
+        eprintln!("skipping: this machine has exactly one USB serial adapter");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "record",
+            "--port",
+            "auto",
+            "--data-dir",
+            dir.path().join("d").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("--port auto"), "{stderr}");
+    assert!(!dir.path().join("d").exists(), "nothing created");
+}

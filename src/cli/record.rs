@@ -181,6 +181,11 @@ fn stop_flag() -> Result<Arc<AtomicBool>> {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    // Resolve `--port auto` before anything is created.
+    let port = match args.port.as_deref() {
+        Some("auto") => Some(auto_port()?),
+        other => other.map(str::to_owned),
+    };
     let stop = stop_flag()?;
     let fsync = args.fsync_interval.to_std().context("--fsync-interval")?;
     let store = StoreConfig {
@@ -230,8 +235,7 @@ pub fn run(args: Args) -> Result<()> {
     } else if args.demo {
         return demo(args, stop);
     } else {
-        let port = args.port.clone().expect("clap requires a source");
-        let port = if port == "auto" { auto_port()? } else { port };
+        let port = port.expect("clap requires a source");
         capture.run_port(&port, mode, &stop)
     };
     let counters = capture.counters();
