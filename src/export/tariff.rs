@@ -91,15 +91,6 @@ impl Tariffs {
         }
     }
 
-    /// Merges pairs learned elsewhere (later ones win).
-    pub fn merge(&mut self, other: &Tariffs) {
-        for (a, b) in self.supplier.iter_mut().zip(other.supplier) {
-            if b.is_some() {
-                *a = b;
-            }
-        }
-    }
-
     /// The class of every energy index (`None`: counts in no HC/HP column).
     pub fn classes(&self) -> [Option<Class>; N_ENERGY] {
         let learned = self.supplier.iter().any(Option::is_some);
