@@ -653,14 +653,18 @@ fn odd_files_in_the_data_dir() {
     torn.extend(std::iter::repeat_n(b'a', 1 << 20));
     write("2026/01/2026-01-04.csv", &torn);
     write("2026/02/2026-01-05.csv", good.as_bytes());
-    let out = tic_rec(&[
-        "export",
-        "--data-dir",
-        d.to_str().unwrap(),
-        "--format",
-        "csv",
-        "--records",
-    ]);
+    let export = |extra: &[&str]| {
+        let mut args = vec![
+            "export",
+            "--data-dir",
+            d.to_str().unwrap(),
+            "--format",
+            "csv",
+        ];
+        args.extend_from_slice(extra);
+        tic_rec(&args)
+    };
+    let out = export(&["--records"]);
     assert!(
         out.status.success(),
         "{}",
@@ -668,13 +672,7 @@ fn odd_files_in_the_data_dir() {
     );
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().count(), 4, "header + 3 rows: {text}");
-    let out = tic_rec(&[
-        "export",
-        "--data-dir",
-        d.to_str().unwrap(),
-        "--format",
-        "csv",
-    ]);
+    let out = export(&[]);
     assert!(
         out.status.success(),
         "{}",
@@ -685,13 +683,7 @@ fn odd_files_in_the_data_dir() {
     long.extend(std::iter::repeat_n(b'7', 70_000));
     long.extend(b"\n2026-01-06T01:00:00+01:00,meter,1600,6\n");
     write("2026/01/2026-01-06.csv", &long);
-    let out = tic_rec(&[
-        "export",
-        "--data-dir",
-        d.to_str().unwrap(),
-        "--format",
-        "csv",
-    ]);
+    let out = export(&[]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success() && err.contains("2026-01-06.csv") && err.contains("64 KiB"),
@@ -703,13 +695,7 @@ fn odd_files_in_the_data_dir() {
         "2026/01/2026-01-07.csv",
         b"time,time_source,EAST,EAST\n2026-01-07T01:00:00+01:00,meter,1,2\n",
     );
-    let out = tic_rec(&[
-        "export",
-        "--data-dir",
-        d.to_str().unwrap(),
-        "--format",
-        "csv",
-    ]);
+    let out = export(&[]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success() && err.contains("2026-01-07.csv") && err.contains("twice"),

@@ -698,6 +698,29 @@ fn look_ahead(store: &Store, day: NaiveDate, acc: &mut Accumulator) -> Result<()
     Ok(())
 }
 
+/// Feeds every row of one day's files, merged by time, and notes their labels.
+fn feed_day(
+    files: &[(PathBuf, u64)],
+    acc: &mut Accumulator,
+    present: &mut Vec<usize>,
+    observer: &mut dyn Observer,
+) -> Result<(), Error> {
+    let mut open = Vec::with_capacity(files.len());
+    for (path, _) in files {
+        let f = DayFile::open(path)?;
+        add_labels(present, &f.header);
+        open.push(f);
+    }
+    merge(&mut open, |f| {
+        acc.take(f);
+        true
+    })?;
+    for f in &open {
+        observer.file_done(f.path(), f.len());
+    }
+    Ok(())
+}
+
 fn announce(store: &Store, from: NaiveDate, to: NaiveDate, observer: &mut dyn Observer) {
     let (mut n, mut bytes) = (0, 0);
     for (_, files) in store.days(from, to) {
@@ -720,19 +743,7 @@ pub fn scan(
     let mut present = Vec::new();
     look_back(store, from, &mut acc)?;
     for (_, files) in store.days(from, to) {
-        let mut open = Vec::with_capacity(files.len());
-        for (path, _) in files {
-            let f = DayFile::open(path)?;
-            add_labels(&mut present, &f.header);
-            open.push(f);
-        }
-        merge(&mut open, |f| {
-            acc.take(f);
-            true
-        })?;
-        for f in &open {
-            observer.file_done(f.path(), f.len());
-        }
+        feed_day(files, &mut acc, &mut present, observer)?;
     }
     look_ahead(store, to, &mut acc)?;
     Ok(acc.finish(&present, true))
@@ -897,19 +908,7 @@ pub fn indexed(
                     continue;
                 }
             }
-            let mut open = Vec::with_capacity(files.len());
-            for (path, _) in *files {
-                let f = DayFile::open(path)?;
-                add_labels(&mut present, &f.header);
-                open.push(f);
-            }
-            merge(&mut open, |f| {
-                acc.take(f);
-                true
-            })?;
-            for f in &open {
-                observer.file_done(f.path(), f.len());
-            }
+            feed_day(files, &mut acc, &mut present, observer)?;
             let how = if summaries[i].is_some() && !fresh[i] {
                 DayRead::Full
             } else {
