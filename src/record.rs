@@ -306,20 +306,26 @@ pub fn default_labels(frame: &Frame<'_>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tic::encode::{end_frame, push_group, start_frame};
+    use crate::tic::encode::push_frame;
     use crate::tic::{Config, Decoder};
 
+    /// A frame of these groups, the checksums of the `bad` ones damaged.
     fn frame_bytes(mode: Mode, groups: &[(&str, Option<&str>, &str)], bad: &[&str]) -> Vec<u8> {
         let mut v = Vec::new();
-        start_frame(&mut v);
-        for (l, h, val) in groups {
-            push_group(&mut v, mode, l, *h, val);
+        push_frame(&mut v, mode, groups);
+        // Each group ends `checksum CR`, and the frame with ETX: find each bad group's CR.
+        let mut cr = 0;
+        for (l, _, _) in groups {
+            cr += v[cr..]
+                .iter()
+                .position(|&b| b == b'\r')
+                .expect("a CR per group")
+                + 1;
             if bad.contains(l) {
-                let k = v.len() - 2;
+                let k = cr - 2;
                 v[k] = if v[k] == b'A' { b'B' } else { b'A' };
             }
         }
-        end_frame(&mut v);
         v
     }
 

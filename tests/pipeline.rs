@@ -73,6 +73,17 @@ fn run(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// `tic-rec record --replay FILE --data-dir DATA`.
+fn record_replay(file: &Path, data: &Path) {
+    run(&[
+        "record",
+        "--replay",
+        file.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+}
+
 fn export(data: &Path, args: &[&str]) -> Vec<HashMap<String, String>> {
     let mut all = vec![
         "export",
@@ -147,13 +158,7 @@ fn daily_hc_hp_across_both_dst_days_with_gaps() {
             .collect();
         let minutes = ((bounds[days as usize] - bounds[0]).num_minutes() + 1) as usize;
         let frames = capture(Contract::HcHp, start, 1, minutes, &gaps, &file);
-        run(&[
-            "record",
-            "--replay",
-            file.to_str().unwrap(),
-            "--data-dir",
-            data.to_str().unwrap(),
-        ]);
+        record_replay(&file, &data);
         let last = first + chrono::Days::new(days - 1);
         let rows = export(
             &data,
@@ -220,13 +225,7 @@ fn tempo_colours_add_up_to_their_indexes() {
         .collect();
     let n = ((bounds[DAYS] - bounds[0]).num_minutes() / 5 + 1) as usize;
     let frames = capture(Contract::Tempo, "2026-01-05 00:00:00", 5, n, &[], &file);
-    run(&[
-        "record",
-        "--replay",
-        file.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-    ]);
+    record_replay(&file, &data);
     let last = (first + chrono::Days::new(DAYS as u64 - 1)).to_string();
     let rows = export(&data, &["--day", "--from", "2026-01-05", "--to", &last]);
     assert_eq!(rows.len(), DAYS);

@@ -1,7 +1,7 @@
 //! Property tests of the decoder: round trips, chunking, arbitrary bytes.
 
 use proptest::prelude::*;
-use tic_rec::tic::encode::{end_frame, push_group, start_frame};
+use tic_rec::tic::encode::push_frame;
 use tic_rec::tic::{checksum, Config, Decoder, Frame, Mode, CR, EOT, ETX, HT, LF, SP, STX};
 
 /// What a frame decodes to, owned, for comparisons.
@@ -93,11 +93,11 @@ fn frame(mode: Mode) -> impl Strategy<Value = Vec<GroupSpec>> {
 fn encode(mode: Mode, frames: &[Vec<GroupSpec>]) -> Vec<u8> {
     let mut out = Vec::new();
     for f in frames {
-        start_frame(&mut out);
-        for (l, h, v) in f {
-            push_group(&mut out, mode, l, h.as_deref(), v);
-        }
-        end_frame(&mut out);
+        let groups: Vec<(&str, Option<&str>, &str)> = f
+            .iter()
+            .map(|(l, h, v)| (l.as_str(), h.as_deref(), v.as_str()))
+            .collect();
+        push_frame(&mut out, mode, &groups);
     }
     out
 }

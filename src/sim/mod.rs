@@ -649,7 +649,6 @@ impl Meter {
             })
         };
         let tri = self.cfg.phases == 3;
-        let wh = |e: u128| format!("{:09}", (e / MS_PER_WH) % 1_000_000_000);
         push("ADSC", None, self.adsc.clone());
         push("VTIC", None, "02".into());
         push("DATE", Some(hd(local, summer)), String::new());
@@ -813,7 +812,6 @@ impl Meter {
             })
         };
         let tri = self.cfg.phases == 3;
-        let wh = |e: u128| format!("{:09}", (e / MS_PER_WH) % 1_000_000_000);
         push("ADCO", self.adsc.clone());
         push(
             "OPTARIF",
@@ -1016,6 +1014,11 @@ impl Meter {
             }
         }
     }
+}
+
+/// An energy accumulator (W·ms) as the meter prints its index: 9 digits of Wh.
+fn wh(e: u128) -> String {
+    format!("{:09}", (e / MS_PER_WH) % 1_000_000_000)
 }
 
 /// Makes sure the group written at `at` (its LF) fails verification: two faults on one

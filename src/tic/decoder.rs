@@ -889,7 +889,7 @@ fn check_group(buf: &[u8], seg: &Segment, mode: Mode) -> Result<GroupSpan, BadKi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tic::encode::{end_frame, push_group, start_frame};
+    use crate::tic::encode::{push_frame, push_group};
 
     /// A frame's mode, (label, horodate, value) of its groups, and labels of its bad ones.
     type Owned = (Mode, Vec<(String, Option<String>, String)>, Vec<String>);
@@ -928,19 +928,17 @@ mod tests {
 
     fn standard_frame() -> Vec<u8> {
         let mut v = Vec::new();
-        start_frame(&mut v);
-        push_group(&mut v, Mode::Standard, "ADSC", None, "041876097171");
-        push_group(&mut v, Mode::Standard, "DATE", Some("H230301091834"), "");
-        push_group(&mut v, Mode::Standard, "NGTF", None, "      BASE      ");
-        push_group(
+        push_frame(
             &mut v,
             Mode::Standard,
-            "SMAXSN",
-            Some("H230301065253"),
-            "01024",
+            &[
+                ("ADSC", None, "041876097171"),
+                ("DATE", Some("H230301091834"), ""),
+                ("NGTF", None, "      BASE      "),
+                ("SMAXSN", Some("H230301065253"), "01024"),
+                ("EASD01", None, "000000000"),
+            ],
         );
-        push_group(&mut v, Mode::Standard, "EASD01", None, "000000000");
-        end_frame(&mut v);
         v
     }
 

@@ -47,6 +47,15 @@ pub fn push_group(out: &mut Vec<u8>, mode: Mode, label: &str, horodate: Option<&
     out.push(CR);
 }
 
+/// Appends a whole frame, `STX` groups `ETX`, of `(label, horodate, value)` groups.
+pub fn push_frame(out: &mut Vec<u8>, mode: Mode, groups: &[(&str, Option<&str>, &str)]) {
+    start_frame(out);
+    for (label, horodate, value) in groups {
+        push_group(out, mode, label, *horodate, value);
+    }
+    end_frame(out);
+}
+
 /// Appends STX to `out`.
 pub fn start_frame(out: &mut Vec<u8>) {
     out.push(STX);
