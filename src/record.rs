@@ -20,7 +20,7 @@
 use chrono::{DateTime, Duration, FixedOffset, Timelike, Utc};
 
 use crate::store::{cell, TimeSource, TZ};
-use crate::tic::{Frame, Mode};
+use crate::tic::{labels, Frame, Mode};
 
 /// How a record is chosen.
 #[derive(Clone, Debug, Default)]
@@ -256,49 +256,13 @@ fn frame_time(
     }
 }
 
-/// The default wanted labels for the meter shape `frame` shows (those of the list below
-/// that it carries):
-/// - standard: DATE, ADSC, NGTF, LTARF, NTARF, EAST, EASF01–EASF10, EASD01–EASD04, SINSTS,
-///   IRMS1, URMS1, PREF, PCOUP; three-phase adds SINSTS1–3, IRMS2–3, URMS2–3; producers
-///   add EAIT and SINSTI. PREF/PCOUP let `export` bound a plausible index step.
-/// - historique: ADCO, OPTARIF, ISOUSC, PTEC, the contract's indexes (BASE | HCHC, HCHP |
-///   EJPHN, EJPHPM | BBRHCJB…BBRHPJR), PAPP, IINST (or IINST1–3). ISOUSC plays PREF's role.
+/// The default wanted labels for the meter shape `frame` shows: those of
+/// [`labels::default_wanted`] that it carries.
 pub fn default_labels(frame: &Frame<'_>) -> Vec<String> {
-    let present = |l: &str| frame.get(l).is_some();
-    let list: Vec<&str> = match frame.mode {
-        Mode::Standard => {
-            let mut v = vec!["DATE", "ADSC", "NGTF", "LTARF", "NTARF", "EAST"];
-            v.extend([
-                "EASF01", "EASF02", "EASF03", "EASF04", "EASF05", "EASF06", "EASF07", "EASF08",
-                "EASF09", "EASF10",
-            ]);
-            v.extend(["EASD01", "EASD02", "EASD03", "EASD04"]);
-            v.extend(["EAIT", "SINSTS", "SINSTS1", "SINSTS2", "SINSTS3", "SINSTI"]);
-            v.extend([
-                "IRMS1", "IRMS2", "IRMS3", "URMS1", "URMS2", "URMS3", "PREF", "PCOUP",
-            ]);
-            v
-        }
-        Mode::Historique => {
-            let mut v = vec!["ADCO", "OPTARIF", "ISOUSC", "PTEC"];
-            let optarif = frame.get("OPTARIF").map(|g| g.value).unwrap_or("");
-            if optarif.starts_with("HC") {
-                v.extend(["HCHC", "HCHP"]);
-            } else if optarif.starts_with("EJP") {
-                v.extend(["EJPHN", "EJPHPM"]);
-            } else if optarif.starts_with("BBR") {
-                v.extend([
-                    "BBRHCJB", "BBRHPJB", "BBRHCJW", "BBRHPJW", "BBRHCJR", "BBRHPJR",
-                ]);
-            } else {
-                v.push("BASE");
-            }
-            v.extend(["PAPP", "IINST", "IINST1", "IINST2", "IINST3"]);
-            v
-        }
-    };
-    list.into_iter()
-        .filter(|l| present(l))
+    let optarif = frame.get("OPTARIF").map(|g| g.value);
+    labels::default_wanted(frame.mode, optarif)
+        .into_iter()
+        .filter(|l| frame.get(l).is_some())
         .map(str::to_owned)
         .collect()
 }

@@ -9,8 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::index::{self, allowed_wh, Builder, Cache, DaySummary, Stamp};
 use super::reader::{DayFile, Record};
-use super::tariff::{Class, Colour, Kind, Tariffs};
+use super::tariff::Tariffs;
 use super::{DayRead, Error, Observer, ENERGY_LABELS, MAX_COVERED_GAP_S, N_ENERGY};
+use crate::tic::labels::{Class, Colour, Rate};
 
 /// Data-quality flags of a row.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -114,18 +115,18 @@ impl Table {
 
     /// Off-peak consumption of `row`.
     pub fn hc(&self, row: &Row) -> Option<i64> {
-        self.sum(row, |_, c| c.is_some_and(|c| c.kind == Kind::Hc))
+        self.sum(row, |_, c| c.is_some_and(|c| c.rate == Rate::Hc))
     }
 
     /// Peak consumption of `row`.
     pub fn hp(&self, row: &Row) -> Option<i64> {
-        self.sum(row, |_, c| c.is_some_and(|c| c.kind == Kind::Hp))
+        self.sum(row, |_, c| c.is_some_and(|c| c.rate == Rate::Hp))
     }
 
     /// Tempo consumption of one colour and kind.
-    pub fn tempo_wh(&self, row: &Row, colour: Colour, kind: Kind) -> Option<i64> {
+    pub fn tempo_wh(&self, row: &Row, colour: Colour, kind: Rate) -> Option<i64> {
         self.sum(row, |_, c| {
-            c.is_some_and(|c| c.kind == kind && c.colour == Some(colour))
+            c.is_some_and(|c| c.rate == kind && c.colour == Some(colour))
         })
     }
 

@@ -82,23 +82,14 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
+pub use crate::tic::labels::{Class, Colour, Rate, ENERGY_LABELS, N_ENERGY};
 pub use deltas::{Flags, Row, Table};
 pub use files::Store;
 pub use periods::{boundaries, Period};
 pub use records::{records, RecordSink};
-pub use tariff::{Class, Colour, Kind};
 
 /// Records further apart than this leave the stretch between them uncovered.
 pub const MAX_COVERED_GAP_S: i64 = 300;
-
-/// The energy indexes (Wh) an export knows, in output order.
-pub const ENERGY_LABELS: [&str; 27] = [
-    "EAST", "EASF01", "EASF02", "EASF03", "EASF04", "EASF05", "EASF06", "EASF07", "EASF08",
-    "EASF09", "EASF10", "EASD01", "EASD02", "EASD03", "EASD04", "EAIT", "BASE", "HCHC", "HCHP",
-    "EJPHN", "EJPHPM", "BBRHCJB", "BBRHPJB", "BBRHCJW", "BBRHPJW", "BBRHCJR", "BBRHPJR",
-];
-/// Number of [`ENERGY_LABELS`].
-pub const N_ENERGY: usize = ENERGY_LABELS.len();
 
 /// Errors of an export. Every message names the file, and the line or byte, at fault.
 #[derive(Debug, thiserror::Error)]

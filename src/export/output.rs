@@ -20,9 +20,10 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
-use super::tariff::{Colour, Kind};
 use super::{Error, RecordSink, Table, ENERGY_LABELS};
-use crate::store::{is_numeric_label, TZ};
+use crate::store::TZ;
+use crate::tic::labels::is_numeric as is_numeric_label;
+use crate::tic::labels::{Colour, Rate};
 
 /// The values of one column.
 #[derive(Clone, Debug, PartialEq)]
@@ -138,7 +139,7 @@ pub fn columns(table: &Table) -> Vec<(String, Values)> {
     ));
     if table.tempo() {
         for c in Colour::ALL {
-            for (kind, k) in [(Kind::Hc, "hc"), (Kind::Hp, "hp")] {
+            for (kind, k) in [(Rate::Hc, "hc"), (Rate::Hp, "hp")] {
                 let v = rows
                     .iter()
                     .map(|r| table.tempo_wh(r, c, kind).or(Some(0)))

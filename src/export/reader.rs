@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use super::{Error, Position, ENERGY_LABELS, N_ENERGY};
+use super::{Error, Position, N_ENERGY};
 
 /// What a column means to an export.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,7 +29,7 @@ enum Role {
 pub struct Record {
     /// Unix seconds.
     pub time: i64,
-    /// The energy indexes, by position in [`ENERGY_LABELS`].
+    /// The energy indexes, by position in [`super::ENERGY_LABELS`].
     pub energy: [Option<i64>; N_ENERGY],
     /// ADSC or ADCO; empty when unknown.
     pub meter: String,
@@ -389,17 +389,21 @@ fn bad_time(cell: &str) -> String {
 }
 
 fn role(label: &str) -> Role {
-    match label {
-        "time" => Role::Time,
-        "ADSC" | "ADCO" => Role::Meter,
-        "NTARF" => Role::Ntarf,
-        "LTARF" | "PTEC" => Role::Tariff,
-        "PREF" | "PCOUP" => Role::PowerKva,
-        "ISOUSC" => Role::Isousc,
-        _ => ENERGY_LABELS
-            .iter()
-            .position(|l| *l == label)
-            .map_or(Role::Other, Role::Energy),
+    use crate::tic::labels::{self, Kind, Unit};
+    if label == "time" {
+        return Role::Time;
+    }
+    let Some(l) = labels::label(label) else {
+        return Role::Other;
+    };
+    match (l.kind, l.unit) {
+        (Kind::MeterId, _) => Role::Meter,
+        (Kind::TariffIndex, _) => Role::Ntarf,
+        (Kind::TariffName, _) => Role::Tariff,
+        (Kind::Subscribed, Unit::Kva) => Role::PowerKva,
+        (Kind::Subscribed, _) => Role::Isousc,
+        (Kind::Energy(_), _) => labels::energy_position(label).map_or(Role::Other, Role::Energy),
+        _ => Role::Other,
     }
 }
 

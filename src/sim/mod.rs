@@ -58,24 +58,14 @@ impl Contract {
     }
 }
 
-/// A Tempo day colour.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Colour {
-    /// Blue day (cheapest).
-    Blue,
-    /// White day.
-    White,
-    /// Red day (dearest).
-    Red,
-}
+pub use crate::tic::labels::Colour;
 
-impl Colour {
-    fn index(self) -> usize {
-        match self {
-            Colour::Blue => 0,
-            Colour::White => 1,
-            Colour::Red => 2,
-        }
+/// Position of a colour in per-colour tables (blue, white, red).
+fn colour_index(c: Colour) -> usize {
+    match c {
+        Colour::Blue => 0,
+        Colour::White => 1,
+        Colour::Red => 2,
     }
 }
 
@@ -607,7 +597,7 @@ impl Meter {
         match self.cfg.contract {
             Contract::Base => 0,
             Contract::HcHp => usize::from(!off_peak),
-            Contract::Tempo => colour.index() * 2 + usize::from(!off_peak),
+            Contract::Tempo => colour_index(colour) * 2 + usize::from(!off_peak),
         }
     }
 
@@ -776,7 +766,7 @@ impl Meter {
                 let hc = 1;
                 let hp = 2;
                 let shift = match self.cfg.contract {
-                    Contract::Tempo => 2 * tomorrow.index(),
+                    Contract::Tempo => 2 * colour_index(tomorrow),
                     _ => 0,
                 };
                 let (a, b) = if from > to { (to, from) } else { (from, to) };
@@ -853,7 +843,10 @@ impl Meter {
         push("PTEC", ptec.into());
         if self.cfg.contract == Contract::Tempo {
             let _ = colour;
-            push("DEMAIN", ["BLEU", "BLAN", "ROUG"][tomorrow.index()].into());
+            push(
+                "DEMAIN",
+                ["BLEU", "BLAN", "ROUG"][colour_index(tomorrow)].into(),
+            );
         }
         let (_, amps) = self.rms(phase_va);
         if tri {
@@ -906,8 +899,8 @@ impl Meter {
             s |= 1 << 16;
         }
         if self.cfg.contract == Contract::Tempo {
-            s |= (colour.index() as u32 + 1) << 24;
-            s |= (tomorrow.index() as u32 + 1) << 26;
+            s |= (colour_index(colour) as u32 + 1) << 24;
+            s |= (colour_index(tomorrow) as u32 + 1) << 26;
         }
         s
     }

@@ -50,20 +50,10 @@ pub fn parse_day_file_name(name: &str) -> Option<(NaiveDate, u32)> {
 }
 
 /// Labels whose values are numbers: written as plain integers (leading zeros dropped).
-/// Everything else (addresses, tariff names, status words) is text, trimmed.
+/// Everything else (addresses, tariff names, status words, unknown labels) is text, trimmed.
+/// The registry ([`crate::tic::labels`]) says which.
 pub fn is_numeric_label(label: &str) -> bool {
-    const EXACT: &[&str] = &[
-        // standard
-        "EAST", "EAIT", "PREF", "PCOUP", "SINSTS", "SINSTI", "SMAXSN", "SMAXIN", "SMAXIN-1",
-        "SMAXSN-1", "CCASN", "CCASN-1", "CCAIN", "CCAIN-1", "NTARF", "NJOURF", "NJOURF+1",
-        "RELAIS", "VTIC", // historique
-        "ISOUSC", "BASE", "HCHC", "HCHP", "EJPHN", "EJPHPM", "BBRHCJB", "BBRHPJB", "BBRHCJW",
-        "BBRHPJW", "BBRHCJR", "BBRHPJR", "PEJP", "IINST", "ADPS", "IMAX", "PMAX", "PAPP",
-    ];
-    const PREFIXES: &[&str] = &[
-        "EASF", "EASD", "ERQ", "IRMS", "URMS", "SINSTS", "SMAXSN", "UMOY", "IINST", "IMAX", "ADIR",
-    ];
-    EXACT.contains(&label) || PREFIXES.iter().any(|p| label.starts_with(p))
+    crate::tic::labels::is_numeric(label)
 }
 
 /// The cell for `value` of `label`: a plain integer for numeric labels whose value is all
