@@ -35,10 +35,14 @@
 //!   complete line before appending; readers skip nothing else.
 
 pub mod layout;
+mod lock;
 mod writer;
 
 pub use layout::{cell, day_file, is_numeric_label, parse_day_file_name, raw_file, TZ};
-pub use writer::{Appended, Resumed, Store, StoreError};
+pub use lock::{DirLock, LOCK_FILE};
+pub use writer::{
+    Appended, Resumed, Store, StoreError, StoreEvent, MAX_HELD_BYTES, MAX_HELD_ROWS, OVERLAP, RETRY,
+};
 
 /// Where a record's time comes from (the `time_source` column).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
