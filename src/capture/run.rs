@@ -296,6 +296,7 @@ pub struct Capture<'o> {
     clock: HostClock,
     stream: StreamClock,
     silence: Duration,
+    stall: Duration,
     decoder: Decoder,
     recorder: Recorder,
     store: Option<Store>,
@@ -331,6 +332,7 @@ impl<'o> Capture<'o> {
             clock: HostClock::System,
             stream: StreamClock::Air,
             silence: SILENCE,
+            stall: STALL,
             decoder: Decoder::new(Config {
                 mode,
                 ..Config::default()
@@ -363,9 +365,12 @@ impl<'o> Capture<'o> {
         self
     }
 
-    /// Reports a silent line after this long without a valid frame (default one minute).
+    /// Reports a silent line after this long without a valid frame, and a stall after this
+    /// long without a record while frames verify (default one minute each).
     pub fn with_silence(mut self, silence: Duration) -> Self {
         self.silence = silence;
+        self.stall = silence;
+        self.stall_say = self.last_row_at + silence;
         self
     }
 
@@ -520,7 +525,7 @@ impl<'o> Capture<'o> {
             self.last_row_at = now;
             self.good_at_row = self.good_frames;
             self.stats_at_row = self.recorder.stats();
-            self.stall_say = now + STALL;
+            self.stall_say = now + self.stall;
             let c = self.counters();
             self.observer.event(&Event::Recorded(&record, &c));
         }

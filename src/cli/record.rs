@@ -54,7 +54,7 @@ pub struct Args {
     /// Also keep the raw bytes, in YYYY-MM-DD.tic files beside the records.
     #[arg(long)]
     raw: bool,
-    /// Report a line without valid frames after this long (for tests).
+    /// Report a line without valid frames, or frames without rows, after this long (for tests).
     #[arg(long, value_parser = parse_duration, default_value = "1min", hide = true)]
     silence_warning: Duration,
     /// When not on a terminal: one summary log line this often.
