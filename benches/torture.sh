@@ -140,13 +140,22 @@ if mount -t tmpfs -o size=512k tmpfs "$tmp/full" 2>/dev/null; then
     start_sim full 1
     "$bin" record --port "$port" --mode standard --data-dir "$data" 2>"$tmp/rec-full.err" &
     rec=$!
-    while ! grep -q 'CANNOT WRITE' "$tmp/rec-full.err"; do sleep 0.2; done
-    t0=$(date +%s)
+    # wait_log PATTERN: up to a minute, while the recorder runs.
+    wait_log() {
+        for _ in $(seq 300); do
+            grep -q "$1" "$tmp/rec-full.err" && return 0
+            kill -0 $rec 2>/dev/null || break
+            sleep 0.2
+        done
+        return 1
+    }
+    wait_log 'CANNOT WRITE' || echo "  the recorder never said it could not write"
     sleep "$full_secs"
     rm -f "$data/filler"
-    while ! grep -q 'writing again' "$tmp/rec-full.err"; do sleep 0.2; done
+    wait_log 'writing again' || echo "  the recorder never said it writes again"
     sleep 2
-    kill -TERM $rec; wait $rec || true
+    if kill -0 $rec 2>/dev/null; then kill -TERM $rec; wait $rec || true
+    else wait $rec; echo "  the recorder had exited with status $? during the outage"; fi
     kill $sim; wait $sim 2>/dev/null || true
     grep -E 'CANNOT WRITE|writing again' "$tmp/rec-full.err" | sed 's/^/  /'
     read -r files n bad dup unordered gaps < <(check "$data")

@@ -708,4 +708,48 @@ mod tests {
             "time,time_source,ADCO,OPTARIF,ISOUSC,PTEC,BASE,PAPP,IINST"
         );
     }
+
+    #[test]
+    fn a_host_clock_stepped_by_ntp_at_boot_is_followed_and_1970_never_recorded() {
+        // A Pi without a real-time clock boots at 1970; NTP then steps the clock to today.
+        let mut r = Recorder::new(RecordConfig::default());
+        let frame = historique(&[]);
+        let mut d = Decoder::new(Config::default());
+        let (f, _) = d.decode(&frame);
+        let f = f.unwrap();
+        let mut made = Vec::new();
+        let boot = DateTime::parse_from_rfc3339("1970-01-01T00:00:30Z").unwrap().to_utc();
+        for k in 0..20 {
+            let clocks = Clocks {
+                host: boot + Duration::seconds(2 * k),
+                stream_ms: 2000 * k as u64,
+            };
+            assert_eq!(r.accept(&f, clocks), Outcome::Skipped(Skip::UnsetClock));
+        }
+        let today = DateTime::parse_from_rfc3339("2026-05-01T10:00:00Z").unwrap().to_utc();
+        for k in 0..10 {
+            let clocks = Clocks {
+                host: today + Duration::seconds(2 * k),
+                stream_ms: 40_000 + 2000 * k as u64,
+            };
+            r.accept(&f, clocks);
+            made.extend(r.take_ready());
+        }
+        assert_eq!(made.len(), 10, "nothing lost once the clock is set");
+        assert!(made.iter().all(|m| chrono::Datelike::year(&m.time) == 2026));
+        assert_eq!(r.stats().timeline.unset_clock, 20);
+        // Later, NTP corrects a clock that drifted 5 minutes ahead: followed after three
+        // frames, said as a jump.
+        let back = today + Duration::seconds(20 - 300);
+        for k in 0..5 {
+            let clocks = Clocks {
+                host: back + Duration::seconds(2 * k),
+                stream_ms: 60_000 + 2000 * k as u64,
+            };
+            r.accept(&f, clocks);
+            made.extend(r.take_ready());
+        }
+        assert_eq!(made.len(), 15);
+        assert!(made[10].jump.is_some_and(|j| j.to - j.from < -250));
+    }
 }
