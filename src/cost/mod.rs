@@ -1,10 +1,11 @@
 //! What the recorded energy cost, and what the regulated options would have cost: the pure
 //! core of `tic-rec cost` (no file walking, no printing).
 //!
-//! So far: exact money ([`money`]), the embedded Tarif Bleu grids ([`grid`]) and the
-//! Tempo calendar ([`tempo`]); each module states its contract.
+//! So far: exact money ([`money`]), the embedded Tarif Bleu grids ([`grid`]), the Tempo
+//! calendar ([`tempo`]) and HC schedules ([`schedule`]); each module states its contract.
 pub mod grid;
 pub mod money;
+pub mod schedule;
 pub mod tempo;
 
 use std::fmt;
@@ -15,6 +16,7 @@ pub use grid::{
     grids, kva_from_isousc, Grid, GridError, Grids, InForce, Subscription, Tariff, KNOWN_UNTIL,
 };
 pub use money::{Decimal, Money, MoneyError};
+pub use schedule::{learn, DaySlot, HcSchedule, Learned, ScheduleError};
 pub use tempo::{tempo_day, TempoCalendar, TempoError};
 
 /// Line numbers of CSV records from their byte offsets, counted incrementally (the CSV
