@@ -201,14 +201,17 @@ fn text_dump_decodes_as_lines() {
     let bytes = std::fs::read(dir.join("historique-tri-base-ticmeter-text.txt")).unwrap();
     let (got, _) = decode(&bytes, Framing::Lines);
     // 2 frames of 16 lines; the last line of each (`OT 00 #`, PPOT with `PP` lost) fails.
-    assert_eq!(
-        got,
-        Counts {
-            frames: 2,
-            ok: 30,
-            bad: 2
-        }
-    );
+    let want = Counts {
+        frames: 2,
+        ok: 30,
+        bad: 2,
+    };
+    assert_eq!(got, want);
+    // The same dump with CR LF (Windows) or LF CR line ends has the same frames.
+    for eol in ["\r\n", "\n\r"] {
+        let text = String::from_utf8(bytes.clone()).unwrap().replace('\n', eol);
+        assert_eq!(decode(text.as_bytes(), Framing::Lines).0, want, "{eol:?}");
+    }
 }
 
 #[test]

@@ -334,6 +334,8 @@ pub struct Frame<'a> {
     pub mode: Mode,
     /// Stream offset of its STX (or of its first byte in [`Framing::Lines`]).
     pub offset: u64,
+    /// Stream offset of `buf[0]`: the byte after STX, or the first byte of a text frame.
+    base: u64,
     buf: &'a [u8],
     groups: &'a [GroupSpan],
     bad: &'a [BadSpan],
@@ -363,8 +365,7 @@ impl<'a> Frame<'a> {
 
     /// The groups that failed, in wire order.
     pub fn bad_groups(&self) -> impl ExactSizeIterator<Item = BadGroup<'a>> + 'a {
-        let buf = self.buf;
-        let base = self.offset + 1;
+        let (buf, base) = (self.buf, self.base);
         self.bad.iter().map(move |b| BadGroup {
             label: text(b.label.of(buf)),
             offset: base + u64::from(b.label.start),
@@ -422,8 +423,13 @@ pub struct Decoder {
     /// Offset of the frame returned last (the current one may already have started).
     done_offset: u64,
     done_mode: Mode,
-    /// Lines framing: the last byte was a line end.
+    /// Lines framing: the last line break ended a line (a second one makes a blank line).
     at_line_start: bool,
+    /// Lines framing: the CR or LF that began the last line break, while the next byte may
+    /// still pair with it (CR LF or LF CR is one break); 0 otherwise.
+    open_break: u8,
+    /// Lines framing: the frame buffer holds a byte other than a line end.
+    has_content: bool,
     segments: Vec<Segment>,
     groups: Vec<GroupSpan>,
     bad: Vec<BadSpan>,
@@ -459,6 +465,8 @@ impl Decoder {
             done_offset: 0,
             done_mode: Mode::Standard,
             at_line_start: true,
+            open_break: 0,
+            has_content: false,
             segments: Vec::with_capacity(64),
             groups: Vec::with_capacity(64),
             bad: Vec::new(),
@@ -499,6 +507,7 @@ impl Decoder {
                 // A frame that ended where the next one began (cooked tty, or a blank line):
                 // the new frame starts empty.
                 self.buf.clear();
+                self.has_content = false;
             }
         }
         let (done, n) = match self.config.framing {
@@ -522,13 +531,15 @@ impl Decoder {
             self.returned = false;
             if self.state == State::InFrame || self.config.framing == Framing::Lines {
                 self.buf.clear();
+                self.has_content = false;
             }
         }
         match self.config.framing {
             Framing::Lines => {
-                if self.buf.iter().any(|&b| b != LF) {
+                if self.has_content {
                     self.complete(self.frame_offset);
-                    self.buf_done_lines();
+                    self.at_line_start = true;
+                    self.open_break = 0;
                     self.returned = true;
                     return Some(self.frame());
                 }
@@ -547,10 +558,6 @@ impl Decoder {
         }
     }
 
-    fn buf_done_lines(&mut self) {
-        self.at_line_start = true;
-    }
-
     /// The frame the last call to [`Decoder::decode`] or [`Decoder::finish`] returned, if
     /// it returned one (handy where the borrow of that call cannot be kept).
     pub fn last_frame(&self) -> Option<Frame<'_>> {
@@ -561,6 +568,10 @@ impl Decoder {
         Frame {
             mode: self.done_mode,
             offset: self.done_offset,
+            base: match self.config.framing {
+                Framing::Wire => self.done_offset + 1,
+                Framing::Lines => self.done_offset,
+            },
             buf: &self.buf,
             groups: &self.groups,
             bad: &self.bad,
@@ -657,38 +668,49 @@ impl Decoder {
     }
 
     /// Lines framing: a blank line ends a frame.
+    ///
+    /// A line break is LF, CR, CR LF or LF CR, so a dump with CR LF line ends has the same
+    /// frames as one with LF line ends. Line ends are kept in the buffer (as LF) once the
+    /// frame has begun, so buffer positions stay stream positions; nothing else is trimmed
+    /// (a line may end with an SP checksum).
     fn decode_lines(&mut self, input: &[u8]) -> (bool, usize) {
         for (i, &raw) in input.iter().enumerate() {
-            let mut b = raw & 0x7F;
-            if b == CR {
-                b = LF;
-            }
+            let b = raw & 0x7F;
             if b == STX || b == ETX || b == EOT {
                 self.stats.bytes_skipped += 1;
                 continue;
-            }
-            if self.buf.is_empty() && b != LF {
-                self.frame_offset = self.offset + i as u64;
-            }
-            if b == LF {
-                if self.at_line_start && self.buf.iter().any(|&c| c != LF) {
-                    self.complete(self.frame_offset);
-                    return (true, i + 1);
-                }
-                self.at_line_start = true;
-            } else {
-                self.at_line_start = false;
             }
             if self.buf.len() >= self.config.max_frame_len {
                 self.stats.frames_oversize += 1;
                 self.stats.bytes_skipped += self.buf.len() as u64;
                 self.buf.clear();
-                continue;
+                self.has_content = false;
             }
-            if !(b == LF && self.buf.is_empty()) {
-                self.buf.push(b);
+            if b == LF || b == CR {
+                if self.open_break == (b ^ LF ^ CR) {
+                    // The second byte of CR LF or LF CR: the same line break.
+                    self.open_break = 0;
+                } else {
+                    self.open_break = b;
+                    if self.at_line_start && self.has_content {
+                        self.complete(self.frame_offset);
+                        return (true, i + 1);
+                    }
+                    self.at_line_start = true;
+                }
+                if self.has_content {
+                    self.buf.push(LF);
+                } else {
+                    self.stats.bytes_skipped += 1;
+                }
             } else {
-                self.stats.bytes_skipped += 1;
+                self.open_break = 0;
+                self.at_line_start = false;
+                if !self.has_content {
+                    self.has_content = true;
+                    self.frame_offset = self.offset + i as u64;
+                }
+                self.buf.push(b);
             }
         }
         (false, input.len())
@@ -1095,6 +1117,77 @@ mod tests {
         assert_eq!(f.len(), 2);
         assert_eq!(f[0].1.len(), 2);
         assert_eq!(f[1].1.len(), 1);
+    }
+
+    /// A text dump of wire frames: one group a line ending in `eol`, a blank line between
+    /// frames, no STX/ETX/LF/CR of the wire.
+    fn dump(wire: &[u8], eol: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        for frame in wire.split(|&b| b == STX).filter(|f| !f.is_empty()) {
+            if !out.is_empty() {
+                out.extend_from_slice(eol.as_bytes());
+            }
+            for group in frame.split(|&b| b == LF || b == CR || b == ETX) {
+                if !group.is_empty() {
+                    out.extend_from_slice(group);
+                    out.extend_from_slice(eol.as_bytes());
+                }
+            }
+        }
+        out
+    }
+
+    fn lines() -> Config {
+        Config {
+            framing: Framing::Lines,
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn lines_framing_crlf_is_one_line_break() {
+        // Two standard frames and a historique one whose lines end with an SP checksum.
+        let mut wire = standard_frame();
+        wire.extend(standard_frame());
+        push_frame(
+            &mut wire,
+            Mode::Historique,
+            &[("PTEC", None, "HP.."), ("BASE", None, "010151175")],
+        );
+        let want = frames(&dump(&wire, "\n"), lines());
+        assert_eq!(want.len(), 3);
+        assert_eq!(want[0].1.len(), 5);
+        assert!(want.iter().all(|f| f.2.is_empty()), "{want:?}");
+        assert_eq!(want[2].1[0].2, "HP..");
+        for eol in ["\r\n", "\n\r", "\r"] {
+            let text = dump(&wire, eol);
+            assert_eq!(frames(&text, lines()), want, "{eol:?}");
+            // Byte by byte: a CR LF split across two calls is still one break.
+            let mut d = Decoder::new(lines());
+            let mut n = 0;
+            for b in text.chunks(1) {
+                n += d.decode(b).0.map_or(0, |f| f.groups().len());
+            }
+            n += d.finish().map_or(0, |f| f.groups().len());
+            assert_eq!(n, 12, "{eol:?}");
+        }
+        // A wire stream's `LF group CR` lines, CR LF between groups: one frame.
+        let text = b"\nPTEC HP..  \r\nBASE 010151175  \r\n\r\nPTEC HP..  \r\n";
+        let f = frames(text, lines());
+        assert_eq!((f.len(), f[0].1.len(), f[1].1.len()), (2, 2, 1));
+    }
+
+    #[test]
+    fn lines_framing_bad_group_offsets() {
+        let text = b"\r\nPTEC HP..  \r\nPTEC HP.. X\r\n";
+        let mut d = Decoder::new(lines());
+        assert!(d.decode(text).0.is_none());
+        let f = d.finish().unwrap();
+        assert_eq!(f.offset, 2);
+        let bad: Vec<_> = f.bad_groups().collect();
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].offset, 15);
+        assert_eq!(&text[15..19], b"PTEC");
     }
 
     #[test]

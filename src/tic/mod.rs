@@ -24,7 +24,9 @@
 //!   are never resolved through a host time zone.
 //!
 //! [`Framing::Lines`] decodes text dumps (one group a line, a blank line between frames,
-//! no STX/ETX), such as firmware test files.
+//! no STX/ETX), such as firmware test files. A line ends with LF, CR, CR LF or LF CR: each
+//! is one line break, so a dump saved with Windows line ends has the same frames. Lines are
+//! not trimmed (a group may end with an SP checksum).
 
 mod decoder;
 pub mod encode;

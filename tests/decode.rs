@@ -1,0 +1,112 @@
+//! `tic-rec decode` on inputs made with the project's encoder: the real binary, its stdin
+//! and its output.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use tic_rec::tic::encode::push_frame;
+use tic_rec::tic::{Mode, CR, ETX, LF, STX};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tic-rec");
+
+/// Runs `tic-rec decode - <args>` on `input`; returns stdout (the exit must be a success).
+fn decode(input: &[u8], args: &[&str]) -> String {
+    let mut child = Command::new(BIN)
+        .arg("decode")
+        .arg("-")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tic-rec");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(input)
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait for tic-rec");
+    assert!(
+        out.status.success(),
+        "tic-rec decode {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+fn json_lines(out: &str) -> Vec<serde_json::Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON object a line"))
+        .collect()
+}
+
+/// A standard frame like the real mono BASE one, DATE 2023-03-01 09:18:34 winter time.
+fn standard_frame(out: &mut Vec<u8>, date: &str) {
+    push_frame(
+        out,
+        Mode::Standard,
+        &[
+            ("ADSC", None, "041876097171"),
+            ("VTIC", None, "02"),
+            ("DATE", Some(date), ""),
+            ("NGTF", None, "      BASE      "),
+            ("EAST", None, "011887649"),
+            ("EASD01", None, "000000000"),
+            ("SMAXSN", Some("H230301065253"), "01024"),
+            ("STGE", None, "003A0001"),
+        ],
+    );
+}
+
+/// The text dump of wire frames: each group on its own line ending in `eol`, a blank line
+/// between frames.
+fn text_dump(wire: &[u8], eol: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, frame) in wire
+        .split(|&b| b == STX)
+        .filter(|f| !f.is_empty())
+        .enumerate()
+    {
+        if i > 0 {
+            out.extend_from_slice(eol.as_bytes());
+        }
+        for group in frame.split(|&b| b == LF || b == CR || b == ETX) {
+            if !group.is_empty() {
+                out.extend_from_slice(group);
+                out.extend_from_slice(eol.as_bytes());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn crlf_text_dump_gives_whole_frames_timed_by_date() {
+    let mut wire = Vec::new();
+    standard_frame(&mut wire, "H230301091834");
+    standard_frame(&mut wire, "H230301091835");
+    let lf = decode(&text_dump(&wire, "\n"), &[]);
+    let crlf = decode(&text_dump(&wire, "\r\n"), &[]);
+    let frames = json_lines(&crlf);
+    assert_eq!(frames.len(), 2, "{crlf}");
+    assert_eq!(frames[0]["time"], "2023-03-01T09:18:34+01:00");
+    assert_eq!(frames[1]["time"], "2023-03-01T09:18:35+01:00");
+    assert_eq!(frames[0]["groups"].as_object().unwrap().len(), 8);
+    assert_eq!(frames[0]["groups"]["NGTF"], "BASE");
+    assert_eq!(frames[0]["bad_checksums"], serde_json::json!([]));
+    // Offsets differ (a CR a line more), the frames do not.
+    let strip = |v: &[serde_json::Value]| {
+        v.iter()
+            .map(|f| {
+                let mut f = f.clone();
+                f["offset"] = serde_json::Value::Null;
+                f
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&frames), strip(&json_lines(&lf)));
+    let summary = decode(&text_dump(&wire, "\r\n"), &["--summary"]);
+    assert!(summary.contains("frames complete:  2\n"), "{summary}");
+    assert!(summary.contains("text lines"), "{summary}");
+}
