@@ -110,3 +110,35 @@ fn crlf_text_dump_gives_whole_frames_timed_by_date() {
     assert!(summary.contains("frames complete:  2\n"), "{summary}");
     assert!(summary.contains("text lines"), "{summary}");
 }
+
+#[test]
+fn impossible_horodates_are_named_apart_from_bad_checksums() {
+    let mut wire = Vec::new();
+    standard_frame(&mut wire, "H231301091834"); // month 13, checksum verified
+    standard_frame(&mut wire, "H230301091836");
+    // A bad checksum on EAST in the second frame.
+    let at = wire
+        .windows(5)
+        .rposition(|w| w == b"\nEAST")
+        .expect("an EAST group");
+    let cr = at + wire[at..].iter().position(|&b| b == CR).unwrap();
+    wire[cr - 1] = if wire[cr - 1] == b'A' { b'B' } else { b'A' };
+    let frames = json_lines(&decode(&wire, &[]));
+    assert_eq!(frames.len(), 2);
+    assert_eq!(frames[0]["bad_horodates"], serde_json::json!(["DATE"]));
+    assert_eq!(frames[0]["bad_checksums"], serde_json::json!([]));
+    assert_eq!(frames[0]["time"], serde_json::Value::Null);
+    assert!(frames[0]["groups"].get("DATE").is_none());
+    assert!(frames[0]["horodates"].get("DATE").is_none());
+    assert_eq!(frames[0]["groups"]["EAST"], "011887649");
+    assert_eq!(frames[1]["bad_horodates"], serde_json::json!([]));
+    assert_eq!(frames[1]["bad_checksums"], serde_json::json!(["EAST"]));
+    assert_eq!(frames[1]["time"], "2023-03-01T09:18:36+01:00");
+    let summary = decode(&wire, &["--summary"]);
+    assert!(summary.contains("groups verified:  14\n"), "{summary}");
+    assert!(summary.contains("groups failed:    1\n"), "{summary}");
+    assert!(
+        summary.contains("bad horodates:    1 (checksum verified"),
+        "{summary}"
+    );
+}

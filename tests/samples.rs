@@ -25,13 +25,13 @@ struct Counts {
 }
 
 /// Counts groups by checksum, as SOURCES.md does: a group whose checksum verified but that
-/// the decoder still rejects as malformed (a garbled label that collides, 1 in 64) counts as
-/// verified here.
+/// the decoder still rejects as malformed (a garbled label that collides, 1 in 64) or for an
+/// impossible horodate counts as verified here.
 fn count(c: &mut Counts, f: &Frame<'_>) {
     c.ok += f.groups().count() as u64;
     for b in f.bad_groups() {
         match b.kind {
-            BadKind::Malformed(why) => {
+            BadKind::Malformed(why) | BadKind::Horodate(why) => {
                 eprintln!(
                     "checksum verified but rejected: {:?} at byte {}: {why}",
                     b.label, b.offset

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use tic_rec::capture::FrameReader;
-use tic_rec::tic::{Config, Frame, Framing, Horodate};
+use tic_rec::tic::{BadGroup, BadKind, Config, Frame, Framing, Horodate};
 
 use super::ModeArg;
 
@@ -150,18 +150,31 @@ fn jsonl(input: &mut dyn Input, config: Config, name: &str, out: &mut dyn Write)
             line.push(':');
             line.push_str(&json_str(g.horodate.unwrap_or_default()));
         }
-        line.push_str("},\"bad_checksums\":[");
-        for (i, b) in f.bad_groups().enumerate() {
-            if i > 0 {
-                line.push(',');
-            }
-            line.push_str(&json_str(b.label));
-        }
-        line.push_str("]}\n");
+        line.push_str("},\"bad_checksums\":");
+        push_labels(&mut line, f.bad_groups().filter(|b| !is_horodate(b)));
+        line.push_str(",\"bad_horodates\":");
+        push_labels(&mut line, f.bad_horodates());
+        line.push_str("}\n");
         out.write_all(line.as_bytes())?;
         Ok(())
     })?;
     Ok(())
+}
+
+fn is_horodate(b: &BadGroup<'_>) -> bool {
+    matches!(b.kind, BadKind::Horodate(_))
+}
+
+/// Appends the labels of `bad` as a JSON array.
+fn push_labels<'a>(line: &mut String, bad: impl Iterator<Item = BadGroup<'a>>) {
+    line.push('[');
+    for (i, b) in bad.enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        line.push_str(&json_str(b.label));
+    }
+    line.push(']');
 }
 
 fn csv(input: &mut dyn Input, config: Config, name: &str, out: &mut dyn Write) -> Result<()> {
@@ -236,6 +249,11 @@ fn summary(input: &mut dyn Input, config: Config, name: &str, out: &mut dyn Writ
     )?;
     writeln!(out, "groups verified:  {}", s.groups_ok)?;
     writeln!(out, "groups failed:    {}", s.groups_bad)?;
+    writeln!(
+        out,
+        "bad horodates:    {} (checksum verified, impossible date or time)",
+        s.groups_bad_horodate
+    )?;
     writeln!(
         out,
         "mode:             {}",

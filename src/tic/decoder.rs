@@ -49,8 +49,11 @@ pub struct Stats {
     pub frames_oversize: u64,
     /// Groups that verified, in complete frames.
     pub groups_ok: u64,
-    /// Groups that failed, in complete frames.
+    /// Groups that failed (checksum, separator, too short, malformed), in complete frames.
     pub groups_bad: u64,
+    /// Groups whose checksum verified but whose horodate is impossible (month 13, hour 25,
+    /// an unknown season letter…), in complete frames; not counted in `groups_bad`.
+    pub groups_bad_horodate: u64,
     /// Complete frames decoded as standard mode.
     pub frames_standard: u64,
     /// Complete frames decoded as historique mode.
@@ -87,6 +90,9 @@ pub enum BadKind {
     Truncated,
     /// The checksum verified but the group is not well formed.
     Malformed(&'static str),
+    /// The checksum verified but the horodate is impossible (month 13, hour 25, an unknown
+    /// season letter): what is wrong with it.
+    Horodate(&'static str),
 }
 
 impl std::fmt::Display for BadKind {
@@ -105,6 +111,7 @@ impl std::fmt::Display for BadKind {
             }
             BadKind::Truncated => f.write_str("group too short"),
             BadKind::Malformed(why) => f.write_str(why),
+            BadKind::Horodate(why) => write!(f, "impossible horodate: {why}"),
         }
     }
 }
@@ -363,7 +370,8 @@ impl<'a> Frame<'a> {
         self.groups().find(|g| g.label == label)
     }
 
-    /// The groups that failed, in wire order.
+    /// The groups that failed, in wire order: bad checksums, malformed groups and
+    /// impossible horodates ([`BadKind::Horodate`]) alike.
     pub fn bad_groups(&self) -> impl ExactSizeIterator<Item = BadGroup<'a>> + 'a {
         let (buf, base) = (self.buf, self.base);
         self.bad.iter().map(move |b| BadGroup {
@@ -373,12 +381,20 @@ impl<'a> Frame<'a> {
         })
     }
 
-    /// Number of groups that failed.
+    /// The groups whose checksum verified but whose horodate is impossible, in wire order
+    /// (also among [`Frame::bad_groups`]).
+    pub fn bad_horodates(&self) -> impl Iterator<Item = BadGroup<'a>> + 'a {
+        self.bad_groups()
+            .filter(|b| matches!(b.kind, BadKind::Horodate(_)))
+    }
+
+    /// Number of groups that failed, impossible horodates included.
     pub fn bad_count(&self) -> usize {
         self.bad.len()
     }
 
-    /// Whether a group with this label was present but failed verification.
+    /// Whether a group with this label was present but failed verification (a bad checksum,
+    /// a malformed group or an impossible horodate): present, but unusable.
     pub fn is_bad(&self, label: &str) -> bool {
         self.bad_groups().any(|b| b.label == label)
     }
@@ -782,8 +798,14 @@ impl Decoder {
             Mode::Standard => self.stats.frames_standard += 1,
             Mode::Historique => self.stats.frames_historique += 1,
         }
+        let bad_horodates = self
+            .bad
+            .iter()
+            .filter(|b| matches!(b.kind, BadKind::Horodate(_)))
+            .count();
         self.stats.groups_ok += self.groups.len() as u64;
-        self.stats.groups_bad += self.bad.len() as u64;
+        self.stats.groups_bad += (self.bad.len() - bad_horodates) as u64;
+        self.stats.groups_bad_horodate += bad_horodates as u64;
         self.done_offset = frame_offset;
         self.done_mode = mode;
     }
@@ -888,7 +910,10 @@ fn check_group(buf: &[u8], seg: &Segment, mode: Mode) -> Result<GroupSpan, BadKi
         Some((from, to)) => {
             let h = &bytes[from as usize..to as usize];
             if !Horodate::is_valid_bytes(h) {
-                return Err(BadKind::Malformed("invalid horodate"));
+                return Err(BadKind::Horodate(match Horodate::parse_bytes(h) {
+                    Err(why) => why,
+                    Ok(_) => "rejected", // is_valid_bytes agrees with parse_bytes (tested)
+                }));
             }
             Some(Span::new(base + from as usize, h.len()))
         }
@@ -1235,13 +1260,60 @@ mod tests {
     }
 
     #[test]
-    fn invalid_horodate_with_valid_checksum_is_rejected() {
+    fn impossible_horodates_are_reported_apart_from_checksums() {
         let mut v = vec![STX];
+        // Checksums verify; month 13, hour 25, season X, a 12-character horodate.
         push_group(&mut v, Mode::Standard, "DATE", Some("H231399091834"), "");
+        push_group(
+            &mut v,
+            Mode::Standard,
+            "SMAXSN",
+            Some("H230301250000"),
+            "01024",
+        );
+        push_group(
+            &mut v,
+            Mode::Standard,
+            "CCASN",
+            Some("X230301090000"),
+            "00170",
+        );
+        push_group(&mut v, Mode::Standard, "UMOY1", Some("H23030109100"), "229");
         push_group(&mut v, Mode::Standard, "EAST", None, "000000001");
+        v.extend_from_slice(b"\nPREF\t04\tX\r"); // a bad checksum
         v.push(ETX);
-        let f = frames(&v, Config::default());
-        assert_eq!(f[0].1.len(), 1);
-        assert_eq!(f[0].2, vec!["DATE".to_string()]);
+        let mut d = Decoder::default();
+        let f = d.decode(&v).0.unwrap();
+        assert_eq!(f.groups().map(|g| g.label).collect::<Vec<_>>(), ["EAST"]);
+        let horodates: Vec<_> = f.bad_horodates().map(|b| (b.label, b.kind)).collect();
+        assert_eq!(
+            horodates,
+            [
+                ("DATE", BadKind::Horodate("no such date or time")),
+                ("SMAXSN", BadKind::Horodate("no such date or time")),
+                (
+                    "CCASN",
+                    BadKind::Horodate("season must be E, H, e, h or a space")
+                ),
+                (
+                    "UMOY1",
+                    BadKind::Horodate("expected 13 characters (SAAMMJJhhmmss)")
+                ),
+            ]
+        );
+        assert_eq!(f.bad_horodates().next().map(|b| b.offset), Some(2));
+        assert_eq!(f.bad_count(), 5);
+        // Present but unusable, as a bad checksum is; no DATE instant.
+        assert!(f.is_bad("DATE") && f.is_bad("PREF") && !f.is_bad("EAST"));
+        assert_eq!(f.date(), None);
+        let s = d.stats();
+        assert_eq!(
+            (s.groups_ok, s.groups_bad, s.groups_bad_horodate),
+            (1, 1, 4)
+        );
+        assert_eq!(
+            BadKind::Horodate("no such date or time").to_string(),
+            "impossible horodate: no such date or time"
+        );
     }
 }

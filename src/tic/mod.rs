@@ -21,7 +21,10 @@
 //!   caller forces one with [`Config::mode`].
 //! - Text values are trimmed of SP padding; the checksum is always verified on the raw bytes.
 //! - Horodated groups must carry a valid `SAAMMJJhhmmss` horodate ([`Horodate`]); meter times
-//!   are never resolved through a host time zone.
+//!   are never resolved through a host time zone. A group whose checksum verifies but whose
+//!   horodate is impossible is left out too, as [`BadKind::Horodate`]
+//!   ([`Frame::bad_horodates`]), and counted apart from checksum failures
+//!   ([`Stats::groups_bad_horodate`]).
 //!
 //! [`Framing::Lines`] decodes text dumps (one group a line, a blank line between frames,
 //! no STX/ETX), such as firmware test files. A line ends with LF, CR, CR LF or LF CR: each
