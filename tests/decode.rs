@@ -142,3 +142,25 @@ fn impossible_horodates_are_named_apart_from_bad_checksums() {
         "{summary}"
     );
 }
+
+#[test]
+fn empty_frames_make_no_csv_row() {
+    // An adapter at power-up: STX ETX, STX LF ETX, STX CR LF ETX, then real frames.
+    let mut wire = b"\x02\x03\x02\n\x03\x02\r\n\x03".to_vec();
+    standard_frame(&mut wire, "H230301091834");
+    wire.extend_from_slice(b"\x02\x03");
+    standard_frame(&mut wire, "H230301091835");
+    let csv = decode(&wire, &["--format", "csv"]);
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 3, "{csv}");
+    assert!(
+        rows[0].starts_with("offset,mode,time,ADSC,VTIC,DATE,"),
+        "{csv}"
+    );
+    assert!(rows[1].starts_with("9,standard,2023-03-01T09:18:34+01:00,041876097171,"));
+    assert!(rows[2].contains(",2023-03-01T09:18:35+01:00,041876097171,"));
+    let summary = decode(&wire, &["--summary"]);
+    assert!(summary.contains("frames complete:  2\n"), "{summary}");
+    assert!(summary.contains("bytes skipped:    11\n"), "{summary}");
+    assert_eq!(json_lines(&decode(&wire, &[])).len(), 2);
+}

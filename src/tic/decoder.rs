@@ -409,7 +409,8 @@ impl<'a> Frame<'a> {
         self.buf.len()
     }
 
-    /// Whether the frame has no bytes at all.
+    /// Whether the frame has no bytes at all (never so for a frame the decoder returns: a
+    /// frame holds at least one group, verified or not).
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }
@@ -552,8 +553,8 @@ impl Decoder {
         }
         match self.config.framing {
             Framing::Lines => {
-                if self.has_content {
-                    self.complete(self.frame_offset);
+                // Content means a non-empty line: a group, so `complete` takes it.
+                if self.has_content && self.complete(self.frame_offset) {
                     self.at_line_start = true;
                     self.open_break = 0;
                     self.returned = true;
@@ -561,6 +562,7 @@ impl Decoder {
                 }
                 self.stats.bytes_skipped += self.buf.len() as u64;
                 self.buf.clear();
+                self.has_content = false;
                 None
             }
             Framing::Wire => {
@@ -650,8 +652,12 @@ impl Decoder {
                         ETX => {
                             self.seen_etx = true;
                             self.state = State::Idle;
-                            self.complete(self.frame_offset);
-                            return (true, i);
+                            if self.complete(self.frame_offset) {
+                                return (true, i);
+                            }
+                            // STX ETX, STX LF ETX: line noise, not a frame.
+                            self.stats.bytes_skipped += (self.buf.len() + 2) as u64;
+                            self.buf.clear();
                         }
                         EOT => {
                             self.stats.frames_cut += 1;
@@ -669,8 +675,13 @@ impl Decoder {
                                 // ends here and the next one starts (buffer cleared next call).
                                 let start = self.frame_offset;
                                 self.frame_offset = stx_offset;
-                                self.complete(start);
-                                return (true, i);
+                                if self.complete(start) {
+                                    return (true, i);
+                                }
+                                // Only line ends: not a frame.
+                                self.stats.bytes_skipped += (self.buf.len() + 1) as u64;
+                                self.buf.clear();
+                                continue;
                             }
                             self.stats.frames_cut += 1;
                             self.stats.bytes_skipped += (self.buf.len() + 1) as u64;
@@ -708,8 +719,7 @@ impl Decoder {
                     self.open_break = 0;
                 } else {
                     self.open_break = b;
-                    if self.at_line_start && self.has_content {
-                        self.complete(self.frame_offset);
+                    if self.at_line_start && self.has_content && self.complete(self.frame_offset) {
                         return (true, i + 1);
                     }
                     self.at_line_start = true;
@@ -732,8 +742,11 @@ impl Decoder {
         (false, input.len())
     }
 
-    /// Splits the buffered frame into groups and verifies them.
-    fn complete(&mut self, frame_offset: u64) {
+    /// Splits the buffered frame into groups and verifies them. Returns false, counting
+    /// nothing, when the frame holds no group at all (no byte but LF and CR): that is no
+    /// frame, and the caller counts its bytes as skipped.
+    #[must_use]
+    fn complete(&mut self, frame_offset: u64) -> bool {
         self.groups.clear();
         self.bad.clear();
         self.segments.clear();
@@ -767,6 +780,9 @@ impl Decoder {
             }
         }
         seg.close(buf.len(), &mut self.segments, buf, &mut std_ok, &mut his_ok);
+        if self.segments.is_empty() {
+            return false;
+        }
         let mode = self.config.mode.unwrap_or_else(|| {
             if std_ok > his_ok {
                 Mode::Standard
@@ -808,6 +824,7 @@ impl Decoder {
         self.stats.groups_bad_horodate += bad_horodates as u64;
         self.done_offset = frame_offset;
         self.done_mode = mode;
+        true
     }
 }
 
@@ -1077,6 +1094,39 @@ mod tests {
             frames(&clean, Config::default()),
             frames(&parity, Config::default())
         );
+    }
+
+    #[test]
+    fn frames_without_a_group_are_skipped_bytes() {
+        // Power-up noise and empty frames around a real one, and a frame whose only group
+        // fails (still a frame).
+        let mut input = b"\x02\x03\x02\n\x03\x02\r\n\r\n\x03".to_vec();
+        input.extend(standard_frame());
+        input.extend_from_slice(b"\x02\x03\x02\nEAST\t000000001\tX\r\x03");
+        let mut d = Decoder::default();
+        let mut got = Vec::new();
+        let mut rest = &input[..];
+        while !rest.is_empty() {
+            let (f, n) = d.decode(rest);
+            if let Some(f) = f {
+                got.push((f.offset, f.groups().len(), f.bad_count()));
+            }
+            rest = &rest[n..];
+        }
+        let noise = 2 + 3 + 6;
+        let last = (noise + standard_frame().len() + 2) as u64;
+        assert_eq!(got, [(noise as u64, 5, 0), (last, 0, 1)]);
+        let s = d.stats();
+        assert_eq!((s.frames, s.frames_cut), (2, 0));
+        assert_eq!(s.bytes_skipped, noise as u64 + 2);
+        assert_eq!(s.frames_standard, 2);
+        // Cooked tty (no ETX seen): STX LF STX holds no group either.
+        let input = b"\x02\n\n\x02\nPTEC HP..  \n\x02";
+        let mut d = Decoder::default();
+        let f = d.decode(input).0.unwrap();
+        assert_eq!((f.offset, f.groups().len()), (3, 1));
+        assert_eq!(d.stats().bytes_skipped, 3);
+        assert_eq!(d.stats().frames, 1);
     }
 
     #[test]

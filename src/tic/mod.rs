@@ -13,7 +13,9 @@
 //!   skipped and counted. A capture made through a cooked tty (every CR turned into LF, ETX
 //!   swallowed) has frames that end at the next STX: in a stream that has shown no ETX, a
 //!   frame interrupted by STX that holds line ends but no CR is taken as such a frame rather
-//!   than a cut one.
+//!   than a cut one. A frame holding no group at all (`STX ETX`, `STX LF ETX`: line noise,
+//!   adapters at power-up) is no frame: its bytes count as skipped. A frame whose groups all
+//!   fail is a frame.
 //! - Groups are the non-empty runs of bytes between LF/CR delimiters. Each group is verified
 //!   with its mode's checksum rule ([`checksum`]); a group that fails is reported as a
 //!   [`BadGroup`] (label as read, byte offset, reason) and left out of the frame's values.
