@@ -861,6 +861,8 @@ fn is_label_byte(b: u8) -> bool {
 const LABEL_MALFORMED: &str =
     "label is empty, too long or holds a character other than A-Z, 0-9, + and -";
 
+const VALUE_EMPTY: &str = "historique value is empty: expected 1 to 12 characters";
+
 /// Verifies one segment under `mode` and finds its fields.
 fn check_group(buf: &[u8], seg: &Segment, mode: Mode) -> Result<GroupSpan, BadKind> {
     let bytes = seg.span().of(buf);
@@ -921,6 +923,10 @@ fn check_group(buf: &[u8], seg: &Segment, mode: Mode) -> Result<GroupSpan, BadKi
         && (label.is_empty() || label.len() > 16 || !label.iter().all(|&b| is_label_byte(b)))
     {
         return Err(BadKind::Malformed(LABEL_MALFORMED));
+    }
+    if mode == Mode::Historique && value_start == sep_at {
+        // `label SP SP checksum`: the historique data field holds 1 to 12 characters.
+        return Err(BadKind::Malformed(VALUE_EMPTY));
     }
     let base = seg.start as usize;
     let horodate = match horodate {
@@ -1298,15 +1304,28 @@ mod tests {
             v.push(crate::tic::checksum(covered.as_bytes()));
             v.push(CR);
         }
+        // An empty value, `PAPP  1` (label SP SP checksum), its checksum verified, one with
+        // a malformed label too, and the shortest good value.
+        push_group(&mut v, Mode::Historique, "PAPP", None, "");
+        push_group(&mut v, Mode::Historique, "pa", None, "");
+        push_group(&mut v, Mode::Historique, "HHPHC", None, "A");
         v.push(ETX);
+        assert!(v.windows(9).any(|w| w == b"\nPAPP  1\r"));
         let mut d = Decoder::default();
         let f = d.decode(&v).0.unwrap();
         assert_eq!(f.mode, Mode::Historique);
-        assert_eq!(f.groups().map(|g| g.label).collect::<Vec<_>>(), ["PTEC"]);
+        let groups: Vec<_> = f.groups().map(|g| (g.label, g.value)).collect();
+        assert_eq!(groups, [("PTEC", "HP.."), ("HHPHC", "A")]);
         let kinds: Vec<_> = f.bad_groups().map(|b| b.kind).collect();
         let label = BadKind::Malformed(LABEL_MALFORMED);
         let no_sep = BadKind::Malformed("no separator after the label");
-        assert_eq!(kinds, [label, label, label, label, no_sep, no_sep]);
+        let empty = BadKind::Malformed(VALUE_EMPTY);
+        assert_eq!(
+            kinds,
+            [label, label, label, label, no_sep, no_sep, empty, label]
+        );
+        let s = d.stats();
+        assert_eq!((s.groups_ok, s.groups_bad), (2, 8));
     }
 
     #[test]
