@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use tic_rec::tic::encode::push_frame;
-use tic_rec::tic::{Mode, CR, ETX, LF, STX};
+use tic_rec::tic::encode::{push_frame, push_frame_with_rule};
+use tic_rec::tic::{ChecksumRule, Mode, CR, ETX, LF, STX};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tic-rec");
 
@@ -163,4 +163,63 @@ fn empty_frames_make_no_csv_row() {
     assert!(summary.contains("frames complete:  2\n"), "{summary}");
     assert!(summary.contains("bytes skipped:    11\n"), "{summary}");
     assert_eq!(json_lines(&decode(&wire, &[])).len(), 2);
+}
+
+/// A historique mono HC frame.
+const HISTORIQUE: &[(&str, Option<&str>, &str)] = &[
+    ("ADCO", None, "031328187235"),
+    ("OPTARIF", None, "HC.."),
+    ("ISOUSC", None, "30"),
+    ("HCHC", None, "006906827"),
+    ("HCHP", None, "007617931"),
+    ("PTEC", None, "HP.."),
+    ("IINST", None, "003"),
+    ("PAPP", None, "00680"),
+];
+
+fn rule_line(summary: &str) -> &str {
+    summary
+        .lines()
+        .find_map(|l| l.strip_prefix("checksum rule:    "))
+        .unwrap_or_else(|| panic!("no checksum rule line in {summary}"))
+}
+
+#[test]
+fn mode2_streams_decode_and_the_summary_names_the_rule() {
+    let mut mode2 = Vec::new();
+    for _ in 0..2 {
+        push_frame_with_rule(&mut mode2, ChecksumRule::HistoriqueMode2, HISTORIQUE);
+    }
+    for args in [&[][..], &["--mode", "historique"][..]] {
+        let frames = json_lines(&decode(&mode2, args));
+        assert_eq!(frames.len(), 2);
+        for f in &frames {
+            assert_eq!(f["mode"], "historique");
+            assert_eq!(f["groups"].as_object().unwrap().len(), 8);
+            assert_eq!(f["groups"]["PTEC"], "HP..");
+            assert_eq!(f["bad_checksums"], serde_json::json!([]));
+        }
+        let summary = decode(&mode2, &[&["--summary"][..], args].concat());
+        assert_eq!(rule_line(&summary), "historique mode 2 (pre-Linky)");
+        assert!(summary.contains("groups failed:    0\n"), "{summary}");
+    }
+    let mut linky = Vec::new();
+    push_frame(&mut linky, Mode::Historique, HISTORIQUE);
+    let summary = decode(&linky, &["--summary"]);
+    assert_eq!(rule_line(&summary), "historique mode 1 (Linky)");
+    let mut standard = Vec::new();
+    standard_frame(&mut standard, "H230301091834");
+    assert_eq!(rule_line(&decode(&standard, &["--summary"])), "standard");
+    // Two groups are too few to decide: mode 1 is used, and said to be unconfirmed.
+    let mut short = Vec::new();
+    push_frame(&mut short, Mode::Historique, &HISTORIQUE[..2]);
+    let summary = decode(&short, &["--summary"]);
+    assert!(
+        rule_line(&summary).starts_with("historique mode 1 (Linky), not confirmed"),
+        "{summary}"
+    );
+    assert_eq!(
+        rule_line(&decode(b"noise", &["--summary"])),
+        "none detected"
+    );
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use tic_rec::capture::FrameReader;
-use tic_rec::tic::{BadGroup, BadKind, Config, Frame, Framing, Horodate};
+use tic_rec::tic::{BadGroup, BadKind, ChecksumRule, Config, Frame, Framing, Horodate, Mode};
 
 use super::ModeArg;
 
@@ -100,12 +100,14 @@ fn for_each_frame(
     Ok(FrameReaderStats {
         stats: *d.stats(),
         framing: d.config().framing,
+        historique_rule: d.historique_rule(),
     })
 }
 
 struct FrameReaderStats {
     stats: tic_rec::tic::Stats,
     framing: Framing,
+    historique_rule: Option<ChecksumRule>,
 }
 
 fn time_of(frame: &Frame<'_>) -> Option<String> {
@@ -259,6 +261,16 @@ fn summary(input: &mut dyn Input, config: Config, name: &str, out: &mut dyn Writ
         "mode:             {}",
         s.mode().map_or("none detected", |m| m.name())
     )?;
+    let rule = match (s.mode(), r.historique_rule) {
+        (None, _) => "none detected".to_owned(),
+        (Some(Mode::Standard), _) => ChecksumRule::Standard.name().to_owned(),
+        (Some(Mode::Historique), Some(rule)) => rule.name().to_owned(),
+        (Some(Mode::Historique), None) => format!(
+            "{}, not confirmed (no frame of 3 groups verified under one rule only)",
+            ChecksumRule::HistoriqueMode1.name()
+        ),
+    };
+    writeln!(out, "checksum rule:    {rule}")?;
     writeln!(out, "first DATE:       {}", fmt_date(first))?;
     writeln!(out, "last DATE:        {}", fmt_date(last))?;
     Ok(())

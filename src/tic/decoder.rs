@@ -1,7 +1,7 @@
 //! The push decoder (see the module docs of [`crate::tic`] for the contract).
 
 use super::horodate::Horodate;
-use super::{Mode, CR, EOT, ETX, HT, LF, SP, STX};
+use super::{ChecksumRule, Mode, CR, EOT, ETX, HT, LF, SP, STX};
 
 /// How frames are delimited in the input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -74,7 +74,7 @@ impl Stats {
 /// Why a group was left out of its frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BadKind {
-    /// The checksum character does not match the mode's rule.
+    /// The checksum character does not match the frame's rule ([`Frame::checksum_rule`]).
     Checksum {
         /// What the rule gives.
         expected: u8,
@@ -150,6 +150,10 @@ struct BadSpan {
 
 const NONE: u32 = u32::MAX;
 
+/// Well-formed groups verified under one historique rule, with none under the other, that
+/// one frame must hold for the stream's rule to be decided.
+const RULE_LOCK_GROUPS: usize = 3;
+
 /// Bytes copied into the frame buffer before looking for a frame delimiter in them.
 const COPY_BLOCK: usize = 256;
 
@@ -190,16 +194,10 @@ impl Segment {
     }
 
     /// Ends the segment at `end` and keeps it if it is not empty, counting whether its
-    /// checksum verifies under each mode's rule.
+    /// checksum verifies under each rule (at most one: the rules differ by the separator,
+    /// or by 0x20 in the sum).
     #[inline(always)] // keeps `self` in registers: a byte store then a wide reload stalled
-    fn close(
-        mut self,
-        end: usize,
-        out: &mut Vec<Segment>,
-        buf: &[u8],
-        std_ok: &mut u32,
-        his_ok: &mut u32,
-    ) {
+    fn close(mut self, end: usize, out: &mut Vec<Segment>, buf: &[u8], ok: &mut Verified) {
         let start = self.start as usize;
         if end == start {
             return;
@@ -208,14 +206,39 @@ impl Segment {
         if end - start >= 2 {
             let (sep, chk) = (buf[end - 2], buf[end - 1]);
             self.sum = byte_sum(buf, start, end - 2);
-            if sep == HT && chk == (self.sum.wrapping_add(HT) & 0x3F) + 0x20 {
-                *std_ok += 1;
-            } else if sep == SP && chk == (self.sum & 0x3F) + 0x20 {
-                *his_ok += 1;
+            if sep == HT && chk == expected(ChecksumRule::Standard, self.sum) {
+                ok.standard += 1;
+            } else if sep == SP {
+                // Mode 2 is only tried where mode 1 failed: no cost on a clean Linky stream.
+                if chk == expected(ChecksumRule::HistoriqueMode1, self.sum) {
+                    ok.mode1 += 1;
+                } else if chk == expected(ChecksumRule::HistoriqueMode2, self.sum) {
+                    ok.mode2 += 1;
+                }
             }
         }
         out.push(self);
     }
+}
+
+/// How many segments of a frame have a checksum that verifies under each rule.
+#[derive(Clone, Copy, Debug, Default)]
+struct Verified {
+    standard: u32,
+    mode1: u32,
+    mode2: u32,
+}
+
+/// The checksum character `rule` gives for a group whose bytes before the separator sum to
+/// `sum` (the separator, HT or SP, is summed too by the standard rule and mode 2).
+#[inline(always)]
+fn expected(rule: ChecksumRule, sum: u8) -> u8 {
+    let covered = match rule {
+        ChecksumRule::Standard => sum.wrapping_add(HT),
+        ChecksumRule::HistoriqueMode1 => sum,
+        ChecksumRule::HistoriqueMode2 => sum.wrapping_add(SP),
+    };
+    (covered & 0x3F) + 0x20
 }
 
 /// `0x01` in every byte of a word.
@@ -343,6 +366,7 @@ pub struct Frame<'a> {
     pub offset: u64,
     /// Stream offset of `buf[0]`: the byte after STX, or the first byte of a text frame.
     base: u64,
+    rule: ChecksumRule,
     buf: &'a [u8],
     groups: &'a [GroupSpan],
     bad: &'a [BadSpan],
@@ -399,6 +423,12 @@ impl<'a> Frame<'a> {
         self.bad_groups().any(|b| b.label == label)
     }
 
+    /// The checksum rule its groups were verified with: standard, or the stream's
+    /// historique rule ([`Decoder::historique_rule`]; mode 1 until it is decided).
+    pub fn checksum_rule(&self) -> ChecksumRule {
+        self.rule
+    }
+
     /// The DATE horodate, if the frame has a verified DATE group.
     pub fn date(&self) -> Option<Horodate> {
         self.get("DATE").and_then(|g| g.parsed_horodate())
@@ -440,6 +470,7 @@ pub struct Decoder {
     /// Offset of the frame returned last (the current one may already have started).
     done_offset: u64,
     done_mode: Mode,
+    done_rule: ChecksumRule,
     /// Lines framing: the last line break ended a line (a second one makes a blank line).
     at_line_start: bool,
     /// Lines framing: the CR or LF that began the last line break, while the next byte may
@@ -452,6 +483,8 @@ pub struct Decoder {
     bad: Vec<BadSpan>,
     /// Mode of the last frame that verified at least one group.
     last_mode: Option<Mode>,
+    /// The stream's historique checksum rule, once decided (it is never changed after).
+    historique_rule: Option<ChecksumRule>,
     /// The stream has shown an ETX: it is not a cooked-tty capture.
     seen_etx: bool,
     stats: Stats,
@@ -481,6 +514,7 @@ impl Decoder {
             returned: false,
             done_offset: 0,
             done_mode: Mode::Standard,
+            done_rule: ChecksumRule::Standard,
             at_line_start: true,
             open_break: 0,
             has_content: false,
@@ -488,6 +522,7 @@ impl Decoder {
             groups: Vec::with_capacity(64),
             bad: Vec::new(),
             last_mode: None,
+            historique_rule: None,
             seen_etx: false,
             stats: Stats::default(),
         }
@@ -511,6 +546,27 @@ impl Decoder {
     /// Mode of the last frame that verified at least one group.
     pub fn detected_mode(&self) -> Option<Mode> {
         self.last_mode
+    }
+
+    /// The stream's historique checksum rule, once decided: [`ChecksumRule::HistoriqueMode1`]
+    /// after a historique frame with 3 well-formed groups verified under mode 1 and no group
+    /// under mode 2, [`ChecksumRule::HistoriqueMode2`] after one the other way round. It is
+    /// decided once per decoder (per stream) and never changed, so a corrupted group of a
+    /// Linky stream that happens to pass mode 2 is never taken. Until then historique groups
+    /// are verified under mode 1, the rule of every Linky meter.
+    pub fn historique_rule(&self) -> Option<ChecksumRule> {
+        self.historique_rule
+    }
+
+    /// The checksum rule of the mode detected last ([`Decoder::detected_mode`]): standard,
+    /// or the historique rule (mode 1 while [`Decoder::historique_rule`] is undecided).
+    pub fn checksum_rule(&self) -> Option<ChecksumRule> {
+        self.last_mode.map(|mode| match mode {
+            Mode::Standard => ChecksumRule::Standard,
+            Mode::Historique => self
+                .historique_rule
+                .unwrap_or(ChecksumRule::HistoriqueMode1),
+        })
     }
 
     /// Feeds `input`; returns a frame when one completes, and how many bytes were consumed.
@@ -586,6 +642,7 @@ impl Decoder {
         Frame {
             mode: self.done_mode,
             offset: self.done_offset,
+            rule: self.done_rule,
             base: match self.config.framing {
                 Framing::Wire => self.done_offset + 1,
                 Framing::Lines => self.done_offset,
@@ -754,7 +811,7 @@ impl Decoder {
         // Pass 1: segments, their sums and where their separators are. Only the control
         // bytes (LF, CR, HT, others) matter here: classify 64 bytes at a time into a mask and
         // visit its set bits; the sums are taken per segment when it closes.
-        let (mut std_ok, mut his_ok) = (0u32, 0u32);
+        let mut ok = Verified::default();
         let mut seg = Segment::at(0);
         for (k, block) in buf.chunks(64).enumerate() {
             let mut mask = control_mask(block);
@@ -763,7 +820,7 @@ impl Decoder {
                 mask &= mask - 1;
                 match buf[i] {
                     LF | CR => {
-                        seg.close(i, &mut self.segments, buf, &mut std_ok, &mut his_ok);
+                        seg.close(i, &mut self.segments, buf, &mut ok);
                         seg = Segment::at(i + 1);
                     }
                     HT => {
@@ -779,10 +836,15 @@ impl Decoder {
                 }
             }
         }
-        seg.close(buf.len(), &mut self.segments, buf, &mut std_ok, &mut his_ok);
+        seg.close(buf.len(), &mut self.segments, buf, &mut ok);
         if self.segments.is_empty() {
             return false;
         }
+        let (std_ok, his_ok) = match self.historique_rule {
+            Some(ChecksumRule::HistoriqueMode2) => (ok.standard, ok.mode2),
+            Some(_) => (ok.standard, ok.mode1),
+            None => (ok.standard, ok.mode1 + ok.mode2),
+        };
         let mode = self.config.mode.unwrap_or_else(|| {
             if std_ok > his_ok {
                 Mode::Standard
@@ -796,9 +858,30 @@ impl Decoder {
                 Mode::Historique
             }
         });
-        // Pass 2: verify each segment under the frame's mode and locate its fields.
+        let rule = match (mode, self.historique_rule) {
+            (Mode::Standard, _) => ChecksumRule::Standard,
+            (Mode::Historique, Some(rule)) => rule,
+            (Mode::Historique, None) => {
+                // Mode 2 is taken only from a frame that shows it and nothing of mode 1.
+                let mode2 = ok.mode1 == 0
+                    && ok.mode2 as usize >= RULE_LOCK_GROUPS
+                    && self
+                        .segments
+                        .iter()
+                        .filter(|seg| check_group(buf, seg, ChecksumRule::HistoriqueMode2).is_ok())
+                        .count()
+                        >= RULE_LOCK_GROUPS;
+                if mode2 {
+                    self.historique_rule = Some(ChecksumRule::HistoriqueMode2);
+                    ChecksumRule::HistoriqueMode2
+                } else {
+                    ChecksumRule::HistoriqueMode1
+                }
+            }
+        };
+        // Pass 2: verify each segment under the frame's rule and locate its fields.
         for seg in &self.segments {
-            match check_group(buf, seg, mode) {
+            match check_group(buf, seg, rule) {
                 Ok(g) => self.groups.push(g),
                 Err(kind) => self.bad.push(BadSpan {
                     label: label_as_read(buf, seg.span()),
@@ -808,6 +891,13 @@ impl Decoder {
         }
         if !self.groups.is_empty() {
             self.last_mode = Some(mode);
+        }
+        if rule == ChecksumRule::HistoriqueMode1
+            && self.historique_rule.is_none()
+            && ok.mode2 == 0
+            && self.groups.len() >= RULE_LOCK_GROUPS
+        {
+            self.historique_rule = Some(ChecksumRule::HistoriqueMode1);
         }
         self.stats.frames += 1;
         match mode {
@@ -824,6 +914,7 @@ impl Decoder {
         self.stats.groups_bad_horodate += bad_horodates as u64;
         self.done_offset = frame_offset;
         self.done_mode = mode;
+        self.done_rule = rule;
         true
     }
 }
@@ -863,21 +954,19 @@ const LABEL_MALFORMED: &str =
 
 const VALUE_EMPTY: &str = "historique value is empty: expected 1 to 12 characters";
 
-/// Verifies one segment under `mode` and finds its fields.
-fn check_group(buf: &[u8], seg: &Segment, mode: Mode) -> Result<GroupSpan, BadKind> {
+/// Verifies one segment under `rule` and finds its fields.
+fn check_group(buf: &[u8], seg: &Segment, rule: ChecksumRule) -> Result<GroupSpan, BadKind> {
     let bytes = seg.span().of(buf);
     let n = bytes.len();
     if n < 4 {
         return Err(BadKind::Truncated);
     }
+    let mode = rule.mode();
     let (sep, found) = (bytes[n - 2], bytes[n - 1]);
     if sep != mode.separator() {
         return Err(BadKind::Separator { found: sep });
     }
-    let expected = match mode {
-        Mode::Standard => (seg.sum.wrapping_add(HT) & 0x3F) + 0x20,
-        Mode::Historique => (seg.sum & 0x3F) + 0x20,
-    };
+    let expected = expected(rule, seg.sum);
     if found != expected {
         return Err(BadKind::Checksum { expected, found });
     }
@@ -959,7 +1048,7 @@ fn check_group(buf: &[u8], seg: &Segment, mode: Mode) -> Result<GroupSpan, BadKi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tic::encode::{push_frame, push_group};
+    use crate::tic::encode::{push_frame, push_frame_with_rule, push_group, push_group_with_rule};
 
     /// A frame's mode, (label, horodate, value) of its groups, and labels of its bad ones.
     type Owned = (Mode, Vec<(String, Option<String>, String)>, Vec<String>);
@@ -1269,6 +1358,154 @@ mod tests {
         assert_eq!(bad.len(), 1);
         assert_eq!(bad[0].offset, 15);
         assert_eq!(&text[15..19], b"PTEC");
+    }
+
+    /// A pre-Linky historique mono HC frame (like the CBEMM fixture of openHAB).
+    const CBEMM: &[(&str, Option<&str>, &str)] = &[
+        ("ADCO", None, "031328187235"),
+        ("OPTARIF", None, "HC.."),
+        ("ISOUSC", None, "30"),
+        ("HCHC", None, "006906827"),
+        ("HCHP", None, "007617931"),
+        ("PTEC", None, "HP.."),
+        ("IINST", None, "003"),
+        ("IMAX", None, "044"),
+        ("PAPP", None, "00680"),
+        ("HHPHC", None, "A"),
+        ("MOTDETAT", None, "000000"),
+    ];
+
+    const MODE1: ChecksumRule = ChecksumRule::HistoriqueMode1;
+    const MODE2: ChecksumRule = ChecksumRule::HistoriqueMode2;
+
+    /// (checksum rule, verified, bad) of each frame, and the stream's rule at the end.
+    fn rules(input: &[u8], config: Config) -> (Vec<(ChecksumRule, usize, usize)>, Decoder) {
+        let mut d = Decoder::new(config);
+        let mut out = Vec::new();
+        let mut rest = input;
+        while !rest.is_empty() {
+            let (f, n) = d.decode(rest);
+            if let Some(f) = f {
+                out.push((f.checksum_rule(), f.groups().len(), f.bad_count()));
+            }
+            rest = &rest[n..];
+        }
+        (out, d)
+    }
+
+    #[test]
+    fn mode2_stream_is_decided_on_its_first_frame() {
+        let mut v = b"\x00\x00OT 00 #\r".to_vec(); // a partial frame first
+        for _ in 0..3 {
+            push_frame_with_rule(&mut v, MODE2, CBEMM);
+        }
+        for mode in [None, Some(Mode::Historique)] {
+            let (got, d) = rules(
+                &v,
+                Config {
+                    mode,
+                    ..Config::default()
+                },
+            );
+            assert_eq!(got, [(MODE2, 11, 0); 3], "{mode:?}");
+            assert_eq!(d.historique_rule(), Some(MODE2));
+            assert_eq!(d.checksum_rule(), Some(MODE2));
+            assert_eq!(d.stats().groups_bad, 0);
+        }
+        let f = &frames(&v, Config::default())[0];
+        assert_eq!(f.0, Mode::Historique);
+        assert_eq!(f.1[5], ("PTEC".into(), None, "HP..".into()));
+        // Forced standard: no historique rule applies.
+        let (got, d) = rules(
+            &v,
+            Config {
+                mode: Some(Mode::Standard),
+                ..Config::default()
+            },
+        );
+        assert_eq!(got, [(ChecksumRule::Standard, 0, 11); 3]);
+        assert_eq!(d.historique_rule(), None);
+    }
+
+    #[test]
+    fn linky_stream_never_takes_a_group_that_passes_mode2() {
+        // A clean Linky frame decides mode 1; then a frame whose groups all pass only mode 2
+        // (what corruption could look like) is all bad, and the rule stays.
+        let mut v = Vec::new();
+        push_frame(&mut v, Mode::Historique, CBEMM);
+        push_frame_with_rule(&mut v, MODE2, CBEMM);
+        push_frame(&mut v, Mode::Historique, CBEMM);
+        let (got, d) = rules(&v, Config::default());
+        assert_eq!(got, [(MODE1, 11, 0), (MODE1, 0, 11), (MODE1, 11, 0)]);
+        assert_eq!(d.historique_rule(), Some(MODE1));
+        assert_eq!(d.checksum_rule(), Some(MODE1));
+        assert_eq!(d.stats().groups_bad, 11);
+    }
+
+    #[test]
+    fn a_noisy_start_does_not_decide_the_rule() {
+        // Frame 1: Linky groups, one of them corrupted so that it passes mode 2. No rule is
+        // decided (both showed up); it is verified under mode 1, the corrupted group is bad.
+        let mut v = vec![STX];
+        push_group(&mut v, Mode::Historique, "ADCO", None, "031328187235");
+        push_group(&mut v, Mode::Historique, "OPTARIF", None, "HC..");
+        push_group(&mut v, Mode::Historique, "PTEC", None, "HP..");
+        push_group_with_rule(&mut v, MODE2, "PTEC", None, "hP..");
+        v.push(ETX);
+        let mut d = Decoder::default();
+        let f = d.decode(&v).0.unwrap();
+        assert_eq!((f.checksum_rule(), f.groups().len()), (MODE1, 3));
+        let bad: Vec<_> = f.bad_groups().map(|b| (b.label, b.kind)).collect();
+        let checksum = crate::tic::checksum;
+        let kind = BadKind::Checksum {
+            expected: checksum(b"PTEC hP.."),
+            found: checksum(b"PTEC hP.. "),
+        };
+        assert_eq!(bad, [("PTEC", kind)]);
+        assert_eq!(d.historique_rule(), None);
+        assert_eq!(d.checksum_rule(), Some(MODE1));
+        // Frame 2: too few groups (2) to decide mode 2; verified under mode 1, both bad.
+        let mut w = Vec::new();
+        push_frame_with_rule(&mut w, MODE2, &CBEMM[..2]);
+        let f = d.decode(&w).0.unwrap();
+        assert_eq!(
+            (f.checksum_rule(), f.groups().len(), f.bad_count()),
+            (MODE1, 0, 2)
+        );
+        assert_eq!(d.historique_rule(), None);
+        // Frame 3: 10 mode-2 groups and one corrupted that passes mode 1: still undecided.
+        let mut w = Vec::new();
+        push_frame_with_rule(&mut w, MODE2, &CBEMM[..10]);
+        w.pop();
+        push_group(&mut w, Mode::Historique, "MOTDETAT", None, "000000");
+        w.push(ETX);
+        let f = d.decode(&w).0.unwrap();
+        assert_eq!((f.checksum_rule(), f.groups().len()), (MODE1, 1));
+        assert_eq!(d.historique_rule(), None);
+        // Frame 4: a clean mode-2 frame decides mode 2, and decodes whole.
+        let mut w = Vec::new();
+        push_frame_with_rule(&mut w, MODE2, CBEMM);
+        let f = d.decode(&w).0.unwrap();
+        assert_eq!(
+            (f.checksum_rule(), f.groups().len(), f.bad_count()),
+            (MODE2, 11, 0)
+        );
+        assert_eq!(d.historique_rule(), Some(MODE2));
+    }
+
+    #[test]
+    fn garbage_that_passes_mode2_does_not_decide_it() {
+        // Three mode-2 checksums over malformed groups (lowercase labels, empty values).
+        let mut v = vec![STX];
+        push_group_with_rule(&mut v, MODE2, "adco", None, "031328187235");
+        push_group_with_rule(&mut v, MODE2, "PTEC", None, "");
+        push_group_with_rule(&mut v, MODE2, "IIN$T", None, "003");
+        push_group_with_rule(&mut v, MODE2, "PAPP", None, "00680");
+        push_group_with_rule(&mut v, MODE2, "IMAX", None, "044");
+        v.push(ETX);
+        let (got, d) = rules(&v, Config::default());
+        assert_eq!(got, [(MODE1, 0, 5)]);
+        assert_eq!(d.historique_rule(), None);
     }
 
     #[test]
