@@ -233,12 +233,29 @@ struct Verified {
 /// `sum` (the separator, HT or SP, is summed too by the standard rule and mode 2).
 #[inline(always)]
 fn expected(rule: ChecksumRule, sum: u8) -> u8 {
-    let covered = match rule {
-        ChecksumRule::Standard => sum.wrapping_add(HT),
-        ChecksumRule::HistoriqueMode1 => sum,
-        ChecksumRule::HistoriqueMode2 => sum.wrapping_add(SP),
-    };
-    (covered & 0x3F) + 0x20
+    (sum.wrapping_add(Verify::of(rule).addend) & 0x3F) + 0x20
+}
+
+/// A checksum rule as pass 2 applies it to every group of a frame.
+#[derive(Clone, Copy, Debug)]
+struct Verify {
+    mode: Mode,
+    /// The separator before the checksum.
+    sep: u8,
+    /// What the rule adds to the sum of the bytes before the separator.
+    addend: u8,
+}
+
+impl Verify {
+    #[inline(always)]
+    fn of(rule: ChecksumRule) -> Verify {
+        let (mode, sep, addend) = match rule {
+            ChecksumRule::Standard => (Mode::Standard, HT, HT),
+            ChecksumRule::HistoriqueMode1 => (Mode::Historique, SP, 0),
+            ChecksumRule::HistoriqueMode2 => (Mode::Historique, SP, SP),
+        };
+        Verify { mode, sep, addend }
+    }
 }
 
 /// `0x01` in every byte of a word.
@@ -862,16 +879,7 @@ impl Decoder {
             (Mode::Standard, _) => ChecksumRule::Standard,
             (Mode::Historique, Some(rule)) => rule,
             (Mode::Historique, None) => {
-                // Mode 2 is taken only from a frame that shows it and nothing of mode 1.
-                let mode2 = ok.mode1 == 0
-                    && ok.mode2 as usize >= RULE_LOCK_GROUPS
-                    && self
-                        .segments
-                        .iter()
-                        .filter(|seg| check_group(buf, seg, ChecksumRule::HistoriqueMode2).is_ok())
-                        .count()
-                        >= RULE_LOCK_GROUPS;
-                if mode2 {
+                if shows_mode2(buf, &self.segments, ok) {
                     self.historique_rule = Some(ChecksumRule::HistoriqueMode2);
                     ChecksumRule::HistoriqueMode2
                 } else {
@@ -880,42 +888,49 @@ impl Decoder {
             }
         };
         // Pass 2: verify each segment under the frame's rule and locate its fields.
+        let verify = Verify::of(rule);
+        let mut bad_horodates = 0;
         for seg in &self.segments {
-            match check_group(buf, seg, rule) {
+            match check_group(buf, seg, verify) {
                 Ok(g) => self.groups.push(g),
-                Err(kind) => self.bad.push(BadSpan {
-                    label: label_as_read(buf, seg.span()),
-                    kind,
-                }),
+                Err(kind) => {
+                    bad_horodates += matches!(kind, BadKind::Horodate(_)) as u64;
+                    self.bad.push(BadSpan {
+                        label: label_as_read(buf, seg.span()),
+                        kind,
+                    })
+                }
             }
         }
         if !self.groups.is_empty() {
             self.last_mode = Some(mode);
         }
-        if rule == ChecksumRule::HistoriqueMode1
-            && self.historique_rule.is_none()
-            && ok.mode2 == 0
-            && self.groups.len() >= RULE_LOCK_GROUPS
-        {
-            self.historique_rule = Some(ChecksumRule::HistoriqueMode1);
+        if self.historique_rule.is_none() && rule == ChecksumRule::HistoriqueMode1 {
+            self.try_mode1(ok);
         }
         self.stats.frames += 1;
         match mode {
             Mode::Standard => self.stats.frames_standard += 1,
             Mode::Historique => self.stats.frames_historique += 1,
         }
-        let bad_horodates = self
-            .bad
-            .iter()
-            .filter(|b| matches!(b.kind, BadKind::Horodate(_)))
-            .count();
         self.stats.groups_ok += self.groups.len() as u64;
-        self.stats.groups_bad += (self.bad.len() - bad_horodates) as u64;
-        self.stats.groups_bad_horodate += bad_horodates as u64;
+        self.stats.groups_bad += self.bad.len() as u64 - bad_horodates;
+        self.stats.groups_bad_horodate += bad_horodates;
         self.done_offset = frame_offset;
         self.done_mode = mode;
         self.done_rule = rule;
         true
+    }
+}
+
+impl Decoder {
+    /// After pass 2 of a historique frame verified under mode 1 while the rule is
+    /// undecided: decides mode 1 if 3 groups verified and no checksum under mode 2.
+    #[cold]
+    fn try_mode1(&mut self, ok: Verified) {
+        if ok.mode2 == 0 && self.groups.len() >= RULE_LOCK_GROUPS {
+            self.historique_rule = Some(ChecksumRule::HistoriqueMode1);
+        }
     }
 }
 
@@ -954,19 +969,35 @@ const LABEL_MALFORMED: &str =
 
 const VALUE_EMPTY: &str = "historique value is empty: expected 1 to 12 characters";
 
+/// Whether a historique frame, while the stream's rule is undecided, shows mode 2: 3
+/// well-formed groups verified under it and no checksum under mode 1. Out of the hot path.
+#[cold]
+#[inline(never)]
+fn shows_mode2(buf: &[u8], segments: &[Segment], ok: Verified) -> bool {
+    let mode2 = Verify::of(ChecksumRule::HistoriqueMode2);
+    ok.mode1 == 0
+        && ok.mode2 as usize >= RULE_LOCK_GROUPS
+        && segments
+            .iter()
+            .filter(|seg| check_group(buf, seg, mode2).is_ok())
+            .count()
+            >= RULE_LOCK_GROUPS
+}
+
 /// Verifies one segment under `rule` and finds its fields.
-fn check_group(buf: &[u8], seg: &Segment, rule: ChecksumRule) -> Result<GroupSpan, BadKind> {
+#[inline(always)] // one hot call site (pass 2); the result stays in registers
+fn check_group(buf: &[u8], seg: &Segment, rule: Verify) -> Result<GroupSpan, BadKind> {
     let bytes = seg.span().of(buf);
     let n = bytes.len();
     if n < 4 {
         return Err(BadKind::Truncated);
     }
-    let mode = rule.mode();
+    let mode = rule.mode;
     let (sep, found) = (bytes[n - 2], bytes[n - 1]);
-    if sep != mode.separator() {
+    if sep != rule.sep {
         return Err(BadKind::Separator { found: sep });
     }
-    let expected = expected(rule, seg.sum);
+    let expected = (seg.sum.wrapping_add(rule.addend) & 0x3F) + 0x20;
     if found != expected {
         return Err(BadKind::Checksum { expected, found });
     }
@@ -991,8 +1022,11 @@ fn check_group(buf: &[u8], seg: &Segment, rule: ChecksumRule) -> Result<GroupSpa
             // bytes[sep_at] is SP, so a non-label byte and a first SP exist. Labels hold no
             // SP: when the first non-label byte is SP, it is the first SP and the label is
             // well formed (if not empty or too long) without looking at it again.
+            // A value follows the label: `label SP SP checksum` (an empty value) takes the
+            // slow path, which rejects it after checking the label. (`sep_at` is at least 2;
+            // `end + 1 < sep_at` compiles to slower code.)
             let end = bytes.iter().position(|&b| !is_label_byte(b)).unwrap_or(n);
-            if bytes[end] == SP && end < sep_at as usize {
+            if bytes[end] == SP && end < sep_at as usize - 1 {
                 if end == 0 || end > 16 {
                     return Err(BadKind::Malformed(LABEL_MALFORMED));
                 }
@@ -1008,14 +1042,14 @@ fn check_group(buf: &[u8], seg: &Segment, rule: ChecksumRule) -> Result<GroupSpa
         }
     };
     let label = &bytes[..label_len as usize];
-    if !label_checked
-        && (label.is_empty() || label.len() > 16 || !label.iter().all(|&b| is_label_byte(b)))
-    {
-        return Err(BadKind::Malformed(LABEL_MALFORMED));
-    }
-    if mode == Mode::Historique && value_start == sep_at {
-        // `label SP SP checksum`: the historique data field holds 1 to 12 characters.
-        return Err(BadKind::Malformed(VALUE_EMPTY));
+    if !label_checked {
+        if label.is_empty() || label.len() > 16 || !label.iter().all(|&b| is_label_byte(b)) {
+            return Err(BadKind::Malformed(LABEL_MALFORMED));
+        }
+        if mode == Mode::Historique && value_start == sep_at {
+            // `label SP SP checksum`: the data field holds 1 to 12 characters.
+            return Err(BadKind::Malformed(VALUE_EMPTY));
+        }
     }
     let base = seg.start as usize;
     let horodate = match horodate {
