@@ -772,8 +772,8 @@ impl Decoder {
     ///
     /// A line break is LF, CR, CR LF or LF CR, so a dump with CR LF line ends has the same
     /// frames as one with LF line ends. Line ends are kept in the buffer (as LF) once the
-    /// frame has begun, so buffer positions stay stream positions; nothing else is trimmed
-    /// (a line may end with an SP checksum).
+    /// frame has begun, so buffer positions are stream positions (but past a stray STX, ETX
+    /// or EOT, which is dropped); nothing is trimmed (a line may end with an SP checksum).
     fn decode_lines(&mut self, input: &[u8]) -> (bool, usize) {
         for (i, &raw) in input.iter().enumerate() {
             let b = raw & 0x7F;
@@ -921,9 +921,7 @@ impl Decoder {
         self.done_rule = rule;
         true
     }
-}
 
-impl Decoder {
     /// After pass 2 of a historique frame verified under mode 1 while the rule is
     /// undecided: decides mode 1 if 3 groups verified and no checksum under mode 2.
     #[cold]
@@ -1021,10 +1019,10 @@ fn check_group(buf: &[u8], seg: &Segment, rule: Verify) -> Result<GroupSpan, Bad
             }
             // bytes[sep_at] is SP, so a non-label byte and a first SP exist. Labels hold no
             // SP: when the first non-label byte is SP, it is the first SP and the label is
-            // well formed (if not empty or too long) without looking at it again.
-            // A value follows the label: `label SP SP checksum` (an empty value) takes the
-            // slow path, which rejects it after checking the label. (`sep_at` is at least 2;
-            // `end + 1 < sep_at` compiles to slower code.)
+            // well formed (if not empty or too long) without looking at it again, if a value
+            // follows it (`label SP SP checksum`, an empty value, takes the slow path, which
+            // rejects it after checking the label). `sep_at` is at least 2 here; written
+            // `end + 1 < sep_at`, the bound compiled to slower code.
             let end = bytes.iter().position(|&b| !is_label_byte(b)).unwrap_or(n);
             if bytes[end] == SP && end < sep_at as usize - 1 {
                 if end == 0 || end > 16 {
