@@ -1,9 +1,10 @@
 //! Decode throughput (MB/s) over large standard and historique streams, clean and with 5 %
-//! of groups corrupted. Run: `cargo bench --bench decode`.
+//! of groups corrupted, and a clean historique stream of a pre-Linky meter (mode-2
+//! checksums). Run: `cargo bench --bench decode`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use tic_rec::tic::encode::{end_frame, push_group, start_frame};
-use tic_rec::tic::{Config, Decoder, Mode};
+use tic_rec::tic::encode::{end_frame, push_group_with_rule, start_frame};
+use tic_rec::tic::{ChecksumRule, Config, Decoder};
 
 const STANDARD: &[(&str, Option<&str>, &str)] = &[
     ("ADSC", None, "064468368739"),
@@ -62,7 +63,7 @@ const HISTORIQUE: &[(&str, Option<&str>, &str)] = &[
 
 /// About `target` bytes of frames; every `corrupt_every`-th group gets a flipped byte.
 fn stream(
-    mode: Mode,
+    rule: ChecksumRule,
     groups: &[(&str, Option<&str>, &str)],
     target: usize,
     corrupt_every: usize,
@@ -73,7 +74,7 @@ fn stream(
         start_frame(&mut out);
         for (label, h, v) in groups {
             let at = out.len();
-            push_group(&mut out, mode, label, *h, v);
+            push_group_with_rule(&mut out, rule, label, *h, v);
             n += 1;
             if corrupt_every > 0 && n.is_multiple_of(corrupt_every) {
                 out[at + 2] ^= 0x01;
@@ -105,12 +106,28 @@ fn bench(c: &mut Criterion) {
     const SIZE: usize = 32 << 20;
     let mut g = c.benchmark_group("decode");
     g.sample_size(20);
-    for (name, mode, groups) in [
-        ("standard", Mode::Standard, STANDARD),
-        ("historique", Mode::Historique, HISTORIQUE),
+    for (name, rule, groups, qualities) in [
+        (
+            "standard",
+            ChecksumRule::Standard,
+            STANDARD,
+            &[("clean", 0), ("5pct-corrupt", 20)][..],
+        ),
+        (
+            "historique",
+            ChecksumRule::HistoriqueMode1,
+            HISTORIQUE,
+            &[("clean", 0), ("5pct-corrupt", 20)][..],
+        ),
+        (
+            "historique-mode2",
+            ChecksumRule::HistoriqueMode2,
+            HISTORIQUE,
+            &[("clean", 0)][..],
+        ),
     ] {
-        for (quality, every) in [("clean", 0), ("5pct-corrupt", 20)] {
-            let bytes = stream(mode, groups, SIZE, every);
+        for &(quality, every) in qualities {
+            let bytes = stream(rule, groups, SIZE, every);
             g.throughput(Throughput::Bytes(bytes.len() as u64));
             g.bench_with_input(BenchmarkId::new(name, quality), &bytes, |b, bytes| {
                 b.iter(|| decode_all(bytes))

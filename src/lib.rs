@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod capture;
+pub mod cost;
 pub mod export;
 pub mod record;
 pub mod sim;

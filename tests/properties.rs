@@ -1,8 +1,10 @@
 //! Property tests of the decoder: round trips, chunking, arbitrary bytes.
 
 use proptest::prelude::*;
-use tic_rec::tic::encode::push_frame;
-use tic_rec::tic::{checksum, Config, Decoder, Frame, Mode, CR, EOT, ETX, HT, LF, SP, STX};
+use tic_rec::tic::encode::{end_frame, push_frame_with_rule, push_group, start_frame};
+use tic_rec::tic::{
+    checksum, ChecksumRule, Config, Decoder, Frame, Mode, CR, EOT, ETX, HT, LF, SP, STX,
+};
 
 /// What a frame decodes to, owned, for comparisons.
 type OwnedFrame = (
@@ -10,6 +12,7 @@ type OwnedFrame = (
     u64,
     Vec<(String, Option<String>, String)>,
     Vec<(String, u64)>,
+    ChecksumRule,
 );
 type Decoded = Vec<OwnedFrame>;
 
@@ -29,6 +32,7 @@ fn own(f: &Frame<'_>) -> OwnedFrame {
         f.bad_groups()
             .map(|b| (b.label.to_owned(), b.offset))
             .collect(),
+        f.checksum_rule(),
     )
 }
 
@@ -91,13 +95,17 @@ fn frame(mode: Mode) -> impl Strategy<Value = Vec<GroupSpec>> {
 }
 
 fn encode(mode: Mode, frames: &[Vec<GroupSpec>]) -> Vec<u8> {
+    encode_with(ChecksumRule::usual(mode), frames)
+}
+
+fn encode_with(rule: ChecksumRule, frames: &[Vec<GroupSpec>]) -> Vec<u8> {
     let mut out = Vec::new();
     for f in frames {
         let groups: Vec<(&str, Option<&str>, &str)> = f
             .iter()
             .map(|(l, h, v)| (l.as_str(), h.as_deref(), v.as_str()))
             .collect();
-        push_frame(&mut out, mode, &groups);
+        push_frame_with_rule(&mut out, rule, &groups);
     }
     out
 }
@@ -118,13 +126,79 @@ fn noisy_bytes() -> impl Strategy<Value = Vec<u8>> {
 }
 
 /// An independent check of one group's checksum, from its raw bytes.
-fn verifies(mode: Mode, raw: &[u8]) -> bool {
+fn verifies(rule: ChecksumRule, raw: &[u8]) -> bool {
     let n = raw.len();
     n >= 3
-        && match mode {
-            Mode::Standard => raw[n - 2] == HT && checksum(&raw[..n - 1]) == raw[n - 1],
-            Mode::Historique => raw[n - 2] == SP && checksum(&raw[..n - 2]) == raw[n - 1],
+        && match rule {
+            ChecksumRule::Standard => raw[n - 2] == HT && checksum(&raw[..n - 1]) == raw[n - 1],
+            ChecksumRule::HistoriqueMode1 => {
+                raw[n - 2] == SP && checksum(&raw[..n - 2]) == raw[n - 1]
+            }
+            ChecksumRule::HistoriqueMode2 => {
+                raw[n - 2] == SP && checksum(&raw[..n - 1]) == raw[n - 1]
+            }
         }
+}
+
+/// How a group of a Linky (mode 1) stream is damaged.
+#[derive(Clone, Copy, Debug)]
+enum Damage {
+    /// A byte of the group replaced (never by a frame delimiter).
+    Byte(prop::sample::Index, u8),
+    /// Bit 5 of a byte flipped (a letter's case: `HP..` → `hP..`).
+    Bit5(prop::sample::Index),
+    /// The checksum rewritten to the mode-2 one: a corruption that happens to pass mode 2.
+    Mode2Checksum,
+}
+
+fn damage() -> impl Strategy<Value = Option<Damage>> {
+    prop_oneof![
+        2 => Just(None),
+        1 => (any::<prop::sample::Index>(), any::<u8>()).prop_map(|(i, b)| Some(Damage::Byte(i, b))),
+        1 => any::<prop::sample::Index>().prop_map(|i| Some(Damage::Bit5(i))),
+        2 => Just(Some(Damage::Mode2Checksum)),
+    ]
+}
+
+/// Historique mode-1 frames, every group but the first of each frame possibly damaged.
+fn damaged_mode1(frames: &[Vec<(GroupSpec, Option<Damage>)>]) -> Vec<u8> {
+    let delimiter = |b: u8| matches!(b & 0x7F, STX | ETX | EOT);
+    let mut out = Vec::new();
+    for f in frames {
+        start_frame(&mut out);
+        for (k, ((label, _, value), dmg)) in f.iter().enumerate() {
+            let at = out.len();
+            push_group(&mut out, Mode::Historique, label, None, value);
+            // `LF label SP value SP checksum CR`: the group's bytes between LF and CR.
+            let body = at + 1..out.len() - 1;
+            match dmg.filter(|_| k > 0) {
+                None => {}
+                Some(Damage::Byte(i, b)) => {
+                    let i = body.start + i.index(body.len());
+                    if !delimiter(b) {
+                        out[i] = b;
+                    }
+                }
+                Some(Damage::Bit5(i)) => {
+                    let i = body.start + i.index(body.len());
+                    if !delimiter(out[i] ^ 0x20) {
+                        out[i] ^= 0x20;
+                    }
+                }
+                Some(Damage::Mode2Checksum) => {
+                    let chk = body.end - 1;
+                    out[chk] = checksum(&out[body.start..chk]);
+                }
+            }
+        }
+        end_frame(&mut out);
+    }
+    out
+}
+
+/// Historique frames of at least 3 groups (every meter's frame has more).
+fn long_frame() -> impl Strategy<Value = Vec<GroupSpec>> {
+    prop::collection::vec(group(Mode::Historique), 3..12)
 }
 
 proptest! {
@@ -175,8 +249,9 @@ proptest! {
             let mut d = Decoder::new(config);
             let mut rest = &bytes[..];
             let check = |f: &Frame<'_>| {
+                assert_eq!(f.checksum_rule().mode(), f.mode);
                 for g in f.groups() {
-                    assert!(verifies(f.mode, g.raw.as_bytes()), "unverified group {g:?}");
+                    assert!(verifies(f.checksum_rule(), g.raw.as_bytes()), "unverified group {g:?}");
                     assert!(g.raw.starts_with(g.label));
                 }
             };
@@ -189,6 +264,67 @@ proptest! {
             let s = d.stats();
             prop_assert_eq!(s.bytes, bytes.len() as u64);
             prop_assert!(s.bytes_skipped <= s.bytes);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A Linky stream keeps a clean group in each frame: whatever else is damaged (groups that
+    /// pass mode 2 included), no frame is ever verified under mode 2.
+    #[test]
+    fn a_damaged_mode1_stream_never_yields_a_mode2_group(
+        frames in prop::collection::vec(
+            prop::collection::vec((group(Mode::Historique), damage()), 1..12),
+            1..6,
+        ),
+        forced in prop::option::of(Just(Mode::Historique)),
+    ) {
+        let bytes = damaged_mode1(&frames);
+        let mut d = Decoder::new(Config { mode: forced, ..Config::default() });
+        let mut rest = &bytes[..];
+        let mut n = 0;
+        while !rest.is_empty() {
+            let (f, used) = d.decode(rest);
+            if let Some(f) = f {
+                prop_assert_eq!(f.checksum_rule(), ChecksumRule::HistoriqueMode1);
+                for g in f.groups() {
+                    prop_assert!(verifies(ChecksumRule::HistoriqueMode1, g.raw.as_bytes()), "{:?}", g);
+                }
+                // Its clean first group is there.
+                prop_assert_eq!(f.groups().next().map(|g| g.label), Some(frames[n][0].0 .0.as_str()));
+                n += 1;
+            }
+            rest = &rest[used..];
+        }
+        prop_assert_eq!(n, frames.len());
+        prop_assert_ne!(d.historique_rule(), Some(ChecksumRule::HistoriqueMode2));
+    }
+
+    /// A pre-Linky stream (mode 2), after any noise and in any chunks, decodes whole: every
+    /// group of every frame, the first one included.
+    #[test]
+    fn a_mode2_stream_decodes_fully(
+        frames in prop::collection::vec(long_frame(), 1..5),
+        noise in noisy_bytes(),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..20),
+        forced in prop::option::of(Just(Mode::Historique)),
+    ) {
+        let mut bytes: Vec<u8> = noise.into_iter().filter(|b| b & 0x7F != STX).collect();
+        bytes.extend(encode_with(ChecksumRule::HistoriqueMode2, &frames));
+        let mut at: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
+        at.push(0);
+        at.push(bytes.len());
+        at.sort();
+        let chunks: Vec<&[u8]> = at.windows(2).map(|w| &bytes[w[0]..w[1]]).collect();
+        let decoded = decode_chunks(&chunks, Config { mode: forced, ..Config::default() });
+        prop_assert_eq!(decoded.len(), frames.len());
+        for (got, want) in decoded.iter().zip(&frames) {
+            prop_assert_eq!(got.0, Mode::Historique);
+            prop_assert_eq!(got.4, ChecksumRule::HistoriqueMode2);
+            prop_assert!(got.3.is_empty(), "bad groups: {:?}", got.3);
+            prop_assert_eq!(&got.2, want);
         }
     }
 }

@@ -2,7 +2,7 @@
 //! counts its SOURCES.md states. Skips, with a printed reason, where `../shared` is absent.
 
 use std::path::PathBuf;
-use tic_rec::tic::{BadKind, Config, Decoder, Frame, Framing, Mode};
+use tic_rec::tic::{checksum, BadKind, ChecksumRule, Config, Decoder, Frame, Framing, Mode};
 
 fn samples_dir() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/tic-samples");
@@ -25,13 +25,13 @@ struct Counts {
 }
 
 /// Counts groups by checksum, as SOURCES.md does: a group whose checksum verified but that
-/// the decoder still rejects as malformed (a garbled label that collides, 1 in 64) counts as
-/// verified here.
+/// the decoder still rejects as malformed (a garbled label that collides, 1 in 64) or for an
+/// impossible horodate counts as verified here.
 fn count(c: &mut Counts, f: &Frame<'_>) {
     c.ok += f.groups().count() as u64;
     for b in f.bad_groups() {
         match b.kind {
-            BadKind::Malformed(why) => {
+            BadKind::Malformed(why) | BadKind::Horodate(why) => {
                 eprintln!(
                     "checksum verified but rejected: {:?} at byte {}: {why}",
                     b.label, b.offset
@@ -185,10 +185,59 @@ fn captures_decode_with_sources_md_counts() {
         let bytes = std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
         let (got, d) = decode(&bytes, Framing::Wire);
         let want = Counts { frames, ok, bad };
-        if got != want || d.stats().mode() != Some(mode) {
+        // Every historique capture is a Linky: mode 1, decided on its way.
+        let rule = ChecksumRule::usual(mode);
+        if got != want || d.stats().mode() != Some(mode) || d.checksum_rule() != Some(rule) {
             failures.push(format!(
-                "{file}: want {want:?} {mode}, got {got:?} {:?}",
-                d.stats().mode()
+                "{file}: want {want:?} {mode} {rule}, got {got:?} {:?} {:?}",
+                d.stats().mode(),
+                d.checksum_rule()
+            ));
+        }
+        if mode == Mode::Historique && d.historique_rule() != Some(rule) {
+            failures.push(format!("{file}: rule undecided"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The capture as a pre-Linky meter would have sent it: every group that verifies under
+/// mode 1 gets its mode-2 checksum (the last SP summed too).
+fn as_mode2(bytes: &[u8]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    let mut start = 0;
+    for end in 0..=out.len() {
+        if end < out.len() && out[end] != b'\n' && out[end] != b'\r' {
+            continue;
+        }
+        let g = &out[start..end];
+        let n = g.len();
+        if n >= 3 && g[n - 2] == b' ' && checksum(&g[..n - 2]) == g[n - 1] {
+            out[end - 1] = checksum(&g[..n - 1]);
+        }
+        start = end + 1;
+    }
+    out
+}
+
+#[test]
+fn historique_captures_as_mode2_decode_the_same() {
+    let Some(dir) = samples_dir() else { return };
+    let mut failures = Vec::new();
+    for &(file, mode, frames, ok, bad) in EXPECTED {
+        if mode != Mode::Historique {
+            continue;
+        }
+        let bytes = std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let mode2 = as_mode2(&bytes);
+        assert_ne!(mode2, bytes, "{file}");
+        let (got, d) = decode(&mode2, Framing::Wire);
+        let want = Counts { frames, ok, bad };
+        let rule = Some(ChecksumRule::HistoriqueMode2);
+        if got != want || d.historique_rule() != rule || d.checksum_rule() != rule {
+            failures.push(format!(
+                "{file}: want {want:?}, got {got:?} {:?}",
+                d.historique_rule()
             ));
         }
     }
@@ -201,14 +250,17 @@ fn text_dump_decodes_as_lines() {
     let bytes = std::fs::read(dir.join("historique-tri-base-ticmeter-text.txt")).unwrap();
     let (got, _) = decode(&bytes, Framing::Lines);
     // 2 frames of 16 lines; the last line of each (`OT 00 #`, PPOT with `PP` lost) fails.
-    assert_eq!(
-        got,
-        Counts {
-            frames: 2,
-            ok: 30,
-            bad: 2
-        }
-    );
+    let want = Counts {
+        frames: 2,
+        ok: 30,
+        bad: 2,
+    };
+    assert_eq!(got, want);
+    // The same dump with CR LF (Windows) or LF CR line ends has the same frames.
+    for eol in ["\r\n", "\n\r"] {
+        let text = String::from_utf8(bytes.clone()).unwrap().replace('\n', eol);
+        assert_eq!(decode(text.as_bytes(), Framing::Lines).0, want, "{eol:?}");
+    }
 }
 
 #[test]

@@ -912,6 +912,7 @@ fn diff(now: &Stats, then: &Stats) -> Stats {
         frames_oversize: now.frames_oversize - then.frames_oversize,
         groups_ok: now.groups_ok - then.groups_ok,
         groups_bad: now.groups_bad - then.groups_bad,
+        groups_bad_horodate: now.groups_bad_horodate - then.groups_bad_horodate,
         frames_standard: now.frames_standard - then.frames_standard,
         frames_historique: now.frames_historique - then.frames_historique,
     }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use tic_rec::capture::FrameReader;
-use tic_rec::tic::{Config, Frame, Framing, Horodate};
+use tic_rec::tic::{BadGroup, BadKind, ChecksumRule, Config, Frame, Framing, Horodate, Mode};
 
 use super::ModeArg;
 
@@ -100,12 +100,14 @@ fn for_each_frame(
     Ok(FrameReaderStats {
         stats: *d.stats(),
         framing: d.config().framing,
+        historique_rule: d.historique_rule(),
     })
 }
 
 struct FrameReaderStats {
     stats: tic_rec::tic::Stats,
     framing: Framing,
+    historique_rule: Option<ChecksumRule>,
 }
 
 fn time_of(frame: &Frame<'_>) -> Option<String> {
@@ -150,18 +152,31 @@ fn jsonl(input: &mut dyn Input, config: Config, name: &str, out: &mut dyn Write)
             line.push(':');
             line.push_str(&json_str(g.horodate.unwrap_or_default()));
         }
-        line.push_str("},\"bad_checksums\":[");
-        for (i, b) in f.bad_groups().enumerate() {
-            if i > 0 {
-                line.push(',');
-            }
-            line.push_str(&json_str(b.label));
-        }
-        line.push_str("]}\n");
+        line.push_str("},\"bad_checksums\":");
+        push_labels(&mut line, f.bad_groups().filter(|b| !is_horodate(b)));
+        line.push_str(",\"bad_horodates\":");
+        push_labels(&mut line, f.bad_horodates());
+        line.push_str("}\n");
         out.write_all(line.as_bytes())?;
         Ok(())
     })?;
     Ok(())
+}
+
+fn is_horodate(b: &BadGroup<'_>) -> bool {
+    matches!(b.kind, BadKind::Horodate(_))
+}
+
+/// Appends the labels of `bad` as a JSON array.
+fn push_labels<'a>(line: &mut String, bad: impl Iterator<Item = BadGroup<'a>>) {
+    line.push('[');
+    for (i, b) in bad.enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        line.push_str(&json_str(b.label));
+    }
+    line.push(']');
 }
 
 fn csv(input: &mut dyn Input, config: Config, name: &str, out: &mut dyn Write) -> Result<()> {
@@ -238,9 +253,24 @@ fn summary(input: &mut dyn Input, config: Config, name: &str, out: &mut dyn Writ
     writeln!(out, "groups failed:    {}", s.groups_bad)?;
     writeln!(
         out,
+        "bad horodates:    {} (checksum verified, impossible date or time)",
+        s.groups_bad_horodate
+    )?;
+    writeln!(
+        out,
         "mode:             {}",
         s.mode().map_or("none detected", |m| m.name())
     )?;
+    let rule = match (s.mode(), r.historique_rule) {
+        (None, _) => "none detected".to_owned(),
+        (Some(Mode::Standard), _) => ChecksumRule::Standard.name().to_owned(),
+        (Some(Mode::Historique), Some(rule)) => rule.name().to_owned(),
+        (Some(Mode::Historique), None) => format!(
+            "{}, not confirmed (no frame of 3 groups verified under one rule only)",
+            ChecksumRule::HistoriqueMode1.name()
+        ),
+    };
+    writeln!(out, "checksum rule:    {rule}")?;
     writeln!(out, "first DATE:       {}", fmt_date(first))?;
     writeln!(out, "last DATE:        {}", fmt_date(last))?;
     Ok(())

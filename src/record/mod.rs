@@ -662,6 +662,20 @@ mod tests {
     }
 
     #[test]
+    fn impossible_date_is_a_bad_wanted_label() {
+        let mut r = Recorder::new(RecordConfig::default());
+        assert_eq!(
+            accept(&mut r, &standard("H261025020100", &[]), &host(0)).0,
+            Outcome::Held
+        );
+        // Checksum verified, month 13: DATE was sent but is unusable, not missing.
+        assert_eq!(
+            accept(&mut r, &standard("H261325020101", &[]), &host(1)).0,
+            Outcome::Skipped(Skip::BadWanted("DATE".into()))
+        );
+    }
+
+    #[test]
     fn fixed_labels_and_missing_ones() {
         let mut r = Recorder::new(RecordConfig {
             labels: Some(vec!["EAST".into(), "PREF".into()]),

@@ -1,7 +1,7 @@
 //! The push decoder (see the module docs of [`crate::tic`] for the contract).
 
 use super::horodate::Horodate;
-use super::{Mode, CR, EOT, ETX, HT, LF, SP, STX};
+use super::{ChecksumRule, Mode, CR, EOT, ETX, HT, LF, SP, STX};
 
 /// How frames are delimited in the input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -49,8 +49,11 @@ pub struct Stats {
     pub frames_oversize: u64,
     /// Groups that verified, in complete frames.
     pub groups_ok: u64,
-    /// Groups that failed, in complete frames.
+    /// Groups that failed (checksum, separator, too short, malformed), in complete frames.
     pub groups_bad: u64,
+    /// Groups whose checksum verified but whose horodate is impossible (month 13, hour 25,
+    /// an unknown season letter…), in complete frames; not counted in `groups_bad`.
+    pub groups_bad_horodate: u64,
     /// Complete frames decoded as standard mode.
     pub frames_standard: u64,
     /// Complete frames decoded as historique mode.
@@ -71,7 +74,7 @@ impl Stats {
 /// Why a group was left out of its frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BadKind {
-    /// The checksum character does not match the mode's rule.
+    /// The checksum character does not match the frame's rule ([`Frame::checksum_rule`]).
     Checksum {
         /// What the rule gives.
         expected: u8,
@@ -87,6 +90,9 @@ pub enum BadKind {
     Truncated,
     /// The checksum verified but the group is not well formed.
     Malformed(&'static str),
+    /// The checksum verified but the horodate is impossible (month 13, hour 25, an unknown
+    /// season letter): what is wrong with it.
+    Horodate(&'static str),
 }
 
 impl std::fmt::Display for BadKind {
@@ -105,6 +111,7 @@ impl std::fmt::Display for BadKind {
             }
             BadKind::Truncated => f.write_str("group too short"),
             BadKind::Malformed(why) => f.write_str(why),
+            BadKind::Horodate(why) => write!(f, "impossible horodate: {why}"),
         }
     }
 }
@@ -142,6 +149,10 @@ struct BadSpan {
 }
 
 const NONE: u32 = u32::MAX;
+
+/// Well-formed groups verified under one historique rule, with none under the other, that
+/// one frame must hold for the stream's rule to be decided.
+const RULE_LOCK_GROUPS: usize = 3;
 
 /// Bytes copied into the frame buffer before looking for a frame delimiter in them.
 const COPY_BLOCK: usize = 256;
@@ -183,16 +194,10 @@ impl Segment {
     }
 
     /// Ends the segment at `end` and keeps it if it is not empty, counting whether its
-    /// checksum verifies under each mode's rule.
+    /// checksum verifies under each rule (at most one: the rules differ by the separator,
+    /// or by 0x20 in the sum).
     #[inline(always)] // keeps `self` in registers: a byte store then a wide reload stalled
-    fn close(
-        mut self,
-        end: usize,
-        out: &mut Vec<Segment>,
-        buf: &[u8],
-        std_ok: &mut u32,
-        his_ok: &mut u32,
-    ) {
+    fn close(mut self, end: usize, out: &mut Vec<Segment>, buf: &[u8], ok: &mut Verified) {
         let start = self.start as usize;
         if end == start {
             return;
@@ -201,13 +206,55 @@ impl Segment {
         if end - start >= 2 {
             let (sep, chk) = (buf[end - 2], buf[end - 1]);
             self.sum = byte_sum(buf, start, end - 2);
-            if sep == HT && chk == (self.sum.wrapping_add(HT) & 0x3F) + 0x20 {
-                *std_ok += 1;
-            } else if sep == SP && chk == (self.sum & 0x3F) + 0x20 {
-                *his_ok += 1;
+            if sep == HT && chk == expected(ChecksumRule::Standard, self.sum) {
+                ok.standard += 1;
+            } else if sep == SP {
+                // Mode 2 is only tried where mode 1 failed: no cost on a clean Linky stream.
+                if chk == expected(ChecksumRule::HistoriqueMode1, self.sum) {
+                    ok.mode1 += 1;
+                } else if chk == expected(ChecksumRule::HistoriqueMode2, self.sum) {
+                    ok.mode2 += 1;
+                }
             }
         }
         out.push(self);
+    }
+}
+
+/// How many segments of a frame have a checksum that verifies under each rule.
+#[derive(Clone, Copy, Debug, Default)]
+struct Verified {
+    standard: u32,
+    mode1: u32,
+    mode2: u32,
+}
+
+/// The checksum character `rule` gives for a group whose bytes before the separator sum to
+/// `sum` (the separator, HT or SP, is summed too by the standard rule and mode 2).
+#[inline(always)]
+fn expected(rule: ChecksumRule, sum: u8) -> u8 {
+    (sum.wrapping_add(Verify::of(rule).addend) & 0x3F) + 0x20
+}
+
+/// A checksum rule as pass 2 applies it to every group of a frame.
+#[derive(Clone, Copy, Debug)]
+struct Verify {
+    mode: Mode,
+    /// The separator before the checksum.
+    sep: u8,
+    /// What the rule adds to the sum of the bytes before the separator.
+    addend: u8,
+}
+
+impl Verify {
+    #[inline(always)]
+    fn of(rule: ChecksumRule) -> Verify {
+        let (mode, sep, addend) = match rule {
+            ChecksumRule::Standard => (Mode::Standard, HT, HT),
+            ChecksumRule::HistoriqueMode1 => (Mode::Historique, SP, 0),
+            ChecksumRule::HistoriqueMode2 => (Mode::Historique, SP, SP),
+        };
+        Verify { mode, sep, addend }
     }
 }
 
@@ -334,6 +381,9 @@ pub struct Frame<'a> {
     pub mode: Mode,
     /// Stream offset of its STX (or of its first byte in [`Framing::Lines`]).
     pub offset: u64,
+    /// Stream offset of `buf[0]`: the byte after STX, or the first byte of a text frame.
+    base: u64,
+    rule: ChecksumRule,
     buf: &'a [u8],
     groups: &'a [GroupSpan],
     bad: &'a [BadSpan],
@@ -361,10 +411,10 @@ impl<'a> Frame<'a> {
         self.groups().find(|g| g.label == label)
     }
 
-    /// The groups that failed, in wire order.
+    /// The groups that failed, in wire order: bad checksums, malformed groups and
+    /// impossible horodates ([`BadKind::Horodate`]) alike.
     pub fn bad_groups(&self) -> impl ExactSizeIterator<Item = BadGroup<'a>> + 'a {
-        let buf = self.buf;
-        let base = self.offset + 1;
+        let (buf, base) = (self.buf, self.base);
         self.bad.iter().map(move |b| BadGroup {
             label: text(b.label.of(buf)),
             offset: base + u64::from(b.label.start),
@@ -372,14 +422,28 @@ impl<'a> Frame<'a> {
         })
     }
 
-    /// Number of groups that failed.
+    /// The groups whose checksum verified but whose horodate is impossible, in wire order
+    /// (also among [`Frame::bad_groups`]).
+    pub fn bad_horodates(&self) -> impl Iterator<Item = BadGroup<'a>> + 'a {
+        self.bad_groups()
+            .filter(|b| matches!(b.kind, BadKind::Horodate(_)))
+    }
+
+    /// Number of groups that failed, impossible horodates included.
     pub fn bad_count(&self) -> usize {
         self.bad.len()
     }
 
-    /// Whether a group with this label was present but failed verification.
+    /// Whether a group with this label was present but failed verification (a bad checksum,
+    /// a malformed group or an impossible horodate): present, but unusable.
     pub fn is_bad(&self, label: &str) -> bool {
         self.bad_groups().any(|b| b.label == label)
+    }
+
+    /// The checksum rule its groups were verified with: standard, or the stream's
+    /// historique rule ([`Decoder::historique_rule`]; mode 1 until it is decided).
+    pub fn checksum_rule(&self) -> ChecksumRule {
+        self.rule
     }
 
     /// The DATE horodate, if the frame has a verified DATE group.
@@ -392,7 +456,8 @@ impl<'a> Frame<'a> {
         self.buf.len()
     }
 
-    /// Whether the frame has no bytes at all.
+    /// Whether the frame has no bytes at all (never so for a frame the decoder returns: a
+    /// frame holds at least one group, verified or not).
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }
@@ -422,13 +487,21 @@ pub struct Decoder {
     /// Offset of the frame returned last (the current one may already have started).
     done_offset: u64,
     done_mode: Mode,
-    /// Lines framing: the last byte was a line end.
+    done_rule: ChecksumRule,
+    /// Lines framing: the last line break ended a line (a second one makes a blank line).
     at_line_start: bool,
+    /// Lines framing: the CR or LF that began the last line break, while the next byte may
+    /// still pair with it (CR LF or LF CR is one break); 0 otherwise.
+    open_break: u8,
+    /// Lines framing: the frame buffer holds a byte other than a line end.
+    has_content: bool,
     segments: Vec<Segment>,
     groups: Vec<GroupSpan>,
     bad: Vec<BadSpan>,
     /// Mode of the last frame that verified at least one group.
     last_mode: Option<Mode>,
+    /// The stream's historique checksum rule, once decided (it is never changed after).
+    historique_rule: Option<ChecksumRule>,
     /// The stream has shown an ETX: it is not a cooked-tty capture.
     seen_etx: bool,
     stats: Stats,
@@ -458,11 +531,15 @@ impl Decoder {
             returned: false,
             done_offset: 0,
             done_mode: Mode::Standard,
+            done_rule: ChecksumRule::Standard,
             at_line_start: true,
+            open_break: 0,
+            has_content: false,
             segments: Vec::with_capacity(64),
             groups: Vec::with_capacity(64),
             bad: Vec::new(),
             last_mode: None,
+            historique_rule: None,
             seen_etx: false,
             stats: Stats::default(),
         }
@@ -488,6 +565,27 @@ impl Decoder {
         self.last_mode
     }
 
+    /// The stream's historique checksum rule, once decided: [`ChecksumRule::HistoriqueMode1`]
+    /// after a historique frame with 3 well-formed groups verified under mode 1 and no group
+    /// under mode 2, [`ChecksumRule::HistoriqueMode2`] after one the other way round. It is
+    /// decided once per decoder (per stream) and never changed, so a corrupted group of a
+    /// Linky stream that happens to pass mode 2 is never taken. Until then historique groups
+    /// are verified under mode 1, the rule of every Linky meter.
+    pub fn historique_rule(&self) -> Option<ChecksumRule> {
+        self.historique_rule
+    }
+
+    /// The checksum rule of the mode detected last ([`Decoder::detected_mode`]): standard,
+    /// or the historique rule (mode 1 while [`Decoder::historique_rule`] is undecided).
+    pub fn checksum_rule(&self) -> Option<ChecksumRule> {
+        self.last_mode.map(|mode| match mode {
+            Mode::Standard => ChecksumRule::Standard,
+            Mode::Historique => self
+                .historique_rule
+                .unwrap_or(ChecksumRule::HistoriqueMode1),
+        })
+    }
+
     /// Feeds `input`; returns a frame when one completes, and how many bytes were consumed.
     ///
     /// Call again with the rest of the input until it is all consumed. The returned frame
@@ -499,6 +597,7 @@ impl Decoder {
                 // A frame that ended where the next one began (cooked tty, or a blank line):
                 // the new frame starts empty.
                 self.buf.clear();
+                self.has_content = false;
             }
         }
         let (done, n) = match self.config.framing {
@@ -522,18 +621,21 @@ impl Decoder {
             self.returned = false;
             if self.state == State::InFrame || self.config.framing == Framing::Lines {
                 self.buf.clear();
+                self.has_content = false;
             }
         }
         match self.config.framing {
             Framing::Lines => {
-                if self.buf.iter().any(|&b| b != LF) {
-                    self.complete(self.frame_offset);
-                    self.buf_done_lines();
+                // Content means a non-empty line: a group, so `complete` takes it.
+                if self.has_content && self.complete(self.frame_offset) {
+                    self.at_line_start = true;
+                    self.open_break = 0;
                     self.returned = true;
                     return Some(self.frame());
                 }
                 self.stats.bytes_skipped += self.buf.len() as u64;
                 self.buf.clear();
+                self.has_content = false;
                 None
             }
             Framing::Wire => {
@@ -547,10 +649,6 @@ impl Decoder {
         }
     }
 
-    fn buf_done_lines(&mut self) {
-        self.at_line_start = true;
-    }
-
     /// The frame the last call to [`Decoder::decode`] or [`Decoder::finish`] returned, if
     /// it returned one (handy where the borrow of that call cannot be kept).
     pub fn last_frame(&self) -> Option<Frame<'_>> {
@@ -561,6 +659,11 @@ impl Decoder {
         Frame {
             mode: self.done_mode,
             offset: self.done_offset,
+            rule: self.done_rule,
+            base: match self.config.framing {
+                Framing::Wire => self.done_offset + 1,
+                Framing::Lines => self.done_offset,
+            },
             buf: &self.buf,
             groups: &self.groups,
             bad: &self.bad,
@@ -623,8 +726,12 @@ impl Decoder {
                         ETX => {
                             self.seen_etx = true;
                             self.state = State::Idle;
-                            self.complete(self.frame_offset);
-                            return (true, i);
+                            if self.complete(self.frame_offset) {
+                                return (true, i);
+                            }
+                            // STX ETX, STX LF ETX: line noise, not a frame.
+                            self.stats.bytes_skipped += (self.buf.len() + 2) as u64;
+                            self.buf.clear();
                         }
                         EOT => {
                             self.stats.frames_cut += 1;
@@ -642,8 +749,13 @@ impl Decoder {
                                 // ends here and the next one starts (buffer cleared next call).
                                 let start = self.frame_offset;
                                 self.frame_offset = stx_offset;
-                                self.complete(start);
-                                return (true, i);
+                                if self.complete(start) {
+                                    return (true, i);
+                                }
+                                // Only line ends: not a frame.
+                                self.stats.bytes_skipped += (self.buf.len() + 1) as u64;
+                                self.buf.clear();
+                                continue;
                             }
                             self.stats.frames_cut += 1;
                             self.stats.bytes_skipped += (self.buf.len() + 1) as u64;
@@ -657,45 +769,58 @@ impl Decoder {
     }
 
     /// Lines framing: a blank line ends a frame.
+    ///
+    /// A line break is LF, CR, CR LF or LF CR, so a dump with CR LF line ends has the same
+    /// frames as one with LF line ends. Line ends are kept in the buffer (as LF) once the
+    /// frame has begun, so buffer positions are stream positions (but past a stray STX, ETX
+    /// or EOT, which is dropped); nothing is trimmed (a line may end with an SP checksum).
     fn decode_lines(&mut self, input: &[u8]) -> (bool, usize) {
         for (i, &raw) in input.iter().enumerate() {
-            let mut b = raw & 0x7F;
-            if b == CR {
-                b = LF;
-            }
+            let b = raw & 0x7F;
             if b == STX || b == ETX || b == EOT {
                 self.stats.bytes_skipped += 1;
                 continue;
-            }
-            if self.buf.is_empty() && b != LF {
-                self.frame_offset = self.offset + i as u64;
-            }
-            if b == LF {
-                if self.at_line_start && self.buf.iter().any(|&c| c != LF) {
-                    self.complete(self.frame_offset);
-                    return (true, i + 1);
-                }
-                self.at_line_start = true;
-            } else {
-                self.at_line_start = false;
             }
             if self.buf.len() >= self.config.max_frame_len {
                 self.stats.frames_oversize += 1;
                 self.stats.bytes_skipped += self.buf.len() as u64;
                 self.buf.clear();
-                continue;
+                self.has_content = false;
             }
-            if !(b == LF && self.buf.is_empty()) {
-                self.buf.push(b);
+            if b == LF || b == CR {
+                if self.open_break == (b ^ LF ^ CR) {
+                    // The second byte of CR LF or LF CR: the same line break.
+                    self.open_break = 0;
+                } else {
+                    self.open_break = b;
+                    if self.at_line_start && self.has_content && self.complete(self.frame_offset) {
+                        return (true, i + 1);
+                    }
+                    self.at_line_start = true;
+                }
+                if self.has_content {
+                    self.buf.push(LF);
+                } else {
+                    self.stats.bytes_skipped += 1;
+                }
             } else {
-                self.stats.bytes_skipped += 1;
+                self.open_break = 0;
+                self.at_line_start = false;
+                if !self.has_content {
+                    self.has_content = true;
+                    self.frame_offset = self.offset + i as u64;
+                }
+                self.buf.push(b);
             }
         }
         (false, input.len())
     }
 
-    /// Splits the buffered frame into groups and verifies them.
-    fn complete(&mut self, frame_offset: u64) {
+    /// Splits the buffered frame into groups and verifies them. Returns false, counting
+    /// nothing, when the frame holds no group at all (no byte but LF and CR): that is no
+    /// frame, and the caller counts its bytes as skipped.
+    #[must_use]
+    fn complete(&mut self, frame_offset: u64) -> bool {
         self.groups.clear();
         self.bad.clear();
         self.segments.clear();
@@ -703,7 +828,7 @@ impl Decoder {
         // Pass 1: segments, their sums and where their separators are. Only the control
         // bytes (LF, CR, HT, others) matter here: classify 64 bytes at a time into a mask and
         // visit its set bits; the sums are taken per segment when it closes.
-        let (mut std_ok, mut his_ok) = (0u32, 0u32);
+        let mut ok = Verified::default();
         let mut seg = Segment::at(0);
         for (k, block) in buf.chunks(64).enumerate() {
             let mut mask = control_mask(block);
@@ -712,7 +837,7 @@ impl Decoder {
                 mask &= mask - 1;
                 match buf[i] {
                     LF | CR => {
-                        seg.close(i, &mut self.segments, buf, &mut std_ok, &mut his_ok);
+                        seg.close(i, &mut self.segments, buf, &mut ok);
                         seg = Segment::at(i + 1);
                     }
                     HT => {
@@ -728,7 +853,15 @@ impl Decoder {
                 }
             }
         }
-        seg.close(buf.len(), &mut self.segments, buf, &mut std_ok, &mut his_ok);
+        seg.close(buf.len(), &mut self.segments, buf, &mut ok);
+        if self.segments.is_empty() {
+            return false;
+        }
+        let (std_ok, his_ok) = match self.historique_rule {
+            Some(ChecksumRule::HistoriqueMode2) => (ok.standard, ok.mode2),
+            Some(_) => (ok.standard, ok.mode1),
+            None => (ok.standard, ok.mode1 + ok.mode2),
+        };
         let mode = self.config.mode.unwrap_or_else(|| {
             if std_ok > his_ok {
                 Mode::Standard
@@ -742,18 +875,38 @@ impl Decoder {
                 Mode::Historique
             }
         });
-        // Pass 2: verify each segment under the frame's mode and locate its fields.
+        let rule = match (mode, self.historique_rule) {
+            (Mode::Standard, _) => ChecksumRule::Standard,
+            (Mode::Historique, Some(rule)) => rule,
+            (Mode::Historique, None) => {
+                if shows_mode2(buf, &self.segments, ok) {
+                    self.historique_rule = Some(ChecksumRule::HistoriqueMode2);
+                    ChecksumRule::HistoriqueMode2
+                } else {
+                    ChecksumRule::HistoriqueMode1
+                }
+            }
+        };
+        // Pass 2: verify each segment under the frame's rule and locate its fields.
+        let verify = Verify::of(rule);
+        let mut bad_horodates = 0;
         for seg in &self.segments {
-            match check_group(buf, seg, mode) {
+            match check_group(buf, seg, verify) {
                 Ok(g) => self.groups.push(g),
-                Err(kind) => self.bad.push(BadSpan {
-                    label: label_as_read(buf, seg.span()),
-                    kind,
-                }),
+                Err(kind) => {
+                    bad_horodates += matches!(kind, BadKind::Horodate(_)) as u64;
+                    self.bad.push(BadSpan {
+                        label: label_as_read(buf, seg.span()),
+                        kind,
+                    })
+                }
             }
         }
         if !self.groups.is_empty() {
             self.last_mode = Some(mode);
+        }
+        if self.historique_rule.is_none() && rule == ChecksumRule::HistoriqueMode1 {
+            self.try_mode1(ok);
         }
         self.stats.frames += 1;
         match mode {
@@ -761,9 +914,21 @@ impl Decoder {
             Mode::Historique => self.stats.frames_historique += 1,
         }
         self.stats.groups_ok += self.groups.len() as u64;
-        self.stats.groups_bad += self.bad.len() as u64;
+        self.stats.groups_bad += self.bad.len() as u64 - bad_horodates;
+        self.stats.groups_bad_horodate += bad_horodates;
         self.done_offset = frame_offset;
         self.done_mode = mode;
+        self.done_rule = rule;
+        true
+    }
+
+    /// After pass 2 of a historique frame verified under mode 1 while the rule is
+    /// undecided: decides mode 1 if 3 groups verified and no checksum under mode 2.
+    #[cold]
+    fn try_mode1(&mut self, ok: Verified) {
+        if ok.mode2 == 0 && self.groups.len() >= RULE_LOCK_GROUPS {
+            self.historique_rule = Some(ChecksumRule::HistoriqueMode1);
+        }
     }
 }
 
@@ -800,21 +965,37 @@ fn is_label_byte(b: u8) -> bool {
 const LABEL_MALFORMED: &str =
     "label is empty, too long or holds a character other than A-Z, 0-9, + and -";
 
-/// Verifies one segment under `mode` and finds its fields.
-fn check_group(buf: &[u8], seg: &Segment, mode: Mode) -> Result<GroupSpan, BadKind> {
+const VALUE_EMPTY: &str = "historique value is empty: expected 1 to 12 characters";
+
+/// Whether a historique frame, while the stream's rule is undecided, shows mode 2: 3
+/// well-formed groups verified under it and no checksum under mode 1. Out of the hot path.
+#[cold]
+#[inline(never)]
+fn shows_mode2(buf: &[u8], segments: &[Segment], ok: Verified) -> bool {
+    let mode2 = Verify::of(ChecksumRule::HistoriqueMode2);
+    ok.mode1 == 0
+        && ok.mode2 as usize >= RULE_LOCK_GROUPS
+        && segments
+            .iter()
+            .filter(|seg| check_group(buf, seg, mode2).is_ok())
+            .count()
+            >= RULE_LOCK_GROUPS
+}
+
+/// Verifies one segment under `rule` and finds its fields.
+#[inline(always)] // one hot call site (pass 2); the result stays in registers
+fn check_group(buf: &[u8], seg: &Segment, rule: Verify) -> Result<GroupSpan, BadKind> {
     let bytes = seg.span().of(buf);
     let n = bytes.len();
     if n < 4 {
         return Err(BadKind::Truncated);
     }
+    let mode = rule.mode;
     let (sep, found) = (bytes[n - 2], bytes[n - 1]);
-    if sep != mode.separator() {
+    if sep != rule.sep {
         return Err(BadKind::Separator { found: sep });
     }
-    let expected = match mode {
-        Mode::Standard => (seg.sum.wrapping_add(HT) & 0x3F) + 0x20,
-        Mode::Historique => (seg.sum & 0x3F) + 0x20,
-    };
+    let expected = (seg.sum.wrapping_add(rule.addend) & 0x3F) + 0x20;
     if found != expected {
         return Err(BadKind::Checksum { expected, found });
     }
@@ -838,9 +1019,12 @@ fn check_group(buf: &[u8], seg: &Segment, mode: Mode) -> Result<GroupSpan, BadKi
             }
             // bytes[sep_at] is SP, so a non-label byte and a first SP exist. Labels hold no
             // SP: when the first non-label byte is SP, it is the first SP and the label is
-            // well formed (if not empty or too long) without looking at it again.
+            // well formed (if not empty or too long) without looking at it again, if a value
+            // follows it (`label SP SP checksum`, an empty value, takes the slow path, which
+            // rejects it after checking the label). `sep_at` is at least 2 here; written
+            // `end + 1 < sep_at`, the bound compiled to slower code.
             let end = bytes.iter().position(|&b| !is_label_byte(b)).unwrap_or(n);
-            if bytes[end] == SP && end < sep_at as usize {
+            if bytes[end] == SP && end < sep_at as usize - 1 {
                 if end == 0 || end > 16 {
                     return Err(BadKind::Malformed(LABEL_MALFORMED));
                 }
@@ -856,17 +1040,24 @@ fn check_group(buf: &[u8], seg: &Segment, mode: Mode) -> Result<GroupSpan, BadKi
         }
     };
     let label = &bytes[..label_len as usize];
-    if !label_checked
-        && (label.is_empty() || label.len() > 16 || !label.iter().all(|&b| is_label_byte(b)))
-    {
-        return Err(BadKind::Malformed(LABEL_MALFORMED));
+    if !label_checked {
+        if label.is_empty() || label.len() > 16 || !label.iter().all(|&b| is_label_byte(b)) {
+            return Err(BadKind::Malformed(LABEL_MALFORMED));
+        }
+        if mode == Mode::Historique && value_start == sep_at {
+            // `label SP SP checksum`: the data field holds 1 to 12 characters.
+            return Err(BadKind::Malformed(VALUE_EMPTY));
+        }
     }
     let base = seg.start as usize;
     let horodate = match horodate {
         Some((from, to)) => {
             let h = &bytes[from as usize..to as usize];
             if !Horodate::is_valid_bytes(h) {
-                return Err(BadKind::Malformed("invalid horodate"));
+                return Err(BadKind::Horodate(match Horodate::parse_bytes(h) {
+                    Err(why) => why,
+                    Ok(_) => "rejected", // is_valid_bytes agrees with parse_bytes (tested)
+                }));
             }
             Some(Span::new(base + from as usize, h.len()))
         }
@@ -889,7 +1080,7 @@ fn check_group(buf: &[u8], seg: &Segment, mode: Mode) -> Result<GroupSpan, BadKi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tic::encode::{push_frame, push_group};
+    use crate::tic::encode::{push_frame, push_frame_with_rule, push_group, push_group_with_rule};
 
     /// A frame's mode, (label, horodate, value) of its groups, and labels of its bad ones.
     type Owned = (Mode, Vec<(String, Option<String>, String)>, Vec<String>);
@@ -1033,6 +1224,39 @@ mod tests {
     }
 
     #[test]
+    fn frames_without_a_group_are_skipped_bytes() {
+        // Power-up noise and empty frames around a real one, and a frame whose only group
+        // fails (still a frame).
+        let mut input = b"\x02\x03\x02\n\x03\x02\r\n\r\n\x03".to_vec();
+        input.extend(standard_frame());
+        input.extend_from_slice(b"\x02\x03\x02\nEAST\t000000001\tX\r\x03");
+        let mut d = Decoder::default();
+        let mut got = Vec::new();
+        let mut rest = &input[..];
+        while !rest.is_empty() {
+            let (f, n) = d.decode(rest);
+            if let Some(f) = f {
+                got.push((f.offset, f.groups().len(), f.bad_count()));
+            }
+            rest = &rest[n..];
+        }
+        let noise = 2 + 3 + 6;
+        let last = (noise + standard_frame().len() + 2) as u64;
+        assert_eq!(got, [(noise as u64, 5, 0), (last, 0, 1)]);
+        let s = d.stats();
+        assert_eq!((s.frames, s.frames_cut), (2, 0));
+        assert_eq!(s.bytes_skipped, noise as u64 + 2);
+        assert_eq!(s.frames_standard, 2);
+        // Cooked tty (no ETX seen): STX LF STX holds no group either.
+        let input = b"\x02\n\n\x02\nPTEC HP..  \n\x02";
+        let mut d = Decoder::default();
+        let f = d.decode(input).0.unwrap();
+        assert_eq!((f.offset, f.groups().len()), (3, 1));
+        assert_eq!(d.stats().bytes_skipped, 3);
+        assert_eq!(d.stats().frames, 1);
+    }
+
+    #[test]
     fn oversize_frames_are_dropped() {
         let mut input = vec![STX];
         input.extend(std::iter::repeat_n(b'A', 10_000));
@@ -1097,6 +1321,225 @@ mod tests {
         assert_eq!(f[1].1.len(), 1);
     }
 
+    /// A text dump of wire frames: one group a line ending in `eol`, a blank line between
+    /// frames, no STX/ETX/LF/CR of the wire.
+    fn dump(wire: &[u8], eol: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        for frame in wire.split(|&b| b == STX).filter(|f| !f.is_empty()) {
+            if !out.is_empty() {
+                out.extend_from_slice(eol.as_bytes());
+            }
+            for group in frame.split(|&b| b == LF || b == CR || b == ETX) {
+                if !group.is_empty() {
+                    out.extend_from_slice(group);
+                    out.extend_from_slice(eol.as_bytes());
+                }
+            }
+        }
+        out
+    }
+
+    fn lines() -> Config {
+        Config {
+            framing: Framing::Lines,
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn lines_framing_crlf_is_one_line_break() {
+        // Two standard frames and a historique one whose lines end with an SP checksum.
+        let mut wire = standard_frame();
+        wire.extend(standard_frame());
+        push_frame(
+            &mut wire,
+            Mode::Historique,
+            &[("PTEC", None, "HP.."), ("BASE", None, "010151175")],
+        );
+        let want = frames(&dump(&wire, "\n"), lines());
+        assert_eq!(want.len(), 3);
+        assert_eq!(want[0].1.len(), 5);
+        assert!(want.iter().all(|f| f.2.is_empty()), "{want:?}");
+        assert_eq!(want[2].1[0].2, "HP..");
+        for eol in ["\r\n", "\n\r", "\r"] {
+            let text = dump(&wire, eol);
+            assert_eq!(frames(&text, lines()), want, "{eol:?}");
+            // Byte by byte: a CR LF split across two calls is still one break.
+            let mut d = Decoder::new(lines());
+            let mut n = 0;
+            for b in text.chunks(1) {
+                n += d.decode(b).0.map_or(0, |f| f.groups().len());
+            }
+            n += d.finish().map_or(0, |f| f.groups().len());
+            assert_eq!(n, 12, "{eol:?}");
+        }
+        // A wire stream's `LF group CR` lines, CR LF between groups: one frame.
+        let text = b"\nPTEC HP..  \r\nBASE 010151175  \r\n\r\nPTEC HP..  \r\n";
+        let f = frames(text, lines());
+        assert_eq!((f.len(), f[0].1.len(), f[1].1.len()), (2, 2, 1));
+    }
+
+    #[test]
+    fn lines_framing_bad_group_offsets() {
+        let text = b"\r\nPTEC HP..  \r\nPTEC HP.. X\r\n";
+        let mut d = Decoder::new(lines());
+        assert!(d.decode(text).0.is_none());
+        let f = d.finish().unwrap();
+        assert_eq!(f.offset, 2);
+        let bad: Vec<_> = f.bad_groups().collect();
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].offset, 15);
+        assert_eq!(&text[15..19], b"PTEC");
+    }
+
+    /// A pre-Linky historique mono HC frame (like the CBEMM fixture of openHAB).
+    const CBEMM: &[(&str, Option<&str>, &str)] = &[
+        ("ADCO", None, "031328187235"),
+        ("OPTARIF", None, "HC.."),
+        ("ISOUSC", None, "30"),
+        ("HCHC", None, "006906827"),
+        ("HCHP", None, "007617931"),
+        ("PTEC", None, "HP.."),
+        ("IINST", None, "003"),
+        ("IMAX", None, "044"),
+        ("PAPP", None, "00680"),
+        ("HHPHC", None, "A"),
+        ("MOTDETAT", None, "000000"),
+    ];
+
+    const MODE1: ChecksumRule = ChecksumRule::HistoriqueMode1;
+    const MODE2: ChecksumRule = ChecksumRule::HistoriqueMode2;
+
+    /// (checksum rule, verified, bad) of each frame, and the stream's rule at the end.
+    fn rules(input: &[u8], config: Config) -> (Vec<(ChecksumRule, usize, usize)>, Decoder) {
+        let mut d = Decoder::new(config);
+        let mut out = Vec::new();
+        let mut rest = input;
+        while !rest.is_empty() {
+            let (f, n) = d.decode(rest);
+            if let Some(f) = f {
+                out.push((f.checksum_rule(), f.groups().len(), f.bad_count()));
+            }
+            rest = &rest[n..];
+        }
+        (out, d)
+    }
+
+    #[test]
+    fn mode2_stream_is_decided_on_its_first_frame() {
+        let mut v = b"\x00\x00OT 00 #\r".to_vec(); // a partial frame first
+        for _ in 0..3 {
+            push_frame_with_rule(&mut v, MODE2, CBEMM);
+        }
+        for mode in [None, Some(Mode::Historique)] {
+            let (got, d) = rules(
+                &v,
+                Config {
+                    mode,
+                    ..Config::default()
+                },
+            );
+            assert_eq!(got, [(MODE2, 11, 0); 3], "{mode:?}");
+            assert_eq!(d.historique_rule(), Some(MODE2));
+            assert_eq!(d.checksum_rule(), Some(MODE2));
+            assert_eq!(d.stats().groups_bad, 0);
+        }
+        let f = &frames(&v, Config::default())[0];
+        assert_eq!(f.0, Mode::Historique);
+        assert_eq!(f.1[5], ("PTEC".into(), None, "HP..".into()));
+        // Forced standard: no historique rule applies.
+        let (got, d) = rules(
+            &v,
+            Config {
+                mode: Some(Mode::Standard),
+                ..Config::default()
+            },
+        );
+        assert_eq!(got, [(ChecksumRule::Standard, 0, 11); 3]);
+        assert_eq!(d.historique_rule(), None);
+    }
+
+    #[test]
+    fn linky_stream_never_takes_a_group_that_passes_mode2() {
+        // A clean Linky frame decides mode 1; then a frame whose groups all pass only mode 2
+        // (what corruption could look like) is all bad, and the rule stays.
+        let mut v = Vec::new();
+        push_frame(&mut v, Mode::Historique, CBEMM);
+        push_frame_with_rule(&mut v, MODE2, CBEMM);
+        push_frame(&mut v, Mode::Historique, CBEMM);
+        let (got, d) = rules(&v, Config::default());
+        assert_eq!(got, [(MODE1, 11, 0), (MODE1, 0, 11), (MODE1, 11, 0)]);
+        assert_eq!(d.historique_rule(), Some(MODE1));
+        assert_eq!(d.checksum_rule(), Some(MODE1));
+        assert_eq!(d.stats().groups_bad, 11);
+    }
+
+    #[test]
+    fn a_noisy_start_does_not_decide_the_rule() {
+        // Frame 1: Linky groups, one of them corrupted so that it passes mode 2. No rule is
+        // decided (both showed up); it is verified under mode 1, the corrupted group is bad.
+        let mut v = vec![STX];
+        push_group(&mut v, Mode::Historique, "ADCO", None, "031328187235");
+        push_group(&mut v, Mode::Historique, "OPTARIF", None, "HC..");
+        push_group(&mut v, Mode::Historique, "PTEC", None, "HP..");
+        push_group_with_rule(&mut v, MODE2, "PTEC", None, "hP..");
+        v.push(ETX);
+        let mut d = Decoder::default();
+        let f = d.decode(&v).0.unwrap();
+        assert_eq!((f.checksum_rule(), f.groups().len()), (MODE1, 3));
+        let bad: Vec<_> = f.bad_groups().map(|b| (b.label, b.kind)).collect();
+        let checksum = crate::tic::checksum;
+        let kind = BadKind::Checksum {
+            expected: checksum(b"PTEC hP.."),
+            found: checksum(b"PTEC hP.. "),
+        };
+        assert_eq!(bad, [("PTEC", kind)]);
+        assert_eq!(d.historique_rule(), None);
+        assert_eq!(d.checksum_rule(), Some(MODE1));
+        // Frame 2: too few groups (2) to decide mode 2; verified under mode 1, both bad.
+        let mut w = Vec::new();
+        push_frame_with_rule(&mut w, MODE2, &CBEMM[..2]);
+        let f = d.decode(&w).0.unwrap();
+        assert_eq!(
+            (f.checksum_rule(), f.groups().len(), f.bad_count()),
+            (MODE1, 0, 2)
+        );
+        assert_eq!(d.historique_rule(), None);
+        // Frame 3: 10 mode-2 groups and one corrupted that passes mode 1: still undecided.
+        let mut w = Vec::new();
+        push_frame_with_rule(&mut w, MODE2, &CBEMM[..10]);
+        w.pop();
+        push_group(&mut w, Mode::Historique, "MOTDETAT", None, "000000");
+        w.push(ETX);
+        let f = d.decode(&w).0.unwrap();
+        assert_eq!((f.checksum_rule(), f.groups().len()), (MODE1, 1));
+        assert_eq!(d.historique_rule(), None);
+        // Frame 4: a clean mode-2 frame decides mode 2, and decodes whole.
+        let mut w = Vec::new();
+        push_frame_with_rule(&mut w, MODE2, CBEMM);
+        let f = d.decode(&w).0.unwrap();
+        assert_eq!(
+            (f.checksum_rule(), f.groups().len(), f.bad_count()),
+            (MODE2, 11, 0)
+        );
+        assert_eq!(d.historique_rule(), Some(MODE2));
+    }
+
+    #[test]
+    fn garbage_that_passes_mode2_does_not_decide_it() {
+        // Three mode-2 checksums over malformed groups (lowercase labels, empty values).
+        let mut v = vec![STX];
+        push_group_with_rule(&mut v, MODE2, "adco", None, "031328187235");
+        push_group_with_rule(&mut v, MODE2, "PTEC", None, "");
+        push_group_with_rule(&mut v, MODE2, "IIN$T", None, "003");
+        push_group_with_rule(&mut v, MODE2, "PAPP", None, "00680");
+        push_group_with_rule(&mut v, MODE2, "IMAX", None, "044");
+        v.push(ETX);
+        let (got, d) = rules(&v, Config::default());
+        assert_eq!(got, [(MODE1, 0, 5)]);
+        assert_eq!(d.historique_rule(), None);
+    }
+
     #[test]
     fn swar_helpers_match_scalar() {
         // Every byte value, in a few arrangements, with every (start, end) pair.
@@ -1130,25 +1573,85 @@ mod tests {
             v.push(crate::tic::checksum(covered.as_bytes()));
             v.push(CR);
         }
+        // An empty value, `PAPP  1` (label SP SP checksum), its checksum verified, one with
+        // a malformed label too, and the shortest good value.
+        push_group(&mut v, Mode::Historique, "PAPP", None, "");
+        push_group(&mut v, Mode::Historique, "pa", None, "");
+        push_group(&mut v, Mode::Historique, "HHPHC", None, "A");
         v.push(ETX);
+        assert!(v.windows(9).any(|w| w == b"\nPAPP  1\r"));
         let mut d = Decoder::default();
         let f = d.decode(&v).0.unwrap();
         assert_eq!(f.mode, Mode::Historique);
-        assert_eq!(f.groups().map(|g| g.label).collect::<Vec<_>>(), ["PTEC"]);
+        let groups: Vec<_> = f.groups().map(|g| (g.label, g.value)).collect();
+        assert_eq!(groups, [("PTEC", "HP.."), ("HHPHC", "A")]);
         let kinds: Vec<_> = f.bad_groups().map(|b| b.kind).collect();
         let label = BadKind::Malformed(LABEL_MALFORMED);
         let no_sep = BadKind::Malformed("no separator after the label");
-        assert_eq!(kinds, [label, label, label, label, no_sep, no_sep]);
+        let empty = BadKind::Malformed(VALUE_EMPTY);
+        assert_eq!(
+            kinds,
+            [label, label, label, label, no_sep, no_sep, empty, label]
+        );
+        let s = d.stats();
+        assert_eq!((s.groups_ok, s.groups_bad), (2, 8));
     }
 
     #[test]
-    fn invalid_horodate_with_valid_checksum_is_rejected() {
+    fn impossible_horodates_are_reported_apart_from_checksums() {
         let mut v = vec![STX];
+        // Checksums verify; month 13, hour 25, season X, a 12-character horodate.
         push_group(&mut v, Mode::Standard, "DATE", Some("H231399091834"), "");
+        push_group(
+            &mut v,
+            Mode::Standard,
+            "SMAXSN",
+            Some("H230301250000"),
+            "01024",
+        );
+        push_group(
+            &mut v,
+            Mode::Standard,
+            "CCASN",
+            Some("X230301090000"),
+            "00170",
+        );
+        push_group(&mut v, Mode::Standard, "UMOY1", Some("H23030109100"), "229");
         push_group(&mut v, Mode::Standard, "EAST", None, "000000001");
+        v.extend_from_slice(b"\nPREF\t04\tX\r"); // a bad checksum
         v.push(ETX);
-        let f = frames(&v, Config::default());
-        assert_eq!(f[0].1.len(), 1);
-        assert_eq!(f[0].2, vec!["DATE".to_string()]);
+        let mut d = Decoder::default();
+        let f = d.decode(&v).0.unwrap();
+        assert_eq!(f.groups().map(|g| g.label).collect::<Vec<_>>(), ["EAST"]);
+        let horodates: Vec<_> = f.bad_horodates().map(|b| (b.label, b.kind)).collect();
+        assert_eq!(
+            horodates,
+            [
+                ("DATE", BadKind::Horodate("no such date or time")),
+                ("SMAXSN", BadKind::Horodate("no such date or time")),
+                (
+                    "CCASN",
+                    BadKind::Horodate("season must be E, H, e, h or a space")
+                ),
+                (
+                    "UMOY1",
+                    BadKind::Horodate("expected 13 characters (SAAMMJJhhmmss)")
+                ),
+            ]
+        );
+        assert_eq!(f.bad_horodates().next().map(|b| b.offset), Some(2));
+        assert_eq!(f.bad_count(), 5);
+        // Present but unusable, as a bad checksum is; no DATE instant.
+        assert!(f.is_bad("DATE") && f.is_bad("PREF") && !f.is_bad("EAST"));
+        assert_eq!(f.date(), None);
+        let s = d.stats();
+        assert_eq!(
+            (s.groups_ok, s.groups_bad, s.groups_bad_horodate),
+            (1, 1, 4)
+        );
+        assert_eq!(
+            BadKind::Horodate("no such date or time").to_string(),
+            "impossible horodate: no such date or time"
+        );
     }
 }

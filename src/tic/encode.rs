@@ -1,6 +1,6 @@
 //! Checksums and the group/frame encoder shared by the simulator and the tests.
 
-use super::{Mode, CR, ETX, HT, LF, SP, STX};
+use super::{ChecksumRule, Mode, CR, ETX, HT, LF, SP, STX};
 
 /// The checksum character of the bytes a mode's rule covers: `(sum & 0x3F) + 0x20`.
 ///
@@ -17,15 +17,28 @@ pub(crate) fn sum(bytes: &[u8]) -> u8 {
     bytes.iter().fold(0u8, |acc, &b| acc.wrapping_add(b))
 }
 
-/// Appends one group, `LF … checksum CR`, to `out`.
+/// Appends one group, `LF … checksum CR`, to `out`, with the mode's usual checksum rule
+/// (historique mode 1, as Linky meters send).
 ///
 /// `horodate` is only written in standard mode (historique groups have none).
 pub fn push_group(out: &mut Vec<u8>, mode: Mode, label: &str, horodate: Option<&str>, value: &str) {
+    push_group_with_rule(out, ChecksumRule::usual(mode), label, horodate, value);
+}
+
+/// Appends one group whose checksum follows `rule` (e.g. historique mode 2, as some
+/// pre-Linky meters send).
+pub fn push_group_with_rule(
+    out: &mut Vec<u8>,
+    rule: ChecksumRule,
+    label: &str,
+    horodate: Option<&str>,
+    value: &str,
+) {
     out.push(LF);
     let start = out.len();
     out.extend_from_slice(label.as_bytes());
-    match mode {
-        Mode::Standard => {
+    match rule {
+        ChecksumRule::Standard => {
             out.push(HT);
             if let Some(h) = horodate {
                 out.extend_from_slice(h.as_bytes());
@@ -36,11 +49,18 @@ pub fn push_group(out: &mut Vec<u8>, mode: Mode, label: &str, horodate: Option<&
             let chk = checksum(&out[start..]);
             out.push(chk);
         }
-        Mode::Historique => {
+        ChecksumRule::HistoriqueMode1 => {
             out.push(SP);
             out.extend_from_slice(value.as_bytes());
             let chk = checksum(&out[start..]);
             out.push(SP);
+            out.push(chk);
+        }
+        ChecksumRule::HistoriqueMode2 => {
+            out.push(SP);
+            out.extend_from_slice(value.as_bytes());
+            out.push(SP);
+            let chk = checksum(&out[start..]);
             out.push(chk);
         }
     }
@@ -49,9 +69,18 @@ pub fn push_group(out: &mut Vec<u8>, mode: Mode, label: &str, horodate: Option<&
 
 /// Appends a whole frame, `STX` groups `ETX`, of `(label, horodate, value)` groups.
 pub fn push_frame(out: &mut Vec<u8>, mode: Mode, groups: &[(&str, Option<&str>, &str)]) {
+    push_frame_with_rule(out, ChecksumRule::usual(mode), groups);
+}
+
+/// Appends a whole frame whose checksums follow `rule`.
+pub fn push_frame_with_rule(
+    out: &mut Vec<u8>,
+    rule: ChecksumRule,
+    groups: &[(&str, Option<&str>, &str)],
+) {
     start_frame(out);
     for (label, horodate, value) in groups {
-        push_group(out, mode, label, *horodate, value);
+        push_group_with_rule(out, rule, label, *horodate, value);
     }
     end_frame(out);
 }
@@ -117,5 +146,13 @@ mod tests {
         out.clear();
         push_group(&mut out, Mode::Standard, "EASD01", None, "000000000");
         assert_eq!(out, b"\nEASD01\t000000000\t \r");
+        // Mode 2: the last SP is summed too (+0x20), so 780 + 32 = 812, &63 = 44 → 'L'.
+        out.clear();
+        let rule = ChecksumRule::HistoriqueMode2;
+        push_group_with_rule(&mut out, rule, "HCHC", None, "006906827");
+        assert_eq!(out, b"\nHCHC 006906827 L\r");
+        out.clear();
+        push_group_with_rule(&mut out, rule, "PTEC", None, "HP..");
+        assert_eq!(out, b"\nPTEC HP.. @\r");
     }
 }
