@@ -1,16 +1,16 @@
 //! The Parquet export read by the real clients: pandas and DuckDB (through `examples/`).
-//! Needs `TIC_REC_PYTHON` (set by `scripts/test`); skips with a printed reason otherwise.
+//! Needs `TIC_REC_PYTHON` (set by `scripts/test`); skips with a printed reason otherwise
+//! (and fails instead in CI: `common::skip_or_fail`).
 
 mod common;
 
 use std::process::Command;
 
-use common::{local, tic_rec, Contract, Model};
+use common::{local, python_readers, tic_rec, Contract, Model};
 
 #[test]
 fn pandas_and_duckdb_load_the_parquet_export_typed() {
-    let Ok(python) = std::env::var("TIC_REC_PYTHON") else {
-        eprintln!("skipping: TIC_REC_PYTHON is unset (scripts/test sets it to a venv with duckdb, pandas, pyarrow)");
+    let Some(python) = python_readers() else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");

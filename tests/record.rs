@@ -2,6 +2,8 @@
 //! pseudo-terminal, replays of simulated and real captures, kill -9, a port that vanishes,
 //! and DuckDB reading the data directory.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -278,13 +280,7 @@ fn simulate_to_file(cfg: SimConfig, frames: usize, path: &Path) -> Vec<SimFrame>
 
 /// Python with duckdb/pandas/pyarrow, from the test command (scripts/test).
 fn python() -> Option<String> {
-    match std::env::var("TIC_REC_PYTHON") {
-        Ok(p) if !p.is_empty() => Some(p),
-        _ => {
-            eprintln!("skipping the DuckDB check: TIC_REC_PYTHON is not set (run the tests with scripts/test)");
-            None
-        }
-    }
+    common::python_readers()
 }
 
 #[test]
@@ -488,13 +484,7 @@ fn a_port_that_vanishes_and_comes_back_is_resumed() {
 }
 
 fn samples_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/tic-samples");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipping: {} is absent", dir.display());
-        None
-    }
+    common::shared_samples()
 }
 
 #[test]
@@ -659,7 +649,7 @@ fn demo_records_a_day_and_again_the_day_before() {
 #[test]
 fn port_auto_without_one_adapter_says_so() {
     if std::fs::read_dir("/dev/serial/by-id").is_ok_and(|d| d.count() == 1) {
-        eprintln!("skipping: this machine has exactly one USB serial adapter");
+        common::skip_or_fail("this machine has exactly one USB serial adapter");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
