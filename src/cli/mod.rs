@@ -65,10 +65,18 @@ fn message(e: &anyhow::Error) -> String {
     msg
 }
 
+/// Whether the error comes from writing to a closed pipe (`tic-rec … | head`): a normal end
+/// for every command. The I/O error may sit anywhere in the chain, or inside a CSV error
+/// (which does not expose it as its source).
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
-        c.downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+        let io = c.downcast_ref::<io::Error>().or_else(|| {
+            c.downcast_ref::<csv::Error>().and_then(|e| match e.kind() {
+                csv::ErrorKind::Io(io) => Some(io),
+                _ => None,
+            })
+        });
+        io.is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
     })
 }
 

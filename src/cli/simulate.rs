@@ -191,8 +191,9 @@ pub fn run(args: Args) -> Result<()> {
     if args.pty {
         let mut pty = Pty::open()?;
         eprintln!("tic-rec simulate: serving on {}", pty.path);
-        println!("{}", pty.path);
-        io::stdout().flush()?;
+        let mut stdout = io::stdout();
+        writeln!(stdout, "{}", pty.path)?;
+        stdout.flush()?;
         let mut line = Line {
             port: &mut pty.master,
             dropped: 0,

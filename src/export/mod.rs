@@ -152,9 +152,11 @@ pub enum Error {
     /// A local midnight that does not exist (never in Europe/Paris).
     #[error("no local midnight on {0}")]
     Calendar(NaiveDate),
-    /// Writing the output failed.
+    /// Writing the output failed. The I/O error is kept as the source, so that the caller
+    /// can tell a closed pipe (a normal end) from a full disk; encoder errors (CSV, Arrow,
+    /// Parquet) that are not I/O are wrapped as [`std::io::ErrorKind::Other`].
     #[error("cannot write the output: {0}")]
-    Output(String),
+    Output(#[source] std::io::Error),
 }
 
 /// Where in a file a malformed row is.

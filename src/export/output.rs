@@ -9,7 +9,7 @@
 //! Parquet; Wh and counts are Int64, `coverage` Float64, `flags` a string of names joined by
 //! `|` (empty when none). Parquet files are zstd-compressed with page statistics.
 
-use std::io::Write;
+use std::io::{self, Write};
 use std::sync::Arc;
 
 use arrow_array::{
@@ -166,8 +166,60 @@ pub fn columns(table: &Table) -> Vec<(String, Values)> {
     out
 }
 
-fn out_err(e: impl std::fmt::Display) -> Error {
-    Error::Output(e.to_string())
+/// An output error, its I/O cause kept (a CSV, Arrow or Parquet error wrapping one is
+/// unwrapped).
+fn out_err(e: impl IntoIo) -> Error {
+    Error::Output(e.into_io())
+}
+
+/// The I/O error inside an encoder's error, or the error itself as [`io::ErrorKind::Other`].
+trait IntoIo {
+    fn into_io(self) -> io::Error;
+}
+
+impl IntoIo for io::Error {
+    fn into_io(self) -> io::Error {
+        self
+    }
+}
+
+impl IntoIo for csv::Error {
+    fn into_io(self) -> io::Error {
+        if !matches!(self.kind(), csv::ErrorKind::Io(_)) {
+            return io::Error::other(self);
+        }
+        match self.into_kind() {
+            csv::ErrorKind::Io(e) => e,
+            other => io::Error::other(format!("{other:?}")), // not I/O: checked above
+        }
+    }
+}
+
+impl IntoIo for parquet::errors::ParquetError {
+    fn into_io(self) -> io::Error {
+        match self {
+            parquet::errors::ParquetError::External(e) => match e.downcast::<io::Error>() {
+                Ok(io) => *io,
+                Err(e) => io::Error::other(e),
+            },
+            other => io::Error::other(other),
+        }
+    }
+}
+
+impl IntoIo for arrow_schema::ArrowError {
+    fn into_io(self) -> io::Error {
+        match self {
+            arrow_schema::ArrowError::IoError(_, e) => e,
+            other => io::Error::other(other),
+        }
+    }
+}
+
+impl IntoIo for &str {
+    fn into_io(self) -> io::Error {
+        io::Error::other(self.to_owned())
+    }
 }
 
 /// Writes columns as CSV.
