@@ -151,17 +151,30 @@ impl Sink {
                 io::stdout(),
             ))),
             Some(path) => {
+                let name = path.display().to_string();
                 let dir = path
                     .parent()
                     .filter(|p| !p.as_os_str().is_empty())
                     .unwrap_or(Path::new("."));
+                // Errors name the user's path, never the temporary file beside it.
+                if path.is_dir() {
+                    bail!("cannot write {name:?}: it is a directory");
+                }
+                match std::fs::metadata(dir) {
+                    Err(e) => return Err(e).with_context(|| format!("cannot write {name:?}")),
+                    Ok(m) if !m.is_dir() => bail!(
+                        "cannot write {name:?}: {:?} is not a directory",
+                        dir.display().to_string()
+                    ),
+                    Ok(_) => {}
+                }
                 // 0666 before the umask, like any new file (tempfile's default is 0600).
                 let tmp = tempfile::Builder::new()
                     .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
                     .tempfile_in(dir)
-                    .with_context(|| {
-                        format!("cannot create a file in {:?}", dir.display().to_string())
-                    })?;
+                    // tempfile's message names its temporary file: keep the reason only.
+                    .map_err(|e| io::Error::from(e.kind()))
+                    .with_context(|| format!("cannot write {name:?}"))?;
                 Ok(Sink::File(BufWriter::new(tmp), path.to_path_buf()))
             }
         }
@@ -196,6 +209,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     // format() refuses Parquet without -o.
     let format = args.format()?;
+    super::check_data_dir(&args.data_dir)?;
     let store = Store::open(&args.data_dir)?;
     let mut progress = Progress(None);
     let mut sink = Sink::open(args.output.as_deref())?;

@@ -6,6 +6,7 @@ mod record;
 mod simulate;
 
 use std::io;
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -78,6 +79,28 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         });
         io.is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
     })
+}
+
+/// Fails when `--data-dir` (or the first of its ancestors that exists) is not a directory:
+/// the I/O errors for that ("File exists", "Not a directory") do not say so.
+pub fn check_data_dir(dir: &Path) -> anyhow::Result<()> {
+    let name = |p: &Path| p.display().to_string();
+    for p in dir.ancestors().filter(|p| !p.as_os_str().is_empty()) {
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_dir() => return Ok(()),
+            Ok(_) if p == dir => {
+                anyhow::bail!("--data-dir {:?} is a file, not a directory", name(dir))
+            }
+            Ok(_) => anyhow::bail!(
+                "--data-dir {:?}: {:?} is a file, not a directory",
+                name(dir),
+                name(p)
+            ),
+            // Missing (or unreadable): the command's own error says so.
+            Err(_) => continue,
+        }
+    }
+    Ok(())
 }
 
 /// `--mode auto|standard|historique`.

@@ -193,6 +193,7 @@ pub fn run(args: Args) -> Result<()> {
         fsync_interval: fsync,
         raw: args.raw,
     };
+    super::check_data_dir(&args.data_dir)?;
     std::fs::create_dir_all(&args.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {:?}",

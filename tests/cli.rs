@@ -1,0 +1,90 @@
+//! The command line's promises about arguments and paths: errors name the user's path and
+//! the reason, and a flag is honoured or refused, never silently ignored.
+
+mod common;
+
+use std::path::Path;
+
+use common::{local, tic_rec, Contract, Model};
+
+fn stderr_of(args: &[&str]) -> (bool, String) {
+    let out = tic_rec(args);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn small_data(dir: &Path) -> String {
+    let data = dir.join("data");
+    Model {
+        contract: Contract::HcHp,
+        start: local(2026, 1, 10, 0),
+        end: local(2026, 1, 11, 0),
+        step: 600,
+        gaps: vec![],
+    }
+    .write(&data, &[]);
+    data.to_str().expect("utf-8").to_owned()
+}
+
+#[test]
+fn an_unwritable_output_is_named_with_the_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = small_data(dir.path());
+    let missing = dir.path().join("missing").join("x.csv");
+    let missing = missing.to_str().expect("utf-8");
+    let (ok, stderr) = stderr_of(&["export", "--data-dir", &data, "-o", missing]);
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!("{missing:?}")) && stderr.contains("No such file or directory"),
+        "{stderr}"
+    );
+    // The test's directory is a .tmpXXXX too: the output's temporary file would be a second.
+    assert!(
+        stderr.matches(".tmp").count() == 1 && !stderr.contains("at path"),
+        "names a temporary file: {stderr}"
+    );
+    // Under a regular file, and onto a directory.
+    let file = dir.path().join("file");
+    std::fs::write(&file, "x").expect("write");
+    let under = file.join("x.csv");
+    let (ok, stderr) = stderr_of(&["export", "--data-dir", &data, "-o", under.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(stderr.contains("is not a directory"), "{stderr}");
+    let (ok, stderr) = stderr_of(&["export", "--data-dir", &data, "-o", &data]);
+    assert!(!ok);
+    assert!(stderr.contains("it is a directory"), "{stderr}");
+}
+
+#[test]
+fn a_data_dir_that_is_a_file_is_called_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("file");
+    std::fs::write(&file, "x").expect("write");
+    let capture = dir.path().join("empty.tic");
+    std::fs::write(&capture, "").expect("write");
+    let file = file.to_str().expect("utf-8");
+    let under = format!("{file}/sub");
+    for data in [file, under.as_str()] {
+        for args in [
+            vec!["export", "--data-dir", data],
+            vec![
+                "record",
+                "--replay",
+                capture.to_str().unwrap(),
+                "--data-dir",
+                data,
+            ],
+            vec!["record", "--demo", "--data-dir", data],
+        ] {
+            let (ok, stderr) = stderr_of(&args);
+            assert!(!ok, "{args:?}");
+            assert!(
+                stderr.contains("is a file, not a directory") && !stderr.contains("File exists"),
+                "{args:?}: {stderr}"
+            );
+            assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        }
+    }
+}
