@@ -242,8 +242,22 @@ pub fn export_store(
 ) -> Result<Table, Error> {
     let (from, to) = store.range(options.from, options.to)?;
     let bounds = boundaries(options.period, from, to)?;
-    match options.mode {
+    let table = match options.mode {
         Mode::Scan => deltas::scan(store, from, to, &bounds, observer),
         Mode::Index => deltas::indexed(store, from, to, &bounds, observer),
+    }?;
+    if table.rows.iter().all(|r| r.records.unwrap_or(0) == 0) {
+        observer.note(&no_records(store, from, to));
+    }
+    Ok(table)
+}
+
+/// The note for a range without a record: what the data directory holds instead.
+fn no_records(store: &Store, from: NaiveDate, to: NaiveDate) -> String {
+    match store.range(None, None) {
+        Ok((first, last)) => {
+            format!("no records from {from} to {to}: the recorded days run from {first} to {last}")
+        }
+        Err(_) => format!("no records from {from} to {to}"),
     }
 }

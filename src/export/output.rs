@@ -140,9 +140,13 @@ pub fn columns(table: &Table) -> Vec<(String, Values)> {
     if table.tempo() {
         for c in Colour::ALL {
             for (kind, k) in [(Rate::Hc, "hc"), (Rate::Hp, "hp")] {
+                // A colour the period did not see is 0; a period without data is empty.
                 let v = rows
                     .iter()
-                    .map(|r| table.tempo_wh(r, c, kind).or(Some(0)))
+                    .map(|r| {
+                        let measured = r.wh.iter().any(Option::is_some);
+                        table.tempo_wh(r, c, kind).or(measured.then_some(0))
+                    })
                     .collect();
                 out.push((format!("{}_{k}_wh", c.name()), Values::Int(v)));
             }
