@@ -1,5 +1,6 @@
 //! What an export shows: ranges before, after and between the recorded days (empty, with
-//! the usual columns, and a note).
+//! the usual columns, and a note), and the table for reading (kWh, the columns that carry
+//! energy).
 
 mod common;
 
@@ -44,7 +45,6 @@ fn csv(dir: &Path, args: &[&str]) -> (Vec<String>, Rows, String) {
     export(dir, &all)
 }
 
-#[allow(dead_code)]
 /// `--format table`: the header's names and the rows' cells, split on blanks.
 fn table(dir: &Path, args: &[&str]) -> (Vec<String>, Vec<Vec<String>>) {
     let mut all = vec![
@@ -173,4 +173,102 @@ fn days_between_recorded_days_are_interpolated_whatever_the_range() {
     assert_eq!(gap[..], all[1..3]);
     assert!(common::int(&gap[0], "total_wh") > 0);
     assert!(stderr.contains("no records"), "{stderr}");
+}
+
+fn kwh(wh: &str) -> String {
+    let wh: i64 = wh.parse().expect("Wh");
+    format!("{}.{:03}", wh / 1000, wh % 1000)
+}
+
+#[test]
+fn the_table_shows_kwh_and_the_columns_that_carry_energy() {
+    let quality = ["records", "coverage", "max_gap_s"];
+    for (contract, energy) in [
+        (Contract::HcHp, &["hc", "hp", "total"][..]),
+        (Contract::Historique, &["hc", "hp", "total"][..]),
+        (
+            Contract::Tempo,
+            &[
+                "hc", "hp", "total", "blue_hc", "blue_hp", "white_hc", "white_hp", "red_hc",
+                "red_hp",
+            ][..],
+        ),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(dir.path(), contract, 10, 12, vec![]);
+        let (csv_header, rows, _) = csv(dir.path(), &[]);
+        // CSV keeps every column, in exact integer Wh.
+        if contract == Contract::HcHp {
+            for c in ["east_wh", "easf03_wh", "easf10_wh", "easd04_wh"] {
+                assert!(csv_header.iter().any(|h| h == c), "{csv_header:?}");
+            }
+        }
+        let (header, cells) = table(dir.path(), &[]);
+        let mut want = vec!["period_start".to_owned(), "period_end".to_owned()];
+        want.extend(energy.iter().map(|e| format!("{e}_kwh")));
+        want.extend(quality.iter().map(|q| q.to_string()));
+        want.push("flags".into());
+        assert_eq!(header, want, "{contract:?}");
+        // Row by row, the CSV's Wh as kWh with three decimals (the last day is partial:
+        // flags hold a word; every row has a flags cell only when flags are set).
+        for (row, r) in cells.iter().zip(&rows) {
+            for (j, name) in header.iter().enumerate().skip(2) {
+                if let Some(stem) = name.strip_suffix("_kwh") {
+                    assert_eq!(
+                        row[j],
+                        kwh(&r[&format!("{stem}_wh")]),
+                        "{contract:?} {name}"
+                    );
+                } else if name != "flags" {
+                    assert_eq!(row[j], r[name], "{contract:?} {name}");
+                }
+            }
+        }
+        // --all-columns: every column of the CSV, in kWh.
+        let (all, _) = table(dir.path(), &["--all-columns"]);
+        let renamed: Vec<String> = csv_header
+            .iter()
+            .map(|h| match h.strip_suffix("_wh") {
+                Some(stem) => format!("{stem}_kwh"),
+                None => h.clone(),
+            })
+            .collect();
+        assert_eq!(all, renamed, "{contract:?}");
+    }
+}
+
+/// A column that carries energy no other shows (injected energy) stays; one that carries
+/// none goes, even HC.
+#[test]
+fn the_table_keeps_what_only_one_column_says() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).expect("date");
+    let path = tic_rec::store::day_file(dir.path(), day, 0);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    let mut text = String::from("time,time_source,ADSC,LTARF,NTARF,EAST,EASF01,EASF02,EAIT,PREF\n");
+    for (h, east, hp, eait) in [
+        (9, 1000, 900, 50),
+        (10, 1500, 1400, 2050),
+        (11, 1800, 1700, 4050),
+    ] {
+        text += &format!(
+            "2026-06-01T{h:02}:00:00+02:00,meter,041876097171,HEURE PLEINE,2,{east},100,{hp},{eait},6\n"
+        );
+    }
+    std::fs::write(&path, text).expect("write");
+    let (header, _) = table(dir.path(), &["--hour", "--from", "2026-06-01"]);
+    assert_eq!(
+        header,
+        [
+            "period_start",
+            "period_end",
+            "eait_kwh",
+            "hp_kwh",
+            "total_kwh",
+            "records",
+            "coverage",
+            "max_gap_s",
+            "flags"
+        ]
+    );
 }

@@ -48,6 +48,10 @@ pub struct Args {
     /// Read every row and neither read nor write the summary index (same result, slower).
     #[arg(long, conflicts_with = "records")]
     no_index: bool,
+    /// In the table: every energy column, even those without energy in the range or that
+    /// repeat another (CSV and Parquet always have every column).
+    #[arg(long)]
+    all_columns: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -232,7 +236,10 @@ pub fn run(args: Args) -> Result<()> {
         let columns = output::columns(&table);
         match format {
             OutFormat::Csv => output::write_csv(&columns, sink.writer())?,
-            OutFormat::Table => output::write_table(&columns, sink.writer())?,
+            OutFormat::Table => output::write_table(
+                &output::table_columns(columns, args.all_columns),
+                sink.writer(),
+            )?,
             OutFormat::Parquet => output::write_parquet(&columns, sink.writer())?,
         }
     }
