@@ -154,6 +154,8 @@ impl Args {
             seed: self.seed,
             off_peak: self.hc.clone().unwrap_or_default(),
             faults: self.faults.unwrap_or_default(),
+            indexes: None,
+            address: None,
         }
     }
 }
