@@ -1,6 +1,7 @@
 //! The command line: argument parsing, output for humans, exit codes.
 
 mod decode;
+mod demo;
 mod export;
 mod record;
 mod simulate;
