@@ -88,3 +88,101 @@ fn a_data_dir_that_is_a_file_is_called_so() {
         }
     }
 }
+
+/// Flag combinations that would be silently ignored are refused before any output or file.
+#[test]
+fn flags_that_would_be_ignored_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let capture = dir.path().join("c.tic");
+    std::fs::write(&capture, "").expect("write");
+    let (d, c) = (data.to_str().unwrap(), capture.to_str().unwrap());
+    for (args, needle) in [
+        (
+            &[
+                "simulate",
+                "--producer",
+                "--mode",
+                "historique",
+                "--frames",
+                "1",
+            ][..],
+            "historique mode has no producer",
+        ),
+        (
+            &[
+                "simulate",
+                "--faults",
+                "degraded-clock",
+                "--mode",
+                "historique",
+                "--frames",
+                "1",
+            ],
+            "degraded-clock fault needs standard mode",
+        ),
+        (
+            &[
+                "simulate",
+                "--contract",
+                "base",
+                "--hc",
+                "01:00-07:00",
+                "--frames",
+                "1",
+            ],
+            "a base contract has none",
+        ),
+        (
+            &["decode", "--summary", "--format", "csv", c],
+            "cannot be used with",
+        ),
+        (
+            &[
+                "record",
+                "--replay",
+                c,
+                "--mode",
+                "standard",
+                "--replay-start",
+                "2026-01-01",
+                "--data-dir",
+                d,
+            ],
+            "--replay-start stamps historique records",
+        ),
+    ] {
+        let out = tic_rec(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}: no output");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(!data.exists(), "{args:?}: nothing created");
+    }
+}
+
+/// `--replay-start` on a capture that turns out to be standard (`--mode auto`): said.
+#[test]
+fn an_unused_replay_start_is_noted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/standard-mono-base.tic");
+    let data = dir.path().join("data");
+    let args = [
+        "record",
+        "--replay",
+        sample.to_str().unwrap(),
+        "--replay-start",
+        "2026-01-01T00:00:00",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ];
+    let (ok, stderr) = stderr_of(&args);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("--replay-start was not used"), "{stderr}");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/historique-mono-hchp.tic");
+    let mut args = args;
+    args[2] = sample.to_str().unwrap();
+    let (ok, stderr) = stderr_of(&args);
+    assert!(ok, "{stderr}");
+    assert!(!stderr.contains("not used"), "{stderr}");
+}

@@ -180,6 +180,9 @@ fn stop_flag() -> Result<Arc<AtomicBool>> {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if args.replay_start.is_some() && args.mode == ModeArg::Standard {
+        bail!("--replay-start stamps historique records; standard records carry the meter's DATE");
+    }
     // Resolve `--port auto` before anything is created.
     let port = match args.port.as_deref() {
         Some("auto") => Some(auto_port()?),
@@ -253,6 +256,9 @@ pub fn run(args: Args) -> Result<()> {
     drop(capture);
     status.finish(&counters);
     result?;
+    if args.replay_start.is_some() && counters.decoder.frames_historique == 0 {
+        eprintln!("tic-rec: note: --replay-start was not used: the capture has no historique frame (standard records carry the meter's DATE)");
+    }
     Ok(())
 }
 
