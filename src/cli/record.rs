@@ -262,10 +262,25 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// `--port auto`: the only USB serial adapter, by its stable `/dev/serial/by-id/` name.
+/// `--port auto`: the only USB serial adapter, by its stable `/dev/serial/by-id/` name; with
+/// none, a Raspberry Pi's UART (a PiTInfo-style HAT on the GPIO pins).
 fn auto_port() -> Result<String> {
-    let by_id = Path::new("/dev/serial/by-id");
-    let mut ids: Vec<String> = std::fs::read_dir(by_id)
+    let others = serialport::available_ports()
+        .map(|ports| ports.into_iter().map(|p| p.port_name).collect())
+        .unwrap_or_default();
+    pick_port(Path::new("/"), others)
+}
+
+/// A Raspberry Pi's UART, in order of preference: `serial0` is the alias of whichever UART
+/// the GPIO pins carry (the PL011 `ttyAMA0`, or the mini UART `ttyS0` while the PL011 serves
+/// Bluetooth); `ttyAMA0` is the PL011 on systems without the alias.
+const PI_UARTS: [&str; 2] = ["dev/serial0", "dev/ttyAMA0"];
+
+/// [`auto_port`] under `root` (`/`, or a test's directory), given the other serial ports
+/// the system lists.
+fn pick_port(root: &Path, mut others: Vec<String>) -> Result<String> {
+    let by_id = root.join("dev/serial/by-id");
+    let mut ids: Vec<String> = std::fs::read_dir(&by_id)
         .map(|d| {
             d.filter_map(|e| e.ok())
                 .map(|e| e.path().display().to_string())
@@ -276,18 +291,92 @@ fn auto_port() -> Result<String> {
     if ids.len() == 1 {
         return Ok(ids.remove(0));
     }
-    let mut others: Vec<String> = serialport::available_ports()
-        .map(|ports| ports.into_iter().map(|p| p.port_name).collect())
-        .unwrap_or_default();
+    if ids.is_empty() {
+        // `exists` follows the link: a dangling alias is no port.
+        if let Some(uart) = PI_UARTS.iter().map(|p| root.join(p)).find(|p| p.exists()) {
+            return Ok(uart.display().to_string());
+        }
+    }
     others.sort();
     let mut candidates = ids.clone();
     candidates.extend(others.into_iter().filter(|p| p.starts_with("/dev/tty")));
     if candidates.is_empty() {
-        bail!("--port auto: no serial port found (is the TIC adapter plugged in?)");
+        bail!("--port auto: no serial port found (is the TIC adapter plugged in? on a Raspberry Pi, is the UART enabled?)");
+    }
+    if ids.is_empty() {
+        bail!(
+            "--port auto: no USB serial adapter under /dev/serial/by-id and no Raspberry Pi UART \
+             (/dev/serial0, /dev/ttyAMA0); pick a port with --port. Other ports:\n  {}",
+            candidates.join("\n  ")
+        );
     }
     bail!(
         "--port auto: {} USB serial adapters found under /dev/serial/by-id; pick one with --port. Candidates:\n  {}",
         ids.len(),
         candidates.join("\n  ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--port auto` over a fake root: USB adapters by id first, then the Pi's UART.
+    #[test]
+    fn port_auto_picks_the_one_adapter_or_the_pi_uart() {
+        // (files under the root, other ports listed, the pick or a word of the error)
+        type Case<'a> = (&'a [&'a str], &'a [&'a str], Result<&'a str, &'a str>);
+        let cases: &[Case<'_>] = &[
+            (
+                &["dev/serial/by-id/usb-FTDI-if00"],
+                &[],
+                Ok("dev/serial/by-id/usb-FTDI-if00"),
+            ),
+            // A USB adapter wins over the UART.
+            (
+                &[
+                    "dev/serial/by-id/usb-FTDI-if00",
+                    "dev/serial0",
+                    "dev/ttyAMA0",
+                ],
+                &[],
+                Ok("dev/serial/by-id/usb-FTDI-if00"),
+            ),
+            (&["dev/serial0", "dev/ttyAMA0"], &[], Ok("dev/serial0")),
+            (&["dev/ttyAMA0"], &["/dev/ttyS0"], Ok("dev/ttyAMA0")),
+            (
+                &["dev/serial/by-id/a", "dev/serial/by-id/b", "dev/serial0"],
+                &[],
+                Err("2 USB serial adapters"),
+            ),
+            (&[], &["/dev/ttyS0"], Err("no Raspberry Pi UART")),
+            (&[], &[], Err("no serial port found")),
+        ];
+        for (files, others, want) in cases {
+            let root = tempfile::tempdir().unwrap();
+            for f in *files {
+                let p = root.path().join(f);
+                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                std::fs::write(&p, "").unwrap();
+            }
+            let got = pick_port(root.path(), others.iter().map(|s| s.to_string()).collect());
+            match (want, got) {
+                (Ok(w), Ok(g)) => {
+                    assert_eq!(g, root.path().join(w).display().to_string(), "{files:?}")
+                }
+                (Err(w), Err(e)) => assert!(e.to_string().contains(w), "{files:?}: {e}"),
+                (w, g) => panic!("{files:?}: want {w:?}, got {g:?}"),
+            }
+        }
+        // A dangling serial0 alias is no port.
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("dev")).unwrap();
+        std::os::unix::fs::symlink("ttyS0", root.path().join("dev/serial0")).unwrap();
+        assert!(pick_port(root.path(), Vec::new()).is_err());
+        std::fs::write(root.path().join("dev/ttyS0"), "").unwrap();
+        assert_eq!(
+            pick_port(root.path(), Vec::new()).unwrap(),
+            root.path().join("dev/serial0").display().to_string()
+        );
+    }
 }
