@@ -465,6 +465,26 @@ mod tests {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
 
+    /// A demo day lasts its own length; historique records get their meter time.
+    #[test]
+    fn the_plan_follows_the_day_and_the_mode() {
+        for (day, hours) in [("2026-03-29", 23), ("2026-06-01", 24), ("2026-10-25", 25)] {
+            for mode in [Mode::Standard, Mode::Historique] {
+                let p = Plan::new(mode, d(day), None).unwrap();
+                assert_eq!((p.until - p.start).num_hours(), hours, "{day} {mode:?}");
+                match (mode, p.clock) {
+                    (Mode::Standard, None) => assert_eq!(p.every, None),
+                    (Mode::Historique, Some(HostClock::Replay { start, baud })) => {
+                        assert_eq!(p.start - start, Duration::seconds(HISTORIQUE_INTERVAL_S));
+                        assert_eq!(baud, frame_bytes(&p.meter).unwrap());
+                        assert_eq!(p.every, Some(Duration::minutes(1)));
+                    }
+                    other => panic!("{mode:?}: {other:?}"),
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_day_is_yesterday_or_the_one_before_the_oldest() {
         let today = d("2026-12-01");
