@@ -1,16 +1,16 @@
 //! The Parquet export read by the real clients: pandas and DuckDB (through `examples/`).
-//! Needs `TIC_REC_PYTHON` (set by `scripts/test`); skips with a printed reason otherwise.
+//! Needs `TIC_REC_PYTHON` (set by `scripts/test`); skips with a printed reason otherwise
+//! (and fails instead in CI: `common::skip_or_fail`).
 
 mod common;
 
 use std::process::Command;
 
-use common::{local, tic_rec, Contract, Model};
+use common::{local, python_readers, tic_rec, Contract, Model};
 
 #[test]
 fn pandas_and_duckdb_load_the_parquet_export_typed() {
-    let Ok(python) = std::env::var("TIC_REC_PYTHON") else {
-        eprintln!("skipping: TIC_REC_PYTHON is unset (scripts/test sets it to a venv with duckdb, pandas, pyarrow)");
+    let Some(python) = python_readers() else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
@@ -39,6 +39,7 @@ fn pandas_and_duckdb_load_the_parquet_export_typed() {
 
     let o = Command::new(&python)
         .arg(examples.join("export_pandas.py"))
+        .arg("--check")
         .arg(&out)
         .output()
         .expect("python");
@@ -59,7 +60,36 @@ fn pandas_and_duckdb_load_the_parquet_export_typed() {
     assert_eq!(t["records"], "int64");
     assert!(t["flags"] == "object" || t["flags"] == "str", "{t}");
 
-    let script = "import duckdb, json, sys\nrows = duckdb.sql(open(sys.argv[1]).read()).fetchall()\nprint(json.dumps([[str(c) for c in r] for r in rows]))\n";
+    // The example as the README runs it, then the types DuckDB reads.
+    // Without --check: the table a user reads.
+    let o = Command::new(&python)
+        .arg(examples.join("export_pandas.py"))
+        .arg(&out)
+        .output()
+        .expect("python");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let mut lines = text.lines();
+    assert_eq!(
+        lines
+            .next()
+            .map(|h| h.split_whitespace().collect::<Vec<_>>()),
+        Some(vec![
+            "day",
+            "hc_kwh",
+            "hp_kwh",
+            "total_kwh",
+            "coverage",
+            "flags"
+        ]),
+        "{text}"
+    );
+    assert_eq!(lines.count(), 4, "{text}");
+
+    let script = "import duckdb, json, sys\n\
+        rows = duckdb.sql(open(sys.argv[1]).read()).fetchall()\n\
+        types = duckdb.sql(\"SELECT typeof(period_start), typeof(hc_wh) FROM read_parquet('export.parquet') LIMIT 1\").fetchall()[0]\n\
+        print(json.dumps({'rows': [[str(c) for c in r] for r in rows], 'types': list(types)}))\n";
     let o = Command::new(&python)
         .arg("-c")
         .arg(script)
@@ -68,11 +98,19 @@ fn pandas_and_duckdb_load_the_parquet_export_typed() {
         .output()
         .expect("python");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let rows: Vec<Vec<String>> = serde_json::from_slice(&o.stdout).expect("json");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let rows = v["rows"].as_array().expect("rows");
     assert_eq!(rows.len(), 1, "{rows:?}");
     let r = &rows[0];
-    assert_eq!(r[3], (idx[4][0] - idx[0][0]).to_string());
+    let total_kwh: f64 = r[3].as_str().expect("total").parse().expect("kWh");
+    assert_eq!(
+        (total_kwh * 1000.0).round() as i64,
+        idx[4][0] - idx[0][0],
+        "{r}"
+    );
     assert_eq!(r[5], "0", "no flagged day");
-    assert_eq!(r[6], "TIMESTAMP WITH TIME ZONE");
-    assert_eq!(r[7], "BIGINT");
+    assert_eq!(
+        v["types"],
+        serde_json::json!(["TIMESTAMP WITH TIME ZONE", "BIGINT"])
+    );
 }

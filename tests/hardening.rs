@@ -133,7 +133,10 @@ fn a_meter_clock_set_back_is_followed_and_nothing_is_lost() {
         .collect();
     assert_eq!(
         names,
-        [("2026-06-01.1.csv".to_owned(), 60), ("2026-06-01.csv".to_owned(), 60)],
+        [
+            ("2026-06-01.1.csv".to_owned(), 60),
+            ("2026-06-01.csv".to_owned(), 60)
+        ],
         "{stderr}"
     );
     for (p, r) in &f {
@@ -141,7 +144,10 @@ fn a_meter_clock_set_back_is_followed_and_nothing_is_lost() {
         sorted.sort();
         assert_eq!(&sorted, r, "{p:?} in time order");
     }
-    assert!(stderr.contains("CLOCK CHANGE: frame times moved BACK"), "{stderr}");
+    assert!(
+        stderr.contains("CLOCK CHANGE: frame times moved BACK"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -190,7 +196,11 @@ impl Rec {
     }
 
     fn has(&self, needle: &str) -> bool {
-        self.lines.lock().unwrap().iter().any(|l| l.contains(needle))
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains(needle))
     }
 
     fn wait_for(&self, needle: &str, secs: u64) {
@@ -254,7 +264,14 @@ fn an_adapter_back_after_a_long_outage_is_read_within_five_seconds() {
     let mut pty = new_pty();
     point(&link, &pty.path);
     let rec = Rec::start(
-        &["--port", link.to_str().unwrap(), "--data-dir", data.to_str().unwrap(), "--mode", "standard"],
+        &[
+            "--port",
+            link.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--mode",
+            "standard",
+        ],
         &[],
     );
     rec.wait_for("reading", 10);
@@ -293,7 +310,10 @@ fn an_adapter_back_after_a_long_outage_is_read_within_five_seconds() {
     let (status, stderr) = rec.terminate();
     assert!(status.success(), "{stderr}");
     let took = first_row.unwrap_or_else(|| panic!("no row after the port came back\n{stderr}"));
-    assert!(took < StdDuration::from_secs(5), "first row {took:?} after the port came back\n{stderr}");
+    assert!(
+        took < StdDuration::from_secs(5),
+        "first row {took:?} after the port came back\n{stderr}"
+    );
     assert!(stderr.contains("is back after"), "{stderr}");
 }
 
@@ -350,7 +370,14 @@ fn a_full_disk_holds_rows_in_memory_until_space_returns() {
         .unwrap();
     let mut pty = new_pty();
     let mut rec = Rec::start(
-        &["--port", &pty.path, "--data-dir", data.to_str().unwrap(), "--mode", "standard"],
+        &[
+            "--port",
+            &pty.path,
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--mode",
+            "standard",
+        ],
         &[],
     );
     rec.wait_for("reading", 10);
@@ -378,7 +405,12 @@ fn a_full_disk_holds_rows_in_memory_until_space_returns() {
     let (status, stderr) = rec.terminate();
     assert!(status.success(), "{stderr}");
     let got = rows(&data);
-    assert!(got.len() > on_disk + 30, "held rows landed: {} then {}\n{stderr}", on_disk, got.len());
+    assert!(
+        got.len() > on_disk + 30,
+        "held rows landed: {} then {}\n{stderr}",
+        on_disk,
+        got.len()
+    );
     let mut sorted = got.clone();
     sorted.sort();
     sorted.dedup();
@@ -386,9 +418,17 @@ fn a_full_disk_holds_rows_in_memory_until_space_returns() {
     // Every second of the meter's time from the first row to the last is there.
     let secs: Vec<i64> = got
         .iter()
-        .map(|r| chrono::DateTime::parse_from_rfc3339(&r[..25]).unwrap().timestamp())
+        .map(|r| {
+            chrono::DateTime::parse_from_rfc3339(&r[..25])
+                .unwrap()
+                .timestamp()
+        })
         .collect();
-    assert_eq!(secs.last().unwrap() - secs[0] + 1, secs.len() as i64, "no row lost\n{stderr}");
+    assert_eq!(
+        secs.last().unwrap() - secs[0] + 1,
+        secs.len() as i64,
+        "no row lost\n{stderr}"
+    );
 }
 
 #[test]
@@ -396,7 +436,10 @@ fn a_second_recorder_on_the_same_directory_refuses_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let pty = new_pty();
-    let first = Rec::start(&["--port", &pty.path, "--data-dir", data.to_str().unwrap()], &[]);
+    let first = Rec::start(
+        &["--port", &pty.path, "--data-dir", data.to_str().unwrap()],
+        &[],
+    );
     first.wait_for("reading", 10);
     let t = Instant::now();
     let mut bytes = Vec::new();
@@ -407,7 +450,10 @@ fn a_second_recorder_on_the_same_directory_refuses_at_once() {
     assert!(!ok);
     assert!(t.elapsed() < StdDuration::from_secs(5));
     let pid = first.child.id().to_string();
-    assert!(stderr.contains("already recorded into by another tic-rec"), "{stderr}");
+    assert!(
+        stderr.contains("already recorded into by another tic-rec"),
+        "{stderr}"
+    );
     assert!(stderr.contains(&format!("pid {pid}")), "{stderr}");
     assert!(stderr.contains(&pty.path), "{stderr}");
     assert!(rows(&data).is_empty(), "the second one wrote nothing");
@@ -442,7 +488,10 @@ fn a_garbage_last_line_is_left_alone_and_a_new_part_started() {
     assert_eq!(std::fs::read(&day).unwrap(), before, "untouched");
     let part = std::fs::read_to_string(data.join("2026/06/2026-06-01.1.csv")).unwrap();
     assert_eq!(part.lines().count(), 11);
-    assert!(stderr.contains("is not a record: left as it is"), "{stderr}");
+    assert!(
+        stderr.contains("is not a record: left as it is"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -451,7 +500,8 @@ fn systemd_hears_ready_and_watchdog_pings() {
     let dir = tempfile::tempdir().unwrap();
     let sock_path = dir.path().join("notify.sock");
     let sock = UnixDatagram::bind(&sock_path).unwrap();
-    sock.set_read_timeout(Some(StdDuration::from_secs(5))).unwrap();
+    sock.set_read_timeout(Some(StdDuration::from_secs(5)))
+        .unwrap();
     let data = dir.path().join("data");
     let pty = new_pty();
     let rec = Rec::start(
@@ -472,7 +522,10 @@ fn systemd_hears_ready_and_watchdog_pings() {
     let (status, stderr) = rec.terminate();
     assert!(status.success(), "{stderr}");
     assert!(got[0].contains("READY=1"), "{got:?}");
-    assert!(got[0].contains(&format!("STATUS=recording {}", pty.path)), "{got:?}");
+    assert!(
+        got[0].contains(&format!("STATUS=recording {}", pty.path)),
+        "{got:?}"
+    );
     assert!(got.iter().any(|m| m.contains("WATCHDOG=1")), "{got:?}");
 }
 
@@ -480,7 +533,15 @@ fn systemd_hears_ready_and_watchdog_pings() {
 fn a_missing_port_is_said_with_the_ports_present_and_retried() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let rec = Rec::start(&["--port", "/dev/ttyNOPE", "--data-dir", data.to_str().unwrap()], &[]);
+    let rec = Rec::start(
+        &[
+            "--port",
+            "/dev/ttyNOPE",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        &[],
+    );
     rec.wait_for("/dev/ttyNOPE does not exist", 5);
     // Said again after 10 s (not every second), and still running.
     rec.wait_for("still does not exist after 10s", 15);
@@ -519,7 +580,10 @@ fn a_replay_in_the_wrong_mode_says_why_it_wrote_nothing() {
     let (ok, stderr) = replay(&bytes, &data, &["--mode", "historique"]);
     assert!(!ok);
     assert!(stderr.contains("no row written from"), "{stderr}");
-    assert!(stderr.contains("failed their checksum: is it really historique mode? try --mode auto"), "{stderr}");
+    assert!(
+        stderr.contains("failed their checksum: is it really historique mode? try --mode auto"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -546,8 +610,16 @@ fn frames_that_verify_without_rows_are_said() {
     let mut pty = new_pty();
     let rec = Rec::start(
         &[
-            "--port", &pty.path, "--data-dir", data.to_str().unwrap(), "--mode", "standard",
-            "--labels", "EAST,ZZZZ", "--silence-warning", "2s",
+            "--port",
+            &pty.path,
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--mode",
+            "standard",
+            "--labels",
+            "EAST,ZZZZ",
+            "--silence-warning",
+            "2s",
         ],
         &[],
     );

@@ -1,21 +1,13 @@
 //! Every real capture in `../shared/data/tic-samples/` decodes with the frame and checksum
-//! counts its SOURCES.md states. Skips, with a printed reason, where `../shared` is absent.
+//! counts its SOURCES.md states. Skips, with a printed reason, where `../shared` is absent
+//! (and fails instead in CI: `common::skip_or_fail`).
+
+mod common;
 
 use std::path::PathBuf;
 use tic_rec::tic::{checksum, BadKind, ChecksumRule, Config, Decoder, Frame, Framing, Mode};
 
-fn samples_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/tic-samples");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping: {} is absent (real captures live outside the repository)",
-            dir.display()
-        );
-        None
-    }
-}
+use common::shared_samples as samples_dir;
 
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Counts {
@@ -364,4 +356,24 @@ fn project_samples_decode() {
         }
     }
     assert!(n >= 9, "{n} samples in data/");
+}
+
+/// The skip rule itself: a skip returns on a fresh clone and fails in CI.
+#[test]
+fn a_skip_fails_in_ci_only() {
+    for (ci, fails) in [
+        (None, false),
+        (Some(""), false),
+        (Some("0"), false),
+        (Some("false"), false),
+        (Some("FALSE"), false),
+        (Some("no"), false),
+        (Some("true"), true),
+        (Some("1"), true),
+        (Some("yes"), true),
+    ] {
+        assert_eq!(common::ci_is_true(ci), fails, "CI={ci:?}");
+        let r = std::panic::catch_unwind(|| common::skip_or_fail_in(ci, "a resource is absent"));
+        assert_eq!(r.is_err(), fails, "CI={ci:?}");
+    }
 }

@@ -131,6 +131,8 @@ pub struct Supervisor {
     bauds: Vec<u32>,
     baud_i: usize,
     locked: bool,
+    /// A verified frame was said since the start or the last reprobe.
+    announced: bool,
     state: State,
     outage: Option<Outage>,
     opened_once: bool,
@@ -150,6 +152,7 @@ impl Supervisor {
             bauds: bauds.to_vec(),
             baud_i: 0,
             locked: bauds.len() == 1,
+            announced: false,
             state: State::Closed { next_open: now },
             outage: None,
             opened_once: false,
@@ -178,6 +181,7 @@ impl Supervisor {
                     let reprobe = self.bauds.len() > 1;
                     if reprobe {
                         self.locked = false;
+                        self.announced = false;
                     }
                     self.notes.push(Note::Silent {
                         for_time: now.saturating_duration_since(self.last_good),
@@ -287,8 +291,9 @@ impl Supervisor {
     pub fn good_frame(&mut self, now: Instant) {
         self.last_good = now;
         self.silent_say = now + self.silence;
-        if !self.locked {
-            self.locked = true;
+        self.locked = true;
+        if !self.announced {
+            self.announced = true;
             self.notes.push(Note::Locked { baud: self.baud() });
         }
     }

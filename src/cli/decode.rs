@@ -22,7 +22,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     format: Format,
     /// Print a short report of the capture instead of its frames.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "format")]
     summary: bool,
 }
 

@@ -48,6 +48,10 @@ pub struct Args {
     /// Read every row and neither read nor write the summary index (same result, slower).
     #[arg(long, conflicts_with = "records")]
     no_index: bool,
+    /// In the table: every energy column, even those without energy in the range or that
+    /// repeat another (CSV and Parquet always have every column).
+    #[arg(long)]
+    all_columns: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -151,17 +155,30 @@ impl Sink {
                 io::stdout(),
             ))),
             Some(path) => {
+                let name = path.display().to_string();
                 let dir = path
                     .parent()
                     .filter(|p| !p.as_os_str().is_empty())
                     .unwrap_or(Path::new("."));
+                // Errors name the user's path, never the temporary file beside it.
+                if path.is_dir() {
+                    bail!("cannot write {name:?}: it is a directory");
+                }
+                match std::fs::metadata(dir) {
+                    Err(e) => return Err(e).with_context(|| format!("cannot write {name:?}")),
+                    Ok(m) if !m.is_dir() => bail!(
+                        "cannot write {name:?}: {:?} is not a directory",
+                        dir.display().to_string()
+                    ),
+                    Ok(_) => {}
+                }
                 // 0666 before the umask, like any new file (tempfile's default is 0600).
                 let tmp = tempfile::Builder::new()
                     .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
                     .tempfile_in(dir)
-                    .with_context(|| {
-                        format!("cannot create a file in {:?}", dir.display().to_string())
-                    })?;
+                    // tempfile's message names its temporary file: keep the reason only.
+                    .map_err(|e| io::Error::from(e.kind()))
+                    .with_context(|| format!("cannot write {name:?}"))?;
                 Ok(Sink::File(BufWriter::new(tmp), path.to_path_buf()))
             }
         }
@@ -196,6 +213,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     // format() refuses Parquet without -o.
     let format = args.format()?;
+    super::check_data_dir(&args.data_dir)?;
     let store = Store::open(&args.data_dir)?;
     let mut progress = Progress(None);
     let mut sink = Sink::open(args.output.as_deref())?;
@@ -218,7 +236,10 @@ pub fn run(args: Args) -> Result<()> {
         let columns = output::columns(&table);
         match format {
             OutFormat::Csv => output::write_csv(&columns, sink.writer())?,
-            OutFormat::Table => output::write_table(&columns, sink.writer())?,
+            OutFormat::Table => output::write_table(
+                &output::table_columns(columns, args.all_columns),
+                sink.writer(),
+            )?,
             OutFormat::Parquet => output::write_parquet(&columns, sink.writer())?,
         }
     }

@@ -1,11 +1,13 @@
 //! The command line: argument parsing, output for humans, exit codes.
 
 mod decode;
+mod demo;
 mod export;
 mod record;
 mod simulate;
 
 use std::io;
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -65,11 +67,41 @@ fn message(e: &anyhow::Error) -> String {
     msg
 }
 
+/// Whether the error comes from writing to a closed pipe (`tic-rec … | head`): a normal end
+/// for every command. The I/O error may sit anywhere in the chain, or inside a CSV error
+/// (which does not expose it as its source).
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
-        c.downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+        let io = c.downcast_ref::<io::Error>().or_else(|| {
+            c.downcast_ref::<csv::Error>().and_then(|e| match e.kind() {
+                csv::ErrorKind::Io(io) => Some(io),
+                _ => None,
+            })
+        });
+        io.is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
     })
+}
+
+/// Fails when `--data-dir` (or the first of its ancestors that exists) is not a directory:
+/// the I/O errors for that ("File exists", "Not a directory") do not say so.
+pub fn check_data_dir(dir: &Path) -> anyhow::Result<()> {
+    let name = |p: &Path| p.display().to_string();
+    for p in dir.ancestors().filter(|p| !p.as_os_str().is_empty()) {
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_dir() => return Ok(()),
+            Ok(_) if p == dir => {
+                anyhow::bail!("--data-dir {:?} is a file, not a directory", name(dir))
+            }
+            Ok(_) => anyhow::bail!(
+                "--data-dir {:?}: {:?} is a file, not a directory",
+                name(dir),
+                name(p)
+            ),
+            // Missing (or unreadable): the command's own error says so.
+            Err(_) => continue,
+        }
+    }
+    Ok(())
 }
 
 /// `--mode auto|standard|historique`.

@@ -12,7 +12,6 @@ use chrono::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use tic_rec::capture::{Capture, Counters, Event, Fanout, HostClock, Observer, StoreConfig};
 use tic_rec::record::RecordConfig;
-use tic_rec::sim::{serve, Contract, Line, Meter, Pty, SimConfig, Speed};
 use tic_rec::tic::Mode;
 
 use super::simulate::parse_duration;
@@ -77,14 +76,14 @@ fn parse_label(s: &str) -> Result<String, String> {
 }
 
 /// Prints events: an indicatif status line on a terminal, plain log lines otherwise.
-struct Status {
+pub(super) struct Status {
     bar: Option<ProgressBar>,
     log_every: StdDuration,
     last_log: Instant,
 }
 
 impl Status {
-    fn new(log_every: StdDuration) -> Status {
+    pub(super) fn new(log_every: StdDuration) -> Status {
         let bar = io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new_spinner();
             bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
@@ -138,7 +137,7 @@ impl Status {
         s
     }
 
-    fn finish(&self, c: &Counters) {
+    pub(super) fn finish(&self, c: &Counters) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
@@ -354,7 +353,7 @@ fn stop_flag() -> Result<Arc<AtomicBool>> {
 
 /// Takes the data directory's lock, naming this process and its source for a second
 /// recorder's message.
-fn lock_data_dir(dir: &Path, source: &str) -> Result<tic_rec::store::DirLock> {
+pub(super) fn lock_data_dir(dir: &Path, source: &str) -> Result<tic_rec::store::DirLock> {
     let holder = format!(
         "tic-rec pid {}, since {}, recording {source}",
         std::process::id(),
@@ -437,6 +436,9 @@ fn replay_report(name: &str, c: &Counters, mode: Option<Mode>, clock: HostClock)
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if args.replay_start.is_some() && args.mode == ModeArg::Standard {
+        bail!("--replay-start stamps historique records; standard records carry the meter's DATE");
+    }
     // Resolve `--port auto` before anything is created.
     let port = match args.port.as_deref() {
         Some("auto") => Some(auto_port()?),
@@ -444,11 +446,21 @@ pub fn run(args: Args) -> Result<()> {
     };
     let stop = stop_flag()?;
     let fsync = args.fsync_interval.to_std().context("--fsync-interval")?;
-    let store = StoreConfig {
-        dir: args.data_dir.clone(),
-        fsync_interval: fsync,
-        raw: args.raw,
-    };
+    if args.demo {
+        // The demo checks its flags before creating anything, then takes the lock.
+        let opts = super::demo::Options {
+            mode: args.mode.forced().unwrap_or(Mode::Standard),
+            data_dir: args.data_dir,
+            labels: args.labels,
+            every: args.every,
+            fsync_interval: fsync,
+            raw: args.raw,
+            log_interval: args.log_interval.to_std().context("--log-interval")?,
+            silence: args.silence_warning.to_std().context("--silence-warning")?,
+        };
+        return super::demo::run(opts, stop);
+    }
+    super::check_data_dir(&args.data_dir)?;
     std::fs::create_dir_all(&args.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {:?}",
@@ -458,12 +470,14 @@ pub fn run(args: Args) -> Result<()> {
     let source = match (&port, &args.replay) {
         (Some(p), _) => p.clone(),
         (None, Some(r)) => format!("a replay of {}", r.display()),
-        (None, None) => "the demo".to_owned(),
+        (None, None) => unreachable!("clap requires a source"),
     };
     let _lock = lock_data_dir(&args.data_dir, &source)?;
-    if args.demo {
-        return demo(args, stop);
-    }
+    let store = StoreConfig {
+        dir: args.data_dir.clone(),
+        fsync_interval: fsync,
+        raw: args.raw,
+    };
     let record = RecordConfig {
         labels: args.labels.clone(),
         every: args.every,
@@ -520,6 +534,9 @@ pub fn run(args: Args) -> Result<()> {
             args.data_dir.display()
         );
     }
+    if args.replay_start.is_some() && counters.decoder.frames_historique == 0 {
+        eprintln!("tic-rec: note: --replay-start was not used: the capture has no historique frame (standard records carry the meter's DATE)");
+    }
     if let Some(name) = replay {
         if !stop.load(Ordering::Relaxed) {
             replay_report(&name, &counters, mode, clock)?;
@@ -528,132 +545,25 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// `--demo`: a simulated meter on a pseudo-terminal, recorded through the serial path.
-fn demo(args: Args, stop: Arc<AtomicBool>) -> Result<()> {
-    // Yesterday, or the day before the oldest recorded one: a second demo adds an earlier
-    // day rather than rows the files already have.
-    let yesterday = chrono::Utc::now()
-        .with_timezone(&tic_rec::store::TZ)
-        .date_naive()
-        - chrono::Days::new(1);
-    let yesterday = oldest_day(&args.data_dir)
-        .map(|d| (d - chrono::Days::new(1)).min(yesterday))
-        .unwrap_or(yesterday);
-    let mut cfg = SimConfig::new(
-        Mode::Standard,
-        Contract::HcHp,
-        yesterday.and_time(chrono::NaiveTime::MIN),
-    );
-    cfg.frame_interval = Some(Duration::minutes(1));
-    let mut meter = Meter::new(cfg)?;
-    let mut pty = Pty::open()?;
-    let path = pty.path.clone();
-    let dir = args
-        .data_dir
-        .canonicalize()
-        .unwrap_or(args.data_dir.clone());
-    eprintln!(
-        "tic-rec: demo: a simulated standard-mode HC/HP meter on {path}, one frame per meter minute for {yesterday} \
-         (a day in about 5 s), recorded into {}",
-        dir.display()
-    );
-    let sim_done = Arc::new(AtomicBool::new(false));
-    let sim = {
-        let sim_done = Arc::clone(&sim_done);
-        let stop = Arc::clone(&stop);
-        // The thread hands the pseudo-terminal back so it outlives the recorder's last read.
-        std::thread::spawn(move || -> io::Result<(u64, Pty)> {
-            // Wait for the recorder to open the port, then serve a day at ~300× line speed.
-            std::thread::sleep(StdDuration::from_millis(300));
-            let mut line = Line {
-                port: &mut pty.master,
-                dropped: 0,
-            };
-            let n = if stop.load(Ordering::Relaxed) {
-                0
-            } else {
-                serve(
-                    &mut meter,
-                    Some(Duration::days(1)),
-                    None,
-                    Speed::Factor(300.0),
-                    &mut line,
-                )?
-            };
-            pty.drain();
-            std::thread::sleep(StdDuration::from_millis(500));
-            sim_done.store(true, Ordering::Relaxed);
-            Ok((n, pty))
-        })
-    };
-    // The recorder stops when the simulated day is over (or on a signal).
-    let watcher = {
-        let stop = Arc::clone(&stop);
-        let sim_done = Arc::clone(&sim_done);
-        std::thread::spawn(move || {
-            while !sim_done.load(Ordering::Relaxed) && !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(StdDuration::from_millis(50));
-            }
-            stop.store(true, Ordering::Relaxed);
-        })
-    };
-    let mut status = Status::new(StdDuration::from_secs(300));
-    let store = StoreConfig {
-        dir: args.data_dir.clone(),
-        fsync_interval: args.fsync_interval.to_std().context("--fsync-interval")?,
-        raw: args.raw,
-    };
-    let record = RecordConfig {
-        labels: args.labels.clone(),
-        every: args.every,
-    };
-    let mut capture = Capture::new(Some(Mode::Standard), record, store, &mut status);
-    let result = capture.run_port(&path, Some(Mode::Standard), &stop);
-    let counters = capture.counters();
-    drop(capture);
-    status.finish(&counters);
-    let _ = watcher.join();
-    let (frames, pty) = sim
-        .join()
-        .map_err(|_| anyhow::anyhow!("the simulator thread panicked"))??;
-    drop(pty);
-    result?;
-    eprintln!(
-        "tic-rec: demo: the meter sent {frames} frames; try `tic-rec export --data-dir {}`",
-        args.data_dir.display()
-    );
-    Ok(())
-}
-
-/// The oldest day with a record file under `dir` (`YYYY/MM/YYYY-MM-DD*.csv`).
-fn oldest_day(dir: &Path) -> Option<chrono::NaiveDate> {
-    let mut oldest = None;
-    for year in std::fs::read_dir(dir).ok()?.flatten() {
-        for month in std::fs::read_dir(year.path())
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            for file in std::fs::read_dir(month.path())
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                let name = file.file_name();
-                if let Some((day, _)) = name.to_str().and_then(tic_rec::store::parse_day_file_name)
-                {
-                    oldest = Some(oldest.map_or(day, |o: chrono::NaiveDate| o.min(day)));
-                }
-            }
-        }
-    }
-    oldest
-}
-
-/// `--port auto`: the only USB serial adapter, by its stable `/dev/serial/by-id/` name.
+/// `--port auto`: the only USB serial adapter, by its stable `/dev/serial/by-id/` name; with
+/// none, a Raspberry Pi's UART (a PiTInfo-style HAT on the GPIO pins).
 fn auto_port() -> Result<String> {
-    let by_id = Path::new("/dev/serial/by-id");
-    let mut ids: Vec<String> = std::fs::read_dir(by_id)
+    let others = serialport::available_ports()
+        .map(|ports| ports.into_iter().map(|p| p.port_name).collect())
+        .unwrap_or_default();
+    pick_port(Path::new("/"), others)
+}
+
+/// A Raspberry Pi's UART, in order of preference: `serial0` is the alias of whichever UART
+/// the GPIO pins carry (the PL011 `ttyAMA0`, or the mini UART `ttyS0` while the PL011 serves
+/// Bluetooth); `ttyAMA0` is the PL011 on systems without the alias.
+const PI_UARTS: [&str; 2] = ["dev/serial0", "dev/ttyAMA0"];
+
+/// [`auto_port`] under `root` (`/`, or a test's directory), given the other serial ports
+/// the system lists.
+fn pick_port(root: &Path, mut others: Vec<String>) -> Result<String> {
+    let by_id = root.join("dev/serial/by-id");
+    let mut ids: Vec<String> = std::fs::read_dir(&by_id)
         .map(|d| {
             d.filter_map(|e| e.ok())
                 .map(|e| e.path().display().to_string())
@@ -664,18 +574,92 @@ fn auto_port() -> Result<String> {
     if ids.len() == 1 {
         return Ok(ids.remove(0));
     }
-    let mut others: Vec<String> = serialport::available_ports()
-        .map(|ports| ports.into_iter().map(|p| p.port_name).collect())
-        .unwrap_or_default();
+    if ids.is_empty() {
+        // `exists` follows the link: a dangling alias is no port.
+        if let Some(uart) = PI_UARTS.iter().map(|p| root.join(p)).find(|p| p.exists()) {
+            return Ok(uart.display().to_string());
+        }
+    }
     others.sort();
     let mut candidates = ids.clone();
     candidates.extend(others.into_iter().filter(|p| p.starts_with("/dev/tty")));
     if candidates.is_empty() {
-        bail!("--port auto: no serial port found (is the TIC adapter plugged in?)");
+        bail!("--port auto: no serial port found (is the TIC adapter plugged in? on a Raspberry Pi, is the UART enabled?)");
+    }
+    if ids.is_empty() {
+        bail!(
+            "--port auto: no USB serial adapter under /dev/serial/by-id and no Raspberry Pi UART \
+             (/dev/serial0, /dev/ttyAMA0); pick a port with --port. Other ports:\n  {}",
+            candidates.join("\n  ")
+        );
     }
     bail!(
         "--port auto: {} USB serial adapters found under /dev/serial/by-id; pick one with --port. Candidates:\n  {}",
         ids.len(),
         candidates.join("\n  ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--port auto` over a fake root: USB adapters by id first, then the Pi's UART.
+    #[test]
+    fn port_auto_picks_the_one_adapter_or_the_pi_uart() {
+        // (files under the root, other ports listed, the pick or a word of the error)
+        type Case<'a> = (&'a [&'a str], &'a [&'a str], Result<&'a str, &'a str>);
+        let cases: &[Case<'_>] = &[
+            (
+                &["dev/serial/by-id/usb-FTDI-if00"],
+                &[],
+                Ok("dev/serial/by-id/usb-FTDI-if00"),
+            ),
+            // A USB adapter wins over the UART.
+            (
+                &[
+                    "dev/serial/by-id/usb-FTDI-if00",
+                    "dev/serial0",
+                    "dev/ttyAMA0",
+                ],
+                &[],
+                Ok("dev/serial/by-id/usb-FTDI-if00"),
+            ),
+            (&["dev/serial0", "dev/ttyAMA0"], &[], Ok("dev/serial0")),
+            (&["dev/ttyAMA0"], &["/dev/ttyS0"], Ok("dev/ttyAMA0")),
+            (
+                &["dev/serial/by-id/a", "dev/serial/by-id/b", "dev/serial0"],
+                &[],
+                Err("2 USB serial adapters"),
+            ),
+            (&[], &["/dev/ttyS0"], Err("no Raspberry Pi UART")),
+            (&[], &[], Err("no serial port found")),
+        ];
+        for (files, others, want) in cases {
+            let root = tempfile::tempdir().unwrap();
+            for f in *files {
+                let p = root.path().join(f);
+                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                std::fs::write(&p, "").unwrap();
+            }
+            let got = pick_port(root.path(), others.iter().map(|s| s.to_string()).collect());
+            match (want, got) {
+                (Ok(w), Ok(g)) => {
+                    assert_eq!(g, root.path().join(w).display().to_string(), "{files:?}")
+                }
+                (Err(w), Err(e)) => assert!(e.to_string().contains(w), "{files:?}: {e}"),
+                (w, g) => panic!("{files:?}: want {w:?}, got {g:?}"),
+            }
+        }
+        // A dangling serial0 alias is no port.
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("dev")).unwrap();
+        std::os::unix::fs::symlink("ttyS0", root.path().join("dev/serial0")).unwrap();
+        assert!(pick_port(root.path(), Vec::new()).is_err());
+        std::fs::write(root.path().join("dev/ttyS0"), "").unwrap();
+        assert_eq!(
+            pick_port(root.path(), Vec::new()).unwrap(),
+            root.path().join("dev/serial0").display().to_string()
+        );
+    }
 }

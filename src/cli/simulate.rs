@@ -20,7 +20,7 @@ pub struct Args {
     /// Tariff option.
     #[arg(long, value_enum, default_value_t = ContractName::Base)]
     pub contract: ContractName,
-    /// A producer with solar panels (standard mode): EAIT, SINSTI, SMAXIN, CCAIN.
+    /// A producer with solar panels (standard mode only): EAIT, SINSTI, SMAXIN, CCAIN.
     #[arg(long)]
     pub producer: bool,
     /// Meter local time (Europe/Paris) of the first frame, e.g. 2026-10-25T00:00:00 [default: now].
@@ -42,7 +42,7 @@ pub struct Args {
     /// Seed of the power profile and the faults.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Off-peak hours, e.g. 22:00-06:00 or 01:30-07:30,12:30-14:30.
+    /// Off-peak hours (hchp and tempo), e.g. 22:00-06:00 or 01:30-07:30,12:30-14:30.
     #[arg(long, value_parser = parse_schedule)]
     pub hc: Option<Schedule>,
     /// Faults: noise=RATE,badsum=RATE,eot=RATE,parity,degraded-clock.
@@ -154,6 +154,8 @@ impl Args {
             seed: self.seed,
             off_peak: self.hc.clone().unwrap_or_default(),
             faults: self.faults.unwrap_or_default(),
+            indexes: None,
+            address: None,
         }
     }
 }
@@ -170,6 +172,11 @@ impl NanoZero for NaiveDateTime {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if args.hc.is_some() && args.contract == ContractName::Base {
+        anyhow::bail!(
+            "--hc sets off-peak hours, which a base contract has none of: use --contract hchp or tempo"
+        );
+    }
     let cfg = args.sim_config();
     // Everything is checked before any output.
     let mut meter = Meter::new(cfg).context("cannot start the simulated meter")?;
@@ -191,8 +198,9 @@ pub fn run(args: Args) -> Result<()> {
     if args.pty {
         let mut pty = Pty::open()?;
         eprintln!("tic-rec simulate: serving on {}", pty.path);
-        println!("{}", pty.path);
-        io::stdout().flush()?;
+        let mut stdout = io::stdout();
+        writeln!(stdout, "{}", pty.path)?;
+        stdout.flush()?;
         let mut line = Line {
             port: &mut pty.master,
             dropped: 0,

@@ -577,11 +577,14 @@ impl Accumulator {
                 s.filled += 1;
             }
         }
+        let span = recorded_days(self.first, self.last);
         let mut rows = Vec::with_capacity(self.n());
         for (i, st) in self.stats.iter().enumerate() {
             let (start, end) = (self.bounds[i], self.bounds[i + 1]);
             let mut wh = [None; N_ENERGY];
-            for &k in present {
+            // A period wholly outside the recorded days has no data: no Wh, not 0.
+            let measured = span.is_some_and(|(a, b)| end > a && start < b);
+            for &k in present.iter().filter(|_| measured) {
                 let s = &self.labels[k];
                 wh[k] = Some(s.at[i + 1] - s.at[i]);
             }
@@ -601,6 +604,20 @@ impl Accumulator {
             rows,
         }
     }
+}
+
+/// The recorded days: from the local midnight that starts the first record's day to the one
+/// that ends the last record's day (Unix seconds), or `None` without a record. Inside, a
+/// period's consumption is interpolated or held at the edge record (`partial`); a period
+/// wholly outside has none.
+fn recorded_days(first: Option<i64>, last: Option<i64>) -> Option<(i64, i64)> {
+    let day = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .map(|u| u.with_timezone(&crate::store::TZ).date_naive())
+    };
+    let start = super::periods::midnight(day(first?)?).ok()?;
+    let end = super::periods::midnight(day(last?)?.succ_opt()?).ok()?;
+    Some((start, end))
 }
 
 /// The flag of a step `a → b` that fails the guards.
@@ -647,8 +664,14 @@ fn has_record(files: &[(PathBuf, u64)], from_end: bool) -> Result<bool, Error> {
 }
 
 /// Feeds the last days before `day`: the nearest one in full, and earlier ones while those
-/// fed hold fewer than [`LOOK_BACK_BYTES`] (at most [`LOOK_BACK_DAYS`] days).
-fn look_back(store: &Store, day: NaiveDate, acc: &mut Accumulator) -> Result<(), Error> {
+/// fed hold fewer than [`LOOK_BACK_BYTES`] (at most [`LOOK_BACK_DAYS`] days); their energy
+/// labels go to `around`.
+fn look_back(
+    store: &Store,
+    day: NaiveDate,
+    acc: &mut Accumulator,
+    around: &mut Vec<usize>,
+) -> Result<(), Error> {
     let mut days = Vec::new();
     let mut bytes = 0;
     for (_, files) in store.before(day) {
@@ -664,7 +687,9 @@ fn look_back(store: &Store, day: NaiveDate, acc: &mut Accumulator) -> Result<(),
     for files in days.into_iter().rev() {
         let mut open = Vec::with_capacity(files.len());
         for (path, _) in files {
-            open.push(DayFile::open(path)?);
+            let f = DayFile::open(path)?;
+            add_labels(around, &f.header);
+            open.push(f);
         }
         merge(&mut open, |f| {
             acc.take(f);
@@ -674,8 +699,14 @@ fn look_back(store: &Store, day: NaiveDate, acc: &mut Accumulator) -> Result<(),
     Ok(())
 }
 
-/// Feeds the first [`LOOK_AHEAD_RECORDS`] records of the days after `day`.
-fn look_ahead(store: &Store, day: NaiveDate, acc: &mut Accumulator) -> Result<(), Error> {
+/// Feeds the first [`LOOK_AHEAD_RECORDS`] records of the days after `day`; their energy
+/// labels go to `around`.
+fn look_ahead(
+    store: &Store,
+    day: NaiveDate,
+    acc: &mut Accumulator,
+    around: &mut Vec<usize>,
+) -> Result<(), Error> {
     let mut n = 0;
     for (_, files) in store.after(day) {
         if !has_record(files, false)? {
@@ -683,7 +714,9 @@ fn look_ahead(store: &Store, day: NaiveDate, acc: &mut Accumulator) -> Result<()
         }
         let mut open = Vec::with_capacity(files.len());
         for (path, _) in files {
-            open.push(DayFile::open(path)?);
+            let f = DayFile::open(path)?;
+            add_labels(around, &f.header);
+            open.push(f);
         }
         merge(&mut open, |f| {
             if matches!(f, Fed::Rec(_)) {
@@ -742,12 +775,13 @@ pub fn scan(
     announce(store, from, to, observer);
     let mut acc = Accumulator::new(bounds.to_vec());
     let mut present = Vec::new();
-    look_back(store, from, &mut acc)?;
+    let mut around = Vec::new();
+    look_back(store, from, &mut acc, &mut around)?;
     for (_, files) in store.days(from, to) {
         feed_day(files, &mut acc, &mut present, observer)?;
     }
-    look_ahead(store, to, &mut acc)?;
-    Ok(acc.finish(&present, true))
+    look_ahead(store, to, &mut acc, &mut around)?;
+    Ok(acc.finish(&columns(present, around), true))
 }
 
 /// A row of a day's files, merged by time, or a row skipped for being out of order.
@@ -869,7 +903,8 @@ pub fn indexed(
     let mut cache = Cache::new(store.dir());
     let mut acc = Accumulator::new(bounds.to_vec());
     let mut present = Vec::new();
-    look_back(store, from, &mut acc)?;
+    let mut around = Vec::new();
+    look_back(store, from, &mut acc, &mut around)?;
     let days: Vec<(NaiveDate, &[(PathBuf, u64)])> = store.days(from, to).collect();
     for batch in days.chunks(BATCH) {
         let stamps: Vec<Option<Vec<Stamp>>> = batch
@@ -918,8 +953,19 @@ pub fn indexed(
             observer.day_read(*day, how);
         }
     }
-    look_ahead(store, to, &mut acc)?;
-    Ok(acc.finish(&present, true))
+    look_ahead(store, to, &mut acc, &mut around)?;
+    Ok(acc.finish(&columns(present, around), true))
+}
+
+/// The energy columns of an export: those of the files in the range, or, when they name
+/// none (a range before, after or between the recorded days), those of the days read
+/// around it, so that every range of a data directory has its columns.
+fn columns(present: Vec<usize>, around: Vec<usize>) -> Vec<usize> {
+    if present.is_empty() {
+        around
+    } else {
+        present
+    }
 }
 
 /// A day to summarise: its slot in the batch, its files and their stamps.

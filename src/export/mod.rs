@@ -152,9 +152,11 @@ pub enum Error {
     /// A local midnight that does not exist (never in Europe/Paris).
     #[error("no local midnight on {0}")]
     Calendar(NaiveDate),
-    /// Writing the output failed.
+    /// Writing the output failed. The I/O error is kept as the source, so that the caller
+    /// can tell a closed pipe (a normal end) from a full disk; encoder errors (CSV, Arrow,
+    /// Parquet) that are not I/O are wrapped as [`std::io::ErrorKind::Other`].
     #[error("cannot write the output: {0}")]
-    Output(String),
+    Output(#[source] std::io::Error),
 }
 
 /// Where in a file a malformed row is.
@@ -240,8 +242,22 @@ pub fn export_store(
 ) -> Result<Table, Error> {
     let (from, to) = store.range(options.from, options.to)?;
     let bounds = boundaries(options.period, from, to)?;
-    match options.mode {
+    let table = match options.mode {
         Mode::Scan => deltas::scan(store, from, to, &bounds, observer),
         Mode::Index => deltas::indexed(store, from, to, &bounds, observer),
+    }?;
+    if table.rows.iter().all(|r| r.records.unwrap_or(0) == 0) {
+        observer.note(&no_records(store, from, to));
+    }
+    Ok(table)
+}
+
+/// The note for a range without a record: what the data directory holds instead.
+fn no_records(store: &Store, from: NaiveDate, to: NaiveDate) -> String {
+    match store.range(None, None) {
+        Ok((first, last)) => {
+            format!("no records from {from} to {to}: the recorded days run from {first} to {last}")
+        }
+        Err(_) => format!("no records from {from} to {to}"),
     }
 }

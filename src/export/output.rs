@@ -5,11 +5,14 @@
 //! (`blue_hc_wh`, `blue_hp_wh`, `white_…`, `red_…`) when the data has Tempo indexes, then
 //! `records`, `coverage`, `max_gap_s`, `flags`.
 //!
+//! The table for reading ([`table_columns`]) shows energy in kWh with three decimals and
+//! leaves out the energy columns that carry none in the range or repeat another.
+//!
 //! Types: times are RFC 3339 with the local offset in CSV and `timestamp[us, tz=UTC]` in
 //! Parquet; Wh and counts are Int64, `coverage` Float64, `flags` a string of names joined by
 //! `|` (empty when none). Parquet files are zstd-compressed with page statistics.
 
-use std::io::Write;
+use std::io::{self, Write};
 use std::sync::Arc;
 
 use arrow_array::{
@@ -36,6 +39,8 @@ pub enum Values {
     Float(Vec<Option<f64>>),
     /// Text.
     Text(Vec<Option<String>>),
+    /// Energy in Wh, shown in kWh with three decimals (the table for reading).
+    Kwh(Vec<Option<i64>>),
 }
 
 impl Values {
@@ -45,6 +50,7 @@ impl Values {
             Values::Int(v) => v.len(),
             Values::Float(v) => v.len(),
             Values::Text(v) => v.len(),
+            Values::Kwh(v) => v.len(),
         }
     }
 
@@ -54,6 +60,7 @@ impl Values {
             Values::Int(v) => v.clear(),
             Values::Float(v) => v.clear(),
             Values::Text(v) => v.clear(),
+            Values::Kwh(v) => v.clear(),
         }
     }
 
@@ -74,6 +81,7 @@ impl Values {
                 .map(|x| format!("{x:.4}"))
                 .unwrap_or_default(),
             Values::Text(v) => v.get(i).cloned().flatten().unwrap_or_default(),
+            Values::Kwh(v) => v.get(i).copied().flatten().map(kwh).unwrap_or_default(),
         }
     }
 
@@ -81,7 +89,7 @@ impl Values {
         match self {
             Values::Time(_) => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
             Values::Int(_) => DataType::Int64,
-            Values::Float(_) => DataType::Float64,
+            Values::Float(_) | Values::Kwh(_) => DataType::Float64,
             Values::Text(_) => DataType::Utf8,
         }
     }
@@ -97,8 +105,20 @@ impl Values {
             Values::Int(v) => Arc::new(Int64Array::from(v.clone())),
             Values::Float(v) => Arc::new(Float64Array::from(v.clone())),
             Values::Text(v) => Arc::new(StringArray::from(v.clone())),
+            Values::Kwh(v) => Arc::new(Float64Array::from(
+                v.iter()
+                    .map(|x| x.map(|wh| wh as f64 / 1000.0))
+                    .collect::<Vec<_>>(),
+            )),
         }
     }
+}
+
+/// Wh as kWh with three decimals, exactly (`27905` → `27.905`).
+fn kwh(wh: i64) -> String {
+    let sign = if wh < 0 { "-" } else { "" };
+    let a = wh.unsigned_abs();
+    format!("{sign}{}.{:03}", a / 1000, a % 1000)
 }
 
 /// RFC 3339 with the local offset.
@@ -140,9 +160,13 @@ pub fn columns(table: &Table) -> Vec<(String, Values)> {
     if table.tempo() {
         for c in Colour::ALL {
             for (kind, k) in [(Rate::Hc, "hc"), (Rate::Hp, "hp")] {
+                // A colour the period did not see is 0; a period without data is empty.
                 let v = rows
                     .iter()
-                    .map(|r| table.tempo_wh(r, c, kind).or(Some(0)))
+                    .map(|r| {
+                        let measured = r.wh.iter().any(Option::is_some);
+                        table.tempo_wh(r, c, kind).or(measured.then_some(0))
+                    })
                     .collect();
                 out.push((format!("{}_{k}_wh", c.name()), Values::Int(v)));
             }
@@ -166,8 +190,113 @@ pub fn columns(table: &Table) -> Vec<(String, Values)> {
     out
 }
 
-fn out_err(e: impl std::fmt::Display) -> Error {
-    Error::Output(e.to_string())
+/// An output error, its I/O cause kept (a CSV, Arrow or Parquet error wrapping one is
+/// unwrapped).
+/// The columns of the table for reading (`--format table`), from those of [`columns`]:
+/// energy in kWh with three decimals (headers `…_kwh`), and, unless `all`, only the energy
+/// columns that carry energy in the range and do not repeat another — `easf01` is `hc` on an
+/// HC/HP meter, `east` is `total`, a Tempo meter's indexes are its colour columns —
+/// `total` always, then the quality columns. CSV and Parquet keep every column, in Wh.
+pub fn table_columns(columns: Vec<(String, Values)>, all: bool) -> Vec<(String, Values)> {
+    let is_energy = |name: &str| name.ends_with("_wh");
+    let derived = |name: &str| {
+        matches!(name, "hc_wh" | "hp_wh" | "total_wh")
+            || Colour::ALL
+                .iter()
+                .any(|c| name.starts_with(&format!("{}_", c.name())))
+    };
+    let energy = |v: &Values| match v {
+        Values::Int(x) => Some(x.clone()),
+        _ => None,
+    };
+    let carries = |x: &[Option<i64>]| x.iter().any(|v| v.is_some_and(|v| v != 0));
+    // Derived columns first: a label column repeating one of them is left out.
+    let mut kept: Vec<Vec<Option<i64>>> = Vec::new();
+    let mut keep = vec![true; columns.len()];
+    if !all {
+        for pass_derived in [true, false] {
+            for (i, (name, v)) in columns.iter().enumerate() {
+                let Some(x) = energy(v).filter(|_| is_energy(name)) else {
+                    continue;
+                };
+                if derived(name) != pass_derived {
+                    continue;
+                }
+                let shown =
+                    name == "total_wh" || (carries(&x) && (pass_derived || !kept.contains(&x)));
+                keep[i] = shown;
+                if shown {
+                    kept.push(x);
+                }
+            }
+        }
+    }
+    columns
+        .into_iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|((name, v), _)| match v {
+            Values::Int(x) if is_energy(&name) => {
+                let stem = name.strip_suffix("_wh").unwrap_or(&name);
+                (format!("{stem}_kwh"), Values::Kwh(x))
+            }
+            other => (name, other),
+        })
+        .collect()
+}
+
+fn out_err(e: impl IntoIo) -> Error {
+    Error::Output(e.into_io())
+}
+
+/// The I/O error inside an encoder's error, or the error itself as [`io::ErrorKind::Other`].
+trait IntoIo {
+    fn into_io(self) -> io::Error;
+}
+
+impl IntoIo for io::Error {
+    fn into_io(self) -> io::Error {
+        self
+    }
+}
+
+impl IntoIo for csv::Error {
+    fn into_io(self) -> io::Error {
+        if !matches!(self.kind(), csv::ErrorKind::Io(_)) {
+            return io::Error::other(self);
+        }
+        match self.into_kind() {
+            csv::ErrorKind::Io(e) => e,
+            other => io::Error::other(format!("{other:?}")), // not I/O: checked above
+        }
+    }
+}
+
+impl IntoIo for parquet::errors::ParquetError {
+    fn into_io(self) -> io::Error {
+        match self {
+            parquet::errors::ParquetError::External(e) => match e.downcast::<io::Error>() {
+                Ok(io) => *io,
+                Err(e) => io::Error::other(e),
+            },
+            other => io::Error::other(other),
+        }
+    }
+}
+
+impl IntoIo for arrow_schema::ArrowError {
+    fn into_io(self) -> io::Error {
+        match self {
+            arrow_schema::ArrowError::IoError(_, e) => e,
+            other => io::Error::other(other),
+        }
+    }
+}
+
+impl IntoIo for &str {
+    fn into_io(self) -> io::Error {
+        io::Error::other(self.to_owned())
+    }
 }
 
 /// Writes columns as CSV.
@@ -201,7 +330,7 @@ pub fn write_table(columns: &[(String, Values)], w: &mut dyn Write) -> Result<()
                 .unwrap_or(0)
         })
         .collect();
-    let right = |v: &Values| matches!(v, Values::Int(_) | Values::Float(_));
+    let right = |v: &Values| matches!(v, Values::Int(_) | Values::Float(_) | Values::Kwh(_));
     let mut line = String::new();
     for (j, (name, v)) in columns.iter().enumerate() {
         pad(&mut line, name, widths[j], right(v), j == 0);
@@ -400,6 +529,7 @@ impl<W: Write + Send> RecordSink for RecordWriter<W> {
                 Values::Int(x) => x.push(super::reader::parse_int(c)),
                 Values::Float(x) => x.push(c.parse().ok()),
                 Values::Text(x) => x.push((!c.is_empty()).then(|| c.clone())),
+                Values::Kwh(x) => x.push(super::reader::parse_int(c)),
             }
         }
         if self.columns.first().map_or(0, |(_, v)| v.len()) >= BATCH {
@@ -430,5 +560,71 @@ impl<W: Write + Send> RecordSink for RecordWriter<W> {
             out.flush().map_err(out_err)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kwh_is_exact() {
+        for (wh, want) in [
+            (0, "0.000"),
+            (7, "0.007"),
+            (999, "0.999"),
+            (1000, "1.000"),
+            (27_905, "27.905"),
+            (-1500, "-1.500"),
+        ] {
+            assert_eq!(kwh(wh), want, "{wh}");
+        }
+    }
+
+    #[test]
+    fn table_columns_leave_out_empty_and_repeated_energy() {
+        let int = |v: &[i64]| Values::Int(v.iter().map(|&x| Some(x)).collect());
+        type Named<'a> = &'a [(&'a str, &'a [i64])];
+        let cols = |names: Named<'_>| -> Vec<(String, Values)> {
+            names.iter().map(|(n, v)| (n.to_string(), int(v))).collect()
+        };
+        let names = |c: &[(String, Values)]| c.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        // (columns, shown by default)
+        let cases: &[(Named<'_>, &[&str])] = &[
+            (
+                &[
+                    ("east_wh", &[3, 4]),
+                    ("easf01_wh", &[1, 1]),
+                    ("easf02_wh", &[2, 3]),
+                    ("easf03_wh", &[0, 0]),
+                    ("easd01_wh", &[1, 1]),
+                    ("hc_wh", &[1, 1]),
+                    ("hp_wh", &[2, 3]),
+                    ("total_wh", &[3, 4]),
+                    ("records", &[60, 60]),
+                ],
+                &["hc_kwh", "hp_kwh", "total_kwh", "records"],
+            ),
+            // EJP: two indexes no HC/HP column splits; no HC at all.
+            (
+                &[
+                    ("ejphn_wh", &[5, 0]),
+                    ("ejphpm_wh", &[0, 7]),
+                    ("hc_wh", &[0, 0]),
+                    ("total_wh", &[5, 7]),
+                ],
+                &["ejphn_kwh", "ejphpm_kwh", "total_kwh"],
+            ),
+            // No energy at all: total stays.
+            (&[("east_wh", &[0]), ("total_wh", &[0])], &["total_kwh"]),
+        ];
+        for (c, want) in cases {
+            let shown = table_columns(cols(c), false);
+            assert_eq!(names(&shown), *want);
+            let all = table_columns(cols(c), true);
+            assert_eq!(all.len(), c.len());
+        }
+        let shown = table_columns(cols(&[("total_wh", &[27_905])]), false);
+        assert_eq!(shown[0].1.cell(0), "27.905");
     }
 }

@@ -42,6 +42,23 @@ pub fn records(
             }
         }
     }
+    if n_files == 0 {
+        // No file in the range: the columns of the nearest recorded days, as for any range.
+        let near = store
+            .before(from)
+            .next()
+            .into_iter()
+            .chain(store.after(to).next());
+        for (_, files) in near {
+            for (path, _) in files {
+                for h in DayFile::open(path)?.header {
+                    if !columns.contains(&h) {
+                        columns.push(h);
+                    }
+                }
+            }
+        }
+    }
     observer.start(n_files, bytes);
     sink.header(&columns)?;
     let mut out = vec![String::new(); columns.len()];
@@ -82,5 +99,8 @@ pub fn records(
         }
     }
     sink.finish()?;
+    if rows == 0 {
+        observer.note(&super::no_records(store, from, to));
+    }
     Ok(rows)
 }

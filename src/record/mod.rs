@@ -732,7 +732,9 @@ mod tests {
         let (f, _) = d.decode(&frame);
         let f = f.unwrap();
         let mut made = Vec::new();
-        let boot = DateTime::parse_from_rfc3339("1970-01-01T00:00:30Z").unwrap().to_utc();
+        let boot = DateTime::parse_from_rfc3339("1970-01-01T00:00:30Z")
+            .unwrap()
+            .to_utc();
         for k in 0..20 {
             let clocks = Clocks {
                 host: boot + Duration::seconds(2 * k),
@@ -740,7 +742,9 @@ mod tests {
             };
             assert_eq!(r.accept(&f, clocks), Outcome::Skipped(Skip::UnsetClock));
         }
-        let today = DateTime::parse_from_rfc3339("2026-05-01T10:00:00Z").unwrap().to_utc();
+        let today = DateTime::parse_from_rfc3339("2026-05-01T10:00:00Z")
+            .unwrap()
+            .to_utc();
         for k in 0..10 {
             let clocks = Clocks {
                 host: today + Duration::seconds(2 * k),

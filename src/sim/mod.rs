@@ -15,6 +15,9 @@
 //!   supplier indexes. NTARF/LTARF/PTEC/STGE follow the period; SMAXSN and its horodate
 //!   track the day's maximum and reset at local midnight; CCASN is the mean power of the
 //!   last complete 30-minute period.
+//! - The starting indexes and the meter's address are random for the seed unless set
+//!   ([`SimConfig::indexes`], [`SimConfig::address`]); [`ending_at`] sets them so that the
+//!   meter ends, at a given time, where a recording of it begins.
 //!
 //! ## Faults
 //! Each fault has a rate (probability per frame, or per group for `badsum`): line noise
@@ -147,6 +150,22 @@ pub enum SimError {
     /// Horodates carry a two-digit year: 2000–2099.
     #[error("start {0} is outside the years a horodate can carry (2000-01-01 to 2098-12-31)")]
     StartOutOfRange(NaiveDateTime),
+    /// Historique meters have no producer groups.
+    #[error("historique mode has no producer groups (EAIT, SINSTI…): a producer is a standard-mode meter")]
+    ProducerHistorique,
+    /// Historique frames carry no date, so no season letter to degrade.
+    #[error("historique frames carry no date: the degraded-clock fault needs standard mode")]
+    DegradedClockHistorique,
+    /// [`ending_at`]: an index would have to start below zero.
+    #[error("{label} cannot end at {end} Wh: the meter uses {used} Wh on it before then")]
+    EndBelowUse {
+        /// The index.
+        label: &'static str,
+        /// The value asked at the end, Wh.
+        end: u64,
+        /// What the model adds to it until then, Wh.
+        used: u64,
+    },
 }
 
 /// Off-peak hours: a list of local `[from, to)` ranges (a range may wrap past midnight).
@@ -215,6 +234,130 @@ pub struct SimConfig {
     pub off_peak: Schedule,
     /// Faults to inject.
     pub faults: Faults,
+    /// The indexes at the start; `None`: plausible random ones (EAST their sum).
+    pub indexes: Option<Indexes>,
+    /// The meter's address (ADSC, or ADCO in historique mode); `None`: a random one.
+    pub address: Option<String>,
+}
+
+/// Energy indexes as the meter prints them, Wh.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Indexes {
+    /// EAST, the total withdrawn (standard mode). It grows as the sum of the supplier
+    /// indexes; it starts at their sum unless set otherwise.
+    pub east: u64,
+    /// EASF01…EASF10. In historique mode the contract's indexes are the first ones: BASE;
+    /// HCHC, HCHP; BBRHCJB…BBRHPJR.
+    pub easf: [u64; 10],
+    /// EASD01…EASD04.
+    pub easd: [u64; 4],
+    /// EAIT, the energy injected (producers).
+    pub eait: u64,
+}
+
+/// Which of [`Indexes`] a label prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Index {
+    East,
+    Easf(usize),
+    Easd(usize),
+    Eait,
+}
+
+impl Indexes {
+    fn get(&self, i: Index) -> u64 {
+        match i {
+            Index::East => self.east,
+            Index::Easf(k) => self.easf[k],
+            Index::Easd(k) => self.easd[k],
+            Index::Eait => self.eait,
+        }
+    }
+
+    fn set(&mut self, i: Index, v: u64) {
+        match i {
+            Index::East => self.east = v,
+            Index::Easf(k) => self.easf[k] = v,
+            Index::Easd(k) => self.easd[k] = v,
+            Index::Eait => self.eait = v,
+        }
+    }
+}
+
+/// The energy labels a meter of `cfg` sends, and the index each prints.
+fn index_labels(cfg: &SimConfig) -> Vec<(&'static str, Index)> {
+    const EASF: [&str; 10] = [
+        "EASF01", "EASF02", "EASF03", "EASF04", "EASF05", "EASF06", "EASF07", "EASF08", "EASF09",
+        "EASF10",
+    ];
+    const EASD: [&str; 4] = ["EASD01", "EASD02", "EASD03", "EASD04"];
+    const BBR: [&str; 6] = [
+        "BBRHCJB", "BBRHPJB", "BBRHCJW", "BBRHPJW", "BBRHCJR", "BBRHPJR",
+    ];
+    match cfg.mode {
+        Mode::Standard => {
+            let mut v = vec![("EAST", Index::East)];
+            v.extend(EASF.iter().enumerate().map(|(k, l)| (*l, Index::Easf(k))));
+            v.extend(EASD.iter().enumerate().map(|(k, l)| (*l, Index::Easd(k))));
+            if cfg.producer {
+                v.push(("EAIT", Index::Eait));
+            }
+            v
+        }
+        Mode::Historique => match cfg.contract {
+            Contract::Base => vec![("BASE", Index::Easf(0))],
+            Contract::HcHp => vec![("HCHC", Index::Easf(0)), ("HCHP", Index::Easf(1))],
+            Contract::Tempo => BBR
+                .iter()
+                .enumerate()
+                .map(|(k, l)| (*l, Index::Easf(k)))
+                .collect(),
+        },
+    }
+}
+
+/// `cfg` with the starting indexes that make the meter's indexes, once its time reaches
+/// `until`, those `end` gives (by label: `EAST`, `EASF01`, `HCHC`…; a label it has no value
+/// for keeps its start). Exact: the model is first run from zero to `until` (its consumption
+/// does not depend on the indexes' values), and each start is the end less that. So a
+/// meter can be made to end where a recording of the same meter begins.
+pub fn ending_at(
+    mut cfg: SimConfig,
+    until: DateTime<Utc>,
+    end: impl Fn(&str) -> Option<u64>,
+) -> Result<SimConfig, SimError> {
+    let mut start = Meter::new(SimConfig {
+        indexes: None,
+        ..cfg.clone()
+    })?
+    .indexes();
+    let mut dry = Meter::new(SimConfig {
+        indexes: Some(Indexes::default()),
+        ..cfg.clone()
+    })?;
+    let mut buf = Vec::with_capacity(2048);
+    while dry.now() < until {
+        buf.clear();
+        dry.next_frame(&mut buf);
+    }
+    let used = dry.indexes();
+    let mut east_set = false;
+    for (label, index) in index_labels(&cfg) {
+        let Some(target) = end(label) else { continue };
+        let u = used.get(index);
+        let v = target.checked_sub(u).ok_or(SimError::EndBelowUse {
+            label,
+            end: target,
+            used: u,
+        })?;
+        start.set(index, v);
+        east_set |= index == Index::East;
+    }
+    if !east_set {
+        start.east = start.easf.iter().sum();
+    }
+    cfg.indexes = Some(start);
+    Ok(cfg)
 }
 
 impl SimConfig {
@@ -230,6 +373,8 @@ impl SimConfig {
             seed: 1,
             off_peak: Schedule::default(),
             faults: Faults::default(),
+            indexes: None,
+            address: None,
         }
     }
 }
@@ -313,6 +458,8 @@ pub struct Meter {
     easd: [u128; 4],
     /// Injected energy, W·ms.
     eait: u128,
+    /// EAST less the sum of the supplier indexes, Wh (0 unless the start says otherwise).
+    east_offset: i128,
     /// Energy of the current and last 30-minute load-curve periods.
     curve: CurveState,
     smax: [DayMax; 4],
@@ -359,6 +506,12 @@ impl Meter {
         if !(2000..=2098).contains(&cfg.start.year()) {
             return Err(SimError::StartOutOfRange(cfg.start));
         }
+        if cfg.mode == Mode::Historique && cfg.producer {
+            return Err(SimError::ProducerHistorique);
+        }
+        if cfg.mode == Mode::Historique && cfg.faults.degraded_clock {
+            return Err(SimError::DegradedClockHistorique);
+        }
         let start = TZ
             .from_local_datetime(&cfg.start)
             .earliest()
@@ -396,7 +549,21 @@ impl Meter {
             rng.u32(0..1_000_000)
         );
         let prm = format!("{:014}", rng.u64(10_000_000_000_000..99_999_999_999_999));
+        // Set values replace the random ones, drawn all the same so that the power profile
+        // of a seed does not depend on them.
+        let adsc = cfg.address.clone().unwrap_or(adsc);
+        let mut eait = eait;
+        let mut east_offset = 0;
+        if let Some(ix) = &cfg.indexes {
+            let ms = |wh: u64| u128::from(wh) * MS_PER_WH;
+            easf = ix.easf.map(ms);
+            easd = ix.easd.map(ms);
+            eait = ms(ix.eait);
+            east_offset =
+                i128::from(ix.east) - ix.easf.iter().map(|&e| i128::from(e)).sum::<i128>();
+        }
         Ok(Meter {
+            east_offset,
             rng,
             t_ms,
             easf,
@@ -439,6 +606,28 @@ impl Meter {
     /// Supplier index `i` (0-based) in Wh.
     pub fn easf_wh(&self, i: usize) -> u64 {
         (self.easf[i] / MS_PER_WH) as u64
+    }
+
+    /// The indexes as the next frame prints them (before the 9-digit wrap), Wh.
+    pub fn indexes(&self) -> Indexes {
+        let wh = |e: u128| u64::try_from(e / MS_PER_WH).unwrap_or(u64::MAX);
+        let easf = self.easf.map(wh);
+        Indexes {
+            east: self.east_wh(),
+            easf,
+            easd: self.easd.map(wh),
+            eait: wh(self.eait),
+        }
+    }
+
+    /// EAST in Wh: the sum of the supplier indexes as printed, plus the start's offset.
+    fn east_wh(&self) -> u64 {
+        let sum: i128 = self
+            .easf
+            .iter()
+            .map(|e| i128::try_from(e / MS_PER_WH).unwrap_or(i128::MAX))
+            .sum();
+        u64::try_from((sum + self.east_offset).max(0)).unwrap_or(u64::MAX)
     }
 
     /// Emits the next frame into `out` (appending) and advances meter time.
@@ -650,9 +839,8 @@ impl Meter {
         };
         push("NGTF", None, pad_center(ngtf, 16));
         push("LTARF", None, pad_center(self.tariff_label(index), 16));
-        // EAST is the sum of the supplier indexes as printed.
-        let east: u128 = self.easf.iter().map(|e| e / MS_PER_WH * MS_PER_WH).sum();
-        push("EAST", None, wh(east));
+        // EAST is the sum of the supplier indexes as printed (plus the start's offset).
+        push("EAST", None, wh(u128::from(self.east_wh()) * MS_PER_WH));
         const EASF: [&str; 10] = [
             "EASF01", "EASF02", "EASF03", "EASF04", "EASF05", "EASF06", "EASF07", "EASF08",
             "EASF09", "EASF10",
@@ -1098,6 +1286,120 @@ mod tests {
         assert!(matches!(
             Meter::new(cfg),
             Err(SimError::NonexistentStart(_))
+        ));
+    }
+
+    fn run_until(cfg: SimConfig, until: DateTime<Utc>) -> (Meter, Vec<u64>) {
+        let mut m = Meter::new(cfg).unwrap();
+        let mut buf = Vec::new();
+        let mut sinsts = Vec::new();
+        while m.now() < until {
+            buf.clear();
+            let f = m.next_frame(&mut buf);
+            sinsts.push(u64::from(f.power_va));
+        }
+        (m, sinsts)
+    }
+
+    #[test]
+    fn ending_at_ends_exactly_at_the_given_indexes() {
+        let start =
+            NaiveDateTime::parse_from_str("2026-03-28 00:00:00", "%Y-%m-%d %H:%M:%S").unwrap();
+        // Through the March DST night: a 23-hour day.
+        let until = TZ
+            .from_local_datetime(&(start + Duration::days(2)))
+            .unwrap()
+            .to_utc();
+        let end: &[(&str, u64)] = &[
+            ("EAST", 12_345_678),
+            ("EASF01", 4_000_000),
+            ("EASF02", 8_000_000),
+            ("EASF03", 345_678),
+            ("EASD01", 4_100_000),
+            ("EASD02", 8_200_000),
+            ("HCHC", 4_000_000),
+            ("HCHP", 8_000_000),
+        ];
+        let get = |l: &str| end.iter().find(|(n, _)| *n == l).map(|(_, v)| *v);
+        for (mode, interval) in [(Mode::Standard, 60), (Mode::Historique, 10)] {
+            let mut cfg = SimConfig::new(mode, Contract::HcHp, start);
+            cfg.frame_interval = Some(Duration::seconds(interval));
+            cfg.seed = 7;
+            cfg.address = Some("041876097171".into());
+            let set = ending_at(cfg.clone(), until, get).unwrap();
+            let (m, profile) = run_until(set.clone(), until);
+            let got = m.indexes();
+            for (label, index) in index_labels(&set) {
+                if let Some(want) = get(label) {
+                    assert_eq!(got.get(index), want, "{mode:?} {label}");
+                }
+            }
+            if mode == Mode::Standard {
+                assert_eq!(got.easf[3..], [0; 7], "unset: the contract's zeros");
+            }
+            // The same profile as the random start's, and the address as set.
+            let (_, random) = run_until(
+                SimConfig {
+                    indexes: None,
+                    ..set.clone()
+                },
+                until,
+            );
+            assert_eq!(profile, random);
+            let mut out = Vec::new();
+            let f = Meter::new(set).unwrap().next_frame(&mut out);
+            let id = if mode == Mode::Standard {
+                "ADSC"
+            } else {
+                "ADCO"
+            };
+            assert_eq!(f.value(id), Some("041876097171"));
+            // Another seed, another day of load.
+            cfg.seed = 8;
+            let (_, other) = run_until(cfg.clone(), until);
+            assert_ne!(profile, other);
+            // Ending below the day's use is an error naming the index.
+            let e = ending_at(cfg, until, |l| (l == "EASF02" || l == "HCHP").then_some(10))
+                .unwrap_err();
+            assert!(matches!(e, SimError::EndBelowUse { end: 10, .. }), "{e}");
+        }
+    }
+
+    /// The demo's historique clock counts bytes: every frame of a meter has one length.
+    #[test]
+    fn historique_frames_have_a_constant_length() {
+        let t = NaiveDateTime::parse_from_str("2026-01-01 00:00:00", "%Y-%m-%d %H:%M:%S").unwrap();
+        for contract in [Contract::Base, Contract::HcHp, Contract::Tempo] {
+            for phases in [1, 3] {
+                let mut cfg = SimConfig::new(Mode::Historique, contract, t);
+                cfg.phases = phases;
+                cfg.frame_interval = Some(Duration::seconds(10));
+                let mut m = Meter::new(cfg).unwrap();
+                let mut lens = std::collections::BTreeSet::new();
+                for _ in 0..8640 {
+                    let mut buf = Vec::new();
+                    m.next_frame(&mut buf);
+                    lens.insert(buf.len());
+                }
+                assert_eq!(lens.len(), 1, "{contract:?} {phases}: {lens:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn historique_has_no_producer_nor_degraded_clock() {
+        let t = NaiveDateTime::parse_from_str("2026-03-01 00:00:00", "%Y-%m-%d %H:%M:%S").unwrap();
+        let mut cfg = SimConfig::new(Mode::Historique, Contract::Base, t);
+        cfg.producer = true;
+        assert!(matches!(
+            Meter::new(cfg.clone()),
+            Err(SimError::ProducerHistorique)
+        ));
+        cfg.producer = false;
+        cfg.faults.degraded_clock = true;
+        assert!(matches!(
+            Meter::new(cfg),
+            Err(SimError::DegradedClockHistorique)
         ));
     }
 

@@ -4,11 +4,68 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use chrono::{DateTime, NaiveDate, TimeZone, Timelike};
 use tic_rec::store::{day_file, TZ};
+
+/// Whether the value of `CI` says the tests run in continuous integration: set, and not
+/// empty, `0`, `false`, `no` or `off` (any case). GitHub, GitLab and most others set
+/// `CI=true`.
+pub fn ci_is_true(value: Option<&str>) -> bool {
+    value.is_some_and(|v| {
+        let v = v.trim().to_ascii_lowercase();
+        !matches!(v.as_str(), "" | "0" | "false" | "no" | "off")
+    })
+}
+
+/// The one rule for a test that cannot run here (the real captures in `../shared` or the
+/// Python readers are absent): on a fresh clone it prints why and returns, so the clone still
+/// passes; in CI (`CI` set to a true value) it fails, because a skip there would pass
+/// unseen. Call it, then return from the test.
+pub fn skip_or_fail(reason: &str) {
+    skip_or_fail_in(std::env::var("CI").ok().as_deref(), reason);
+}
+
+/// [`skip_or_fail`] with the value of `CI` given.
+pub fn skip_or_fail_in(ci: Option<&str>, reason: &str) {
+    if ci_is_true(ci) {
+        panic!(
+            "{reason}; CI={:?}, where no test may skip",
+            ci.unwrap_or_default()
+        );
+    }
+    eprintln!("skipping: {reason}");
+}
+
+/// The real captures (`../shared/data/tic-samples`), or `None` after [`skip_or_fail`].
+pub fn shared_samples() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/tic-samples");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        skip_or_fail(&format!(
+            "{} is absent (real captures live outside the repository)",
+            dir.display()
+        ));
+        None
+    }
+}
+
+/// Python with duckdb, pandas and pyarrow (`TIC_REC_PYTHON`, set by `scripts/test`), or
+/// `None` after [`skip_or_fail`].
+pub fn python_readers() -> Option<String> {
+    match std::env::var("TIC_REC_PYTHON") {
+        Ok(p) if !p.is_empty() => Some(p),
+        _ => {
+            skip_or_fail(
+                "TIC_REC_PYTHON is unset (scripts/test sets it to a venv with duckdb, pandas, pyarrow)",
+            );
+            None
+        }
+    }
+}
 
 /// The contract the model meter runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -231,13 +288,4 @@ pub fn time(row: &BTreeMap<String, String>, col: &str) -> i64 {
     DateTime::parse_from_rfc3339(&row[col])
         .expect("rfc3339")
         .timestamp()
-}
-
-/// A test that cannot run here: fails in CI (`CI` set to a true value: a missing install
-/// step must never turn into a green run), prints the reason and returns otherwise.
-#[allow(dead_code)]
-pub fn skip_or_fail(reason: &str) {
-    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
-    assert!(!ci, "CI must not skip: {reason}");
-    eprintln!("skipping: {reason}");
 }

@@ -1,0 +1,188 @@
+//! The command line's promises about arguments and paths: errors name the user's path and
+//! the reason, and a flag is honoured or refused, never silently ignored.
+
+mod common;
+
+use std::path::Path;
+
+use common::{local, tic_rec, Contract, Model};
+
+fn stderr_of(args: &[&str]) -> (bool, String) {
+    let out = tic_rec(args);
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn small_data(dir: &Path) -> String {
+    let data = dir.join("data");
+    Model {
+        contract: Contract::HcHp,
+        start: local(2026, 1, 10, 0),
+        end: local(2026, 1, 11, 0),
+        step: 600,
+        gaps: vec![],
+    }
+    .write(&data, &[]);
+    data.to_str().expect("utf-8").to_owned()
+}
+
+#[test]
+fn an_unwritable_output_is_named_with_the_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = small_data(dir.path());
+    let missing = dir.path().join("missing").join("x.csv");
+    let missing = missing.to_str().expect("utf-8");
+    let (ok, stderr) = stderr_of(&["export", "--data-dir", &data, "-o", missing]);
+    assert!(!ok);
+    assert!(
+        stderr.contains(&format!("{missing:?}")) && stderr.contains("No such file or directory"),
+        "{stderr}"
+    );
+    // The test's directory is a .tmpXXXX too: the output's temporary file would be a second.
+    assert!(
+        stderr.matches(".tmp").count() == 1 && !stderr.contains("at path"),
+        "names a temporary file: {stderr}"
+    );
+    // Under a regular file, and onto a directory.
+    let file = dir.path().join("file");
+    std::fs::write(&file, "x").expect("write");
+    let under = file.join("x.csv");
+    let (ok, stderr) = stderr_of(&["export", "--data-dir", &data, "-o", under.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(stderr.contains("is not a directory"), "{stderr}");
+    let (ok, stderr) = stderr_of(&["export", "--data-dir", &data, "-o", &data]);
+    assert!(!ok);
+    assert!(stderr.contains("it is a directory"), "{stderr}");
+}
+
+#[test]
+fn a_data_dir_that_is_a_file_is_called_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("file");
+    std::fs::write(&file, "x").expect("write");
+    let capture = dir.path().join("empty.tic");
+    std::fs::write(&capture, "").expect("write");
+    let file = file.to_str().expect("utf-8");
+    let under = format!("{file}/sub");
+    for data in [file, under.as_str()] {
+        for args in [
+            vec!["export", "--data-dir", data],
+            vec![
+                "record",
+                "--replay",
+                capture.to_str().unwrap(),
+                "--data-dir",
+                data,
+            ],
+            vec!["record", "--demo", "--data-dir", data],
+        ] {
+            let (ok, stderr) = stderr_of(&args);
+            assert!(!ok, "{args:?}");
+            assert!(
+                stderr.contains("is a file, not a directory") && !stderr.contains("File exists"),
+                "{args:?}: {stderr}"
+            );
+            assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        }
+    }
+}
+
+/// Flag combinations that would be silently ignored are refused before any output or file.
+#[test]
+fn flags_that_would_be_ignored_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let capture = dir.path().join("c.tic");
+    std::fs::write(&capture, "").expect("write");
+    let (d, c) = (data.to_str().unwrap(), capture.to_str().unwrap());
+    for (args, needle) in [
+        (
+            &[
+                "simulate",
+                "--producer",
+                "--mode",
+                "historique",
+                "--frames",
+                "1",
+            ][..],
+            "historique mode has no producer",
+        ),
+        (
+            &[
+                "simulate",
+                "--faults",
+                "degraded-clock",
+                "--mode",
+                "historique",
+                "--frames",
+                "1",
+            ],
+            "degraded-clock fault needs standard mode",
+        ),
+        (
+            &[
+                "simulate",
+                "--contract",
+                "base",
+                "--hc",
+                "01:00-07:00",
+                "--frames",
+                "1",
+            ],
+            "a base contract has none",
+        ),
+        (
+            &["decode", "--summary", "--format", "csv", c],
+            "cannot be used with",
+        ),
+        (
+            &[
+                "record",
+                "--replay",
+                c,
+                "--mode",
+                "standard",
+                "--replay-start",
+                "2026-01-01",
+                "--data-dir",
+                d,
+            ],
+            "--replay-start stamps historique records",
+        ),
+    ] {
+        let out = tic_rec(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}: no output");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(!data.exists(), "{args:?}: nothing created");
+    }
+}
+
+/// `--replay-start` on a capture that turns out to be standard (`--mode auto`): said.
+#[test]
+fn an_unused_replay_start_is_noted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/standard-mono-base.tic");
+    let data = dir.path().join("data");
+    let args = [
+        "record",
+        "--replay",
+        sample.to_str().unwrap(),
+        "--replay-start",
+        "2026-01-01T00:00:00",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ];
+    let (ok, stderr) = stderr_of(&args);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("--replay-start was not used"), "{stderr}");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/historique-mono-hchp.tic");
+    let mut args = args;
+    args[2] = sample.to_str().unwrap();
+    let (ok, stderr) = stderr_of(&args);
+    assert!(ok, "{stderr}");
+    assert!(!stderr.contains("not used"), "{stderr}");
+}

@@ -1,0 +1,285 @@
+//! `tic-rec record --demo` with the real binary: a signal ends it at once, a write error
+//! ends it with its message, a second run continues the same meter a day earlier, and its
+//! flags are honoured or refused.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{Datelike, Days, Utc};
+use tic_rec::store::TZ;
+
+const BIN: &str = env!("CARGO_BIN_EXE_tic-rec");
+
+fn spawn_demo(data: &Path, extra: &[&str]) -> Child {
+    Command::new(BIN)
+        .args([
+            "record",
+            "--demo",
+            "--data-dir",
+            data.to_str().expect("utf-8"),
+        ])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tic-rec")
+}
+
+/// Waits for the child at most `secs` (then kills it and fails): its status and stderr.
+fn wait(mut child: Child, secs: u64, what: &str) -> (ExitStatus, String) {
+    let mut pipe = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = pipe.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{what}: still running after {secs} s: {}",
+                reader.join().unwrap()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    (status, reader.join().expect("stderr reader"))
+}
+
+fn demo(data: &Path, extra: &[&str]) -> String {
+    let (status, stderr) = wait(spawn_demo(data, extra), 90, "the demo");
+    assert!(status.success(), "{extra:?}: {stderr}");
+    stderr
+}
+
+/// Every record file under `dir`, sorted: (path, header, rows).
+fn files(dir: &Path) -> Vec<(PathBuf, Vec<String>, Vec<Vec<String>>)> {
+    let mut paths = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                if !p.ends_with(".tic-rec-index") {
+                    stack.push(p);
+                }
+            } else if p.extension().is_some_and(|x| x == "csv") {
+                paths.push(p);
+            }
+        }
+    }
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).expect("read");
+            assert!(text.ends_with('\n'), "{p:?} ends with a whole line");
+            let mut r = csv::Reader::from_reader(text.as_bytes());
+            let header = r
+                .headers()
+                .expect("header")
+                .iter()
+                .map(str::to_owned)
+                .collect();
+            let rows = r
+                .records()
+                .map(|x| x.expect("row").iter().map(str::to_owned).collect())
+                .collect();
+            (p, header, rows)
+        })
+        .collect()
+}
+
+/// Records a day of one every `step_s` from the day's file name (a DST day lasts 23 or
+/// 25 hours).
+fn rows_in_day(path: &Path, step_s: i64) -> usize {
+    let name = path.file_name().and_then(|n| n.to_str()).expect("name");
+    let (day, _) = tic_rec::store::parse_day_file_name(name).expect("a day file");
+    let midnight = |d: chrono::NaiveDate| {
+        use chrono::TimeZone;
+        TZ.from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
+            .earliest()
+            .expect("local midnight")
+            .timestamp()
+    };
+    let next = day.succ_opt().expect("next day");
+    usize::try_from((midnight(next) - midnight(day)) / step_s).expect("count")
+}
+
+fn export_days(data: &Path) -> Vec<BTreeMap<String, String>> {
+    common::export_csv(data, &[])
+}
+
+/// Two demos: one meter whose indexes only grow across both days (no flag but the last
+/// day's `partial`), each day with its own load.
+fn two_demos_continue_one_meter(extra: &[&str], id: &str, step_s: i64) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("tic-data");
+    let first = demo(&data, extra);
+    let second = demo(&data, extra);
+    assert!(second.contains("ending where"), "{second}");
+    assert!(!first.contains("ending where"), "{first}");
+    let files = files(&data);
+    assert_eq!(files.len(), 2, "{files:?}");
+    let (h0, r0) = (&files[0].1, &files[0].2);
+    let (h1, r1) = (&files[1].1, &files[1].2);
+    assert_eq!(h0, h1);
+    assert_eq!(r0.len(), rows_in_day(&files[0].0, step_s));
+    assert_eq!(r1.len(), rows_in_day(&files[1].0, step_s));
+    if extra.contains(&"--raw") {
+        for (p, ..) in &files {
+            assert!(p.with_extension("tic").is_file(), "--raw: {p:?}");
+        }
+    }
+    let col = |l: &str| h0.iter().position(|c| c == l).expect("column");
+    assert_eq!(r0[0][col(id)], r1[0][col(id)], "the same meter");
+    let days = export_days(&data);
+    assert_eq!(days.len(), 2);
+    for d in &days {
+        assert!(
+            d["flags"].is_empty() || d["flags"] == "partial",
+            "{extra:?}: {days:?}"
+        );
+    }
+    assert_eq!(days[0]["flags"], "", "{days:?}");
+    for c in ["hc_wh", "hp_wh", "total_wh"] {
+        assert_ne!(days[0][c], days[1][c], "{c}: each day its own load");
+        assert!(common::int(&days[0], c) > 1000, "{c}: {days:?}");
+    }
+}
+
+#[test]
+fn a_second_standard_demo_continues_the_same_meter() {
+    two_demos_continue_one_meter(&[], "ADSC", 60);
+}
+
+/// Historique, with `--every` and `--raw`: honoured (records every 30 min of the demo's
+/// clock, at the meter's times; raw bytes kept).
+#[test]
+fn a_historique_demo_honours_its_flags_and_continues_too() {
+    two_demos_continue_one_meter(
+        &["--mode", "historique", "--every", "30min", "--raw"],
+        "ADCO",
+        1800,
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("d");
+    let stderr = demo(&data, &["--mode", "historique"]);
+    assert!(stderr.contains("historique mode at 1200 baud"), "{stderr}");
+    let files = files(&data);
+    let (_, header, rows) = &files[0];
+    assert_eq!(
+        header.join(","),
+        "time,time_source,ADCO,OPTARIF,ISOUSC,PTEC,HCHC,HCHP,PAPP,IINST"
+    );
+    assert_eq!(
+        rows.len(),
+        rows_in_day(&files[0].0, 60),
+        "one a minute by default"
+    );
+    for (i, r) in rows.iter().enumerate() {
+        let t = chrono::DateTime::parse_from_rfc3339(&r[0]).expect("time");
+        let minutes = (t.timestamp() - rows_start(rows)) / 60;
+        assert_eq!(t.timestamp() % 60, 0, "{r:?}");
+        assert_eq!(minutes, i as i64, "{r:?}");
+        assert_eq!(r[1], "host");
+    }
+    let raw = files[0].0.with_extension("tic");
+    assert!(!raw.exists(), "no --raw, no raw file");
+}
+
+fn rows_start(rows: &[Vec<String>]) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(&rows[0][0])
+        .expect("time")
+        .timestamp()
+}
+
+/// SIGINT: the demo stops within a second or two, exit 0, whole rows.
+#[test]
+fn a_signal_ends_the_demo_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("d");
+    let child = spawn_demo(&data, &[]);
+    // Once rows are being written.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !data.exists() || files(&data).first().is_none_or(|f| f.2.len() < 10) {
+        assert!(Instant::now() < deadline, "no rows within 30 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = child.id().to_string();
+    let sent = Instant::now();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill")
+        .success());
+    let (status, stderr) = wait(child, 10, "the demo after SIGINT");
+    let took = sent.elapsed();
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(took < Duration::from_secs(2), "took {took:?}: {stderr}");
+    assert!(stderr.contains("stopped by a signal"), "{stderr}");
+    let rows = &files(&data)[0].2;
+    assert!(rows.len() < 1380, "stopped before the day's end");
+}
+
+/// A data directory where the day's directory cannot be made (the year is a file: this
+/// fails for root too, unlike permission bits): the error, a non-zero exit, no hang.
+#[test]
+fn a_write_error_ends_the_demo_with_its_message() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("d");
+    std::fs::create_dir(&data).expect("mkdir");
+    let today = Utc::now().with_timezone(&TZ).date_naive();
+    for day in [today, today - Days::new(1)] {
+        std::fs::write(data.join(format!("{:04}", day.year())), "").expect("block the year");
+    }
+    let (status, stderr) = wait(
+        spawn_demo(&data, &[]),
+        20,
+        "the demo on a blocked directory",
+    );
+    assert!(!status.success(), "{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("tic-rec: error:") && last.contains("Not a directory"),
+        "{stderr}"
+    );
+}
+
+/// Flags the demo cannot honour are refused before anything is created.
+#[test]
+fn demo_labels_it_never_sends_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("d");
+    for (args, needle) in [
+        (&["--labels", "DATE,HCHC"][..], "never sends HCHC"),
+        (
+            &["--mode", "historique", "--labels", "EAST"][..],
+            "never sends EAST",
+        ),
+    ] {
+        let (status, stderr) = wait(spawn_demo(&data, args), 20, "the demo");
+        assert!(!status.success());
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(!data.exists(), "nothing created");
+    }
+    // A data directory holding the other mode's days: said, not mixed.
+    demo(&data, &["--every", "1h"]);
+    let (status, stderr) = wait(spawn_demo(&data, &["--mode", "historique"]), 20, "the demo");
+    assert!(!status.success());
+    assert!(stderr.contains("standard meter's"), "{stderr}");
+    // --every 1h honoured: one record an hour (23 to 25 on a DST day), on the hour.
+    let rows = &files(&data)[0].2;
+    assert!((23..=25).contains(&rows.len()), "{rows:?}");
+    assert!(rows.iter().all(|r| r[0].contains(":00:00")), "{rows:?}");
+}
