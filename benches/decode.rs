@@ -76,7 +76,7 @@ fn stream(
             let at = out.len();
             push_group_with_rule(&mut out, rule, label, *h, v);
             n += 1;
-            if corrupt_every > 0 && n % corrupt_every == 0 {
+            if corrupt_every > 0 && n.is_multiple_of(corrupt_every) {
                 out[at + 2] ^= 0x01;
             }
         }

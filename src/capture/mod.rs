@@ -2,11 +2,12 @@
 //! turns them into frames with [`crate::tic::Decoder`]. This is the thin I/O layer above
 //! the sans-IO decoder: it owns the read buffer and the position.
 
+pub mod port;
 mod run;
 
 use std::io::{self, Read};
 
-pub use run::{Capture, CaptureError, Counters, Event, HostClock, Observer, StoreConfig};
+pub use run::{Capture, CaptureError, Counters, Event, Fanout, HostClock, Observer, StoreConfig};
 
 use crate::tic::{Config, Decoder, Frame, Framing, LF, STX};
 

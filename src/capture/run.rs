@@ -1,15 +1,22 @@
 //! The recording loop: a source's bytes → decoder → recorder → store, with the recovery
 //! rules of a service that must run for years.
 //!
-//! - Serial ports are opened 7E1 raw at the mode's baud rate. With no mode given, 9600 and
-//!   1200 baud are tried in turn until frames verify; the rate found is reported.
-//! - A port that fails to open, errors or hangs up (adapter unplugged, pseudo-terminal
-//!   closed) is reopened after a capped backoff (1 s doubling to 30 s); the recorder never
-//!   exits on such an error and resumes the same day's file.
-//! - With no valid frame for a minute it reports why that may be, with its counts (and
-//!   again every ten minutes while it lasts; a repeated port error likewise).
+//! - Serial ports: opened 7E1 raw at the mode's baud rate, supervised by [`port`](super::port):
+//!   a port that is absent, fails or hangs up is opened again every second, for ever, and
+//!   the log lines back off instead; with no mode given 9600 and 1200 baud are tried in turn.
+//!   A path that exists but is not a serial port (a regular file, a directory) is a
+//!   configuration error: [`CaptureError::NotASerialPort`].
+//! - The data directory: any I/O error (disk full, failing card, read-only remount) is an
+//!   outage, not an exit: the store holds rows in memory and retries (see [`crate::store`]).
+//! - Time: every record's time goes through the recorder's timeline guard
+//!   ([`crate::record::timeline`]); confirmed jumps and dropped glitches are reported.
+//! - Never a silent stall: when frames verify but no record has been made for a minute,
+//!   [`Event::Stalled`] says why (again every ten minutes while it lasts).
 //! - The stop flag (SIGINT/SIGTERM in the binary) is checked between reads (at most 200 ms
-//!   apart); the loop then fsyncs and returns.
+//!   apart); the loop then writes what it holds, fsyncs and returns.
+//!
+//! The loop reports to one [`Observer`]; [`Fanout`] hands every event to several (the status
+//! line, and later the HTTP server and the MQTT link), each of which must return at once.
 
 use std::io::{self, Read};
 use std::path::PathBuf;
@@ -18,29 +25,22 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, Utc};
 
-use crate::record::{Outcome, Record, RecordConfig, RecordStats, Recorder};
-use crate::store::{Appended, Resumed, Store, StoreError};
+use super::port::{Action, Failure, Note, Supervisor};
+use crate::record::{Clocks, Record, RecordConfig, RecordStats, Recorder};
+use crate::store::{Appended, Resumed, Store, StoreError, StoreEvent, TZ};
 use crate::tic::{Config, Decoder, Mode, Stats};
 
-/// How long to wait for a verified frame at a baud rate before trying the other one.
-fn probe_time(baud: u32) -> Duration {
-    if baud >= 9600 {
-        Duration::from_secs(3)
-    } else {
-        Duration::from_secs(6)
-    }
-}
-
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 const SILENCE: Duration = Duration::from_secs(60);
-/// A still-silent line or a repeated error is logged again this often.
+/// No record for this long while frames verify is a stall worth saying.
+const STALL: Duration = Duration::from_secs(60);
+/// Repeated reports (stalls, glitches) at most this often.
 const REPEAT_LOG: Duration = Duration::from_secs(600);
 const READ_TIMEOUT: Duration = Duration::from_millis(200);
 
-/// A capture error that stops the recorder (the data directory is unusable).
+/// A capture error that stops the recorder.
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
-    /// The store failed.
+    /// The store cannot take the records (a row that does not fit its file's columns).
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A replay input could not be read.
@@ -53,32 +53,59 @@ pub enum CaptureError {
         /// The I/O error.
         source: io::Error,
     },
+    /// The port path exists but is not a serial port.
+    #[error("{path} is not a serial port ({what}); give the TIC adapter's device (ls /dev/serial/by-id/), or --replay FILE for a capture")]
+    NotASerialPort {
+        /// The path given.
+        path: String,
+        /// What it is instead.
+        what: &'static str,
+    },
 }
 
-/// Running counts, for status lines.
+/// Running counts, for status lines and metrics.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Counters {
     /// The decoder's counts.
     pub decoder: Stats,
     /// The recorder's counts.
     pub recorder: RecordStats,
-    /// Rows written.
+    /// Records taken by the store (written, or held while the disk cannot be written).
+    pub rows: u64,
+    /// Rows written to the files.
     pub written: u64,
-    /// Time of the last row written.
+    /// Rows held in memory now (the files cannot be written).
+    pub held: u64,
+    /// Rows dropped because the memory bound was reached during an outage.
+    pub dropped: u64,
+    /// Whether writing is failing now.
+    pub stalled: bool,
+    /// Times the port was opened again after a failure.
+    pub port_reopens: u64,
+    /// Whether the port is open now (always true for a replay).
+    pub port_open: bool,
+    /// Time of the last record.
     pub last_time: Option<DateTime<FixedOffset>>,
-    /// Power of the last row written, VA.
+    /// Power of the last record, VA.
     pub last_power: Option<u32>,
 }
 
 /// What the loop reports to the binary (which prints it for humans).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Event<'a> {
-    /// A port was opened.
+    /// The loop started reading this source (a port path, a replay's name).
+    Started {
+        /// The source.
+        source: &'a str,
+    },
+    /// A port was opened: the first time, or again after it failed.
     PortOpened {
         /// Its path.
         path: &'a str,
         /// Baud rate.
         baud: u32,
+        /// How long it had been unavailable.
+        after: Option<Duration>,
     },
     /// Frames verify at this rate.
     ModeFound {
@@ -87,14 +114,20 @@ pub enum Event<'a> {
         /// Baud rate.
         baud: u32,
     },
-    /// The port failed; it will be reopened.
-    PortError {
+    /// The port is unavailable; it is opened again every second.
+    PortFailing {
         /// Its path.
         path: &'a str,
-        /// What failed.
-        error: String,
-        /// When it is retried.
-        retry_in: Duration,
+        /// What fails, in words (`does not exist`, `hung up`…).
+        failure: String,
+        /// Whether the path is absent.
+        missing: bool,
+        /// How long it has been unavailable.
+        for_secs: u64,
+        /// Open attempts so far.
+        attempts: u64,
+        /// The serial ports that do exist (when the path is absent).
+        present: Vec<String>,
     },
     /// No valid frame for a while.
     Silent {
@@ -106,19 +139,104 @@ pub enum Event<'a> {
         since_last_valid: Stats,
         /// What may be wrong.
         hint: &'static str,
+        /// Both baud rates are probed again.
+        reprobe: bool,
     },
     /// A record file was opened.
     FileOpened(&'a Resumed),
-    /// A row was written.
+    /// The files cannot be written: records are held in memory from now on.
+    WriteStalled {
+        /// What failed.
+        error: &'a StoreError,
+        /// Rows held.
+        held: usize,
+    },
+    /// Still cannot write (every ten minutes).
+    WriteStillStalled {
+        /// What failed.
+        error: &'a StoreError,
+        /// Rows held.
+        held: usize,
+        /// Rows dropped so far (the memory bound was reached).
+        dropped: u64,
+        /// For how long.
+        for_secs: u64,
+    },
+    /// Writing works again; the held rows are written.
+    WriteRecovered {
+        /// Rows written now.
+        written: u64,
+        /// Rows dropped during the outage.
+        dropped: u64,
+        /// How long the outage lasted.
+        for_secs: u64,
+    },
+    /// Raw bytes (`--raw`) could not be kept.
+    RawDropped {
+        /// What failed.
+        error: &'a StoreError,
+        /// Bytes lost.
+        bytes: u64,
+    },
+    /// The meter's time (or the host clock's) changed for good; the recorder followed.
+    TimeJump {
+        /// The last trusted time before.
+        from: DateTime<FixedOffset>,
+        /// The first time after.
+        to: DateTime<FixedOffset>,
+    },
+    /// Frames whose time disagreed with their neighbours were dropped.
+    TimeGlitch {
+        /// The time the last one read.
+        time: Option<DateTime<FixedOffset>>,
+        /// Such frames so far.
+        total: u64,
+    },
+    /// Frames verify but no record was made for a while.
+    Stalled {
+        /// For how long.
+        for_secs: u64,
+        /// Why, and what the recorder does about it.
+        reason: String,
+    },
+    /// A record was taken by the store (written, or held while the disk is unwritable).
     Recorded(&'a Record, &'a Counters),
     /// About once a second.
     Tick(&'a Counters),
 }
 
-/// Receives [`Event`]s.
+/// Receives [`Event`]s. Called on the recording thread: it must return at once (hand
+/// anything slow to another thread through a bounded queue), so that no observer ever
+/// delays a row.
 pub trait Observer {
     /// One event.
-    fn event(&mut self, event: Event<'_>);
+    fn event(&mut self, event: &Event<'_>);
+}
+
+/// Hands every event to each of its observers, in order.
+#[derive(Default)]
+pub struct Fanout<'a> {
+    observers: Vec<&'a mut (dyn Observer + Send)>,
+}
+
+impl<'a> Fanout<'a> {
+    /// No observers yet.
+    pub fn new() -> Self {
+        Fanout::default()
+    }
+
+    /// Adds an observer.
+    pub fn add(&mut self, observer: &'a mut (dyn Observer + Send)) {
+        self.observers.push(observer);
+    }
+}
+
+impl Observer for Fanout<'_> {
+    fn event(&mut self, event: &Event<'_>) {
+        for o in &mut self.observers {
+            o.event(event);
+        }
+    }
 }
 
 /// Where the store goes and how.
@@ -153,26 +271,52 @@ impl HostClock {
         match *self {
             HostClock::System => Utc::now(),
             HostClock::Replay { start, baud } => {
-                let ms = stream_offset.saturating_mul(10_000) / u64::from(baud.max(1));
-                start + chrono::Duration::milliseconds(ms as i64)
+                start + chrono::Duration::milliseconds(air_ms(stream_offset, baud) as i64)
             }
         }
     }
 }
 
+/// The air time of `bytes` at `baud`, 10 bits a byte, in milliseconds.
+fn air_ms(bytes: u64, baud: u32) -> u64 {
+    bytes.saturating_mul(10_000) / u64::from(baud.max(1))
+}
+
+/// How much stream time has passed (for the timeline guard).
+#[derive(Clone, Copy, Debug)]
+enum StreamClock {
+    /// A live port: the host's monotonic clock since the start.
+    Live(Instant),
+    /// A replay: the air time of the bytes at the frame's mode's rate.
+    Air,
+}
+
 /// Bytes to records to files.
 pub struct Capture<'o> {
     clock: HostClock,
+    stream: StreamClock,
     silence: Duration,
+    stall: Duration,
     decoder: Decoder,
     recorder: Recorder,
     store: Option<Store>,
+    /// Stores of earlier columns still holding rows (an outage across a column change).
+    retiring: Vec<Store>,
     store_cfg: StoreConfig,
     raw_pending: Vec<u8>,
     counters: Counters,
     good_frames: u64,
     observer: &'o mut dyn Observer,
     last_tick: Instant,
+    /// Stall detection: when the last record was made, the recorder's counts then, and
+    /// when a stall may be said next.
+    last_row_at: Instant,
+    good_at_row: u64,
+    stats_at_row: RecordStats,
+    stall_say: Instant,
+    glitches_said: u64,
+    glitch_say: Instant,
+    ready: Vec<Record>,
 }
 
 impl<'o> Capture<'o> {
@@ -183,21 +327,35 @@ impl<'o> Capture<'o> {
         store: StoreConfig,
         observer: &'o mut dyn Observer,
     ) -> Capture<'o> {
+        let now = Instant::now();
         Capture {
             clock: HostClock::System,
+            stream: StreamClock::Air,
             silence: SILENCE,
+            stall: STALL,
             decoder: Decoder::new(Config {
                 mode,
                 ..Config::default()
             }),
             recorder: Recorder::new(record),
             store: None,
+            retiring: Vec::new(),
             store_cfg: store,
             raw_pending: Vec::new(),
-            counters: Counters::default(),
+            counters: Counters {
+                port_open: true,
+                ..Counters::default()
+            },
             good_frames: 0,
             observer,
-            last_tick: Instant::now(),
+            last_tick: now,
+            last_row_at: now,
+            good_at_row: 0,
+            stats_at_row: RecordStats::default(),
+            stall_say: now + STALL,
+            glitches_said: 0,
+            glitch_say: now,
+            ready: Vec::new(),
         }
     }
 
@@ -207,9 +365,12 @@ impl<'o> Capture<'o> {
         self
     }
 
-    /// Reports a silent line after this long without a valid frame (default one minute).
+    /// Reports a silent line after this long without a valid frame, and a stall after this
+    /// long without a record while frames verify (default one minute each).
     pub fn with_silence(mut self, silence: Duration) -> Self {
         self.silence = silence;
+        self.stall = silence;
+        self.stall_say = self.last_row_at + silence;
         self
     }
 
@@ -217,12 +378,15 @@ impl<'o> Capture<'o> {
     pub fn counters(&self) -> Counters {
         let mut c = self.counters;
         c.decoder = *self.decoder.stats();
-        c.recorder = *self.recorder.stats();
+        c.recorder = self.recorder.stats();
+        c.held = self.store.as_ref().map_or(0, |s| s.held() as u64)
+            + self.retiring.iter().map(|s| s.held() as u64).sum::<u64>();
+        c.stalled = self.store.as_ref().is_some_and(Store::stalled);
         c
     }
 
-    /// Feeds bytes read from the source.
-    pub fn feed(&mut self, bytes: &[u8]) -> Result<(), CaptureError> {
+    /// Feeds bytes read from the source at `now`.
+    pub fn feed(&mut self, bytes: &[u8], now: Instant) -> Result<(), CaptureError> {
         let mut rest = bytes;
         // With --raw, each frame's bytes go to the raw file of that frame's record day: they
         // are kept after the frame is recorded (which may rotate the day).
@@ -235,29 +399,52 @@ impl<'o> Capture<'o> {
             if ok > 0 && ok > frame.bad_count() {
                 self.good_frames += 1;
             }
-            let now = self.clock.now(frame.offset + frame.len() as u64 + 2);
-            let outcome = self.recorder.accept(&frame, now);
-            if let Outcome::Record {
-                record,
-                columns_changed,
-            } = outcome
-            {
-                self.write(record, columns_changed)?;
-            }
+            let end = frame.offset + frame.len() as u64 + 2;
+            let clocks = Clocks {
+                host: self.clock.now(end),
+                stream_ms: match self.stream {
+                    StreamClock::Live(start) => {
+                        now.saturating_duration_since(start).as_millis() as u64
+                    }
+                    StreamClock::Air => air_ms(end, frame.mode.baud_rate()),
+                },
+            };
+            self.recorder.accept(&frame, clocks);
+            self.drain_ready(now)?;
             let upto = bytes.len() - rest.len();
-            self.keep_raw(&bytes[raw_from..upto])?;
+            self.keep_raw(&bytes[raw_from..upto]);
             raw_from = upto;
         }
-        self.keep_raw(&bytes[raw_from..])?;
-        self.tick()
+        self.keep_raw(&bytes[raw_from..]);
+        self.tick(now)
     }
 
-    fn keep_raw(&mut self, bytes: &[u8]) -> Result<(), CaptureError> {
+    fn drain_ready(&mut self, now: Instant) -> Result<(), CaptureError> {
+        let mut ready = std::mem::take(&mut self.ready);
+        ready.extend(self.recorder.take_ready());
+        for record in ready.drain(..) {
+            self.write(record, now)?;
+        }
+        self.ready = ready;
+        let glitches = self.recorder.stats().timeline.glitches;
+        if glitches > self.glitches_said && now >= self.glitch_say {
+            self.glitches_said = glitches;
+            self.glitch_say = now + REPEAT_LOG;
+            let time = self.recorder.stats().timeline.last_glitch.and_then(instant);
+            self.observer.event(&Event::TimeGlitch {
+                time,
+                total: glitches,
+            });
+        }
+        Ok(())
+    }
+
+    fn keep_raw(&mut self, bytes: &[u8]) {
         if !self.store_cfg.raw || bytes.is_empty() {
-            return Ok(());
+            return;
         }
         match self.store.as_mut() {
-            Some(s) => s.write_raw(bytes)?,
+            Some(s) => s.write_raw(bytes),
             None => {
                 // Before the first record: keep the last 64 KiB for the first day's file.
                 self.raw_pending.extend_from_slice(bytes);
@@ -265,72 +452,161 @@ impl<'o> Capture<'o> {
                 self.raw_pending.drain(..excess);
             }
         }
-        Ok(())
     }
 
-    /// End of input: completes a text dump's last frame, fsyncs.
-    pub fn finish(&mut self) -> Result<(), CaptureError> {
+    /// End of input: completes a text dump's last frame, releases records held when nothing
+    /// contradicts them, writes what it can and fsyncs.
+    pub fn finish(&mut self, now: Instant) -> Result<(), CaptureError> {
         if self.decoder.finish().is_some() {
             let frame = self.decoder.last_frame().expect("finish returned a frame");
-            let now = self.clock.now(frame.offset + frame.len() as u64);
-            if let Outcome::Record {
-                record,
-                columns_changed,
-            } = self.recorder.accept(&frame, now)
-            {
-                self.write(record, columns_changed)?;
-            }
+            let end = frame.offset + frame.len() as u64;
+            let clocks = Clocks {
+                host: self.clock.now(end),
+                stream_ms: air_ms(end, frame.mode.baud_rate()),
+            };
+            self.recorder.accept(&frame, clocks);
+        }
+        self.recorder.finish();
+        self.drain_ready(now)?;
+        for s in self.retiring.drain(..) {
+            s.close(now);
         }
         if let Some(s) = self.store.as_mut() {
-            s.sync()?;
+            s.tick(now);
+            s.sync();
         }
+        self.store_events();
         let c = self.counters();
-        self.observer.event(Event::Tick(&c));
+        self.observer.event(&Event::Tick(&c));
         Ok(())
     }
 
-    fn write(&mut self, record: Record, columns_changed: bool) -> Result<(), CaptureError> {
-        if columns_changed || self.store.is_none() {
-            if let Some(old) = self.store.take() {
-                old.close()?;
+    fn write(&mut self, record: Record, now: Instant) -> Result<(), CaptureError> {
+        if let Some(jump) = record.jump {
+            if let (Some(from), Some(to)) = (instant(jump.from), instant(jump.to)) {
+                self.observer.event(&Event::TimeJump { from, to });
             }
-            let columns = self.recorder.columns().expect("a record has columns");
+        }
+        let same_columns = self
+            .store
+            .as_ref()
+            .is_some_and(|s| s.columns() == &record.columns[..]);
+        if !same_columns {
+            if let Some(old) = self.store.take() {
+                if old.held() > 0 {
+                    self.retiring.push(old);
+                } else {
+                    old.close(now);
+                }
+            }
             let mut store = Store::new(
                 &self.store_cfg.dir,
-                &columns,
+                &record.columns,
                 self.store_cfg.fsync_interval,
                 self.store_cfg.raw,
+                now,
             );
             if !self.raw_pending.is_empty() {
-                store.write_raw(&std::mem::take(&mut self.raw_pending))?;
+                store.write_raw(&std::mem::take(&mut self.raw_pending));
             }
             self.store = Some(store);
         }
         let store = self.store.as_mut().expect("opened above");
         let cells: Vec<&str> = record.cells.iter().map(String::as_str).collect();
-        let appended = store.append(record.time, &cells)?;
-        for e in store.take_events() {
-            self.observer.event(Event::FileOpened(&e));
-        }
+        let appended = store.append(record.time, &cells, now)?;
         if appended == Appended::Written {
             self.counters.written += 1;
+        }
+        self.store_events();
+        if appended != Appended::NotAfterLast {
+            self.counters.rows += 1;
             self.counters.last_time = Some(record.time);
             self.counters.last_power = record.power_va;
+            self.last_row_at = now;
+            self.good_at_row = self.good_frames;
+            self.stats_at_row = self.recorder.stats();
+            self.stall_say = now + self.stall;
             let c = self.counters();
-            self.observer.event(Event::Recorded(&record, &c));
+            self.observer.event(&Event::Recorded(&record, &c));
         }
         Ok(())
     }
 
-    /// Fsyncs on the store's timer and reports a tick about once a second.
-    pub fn tick(&mut self) -> Result<(), CaptureError> {
-        if let Some(s) = self.store.as_mut() {
-            s.tick()?;
+    /// Turns the store's events into ours.
+    fn store_events(&mut self) {
+        let mut events = Vec::new();
+        for s in self.store.iter_mut().chain(self.retiring.iter_mut()) {
+            events.extend(s.take_events());
         }
-        if self.last_tick.elapsed() >= Duration::from_secs(1) {
-            self.last_tick = Instant::now();
+        for e in events {
+            match e {
+                StoreEvent::Opened(r) => self.observer.event(&Event::FileOpened(&r)),
+                StoreEvent::Stalled { error, held } => self.observer.event(&Event::WriteStalled {
+                    error: &error,
+                    held,
+                }),
+                StoreEvent::StillStalled {
+                    error,
+                    held,
+                    dropped,
+                    for_secs,
+                } => self.observer.event(&Event::WriteStillStalled {
+                    error: &error,
+                    held,
+                    dropped,
+                    for_secs,
+                }),
+                StoreEvent::Recovered {
+                    written,
+                    dropped,
+                    for_secs,
+                } => {
+                    self.counters.written += written;
+                    self.counters.dropped += dropped;
+                    self.observer.event(&Event::WriteRecovered {
+                        written,
+                        dropped,
+                        for_secs,
+                    })
+                }
+                StoreEvent::RawDropped { error, bytes } => {
+                    self.observer.event(&Event::RawDropped {
+                        error: &error,
+                        bytes,
+                    })
+                }
+            }
+        }
+    }
+
+    /// Retries held rows, fsyncs on the store's timer, says a stall, and reports a tick
+    /// about once a second.
+    pub fn tick(&mut self, now: Instant) -> Result<(), CaptureError> {
+        if let Some(s) = self.store.as_mut() {
+            s.tick(now);
+        }
+        for s in &mut self.retiring {
+            s.tick(now);
+        }
+        self.store_events();
+        self.retiring.retain(|s| s.held() > 0);
+        if self.good_frames > self.good_at_row && now >= self.stall_say {
+            self.stall_say = now + REPEAT_LOG;
+            let reason = stall_reason(
+                &self.recorder.stats(),
+                &self.stats_at_row,
+                self.recorder.held(),
+                self.counters.last_time,
+            );
+            self.observer.event(&Event::Stalled {
+                for_secs: now.saturating_duration_since(self.last_row_at).as_secs(),
+                reason,
+            });
+        }
+        if now.saturating_duration_since(self.last_tick) >= Duration::from_secs(1) {
+            self.last_tick = now;
             let c = self.counters();
-            self.observer.event(Event::Tick(&c));
+            self.observer.event(&Event::Tick(&c));
         }
         Ok(())
     }
@@ -342,6 +618,8 @@ impl<'o> Capture<'o> {
         name: &str,
         stop: &AtomicBool,
     ) -> Result<(), CaptureError> {
+        self.stream = StreamClock::Air;
+        self.observer.event(&Event::Started { source: name });
         let mut buf = vec![0u8; 64 * 1024];
         let mut offset = 0u64;
         while !stop.load(Ordering::Relaxed) {
@@ -358,9 +636,9 @@ impl<'o> Capture<'o> {
                 }
             };
             offset += n as u64;
-            self.feed(&buf[..n])?;
+            self.feed(&buf[..n], Instant::now())?;
         }
-        self.finish()
+        self.finish(Instant::now())
     }
 
     /// Records a serial port until `stop` is set, reopening it whenever it fails.
@@ -370,144 +648,240 @@ impl<'o> Capture<'o> {
         mode: Option<Mode>,
         stop: &AtomicBool,
     ) -> Result<(), CaptureError> {
+        check_port_path(path)?;
         let bauds: &[u32] = match mode {
             Some(Mode::Standard) => &[9600],
             Some(Mode::Historique) => &[1200],
             None => &[9600, 1200],
         };
-        let mut baud_i = 0;
-        let mut locked = false;
-        let mut backoff = Duration::from_secs(1);
+        let start = Instant::now();
+        self.stream = StreamClock::Live(start);
+        let mut sup = Supervisor::new(bauds, self.silence, start);
         let mut buf = [0u8; 4096];
-        // Silence is measured from the last valid frame, across reopens and baud probes.
-        let mut last_good = Instant::now();
+        let mut port: Option<serialport::TTYPort> = None;
+        // Counts at the last valid frame, for the silence hint.
         let mut stats_at_good = *self.decoder.stats();
-        let mut warn_after = self.silence;
-        // Log lines stay few: an open is announced after a failure (not at each baud probe),
-        // and a repeated error at most every ten minutes.
-        let mut announce_open = true;
-        let mut errors = ErrorLog::default();
+        self.counters.port_open = false;
+        self.observer.event(&Event::Started { source: path });
         while !stop.load(Ordering::Relaxed) {
-            let baud = bauds[baud_i];
-            let mut port = match open_port(path, baud) {
-                Ok(p) => p,
-                Err(e) => {
-                    errors.report(self.observer, path, e.to_string(), backoff);
-                    sleep_unless(stop, backoff);
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                    continue;
-                }
-            };
-            if announce_open {
-                self.observer.event(Event::PortOpened { path, baud });
-                announce_open = false;
-            }
-            let opened = Instant::now();
-            let mut good_seen = self.good_frames;
-            let next = loop {
-                if stop.load(Ordering::Relaxed) {
-                    break Next::Stop;
-                }
-                match port.read(&mut buf) {
-                    Ok(0) => {
-                        break Next::Failed("the port hung up (adapter unplugged?)".to_owned())
-                    }
-                    Ok(n) => self.feed(&buf[..n])?,
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            io::ErrorKind::TimedOut
-                                | io::ErrorKind::Interrupted
-                                | io::ErrorKind::WouldBlock
-                        ) =>
-                    {
-                        self.tick()?
-                    }
-                    Err(e) => break Next::Failed(e.to_string()),
-                }
-                if self.good_frames > good_seen {
-                    good_seen = self.good_frames;
-                    last_good = Instant::now();
-                    stats_at_good = *self.decoder.stats();
-                    warn_after = self.silence;
-                    backoff = Duration::from_secs(1);
-                    errors = ErrorLog::default();
-                    if !locked {
-                        locked = true;
-                        let mode = self.decoder.detected_mode().unwrap_or(Mode::Standard);
-                        self.observer.event(Event::ModeFound { mode, baud });
+            let now = Instant::now();
+            match sup.poll(now) {
+                Action::Open(baud) => {
+                    port = None;
+                    match open_port(path, baud) {
+                        Ok(p) => {
+                            port = Some(p);
+                            sup.opened(now);
+                        }
+                        Err(e) => {
+                            if is_not_a_tty(&e) {
+                                return Err(CaptureError::NotASerialPort {
+                                    path: path.to_owned(),
+                                    what: "not a terminal device",
+                                });
+                            }
+                            let failure = if std::path::Path::new(path).exists() {
+                                Failure::Open(e.to_string())
+                            } else {
+                                Failure::Missing
+                            };
+                            sup.failed(now, failure);
+                        }
                     }
                 }
-                if !locked && bauds.len() > 1 && opened.elapsed() >= probe_time(baud) {
-                    // No verified frame at this rate: try the other one.
-                    baud_i = (baud_i + 1) % bauds.len();
-                    break Next::OtherBaud;
-                }
-                if last_good.elapsed() >= warn_after {
-                    warn_after += REPEAT_LOG;
-                    let since = diff(self.decoder.stats(), &stats_at_good);
-                    self.observer.event(Event::Silent {
-                        path,
-                        for_secs: last_good.elapsed().as_secs(),
-                        since_last_valid: since,
-                        hint: hint(&since, self.recorder.stats()),
-                    });
-                    if mode.is_none() {
-                        // The meter's mode may have been changed remotely: probe again.
-                        locked = false;
+                Action::Wait(d) => sleep_unless(stop, d.min(READ_TIMEOUT)),
+                Action::Read => {
+                    let p = port.as_mut().expect("the supervisor reads an open port");
+                    let good_before = self.good_frames;
+                    match p.read(&mut buf) {
+                        Ok(0) => {
+                            port = None;
+                            sup.failed(now, Failure::HungUp);
+                        }
+                        Ok(n) => self.feed(&buf[..n], now)?,
+                        Err(e)
+                            if matches!(
+                                e.kind(),
+                                io::ErrorKind::TimedOut
+                                    | io::ErrorKind::Interrupted
+                                    | io::ErrorKind::WouldBlock
+                            ) => {}
+                        Err(e) => {
+                            port = None;
+                            sup.failed(now, Failure::Read(e.to_string()));
+                        }
                     }
-                }
-            };
-            drop(port);
-            match next {
-                Next::Stop => break,
-                Next::OtherBaud => continue,
-                Next::Failed(error) => {
-                    errors.report(self.observer, path, error, backoff);
-                    announce_open = true;
-                    sleep_unless(stop, backoff);
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    if self.good_frames > good_before {
+                        sup.good_frame(now);
+                        stats_at_good = *self.decoder.stats();
+                    }
                 }
             }
+            self.counters.port_open = sup.is_open();
+            self.counters.port_reopens = sup.reopens();
+            let notes: Vec<Note> = sup.take_notes().collect();
+            for note in notes {
+                self.say(note, path, &stats_at_good);
+            }
+            self.tick(Instant::now())?;
         }
-        self.finish()
+        drop(port);
+        self.finish(Instant::now())
     }
-}
 
-/// Reports port errors, but the same one at most every [`REPEAT_LOG`].
-#[derive(Default)]
-struct ErrorLog {
-    last: Option<(String, Instant)>,
-}
-
-impl ErrorLog {
-    fn report(
-        &mut self,
-        observer: &mut dyn Observer,
-        path: &str,
-        error: String,
-        retry_in: Duration,
-    ) {
-        let repeat = self
-            .last
-            .as_ref()
-            .is_some_and(|(e, at)| *e == error && at.elapsed() < REPEAT_LOG);
-        if !repeat {
-            observer.event(Event::PortError {
-                path,
-                error: error.clone(),
-                retry_in,
-            });
-            self.last = Some((error, Instant::now()));
+    fn say(&mut self, note: Note, path: &str, stats_at_good: &Stats) {
+        match note {
+            Note::Opened { baud, after } => {
+                self.observer
+                    .event(&Event::PortOpened { path, baud, after })
+            }
+            Note::Locked { baud } => {
+                let mode = self.decoder.detected_mode().unwrap_or(if baud >= 9600 {
+                    Mode::Standard
+                } else {
+                    Mode::Historique
+                });
+                self.observer.event(&Event::ModeFound { mode, baud })
+            }
+            Note::Failing {
+                failure,
+                for_time,
+                attempts,
+            } => {
+                let missing = failure == Failure::Missing;
+                let present = if missing { serial_ports() } else { Vec::new() };
+                self.observer.event(&Event::PortFailing {
+                    path,
+                    failure: failure.describe(),
+                    missing,
+                    for_secs: for_time.as_secs(),
+                    attempts,
+                    present,
+                })
+            }
+            Note::Silent { for_time, reprobe } => {
+                let since = diff(self.decoder.stats(), stats_at_good);
+                let hint = hint(&since, &self.recorder.stats());
+                self.observer.event(&Event::Silent {
+                    path,
+                    for_secs: for_time.as_secs(),
+                    since_last_valid: since,
+                    hint,
+                    reprobe,
+                })
+            }
         }
     }
 }
 
-/// What ends a spell on an open port.
-enum Next {
-    Stop,
-    OtherBaud,
-    Failed(String),
+/// The instant of Unix seconds `t`, in Europe/Paris's offset.
+fn instant(t: i64) -> Option<DateTime<FixedOffset>> {
+    DateTime::from_timestamp(t, 0).map(|t| t.with_timezone(&TZ).fixed_offset())
+}
+
+/// Why no record was made since the last one, from the recorder's counts then and now.
+fn stall_reason(
+    now: &RecordStats,
+    then: &RecordStats,
+    held: Option<(i64, u32)>,
+    last: Option<DateTime<FixedOffset>>,
+) -> String {
+    let d = |f: fn(&RecordStats) -> u64| f(now).saturating_sub(f(then));
+    let last = last.map_or("-".to_owned(), |t| t.to_rfc3339());
+    let reasons: [(u64, String); 7] = [
+        (
+            d(|s| s.before_shape),
+            "no clean frame identifying a meter (ADSC/ADCO and an energy index) yet to learn the labels from; waiting for one".to_owned(),
+        ),
+        (
+            d(|s| s.incomplete),
+            "frames verify but lack a wanted label (a failed checksum, or the meter's shape changed: the labels are learned again after 30 clean frames); check --labels".to_owned(),
+        ),
+        (
+            d(|s| s.no_time),
+            "frames verify but carry no valid DATE; waiting for one".to_owned(),
+        ),
+        (
+            d(|s| s.not_after_last),
+            format!("frame times are not after the last record ({last}); recording resumes when they pass it"),
+        ),
+        (
+            d(|s| s.timeline.unset_clock),
+            "the clock reads a time before 2010 (a host clock not set yet: no RTC, no NTP?); waiting for a real time".to_owned(),
+        ),
+        (
+            d(|s| s.timeline.glitches),
+            "frame times disagree with each other; frames are dropped until three in a row agree".to_owned(),
+        ),
+        (
+            d(|s| s.same_interval),
+            "every record falls in an interval already recorded (--every)".to_owned(),
+        ),
+    ];
+    if let Some((t, n)) = held {
+        let t = instant(t).map_or(t.to_string(), |t| t.to_rfc3339());
+        return format!(
+            "frame times jumped to {t}: {n} frame(s) held until {} agree",
+            crate::record::timeline::CONFIRM
+        );
+    }
+    reasons
+        .into_iter()
+        .max_by_key(|(n, _)| *n)
+        .filter(|(n, _)| *n > 0)
+        .map_or("frames verify but make no record".to_owned(), |(_, r)| r)
+}
+
+/// A path that exists but is not a character device cannot be a serial port.
+fn check_port_path(path: &str) -> Result<(), CaptureError> {
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(()); // absent: it may appear later
+    };
+    let t = meta.file_type();
+    let what = if t.is_char_device() {
+        return Ok(());
+    } else if t.is_file() {
+        "a regular file"
+    } else if t.is_dir() {
+        "a directory"
+    } else {
+        "not a character device"
+    };
+    Err(CaptureError::NotASerialPort {
+        path: path.to_owned(),
+        what,
+    })
+}
+
+fn is_not_a_tty(e: &serialport::Error) -> bool {
+    // ENOTTY: a character device that is not a terminal (e.g. /dev/null).
+    e.to_string().contains("Not a typewriter") || e.to_string().contains("Inappropriate ioctl")
+}
+
+/// The serial ports of this machine (for a message when the one asked for is absent).
+fn serial_ports() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir("/dev/serial/by-id")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path().display().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.extend(
+        serialport::available_ports()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| p.port_name),
+    );
+    for onboard in ["/dev/serial0", "/dev/ttyAMA0"] {
+        if std::path::Path::new(onboard).exists() {
+            v.push(onboard.to_owned());
+        }
+    }
+    v.sort();
+    v.dedup();
+    v
 }
 
 fn open_port(path: &str, baud: u32) -> serialport::Result<serialport::TTYPort> {
@@ -589,5 +963,40 @@ mod tests {
         let c = HostClock::Replay { start, baud: 1200 };
         // 120 bytes a second at 1200 baud, 10 bits a byte.
         assert_eq!((c.now(240) - start).num_milliseconds(), 2000);
+    }
+
+    #[test]
+    fn stall_reasons_name_the_main_cause() {
+        let then = RecordStats::default();
+        let mut now = then;
+        now.incomplete = 50;
+        now.no_time = 2;
+        assert!(stall_reason(&now, &then, None, None).contains("lack a wanted label"));
+        now.timeline.unset_clock = 90;
+        assert!(stall_reason(&now, &then, None, None).contains("before 2010"));
+        assert!(
+            stall_reason(&now, &then, Some((1_780_000_000, 2)), None).contains("2 frame(s) held")
+        );
+    }
+
+    #[test]
+    fn port_paths_that_cannot_be_serial_ports() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("capture.tic");
+        std::fs::write(&file, b"x").unwrap();
+        for (p, what) in [
+            (file.to_str().unwrap(), "a regular file"),
+            (dir.path().to_str().unwrap(), "a directory"),
+        ] {
+            match check_port_path(p) {
+                Err(CaptureError::NotASerialPort { what: w, .. }) => assert_eq!(w, what),
+                other => panic!("{p}: {other:?}"),
+            }
+        }
+        assert!(check_port_path("/dev/ttyNOPE-absent").is_ok());
+        assert!(
+            check_port_path("/dev/null").is_ok(),
+            "a char device: open decides"
+        );
     }
 }

@@ -87,6 +87,7 @@ pub fn run(opts: Options, stop: Arc<AtomicBool>) -> Result<()> {
             opts.data_dir.display().to_string()
         )
     })?;
+    let _lock = super::record::lock_data_dir(&opts.data_dir, "the demo")?;
 
     // `end` stops both sides; a signal sets it as well as `stop` (which says why).
     let end = Arc::new(AtomicBool::new(false));
@@ -123,6 +124,8 @@ pub fn run(opts: Options, stop: Arc<AtomicBool>) -> Result<()> {
     let mut watch = Watch {
         status: &mut status,
         opened: &opened,
+        end: &end,
+        failed: None,
     };
     let store = StoreConfig {
         dir: opts.data_dir.clone(),
@@ -143,6 +146,7 @@ pub fn run(opts: Options, stop: Arc<AtomicBool>) -> Result<()> {
     end.store(true, Ordering::Relaxed);
     let counters = capture.counters();
     drop(capture);
+    let failed = watch.failed.take();
     status.finish(&counters);
     // The meter sees `end` within its write timeout; never wait long for it.
     let deadline = Instant::now() + StdDuration::from_secs(2);
@@ -151,6 +155,9 @@ pub fn run(opts: Options, stop: Arc<AtomicBool>) -> Result<()> {
     }
     let served = sim.is_finished().then(|| sim.join());
     result?;
+    if let Some(error) = failed {
+        bail!("the demo cannot write its records: {error}");
+    }
     if stop.load(Ordering::Relaxed) {
         eprintln!("tic-rec: demo: stopped by a signal");
         return Ok(());
@@ -236,16 +243,26 @@ impl Write for DemoLine<'_> {
     }
 }
 
-/// Passes events to the status line, and says when the recorder has opened the port.
+/// Passes events to the status line, says when the recorder has opened the port, and ends
+/// the demo when its records cannot be written (a service would hold them and wait for the
+/// disk; a demo says why it stopped).
 struct Watch<'a> {
     status: &'a mut Status,
     opened: &'a AtomicBool,
+    end: &'a AtomicBool,
+    failed: Option<String>,
 }
 
 impl Observer for Watch<'_> {
-    fn event(&mut self, event: Event<'_>) {
-        if matches!(event, Event::PortOpened { .. }) {
-            self.opened.store(true, Ordering::Relaxed);
+    fn event(&mut self, event: &Event<'_>) {
+        match event {
+            Event::PortOpened { .. } => self.opened.store(true, Ordering::Relaxed),
+            Event::WriteStalled { error, .. } => {
+                self.failed.get_or_insert_with(|| error.to_string());
+                self.end.store(true, Ordering::Relaxed);
+                return;
+            }
+            _ => {}
         }
         self.status.event(event);
     }

@@ -3,14 +3,14 @@
 use std::fs::File;
 use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use anyhow::{bail, Context, Result};
 use chrono::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
-use tic_rec::capture::{Capture, Counters, Event, HostClock, Observer, StoreConfig};
+use tic_rec::capture::{Capture, Counters, Event, Fanout, HostClock, Observer, StoreConfig};
 use tic_rec::record::RecordConfig;
 use tic_rec::tic::Mode;
 
@@ -53,7 +53,7 @@ pub struct Args {
     /// Also keep the raw bytes, in YYYY-MM-DD.tic files beside the records.
     #[arg(long)]
     raw: bool,
-    /// Report a line without valid frames after this long (for tests).
+    /// Report a line without valid frames, or frames without rows, after this long (for tests).
     #[arg(long, value_parser = parse_duration, default_value = "1min", hide = true)]
     silence_warning: Duration,
     /// When not on a terminal: one summary log line this often.
@@ -99,13 +99,13 @@ impl Status {
 
     fn log(&self, line: String) {
         match &self.bar {
-            Some(bar) => bar.println(line),
+            Some(bar) => bar.println(format!("tic-rec: {line}")),
             None => eprintln!("tic-rec: {line}"),
         }
     }
 
     fn summary(c: &Counters) -> String {
-        format!(
+        let mut s = format!(
             "{} rows written (last {}, {} VA); {} frames: {} incomplete, {} failed checksums, {} cut",
             c.written,
             c.last_time.map_or("-".to_owned(), |t| t.to_rfc3339()),
@@ -114,7 +114,27 @@ impl Status {
             c.recorder.incomplete,
             c.decoder.groups_bad,
             c.decoder.frames_cut + c.decoder.frames_oversize,
-        )
+        );
+        if c.held > 0 || c.stalled {
+            s.push_str(&format!(
+                "; DISK NOT WRITABLE: {} rows held in memory",
+                c.held
+            ));
+        }
+        if c.dropped > 0 {
+            s.push_str(&format!(", {} dropped", c.dropped));
+        }
+        let t = &c.recorder.timeline;
+        if t.glitches + t.jumps > 0 {
+            s.push_str(&format!(
+                "; {} frame times dropped, {} clock jumps followed",
+                t.glitches, t.jumps
+            ));
+        }
+        if !c.port_open {
+            s.push_str("; port closed");
+        }
+        s
     }
 
     pub(super) fn finish(&self, c: &Counters) {
@@ -125,22 +145,61 @@ impl Status {
     }
 }
 
+fn secs(s: u64) -> String {
+    humantime::format_duration(StdDuration::from_secs(s)).to_string()
+}
+
 impl Observer for Status {
-    fn event(&mut self, event: Event<'_>) {
-        match event {
-            Event::PortOpened { path, baud } => self.log(format!("reading {path} at {baud} baud (7E1)")),
-            Event::ModeFound { mode, baud } => self.log(format!("frames verify: {mode} mode at {baud} baud")),
-            Event::PortError { path, error, retry_in } => {
-                self.log(format!("{path}: {error}; retrying in {} s", retry_in.as_secs()))
+    fn event(&mut self, event: &Event<'_>) {
+        match *event {
+            Event::Started { .. } => {}
+            Event::PortOpened { path, baud, after } => match after {
+                None => self.log(format!("reading {path} at {baud} baud (7E1)")),
+                Some(d) => self.log(format!(
+                    "{path} is back after {}: reading at {baud} baud",
+                    secs(d.as_secs())
+                )),
+            },
+            Event::ModeFound { mode, baud } => {
+                self.log(format!("frames verify: {mode} mode at {baud} baud"))
+            }
+            Event::PortFailing {
+                path,
+                ref failure,
+                missing,
+                for_secs,
+                attempts,
+                ref present,
+            } => {
+                let mut line = if for_secs == 0 {
+                    format!("{path} {failure}")
+                } else {
+                    format!("{path} still {failure} after {} ({attempts} attempts)", secs(for_secs))
+                };
+                if missing {
+                    if present.is_empty() {
+                        line.push_str("; no serial port is present on this machine");
+                    } else {
+                        line.push_str(&format!("; serial ports present: {}", present.join(", ")));
+                    }
+                }
+                line.push_str("; trying again every second");
+                self.log(line)
             }
             Event::Silent {
                 path,
                 for_secs,
                 since_last_valid: s,
                 hint,
+                reprobe,
             } => self.log(format!(
-                "{path}: no valid frame for {for_secs} s ({} bytes, {} frames, {} groups verified, {} failed in that time): {hint}",
-                s.bytes, s.frames, s.groups_ok, s.groups_bad
+                "{path}: no valid frame for {} ({} bytes, {} frames, {} groups verified, {} failed in that time): {hint}{}",
+                secs(for_secs),
+                s.bytes,
+                s.frames,
+                s.groups_ok,
+                s.groups_bad,
+                if reprobe { "; probing 9600 and 1200 baud again" } else { "" }
             )),
             Event::FileOpened(r) => {
                 let mut line = format!(
@@ -154,8 +213,72 @@ impl Observer for Status {
                 if r.skipped_other_columns > 0 {
                     line.push_str(" (the day's earlier file has other columns)");
                 }
+                for p in &r.skipped_untrusted {
+                    line.push_str(&format!(
+                        " (the last line of {} is not a record: left as it is)",
+                        p.display()
+                    ));
+                }
+                if r.skipped_later > 0 {
+                    line.push_str(" (the day's earlier file has later rows: the clock went back)");
+                }
                 self.log(line)
             }
+            Event::WriteStalled { error, held } => self.log(format!(
+                "CANNOT WRITE: {} ({error}); holding rows in memory (up to {} rows, about two hours) and retrying every {} s{}",
+                error.what(),
+                tic_rec::store::MAX_HELD_ROWS,
+                tic_rec::store::RETRY.as_secs(),
+                if held > 1 { format!(", {held} held") } else { String::new() }
+            )),
+            Event::WriteStillStalled {
+                error,
+                held,
+                dropped,
+                for_secs,
+            } => self.log(format!(
+                "still cannot write after {}: {}; {held} rows held, {dropped} oldest dropped",
+                secs(for_secs),
+                error.what()
+            )),
+            Event::WriteRecovered {
+                written,
+                dropped,
+                for_secs,
+            } => self.log(format!(
+                "writing again after {}: {written} held rows written{}",
+                secs(for_secs),
+                if dropped > 0 {
+                    format!(", {dropped} oldest rows were dropped (memory bound)")
+                } else {
+                    String::new()
+                }
+            )),
+            Event::RawDropped { error, bytes } => self.log(format!(
+                "cannot keep the raw bytes ({}): {bytes} bytes dropped; records are kept",
+                error.what()
+            )),
+            Event::TimeJump { from, to } => {
+                let d = to.signed_duration_since(from);
+                let dir = if d < chrono::Duration::zero() { "BACK" } else { "forward" };
+                let abs = StdDuration::from_secs(d.num_seconds().unsigned_abs());
+                self.log(format!(
+                    "CLOCK CHANGE: frame times moved {dir} by {} (from {} to {}), confirmed by {} frames in a row; recording follows the new time{}",
+                    humantime::format_duration(abs),
+                    from.to_rfc3339(),
+                    to.to_rfc3339(),
+                    tic_rec::record::timeline::CONFIRM,
+                    if dir == "BACK" { " (rows that fall before a day file's last row go to a new part, YYYY-MM-DD.N.csv)" } else { "" }
+                ))
+            }
+            Event::TimeGlitch { time, total } => self.log(format!(
+                "dropped a frame whose time ({}) disagreed with the frames around it ({total} so far): a corrupted DATE that passed its checksum?",
+                time.map_or("-".to_owned(), |t| t.to_rfc3339())
+            )),
+            Event::Stalled {
+                for_secs,
+                ref reason,
+            } => self.log(format!("no row written for {}: {reason}", secs(for_secs))),
             Event::Recorded(_, c) | Event::Tick(c) => {
                 if let Some(bar) = &self.bar {
                     bar.set_message(Status::summary(c));
@@ -164,6 +287,55 @@ impl Observer for Status {
                     eprintln!("tic-rec: {}", Status::summary(c));
                 }
             }
+        }
+    }
+}
+
+/// Tells systemd how the recorder is (`Type=notify`, `WatchdogSec=`): READY once the loop
+/// runs, a STATUS line, and watchdog pings from the loop's ticks (a hung read or a wedged
+/// writer stops them, and systemd restarts the service). Outside systemd it does nothing.
+struct Systemd {
+    watchdog: Option<StdDuration>,
+    last_ping: Option<Instant>,
+    active: bool,
+}
+
+impl Systemd {
+    fn new() -> Systemd {
+        Systemd {
+            watchdog: sd_notify::watchdog_enabled(),
+            last_ping: None,
+            active: std::env::var_os("NOTIFY_SOCKET").is_some(),
+        }
+    }
+}
+
+impl Observer for Systemd {
+    fn event(&mut self, event: &Event<'_>) {
+        if !self.active {
+            return;
+        }
+        match *event {
+            Event::Started { source } => {
+                let status = format!("recording {source}");
+                let _ = sd_notify::notify(&[
+                    sd_notify::NotifyState::Ready,
+                    sd_notify::NotifyState::Status(&status),
+                ]);
+            }
+            Event::Tick(c) => {
+                let Some(every) = self.watchdog else { return };
+                if self.last_ping.is_some_and(|t| t.elapsed() < every / 4) {
+                    return;
+                }
+                self.last_ping = Some(Instant::now());
+                let status = Status::summary(c);
+                let _ = sd_notify::notify(&[
+                    sd_notify::NotifyState::Watchdog,
+                    sd_notify::NotifyState::Status(&status),
+                ]);
+            }
+            _ => {}
         }
     }
 }
@@ -179,6 +351,90 @@ fn stop_flag() -> Result<Arc<AtomicBool>> {
     Ok(stop)
 }
 
+/// Takes the data directory's lock, naming this process and its source for a second
+/// recorder's message.
+pub(super) fn lock_data_dir(dir: &Path, source: &str) -> Result<tic_rec::store::DirLock> {
+    let holder = format!(
+        "tic-rec pid {}, since {}, recording {source}",
+        std::process::id(),
+        chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    );
+    Ok(tic_rec::store::DirLock::acquire(dir, &holder)?)
+}
+
+/// What a replay wrote, and why the other frames made no row; an error if it wrote none.
+fn replay_report(name: &str, c: &Counters, mode: Option<Mode>, clock: HostClock) -> Result<()> {
+    let r = &c.recorder;
+    let t = &r.timeline;
+    let parts: Vec<String> = [
+        (
+            r.incomplete,
+            "lacked a wanted label or had it fail its checksum",
+        ),
+        (
+            r.not_after_last,
+            "fell in the same second as the previous row",
+        ),
+        (
+            r.same_interval,
+            "fell in an interval already recorded (--every)",
+        ),
+        (
+            r.before_shape,
+            "came before a clean frame identifying the meter",
+        ),
+        (r.no_time, "had no valid DATE"),
+        (
+            t.glitches,
+            "had a time contradicted by the frames around them",
+        ),
+        (t.unset_clock, "had a time before 2010"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, why)| format!("{n} {why}"))
+    .collect();
+    eprintln!(
+        "tic-rec: replay of {name}: {} frames, {} rows written{}",
+        c.decoder.frames,
+        c.written,
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("; frames not written: {}", parts.join(", "))
+        }
+    );
+    let historique = c.decoder.frames_historique > c.decoder.frames_standard;
+    let host = matches!(clock, HostClock::System);
+    if historique && host && c.decoder.frames >= 10 && r.not_after_last * 2 > c.decoder.frames {
+        eprintln!(
+            "tic-rec: note: historique frames have no DATE: they were stamped with this machine's clock at replay              speed, so most fell in the same second; give the capture's start with --replay-start              YYYY-MM-DDTHH:MM:SS to stamp them from its air time at 1200 baud"
+        );
+    }
+    if c.written == 0 && c.rows == 0 {
+        let why = if c.decoder.frames == 0 {
+            "no complete frame in it (is it a TIC capture?)".to_owned()
+        } else if c.decoder.groups_ok == 0 || c.decoder.groups_bad > c.decoder.groups_ok {
+            format!(
+                "{} of {} groups failed their checksum{}",
+                c.decoder.groups_bad,
+                c.decoder.groups_bad + c.decoder.groups_ok,
+                match mode {
+                    Some(m) => format!(": is it really {m} mode? try --mode auto"),
+                    None => String::new(),
+                }
+            )
+        } else {
+            parts
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "no frame made a record".to_owned())
+        };
+        bail!("no row written from {name}: {why}");
+    }
+    Ok(())
+}
+
 pub fn run(args: Args) -> Result<()> {
     if args.replay_start.is_some() && args.mode == ModeArg::Standard {
         bail!("--replay-start stamps historique records; standard records carry the meter's DATE");
@@ -191,6 +447,7 @@ pub fn run(args: Args) -> Result<()> {
     let stop = stop_flag()?;
     let fsync = args.fsync_interval.to_std().context("--fsync-interval")?;
     if args.demo {
+        // The demo checks its flags before creating anything, then takes the lock.
         let opts = super::demo::Options {
             mode: args.mode.forced().unwrap_or(Mode::Standard),
             data_dir: args.data_dir,
@@ -203,11 +460,6 @@ pub fn run(args: Args) -> Result<()> {
         };
         return super::demo::run(opts, stop);
     }
-    let store = StoreConfig {
-        dir: args.data_dir.clone(),
-        fsync_interval: fsync,
-        raw: args.raw,
-    };
     super::check_data_dir(&args.data_dir)?;
     std::fs::create_dir_all(&args.data_dir).with_context(|| {
         format!(
@@ -215,6 +467,17 @@ pub fn run(args: Args) -> Result<()> {
             args.data_dir.display().to_string()
         )
     })?;
+    let source = match (&port, &args.replay) {
+        (Some(p), _) => p.clone(),
+        (None, Some(r)) => format!("a replay of {}", r.display()),
+        (None, None) => unreachable!("clap requires a source"),
+    };
+    let _lock = lock_data_dir(&args.data_dir, &source)?;
+    let store = StoreConfig {
+        dir: args.data_dir.clone(),
+        fsync_interval: fsync,
+        raw: args.raw,
+    };
     let record = RecordConfig {
         labels: args.labels.clone(),
         every: args.every,
@@ -224,9 +487,12 @@ pub fn run(args: Args) -> Result<()> {
             .to_std()
             .unwrap_or(StdDuration::from_secs(300)),
     );
+    let mut systemd = Systemd::new();
+    let mut observers = Fanout::new();
+    observers.add(&mut status);
+    observers.add(&mut systemd);
     let mode = args.mode.forced();
-    let mut capture = Capture::new(mode, record, store, &mut status)
-        .with_silence(args.silence_warning.to_std().context("--silence-warning")?);
+    let mut clock = HostClock::System;
     if let Some(start) = args.replay_start {
         use chrono::TimeZone;
         let start = tic_rec::store::TZ
@@ -235,29 +501,46 @@ pub fn run(args: Args) -> Result<()> {
             .with_context(|| {
                 format!("--replay-start {start} does not exist in Europe/Paris local time")
             })?;
-        capture = capture.with_clock(HostClock::Replay {
+        clock = HostClock::Replay {
             start: start.to_utc(),
             baud: Mode::Historique.baud_rate(),
-        });
+        };
     }
-    let result = if let Some(path) = &args.replay {
+    let mut capture = Capture::new(mode, record, store, &mut observers)
+        .with_silence(args.silence_warning.to_std().context("--silence-warning")?)
+        .with_clock(clock);
+    let (result, replay) = if let Some(path) = &args.replay {
         let name = path.display().to_string();
-        if name == "-" {
+        let r = if name == "-" {
             capture.run_reader(io::stdin().lock(), "standard input", &stop)
         } else {
             let file = File::open(path).with_context(|| format!("cannot open {name:?}"))?;
             capture.run_reader(file, &name, &stop)
-        }
+        };
+        (r, Some(name))
     } else {
         let port = port.expect("clap requires a source");
-        capture.run_port(&port, mode, &stop)
+        (capture.run_port(&port, mode, &stop), None)
     };
     let counters = capture.counters();
     drop(capture);
+    drop(observers);
     status.finish(&counters);
     result?;
+    if counters.held > 0 {
+        bail!(
+            "{} rows could not be written before exiting ({})",
+            counters.held,
+            args.data_dir.display()
+        );
+    }
     if args.replay_start.is_some() && counters.decoder.frames_historique == 0 {
         eprintln!("tic-rec: note: --replay-start was not used: the capture has no historique frame (standard records carry the meter's DATE)");
+    }
+    if let Some(name) = replay {
+        if !stop.load(Ordering::Relaxed) {
+            replay_report(&name, &counters, mode, clock)?;
+        }
     }
     Ok(())
 }

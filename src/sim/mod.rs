@@ -1154,7 +1154,7 @@ impl Meter {
                     .iter()
                     .map(|&b| u32::from(b))
                     .sum();
-                if added % 64 == 0 {
+                if added.is_multiple_of(64) {
                     out.insert(value_at, b'!');
                 }
                 damaged = true;

@@ -5,6 +5,7 @@
 //! <data-dir>/YYYY/MM/YYYY-MM-DD.csv     records of one local (Europe/Paris) day
 //! <data-dir>/YYYY/MM/YYYY-MM-DD.N.csv   the N-th file of that day after a column change
 //! <data-dir>/YYYY/MM/YYYY-MM-DD.tic     raw TIC bytes of that day (with --raw)
+//! <data-dir>/.tic-rec.lock              held by the one recorder writing here
 //! ```
 //! The day is the local calendar date of the record's time (the meter's DATE in standard
 //! mode), not of the host clock, so replays of old captures file each day correctly.
@@ -20,11 +21,15 @@
 //!   currents, powers: [`layout::is_numeric_label`]) are plain integers without leading zeros;
 //!   other values are text trimmed of padding. The `DATE` column holds the raw horodate
 //!   (`H230301091834`), season letter included.
-//! - Rows are in time order within a file (the recorder drops a record older than the last
-//!   one written).
+//! - Rows are in strictly increasing time order within a file. A row at most [`OVERLAP`]
+//!   (60 s) before the last row of its file is a duplicate and is skipped (a restart within
+//!   the same second); one further back (the meter's clock was set back, an older capture is
+//!   replayed) goes to another part of the day: the first `YYYY-MM-DD.N.csv` with the same
+//!   header whose rows are all earlier, or a new one. Nothing written is ever rewritten.
 //! - A file's header never changes. When the recorder starts with other columns than today's
 //!   file has (a contract change, new `--labels`), it opens `YYYY-MM-DD.1.csv` (then `.2`…)
-//!   for that day, so no row is ever misaligned with its header.
+//!   for that day, so no row is ever misaligned with its header. A file whose last line is
+//!   not a record of its header (a garbage line) is left as it is, and another part is used.
 //!
 //! ## Durability promise
 //! - Every row is written with one `write` call, whole, and handed to the OS at once.
@@ -33,12 +38,26 @@
 //! - A power cut can therefore lose at most the rows of the last interval, and can leave a
 //!   torn last line (no `\n`). On start-up the recorder cuts a torn tail back to the last
 //!   complete line before appending; readers skip nothing else.
+//! - Any I/O error while writing (disk full, a failing SD card, a read-only remount) is an
+//!   outage, not an exit: rows are held in memory in order ([`MAX_HELD_ROWS`], two hours at
+//!   one row a second, and [`MAX_HELD_BYTES`]; beyond that the oldest are dropped and
+//!   counted), writing is retried every [`RETRY`] (5 s), and every held row is written, in
+//!   order, once it can be. A write that failed half-way is cut back to the last whole row
+//!   before the next attempt (or, if even that fails, the file is resumed again, which cuts
+//!   the torn tail), so no torn row is ever left behind.
+//! - One recorder per data directory: [`DirLock`] holds an advisory lock on
+//!   `.tic-rec.lock`, released by the kernel when the process ends (a `kill -9` never leaves
+//!   a stale lock); a second recorder refuses at once, naming the first.
 
 pub mod layout;
+mod lock;
 mod writer;
 
 pub use layout::{cell, day_file, is_numeric_label, parse_day_file_name, raw_file, TZ};
-pub use writer::{Appended, Resumed, Store, StoreError};
+pub use lock::{DirLock, LOCK_FILE};
+pub use writer::{
+    Appended, Resumed, Store, StoreError, StoreEvent, MAX_HELD_BYTES, MAX_HELD_ROWS, OVERLAP, RETRY,
+};
 
 /// Where a record's time comes from (the `time_source` column).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

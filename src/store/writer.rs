@@ -1,5 +1,14 @@
 //! Appending records to the daily files, with the durability policy of the module docs.
+//!
+//! Rows go through a bounded queue: normally a row is written as soon as it is appended;
+//! when the disk is full or failing (any I/O error), the store keeps the rows in memory
+//! ([`MAX_HELD_ROWS`], about two hours at one row a second; beyond that the oldest are
+//! dropped and counted), retries every [`RETRY`], and writes every held row, in order, once
+//! it can. A write that failed half-way is cut back before the next attempt, so no torn row
+//! is ever left behind. The caller passes in the time (`now`): the fsync timer and the retry
+//! timer are tested without sleeping.
 
+use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -32,6 +41,36 @@ pub enum StoreError {
         /// Columns in the header.
         want: usize,
     },
+    /// Another recorder holds the data directory.
+    #[error("{dir:?} is already recorded into by another tic-rec ({holder}); stop it first (systemctl stop tic-rec?) or use another --data-dir")]
+    Locked {
+        /// The data directory.
+        dir: PathBuf,
+        /// What the lock file says of its holder.
+        holder: String,
+    },
+}
+
+impl StoreError {
+    /// The OS error behind it, if any.
+    pub fn io_error(&self) -> Option<&io::Error> {
+        match self {
+            StoreError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
+    /// A short word for the kind of failure, for log lines: `disk full`, `read-only file
+    /// system`, `I/O error (failing disk?)`, or the OS's message.
+    pub fn what(&self) -> String {
+        match self.io_error().and_then(io::Error::raw_os_error) {
+            Some(28) => "disk full".to_owned(),
+            Some(122) => "disk quota exceeded".to_owned(),
+            Some(30) => "read-only file system (remounted read-only after errors?)".to_owned(),
+            Some(5) => "I/O error (a failing SD card or disk?)".to_owned(),
+            _ => self.to_string(),
+        }
+    }
 }
 
 fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
@@ -47,7 +86,10 @@ fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Sto
 pub enum Appended {
     /// Written.
     Written,
-    /// Not written: not later than the last row of its day's file.
+    /// Held in memory: the files cannot be written now (see [`StoreEvent::Stalled`]).
+    Held,
+    /// Not written: not later than the last row of its day's file (by at most
+    /// [`OVERLAP`]).
     NotAfterLast,
 }
 
@@ -62,13 +104,75 @@ pub struct Resumed {
     pub torn_bytes: u64,
     /// Files of that day skipped because their header differs.
     pub skipped_other_columns: u32,
+    /// Files of that day skipped because their last row is not a record (a garbage line).
+    pub skipped_untrusted: Vec<PathBuf>,
+    /// Files of that day skipped because their last row is later than the new rows (the
+    /// clock went back): the rows go to a new part of the day instead.
+    pub skipped_later: u32,
 }
+
+/// Something the caller may want to tell a person.
+#[derive(Debug)]
+pub enum StoreEvent {
+    /// A day file was opened.
+    Opened(Resumed),
+    /// Writing failed: rows are now held in memory and retried every [`RETRY`].
+    Stalled {
+        /// The error.
+        error: StoreError,
+        /// Rows held now.
+        held: usize,
+    },
+    /// Still failing (every ten minutes while it lasts).
+    StillStalled {
+        /// The error.
+        error: StoreError,
+        /// Rows held now.
+        held: usize,
+        /// Rows dropped so far in this outage (the oldest, beyond [`MAX_HELD_ROWS`]).
+        dropped: u64,
+        /// How long writing has failed.
+        for_secs: u64,
+    },
+    /// Writing works again: every held row has been written.
+    Recovered {
+        /// Rows held during the outage and written now.
+        written: u64,
+        /// Rows dropped during the outage.
+        dropped: u64,
+        /// How long the outage lasted.
+        for_secs: u64,
+    },
+    /// Raw bytes (`--raw`) could not be kept.
+    RawDropped {
+        /// The error.
+        error: StoreError,
+        /// Bytes lost.
+        bytes: u64,
+    },
+}
+
+/// Rows held in memory while the files cannot be written (two hours at one row a second).
+pub const MAX_HELD_ROWS: usize = 7200;
+/// Bytes held at most, whatever the row size.
+pub const MAX_HELD_BYTES: usize = 8 << 20;
+/// How often writing is retried during an outage.
+pub const RETRY: Duration = Duration::from_secs(5);
+/// A row at most this much before the last row of its day's file is a duplicate (a restart
+/// within the same second, a clock a little behind) and is skipped; one further back in
+/// time goes to a new part of the day.
+pub const OVERLAP: i64 = 60;
+const REMIND: Duration = Duration::from_secs(600);
 
 /// The open file of the current day.
 struct DayFile {
     day: NaiveDate,
+    /// Its part number N (`YYYY-MM-DD.N.csv`; 0 for the first).
+    part: u32,
     path: PathBuf,
     file: File,
+    /// Bytes known to be whole rows (a failed write is cut back to this).
+    len: u64,
     /// Time of the last row in the file, to keep rows in time order.
     last: Option<DateTime<FixedOffset>>,
     dirty: bool,
@@ -79,13 +183,27 @@ struct RawFile {
     day: NaiveDate,
     path: PathBuf,
     file: File,
+    len: u64,
     dirty: bool,
+}
+
+struct Pending {
+    time: DateTime<FixedOffset>,
+    line: String,
+}
+
+struct Outage {
+    since: Instant,
+    next_try: Instant,
+    next_remind: Instant,
+    dropped: u64,
 }
 
 /// Appends records to daily CSV files (see [`crate::store`]).
 pub struct Store {
     dir: PathBuf,
     header: String,
+    names: Vec<String>,
     columns: usize,
     fsync_interval: Duration,
     last_sync: Instant,
@@ -94,30 +212,49 @@ pub struct Store {
     keep_raw: bool,
     /// Raw bytes received before the first record told which day they belong to.
     raw_pending: Vec<u8>,
-    line: String,
-    /// Observer of file events (opened, rotated, repaired).
-    events: Vec<Resumed>,
+    queue: VecDeque<Pending>,
+    queued_bytes: usize,
+    outage: Option<Outage>,
+    events: Vec<StoreEvent>,
+    /// Tests: makes the next writes fail (after writing some of their bytes).
+    #[cfg(test)]
+    fault: Option<Fault>,
 }
+
+/// A test's injected write failure: `Some((n, error))` writes `n` bytes of the row, then fails.
+#[cfg(test)]
+pub(crate) type Fault = Box<dyn FnMut() -> Option<(usize, io::Error)> + Send>;
 
 const RAW_PENDING_MAX: usize = 64 * 1024;
 
 impl Store {
     /// A store under `dir` whose files have these columns (`time`, `time_source` first).
-    pub fn new(dir: &Path, columns: &[String], fsync_interval: Duration, keep_raw: bool) -> Store {
+    pub fn new(
+        dir: &Path,
+        columns: &[String],
+        fsync_interval: Duration,
+        keep_raw: bool,
+        now: Instant,
+    ) -> Store {
         let mut w = csv_line(columns.iter().map(String::as_str));
         w.push('\n');
         Store {
             dir: dir.to_owned(),
             header: w,
+            names: columns.to_vec(),
             columns: columns.len(),
             fsync_interval,
-            last_sync: Instant::now(),
+            last_sync: now,
             current: None,
             raw: None,
             keep_raw,
             raw_pending: Vec::new(),
-            line: String::with_capacity(512),
+            queue: VecDeque::new(),
+            queued_bytes: 0,
+            outage: None,
             events: Vec::new(),
+            #[cfg(test)]
+            fault: None,
         }
     }
 
@@ -126,82 +263,235 @@ impl Store {
         &self.dir
     }
 
+    /// The file columns.
+    pub fn columns(&self) -> &[String] {
+        &self.names
+    }
+
     /// The file being appended to, if any.
     pub fn current_path(&self) -> Option<&Path> {
         self.current.as_ref().map(|c| c.path.as_path())
     }
 
-    /// File events since the last call (files opened, resumed, repaired).
-    pub fn take_events(&mut self) -> Vec<Resumed> {
+    /// Rows held in memory, waiting for the files to be writable again.
+    pub fn held(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Whether writing is failing now.
+    pub fn stalled(&self) -> bool {
+        self.outage.is_some()
+    }
+
+    /// Events since the last call (files opened, outages).
+    pub fn take_events(&mut self) -> Vec<StoreEvent> {
         std::mem::take(&mut self.events)
     }
 
-    /// Appends one row (`time`, `time_source`, then the label cells) to the file of the
-    /// row time's local day, rotating and resuming files as needed.
+    /// Appends one row (`time`, `time_source`, then the label cells) to the file of the row
+    /// time's local day, rotating and resuming files as needed. I/O errors never come back
+    /// from here: the row is held and written later (see the module docs).
     pub fn append(
         &mut self,
         time: DateTime<FixedOffset>,
         cells: &[&str],
+        now: Instant,
     ) -> Result<Appended, StoreError> {
-        let day = time.with_timezone(&TZ).date_naive();
-        if self.current.as_ref().is_none_or(|c| c.day != day) {
-            self.rotate(day)?;
-        }
-        let cur = self.current.as_mut().expect("rotate opened a file");
-        if cur.last.is_some_and(|last| time <= last) {
-            return Ok(Appended::NotAfterLast);
-        }
         if cells.len() + 1 != self.columns {
             return Err(StoreError::RowWidth {
-                path: cur.path.clone(),
+                path: day_file(&self.dir, time.with_timezone(&TZ).date_naive(), 0),
                 got: cells.len() + 1,
                 want: self.columns,
             });
         }
-        self.line.clear();
-        self.line
-            .push_str(&time.to_rfc3339_opts(chrono::SecondsFormat::Secs, false));
+        let mut line = String::with_capacity(32 + 12 * cells.len());
+        line.push_str(&time.to_rfc3339_opts(chrono::SecondsFormat::Secs, false));
         for c in cells {
-            self.line.push(',');
-            push_cell(&mut self.line, c);
+            line.push(',');
+            push_cell(&mut line, c);
         }
-        self.line.push('\n');
-        // One write call per row: the row reaches the OS whole.
-        cur.file
-            .write_all(self.line.as_bytes())
-            .map_err(io_err("cannot append to", &cur.path))?;
-        cur.last = Some(time);
-        cur.dirty = true;
-        if !self.raw_pending.is_empty() && self.keep_raw {
-            let pending = std::mem::take(&mut self.raw_pending);
-            self.write_raw(&pending)?;
+        line.push('\n');
+        self.queued_bytes += line.len();
+        self.queue.push_back(Pending { time, line });
+        while self.queue.len() > MAX_HELD_ROWS || self.queued_bytes > MAX_HELD_BYTES {
+            let dropped = self.queue.pop_front().expect("over the bound");
+            self.queued_bytes -= dropped.line.len();
+            if let Some(o) = self.outage.as_mut() {
+                o.dropped += 1;
+            }
         }
-        self.tick()?;
-        Ok(Appended::Written)
+        let before = self.queue.len();
+        let skipped = self.flush(now);
+        Ok(if self.queue.len() == before {
+            Appended::Held
+        } else if skipped.last() == Some(&true) {
+            Appended::NotAfterLast
+        } else {
+            Appended::Written
+        })
     }
 
-    /// Keeps raw bytes (with `--raw`) in the raw file of the current record day.
-    pub fn write_raw(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
-        if !self.keep_raw {
-            return Ok(());
+    /// Writes the held rows, unless an outage waits for its next retry. Returns, for each row
+    /// it took off the queue, whether it was skipped as not after the last row.
+    fn flush(&mut self, now: Instant) -> Vec<bool> {
+        let mut taken = Vec::new();
+        if self.outage.as_ref().is_some_and(|o| now < o.next_try) {
+            return taken;
+        }
+        while let Some(row) = self.queue.front() {
+            let len = row.line.len();
+            match self.write_front(now) {
+                Ok(skipped) => {
+                    self.queue.pop_front();
+                    self.queued_bytes -= len;
+                    taken.push(skipped);
+                }
+                Err(error) => {
+                    self.fail(error, now);
+                    return taken;
+                }
+            }
+        }
+        if let Some(o) = self.outage.take() {
+            self.events.push(StoreEvent::Recovered {
+                written: taken.len() as u64,
+                dropped: o.dropped,
+                for_secs: now.saturating_duration_since(o.since).as_secs(),
+            });
+            // What was written during the outage reaches the disk now.
+            self.sync();
+        }
+        if !self.raw_pending.is_empty() && self.keep_raw && self.current.is_some() {
+            let pending = std::mem::take(&mut self.raw_pending);
+            self.write_raw(&pending);
+        }
+        taken
+    }
+
+    /// Starts or continues an outage: said once, then every ten minutes while it lasts.
+    fn fail(&mut self, error: StoreError, now: Instant) {
+        let held = self.queue.len();
+        match self.outage.as_mut() {
+            Some(o) => {
+                o.next_try = now + RETRY;
+                if now >= o.next_remind {
+                    o.next_remind = now + REMIND;
+                    self.events.push(StoreEvent::StillStalled {
+                        error,
+                        held,
+                        dropped: o.dropped,
+                        for_secs: now.saturating_duration_since(o.since).as_secs(),
+                    });
+                }
+            }
+            None => {
+                self.events.push(StoreEvent::Stalled { error, held });
+                self.outage = Some(Outage {
+                    since: now,
+                    next_try: now + RETRY,
+                    next_remind: now + REMIND,
+                    dropped: 0,
+                });
+            }
+        }
+    }
+
+    /// Writes the first queued row; `Ok(true)` when it was skipped as not after the last.
+    fn write_front(&mut self, now: Instant) -> Result<bool, StoreError> {
+        let row = self.queue.front().expect("a row to write");
+        let time = row.time;
+        let day = time.with_timezone(&TZ).date_naive();
+        let fits = |c: &DayFile| {
+            c.day == day
+                && c.last
+                    .is_none_or(|l| time > l - chrono::Duration::seconds(OVERLAP))
+        };
+        if !self.current.as_ref().is_some_and(fits) {
+            self.open_day(day, time)?;
+        }
+        let cur = self.current.as_mut().expect("open_day opened a file");
+        if cur.last.is_some_and(|last| time <= last) {
+            return Ok(true);
+        }
+        let row = self.queue.front().expect("a row to write");
+        #[cfg(test)]
+        let written = match self.fault.as_mut().and_then(|f| f()) {
+            Some((n, e)) => cur
+                .file
+                .write_all(&row.line.as_bytes()[..n.min(row.line.len())])
+                .and(Err(e)),
+            None => cur.file.write_all(row.line.as_bytes()),
+        };
+        // One write call per row: the row reaches the OS whole.
+        #[cfg(not(test))]
+        let written = cur.file.write_all(row.line.as_bytes());
+        if let Err(source) = written {
+            let error = StoreError::Io {
+                op: "cannot append to",
+                path: cur.path.clone(),
+                source,
+            };
+            // Cut a partial write back to the last whole row; if even that fails, reopen
+            // the file next time (resuming cuts the torn tail).
+            if cur.file.set_len(cur.len).is_err() {
+                self.current = None;
+            }
+            return Err(error);
+        }
+        cur.len += row.line.len() as u64;
+        cur.last = Some(time);
+        cur.dirty = true;
+        self.tick_sync(now);
+        Ok(false)
+    }
+
+    /// Keeps raw bytes (with `--raw`) in the raw file of the current record day. Bytes that
+    /// cannot be written (disk full) are dropped and reported, never retried.
+    pub fn write_raw(&mut self, bytes: &[u8]) {
+        if !self.keep_raw || bytes.is_empty() {
+            return;
         }
         let Some(day) = self.current.as_ref().map(|c| c.day) else {
             // No record yet: hold the bytes until the first one names the day.
             let room = RAW_PENDING_MAX.saturating_sub(self.raw_pending.len());
             let keep = &bytes[bytes.len().saturating_sub(room)..];
             self.raw_pending.extend_from_slice(keep);
-            return Ok(());
+            return;
         };
+        if let Err(error) = self.try_write_raw(day, bytes) {
+            if let Some(raw) = self.raw.as_mut() {
+                if raw.file.set_len(raw.len).is_err() {
+                    self.raw = None;
+                }
+            }
+            // Said once per outage of the record files, or once if only the raw file fails.
+            let quiet = self.outage.is_some()
+                || self
+                    .events
+                    .iter()
+                    .any(|e| matches!(e, StoreEvent::RawDropped { .. }));
+            if !quiet {
+                self.events.push(StoreEvent::RawDropped {
+                    error,
+                    bytes: bytes.len() as u64,
+                });
+            }
+        }
+    }
+
+    fn try_write_raw(&mut self, day: NaiveDate, bytes: &[u8]) -> Result<(), StoreError> {
         if self.raw.as_ref().is_none_or(|r| r.day != day) {
             if let Some(mut old) = self.raw.take() {
                 sync_raw(&mut old)?;
             }
             let path = raw_file(&self.dir, day);
             let (file, _) = open_append(&path)?;
+            let len = file.metadata().map_err(io_err("cannot stat", &path))?.len();
             self.raw = Some(RawFile {
                 day,
                 path,
                 file,
+                len,
                 dirty: false,
             });
         }
@@ -209,82 +499,113 @@ impl Store {
         raw.file
             .write_all(bytes)
             .map_err(io_err("cannot append to", &raw.path))?;
+        raw.len += bytes.len() as u64;
         raw.dirty = true;
         Ok(())
     }
 
-    /// Fsyncs if the interval has elapsed. Call it now and then even without rows.
-    pub fn tick(&mut self) -> Result<(), StoreError> {
-        if self.last_sync.elapsed() >= self.fsync_interval {
-            self.sync()?;
+    /// Retries held rows when due and fsyncs if the interval has elapsed. Call it now and
+    /// then even without rows.
+    pub fn tick(&mut self, now: Instant) {
+        if !self.queue.is_empty() {
+            self.flush(now);
         }
-        Ok(())
+        self.tick_sync(now);
     }
 
-    /// Fsyncs whatever was written since the last fsync.
-    pub fn sync(&mut self) -> Result<(), StoreError> {
+    fn tick_sync(&mut self, now: Instant) {
+        if now.saturating_duration_since(self.last_sync) >= self.fsync_interval {
+            self.sync();
+            self.last_sync = now;
+        }
+    }
+
+    /// Fsyncs whatever was written since the last fsync. A failure is an outage: the rows
+    /// written since the last fsync may not be on disk, and the next writes will tell.
+    pub fn sync(&mut self) {
+        let mut failed = None;
         if let Some(cur) = self.current.as_mut() {
             if cur.dirty {
-                cur.file
-                    .sync_data()
-                    .map_err(io_err("cannot fsync", &cur.path))?;
-                cur.dirty = false;
+                match cur.file.sync_data() {
+                    Ok(()) => cur.dirty = false,
+                    Err(e) => failed = Some(io_err("cannot fsync", &cur.path)(e)),
+                }
             }
         }
         if let Some(raw) = self.raw.as_mut() {
-            sync_raw(raw)?;
-        }
-        self.last_sync = Instant::now();
-        Ok(())
-    }
-
-    /// Fsyncs and closes the files.
-    pub fn close(mut self) -> Result<(), StoreError> {
-        self.sync()
-    }
-
-    /// Closes the current day (fsynced) and opens the file of `day`.
-    fn rotate(&mut self, day: NaiveDate) -> Result<(), StoreError> {
-        self.sync()?;
-        self.current = None;
-        let mut skipped = 0;
-        for n in 0.. {
-            let path = day_file(&self.dir, day, n);
-            match resume(&path, &self.header)? {
-                Resume::Created(file) => {
-                    self.events.push(Resumed {
-                        path: path.clone(),
-                        existed: false,
-                        torn_bytes: 0,
-                        skipped_other_columns: skipped,
-                    });
-                    self.current = Some(DayFile {
-                        day,
-                        path,
-                        file,
-                        last: None,
-                        dirty: false,
-                    });
-                    return Ok(());
-                }
-                Resume::Appending { file, last, torn } => {
-                    self.events.push(Resumed {
-                        path: path.clone(),
-                        existed: true,
-                        torn_bytes: torn,
-                        skipped_other_columns: skipped,
-                    });
-                    self.current = Some(DayFile {
-                        day,
-                        path,
-                        file,
-                        last,
-                        dirty: false,
-                    });
-                    return Ok(());
-                }
-                Resume::OtherColumns => skipped += 1,
+            if let Err(e) = sync_raw(raw) {
+                failed = failed.or(Some(e));
             }
+        }
+        if let Some(error) = failed {
+            if self.outage.is_none() {
+                self.events.push(StoreEvent::Stalled { error, held: 0 });
+            }
+        }
+    }
+
+    /// Tries once more to write every held row, then fsyncs (at shutdown). Returns the rows
+    /// that could still not be written.
+    pub fn close(mut self, now: Instant) -> usize {
+        if let Some(o) = self.outage.as_mut() {
+            o.next_try = now;
+        }
+        self.flush(now);
+        self.sync();
+        self.queue.len()
+    }
+
+    /// Opens the file of `day` that a row at `time` may be appended to: the first of the
+    /// day's files with our header, a trusted last row, and no row more than [`OVERLAP`]
+    /// after `time`; else a new part of the day.
+    fn open_day(&mut self, day: NaiveDate, time: DateTime<FixedOffset>) -> Result<(), StoreError> {
+        if self.current.as_ref().is_some_and(|c| c.day != day) {
+            self.sync();
+        }
+        let skip_part = self
+            .current
+            .as_ref()
+            .filter(|c| c.day == day)
+            .map(|c| c.part);
+        self.current = None;
+        let mut report = Resumed::default();
+        for n in 0.. {
+            if Some(n) == skip_part {
+                report.skipped_later += 1;
+                continue;
+            }
+            let path = day_file(&self.dir, day, n);
+            let (file, last, existed, torn) = match resume(&path, &self.header, self.columns)? {
+                Resume::Created(file) => (file, None, false, 0),
+                Resume::Appending { file, last, torn } => (file, last, true, torn),
+                Resume::OtherColumns => {
+                    report.skipped_other_columns += 1;
+                    continue;
+                }
+                Resume::Untrusted => {
+                    report.skipped_untrusted.push(path);
+                    continue;
+                }
+            };
+            if last.is_some_and(|l| time <= l - chrono::Duration::seconds(OVERLAP)) {
+                report.skipped_later += 1;
+                continue;
+            }
+            let len = file.metadata().map_err(io_err("cannot stat", &path))?.len();
+            report.path = path.clone();
+            report.existed = existed;
+            report.torn_bytes = torn;
+            self.events.push(StoreEvent::Opened(report));
+            self.current = Some(DayFile {
+                day,
+                part: n,
+                path,
+                file,
+                len,
+                last,
+                dirty: false,
+            });
+            return Ok(());
         }
         unreachable!("the loop returns or errs")
     }
@@ -292,7 +613,7 @@ impl Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
-        let _ = self.sync();
+        self.sync();
     }
 }
 
@@ -314,6 +635,8 @@ enum Resume {
         torn: u64,
     },
     OtherColumns,
+    /// Its last row is not a record of its header.
+    Untrusted,
 }
 
 /// Creates the directories of `path` (fsyncing each parent that got a new entry).
@@ -363,25 +686,22 @@ fn open_append(path: &Path) -> Result<(File, bool), StoreError> {
 }
 
 /// Opens a day file: creates it with its header, or checks its header, cuts a torn last
-/// line and finds the time of its last row.
-fn resume(path: &Path, header: &str) -> Result<Resume, StoreError> {
+/// line, and finds (and checks) its last row.
+fn resume(path: &Path, header: &str, columns: usize) -> Result<Resume, StoreError> {
     let (mut file, created) = open_append(path)?;
     if created {
-        file.write_all(header.as_bytes())
-            .and_then(|()| file.sync_data())
-            .map_err(io_err("cannot write header to", path))?;
+        write_header(&mut file, path, header)?;
         return Ok(Resume::Created(file));
     }
     let mut reader = File::open(path).map_err(io_err("cannot read", path))?;
     let mut first = String::new();
     BufReader::new(&mut reader)
+        .take(64 * 1024)
         .read_line(&mut first)
         .map_err(io_err("cannot read", path))?;
     if first.is_empty() {
         // An empty file (a crash right after creation): give it its header.
-        file.write_all(header.as_bytes())
-            .and_then(|()| file.sync_data())
-            .map_err(io_err("cannot write header to", path))?;
+        write_header(&mut file, path, header)?;
         return Ok(Resume::Created(file));
     }
     if first != header {
@@ -389,9 +709,7 @@ fn resume(path: &Path, header: &str) -> Result<Resume, StoreError> {
         if torn_header {
             // A crash while the header was written: it is still ours.
             repair_tail(path, &file, 0)?;
-            file.write_all(header.as_bytes())
-                .and_then(|()| file.sync_data())
-                .map_err(io_err("cannot write header to", path))?;
+            write_header(&mut file, path, header)?;
             return Ok(Resume::Appending {
                 file,
                 last: None,
@@ -405,11 +723,33 @@ fn resume(path: &Path, header: &str) -> Result<Resume, StoreError> {
         let len = file.metadata().map_err(io_err("cannot stat", path))?.len();
         repair_tail(path, &file, len - torn)?;
     }
-    let last = last_line.and_then(|l| {
-        let t = l.split(',').next()?;
-        DateTime::parse_from_rfc3339(t).ok()
-    });
+    let last = match last_line {
+        None => None,
+        Some(line) => match last_row_time(&line, columns) {
+            Some(t) => Some(t),
+            None => return Ok(Resume::Untrusted),
+        },
+    };
     Ok(Resume::Appending { file, last, torn })
+}
+
+fn write_header(file: &mut File, path: &Path, header: &str) -> Result<(), StoreError> {
+    file.write_all(header.as_bytes())
+        .and_then(|()| file.sync_data())
+        .map_err(io_err("cannot write header to", path))
+}
+
+/// The time of a file's last line if it is a record of `columns` cells (a CSV row whose
+/// first cell is an RFC 3339 time), `None` if it is not one.
+fn last_row_time(line: &str, columns: usize) -> Option<DateTime<FixedOffset>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(line.as_bytes());
+    let row = reader.records().next()?.ok()?;
+    if row.len() != columns || reader.records().next().is_some() {
+        return None;
+    }
+    DateTime::parse_from_rfc3339(row.get(0)?).ok()
 }
 
 fn repair_tail(path: &Path, file: &File, len: u64) -> Result<(), StoreError> {
@@ -496,10 +836,35 @@ mod tests {
             .collect()
     }
 
+    fn store(dir: &Path, labels: &[&str], now: Instant) -> Store {
+        Store::new(dir, &cols(labels), Duration::from_secs(10), false, now)
+    }
+
+    /// Drains the events of `s` into short words.
+    fn events(s: &mut Store) -> Vec<String> {
+        s.take_events()
+            .into_iter()
+            .map(|e| match e {
+                StoreEvent::Opened(r) => {
+                    format!("opened {}", r.path.file_name().unwrap().to_string_lossy())
+                }
+                StoreEvent::Stalled { held, .. } => format!("stalled {held}"),
+                StoreEvent::StillStalled { held, dropped, .. } => {
+                    format!("still {held} {dropped}")
+                }
+                StoreEvent::Recovered {
+                    written, dropped, ..
+                } => format!("recovered {written} {dropped}"),
+                StoreEvent::RawDropped { bytes, .. } => format!("raw dropped {bytes}"),
+            })
+            .collect()
+    }
+
     #[test]
     fn rotates_on_local_midnight_and_dst() {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::new(dir.path(), &cols(&["EAST"]), Duration::from_secs(10), false);
+        let now = Instant::now();
+        let mut s = store(dir.path(), &["EAST"], now);
         for (time, v) in [
             ("2026-10-24T23:59:59+02:00", "1"),
             ("2026-10-25T00:00:00+02:00", "2"),
@@ -508,9 +873,12 @@ mod tests {
             ("2026-10-25T23:59:59+01:00", "5"),
             ("2026-10-25T23:00:00+00:00", "6"),
         ] {
-            assert_eq!(s.append(t(time), &["meter", v]).unwrap(), Appended::Written);
+            assert_eq!(
+                s.append(t(time), &["meter", v], now).unwrap(),
+                Appended::Written
+            );
         }
-        s.close().unwrap();
+        assert_eq!(s.close(now), 0);
         let day1 = fs::read_to_string(dir.path().join("2026/10/2026-10-24.csv")).unwrap();
         assert_eq!(
             day1,
@@ -528,34 +896,37 @@ mod tests {
     #[test]
     fn resumes_cutting_a_torn_tail_and_keeping_order() {
         let dir = tempfile::tempdir().unwrap();
-        let c = cols(&["EAST"]);
-        let mut s = Store::new(dir.path(), &c, Duration::from_secs(10), false);
-        s.append(t("2026-05-01T10:00:00+02:00"), &["meter", "1"])
+        let now = Instant::now();
+        let mut s = store(dir.path(), &["EAST"], now);
+        s.append(t("2026-05-01T10:00:00+02:00"), &["meter", "1"], now)
             .unwrap();
-        s.append(t("2026-05-01T10:00:01+02:00"), &["meter", "2"])
+        s.append(t("2026-05-01T10:00:01+02:00"), &["meter", "2"], now)
             .unwrap();
-        s.close().unwrap();
+        s.close(now);
         let path = dir.path().join("2026/05/2026-05-01.csv");
         // A crash in the middle of a row.
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(b"2026-05-01T10:00:02+02:00,met").unwrap();
         drop(f);
-        let mut s = Store::new(dir.path(), &c, Duration::from_secs(10), false);
+        let mut s = store(dir.path(), &["EAST"], now);
         // Not after the last complete row: refused.
         assert_eq!(
-            s.append(t("2026-05-01T10:00:01+02:00"), &["meter", "2"])
+            s.append(t("2026-05-01T10:00:01+02:00"), &["meter", "2"], now)
                 .unwrap(),
             Appended::NotAfterLast
         );
         assert_eq!(
-            s.append(t("2026-05-01T10:00:03+02:00"), &["meter", "3"])
+            s.append(t("2026-05-01T10:00:03+02:00"), &["meter", "3"], now)
                 .unwrap(),
             Appended::Written
         );
         let ev = s.take_events();
-        assert_eq!(ev[0].torn_bytes, 29);
-        assert!(ev[0].existed);
-        s.close().unwrap();
+        let StoreEvent::Opened(r) = &ev[0] else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(r.torn_bytes, 29);
+        assert!(r.existed);
+        s.close(now);
         assert_eq!(
             fs::read_to_string(&path).unwrap(),
             "time,time_source,EAST\n2026-05-01T10:00:00+02:00,meter,1\n2026-05-01T10:00:01+02:00,meter,2\n\
@@ -566,28 +937,27 @@ mod tests {
     #[test]
     fn other_columns_open_a_new_file_of_the_day() {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::new(dir.path(), &cols(&["EAST"]), Duration::from_secs(10), false);
-        s.append(t("2026-05-01T10:00:00+02:00"), &["meter", "1"])
+        let now = Instant::now();
+        let mut s = store(dir.path(), &["EAST"], now);
+        s.append(t("2026-05-01T10:00:00+02:00"), &["meter", "1"], now)
             .unwrap();
-        s.close().unwrap();
-        let mut s = Store::new(
-            dir.path(),
-            &cols(&["EAST", "EAIT"]),
-            Duration::from_secs(10),
-            false,
-        );
-        s.append(t("2026-05-01T10:00:05+02:00"), &["meter", "2", "3"])
+        s.close(now);
+        let mut s = store(dir.path(), &["EAST", "EAIT"], now);
+        s.append(t("2026-05-01T10:00:05+02:00"), &["meter", "2", "3"], now)
             .unwrap();
-        assert_eq!(s.take_events()[0].skipped_other_columns, 1);
-        s.close().unwrap();
+        let StoreEvent::Opened(r) = &s.take_events()[0] else {
+            panic!()
+        };
+        assert_eq!(r.skipped_other_columns, 1);
+        s.close(now);
         let p1 = dir.path().join("2026/05/2026-05-01.1.csv");
         assert_eq!(
             fs::read_to_string(p1).unwrap(),
             "time,time_source,EAST,EAIT\n2026-05-01T10:00:05+02:00,meter,2,3\n"
         );
         // The same columns as the first file again: it resumes the first file.
-        let mut s = Store::new(dir.path(), &cols(&["EAST"]), Duration::from_secs(10), false);
-        s.append(t("2026-05-01T10:00:06+02:00"), &["meter", "4"])
+        let mut s = store(dir.path(), &["EAST"], now);
+        s.append(t("2026-05-01T10:00:06+02:00"), &["meter", "4"], now)
             .unwrap();
         assert_eq!(
             s.current_path().unwrap(),
@@ -601,10 +971,11 @@ mod tests {
         let path = dir.path().join("2026/05/2026-05-01.csv");
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, "time,time_so").unwrap();
-        let mut s = Store::new(dir.path(), &cols(&["EAST"]), Duration::from_secs(10), false);
-        s.append(t("2026-05-01T10:00:00+02:00"), &["meter", "1"])
+        let now = Instant::now();
+        let mut s = store(dir.path(), &["EAST"], now);
+        s.append(t("2026-05-01T10:00:00+02:00"), &["meter", "1"], now)
             .unwrap();
-        s.close().unwrap();
+        s.close(now);
         assert_eq!(
             fs::read_to_string(&path).unwrap(),
             "time,time_source,EAST\n2026-05-01T10:00:00+02:00,meter,1\n"
@@ -612,17 +983,196 @@ mod tests {
     }
 
     #[test]
+    fn a_garbage_last_row_is_not_appended_to() {
+        for garbage in [
+            "garbage\n",
+            "2026-05-01T10:00:01+02:00,meter\n",
+            "2026-05-01 10:00:01,meter,2\n",
+            "\"2026-05-01T10:00:01+02:00,meter,2\n",
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("2026/05/2026-05-01.csv");
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let body =
+                format!("time,time_source,EAST\n2026-05-01T10:00:00+02:00,meter,1\n{garbage}");
+            fs::write(&path, &body).unwrap();
+            let now = Instant::now();
+            let mut s = store(dir.path(), &["EAST"], now);
+            s.append(t("2026-05-01T10:00:05+02:00"), &["meter", "5"], now)
+                .unwrap();
+            let StoreEvent::Opened(r) = &s.take_events()[0] else {
+                panic!()
+            };
+            assert_eq!(r.skipped_untrusted, vec![path.clone()], "{garbage:?}");
+            s.close(now);
+            assert_eq!(fs::read_to_string(&path).unwrap(), body, "untouched");
+            assert_eq!(
+                fs::read_to_string(dir.path().join("2026/05/2026-05-01.1.csv")).unwrap(),
+                "time,time_source,EAST\n2026-05-01T10:00:05+02:00,meter,5\n"
+            );
+        }
+    }
+
+    #[test]
+    fn a_clock_gone_back_writes_a_new_part_of_the_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = Instant::now();
+        let mut s = store(dir.path(), &["EAST"], now);
+        for (time, v) in [
+            ("2026-05-01T12:00:00+02:00", "1"),
+            ("2026-05-01T12:00:01+02:00", "2"),
+            // Within OVERLAP before the last row: a duplicate, skipped.
+            ("2026-05-01T11:59:30+02:00", "x"),
+            // An hour back: a new part of the day.
+            ("2026-05-01T11:00:00+02:00", "3"),
+            ("2026-05-01T11:00:01+02:00", "4"),
+        ] {
+            s.append(t(time), &["meter", v], now).unwrap();
+        }
+        s.close(now);
+        let p0 = fs::read_to_string(dir.path().join("2026/05/2026-05-01.csv")).unwrap();
+        let p1 = fs::read_to_string(dir.path().join("2026/05/2026-05-01.1.csv")).unwrap();
+        assert_eq!(p0.lines().count(), 3, "{p0}");
+        assert_eq!(
+            p1,
+            "time,time_source,EAST\n2026-05-01T11:00:00+02:00,meter,3\n2026-05-01T11:00:01+02:00,meter,4\n"
+        );
+        // After a restart, rows after 11:00:01 go on in the second part.
+        let mut s = store(dir.path(), &["EAST"], now);
+        s.append(t("2026-05-01T11:00:02+02:00"), &["meter", "5"], now)
+            .unwrap();
+        assert!(s.current_path().unwrap().ends_with("2026-05-01.1.csv"));
+    }
+
+    fn failing(times: usize, partial: usize) -> Fault {
+        let mut left = times;
+        Box::new(move || {
+            if left == 0 {
+                return None;
+            }
+            left -= 1;
+            Some((partial, io::Error::from_raw_os_error(28)))
+        })
+    }
+
+    #[test]
+    fn a_full_disk_holds_rows_and_writes_them_all_when_space_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = Instant::now();
+        let mut s = store(dir.path(), &["EAST"], t0);
+        let row = |k: u32| (format!("2026-05-01T10:00:{k:02}+02:00"), k.to_string());
+        for k in 0..3 {
+            let (time, v) = row(k);
+            assert_eq!(
+                s.append(t(&time), &["meter", &v], t0).unwrap(),
+                Appended::Written
+            );
+        }
+        assert_eq!(events(&mut s), ["opened 2026-05-01.csv"]);
+        // The disk fills up: every write fails after 7 of its bytes.
+        s.fault = Some(failing(usize::MAX, 7));
+        for k in 3..10 {
+            let (time, v) = row(k);
+            let now = t0 + Duration::from_secs(u64::from(k));
+            assert_eq!(
+                s.append(t(&time), &["meter", &v], now).unwrap(),
+                Appended::Held
+            );
+        }
+        assert_eq!(s.held(), 7);
+        assert!(s.stalled());
+        // Said once; retried every RETRY (a write attempt each: 2 in 7 s).
+        assert_eq!(events(&mut s), ["stalled 1"]);
+        // Space returns.
+        s.fault = None;
+        s.tick(t0 + Duration::from_secs(9));
+        s.tick(t0 + Duration::from_secs(20));
+        assert_eq!(events(&mut s), ["recovered 7 0"]);
+        assert!(!s.stalled());
+        s.close(t0 + Duration::from_secs(21));
+        let body = fs::read_to_string(dir.path().join("2026/05/2026-05-01.csv")).unwrap();
+        let want: String = std::iter::once("time,time_source,EAST\n".to_owned())
+            .chain((0..10).map(|k| {
+                let (time, v) = row(k);
+                format!("{time},meter,{v}\n")
+            }))
+            .collect();
+        assert_eq!(body, want, "every row, in order, no torn bytes");
+    }
+
+    #[test]
+    fn beyond_the_bound_the_oldest_held_rows_are_dropped_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = Instant::now();
+        let mut s = store(dir.path(), &["EAST"], t0);
+        s.fault = Some(failing(usize::MAX, 0));
+        let start = t("2026-05-01T00:00:00+02:00");
+        let n = MAX_HELD_ROWS + 10;
+        for k in 0..n {
+            let time = start + chrono::Duration::seconds(k as i64);
+            s.append(time, &["meter", &k.to_string()], t0).unwrap();
+        }
+        assert_eq!(s.held(), MAX_HELD_ROWS);
+        s.fault = None;
+        s.tick(t0 + RETRY);
+        let ev = events(&mut s);
+        assert_eq!(ev.last().unwrap(), &format!("recovered {MAX_HELD_ROWS} 10"));
+        s.close(t0 + RETRY);
+        let body = fs::read_to_string(dir.path().join("2026/05/2026-05-01.csv")).unwrap();
+        let mut lines = body.lines().skip(1);
+        assert_eq!(lines.next().unwrap(), "2026-05-01T00:00:10+02:00,meter,10");
+        assert_eq!(lines.count(), MAX_HELD_ROWS - 1);
+    }
+
+    #[test]
+    fn an_outage_across_midnight_lands_in_both_days() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = Instant::now();
+        let mut s = store(dir.path(), &["EAST"], t0);
+        s.fault = Some(failing(2, 4));
+        for (time, v) in [
+            ("2026-05-01T23:59:58+02:00", "1"),
+            ("2026-05-01T23:59:59+02:00", "2"),
+            ("2026-05-02T00:00:00+02:00", "3"),
+        ] {
+            assert_eq!(
+                s.append(t(time), &["meter", v], t0).unwrap(),
+                Appended::Held
+            );
+        }
+        s.tick(t0 + RETRY);
+        assert_eq!(s.held(), 3);
+        s.tick(t0 + 2 * RETRY);
+        assert_eq!(s.held(), 0);
+        assert_eq!(s.close(t0 + 2 * RETRY), 0);
+        let d1 = fs::read_to_string(dir.path().join("2026/05/2026-05-01.csv")).unwrap();
+        let d2 = fs::read_to_string(dir.path().join("2026/05/2026-05-02.csv")).unwrap();
+        assert_eq!(d1.lines().count(), 3, "{d1}");
+        assert_eq!(
+            d2,
+            "time,time_source,EAST\n2026-05-02T00:00:00+02:00,meter,3\n"
+        );
+    }
+
+    #[test]
     fn raw_bytes_follow_the_record_day() {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = Store::new(dir.path(), &cols(&["EAST"]), Duration::from_secs(10), true);
-        s.write_raw(b"early").unwrap();
-        s.append(t("2026-05-01T23:59:59+02:00"), &["meter", "1"])
+        let now = Instant::now();
+        let mut s = Store::new(
+            dir.path(),
+            &cols(&["EAST"]),
+            Duration::from_secs(10),
+            true,
+            now,
+        );
+        s.write_raw(b"early");
+        s.append(t("2026-05-01T23:59:59+02:00"), &["meter", "1"], now)
             .unwrap();
-        s.write_raw(b"-a").unwrap();
-        s.append(t("2026-05-02T00:00:00+02:00"), &["meter", "2"])
+        s.write_raw(b"-a");
+        s.append(t("2026-05-02T00:00:00+02:00"), &["meter", "2"], now)
             .unwrap();
-        s.write_raw(b"b").unwrap();
-        s.close().unwrap();
+        s.write_raw(b"b");
+        s.close(now);
         assert_eq!(
             fs::read(dir.path().join("2026/05/2026-05-01.tic")).unwrap(),
             b"early-a"

@@ -1,0 +1,636 @@
+//! Recorder hardening (issue 9), end to end with the real binary: frames that pass their
+//! checksum but carry a wrong time, junk before the first frame, a port that comes back, a
+//! full disk (a real tmpfs), two recorders on one directory, a garbage last line, systemd's
+//! notify socket, and the messages of a wrong port or mode.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::{Duration, NaiveDateTime};
+use tic_rec::sim::{Contract, Meter, Pty, SimConfig, SimFrame};
+use tic_rec::tic::encode::push_frame;
+use tic_rec::tic::Mode;
+
+const BIN: &str = env!("CARGO_BIN_EXE_tic-rec");
+
+fn at(s: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
+}
+
+/// A frame's bytes again, from its groups, with `date` as its DATE if given (checksums
+/// recomputed: a corruption that passed the checksum).
+fn encode(s: &SimFrame, date: Option<&str>) -> Vec<u8> {
+    let groups: Vec<(&str, Option<&str>, &str)> = s
+        .groups
+        .iter()
+        .map(|g| {
+            let h = match (g.label, date) {
+                ("DATE", Some(d)) => Some(d),
+                _ => g.horodate.as_deref(),
+            };
+            (g.label, h, g.value.as_str())
+        })
+        .collect();
+    let mut v = Vec::new();
+    push_frame(&mut v, Mode::Standard, &groups);
+    v
+}
+
+/// `n` standard HC/HP frames one meter second apart from `start`.
+fn frames(start: &str, n: usize) -> Vec<SimFrame> {
+    let mut cfg = SimConfig::new(Mode::Standard, Contract::HcHp, at(start));
+    cfg.frame_interval = Some(Duration::seconds(1));
+    let mut m = Meter::new(cfg).unwrap();
+    let mut sink = Vec::new();
+    (0..n).map(|_| m.next_frame(&mut sink)).collect()
+}
+
+fn replay(bytes: &[u8], data: &Path, extra: &[&str]) -> (bool, String) {
+    let capture = data.with_extension("tic");
+    std::fs::write(&capture, bytes).unwrap();
+    let out = Command::new(BIN)
+        .args(["record", "--replay", capture.to_str().unwrap()])
+        .args(["--data-dir", data.to_str().unwrap()])
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Every record file under `dir` (sorted) with its rows (header excluded).
+fn files(dir: &Path) -> Vec<(PathBuf, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "csv") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                assert!(text.is_empty() || text.ends_with('\n'), "{p:?}: a torn row");
+                out.push((p, text.lines().skip(1).map(str::to_owned).collect()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn rows(dir: &Path) -> Vec<String> {
+    files(dir).into_iter().flat_map(|(_, r)| r).collect()
+}
+
+#[test]
+fn one_wrong_date_creates_no_file_and_stops_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let sims = frames("2026-06-01 12:00:00", 120);
+    let mut bytes = Vec::new();
+    for (k, s) in sims.iter().enumerate() {
+        // Frame 50's DATE reads ten years ahead, with a valid checksum.
+        let date = (k == 50).then_some("E360601120050");
+        bytes.extend(encode(s, date));
+    }
+    let (ok, stderr) = replay(&bytes, &data, &[]);
+    assert!(ok, "{stderr}");
+    assert!(!data.join("2036").exists(), "no file for the wrong date");
+    let got = rows(&data);
+    assert_eq!(got.len(), 119, "every frame but the wrong one\n{stderr}");
+    assert!(got.iter().all(|r| r.starts_with("2026-06-01T12:0")));
+    assert!(stderr.contains("dropped a frame whose time"), "{stderr}");
+}
+
+#[test]
+fn a_meter_clock_set_back_is_followed_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut bytes = Vec::new();
+    for s in frames("2026-06-01 12:00:00", 60) {
+        bytes.extend(encode(&s, None));
+    }
+    // Enedis sets the meter's clock back an hour.
+    for s in frames("2026-06-01 11:01:00", 60) {
+        bytes.extend(encode(&s, None));
+    }
+    let (ok, stderr) = replay(&bytes, &data, &[]);
+    assert!(ok, "{stderr}");
+    let f = files(&data);
+    let names: Vec<_> = f
+        .iter()
+        .map(|(p, r)| (p.file_name().unwrap().to_str().unwrap().to_owned(), r.len()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("2026-06-01.1.csv".to_owned(), 60),
+            ("2026-06-01.csv".to_owned(), 60)
+        ],
+        "{stderr}"
+    );
+    for (p, r) in &f {
+        let mut sorted = r.clone();
+        sorted.sort();
+        assert_eq!(&sorted, r, "{p:?} in time order");
+    }
+    assert!(
+        stderr.contains("CLOCK CHANGE: frame times moved BACK"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn junk_before_the_first_frame_does_not_empty_the_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut bytes = b"\x02\x03\x02\n\x03".to_vec();
+    push_frame(&mut bytes, Mode::Standard, &[("ZZZZ", None, "1")]);
+    for s in frames("2026-06-01 12:00:00", 10) {
+        bytes.extend(encode(&s, None));
+    }
+    let (ok, stderr) = replay(&bytes, &data, &[]);
+    assert!(ok, "{stderr}");
+    let (path, got) = &files(&data)[0];
+    assert_eq!(got.len(), 10);
+    let header = std::fs::read_to_string(path).unwrap();
+    let header = header.lines().next().unwrap();
+    assert!(header.contains(",EAST,EASF01,EASF02,"), "{header}");
+}
+
+/// A running recorder whose stderr lines are collected.
+struct Rec {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Rec {
+    fn start(args: &[&str], env: &[(&str, &str)]) -> Rec {
+        let mut child = Command::new(BIN)
+            .arg("record")
+            .args(args)
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Rec { child, lines }
+    }
+
+    fn has(&self, needle: &str) -> bool {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains(needle))
+    }
+
+    fn wait_for(&self, needle: &str, secs: u64) {
+        let deadline = Instant::now() + StdDuration::from_secs(secs);
+        while Instant::now() < deadline {
+            if self.has(needle) {
+                return;
+            }
+            std::thread::sleep(StdDuration::from_millis(20));
+        }
+        panic!("no {needle:?} within {secs} s; stderr:\n{}", self.stderr());
+    }
+
+    fn stderr(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+
+    /// SIGTERM, then the exit status and stderr.
+    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let status = self.child.wait().unwrap();
+        std::thread::sleep(StdDuration::from_millis(50));
+        (status, self.stderr())
+    }
+}
+
+/// Writes the next simulated frame to the pseudo-terminal; its groups are re-encoded so that
+/// the meter time is that of `meter` (one second a frame).
+fn send(pty: &mut Pty, meter: &mut Meter) {
+    let mut buf = Vec::new();
+    meter.next_frame(&mut buf);
+    pty.master.write_all(&buf).unwrap();
+}
+
+fn standard_meter(start: &str) -> Meter {
+    let mut cfg = SimConfig::new(Mode::Standard, Contract::HcHp, at(start));
+    cfg.frame_interval = Some(Duration::seconds(1));
+    Meter::new(cfg).unwrap()
+}
+
+fn new_pty() -> Pty {
+    let mut pty = Pty::open().unwrap();
+    serialport::SerialPort::set_timeout(&mut pty.master, StdDuration::from_secs(10)).unwrap();
+    pty
+}
+
+/// Points `link` at `target` atomically (as udev does for /dev/serial/by-id).
+fn point(link: &Path, target: &str) {
+    let tmp = link.with_extension("new");
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(target, &tmp).unwrap();
+    std::fs::rename(&tmp, link).unwrap();
+}
+
+#[test]
+fn an_adapter_back_after_a_long_outage_is_read_within_five_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let link = dir.path().join("ttyTIC");
+    let mut pty = new_pty();
+    point(&link, &pty.path);
+    let rec = Rec::start(
+        &[
+            "--port",
+            link.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--mode",
+            "standard",
+        ],
+        &[],
+    );
+    rec.wait_for("reading", 10);
+    let mut meter = standard_meter("2026-06-01 12:00:00");
+    for _ in 0..5 {
+        send(&mut pty, &mut meter);
+        std::thread::sleep(StdDuration::from_millis(300));
+    }
+    let deadline = Instant::now() + StdDuration::from_secs(10);
+    while rows(&data).len() < 3 && Instant::now() < deadline {
+        send(&mut pty, &mut meter);
+        std::thread::sleep(StdDuration::from_millis(300));
+    }
+    // Unplugged for 20 s (the old backoff, doubling to 30 s, came back 11 s late).
+    drop(pty);
+    std::fs::remove_file(&link).unwrap();
+    rec.wait_for("does not exist", 10);
+    std::thread::sleep(StdDuration::from_secs(20));
+    let before = rows(&data).len();
+    let mut pty = new_pty();
+    point(&link, &pty.path);
+    let back = Instant::now();
+    // The meter went on meanwhile: its time is 20 s later too.
+    for _ in 0..20 {
+        meter.next_frame(&mut Vec::new());
+    }
+    let mut first_row = None;
+    while back.elapsed() < StdDuration::from_secs(15) {
+        send(&mut pty, &mut meter);
+        std::thread::sleep(StdDuration::from_millis(250));
+        if rows(&data).len() > before {
+            first_row = Some(back.elapsed());
+            break;
+        }
+    }
+    let (status, stderr) = rec.terminate();
+    assert!(status.success(), "{stderr}");
+    let took = first_row.unwrap_or_else(|| panic!("no row after the port came back\n{stderr}"));
+    assert!(
+        took < StdDuration::from_secs(5),
+        "first row {took:?} after the port came back\n{stderr}"
+    );
+    assert!(stderr.contains("is back after"), "{stderr}");
+}
+
+/// A small tmpfs mounted at `dir` for the test's lifetime.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(dir).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Tmpfs(dir.to_owned()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_holds_rows_in_memory_until_space_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let Some(_fs) = Tmpfs::mount(&data, "256k") else {
+        common::skip_or_fail("cannot mount a tmpfs (needs root): the full-disk test needs one");
+        return;
+    };
+    // Fill the disk but for a few rows' room.
+    let filler = data.join("filler");
+    {
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 4096];
+        while f.write_all(&block).is_ok() {}
+        let _ = f.sync_all();
+    }
+    std::fs::remove_file(&filler).unwrap();
+    let mut f = std::fs::File::create(&filler).unwrap();
+    let block = vec![0u8; 1024];
+    while f.write_all(&block).is_ok() {}
+    drop(f);
+    // Free about 6 KB: the lock file, the directories and the first rows fit.
+    let len = std::fs::metadata(&filler).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&filler)
+        .unwrap()
+        .set_len(len.saturating_sub(12 * 1024))
+        .unwrap();
+    let mut pty = new_pty();
+    let mut rec = Rec::start(
+        &[
+            "--port",
+            &pty.path,
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--mode",
+            "standard",
+        ],
+        &[],
+    );
+    rec.wait_for("reading", 10);
+    let mut meter = standard_meter("2026-06-01 12:00:00");
+    let deadline = Instant::now() + StdDuration::from_secs(40);
+    while !rec.has("CANNOT WRITE") && Instant::now() < deadline {
+        send(&mut pty, &mut meter);
+        std::thread::sleep(StdDuration::from_millis(100));
+    }
+    rec.wait_for("CANNOT WRITE: disk full", 1);
+    // Still recording into memory for a while.
+    for _ in 0..30 {
+        send(&mut pty, &mut meter);
+        std::thread::sleep(StdDuration::from_millis(100));
+    }
+    assert!(rec.child.try_wait().unwrap().is_none(), "still running");
+    let on_disk = rows(&data).len();
+    std::fs::remove_file(&filler).unwrap();
+    rec.wait_for("writing again after", 15);
+    for _ in 0..5 {
+        send(&mut pty, &mut meter);
+        std::thread::sleep(StdDuration::from_millis(200));
+    }
+    std::thread::sleep(StdDuration::from_millis(500));
+    let (status, stderr) = rec.terminate();
+    assert!(status.success(), "{stderr}");
+    let got = rows(&data);
+    assert!(
+        got.len() > on_disk + 30,
+        "held rows landed: {} then {}\n{stderr}",
+        on_disk,
+        got.len()
+    );
+    let mut sorted = got.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, got, "in time order, no duplicate");
+    // Every second of the meter's time from the first row to the last is there.
+    let secs: Vec<i64> = got
+        .iter()
+        .map(|r| {
+            chrono::DateTime::parse_from_rfc3339(&r[..25])
+                .unwrap()
+                .timestamp()
+        })
+        .collect();
+    assert_eq!(
+        secs.last().unwrap() - secs[0] + 1,
+        secs.len() as i64,
+        "no row lost\n{stderr}"
+    );
+}
+
+#[test]
+fn a_second_recorder_on_the_same_directory_refuses_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let pty = new_pty();
+    let first = Rec::start(
+        &["--port", &pty.path, "--data-dir", data.to_str().unwrap()],
+        &[],
+    );
+    first.wait_for("reading", 10);
+    let t = Instant::now();
+    let mut bytes = Vec::new();
+    for s in frames("2026-06-01 12:00:00", 5) {
+        bytes.extend(encode(&s, None));
+    }
+    let (ok, stderr) = replay(&bytes, &data, &[]);
+    assert!(!ok);
+    assert!(t.elapsed() < StdDuration::from_secs(5));
+    let pid = first.child.id().to_string();
+    assert!(
+        stderr.contains("already recorded into by another tic-rec"),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("pid {pid}")), "{stderr}");
+    assert!(stderr.contains(&pty.path), "{stderr}");
+    assert!(rows(&data).is_empty(), "the second one wrote nothing");
+    let (status, _) = first.terminate();
+    assert!(status.success());
+    // The lock went with its holder.
+    let (ok, stderr) = replay(&bytes, &data, &[]);
+    assert!(ok, "{stderr}");
+}
+
+#[test]
+fn a_garbage_last_line_is_left_alone_and_a_new_part_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let sims = frames("2026-06-01 12:00:00", 20);
+    let mut first = Vec::new();
+    for s in &sims[..10] {
+        first.extend(encode(s, None));
+    }
+    assert!(replay(&first, &data, &[]).0);
+    let day = data.join("2026/06/2026-06-01.csv");
+    let mut f = std::fs::OpenOptions::new().append(true).open(&day).unwrap();
+    f.write_all(b"\x00\x00garbage from a bad sector\n").unwrap();
+    drop(f);
+    let before = std::fs::read(&day).unwrap();
+    let mut second = Vec::new();
+    for s in &sims[10..] {
+        second.extend(encode(s, None));
+    }
+    let (ok, stderr) = replay(&second, &data, &[]);
+    assert!(ok, "{stderr}");
+    assert_eq!(std::fs::read(&day).unwrap(), before, "untouched");
+    let part = std::fs::read_to_string(data.join("2026/06/2026-06-01.1.csv")).unwrap();
+    assert_eq!(part.lines().count(), 11);
+    assert!(
+        stderr.contains("is not a record: left as it is"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn systemd_hears_ready_and_watchdog_pings() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    let sock_path = dir.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(StdDuration::from_secs(5)))
+        .unwrap();
+    let data = dir.path().join("data");
+    let pty = new_pty();
+    let rec = Rec::start(
+        &["--port", &pty.path, "--data-dir", data.to_str().unwrap()],
+        &[
+            ("NOTIFY_SOCKET", sock_path.to_str().unwrap()),
+            ("WATCHDOG_USEC", "2000000"),
+        ],
+    );
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + StdDuration::from_secs(8);
+    while Instant::now() < deadline && !got.iter().any(|m: &String| m.contains("WATCHDOG=1")) {
+        if let Ok(n) = sock.recv(&mut buf) {
+            got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+    }
+    let (status, stderr) = rec.terminate();
+    assert!(status.success(), "{stderr}");
+    assert!(got[0].contains("READY=1"), "{got:?}");
+    assert!(
+        got[0].contains(&format!("STATUS=recording {}", pty.path)),
+        "{got:?}"
+    );
+    assert!(got.iter().any(|m| m.contains("WATCHDOG=1")), "{got:?}");
+}
+
+#[test]
+fn a_missing_port_is_said_with_the_ports_present_and_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let rec = Rec::start(
+        &[
+            "--port",
+            "/dev/ttyNOPE",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        &[],
+    );
+    rec.wait_for("/dev/ttyNOPE does not exist", 5);
+    // Said again after 10 s (not every second), and still running.
+    rec.wait_for("still does not exist after 10s", 15);
+    let (status, stderr) = rec.terminate();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("trying again every second"), "{stderr}");
+    assert!(stderr.contains("serial port"), "{stderr}");
+    assert_eq!(stderr.matches("does not exist").count(), 2, "{stderr}");
+}
+
+#[test]
+fn a_path_that_is_not_a_serial_port_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("capture.tic");
+    std::fs::write(&file, b"not a port").unwrap();
+    for port in [file.to_str().unwrap(), "/dev/null"] {
+        let out = Command::new(BIN)
+            .args(["record", "--port", port, "--data-dir"])
+            .arg(dir.path().join("data"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{port}");
+        assert!(stderr.contains("is not a serial port"), "{port}: {stderr}");
+    }
+}
+
+#[test]
+fn a_replay_in_the_wrong_mode_says_why_it_wrote_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut bytes = Vec::new();
+    for s in frames("2026-06-01 12:00:00", 30) {
+        bytes.extend(encode(&s, None));
+    }
+    let (ok, stderr) = replay(&bytes, &data, &["--mode", "historique"]);
+    assert!(!ok);
+    assert!(stderr.contains("no row written from"), "{stderr}");
+    assert!(
+        stderr.contains("failed their checksum: is it really historique mode? try --mode auto"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_historique_replay_without_a_start_time_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut cfg = SimConfig::new(Mode::Historique, Contract::HcHp, at("2026-06-01 12:00:00"));
+    cfg.frame_interval = Some(Duration::seconds(2));
+    let mut m = Meter::new(cfg).unwrap();
+    let mut bytes = Vec::new();
+    for _ in 0..40 {
+        m.next_frame(&mut bytes);
+    }
+    let (ok, stderr) = replay(&bytes, &data, &[]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("fell in the same second"), "{stderr}");
+    assert!(stderr.contains("--replay-start"), "{stderr}");
+}
+
+#[test]
+fn frames_that_verify_without_rows_are_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut pty = new_pty();
+    let rec = Rec::start(
+        &[
+            "--port",
+            &pty.path,
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--mode",
+            "standard",
+            "--labels",
+            "EAST,ZZZZ",
+            "--silence-warning",
+            "2s",
+        ],
+        &[],
+    );
+    rec.wait_for("reading", 10);
+    let mut meter = standard_meter("2026-06-01 12:00:00");
+    let deadline = Instant::now() + StdDuration::from_secs(10);
+    while !rec.has("no row written for") && Instant::now() < deadline {
+        send(&mut pty, &mut meter);
+        std::thread::sleep(StdDuration::from_millis(300));
+    }
+    let (_, stderr) = rec.terminate();
+    assert!(stderr.contains("no row written for"), "{stderr}");
+    assert!(stderr.contains("lack a wanted label"), "{stderr}");
+}
