@@ -253,7 +253,7 @@ fn demo(args: Args, stop: Arc<AtomicBool>) -> Result<()> {
         .with_timezone(&tic_rec::store::TZ)
         .date_naive()
         - chrono::Days::new(1);
-    let yesterday = oldest_day(&args.data_dir)
+    let yesterday = tic_rec::store::oldest_day(&args.data_dir)
         .map(|d| (d - chrono::Days::new(1)).min(yesterday))
         .unwrap_or(yesterday);
     let mut cfg = SimConfig::new(
@@ -340,31 +340,6 @@ fn demo(args: Args, stop: Arc<AtomicBool>) -> Result<()> {
         args.data_dir.display()
     );
     Ok(())
-}
-
-/// The oldest day with a record file under `dir` (`YYYY/MM/YYYY-MM-DD*.csv`).
-fn oldest_day(dir: &Path) -> Option<chrono::NaiveDate> {
-    let mut oldest = None;
-    for year in std::fs::read_dir(dir).ok()?.flatten() {
-        for month in std::fs::read_dir(year.path())
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            for file in std::fs::read_dir(month.path())
-                .into_iter()
-                .flatten()
-                .flatten()
-            {
-                let name = file.file_name();
-                if let Some((day, _)) = name.to_str().and_then(tic_rec::store::parse_day_file_name)
-                {
-                    oldest = Some(oldest.map_or(day, |o: chrono::NaiveDate| o.min(day)));
-                }
-            }
-        }
-    }
-    oldest
 }
 
 /// `--port auto`: the only USB serial adapter, by its stable `/dev/serial/by-id/` name.

@@ -34,10 +34,22 @@
 //!   torn last line (no `\n`). On start-up the recorder cuts a torn tail back to the last
 //!   complete line before appending; readers skip nothing else.
 
+pub mod catalog;
+pub mod compact;
+pub mod csv;
+pub mod digest;
 pub mod layout;
+pub mod parquet;
+pub mod read;
+pub mod text;
 mod writer;
 
-pub use layout::{cell, day_file, is_numeric_label, parse_day_file_name, raw_file, TZ};
+pub use catalog::{oldest_day, Catalog, DayFiles, FileEntry};
+pub use layout::{
+    cell, day_file, is_numeric_label, parquet_file, parse_day_file_name, parse_file_name, raw_file,
+    DayFileName, TZ,
+};
+pub use read::{Cell, Columns, Damage, DayReader, Encoding, Next, Position, ReadError, Resolved};
 pub use writer::{Appended, Resumed, Store, StoreError};
 
 /// Where a record's time comes from (the `time_source` column).
