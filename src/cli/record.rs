@@ -60,7 +60,91 @@ pub struct Args {
     /// When not on a terminal: one summary log line this often.
     #[arg(long, value_parser = parse_duration, default_value = "5min")]
     log_interval: Duration,
+    /// What closed days become: `parquet` (converted in the background once the recorder has
+    /// moved past them; the CSV files removed once the Parquet file verifies) or `csv` (kept
+    /// as they are).
+    #[arg(long, value_enum, default_value_t = Archive::Parquet)]
+    archive: Archive,
+    /// With --archive parquet: keep the CSV files beside the Parquet files.
+    #[arg(long)]
+    keep_csv: bool,
 }
+
+/// `--archive`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Archive {
+    /// Convert closed days to Parquet.
+    Parquet,
+    /// Keep plain CSV.
+    Csv,
+}
+
+// ---- Archive hook (issue 10): the background conversion of closed days. ----
+// `Status` (the capture's observer) tells the archiver which day's file the store opens
+// (`Event::FileOpened`, i.e. the store's `take_events`): the day left is closed. Reports are
+// logged on the next event. A replay converts what it closed before exiting; a port or the
+// demo stops the job (the rest is done at the next start or by `tic-rec compact`).
+
+fn start_archiver(args: &Args) -> Option<tic_rec::archive::Archiver> {
+    (args.archive == Archive::Parquet).then(|| {
+        let today = chrono::Utc::now()
+            .with_timezone(&tic_rec::store::TZ)
+            .date_naive();
+        let settings = tic_rec::archive::Settings {
+            keep_csv: args.keep_csv,
+            fail: super::compact::injected_failure(),
+        };
+        tic_rec::archive::Archiver::start(&args.data_dir, settings, today)
+    })
+}
+
+fn archive_line(r: &tic_rec::archive::Report) -> String {
+    use tic_rec::archive::Report;
+    use tic_rec::store::compact::Outcome;
+    match r {
+        Report::Done(
+            day,
+            Outcome::Converted {
+                rows,
+                csv_bytes,
+                parquet_bytes,
+                changed,
+                ..
+            },
+        ) => {
+            let mut l = format!(
+                "archived {day}: {rows} rows, {csv_bytes} bytes of CSV into {parquet_bytes} of Parquet"
+            );
+            if *changed > 0 {
+                l.push_str(&format!(" ({changed} CSV file(s) changed meanwhile: kept)"));
+            }
+            l
+        }
+        Report::Done(day, _) => format!("{day}: already archived"),
+        Report::Failed(day, e) => format!("cannot archive {day} (its CSV files stay): {e}"),
+    }
+}
+
+impl Status {
+    fn archive_reports(&self) {
+        if let Some(a) = &self.archiver {
+            for r in a.reports() {
+                self.log(archive_line(&r));
+            }
+        }
+    }
+
+    /// The recording is over: a replay converts what it closed, a service stops the job.
+    fn end_archive(&mut self, drain: bool) {
+        if let Some(a) = self.archiver.take() {
+            let reports = if drain { a.finish() } else { a.stop() };
+            for r in reports {
+                self.log(archive_line(&r));
+            }
+        }
+    }
+}
+// ---- end of the archive hook. ----
 
 fn parse_label(s: &str) -> Result<String, String> {
     let ok = !s.is_empty()
@@ -81,6 +165,7 @@ struct Status {
     bar: Option<ProgressBar>,
     log_every: StdDuration,
     last_log: Instant,
+    archiver: Option<tic_rec::archive::Archiver>,
 }
 
 impl Status {
@@ -95,6 +180,7 @@ impl Status {
             bar,
             log_every,
             last_log: Instant::now(),
+            archiver: None,
         }
     }
 
@@ -155,9 +241,17 @@ impl Observer for Status {
                 if r.skipped_other_columns > 0 {
                     line.push_str(" (the day's earlier file has other columns)");
                 }
-                self.log(line)
+                self.log(line);
+                // Archive hook: the day of the file opened is the one being recorded.
+                if let Some(a) = &self.archiver {
+                    let day = r.path.file_name().and_then(|n| n.to_str());
+                    if let Some((day, _)) = day.and_then(tic_rec::store::parse_day_file_name) {
+                        a.opened(day);
+                    }
+                }
             }
             Event::Recorded(_, c) | Event::Tick(c) => {
+                self.archive_reports();
                 if let Some(bar) = &self.bar {
                     bar.set_message(Status::summary(c));
                 } else if self.last_log.elapsed() >= self.log_every {
@@ -208,6 +302,9 @@ pub fn run(args: Args) -> Result<()> {
             .to_std()
             .unwrap_or(StdDuration::from_secs(300)),
     );
+    if !args.demo {
+        status.archiver = start_archiver(&args);
+    }
     let mode = args.mode.forced();
     let mut capture = Capture::new(mode, record, store, &mut status)
         .with_silence(args.silence_warning.to_std().context("--silence-warning")?);
@@ -240,6 +337,7 @@ pub fn run(args: Args) -> Result<()> {
     };
     let counters = capture.counters();
     drop(capture);
+    status.end_archive(args.replay.is_some() && result.is_ok());
     status.finish(&counters);
     result?;
     Ok(())
@@ -315,6 +413,7 @@ fn demo(args: Args, stop: Arc<AtomicBool>) -> Result<()> {
         })
     };
     let mut status = Status::new(StdDuration::from_secs(300));
+    status.archiver = start_archiver(&args);
     let store = StoreConfig {
         dir: args.data_dir.clone(),
         fsync_interval: args.fsync_interval.to_std().context("--fsync-interval")?,
@@ -328,6 +427,7 @@ fn demo(args: Args, stop: Arc<AtomicBool>) -> Result<()> {
     let result = capture.run_port(&path, Some(Mode::Standard), &stop);
     let counters = capture.counters();
     drop(capture);
+    status.end_archive(false);
     status.finish(&counters);
     let _ = watcher.join();
     let (frames, pty) = sim

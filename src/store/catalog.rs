@@ -189,6 +189,57 @@ impl Catalog {
     }
 }
 
+/// The files of `day` under `dir` now (its month directory listed afresh).
+pub fn day_files(dir: &Path, day: NaiveDate) -> Result<DayFiles, ReadError> {
+    let month = super::layout::month_dir(dir, day);
+    let mut csv = Vec::new();
+    let mut files = DayFiles::default();
+    let entries = match fs::read_dir(&month) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(files),
+        Err(source) => {
+            return Err(ReadError::Dir {
+                path: month,
+                source,
+            })
+        }
+    };
+    for file in entries {
+        let file = file.map_err(|source| ReadError::Dir {
+            path: month.clone(),
+            source,
+        })?;
+        let name = file.file_name();
+        let Some(kind) = name.to_str().and_then(parse_file_name) else {
+            continue;
+        };
+        let meta = match file.metadata() {
+            Ok(m) if m.is_file() => m,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(source) => {
+                return Err(ReadError::Dir {
+                    path: file.path(),
+                    source,
+                })
+            }
+        };
+        let entry = FileEntry {
+            path: file.path(),
+            len: meta.len(),
+        };
+        match kind {
+            DayFileName::Csv(d, n) if d == day => csv.push((n, entry)),
+            DayFileName::Parquet(d) if d == day => files.parquet = Some(entry),
+            DayFileName::Temp(d) if d == day => files.temps.push(entry.path),
+            _ => {}
+        }
+    }
+    csv.sort_by_key(|(n, _)| *n);
+    files.csv = csv.into_iter().map(|(_, e)| e).collect();
+    Ok(files)
+}
+
 /// The oldest day with a file under `dir` (`None` when there is none or `dir` is unreadable).
 pub fn oldest_day(dir: &Path) -> Option<NaiveDate> {
     Catalog::open(dir).ok()?.first_day()
