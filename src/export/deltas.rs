@@ -713,9 +713,6 @@ fn feed_day(
     observer: &mut dyn Observer,
 ) -> Result<(), Error> {
     let mut open = open?;
-    for n in open.reader().notes() {
-        observer.note(n);
-    }
     add_labels(present, open.columns());
     merge(&mut open, |f| {
         acc.take(f);
@@ -754,6 +751,11 @@ pub fn scan(
     look_back(store, from, &mut acc)?;
     for (day, files) in store.days(from, to) {
         let open = DayRecords::open(day, files);
+        if let Ok(o) = &open {
+            for n in o.reader().notes() {
+                observer.note(n);
+            }
+        }
         feed_day(day, open, files, &mut acc, &mut present, observer)?;
     }
     look_ahead(store, to, &mut acc)?;
@@ -871,6 +873,9 @@ pub fn indexed(
         for (i, (day, _)) in batch.iter().enumerate() {
             let (summary, st) = match &resolved[i] {
                 Some(Ok(r)) => {
+                    for n in r.notes() {
+                        observer.note(n);
+                    }
                     let from_footer = (r.encoding() == Encoding::Parquet)
                         .then(|| r.parquet())
                         .flatten()

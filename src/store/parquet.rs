@@ -962,7 +962,11 @@ impl ParquetDay {
             .damage
             .iter()
             .map(|d| Damage {
-                file: format!("{} (archived in {})", d.file, self.path.display()),
+                file: if d.file.contains(" (archived in ") {
+                    d.file.clone()
+                } else {
+                    format!("{} (archived in {})", d.file, self.path.display())
+                },
                 count: d.count,
                 first: d.first.clone(),
             })
