@@ -458,7 +458,7 @@ fn duckdb_pandas_and_pyarrow_load_the_archive_typed() {
         dir.path(),
         r#"
 import duckdb, json, pandas, pyarrow.dataset as ds
-r = duckdb.sql("SELECT count(*), min(time), max(EAST) - min(EAST), typeof(any_value(time)), typeof(any_value(EAST)), typeof(any_value(LTARF)) FROM read_parquet('tic-data/**/*.parquet')").fetchone()
+r = duckdb.sql("SELECT count(*), min(time), max(EAST) - min(EAST), typeof(any_value(time)), typeof(any_value(EAST)), typeof(any_value(LTARF)) FROM read_parquet('tic-data/**/*.parquet')").fetchall()[0]
 df = pandas.read_parquet('tic-data')
 t = ds.dataset('tic-data', format='parquet').to_table()
 print(json.dumps({"duck": [str(x) for x in r], "rows": len(df), "time": str(df['time'].dtype),
@@ -531,7 +531,7 @@ q = """SELECT ADSC, date_trunc('month', time AT TIME ZONE 'Europe/Paris') AS mon
               max(EASF01) - min(EASF01) AS hc_wh, max(EASF02) - min(EASF02) AS hp_wh
        FROM read_parquet('{}') GROUP BY ALL ORDER BY ALL"""
 plain = duckdb.sql(q.format('fleet/*/*/*/*.parquet')).fetchall()
-hive = duckdb.sql("SELECT count(*) FROM read_parquet('fleet-hive/*/*/*/*.parquet', hive_partitioning = true) WHERE meter <> ADSC").fetchone()
+hive = duckdb.sql("SELECT count(*) FROM read_parquet('fleet-hive/*/*/*/*.parquet', hive_partitioning = true) WHERE meter <> ADSC").fetchall()[0]
 print(json.dumps({"plain": [[str(c) for c in r] for r in plain], "hive_mismatch": hive[0]}))
 "#,
     );
