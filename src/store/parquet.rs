@@ -1233,6 +1233,17 @@ impl ParquetRows {
         Ok(())
     }
 
+    /// Decodes every remaining batch (digests checked at the end) without visiting rows;
+    /// returns the rows. The columnar full read.
+    pub fn drain(mut self) -> Result<u64, ReadError> {
+        loop {
+            if !self.load()? {
+                return Ok(self.rows);
+            }
+            self.rows += self.len as u64;
+        }
+    }
+
     /// Moves to the next row; `false` at the end (after checking the digests).
     pub fn advance(&mut self) -> Result<bool, ReadError> {
         if self.started {
@@ -1367,6 +1378,12 @@ fn digest_ints<T: arrow_array::ArrowPrimitiveType<Native = i64>>(
             d.push(a.is_valid(i).then(|| a.value(i)));
         }
     }
+}
+
+/// Decodes every stored column of an archived day into Arrow arrays, checking their digests;
+/// returns the rows.
+pub fn decode_all(path: &Path) -> Result<u64, ReadError> {
+    ParquetDay::open(path)?.rows(Columns::All)?.drain()
 }
 
 /// Checks a whole archived day: every column read to its end (digests), every cell's text
