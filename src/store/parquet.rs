@@ -976,6 +976,7 @@ impl ParquetDay {
             .iter()
             .map(|d| (d.before_row, d.time, d.count))
             .collect();
+        let has_date = access.iter().any(|a| matches!(a, Access::Date { .. }));
         Ok(ParquetRows {
             path: self.path.clone(),
             reader: Some(reader),
@@ -993,6 +994,7 @@ impl ParquetDay {
             ready: Vec::new(),
             damage,
             date: String::new(),
+            has_date,
             offsets: Offsets::default(),
             offset: 0,
         })
@@ -1124,6 +1126,7 @@ pub struct ParquetRows {
     ready: Vec<(i64, u64)>,
     damage: Vec<Damage>,
     date: String,
+    has_date: bool,
     offsets: Offsets,
     offset: i32,
 }
@@ -1263,7 +1266,7 @@ impl ParquetRows {
             Some(raw) => parse_time(raw.as_bytes()).map_or(0, |(_, o)| o),
             None => self.offsets.at(t),
         };
-        if self.access.iter().any(|a| matches!(a, Access::Date { .. })) {
+        if self.has_date {
             self.fill_date(t);
         }
         Ok(true)
@@ -1370,9 +1373,7 @@ fn digest_ints<T: arrow_array::ArrowPrimitiveType<Native = i64>>(
     a: &PrimitiveArray<T>,
 ) {
     if a.null_count() == 0 {
-        for &v in a.values().iter() {
-            d.push(Some(v));
-        }
+        d.push_all(a.values());
     } else {
         for i in 0..a.len() {
             d.push(a.is_valid(i).then(|| a.value(i)));
