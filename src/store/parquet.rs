@@ -1013,6 +1013,14 @@ fn validate(p: &ParquetMetaData, len: u64) -> Result<ArchiveMeta, String> {
         return Err("metadata too large".into());
     }
     let meta = ArchiveMeta::from_json(text)?;
+    if meta.stored.first().map(|c| (c.name.as_str(), c.kind)) != Some(("time", Stored::Time)) {
+        return Err("the first stored column is not time".into());
+    }
+    for (i, c) in meta.stored.iter().enumerate() {
+        if meta.stored[..i].iter().any(|d| d.name == c.name) {
+            return Err(format!("column {:?} twice", c.name));
+        }
+    }
     let descr = fm.schema_descr();
     if descr.num_columns() != meta.stored.len() {
         return Err(format!(
@@ -1236,6 +1244,10 @@ impl ParquetRows {
         Ok(())
     }
 
+    fn text_at(&self, col: usize, i: usize) -> Option<&str> {
+        self.batch.get(col).and_then(|c| c.text(i))
+    }
+
     /// Decodes every remaining batch (digests checked at the end) without visiting rows;
     /// returns the rows. The columnar full read.
     pub fn drain(mut self) -> Result<u64, ReadError> {
@@ -1262,7 +1274,7 @@ impl ParquetRows {
             }
         }
         let t = self.time();
-        self.offset = match self.time_raw.and_then(|r| self.batch[r].text(self.i)) {
+        self.offset = match self.time_raw.and_then(|r| self.text_at(r, self.i)) {
             Some(raw) => parse_time(raw.as_bytes()).map_or(0, |(_, o)| o),
             None => self.offsets.at(t),
         };
@@ -1282,7 +1294,7 @@ impl ParquetRows {
         else {
             return;
         };
-        if let Some(r) = raw.and_then(|r| self.batch[r].text(self.i)) {
+        if let Some(r) = raw.and_then(|r| self.text_at(r, self.i)) {
             // "" (an empty cell) stays empty.
             let r = r.to_owned();
             self.date.push_str(&r);
@@ -1290,7 +1302,7 @@ impl ParquetRows {
         }
         let degraded = self
             .source_col
-            .and_then(|s| self.batch[s].text(self.i))
+            .and_then(|s| self.text_at(s, self.i))
             .is_some_and(|s| s == "meter-degraded");
         push_horodate(&mut self.date, t, self.offset, degraded);
     }
@@ -1310,7 +1322,7 @@ impl ParquetRows {
 
     /// Appends the current row's `time` cell.
     pub fn push_time_text(&self, out: &mut String) {
-        match self.time_raw.and_then(|r| self.batch[r].text(self.i)) {
+        match self.time_raw.and_then(|r| self.text_at(r, self.i)) {
             Some(raw) => out.push_str(raw),
             None => push_time(out, self.time(), self.offset),
         }
@@ -1320,14 +1332,14 @@ impl ParquetRows {
     pub fn cell(&self, j: usize) -> Cell<'_> {
         let i = self.i;
         match self.access.get(j) {
-            Some(Access::Int { col, raw }) => match self.batch[*col].int(i) {
+            Some(Access::Int { col, raw }) => match self.batch.get(*col).and_then(|c| c.int(i)) {
                 Some(v) => Cell::Int(v),
-                None => match raw.and_then(|r| self.batch[r].text(i)) {
+                None => match raw.and_then(|r| self.text_at(r, i)) {
                     Some(s) if !s.is_empty() => Cell::Text(s),
                     _ => Cell::Null,
                 },
             },
-            Some(Access::Text { col }) => match self.batch[*col].text(i) {
+            Some(Access::Text { col }) => match self.text_at(*col, i) {
                 Some(s) if !s.is_empty() => Cell::Text(s),
                 _ => Cell::Null,
             },
@@ -1415,4 +1427,97 @@ pub fn check(path: &Path) -> Result<u64, ReadError> {
         ));
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::compact::{compact_day, NoSummary, Options};
+
+    fn texts(path: &Path) -> Result<Vec<String>, ReadError> {
+        let day = ParquetDay::open(path)?;
+        let n = day.meta().columns.len();
+        let mut rows = day.rows(Columns::All)?;
+        let mut out = Vec::new();
+        while rows.advance()? {
+            let mut s = String::new();
+            rows.push_time_text(&mut s);
+            for j in 1..n {
+                s.push('|');
+                rows.cell(j).push_to(&mut s);
+            }
+            out.push(s);
+        }
+        Ok(out)
+    }
+
+    /// Truncated, overwritten and zeroed bytes anywhere in an archived day: an error naming
+    /// the file, or (a byte nothing depends on) the very same cells; never a panic.
+    #[test]
+    fn damaged_files_are_errors_never_other_values() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let day = NaiveDate::from_ymd_opt(2026, 3, 29).expect("date");
+        let month = dir.path().join("2026/03");
+        std::fs::create_dir_all(&month).expect("mkdir");
+        let mut text = String::from("time,time_source,DATE,ADSC,LTARF,EAST,SINSTS\n");
+        let t0 = 1_774_738_800; // 2026-03-29T00:00:00+01:00
+        for i in 0..20_000i64 {
+            let t = t0 + 4 * i;
+            let off = super::super::text::paris_offset(t);
+            let mut time = String::new();
+            push_time(&mut time, t, off);
+            let mut date = String::new();
+            push_horodate(&mut date, t, off, false);
+            text += &format!(
+                "{time},meter,{date},041876097171,{},{},{}\n",
+                if i % 5000 < 2500 { "HC" } else { "HP" },
+                1_000_000 + i / 3,
+                300 + (i * 7919) % 97
+            );
+        }
+        std::fs::write(month.join("2026-03-29.csv"), text).expect("write");
+        let files = super::super::catalog::day_files(dir.path(), day).expect("files");
+        compact_day(day, &files, &Options::default(), &mut NoSummary).expect("compact");
+        let path = month.join("2026-03-29.parquet");
+        let good = texts(&path).expect("good");
+        let full = std::fs::read(&path).expect("read");
+        let bad_path = dir.path().join("2026-03-29.parquet");
+        let mut rng = fastrand::Rng::with_seed(1);
+        let (mut errors, mut same, mut panics) = (0, 0, 0);
+        for round in 0..300 {
+            let mut b = full.clone();
+            match round % 3 {
+                0 => b.truncate(rng.usize(0..full.len())),
+                1 => {
+                    let at = rng.usize(0..full.len());
+                    for x in b.iter_mut().skip(at).take(rng.usize(1..32)) {
+                        *x = rng.u8(..);
+                    }
+                }
+                _ => {
+                    let at = rng.usize(0..full.len());
+                    for x in b.iter_mut().skip(at).take(rng.usize(1..4096)) {
+                        *x = 0;
+                    }
+                }
+            }
+            std::fs::write(&bad_path, &b).expect("write");
+            match texts(&bad_path) {
+                Ok(t) => {
+                    assert!(t == good, "round {round}: other values");
+                    same += 1;
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    assert!(msg.contains("2026-03-29.parquet"), "{msg}");
+                    if msg.contains("decoder failed") {
+                        panics += 1;
+                    }
+                    errors += 1;
+                }
+            }
+        }
+        eprintln!("{errors} errors ({panics} caught decoder panics), {same} unchanged");
+        assert!(errors > 200, "{errors}");
+    }
 }
