@@ -616,3 +616,51 @@ fn the_recorder_archives_the_days_it_closes() {
         assert!(export(&kept, &[p]).0 == want, "{p}");
     }
 }
+
+/// At start-up the recorder finds closed CSV days (before yesterday, and before the day it
+/// records) and archives them; the day it records stays CSV.
+#[test]
+fn at_start_up_the_recorder_archives_the_closed_days_it_finds() {
+    use tic_rec::sim::{Meter, SimConfig};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let (a, b) = (local(2026, 1, 1, 0), local(2026, 1, 3, 0) - 1);
+    model(Contract::HcHp, a, b, 60, vec![]).write(&data, &[]);
+    let want = export(&data, &["--records"]).0;
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 5, 1)
+        .expect("date")
+        .and_hms_opt(12, 0, 0)
+        .expect("time");
+    let mut cfg = SimConfig::new(
+        tic_rec::tic::Mode::Standard,
+        tic_rec::sim::Contract::HcHp,
+        start,
+    );
+    cfg.frame_interval = Some(chrono::Duration::minutes(1));
+    let mut meter = Meter::new(cfg).expect("meter");
+    let mut bytes = Vec::new();
+    for _ in 0..30 {
+        meter.next_frame(&mut bytes);
+    }
+    let capture = dir.path().join("capture.tic");
+    std::fs::write(&capture, bytes).expect("write");
+    let o = Command::new(BIN)
+        .args(["record", "--replay", capture.to_str().expect("utf-8")])
+        .args(["--data-dir", data.to_str().expect("utf-8")])
+        .output()
+        .expect("record");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let names: Vec<String> = files_named(&data, "")
+        .iter()
+        .filter(|p| !p.to_string_lossy().contains(".tic-rec-index"))
+        .map(|p| p.file_name().expect("name").to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["2026-01-01.parquet", "2026-01-02.parquet", "2026-05-01.csv"],
+        "{err}"
+    );
+    let rows = export(&data, &["--records", "--to", "2026-01-02"]).0;
+    assert!(rows == want, "the archived days export as before");
+}
