@@ -285,3 +285,57 @@ impl Job {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_job_runs_at_the_lowest_priority() {
+        let nice = std::thread::spawn(|| {
+            lower_priority();
+            rustix::process::getpriority_process(Some(rustix::thread::gettid()))
+        })
+        .join()
+        .expect("thread");
+        assert_eq!(nice.ok(), Some(19));
+        // The calling thread is left as it was.
+        let me = rustix::process::getpriority_process(Some(rustix::thread::gettid()));
+        assert_ne!(me.ok(), Some(19));
+    }
+
+    #[test]
+    fn stop_abandons_and_finish_drains() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let month = dir.path().join("2026/01");
+        std::fs::create_dir_all(&month).expect("mkdir");
+        for d in 1..=3 {
+            std::fs::write(
+                month.join(format!("2026-01-0{d}.csv")),
+                format!("time,time_source,EAST\n2026-01-0{d}T00:00:00+01:00,meter,{d}\n"),
+            )
+            .expect("write");
+        }
+        let today = NaiveDate::from_ymd_opt(2026, 1, 3).expect("date");
+        // Started "on the 3rd": days before the 2nd are closed at once; the 2nd once the
+        // recorder is on the 3rd; the 3rd never (it is being recorded).
+        let a = Archiver::start(dir.path(), Settings::default(), today);
+        a.opened(today);
+        let reports = a.finish();
+        let done: Vec<NaiveDate> = reports
+            .iter()
+            .filter_map(|r| match r {
+                Report::Done(d, Outcome::Converted { .. }) => Some(*d),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(done.len(), 2, "{reports:?}");
+        assert!(month.join("2026-01-01.parquet").exists());
+        assert!(month.join("2026-01-02.parquet").exists());
+        assert!(month.join("2026-01-03.csv").exists());
+        assert!(!month.join("2026-01-03.parquet").exists());
+        let a = Archiver::start(dir.path(), Settings::default(), today);
+        assert!(a.stop().is_empty() || month.join("2026-01-03.csv").exists());
+    }
+}
