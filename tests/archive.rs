@@ -664,3 +664,65 @@ fn at_start_up_the_recorder_archives_the_closed_days_it_finds() {
     let rows = export(&data, &["--records", "--to", "2026-01-02"]).0;
     assert!(rows == want, "the archived days export as before");
 }
+
+/// The real captures of `../shared/data/tic-samples` (their labels, padding and horodates,
+/// standard and historique), recorded then archived, export the same rows.
+#[test]
+fn real_captures_export_the_same_rows_once_archived() {
+    let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/tic-samples");
+    if !samples.is_dir() {
+        eprintln!("skipping: {} is absent", samples.display());
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&samples).expect("samples") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "md") {
+            continue;
+        }
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let data = dir.path().join(&name);
+        let o = Command::new(BIN)
+            .args(["record", "--replay", path.to_str().expect("utf-8")])
+            .args([
+                "--data-dir",
+                data.to_str().expect("utf-8"),
+                "--archive",
+                "csv",
+            ])
+            .args(["--replay-start", "2024-04-10T12:00:00"])
+            .output()
+            .expect("record");
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        if files_named(&data, ".csv").is_empty() {
+            continue;
+        }
+        let before = [
+            export(&data, &["--records"]).0,
+            export(&data, &["--hour"]).0,
+        ];
+        let out = compact(&data, &[], None);
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(files_named(&data, ".csv").is_empty(), "{name}");
+        let after = [
+            export(&data, &["--records"]).0,
+            export(&data, &["--hour"]).0,
+        ];
+        assert!(before == after, "{name}: differs once archived");
+        checked += 1;
+    }
+    assert!(checked >= 8, "{checked} captures made rows");
+}
