@@ -1,6 +1,12 @@
-//! Writes simulated daily files (one standard-mode record a second) for the export benchmark.
-//! `cargo run --release --example gen_year -- DIR DAYS` (straight to the store format).
+//! Writes simulated daily files (one standard-mode record a second) for the benchmarks.
+//! `cargo run --release --example gen_year -- DIR DAYS [noisy]` (straight to the store format).
 //! Buffered, and the time text is formatted once a minute: ~30 s for a year.
+//!
+//! By default the power is a step every 10 minutes (the export benchmark's data). With
+//! `noisy`, it is a household's: a daily profile, a water heater on off-peak hours, random
+//! appliances and ±20 VA of noise every second, the voltage wandering around 231 V, the
+//! current following: what a real meter's SINSTS/URMS1/IRMS1 look like, for the archive's
+//! size figures. A fifth argument writes that many rows a second (times `HH:MM:SS.d`).
 
 use std::io::{BufWriter, Write};
 
@@ -11,6 +17,13 @@ fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let dir = std::path::PathBuf::from(args.get(1).map_or("target/bench-export", String::as_str));
     let days: u64 = args.get(2).and_then(|d| d.parse().ok()).unwrap_or(365);
+    let noisy = args.get(3).is_some_and(|a| a == "noisy");
+    // Rows a second (the recorder writes at most one; more, with fractional times, only to
+    // measure the conversion's memory on an oversized day).
+    let rate: i64 = args.get(4).and_then(|r| r.parse().ok()).unwrap_or(1).max(1);
+    let mut rng = fastrand::Rng::with_seed(42);
+    let mut volts = 231i64;
+    let mut events: Vec<(i64, i64)> = Vec::new();
     let first = NaiveDate::from_ymd_opt(2025, 1, 1).expect("date");
     let (mut east, mut hc, mut hp) = (10_000_000i64, 4_000_000i64, 6_000_000i64);
     let mut joules = 0i64;
@@ -41,8 +54,34 @@ fn main() -> std::io::Result<()> {
             let local = t.naive_local();
             let h = chrono::Timelike::hour(&local);
             let is_hc = !(6..22).contains(&h);
-            let p = 400 + (t.timestamp() / 600 % 7) * 350;
-            joules += p;
+            let (p, v) = if noisy {
+                let hf = f64::from(h) + f64::from(chrono::Timelike::minute(&local)) / 60.0;
+                let mut load = 250.0 + 100.0 * ((hf / 24.0) * std::f64::consts::TAU).sin().abs();
+                if (6.5..8.5).contains(&hf) {
+                    load += 700.0;
+                }
+                if (18.0..22.5).contains(&hf) {
+                    load += 1100.0;
+                }
+                if is_hc && !(1.5..22.0).contains(&hf) {
+                    load += 1800.0;
+                }
+                let now = t.timestamp();
+                events.retain(|&(end, _)| end > now);
+                if rng.f64() < 0.002 / 60.0 {
+                    let (w, min) = [(2000, 3), (2400, 45), (1800, 90)][rng.usize(0..3)];
+                    events.push((now + min * 60, w));
+                }
+                load += events.iter().map(|&(_, w)| w as f64).sum::<f64>();
+                load += rng.f64() * 40.0;
+                if rng.u8(0..4) == 0 {
+                    volts = (volts + rng.i64(-1..=1)).clamp(226, 236);
+                }
+                (load as i64, volts)
+            } else {
+                (400 + (t.timestamp() / 600 % 7) * 350, 231)
+            };
+            joules += p / rate;
             while joules >= 3600 {
                 joules -= 3600;
                 east += 1;
@@ -57,7 +96,14 @@ fn main() -> std::io::Result<()> {
             } else {
                 (2, "HEURE PLEINE")
             };
-            writeln!(w, "{head}{sec:02}{off},meter,041876097171,H PLEINE/CREUSE,{l},{n},{east},{hc},{hp},0,0,0,0,0,0,0,0,{hc},{hp},0,0,{p},{},231,9,9", p / 230)?;
+            for k in 0..rate {
+                let frac = if rate > 1 {
+                    format!(".{k}")
+                } else {
+                    String::new()
+                };
+                writeln!(w, "{head}{sec:02}{frac}{off},meter,041876097171,H PLEINE/CREUSE,{l},{n},{east},{hc},{hp},0,0,0,0,0,0,0,0,{hc},{hp},0,0,{p},{},{v},9,9", if noisy { (p + v / 2) / v } else { p / 230 })?;
+            }
             t += chrono::Duration::seconds(1);
         }
     }

@@ -7,10 +7,12 @@
 //! - [`store`]: the daily files, their layout and durability.
 //! - [`capture`]: the recording loop over a serial port, a replay or the simulator.
 //! - [`export`]: per-period consumption read back from the daily files.
+//! - [`archive`]: closed days converted to Parquet (store's format, export's day summary).
 //! - [`sim`]: a simulated meter for the demo, the tests and the benchmarks.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod archive;
 pub mod capture;
 pub mod cost;
 pub mod export;

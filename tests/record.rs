@@ -32,6 +32,8 @@ impl Rec {
     fn start(args: &[&str]) -> Rec {
         let mut child = Command::new(BIN)
             .arg("record")
+            // These tests read the CSV files themselves: keep plain CSV.
+            .args(["--archive", "csv"])
             .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -260,6 +262,8 @@ fn replay(capture: &Path, data: &Path, extra: &[&str]) -> (bool, String) {
             capture.to_str().unwrap(),
             "--data-dir",
             data.to_str().unwrap(),
+            "--archive",
+            "csv",
         ])
         .args(extra)
         .output()

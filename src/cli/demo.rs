@@ -33,7 +33,6 @@ use std::time::{Duration as StdDuration, Instant};
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Days, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use tic_rec::capture::{Capture, Event, HostClock, Observer, StoreConfig};
-use tic_rec::export::{self, RecordSink};
 use tic_rec::record::RecordConfig;
 use tic_rec::sim::{ending_at, serve, Contract, Meter, Pty, SimConfig, Speed};
 use tic_rec::store::TZ;
@@ -59,6 +58,10 @@ pub struct Options {
     pub log_interval: StdDuration,
     /// `--silence-warning`.
     pub silence: StdDuration,
+    /// `--archive`.
+    pub archive: super::record::Archive,
+    /// `--keep-csv`.
+    pub keep_csv: bool,
 }
 
 /// The pace of the demo's line, in bytes a second: 300 × a standard line (9600 baud, 10
@@ -121,6 +124,7 @@ pub fn run(opts: Options, stop: Arc<AtomicBool>) -> Result<()> {
     };
 
     let mut status = Status::new(opts.log_interval);
+    status.archiver = super::record::start_archiver(&opts.data_dir, opts.archive, opts.keep_csv);
     let mut watch = Watch {
         status: &mut status,
         opened: &opened,
@@ -147,6 +151,7 @@ pub fn run(opts: Options, stop: Arc<AtomicBool>) -> Result<()> {
     let counters = capture.counters();
     drop(capture);
     let failed = watch.failed.take();
+    status.end_archive(false);
     status.finish(&counters);
     // The meter sees `end` within its write timeout; never wait long for it.
     let deadline = Instant::now() + StdDuration::from_secs(2);
@@ -303,48 +308,40 @@ impl Oldest {
     }
 }
 
-/// Keeps the columns and the first row of an export of recorded rows.
-#[derive(Default)]
-struct FirstRow {
-    columns: Vec<String>,
-    cells: Option<Vec<String>>,
-}
-
-impl RecordSink for FirstRow {
-    fn header(&mut self, columns: &[String]) -> Result<(), export::Error> {
-        self.columns = columns.to_vec();
-        Ok(())
-    }
-    fn row(&mut self, _time: i64, cells: &[String]) -> Result<(), export::Error> {
-        if self.cells.is_none() {
-            self.cells = Some(cells.to_vec());
-        }
-        Ok(())
-    }
-    fn finish(&mut self) -> Result<(), export::Error> {
-        Ok(())
-    }
-}
-
+/// The first record of the oldest recorded day that has one, read through the store.
 fn oldest_record(dir: &Path) -> Result<Option<Oldest>> {
-    let store = match export::Store::open(dir) {
-        Ok(s) => s,
-        Err(export::Error::NoFiles(_)) => return Ok(None),
-        Err(export::Error::DataDir { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+    use tic_rec::store::{Catalog, Columns, Next, ReadError, Resolved};
+    let catalog = match Catalog::open(dir) {
+        Ok(c) => c,
+        Err(ReadError::Dir { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
             return Ok(None)
         }
         Err(e) => return Err(e).context("cannot read the recorded days"),
     };
-    let (first, last) = store.range(None, None)?;
-    let days: Vec<NaiveDate> = store.days(first, last).map(|(d, _)| d).collect();
-    for day in days {
-        let mut sink = FirstRow::default();
-        export::records(&store, Some(day), Some(day), &mut sink, &mut export::Quiet)
-            .with_context(|| format!("cannot read the recorded day {day}"))?;
-        if let Some(cells) = sink.cells {
+    for (day, files) in catalog.all() {
+        let context = || format!("cannot read the recorded day {day}");
+        let mut d = Resolved::new(day, files)
+            .and_then(|r| r.open(Columns::All))
+            .with_context(context)?;
+        while let Some(next) = d.advance().with_context(context)? {
+            if next != Next::Row {
+                continue;
+            }
+            let columns = d.columns().to_vec();
+            let cells = (0..columns.len())
+                .map(|j| {
+                    let mut text = String::new();
+                    if j == 0 {
+                        d.push_time_text(&mut text);
+                    } else {
+                        d.cell(j).push_to(&mut text);
+                    }
+                    text
+                })
+                .collect();
             return Ok(Some(Oldest {
                 day,
-                columns: sink.columns,
+                columns,
                 cells,
             }));
         }

@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
 use tic_rec::export::output::{self, Format as OutFormat, RecordWriter};
-use tic_rec::export::{self as ex, Mode, Observer, Options, Period, Store};
+use tic_rec::export::{self as ex, Mode, Observer, Options, Period};
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("period").args(["hour", "day", "week", "month", "year", "records"])))]
@@ -214,7 +214,7 @@ pub fn run(args: Args) -> Result<()> {
     // format() refuses Parquet without -o.
     let format = args.format()?;
     super::check_data_dir(&args.data_dir)?;
-    let store = Store::open(&args.data_dir)?;
+    let store = ex::open(&args.data_dir)?;
     let mut progress = Progress(None);
     let mut sink = Sink::open(args.output.as_deref())?;
     if args.records {

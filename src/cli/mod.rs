@@ -1,5 +1,6 @@
 //! The command line: argument parsing, output for humans, exit codes.
 
+mod compact;
 mod decode;
 mod demo;
 mod export;
@@ -24,12 +25,14 @@ struct Cli {
 enum Command {
     /// Decode a raw TIC capture into frames (JSON lines or CSV) or a summary.
     Decode(decode::Args),
-    /// Record a meter (or a replay, or the demo) into rotating daily CSV files.
+    /// Record a meter (or a replay, or the demo) into daily files (CSV, archived as Parquet).
     Record(record::Args),
     /// Simulate a Linky meter: a realistic TIC stream on stdout, a file or a pseudo-terminal.
     Simulate(simulate::Args),
     /// Export per-period HC/HP consumption (or the recorded rows) as a table, CSV or Parquet.
     Export(export::Args),
+    /// Archive closed CSV days as Parquet (typed, compact), or check the archived days.
+    Compact(compact::Args),
 }
 
 /// Runs the command line and maps the outcome to an exit code.
@@ -40,6 +43,7 @@ pub fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(args),
         Command::Record(args) => record::run(args),
         Command::Export(args) => export::run(args),
+        Command::Compact(args) => compact::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

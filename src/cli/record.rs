@@ -59,7 +59,95 @@ pub struct Args {
     /// When not on a terminal: one summary log line this often.
     #[arg(long, value_parser = parse_duration, default_value = "5min")]
     log_interval: Duration,
+    /// What closed days become: `parquet` (converted in the background once the recorder has
+    /// moved past them; the CSV files removed once the Parquet file verifies) or `csv` (kept
+    /// as they are).
+    #[arg(long, value_enum, default_value_t = Archive::Parquet)]
+    archive: Archive,
+    /// With --archive parquet: keep the CSV files beside the Parquet files.
+    #[arg(long)]
+    keep_csv: bool,
 }
+
+/// `--archive`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum Archive {
+    /// Convert closed days to Parquet.
+    Parquet,
+    /// Keep plain CSV.
+    Csv,
+}
+
+// ---- Archive hook (issue 10): the background conversion of closed days. ----
+// `Status` (the capture's observer) tells the archiver which day's file the store opens
+// (`Event::FileOpened`, i.e. the store's `take_events`): the day left is closed. Reports are
+// logged on the next event. A replay converts what it closed before exiting; a port or the
+// demo stops the job (the rest is done at the next start or by `tic-rec compact`).
+
+pub(super) fn start_archiver(
+    data_dir: &Path,
+    archive: Archive,
+    keep_csv: bool,
+) -> Option<tic_rec::archive::Archiver> {
+    (archive == Archive::Parquet).then(|| {
+        let today = chrono::Utc::now()
+            .with_timezone(&tic_rec::store::TZ)
+            .date_naive();
+        let settings = tic_rec::archive::Settings {
+            keep_csv,
+            fail: super::compact::injected_failure(),
+        };
+        tic_rec::archive::Archiver::start(data_dir, settings, today)
+    })
+}
+
+fn archive_line(r: &tic_rec::archive::Report) -> String {
+    use tic_rec::archive::Report;
+    use tic_rec::store::compact::Outcome;
+    match r {
+        Report::Done(
+            day,
+            Outcome::Converted {
+                rows,
+                csv_bytes,
+                parquet_bytes,
+                changed,
+                ..
+            },
+        ) => {
+            let mut l = format!(
+                "archived {day}: {rows} rows, {csv_bytes} bytes of CSV into {parquet_bytes} of Parquet"
+            );
+            if *changed > 0 {
+                l.push_str(&format!(" ({changed} CSV file(s) changed meanwhile: kept)"));
+            }
+            l
+        }
+        Report::Done(day, _) => format!("{day}: already archived"),
+        Report::Failed(day, e) => format!("cannot archive {day} (its CSV files stay): {e}"),
+    }
+}
+
+impl Status {
+    fn archive_reports(&self) {
+        if let Some(a) = &self.archiver {
+            for r in a.reports() {
+                self.log(archive_line(&r));
+            }
+        }
+    }
+
+    /// The recording is over: a replay converts what it closed, a service stops the job.
+    pub(super) fn end_archive(&mut self, drain: bool) {
+        if let Some(a) = self.archiver.take() {
+            let reports = if drain { a.finish() } else { a.stop() };
+            for r in reports {
+                self.log(archive_line(&r));
+            }
+        }
+    }
+}
+// ---- end of the archive hook. ----
 
 fn parse_label(s: &str) -> Result<String, String> {
     let ok = !s.is_empty()
@@ -80,6 +168,7 @@ pub(super) struct Status {
     bar: Option<ProgressBar>,
     log_every: StdDuration,
     last_log: Instant,
+    pub(super) archiver: Option<tic_rec::archive::Archiver>,
 }
 
 impl Status {
@@ -94,6 +183,7 @@ impl Status {
             bar,
             log_every,
             last_log: Instant::now(),
+            archiver: None,
         }
     }
 
@@ -222,7 +312,14 @@ impl Observer for Status {
                 if r.skipped_later > 0 {
                     line.push_str(" (the day's earlier file has later rows: the clock went back)");
                 }
-                self.log(line)
+                self.log(line);
+                // Archive hook: the day of the file opened is the one being recorded.
+                if let Some(a) = &self.archiver {
+                    let day = r.path.file_name().and_then(|n| n.to_str());
+                    if let Some((day, _)) = day.and_then(tic_rec::store::parse_day_file_name) {
+                        a.opened(day);
+                    }
+                }
             }
             Event::WriteStalled { error, held } => self.log(format!(
                 "CANNOT WRITE: {} ({error}); holding rows in memory (up to {} rows, about two hours) and retrying every {} s{}",
@@ -280,6 +377,7 @@ impl Observer for Status {
                 ref reason,
             } => self.log(format!("no row written for {}: {reason}", secs(for_secs))),
             Event::Recorded(_, c) | Event::Tick(c) => {
+                self.archive_reports();
                 if let Some(bar) = &self.bar {
                     bar.set_message(Status::summary(c));
                 } else if self.last_log.elapsed() >= self.log_every {
@@ -457,6 +555,8 @@ pub fn run(args: Args) -> Result<()> {
             raw: args.raw,
             log_interval: args.log_interval.to_std().context("--log-interval")?,
             silence: args.silence_warning.to_std().context("--silence-warning")?,
+            archive: args.archive,
+            keep_csv: args.keep_csv,
         };
         return super::demo::run(opts, stop);
     }
@@ -487,6 +587,7 @@ pub fn run(args: Args) -> Result<()> {
             .to_std()
             .unwrap_or(StdDuration::from_secs(300)),
     );
+    status.archiver = start_archiver(&args.data_dir, args.archive, args.keep_csv);
     let mut systemd = Systemd::new();
     let mut observers = Fanout::new();
     observers.add(&mut status);
@@ -525,6 +626,7 @@ pub fn run(args: Args) -> Result<()> {
     let counters = capture.counters();
     drop(capture);
     drop(observers);
+    status.end_archive(args.replay.is_some() && result.is_ok());
     status.finish(&counters);
     result?;
     if counters.held > 0 {

@@ -3,14 +3,13 @@
 
 use chrono::NaiveDate;
 
-use super::files::Store;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::index::{self, allowed_wh, Builder, Cache, DaySummary, Stamp};
-use super::reader::{DayFile, Record};
+use super::reader::{DayRecords, Item, Record};
 use super::tariff::Tariffs;
 use super::{DayRead, Error, Observer, ENERGY_LABELS, MAX_COVERED_GAP_S, N_ENERGY};
+use crate::store::{Catalog, DayFiles, Encoding, Resolved};
 use crate::tic::labels::{Class, Colour, Rate};
 
 /// Data-quality flags of a row.
@@ -28,12 +27,15 @@ impl Flags {
     pub const IMPLAUSIBLE_JUMP: Flags = Flags(8);
     /// A row whose time was not after the previous one (nor an exact repeat) was skipped.
     pub const OUT_OF_ORDER: Flags = Flags(16);
-    const NAMES: [(Flags, &'static str); 5] = [
+    /// A damaged row (not a record: a bad sector, a hand edit) was skipped here.
+    pub const DAMAGED_ROWS: Flags = Flags(32);
+    const NAMES: [(Flags, &'static str); 6] = [
         (Flags::PARTIAL, "partial"),
         (Flags::INDEX_RESET, "index_reset"),
         (Flags::METER_CHANGED, "meter_changed"),
         (Flags::IMPLAUSIBLE_JUMP, "implausible_jump"),
         (Flags::OUT_OF_ORDER, "out_of_order"),
+        (Flags::DAMAGED_ROWS, "damaged_rows"),
     ];
 
     /// Whether every flag of `other` is set.
@@ -269,11 +271,19 @@ impl Accumulator {
         self.flag_at(t, Flags::OUT_OF_ORDER);
     }
 
-    /// Feeds a record, or flags a row skipped for being out of order.
+    /// Damaged rows were skipped at `t`: flags the period holding `t` (none outside the range).
+    pub fn damaged(&mut self, t: i64) {
+        if let Some(i) = self.period_of(t) {
+            self.stats[i].flags.insert(Flags::DAMAGED_ROWS);
+        }
+    }
+
+    /// Feeds a record, or flags a row skipped for being out of order or damaged.
     pub fn take(&mut self, f: Fed<'_>) {
         match f {
             Fed::Rec(r) => self.feed(r),
             Fed::OutOfOrder(t) => self.out_of_order(t),
+            Fed::Damaged(t) => self.damaged(t),
         }
     }
 
@@ -630,7 +640,7 @@ fn guard_flag(a: i64, b: i64) -> Flags {
 }
 
 /// Adds the energy labels of `header` to `present` (kept in [`ENERGY_LABELS`] order).
-fn add_labels(present: &mut Vec<usize>, header: &[String]) {
+pub fn add_labels(present: &mut Vec<usize>, header: &[String]) {
     for h in header {
         if let Some(k) = ENERGY_LABELS.iter().position(|l| l == h) {
             if !present.contains(&k) {
@@ -647,16 +657,15 @@ const LOOK_BACK_BYTES: u64 = 4096;
 const LOOK_BACK_DAYS: usize = 3;
 const LOOK_AHEAD_RECORDS: usize = 64;
 
-/// Whether any of `files` has a complete record (found from its end when `from_end`).
-fn has_record(files: &[(PathBuf, u64)], from_end: bool) -> Result<bool, Error> {
-    let mut rec = Record::default();
-    for (path, _) in files {
-        let mut f = DayFile::open(path)?;
-        if if from_end {
-            f.tail(&mut rec)?
-        } else {
-            f.head(&mut rec)?
-        } {
+/// Whether the day has a complete record.
+fn has_record(day: NaiveDate, files: &DayFiles) -> Result<bool, Error> {
+    let r = Resolved::new(day, files)?;
+    if r.encoding() == Encoding::Parquet {
+        return Ok(r.parquet().is_some_and(|p| p.meta().rows > 0));
+    }
+    let mut d = DayRecords::from_resolved(r)?;
+    while let Some(item) = d.advance()? {
+        if matches!(item, Item::Rec) {
             return Ok(true);
         }
     }
@@ -667,30 +676,26 @@ fn has_record(files: &[(PathBuf, u64)], from_end: bool) -> Result<bool, Error> {
 /// fed hold fewer than [`LOOK_BACK_BYTES`] (at most [`LOOK_BACK_DAYS`] days); their energy
 /// labels go to `around`.
 fn look_back(
-    store: &Store,
+    store: &Catalog,
     day: NaiveDate,
     acc: &mut Accumulator,
     around: &mut Vec<usize>,
 ) -> Result<(), Error> {
     let mut days = Vec::new();
     let mut bytes = 0;
-    for (_, files) in store.before(day) {
-        if !has_record(files, true)? {
+    for (d, files) in store.before(day) {
+        if !has_record(d, files)? {
             continue;
         }
-        days.push(files);
-        bytes += files.iter().map(|(_, len)| len).sum::<u64>();
+        days.push((d, files));
+        bytes += files.bytes();
         if bytes >= LOOK_BACK_BYTES || days.len() >= LOOK_BACK_DAYS {
             break;
         }
     }
-    for files in days.into_iter().rev() {
-        let mut open = Vec::with_capacity(files.len());
-        for (path, _) in files {
-            let f = DayFile::open(path)?;
-            add_labels(around, &f.header);
-            open.push(f);
-        }
+    for (d, files) in days.into_iter().rev() {
+        let mut open = DayRecords::open(d, files)?;
+        add_labels(around, open.columns());
         merge(&mut open, |f| {
             acc.take(f);
             true
@@ -702,22 +707,18 @@ fn look_back(
 /// Feeds the first [`LOOK_AHEAD_RECORDS`] records of the days after `day`; their energy
 /// labels go to `around`.
 fn look_ahead(
-    store: &Store,
+    store: &Catalog,
     day: NaiveDate,
     acc: &mut Accumulator,
     around: &mut Vec<usize>,
 ) -> Result<(), Error> {
     let mut n = 0;
-    for (_, files) in store.after(day) {
-        if !has_record(files, false)? {
+    for (d, files) in store.after(day) {
+        if !has_record(d, files)? {
             continue;
         }
-        let mut open = Vec::with_capacity(files.len());
-        for (path, _) in files {
-            let f = DayFile::open(path)?;
-            add_labels(around, &f.header);
-            open.push(f);
-        }
+        let mut open = DayRecords::open(d, files)?;
+        add_labels(around, open.columns());
         merge(&mut open, |f| {
             if matches!(f, Fed::Rec(_)) {
                 n += 1;
@@ -732,41 +733,44 @@ fn look_ahead(
     Ok(())
 }
 
-/// Feeds every row of one day's files, merged by time, and notes their labels.
+/// Feeds every row of one day's files, merged by time, notes their labels, and tells of
+/// damaged rows (one note per file).
 fn feed_day(
-    files: &[(PathBuf, u64)],
+    day: NaiveDate,
+    open: Result<DayRecords, Error>,
+    files: &DayFiles,
     acc: &mut Accumulator,
     present: &mut Vec<usize>,
     observer: &mut dyn Observer,
 ) -> Result<(), Error> {
-    let mut open = Vec::with_capacity(files.len());
-    for (path, _) in files {
-        let f = DayFile::open(path)?;
-        add_labels(present, &f.header);
-        open.push(f);
-    }
+    let mut open = open?;
+    add_labels(present, open.columns());
     merge(&mut open, |f| {
         acc.take(f);
         true
     })?;
-    for f in &open {
-        observer.file_done(f.path(), f.len());
+    for d in open.damage() {
+        observer.note(&d.to_string());
+    }
+    let _ = day;
+    for f in files.files() {
+        observer.file_done(&f.path, f.len);
     }
     Ok(())
 }
 
-fn announce(store: &Store, from: NaiveDate, to: NaiveDate, observer: &mut dyn Observer) {
+fn announce(store: &Catalog, from: NaiveDate, to: NaiveDate, observer: &mut dyn Observer) {
     let (mut n, mut bytes) = (0, 0);
     for (_, files) in store.days(from, to) {
-        n += files.len();
-        bytes += files.iter().map(|(_, len)| len).sum::<u64>();
+        n += files.files().count();
+        bytes += files.bytes();
     }
     observer.start(n, bytes);
 }
 
 /// Every row of `[from, to]` (plus the records just outside, for interpolation).
 pub fn scan(
-    store: &Store,
+    store: &Catalog,
     from: NaiveDate,
     to: NaiveDate,
     bounds: &[i64],
@@ -777,8 +781,14 @@ pub fn scan(
     let mut present = Vec::new();
     let mut around = Vec::new();
     look_back(store, from, &mut acc, &mut around)?;
-    for (_, files) in store.days(from, to) {
-        feed_day(files, &mut acc, &mut present, observer)?;
+    for (day, files) in store.days(from, to) {
+        let open = DayRecords::open(day, files);
+        if let Ok(o) = &open {
+            for n in o.reader().notes() {
+                observer.note(n);
+            }
+        }
+        feed_day(day, open, files, &mut acc, &mut present, observer)?;
     }
     look_ahead(store, to, &mut acc, &mut around)?;
     Ok(acc.finish(&columns(present, around), true))
@@ -790,6 +800,8 @@ pub enum Fed<'a> {
     Rec(&'a Record),
     /// A row at this time was skipped.
     OutOfOrder(i64),
+    /// Damaged rows were skipped at this time.
+    Damaged(i64),
 }
 
 /// Skips the rows out of order in a day's merged rows, holding one row back: a row whose
@@ -797,14 +809,14 @@ pub enum Fed<'a> {
 /// order; then when it is still after the row before the one held back, the held one was
 /// the one out of order (a time far ahead), else the new one is (a time back).
 #[derive(Default)]
-struct InOrder {
+pub(crate) struct InOrder {
     held: Option<Record>,
     last: Option<i64>,
 }
 
 impl InOrder {
     /// Returns `false` when `each` asks to stop.
-    fn push(&mut self, rec: &Record, each: &mut impl FnMut(Fed<'_>) -> bool) -> bool {
+    pub(crate) fn push(&mut self, rec: &Record, each: &mut impl FnMut(Fed<'_>) -> bool) -> bool {
         let t = rec.time;
         let Some(h) = &mut self.held else {
             return match self.last {
@@ -835,53 +847,28 @@ impl InOrder {
         }
     }
 
-    fn finish(&mut self, each: &mut impl FnMut(Fed<'_>) -> bool) {
+    pub(crate) fn finish(&mut self, each: &mut impl FnMut(Fed<'_>) -> bool) {
         if let Some(h) = self.held.take() {
             each(Fed::Rec(&h));
         }
     }
 }
 
-/// Reads the files of one day, merged by time, rows out of order skipped ([`InOrder`]);
-/// stops when `each` returns `false`.
-fn merge(files: &mut [DayFile], mut each: impl FnMut(Fed<'_>) -> bool) -> Result<(), Error> {
+/// Reads the records of one day, rows out of order skipped ([`InOrder`]); stops when `each`
+/// returns `false`.
+pub fn merge(day: &mut DayRecords, mut each: impl FnMut(Fed<'_>) -> bool) -> Result<(), Error> {
     let mut order = InOrder::default();
-    if let [f] = files {
-        let mut rec = Record::default();
-        while f.next_record(&mut rec)? {
-            if !order.push(&rec, &mut each) {
-                return Ok(());
-            }
-        }
-        order.finish(&mut each);
-        return Ok(());
-    }
-    let mut heads: Vec<Option<Record>> = Vec::with_capacity(files.len());
-    for f in files.iter_mut() {
-        let mut rec = Record::default();
-        heads.push(f.next_record(&mut rec)?.then_some(rec));
-    }
-    loop {
-        let next = heads
-            .iter()
-            .enumerate()
-            .filter_map(|(i, h)| h.as_ref().map(|r| (r.time, i)))
-            .min();
-        let Some((_, i)) = next else {
-            order.finish(&mut each);
-            return Ok(());
+    while let Some(item) = day.advance()? {
+        let go = match item {
+            Item::Rec => order.push(day.record(), &mut each),
+            Item::Damaged(t) => each(Fed::Damaged(t)),
         };
-        let Some(rec) = heads[i].as_mut() else {
-            order.finish(&mut each);
+        if !go {
             return Ok(());
-        };
-        if !order.push(rec, &mut each) {
-            return Ok(());
-        }
-        if !files[i].next_record(rec)? {
-            heads[i] = None;
         }
     }
+    order.finish(&mut each);
+    Ok(())
 }
 
 /// Like [`scan`], but a day whose summary in the index is valid and clean is fed from the
@@ -890,7 +877,7 @@ fn merge(files: &mut [DayFile], mut each: impl FnMut(Fed<'_>) -> bool) -> Result
 /// clean, or cannot be built, is read in full in order. Falls back to [`scan`] when a
 /// boundary is not a whole UTC hour.
 pub fn indexed(
-    store: &Store,
+    store: &Catalog,
     from: NaiveDate,
     to: NaiveDate,
     bounds: &[i64],
@@ -905,22 +892,45 @@ pub fn indexed(
     let mut present = Vec::new();
     let mut around = Vec::new();
     look_back(store, from, &mut acc, &mut around)?;
-    let days: Vec<(NaiveDate, &[(PathBuf, u64)])> = store.days(from, to).collect();
+    let days: Vec<(NaiveDate, &DayFiles)> = store.days(from, to).collect();
     for batch in days.chunks(BATCH) {
-        let stamps: Vec<Option<Vec<Stamp>>> = batch
+        let mut resolved: Vec<Option<Result<Resolved, Error>>> = batch
             .iter()
-            .map(|(_, files)| files.iter().map(|(p, _)| index::stamp(p)).collect())
+            .map(|(day, files)| Some(Resolved::new(*day, files).map_err(Error::from)))
             .collect();
-        let mut summaries: Vec<Option<DaySummary>> = batch
-            .iter()
-            .zip(&stamps)
-            .map(|((day, _), st)| st.as_deref().and_then(|st| cache.load(*day, st)))
-            .collect();
+        // An archived day carries its summary in its footer; other days have theirs in the
+        // index, valid while their files keep their stamps.
+        let mut summaries: Vec<Option<DaySummary>> = Vec::with_capacity(batch.len());
+        let mut stamps: Vec<Option<Vec<Stamp>>> = Vec::with_capacity(batch.len());
+        let mut footer = vec![false; batch.len()];
+        for (i, (day, _)) in batch.iter().enumerate() {
+            let (summary, st) = match &resolved[i] {
+                Some(Ok(r)) => {
+                    for n in r.notes() {
+                        observer.note(n);
+                    }
+                    let from_footer = (r.encoding() == Encoding::Parquet)
+                        .then(|| r.parquet())
+                        .flatten()
+                        .and_then(|p| p.key_value(index::SUMMARY_KEY))
+                        .and_then(DaySummary::from_text);
+                    let st: Option<Vec<Stamp>> =
+                        r.files().iter().map(|f| index::stamp(&f.path)).collect();
+                    footer[i] = from_footer.is_some();
+                    let s =
+                        from_footer.or_else(|| st.as_deref().and_then(|st| cache.load(*day, st)));
+                    (s, st)
+                }
+                _ => (None, None),
+            };
+            summaries.push(summary);
+            stamps.push(st);
+        }
         let work: Vec<Work<'_>> = batch
             .iter()
             .enumerate()
             .filter(|(i, _)| summaries[*i].is_none())
-            .filter_map(|(i, (_, files))| Some((i, *files, stamps[i].clone()?)))
+            .filter_map(|(i, (day, files))| Some((i, *day, *files, stamps[i].clone()?)))
             .collect();
         let mut fresh = vec![false; batch.len()];
         for (i, s) in build_all(&work) {
@@ -929,7 +939,9 @@ pub fn indexed(
             fresh[i] = true;
         }
         for (i, (day, files)) in batch.iter().enumerate() {
-            let how = if fresh[i] {
+            let how = if footer[i] || !fresh[i] {
+                DayRead::Index
+            } else if fresh[i] {
                 DayRead::Built
             } else {
                 DayRead::Index
@@ -937,14 +949,19 @@ pub fn indexed(
             if let Some(s) = &summaries[i] {
                 add_label_ids(&mut present, &s.labels);
                 if acc.feed_summary(s) {
-                    for (path, len) in *files {
-                        observer.file_done(path, *len);
+                    for f in files.files() {
+                        observer.file_done(&f.path, f.len);
                     }
                     observer.day_read(*day, how);
                     continue;
                 }
             }
-            feed_day(files, &mut acc, &mut present, observer)?;
+            let open = match resolved[i].take() {
+                Some(Ok(r)) => DayRecords::from_resolved(r),
+                Some(Err(e)) => Err(e),
+                None => DayRecords::open(*day, files),
+            };
+            feed_day(*day, open, files, &mut acc, &mut present, observer)?;
             let how = if summaries[i].is_some() && !fresh[i] {
                 DayRead::Full
             } else {
@@ -968,14 +985,14 @@ fn columns(present: Vec<usize>, around: Vec<usize>) -> Vec<usize> {
     }
 }
 
-/// A day to summarise: its slot in the batch, its files and their stamps.
-type Work<'a> = (usize, &'a [(PathBuf, u64)], Vec<Stamp>);
+/// A day to summarise: its slot in the batch, the day, its files and their stamps.
+type Work<'a> = (usize, NaiveDate, &'a DayFiles, Vec<Stamp>);
 
 /// Days whose summaries [`indexed`] builds together (bounds the summaries held at once).
 const BATCH: usize = 32;
 
-/// Builds the summaries of `work` (`(slot, files, stamps)`) on every core; a day whose files
-/// cannot be read gets none (reading it in order then reports the error where [`scan`] would).
+/// Builds the summaries of `work` on every core; a day whose files cannot be read gets none
+/// (reading it in order then reports the error where [`scan`] would).
 fn build_all(work: &[Work<'_>]) -> Vec<(usize, DaySummary)> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -983,7 +1000,7 @@ fn build_all(work: &[Work<'_>]) -> Vec<(usize, DaySummary)> {
     if threads <= 1 {
         return work
             .iter()
-            .filter_map(|(i, files, st)| Some((*i, build_day(files, st.clone()).ok()?)))
+            .filter_map(|(i, day, files, st)| Some((*i, build_day(*day, files, st.clone()).ok()?)))
             .collect();
     }
     let next = AtomicUsize::new(0);
@@ -992,9 +1009,10 @@ fn build_all(work: &[Work<'_>]) -> Vec<(usize, DaySummary)> {
             .map(|_| {
                 scope.spawn(|| {
                     let mut done = Vec::new();
-                    while let Some((i, files, st)) = work.get(next.fetch_add(1, Ordering::Relaxed))
+                    while let Some((i, day, files, st)) =
+                        work.get(next.fetch_add(1, Ordering::Relaxed))
                     {
-                        if let Ok(s) = build_day(files, st.clone()) {
+                        if let Ok(s) = build_day(*day, files, st.clone()) {
                             done.push((*i, s));
                         }
                     }
@@ -1011,20 +1029,13 @@ fn build_all(work: &[Work<'_>]) -> Vec<(usize, DaySummary)> {
 }
 
 /// Reads the files of a day and summarises them.
-fn build_day(files: &[(PathBuf, u64)], stamps: Vec<Stamp>) -> Result<DaySummary, Error> {
-    let mut open = Vec::with_capacity(files.len());
+fn build_day(day: NaiveDate, files: &DayFiles, stamps: Vec<Stamp>) -> Result<DaySummary, Error> {
+    let mut open = DayRecords::open(day, files)?;
     let mut labels = Vec::new();
-    for (path, _) in files {
-        let f = DayFile::open(path)?;
-        add_labels(&mut labels, &f.header);
-        open.push(f);
-    }
+    add_labels(&mut labels, open.columns());
     let mut b = Builder::new(stamps, labels);
     merge(&mut open, |f| {
-        match f {
-            Fed::Rec(r) => b.feed(r),
-            Fed::OutOfOrder(_) => b.out_of_order(),
-        }
+        b.take(f);
         true
     })?;
     Ok(b.finish())

@@ -26,12 +26,16 @@ use std::time::UNIX_EPOCH;
 
 use chrono::NaiveDate;
 
+use super::deltas::Fed;
 use super::reader::Record;
-use super::{Observer, MAX_COVERED_GAP_S, N_ENERGY};
+use super::{Observer, ENERGY_LABELS, MAX_COVERED_GAP_S, N_ENERGY};
 use crate::store::day_file;
 
-/// Format version: a summary of another version is rebuilt.
-pub const VERSION: u32 = 2;
+/// Format version: a summary of another version is rebuilt. Version 3 names the energy
+/// labels (earlier versions stored their positions in the registry).
+pub const VERSION: u32 = 3;
+/// The key of a day's summary in its Parquet file's metadata (the same text as an index file).
+pub const SUMMARY_KEY: &str = "tic-rec.summary";
 const MAGIC: &str = "tic-rec-index";
 /// The index directory, inside the data directory.
 pub const DIR: &str = ".tic-rec-index";
@@ -283,6 +287,20 @@ impl Builder {
         self.day.clean = false;
     }
 
+    /// Damaged rows were skipped: the day is read in full (to flag and tell them).
+    pub fn damaged(&mut self) {
+        self.day.clean = false;
+    }
+
+    /// One item of the day's merged rows.
+    pub fn take(&mut self, f: Fed<'_>) {
+        match f {
+            Fed::Rec(r) => self.feed(r),
+            Fed::OutOfOrder(_) => self.out_of_order(),
+            Fed::Damaged(_) => self.damaged(),
+        }
+    }
+
     /// The summary.
     pub fn finish(mut self) -> DaySummary {
         if !self.day.clean {
@@ -330,13 +348,12 @@ fn parse_opt(s: &str) -> Option<Option<i64>> {
     }
 }
 
-/// The energy values of the labels in `m`, in label order.
-fn values(w: &mut std::str::Split<'_, char>, m: u32) -> Option<[Option<i64>; N_ENERGY]> {
+/// The energy values of the labels `order` (positions, in the order the `values` line
+/// named them).
+fn values(w: &mut std::str::Split<'_, char>, order: &[usize]) -> Option<[Option<i64>; N_ENERGY]> {
     let mut e = [None; N_ENERGY];
-    for (k, slot) in e.iter_mut().enumerate() {
-        if m & 1 << k != 0 {
-            *slot = Some(w.next()?.parse().ok()?);
-        }
+    for &k in order {
+        *e.get_mut(k)? = Some(w.next()?.parse().ok()?);
     }
     Some(e)
 }
@@ -362,11 +379,19 @@ impl DaySummary {
             );
         }
         s.push_str("labels");
-        for k in &self.labels {
-            let _ = write!(s, " {k}");
+        for &k in &self.labels {
+            let _ = write!(s, " {}", ENERGY_LABELS[k]);
         }
         let m = self.first.as_ref().map_or(0, |r| mask(&r.energy));
-        let _ = writeln!(s, "\nclean {} {m}", u8::from(self.clean));
+        let _ = writeln!(s, "\nclean {}", u8::from(self.clean));
+        // The labels whose values the `first` and `hour` lines give, in that order.
+        s.push_str("values");
+        for (k, name) in ENERGY_LABELS.iter().enumerate() {
+            if m & 1 << k != 0 {
+                let _ = write!(s, " {name}");
+            }
+        }
+        s.push('\n');
         if self.clean {
             let _ = writeln!(
                 s,
@@ -423,7 +448,7 @@ impl DaySummary {
             return None;
         }
         let mut day = Builder::new(Vec::new(), Vec::new()).day;
-        let mut m = 0u32;
+        let mut order: Vec<usize> = Vec::new();
         for line in lines {
             let mut w = line.split(' ');
             let tag = w.next()?;
@@ -435,17 +460,19 @@ impl DaySummary {
                     name: unhex(w.next()?)?,
                 }),
                 "labels" => {
-                    for k in w.by_ref() {
-                        let k: usize = k.parse().ok()?;
-                        if k >= N_ENERGY {
-                            return None;
-                        }
-                        day.labels.push(k);
+                    for name in w.by_ref() {
+                        day.labels.push(crate::tic::labels::energy_position(name)?);
                     }
                 }
-                "clean" => {
-                    day.clean = w.next()? == "1";
-                    m = w.next()?.parse().ok()?;
+                "clean" => day.clean = w.next()? == "1",
+                "values" => {
+                    for name in w.by_ref() {
+                        let k = crate::tic::labels::energy_position(name)?;
+                        if order.contains(&k) {
+                            return None;
+                        }
+                        order.push(k);
+                    }
                 }
                 "day" => {
                     day.meter = unhex(w.next()?)?;
@@ -464,7 +491,7 @@ impl DaySummary {
                     };
                     let tariff = unhex(w.next()?)?;
                     let power_va = parse_opt(w.next()?)?;
-                    let energy = values(&mut w, m)?;
+                    let energy = values(&mut w, &order)?;
                     day.first = Some(Record {
                         time,
                         energy,
@@ -478,9 +505,9 @@ impl DaySummary {
                     let mut n = || w.next()?.parse::<i64>().ok();
                     let (rows, covered, max_gap) = (n()?, n()?, n()?);
                     let (first_t, last_t, penult_t) = (n()?, n()?, n()?);
-                    let first = values(&mut w, m)?;
-                    let last = values(&mut w, m)?;
-                    let penult = values(&mut w, m)?;
+                    let first = values(&mut w, &order)?;
+                    let last = values(&mut w, &order)?;
+                    let penult = values(&mut w, &order)?;
                     day.hours.push(Hour {
                         rows: u64::try_from(rows).ok()?,
                         covered,

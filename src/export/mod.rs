@@ -1,14 +1,17 @@
 //! Per-period consumption from the daily files, and the recorded rows themselves.
 //!
 //! ## Contract
-//! - **Input**: the daily files of [`crate::store`] (`<dir>/YYYY/MM/YYYY-MM-DD[.N].csv`); the
-//!   files of one day are merged by time; raw `.tic` files, other names and files outside
-//!   their own `YYYY/MM` directory are ignored. An empty file, or one cut inside its header,
-//!   is a day without rows; a torn last line (no `\n`) is ignored; a line over 64 KiB (before
-//!   the torn tail) or a header naming a column twice is an error; any other malformed row
-//!   (wrong number of cells, unreadable `time`) is an [`Error::Malformed`] naming the file
-//!   and the line (or the byte
-//!   offset where the line number is unknown because the file was entered by seeking).
+//! - **Input**: the days of [`crate::store`], read through it ([`crate::store::DayReader`]:
+//!   CSV files `<dir>/YYYY/MM/YYYY-MM-DD[.N].csv` merged by time, or the archived day
+//!   `YYYY-MM-DD.parquet`, which reads exactly the same); raw `.tic` files, other names and
+//!   files outside their own `YYYY/MM` directory are ignored. An empty file, or one cut inside
+//!   its header, is a day without rows; a torn last line (no `\n`) is ignored; a line over
+//!   64 KiB (before the torn tail), a header naming a column twice, a Parquet file that does
+//!   not read, and I/O errors are errors ([`Error::Read`]) naming the file and the line. Any
+//!   other malformed row (wrong number of cells, unreadable `time`, not UTF-8: a bad SD
+//!   sector, a hand edit) is *damaged*: skipped, the period it lies in (at the time of the
+//!   file's previous good row) flagged `damaged_rows`, and told once per file
+//!   ([`Observer::note`], naming the file and the first such line).
 //!   Energy cells that are empty or not all digits (`NON TRANSMIS`) count as missing.
 //! - **Periods** follow the local calendar of [`crate::store::TZ`] ([`Period`]); `--hour` is a
 //!   UTC hour. The range is `[from 00:00, to + 1 00:00)` local; the first and last calendar
@@ -53,8 +56,12 @@
 //!   longest internal gap, first and last record; per day: first record, meter, power,
 //!   `(NTARF, LTARF)` pairs, whether any step of the day would fire a guard or any row is out
 //!   of order, the day's last two records) and caches it in
-//!   `<dir>/.tic-rec-index/YYYY/MM/YYYY-MM-DD.csv.idx` (text, versioned, checksummed; one
-//!   summary for all the files of a day). A summary is used only while every file of its day
+//!   `<dir>/.tic-rec-index/YYYY/MM/YYYY-MM-DD.csv.idx` (text, versioned, checksummed, energy
+//!   labels by name; one summary for all the files of a day). An archived day carries the
+//!   same text in its Parquet footer (key [`SUMMARY_KEY`], written by [`Summariser`] when the
+//!   day is archived): a day read from its Parquet file alone is fed from its footer and needs
+//!   no index (reported as [`DayRead::Index`]); one of another summary version is summarised from its
+//!   rows into the index like a CSV day. A summary is used only while every file of its day
 //!   has the name, length, modification time and (Unix) status-change time recorded in it
 //!   (the day being recorded is rebuilt at every export), only for a day where no guard fires
 //!   (inside the day, and at its first record against the state so far), and only because
@@ -70,7 +77,6 @@
 //! - The library prints nothing: progress goes to an [`Observer`].
 
 mod deltas;
-mod files;
 mod index;
 pub mod output;
 mod periods;
@@ -82,11 +88,15 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
+pub use crate::store::Catalog;
 pub use crate::tic::labels::{Class, Colour, Rate, ENERGY_LABELS, N_ENERGY};
 pub use deltas::{Flags, Row, Table};
-pub use files::Store;
+pub use index::{SUMMARY_KEY, VERSION as SUMMARY_VERSION};
 pub use periods::{boundaries, Period};
 pub use records::{records, RecordSink};
+pub use summary::Summariser;
+
+mod summary;
 
 /// Records further apart than this leave the stretch between them uncovered.
 pub const MAX_COVERED_GAP_S: i64 = 300;
@@ -105,32 +115,11 @@ pub enum Error {
     /// The data directory holds no daily file.
     #[error("no daily files (YYYY/MM/YYYY-MM-DD.csv) in {0:?}")]
     NoFiles(PathBuf),
-    /// A daily file cannot be opened or read.
-    #[error("cannot read {path:?}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// A daily file has no header row, or a header without a `time` column.
-    #[error("{path:?}: bad header: {reason}")]
-    Header {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
-    /// A row that is not a record.
-    #[error("{path:?}: {where_}: {reason}")]
-    Malformed {
-        /// The file.
-        path: PathBuf,
-        /// `line N` or `byte N`.
-        where_: Position,
-        /// What was expected and found.
-        reason: String,
-    },
+    /// A day file cannot be read (I/O, a header not ours, a line over 64 KiB, a Parquet
+    /// file that is not a readable archived day). Damaged rows are not errors: they are
+    /// skipped, flagged `damaged_rows` and told ([`Observer::note`]).
+    #[error(transparent)]
+    Read(#[from] crate::store::ReadError),
     /// A range with too many periods.
     #[error("range {from} to {to} holds {periods} periods, more than one export takes ({max}): narrow --from/--to or use a longer period", max = periods::MAX_PERIODS)]
     RangeTooWide {
@@ -159,24 +148,6 @@ pub enum Error {
     Output(#[source] std::io::Error),
 }
 
-/// Where in a file a malformed row is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Position {
-    /// 1-based line number (the header is line 1), with the line's byte offset.
-    Line(u64, u64),
-    /// Byte offset of the line (the file was entered by seeking).
-    Byte(u64),
-}
-
-impl std::fmt::Display for Position {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Position::Line(l, b) => write!(f, "line {l} (byte {b})"),
-            Position::Byte(b) => write!(f, "byte {b}"),
-        }
-    }
-}
-
 /// How an export reads the files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Mode {
@@ -190,7 +161,7 @@ pub enum Mode {
 /// How [`Mode::Index`] got a day.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DayRead {
-    /// From its summary: its files were not read.
+    /// From its summary (in the index, or in its Parquet file's footer): no row was read.
     Index,
     /// It had no valid summary: its files were read in full to build one (stored when
     /// possible), then fed from it (or read once more when a guard fires in it).
@@ -229,18 +200,46 @@ pub trait Observer {
 pub struct Quiet;
 impl Observer for Quiet {}
 
-/// Per-period consumption over the range of `options`.
-pub fn export(dir: &Path, options: &Options, observer: &mut dyn Observer) -> Result<Table, Error> {
-    export_store(&Store::open(dir)?, options, observer)
+/// The catalog of days of `dir`; an error when it has none.
+pub fn open(dir: &Path) -> Result<Catalog, Error> {
+    let c = Catalog::open(dir).map_err(|e| match e {
+        crate::store::ReadError::Dir { path, source } => Error::DataDir { path, source },
+        e => Error::Read(e),
+    })?;
+    if c.is_empty() {
+        return Err(Error::NoFiles(dir.to_path_buf()));
+    }
+    Ok(c)
 }
 
-/// [`export`] from an open [`Store`].
+/// The range to export: the given bounds, defaulting to the first and last recorded days.
+pub fn range(
+    store: &Catalog,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<(NaiveDate, NaiveDate), Error> {
+    let none = || Error::NoFiles(store.dir().to_path_buf());
+    let first = store.first_day().ok_or_else(none)?;
+    let last = store.last_day().ok_or_else(none)?;
+    let (from, to) = (from.unwrap_or(first), to.unwrap_or(last));
+    if from > to {
+        return Err(Error::EmptyRange { from, to });
+    }
+    Ok((from, to))
+}
+
+/// Per-period consumption over the range of `options`.
+pub fn export(dir: &Path, options: &Options, observer: &mut dyn Observer) -> Result<Table, Error> {
+    export_store(&open(dir)?, options, observer)
+}
+
+/// [`export`] from an open [`Catalog`].
 pub fn export_store(
-    store: &Store,
+    store: &Catalog,
     options: &Options,
     observer: &mut dyn Observer,
 ) -> Result<Table, Error> {
-    let (from, to) = store.range(options.from, options.to)?;
+    let (from, to) = range(store, options.from, options.to)?;
     let bounds = boundaries(options.period, from, to)?;
     let table = match options.mode {
         Mode::Scan => deltas::scan(store, from, to, &bounds, observer),
@@ -253,8 +252,8 @@ pub fn export_store(
 }
 
 /// The note for a range without a record: what the data directory holds instead.
-fn no_records(store: &Store, from: NaiveDate, to: NaiveDate) -> String {
-    match store.range(None, None) {
+fn no_records(store: &Catalog, from: NaiveDate, to: NaiveDate) -> String {
+    match range(store, None, None) {
         Ok((first, last)) => {
             format!("no records from {from} to {to}: the recorded days run from {first} to {last}")
         }

@@ -2,12 +2,8 @@
 
 use chrono::NaiveDate;
 
-use super::files::Store;
-use super::reader::DayFile;
 use super::{Error, Observer};
-
-/// An open file of a day: the file, its column map, its current row and time.
-type Open = (DayFile, Vec<usize>, Vec<String>, Option<i64>);
+use crate::store::{Catalog, Columns, Next, Resolved};
 
 /// Where recorded rows go.
 pub trait RecordSink {
@@ -20,25 +16,23 @@ pub trait RecordSink {
 }
 
 /// Streams the records of the local days `[from, to]` (default: all) to `sink`, files of a
-/// day merged by time; returns the number of rows.
+/// day merged by time, damaged rows skipped (one note per file); returns the number of rows.
 pub fn records(
-    store: &Store,
+    store: &Catalog,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     sink: &mut dyn RecordSink,
     observer: &mut dyn Observer,
 ) -> Result<u64, Error> {
-    let (from, to) = store.range(from, to)?;
+    let (from, to) = super::range(store, from, to)?;
     let mut columns: Vec<String> = Vec::new();
     let (mut n_files, mut bytes) = (0, 0);
-    for (_, files) in store.days(from, to) {
-        for (path, len) in files {
-            n_files += 1;
-            bytes += len;
-            for h in DayFile::open(path)?.header {
-                if !columns.contains(&h) {
-                    columns.push(h);
-                }
+    for (day, files) in store.days(from, to) {
+        n_files += files.files().count();
+        bytes += files.bytes();
+        for h in Resolved::new(day, files)?.columns()? {
+            if !columns.contains(&h) {
+                columns.push(h);
             }
         }
     }
@@ -49,12 +43,10 @@ pub fn records(
             .next()
             .into_iter()
             .chain(store.after(to).next());
-        for (_, files) in near {
-            for (path, _) in files {
-                for h in DayFile::open(path)?.header {
-                    if !columns.contains(&h) {
-                        columns.push(h);
-                    }
+        for (day, files) in near {
+            for h in Resolved::new(day, files)?.columns()? {
+                if !columns.contains(&h) {
+                    columns.push(h);
                 }
             }
         }
@@ -63,39 +55,38 @@ pub fn records(
     sink.header(&columns)?;
     let mut out = vec![String::new(); columns.len()];
     let mut rows = 0u64;
-    for (_, files) in store.days(from, to) {
-        let mut open: Vec<Open> = Vec::new();
-        for (path, _) in files {
-            let mut f = DayFile::open(path)?;
-            let map = f
-                .header
-                .iter()
-                .map(|h| columns.iter().position(|c| c == h).unwrap_or(0))
-                .collect();
-            let mut cells = Vec::new();
-            let t = f.next_cells(&mut cells)?;
-            open.push((f, map, cells, t));
+    for (day, files) in store.days(from, to) {
+        let r = Resolved::new(day, files)?;
+        for n in r.notes() {
+            observer.note(n);
         }
-        loop {
-            let next = open
-                .iter()
-                .enumerate()
-                .filter_map(|(i, o)| o.3.map(|t| (t, i)))
-                .min();
-            let Some((t, i)) = next else { break };
-            let (f, map, cells, time) = &mut open[i];
+        let mut d = r.open(Columns::All)?;
+        let map: Vec<usize> = d
+            .columns()
+            .iter()
+            .map(|h| columns.iter().position(|c| c == h).unwrap_or(0))
+            .collect();
+        while let Some(next) = d.advance()? {
+            if next != Next::Row {
+                continue;
+            }
             out.iter_mut().for_each(String::clear);
-            for (c, &k) in cells.iter().zip(map.iter()) {
+            if let Some(o) = map.first().and_then(|&k| out.get_mut(k)) {
+                d.push_time_text(o);
+            }
+            for (j, &k) in map.iter().enumerate().skip(1) {
                 if let Some(o) = out.get_mut(k) {
-                    o.push_str(c);
+                    d.cell(j).push_to(o);
                 }
             }
-            sink.row(t, &out)?;
+            sink.row(d.time(), &out)?;
             rows += 1;
-            *time = f.next_cells(cells)?;
         }
-        for (f, ..) in &open {
-            observer.file_done(f.path(), f.len());
+        for dmg in d.damage() {
+            observer.note(&dmg.to_string());
+        }
+        for f in files.files() {
+            observer.file_done(&f.path, f.len);
         }
     }
     sink.finish()?;

@@ -18,6 +18,49 @@ pub fn day_file(dir: &Path, day: NaiveDate, n: u32) -> PathBuf {
     month_dir(dir, day).join(name)
 }
 
+/// The archived (Parquet) file of `day`: `<dir>/YYYY/MM/YYYY-MM-DD.parquet`.
+pub fn parquet_file(dir: &Path, day: NaiveDate) -> PathBuf {
+    month_dir(dir, day).join(format!("{day}.parquet"))
+}
+
+/// What a file of a month directory is, from its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DayFileName {
+    /// `YYYY-MM-DD.csv` (N = 0) or `YYYY-MM-DD.N.csv`.
+    Csv(NaiveDate, u32),
+    /// `YYYY-MM-DD.parquet`.
+    Parquet(NaiveDate),
+    /// `.YYYY-MM-DD.parquet.tmp…`: a conversion's temporary file (left by a crash).
+    Temp(NaiveDate),
+}
+
+/// The kind and day of a file of a month directory, from its name; `None` for other names.
+pub fn parse_file_name(name: &str) -> Option<DayFileName> {
+    if let Some(rest) = name.strip_prefix('.') {
+        let (date, tail) = rest.split_at_checked(10)?;
+        if !tail.starts_with(".parquet.tmp") {
+            return None;
+        }
+        return parse_date(date).map(DayFileName::Temp);
+    }
+    if let Some(date) = name.strip_suffix(".parquet") {
+        return parse_date(date).map(DayFileName::Parquet);
+    }
+    parse_day_file_name(name).map(|(d, n)| DayFileName::Csv(d, n))
+}
+
+/// The name of a temporary file of a conversion of `day` (unique with `tag`).
+pub fn temp_name(day: NaiveDate, tag: &str) -> String {
+    format!(".{day}.parquet.tmp-{tag}")
+}
+
+fn parse_date(date: &str) -> Option<NaiveDate> {
+    if date.len() != 10 {
+        return None;
+    }
+    NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()
+}
+
 /// The raw-bytes file of `day` (`--raw`): `<dir>/YYYY/MM/YYYY-MM-DD.tic`.
 pub fn raw_file(dir: &Path, day: NaiveDate) -> PathBuf {
     month_dir(dir, day).join(format!("{day}.tic"))
@@ -43,10 +86,7 @@ pub fn parse_day_file_name(name: &str) -> Option<(NaiveDate, u32)> {
         ),
         None => (stem, 0),
     };
-    if date.len() != 10 {
-        return None;
-    }
-    Some((NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?, n))
+    Some((parse_date(date)?, n))
 }
 
 /// Labels whose values are numbers: written as plain integers (leading zeros dropped).
@@ -83,6 +123,20 @@ mod tests {
         );
         assert_eq!(parse_day_file_name("2026-10-25.csv"), Some((day, 0)));
         assert_eq!(parse_day_file_name("2026-10-25.2.csv"), Some((day, 2)));
+        assert_eq!(
+            parse_file_name("2026-10-25.parquet"),
+            Some(DayFileName::Parquet(day))
+        );
+        assert_eq!(
+            parse_file_name(&temp_name(day, "x1")),
+            Some(DayFileName::Temp(day))
+        );
+        assert_eq!(
+            parse_file_name("2026-10-25.1.csv"),
+            Some(DayFileName::Csv(day, 1))
+        );
+        assert_eq!(parse_file_name("2026-10-25.parquet.bak"), None);
+        assert_eq!(parse_file_name(".2026-10-25.csv"), None);
         for bad in [
             "2026-10-25.0.csv",
             "2026-10-25.x.csv",

@@ -1,12 +1,24 @@
-//! The daily files: layout, append, durability, start-up repair.
+//! The daily files in both encodings: layout, append, durability, start-up repair, the one
+//! reader of days and the archive.
+//!
+//! `store` is the only module that knows the format: the recorder appends through
+//! [`Store`], and everything else (export, compaction, the demo, what comes next) reads days
+//! through [`Catalog`] (which days have which files) and [`DayReader`] (a day's rows, from
+//! whichever files readers use, see [`read`]).
 //!
 //! ## On-disk layout
 //! ```text
-//! <data-dir>/YYYY/MM/YYYY-MM-DD.csv     records of one local (Europe/Paris) day
-//! <data-dir>/YYYY/MM/YYYY-MM-DD.N.csv   the N-th file of that day after a column change
-//! <data-dir>/YYYY/MM/YYYY-MM-DD.tic     raw TIC bytes of that day (with --raw)
-//! <data-dir>/.tic-rec.lock              held by the one recorder writing here
+//! <data-dir>/YYYY/MM/YYYY-MM-DD.csv       records of one local (Europe/Paris) day
+//! <data-dir>/YYYY/MM/YYYY-MM-DD.N.csv     the N-th file of that day after a column change
+//! <data-dir>/YYYY/MM/YYYY-MM-DD.parquet   the archived day: every row of its CSV files
+//! <data-dir>/YYYY/MM/.YYYY-MM-DD.parquet.tmp-…   a conversion in progress (never read)
+//! <data-dir>/YYYY/MM/YYYY-MM-DD.tic       raw TIC bytes of that day (with --raw)
+//! <data-dir>/.tic-rec.lock                held by the one recorder writing here
 //! ```
+//! The day being recorded is always CSV (the append-only journal); a closed day is
+//! converted to Parquet ([`compact`]), its format in [`parquet`]: typed columns (`time` an
+//! instant, indexes and powers Int64, text dictionary-encoded), zstd, the day's metadata
+//! (sources, digests, damaged rows) and the caller's (export's day summary) in the footer.
 //! The day is the local calendar date of the record's time (the meter's DATE in standard
 //! mode), not of the host clock, so replays of old captures file each day correctly.
 //!
@@ -37,7 +49,8 @@
 //!   and at shutdown; a new file and its directory are fsynced when created.
 //! - A power cut can therefore lose at most the rows of the last interval, and can leave a
 //!   torn last line (no `\n`). On start-up the recorder cuts a torn tail back to the last
-//!   complete line before appending; readers skip nothing else.
+//!   complete line before appending; readers ignore a torn last line, and skip (and report)
+//!   a damaged row anywhere else.
 //! - Any I/O error while writing (disk full, a failing SD card, a read-only remount) is an
 //!   outage, not an exit: rows are held in memory in order ([`MAX_HELD_ROWS`], two hours at
 //!   one row a second, and [`MAX_HELD_BYTES`]; beyond that the oldest are dropped and
@@ -48,13 +61,41 @@
 //! - One recorder per data directory: [`DirLock`] holds an advisory lock on
 //!   `.tic-rec.lock`, released by the kernel when the process ends (a `kill -9` never leaves
 //!   a stale lock); a second recorder refuses at once, naming the first.
+//!
+//! ## Durability of the archive
+//! - A conversion writes a temporary file, fsyncs it, reads it back and verifies it (rows,
+//!   first and last time, a digest of every stored column and of every cell's text against
+//!   the CSV), renames it to `YYYY-MM-DD.parquet`, fsyncs the directory, and only then
+//!   removes the CSV files, then fsyncs the directory again.
+//! - A crash or `kill -9` at any point leaves each day readable exactly once: its CSV files,
+//!   or its verified Parquet file, or both with readers using the Parquet file alone (it
+//!   lists the CSV files it holds, by name, length and first 4 KiB); the next conversion
+//!   finishes the job (and removes a stale temporary file).
+//! - A CSV file that changed while its day was converted is kept, and readers prefer it to
+//!   the Parquet file until the day is converted again; rows recorded for a day after its
+//!   archiving (a clock gone back) are read with it, merged by time.
+//! - A Parquet file that does not read (truncated, garbled) is an error naming it, or, when
+//!   its CSV files are still there, a note and a read of the CSV files. A full read checks
+//!   every column against its digest: never other numbers.
 
+pub mod catalog;
+pub mod compact;
+pub mod csv;
+pub mod digest;
 pub mod layout;
 mod lock;
+pub mod parquet;
+pub mod read;
+pub mod text;
 mod writer;
 
-pub use layout::{cell, day_file, is_numeric_label, parse_day_file_name, raw_file, TZ};
+pub use catalog::{oldest_day, Catalog, DayFiles, FileEntry};
+pub use layout::{
+    cell, day_file, is_numeric_label, parquet_file, parse_day_file_name, parse_file_name, raw_file,
+    DayFileName, TZ,
+};
 pub use lock::{DirLock, LOCK_FILE};
+pub use read::{Cell, Columns, Damage, DayReader, Encoding, Next, Position, ReadError, Resolved};
 pub use writer::{
     Appended, Resumed, Store, StoreError, StoreEvent, MAX_HELD_BYTES, MAX_HELD_ROWS, OVERLAP, RETRY,
 };

@@ -1,0 +1,341 @@
+//! The archive job: converts closed days to Parquet ([`crate::store::compact`], with the
+//! export's day summary in each footer), for `tic-rec compact` and in the background of
+//! `tic-rec record`.
+//!
+//! This module sits above [`crate::store`] and [`crate::export`]: the store knows the format
+//! and the durability steps, the export knows what a day summary is; the job joins them.
+//!
+//! ## The recorder's background job ([`Archiver`])
+//! - One thread, at the lowest CPU priority (nice 19 on Linux, which also gives it the lowest
+//!   best-effort I/O priority), converting one day at a time and yielding between batches of
+//!   rows: it shares no lock with the recording loop, so it never delays a row.
+//! - A day is queued when it is closed: when the recorder opens the file of another day
+//!   ([`Archiver::opened`], from the store's file events), the day it leaves; at start-up,
+//!   the CSV days before yesterday at once, and once the first day being recorded is known,
+//!   every CSV day before it. The day being recorded is never converted.
+//! - On stop it abandons the day in hand at the next batch (its temporary file removed) and
+//!   exits; the days left are converted at the next start-up or by `tic-rec compact`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+
+use crate::export::Summariser;
+use crate::store::compact::{self, CompactError, Fail, Outcome};
+use crate::store::{catalog, Catalog, ReadError};
+
+/// How to archive.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Settings {
+    /// Keep the CSV files beside the Parquet files (`--keep-csv`).
+    pub keep_csv: bool,
+    /// Inject a failure (tests).
+    pub fail: Option<Fail>,
+}
+
+/// Converts one day of `dir` (listing its files afresh).
+pub fn compact_day(
+    dir: &Path,
+    day: NaiveDate,
+    settings: &Settings,
+    cancel: Option<&AtomicBool>,
+    pace: Option<&dyn Fn()>,
+) -> Result<Outcome, CompactError> {
+    let files = catalog::day_files(dir, day)?;
+    let options = compact::Options {
+        keep_csv: settings.keep_csv,
+        cancel,
+        pace,
+        fail: settings.fail,
+    };
+    compact::compact_day(day, &files, &options, &mut Summariser::default())
+}
+
+/// The days of `dir` that have CSV files (or leftovers of a conversion), before `before`.
+pub fn days_to_compact(catalog: &Catalog, before: Option<NaiveDate>) -> Vec<NaiveDate> {
+    catalog
+        .all()
+        .filter(|(d, f)| {
+            before.is_none_or(|b| *d < b) && (!f.csv.is_empty() || !f.temps.is_empty())
+        })
+        .map(|(d, _)| d)
+        .collect()
+}
+
+/// The archived days of `dir`.
+pub fn archived_days(catalog: &Catalog) -> Vec<(NaiveDate, PathBuf)> {
+    catalog
+        .all()
+        .filter_map(|(d, f)| f.parquet.as_ref().map(|p| (d, p.path.clone())))
+        .collect()
+}
+
+/// Reads an archived day back in full and verifies it: every stored column against its
+/// digest, every cell's text against the digest of the CSV it was made from. Returns the rows.
+pub fn check_day(path: &Path) -> Result<u64, ReadError> {
+    crate::store::parquet::check(path)
+}
+
+/// What the background job reports.
+#[derive(Debug)]
+pub enum Report {
+    /// A day was converted (or found archived).
+    Done(NaiveDate, Outcome),
+    /// A day could not be converted; it stays as it was.
+    Failed(NaiveDate, CompactError),
+}
+
+enum Msg {
+    Opened(NaiveDate),
+    Drain,
+}
+
+/// The recorder's background archive job (see the module doc).
+pub struct Archiver {
+    tx: Option<mpsc::Sender<Msg>>,
+    reports: mpsc::Receiver<Report>,
+    cancel: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Lowers the calling thread's priority as far as it goes (Linux: nice 19, which also sets the
+/// lowest best-effort I/O priority). Best effort: a failure leaves it as it was.
+pub fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let tid = rustix::thread::gettid();
+        let _ = rustix::process::setpriority_process(Some(tid), 19);
+    }
+}
+
+impl Archiver {
+    /// Starts the job for `dir`; `today` is the host's local date (the days before the day
+    /// before it are queued at once).
+    pub fn start(dir: &Path, settings: Settings, today: NaiveDate) -> Archiver {
+        let (tx, rx) = mpsc::channel();
+        let (rtx, reports) = mpsc::channel();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let job = Job {
+            dir: dir.to_path_buf(),
+            settings,
+            cancel: Arc::clone(&cancel),
+            queue: BTreeSet::new(),
+            current: None,
+            reports: rtx,
+        };
+        let thread = std::thread::Builder::new()
+            .name("tic-rec-archive".into())
+            .spawn(move || job.run(rx, today))
+            .ok();
+        Archiver {
+            tx: Some(tx),
+            reports,
+            cancel,
+            thread,
+        }
+    }
+
+    /// The recorder opened a file of `day`: the day it was on before is closed.
+    pub fn opened(&self, day: NaiveDate) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Msg::Opened(day));
+        }
+    }
+
+    /// The reports so far.
+    pub fn reports(&self) -> Vec<Report> {
+        self.reports.try_iter().collect()
+    }
+
+    /// Converts the days queued (the day being recorded excepted), then stops; returns the
+    /// reports not yet taken.
+    pub fn finish(mut self) -> Vec<Report> {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(Msg::Drain);
+        }
+        self.join()
+    }
+
+    /// Stops at the next batch of rows, abandoning the day in hand.
+    pub fn stop(mut self) -> Vec<Report> {
+        self.cancel.store(true, Ordering::Relaxed);
+        self.tx = None;
+        self.join()
+    }
+
+    fn join(&mut self) -> Vec<Report> {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.reports.try_iter().collect()
+    }
+}
+
+impl Drop for Archiver {
+    fn drop(&mut self) {
+        self.cancel.store(true, Ordering::Relaxed);
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Job {
+    dir: PathBuf,
+    settings: Settings,
+    cancel: Arc<AtomicBool>,
+    queue: BTreeSet<NaiveDate>,
+    current: Option<NaiveDate>,
+    reports: mpsc::Sender<Report>,
+}
+
+impl Job {
+    fn queue_before(&mut self, before: NaiveDate) {
+        if let Ok(c) = Catalog::open(&self.dir) {
+            self.queue.extend(days_to_compact(&c, Some(before)));
+        }
+    }
+
+    fn take(&mut self, msg: Msg, draining: &mut bool) {
+        match msg {
+            Msg::Opened(day) => {
+                match self.current {
+                    None => self.queue_before(day),
+                    Some(prev) if prev != day => {
+                        self.queue.insert(prev);
+                    }
+                    Some(_) => {}
+                }
+                self.current = Some(day);
+                self.queue.remove(&day);
+            }
+            Msg::Drain => *draining = true,
+        }
+    }
+
+    fn run(mut self, rx: mpsc::Receiver<Msg>, today: NaiveDate) {
+        lower_priority();
+        if let Some(before) = today.pred_opt() {
+            self.queue_before(before);
+        }
+        let mut draining = false;
+        let pace = || std::thread::sleep(Duration::from_millis(2));
+        loop {
+            if self.cancel.load(Ordering::Relaxed) {
+                return;
+            }
+            // Take every message waiting; block for one when there is nothing to do.
+            loop {
+                let idle = !self.queue.iter().any(|d| Some(*d) != self.current);
+                let msg = if idle && !draining {
+                    match rx.recv() {
+                        Ok(m) => Some(m),
+                        Err(_) => return,
+                    }
+                } else {
+                    match rx.try_recv() {
+                        Ok(m) => Some(m),
+                        Err(mpsc::TryRecvError::Empty) => None,
+                        Err(mpsc::TryRecvError::Disconnected) if draining => None,
+                        Err(mpsc::TryRecvError::Disconnected) => {
+                            // The recorder is gone without asking to drain: stop.
+                            return;
+                        }
+                    }
+                };
+                match msg {
+                    Some(m) => self.take(m, &mut draining),
+                    None => break,
+                }
+            }
+            let Some(day) = self
+                .queue
+                .iter()
+                .copied()
+                .find(|d| Some(*d) != self.current)
+            else {
+                if draining {
+                    return;
+                }
+                continue;
+            };
+            self.queue.remove(&day);
+            let r = compact_day(
+                &self.dir,
+                day,
+                &self.settings,
+                Some(&self.cancel),
+                Some(&pace),
+            );
+            let report = match r {
+                Ok(o) => Report::Done(day, o),
+                Err(CompactError::Cancelled(_)) => return,
+                Err(e) => Report::Failed(day, e),
+            };
+            if self.reports.send(report).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_job_runs_at_the_lowest_priority() {
+        let nice = std::thread::spawn(|| {
+            lower_priority();
+            rustix::process::getpriority_process(Some(rustix::thread::gettid()))
+        })
+        .join()
+        .expect("thread");
+        assert_eq!(nice.ok(), Some(19));
+        // The calling thread is left as it was.
+        let me = rustix::process::getpriority_process(Some(rustix::thread::gettid()));
+        assert_ne!(me.ok(), Some(19));
+    }
+
+    #[test]
+    fn stop_abandons_and_finish_drains() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let month = dir.path().join("2026/01");
+        std::fs::create_dir_all(&month).expect("mkdir");
+        for d in 1..=3 {
+            std::fs::write(
+                month.join(format!("2026-01-0{d}.csv")),
+                format!("time,time_source,EAST\n2026-01-0{d}T00:00:00+01:00,meter,{d}\n"),
+            )
+            .expect("write");
+        }
+        let today = NaiveDate::from_ymd_opt(2026, 1, 3).expect("date");
+        // Started "on the 3rd": days before the 2nd are closed at once; the 2nd once the
+        // recorder is on the 3rd; the 3rd never (it is being recorded).
+        let a = Archiver::start(dir.path(), Settings::default(), today);
+        a.opened(today);
+        let reports = a.finish();
+        let done: Vec<NaiveDate> = reports
+            .iter()
+            .filter_map(|r| match r {
+                Report::Done(d, Outcome::Converted { .. }) => Some(*d),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(done.len(), 2, "{reports:?}");
+        assert!(month.join("2026-01-01.parquet").exists());
+        assert!(month.join("2026-01-02.parquet").exists());
+        assert!(month.join("2026-01-03.csv").exists());
+        assert!(!month.join("2026-01-03.parquet").exists());
+        let a = Archiver::start(dir.path(), Settings::default(), today);
+        assert!(a.stop().is_empty() || month.join("2026-01-03.csv").exists());
+    }
+}

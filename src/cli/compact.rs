@@ -1,0 +1,163 @@
+//! `tic-rec compact`: archives a data directory's closed CSV days as Parquet, or checks the
+//! archived days.
+
+use std::io::{self, IsTerminal};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use tic_rec::archive::{self, Settings};
+use tic_rec::store::compact::{Fail, Outcome, Step};
+use tic_rec::store::Catalog;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The directory the recorder writes to.
+    #[arg(long, default_value = "tic-data")]
+    data_dir: PathBuf,
+    /// Read every archived day back and report any that does not verify; convert nothing.
+    #[arg(long)]
+    check: bool,
+    /// Keep the CSV files beside the Parquet files.
+    #[arg(long, conflicts_with = "check")]
+    keep_csv: bool,
+    /// Also convert today's file (a directory copied from another machine: nothing records
+    /// into it). By default the days before today are converted.
+    #[arg(long, conflicts_with = "check")]
+    include_today: bool,
+}
+
+fn bar(n: usize, what: &str) -> Option<ProgressBar> {
+    (io::stderr().is_terminal() && n > 1).then(|| {
+        let bar = ProgressBar::new(n as u64);
+        if let Ok(style) = ProgressStyle::with_template(&format!(
+            "{{spinner}} {what} {{pos}}/{{len}} days {{wide_bar}} {{eta}}"
+        )) {
+            bar.set_style(style);
+        }
+        bar
+    })
+}
+
+fn say(bar: &Option<ProgressBar>, line: String) {
+    match bar {
+        Some(b) => b.suspend(|| eprintln!("{line}")),
+        None => eprintln!("{line}"),
+    }
+}
+
+/// A failure to inject, from `TIC_REC_FAIL_AT` (debug builds only: the tests' crash points).
+pub fn injected_failure() -> Option<Fail> {
+    if !cfg!(debug_assertions) {
+        return None;
+    }
+    let v = std::env::var("TIC_REC_FAIL_AT").ok()?;
+    match v.strip_prefix("error:") {
+        Some(s) => Step::from_name(s).map(Fail::Error),
+        None => Step::from_name(&v).map(Fail::Abort),
+    }
+}
+
+fn mb(bytes: u64) -> String {
+    if bytes < 1_000_000 {
+        format!("{:.1} kB", bytes as f64 / 1e3)
+    } else {
+        format!("{:.1} MB", bytes as f64 / 1e6)
+    }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let catalog = Catalog::open(&args.data_dir)
+        .with_context(|| format!("cannot read {:?}", args.data_dir.display().to_string()))?;
+    if args.check {
+        return check(&catalog);
+    }
+    let today = chrono::Utc::now()
+        .with_timezone(&tic_rec::store::TZ)
+        .date_naive();
+    let before = (!args.include_today).then_some(today);
+    let days = archive::days_to_compact(&catalog, before);
+    let settings = Settings {
+        keep_csv: args.keep_csv,
+        fail: injected_failure(),
+    };
+    let bar = bar(days.len(), "archiving");
+    let (mut done, mut rows, mut csv, mut pq, mut failed) = (0, 0u64, 0u64, 0u64, 0);
+    for day in &days {
+        match archive::compact_day(&args.data_dir, *day, &settings, None, None) {
+            Ok(Outcome::Converted {
+                rows: r,
+                csv_bytes,
+                parquet_bytes,
+                changed,
+                ..
+            }) => {
+                done += 1;
+                rows += r;
+                csv += csv_bytes;
+                pq += parquet_bytes;
+                if changed > 0 {
+                    say(
+                        &bar,
+                        format!("tic-rec: {day}: {changed} CSV file(s) changed while archived: kept (run again)"),
+                    );
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                failed += 1;
+                say(&bar, format!("tic-rec: {day}: {e}"));
+            }
+        }
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let per_row = if rows > 0 {
+        format!(", {:.2} bytes a row", pq as f64 / rows as f64)
+    } else {
+        String::new()
+    };
+    eprintln!(
+        "tic-rec: archived {done} day(s), {rows} rows: {} of CSV into {} of Parquet{per_row}",
+        mb(csv),
+        mb(pq)
+    );
+    if failed > 0 {
+        bail!("{failed} day(s) could not be archived (their CSV files are kept)");
+    }
+    Ok(())
+}
+
+fn check(catalog: &Catalog) -> Result<()> {
+    let days = archive::archived_days(catalog);
+    let bar = bar(days.len(), "checking");
+    let (mut rows, mut bad) = (0u64, 0);
+    for (_, path) in &days {
+        match archive::check_day(path) {
+            Ok(n) => rows += n,
+            Err(e) => {
+                bad += 1;
+                say(&bar, format!("tic-rec: {e}"));
+            }
+        }
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    eprintln!(
+        "tic-rec: checked {} archived day(s), {rows} rows: {} do not verify",
+        days.len(),
+        bad
+    );
+    if bad > 0 {
+        bail!("{bad} archived day(s) do not verify");
+    }
+    Ok(())
+}

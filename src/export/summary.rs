@@ -1,0 +1,56 @@
+//! The day summary an archived day carries in its footer ([`super::SUMMARY_KEY`]), made
+//! from its rows while it is archived.
+
+use super::deltas::{add_labels, InOrder};
+use super::index::{Builder, SUMMARY_KEY};
+use super::reader::{Record, Roles};
+use crate::store::compact::Summarise;
+use crate::store::DayReader;
+
+/// Summarises a day for [`crate::store::compact`], exactly as an export summarises it for its
+/// index (the same records, rows out of order and damaged rows).
+#[derive(Default)]
+pub struct Summariser {
+    roles: Option<Roles>,
+    rec: Record,
+    order: InOrder,
+    builder: Option<Builder>,
+}
+
+impl Summarise for Summariser {
+    fn start(&mut self, columns: &[String]) {
+        let mut labels = Vec::new();
+        add_labels(&mut labels, columns);
+        self.roles = Some(Roles::new(columns));
+        self.order = InOrder::default();
+        self.builder = Some(Builder::new(Vec::new(), labels));
+    }
+
+    fn row(&mut self, day: &DayReader) {
+        let (Some(roles), Some(b)) = (&self.roles, &mut self.builder) else {
+            return;
+        };
+        roles.fill(day, &mut self.rec);
+        self.order.push(&self.rec, &mut |f| {
+            b.take(f);
+            true
+        });
+    }
+
+    fn damaged(&mut self, _time: i64) {
+        if let Some(b) = &mut self.builder {
+            b.damaged();
+        }
+    }
+
+    fn finish(&mut self) -> Vec<(String, String)> {
+        let Some(mut b) = self.builder.take() else {
+            return Vec::new();
+        };
+        self.order.finish(&mut |f| {
+            b.take(f);
+            true
+        });
+        vec![(SUMMARY_KEY.to_owned(), b.finish().to_text())]
+    }
+}

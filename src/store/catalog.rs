@@ -1,0 +1,291 @@
+//! The catalog of days of a data directory: which files each local day has, in both
+//! encodings. The one directory walk of the project (export, compaction and the demo use it).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use chrono::{Datelike, NaiveDate};
+
+use super::layout::{parse_file_name, DayFileName};
+use super::read::ReadError;
+
+/// One file of a day.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileEntry {
+    /// Its path.
+    pub path: PathBuf,
+    /// Its size in bytes when the catalog was made.
+    pub len: u64,
+}
+
+/// The files of one local day.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DayFiles {
+    /// The CSV files, by their index N (`YYYY-MM-DD.csv` first, then `.1.csv`…).
+    pub csv: Vec<FileEntry>,
+    /// The archived day (`YYYY-MM-DD.parquet`), if any.
+    pub parquet: Option<FileEntry>,
+    /// Temporary files a crashed conversion left behind (never read).
+    pub temps: Vec<PathBuf>,
+}
+
+impl DayFiles {
+    /// Every file a reader may read (CSV then Parquet), with sizes.
+    pub fn files(&self) -> impl Iterator<Item = &FileEntry> {
+        self.csv.iter().chain(self.parquet.as_ref())
+    }
+
+    /// Bytes in all.
+    pub fn bytes(&self) -> u64 {
+        self.files().map(|f| f.len).sum()
+    }
+
+    /// Whether the day has a file to read.
+    pub fn has_data(&self) -> bool {
+        !self.csv.is_empty() || self.parquet.is_some()
+    }
+}
+
+/// The days of a data directory: `<dir>/YYYY/MM/YYYY-MM-DD[.N].csv` and
+/// `<dir>/YYYY/MM/YYYY-MM-DD.parquet`, each only in the `YYYY/MM` of its own day.
+#[derive(Clone, Debug)]
+pub struct Catalog {
+    dir: PathBuf,
+    days: BTreeMap<NaiveDate, DayFiles>,
+}
+
+impl Catalog {
+    /// Lists the day files under `dir` (an empty catalog when there is none).
+    pub fn open(dir: &Path) -> Result<Catalog, ReadError> {
+        let mut days: BTreeMap<NaiveDate, (Vec<(u32, FileEntry)>, DayFiles)> = BTreeMap::new();
+        let err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| ReadError::Dir { path, source }
+        };
+        for year in fs::read_dir(dir).map_err(err(dir))? {
+            let year = year.map_err(err(dir))?;
+            if !is_dir_named(&year, 4) {
+                continue;
+            }
+            for month in fs::read_dir(year.path()).map_err(err(&year.path()))? {
+                let month = month.map_err(err(&year.path()))?;
+                if !is_dir_named(&month, 2) {
+                    continue;
+                }
+                for file in fs::read_dir(month.path()).map_err(err(&month.path()))? {
+                    let file = file.map_err(err(&month.path()))?;
+                    let name = file.file_name();
+                    let Some(kind) = name.to_str().and_then(parse_file_name) else {
+                        continue;
+                    };
+                    let day = match kind {
+                        DayFileName::Csv(d, _) | DayFileName::Parquet(d) | DayFileName::Temp(d) => {
+                            d
+                        }
+                    };
+                    // Only where the recorder puts it: YYYY/MM of its own day.
+                    if year.file_name().to_str() != Some(&format!("{:04}", day.year()))
+                        || month.file_name().to_str() != Some(&format!("{:02}", day.month()))
+                    {
+                        continue;
+                    }
+                    let meta = file.metadata().map_err(err(&file.path()))?;
+                    if !meta.is_file() {
+                        continue;
+                    }
+                    let entry = FileEntry {
+                        path: file.path(),
+                        len: meta.len(),
+                    };
+                    let slot = days.entry(day).or_default();
+                    match kind {
+                        DayFileName::Csv(_, n) => slot.0.push((n, entry)),
+                        DayFileName::Parquet(_) => slot.1.parquet = Some(entry),
+                        DayFileName::Temp(_) => slot.1.temps.push(entry.path),
+                    }
+                }
+            }
+        }
+        let days = days
+            .into_iter()
+            .map(|(d, (mut csv, mut files))| {
+                csv.sort_by_key(|(n, _)| *n);
+                files.csv = csv.into_iter().map(|(_, e)| e).collect();
+                (d, files)
+            })
+            .collect();
+        Ok(Catalog {
+            dir: dir.to_path_buf(),
+            days,
+        })
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether no day has a file to read.
+    pub fn is_empty(&self) -> bool {
+        self.first_day().is_none()
+    }
+
+    /// The first day with a file to read.
+    pub fn first_day(&self) -> Option<NaiveDate> {
+        self.days
+            .iter()
+            .find(|(_, f)| f.has_data())
+            .map(|(d, _)| *d)
+    }
+
+    /// The last day with a file to read.
+    pub fn last_day(&self) -> Option<NaiveDate> {
+        self.days
+            .iter()
+            .rev()
+            .find(|(_, f)| f.has_data())
+            .map(|(d, _)| *d)
+    }
+
+    /// The files of `day`.
+    pub fn day(&self, day: NaiveDate) -> Option<&DayFiles> {
+        self.days.get(&day).filter(|f| f.has_data())
+    }
+
+    /// Every day with files (temporary files included), in order.
+    pub fn all(&self) -> impl DoubleEndedIterator<Item = (NaiveDate, &DayFiles)> {
+        self.days.iter().map(|(d, f)| (*d, f))
+    }
+
+    /// The days in `[from, to]` with a file to read, in order.
+    pub fn days(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> impl DoubleEndedIterator<Item = (NaiveDate, &DayFiles)> {
+        self.days
+            .range(from..=to)
+            .filter(|(_, f)| f.has_data())
+            .map(|(d, f)| (*d, f))
+    }
+
+    /// The days before `day` with a file to read, latest first.
+    pub fn before(&self, day: NaiveDate) -> impl Iterator<Item = (NaiveDate, &DayFiles)> {
+        self.days
+            .range(..day)
+            .rev()
+            .filter(|(_, f)| f.has_data())
+            .map(|(d, f)| (*d, f))
+    }
+
+    /// The days after `day` with a file to read, earliest first.
+    pub fn after(&self, day: NaiveDate) -> impl Iterator<Item = (NaiveDate, &DayFiles)> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        self.days
+            .range((Excluded(day), Unbounded))
+            .filter(|(_, f)| f.has_data())
+            .map(|(d, f)| (*d, f))
+    }
+}
+
+/// The files of `day` under `dir` now (its month directory listed afresh).
+pub fn day_files(dir: &Path, day: NaiveDate) -> Result<DayFiles, ReadError> {
+    let month = super::layout::month_dir(dir, day);
+    let mut csv = Vec::new();
+    let mut files = DayFiles::default();
+    let entries = match fs::read_dir(&month) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(files),
+        Err(source) => {
+            return Err(ReadError::Dir {
+                path: month,
+                source,
+            })
+        }
+    };
+    for file in entries {
+        let file = file.map_err(|source| ReadError::Dir {
+            path: month.clone(),
+            source,
+        })?;
+        let name = file.file_name();
+        let Some(kind) = name.to_str().and_then(parse_file_name) else {
+            continue;
+        };
+        let meta = match file.metadata() {
+            Ok(m) if m.is_file() => m,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(source) => {
+                return Err(ReadError::Dir {
+                    path: file.path(),
+                    source,
+                })
+            }
+        };
+        let entry = FileEntry {
+            path: file.path(),
+            len: meta.len(),
+        };
+        match kind {
+            DayFileName::Csv(d, n) if d == day => csv.push((n, entry)),
+            DayFileName::Parquet(d) if d == day => files.parquet = Some(entry),
+            DayFileName::Temp(d) if d == day => files.temps.push(entry.path),
+            _ => {}
+        }
+    }
+    csv.sort_by_key(|(n, _)| *n);
+    files.csv = csv.into_iter().map(|(_, e)| e).collect();
+    Ok(files)
+}
+
+/// The oldest day with a file under `dir` (`None` when there is none or `dir` is unreadable).
+pub fn oldest_day(dir: &Path) -> Option<NaiveDate> {
+    Catalog::open(dir).ok()?.first_day()
+}
+
+fn is_dir_named(entry: &fs::DirEntry, len: usize) -> bool {
+    let name = entry.file_name();
+    let ok = name
+        .to_str()
+        .is_some_and(|n| n.len() == len && n.bytes().all(|b| b.is_ascii_digit()));
+    ok && entry.file_type().is_ok_and(|t| t.is_dir())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_both_encodings_in_their_own_month_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        for rel in [
+            "2026/01/2026-01-01.csv",
+            "2026/01/2026-01-01.1.csv",
+            "2026/01/2026-01-02.parquet",
+            "2026/01/.2026-01-02.parquet.tmp-1",
+            "2026/01/2026-01-03.csv",
+            "2026/01/2026-01-03.parquet",
+            "2026/02/2026-01-04.csv",
+            "2026/01/notes.txt",
+        ] {
+            let p = d.join(rel);
+            fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            fs::write(p, "x").expect("write");
+        }
+        let c = Catalog::open(d).expect("catalog");
+        let day = |n| NaiveDate::from_ymd_opt(2026, 1, n).expect("date");
+        let got: Vec<NaiveDate> = c.days(day(1), day(31)).map(|(d, _)| d).collect();
+        assert_eq!(got, [day(1), day(2), day(3)]);
+        let d1 = c.day(day(1)).expect("day 1");
+        assert_eq!(d1.csv.len(), 2);
+        assert!(d1.csv[1].path.ends_with("2026-01-01.1.csv"));
+        let d2 = c.day(day(2)).expect("day 2");
+        assert!(d2.parquet.is_some() && d2.csv.is_empty() && d2.temps.len() == 1);
+        assert_eq!(c.first_day(), Some(day(1)));
+        assert_eq!(oldest_day(d), Some(day(1)));
+        assert_eq!(c.before(day(3)).next().map(|(d, _)| d), Some(day(2)));
+    }
+}

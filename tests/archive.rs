@@ -1,0 +1,720 @@
+//! The columnar archive end to end: `tic-rec compact` and the recorder's background job turn
+//! closed CSV days into Parquet files that every export reads byte for byte the same; a
+//! crash at any step leaves each day readable once; a damaged Parquet file is an error or
+//! falls back to its CSV; DuckDB, pandas and pyarrow load the archive (and a fleet of them).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::{local, tic_rec, Contract, Model};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tic-rec");
+
+fn model(contract: Contract, start: i64, end: i64, step: i64, gaps: Vec<(i64, i64)>) -> Model {
+    Model {
+        contract,
+        start,
+        end,
+        step,
+        gaps,
+    }
+}
+
+fn day_path(dir: &Path, y: i32, m: u32, d: u32, n: u32) -> PathBuf {
+    let day = chrono::NaiveDate::from_ymd_opt(y, m, d).expect("date");
+    tic_rec::store::day_file(dir, day, n)
+}
+
+/// Replaces, in the `n`-th line of `path`, the cell `col` (0-based) by `value`.
+fn set_cell(path: &Path, n: usize, col: usize, value: &str) {
+    let text = std::fs::read_to_string(path).expect("read");
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let mut cells: Vec<&str> = lines[n].split(',').collect();
+    cells[col] = value;
+    lines[n] = cells.join(",");
+    std::fs::write(path, lines.join("\n") + "\n").expect("write");
+}
+
+fn set_line(path: &Path, n: usize, value: &str) {
+    let text = std::fs::read_to_string(path).expect("read");
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines[n] = value.to_owned();
+    std::fs::write(path, lines.join("\n") + "\n").expect("write");
+}
+
+fn append(path: &Path, text: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .expect("open");
+    f.write_all(text.as_bytes()).expect("append");
+}
+
+/// Six October days around the DST change with what real directories hold: a second file
+/// of other columns on a day, a torn last line, a damaged row, cells that are not plain
+/// integers (`NON TRANSMIS`, `007`), a quoted cell, a degraded clock, a guard event.
+fn october(dir: &Path) {
+    let (a, b) = (local(2026, 10, 23, 0), local(2026, 10, 28, 0) - 1);
+    let gaps = vec![(local(2026, 10, 23, 10) + 100, local(2026, 10, 23, 12) + 900)];
+    model(Contract::HcHp, a, b, 7, gaps).write(dir, &[]);
+    // 24th: rows of another shape in `.1.csv`, interleaved in time.
+    let mut extra = String::from("time,time_source,EAST,SINSTS,EAIT\n");
+    for i in 0..200 {
+        let t = local(2026, 10, 24, 9) + 3 + 60 * i;
+        let lt = chrono::DateTime::from_timestamp(t, 0)
+            .expect("t")
+            .with_timezone(&tic_rec::store::TZ);
+        extra += &format!("{},meter,,{},{}\n", lt.to_rfc3339(), 500 + i, i % 7);
+    }
+    std::fs::write(day_path(dir, 2026, 10, 24, 1), extra).expect("write");
+    // 25th (25 hours): a torn last line and a degraded clock for a while.
+    let p25 = day_path(dir, 2026, 10, 25, 0);
+    set_cell(&p25, 300, 1, "meter-degraded");
+    append(&p25, "2026-10-25T23:59:59+01:00,meter,0418");
+    // 26th: a damaged row, odd cells, a quoted cell.
+    let p26 = day_path(dir, 2026, 10, 26, 0);
+    set_line(&p26, 500, "2026-10-26T01:\u{0}\u{0}\u{0}garbage");
+    set_cell(&p26, 1000, 5, "NON TRANSMIS");
+    set_cell(&p26, 1200, 6, "007");
+    set_cell(&p26, 1300, 3, "\"HEURE, PLEINE\"");
+    // 27th: a zeroed index (a guard fires: the day is read in full).
+    set_cell(&day_path(dir, 2026, 10, 27, 0), 2000, 5, "0");
+}
+
+const EXPORTS: &[&[&str]] = &[
+    &["--records"],
+    &["--hour"],
+    &["--day"],
+    &["--week"],
+    &["--month"],
+    &["--hour", "--no-index"],
+    &["--day", "--from", "2026-10-25", "--to", "2026-10-26"],
+    &["--records", "--from", "2026-10-24", "--to", "2026-10-24"],
+    &["--records", "--format", "table"],
+];
+
+fn export(dir: &Path, args: &[&str]) -> (String, String) {
+    let mut all = vec!["export", "--data-dir", dir.to_str().expect("utf-8")];
+    if !args.contains(&"--format") {
+        all.extend(["--format", "csv"]);
+    }
+    all.extend_from_slice(args);
+    let out = tic_rec(&all);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "tic-rec {all:?}: {err}");
+    (String::from_utf8(out.stdout).expect("utf-8"), err)
+}
+
+fn all_exports(dir: &Path) -> Vec<String> {
+    EXPORTS.iter().map(|a| export(dir, a).0).collect()
+}
+
+/// Asserts two sets of exports are equal, naming the first export that differs (and its
+/// first differing line) rather than printing them.
+fn same(a: &[String], b: &[String], what: &str) {
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        if x != y {
+            let line = x.lines().zip(y.lines()).find(|(p, q)| p != q);
+            panic!(
+                "{what}: {:?} differs: {line:?} ({} vs {} lines)",
+                EXPORTS[i],
+                x.lines().count(),
+                y.lines().count()
+            );
+        }
+    }
+}
+
+fn compact(dir: &Path, extra: &[&str], fail_at: Option<&str>) -> Output {
+    let mut c = Command::new(BIN);
+    c.args(["compact", "--data-dir", dir.to_str().expect("utf-8")])
+        .args(extra);
+    if !extra.contains(&"--check") {
+        c.arg("--include-today");
+    }
+    if let Some(f) = fail_at {
+        c.env("TIC_REC_FAIL_AT", f);
+    }
+    c.output().expect("run tic-rec compact")
+}
+
+fn files_named(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().ends_with(ext) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn temp_files(dir: &Path) -> Vec<PathBuf> {
+    files_named(dir, "")
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(".parquet.tmp"))
+        .collect()
+}
+
+#[test]
+fn every_export_is_byte_identical_after_compaction() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    october(d);
+    let before = all_exports(d);
+    let (_, err) = export(d, &["--hour"]);
+    assert!(
+        err.contains("2026-10-26.csv\": skipped 1 damaged row (first at line 501"),
+        "{err}"
+    );
+    assert!(before[2].contains("damaged_rows") && before[2].contains("index_reset"));
+    let out = compact(d, &[], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        files_named(d, ".csv").is_empty(),
+        "{:?}",
+        files_named(d, ".csv")
+    );
+    assert_eq!(files_named(d, ".parquet").len(), 5);
+    same(&before, &all_exports(d), "after compaction");
+    // The damaged row is still told, naming the CSV file it was in.
+    let (_, err) = export(d, &["--hour"]);
+    assert!(
+        err.contains("2026-10-26.csv (archived in") && err.contains("first at line 501"),
+        "{err}"
+    );
+    // With no index at all (the summaries are in the footers), and after a check.
+    let _ = std::fs::remove_dir_all(d.join(".tic-rec-index"));
+    same(&before, &all_exports(d), "without an index");
+    let out = compact(d, &["--check"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("checked 5 archived day(s)"));
+}
+
+#[test]
+fn historique_and_tempo_days_across_the_march_dst_day() {
+    for (contract, month, step) in [(Contract::Historique, 3, 20), (Contract::Tempo, 3, 30)] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        let (a, b) = (local(2026, month, 27, 0), local(2026, month, 31, 0) - 1);
+        model(contract, a, b, step, vec![(a + 5000, a + 9000)]).write(d, &[]);
+        let exports: Vec<String> = ["--records", "--hour", "--day", "--month"]
+            .iter()
+            .map(|p| export(d, &[p]).0)
+            .collect();
+        let out = compact(d, &[], None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(files_named(d, ".csv").is_empty());
+        for (i, p) in ["--records", "--hour", "--day", "--month"]
+            .iter()
+            .enumerate()
+        {
+            assert!(export(d, &[p]).0 == exports[i], "{contract:?} {p}");
+        }
+    }
+}
+
+/// How the library's default mode got each day.
+#[derive(Default, Debug)]
+struct Count {
+    index: usize,
+    built: usize,
+    full: usize,
+}
+
+impl tic_rec::export::Observer for Count {
+    fn day_read(&mut self, _day: chrono::NaiveDate, how: tic_rec::export::DayRead) {
+        use tic_rec::export::DayRead;
+        match how {
+            DayRead::Index => self.index += 1,
+            DayRead::Built => self.built += 1,
+            DayRead::Full => self.full += 1,
+        }
+    }
+}
+
+#[test]
+fn archived_days_are_fed_from_their_footers_without_an_index() {
+    use tic_rec::export::{Mode, Options, Period};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let (a, b) = (local(2026, 4, 1, 0), local(2026, 4, 5, 0) - 1);
+    model(Contract::HcHp, a, b, 10, vec![]).write(d, &[]);
+    set_cell(&day_path(d, 2026, 4, 3, 0), 100, 5, "0");
+    let run = |mode| {
+        let options = Options {
+            period: Period::Day,
+            from: None,
+            to: None,
+            mode,
+        };
+        let mut c = Count::default();
+        let t = tic_rec::export::export(d, &options, &mut c).expect("export");
+        (t.rows, c)
+    };
+    let (scan, _) = run(Mode::Scan);
+    assert!(compact(d, &[], None).status.success());
+    let (rows, c) = run(Mode::Index);
+    assert_eq!(rows, scan);
+    // Three clean days from their footers; the day with a guard event read in full.
+    assert_eq!((c.index, c.built, c.full), (3, 0, 1), "{c:?}");
+    let idx = files_named(&d.join(".tic-rec-index"), ".idx");
+    assert!(idx.is_empty(), "no index needed: {idx:?}");
+}
+
+#[test]
+fn a_crash_at_every_step_leaves_each_day_readable_once_and_the_next_run_finishes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("src");
+    let (a, b) = (local(2026, 5, 1, 0), local(2026, 5, 4, 0) - 1);
+    model(Contract::HcHp, a, b, 60, vec![]).write(&src, &[]);
+    std::fs::write(
+        day_path(&src, 2026, 5, 2, 1),
+        "time,time_source,EAST,SINSTS\n2026-05-02T12:00:30+02:00,meter,,700\n",
+    )
+    .expect("write");
+    let want = all_exports(&src);
+    for step in tic_rec::store::compact::Step::ALL {
+        let d = dir.path().join(step.name());
+        let status = Command::new("cp")
+            .args([
+                "-a",
+                src.to_str().expect("utf-8"),
+                d.to_str().expect("utf-8"),
+            ])
+            .status()
+            .expect("cp");
+        assert!(status.success());
+        let out = compact(&d, &[], Some(step.name()));
+        assert!(
+            !out.status.success(),
+            "{step:?}: the run was not interrupted"
+        );
+        same(
+            &want,
+            &all_exports(&d),
+            &format!("{step:?}: after the crash"),
+        );
+        let out = compact(&d, &[], None);
+        assert!(
+            out.status.success(),
+            "{step:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        same(
+            &want,
+            &all_exports(&d),
+            &format!("{step:?}: after the next run"),
+        );
+        assert!(files_named(&d, ".csv").is_empty(), "{step:?}: CSV left");
+        assert!(temp_files(&d).is_empty(), "{step:?}: temporary files left");
+        assert_eq!(files_named(&d, ".parquet").len(), 3, "{step:?}");
+    }
+}
+
+#[test]
+fn a_truncated_or_garbled_parquet_file_is_an_error_or_falls_back_to_its_csv() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let (a, b) = (local(2026, 5, 1, 0), local(2026, 5, 3, 0) - 1);
+    model(Contract::HcHp, a, b, 10, vec![]).write(d, &[]);
+    let want = all_exports(d);
+    assert!(compact(d, &["--keep-csv"], None).status.success());
+    assert_eq!(files_named(d, ".csv").len(), 2, "--keep-csv keeps them");
+    same(&want, &all_exports(d), "--keep-csv");
+    let pq = files_named(d, ".parquet")[0].clone();
+    let full = std::fs::read(&pq).expect("read");
+    // A partial copy, with the CSV still there: read from the CSV, with a note.
+    std::fs::write(&pq, &full[..full.len() / 2]).expect("write");
+    same(&want, &all_exports(d), "truncated");
+    let (_, err) = export(d, &["--day"]);
+    assert!(
+        err.contains("2026-05-01.parquet") && err.contains("reading the day's CSV files instead"),
+        "{err}"
+    );
+    // Without the CSV: an error naming the file, never numbers.
+    std::fs::remove_file(day_path(d, 2026, 5, 1, 0)).expect("rm");
+    for args in [&["--day"][..], &["--records"][..]] {
+        let o = tic_rec(
+            &[
+                &[
+                    "export",
+                    "--format",
+                    "csv",
+                    "--data-dir",
+                    d.to_str().expect("utf-8"),
+                ][..],
+                args,
+            ]
+            .concat(),
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("2026-05-01.parquet") && err.contains("not a readable archived day"),
+            "{err}"
+        );
+    }
+    // Garbled bytes inside the data (the footer intact): an error naming the file, or the
+    // same output (a byte no value depends on), never other numbers.
+    std::fs::write(&pq, &full).expect("write");
+    let runs: [&[&str]; 2] = [&["--day", "--no-index"], &["--records"]];
+    let good: Vec<String> = runs.iter().map(|a| export(d, a).0).collect();
+    let mut rng = fastrand::Rng::with_seed(7);
+    let mut errors = 0;
+    for _ in 0..20 {
+        let mut g = full.clone();
+        let at = rng.usize(4..full.len() / 2);
+        for b in &mut g[at..at + 16] {
+            *b = rng.u8(..);
+        }
+        std::fs::write(&pq, &g).expect("write");
+        for (args, good) in runs.iter().zip(&good) {
+            let all = [
+                &[
+                    "export",
+                    "--format",
+                    "csv",
+                    "--data-dir",
+                    d.to_str().expect("utf-8"),
+                ][..],
+                args,
+            ]
+            .concat();
+            let o = tic_rec(&all);
+            let err = String::from_utf8_lossy(&o.stderr);
+            if o.status.success() {
+                assert!(
+                    &String::from_utf8_lossy(&o.stdout) == good,
+                    "garbled at {at}: other output"
+                );
+            } else {
+                errors += 1;
+                assert_eq!(o.status.code(), Some(1), "garbled at {at}: {err}");
+                assert!(err.contains("2026-05-01.parquet"), "{err}");
+            }
+        }
+    }
+    assert!(errors > 10, "{errors}");
+    let o = compact(d, &["--check"], None);
+    assert!(!o.status.success());
+}
+
+fn python() -> Option<String> {
+    common::python_readers()
+}
+
+fn py(python: &str, dir: &Path, script: &str) -> serde_json::Value {
+    let o = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .output()
+        .expect("python");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).expect("json")
+}
+
+#[test]
+fn duckdb_pandas_and_pyarrow_load_the_archive_typed() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().join("tic-data");
+    let (a, b) = (local(2026, 10, 24, 0), local(2026, 10, 27, 0) - 1);
+    let idx = model(Contract::HcHp, a, b, 30, vec![]).write(&d, &[a, b - b % 30]);
+    assert!(compact(&d, &[], None).status.success());
+    let v = py(
+        &python,
+        dir.path(),
+        r#"
+import duckdb, json, pandas, pyarrow.dataset as ds
+r = duckdb.sql("SELECT count(*), min(time), max(EAST) - min(EAST), typeof(any_value(time)), typeof(any_value(EAST)), typeof(any_value(LTARF)) FROM read_parquet('tic-data/**/*.parquet')").fetchall()[0]
+df = pandas.read_parquet('tic-data')
+t = ds.dataset('tic-data', format='parquet').to_table()
+print(json.dumps({"duck": [str(x) for x in r], "rows": len(df), "time": str(df['time'].dtype),
+  "east": str(df['EAST'].dtype), "ltarf": str(df['LTARF'].dtype), "first": str(df['time'].iloc[0]),
+  "arrow_rows": t.num_rows, "arrow_time": str(t.schema.field('time').type)}))
+"#,
+    );
+    let rows = (b - a) / 30 + 1;
+    assert_eq!(v["duck"][0], rows.to_string(), "{v}");
+    assert_eq!(v["duck"][2], (idx[1][0] - idx[0][0]).to_string(), "{v}");
+    assert_eq!(v["duck"][3], "TIMESTAMP WITH TIME ZONE", "{v}");
+    assert_eq!(v["duck"][4], "BIGINT", "{v}");
+    assert_eq!(v["duck"][5], "VARCHAR", "{v}");
+    assert_eq!(v["rows"], rows, "{v}");
+    assert!(v["time"].as_str().expect("dtype").contains("UTC"), "{v}");
+    assert_eq!(v["east"], "int64", "{v}");
+    assert!(v["ltarf"] == "object" || v["ltarf"] == "str", "{v}");
+    assert_eq!(v["first"], "2026-10-23 22:00:00+00:00", "{v}");
+    assert_eq!(v["arrow_rows"], rows, "{v}");
+    assert_eq!(v["arrow_time"], "timestamp[us, tz=UTC]", "{v}");
+}
+
+/// Ten simulated meters, each archive copied under `fleet/<meter>/` and `fleet-hive/meter=<id>/`:
+/// DuckDB's monthly HC/HP per meter over the directories as they are equals each meter's
+/// `tic-rec export --month`.
+#[test]
+fn duckdb_reads_a_fleet_of_archives_as_is() {
+    let Some(python) = python() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (local(2026, 6, 10, 0), local(2026, 6, 13, 0) - 1);
+    let mut want = Vec::new();
+    for m in 0..10 {
+        let id = format!("0418760990{m:02}");
+        let one = dir.path().join("one");
+        let _ = std::fs::remove_dir_all(&one);
+        model(Contract::HcHp, a + 60 * m, b, 40 + m, vec![]).write(&one, &[]);
+        for f in files_named(&one, ".csv") {
+            let t = std::fs::read_to_string(&f).expect("read");
+            std::fs::write(&f, t.replace("041876097171", &id)).expect("write");
+        }
+        assert!(compact(&one, &[], None).status.success());
+        let rows = common::export_csv(&one, &["--month"]);
+        want.push(vec![
+            id.clone(),
+            rows[0]["hc_wh"].clone(),
+            rows[0]["hp_wh"].clone(),
+        ]);
+        for target in [
+            dir.path().join("fleet").join(&id),
+            dir.path().join("fleet-hive").join(format!("meter={id}")),
+        ] {
+            std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
+            let s = Command::new("cp")
+                .args([
+                    "-a",
+                    one.to_str().expect("utf-8"),
+                    target.to_str().expect("utf-8"),
+                ])
+                .status()
+                .expect("cp");
+            assert!(s.success());
+        }
+    }
+    let v = py(
+        &python,
+        dir.path(),
+        r#"
+import duckdb, json
+q = """SELECT ADSC, date_trunc('month', time AT TIME ZONE 'Europe/Paris') AS month,
+              max(EASF01) - min(EASF01) AS hc_wh, max(EASF02) - min(EASF02) AS hp_wh
+       FROM read_parquet('{}') GROUP BY ALL ORDER BY ALL"""
+plain = duckdb.sql(q.format('fleet/*/*/*/*.parquet')).fetchall()
+hive = duckdb.sql("SELECT count(*) FROM read_parquet('fleet-hive/*/*/*/*.parquet', hive_partitioning = true) WHERE meter <> ADSC").fetchall()[0]
+print(json.dumps({"plain": [[str(c) for c in r] for r in plain], "hive_mismatch": hive[0]}))
+"#,
+    );
+    let got: Vec<Vec<String>> = v["plain"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            let r = r.as_array().expect("row");
+            vec![
+                r[0].as_str().expect("s").to_owned(),
+                r[2].as_str().expect("s").to_owned(),
+                r[3].as_str().expect("s").to_owned(),
+            ]
+        })
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(v["hive_mismatch"], 0);
+}
+
+/// `record --replay` of three simulated days: the two it rotated past are archived before it
+/// exits, the last one (being recorded) stays CSV; `--archive csv` and `--keep-csv` as said;
+/// the exports agree.
+#[test]
+fn the_recorder_archives_the_days_it_closes() {
+    use tic_rec::sim::{Meter, SimConfig};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 3, 28)
+        .expect("date")
+        .and_hms_opt(0, 0, 0)
+        .expect("time");
+    let mut cfg = SimConfig::new(
+        tic_rec::tic::Mode::Standard,
+        tic_rec::sim::Contract::HcHp,
+        start,
+    );
+    cfg.frame_interval = Some(chrono::Duration::minutes(5));
+    let mut meter = Meter::new(cfg).expect("meter");
+    let mut bytes = Vec::new();
+    for _ in 0..(3 * 288 - 12) {
+        meter.next_frame(&mut bytes);
+    }
+    let capture = dir.path().join("capture.tic");
+    std::fs::write(&capture, bytes).expect("write");
+    let run = |name: &str, extra: &[&str]| {
+        let data = dir.path().join(name);
+        let o = Command::new(BIN)
+            .args(["record", "--replay", capture.to_str().expect("utf-8")])
+            .args(["--data-dir", data.to_str().expect("utf-8")])
+            .args(extra)
+            .output()
+            .expect("record");
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{err}");
+        (data, err)
+    };
+    let (csv, _) = run("csv", &["--archive", "csv"]);
+    assert_eq!(files_named(&csv, ".csv").len(), 3);
+    assert!(files_named(&csv, ".parquet").is_empty());
+    let (pq, err) = run("parquet", &[]);
+    assert!(
+        err.contains("archived 2026-03-28") && err.contains("archived 2026-03-29"),
+        "{err}"
+    );
+    let names = |d: &Path, ext| -> Vec<String> {
+        files_named(d, ext)
+            .iter()
+            .map(|p| p.file_name().expect("name").to_string_lossy().into_owned())
+            .collect()
+    };
+    assert_eq!(
+        names(&pq, ".parquet"),
+        ["2026-03-28.parquet", "2026-03-29.parquet"]
+    );
+    assert_eq!(names(&pq, ".csv"), ["2026-03-30.csv"]);
+    let (kept, _) = run("kept", &["--keep-csv"]);
+    assert_eq!(files_named(&kept, ".csv").len(), 3);
+    assert_eq!(files_named(&kept, ".parquet").len(), 2);
+    for p in ["--records", "--hour", "--day"] {
+        let want = export(&csv, &[p]).0;
+        assert!(export(&pq, &[p]).0 == want, "{p}");
+        assert!(export(&kept, &[p]).0 == want, "{p}");
+    }
+}
+
+/// At start-up the recorder finds closed CSV days (before yesterday, and before the day it
+/// records) and archives them; the day it records stays CSV.
+#[test]
+fn at_start_up_the_recorder_archives_the_closed_days_it_finds() {
+    use tic_rec::sim::{Meter, SimConfig};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let (a, b) = (local(2026, 1, 1, 0), local(2026, 1, 3, 0) - 1);
+    model(Contract::HcHp, a, b, 60, vec![]).write(&data, &[]);
+    let want = export(&data, &["--records"]).0;
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 5, 1)
+        .expect("date")
+        .and_hms_opt(12, 0, 0)
+        .expect("time");
+    let mut cfg = SimConfig::new(
+        tic_rec::tic::Mode::Standard,
+        tic_rec::sim::Contract::HcHp,
+        start,
+    );
+    cfg.frame_interval = Some(chrono::Duration::minutes(1));
+    let mut meter = Meter::new(cfg).expect("meter");
+    let mut bytes = Vec::new();
+    for _ in 0..30 {
+        meter.next_frame(&mut bytes);
+    }
+    let capture = dir.path().join("capture.tic");
+    std::fs::write(&capture, bytes).expect("write");
+    let o = Command::new(BIN)
+        .args(["record", "--replay", capture.to_str().expect("utf-8")])
+        .args(["--data-dir", data.to_str().expect("utf-8")])
+        .output()
+        .expect("record");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let names: Vec<String> = files_named(&data, "")
+        .iter()
+        .filter(|p| !p.to_string_lossy().contains(".tic-rec-index"))
+        .filter(|p| !p.ends_with(tic_rec::store::LOCK_FILE))
+        .map(|p| p.file_name().expect("name").to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["2026-01-01.parquet", "2026-01-02.parquet", "2026-05-01.csv"],
+        "{err}"
+    );
+    let rows = export(&data, &["--records", "--to", "2026-01-02"]).0;
+    assert!(rows == want, "the archived days export as before");
+}
+
+/// The real captures of `../shared/data/tic-samples` (their labels, padding and horodates,
+/// standard and historique), recorded then archived, export the same rows.
+#[test]
+fn real_captures_export_the_same_rows_once_archived() {
+    let Some(samples) = common::shared_samples() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&samples).expect("samples") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "md") {
+            continue;
+        }
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let data = dir.path().join(&name);
+        let o = Command::new(BIN)
+            .args(["record", "--replay", path.to_str().expect("utf-8")])
+            .args([
+                "--data-dir",
+                data.to_str().expect("utf-8"),
+                "--archive",
+                "csv",
+            ])
+            .args(["--replay-start", "2024-04-10T12:00:00"])
+            .output()
+            .expect("record");
+        let err = String::from_utf8_lossy(&o.stderr);
+        if files_named(&data, ".csv").is_empty() {
+            // A capture without a complete record: the replay fails and says why.
+            assert!(!o.status.success() && err.contains("no row written from"), "{name}: {err}");
+            continue;
+        }
+        assert!(o.status.success(), "{name}: {err}");
+        let before = [
+            export(&data, &["--records"]).0,
+            export(&data, &["--hour"]).0,
+        ];
+        let out = compact(&data, &[], None);
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(files_named(&data, ".csv").is_empty(), "{name}");
+        let after = [
+            export(&data, &["--records"]).0,
+            export(&data, &["--hour"]).0,
+        ];
+        assert!(before == after, "{name}: differs once archived");
+        checked += 1;
+    }
+    assert!(checked >= 8, "{checked} captures made rows");
+}
