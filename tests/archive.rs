@@ -694,7 +694,10 @@ fn real_captures_export_the_same_rows_once_archived() {
         let err = String::from_utf8_lossy(&o.stderr);
         if files_named(&data, ".csv").is_empty() {
             // A capture without a complete record: the replay fails and says why.
-            assert!(!o.status.success() && err.contains("no row written from"), "{name}: {err}");
+            assert!(
+                !o.status.success() && err.contains("no row written from"),
+                "{name}: {err}"
+            );
             continue;
         }
         assert!(o.status.success(), "{name}: {err}");

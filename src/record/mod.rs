@@ -155,6 +155,8 @@ pub struct Recorder {
     last_bucket: Option<i64>,
     missing_streak: u32,
     timeline: Timeline<Record>,
+    /// A confirmed jump not yet carried by a record (it goes on the next one made ready).
+    pending_jump: Option<Jump>,
     ready: Vec<Record>,
     stats: RecordStats,
 }
@@ -179,6 +181,7 @@ impl Recorder {
             last_bucket: None,
             missing_streak: 0,
             timeline: Timeline::new(),
+            pending_jump: None,
             ready: Vec::new(),
             stats: RecordStats::default(),
         }
@@ -275,11 +278,11 @@ impl Recorder {
                     self.last = None;
                     self.last_bucket = None;
                 }
+                // The jump goes on the next record made ready, even a later frame's (the
+                // frames that confirmed it may all have been incomplete).
+                self.pending_jump = jump.or(self.pending_jump);
                 let mut last = Outcome::Held;
-                for (k, mut r) in released.into_iter().enumerate() {
-                    if k == 0 {
-                        r.jump = jump;
-                    }
+                for r in released {
                     last = self.admit(r);
                 }
                 last
@@ -305,7 +308,7 @@ impl Recorder {
     }
 
     /// Applies the one-a-second and `every` rules to a record whose time is trusted.
-    fn admit(&mut self, record: Record) -> Outcome {
+    fn admit(&mut self, mut record: Record) -> Outcome {
         let time = record.time;
         if self.last.is_some_and(|last| time <= last) {
             self.stats.not_after_last += 1;
@@ -322,6 +325,7 @@ impl Recorder {
         }
         self.last = Some(time);
         self.stats.records += 1;
+        record.jump = self.pending_jump.take();
         self.ready.push(record);
         Outcome::Ready
     }
@@ -769,5 +773,37 @@ mod tests {
         }
         assert_eq!(made.len(), 15);
         assert!(made[10].jump.is_some_and(|j| j.to - j.from < -250));
+    }
+
+    #[test]
+    fn a_jump_confirmed_by_incomplete_frames_goes_on_the_next_record() {
+        // Found by the `record` fuzz target: the frames that confirm a jump back may all lack
+        // a wanted label, and the next record must still say the time went back.
+        let mut r = Recorder::new(RecordConfig::default());
+        let mut made = feed_dates(&mut r, &["H260101120000", "H260101120001", "H260101120002"]);
+        for (k, date) in ["H260101115958", "H260101115959", "H260101120000"]
+            .iter()
+            .enumerate()
+        {
+            let frame = frame_bytes(
+                Mode::Standard,
+                &[
+                    ("ADSC", None, "041876097171"),
+                    ("DATE", Some(date), ""),
+                    ("NGTF", None, "      BASE      "),
+                    ("SINSTS", None, "00240"),
+                ],
+                &[],
+            );
+            let (o, ready) = accept(&mut r, &frame, &host(10 + k as u32));
+            assert_eq!(o, Outcome::Skipped(Skip::MissingWanted("EAST".into())));
+            assert!(ready.is_empty());
+        }
+        let (o, ready) = accept(&mut r, &standard("H260101120001", &[]), &host(13));
+        assert_eq!(o, Outcome::Ready);
+        made.extend(ready);
+        let last = made.last().unwrap();
+        assert_eq!(last.time.timestamp() % 60, 1);
+        assert!(last.jump.is_some_and(|j| j.to < j.from), "{last:?}");
     }
 }
