@@ -199,6 +199,11 @@ pub enum Event<'a> {
         /// Why, and what the recorder does about it.
         reason: String,
     },
+    /// A frame was decoded (before the recorder takes it): its verified groups, for
+    /// observers that show what the meter says beyond the recorded labels (the Tempo colour
+    /// of tomorrow in STGE or DEMAIN). Sent for every complete frame, with or without a
+    /// record; like every event it must be handled at once.
+    Frame(&'a crate::tic::Frame<'a>),
     /// A record was taken by the store (written, or held while the disk is unwritable).
     Recorded(&'a Record, &'a Counters),
     /// About once a second.
@@ -395,6 +400,7 @@ impl<'o> Capture<'o> {
             let (frame, n) = self.decoder.decode(rest);
             rest = &rest[n..];
             let Some(frame) = frame else { continue };
+            self.observer.event(&Event::Frame(&frame));
             let ok = frame.groups().len();
             if ok > 0 && ok > frame.bad_count() {
                 self.good_frames += 1;

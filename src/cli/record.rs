@@ -242,7 +242,7 @@ fn secs(s: u64) -> String {
 impl Observer for Status {
     fn event(&mut self, event: &Event<'_>) {
         match *event {
-            Event::Started { .. } => {}
+            Event::Started { .. } | Event::Frame(_) => {}
             Event::PortOpened { path, baud, after } => match after {
                 None => self.log(format!("reading {path} at {baud} baud (7E1)")),
                 Some(d) => self.log(format!(
