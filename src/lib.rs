@@ -8,6 +8,8 @@
 //! - [`capture`]: the recording loop over a serial port, a replay or the simulator.
 //! - [`export`]: per-period consumption read back from the daily files.
 //! - [`archive`]: closed days converted to Parquet (store's format, export's day summary).
+//! - [`serve`]: the dashboard: pages, JSON API and Prometheus metrics over a data directory,
+//!   live inside the recorder.
 //! - [`sim`]: a simulated meter for the demo, the tests and the benchmarks.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -17,6 +19,7 @@ pub mod capture;
 pub mod cost;
 pub mod export;
 pub mod record;
+pub mod serve;
 pub mod sim;
 pub mod store;
 pub mod tic;

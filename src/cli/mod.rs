@@ -5,6 +5,7 @@ mod decode;
 mod demo;
 mod export;
 mod record;
+mod serve;
 mod simulate;
 
 use std::io;
@@ -33,6 +34,8 @@ enum Command {
     Export(export::Args),
     /// Archive closed CSV days as Parquet (typed, compact), or check the archived days.
     Compact(compact::Args),
+    /// Serve a web dashboard, a JSON API and Prometheus metrics over a data directory.
+    Serve(serve::Args),
 }
 
 /// Runs the command line and maps the outcome to an exit code.
@@ -44,6 +47,7 @@ pub fn main() -> ExitCode {
         Command::Record(args) => record::run(args),
         Command::Export(args) => export::run(args),
         Command::Compact(args) => compact::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

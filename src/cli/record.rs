@@ -67,6 +67,10 @@ pub struct Args {
     /// With --archive parquet: keep the CSV files beside the Parquet files.
     #[arg(long)]
     keep_csv: bool,
+    /// Also serve the dashboard (pages, JSON API, /metrics) on this address, with live
+    /// values from the recorder's memory, e.g. 127.0.0.1:8080 (see `tic-rec serve`).
+    #[arg(long, value_name = "ADDR", conflicts_with = "demo")]
+    http: Option<std::net::SocketAddr>,
 }
 
 /// `--archive`.
@@ -439,7 +443,7 @@ impl Observer for Systemd {
 }
 
 /// Sets `stop` on SIGINT/SIGTERM; a second signal exits at once.
-fn stop_flag() -> Result<Arc<AtomicBool>> {
+pub(super) fn stop_flag() -> Result<Arc<AtomicBool>> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [SIGINT, SIGTERM] {
@@ -592,6 +596,19 @@ pub fn run(args: Args) -> Result<()> {
     let mut observers = Fanout::new();
     observers.add(&mut status);
     observers.add(&mut systemd);
+    // ---- Dashboard hook (issue 12): `--http` serves it from this process; the live
+    // snapshot is one more observer, which only copies the last record under a short lock.
+    let live = tic_rec::serve::Live::new();
+    let mut live_observer = live.observer();
+    let _dashboard = match args.http {
+        Some(addr) => {
+            let running = super::serve::start(addr, &args.data_dir, Some(live))?;
+            observers.add(&mut live_observer);
+            Some(running)
+        }
+        None => None,
+    };
+    // ---- end of the dashboard hook. ----
     let mode = args.mode.forced();
     let mut clock = HostClock::System;
     if let Some(start) = args.replay_start {

@@ -95,6 +95,7 @@ pub use index::{SUMMARY_KEY, VERSION as SUMMARY_VERSION};
 pub use periods::{boundaries, Period};
 pub use records::{records, RecordSink};
 pub use summary::Summariser;
+pub use tariff::Tariffs;
 
 mod summary;
 

@@ -1,0 +1,336 @@
+//! The routes: which path gives which page or API answer, with its parameters validated and
+//! every failure mapped to a status (400 bad parameter, 404 unknown path or no data yet, 503
+//! files unreadable or busy). A 500 only comes from a panic caught on the worker (a bug).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::{Datelike, Months, NaiveDate};
+use serde_json::Value;
+
+use super::cost;
+use super::data::{Data, DataError, MAX_POINTS};
+use super::http::{Handler, Request, Response};
+use super::live::Live;
+use super::query::{midnight, BadRequest, Query};
+use super::{api, metrics, now, pages};
+use crate::export::Period;
+use crate::store::Catalog;
+
+/// The server's state: the data directory and, inside the recorder, its live snapshot.
+pub struct App {
+    data: Data,
+    live: Option<Live>,
+    /// One records read at a time (a year of one-second rows takes seconds on a Pi).
+    heavy: AtomicBool,
+}
+
+const HTML: &str = "text/html; charset=utf-8";
+const JSON: &str = "application/json";
+
+/// A failure of a route, before it becomes a response.
+enum Fail {
+    Data(DataError),
+    Busy,
+}
+
+impl From<DataError> for Fail {
+    fn from(e: DataError) -> Self {
+        Fail::Data(e)
+    }
+}
+
+impl From<BadRequest> for Fail {
+    fn from(e: BadRequest) -> Self {
+        Fail::Data(DataError::Bad(e))
+    }
+}
+
+impl Fail {
+    fn status(&self) -> u16 {
+        match self {
+            Fail::Data(DataError::Bad(_)) => 400,
+            Fail::Data(DataError::Empty(_)) => 404,
+            Fail::Data(_) | Fail::Busy => 503,
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            Fail::Data(e) => e.to_string(),
+            Fail::Busy => "busy: another records query is running, try again".into(),
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, Fail>;
+
+/// Releases the heavy-query slot when dropped.
+struct Slot<'a>(&'a AtomicBool);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+impl App {
+    /// The routes over `data`, with the recorder's `live` snapshot if any.
+    pub fn new(data: Data, live: Option<Live>) -> App {
+        App {
+            data,
+            live,
+            heavy: AtomicBool::new(false),
+        }
+    }
+
+    fn heavy(&self) -> Result<Slot<'_>> {
+        self.heavy
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .map(|_| Slot(&self.heavy))
+            .map_err(|_| Fail::Busy)
+    }
+
+    /// The catalog, or none in an empty (or not yet created) directory: the Now page and the
+    /// metrics still answer from the recorder's memory.
+    fn catalog_opt(&self) -> Result<Option<Catalog>> {
+        match self.data.catalog() {
+            Ok(c) => Ok(Some(c)),
+            Err(DataError::Empty(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn route(&self, req: &Request) -> std::result::Result<Response, (Fail, bool)> {
+        let html = |r: Result<String>| {
+            r.map(|b| Response::new(200, HTML, b))
+                .map_err(|e| (e, true))
+        };
+        let json = |r: Result<Value>| {
+            r.map(|v| Response::new(200, JSON, v.to_string()))
+                .map_err(|e| (e, false))
+        };
+        let q = &req.query;
+        match req.path.as_str() {
+            "/" | "/now" => html(self.now_page(q)),
+            "/day" => html(self.day_page(q)),
+            "/month" => html(self.month_page(q)),
+            "/year" => html(self.year_page(q)),
+            "/contracts" => html(self.contracts_page(q)),
+            "/metrics" => self
+                .metrics(q)
+                .map(|t| Response::new(200, "text/plain; version=0.0.4; charset=utf-8", t))
+                .map_err(|e| (e, false)),
+            "/api/now" => json(self.api_now(q)),
+            "/api/periods" => json(self.api_periods(q)),
+            "/api/records" => json(self.api_records(q)),
+            "/api/cost" => json(self.api_cost(q)),
+            "/favicon.ico" => Ok(Response::new(204, "image/x-icon", Vec::new())),
+            _ => Ok(Response::text(404, "not found")),
+        }
+    }
+
+    fn now_page(&self, q: &[(String, String)]) -> Result<String> {
+        Query::new(q, &[])?;
+        let catalog = self.catalog_opt()?;
+        let n = now::now(&self.data, catalog.as_ref(), self.live.as_ref())?;
+        let cost = match (&catalog, &n.today) {
+            (Some(c), Some((day, _))) => cost::cost(c, Period::Day, *day, *day),
+            _ => Err(cost::CostError::Unavailable(cost::NOT_WIRED)),
+        };
+        Ok(pages::now_page(&n, &cost))
+    }
+
+    fn api_now(&self, q: &[(String, String)]) -> Result<Value> {
+        Query::new(q, &[])?;
+        let catalog = self.catalog_opt()?;
+        let n = now::now(&self.data, catalog.as_ref(), self.live.as_ref())?;
+        let cost = match (&catalog, &n.today) {
+            (Some(c), Some((day, _))) => cost::cost(c, Period::Day, *day, *day),
+            _ => Err(cost::CostError::Unavailable(cost::NOT_WIRED)),
+        };
+        Ok(api::now(&n, &cost))
+    }
+
+    fn metrics(&self, q: &[(String, String)]) -> Result<String> {
+        Query::new(q, &[])?;
+        let catalog = self.catalog_opt()?;
+        let n = now::now(&self.data, catalog.as_ref(), self.live.as_ref())?;
+        let bytes = catalog.as_ref().map(super::data::archive_bytes);
+        Ok(metrics::render(&n, bytes))
+    }
+
+    fn day_page(&self, q: &[(String, String)]) -> Result<String> {
+        let q = Query::new(q, &["date"])?;
+        let catalog = self.data.catalog()?;
+        let day = match q.date("date")? {
+            Some(d) => d,
+            None => catalog
+                .last_day()
+                .ok_or_else(|| DataError::Empty(self.data.dir().into()))?,
+        };
+        let (from, to) = day_bounds(day)?;
+        let series = {
+            let _slot = self.heavy()?;
+            self.data.records(&catalog, from, to, None, 480)?
+        };
+        let hours = self.data.periods(&catalog, Period::Hour, day, day)?;
+        let cost = cost::cost(&catalog, Period::Day, day, day);
+        Ok(pages::day_page(day, &series, &hours, &cost))
+    }
+
+    fn month_page(&self, q: &[(String, String)]) -> Result<String> {
+        let q = Query::new(q, &["month"])?;
+        let catalog = self.data.catalog()?;
+        let first = match q.month("month")? {
+            Some(m) => m,
+            None => first_of_month(
+                catalog
+                    .last_day()
+                    .ok_or_else(|| DataError::Empty(self.data.dir().into()))?,
+            ),
+        };
+        let last = last_of_month(first)?;
+        let days = self.data.periods(&catalog, Period::Day, first, last)?;
+        let cost = cost::cost(&catalog, Period::Day, first, last);
+        Ok(pages::month_page(first, &days, &cost))
+    }
+
+    fn year_page(&self, q: &[(String, String)]) -> Result<String> {
+        let q = Query::new(q, &["year"])?;
+        let catalog = self.data.catalog()?;
+        let year = match q.year("year")? {
+            Some(y) => y,
+            None => catalog
+                .last_day()
+                .ok_or_else(|| DataError::Empty(self.data.dir().into()))?
+                .year(),
+        };
+        let (first, last) = year_bounds(year)?;
+        let months = self.data.periods(&catalog, Period::Month, first, last)?;
+        let cost = cost::cost(&catalog, Period::Month, first, last);
+        Ok(pages::year_page(year, &months, &cost))
+    }
+
+    fn contracts_page(&self, q: &[(String, String)]) -> Result<String> {
+        Query::new(q, &[])?;
+        let catalog = self.data.catalog()?;
+        let last_day = catalog
+            .last_day()
+            .ok_or_else(|| DataError::Empty(self.data.dir().into()))?;
+        let last = last_of_month(first_of_month(last_day))?;
+        let from = first_of_month(last_day)
+            .checked_sub_months(Months::new(11))
+            .ok_or_else(|| BadRequest("no such month".into()))?;
+        let months = self.data.periods(&catalog, Period::Month, from, last)?;
+        let cost = cost::cost(&catalog, Period::Month, from, last);
+        Ok(pages::contracts_page(from, last, &months, &cost))
+    }
+
+    /// `from`/`to` as local dates (defaults: the recorded range) and a period.
+    fn range(&self, q: &Query<'_>, catalog: &Catalog) -> Result<(Period, NaiveDate, NaiveDate)> {
+        let period = q.period("period")?.unwrap_or(Period::Day);
+        let last = catalog
+            .last_day()
+            .ok_or_else(|| DataError::Empty(self.data.dir().into()))?;
+        let to = q.date("to")?.unwrap_or(last);
+        let from = match q.date("from")? {
+            Some(f) => f,
+            None => match period {
+                Period::Hour => to,
+                Period::Day | Period::Week => to - chrono::Days::new(30),
+                Period::Month | Period::Year => first_of_month(to)
+                    .checked_sub_months(Months::new(11))
+                    .unwrap_or(to),
+            },
+        };
+        Ok((period, from, to))
+    }
+
+    fn api_periods(&self, q: &[(String, String)]) -> Result<Value> {
+        let q = Query::new(q, &["period", "from", "to"])?;
+        let catalog = self.data.catalog()?;
+        let (period, from, to) = self.range(&q, &catalog)?;
+        let table = self.data.periods(&catalog, period, from, to)?;
+        Ok(api::periods(period, &table))
+    }
+
+    fn api_cost(&self, q: &[(String, String)]) -> Result<Value> {
+        let q = Query::new(q, &["period", "from", "to"])?;
+        let catalog = self.data.catalog()?;
+        let (period, from, to) = self.range(&q, &catalog)?;
+        if from > to {
+            return Err(BadRequest(format!("empty range: from {from} is after to {to}")).into());
+        }
+        Ok(api::cost(period, &cost::cost(&catalog, period, from, to)))
+    }
+
+    fn api_records(&self, q: &[(String, String)]) -> Result<Value> {
+        let q = Query::new(q, &["from", "to", "max_points", "label"])?;
+        let catalog = self.data.catalog()?;
+        let last = catalog
+            .last_day()
+            .ok_or_else(|| DataError::Empty(self.data.dir().into()))?;
+        let to = match q.instant("to")? {
+            Some(t) => t,
+            None => day_bounds(last)?.1,
+        };
+        let from = match q.instant("from")? {
+            Some(f) => f,
+            None => to - 86_400,
+        };
+        let points = q.count("max_points", 1, MAX_POINTS)?.unwrap_or(500);
+        let label = q.label("label")?;
+        let _slot = self.heavy()?;
+        let s = self.data.records(&catalog, from, to, label, points)?;
+        Ok(api::records(&s))
+    }
+}
+
+impl Handler for App {
+    fn handle(&self, req: &Request) -> Response {
+        match self.route(req) {
+            Ok(r) => r,
+            Err((fail, html)) => {
+                let status = fail.status();
+                let msg = fail.message();
+                if html {
+                    let title = match status {
+                        400 => "Bad request",
+                        404 => "Nothing here yet",
+                        _ => "Unavailable",
+                    };
+                    Response::new(status, HTML, pages::message(title, &msg))
+                } else {
+                    Response::new(status, JSON, serde_json::json!({"error": msg}).to_string())
+                }
+            }
+        }
+    }
+}
+
+fn day_bounds(day: NaiveDate) -> Result<(i64, i64)> {
+    let bad = || BadRequest(format!("no local midnight around {day}"));
+    let from = midnight(day).ok_or_else(bad)?;
+    let to = day.succ_opt().and_then(midnight).ok_or_else(bad)?;
+    Ok((from, to))
+}
+
+fn first_of_month(d: NaiveDate) -> NaiveDate {
+    d.with_day(1).unwrap_or(d)
+}
+
+fn last_of_month(first: NaiveDate) -> Result<NaiveDate> {
+    first
+        .checked_add_months(Months::new(1))
+        .and_then(|d| d.pred_opt())
+        .ok_or_else(|| BadRequest(format!("no month after {first}")).into())
+}
+
+fn year_bounds(year: i32) -> Result<(NaiveDate, NaiveDate)> {
+    let first = NaiveDate::from_ymd_opt(year, 1, 1);
+    let last = NaiveDate::from_ymd_opt(year, 12, 31);
+    match (first, last) {
+        (Some(f), Some(l)) => Ok((f, l)),
+        _ => Err(BadRequest(format!("no year {year}")).into()),
+    }
+}

@@ -1,0 +1,45 @@
+// The Now page: polls /api/now every second and updates the figures in place.
+(function () {
+  "use strict";
+  var set = function (id, text) {
+    var e = document.getElementById(id);
+    if (e && e.textContent !== text) { e.textContent = text; }
+  };
+  var kwh = function (wh) { return wh === null || wh === undefined ? "–" : (wh / 1000).toFixed(3); };
+  var age = function (s) {
+    if (s === null || s === undefined) { return "–"; }
+    if (s < 120) { return s + " s ago"; }
+    if (s < 7200) { return Math.round(s / 60) + " min ago"; }
+    if (s < 172800) { return Math.round(s / 3600) + " h ago"; }
+    return Math.round(s / 86400) + " days ago";
+  };
+  var colour = function (c) { return c ? c : "–"; };
+  var tick = function () {
+    fetch("/api/now", { cache: "no-store" }).then(function (r) {
+      if (!r.ok) { throw new Error("HTTP " + r.status); }
+      return r.json();
+    }).then(function (n) {
+      set("power", n.power_va === null ? "–" : String(n.power_va));
+      set("tariff", n.tariff ? n.tariff.name : "–");
+      set("colour-today", colour(n.tempo.today));
+      set("colour-tomorrow", colour(n.tempo.tomorrow));
+      set("time", n.time || "–");
+      set("age", age(n.age_s));
+      if (n.today) {
+        set("today-hc", kwh(n.today.hc_wh));
+        set("today-hp", kwh(n.today.hp_wh));
+        set("today-total", kwh(n.today.total_wh));
+      }
+      if (n.link) {
+        set("frames", String(n.link.frames));
+        set("checksum-errors", String(n.link.checksum_errors));
+        set("port-reopens", String(n.link.port_reopens));
+        set("rows-written", String(n.link.rows_written));
+      }
+      set("status", "");
+    }).catch(function (e) {
+      set("status", "cannot reach the recorder: " + e.message);
+    });
+  };
+  setInterval(tick, 1000);
+})();

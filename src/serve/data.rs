@@ -1,0 +1,397 @@
+//! History, read through [`crate::store`] and [`crate::export`] only: per-period consumption
+//! is `export::export_store` (the numbers of `tic-rec export`), records are
+//! [`crate::store::DayReader`] rows downsampled into a bounded number of buckets.
+//!
+//! What is expensive is cached, keyed on the files it was read from (their paths and
+//! lengths), so that a cached answer is never one of other files:
+//! - the last record on disk (the day being recorded is read to its end: at most every
+//!   [`LAST_REFRESH`] while it grows);
+//! - the table of the last day (today's kWh), at most every [`TODAY_REFRESH`] while it grows.
+//!
+//! Closed days need no cache of ours: an archived day's summary is in its Parquet footer, so
+//! a month's table reads 30 footers and no row (BENCHMARKS.md, the Month page).
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+
+use super::live::LastRecord;
+use super::query::BadRequest;
+use crate::export::{self, Options, Period, Quiet, Table};
+use crate::store::{Catalog, Cell, Columns, DayFiles, DayReader, Next, ReadError, TZ};
+use crate::tic::labels::{classify, Class};
+
+/// The last record on disk is read again at most this often while its day grows.
+pub const LAST_REFRESH: Duration = Duration::from_secs(5);
+/// The last day's table is computed again at most this often while the day grows.
+pub const TODAY_REFRESH: Duration = Duration::from_secs(60);
+/// The most periods an API call or a page computes.
+pub const MAX_PERIODS: i64 = 2_000;
+/// The most days a records query spans.
+pub const MAX_RECORD_DAYS: i64 = 366;
+/// The most buckets a records query returns.
+pub const MAX_POINTS: usize = 2_000;
+
+/// A failure to answer from the data directory.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// The question itself is wrong (a range too wide, from after to): a `400`.
+    #[error(transparent)]
+    Bad(#[from] BadRequest),
+    /// The data directory holds no day yet: a `404`.
+    #[error("no recorded days in {0:?} yet")]
+    Empty(PathBuf),
+    /// The files cannot be read (I/O, a damaged archive): a `503`, naming the file.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The export failed for another reason (I/O of the index, a calendar error).
+    #[error(transparent)]
+    Export(export::Error),
+}
+
+impl From<export::Error> for DataError {
+    fn from(e: export::Error) -> Self {
+        match e {
+            export::Error::NoFiles(p) => DataError::Empty(p),
+            export::Error::Read(r) => DataError::Read(r),
+            e @ (export::Error::RangeTooWide { .. } | export::Error::EmptyRange { .. }) => {
+                DataError::Bad(BadRequest(e.to_string()))
+            }
+            e => DataError::Export(e),
+        }
+    }
+}
+
+/// What identifies a day's files: their paths and lengths.
+type Key = Vec<(PathBuf, u64)>;
+
+fn key(files: &DayFiles) -> Key {
+    files.files().map(|f| (f.path.clone(), f.len)).collect()
+}
+
+struct Cached<T> {
+    key: Key,
+    at: Instant,
+    value: T,
+}
+
+#[derive(Default)]
+struct Caches {
+    last: Option<Cached<Option<LastRecord>>>,
+    today: Option<(NaiveDate, Cached<Arc<Table>>)>,
+}
+
+/// The data directory, read for the server.
+pub struct Data {
+    dir: PathBuf,
+    caches: Mutex<Caches>,
+}
+
+/// One bucket of a downsampled series.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bucket {
+    /// Start (Unix seconds, inclusive).
+    pub start: i64,
+    /// End (exclusive).
+    pub end: i64,
+    /// Records in it with a value.
+    pub n: u64,
+    /// Smallest value.
+    pub min: i64,
+    /// Largest value.
+    pub max: i64,
+    /// Mean value.
+    pub mean: f64,
+    /// The tariff class of its last record (LTARF or PTEC), if the data says one.
+    pub class: Option<Class>,
+}
+
+/// A downsampled series of one label.
+#[derive(Clone, Debug)]
+pub struct Series {
+    /// The label.
+    pub label: String,
+    /// Start and end of the range (Unix seconds).
+    pub from: i64,
+    /// See [`Series::from`].
+    pub to: i64,
+    /// Bucket width, seconds.
+    pub step: i64,
+    /// The buckets that hold records, in order.
+    pub buckets: Vec<Bucket>,
+    /// Rows read.
+    pub rows: u64,
+}
+
+impl Data {
+    /// The server's view of `dir`.
+    pub fn new(dir: &Path) -> Data {
+        Data {
+            dir: dir.to_path_buf(),
+            caches: Mutex::new(Caches::default()),
+        }
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn caches(&self) -> std::sync::MutexGuard<'_, Caches> {
+        self.caches.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The catalog of days now.
+    pub fn catalog(&self) -> Result<Catalog, DataError> {
+        Ok(export::open(&self.dir)?)
+    }
+
+    /// Per-period consumption, exactly `tic-rec export`'s, bounded to [`MAX_PERIODS`].
+    pub fn periods(
+        &self,
+        catalog: &Catalog,
+        period: Period,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Table, DataError> {
+        check_periods(period, from, to)?;
+        let options = Options {
+            period,
+            from: Some(from),
+            to: Some(to),
+            mode: export::Mode::Index,
+        };
+        Ok(export::export_store(catalog, &options, &mut Quiet)?)
+    }
+
+    /// The last record on disk (none in an empty directory), read again at most every
+    /// [`LAST_REFRESH`] while the last day's files grow.
+    pub fn last_record(&self, catalog: &Catalog) -> Result<Option<LastRecord>, DataError> {
+        let Some(day) = catalog.last_day() else {
+            return Ok(None);
+        };
+        let files = catalog.day(day).cloned().unwrap_or_default();
+        let k = key(&files);
+        if let Some(c) = &self.caches().last {
+            if c.key == k || c.at.elapsed() < LAST_REFRESH {
+                return Ok(c.value.clone());
+            }
+        }
+        let mut r = DayReader::open(day, &files, Columns::All)?;
+        let columns: Arc<[String]> = r.columns().iter().cloned().collect();
+        let mut last: Option<(i64, i32, Vec<String>)> = None;
+        while let Some(next) = r.advance()? {
+            if next == Next::Row {
+                let mut cells = Vec::with_capacity(columns.len().saturating_sub(1));
+                for j in 1..columns.len() {
+                    cells.push(r.cell(j).text().into_owned());
+                }
+                last = Some((r.time(), r.offset(), cells));
+            }
+        }
+        let value = last.map(|(t, offset, cells)| LastRecord {
+            time: chrono::DateTime::from_timestamp(t, 0)
+                .and_then(|u| chrono::FixedOffset::east_opt(offset).map(|o| u.with_timezone(&o))),
+            columns,
+            cells,
+        });
+        self.caches().last = Some(Cached {
+            key: k,
+            at: Instant::now(),
+            value: value.clone(),
+        });
+        Ok(value)
+    }
+
+    /// The table of one day (today's kWh on the Now page), computed again at most every
+    /// [`TODAY_REFRESH`] while its files grow.
+    pub fn today(&self, catalog: &Catalog, day: NaiveDate) -> Result<Arc<Table>, DataError> {
+        let k = catalog.day(day).map(key).unwrap_or_default();
+        if let Some((d, c)) = &self.caches().today {
+            if *d == day && (c.key == k || c.at.elapsed() < TODAY_REFRESH) {
+                return Ok(Arc::clone(&c.value));
+            }
+        }
+        let t = Arc::new(self.periods(catalog, Period::Day, day, day)?);
+        self.caches().today = Some((
+            day,
+            Cached {
+                key: k,
+                at: Instant::now(),
+                value: Arc::clone(&t),
+            },
+        ));
+        Ok(t)
+    }
+
+    /// `label` (or the data's power label, SINSTS or PAPP, when `None`) over `[from, to)`,
+    /// in at most `points` buckets of equal width: min, max and mean of each.
+    pub fn records(
+        &self,
+        catalog: &Catalog,
+        from: i64,
+        to: i64,
+        label: Option<&str>,
+        points: usize,
+    ) -> Result<Series, DataError> {
+        if to <= from {
+            return Err(BadRequest(format!(
+                "empty range: from {} is not before to {}",
+                rfc(from),
+                rfc(to)
+            ))
+            .into());
+        }
+        let first = local_day(from);
+        let last = local_day(to - 1);
+        if (last - first).num_days() >= MAX_RECORD_DAYS {
+            return Err(BadRequest(format!(
+                "range {first} to {last} spans more than {MAX_RECORD_DAYS} days: narrow from/to"
+            ))
+            .into());
+        }
+        let points = points.clamp(1, MAX_POINTS) as i64;
+        let step = ((to - from) + points - 1) / points;
+        let mut acc: Vec<Option<Acc>> = vec![None; points as usize];
+        let mut rows = 0u64;
+        let mut chosen: Option<String> = label.map(str::to_owned);
+        for (day, files) in catalog.days(first, last) {
+            let want = |c: &str| {
+                chosen
+                    .as_deref()
+                    .map_or(c == "SINSTS" || c == "PAPP", |l| c == l)
+                    || c == "LTARF"
+                    || c == "PTEC"
+            };
+            let mut r = DayReader::open(day, files, Columns::Only(&want))?;
+            let cols = r.columns().to_vec();
+            let pick = chosen.clone().or_else(|| {
+                ["SINSTS", "PAPP"]
+                    .into_iter()
+                    .find(|l| cols.iter().any(|c| c == l))
+                    .map(str::to_owned)
+            });
+            let Some(pick) = pick else { continue };
+            chosen.get_or_insert_with(|| pick.clone());
+            let Some(j) = cols.iter().position(|c| *c == pick) else {
+                continue;
+            };
+            let tariff = cols.iter().position(|c| c == "LTARF" || c == "PTEC");
+            while let Some(next) = r.advance()? {
+                if next != Next::Row {
+                    continue;
+                }
+                let t = r.time();
+                if t < from || t >= to {
+                    continue;
+                }
+                rows += 1;
+                let Some(v) = r.cell(j).int() else { continue };
+                let class = tariff.and_then(|k| match r.cell(k) {
+                    Cell::Null => None,
+                    c => Some(classify(&c.text())),
+                });
+                let b = ((t - from) / step) as usize;
+                if let Some(slot) = acc.get_mut(b) {
+                    let a = slot.get_or_insert(Acc {
+                        n: 0,
+                        min: v,
+                        max: v,
+                        sum: 0,
+                        class: None,
+                    });
+                    a.n += 1;
+                    a.min = a.min.min(v);
+                    a.max = a.max.max(v);
+                    a.sum += i128::from(v);
+                    if class.is_some() {
+                        a.class = class;
+                    }
+                }
+            }
+        }
+        let buckets = acc
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, a)| {
+                let a = a?;
+                let start = from + i as i64 * step;
+                Some(Bucket {
+                    start,
+                    end: (start + step).min(to),
+                    n: a.n,
+                    min: a.min,
+                    max: a.max,
+                    mean: a.sum as f64 / a.n as f64,
+                    class: a.class,
+                })
+            })
+            .collect();
+        Ok(Series {
+            label: chosen.unwrap_or_else(|| "SINSTS".to_owned()),
+            from,
+            to,
+            step,
+            buckets,
+            rows,
+        })
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Acc {
+    n: u64,
+    min: i64,
+    max: i64,
+    sum: i128,
+    class: Option<Class>,
+}
+
+/// Refuses a range of more than [`MAX_PERIODS`] periods.
+fn check_periods(period: Period, from: NaiveDate, to: NaiveDate) -> Result<(), DataError> {
+    if from > to {
+        return Err(BadRequest(format!("empty range: from {from} is after to {to}")).into());
+    }
+    let n = match export::boundaries(period, from, to) {
+        Ok(b) => b.len() as i64 - 1,
+        Err(e) => return Err(e.into()),
+    };
+    if n > MAX_PERIODS {
+        return Err(BadRequest(format!(
+            "range {from} to {to} holds {n} periods of a {}, more than {MAX_PERIODS}: narrow from/to or take a longer period",
+            period_name(period)
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// `hour`, `day`…
+pub fn period_name(p: Period) -> &'static str {
+    match p {
+        Period::Hour => "hour",
+        Period::Day => "day",
+        Period::Week => "week",
+        Period::Month => "month",
+        Period::Year => "year",
+    }
+}
+
+/// The local (Europe/Paris) date of Unix time `t`.
+pub fn local_day(t: i64) -> NaiveDate {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|u| u.with_timezone(&TZ).date_naive())
+        .unwrap_or_default()
+}
+
+/// RFC 3339 with the local offset.
+pub fn rfc(t: i64) -> String {
+    export::output::rfc3339(t)
+}
+
+/// Bytes of the day files (both encodings) of the catalog.
+pub fn archive_bytes(catalog: &Catalog) -> u64 {
+    catalog.all().map(|(_, f)| f.bytes()).sum()
+}
