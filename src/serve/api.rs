@@ -16,7 +16,7 @@ fn money(m: Option<crate::cost::Money>) -> Value {
 pub fn now(now: &Now, cost: &Result<CostTable, CostError>) -> Value {
     let today = now.today.as_ref().and_then(|(day, t)| {
         let row = t.rows.first()?;
-        let classes = t.classes();
+        let classes = now.classes;
         let indexes: Vec<Value> = t
             .labels
             .iter()

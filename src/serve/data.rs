@@ -21,12 +21,14 @@ use super::live::LastRecord;
 use super::query::BadRequest;
 use crate::export::{self, Options, Period, Quiet, Table};
 use crate::store::{Catalog, Cell, Columns, DayFiles, DayReader, Next, ReadError, TZ};
-use crate::tic::labels::{classify, Class};
+use crate::tic::labels::{classify, Class, N_ENERGY};
 
 /// The last record on disk is read again at most this often while its day grows.
 pub const LAST_REFRESH: Duration = Duration::from_secs(5);
 /// The last day's table is computed again at most this often while the day grows.
 pub const TODAY_REFRESH: Duration = Duration::from_secs(60);
+/// The classes of the indexes (learned over the last month) are learned again this often.
+pub const CLASSES_REFRESH: Duration = Duration::from_secs(600);
 /// The most periods an API call or a page computes.
 pub const MAX_PERIODS: i64 = 2_000;
 /// The most days a records query spans.
@@ -81,6 +83,7 @@ struct Cached<T> {
 struct Caches {
     last: Option<Cached<Option<LastRecord>>>,
     today: Option<(NaiveDate, Cached<Arc<Table>>)>,
+    classes: Option<(NaiveDate, Instant, [Option<Class>; N_ENERGY])>,
 }
 
 /// The data directory, read for the server.
@@ -224,6 +227,31 @@ impl Data {
             },
         ));
         Ok(t)
+    }
+
+    /// The class of every energy index as the export learns it from the `(NTARF, LTARF)`
+    /// pairs of the last 31 recorded days (so that a metric's slot label does not wait for
+    /// the meter to go through every period of the day), learned again at most every
+    /// [`CLASSES_REFRESH`].
+    pub fn classes(&self, catalog: &Catalog) -> Result<[Option<Class>; N_ENERGY], DataError> {
+        let Some(last) = catalog.last_day() else {
+            return Ok(Table {
+                labels: Vec::new(),
+                tariffs: export::Tariffs::default(),
+                rows: Vec::new(),
+            }
+            .classes());
+        };
+        if let Some((d, at, c)) = &self.caches().classes {
+            if *d == last && at.elapsed() < CLASSES_REFRESH {
+                return Ok(*c);
+            }
+        }
+        let from = last - chrono::Days::new(30);
+        let t = self.periods(catalog, Period::Year, from, last)?;
+        let c = t.classes();
+        self.caches().classes = Some((last, Instant::now(), c));
+        Ok(c)
     }
 
     /// `label` (or the data's power label, SINSTS or PAPP, when `None`) over `[from, to)`,

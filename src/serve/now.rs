@@ -65,6 +65,8 @@ pub struct Now {
     pub today: Option<(NaiveDate, Arc<Table>)>,
     /// The recorder's counters (with `record --http` only).
     pub counters: Option<Counters>,
+    /// The class of each energy index (see [`Data::classes`]).
+    pub classes: [Option<Class>; N_ENERGY],
 }
 
 impl Now {
@@ -114,6 +116,7 @@ pub fn now(data: &Data, catalog: Option<&Catalog>, live: Option<&Live>) -> Resul
         indexes: Vec::new(),
         today: None,
         counters: snap.as_ref().map(|s| s.counters),
+        classes: tariffs.classes(),
     };
     let Some(record) = record else {
         return Ok(out);
@@ -142,12 +145,13 @@ pub fn now(data: &Data, catalog: Option<&Catalog>, live: Option<&Live>) -> Resul
             out.today = Some((day, data.today(c, day)?));
         }
     }
-    // The day's table has learned every (NTARF, LTARF) pair of the day; the last record
-    // alone knows one.
-    let classes = match &out.today {
-        Some((_, t)) if !t.rows.is_empty() => t.classes(),
-        _ => tariffs.classes(),
+    // The export learns the classes from the (NTARF, LTARF) pairs of the last month; the
+    // recorder's memory, from those since it started.
+    let classes = match catalog {
+        Some(c) => data.classes(c)?,
+        None => tariffs.classes(),
     };
+    out.classes = classes;
     for (k, label) in ENERGY_LABELS.iter().enumerate() {
         if let Some(wh) = record.int(label) {
             out.indexes.push(Index {

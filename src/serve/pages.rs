@@ -196,7 +196,8 @@ fn legend(table: &Table) -> String {
 pub fn mark(row: &Row) -> Option<String> {
     let mut why = Vec::new();
     if row.records.unwrap_or(0) == 0 {
-        return Some("no records".into());
+        // Nothing is drawn: the title says so, no mark.
+        return None;
     }
     if let Some(c) = row.coverage {
         if c < 0.99 {
@@ -216,6 +217,9 @@ fn title_of(table: &Table, row: &Row, when: &str, cost: Option<&str>) -> String 
     }
     if let Some(c) = cost {
         let _ = write!(t, ", {c}");
+    }
+    if row.records.unwrap_or(0) == 0 {
+        return format!("{when}: no records");
     }
     if let Some(m) = mark(row) {
         let _ = write!(t, " — {m}");

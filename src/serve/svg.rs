@@ -16,7 +16,7 @@ const W: f64 = 640.0;
 const H: f64 = 240.0;
 const LEFT: f64 = 60.0;
 const RIGHT: f64 = 8.0;
-const TOP: f64 = 20.0;
+const TOP: f64 = 26.0;
 const BOTTOM: f64 = 28.0;
 
 /// One part of a stacked bar.
