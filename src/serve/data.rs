@@ -6,10 +6,13 @@
 //! lengths), so that a cached answer is never one of other files:
 //! - the last record on disk (the day being recorded is read to its end: at most every
 //!   [`LAST_REFRESH`] while it grows);
-//! - the table of the last day (today's kWh), at most every [`TODAY_REFRESH`] while it grows.
+//! - the table of the last day (today's kWh), at most every [`TODAY_REFRESH`] while it grows;
+//! - the last period tables, while the files they may have read are unchanged
+//!   ([`Data::periods`]).
 //!
-//! Closed days need no cache of ours: an archived day's summary is in its Parquet footer, so
-//! a month's table reads 30 footers and no row (BENCHMARKS.md, the Month page).
+//! A past month's table costs about two full day reads (the export reads back the day before
+//! the range and the first records after it) even when every day's summary is in its Parquet
+//! footer: the cache makes a page seen again a few milliseconds (BENCHMARKS.md).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -84,7 +87,14 @@ struct Caches {
     last: Option<Cached<Option<LastRecord>>>,
     today: Option<(NaiveDate, Cached<Arc<Table>>)>,
     classes: Option<(NaiveDate, Instant, [Option<Class>; N_ENERGY])>,
+    tables: std::collections::VecDeque<(TableKey, Arc<Table>)>,
 }
+
+/// What a period table was computed from.
+type TableKey = (Period, NaiveDate, NaiveDate, Key);
+
+/// Period tables kept.
+pub const TABLES: usize = 32;
 
 /// The data directory, read for the server.
 pub struct Data {
@@ -152,21 +162,44 @@ impl Data {
     }
 
     /// Per-period consumption, exactly `tic-rec export`'s, bounded to [`MAX_PERIODS`].
+    ///
+    /// The last [`TABLES`] tables are kept, each with the files it may have read: those of
+    /// every day up to `to` and of the first two days with files after it (the export reads
+    /// back before the range and the first records after it). A table is used again only
+    /// while those files have the same paths and lengths, so a past month's table outlives
+    /// the rows recorded today, and the current month's is computed again.
     pub fn periods(
         &self,
         catalog: &Catalog,
         period: Period,
         from: NaiveDate,
         to: NaiveDate,
-    ) -> Result<Table, DataError> {
+    ) -> Result<Arc<Table>, DataError> {
         check_periods(period, from, to)?;
+        let mut files: Key = Vec::new();
+        for (_, f) in catalog.all().take_while(|(d, _)| *d <= to) {
+            files.extend(key(f));
+        }
+        for (_, f) in catalog.after(to).take(2) {
+            files.extend(key(f));
+        }
+        let k = (period, from, to, files);
+        if let Some((_, t)) = self.caches().tables.iter().find(|(c, _)| *c == k) {
+            return Ok(Arc::clone(t));
+        }
         let options = Options {
             period,
             from: Some(from),
             to: Some(to),
             mode: export::Mode::Index,
         };
-        Ok(export::export_store(catalog, &options, &mut Quiet)?)
+        let t = Arc::new(export::export_store(catalog, &options, &mut Quiet)?);
+        let mut c = self.caches();
+        if c.tables.len() >= TABLES {
+            c.tables.pop_front();
+        }
+        c.tables.push_back((k, Arc::clone(&t)));
+        Ok(t)
     }
 
     /// The last record on disk (none in an empty directory), read again at most every
@@ -217,7 +250,7 @@ impl Data {
                 return Ok(Arc::clone(&c.value));
             }
         }
-        let t = Arc::new(self.periods(catalog, Period::Day, day, day)?);
+        let t = self.periods(catalog, Period::Day, day, day)?;
         self.caches().today = Some((
             day,
             Cached {

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The dashboard's figures (BENCHMARKS.md, "Dashboard"):
+#  1. server time of the pages and API calls over a compacted year (one standard-mode
+#     record a second, examples/gen_year.rs then `tic-rec compact`), by curl's time_total
+#     on loopback: the first request (cold page cache of the process) and the median of 20;
+#  2. requests/s of /api/now (wrk, Debian's package, if present; else a curl loop);
+#  3. page weights;
+#  4. the recorder's CPU and peak RSS at the real 9600-baud pace for N seconds with
+#     --http and one open Now page (a client polling /api/now every second, as its script
+#     does), against the same run without --http.
+# Usage: benches/serve.sh [seconds for 4, default 120]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-120}
+cargo build --release --quiet --bin tic-rec --example gen_year
+bin=target/release/tic-rec
+year=target/bench-serve/year
+if [ ! -f "$year/2025/12/2025-12-30.parquet" ]; then
+    rm -rf "$year"
+    target/release/examples/gen_year "$year" 365
+    "$bin" compact --data-dir "$year"
+fi
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+# addr FILE: the address of the "dashboard on http://ADDR/" line of a stderr file.
+addr() { local a=""; while [ -z "$a" ]; do sleep 0.05; a=$(grep -o 'dashboard on http://[^/]*' "$1" | sed 's|.*http://||' || true); done; echo "$a"; }
+
+"$bin" serve --data-dir "$year" --listen 127.0.0.1:0 2>"$tmp/serve.err" &
+pids+=($!)
+a=$(addr "$tmp/serve.err")
+echo "year: $(du -sh "$year" | cut -f1) in $(find "$year" -name '*.parquet' | wc -l) Parquet days; serving on $a"
+
+echo "== server time (curl time_total, loopback)"
+for u in "/month?month=2025-06" "/month?month=2025-12" "/year?year=2025" "/day?date=2025-06-15" \
+         "/" "/contracts" "/api/now" "/api/periods?period=day&from=2025-01-01&to=2025-12-31" \
+         "/api/records?from=2025-06-15&to=2025-06-16&max_points=480" \
+         "/api/records?from=2025-01-01&to=2025-12-31&max_points=1000" "/metrics"; do
+    first=$(curl -s -o /dev/null -w '%{time_total}' "http://$a$u")
+    n=20; case $u in *records*2025-01-01*) n=3;; esac
+    times=$(for _ in $(seq $n); do curl -s -o /dev/null -w '%{time_total}\n' "http://$a$u"; done | sort -n)
+    med=$(echo "$times" | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
+    size=$(curl -s -o /dev/null -w '%{size_download}' "http://$a$u")
+    printf '%-62s first %7.1f ms  median of %2d %7.1f ms  %7d B\n' "$u" "$(echo "$first*1000" | bc -l)" "$n" "$(echo "$med*1000" | bc -l)" "$size"
+done
+
+echo "== /api/now requests/s (over the year, from the files)"
+if command -v wrk >/dev/null; then
+    wrk -t2 -c8 -d10s "http://$a/api/now" | grep -E 'Requests/sec|Latency|Non-2xx' || true
+else
+    t0=$(date +%s.%N); for _ in $(seq 500); do curl -s -o /dev/null "http://$a/api/now"; done; t1=$(date +%s.%N)
+    echo "curl loop: $(echo "500 / ($t1 - $t0)" | bc -l | cut -c1-7) requests/s"
+fi
+
+echo "== recorder footprint at 9600 baud for ${secs}s (simulator on a pty)"
+tck=$(getconf CLK_TCK)
+# run ID NAME HTTP(0|1)
+run() {
+    local id=$1 name=$2 http=$3
+    "$bin" simulate --pty --mode standard --contract hchp --start 2026-01-14T21:00:00 --speed 1 --duration "${secs}s" \
+        >"$tmp/sim-$id.out" 2>"$tmp/sim-$id.err" &
+    local sim=$!; pids+=($sim)
+    while [ ! -s "$tmp/sim-$id.out" ]; do sleep 0.05; done
+    local port; port=$(head -1 "$tmp/sim-$id.out")
+    local extra=()
+    [ "$http" = 1 ] && extra=(--http 127.0.0.1:0)
+    "$bin" record --port "$port" --mode standard --data-dir "$tmp/data-$id" "${extra[@]}" 2>"$tmp/rec-$id.err" &
+    local rec=$!; pids+=($rec)
+    local poller=""
+    if [ "$http" = 1 ]; then
+        local ra; ra=$(addr "$tmp/rec-$id.err")
+        ( while true; do curl -s -o /dev/null "http://$ra/api/now"; sleep 1; done ) &
+        poller=$!; pids+=($poller)
+    fi
+    local t0; t0=$(date +%s.%N)
+    wait $sim
+    sleep 0.5
+    local t1; t1=$(date +%s.%N)
+    local ticks; ticks=$(awk '{print $14 + $15}' /proc/$rec/stat)
+    local hwm; hwm=$(awk '/VmHWM/ {print $2}' /proc/$rec/status)
+    [ -n "$poller" ] && kill "$poller"
+    kill -TERM $rec; wait $rec || true
+    local rows; rows=$(cat "$tmp"/data-$id/*/*/*.csv | grep -vc '^time' || true)
+    awk -v n="$name" -v r="$rows" -v t="$ticks" -v k="$tck" -v h="$hwm" -v a="$t0" -v b="$t1" 'BEGIN {
+        cpu = t / k; wall = b - a;
+        printf "%-22s rows %5d  wall %6.1f s  cpu %5.2f s  %%core %6.3f  peak RSS %5.1f MB\n", n, r, wall, cpu, cpu / wall * 100, h / 1024 }'
+}
+run plain "without --http" 0
+run http "--http, one Now page" 1
+ls -l "$bin" | awk '{print "release binary: " $5 " B"}'
