@@ -246,7 +246,7 @@ fn secs(s: u64) -> String {
 impl Observer for Status {
     fn event(&mut self, event: &Event<'_>) {
         match *event {
-            Event::Started { .. } | Event::Frame(_) => {}
+            Event::Started { .. } => {}
             Event::PortOpened { path, baud, after } => match after {
                 None => self.log(format!("reading {path} at {baud} baud (7E1)")),
                 Some(d) => self.log(format!(
@@ -380,6 +380,7 @@ impl Observer for Status {
                 for_secs,
                 ref reason,
             } => self.log(format!("no row written for {}: {reason}", secs(for_secs))),
+            Event::Frame(_) => {}
             Event::Recorded(_, c) | Event::Tick(c) => {
                 self.archive_reports();
                 if let Some(bar) = &self.bar {
