@@ -279,8 +279,15 @@ impl Recorder {
                     self.last_bucket = None;
                 }
                 // The jump goes on the next record made ready, even a later frame's (the
-                // frames that confirmed it may all have been incomplete).
-                self.pending_jump = jump.or(self.pending_jump);
+                // frames that confirmed it may all have been incomplete); jumps with no record
+                // between them add up: from the first one's start to the last one's end.
+                self.pending_jump = match (self.pending_jump, jump) {
+                    (Some(p), Some(j)) => Some(Jump {
+                        from: p.from,
+                        to: j.to,
+                    }),
+                    (p, j) => j.or(p),
+                };
                 let mut last = Outcome::Held;
                 for r in released {
                     last = self.admit(r);
