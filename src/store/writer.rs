@@ -64,11 +64,17 @@ impl StoreError {
     /// A short word for the kind of failure, for log lines: `disk full`, `read-only file
     /// system`, `I/O error (failing disk?)`, or the OS's message.
     pub fn what(&self) -> String {
-        match self.io_error().and_then(io::Error::raw_os_error) {
-            Some(28) => "disk full".to_owned(),
-            Some(122) => "disk quota exceeded".to_owned(),
-            Some(30) => "read-only file system (remounted read-only after errors?)".to_owned(),
-            Some(5) => "I/O error (a failing SD card or disk?)".to_owned(),
+        use io::ErrorKind as K;
+        match self.io_error().map(io::Error::kind) {
+            Some(K::StorageFull) => "disk full".to_owned(),
+            Some(K::QuotaExceeded) => "disk quota exceeded".to_owned(),
+            Some(K::ReadOnlyFilesystem) => {
+                "read-only file system (remounted read-only after errors?)".to_owned()
+            }
+            // EIO has no kind of its own.
+            _ if self.io_error().and_then(io::Error::raw_os_error) == Some(5) => {
+                "I/O error (a failing SD card or disk?)".to_owned()
+            }
             _ => self.to_string(),
         }
     }
