@@ -32,6 +32,10 @@ addr() { local a=""; while [ -z "$a" ]; do sleep 0.05; a=$(grep -o 'dashboard on
 pids+=($!)
 a=$(addr "$tmp/serve.err")
 echo "year: $(du -sh "$year" | cut -f1) in $(find "$year" -name '*.parquet' | wc -l) Parquet days; serving on $a"
+# An uncached month first (the warm-up thread, at the lowest priority, goes from the last month back), then
+# let the warm-up fill the cache with the last 12 months, the year and the contracts.
+printf '%-62s uncached %7.1f ms\n' "/month?month=2025-03 (uncached)" "$(echo "$(curl -s -o /dev/null -w '%{time_total}' "http://$a/month?month=2025-03")*1000" | bc -l)"
+sleep 5
 
 echo "== server time (curl time_total, loopback)"
 for u in "/month?month=2025-06" "/month?month=2025-12" "/year?year=2025" "/day?date=2025-06-15" \

@@ -8,7 +8,7 @@ use chrono::{Datelike, Months, NaiveDate};
 use serde_json::Value;
 
 use super::cost;
-use super::data::{Data, DataError, MAX_POINTS};
+use super::data::{self, first_of_month, Data, DataError, MAX_POINTS};
 use super::http::{Handler, Request, Response};
 use super::live::Live;
 use super::query::{midnight, BadRequest, Query};
@@ -82,6 +82,11 @@ impl App {
             live,
             heavy: AtomicBool::new(false),
         }
+    }
+
+    /// Fills the cache with the tables the pages ask first ([`Data::warm`]).
+    pub fn warm(&self) {
+        self.data.warm();
     }
 
     fn heavy(&self) -> Result<Slot<'_>> {
@@ -318,22 +323,10 @@ fn day_bounds(day: NaiveDate) -> Result<(i64, i64)> {
     Ok((from, to))
 }
 
-fn first_of_month(d: NaiveDate) -> NaiveDate {
-    d.with_day(1).unwrap_or(d)
-}
-
 fn last_of_month(first: NaiveDate) -> Result<NaiveDate> {
-    first
-        .checked_add_months(Months::new(1))
-        .and_then(|d| d.pred_opt())
-        .ok_or_else(|| BadRequest(format!("no month after {first}")).into())
+    data::last_of_month(first).ok_or_else(|| BadRequest(format!("no month after {first}")).into())
 }
 
 fn year_bounds(year: i32) -> Result<(NaiveDate, NaiveDate)> {
-    let first = NaiveDate::from_ymd_opt(year, 1, 1);
-    let last = NaiveDate::from_ymd_opt(year, 12, 31);
-    match (first, last) {
-        (Some(f), Some(l)) => Ok((f, l)),
-        _ => Err(BadRequest(format!("no year {year}")).into()),
-    }
+    data::year_bounds(year).ok_or_else(|| BadRequest(format!("no year {year}")).into())
 }

@@ -202,6 +202,35 @@ impl Data {
         Ok(t)
     }
 
+    /// Computes the tables the pages ask first (each of the last 12 recorded months by day,
+    /// the last recorded year by month, the Contracts page's 12 months), so that their first
+    /// view is a cache hit. Run once on a background thread at start; an error is left for
+    /// the page to say.
+    pub fn warm(&self) {
+        let Ok(catalog) = self.catalog() else { return };
+        let Some(last) = catalog.last_day() else {
+            return;
+        };
+        let first = first_of_month(last);
+        for i in 0..12 {
+            let Some(m) = first.checked_sub_months(chrono::Months::new(i)) else {
+                break;
+            };
+            if let Some(end) = last_of_month(m) {
+                let _ = self.periods(&catalog, Period::Day, m, end);
+            }
+        }
+        if let Some((a, b)) = year_bounds(chrono::Datelike::year(&last)) {
+            let _ = self.periods(&catalog, Period::Month, a, b);
+        }
+        if let (Some(from), Some(to)) = (
+            first.checked_sub_months(chrono::Months::new(11)),
+            last_of_month(first),
+        ) {
+            let _ = self.periods(&catalog, Period::Month, from, to);
+        }
+    }
+
     /// The last record on disk (none in an empty directory), read again at most every
     /// [`LAST_REFRESH`] while the last day's files grow.
     pub fn last_record(&self, catalog: &Catalog) -> Result<Option<LastRecord>, DataError> {
@@ -427,6 +456,26 @@ fn check_periods(period: Period, from: NaiveDate, to: NaiveDate) -> Result<(), D
         .into());
     }
     Ok(())
+}
+
+/// The first day of `d`'s month.
+pub fn first_of_month(d: NaiveDate) -> NaiveDate {
+    chrono::Datelike::with_day(&d, 1).unwrap_or(d)
+}
+
+/// The last day of the month that starts on `first`.
+pub fn last_of_month(first: NaiveDate) -> Option<NaiveDate> {
+    first
+        .checked_add_months(chrono::Months::new(1))
+        .and_then(|d| d.pred_opt())
+}
+
+/// 1 January and 31 December of `year`.
+pub fn year_bounds(year: i32) -> Option<(NaiveDate, NaiveDate)> {
+    Some((
+        NaiveDate::from_ymd_opt(year, 1, 1)?,
+        NaiveDate::from_ymd_opt(year, 12, 31)?,
+    ))
 }
 
 /// `hour`, `day`…

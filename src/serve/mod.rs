@@ -85,6 +85,22 @@ pub fn start(config: &Config, live: Option<Live>) -> Result<Running, ServeError>
         addr: config.listen,
         source,
     })?;
-    let app = app::App::new(data::Data::new(&config.data_dir), live);
-    http::start(listener, Arc::new(app), config.limits).map_err(ServeError::Threads)
+    let app = Arc::new(app::App::new(data::Data::new(&config.data_dir), live));
+    let running = http::start(
+        listener,
+        Arc::clone(&app) as Arc<dyn http::Handler>,
+        config.limits,
+    )
+    .map_err(ServeError::Threads)?;
+    // The first views of the recent months, at the lowest priority (a second or so of CPU
+    // over a year of archived days).
+    let warm = Arc::clone(&app);
+    std::thread::Builder::new()
+        .name("http-warm".into())
+        .spawn(move || {
+            crate::archive::lower_priority();
+            warm.warm();
+        })
+        .map_err(ServeError::Threads)?;
+    Ok(running)
 }
