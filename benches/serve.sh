@@ -50,6 +50,12 @@ for u in "/month?month=2025-06" "/month?month=2025-12" "/year?year=2025" "/day?d
     printf '%-62s first %7.1f ms  median of %2d %7.1f ms  %7d B\n' "$u" "$(echo "$first*1000" | bc -l)" "$n" "$(echo "$med*1000" | bc -l)" "$size"
 done
 
+echo "== uncached month tables (10 distinct ranges of 28-30 days, so that none is in the cache)"
+times=$(for d in 01 02 03 04 05 06 07 08 09 10; do
+    curl -s -o /dev/null -w '%{time_total}\n' "http://$a/api/periods?period=day&from=2025-$d-02&to=2025-$d-28"
+done | sort -n)
+echo "$times" | awk '{v[NR]=$1*1000} END {printf "min %.1f ms  median %.1f ms  max %.1f ms\n", v[1], v[int((NR+1)/2)], v[NR]}'
+
 echo "== /api/now requests/s (over the year, from the files)"
 if command -v wrk >/dev/null; then
     wrk -t2 -c8 -d10s "http://$a/api/now" | grep -E 'Requests/sec|Latency|Non-2xx' || true
