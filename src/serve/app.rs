@@ -3,6 +3,8 @@
 //! files unreadable or busy). A 500 only comes from a panic caught on the worker (a bug).
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::{Datelike, Months, NaiveDate};
 use serde_json::Value;
@@ -23,7 +25,12 @@ pub struct App {
     /// One records read of more than two days at a time (a year of one-second rows takes
     /// seconds on a Pi).
     heavy: AtomicBool,
+    /// The last listing of the data directory (see [`App::catalog_opt`]).
+    catalog: Mutex<Option<(Instant, Arc<Catalog>)>>,
 }
+
+/// How long the recorder's server reuses a listing of the data directory for live values.
+pub const CATALOG_REUSE: Duration = Duration::from_secs(10);
 
 const HTML: &str = "text/html; charset=utf-8";
 const JSON: &str = "application/json";
@@ -81,6 +88,7 @@ impl App {
             data,
             live,
             heavy: AtomicBool::new(false),
+            catalog: Mutex::new(None),
         }
     }
 
@@ -98,9 +106,26 @@ impl App {
 
     /// The catalog, or none in an empty (or not yet created) directory: the Now page and the
     /// metrics still answer from the recorder's memory.
-    fn catalog_opt(&self) -> Result<Option<Catalog>> {
+    ///
+    /// Inside the recorder (whose live values need the files only for today's table, at
+    /// most once a minute, and the indexes' classes) the listing is reused for
+    /// [`CATALOG_REUSE`], so that a page polling `/api/now` every second does not list the
+    /// data directory every second in the recorder's process.
+    fn catalog_opt(&self) -> Result<Option<Arc<Catalog>>> {
+        let mut cached = self.catalog.lock().unwrap_or_else(|e| e.into_inner());
+        if self.live.is_some() {
+            if let Some((at, c)) = &*cached {
+                if at.elapsed() < CATALOG_REUSE {
+                    return Ok(Some(Arc::clone(c)));
+                }
+            }
+        }
         match self.data.catalog() {
-            Ok(c) => Ok(Some(c)),
+            Ok(c) => {
+                let c = Arc::new(c);
+                *cached = Some((Instant::now(), Arc::clone(&c)));
+                Ok(Some(c))
+            }
             Err(DataError::Empty(_)) => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -138,7 +163,7 @@ impl App {
     fn now_page(&self, q: &[(String, String)]) -> Result<String> {
         Query::new(q, &[])?;
         let catalog = self.catalog_opt()?;
-        let n = now::now(&self.data, catalog.as_ref(), self.live.as_ref())?;
+        let n = now::now(&self.data, catalog.as_deref(), self.live.as_ref())?;
         let cost = match (&catalog, &n.today) {
             (Some(c), Some((day, _))) => cost::cost(c, Period::Day, *day, *day),
             _ => Err(cost::CostError::Unavailable(cost::NOT_WIRED)),
@@ -149,7 +174,7 @@ impl App {
     fn api_now(&self, q: &[(String, String)]) -> Result<Value> {
         Query::new(q, &[])?;
         let catalog = self.catalog_opt()?;
-        let n = now::now(&self.data, catalog.as_ref(), self.live.as_ref())?;
+        let n = now::now(&self.data, catalog.as_deref(), self.live.as_ref())?;
         let cost = match (&catalog, &n.today) {
             (Some(c), Some((day, _))) => cost::cost(c, Period::Day, *day, *day),
             _ => Err(cost::CostError::Unavailable(cost::NOT_WIRED)),
@@ -160,8 +185,8 @@ impl App {
     fn metrics(&self, q: &[(String, String)]) -> Result<String> {
         Query::new(q, &[])?;
         let catalog = self.catalog_opt()?;
-        let n = now::now(&self.data, catalog.as_ref(), self.live.as_ref())?;
-        let bytes = catalog.as_ref().map(super::data::archive_bytes);
+        let n = now::now(&self.data, catalog.as_deref(), self.live.as_ref())?;
+        let bytes = catalog.as_deref().map(super::data::archive_bytes);
         Ok(metrics::render(&n, bytes))
     }
 
