@@ -104,3 +104,23 @@ pub fn start(config: &Config, live: Option<Live>) -> Result<Running, ServeError>
         .map_err(ServeError::Threads)?;
     Ok(running)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_is_not_exposed() {
+        for (addr, exposed) in [
+            ("127.0.0.1:8080", false),
+            ("127.1.2.3:80", false),
+            ("[::1]:8080", false),
+            ("0.0.0.0:8080", true),
+            ("[::]:8080", true),
+            ("192.168.1.20:8080", true),
+        ] {
+            let a: SocketAddr = addr.parse().unwrap();
+            assert_eq!(is_exposed(&a), exposed, "{addr}");
+        }
+    }
+}
