@@ -105,11 +105,13 @@ fn money(m: Option<Money>) -> String {
     m.map_or("–".into(), |m| format!("{} €", m.human()))
 }
 
-fn colour_name(c: Option<Colour>) -> String {
-    match c {
-        Some(c) => format!("<span class=\"dot {}\"></span>{}", c.name(), c.name()),
-        None => "–".into(),
-    }
+/// A Tempo colour as a dot and its name, with ids `{id}-dot` and `{id}-name` for the Now
+/// page's script.
+fn colour_name(id: &str, c: Option<Colour>) -> String {
+    let (class, name) = c.map_or(("", "–"), |c| (c.name(), c.name()));
+    format!(
+        "<span class=\"dot {class}\" id=\"{id}-dot\"></span><span id=\"{id}-name\">{name}</span>"
+    )
 }
 
 /// The stacked parts of a row: the six Tempo colours, or HC and HP (and what neither
@@ -315,14 +317,14 @@ pub fn now_page(now: &Now, cost: &Result<CostTable, CostError>) -> String {
         &mut b,
         "Tempo today",
         "colour-today",
-        &colour_name(now.colour_today),
+        &colour_name("colour-today", now.colour_today),
         "",
     );
     card(
         &mut b,
         "Tempo tomorrow",
         "colour-tomorrow",
-        &colour_name(now.colour_tomorrow),
+        &colour_name("colour-tomorrow", now.colour_tomorrow),
         "",
     );
     b.push_str("</div>");

@@ -13,7 +13,11 @@
     if (s < 172800) { return Math.round(s / 3600) + " h ago"; }
     return Math.round(s / 86400) + " days ago";
   };
-  var colour = function (c) { return c ? c : "–"; };
+  var colour = function (id, c) {
+    set(id + "-name", c ? c : "–");
+    var dot = document.getElementById(id + "-dot");
+    if (dot) { dot.className = "dot " + (c || ""); }
+  };
   var tick = function () {
     fetch("/api/now", { cache: "no-store" }).then(function (r) {
       if (!r.ok) { throw new Error("HTTP " + r.status); }
@@ -21,8 +25,8 @@
     }).then(function (n) {
       set("power", n.power_va === null ? "–" : String(n.power_va));
       set("tariff", n.tariff ? n.tariff.name : "–");
-      set("colour-today", colour(n.tempo.today));
-      set("colour-tomorrow", colour(n.tempo.tomorrow));
+      colour("colour-today", n.tempo.today);
+      colour("colour-tomorrow", n.tempo.tomorrow);
       set("time", n.time || "–");
       set("age", age(n.age_s));
       if (n.today) {
