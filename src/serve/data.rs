@@ -244,7 +244,12 @@ impl Data {
                 return Ok(c.value.clone());
             }
         }
-        let mut r = DayReader::open(day, &files, Columns::All)?;
+        // The values the Now page and the metrics show: numbers, the tariff's name, the
+        // status register and tomorrow's colour; other text columns stay empty.
+        let want = |c: &str| {
+            crate::tic::labels::is_numeric(c) || matches!(c, "LTARF" | "PTEC" | "STGE" | "DEMAIN")
+        };
+        let mut r = DayReader::open(day, &files, Columns::Only(&want))?;
         let columns: Arc<[String]> = r.columns().iter().cloned().collect();
         let mut last: Option<(i64, i32, Vec<String>)> = None;
         while let Some(next) = r.advance()? {
