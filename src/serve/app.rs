@@ -140,7 +140,13 @@ impl App {
             r.map(|v| Response::new(200, JSON, v.to_string()))
                 .map_err(|e| (e, false))
         };
-        let q = &req.query;
+        let q = match &req.query {
+            Ok(q) => q,
+            Err(why) => {
+                let html = !(req.path.starts_with("/api/") || req.path == "/metrics");
+                return Err((BadRequest(format!("bad query: {why}")).into(), html));
+            }
+        };
         match req.path.as_str() {
             "/" | "/now" => html(self.now_page(q)),
             "/day" => html(self.day_page(q)),

@@ -66,8 +66,9 @@ pub struct Request {
     pub method: Method,
     /// The path as sent (not decoded), e.g. `/api/now`.
     pub path: String,
-    /// The query's pairs, percent-decoded, in order.
-    pub query: Vec<(String, String)>,
+    /// The query's pairs, percent-decoded, in order; or why it does not decode (a bad
+    /// escape, not UTF-8), for the route to answer `400` in its own format.
+    pub query: Result<Vec<(String, String)>, String>,
 }
 
 /// A response.
@@ -158,7 +159,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Request>, HeadError> {
             Ok(Some(Request {
                 method,
                 path: path.to_owned(),
-                query: parse_query(query).map_err(HeadError::Malformed)?,
+                query: parse_query(query),
             }))
         }
     }
@@ -407,10 +408,10 @@ mod tests {
             Ok(Some(Request {
                 method: Method::Get,
                 path: "/api/periods".into(),
-                query: q
+                query: Ok(q
                     .iter()
                     .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
+                    .collect()),
             }))
         };
         type Case<'a> = (&'a [u8], Result<Option<Request>, HeadError>);
@@ -423,15 +424,19 @@ mod tests {
             (b"GET /api/periods HTTP/1.1\r\nHost: x\r\n", Ok(None)),
             (
                 b"GET /api/periods?x=%zz HTTP/1.1\r\n\r\n",
-                Err(HeadError::Malformed(
-                    "bad percent-escape in the query at \"%zz\"".into(),
-                )),
+                Ok(Some(Request {
+                    method: Method::Get,
+                    path: "/api/periods".into(),
+                    query: Err("bad percent-escape in the query at \"%zz\"".into()),
+                })),
             ),
             (
                 b"GET /api/periods?x=%ff HTTP/1.1\r\n\r\n",
-                Err(HeadError::Malformed(
-                    "the query is not UTF-8 once decoded".into(),
-                )),
+                Ok(Some(Request {
+                    method: Method::Get,
+                    path: "/api/periods".into(),
+                    query: Err("the query is not UTF-8 once decoded".into()),
+                })),
             ),
             (
                 b"POST /api/now HTTP/1.1\r\n\r\n",
