@@ -95,6 +95,9 @@ type TableKey = (Period, NaiveDate, NaiveDate, Key);
 
 /// Period tables kept.
 pub const TABLES: usize = 32;
+/// Only tables of at most this many rows are kept (a page's: 31 days, 25 hours, 12 months),
+/// so that the cache stays under 2 MB inside the recorder.
+pub const CACHED_ROWS: usize = 100;
 
 /// The data directory, read for the server.
 pub struct Data {
@@ -163,7 +166,7 @@ impl Data {
 
     /// Per-period consumption, exactly `tic-rec export`'s, bounded to [`MAX_PERIODS`].
     ///
-    /// The last [`TABLES`] tables are kept, each with the files it may have read: those of
+    /// The last [`TABLES`] tables of at most [`CACHED_ROWS`] rows are kept, each with the files it may have read: those of
     /// every day up to `to` and of the first two days with files after it (the export reads
     /// back before the range and the first records after it). A table is used again only
     /// while those files have the same paths and lengths, so a past month's table outlives
@@ -194,6 +197,9 @@ impl Data {
             mode: export::Mode::Index,
         };
         let t = Arc::new(export::export_store(catalog, &options, &mut Quiet)?);
+        if t.rows.len() > CACHED_ROWS {
+            return Ok(t);
+        }
         let mut c = self.caches();
         if c.tables.len() >= TABLES {
             c.tables.pop_front();

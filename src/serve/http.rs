@@ -355,7 +355,6 @@ pub fn start(
         let handler = Arc::clone(&handler);
         std::thread::Builder::new()
             .name(format!("http-{i}"))
-            .stack_size(256 * 1024)
             .spawn(move || loop {
                 // The lock is held only while waiting for the next connection.
                 let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
