@@ -807,3 +807,52 @@ fn random_queries_never_give_a_5xx() {
     }
     drop(srv);
 }
+
+/// A cached table is never one of other files: rows appended to a day (and a new day) show
+/// in the next answer, which stays the export's.
+#[test]
+fn cached_tables_follow_the_files() {
+    use common::{local, Contract, Model};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let model = |end: i64| Model {
+        contract: Contract::HcHp,
+        start: local(2026, 3, 2, 0),
+        end,
+        step: 60,
+        gaps: vec![],
+    };
+    model(local(2026, 3, 4, 12)).write(&data, &[]);
+    let (srv, addr) = serve(&data);
+    let url = "/api/periods?period=day&from=2026-03-01&to=2026-03-06";
+    let totals = |v: &Value| -> Vec<Option<i64>> {
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["total_wh"].as_i64())
+            .collect()
+    };
+    let export = || -> Vec<Option<i64>> {
+        common::export_csv(
+            &data,
+            &["--day", "--from", "2026-03-01", "--to", "2026-03-06"],
+        )
+        .iter()
+        .map(|r| r["total_wh"].parse().ok())
+        .collect()
+    };
+    let month = "/month?month=2026-03";
+    let first = get(addr, url).json();
+    assert_eq!(totals(&first), export());
+    let page = get(addr, month).text();
+    // The same files again: the same answer.
+    assert_eq!(totals(&get(addr, url).json()), totals(&first));
+    // More rows on the 4th, and a 5th day.
+    model(local(2026, 3, 5, 18)).write(&data, &[]);
+    let second = get(addr, url).json();
+    assert_ne!(totals(&second), totals(&first));
+    assert_eq!(totals(&second), export());
+    assert_ne!(get(addr, month).text(), page);
+    drop(srv);
+}

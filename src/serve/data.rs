@@ -170,7 +170,8 @@ impl Data {
     /// every day up to `to` and of the first two days with files after it (the export reads
     /// back before the range and the first records after it). A table is used again only
     /// while those files have the same paths and lengths, so a past month's table outlives
-    /// the rows recorded today, and the current month's is computed again.
+    /// the rows recorded today; one reaching the day being recorded is computed again (and
+    /// replaces its older self).
     pub fn periods(
         &self,
         catalog: &Catalog,
@@ -201,6 +202,10 @@ impl Data {
             return Ok(t);
         }
         let mut c = self.caches();
+        // One entry per range: a table of the day being recorded replaces its older self
+        // rather than pushing the others out.
+        c.tables
+            .retain(|((p, f, t, _), _)| (*p, *f, *t) != (k.0, k.1, k.2));
         if c.tables.len() >= TABLES {
             c.tables.pop_front();
         }
