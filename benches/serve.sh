@@ -8,14 +8,17 @@
 #  4. the recorder's CPU and peak RSS at the real 9600-baud pace for N seconds with
 #     --http and one open Now page (a client polling /api/now every second, as its script
 #     does), against the same run without --http.
-# Usage: benches/serve.sh [seconds for 4, default 120]
+#     The time on CPU of the recording thread and of the server's own threads (http-*) is
+#     read from /proc/PID/task/*/schedstat too (nanoseconds, not 10 ms ticks).
+# Usage: benches/serve.sh [seconds for 4, default 120] [footprint: only part 4]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-120}
+only=${2:-}
 cargo build --release --quiet --bin tic-rec --example gen_year
 bin=target/release/tic-rec
 year=target/bench-serve/year
-if [ ! -f "$year/2025/12/2025-12-30.parquet" ]; then
+if [ "$only" != footprint ] && [ ! -f "$year/2025/12/2025-12-30.parquet" ]; then
     rm -rf "$year"
     target/release/examples/gen_year "$year" 365
     "$bin" compact --data-dir "$year"
@@ -28,6 +31,7 @@ trap cleanup EXIT
 # addr FILE: the address of the "dashboard on http://ADDR/" line of a stderr file.
 addr() { local a=""; while [ -z "$a" ]; do sleep 0.05; a=$(grep -o 'dashboard on http://[^/]*' "$1" | sed 's|.*http://||' || true); done; echo "$a"; }
 
+if [ "$only" != footprint ]; then
 "$bin" serve --data-dir "$year" --listen 127.0.0.1:0 2>"$tmp/serve.err" &
 pids+=($!)
 a=$(addr "$tmp/serve.err")
@@ -64,6 +68,8 @@ else
     echo "curl loop: $(echo "500 / ($t1 - $t0)" | bc -l | cut -c1-7) requests/s"
 fi
 
+fi
+
 echo "== recorder footprint at 9600 baud for ${secs}s (simulator on a pty)"
 tck=$(getconf CLK_TCK)
 # run ID NAME HTTP(0|1)
@@ -90,12 +96,22 @@ run() {
     local t1; t1=$(date +%s.%N)
     local ticks; ticks=$(awk '{print $14 + $15}' /proc/$rec/stat)
     local hwm; hwm=$(awk '/VmHWM/ {print $2}' /proc/$rec/status)
+    # Time on CPU of the live threads in ns (schedstat): the recording thread, the server's.
+    local http=0 main=0
+    for t in /proc/$rec/task/*; do
+        local ns; ns=$(awk '{print $1}' "$t/schedstat")
+        if grep -q '^http-' "$t/comm" 2>/dev/null; then
+            http=$((http + ns))
+        elif [ "$(cat "$t/comm")" = tic-rec ]; then
+            main=$((main + ns))
+        fi
+    done
     [ -n "$poller" ] && kill "$poller"
     kill -TERM $rec; wait $rec || true
     local rows; rows=$(cat "$tmp"/data-$id/*/*/*.csv | grep -vc '^time' || true)
-    awk -v n="$name" -v r="$rows" -v t="$ticks" -v k="$tck" -v h="$hwm" -v a="$t0" -v b="$t1" 'BEGIN {
+    awk -v n="$name" -v r="$rows" -v t="$ticks" -v k="$tck" -v h="$hwm" -v a="$t0" -v b="$t1" -v s="$http" -v m="$main" 'BEGIN {
         cpu = t / k; wall = b - a;
-        printf "%-22s rows %5d  wall %6.1f s  cpu %5.2f s  %%core %6.3f  peak RSS %5.1f MB\n", n, r, wall, cpu, cpu / wall * 100, h / 1024 }'
+        printf "%-22s rows %5d  wall %6.1f s  cpu %5.2f s  %%core %6.3f  peak RSS %5.1f MB | schedstat: recording thread %%core %6.3f, server threads %%core %6.3f\n", n, r, wall, cpu, cpu / wall * 100, h / 1024, m / 1e9 / wall * 100, s / 1e9 / wall * 100 }'
 }
 run plain "without --http" 0
 run http "--http, one Now page" 1

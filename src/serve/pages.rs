@@ -344,7 +344,14 @@ pub fn now_page(now: &Now, cost: &Result<CostTable, CostError>) -> String {
     match &now.today {
         Some((day, table)) => {
             let row = table.rows.first();
-            let _ = write!(b, "<h2>Today so far ({day})</h2>");
+            let today = chrono::Utc::now()
+                .with_timezone(&crate::store::TZ)
+                .date_naive();
+            if *day == today {
+                let _ = write!(b, "<h2>Today so far ({day})</h2>");
+            } else {
+                let _ = write!(b, "<h2>The last recorded day ({day})</h2>");
+            }
             if let Some(row) = row {
                 let _ = write!(
                     b,
