@@ -503,7 +503,7 @@ fn live_values_follow_the_recorder_within_two_seconds() {
     let log = Arc::clone(&sent);
     let meter_thread = std::thread::spawn(move || {
         let mut m = meter("2026-01-14 21:59:50");
-        for _ in 0..12 {
+        for _ in 0..20 {
             let mut buf = Vec::new();
             m.next_frame(&mut buf);
             pty.master.write_all(&buf).unwrap();
@@ -541,6 +541,100 @@ fn live_values_follow_the_recorder_within_two_seconds() {
             seen.push((t, latency));
         }
         std::thread::sleep(Duration::from_millis(50));
+    }
+    // The same through server-sent events: a stream whose events carry each new time.
+    let mut es = TcpStream::connect(addr).unwrap();
+    es.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    es.write_all(b"GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut reader = BufReader::new(es.try_clone().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
+    let mut times: Vec<String> = Vec::new();
+    let until = Instant::now() + Duration::from_secs(6);
+    while Instant::now() < until && times.len() < 3 {
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        if let Some(json) = line.strip_prefix("data: ") {
+            let v: Value = serde_json::from_str(json).unwrap();
+            let t = v["time"].as_str().unwrap_or("").to_owned();
+            let when = sent
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|(s, _)| *s == t)
+                .map(|(_, i)| *i);
+            if times.last() != Some(&t) {
+                if let (Some(w), false) = (when, times.is_empty()) {
+                    assert!(
+                        w.elapsed() < Duration::from_secs(2),
+                        "event {t} {:?} late",
+                        w.elapsed()
+                    );
+                }
+                times.push(t);
+            }
+        }
+    }
+    assert!(times.len() >= 3, "events: {times:?}\n{}", rec.stderr());
+    // Streams are bounded: with 8 open, the next is refused.
+    let mut held = Vec::new();
+    let mut refused = false;
+    for _ in 0..12 {
+        let g = {
+            let mut s = TcpStream::connect(addr).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            s.write_all(b"GET /api/events HTTP/1.1\r\n\r\n").unwrap();
+            let mut head = [0u8; 12];
+            s.read_exact(&mut head).unwrap();
+            let ok = head.starts_with(b"HTTP/1.1 200");
+            held.push(s);
+            ok
+        };
+        if !g {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "more than {} event streams at once", held.len());
+    drop(held);
+    drop(es);
+    // The Now page in a browser takes its values from the event stream, with no console
+    // error (a phone screenshot of it is kept).
+    std::thread::sleep(Duration::from_millis(300));
+    if let Some(chrome) = chromium() {
+        let profile = tempfile::tempdir().unwrap();
+        let url = format!("http://{addr}/");
+        let (dom, log) = browse_with(
+            chrome,
+            profile.path(),
+            &url,
+            &["--dump-dom"],
+            "--timeout=3000",
+        );
+        let console: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught"))
+            .collect();
+        assert!(console.is_empty(), "console messages {console:#?}");
+        assert!(dom.contains("id=\"live-events\""), "{dom}");
+        assert!(
+            dom.contains("<p id=\"status\" class=\"warn\"></p>"),
+            "{dom}"
+        );
+        let screens = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/serve-screens");
+        std::fs::create_dir_all(&screens).unwrap();
+        let png = screens.join("now-live.png");
+        browse_with(
+            chrome,
+            profile.path(),
+            &url,
+            &[&format!("--screenshot={}", png.display())],
+            "--timeout=3000",
+        );
     }
     let _pty = meter_thread.join().unwrap();
     let changes = seen.len();
@@ -644,9 +738,24 @@ fn chromium() -> Option<&'static str> {
     None
 }
 
-/// Runs headless Chromium on `url` with `extra` flags; stdout and stderr.
+/// Runs headless Chromium on `url` with `extra` flags; stdout and stderr. Pages whose
+/// script holds a connection open (the live Now page's event stream) cannot use virtual
+/// time (it waits for the network to go idle): they get a wall-clock `--timeout` instead.
+/// Chromium is killed if it has not ended within 60 s.
 fn browse(chrome: &str, profile: &Path, url: &str, extra: &[&str]) -> (String, String) {
-    let out = Command::new(chrome)
+    browse_with(chrome, profile, url, extra, "--virtual-time-budget=3000")
+}
+
+fn browse_with(
+    chrome: &str,
+    profile: &Path,
+    url: &str,
+    extra: &[&str],
+    time: &str,
+) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, err) = (dir.path().join("out"), dir.path().join("err"));
+    let mut child = Command::new(chrome)
         .args([
             "--headless",
             "--no-sandbox",
@@ -660,16 +769,27 @@ fn browse(chrome: &str, profile: &Path, url: &str, extra: &[&str]) -> (String, S
             "--enable-logging=stderr",
             "--v=0",
             "--window-size=390,844",
-            "--virtual-time-budget=3000",
+            time,
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .args(extra)
         .arg(url)
-        .output()
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
         .expect("run chromium");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium on {url} did not end within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+        std::fs::read_to_string(&out).unwrap_or_default(),
+        std::fs::read_to_string(&err).unwrap_or_default(),
     )
 }
 

@@ -14,7 +14,7 @@ use super::data::{self, first_of_month, Data, DataError, MAX_POINTS};
 use super::http::{Handler, Request, Response};
 use super::live::Live;
 use super::query::{midnight, BadRequest, Query};
-use super::{api, metrics, now, pages};
+use super::{api, events, metrics, now, pages};
 use crate::export::Period;
 use crate::store::Catalog;
 
@@ -27,6 +27,8 @@ pub struct App {
     heavy: AtomicBool,
     /// The last listing of the data directory (see [`App::catalog_opt`]).
     catalog: Mutex<Option<(Instant, Arc<Catalog>)>>,
+    /// The Now page's event streams (with a recorder in the process).
+    streams: events::Streams,
 }
 
 /// How long the recorder's server reuses a listing of the data directory for live values.
@@ -89,6 +91,7 @@ impl App {
             live,
             heavy: AtomicBool::new(false),
             catalog: Mutex::new(None),
+            streams: events::Streams::default(),
         }
     }
 
@@ -158,6 +161,7 @@ impl App {
                 .map(|t| Response::new(200, "text/plain; version=0.0.4; charset=utf-8", t))
                 .map_err(|e| (e, false)),
             "/api/now" => json(self.api_now(q)),
+            "/api/events" => self.api_events(q).map_err(|e| (e, false)),
             "/api/periods" => json(self.api_periods(q)),
             "/api/records" => json(self.api_records(q)),
             "/api/cost" => json(self.api_cost(q)),
@@ -186,6 +190,57 @@ impl App {
             _ => Err(cost::CostError::Unavailable(cost::NOT_WIRED)),
         };
         Ok(api::now(&n, &cost))
+    }
+
+    fn api_events(&self, q: &[(String, String)]) -> Result<Response> {
+        Query::new(q, &[])?;
+        if self.live.is_none() {
+            return Ok(Response::text(
+                404,
+                "no recorder in this process (tic-rec serve): poll /api/now",
+            ));
+        }
+        if self.streams.is_full() {
+            return Ok(Response::text(
+                503,
+                format!(
+                    "busy: {} event streams are open, poll /api/now",
+                    events::MAX_STREAMS
+                ),
+            ));
+        }
+        Ok(Response::event_stream())
+    }
+
+    /// `/api/now`'s JSON, or its error as JSON.
+    fn now_json(&self) -> String {
+        match self.api_now(&[]) {
+            Ok(v) => v.to_string(),
+            Err(e) => serde_json::json!({"error": e.message()}).to_string(),
+        }
+    }
+
+    /// Pushes `/api/now` to the event streams at each new record (a comment every
+    /// [`events::KEEP_ALIVE`] otherwise), until the server's workers are gone. Runs on its
+    /// own thread, with a recorder in the process only.
+    pub fn run_events(self: Arc<Self>) {
+        let Some(live) = self.live.clone() else {
+            return;
+        };
+        let mut seen = live.snapshot().version;
+        while Arc::strong_count(&self) > 1 {
+            let v = live.wait_change(seen, events::KEEP_ALIVE);
+            if self.streams.is_empty() {
+                seen = v;
+                continue;
+            }
+            if v != seen {
+                seen = v;
+                self.streams.send(&events::event(&self.now_json()));
+            } else {
+                self.streams.send(b": keep-alive\n\n");
+            }
+        }
     }
 
     fn metrics(&self, q: &[(String, String)]) -> Result<String> {
@@ -326,6 +381,12 @@ impl App {
 }
 
 impl Handler for App {
+    fn take_stream(&self, _req: &Request, stream: std::net::TcpStream) {
+        let mut first = b"retry: 2000\n".to_vec();
+        first.extend(events::event(&self.now_json()));
+        self.streams.add(stream, &first);
+    }
+
     fn handle(&self, req: &Request) -> Response {
         match self.route(req) {
             Ok(r) => r,

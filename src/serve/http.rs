@@ -82,6 +82,9 @@ pub struct Response {
     pub body: Vec<u8>,
     /// `Cache-Control`.
     pub cache: &'static str,
+    /// Instead of this response, write an event-stream head and hand the connection to
+    /// [`Handler::take_stream`] (server-sent events).
+    pub stream: bool,
 }
 
 impl Response {
@@ -92,6 +95,15 @@ impl Response {
             content_type,
             body: body.into(),
             cache: "no-store",
+            stream: false,
+        }
+    }
+
+    /// A server-sent events stream: the connection goes to [`Handler::take_stream`].
+    pub fn event_stream() -> Response {
+        Response {
+            stream: true,
+            ..Response::new(200, "text/event-stream", Vec::new())
         }
     }
 
@@ -109,6 +121,10 @@ impl Response {
 pub trait Handler: Send + Sync {
     /// The response to `request`.
     fn handle(&self, request: &Request) -> Response;
+
+    /// Takes the connection of a [`Response::event_stream`], its head written (the default
+    /// closes it).
+    fn take_stream(&self, _request: &Request, _stream: TcpStream) {}
 }
 
 /// Why a request head was refused, with its status.
@@ -295,6 +311,13 @@ fn serve_one(mut stream: TcpStream, handler: &dyn Handler, limits: &Limits) {
                     .unwrap_or_else(|_| {
                         Response::text(500, "internal error (a bug: please report it)")
                     });
+            if resp.stream && req.method == Method::Get {
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n";
+                if stream.write_all(head.as_bytes()).is_ok() {
+                    handler.take_stream(&req, stream);
+                }
+                return;
+            }
             let _ = respond(&mut stream, &resp, req.method == Method::Head);
         }
         Err(HeadError::Malformed(why)) if why.contains("closed before") => {}

@@ -7,7 +7,8 @@
 //! the snapshot. So a slow or stuck client can never delay a row: at worst the recorder waits
 //! for a clone in progress.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset};
 
@@ -60,10 +61,17 @@ pub struct Snapshot {
     pub supplier: [Option<Class>; 10],
 }
 
+/// The snapshot and the signal of a new record.
+#[derive(Default)]
+struct Shared {
+    snap: Mutex<Snapshot>,
+    changed: Condvar,
+}
+
 /// The shared snapshot.
 #[derive(Clone, Default)]
 pub struct Live {
-    shared: Arc<Mutex<Snapshot>>,
+    shared: Arc<Shared>,
 }
 
 impl Live {
@@ -81,7 +89,19 @@ impl Live {
 
     /// A copy of the snapshot now.
     pub fn snapshot(&self) -> Snapshot {
-        lock(&self.shared).clone()
+        lock(&self.shared.snap).clone()
+    }
+
+    /// Waits until the snapshot's version is not `seen` (a new record) or `timeout` has
+    /// passed; the version then. The recorder only signals: it never waits for a waiter.
+    pub fn wait_change(&self, seen: u64, timeout: Duration) -> u64 {
+        let g = lock(&self.shared.snap);
+        let (g, _) = self
+            .shared
+            .changed
+            .wait_timeout_while(g, timeout, |s| s.version == seen)
+            .unwrap_or_else(|e| e.into_inner());
+        g.version
     }
 }
 
@@ -92,7 +112,7 @@ fn lock(m: &Mutex<Snapshot>) -> MutexGuard<'_, Snapshot> {
 
 /// Copies what it sees into the [`Live`] snapshot; returns at once.
 pub struct LiveObserver {
-    shared: Arc<Mutex<Snapshot>>,
+    shared: Arc<Shared>,
 }
 
 /// The Tempo colour of a 2-bit STGE field (0 none, 1 blue, 2 white, 3 red).
@@ -127,13 +147,13 @@ impl Observer for LiveObserver {
         match *event {
             Event::Frame(frame) => {
                 if let Some((today, tomorrow)) = frame_colours(frame) {
-                    let mut s = lock(&self.shared);
+                    let mut s = lock(&self.shared.snap);
                     s.colour_today = today;
                     s.colour_tomorrow = tomorrow;
                 }
             }
             Event::Recorded(record, counters) => {
-                let mut s = lock(&self.shared);
+                let mut s = lock(&self.shared.snap);
                 s.version += 1;
                 s.counters = *counters;
                 let r = &mut s.record;
@@ -155,8 +175,10 @@ impl Observer for LiveObserver {
                         *slot = Some(class);
                     }
                 }
+                drop(s);
+                self.shared.changed.notify_all();
             }
-            Event::Tick(counters) => lock(&self.shared).counters = *counters,
+            Event::Tick(counters) => lock(&self.shared.snap).counters = *counters,
             _ => {}
         }
     }

@@ -30,6 +30,7 @@ pub mod api;
 pub mod app;
 pub mod cost;
 pub mod data;
+pub mod events;
 pub mod http;
 pub mod live;
 pub mod metrics;
@@ -85,6 +86,7 @@ pub fn start(config: &Config, live: Option<Live>) -> Result<Running, ServeError>
         addr: config.listen,
         source,
     })?;
+    let with_live = live.is_some();
     let app = Arc::new(app::App::new(data::Data::new(&config.data_dir), live));
     let running = http::start(
         listener,
@@ -92,6 +94,13 @@ pub fn start(config: &Config, live: Option<Live>) -> Result<Running, ServeError>
         config.limits,
     )
     .map_err(ServeError::Threads)?;
+    if with_live {
+        let events = Arc::clone(&app);
+        std::thread::Builder::new()
+            .name("http-events".into())
+            .spawn(move || events.run_events())
+            .map_err(ServeError::Threads)?;
+    }
     // The first views of the recent months, at the lowest priority (a second or so of CPU
     // over a year of archived days).
     let warm = Arc::clone(&app);

@@ -1,6 +1,7 @@
 //! The HTML pages, rendered on the server: one layout (header, navigation, inline CSS), the
 //! figures as text, the charts as inline SVG ([`super::svg`]). The Now page alone has a
-//! script (polling `/api/now`). Labels are in English, units kWh, VA and €; dates ISO.
+//! script (values pushed by `/api/events` inside the recorder, else a poll of `/api/now`
+//! every second). Labels are in English, units kWh, VA and €; dates ISO.
 
 use std::fmt::Write as _;
 
@@ -300,6 +301,10 @@ fn cost_of_row(cost: &Result<CostTable, CostError>, row: &Row) -> Option<String>
 pub fn now_page(now: &Now, cost: &Result<CostTable, CostError>) -> String {
     let mut b = String::new();
     b.push_str("<h1>Now</h1><p id=\"status\" class=\"warn\"></p><div class=\"grid2\">");
+    if now.source == super::now::Source::Recorder {
+        // The script takes its values from /api/events.
+        b.insert_str(0, "<div id=\"live-events\" hidden></div>");
+    }
     let card = |b: &mut String, k: &str, id: &str, v: &str, extra: &str| {
         let _ = write!(
             b,
