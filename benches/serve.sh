@@ -6,8 +6,8 @@
 #  2. requests/s of /api/now (wrk, Debian's package, if present; else a curl loop);
 #  3. page weights;
 #  4. the recorder's CPU and peak RSS at the real 9600-baud pace for N seconds with
-#     --http and one open Now page (a client polling /api/now every second, as its script
-#     does), against the same run without --http.
+#     --http and one open Now page (its script holds /api/events; or, where that is
+#     refused, polls /api/now every second), against the same run without --http.
 #     The time on CPU of the recording thread and of the server's own threads (http-*) is
 #     read from /proc/PID/task/*/schedstat too (nanoseconds, not 10 ms ticks).
 # Usage: benches/serve.sh [seconds for 4, default 120] [footprint: only part 4]
@@ -81,13 +81,19 @@ run() {
     while [ ! -s "$tmp/sim-$id.out" ]; do sleep 0.05; done
     local port; port=$(head -1 "$tmp/sim-$id.out")
     local extra=()
-    [ "$http" = 1 ] && extra=(--http 127.0.0.1:0)
+    [ "$http" != 0 ] && extra=(--http 127.0.0.1:0)
     "$bin" record --port "$port" --mode standard --data-dir "$tmp/data-$id" "${extra[@]}" 2>"$tmp/rec-$id.err" &
     local rec=$!; pids+=($rec)
     local poller=""
-    if [ "$http" = 1 ]; then
+    if [ "$http" != 0 ]; then
         local ra; ra=$(addr "$tmp/rec-$id.err")
-        ( while true; do curl -s -o /dev/null "http://$ra/api/now"; sleep 1; done ) &
+        if [ "$http" = 2 ]; then
+            # The Now page as its script runs inside the recorder: one held event stream.
+            curl -sN -o /dev/null "http://$ra/api/events" &
+        else
+            # The Now page polling, as over `serve` (or where the events are refused).
+            ( while true; do curl -s -o /dev/null "http://$ra/api/now"; sleep 1; done ) &
+        fi
         poller=$!; pids+=($poller)
     fi
     local t0; t0=$(date +%s.%N)
@@ -114,5 +120,6 @@ run() {
         printf "%-22s rows %5d  wall %6.1f s  cpu %5.2f s  %%core %6.3f  peak RSS %5.1f MB | schedstat: recording thread %%core %6.3f, server threads %%core %6.3f\n", n, r, wall, cpu, cpu / wall * 100, h / 1024, m / 1e9 / wall * 100, s / 1e9 / wall * 100 }'
 }
 run plain "without --http" 0
-run http "--http, one Now page" 1
+run poll "--http, page polling" 1
+run events "--http, page on events" 2
 ls -l "$bin" | awk '{print "release binary: " $5 " B"}'

@@ -9,7 +9,8 @@
 //!   I/O. Requests are served on the server's own threads ([`http`]): a fixed pool fed by a
 //!   bounded queue (beyond it, `503` at once), socket deadlines, one request per
 //!   connection, so a slow client, a stuck one or a thousand of them cost the recorder
-//!   nothing.
+//!   nothing. The Now page's event streams ([`events`]) are held by one more thread, with
+//!   non-blocking writes; the recorder only signals a condition variable.
 //! - **Read-only, and nothing from a request reaches a file path.** Routes are matched
 //!   exactly ([`app`]); every parameter is parsed into a date, a month, a period or a bounded
 //!   count ([`query`]) or refused with a `400`; unknown paths (`/../etc/passwd`,
