@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::index::{self, allowed_wh, Builder, Cache, DaySummary, Stamp};
+use super::index::{self, allowed_wh, Builder, Cache, DaySummary, Stamp, DEFAULT_POWER_VA};
 use super::reader::{DayRecords, Item, Record};
 use super::tariff::Tariffs;
 use super::{DayRead, Error, Observer, ENERGY_LABELS, MAX_COVERED_GAP_S, N_ENERGY};
@@ -183,9 +183,6 @@ pub struct Accumulator {
     /// Guard events so far (index resets, implausible jumps, meter changes).
     guard_events: u64,
 }
-
-/// Subscribed power assumed when the data says none (the largest "tarif bleu").
-const DEFAULT_POWER_VA: i64 = 36_000;
 
 impl Accumulator {
     /// An accumulator for the periods between consecutive `bounds` (at least two, increasing).

@@ -91,7 +91,7 @@ use chrono::NaiveDate;
 pub use crate::store::Catalog;
 pub use crate::tic::labels::{Class, Colour, Rate, ENERGY_LABELS, N_ENERGY};
 pub use deltas::{Flags, Row, Table};
-pub use index::{SUMMARY_KEY, VERSION as SUMMARY_VERSION};
+pub use index::{allowed_wh, DEFAULT_POWER_VA, SUMMARY_KEY, VERSION as SUMMARY_VERSION};
 pub use periods::{boundaries, Period};
 pub use records::{records, RecordSink};
 pub use summary::Summariser;
