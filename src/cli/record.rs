@@ -376,6 +376,7 @@ impl Observer for Status {
                 for_secs,
                 ref reason,
             } => self.log(format!("no row written for {}: {reason}", secs(for_secs))),
+            Event::Frame(_) => {}
             Event::Recorded(_, c) | Event::Tick(c) => {
                 self.archive_reports();
                 if let Some(bar) = &self.bar {
