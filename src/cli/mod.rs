@@ -4,6 +4,7 @@ mod compact;
 mod decode;
 mod demo;
 mod export;
+mod mqtt;
 mod record;
 mod simulate;
 
