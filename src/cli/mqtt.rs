@@ -15,7 +15,7 @@ use super::simulate::parse_duration;
 pub struct MqttArgs {
     /// Publish live sensors and Home Assistant discovery to an MQTT broker:
     /// mqtt://[user@]host[:port], or mqtts://… for TLS (no password in the URL).
-    #[arg(long, value_name = "URL", value_parser = parse_broker)]
+    #[arg(long, value_name = "URL", value_parser = BrokerParser)]
     mqtt: Option<Broker>,
     /// The MQTT password: the first line of FILE (never on the command line).
     #[arg(long, value_name = "FILE", requires = "mqtt")]
@@ -32,8 +32,28 @@ pub struct MqttArgs {
     mqtt_interval: Duration,
 }
 
-fn parse_broker(s: &str) -> Result<Broker, String> {
-    s.parse().map_err(|e: mqtt::MqttError| e.to_string())
+/// Parses `--mqtt` with an error that does not echo the value (clap's would, and a URL with a
+/// password in it would end up in the journal).
+#[derive(Clone)]
+struct BrokerParser;
+
+impl clap::builder::TypedValueParser for BrokerParser {
+    type Value = Broker;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Broker, clap::Error> {
+        use clap::error::ErrorKind;
+        let s = value.to_str().ok_or_else(|| {
+            clap::Error::raw(ErrorKind::InvalidUtf8, "--mqtt: the URL is not UTF-8\n").with_cmd(cmd)
+        })?;
+        s.parse().map_err(|e: mqtt::MqttError| {
+            clap::Error::raw(ErrorKind::ValueValidation, format!("{e}\n")).with_cmd(cmd)
+        })
+    }
 }
 
 impl MqttArgs {
@@ -111,7 +131,7 @@ pub(super) fn summary(h: &MqttHandle) -> String {
     let s = h.status();
     match s.state {
         LinkState::Connected => format!("; MQTT connected ({} states)", s.states),
-        LinkState::Refused(r) => format!("; MQTT REFUSED: {}", r.describe()),
+        LinkState::Refused(r) => format!("; MQTT REFUSED: {}", r.short()),
         other => format!("; MQTT {other}"),
     }
 }

@@ -576,6 +576,8 @@ pub fn run(args: Args) -> Result<()> {
     if args.demo && args.mqtt.enabled() {
         bail!("--mqtt publishes a real meter (or a replay): the demo records a day in seconds, which Home Assistant would take as live");
     }
+    // MQTT hook: the password file and TLS are checked before anything is created.
+    let mut mqtt = if args.demo { None } else { args.mqtt.start()? };
     if args.demo {
         // The demo checks its flags before creating anything, then takes the lock.
         let opts = super::demo::Options {
@@ -620,7 +622,6 @@ pub fn run(args: Args) -> Result<()> {
             .unwrap_or(StdDuration::from_secs(300)),
     );
     status.archiver = start_archiver(&args.data_dir, args.archive, args.keep_csv);
-    let mut mqtt = args.mqtt.start()?;
     status.mqtt = mqtt.as_ref().map(|(_, h)| h.clone());
     let mut systemd = Systemd::new();
     let mut observers = Fanout::new();

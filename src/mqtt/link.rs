@@ -32,6 +32,17 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// In a few words: `not authorised`.
+    pub fn short(self) -> &'static str {
+        match self {
+            Refusal::BadCredentials => "bad user name or password",
+            Refusal::NotAuthorised => "not authorised",
+            Refusal::Unavailable => "server unavailable",
+            Refusal::Protocol => "MQTT 3.1.1 refused",
+            Refusal::ClientId => "client identifier refused",
+        }
+    }
+
     /// In words, with what to check.
     pub fn describe(self) -> &'static str {
         match self {
@@ -88,13 +99,13 @@ impl LinkState {
 }
 
 impl fmt::Display for LinkState {
-    /// Short, for a status line: `connected`, `refused: not authorised (…)`, `down: …`.
+    /// Short, for a status line: `connected`, `refused: not authorised`, `down: …`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LinkState::Waiting => f.write_str("waiting for the meter"),
             LinkState::Connecting => f.write_str("connecting"),
             LinkState::Connected => f.write_str("connected"),
-            LinkState::Refused(r) => write!(f, "refused: {}", r.describe()),
+            LinkState::Refused(r) => write!(f, "refused: {}", r.short()),
             LinkState::Down(why) => write!(f, "down: {why}"),
         }
     }
@@ -325,10 +336,7 @@ mod tests {
                 ..
             })
         ));
-        assert_eq!(
-            l.state().to_string(),
-            format!("refused: {}", Refusal::NotAuthorised.describe())
-        );
+        assert_eq!(l.state().to_string(), "refused: not authorised");
         for k in 0..10 {
             let (n, w) = l.failed(at(8 + k), refused.clone());
             assert_eq!(n, None);
