@@ -1009,3 +1009,79 @@ fn bad_mqtt_flags_fail_before_recording() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("demo"));
 }
+
+#[test]
+fn a_broker_sending_garbage_never_stops_recording() {
+    use std::io::Read;
+    // A fake broker: the first connections get random bytes; the next ones a valid CONNACK,
+    // then garbage.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let until = Instant::now() + Duration::from_secs(30);
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let end = Arc::clone(&done);
+    let server = std::thread::spawn(move || {
+        let mut served = 0u32;
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        while Instant::now() < until && !end.load(std::sync::atomic::Ordering::Relaxed) {
+            let Ok((mut s, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
+            };
+            served += 1;
+            let _ = s.set_nonblocking(false);
+            let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf);
+            let mut junk = vec![0u8; 300];
+            for b in &mut junk {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                *b = seed as u8;
+            }
+            if served.is_multiple_of(2) {
+                let _ = s.write_all(&[0x20, 0x02, 0x00, 0x00]);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = s.write_all(&junk);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        served
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut pty = new_pty();
+    let rec = Rec::start(
+        &[
+            "--port",
+            &pty.path,
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--mqtt",
+            &format!("mqtt://127.0.0.1:{port}"),
+        ],
+        &[],
+    );
+    rec.wait_for("reading", 10);
+    let mut m = meter("2026-06-01 12:00:00");
+    for _ in 0..80 {
+        send(&mut pty, &mut m, &same, 100);
+    }
+    let (status, stderr) = rec.terminate();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    eprintln!("{stderr}");
+    assert!(status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("MQTT: "),
+        "the link's trouble is said: {stderr}"
+    );
+    let secs = rows(&data).len();
+    assert!(secs >= 79, "recording unaffected: {secs} rows\n{stderr}");
+    assert!(
+        server.join().unwrap() >= 2,
+        "the recorder came back for more"
+    );
+}

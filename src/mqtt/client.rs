@@ -203,7 +203,12 @@ pub fn start(cfg: Config) -> Result<(MqttObserver, MqttHandle), MqttError> {
     let s = Arc::clone(&shared);
     let thread = std::thread::Builder::new()
         .name("tic-rec-mqtt".into())
-        .spawn(move || publish_loop(&prepared, &s))
+        .spawn(move || {
+            let run = || publish_loop(&prepared, &s);
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).is_err() {
+                stopped(&s);
+            }
+        })
         .map_err(MqttError::Thread)?;
     Ok((
         MqttObserver {
@@ -332,7 +337,12 @@ impl Session {
         let broker = b.to_string();
         let driver = std::thread::Builder::new()
             .name("tic-rec-mqtt-link".into())
-            .spawn(move || drive(connection, Link::new(broker), &s, id, &st));
+            .spawn(move || {
+                let run = || drive(connection, Link::new(broker), &s, id, &st);
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).is_err() {
+                    stopped(&s);
+                }
+            });
         match driver {
             Ok(driver) => Some(Session {
                 id,
@@ -529,6 +539,12 @@ fn drive(mut conn: Connection, mut link: Link, shared: &Shared, id: u64, stop: &
             }
         }
     }
+}
+
+/// A thread of the link panicked (a bug): the link is down for good, recording goes on.
+fn stopped(shared: &Shared) {
+    lock(&shared.status).state =
+        LinkState::Down("the MQTT link stopped on an internal error (recording goes on)".into());
 }
 
 fn is_connected(shared: &Shared) -> bool {

@@ -2,7 +2,8 @@
 //! how long to wait before the next attempt, and one [`Note`] per change of state.
 //!
 //! - Attempts back off 1, 2, 4, 8, 16, then every 30 s ([`MAX_BACKOFF`]), for ever; a
-//!   connection resets the backoff.
+//!   connection that lasted [`STABLE`] resets the backoff (a broker that accepts and drops
+//!   every connection is retried, and said, at most every 30 s too).
 //! - A note is said when the link connects (with how long it was down, after an outage),
 //!   when a connection is lost, and when an attempt fails for another reason than the attempt
 //!   before it (the broker refused the password, then came down…); the same failure again is
@@ -15,6 +16,8 @@ use chrono::{DateTime, FixedOffset};
 
 /// The longest wait between two attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// A connection that lasted this long resets the backoff.
+pub const STABLE: Duration = Duration::from_secs(60);
 
 /// Why the broker refused a connection (its CONNACK return code).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -195,6 +198,7 @@ pub struct Link {
     /// Attempts failed in a row.
     streak: u32,
     down_since: Option<Instant>,
+    up_since: Option<Instant>,
     last: Option<Failure>,
     connects: u64,
     failures: u64,
@@ -208,6 +212,7 @@ impl Link {
             state: LinkState::Waiting,
             streak: 0,
             down_since: None,
+            up_since: None,
             last: None,
             connects: 0,
             failures: 0,
@@ -243,7 +248,7 @@ impl Link {
             .take()
             .map(|t| now.saturating_duration_since(t));
         self.state = LinkState::Connected;
-        self.streak = 0;
+        self.up_since = Some(now);
         self.last = None;
         self.connects += 1;
         Note::Connected {
@@ -256,6 +261,10 @@ impl Link {
     /// change) and how long to wait before the next attempt.
     pub fn failed(&mut self, now: Instant, failure: Failure) -> (Option<Note>, Duration) {
         let was_connected = self.is_connected();
+        let up = self.up_since.take();
+        if up.is_some_and(|t| now.saturating_duration_since(t) >= STABLE) {
+            self.streak = 0;
+        }
         self.failures += 1;
         self.streak = self.streak.saturating_add(1);
         self.down_since.get_or_insert(now);
@@ -351,11 +360,19 @@ mod tests {
             }
         );
         assert!(l.is_connected());
-        // Lost: said, even for the reason said before.
-        let (n, w) = l.failed(at(50), down());
+        // Lost after a stable connection: said, even for the reason said before; the backoff
+        // starts again.
+        let (n, w) = l.failed(at(101), down());
         assert!(matches!(n, Some(Note::Lost { .. })), "{n:?}");
         assert_eq!(w, Duration::from_secs(1));
         assert_eq!(l.state().name(), "down");
         assert_eq!(l.counts(), (1, 15));
+        // A broker that accepts and drops every connection: the backoff goes on growing.
+        let mut waits = Vec::new();
+        for k in 0..8 {
+            l.connected(at(200 + 40 * k));
+            waits.push(l.failed(at(201 + 40 * k), down()).1.as_secs());
+        }
+        assert_eq!(waits, [2, 4, 8, 16, 30, 30, 30, 30]);
     }
 }
