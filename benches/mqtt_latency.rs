@@ -2,7 +2,7 @@
 //! pseudo-terminal that `tic-rec record --mqtt … --mqtt-interval 1ms` reads (so that every
 //! record makes a state message), a local mosquitto relays them, and a client here takes the
 //! time each state arrives. Latency = arrival − the instant the frame's last byte was written.
-//! Run: `cargo bench --bench mqtt_latency` (needs /usr/sbin/mosquitto).
+//! Run: `cargo bench --profile release --bench mqtt_latency` (needs /usr/sbin/mosquitto).
 
 use std::collections::HashMap;
 use std::io::Write;
