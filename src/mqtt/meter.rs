@@ -189,7 +189,7 @@ impl Tracker {
             .filter(|v| is_address(v))
             .map(str::to_owned)
             .or_else(|| self.frames.meter.value.clone())?;
-        let columns = &r.columns[2..];
+        let columns = r.columns.get(2..).unwrap_or_default();
         let mode = if r.get("ADCO").is_some()
             || columns
                 .iter()
@@ -213,7 +213,7 @@ impl Tracker {
         // The guard.
         let t = r.time.timestamp();
         self.guard.set_power(subscribed_va(r, phases == 3));
-        for (label, cell) in columns.iter().zip(&r.cells[1..]) {
+        for (label, cell) in columns.iter().zip(r.cells.iter().skip(1)) {
             if let (Some(k), Ok(v)) = (energy_position(label), cell.parse::<i64>()) {
                 self.guard.feed(k, t, v);
             }
@@ -363,7 +363,7 @@ fn is_address(v: &str) -> bool {
 /// phases), as the export's guard reads it.
 fn subscribed_va(r: &Record, three_phase: bool) -> Option<i64> {
     let mut va = None;
-    for (label, cell) in r.columns[2..].iter().zip(&r.cells[1..]) {
+    for (label, cell) in r.columns.iter().skip(2).zip(r.cells.iter().skip(1)) {
         let Some(l) = labels::label(label) else {
             continue;
         };
