@@ -13,6 +13,8 @@
 //!   `HC Bleu`…), before that after the calendar NGTF names (a Tempo meter's six indexes, or
 //!   HC then HP); historique indexes have fixed names (HCHC is `HC`, BBRHPJR `HP Rouge`).
 //!   The tariff slot is the name of the index in force (NTARF, or PTEC in historique mode).
+//!   Pairs and the slot are taken once two records in a row agree: a garbled tariff name
+//!   with a valid checksum never names a sensor, and a change shows one record later.
 //! - **Tempo colours**: today from the tariff name (`HC BLEU`, `HPJR`), else STGE bits 24–25;
 //!   tomorrow from STGE bits 26–27 (standard) or DEMAIN (historique), from the frames' verified
 //!   groups once two frames in a row agree.
@@ -147,6 +149,10 @@ pub struct Tracker {
     guard: Guard,
     /// LTARF of each supplier index (1..10), as learned from `(NTARF, LTARF)`.
     learned: [Option<String>; 10],
+    /// The last `(NTARF, LTARF)` pair, and the one two records agreed on.
+    pair: Agreed<(usize, String)>,
+    /// The slot in force and its Tempo colour, as two records agree.
+    slot: Agreed<Option<(String, Option<Colour>)>>,
     tariffs: Vec<String>,
     frames: FrameFacts,
 }
@@ -218,17 +224,17 @@ impl Tracker {
                 self.guard.feed(k, t, v);
             }
         }
-        // Tariff names.
+        // Tariff names: a `(NTARF, LTARF)` pair is learned, and the slot in force taken, once
+        // two records in a row agree (a garbled tariff name that passed its checksum never
+        // names a sensor nor becomes an option of the tariff sensor).
         let ntarf = r.get("NTARF").and_then(|v| v.parse::<usize>().ok());
-        if let (Some(n), Some(lt)) = (ntarf, r.get("LTARF")) {
-            if let Some(slot) = n.checked_sub(1).and_then(|i| self.learned.get_mut(i)) {
-                if !lt.is_empty() {
-                    *slot = Some(lt.to_owned());
+        if let (Some(n), Some(lt)) = (ntarf, r.get("LTARF").filter(|l| !l.is_empty())) {
+            self.pair.offer((n, lt.to_owned()));
+            if let Some((n, lt)) = self.pair.value.clone() {
+                if let Some(slot) = n.checked_sub(1).and_then(|i| self.learned.get_mut(i)) {
+                    *slot = Some(lt);
                 }
             }
-        }
-        if whose == Whose::Prospect {
-            return None;
         }
         let calendar = r
             .get("NGTF")
@@ -241,14 +247,20 @@ impl Tracker {
             Mode::Standard => ntarf.and_then(supplier_label),
             Mode::Historique => r.get("PTEC").and_then(ptec_index),
         };
-        let tariff = tariff_label
+        let name = r.get("LTARF").or_else(|| r.get("PTEC"));
+        let slot = tariff_label
             .and_then(labels::label)
             .map(|l| index_name(l, &self.learned, hint))
-            .or_else(|| {
-                r.get("LTARF")
-                    .or_else(|| r.get("PTEC"))
-                    .map(|n| tariff_name(n, 0))
-            });
+            .or_else(|| name.map(|n| tariff_name(n, 0)));
+        let colour = name.map(classify).and_then(|c| c.colour);
+        self.slot.offer(slot.map(|s| (s, colour)));
+        if whose == Whose::Prospect {
+            return None;
+        }
+        let (tariff, tariff_colour) = match self.slot.value.clone().flatten() {
+            Some((s, c)) => (Some(s), c),
+            None => (None, None),
+        };
         if self.tariffs.is_empty() {
             self.tariffs = hint.slots();
         }
@@ -278,7 +290,6 @@ impl Tracker {
             }
         }
         // Tempo colours.
-        let class = r.get("LTARF").or_else(|| r.get("PTEC")).map(classify);
         let (stge_today, stge_tomorrow) = self.frames.stge.value.unwrap_or((None, None));
         let says_tomorrow = match mode {
             Mode::Standard => self.frames.stge.value.is_some(),
@@ -288,7 +299,7 @@ impl Tracker {
             Mode::Standard => stge_tomorrow,
             Mode::Historique => self.frames.demain.value.flatten(),
         };
-        let today = class.and_then(|c| c.colour).or(stge_today);
+        let today = tariff_colour.or(stge_today);
         let is_tempo = hint == Calendar::Tempo || today.is_some() || tomorrow.is_some();
         let tempo = is_tempo.then_some(Tempo {
             today,
@@ -620,6 +631,27 @@ mod tests {
             .record(&std_rec(6, b, "1", "HEURE CREUSE", ["6", "6"]), &c)
             .unwrap();
         assert_eq!(s.energy[0].wh, 5);
+        assert_eq!(s.tariff.as_deref(), Some("HC"));
+    }
+
+    #[test]
+    fn a_garbled_tariff_name_names_nothing() {
+        let mut t = Tracker::new();
+        let c = Counters::default();
+        let a = "041876097171";
+        let rec = |k, ntarf, ltarf| std_rec(k, a, ntarf, ltarf, ["100", "200"]);
+        t.record(&rec(0, "2", "HEURE PLEINE"), &c);
+        t.record(&rec(1, "2", "HEURE PLEINE"), &c);
+        for (k, ntarf, ltarf) in [(2, "2", "HEURE PLKINE"), (3, "7", "HEURE PLEINE")] {
+            let s = t.record(&rec(k, ntarf, ltarf), &c).unwrap();
+            assert_eq!(s.tariff.as_deref(), Some("HP"), "{ltarf}");
+            assert_eq!(s.tariffs, ["HC", "HP"]);
+            assert!(s.energy.iter().all(|e| e.name == "HC" || e.name == "HP"));
+        }
+        // A real change shows one record later.
+        let s = t.record(&rec(4, "1", "HEURE CREUSE"), &c).unwrap();
+        assert_eq!(s.tariff.as_deref(), Some("HP"));
+        let s = t.record(&rec(5, "1", "HEURE CREUSE"), &c).unwrap();
         assert_eq!(s.tariff.as_deref(), Some("HC"));
     }
 
