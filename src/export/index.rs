@@ -26,7 +26,7 @@ use std::time::UNIX_EPOCH;
 
 use chrono::NaiveDate;
 
-use super::deltas::Fed;
+use super::feed::Fed;
 use super::reader::Record;
 use super::{Observer, ENERGY_LABELS, MAX_COVERED_GAP_S, N_ENERGY};
 use crate::store::day_file;

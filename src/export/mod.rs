@@ -76,12 +76,15 @@
 //!   [`Mode::Index`]), never by the number of rows.
 //! - The library prints nothing: progress goes to an [`Observer`].
 
-mod deltas;
+mod accumulator;
+mod feed;
+mod guards;
 mod index;
 pub mod output;
 mod periods;
 mod reader;
 mod records;
+mod table;
 mod tariff;
 
 use std::path::{Path, PathBuf};
@@ -90,11 +93,11 @@ use chrono::NaiveDate;
 
 pub use crate::store::Catalog;
 pub use crate::tic::labels::{Class, Colour, Rate, ENERGY_LABELS, N_ENERGY};
-pub use deltas::{Flags, Row, Table};
 pub use index::{SUMMARY_KEY, VERSION as SUMMARY_VERSION};
 pub use periods::{boundaries, Period};
 pub use records::{records, RecordSink};
 pub use summary::Summariser;
+pub use table::{Flags, Row, Table};
 
 mod summary;
 
@@ -242,8 +245,8 @@ pub fn export_store(
     let (from, to) = range(store, options.from, options.to)?;
     let bounds = boundaries(options.period, from, to)?;
     let table = match options.mode {
-        Mode::Scan => deltas::scan(store, from, to, &bounds, observer),
-        Mode::Index => deltas::indexed(store, from, to, &bounds, observer),
+        Mode::Scan => feed::scan(store, from, to, &bounds, observer),
+        Mode::Index => feed::indexed(store, from, to, &bounds, observer),
     }?;
     if table.rows.iter().all(|r| r.records.unwrap_or(0) == 0) {
         observer.note(&no_records(store, from, to));
