@@ -748,19 +748,40 @@ pub fn default_wanted(mode: Mode, optarif: Option<&str>) -> Vec<&'static str> {
     match mode {
         Mode::Standard => STANDARD.to_vec(),
         Mode::Historique => {
-            let optarif = optarif.unwrap_or("").trim();
             let mut v = vec!["ADCO", "OPTARIF", "ISOUSC", "PTEC"];
-            v.extend(
-                LABELS
-                    .iter()
-                    .filter(|l| l.mode == Mode::Historique && l.is_energy())
-                    .map(|l| l.name)
-                    .filter(|n| historique_contract_index(optarif, n)),
-            );
+            v.extend(historique_indexes(optarif.unwrap_or("")));
             v.extend(["PAPP", "IINST", "IINST1", "IINST2", "IINST3"]);
             v
         }
     }
+}
+
+/// The supplier indexes EASF01…EASF10, in order (`n`th is supplier index `n + 1`).
+pub fn supplier_indexes() -> impl Iterator<Item = &'static str> {
+    LABELS
+        .iter()
+        .filter(|l| matches!(l.slot(), Some(Slot::Supplier(_))))
+        .map(|l| l.name)
+}
+
+/// The distributor indexes EASD01…EASD04, in order.
+pub fn distributor_indexes() -> impl Iterator<Item = &'static str> {
+    LABELS
+        .iter()
+        .filter(|l| matches!(l.slot(), Some(Slot::Distributor(_))))
+        .map(|l| l.name)
+}
+
+/// The indexes of the historique contract `optarif` names, in the meter's order: `BASE` |
+/// `HCHC HCHP` | `EJPHN EJPHPM` | `BBRHCJB`…`BBRHPJR`.
+pub fn historique_indexes(optarif: &str) -> Vec<&'static str> {
+    let optarif = optarif.trim();
+    LABELS
+        .iter()
+        .filter(|l| l.mode == Mode::Historique && l.is_energy())
+        .map(|l| l.name)
+        .filter(|n| historique_contract_index(optarif, n))
+        .collect()
 }
 
 /// Whether `index` is one of the indexes of the historique contract `optarif` names.
@@ -898,5 +919,16 @@ mod tests {
         assert!(base.contains(&"BASE") && !base.contains(&"HCHC"));
         let ejp = default_wanted(Mode::Historique, Some("EJP."));
         assert!(ejp.contains(&"EJPHPM") && !ejp.contains(&"BASE"));
+        assert_eq!(supplier_indexes().count(), 10);
+        assert_eq!(supplier_indexes().nth(9), Some("EASF10"));
+        assert_eq!(
+            distributor_indexes().collect::<Vec<_>>().join(","),
+            "EASD01,EASD02,EASD03,EASD04"
+        );
+        assert_eq!(
+            historique_indexes("BBR(").join(","),
+            "BBRHCJB,BBRHPJB,BBRHCJW,BBRHPJW,BBRHCJR,BBRHPJR"
+        );
+        assert_eq!(historique_indexes("HC..").join(","), "HCHC,HCHP");
     }
 }
