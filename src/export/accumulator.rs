@@ -1,7 +1,7 @@
 //! From records to per-period consumption: the sans-IO [`Accumulator`]. It feeds each index's
 //! values to the guard engine ([`super::guards`]) and interpolates the credited steps at the
-//! period boundaries; it counts the records, the covered seconds and the longest gap of
-//! every period.
+//! period boundaries (and at any *probes*: instants where the cost engine wants every
+//! index); it counts the records, the covered seconds and the longest gap of every period.
 
 use super::feed::Fed;
 use super::guards::{Guards, Verdict};
@@ -11,14 +11,97 @@ use super::table::{Flags, Row, Table};
 use super::tariff::Tariffs;
 use super::{MAX_COVERED_GAP_S, N_ENERGY};
 
-/// Credited consumption of one index, interpolated at the boundaries.
+/// Credited consumption of one index, interpolated at a list of instants.
 #[derive(Clone, Debug, Default)]
 struct Credited {
     /// Consumption credited so far.
     cum: i64,
-    /// Credited consumption at each boundary (valid below `filled`).
+    /// Credited consumption at each instant (valid below `filled`).
     at: Vec<i64>,
     filled: usize,
+}
+
+/// The credited consumption of every index at increasing instants (interpolation rule of
+/// the module doc).
+#[derive(Clone, Debug)]
+struct Credits {
+    instants: Vec<i64>,
+    labels: Vec<Credited>,
+}
+
+impl Credits {
+    fn new(instants: Vec<i64>) -> Credits {
+        let state = Credited {
+            at: vec![0; instants.len()],
+            ..Credited::default()
+        };
+        Credits {
+            labels: vec![state; N_ENERGY],
+            instants,
+        }
+    }
+
+    /// Credits the step `(ta, va) → (tb, vb)` of label `k`, interpolating the instants in
+    /// `(ta, tb]`.
+    fn credit(&mut self, k: usize, (ta, va): (i64, i64), (tb, vb): (i64, i64)) {
+        let s = &mut self.labels[k];
+        let d = vb.saturating_sub(va);
+        let n = self.instants.len();
+        while s.filled < n && self.instants[s.filled] <= ta {
+            s.at[s.filled] = s.cum;
+            s.filled += 1;
+        }
+        while s.filled < n && self.instants[s.filled] <= tb {
+            let b = self.instants[s.filled];
+            let num = 2 * i128::from(d) * i128::from(b - ta) + i128::from(tb - ta);
+            let part = num / (2 * i128::from(tb - ta));
+            s.at[s.filled] = s.cum.saturating_add(i64::try_from(part).unwrap_or(d));
+            s.filled += 1;
+        }
+        s.cum = s.cum.saturating_add(d);
+    }
+
+    /// At the end of the data: the instants left hold the consumption credited.
+    fn fill(&mut self) {
+        let n = self.instants.len();
+        for s in &mut self.labels {
+            while s.filled < n {
+                s.at[s.filled] = s.cum;
+                s.filled += 1;
+            }
+        }
+    }
+}
+
+/// The credited consumption of every index at each probe of [`super::export_probed`]:
+/// from the start of the data read (the days read before the range included), Wh, by the
+/// interpolation rule. The consumption between two probes is the difference.
+#[derive(Clone, Debug)]
+pub struct Probed {
+    credits: Credits,
+}
+
+impl Probed {
+    /// The probes, increasing.
+    pub fn instants(&self) -> &[i64] {
+        &self.credits.instants
+    }
+
+    /// The consumption of index `k` (position in [`super::ENERGY_LABELS`]) credited up to
+    /// probe `t`; `None` when `t` is not a probe.
+    pub fn credited(&self, k: usize, t: i64) -> Option<i64> {
+        let i = self.credits.instants.binary_search(&t).ok()?;
+        self.credits.labels.get(k)?.at.get(i).copied()
+    }
+
+    /// The consumption of the indexes `labels` between probes `a` and `b`.
+    pub fn between(&self, labels: &[usize], a: i64, b: i64) -> Option<i64> {
+        let mut sum = 0i64;
+        for &k in labels {
+            sum = sum.saturating_add(self.credited(k, b)? - self.credited(k, a)?);
+        }
+        Some(sum)
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -29,11 +112,13 @@ struct Stats {
     flags: Flags,
 }
 
-/// The periods: their boundaries, quality and the credited consumption at each boundary.
+/// The periods: their boundaries, quality and the credited consumption at each boundary;
+/// and the probes.
 struct Periods {
     bounds: Vec<i64>,
     stats: Vec<Stats>,
-    labels: Vec<Credited>,
+    credits: Credits,
+    probes: Option<Credits>,
 }
 
 impl Periods {
@@ -95,23 +180,11 @@ impl Verdict for Periods {
         self.stats[i].flags.insert(f);
     }
 
-    /// Credits the step `(ta, va) → (tb, vb)` of label `k`, interpolating the boundaries in
-    /// `(ta, tb]`.
-    fn credit(&mut self, k: usize, (ta, va): (i64, i64), (tb, vb): (i64, i64)) {
-        let s = &mut self.labels[k];
-        let d = vb.saturating_sub(va);
-        while s.filled < self.bounds.len() && self.bounds[s.filled] <= ta {
-            s.at[s.filled] = s.cum;
-            s.filled += 1;
+    fn credit(&mut self, k: usize, from: (i64, i64), to: (i64, i64)) {
+        self.credits.credit(k, from, to);
+        if let Some(p) = &mut self.probes {
+            p.credit(k, from, to);
         }
-        while s.filled < self.bounds.len() && self.bounds[s.filled] <= tb {
-            let b = self.bounds[s.filled];
-            let num = 2 * i128::from(d) * i128::from(b - ta) + i128::from(tb - ta);
-            let part = num / (2 * i128::from(tb - ta));
-            s.at[s.filled] = s.cum.saturating_add(i64::try_from(part).unwrap_or(d));
-            s.filled += 1;
-        }
-        s.cum = s.cum.saturating_add(d);
     }
 }
 
@@ -127,17 +200,23 @@ pub struct Accumulator {
 
 impl Accumulator {
     /// An accumulator for the periods between consecutive `bounds` (at least two, increasing).
+    #[cfg(test)]
     pub fn new(bounds: Vec<i64>) -> Accumulator {
+        Accumulator::with_probes(bounds, Vec::new())
+    }
+
+    /// [`Accumulator::new`], also interpolating every index at `probes` (any instants; sorted
+    /// and deduplicated here).
+    pub fn with_probes(bounds: Vec<i64>, mut probes: Vec<i64>) -> Accumulator {
         let n = bounds.len().saturating_sub(1);
-        let state = Credited {
-            at: vec![0; bounds.len()],
-            ..Credited::default()
-        };
+        probes.sort_unstable();
+        probes.dedup();
         Accumulator {
             guards: Guards::default(),
             periods: Periods {
                 stats: vec![Stats::default(); n],
-                labels: vec![state; N_ENERGY],
+                credits: Credits::new(bounds.clone()),
+                probes: (!probes.is_empty()).then(|| Credits::new(probes)),
                 bounds,
             },
             meter: String::new(),
@@ -204,11 +283,12 @@ impl Accumulator {
     /// Feeds a day from its summary, exactly as feeding its records would, when that is
     /// possible: the summary is clean, its first record is after the last one fed and passes
     /// the guards against the state so far, the subscribed power in force allows the steps
-    /// before the day's first power value, and the meter is the same. Periods must be made of
-    /// whole UTC hours (no boundary inside an hour: the steps inside an hour then move no
-    /// boundary, and an hour's records all fall in one period). Returns `false` when the day
-    /// must be read in full: the records fed so far (at most the first) are then ignored as
-    /// not after the last one.
+    /// before the day's first power value, the meter is the same, and every probe inside the
+    /// day lies between two records the summary holds that follow each other (at a whole
+    /// hour, or in the minute of a switch the summary marked). Periods must be made of whole
+    /// UTC hours (no boundary inside an hour: an hour's records then all fall in one period).
+    /// Returns `false` when the day must be read in full: the records fed so far (at most the
+    /// first) are then ignored as not after the last one.
     pub fn feed_summary(&mut self, day: &DaySummary) -> bool {
         if !day.clean {
             return false;
@@ -217,6 +297,10 @@ impl Accumulator {
             return true;
         };
         if self.last.is_some_and(|l| first.time <= l) {
+            return false;
+        }
+        let points = day.points();
+        if !self.probes_bracketed(&points) {
             return false;
         }
         let events = self.guards.events();
@@ -230,26 +314,29 @@ impl Accumulator {
         {
             return false;
         }
-        let n_hours = day.hours.len();
+        // Quality, hour by hour: an hour's records all lie in one period.
         for (j, h) in day.hours.iter().enumerate() {
             if j > 0 {
-                self.step(h.first_t, &h.first, true);
+                let l = day.hours[j - 1].last_t;
+                self.periods
+                    .stretch(l, h.first_t, h.first_t - l <= MAX_COVERED_GAP_S, false);
             }
-            if h.rows >= 2 {
-                // The day's last two records are stepped exactly: the guards' decision on
-                // the next record depends on both.
-                let penult = j + 1 == n_hours && h.rows >= 3;
-                if let Some(i) = self.periods.period_of(h.first_t) {
-                    let s = &mut self.periods.stats[i];
-                    s.records += h.rows - if penult { 3 } else { 2 };
-                    s.covered += h.covered;
-                    s.max_gap = s.max_gap.max(h.max_gap);
-                }
-                if penult {
-                    self.step(h.penult_t, &h.penult, false);
-                }
-                self.step(h.last_t, &h.last, false);
+            if let Some(i) = self.periods.period_of(h.first_t) {
+                let s = &mut self.periods.stats[i];
+                // The day's first record was fed (and counted) above.
+                s.records += h.rows - u64::from(j == 0);
+                s.covered += h.covered;
+                s.max_gap = s.max_gap.max(h.max_gap);
             }
+        }
+        // Energy: every record the summary holds, known to pass the guards.
+        for p in points.iter().skip(1) {
+            for (k, v) in p.energy.iter().enumerate() {
+                if let Some(v) = *v {
+                    self.guards.known_good(k, p.t, v, &mut self.periods);
+                }
+            }
+            self.last = Some(p.t);
         }
         if let Some(p) = day.power {
             self.guards.set_power(p);
@@ -263,29 +350,32 @@ impl Accumulator {
         true
     }
 
-    /// A record of a clean day known to pass the guards: counts it, accounts the stretch
-    /// from the previous record (`stretch`) and credits every index.
-    fn step(&mut self, t: i64, energy: &[Option<i64>; N_ENERGY], stretch: bool) {
-        if let Some(l) = self.last {
-            if stretch {
-                self.periods
-                    .stretch(l, t, t - l <= MAX_COVERED_GAP_S, false);
-            }
-        }
-        if let Some(i) = self.periods.period_of(t) {
-            self.periods.stats[i].records += 1;
-        }
-        for (k, v) in energy.iter().enumerate() {
-            if let Some(v) = *v {
-                self.guards.known_good(k, t, v, &mut self.periods);
-            }
-        }
-        self.last = Some(t);
+    /// Whether every probe inside the day (after its first record, up to its last) lies
+    /// between two of its `points` that follow each other.
+    fn probes_bracketed(&self, points: &[super::index::Point<'_>]) -> bool {
+        let (Some(p), Some(first), Some(last)) =
+            (&self.periods.probes, points.first(), points.last())
+        else {
+            return true;
+        };
+        let probes = &p.instants;
+        let lo = probes.partition_point(|&x| x <= first.t);
+        let hi = probes.partition_point(|&x| x <= last.t);
+        probes[lo..hi].iter().all(|&x| {
+            let i = points.partition_point(|q| q.t < x);
+            points.get(i).is_some_and(|q| q.direct)
+        })
     }
 
     /// The rows; `present` lists the labels in the files read; `quality` fills the quality
     /// columns.
-    pub fn finish(mut self, present: &[usize], quality: bool) -> Table {
+    #[cfg(test)]
+    pub fn finish(self, present: &[usize], quality: bool) -> Table {
+        self.finish_probed(present, quality).0
+    }
+
+    /// [`Accumulator::finish`], and the consumption at the probes (`None` without probes).
+    pub fn finish_probed(mut self, present: &[usize], quality: bool) -> (Table, Option<Probed>) {
         let p = &mut self.periods;
         let (b0, bn) = match (p.bounds.first(), p.bounds.last()) {
             (Some(&a), Some(&b)) => (a, b),
@@ -305,11 +395,9 @@ impl Accumulator {
         for k in 0..N_ENERGY {
             self.guards.settle(k, p);
         }
-        for s in &mut p.labels {
-            while s.filled < p.bounds.len() {
-                s.at[s.filled] = s.cum;
-                s.filled += 1;
-            }
+        p.credits.fill();
+        if let Some(c) = &mut p.probes {
+            c.fill();
         }
         let span = recorded_days(self.first, self.last);
         let mut rows = Vec::with_capacity(p.n());
@@ -319,7 +407,7 @@ impl Accumulator {
             // A period wholly outside the recorded days has no data: no Wh, not 0.
             let measured = span.is_some_and(|(a, b)| end > a && start < b);
             for &k in present.iter().filter(|_| measured) {
-                let s = &p.labels[k];
+                let s = &p.credits.labels[k];
                 wh[k] = Some(s.at[i + 1] - s.at[i]);
             }
             rows.push(Row {
@@ -332,11 +420,13 @@ impl Accumulator {
                 flags: st.flags,
             });
         }
-        Table {
+        let table = Table {
             labels: present.to_vec(),
             tariffs: self.tariffs,
             rows,
-        }
+        };
+        let probed = p.probes.take().map(|credits| Probed { credits });
+        (table, probed)
     }
 }
 
@@ -550,5 +640,127 @@ mod tests {
             all_used += used;
         }
         assert!(all_used > 300, "{all_used} summaries used");
+    }
+
+    /// Probes at whole hours, at the minutes the tariff switched (the HC schedule the cost
+    /// engine learns) and, for some seeds, anywhere: a day fed from its summary gives the
+    /// same consumption at every probe as its records, and days whose probes its marks
+    /// bracket are fed from their summary.
+    #[test]
+    fn probes_from_summaries_are_those_of_the_records() {
+        let mut in_hour_used = 0;
+        for seed in 0..80u64 {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let t0 = 1_767_222_000; // a whole hour (a local midnight in winter)
+                                    // Switch minutes of the day (seconds after t0's day start): HP at 06:34, HC at
+                                    // 14:34, HP at 17:04, HC at 01:04, each at a random second of its minute.
+            let switches = [
+                (3600 + 4 * 60, true),
+                (6 * 3600 + 34 * 60, false),
+                (14 * 3600 + 34 * 60, true),
+                (17 * 3600 + 4 * 60, false),
+            ];
+            let hc_at = |t: i64, jitter: &[i64; 4]| {
+                let s = (t - t0).rem_euclid(86_400);
+                let mut hc = false;
+                for (j, &(m, to_hc)) in switches.iter().enumerate() {
+                    if s >= m + jitter[j] {
+                        hc = to_hc;
+                    }
+                }
+                hc
+            };
+            let (mut t, mut v) = (t0 + rng.i64(0..30), [1000i64, 500, 400]);
+            let mut recs = Vec::new();
+            let mut jitter = [0i64; 4];
+            let mut day = -1;
+            while t < t0 + 3 * 86_400 {
+                let d = (t - t0).div_euclid(86_400);
+                if d != day {
+                    day = d;
+                    // The first record at the new rate falls in the switch's minute (records
+                    // are at most 45 s apart outside gaps).
+                    jitter = std::array::from_fn(|_| rng.i64(0..15));
+                }
+                let hc = hc_at(t, &jitter);
+                let k = if hc { 1 } else { 2 };
+                let step = rng.i64(0..4);
+                v[0] += step;
+                v[k] += step;
+                let mut r = Record {
+                    time: t,
+                    meter: "A".into(),
+                    ntarf: Some(k as u8),
+                    tariff: if hc { "HEURE CREUSE" } else { "HEURE PLEINE" }.into(),
+                    power_va: Some(6000),
+                    ..Record::default()
+                };
+                r.energy[0] = Some(v[0]);
+                r.energy[1] = Some(v[1]);
+                r.energy[2] = Some(v[2]);
+                if seed % 5 == 0 && rng.u32(0..20_000) == 0 {
+                    r.energy[0] = Some(v[0] + 1_000_000);
+                }
+                recs.push(r);
+                t += if rng.u32(0..2000) == 0 {
+                    rng.i64(300..7200)
+                } else {
+                    rng.i64(1..45)
+                };
+            }
+            let bounds: Vec<i64> = (0..=3).map(|d| t0 + d * 86_400).collect();
+            let mut probes: Vec<i64> = Vec::new();
+            for d in 0..3 {
+                let day0 = t0 + d * 86_400;
+                probes.extend(switches.iter().map(|&(m, _)| day0 + m));
+                probes.extend((0..24).map(|h| day0 + h * 3600));
+                if seed % 7 == 3 {
+                    probes.push(day0 + rng.i64(0..86_400));
+                }
+            }
+            let mut chunks: Vec<Vec<Record>> = Vec::new();
+            for r in recs {
+                match chunks.last_mut() {
+                    Some(c)
+                        if (c[0].time - t0).div_euclid(86_400)
+                            == (r.time - t0).div_euclid(86_400) =>
+                    {
+                        c.push(r)
+                    }
+                    _ => chunks.push(vec![r]),
+                }
+            }
+            let present = [0, 1, 2];
+            let mut whole = Accumulator::with_probes(bounds.clone(), probes.clone());
+            chunks.iter().flatten().for_each(|r| whole.feed(r));
+            let mut acc = Accumulator::with_probes(bounds.clone(), probes.clone());
+            for chunk in &chunks {
+                let mut b = Builder::new(Vec::new(), present.to_vec());
+                chunk.iter().for_each(|r| b.feed(r));
+                let s = DaySummary::from_text(&b.finish().to_text()).expect("round trip");
+                if acc.feed_summary(&s) {
+                    in_hour_used += usize::from(!s.marks.is_empty());
+                } else {
+                    chunk.iter().for_each(|r| acc.feed(r));
+                }
+            }
+            let (ta, pa) = whole.finish_probed(&present, true);
+            let (tb, pb) = acc.finish_probed(&present, true);
+            assert_eq!(ta.rows, tb.rows, "seed {seed}");
+            let (pa, pb) = (pa.expect("probes"), pb.expect("probes"));
+            for &x in pa.instants() {
+                for k in present {
+                    assert_eq!(
+                        pa.credited(k, x),
+                        pb.credited(k, x),
+                        "seed {seed} probe {x} label {k}"
+                    );
+                }
+            }
+        }
+        assert!(
+            in_hour_used > 150,
+            "{in_hour_used} days with marks fed from their summary"
+        );
     }
 }

@@ -8,10 +8,9 @@ use chrono::NaiveDate;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::accumulator::Accumulator;
-use super::index::{self, Builder, Cache, DaySummary, Stamp};
+use super::index::{self, Builder, Cache, DayFacts, DaySummary, Stamp};
 use super::reader::{DayRecords, Item, Record};
-use super::table::Table;
-use super::{DayRead, Error, Observer, ENERGY_LABELS};
+use super::{DayRead, Error, Mode, Observer, ENERGY_LABELS};
 use crate::store::{Catalog, DayFiles, Encoding, Resolved};
 
 /// Adds the energy labels of `header` to `present` (kept in [`ENERGY_LABELS`] order).
@@ -143,19 +142,19 @@ fn announce(store: &Catalog, from: NaiveDate, to: NaiveDate, observer: &mut dyn 
     observer.start(n, bytes);
 }
 
-/// Every row of `[from, to]` (plus the records just outside, for interpolation).
+/// Feeds `acc` every row of `[from, to]` (plus the records just outside, for
+/// interpolation); returns the energy columns of the export.
 pub fn scan(
     store: &Catalog,
     from: NaiveDate,
     to: NaiveDate,
-    bounds: &[i64],
+    acc: &mut Accumulator,
     observer: &mut dyn Observer,
-) -> Result<Table, Error> {
+) -> Result<Vec<usize>, Error> {
     announce(store, from, to, observer);
-    let mut acc = Accumulator::new(bounds.to_vec());
     let mut present = Vec::new();
     let mut around = Vec::new();
-    look_back(store, from, &mut acc, &mut around)?;
+    look_back(store, from, acc, &mut around)?;
     for (day, files) in store.days(from, to) {
         let open = DayRecords::open(day, files);
         if let Ok(o) = &open {
@@ -163,10 +162,10 @@ pub fn scan(
                 observer.note(n);
             }
         }
-        feed_day(day, open, files, &mut acc, &mut present, observer)?;
+        feed_day(day, open, files, acc, &mut present, observer)?;
     }
-    look_ahead(store, to, &mut acc, &mut around)?;
-    Ok(acc.finish(&columns(present, around), true))
+    look_ahead(store, to, acc, &mut around)?;
+    Ok(columns(present, around))
 }
 
 /// A row of a day's files, merged by time, or a row skipped for being out of order.
@@ -246,8 +245,72 @@ pub fn merge(day: &mut DayRecords, mut each: impl FnMut(Fed<'_>) -> bool) -> Res
     Ok(())
 }
 
+/// A day of a batch with the summary found or built for it.
+struct Acquired {
+    /// Its files, resolved (`None` once taken, or when that failed: the error is kept).
+    resolved: Option<Result<Resolved, Error>>,
+    summary: Option<DaySummary>,
+    /// The summary comes from the Parquet file's footer.
+    footer: bool,
+    /// The summary was built now, from the day's rows.
+    fresh: bool,
+}
+
+/// The summaries of a batch of days: from an archived day's footer, from the index while the
+/// files keep their stamps, or built from the rows (on every core) and stored in the index.
+/// A day whose files cannot be read gets none (reading it in order reports the error).
+fn acquire(
+    batch: &[(NaiveDate, &DayFiles)],
+    cache: &mut Cache,
+    observer: &mut dyn Observer,
+) -> Vec<Acquired> {
+    let mut out: Vec<Acquired> = Vec::with_capacity(batch.len());
+    let mut stamps: Vec<Option<Vec<Stamp>>> = Vec::with_capacity(batch.len());
+    for (day, files) in batch {
+        let resolved = Resolved::new(*day, files).map_err(Error::from);
+        let (summary, st, footer) = match &resolved {
+            Ok(r) => {
+                for n in r.notes() {
+                    observer.note(n);
+                }
+                let from_footer = (r.encoding() == Encoding::Parquet)
+                    .then(|| r.parquet())
+                    .flatten()
+                    .and_then(|p| p.key_value(index::SUMMARY_KEY))
+                    .and_then(DaySummary::from_text);
+                let st: Option<Vec<Stamp>> =
+                    r.files().iter().map(|f| index::stamp(&f.path)).collect();
+                let footer = from_footer.is_some();
+                let s = from_footer.or_else(|| st.as_deref().and_then(|st| cache.load(*day, st)));
+                (s, st, footer)
+            }
+            Err(_) => (None, None, false),
+        };
+        out.push(Acquired {
+            resolved: Some(resolved),
+            summary,
+            footer,
+            fresh: false,
+        });
+        stamps.push(st);
+    }
+    let work: Vec<Work<'_>> = batch
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| out[*i].summary.is_none())
+        .filter_map(|(i, (day, files))| Some((i, *day, *files, stamps[i].clone()?)))
+        .collect();
+    for (i, s) in build_all(&work) {
+        cache.save(batch[i].0, &s, observer);
+        out[i].summary = Some(s);
+        out[i].fresh = true;
+    }
+    out
+}
+
 /// Like [`scan`], but a day whose summary in the index is valid and clean is fed from the
-/// summary instead of its files; the missing summaries are first built, [`BATCH`] days at a
+/// summary instead of its files (when `acc` accepts it: see
+/// [`Accumulator::feed_summary`]); the missing summaries are first built, [`BATCH`] days at a
 /// time, on every core (reading each such day once), and stored. A day whose summary is not
 /// clean, or cannot be built, is read in full in order. Falls back to [`scan`] when a
 /// boundary is not a whole UTC hour.
@@ -256,88 +319,43 @@ pub fn indexed(
     from: NaiveDate,
     to: NaiveDate,
     bounds: &[i64],
+    acc: &mut Accumulator,
     observer: &mut dyn Observer,
-) -> Result<Table, Error> {
+) -> Result<Vec<usize>, Error> {
     if bounds.iter().any(|b| b.rem_euclid(3600) != 0) {
-        return scan(store, from, to, bounds, observer);
+        return scan(store, from, to, acc, observer);
     }
     announce(store, from, to, observer);
     let mut cache = Cache::new(store.dir());
-    let mut acc = Accumulator::new(bounds.to_vec());
     let mut present = Vec::new();
     let mut around = Vec::new();
-    look_back(store, from, &mut acc, &mut around)?;
+    look_back(store, from, acc, &mut around)?;
     let days: Vec<(NaiveDate, &DayFiles)> = store.days(from, to).collect();
     for batch in days.chunks(BATCH) {
-        let mut resolved: Vec<Option<Result<Resolved, Error>>> = batch
-            .iter()
-            .map(|(day, files)| Some(Resolved::new(*day, files).map_err(Error::from)))
-            .collect();
-        // An archived day carries its summary in its footer; other days have theirs in the
-        // index, valid while their files keep their stamps.
-        let mut summaries: Vec<Option<DaySummary>> = Vec::with_capacity(batch.len());
-        let mut stamps: Vec<Option<Vec<Stamp>>> = Vec::with_capacity(batch.len());
-        let mut footer = vec![false; batch.len()];
-        for (i, (day, _)) in batch.iter().enumerate() {
-            let (summary, st) = match &resolved[i] {
-                Some(Ok(r)) => {
-                    for n in r.notes() {
-                        observer.note(n);
-                    }
-                    let from_footer = (r.encoding() == Encoding::Parquet)
-                        .then(|| r.parquet())
-                        .flatten()
-                        .and_then(|p| p.key_value(index::SUMMARY_KEY))
-                        .and_then(DaySummary::from_text);
-                    let st: Option<Vec<Stamp>> =
-                        r.files().iter().map(|f| index::stamp(&f.path)).collect();
-                    footer[i] = from_footer.is_some();
-                    let s =
-                        from_footer.or_else(|| st.as_deref().and_then(|st| cache.load(*day, st)));
-                    (s, st)
-                }
-                _ => (None, None),
-            };
-            summaries.push(summary);
-            stamps.push(st);
-        }
-        let work: Vec<Work<'_>> = batch
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| summaries[*i].is_none())
-            .filter_map(|(i, (day, files))| Some((i, *day, *files, stamps[i].clone()?)))
-            .collect();
-        let mut fresh = vec![false; batch.len()];
-        for (i, s) in build_all(&work) {
-            cache.save(batch[i].0, &s, observer);
-            summaries[i] = Some(s);
-            fresh[i] = true;
-        }
-        for (i, (day, files)) in batch.iter().enumerate() {
-            let how = if footer[i] || !fresh[i] {
-                DayRead::Index
-            } else if fresh[i] {
-                DayRead::Built
-            } else {
-                DayRead::Index
-            };
-            if let Some(s) = &summaries[i] {
+        let mut got = acquire(batch, &mut cache, observer);
+        for (a, (day, files)) in got.iter_mut().zip(batch) {
+            if let Some(s) = &a.summary {
                 add_label_ids(&mut present, &s.labels);
                 if acc.feed_summary(s) {
                     for f in files.files() {
                         observer.file_done(&f.path, f.len);
                     }
+                    let how = if a.fresh && !a.footer {
+                        DayRead::Built
+                    } else {
+                        DayRead::Index
+                    };
                     observer.day_read(*day, how);
                     continue;
                 }
             }
-            let open = match resolved[i].take() {
+            let open = match a.resolved.take() {
                 Some(Ok(r)) => DayRecords::from_resolved(r),
                 Some(Err(e)) => Err(e),
                 None => DayRecords::open(*day, files),
             };
-            feed_day(*day, open, files, &mut acc, &mut present, observer)?;
-            let how = if summaries[i].is_some() && !fresh[i] {
+            feed_day(*day, open, files, acc, &mut present, observer)?;
+            let how = if a.summary.is_some() && !a.fresh {
                 DayRead::Full
             } else {
                 DayRead::Built
@@ -345,8 +363,52 @@ pub fn indexed(
             observer.day_read(*day, how);
         }
     }
-    look_ahead(store, to, &mut acc, &mut around)?;
-    Ok(acc.finish(&columns(present, around), true))
+    look_ahead(store, to, acc, &mut around)?;
+    Ok(columns(present, around))
+}
+
+/// The facts ([`DayFacts`]) of every recorded day of `[from, to]`, from the day summaries:
+/// in [`Mode::Index`] as an export gets them (footer, index, or built and stored), in
+/// [`Mode::Scan`] built from the rows and not stored. Both give the same facts.
+pub fn day_facts(
+    store: &Catalog,
+    from: NaiveDate,
+    to: NaiveDate,
+    mode: Mode,
+    observer: &mut dyn Observer,
+) -> Result<Vec<(NaiveDate, DayFacts)>, Error> {
+    let days: Vec<(NaiveDate, &DayFiles)> = store.days(from, to).collect();
+    let mut out = Vec::with_capacity(days.len());
+    let mut cache = Cache::new(store.dir());
+    for batch in days.chunks(BATCH) {
+        let summaries: Vec<Option<DaySummary>> = match mode {
+            Mode::Index => acquire(batch, &mut cache, observer)
+                .into_iter()
+                .map(|a| a.summary)
+                .collect(),
+            Mode::Scan => {
+                let work: Vec<Work<'_>> = batch
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (day, files))| (i, *day, *files, Vec::new()))
+                    .collect();
+                let mut v: Vec<Option<DaySummary>> = vec![None; batch.len()];
+                for (i, s) in build_all(&work) {
+                    v[i] = Some(s);
+                }
+                v
+            }
+        };
+        for (s, (day, files)) in summaries.into_iter().zip(batch) {
+            // A day that could not be summarised: build it here to report its error.
+            let s = match s {
+                Some(s) => s,
+                None => build_day(*day, files, Vec::new())?,
+            };
+            out.push((*day, s.facts));
+        }
+    }
+    Ok(out)
 }
 
 /// The energy columns of an export: those of the files in the range, or, when they name

@@ -56,8 +56,10 @@ impl Unit {
 pub enum Kind {
     /// The meter's address (ADSC, ADCO): identifies the meter.
     MeterId,
-    /// Free text or a code word (NGTF, OPTARIF, MSG1…).
+    /// Free text or a code word (MSG1, PRM, DPM1…).
     Text,
+    /// The contract: the supplier calendar (NGTF) or the tariff option (OPTARIF).
+    Contract,
     /// The current tariff period's name (LTARF, PTEC).
     TariffName,
     /// The current supplier index number (NTARF).
@@ -227,6 +229,24 @@ pub fn classify(name: &str) -> Class {
     Class { rate, colour }
 }
 
+/// Whether a tariff name (LTARF, PTEC) says EJP's mobile peak hours: `PM..`, `HEURE POINTE
+/// MOBILE`, `POINTE MOBILE`.
+pub fn is_mobile_peak(name: &str) -> bool {
+    let u = name.trim().to_ascii_uppercase();
+    u.starts_with("PM") || u.contains("POINTE")
+}
+
+/// The subscribed power in kVA of a historique `ISOUSC` (A): 200 V × ISOUSC, the Enedis
+/// convention (30 A → 6 kVA; a three-phase meter's ISOUSC is per phase: pass 3 × ISOUSC);
+/// `None` unless that is a whole number of kVA.
+pub fn kva_from_isousc(amperes: u32) -> Option<u8> {
+    if amperes.is_multiple_of(5) {
+        u8::try_from(amperes / 5).ok().filter(|&k| k > 0)
+    } else {
+        None
+    }
+}
+
 /// One label of the registry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Label {
@@ -253,7 +273,12 @@ impl Label {
     pub const fn is_numeric(&self) -> bool {
         !matches!(
             self.kind,
-            Kind::MeterId | Kind::Text | Kind::TariffName | Kind::Date | Kind::Status
+            Kind::MeterId
+                | Kind::Text
+                | Kind::Contract
+                | Kind::TariffName
+                | Kind::Date
+                | Kind::Status
         )
     }
 
@@ -314,7 +339,7 @@ pub const LABELS: &[Label] = &[
     l("ADSC", S, Unit::None, MeterId, "Meter address"),
     l("VTIC", S, Unit::None, Number, "TIC version"),
     l("DATE", S, Unit::None, Date, "Meter date and time"),
-    l("NGTF", S, Unit::None, Text, "Supplier calendar"),
+    l("NGTF", S, Unit::None, Contract, "Supplier calendar"),
     l("LTARF", S, Unit::None, TariffName, "Current tariff period"),
     l(
         "EAST",
@@ -570,7 +595,7 @@ pub const LABELS: &[Label] = &[
     l("PPOINTE", S, Unit::None, Text, "Next peak day profile"),
     // Historique mode (PROTOCOL.md §7).
     l("ADCO", H, Unit::None, MeterId, "Meter address"),
-    l("OPTARIF", H, Unit::None, Text, "Tariff option"),
+    l("OPTARIF", H, Unit::None, Contract, "Tariff option"),
     l("ISOUSC", H, A, Subscribed, "Subscribed current"),
     l("BASE", H, Wh, Energy(Slot::Total), "Base index"),
     l("HCHC", H, Wh, fixed(Hc, None), "HC index"),
@@ -896,6 +921,16 @@ mod tests {
             assert_eq!(classify(name), Class { rate, colour }, "{name}");
         }
         assert_eq!(classify("HP ROUGE").display_name(), "HP Rouge");
+        for (name, pm) in [
+            ("PM..", true),
+            ("HEURE POINTE MOBILE", true),
+            ("HN..", false),
+            ("HEURE NORMALE", false),
+            ("HP..", false),
+        ] {
+            assert_eq!(is_mobile_peak(name), pm, "{name}");
+        }
+        assert_eq!(label("NGTF").map(|l| l.kind), Some(Kind::Contract));
         assert_eq!(
             label("BBRHCJR").unwrap().slot(),
             Some(Slot::Fixed(Class::new(Rate::Hc, Some(Colour::Red))))
