@@ -82,7 +82,7 @@ pub struct Row {
 /// The result of an export: rows and what their columns mean.
 #[derive(Clone, Debug)]
 pub struct Table {
-    /// Positions in [`ENERGY_LABELS`] of the indexes present in the files read.
+    /// Positions in [`super::ENERGY_LABELS`] of the indexes present in the files read.
     pub labels: Vec<usize>,
     /// The pairs learned from the data.
     pub tariffs: Tariffs,
@@ -132,6 +132,23 @@ impl Table {
         self.sum(row, |_, c| {
             c.is_some_and(|c| c.rate == kind && c.colour == Some(colour))
         })
+    }
+
+    /// The indexes whose sum is the total withdrawn: EAST in standard mode, else the
+    /// historique indexes, else the supplier indexes (those present).
+    pub fn total_labels(&self) -> Vec<usize> {
+        if self.labels.contains(&0) {
+            return vec![0];
+        }
+        let historique: Vec<usize> = self.labels.iter().copied().filter(|&k| k >= 16).collect();
+        if !historique.is_empty() {
+            return historique;
+        }
+        self.labels
+            .iter()
+            .copied()
+            .filter(|k| (1..=10).contains(k))
+            .collect()
     }
 
     /// Total withdrawn: EAST in standard mode, else the sum of the historique indexes, else
