@@ -811,7 +811,9 @@ pub fn report(
             Some(IndexSlot::Supplier(n)) => table.tariffs.name(n),
             _ => None,
         };
-        let band = register_band(&actual_offer, label, class, ejp_name);
+        // A band index is one of the offer's (register_band picks among them).
+        let band = register_band(&actual_offer, label, class, ejp_name)
+            .filter(|&b| b < actual_offer.bands().len());
         if let Some(b) = band.filter(|_| class.is_some() || ejp_name.is_some()) {
             covered[b] = true;
         }
@@ -840,7 +842,7 @@ pub fn report(
                 break;
             };
             covered[band] = true;
-            let class = actual_offer.bands()[band].class;
+            let class = actual_offer.bands()[band].class; // band < bands().len(), above
             pairs.push((
                 Slot {
                     start,
@@ -854,10 +856,14 @@ pub fn report(
         }
     }
     if mismatch.is_none() {
-        if let Some(i) = covered.iter().position(|c| !c) {
+        if let Some(b) = covered
+            .iter()
+            .zip(actual_offer.bands())
+            .find_map(|(c, b)| (!c).then_some(b))
+        {
             mismatch = Some(format!(
                 "the meter has no register for its band {:?}",
-                actual_offer.bands()[i].name
+                b.name
             ));
         }
     }
@@ -984,4 +990,104 @@ fn empty_rows(table: &Table) -> Vec<CostRow> {
             flags: r.flags,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_crosses_threads() {
+        // The dashboard computes reports on a worker thread and serves them from others.
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Report>();
+        send_sync::<Options>();
+        send_sync::<ReportError>();
+    }
+
+    #[test]
+    fn registers_go_to_the_band_of_their_class() {
+        use crate::tic::labels::classify;
+        let hchp = Offer::regulated(Tariff::HcHp, None);
+        let tempo = Offer::regulated(Tariff::Tempo, None);
+        let base = Offer::regulated(Tariff::Base, None);
+        let ejp = Offer::regulated(Tariff::Ejp, None);
+        let c = |n: &str| Some(classify(n));
+        type Case<'a> = (
+            &'a Offer,
+            &'a str,
+            Option<Class>,
+            Option<&'a str>,
+            Option<usize>,
+        );
+        let cases: &[Case<'_>] = &[
+            (&hchp, "EASF01", c("HEURE CREUSE"), None, Some(0)),
+            (&hchp, "EASF02", c("HEURE PLEINE"), None, Some(1)),
+            (&hchp, "EASF03", c("HC ROUGE"), None, Some(0)),
+            (&hchp, "BASE", c("BASE"), None, None),
+            (&tempo, "EASF01", c("HC BLEU"), None, Some(0)),
+            (&tempo, "BBRHPJR", c("HPJR"), None, Some(5)),
+            (&tempo, "EASF01", c("HEURE CREUSE"), None, None),
+            (&base, "EASF02", c("HEURE PLEINE"), None, Some(0)),
+            (&base, "EASF03", None, None, Some(0)),
+            (&ejp, "EJPHN", None, None, Some(0)),
+            (&ejp, "EJPHPM", None, None, Some(1)),
+            (
+                &ejp,
+                "EASF02",
+                c("HEURE POINTE MOBILE"),
+                Some("HEURE POINTE MOBILE"),
+                Some(1),
+            ),
+            (&ejp, "EASF03", None, None, None),
+        ];
+        for (offer, label, class, name, want) in cases {
+            assert_eq!(
+                register_band(offer, label, *class, *name),
+                *want,
+                "{} {label}",
+                offer.name()
+            );
+        }
+    }
+
+    #[test]
+    fn colours_and_mobile_peak_days_by_most_records() {
+        use crate::export::Window;
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+        let w = |records, colours, mobile_peak| Window {
+            records,
+            colours,
+            mobile_peak,
+        };
+        let mut facts = Facts::new();
+        // 1 March: red by day (900 records, 2 white glitches), then 2 March before 06:00 red.
+        let mut f = DayFacts {
+            windows: [
+                w(60, [60, 0, 0], 0),
+                w(300, [300, 0, 0], 0),
+                w(60, [0, 0, 60], 0),
+                w(900, [0, 2, 898], 0),
+            ],
+            ..DayFacts::default()
+        };
+        facts.insert(d("2025-03-01"), f.clone());
+        f.windows = [
+            w(60, [0, 0, 60], 60),
+            w(300, [0, 0, 300], 0),
+            w(60, [0, 30, 30], 0),
+            w(900, [0, 0, 0], 500),
+        ];
+        facts.insert(d("2025-03-02"), f);
+        assert_eq!(stream_colour(&facts, d("2025-02-28")), Some(Colour::Blue));
+        assert_eq!(stream_colour(&facts, d("2025-03-01")), Some(Colour::Red));
+        assert_eq!(
+            stream_colour(&facts, d("2025-03-02")),
+            None,
+            "30 white, 30 red"
+        );
+        assert!(!mobile_peak_day(&facts, d("2025-03-01")), "60 of 960");
+        assert!(mobile_peak_day(&facts, d("2025-03-02")), "500 of 900");
+        assert!(!mobile_peak_day(&facts, d("2025-03-03")));
+    }
 }
