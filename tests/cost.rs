@@ -830,7 +830,7 @@ fn beyond_the_last_grid_and_a_tempo_calendar() {
         "{err}"
     );
     assert!(
-        err.contains("warning: 4 days without a known Tempo colour are left out"),
+        err.contains("warning: 4 days without a known Tempo colour left out of the Tempo total: 2026-08-31, 2026-09-01, 2026-09-02, 2026-09-03"),
         "{err}"
     );
     let cal = dir.path().join("tempo.csv");

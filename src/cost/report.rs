@@ -346,7 +346,8 @@ impl fmt::Display for Note {
                 "{offer}: {reason}, so the actual cost splits the total index by {offer}'s hours instead"
             ),
             Note::TempoFromMeter { days, differ } => {
-                write!(f, "Tempo colours of {days} days from the meter")?;
+                let s = if *days == 1 { "" } else { "s" };
+                write!(f, "Tempo colours of {days} day{s} from the meter")?;
                 if *differ > 0 {
                     write!(f, " ({differ} differ from the calendar; the meter's are used)")?;
                 }
@@ -354,8 +355,8 @@ impl fmt::Display for Note {
             }
             Note::TempoUncoloured { days } => write!(
                 f,
-                "{} days without a known Tempo colour are left out of the Tempo total: {} (give --tempo-calendar FILE)",
-                days.len(),
+                "{} without a known Tempo colour left out of the Tempo total: {} (give --tempo-calendar FILE)",
+                if days.len() == 1 { "1 day".to_owned() } else { format!("{} days", days.len()) },
                 list_days(days)
             ),
             Note::Unavailable { offer, reason } => write!(f, "{offer} not priced: {reason}"),
@@ -412,10 +413,12 @@ pub enum ReportError {
         kva: i64,
     },
     /// The actual contract cannot be priced.
-    #[error("cannot price the actual contract ({contract}): {source}")]
+    #[error("cannot price the actual contract ({contract}{hint}): {source}")]
     Actual {
         /// `HC/HP 6 kVA`.
         contract: String,
+        /// Where its figures come from, when the meter said them.
+        hint: &'static str,
         /// Why.
         #[source]
         source: Box<CostError>,
@@ -898,6 +901,10 @@ pub fn report(
         }
         .map_err(|source| ReportError::Actual {
             contract: contract.label(),
+            hint: match (&contract.tariff_origin, &contract.kva_origin) {
+                (Origin::Given, Origin::Given) => "",
+                _ => ", as the meter says: --contract and --kva give others",
+            },
             source: Box::new(source),
         })?;
         let alternatives = alternatives(&alt_offers, kva, &cal, days, wh);
