@@ -1098,3 +1098,52 @@ fn a_simulated_tempo_meter_replayed() {
     assert!(err.contains("22:00-06:00 (learned"), "{err}");
     assert!(err.contains("Tempo colours of"), "{err}");
 }
+
+#[test]
+fn duckdb_and_pandas_read_the_parquet_cost_exactly() {
+    // The fortnight by day, as Parquet: DuckDB sums the exact decimals to the fortnight's
+    // euros (14 × 2.86 = 40.04, the rows being rounded; the energy sum 14 × 2.3952 = 33.5328
+    // rounds per row to 2.40: 33.60), pandas loads them as decimals and times as UTC.
+    let Some(python) = common::python_readers() else {
+        return;
+    };
+    let dir = tmp();
+    hchp("2025-03-03 00:00", "2025-03-17 00:00", 500).write(dir.path());
+    let out = dir.path().join("cost.parquet");
+    let o = tic_rec(&[
+        "cost",
+        "--data-dir",
+        dir.path().to_str().expect("utf-8"),
+        "--to",
+        "2025-03-16",
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let script = format!(
+        r#"
+import duckdb, json, pandas
+con = duckdb.connect()
+r = con.execute("SELECT count(*), sum(actual_total_eur), sum(actual_energy_eur), typeof(any_value(actual_total_eur)), typeof(any_value(hc_kwh)), sum(hc_kwh), any_value(cheapest) FROM read_parquet('{p}')").fetchone()
+df = pandas.read_parquet('{p}')
+print(json.dumps({{"rows": r[0], "total": str(r[1]), "energy": str(r[2]), "eur_type": r[3], "kwh_type": r[4], "hc": str(r[5]), "cheapest": r[6],
+    "start": str(df.period_start.dtype), "eur": type(df.actual_total_eur[0]).__name__}}))
+"#,
+        p = out.display()
+    );
+    let o = std::process::Command::new(&python)
+        .args(["-c", &script])
+        .output()
+        .expect("python");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["rows"], 14);
+    assert_eq!(v["total"], "40.04");
+    assert_eq!(v["energy"], "33.60");
+    assert_eq!(v["eur_type"], "DECIMAL(18,2)");
+    assert_eq!(v["kwh_type"], "DECIMAL(18,3)");
+    assert_eq!(v["hc"], "56.000");
+    assert_eq!(v["cheapest"], "tempo");
+    assert!(v["start"].as_str().expect("dtype").contains("UTC"), "{v}");
+    assert_eq!(v["eur"], "Decimal");
+}
