@@ -48,6 +48,38 @@
 //!   exactly the sum of the rows.
 //! - The library prints nothing: notes go to [`Report::notes`], export notes (damaged rows,
 //!   an unwritable index) to the [`Observer`].
+//!
+//! ## Use
+//! "Today so far" and "the last 12 months" (a dashboard keeps the [`Catalog`] open, and
+//! opens it again when a new day starts):
+//!
+//! ```no_run
+//! use tic_rec::cost::{report, Options};
+//! use tic_rec::export::{self, Period, Quiet};
+//!
+//! let catalog = export::open(std::path::Path::new("tic-data"))?;
+//! let today = chrono::Local::now().date_naive();
+//! let mut o = Options::new(Period::Day);
+//! (o.from, o.to) = (Some(today), Some(today));
+//! let r = report(&catalog, &o, &mut Quiet)?;
+//! if let Some(w) = &r.total {
+//!     println!("{} so far", w.actual.total().human()); // exact, rounded when shown
+//! }
+//! let mut o = Options::new(Period::Month);
+//! o.from = today.checked_sub_months(chrono::Months::new(12));
+//! for row in report(&catalog, &o, &mut Quiet)?.rows {
+//!     if let Some(w) = &row.cost {
+//!         println!("{} {} cheapest {}", row.start, w.actual.total().plain(),
+//!             tic_rec::cost::Report::cheapest_key(w));
+//!     }
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Each call reads the day summaries of its range (and of the [`LEARNING_DAYS`] before its
+//! end) twice and prices them: about a tenth of a second for a year of one-second records on
+//! this project's build machine (BENCHMARKS.md); the day being recorded is read in full each
+//! time (its file changes).
 
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
