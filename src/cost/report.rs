@@ -681,10 +681,6 @@ pub fn report(
             },
         ),
     };
-    notes.push(Note::Schedule {
-        schedule: schedule.clone(),
-        origin: schedule_origin.clone(),
-    });
 
     // The alternatives' keys and names.
     let mut alt_offers: Vec<Offer> = Tariff::ALL
@@ -718,6 +714,14 @@ pub fn report(
             notes,
         });
     };
+
+    notes.insert(
+        0,
+        Note::Schedule {
+            schedule: schedule.clone(),
+            origin: schedule_origin.clone(),
+        },
+    );
 
     // The actual contract.
     let meter_name = last_value(
