@@ -721,3 +721,318 @@ fn real_captures_export_the_same_rows_once_archived() {
     }
     assert!(checked >= 8, "{checked} captures made rows");
 }
+
+// ---- Days archived more than once: rows recorded for a day after it was archived (a clock
+// gone back, a replay) are archived with its archived rows, never instead of them. ----
+
+mod mixed {
+    use std::fs;
+    use std::io::Write as _;
+    use std::path::{Path, PathBuf};
+
+    use chrono::NaiveDate;
+    use tic_rec::store::catalog::day_files;
+    use tic_rec::store::compact::{compact_day, Fail, NoSummary, Options, Outcome, Step};
+    use tic_rec::store::{Columns, DayReader, Next};
+
+    /// The rows of `day` as readers see them: the time cell, then every cell.
+    pub fn rows(dir: &Path, day: NaiveDate) -> Vec<String> {
+        let files = day_files(dir, day).expect("files");
+        let mut r = DayReader::open(day, &files, Columns::All).expect("open");
+        let mut out = Vec::new();
+        while let Some(n) = r.advance().expect("row") {
+            if n == Next::Row {
+                let mut s = String::new();
+                r.push_time_text(&mut s);
+                for j in 1..r.columns().len() {
+                    s.push('|');
+                    r.cell(j).push_to(&mut s);
+                }
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    /// A CSV file of rows `n` of 2026-05-01 from `hour`:00:00, one a second.
+    pub fn csv(n: std::ops::Range<u32>, hour: u32) -> String {
+        let mut t = String::from("time,time_source,EAST\n");
+        for i in n {
+            t += &format!(
+                "2026-05-01T{hour:02}:{:02}:{:02}+02:00,meter,{}\n",
+                i / 60,
+                i % 60,
+                1000 + i
+            );
+        }
+        t
+    }
+
+    /// Asserts the rows are `want`, naming the first that differs rather than printing them.
+    #[track_caller]
+    pub fn same_rows(got: &[String], want: &[String], what: &str) {
+        if got != want {
+            let at = got.iter().zip(want).position(|(a, b)| a != b);
+            panic!(
+                "{what}: {} rows, {} wanted; first difference at {at:?}: {:?} vs {:?}",
+                got.len(),
+                want.len(),
+                at.and_then(|i| got.get(i)),
+                at.and_then(|i| want.get(i))
+            );
+        }
+    }
+
+    pub fn compact(dir: &Path, day: NaiveDate, options: &Options<'_>) -> Outcome {
+        let files = day_files(dir, day).expect("files");
+        compact_day(day, &files, options, &mut NoSummary).expect("compact")
+    }
+
+    pub fn append(path: &Path, text: &str) {
+        fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .expect("open")
+            .write_all(text.as_bytes())
+            .expect("append");
+    }
+
+    /// 2026-05-01 archived from 100 rows at noon, then 3 rows at 08:00 recorded into a new
+    /// `D.csv` (and, with `part`, 2 more at 07:00 into `D.1.csv`): 103 (105) rows.
+    pub fn archived_then_more(part: bool) -> (tempfile::TempDir, NaiveDate, PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let day = NaiveDate::from_ymd_opt(2026, 5, 1).expect("date");
+        let month = dir.path().join("2026/05");
+        fs::create_dir_all(&month).expect("mkdir");
+        let p = month.join("2026-05-01.csv");
+        fs::write(&p, csv(0..100, 12)).expect("write");
+        compact(dir.path(), day, &Options::default());
+        assert!(!p.exists());
+        fs::write(&p, csv(0..3, 8)).expect("write");
+        if part {
+            fs::write(month.join("2026-05-01.1.csv"), csv(0..2, 7)).expect("write");
+        }
+        assert_eq!(rows(dir.path(), day).len(), if part { 105 } else { 103 });
+        (dir, day, p)
+    }
+
+    /// Rewrites the archive metadata of the Parquet file `path` as format 1 wrote it (no
+    /// `end` of sources, no `absorbed`), in place: the JSON padded to the same length.
+    pub fn to_format_1(path: &Path) {
+        let mut bytes = fs::read(path).expect("read");
+        let at = bytes
+            .windows(12)
+            .position(|w| w == b"{\"absorbed\":")
+            .expect("metadata");
+        let mut it =
+            serde_json::Deserializer::from_slice(&bytes[at..]).into_iter::<serde_json::Value>();
+        let mut v = it.next().expect("json").expect("json");
+        let len = it.byte_offset();
+        v["format"] = 1.into();
+        let o = v.as_object_mut().expect("object");
+        o.remove("absorbed");
+        for s in o["sources"].as_array_mut().expect("sources") {
+            s.as_object_mut().expect("source").remove("end");
+        }
+        let mut text = v.to_string().into_bytes();
+        assert!(text.len() <= len);
+        text.resize(len, b' ');
+        bytes[at..at + len].copy_from_slice(&text);
+        fs::write(path, bytes).expect("write");
+        let day = tic_rec::store::parquet::ParquetDay::open(path).expect("format 1");
+        assert_eq!(day.meta().format, 1);
+    }
+
+    /// Archives of format 1 (no end of sources recorded): a CSV file they cover is not read
+    /// again, one that grew is read from its archived length on, and archiving such a day
+    /// again keeps every row.
+    #[test]
+    fn format_1_archives_are_read_and_archived_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let day = NaiveDate::from_ymd_opt(2026, 5, 1).expect("date");
+        let month = dir.path().join("2026/05");
+        fs::create_dir_all(&month).expect("mkdir");
+        let p = month.join("2026-05-01.csv");
+        fs::write(&p, csv(0..100, 12)).expect("write");
+        let keep = Options {
+            keep_csv: true,
+            ..Options::default()
+        };
+        compact(dir.path(), day, &keep);
+        let pq = month.join("2026-05-01.parquet");
+        to_format_1(&pq);
+        let want = rows(dir.path(), day);
+        assert_eq!(want.len(), 100);
+        let files = day_files(dir.path(), day).expect("files");
+        let r = tic_rec::store::Resolved::new(day, &files).expect("resolve");
+        assert_eq!(r.encoding(), tic_rec::store::Encoding::Parquet, "covered");
+        // Grown: the new row read once.
+        append(&p, "2026-05-01T12:01:40+02:00,meter,1100\n");
+        assert_eq!(rows(dir.path(), day).len(), 101);
+        // A new part of the day too: archived again, every row kept, every CSV removed.
+        fs::write(month.join("2026-05-01.1.csv"), csv(0..2, 7)).expect("write");
+        let want = rows(dir.path(), day);
+        assert_eq!(want.len(), 103);
+        compact(dir.path(), day, &Options::default());
+        same_rows(&rows(dir.path(), day), &want, "archived again");
+        assert!(day_files(dir.path(), day).expect("files").csv.is_empty());
+        // A format-1 archive covering a file kept, plus a new part: the kept file is still
+        // covered once archived again (its end read from the file), and removed.
+        let (dir, day, _) = archived_then_more(false);
+        compact(dir.path(), day, &keep);
+        to_format_1(&dir.path().join("2026/05/2026-05-01.parquet"));
+        fs::write(dir.path().join("2026/05/2026-05-01.1.csv"), csv(0..2, 7)).expect("write");
+        let want = rows(dir.path(), day);
+        assert_eq!(want.len(), 105);
+        let out = compact(dir.path(), day, &Options::default());
+        assert!(
+            matches!(out, Outcome::Converted { removed: 2, .. }),
+            "{out:?}"
+        );
+        same_rows(&rows(dir.path(), day), &want, "format 1, archived again");
+    }
+
+    /// A second archiving of a day interrupted at any step (an I/O error, or a crash there)
+    /// leaves every row readable once, and the next run finishes with every row archived.
+    #[test]
+    fn a_mixed_day_interrupted_at_any_step_keeps_every_row() {
+        for step in Step::ALL {
+            let (dir, day, _) = archived_then_more(true);
+            let want = rows(dir.path(), day);
+            let files = day_files(dir.path(), day).expect("files");
+            let o = Options {
+                fail: Some(Fail::Error(step)),
+                ..Options::default()
+            };
+            assert!(
+                compact_day(day, &files, &o, &mut NoSummary).is_err(),
+                "{step:?}"
+            );
+            same_rows(
+                &rows(dir.path(), day),
+                &want,
+                &format!("{step:?}: interrupted"),
+            );
+            let out = compact(dir.path(), day, &Options::default());
+            assert!(
+                matches!(out, Outcome::Converted { .. }),
+                "{step:?}: {out:?}"
+            );
+            same_rows(
+                &rows(dir.path(), day),
+                &want,
+                &format!("{step:?}: next run"),
+            );
+            let files = day_files(dir.path(), day).expect("files");
+            assert!(files.csv.is_empty() && files.temps.is_empty(), "{step:?}");
+        }
+    }
+
+    /// A CSV file of a mixed day that grows after the day is archived again (`--keep-csv`, or
+    /// a file kept because it changed meanwhile): readers add its new rows to the archived
+    /// ones, and the next archiving keeps them all.
+    #[test]
+    fn a_mixed_day_whose_csv_grows_keeps_its_archived_rows() {
+        let (dir, day, p) = archived_then_more(false);
+        let keep = Options {
+            keep_csv: true,
+            ..Options::default()
+        };
+        compact(dir.path(), day, &keep);
+        assert_eq!(rows(dir.path(), day).len(), 103);
+        append(&p, "2026-05-01T08:00:03+02:00,meter,1003\n");
+        let mut want = rows(dir.path(), day);
+        assert_eq!(want.len(), 104, "readers after the append");
+        compact(dir.path(), day, &Options::default());
+        assert!(day_files(dir.path(), day).expect("files").csv.is_empty());
+        same_rows(&rows(dir.path(), day), &want, "after the next archiving");
+        // Once more: a new file, archived a third time, keeps the two archivings' rows.
+        fs::write(&p, csv(0..1, 6)).expect("write");
+        want.insert(0, "2026-05-01T06:00:00+02:00|meter|1000".into());
+        compact(dir.path(), day, &Options::default());
+        same_rows(&rows(dir.path(), day), &want, "after a third archiving");
+    }
+
+    /// A torn last line cut by the recorder before it appends again: the archived rows are
+    /// read once, the new ones once.
+    #[test]
+    fn a_source_cut_back_then_grown_is_read_from_where_its_rows_ended() {
+        let (dir, day, p) = archived_then_more(false);
+        append(&p, "2026-05-01T08:00:03+02:00,met");
+        let keep = Options {
+            keep_csv: true,
+            ..Options::default()
+        };
+        compact(dir.path(), day, &keep);
+        let want = rows(dir.path(), day);
+        assert_eq!(want.len(), 103);
+        // The recorder resumes the file: cuts the torn tail, appends.
+        let text = fs::read_to_string(&p).expect("read");
+        let cut = text.rfind('\n').expect("line") + 1;
+        fs::write(&p, &text[..cut]).expect("cut");
+        same_rows(&rows(dir.path(), day), &want, "cut back: still covered");
+        append(&p, "2026-05-01T08:00:04+02:00,meter,1004\n");
+        assert_eq!(rows(dir.path(), day).len(), 104, "grown");
+        compact(dir.path(), day, &Options::default());
+        assert_eq!(rows(dir.path(), day).len(), 104, "archived");
+        assert!(day_files(dir.path(), day).expect("files").csv.is_empty());
+    }
+}
+
+/// `kill -9` at every step of the second archiving of days (rows recorded for them after
+/// they were archived, in `D.csv` and `D.1.csv`): each day stays readable exactly once, and
+/// the next run archives every row.
+#[test]
+fn a_crash_at_every_step_of_a_second_archiving_keeps_every_row() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("src");
+    let (a, b) = (local(2026, 5, 1, 0), local(2026, 5, 3, 0) - 1);
+    model(Contract::HcHp, a, b, 60, vec![]).write(&src, &[]);
+    assert!(compact(&src, &[], None).status.success());
+    // Rows recorded for both days after their archiving (a clock gone back, a replay).
+    for d in [1, 2] {
+        std::fs::write(
+            day_path(&src, 2026, 5, d, 0),
+            format!("time,time_source,EAST,SINSTS\n2026-05-0{d}T12:00:30+02:00,meter,,700\n"),
+        )
+        .expect("write");
+        std::fs::write(
+            day_path(&src, 2026, 5, d, 1),
+            format!("time,time_source,EAST\n2026-05-0{d}T13:00:30+02:00,meter,\n"),
+        )
+        .expect("write");
+    }
+    let want = all_exports(&src);
+    for step in tic_rec::store::compact::Step::ALL {
+        let d = dir.path().join(step.name());
+        let status = Command::new("cp")
+            .args([
+                "-a",
+                src.to_str().expect("utf-8"),
+                d.to_str().expect("utf-8"),
+            ])
+            .status()
+            .expect("cp");
+        assert!(status.success());
+        let out = compact(&d, &[], Some(step.name()));
+        assert!(!out.status.success(), "{step:?}: not interrupted");
+        same(
+            &want,
+            &all_exports(&d),
+            &format!("{step:?}: after the crash"),
+        );
+        let out = compact(&d, &[], None);
+        assert!(
+            out.status.success(),
+            "{step:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        same(
+            &want,
+            &all_exports(&d),
+            &format!("{step:?}: after the next run"),
+        );
+        assert!(files_named(&d, ".csv").is_empty(), "{step:?}: CSV left");
+        assert!(temp_files(&d).is_empty(), "{step:?}: temporary files left");
+    }
+}

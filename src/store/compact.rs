@@ -3,19 +3,25 @@
 //! The steps, each of which a crash may interrupt (see the durability promise in
 //! [`crate::store`]):
 //! 1. read the day as readers do ([`DayReader`]: its CSV files, or its Parquet file and the
-//!    CSV files it does not cover) and write it to `.YYYY-MM-DD.parquet.tmp-…` in its month
+//!    CSV rows it does not hold) and write it to `.YYYY-MM-DD.parquet.tmp-…` in its month
 //!    directory, with the caller's key-value metadata ([`Summarise`]); fsync it;
 //! 2. read the temporary file back in full and verify it: rows, first and last time, the
 //!    digest of every stored column and of every cell's text against the day just read;
 //! 3. rename it to `YYYY-MM-DD.parquet`, fsync the directory;
-//! 4. remove the CSV files it covers (same name, length and first 4 KiB as when read: a file
-//!    that grew meanwhile is kept, and readers then prefer it), fsync the directory.
+//! 4. remove the CSV files it covers ([`relation`]: same name and first bytes, no complete
+//!    line past where the rows it holds end: a file that grew meanwhile is kept, and readers
+//!    read its new rows with the archive), fsync the directory.
+//!
+//! A day archived again (rows recorded for it after its archiving) is read from its Parquet
+//! file and those rows; the new file lists the old one's sources whose files are gone as
+//! *absorbed*, so that it never covers a new CSV file of the same name, and a day with
+//! absorbed rows is never rebuilt from its CSV files alone.
 //!
 //! Verifying before the rename means a `YYYY-MM-DD.parquet` a conversion made is always a
-//! verified one. A crash before step 3 leaves the CSV files (and a temporary file that readers
-//! never read and the next run removes); after it, the Parquet file covers the CSV files
-//! still there, readers read it alone, and the next run re-verifies it against them and
-//! removes them.
+//! verified one. A crash before step 3 leaves the day as it was (and a temporary file that
+//! readers never read and the next run removes); after it, the Parquet file covers the CSV
+//! files still there, readers read it alone, and the next run re-verifies it and removes
+//! them.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -25,7 +31,10 @@ use chrono::NaiveDate;
 
 use super::catalog::DayFiles;
 use super::parquet::{self, DayWriter, ParquetDay, PushError, SourceFile};
-use super::read::{file_name, head_hash, Columns, DayReader, Encoding, Next, ReadError};
+use super::read::{
+    file_name, head_of, line_end_within, relation, Columns, DayReader, Encoding, Inherit, Next,
+    ReadError, Relation, Resolved,
+};
 
 /// A conversion error, naming the file.
 #[derive(Debug, thiserror::Error)]
@@ -202,27 +211,43 @@ fn inject(fail: Option<Fail>, step: Step) -> Result<(), CompactError> {
     }
 }
 
-/// The sources of a new archive of the day read by `r`: the old archive's and the CSV files read.
-fn sources_of(r: &DayReader) -> Result<Vec<SourceFile>, CompactError> {
-    let mut out: Vec<SourceFile> = r
-        .parquet()
-        .map(|p| p.meta().sources.clone())
-        .unwrap_or_default();
-    for f in r.files() {
-        if f.path.extension().is_some_and(|e| e == "parquet") {
-            continue;
+/// The sources of a new archive of the day `r` has read to its end, and the sources it
+/// absorbs: the old archive's sources whose CSV files are still there as they were stay
+/// sources (the new archive covers them too); those gone or replaced, and the old archive's
+/// absorbed sources, are absorbed; a source that grew is listed as read now, with the CSV
+/// files read.
+fn sources_of(r: &mut DayReader) -> Result<(Vec<SourceFile>, Vec<SourceFile>), CompactError> {
+    let mut sources = Vec::new();
+    let mut absorbed = Vec::new();
+    if let Some(p) = r.parquet() {
+        let m = p.meta();
+        absorbed.extend(m.absorbed.iter().cloned());
+        for (s, how) in m.sources.iter().zip(r.inherited()) {
+            match how {
+                Inherit::Covered(path) => sources.push(with_end(s, path)?),
+                Inherit::Grown => {}
+                Inherit::Gone => absorbed.push(s.clone()),
+            }
         }
-        let header = super::csv::CsvFile::open(&f.path)?.header().to_vec();
-        let name = file_name(&f.path);
-        out.retain(|s| s.name != name);
-        out.push(SourceFile {
-            name,
-            len: f.len,
-            head: head_hash(&f.path, f.len)?,
-            header,
-        });
     }
-    Ok(out)
+    sources.extend(r.csv_sources()?);
+    Ok((sources, absorbed))
+}
+
+/// A source of a format-1 archive, covered by the CSV file `path`, with where its rows end
+/// (read from the file's first `len` bytes, which are the archived ones).
+fn with_end(s: &SourceFile, path: &Path) -> Result<SourceFile, CompactError> {
+    if s.end.is_some() {
+        return Ok(s.clone());
+    }
+    let f = File::open(path).map_err(io_err("open", path))?;
+    let end = line_end_within(&f, s.len).map_err(io_err("read", path))?;
+    let head = head_of(&f, end).map_err(io_err("read", path))?;
+    Ok(SourceFile {
+        end: Some(end),
+        head,
+        ..s.clone()
+    })
 }
 
 /// Converts `day` (whose files are `files`, in the month directory `dir`) to its Parquet file.
@@ -238,7 +263,7 @@ pub fn compact_day(
     if !files.has_data() {
         return Ok(Outcome::Empty);
     }
-    let probe = DayReader::open(day, files, Columns::Only(&|_| false))?;
+    let probe = Resolved::new(day, files)?;
     let target = match &files.parquet {
         Some(p) => p.path.clone(),
         None => files.csv[0]
@@ -254,9 +279,9 @@ pub fn compact_day(
             return Ok(Outcome::Archived);
         }
         // The Parquet file covers the CSV files still there (a crash after the rename, or
-        // one while they were removed). When they are all its sources, verify it against
-        // them (and rebuild it from them if it does not verify); when some were removed
-        // already, it alone holds the day: verify it, then remove the rest.
+        // one while they were removed). When they are all its sources and it absorbed none,
+        // verify it against them (and rebuild it from them if it does not verify); otherwise
+        // it alone holds the day: verify it, then remove the rest.
         let csv_only = DayFiles {
             csv: files.csv.clone(),
             parquet: None,
@@ -264,10 +289,10 @@ pub fn compact_day(
         };
         let pq = ParquetDay::open(&target)?;
         let m = pq.meta();
-        let all_there = m
-            .sources
-            .iter()
-            .all(|s| files.csv.iter().any(|c| file_name(&c.path) == s.name));
+        let all_there = m.absorbed.is_empty()
+            && m.sources
+                .iter()
+                .all(|s| files.csv.iter().any(|c| file_name(&c.path) == s.name));
         let same = if all_there {
             let (rows, text) = text_digest(day, &csv_only)?;
             rows == m.rows && text == m.text_digest && parquet::check(&target).is_ok()
@@ -376,14 +401,9 @@ fn write_verify(
                 // Some cells need raw columns: find them all in one pass, then write again.
                 let mut r = DayReader::open(day, files, Columns::All)?;
                 let columns = r.columns().to_vec();
-                let mut w = DayWriter::create(
-                    temp,
-                    day,
-                    columns.clone(),
-                    Vec::new(),
-                    parquet::plan(&columns, &raw),
-                )
-                .map_err(|e| write_err(temp, e))?;
+                let mut w =
+                    DayWriter::create(temp, day, columns.clone(), parquet::plan(&columns, &raw))
+                        .map_err(|e| write_err(temp, e))?;
                 raw.extend(need);
                 while let Some(n) = r.advance()? {
                     if n == Next::Row {
@@ -438,15 +458,8 @@ fn write_once(
 ) -> Result<Result<(parquet::ArchiveMeta, u64), Vec<usize>>, CompactError> {
     let mut r = DayReader::open(day, files, Columns::All)?;
     let columns = r.columns().to_vec();
-    let sources = sources_of(&r)?;
-    let mut w = DayWriter::create(
-        temp,
-        day,
-        columns.clone(),
-        sources,
-        parquet::plan(&columns, raw),
-    )
-    .map_err(|e| write_err(temp, e))?;
+    let mut w = DayWriter::create(temp, day, columns.clone(), parquet::plan(&columns, raw))
+        .map_err(|e| write_err(temp, e))?;
     summarise.start(&columns);
     let mut n = 0u64;
     while let Some(next) = r.advance()? {
@@ -472,6 +485,8 @@ fn write_once(
         }
     }
     w.set_damage(r.damage());
+    let (sources, absorbed) = sources_of(&mut r)?;
+    w.set_sources(sources, absorbed);
     let extra = summarise.finish();
     let (meta, file) = w.finish(extra).map_err(|e| write_err(temp, e))?;
     file.sync_all().map_err(io_err("fsync", temp))?;
@@ -480,8 +495,9 @@ fn write_once(
     Ok(Ok((meta, digest)))
 }
 
-/// Removes the CSV files of the day that `sources` covers as they are now (same name, length
-/// and first 4 KiB); returns (removed, kept because changed).
+/// Removes the CSV files of the day that `sources` covers as they are now ([`relation`]: the
+/// same first bytes and no complete line past where the rows archived end); returns
+/// (removed, kept because changed).
 fn remove_covered(
     files: &DayFiles,
     sources: &[SourceFile],
@@ -498,12 +514,13 @@ fn remove_covered(
             changed += 1;
             continue;
         };
-        let len = match fs::metadata(&f.path) {
-            Ok(m) => m.len(),
+        let file = match File::open(&f.path) {
+            Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(io_err("stat", &f.path)(e)),
+            Err(e) => return Err(io_err("open", &f.path)(e)),
         };
-        if len != s.len || head_hash(&f.path, len)? != s.head {
+        let len = file.metadata().map_err(io_err("stat", &f.path))?.len();
+        if relation(s, &file, len).map_err(io_err("read", &f.path))? != Relation::Covered {
             changed += 1;
             continue;
         }

@@ -67,13 +67,17 @@
 //!   first and last time, a digest of every stored column and of every cell's text against
 //!   the CSV), renames it to `YYYY-MM-DD.parquet`, fsyncs the directory, and only then
 //!   removes the CSV files, then fsyncs the directory again.
-//! - A crash or `kill -9` at any point leaves each day readable exactly once: its CSV files,
-//!   or its verified Parquet file, or both with readers using the Parquet file alone (it
-//!   lists the CSV files it holds, by name, length and first 4 KiB); the next conversion
-//!   finishes the job (and removes a stale temporary file).
-//! - A CSV file that changed while its day was converted is kept, and readers prefer it to
-//!   the Parquet file until the day is converted again; rows recorded for a day after its
-//!   archiving (a clock gone back) are read with it, merged by time.
+//! - A crash or `kill -9` at any point leaves each day readable exactly once: its CSV files
+//!   (and its earlier Parquet file, if any), or its verified Parquet file, or both with
+//!   readers using the Parquet file alone (it lists the CSV files it covers, by name, first
+//!   bytes and where their rows end); the next conversion finishes the job (and removes a
+//!   stale temporary file).
+//! - A CSV file that grew while its day was converted is kept: readers read the Parquet file
+//!   and the rows appended past where its archived rows end, until the day is converted
+//!   again. Rows recorded for a day after its archiving (a clock gone back, a replay) are
+//!   read with it, merged by time; archiving the day again writes a Parquet file of both,
+//!   which lists the earlier archive's sources as absorbed: a day's archived rows are never
+//!   dropped for its CSV rows, whichever step a crash interrupts.
 //! - A Parquet file that does not read (truncated, garbled) is an error naming it, or, when
 //!   its CSV files are still there, a note and a read of the CSV files. A full read checks
 //!   every column against its digest: never other numbers.

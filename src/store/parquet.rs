@@ -19,11 +19,16 @@
 //! - zstd, chunk statistics, rows in the order of the day's merged CSV rows (time order).
 //!
 //! ## Metadata
-//! Key `tic-rec.archive`: JSON, `"format": 1`, the day, the day's columns (the union of its
-//! CSV headers, in order), the stored columns, each source CSV file (name, length, hash of
-//! its first 4 KiB, header), rows, first and last time, a digest of every stored column and
+//! Key `tic-rec.archive`: JSON, `"format": 2`, the day, the day's columns (the union of its
+//! CSV headers, in order), the stored columns, the CSV files it covers (`sources`: name,
+//! length, `end` — where its rows end, past its last complete line —, hash of its first
+//! bytes up to `end` or 4 KiB, header), the sources of earlier archives of the day whose rows
+//! it holds but whose files are gone (`absorbed`, same fields: a record, never used to tell
+//! which files it covers), rows, first and last time, a digest of every stored column and
 //! one of every cell's text, and the damaged rows skipped. Other keys are the caller's
-//! (export puts its day summary in `tic-rec.summary`).
+//! (export puts its day summary in `tic-rec.summary`). Format 1 (no `end`, no `absorbed`,
+//! the head hash over the first 4 KiB of the file) is still read; a later format is an
+//! error, never read as another.
 //!
 //! ## Reading
 //! A footer is validated before use (sizes, offsets, schema against the metadata); the
@@ -56,8 +61,12 @@ use super::digest::{hex, IntDigest, RowsDigest, TextDigest};
 use super::read::{Cell, Columns, Damage, DamagedRow, DayReader, Position, ReadError};
 use super::text::{canonical_int, parse_time, push_time};
 
-/// The archive format version (key `tic-rec.archive`, field `format`).
-pub const FORMAT: u64 = 1;
+/// The archive format version written (key `tic-rec.archive`, field `format`). Format 2
+/// added where each source's rows end and the sources absorbed from an earlier archive of
+/// the day; format 1 files are still read.
+pub const FORMAT: u64 = 2;
+/// The oldest archive format read.
+pub const OLDEST_FORMAT: u64 = 1;
 /// The metadata key of the archive's own description.
 pub const META_KEY: &str = "tic-rec.archive";
 /// Rows per row group (a day at one row a second is one row group).
@@ -98,10 +107,27 @@ pub struct SourceFile {
     pub name: String,
     /// Its length when converted.
     pub len: u64,
-    /// Hash of its first 4 KiB ([`super::read::head_hash`]).
+    /// Where its rows end: the offset past its last complete line, 0 when it has no complete
+    /// header (every row before it is in the archive; a torn tail past it is not a row).
+    /// `None` in a format-1 archive, which did not record it.
+    pub end: Option<u64>,
+    /// Hash of its first [`SourceFile::head_len`] bytes ([`super::read::head_of`]).
     pub head: u64,
     /// Its header.
     pub header: Vec<String>,
+}
+
+impl SourceFile {
+    /// How many of its first bytes [`SourceFile::head`] hashes: at most 4 KiB of its rows
+    /// (format 1: of the file).
+    pub fn head_len(&self) -> u64 {
+        self.end.unwrap_or(self.len).min(super::read::HEAD_BYTES)
+    }
+
+    fn to_json(&self) -> Value {
+        json!({"name": self.name, "len": self.len, "end": self.end, "head": hex(self.head),
+               "header": self.header})
+    }
 }
 
 /// Where damaged rows were skipped in an archived day's stream.
@@ -118,14 +144,23 @@ pub struct Marker {
 /// The archive's own metadata (key [`META_KEY`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ArchiveMeta {
+    /// The format it was written in ([`FORMAT`] for a file this build writes).
+    pub format: u64,
     /// The day.
     pub day: NaiveDate,
     /// The day's columns (`time` first).
     pub columns: Vec<String>,
     /// The stored columns, in file order.
     pub stored: Vec<StoredColumn>,
-    /// The CSV files it was made from.
+    /// The CSV files it covers: those it was made from, as they were then, and those of an
+    /// earlier archive of the day that were still there unchanged. A CSV file it covers (same
+    /// name, same first bytes, no complete line past [`SourceFile::end`]) holds no row it
+    /// lacks; one that grew holds new rows past `end`.
     pub sources: Vec<SourceFile>,
+    /// The sources of earlier archives of the day whose rows it holds (read from the
+    /// archive it replaced) but whose files are gone or were replaced: a record only, never
+    /// used to tell which files it covers. Names may repeat, and may be those of sources.
+    pub absorbed: Vec<SourceFile>,
     /// Rows.
     pub rows: u64,
     /// First and last row's time.
@@ -159,11 +194,8 @@ impl ArchiveMeta {
                 Stored::Raw(n) => json!({"name": c.name, "kind": "raw", "of": self.columns[n]}),
             })
             .collect();
-        let sources: Vec<Value> = self
-            .sources
-            .iter()
-            .map(|s| json!({"name": s.name, "len": s.len, "head": hex(s.head), "header": s.header}))
-            .collect();
+        let sources: Vec<Value> = self.sources.iter().map(SourceFile::to_json).collect();
+        let absorbed: Vec<Value> = self.absorbed.iter().map(SourceFile::to_json).collect();
         let markers: Vec<Value> = self
             .markers
             .iter()
@@ -190,6 +222,7 @@ impl ArchiveMeta {
             "columns": self.columns,
             "stored": stored,
             "sources": sources,
+            "absorbed": absorbed,
             "rows": self.rows,
             "first": self.first,
             "last": self.last,
@@ -205,9 +238,9 @@ impl ArchiveMeta {
         let v: Value = serde_json::from_str(text).map_err(|e| format!("metadata: {e}"))?;
         let bad = |what: &str| format!("metadata: bad or missing {what}");
         let format = v["format"].as_u64().ok_or_else(|| bad("format"))?;
-        if format != FORMAT {
+        if !(OLDEST_FORMAT..=FORMAT).contains(&format) {
             return Err(format!(
-                "archive format {format}, this tic-rec reads format {FORMAT}"
+                "archive format {format}, this tic-rec reads formats {OLDEST_FORMAT} to {FORMAT}"
             ));
         }
         let strings = |v: &Value, what: &str| -> Result<Vec<String>, String> {
@@ -250,15 +283,36 @@ impl ArchiveMeta {
             };
             stored.push(StoredColumn { name, kind });
         }
-        let mut sources = Vec::new();
-        for s in v["sources"].as_array().ok_or_else(|| bad("sources"))? {
-            sources.push(SourceFile {
-                name: s["name"].as_str().ok_or_else(|| bad("sources"))?.to_owned(),
-                len: s["len"].as_u64().ok_or_else(|| bad("sources"))?,
-                head: unhex(&s["head"], "sources")?,
-                header: strings(&s["header"], "sources")?,
-            });
-        }
+        let source_list = |key: &str, need_end: bool| -> Result<Vec<SourceFile>, String> {
+            let mut out = Vec::new();
+            for s in v[key].as_array().ok_or_else(|| bad(key))? {
+                let end = match &s["end"] {
+                    Value::Null if !need_end => None,
+                    e => Some(e.as_u64().ok_or_else(|| bad(key))?),
+                };
+                let len = s["len"].as_u64().ok_or_else(|| bad(key))?;
+                if end.is_some_and(|e| e > len) {
+                    return Err(bad(key));
+                }
+                out.push(SourceFile {
+                    name: s["name"].as_str().ok_or_else(|| bad(key))?.to_owned(),
+                    len,
+                    end,
+                    head: unhex(&s["head"], key)?,
+                    header: strings(&s["header"], key)?,
+                });
+            }
+            Ok(out)
+        };
+        // Format 1 recorded neither where a source's rows end nor absorbed sources.
+        let (sources, absorbed) = if format == 1 {
+            (source_list("sources", false)?, Vec::new())
+        } else {
+            (
+                source_list("sources", true)?,
+                source_list("absorbed", false)?,
+            )
+        };
         let map = v["digests"].as_object().ok_or_else(|| bad("digests"))?;
         let mut digests = Vec::new();
         for c in &stored {
@@ -295,10 +349,12 @@ impl ArchiveMeta {
             });
         }
         Ok(ArchiveMeta {
+            format,
             day,
             columns,
             stored,
             sources,
+            absorbed,
             rows: v["rows"].as_u64().ok_or_else(|| bad("rows"))?,
             first: v["first"].as_i64(),
             last: v["last"].as_i64(),
@@ -478,13 +534,12 @@ fn werr(e: impl std::fmt::Display) -> PushError {
 }
 
 impl DayWriter {
-    /// Creates `path` for `day`, whose columns are `columns`, made from `sources`, storing
-    /// `stored` ([`plan`]).
+    /// Creates `path` for `day`, whose columns are `columns`, storing `stored` ([`plan`]).
+    /// Its sources are set once the day is read ([`DayWriter::set_sources`]).
     pub fn create(
         path: &Path,
         day: NaiveDate,
         columns: Vec<String>,
-        sources: Vec<SourceFile>,
         stored: Vec<StoredColumn>,
     ) -> Result<DayWriter, PushError> {
         let file = File::create(path).map_err(werr)?;
@@ -520,10 +575,12 @@ impl DayWriter {
         Ok(DayWriter {
             path: path.to_path_buf(),
             meta: ArchiveMeta {
+                format: FORMAT,
                 day,
                 columns,
                 stored,
-                sources,
+                sources: Vec::new(),
+                absorbed: Vec::new(),
                 rows: 0,
                 first: None,
                 last: None,
@@ -712,6 +769,12 @@ impl DayWriter {
             time,
             count,
         });
+    }
+
+    /// The CSV files the archive covers and the sources it absorbed (see [`ArchiveMeta`]).
+    pub fn set_sources(&mut self, sources: Vec<SourceFile>, absorbed: Vec<SourceFile>) {
+        self.meta.sources = sources;
+        self.meta.absorbed = absorbed;
     }
 
     /// The damaged rows of each source (from [`DayReader::damage`], once read to its end).

@@ -3,13 +3,18 @@
 //!
 //! ## Which files a day is read from
 //! - No Parquet file: its CSV files (`YYYY-MM-DD.csv`, `.1.csv`…), merged by time.
-//! - A Parquet file and no CSV file, or only CSV files it *covers* (it lists each among its
-//!   sources with the same name, length and first 4 KiB: a conversion that has not removed
-//!   them yet, or `--keep-csv`): the Parquet file alone.
-//! - A Parquet file whose sources are all still there as CSV files that have grown since
-//!   (rows appended after the conversion): the CSV files alone.
-//! - Otherwise (rows recorded for the day after its CSV files were removed): the Parquet
-//!   file and the CSV files it does not cover, merged by time.
+//! - A Parquet file: the Parquet file, and of each CSV file ([`relation`] to the sources the
+//!   Parquet file lists):
+//!   - nothing, when the Parquet file *covers* it (a source of the same name and first bytes,
+//!     with no complete line past where the source's rows ended: a conversion that has not
+//!     removed it yet, or `--keep-csv`);
+//!   - the rows past where the source's rows ended, when it *grew* since (rows appended
+//!     after, or while, it was converted);
+//!   - every row otherwise (a new file: rows recorded for the day after its CSV files were
+//!     removed).
+//!
+//!   So a day is read from the Parquet file alone, or mixed with CSV rows it does not hold;
+//!   the archived rows are never dropped for a CSV file's.
 //! - A Parquet file whose footer cannot be read (a partial copy): its CSV files when there
 //!   are any (with a note), else an error naming it.
 //!
@@ -20,7 +25,8 @@
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::io::Read;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
@@ -28,7 +34,7 @@ use chrono::NaiveDate;
 use super::catalog::{DayFiles, FileEntry};
 use super::csv::CsvFile;
 use super::digest::bytes_hash;
-use super::parquet::{ParquetDay, ParquetRows};
+use super::parquet::{ParquetDay, ParquetRows, SourceFile};
 use super::text::parse_int;
 
 /// An error reading days. Every message names the file, and the line, at fault.
@@ -268,6 +274,7 @@ pub struct DayReader {
     encoding: Encoding,
     parquet: Option<ParquetDay>,
     files: Vec<FileEntry>,
+    inherit: Vec<Inherit>,
     cur: Option<usize>,
     markers: VecDeque<(i64, u64)>,
     notes: Vec<String>,
@@ -276,19 +283,110 @@ pub struct DayReader {
 /// Bytes of a CSV file's start that identify it (with its name and length).
 pub const HEAD_BYTES: u64 = 4096;
 
-/// The hash of the first `min(len, HEAD_BYTES)` bytes of `path`.
-pub fn head_hash(path: &Path, len: u64) -> Result<u64, ReadError> {
-    let io = |source| ReadError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut f = std::fs::File::open(path).map_err(io)?;
+/// The hash of the first `n` bytes of `file` (at most [`HEAD_BYTES`]; fewer when it is
+/// shorter).
+pub fn head_of(mut file: &File, n: u64) -> std::io::Result<u64> {
+    file.seek(SeekFrom::Start(0))?;
     let mut buf = Vec::new();
-    (&mut f)
-        .take(len.min(HEAD_BYTES))
-        .read_to_end(&mut buf)
-        .map_err(io)?;
+    file.take(n.min(HEAD_BYTES)).read_to_end(&mut buf)?;
     Ok(bytes_hash(&buf))
+}
+
+/// Whether `file` has a `\n` in `[from, to)`.
+fn has_line_end(mut file: &File, from: u64, to: u64) -> std::io::Result<bool> {
+    file.seek(SeekFrom::Start(from))?;
+    let mut chunk = vec![0; 64 * 1024];
+    let mut left = to.saturating_sub(from);
+    while left > 0 {
+        let n = usize::try_from(left.min(chunk.len() as u64)).unwrap_or(chunk.len());
+        let got = file.read(&mut chunk[..n])?;
+        if got == 0 {
+            return Ok(false);
+        }
+        if memchr::memchr(b'\n', &chunk[..got]).is_some() {
+            return Ok(true);
+        }
+        left -= got as u64;
+    }
+    Ok(false)
+}
+
+/// The offset past the last `\n` in the first `limit` bytes of `file` (0 when none): where
+/// the rows of a file that was `limit` bytes long ended.
+pub fn line_end_within(mut file: &File, limit: u64) -> std::io::Result<u64> {
+    let mut chunk = vec![0; 64 * 1024];
+    let mut hi = limit;
+    while hi > 0 {
+        let lo = hi.saturating_sub(chunk.len() as u64);
+        let n = usize::try_from(hi - lo).unwrap_or(0);
+        file.seek(SeekFrom::Start(lo))?;
+        file.read_exact(&mut chunk[..n])?;
+        if let Some(i) = memchr::memrchr(b'\n', &chunk[..n]) {
+            return Ok(lo + i as u64 + 1);
+        }
+        hi = lo;
+    }
+    Ok(0)
+}
+
+/// How a CSV file stands to a source an archive lists under the same name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Relation {
+    /// The archive holds every row of the file.
+    Covered,
+    /// The source with rows appended: the rows from byte `from` on are not in the archive.
+    Grown {
+        /// Where the source's rows ended (a line start).
+        from: u64,
+    },
+    /// Another file, or one changed otherwise: the archive may hold none of its rows.
+    Other,
+}
+
+/// How the CSV file open as `file`, `len` bytes long, stands to the source `s` (see
+/// [`Relation`]): the same first bytes, then no complete line past where `s`'s rows ended
+/// (covered) or some (grown). A format-1 source (no recorded end) is covered at its very
+/// length, grown when longer and its last archived byte ends a line.
+pub fn relation(s: &SourceFile, file: &File, len: u64) -> std::io::Result<Relation> {
+    let head_len = s.head_len();
+    if len < head_len || head_of(file, head_len)? != s.head {
+        return Ok(Relation::Other);
+    }
+    Ok(match s.end {
+        Some(end) if len < end => Relation::Other,
+        Some(end) if has_line_end(file, end, len)? => Relation::Grown { from: end },
+        Some(_) => Relation::Covered,
+        None if len == s.len => Relation::Covered,
+        None if len > s.len && (s.len == 0 || byte_at(file, s.len - 1)? == b'\n') => {
+            Relation::Grown { from: s.len }
+        }
+        None => Relation::Other,
+    })
+}
+
+fn byte_at(mut file: &File, at: u64) -> std::io::Result<u8> {
+    let mut b = [0u8];
+    file.seek(SeekFrom::Start(at))?;
+    file.read_exact(&mut b)?;
+    Ok(b[0])
+}
+
+/// How the files of a day stand to one source of its Parquet file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Inherit {
+    /// A CSV file it covers is there (and is not read).
+    Covered(PathBuf),
+    /// The CSV file grew: read from where the source's rows ended.
+    Grown,
+    /// No CSV file of the day is that source any more (removed, or replaced by another).
+    Gone,
+}
+
+/// A CSV file read for a day: whole, or from an offset (a grown source).
+#[derive(Clone, Debug)]
+struct CsvPart {
+    entry: FileEntry,
+    from: u64,
 }
 
 fn local_midnight(day: NaiveDate) -> i64 {
@@ -308,12 +406,13 @@ fn add_columns(columns: &mut Vec<String>, header: &[String]) {
 }
 
 /// Which files of a day readers use (see the module doc), decided from the footer of its
-/// Parquet file (if any) and the names, lengths and first bytes of its CSV files.
+/// Parquet file (if any) and the names, first bytes and line ends of its CSV files.
 pub struct Resolved {
     day: NaiveDate,
     encoding: Encoding,
     parquet: Option<(ParquetDay, FileEntry)>,
-    csv: Vec<FileEntry>,
+    csv: Vec<CsvPart>,
+    inherit: Vec<Inherit>,
     notes: Vec<String>,
 }
 
@@ -322,7 +421,15 @@ impl Resolved {
     pub fn new(day: NaiveDate, files: &DayFiles) -> Result<Resolved, ReadError> {
         let mut notes = Vec::new();
         let mut parquet = None;
-        let mut csv: Vec<FileEntry> = files.csv.clone();
+        let mut inherit = Vec::new();
+        let mut csv: Vec<CsvPart> = files
+            .csv
+            .iter()
+            .map(|c| CsvPart {
+                entry: c.clone(),
+                from: 0,
+            })
+            .collect();
         let mut encoding = Encoding::Csv;
         if let Some(p) = &files.parquet {
             match ParquetDay::open(&p.path) {
@@ -331,34 +438,46 @@ impl Resolved {
                 }
                 Err(e) => return Err(e),
                 Ok(pq) => {
-                    let mut uncovered = Vec::new();
+                    let sources = &pq.meta().sources;
+                    inherit = vec![Inherit::Gone; sources.len()];
+                    let mut read = Vec::new();
                     for c in &files.csv {
                         let name = file_name(&c.path);
-                        let covered = match pq.meta().sources.iter().find(|s| s.name == name) {
-                            Some(s) if s.len == c.len => head_hash(&c.path, c.len)? == s.head,
-                            _ => false,
+                        let Some(k) = sources.iter().position(|s| s.name == name) else {
+                            read.push(CsvPart {
+                                entry: c.clone(),
+                                from: 0,
+                            });
+                            continue;
                         };
-                        if !covered {
-                            uncovered.push(c.clone());
+                        let io = |source| ReadError::Io {
+                            path: c.path.clone(),
+                            source,
+                        };
+                        let f = File::open(&c.path).map_err(io)?;
+                        let len = f.metadata().map_err(io)?.len();
+                        match relation(&sources[k], &f, len).map_err(io)? {
+                            Relation::Covered => inherit[k] = Inherit::Covered(c.path.clone()),
+                            Relation::Grown { from } => {
+                                inherit[k] = Inherit::Grown;
+                                read.push(CsvPart {
+                                    entry: c.clone(),
+                                    from,
+                                });
+                            }
+                            Relation::Other => read.push(CsvPart {
+                                entry: c.clone(),
+                                from: 0,
+                            }),
                         }
                     }
-                    let grown = !uncovered.is_empty()
-                        && pq.meta().sources.iter().all(|s| {
-                            files.csv.iter().any(|c| {
-                                file_name(&c.path) == s.name
-                                    && c.len >= s.len
-                                    && head_hash(&c.path, s.len).ok() == Some(s.head)
-                            })
-                        });
-                    if !grown {
-                        encoding = if uncovered.is_empty() {
-                            Encoding::Parquet
-                        } else {
-                            Encoding::Mixed
-                        };
-                        csv = uncovered;
-                        parquet = Some((pq, p.clone()));
-                    }
+                    encoding = if read.is_empty() {
+                        Encoding::Parquet
+                    } else {
+                        Encoding::Mixed
+                    };
+                    csv = read;
+                    parquet = Some((pq, p.clone()));
                 }
             }
         }
@@ -367,6 +486,7 @@ impl Resolved {
             encoding,
             parquet,
             csv,
+            inherit,
             notes,
         })
     }
@@ -386,7 +506,7 @@ impl Resolved {
         self.parquet
             .iter()
             .map(|(_, e)| e.clone())
-            .chain(self.csv.iter().cloned())
+            .chain(self.csv.iter().map(|c| c.entry.clone()))
             .collect()
     }
 
@@ -402,7 +522,7 @@ impl Resolved {
             add_columns(&mut columns, &pq.meta().columns);
         }
         for c in &self.csv {
-            add_columns(&mut columns, CsvFile::open(&c.path)?.header());
+            add_columns(&mut columns, CsvFile::open(&c.entry.path)?.header());
         }
         Ok(columns)
     }
@@ -420,7 +540,7 @@ impl Resolved {
             pq_day = Some(pq);
         }
         for c in &self.csv {
-            let f = CsvFile::open(&c.path)?;
+            let f = CsvFile::open_at(&c.entry.path, c.from)?;
             add_columns(&mut columns, f.header());
             let header = f.header().to_vec();
             sources.push((Src::Csv(Box::new(f)), header));
@@ -445,6 +565,7 @@ impl Resolved {
             encoding: self.encoding,
             parquet: pq_day,
             files,
+            inherit: self.inherit,
             cur: None,
             markers: VecDeque::new(),
             notes: self.notes,
@@ -494,6 +615,32 @@ impl DayReader {
     /// Things the caller may want to tell (a Parquet file that could not be read).
     pub fn notes(&self) -> &[String] {
         &self.notes
+    }
+
+    /// How the day's CSV files stand to each source of the Parquet file read (in the order
+    /// of its sources; empty when none is read).
+    pub fn inherited(&self) -> &[Inherit] {
+        &self.inherit
+    }
+
+    /// The CSV files read, as sources of an archive of what was read: their length when
+    /// opened, where the rows read end, the hash of their first bytes, their header. Once
+    /// the day has been read to its end.
+    pub fn csv_sources(&mut self) -> Result<Vec<SourceFile>, ReadError> {
+        let mut out = Vec::new();
+        for s in &mut self.sources {
+            if let Src::Csv(f) = &mut s.src {
+                let end = f.rows_end()?;
+                out.push(SourceFile {
+                    name: file_name(f.path()),
+                    len: f.len(),
+                    end: Some(end),
+                    head: f.head_hash(end)?,
+                    header: f.header().to_vec(),
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// The damaged rows of each file read that had some (so far; all of them once the day
