@@ -892,6 +892,130 @@ mod mixed {
         same_rows(&rows(dir.path(), day), &want, "format 1, archived again");
     }
 
+    /// An archived day this build cannot read — a later format (after a downgrade), garbled
+    /// bytes — is never replaced by what its CSV files hold: compaction refuses, naming it,
+    /// and a later format is not read from the CSV files either.
+    #[test]
+    fn an_unreadable_parquet_is_never_replaced() {
+        let (dir, day, p) = archived_then_more(false);
+        let pq = dir.path().join("2026/05/2026-05-01.parquet");
+        let good = fs::read(&pq).expect("read");
+        let files = day_files(dir.path(), day).expect("files");
+        // A later format.
+        let mut newer = good.clone();
+        let at = newer
+            .windows(10)
+            .position(|w| w == b"\"format\":2")
+            .expect("format key");
+        newer[at + 9] = b'9';
+        fs::write(&pq, &newer).expect("write");
+        let e = tic_rec::store::Resolved::new(day, &files)
+            .err()
+            .expect("a later format is an error")
+            .to_string();
+        assert!(
+            e.contains("2026-05-01.parquet") && e.contains("format 9"),
+            "{e}"
+        );
+        let e = compact_day(day, &files, &Options::default(), &mut NoSummary)
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            e.contains("2026-05-01.parquet") && e.contains("newer tic-rec"),
+            "{e}"
+        );
+        assert_eq!(fs::read(&pq).expect("read"), newer, "left as it was");
+        assert!(p.exists());
+        let o = super::tic_rec(&[
+            "export",
+            "--records",
+            "--data-dir",
+            dir.path().to_str().expect("utf-8"),
+        ]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("newer tic-rec"));
+        // Garbled (a partial copy): read from the CSV file with a note, never replaced.
+        fs::write(&pq, &good[..good.len() / 2]).expect("write");
+        let r = tic_rec::store::Resolved::new(day, &files).expect("falls back");
+        assert!(r.notes()[0].contains("reading the day's CSV files instead"));
+        assert_eq!(rows(dir.path(), day).len(), 3);
+        let e = compact_day(day, &files, &Options::default(), &mut NoSummary)
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            e.contains("not replaced") && e.contains("move it away"),
+            "{e}"
+        );
+        assert_eq!(fs::read(&pq).expect("read"), &good[..good.len() / 2]);
+        // Put back: every row is there.
+        fs::write(&pq, &good).expect("write");
+        assert_eq!(rows(dir.path(), day).len(), 103);
+    }
+
+    /// The byte offsets of the Parquet file `path` whose change makes a full check fail.
+    fn damaging(path: &Path) -> usize {
+        let good = fs::read(path).expect("read");
+        (4..good.len() / 2)
+            .find(|&at| {
+                let mut b = good.clone();
+                b[at] ^= 0x55;
+                fs::write(path, &b).expect("write");
+                let bad =
+                    tic_rec::store::parquet::check(path).is_err_and(|e| e.is_garbled_archive());
+                fs::write(path, &good).expect("write");
+                bad
+            })
+            .expect("a damaging byte")
+    }
+
+    /// A damaged archive (the footer intact) whose CSV files are all its sources, and give
+    /// back its rows, is rebuilt from them; one that holds absorbed rows is left as it is.
+    #[test]
+    fn a_damaged_parquet_is_rebuilt_only_from_csv_files_holding_its_rows() {
+        let keep = Options {
+            keep_csv: true,
+            ..Options::default()
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let day = NaiveDate::from_ymd_opt(2026, 5, 1).expect("date");
+        let month = dir.path().join("2026/05");
+        fs::create_dir_all(&month).expect("mkdir");
+        fs::write(month.join("2026-05-01.csv"), csv(0..100, 12)).expect("write");
+        compact(dir.path(), day, &keep);
+        let pq = month.join("2026-05-01.parquet");
+        let at = damaging(&pq);
+        let mut b = fs::read(&pq).expect("read");
+        b[at] ^= 0x55;
+        fs::write(&pq, &b).expect("write");
+        let out = compact(dir.path(), day, &Options::default());
+        assert!(
+            matches!(
+                out,
+                Outcome::Converted {
+                    rows: 100,
+                    removed: 1,
+                    ..
+                }
+            ),
+            "{out:?}"
+        );
+        tic_rec::store::parquet::check(&pq).expect("rebuilt");
+        // Absorbed rows: refused.
+        let (dir, day, _) = archived_then_more(false);
+        compact(dir.path(), day, &keep);
+        let pq = dir.path().join("2026/05/2026-05-01.parquet");
+        let at = damaging(&pq);
+        let mut b = fs::read(&pq).expect("read");
+        b[at] ^= 0x55;
+        fs::write(&pq, &b).expect("write");
+        let files = day_files(dir.path(), day).expect("files");
+        let e = compact_day(day, &files, &Options::default(), &mut NoSummary)
+            .expect_err("refused")
+            .to_string();
+        assert!(e.contains("not replaced"), "{e}");
+        assert_eq!(fs::read(&pq).expect("read"), b);
+    }
+
     /// A second archiving of a day interrupted at any step (an I/O error, or a crash there)
     /// leaves every row readable once, and the next run finishes with every row archived.
     #[test]

@@ -53,12 +53,30 @@ pub enum CompactError {
         source: std::io::Error,
     },
     /// Writing the Parquet file failed.
-    #[error("cannot write {path:?}: {reason}")]
+    #[error("cannot write {path:?}: {source}")]
     Write {
         /// The temporary file.
         path: PathBuf,
         /// What failed.
-        reason: String,
+        #[source]
+        source: PushError,
+    },
+    /// The day's Parquet file cannot be read: it is left as it is, never replaced by what the
+    /// CSV files hold (they may lack rows it holds).
+    #[error(
+        "{path:?} is not replaced, its rows may not all be in the CSV files: {source}{}",
+        if source.is_garbled_archive() {
+            "; move it away (to a name such as YYYY-MM-DD.parquet.bad) to archive the day from its CSV files"
+        } else {
+            ""
+        }
+    )]
+    Unreadable {
+        /// The Parquet file.
+        path: PathBuf,
+        /// Why it cannot be read.
+        #[source]
+        source: ReadError,
     },
     /// The file read back is not what was written: nothing was renamed or removed.
     #[error("{path:?} does not verify: {reason}")]
@@ -74,6 +92,18 @@ pub enum CompactError {
     /// A failure injected for tests.
     #[error("failure injected at {0:?}")]
     Injected(Step),
+}
+
+impl CompactError {
+    /// The I/O error behind it, if any (`ENOSPC`, `EIO`…: try again later).
+    pub fn io_error(&self) -> Option<&std::io::Error> {
+        match self {
+            CompactError::Read(e) | CompactError::Unreadable { source: e, .. } => e.io_error(),
+            CompactError::Io { source, .. } => Some(source),
+            CompactError::Write { source, .. } => source.io_error(),
+            _ => None,
+        }
+    }
 }
 
 /// The steps of a conversion, where tests inject failures.
@@ -263,7 +293,14 @@ pub fn compact_day(
     if !files.has_data() {
         return Ok(Outcome::Empty);
     }
-    let probe = Resolved::new(day, files)?;
+    let mut probe = Resolved::new(day, files)?;
+    if let (Some(p), Some(source)) = (&files.parquet, probe.take_unreadable()) {
+        // Read from its CSV files, but never rebuilt from them.
+        return Err(CompactError::Unreadable {
+            path: p.path.clone(),
+            source,
+        });
+    }
     let target = match &files.parquet {
         Some(p) => p.path.clone(),
         None => files.csv[0]
@@ -274,56 +311,92 @@ pub fn compact_day(
     };
     let dir = target.parent().unwrap_or(Path::new(".")).to_path_buf();
     let csv_bytes: u64 = files.csv.iter().map(|f| f.len).sum();
-    if probe.encoding() == Encoding::Parquet {
-        if files.csv.is_empty() || options.keep_csv {
-            return Ok(Outcome::Archived);
-        }
-        // The Parquet file covers the CSV files still there (a crash after the rename, or
-        // one while they were removed). When they are all its sources and it absorbed none,
-        // verify it against them (and rebuild it from them if it does not verify); otherwise
-        // it alone holds the day: verify it, then remove the rest.
-        let csv_only = DayFiles {
-            csv: files.csv.clone(),
-            parquet: None,
-            temps: Vec::new(),
-        };
-        let pq = ParquetDay::open(&target)?;
-        let m = pq.meta();
-        let all_there = m.absorbed.is_empty()
-            && m.sources
-                .iter()
-                .all(|s| files.csv.iter().any(|c| file_name(&c.path) == s.name));
-        let same = if all_there {
-            let (rows, text) = text_digest(day, &csv_only)?;
-            rows == m.rows && text == m.text_digest && parquet::check(&target).is_ok()
-        } else {
-            parquet::check(&target)?;
-            true
-        };
-        let rows = m.rows;
-        if same {
-            let (removed, changed) = remove_covered(files, &m.sources, options)?;
-            return Ok(Outcome::Converted {
-                rows,
-                csv_bytes,
-                parquet_bytes: pq.len(),
-                removed,
-                changed,
-            });
-        }
+    if probe.encoding() != Encoding::Parquet {
         drop(probe);
+        return write_day(day, files, &target, &dir, csv_bytes, options, summarise);
+    }
+    if files.csv.is_empty() || options.keep_csv {
+        return Ok(Outcome::Archived);
+    }
+    // The Parquet file covers the CSV files still there (a crash after the rename, or one
+    // while they were removed): verify it, then remove them. When they are all its sources
+    // and it absorbed none, it is also checked against them.
+    let (m, parquet_bytes) = match probe.parquet() {
+        Some(pq) => (pq.meta().clone(), pq.len()),
+        None => {
+            return Err(CompactError::Read(ReadError::Parquet {
+                path: target,
+                reason: "read as archived, yet not open".into(),
+            }))
+        }
+    };
+    drop(probe);
+    let csv_only = DayFiles {
+        csv: files.csv.clone(),
+        parquet: None,
+        temps: Vec::new(),
+    };
+    let all_there = m.absorbed.is_empty()
+        && m.sources
+            .iter()
+            .all(|s| files.csv.iter().any(|c| file_name(&c.path) == s.name));
+    let same = match parquet::check(&target) {
+        Ok(_) if all_there => csv_day(day, &csv_only)?.same_as(&m),
+        Ok(_) => true,
+        // Damaged: rebuilt from its CSV files only when they are all its sources and give
+        // back as many rows, from the same first to the same last time; otherwise it may
+        // hold rows they lack.
+        Err(e) if e.is_garbled_archive() => {
+            let csv = csv_day(day, &csv_only)?;
+            if !all_there || (csv.rows, csv.first, csv.last) != (m.rows, m.first, m.last) {
+                return Err(CompactError::Unreadable {
+                    path: target,
+                    source: e,
+                });
+            }
+            false
+        }
+        // An I/O error is never a reason to rebuild.
+        Err(e) => return Err(e.into()),
+    };
+    if !same {
         return write_day(day, &csv_only, &target, &dir, csv_bytes, options, summarise);
     }
-    drop(probe);
-    write_day(day, files, &target, &dir, csv_bytes, options, summarise)
+    let (removed, changed) = remove_covered(files, &m.sources, options)?;
+    Ok(Outcome::Converted {
+        rows: m.rows,
+        csv_bytes,
+        parquet_bytes,
+        removed,
+        changed,
+    })
 }
 
-/// Rows and the digest of every cell's text of the day read from `files`.
-fn text_digest(day: NaiveDate, files: &DayFiles) -> Result<(u64, u64), CompactError> {
+/// What a day's CSV files hold, to check an archive of them against.
+struct CsvDay {
+    rows: u64,
+    text: u64,
+    first: Option<i64>,
+    last: Option<i64>,
+}
+
+impl CsvDay {
+    fn same_as(&self, m: &parquet::ArchiveMeta) -> bool {
+        (self.rows, self.text, self.first, self.last) == (m.rows, m.text_digest, m.first, m.last)
+    }
+}
+
+/// Rows, the digest of every cell's text, first and last time of the day read from `files`.
+fn csv_day(day: NaiveDate, files: &DayFiles) -> Result<CsvDay, CompactError> {
     let mut r = DayReader::open(day, files, Columns::All)?;
     let mut d = super::digest::RowsDigest::default();
     let mut s = String::new();
-    let mut rows = 0;
+    let mut out = CsvDay {
+        rows: 0,
+        text: 0,
+        first: None,
+        last: None,
+    };
     while let Some(n) = r.advance()? {
         if n != Next::Row {
             continue;
@@ -337,9 +410,12 @@ fn text_digest(day: NaiveDate, files: &DayFiles) -> Result<(u64, u64), CompactEr
             d.cell(&s);
         }
         d.end_row();
-        rows += 1;
+        out.rows += 1;
+        out.first.get_or_insert(r.time());
+        out.last = Some(r.time());
     }
-    Ok((rows, d.value()))
+    out.text = d.value();
+    Ok(out)
 }
 
 static TEMP_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -436,13 +512,10 @@ fn write_verify(
     Ok((meta, rows))
 }
 
-fn write_err(path: &Path, e: PushError) -> CompactError {
+fn write_err(path: &Path, source: PushError) -> CompactError {
     CompactError::Write {
         path: path.to_path_buf(),
-        reason: match e {
-            PushError::NeedRaw(n) => format!("column {n} needs a raw column"),
-            PushError::Write(r) => r,
-        },
+        source,
     }
 }
 

@@ -78,9 +78,14 @@
 //!   read with it, merged by time; archiving the day again writes a Parquet file of both,
 //!   which lists the earlier archive's sources as absorbed: a day's archived rows are never
 //!   dropped for its CSV rows, whichever step a crash interrupts.
-//! - A Parquet file that does not read (truncated, garbled) is an error naming it, or, when
-//!   its CSV files are still there, a note and a read of the CSV files. A full read checks
-//!   every column against its digest: never other numbers.
+//! - A Parquet file whose bytes are garbled (truncated, a partial copy) is an error naming
+//!   it, or, when its CSV files are still there, a note and a read of the CSV files. An I/O
+//!   error reading it, or a later archive format (after a downgrade), is always an error,
+//!   never a read of the CSV files alone (they may lack its rows). A full read checks every
+//!   column against its digest: never other numbers.
+//! - A conversion never replaces a Parquet file it cannot read: it refuses, naming it (a
+//!   damaged one is rebuilt only from CSV files that are all its sources, absorbed none, and
+//!   give back as many rows from the same first to the same last time).
 
 pub mod catalog;
 pub mod compact;

@@ -52,8 +52,10 @@ use parquet::arrow::arrow_reader::{
 };
 use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::errors::ParquetError;
 use parquet::file::metadata::{KeyValue, ParquetMetaData, ParquetMetaDataReader};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::reader::ChunkReader;
 use parquet::schema::types::ColumnPath;
 use serde_json::{json, Value};
 
@@ -77,6 +79,8 @@ pub const BATCH_ROWS: usize = 8192;
 pub const ZSTD_LEVEL: i32 = 9;
 /// A footer larger than this is not one of ours.
 const MAX_FOOTER: u64 = 16 << 20;
+/// A file larger than this is not an archived day (one is well under a few MB).
+const MAX_FILE: u64 = 64 << 20;
 
 /// How a stored column holds its values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -234,15 +238,21 @@ impl ArchiveMeta {
         .to_string()
     }
 
-    fn from_json(text: &str) -> Result<ArchiveMeta, String> {
+    fn from_json(text: &str) -> Result<ArchiveMeta, Invalid> {
         let v: Value = serde_json::from_str(text).map_err(|e| format!("metadata: {e}"))?;
         let bad = |what: &str| format!("metadata: bad or missing {what}");
         let format = v["format"].as_u64().ok_or_else(|| bad("format"))?;
-        if !(OLDEST_FORMAT..=FORMAT).contains(&format) {
-            return Err(format!(
-                "archive format {format}, this tic-rec reads formats {OLDEST_FORMAT} to {FORMAT}"
-            ));
+        if format > FORMAT {
+            return Err(Invalid::Newer(format));
         }
+        if format < OLDEST_FORMAT {
+            return Err(bad("format").into());
+        }
+        Self::fields(&v, format).map_err(Invalid::Bad)
+    }
+
+    fn fields(v: &Value, format: u64) -> Result<ArchiveMeta, String> {
+        let bad = |what: &str| format!("metadata: bad or missing {what}");
         let strings = |v: &Value, what: &str| -> Result<Vec<String>, String> {
             v.as_array()
                 .ok_or_else(|| bad(what))?
@@ -488,13 +498,81 @@ impl Offsets {
     }
 }
 
-/// Why a row could not be added.
-#[derive(Debug)]
+/// Why a row could not be added, or the file written.
+#[derive(Debug, thiserror::Error)]
 pub enum PushError {
     /// Day column `n` needs a raw column the plan does not have.
+    #[error("day column {0} needs a raw column")]
     NeedRaw(usize),
-    /// Writing failed.
-    Write(String),
+    /// The file could not be written (a full disk, a failing card…).
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The Parquet encoder failed (not an I/O error).
+    #[error("parquet: {0}")]
+    Parquet(#[source] ParquetError),
+    /// A batch of rows could not be made.
+    #[error("arrow: {0}")]
+    Arrow(#[source] arrow_schema::ArrowError),
+}
+
+impl PushError {
+    /// The I/O error behind it, if any.
+    pub fn io_error(&self) -> Option<&std::io::Error> {
+        match self {
+            PushError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// The I/O error a Parquet error wraps, if it wraps one.
+fn io_of(e: ParquetError) -> Result<std::io::Error, ParquetError> {
+    match e {
+        ParquetError::External(b) => b
+            .downcast::<std::io::Error>()
+            .map(|e| *e)
+            .map_err(ParquetError::External),
+        e => Err(e),
+    }
+}
+
+fn werr(e: ParquetError) -> PushError {
+    match io_of(e) {
+        Ok(io) => PushError::Io(io),
+        Err(e) => PushError::Parquet(e),
+    }
+}
+
+/// A read error from a Parquet error: the I/O error it wraps, else a garbled file.
+fn rerr(path: &Path, what: &str, e: ParquetError) -> ReadError {
+    match io_of(e) {
+        Ok(source) => ReadError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        Err(e) => bad(path, format!("{what}: {e}")),
+    }
+}
+
+/// Why a footer is not one this build reads.
+#[derive(Debug)]
+enum Invalid {
+    /// A later archive format.
+    Newer(u64),
+    /// Not a valid archived day.
+    Bad(String),
+}
+
+impl From<String> for Invalid {
+    fn from(s: String) -> Invalid {
+        Invalid::Bad(s)
+    }
+}
+
+impl From<&str> for Invalid {
+    fn from(s: &str) -> Invalid {
+        Invalid::Bad(s.to_owned())
+    }
 }
 
 enum Builder {
@@ -529,10 +607,6 @@ pub struct DayWriter {
     needs: Vec<usize>,
 }
 
-fn werr(e: impl std::fmt::Display) -> PushError {
-    PushError::Write(e.to_string())
-}
-
 impl DayWriter {
     /// Creates `path` for `day`, whose columns are `columns`, storing `stored` ([`plan`]).
     /// Its sources are set once the day is read ([`DayWriter::set_sources`]).
@@ -542,7 +616,7 @@ impl DayWriter {
         columns: Vec<String>,
         stored: Vec<StoredColumn>,
     ) -> Result<DayWriter, PushError> {
-        let file = File::create(path).map_err(werr)?;
+        let file = File::create(path)?;
         let schema = arrow_schema(&stored, false);
         let writer =
             ArrowWriter::try_new(file, schema.clone(), Some(props(&stored))).map_err(werr)?;
@@ -797,7 +871,7 @@ impl DayWriter {
                 }
             })
             .collect();
-        let batch = RecordBatch::try_new(self.schema.clone(), arrays).map_err(werr)?;
+        let batch = RecordBatch::try_new(self.schema.clone(), arrays).map_err(PushError::Arrow)?;
         self.writer.write(&batch).map_err(werr)?;
         self.n = 0;
         Ok(())
@@ -834,13 +908,10 @@ impl DayWriter {
     }
 }
 
-fn guard<T>(path: &Path, f: impl FnOnce() -> Result<T, String>) -> Result<T, ReadError> {
+/// Runs a step of the decoder, a panic in it being a garbled file.
+fn guard<T>(path: &Path, f: impl FnOnce() -> Result<T, ReadError>) -> Result<T, ReadError> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(reason)) => Err(ReadError::Parquet {
-            path: path.to_path_buf(),
-            reason,
-        }),
+        Ok(r) => r,
         Err(_) => Err(ReadError::Parquet {
             path: path.to_path_buf(),
             reason: "the Parquet decoder failed on it (garbled data)".to_owned(),
@@ -868,12 +939,18 @@ impl ParquetDay {
         let len = file.metadata().map_err(io)?.len();
         let (meta, parquet) = guard(path, || {
             if len < 12 {
-                return Err(format!("{len} bytes: truncated"));
+                return Err(bad(path, format!("{len} bytes: truncated")));
             }
             let parquet = ParquetMetaDataReader::new()
                 .parse_and_finish(&file)
-                .map_err(|e| format!("footer: {e}"))?;
-            let meta = validate(&parquet, len)?;
+                .map_err(|e| rerr(path, "footer", e))?;
+            let meta = validate(&parquet, len).map_err(|e| match e {
+                Invalid::Newer(found) => ReadError::NewerFormat {
+                    path: path.to_path_buf(),
+                    found,
+                },
+                Invalid::Bad(reason) => bad(path, reason),
+            })?;
             Ok((meta, Arc::new(parquet)))
         })?;
         Ok(ParquetDay {
@@ -968,23 +1045,30 @@ impl ParquetDay {
         }
         let cols: Vec<usize> = (0..need.len()).filter(|&k| need[k]).collect();
         let schema = arrow_schema(&m.stored, true);
-        let file = self.file.try_clone().map_err(|source| ReadError::Io {
-            path: self.path.clone(),
-            source,
-        })?;
-        let reader = guard(&self.path, || {
+        // The whole file in memory (a day is well under a few MB), read here so that an I/O
+        // error is one (the decoder's errors are text): decoding reads no file.
+        if self.len > MAX_FILE {
+            return Err(bad(
+                &self.path,
+                format!("{} bytes: larger than any archived day", self.len),
+            ));
+        }
+        let data = ChunkReader::get_bytes(&self.file, 0, self.len as usize)
+            .map_err(|e| rerr(&self.path, "read", e))?;
+        let path = &self.path;
+        let reader = guard(path, || {
             let options = ArrowReaderOptions::new().with_schema(schema);
             let arm = ArrowReaderMetadata::try_new(self.parquet.clone(), options)
-                .map_err(|e| format!("schema: {e}"))?;
+                .map_err(|e| rerr(path, "schema", e))?;
             let mask = ProjectionMask::roots(
                 arm.metadata().file_metadata().schema_descr(),
                 cols.iter().copied(),
             );
-            ParquetRecordBatchReaderBuilder::new_with_metadata(file, arm)
+            ParquetRecordBatchReaderBuilder::new_with_metadata(data, arm)
                 .with_projection(mask)
                 .with_batch_size(BATCH_ROWS)
                 .build()
-                .map_err(|e| format!("{e}"))
+                .map_err(|e| rerr(path, "rows", e))
         })?;
         // Batch column position of each stored column read.
         let mut at = vec![None; m.stored.len()];
@@ -1065,7 +1149,7 @@ impl ParquetDay {
 }
 
 /// Checks a footer against the file and our metadata.
-fn validate(p: &ParquetMetaData, len: u64) -> Result<ArchiveMeta, String> {
+fn validate(p: &ParquetMetaData, len: u64) -> Result<ArchiveMeta, Invalid> {
     let fm = p.file_metadata();
     let text = fm
         .key_value_metadata()
@@ -1076,6 +1160,12 @@ fn validate(p: &ParquetMetaData, len: u64) -> Result<ArchiveMeta, String> {
         return Err("metadata too large".into());
     }
     let meta = ArchiveMeta::from_json(text)?;
+    check_footer(p, len, meta).map_err(Invalid::Bad)
+}
+
+/// Checks a footer against the file and our metadata, once read.
+fn check_footer(p: &ParquetMetaData, len: u64, meta: ArchiveMeta) -> Result<ArchiveMeta, String> {
+    let fm = p.file_metadata();
     if meta.stored.first().map(|c| (c.name.as_str(), c.kind)) != Some(("time", Stored::Time)) {
         return Err("the first stored column is not time".into());
     }
@@ -1236,7 +1326,7 @@ impl ParquetRows {
         let next = guard(&path, || match reader.next() {
             None => Ok(None),
             Some(Ok(b)) => Ok(Some(b)),
-            Some(Err(e)) => Err(format!("{e}")),
+            Some(Err(e)) => Err(bad(&path, format!("{e}"))),
         })?;
         let Some(b) = next else {
             self.reader = None;
@@ -1512,6 +1602,30 @@ mod tests {
             out.push(s);
         }
         Ok(out)
+    }
+
+    /// An I/O error under the Parquet decoder stays one (the caller must not take the file
+    /// for garbled and read the CSV files instead); other decoder errors are garbled bytes.
+    #[test]
+    fn io_errors_stay_io_errors() {
+        let eio = || ParquetError::External(Box::new(std::io::Error::from_raw_os_error(5)));
+        let path = Path::new("2026-05-01.parquet");
+        match rerr(path, "footer", eio()) {
+            ReadError::Io { source, .. } => assert_eq!(source.raw_os_error(), Some(5)),
+            e => panic!("{e:?}"),
+        }
+        let e = rerr(path, "footer", ParquetError::EOF("short".into()));
+        assert!(e.is_garbled_archive(), "{e:?}");
+        let e = rerr(path, "footer", ParquetError::External("other".into()));
+        assert!(e.is_garbled_archive(), "{e:?}");
+        assert_eq!(
+            werr(eio()).io_error().and_then(|e| e.raw_os_error()),
+            Some(5)
+        );
+        assert!(matches!(
+            werr(ParquetError::General("x".into())),
+            PushError::Parquet(_)
+        ));
     }
 
     /// Truncated, overwritten and zeroed bytes anywhere in an archived day: an error naming

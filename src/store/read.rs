@@ -15,8 +15,9 @@
 //!
 //!   So a day is read from the Parquet file alone, or mixed with CSV rows it does not hold;
 //!   the archived rows are never dropped for a CSV file's.
-//! - A Parquet file whose footer cannot be read (a partial copy): its CSV files when there
-//!   are any (with a note), else an error naming it.
+//! - A Parquet file whose footer cannot be read (a partial copy, garbled bytes): its CSV
+//!   files when there are any (with a note), else an error naming it. An I/O error, or a
+//!   later archive format, is an error whatever CSV files there are.
 //!
 //! Merging: the next row is the earliest of the files' next rows (the first file on a tie),
 //! so a file's own order is kept. Damaged rows ([`super::csv`]) are skipped and reported as
@@ -72,7 +73,8 @@ pub enum ReadError {
         /// Where.
         at: Position,
     },
-    /// A Parquet day file that cannot be read (truncated, garbled, not ours).
+    /// A Parquet day file whose bytes are not a valid archived day (truncated, garbled, not
+    /// ours). Never an I/O error ([`ReadError::Io`]) nor a later format.
     #[error("{path:?}: not a readable archived day: {reason}")]
     Parquet {
         /// The file.
@@ -80,6 +82,35 @@ pub enum ReadError {
         /// What is wrong.
         reason: String,
     },
+    /// An archived day of a later format than this build reads (a downgrade).
+    #[error(
+        "{path:?}: archive format {found}, written by a newer tic-rec (this one reads formats \
+         {} to {}): upgrade tic-rec to read it",
+        super::parquet::OLDEST_FORMAT,
+        super::parquet::FORMAT
+    )]
+    NewerFormat {
+        /// The file.
+        path: PathBuf,
+        /// Its format.
+        found: u64,
+    },
+}
+
+impl ReadError {
+    /// The I/O error behind it, if any.
+    pub fn io_error(&self) -> Option<&std::io::Error> {
+        match self {
+            ReadError::Dir { source, .. } | ReadError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
+    /// Whether it says a Parquet file's bytes are garbled (not an I/O error, not a later
+    /// format): readers then read the day's CSV files instead, when there are any.
+    pub fn is_garbled_archive(&self) -> bool {
+        matches!(self, ReadError::Parquet { .. })
+    }
 }
 
 /// Where in a CSV file a row is.
@@ -413,6 +444,7 @@ pub struct Resolved {
     parquet: Option<(ParquetDay, FileEntry)>,
     csv: Vec<CsvPart>,
     inherit: Vec<Inherit>,
+    unreadable: Option<ReadError>,
     notes: Vec<String>,
 }
 
@@ -431,10 +463,14 @@ impl Resolved {
             })
             .collect();
         let mut encoding = Encoding::Csv;
+        let mut unreadable = None;
         if let Some(p) = &files.parquet {
             match ParquetDay::open(&p.path) {
-                Err(e) if !files.csv.is_empty() => {
+                // Only garbled bytes: an I/O error or a later format is an error, never a
+                // read of the CSV files alone (they may lack the archived rows).
+                Err(e) if !files.csv.is_empty() && e.is_garbled_archive() => {
                     notes.push(format!("{e}; reading the day's CSV files instead"));
+                    unreadable = Some(e);
                 }
                 Err(e) => return Err(e),
                 Ok(pq) => {
@@ -487,8 +523,19 @@ impl Resolved {
             parquet,
             csv,
             inherit,
+            unreadable,
             notes,
         })
+    }
+
+    /// Why the day's Parquet file could not be read, when its CSV files are read instead.
+    pub fn unreadable(&self) -> Option<&ReadError> {
+        self.unreadable.as_ref()
+    }
+
+    /// [`Resolved::unreadable`], taken.
+    pub fn take_unreadable(&mut self) -> Option<ReadError> {
+        self.unreadable.take()
     }
 
     /// The encoding the day is read from.
