@@ -1016,6 +1016,81 @@ mod mixed {
         assert_eq!(fs::read(&pq).expect("read"), b);
     }
 
+    /// A CSV file the recorder has open (it holds a shared lock on it) is never removed: the
+    /// day stays Parquet plus that file, readers read the rows it adds, and the next
+    /// conversion, once the recorder has closed it, removes it.
+    #[test]
+    fn a_csv_file_the_recorder_has_open_is_kept() {
+        for archived in [false, true] {
+            let (dir, day, p) = if archived {
+                archived_then_more(false)
+            } else {
+                let dir = tempfile::tempdir().expect("tempdir");
+                let day = NaiveDate::from_ymd_opt(2026, 5, 1).expect("date");
+                fs::create_dir_all(dir.path().join("2026/05")).expect("mkdir");
+                let p = dir.path().join("2026/05/2026-05-01.csv");
+                fs::write(&p, csv(0..3, 8)).expect("write");
+                (dir, day, p)
+            };
+            let n = rows(dir.path(), day).len();
+            let mut recorder = fs::OpenOptions::new().append(true).open(&p).expect("open");
+            recorder.lock_shared().expect("lock");
+            let out = compact(dir.path(), day, &Options::default());
+            assert!(
+                matches!(
+                    out,
+                    Outcome::Converted {
+                        removed: 0,
+                        in_use: 1,
+                        ..
+                    }
+                ),
+                "{out:?}"
+            );
+            assert!(p.exists(), "kept while open");
+            assert_eq!(rows(dir.path(), day).len(), n);
+            recorder
+                .write_all(b"2026-05-01T08:00:03+02:00,meter,1003\n")
+                .expect("append");
+            let want = rows(dir.path(), day);
+            assert_eq!(want.len(), n + 1, "the row appended is read");
+            drop(recorder);
+            let out = compact(dir.path(), day, &Options::default());
+            assert!(
+                matches!(
+                    out,
+                    Outcome::Converted {
+                        removed: 1,
+                        in_use: 0,
+                        ..
+                    }
+                ),
+                "{out:?}"
+            );
+            same_rows(&rows(dir.path(), day), &want, "once closed and archived");
+        }
+    }
+
+    /// A conversion's temporary file is locked while it is written: another conversion
+    /// leaves it; a stale one (a crash) is removed.
+    #[test]
+    fn only_stale_temporary_files_are_removed() {
+        let (dir, day, _) = archived_then_more(false);
+        let month = dir.path().join("2026/05");
+        let busy = month.join(".2026-05-01.parquet.tmp-busy");
+        let stale = month.join(".2026-05-01.parquet.tmp-stale");
+        let other = fs::File::create(&busy).expect("create");
+        other.lock().expect("lock");
+        fs::write(&stale, b"PAR1").expect("write");
+        compact(dir.path(), day, &Options::default());
+        assert!(busy.exists(), "in progress: kept");
+        assert!(!stale.exists(), "stale: removed");
+        drop(other);
+        compact(dir.path(), day, &Options::default());
+        assert!(!busy.exists(), "stale once its writer is gone");
+        assert_eq!(rows(dir.path(), day).len(), 103);
+    }
+
     /// A second archiving of a day interrupted at any step (an I/O error, or a crash there)
     /// leaves every row readable once, and the next run finishes with every row archived.
     #[test]
@@ -1159,4 +1234,30 @@ fn a_crash_at_every_step_of_a_second_archiving_keeps_every_row() {
         assert!(files_named(&d, ".csv").is_empty(), "{step:?}: CSV left");
         assert!(temp_files(&d).is_empty(), "{step:?}: temporary files left");
     }
+}
+
+/// `tic-rec compact` takes the data directory's lock: while a recorder holds it, it refuses
+/// (the recorder archives closed days itself); `--check` only reads, and runs.
+#[test]
+fn compact_refuses_while_a_recorder_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let (a, b) = (local(2026, 5, 1, 0), local(2026, 5, 2, 0) - 1);
+    model(Contract::HcHp, a, b, 60, vec![]).write(d, &[]);
+    let lock =
+        tic_rec::store::DirLock::acquire(d, "tic-rec pid 1, recording /dev/ttyUSB0").expect("lock");
+    let out = compact(d, &[], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("a recorder is running on")
+            && err.contains("pid 1, recording /dev/ttyUSB0")
+            && err.contains("stop it to compact by hand"),
+        "{err}"
+    );
+    assert_eq!(files_named(d, ".csv").len(), 1, "nothing converted");
+    assert!(compact(d, &["--check"], None).status.success());
+    drop(lock);
+    assert!(compact(d, &[], None).status.success());
+    assert_eq!(files_named(d, ".parquet").len(), 1);
 }

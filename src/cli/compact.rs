@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use tic_rec::archive::{self, Settings};
 use tic_rec::store::compact::{Fail, Outcome, Step};
-use tic_rec::store::Catalog;
+use tic_rec::store::{Catalog, DirLock, StoreError};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -66,12 +66,42 @@ fn mb(bytes: u64) -> String {
     }
 }
 
-pub fn run(args: Args) -> Result<()> {
-    let catalog = Catalog::open(&args.data_dir)
-        .with_context(|| format!("cannot read {:?}", args.data_dir.display().to_string()))?;
-    if args.check {
-        return check(&catalog);
+/// Takes the data directory's lock: a recorder running on it archives its closed days
+/// itself, and removes CSV files only while it does not write them.
+fn lock(dir: &std::path::Path) -> Result<DirLock> {
+    let holder = format!(
+        "tic-rec pid {}, since {}, compacting by hand (tic-rec compact)",
+        std::process::id(),
+        chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    );
+    match DirLock::acquire(dir, &holder) {
+        Ok(l) => Ok(l),
+        Err(StoreError::Locked { dir, holder }) if holder.contains("(tic-rec compact)") => {
+            bail!(
+                "another tic-rec compact is running on {} ({holder})",
+                dir.display()
+            )
+        }
+        Err(StoreError::Locked { dir, holder }) => bail!(
+            "a recorder is running on {} ({holder}); it archives closed days itself; stop it to \
+             compact by hand",
+            dir.display()
+        ),
+        Err(e) => Err(e).context("cannot lock the data directory"),
     }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let open = || {
+        Catalog::open(&args.data_dir)
+            .with_context(|| format!("cannot read {:?}", args.data_dir.display().to_string()))
+    };
+    if args.check {
+        return check(&open()?);
+    }
+    open()?;
+    let _lock = lock(&args.data_dir)?;
+    let catalog = open()?;
     let today = chrono::Utc::now()
         .with_timezone(&tic_rec::store::TZ)
         .date_naive();
@@ -90,6 +120,7 @@ pub fn run(args: Args) -> Result<()> {
                 csv_bytes,
                 parquet_bytes,
                 changed,
+                in_use,
                 ..
             }) => {
                 done += 1;
@@ -100,6 +131,12 @@ pub fn run(args: Args) -> Result<()> {
                     say(
                         &bar,
                         format!("tic-rec: {day}: {changed} CSV file(s) changed while archived: kept (run again)"),
+                    );
+                }
+                if in_use > 0 {
+                    say(
+                        &bar,
+                        format!("tic-rec: {day}: {in_use} CSV file(s) open in another process: kept (run again)"),
                     );
                 }
             }

@@ -23,7 +23,8 @@
 //! files still there, readers read it alone, and the next run re-verifies it and removes
 //! them.
 
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::Seek;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -211,6 +212,10 @@ pub enum Outcome {
         removed: usize,
         /// CSV files kept because they changed while the day was converted.
         changed: usize,
+        /// CSV files kept because another process (the recorder) has them open: the day is
+        /// read from the Parquet file and their rows it lacks, and the next conversion
+        /// removes them.
+        in_use: usize,
     },
     /// The day has no file to read.
     Empty,
@@ -287,8 +292,13 @@ pub fn compact_day(
     options: &Options<'_>,
     summarise: &mut dyn Summarise,
 ) -> Result<Outcome, CompactError> {
+    // A conversion's temporary file is locked while it is written: only a stale one (left
+    // by a crash) can be locked here, and only that is removed.
     for t in &files.temps {
-        let _ = fs::remove_file(t);
+        if let Ok(Locked::File(f)) = lock_exclusive(t) {
+            let _ = fs::remove_file(t);
+            drop(f);
+        }
     }
     if !files.has_data() {
         return Ok(Outcome::Empty);
@@ -362,13 +372,14 @@ pub fn compact_day(
     if !same {
         return write_day(day, &csv_only, &target, &dir, csv_bytes, options, summarise);
     }
-    let (removed, changed) = remove_covered(files, &m.sources, options)?;
+    let r = remove_covered(files, &m.sources, options)?;
     Ok(Outcome::Converted {
         rows: m.rows,
         csv_bytes,
         parquet_bytes,
-        removed,
-        changed,
+        removed: r.removed,
+        changed: r.changed,
+        in_use: r.in_use,
     })
 }
 
@@ -436,7 +447,19 @@ fn write_day(
         TEMP_SEQ.fetch_add(1, Ordering::Relaxed)
     );
     let temp = dir.join(super::layout::temp_name(day, &tag));
-    let result = write_verify(day, files, &temp, options, summarise);
+    let locked = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temp)
+        .map_err(io_err("create", &temp))?;
+    if let Err(e) = locked.try_lock() {
+        let _ = fs::remove_file(&temp);
+        return Err(io_err("lock", &temp)(match e {
+            TryLockError::Error(e) => e,
+            TryLockError::WouldBlock => std::io::ErrorKind::WouldBlock.into(),
+        }));
+    }
+    let result = write_verify(day, files, &temp, &locked, options, summarise);
     let (meta, _) = match result {
         Ok(v) => v,
         Err(e) => {
@@ -451,27 +474,30 @@ fn write_day(
     sync_dir(dir)?;
     inject(options.fail, Step::BeforeRemove)?;
     let parquet_bytes = fs::metadata(target).map_err(io_err("stat", target))?.len();
-    let (removed, changed) = remove_covered(files, &meta.sources, options)?;
+    let r = remove_covered(files, &meta.sources, options)?;
     Ok(Outcome::Converted {
         rows: meta.rows,
         csv_bytes,
         parquet_bytes,
-        removed,
-        changed,
+        removed: r.removed,
+        changed: r.changed,
+        in_use: r.in_use,
     })
 }
 
-/// Writes the day to `temp`, fsyncs it, reads it back and verifies it.
+/// Writes the day to `temp` (open and locked as `locked`), fsyncs it, reads it back and
+/// verifies it.
 fn write_verify(
     day: NaiveDate,
     files: &DayFiles,
     temp: &Path,
+    locked: &File,
     options: &Options<'_>,
     summarise: &mut dyn Summarise,
 ) -> Result<(parquet::ArchiveMeta, u64), CompactError> {
     let mut raw: Vec<usize> = Vec::new();
     let (meta, rows_digest) = loop {
-        match write_once(day, files, temp, &raw, options, summarise)? {
+        match write_once(day, files, temp, locked, &raw, options, summarise)? {
             Ok(v) => break v,
             Err(need) => {
                 // Some cells need raw columns: find them all in one pass, then write again.
@@ -519,20 +545,36 @@ fn write_err(path: &Path, source: PushError) -> CompactError {
     }
 }
 
+/// The temporary file `locked`, emptied, as a new handle (sharing its lock).
+fn fresh(temp: &Path, locked: &File) -> Result<File, CompactError> {
+    locked
+        .set_len(0)
+        .and_then(|()| (&*locked).seek(std::io::SeekFrom::Start(0)))
+        .and_then(|_| locked.try_clone())
+        .map_err(io_err("truncate", temp))
+}
+
 /// One attempt at writing with raw columns `raw`: `Err(columns)` when more are needed.
-#[allow(clippy::type_complexity)]
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
 fn write_once(
     day: NaiveDate,
     files: &DayFiles,
     temp: &Path,
+    locked: &File,
     raw: &[usize],
     options: &Options<'_>,
     summarise: &mut dyn Summarise,
 ) -> Result<Result<(parquet::ArchiveMeta, u64), Vec<usize>>, CompactError> {
     let mut r = DayReader::open(day, files, Columns::All)?;
     let columns = r.columns().to_vec();
-    let mut w = DayWriter::create(temp, day, columns.clone(), parquet::plan(&columns, raw))
-        .map_err(|e| write_err(temp, e))?;
+    let mut w = DayWriter::new(
+        fresh(temp, locked)?,
+        temp,
+        day,
+        columns.clone(),
+        parquet::plan(&columns, raw),
+    )
+    .map_err(|e| write_err(temp, e))?;
     summarise.start(&columns);
     let mut n = 0u64;
     while let Some(next) = r.advance()? {
@@ -568,46 +610,107 @@ fn write_once(
     Ok(Ok((meta, digest)))
 }
 
+/// A day file opened and locked exclusively, to be removed.
+enum Locked {
+    /// Locked: no other process has it open with a lock (the recorder holds a shared one on
+    /// every day file it has open).
+    File(File),
+    /// Gone (or replaced) meanwhile.
+    Gone,
+    /// Another process holds a lock on it.
+    Busy,
+}
+
+/// Opens `path` and takes an exclusive lock on it without waiting.
+fn lock_exclusive(path: &Path) -> Result<Locked, CompactError> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Locked::Gone),
+        Err(e) => return Err(io_err("open", path)(e)),
+    };
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => return Ok(Locked::Busy),
+        Err(TryLockError::Error(e)) => return Err(io_err("lock", path)(e)),
+    }
+    // Still the file at `path`, not one removed and created again before the lock?
+    let here = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Locked::Gone),
+        Err(e) => return Err(io_err("stat", path)(e)),
+    };
+    let mine = file.metadata().map_err(io_err("stat", path))?;
+    if !same_file(&here, &mine) {
+        return Ok(Locked::Gone);
+    }
+    Ok(Locked::File(file))
+}
+
+#[cfg(unix)]
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    (a.dev(), a.ino()) == (b.dev(), b.ino())
+}
+
+#[cfg(not(unix))]
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    a.len() == b.len() && a.modified().ok() == b.modified().ok()
+}
+
+/// What removing the CSV files a Parquet file covers did.
+#[derive(Default)]
+struct Removal {
+    removed: usize,
+    changed: usize,
+    in_use: usize,
+}
+
 /// Removes the CSV files of the day that `sources` covers as they are now ([`relation`]: the
-/// same first bytes and no complete line past where the rows archived end); returns
-/// (removed, kept because changed).
+/// same first bytes and no complete line past where the rows archived end). Each is locked
+/// exclusively first, checked and removed under the lock: one the recorder has open (it
+/// holds a shared lock on it) is kept, never waited for.
 fn remove_covered(
     files: &DayFiles,
     sources: &[SourceFile],
     options: &Options<'_>,
-) -> Result<(usize, usize), CompactError> {
+) -> Result<Removal, CompactError> {
+    let mut out = Removal::default();
     if options.keep_csv {
-        return Ok((0, 0));
+        return Ok(out);
     }
-    let (mut removed, mut changed) = (0, 0);
     let mut dir = None;
     for f in &files.csv {
         let name = file_name(&f.path);
         let Some(s) = sources.iter().find(|s| s.name == name) else {
-            changed += 1;
+            out.changed += 1;
             continue;
         };
-        let file = match File::open(&f.path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(io_err("open", &f.path)(e)),
+        let file = match lock_exclusive(&f.path)? {
+            Locked::File(file) => file,
+            Locked::Gone => continue,
+            Locked::Busy => {
+                out.in_use += 1;
+                continue;
+            }
         };
         let len = file.metadata().map_err(io_err("stat", &f.path))?.len();
         if relation(s, &file, len).map_err(io_err("read", &f.path))? != Relation::Covered {
-            changed += 1;
+            out.changed += 1;
             continue;
         }
+        // Removed while locked: nothing can have been appended since the check.
         fs::remove_file(&f.path).map_err(io_err("remove", &f.path))?;
-        removed += 1;
+        drop(file);
+        out.removed += 1;
         dir = f.path.parent().map(Path::to_path_buf);
-        if removed == 1 && files.csv.len() > 1 {
+        if out.removed == 1 && files.csv.len() > 1 {
             inject(options.fail, Step::AfterFirstRemove)?;
         }
     }
     if let Some(d) = dir {
         sync_dir(&d)?;
     }
-    Ok((removed, changed))
+    Ok(out)
 }
 
 #[cfg(test)]

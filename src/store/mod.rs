@@ -67,6 +67,13 @@
 //!   first and last time, a digest of every stored column and of every cell's text against
 //!   the CSV), renames it to `YYYY-MM-DD.parquet`, fsyncs the directory, and only then
 //!   removes the CSV files, then fsyncs the directory again.
+//! - A CSV file is removed only under an exclusive `flock` on it, taken without waiting and
+//!   held across the final check and the unlink. The recorder holds a shared lock on every
+//!   day file it has open, so a file it still writes is never removed: the day stays Parquet
+//!   plus that file (readers read the rows the Parquet file lacks) and the next conversion
+//!   removes it. A conversion's temporary file is locked while it is written; only a stale
+//!   one can be locked, and removed. `tic-rec compact` takes the data directory's lock, so
+//!   it never runs beside a recorder.
 //! - A crash or `kill -9` at any point leaves each day readable exactly once: its CSV files
 //!   (and its earlier Parquet file, if any), or its verified Parquet file, or both with
 //!   readers using the Parquet file alone (it lists the CSV files it covers, by name, first

@@ -616,7 +616,17 @@ impl DayWriter {
         columns: Vec<String>,
         stored: Vec<StoredColumn>,
     ) -> Result<DayWriter, PushError> {
-        let file = File::create(path)?;
+        Self::new(File::create(path)?, path, day, columns, stored)
+    }
+
+    /// [`DayWriter::create`] into `file` (empty, open for writing at `path`).
+    pub fn new(
+        file: File,
+        path: &Path,
+        day: NaiveDate,
+        columns: Vec<String>,
+        stored: Vec<StoredColumn>,
+    ) -> Result<DayWriter, PushError> {
         let schema = arrow_schema(&stored, false);
         let writer =
             ArrowWriter::try_new(file, schema.clone(), Some(props(&stored))).map_err(werr)?;
