@@ -1091,6 +1091,46 @@ mod mixed {
         assert_eq!(rows(dir.path(), day).len(), 103);
     }
 
+    /// Replaying a capture twice: the second replay writes its rows again into a new part of
+    /// the day, or, once the day is archived, into a new `D.csv`; every row is read once.
+    #[test]
+    fn replaying_a_capture_twice_reads_each_row_once() {
+        use std::time::{Duration, Instant};
+        use tic_rec::store::Store;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let day = NaiveDate::from_ymd_opt(2026, 5, 1).expect("date");
+        let cols: Vec<String> = ["time", "time_source", "EAST"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let replay = |dir: &Path| {
+            let now = Instant::now();
+            let mut s = Store::new(dir, &cols, Duration::from_secs(10), false, now);
+            for i in 0..100i64 {
+                let t = chrono::DateTime::parse_from_rfc3339("2026-05-01T12:00:00+02:00")
+                    .expect("time")
+                    + chrono::Duration::seconds(i);
+                s.append(t, &["meter", &(1000 + i).to_string()], now)
+                    .expect("append");
+            }
+            s.close(now);
+        };
+        replay(dir.path());
+        let want = rows(dir.path(), day);
+        assert_eq!(want.len(), 100);
+        replay(dir.path());
+        same_rows(&rows(dir.path(), day), &want, "CSV, replayed twice");
+        compact(dir.path(), day, &Options::default());
+        same_rows(&rows(dir.path(), day), &want, "archived");
+        let pq = dir.path().join("2026/05/2026-05-01.parquet");
+        let meta = tic_rec::store::parquet::ParquetDay::open(&pq).expect("open");
+        assert_eq!(meta.meta().rows, 100, "archived once");
+        replay(dir.path());
+        same_rows(&rows(dir.path(), day), &want, "archived, replayed again");
+        compact(dir.path(), day, &Options::default());
+        same_rows(&rows(dir.path(), day), &want, "archived again");
+    }
+
     /// A second archiving of a day interrupted at any step (an I/O error, or a crash there)
     /// leaves every row readable once, and the next run finishes with every row archived.
     #[test]
@@ -1260,4 +1300,28 @@ fn compact_refuses_while_a_recorder_runs() {
     drop(lock);
     assert!(compact(d, &[], None).status.success());
     assert_eq!(files_named(d, ".parquet").len(), 1);
+}
+
+/// The same rows in two parts of a day (`D.csv` and `D.1.csv`, as a capture replayed twice
+/// writes them): `export --records` prints each once, the period totals are those of one
+/// copy, before and after archiving.
+#[test]
+fn rows_in_two_parts_of_a_day_are_read_and_archived_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (one, two) = (dir.path().join("one"), dir.path().join("two"));
+    let (a, b) = (local(2026, 5, 1, 0), local(2026, 5, 3, 0) - 1);
+    for d in [&one, &two] {
+        model(Contract::HcHp, a, b, 60, vec![]).write(d, &[]);
+    }
+    std::fs::copy(day_path(&two, 2026, 5, 1, 0), day_path(&two, 2026, 5, 1, 1)).expect("copy");
+    let want = all_exports(&one);
+    same(&want, &all_exports(&two), "two parts");
+    assert!(compact(&two, &[], None).status.success());
+    assert!(files_named(&two, ".csv").is_empty());
+    same(&want, &all_exports(&two), "two parts, archived");
+    // Written once more after the archiving: still once.
+    std::fs::copy(day_path(&one, 2026, 5, 1, 0), day_path(&two, 2026, 5, 1, 0)).expect("copy");
+    same(&want, &all_exports(&two), "archived, then the rows again");
+    assert!(compact(&two, &[], None).status.success());
+    same(&want, &all_exports(&two), "archived again");
 }

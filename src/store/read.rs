@@ -20,7 +20,11 @@
 //!   later archive format, is an error whatever CSV files there are.
 //!
 //! Merging: the next row is the earliest of the files' next rows (the first file on a tie),
-//! so a file's own order is kept. Damaged rows ([`super::csv`]) are skipped and reported as
+//! so a file's own order is kept. When a day has rows from several files (or its Parquet
+//! file from several sources), a row identical to one just given at the same time (the same
+//! time cell and cells: a capture replayed twice, whose rows the recorder wrote again into a
+//! new part of the day) is a duplicate: read once (and so archived once). Rows at the same
+//! time with other cells are all read. Damaged rows ([`super::csv`]) are skipped and reported as
 //! [`Next::Damaged`] where they were, with the time of the file's previous good row (else
 //! its next one, else the day's start).
 
@@ -255,7 +259,8 @@ pub enum Next {
     },
 }
 
-/// Which columns a reader needs (the others read as [`Cell::Null`]); `time` is always read.
+/// Which columns a reader needs (the others may read as [`Cell::Null`]); `time` is always
+/// read.
 #[derive(Clone, Copy)]
 pub enum Columns<'a> {
     /// Every column.
@@ -306,9 +311,20 @@ pub struct DayReader {
     parquet: Option<ParquetDay>,
     files: Vec<FileEntry>,
     inherit: Vec<Inherit>,
+    /// Set when the day has rows from several files (see [`DayReader::advance`]).
+    dedup: Option<Dedup>,
+    duplicates: u64,
     cur: Option<usize>,
     markers: VecDeque<(i64, u64)>,
     notes: Vec<String>,
+}
+
+/// The rows given at the time of the last one, to read a row repeated at that time once.
+#[derive(Default)]
+struct Dedup {
+    time: Option<i64>,
+    seen: Vec<String>,
+    row: String,
 }
 
 /// Bytes of a CSV file's start that identify it (with its name and length).
@@ -580,9 +596,16 @@ impl Resolved {
         let mut columns = Vec::new();
         let mut sources = Vec::new();
         let mut pq_day = None;
+        // Rows of several files (a day replayed twice, or written to two parts) are compared
+        // whole, so a row repeated at the same time is read once: every column is read.
+        let dedup = self.csv.len()
+            + self.parquet.as_ref().map_or(0, |(pq, _)| {
+                (pq.meta().sources.len() + pq.meta().absorbed.len()).max(1)
+            })
+            > 1;
         if let Some((pq, _)) = self.parquet {
             add_columns(&mut columns, &pq.meta().columns);
-            let rows = pq.rows(wanted)?;
+            let rows = pq.rows(if dedup { Columns::All } else { wanted })?;
             sources.push((Src::Parquet(Box::new(rows)), pq.meta().columns.clone()));
             pq_day = Some(pq);
         }
@@ -613,6 +636,8 @@ impl Resolved {
             parquet: pq_day,
             files,
             inherit: self.inherit,
+            dedup: dedup.then(Dedup::default),
+            duplicates: 0,
             cur: None,
             markers: VecDeque::new(),
             notes: self.notes,
@@ -737,28 +762,61 @@ impl DayReader {
 
     /// Moves to the next row, or tells of damaged rows skipped; `None` at the end of the day.
     pub fn advance(&mut self) -> Result<Option<Next>, ReadError> {
-        if let Some(i) = self.cur.take() {
-            self.advance_source(i)?;
-        }
-        if let Some((time, count)) = self.markers.pop_front() {
-            return Ok(Some(Next::Damaged { time, count }));
-        }
-        let mut best: Option<(i64, usize)> = None;
-        for (i, s) in self.sources.iter().enumerate() {
-            if s.live {
-                let t = s.time();
-                if best.is_none_or(|(b, _)| t < b) {
-                    best = Some((t, i));
+        loop {
+            if let Some(i) = self.cur.take() {
+                self.advance_source(i)?;
+            }
+            if let Some((time, count)) = self.markers.pop_front() {
+                return Ok(Some(Next::Damaged { time, count }));
+            }
+            let mut best: Option<(i64, usize)> = None;
+            for (i, s) in self.sources.iter().enumerate() {
+                if s.live {
+                    let t = s.time();
+                    if best.is_none_or(|(b, _)| t < b) {
+                        best = Some((t, i));
+                    }
                 }
             }
-        }
-        match best {
-            Some((_, i)) => {
-                self.cur = Some(i);
-                Ok(Some(Next::Row))
+            let Some((t, i)) = best else {
+                return Ok(None);
+            };
+            self.cur = Some(i);
+            if !(self.dedup.is_some() && self.repeats(t)) {
+                return Ok(Some(Next::Row));
             }
-            None => Ok(None),
+            self.duplicates += 1;
         }
+    }
+
+    /// Whether the current row, at `t`, is one already given at that time (every cell the
+    /// same): a row of a capture replayed twice, or written to two parts of the day.
+    fn repeats(&mut self, t: i64) -> bool {
+        let Some(mut d) = self.dedup.take() else {
+            return false;
+        };
+        if d.time != Some(t) {
+            d.time = Some(t);
+            d.seen.clear();
+        }
+        d.row.clear();
+        self.push_time_text(&mut d.row);
+        for j in 1..self.columns.len() {
+            d.row.push('\u{1f}');
+            self.cell(j).push_to(&mut d.row);
+        }
+        let repeat = d.seen.contains(&d.row);
+        if !repeat {
+            d.seen.push(d.row.clone());
+        }
+        self.dedup = Some(d);
+        repeat
+    }
+
+    /// Rows read as duplicates so far (identical to a row given just before at the same
+    /// time), and not given.
+    pub fn duplicates(&self) -> u64 {
+        self.duplicates
     }
 
     fn current(&self) -> Option<&Source> {
