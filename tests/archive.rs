@@ -1131,6 +1131,49 @@ mod mixed {
         same_rows(&rows(dir.path(), day), &want, "archived again");
     }
 
+    /// A day listed, then archived before it is opened or read (its CSV file removed, its
+    /// Parquet file renamed in: an export while the recorder archives): readers list it
+    /// again and read it, never fail.
+    #[test]
+    fn a_day_archived_while_it_is_opened_is_listed_again() {
+        use tic_rec::store::Resolved;
+        let read = |r: Resolved| {
+            let mut d = r.open(Columns::All).expect("open");
+            let mut n = 0;
+            while let Some(x) = d.advance().expect("row") {
+                n += usize::from(x == Next::Row);
+            }
+            n
+        };
+        for mixed in [false, true] {
+            let (dir, day, p) = if mixed {
+                archived_then_more(false)
+            } else {
+                let dir = tempfile::tempdir().expect("tempdir");
+                let day = NaiveDate::from_ymd_opt(2026, 5, 1).expect("date");
+                fs::create_dir_all(dir.path().join("2026/05")).expect("mkdir");
+                let p = dir.path().join("2026/05/2026-05-01.csv");
+                fs::write(&p, csv(0..100, 12)).expect("write");
+                (dir, day, p)
+            };
+            let n = rows(dir.path(), day).len();
+            let listed = day_files(dir.path(), day).expect("files");
+            let resolved = Resolved::new(day, &listed).expect("resolve");
+            compact(dir.path(), day, &Options::default());
+            assert!(!p.exists());
+            // Resolved before, opened after.
+            assert_eq!(read(resolved), n, "mixed: {mixed}");
+            // Listed before, resolved after.
+            let r = Resolved::new(day, &listed).expect("listed again");
+            assert_eq!(r.columns().expect("columns").len(), 3);
+            assert_eq!(read(r), n, "mixed: {mixed}");
+            let r = Resolved::new(day, &listed).expect("listed again");
+            fs::write(&p, csv(0..1, 6)).expect("write");
+            compact(dir.path(), day, &Options::default());
+            assert_eq!(r.columns().expect("columns").len(), 3, "mixed: {mixed}");
+        }
+    }
+
     /// A second archiving of a day interrupted at any step (an I/O error, or a crash there)
     /// leaves every row readable once, and the next run finishes with every row archived.
     #[test]

@@ -90,6 +90,8 @@
 //!   error reading it, or a later archive format (after a downgrade), is always an error,
 //!   never a read of the CSV files alone (they may lack its rows). A full read checks every
 //!   column against its digest: never other numbers.
+//! - Readers never fail for a conversion beside them: the directory walk skips a file removed
+//!   while it is listed, and a day whose file vanishes while it is opened is listed again.
 //! - A conversion never replaces a Parquet file it cannot read: it refuses, naming it (a
 //!   damaged one is rebuilt only from CSV files that are all its sources, absorbed none, and
 //!   give back as many rows from the same first to the same last time).

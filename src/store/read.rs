@@ -15,6 +15,8 @@
 //!
 //!   So a day is read from the Parquet file alone, or mixed with CSV rows it does not hold;
 //!   the archived rows are never dropped for a CSV file's.
+//! - A file that vanishes while the day is opened (a conversion removed it, or renamed the
+//!   day's Parquet file in, after the listing): the day is listed again, once.
 //! - A Parquet file whose footer cannot be read (a partial copy, garbled bytes): its CSV
 //!   files when there are any (with a note), else an error naming it. An I/O error, or a
 //!   later archive format, is an error whatever CSV files there are.
@@ -36,7 +38,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
-use super::catalog::{DayFiles, FileEntry};
+use super::catalog::{relist, DayFiles, FileEntry};
 use super::csv::CsvFile;
 use super::digest::bytes_hash;
 use super::parquet::{ParquetDay, ParquetRows, SourceFile};
@@ -462,11 +464,28 @@ pub struct Resolved {
     inherit: Vec<Inherit>,
     unreadable: Option<ReadError>,
     notes: Vec<String>,
+    /// The files listed, to list the day again when one vanishes.
+    listed: DayFiles,
+}
+
+/// Whether `e` says a file is not there (any more).
+fn vanished(e: &ReadError) -> bool {
+    e.io_error()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound)
 }
 
 impl Resolved {
-    /// Decides which files of `day` to read.
+    /// Decides which files of `day` to read. A file that vanished since `files` was listed
+    /// (a conversion removed it, or renamed the day's Parquet file in) makes it list the day
+    /// again, once.
     pub fn new(day: NaiveDate, files: &DayFiles) -> Result<Resolved, ReadError> {
+        match Self::resolve(day, files) {
+            Err(e) if vanished(&e) => Self::resolve(day, &relist(day, files)?),
+            r => r,
+        }
+    }
+
+    fn resolve(day: NaiveDate, files: &DayFiles) -> Result<Resolved, ReadError> {
         let mut notes = Vec::new();
         let mut parquet = None;
         let mut inherit = Vec::new();
@@ -541,7 +560,13 @@ impl Resolved {
             inherit,
             unreadable,
             notes,
+            listed: files.clone(),
         })
+    }
+
+    /// This day resolved again from a fresh listing (a file read vanished).
+    fn again(&self) -> Result<Resolved, ReadError> {
+        Self::resolve(self.day, &relist(self.day, &self.listed)?)
     }
 
     /// Why the day's Parquet file could not be read, when its CSV files are read instead.
@@ -580,6 +605,13 @@ impl Resolved {
 
     /// The day's columns (the union of the files' headers), without reading rows.
     pub fn columns(&self) -> Result<Vec<String>, ReadError> {
+        match self.columns_once() {
+            Err(e) if vanished(&e) => self.again()?.columns_once(),
+            r => r,
+        }
+    }
+
+    fn columns_once(&self) -> Result<Vec<String>, ReadError> {
         let mut columns = Vec::new();
         if let Some((pq, _)) = &self.parquet {
             add_columns(&mut columns, &pq.meta().columns);
@@ -590,8 +622,17 @@ impl Resolved {
         Ok(columns)
     }
 
-    /// Opens the rows, reading `wanted`.
+    /// Opens the rows, reading `wanted` (resolving the day again, once, when a file vanished
+    /// since it was resolved).
     pub fn open(self, wanted: Columns<'_>) -> Result<DayReader, ReadError> {
+        let (day, listed) = (self.day, self.listed.clone());
+        match self.open_once(wanted) {
+            Err(e) if vanished(&e) => Self::resolve(day, &relist(day, &listed)?)?.open_once(wanted),
+            r => r,
+        }
+    }
+
+    fn open_once(self, wanted: Columns<'_>) -> Result<DayReader, ReadError> {
         let files = self.files();
         let mut columns = Vec::new();
         let mut sources = Vec::new();
