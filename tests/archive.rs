@@ -1174,6 +1174,64 @@ mod mixed {
         }
     }
 
+    /// A closed day whose only CSV file is empty or cut inside its header (a power cut right
+    /// after it was created) has no row: it is not an error, the file is removed (it holds
+    /// nothing readers read) unless kept or open in the recorder.
+    #[test]
+    fn an_empty_or_torn_header_day_has_no_rows() {
+        for body in ["", "time,time_so"] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let day = NaiveDate::from_ymd_opt(2026, 5, 1).expect("date");
+            fs::create_dir_all(dir.path().join("2026/05")).expect("mkdir");
+            let p = dir.path().join("2026/05/2026-05-01.csv");
+            fs::write(&p, body).expect("write");
+            assert_eq!(rows(dir.path(), day).len(), 0);
+            let keep = Options {
+                keep_csv: true,
+                ..Options::default()
+            };
+            let files = day_files(dir.path(), day).expect("files");
+            let out = compact_day(day, &files, &keep, &mut NoSummary);
+            assert!(
+                matches!(
+                    out,
+                    Ok(Outcome::NoRows {
+                        removed: 0,
+                        kept: 1
+                    })
+                ),
+                "{body:?}: {out:?}"
+            );
+            let recorder = fs::File::open(&p).expect("open");
+            recorder.lock_shared().expect("lock");
+            let out = compact_day(day, &files, &Options::default(), &mut NoSummary);
+            assert!(
+                matches!(
+                    out,
+                    Ok(Outcome::NoRows {
+                        removed: 0,
+                        kept: 1
+                    })
+                ),
+                "{body:?}: {out:?}"
+            );
+            drop(recorder);
+            let out = compact_day(day, &files, &Options::default(), &mut NoSummary);
+            assert!(
+                matches!(
+                    out,
+                    Ok(Outcome::NoRows {
+                        removed: 1,
+                        kept: 0
+                    })
+                ),
+                "{body:?}: {out:?}"
+            );
+            assert!(!p.exists());
+            assert!(!day_files(dir.path(), day).expect("files").has_data());
+        }
+    }
+
     /// A second archiving of a day interrupted at any step (an I/O error, or a crash there)
     /// leaves every row readable once, and the next run finishes with every row archived.
     #[test]
@@ -1367,4 +1425,23 @@ fn rows_in_two_parts_of_a_day_are_read_and_archived_once() {
     same(&want, &all_exports(&two), "archived, then the rows again");
     assert!(compact(&two, &[], None).status.success());
     same(&want, &all_exports(&two), "archived again");
+}
+
+/// `tic-rec compact` over a day with an empty CSV file (and a day with rows): no error; it
+/// says "no rows" once, and the next run has nothing to say of it.
+#[test]
+fn compact_says_no_rows_once_for_an_empty_day() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let (a, b) = (local(2026, 5, 1, 0), local(2026, 5, 2, 0) - 1);
+    model(Contract::HcHp, a, b, 60, vec![]).write(d, &[]);
+    std::fs::write(day_path(d, 2026, 5, 2, 0), "time,time_source,EA").expect("write");
+    let out = compact(d, &[], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("2026-05-02: no rows"), "{err}");
+    assert!(files_named(d, ".csv").is_empty());
+    let out = compact(d, &[], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !err.contains("no rows"), "{err}");
 }

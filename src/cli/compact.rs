@@ -140,6 +140,17 @@ pub fn run(args: Args) -> Result<()> {
                     );
                 }
             }
+            Ok(Outcome::NoRows { removed, kept }) => {
+                let what = match (removed, kept) {
+                    (_, 0) => "removed",
+                    (0, _) => "kept",
+                    _ => "some removed, some kept",
+                };
+                say(
+                    &bar,
+                    format!("tic-rec: {day}: no rows (an empty file, or one cut inside its header): {what}"),
+                );
+            }
             Ok(_) => {}
             Err(e) => {
                 failed += 1;

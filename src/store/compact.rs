@@ -33,8 +33,8 @@ use chrono::NaiveDate;
 use super::catalog::DayFiles;
 use super::parquet::{self, DayWriter, ParquetDay, PushError, SourceFile};
 use super::read::{
-    file_name, head_of, line_end_within, relation, Columns, DayReader, Encoding, Inherit, Next,
-    ReadError, Relation, Resolved,
+    file_name, has_line_end, head_of, line_end_within, relation, Columns, DayReader, Encoding,
+    Inherit, Next, ReadError, Relation, Resolved,
 };
 
 /// A conversion error, naming the file.
@@ -219,6 +219,15 @@ pub enum Outcome {
     },
     /// The day has no file to read.
     Empty,
+    /// The day has no row: no Parquet file, and CSV files without a complete line (empty,
+    /// or cut inside their header by a crash right after they were created). Such files are
+    /// removed (unless kept, or open in another process): readers read nothing from them.
+    NoRows {
+        /// Files removed.
+        removed: usize,
+        /// Files kept (`--keep-csv`, open in another process, or written meanwhile).
+        kept: usize,
+    },
 }
 
 fn io_err<'a>(
@@ -303,6 +312,9 @@ pub fn compact_day(
     if !files.has_data() {
         return Ok(Outcome::Empty);
     }
+    if files.parquet.is_none() && all_without_a_line(files)? {
+        return remove_lineless(files, options);
+    }
     let mut probe = Resolved::new(day, files)?;
     if let (Some(p), Some(source)) = (&files.parquet, probe.take_unreadable()) {
         // Read from its CSV files, but never rebuilt from them.
@@ -381,6 +393,62 @@ pub fn compact_day(
         changed: r.changed,
         in_use: r.in_use,
     })
+}
+
+/// Whether every CSV file of the day is without a complete line (no header, no row) and at
+/// most a line long.
+fn all_without_a_line(files: &DayFiles) -> Result<bool, CompactError> {
+    for f in &files.csv {
+        let file = match File::open(&f.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_err("open", &f.path)(e)),
+        };
+        if !lineless(&file, &f.path)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn lineless(file: &File, path: &Path) -> Result<bool, CompactError> {
+    let len = file.metadata().map_err(io_err("stat", path))?.len();
+    Ok(len <= super::csv::MAX_LINE && !has_line_end(file, 0, len).map_err(io_err("read", path))?)
+}
+
+/// Removes the day's CSV files that have no complete line, each under an exclusive lock
+/// (checked again under it): a file the recorder has open is kept.
+fn remove_lineless(files: &DayFiles, options: &Options<'_>) -> Result<Outcome, CompactError> {
+    let (mut removed, mut kept) = (0, 0);
+    if options.keep_csv {
+        return Ok(Outcome::NoRows {
+            removed,
+            kept: files.csv.len(),
+        });
+    }
+    let mut dir = None;
+    for f in &files.csv {
+        let file = match lock_exclusive(&f.path)? {
+            Locked::File(file) => file,
+            Locked::Gone => continue,
+            Locked::Busy => {
+                kept += 1;
+                continue;
+            }
+        };
+        if !lineless(&file, &f.path)? {
+            kept += 1;
+            continue;
+        }
+        fs::remove_file(&f.path).map_err(io_err("remove", &f.path))?;
+        drop(file);
+        removed += 1;
+        dir = f.path.parent().map(Path::to_path_buf);
+    }
+    if let Some(d) = dir {
+        sync_dir(&d)?;
+    }
+    Ok(Outcome::NoRows { removed, kept })
 }
 
 /// What a day's CSV files hold, to check an archive of them against.

@@ -74,6 +74,10 @@
 //!   removes it. A conversion's temporary file is locked while it is written; only a stale
 //!   one can be locked, and removed. `tic-rec compact` takes the data directory's lock, so
 //!   it never runs beside a recorder.
+//! - A closed day with no Parquet file whose CSV files have no complete line (empty, or cut
+//!   inside the header by a crash right after they were created) has no row: nothing is
+//!   archived, and its files are removed under the same lock, checked again under it
+//!   (readers read nothing from them; the recorder would give a new file its header).
 //! - A crash or `kill -9` at any point leaves each day readable exactly once: its CSV files
 //!   (and its earlier Parquet file, if any), or its verified Parquet file, or both with
 //!   readers using the Parquet file alone (it lists the CSV files it covers, by name, first

@@ -342,7 +342,7 @@ pub fn head_of(mut file: &File, n: u64) -> std::io::Result<u64> {
 }
 
 /// Whether `file` has a `\n` in `[from, to)`.
-fn has_line_end(mut file: &File, from: u64, to: u64) -> std::io::Result<bool> {
+pub fn has_line_end(mut file: &File, from: u64, to: u64) -> std::io::Result<bool> {
     file.seek(SeekFrom::Start(from))?;
     let mut chunk = vec![0; 64 * 1024];
     let mut left = to.saturating_sub(from);
