@@ -31,9 +31,11 @@
 //! error, never read as another.
 //!
 //! ## Reading
-//! A footer is validated before use (sizes, offsets, schema against the metadata); the
-//! decoder is also guarded against panics, so a garbled file is an error naming it. A full
-//! read of a column checks its digest at the end of the file.
+//! A footer is validated before use (sizes, offsets, a column chunk claiming at most 64 MiB
+//! uncompressed, schema against the metadata); the file is read into memory whole (at most
+//! 64 MiB), so an I/O error is one and the decoder reads no file; the decoder is also guarded
+//! against panics, so a garbled file is an error naming it. A full read of a column checks
+//! its digest at the end of the file.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -81,6 +83,9 @@ pub const ZSTD_LEVEL: i32 = 9;
 const MAX_FOOTER: u64 = 16 << 20;
 /// A file larger than this is not an archived day (one is well under a few MB).
 const MAX_FILE: u64 = 64 << 20;
+/// A column chunk claiming more than this uncompressed is not one of ours (a day's is well
+/// under 1 MB); the decoder would allocate what it claims.
+const MAX_CHUNK: i64 = 64 << 20;
 
 /// How a stored column holds its values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1226,11 +1231,18 @@ fn check_footer(p: &ParquetMetaData, len: u64, meta: ArchiveMeta) -> Result<Arch
                 || c.num_values() > rg.num_rows()
                 || c.compressed_size() < 0
                 || c.uncompressed_size() < 0
-                || c.uncompressed_size() > 1 << 31
             {
                 return Err(format!(
                     "column chunk {:?} lies outside the file",
                     c.column_path().string()
+                ));
+            }
+            if c.uncompressed_size() > MAX_CHUNK {
+                return Err(format!(
+                    "column chunk {:?} claims {} bytes uncompressed, more than an archived day's \
+                     chunk can hold ({MAX_CHUNK})",
+                    c.column_path().string(),
+                    c.uncompressed_size()
                 ));
             }
         }
@@ -1612,6 +1624,77 @@ mod tests {
             out.push(s);
         }
         Ok(out)
+    }
+
+    /// The file at `path` with its footer rewritten: every column chunk claims `size` bytes
+    /// uncompressed.
+    fn claiming(path: &Path, size: i64) -> Vec<u8> {
+        use parquet::file::metadata::ParquetMetaDataWriter;
+        let bytes = std::fs::read(path).expect("read");
+        let md = ParquetMetaDataReader::new()
+            .parse_and_finish(&File::open(path).expect("open"))
+            .expect("footer");
+        let groups = md
+            .row_groups()
+            .iter()
+            .map(|rg| {
+                let cols = rg
+                    .columns()
+                    .iter()
+                    .map(|c| {
+                        c.clone()
+                            .into_builder()
+                            .set_total_uncompressed_size(size)
+                            .build()
+                            .expect("chunk")
+                    })
+                    .collect();
+                rg.clone()
+                    .into_builder()
+                    .set_column_metadata(cols)
+                    .build()
+                    .expect("row group")
+            })
+            .collect();
+        let md = md.into_builder().set_row_groups(groups).build();
+        let n = bytes.len();
+        let footer = u32::from_le_bytes(bytes[n - 8..n - 4].try_into().expect("4 bytes")) as usize;
+        let mut out = bytes[..n - 8 - footer].to_vec();
+        ParquetMetaDataWriter::new(&mut out, &md)
+            .finish()
+            .expect("write footer");
+        out
+    }
+
+    /// A footer whose column chunk claims a huge uncompressed size (the decoder would
+    /// allocate it: a 1 GB Raspberry Pi runs out of memory) is refused, naming the file. A
+    /// day's chunk is well under 1 MB.
+    #[test]
+    fn a_chunk_claiming_a_huge_size_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let day = NaiveDate::from_ymd_opt(2026, 5, 1).expect("date");
+        let month = dir.path().join("2026/05");
+        std::fs::create_dir_all(&month).expect("mkdir");
+        std::fs::write(
+            month.join("2026-05-01.csv"),
+            "time,time_source,EAST\n2026-05-01T00:00:00+02:00,meter,1\n",
+        )
+        .expect("write");
+        let files = super::super::catalog::day_files(dir.path(), day).expect("files");
+        compact_day(day, &files, &Options::default(), &mut NoSummary).expect("compact");
+        let path = month.join("2026-05-01.parquet");
+        let fine = claiming(&path, 1 << 20);
+        let huge = claiming(&path, 100 << 20);
+        std::fs::write(&path, fine).expect("write");
+        texts(&path).expect("a chunk of 1 MiB is read");
+        std::fs::write(&path, huge).expect("write");
+        let e = ParquetDay::open(&path).err().expect("refused");
+        let msg = e.to_string();
+        assert!(e.is_garbled_archive(), "{e:?}");
+        assert!(
+            msg.contains("2026-05-01.parquet") && msg.contains("uncompressed"),
+            "{msg}"
+        );
     }
 
     /// An I/O error under the Parquet decoder stays one (the caller must not take the file
