@@ -1232,6 +1232,49 @@ mod mixed {
         }
     }
 
+    /// A verified archive whose CSV files (same length and first 4 KiB) no longer give back
+    /// its rows — bit rot past the first 4 KiB, an edit of the same length — is never
+    /// rebuilt over: both are kept, readers read the archive, compaction says so.
+    #[test]
+    fn a_verified_parquet_is_never_rebuilt_from_a_damaged_csv() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let day = NaiveDate::from_ymd_opt(2026, 5, 1).expect("date");
+        let month = dir.path().join("2026/05");
+        fs::create_dir_all(&month).expect("mkdir");
+        let p = month.join("2026-05-01.csv");
+        fs::write(&p, csv(0..300, 12)).expect("write");
+        let want = rows(dir.path(), day);
+        let keep = Options {
+            keep_csv: true,
+            ..Options::default()
+        };
+        compact(dir.path(), day, &keep);
+        let pq = month.join("2026-05-01.parquet");
+        let archived = fs::read(&pq).expect("read");
+        // One digit flipped far past the first 4 KiB.
+        let mut text = fs::read(&p).expect("read");
+        let at = text.len() - 3;
+        text[at] = if text[at] == b'9' { b'8' } else { b'9' };
+        fs::write(&p, &text).expect("write");
+        let files = day_files(dir.path(), day).expect("files");
+        let e = compact_day(day, &files, &Options::default(), &mut NoSummary)
+            .expect_err("reported")
+            .to_string();
+        assert!(
+            e.contains("2026-05-01.parquet")
+                && e.contains("2026-05-01.csv")
+                && e.contains("both kept"),
+            "{e}"
+        );
+        assert_eq!(
+            fs::read(&pq).expect("read"),
+            archived,
+            "the archive is kept"
+        );
+        assert_eq!(fs::read(&p).expect("read"), text, "the CSV file is kept");
+        same_rows(&rows(dir.path(), day), &want, "readers read the archive");
+    }
+
     /// A second archiving of a day interrupted at any step (an I/O error, or a crash there)
     /// leaves every row readable once, and the next run finishes with every row archived.
     #[test]

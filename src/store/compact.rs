@@ -87,6 +87,22 @@ pub enum CompactError {
         /// What differs.
         reason: String,
     },
+    /// A verified Parquet file whose CSV files (all its sources, still there with the same
+    /// length and first bytes) no longer give back its rows: a CSV file damaged past its
+    /// first 4 KiB (bit rot), or edited to the same length. Both are kept; readers read
+    /// the Parquet file, which verifies.
+    #[error(
+        "{parquet:?} verifies, but its CSV files ({}) no longer give back its rows (damaged, \
+         or edited?): both kept, readers read the Parquet file; check the CSV files, then \
+         remove them by hand",
+        csv.iter().map(|p| super::read::file_name(p)).collect::<Vec<_>>().join(", ")
+    )]
+    CsvDiffers {
+        /// The Parquet file.
+        parquet: PathBuf,
+        /// The CSV files.
+        csv: Vec<PathBuf>,
+    },
     /// Stopped on request (the temporary file was removed).
     #[error("conversion of {0} cancelled")]
     Cancelled(NaiveDate),
@@ -342,7 +358,8 @@ pub fn compact_day(
     }
     // The Parquet file covers the CSV files still there (a crash after the rename, or one
     // while they were removed): verify it, then remove them. When they are all its sources
-    // and it absorbed none, it is also checked against them.
+    // and it absorbed none, it is also checked against them; a verified file is never
+    // rebuilt over.
     let (m, parquet_bytes) = match probe.parquet() {
         Some(pq) => (pq.meta().clone(), pq.len()),
         None => {
@@ -362,9 +379,14 @@ pub fn compact_day(
         && m.sources
             .iter()
             .all(|s| files.csv.iter().any(|c| file_name(&c.path) == s.name));
-    let same = match parquet::check(&target) {
-        Ok(_) if all_there => csv_day(day, &csv_only)?.same_as(&m),
-        Ok(_) => true,
+    match parquet::check(&target) {
+        Ok(_) if all_there && !csv_day(day, &csv_only)?.same_as(&m) => {
+            return Err(CompactError::CsvDiffers {
+                parquet: target,
+                csv: files.csv.iter().map(|f| f.path.clone()).collect(),
+            });
+        }
+        Ok(_) => {}
         // Damaged: rebuilt from its CSV files only when they are all its sources and give
         // back as many rows, from the same first to the same last time; otherwise it may
         // hold rows they lack.
@@ -376,13 +398,10 @@ pub fn compact_day(
                     source: e,
                 });
             }
-            false
+            return write_day(day, &csv_only, &target, &dir, csv_bytes, options, summarise);
         }
         // An I/O error is never a reason to rebuild.
         Err(e) => return Err(e.into()),
-    };
-    if !same {
-        return write_day(day, &csv_only, &target, &dir, csv_bytes, options, summarise);
     }
     let r = remove_covered(files, &m.sources, options)?;
     Ok(Outcome::Converted {

@@ -98,7 +98,10 @@
 //!   while it is listed, and a day whose file vanishes while it is opened is listed again.
 //! - A conversion never replaces a Parquet file it cannot read: it refuses, naming it (a
 //!   damaged one is rebuilt only from CSV files that are all its sources, absorbed none, and
-//!   give back as many rows from the same first to the same last time).
+//!   give back as many rows from the same first to the same last time). Nor one that
+//!   verifies: when its CSV files (the same length and first bytes) no longer give back its
+//!   rows (bit rot past their first 4 KiB), both are kept, readers read the Parquet file, and
+//!   the conversion says so.
 
 pub mod catalog;
 pub mod compact;
