@@ -815,11 +815,7 @@ mod tests {
             match n {
                 Next::Row => {
                     let mut s = String::new();
-                    r.push_time_text(&mut s);
-                    for j in 1..r.columns().len() {
-                        s.push('|');
-                        r.cell(j).push_to(&mut s);
-                    }
+                    r.push_row_text(&mut s, '|');
                     out.push(s);
                 }
                 Next::Damaged { time, count } => out.push(format!("damaged {time} {count}")),

@@ -1626,6 +1626,19 @@ mod tests {
         Ok(out)
     }
 
+    /// `text` as the CSV file of `day` in a new data directory, archived: the directory and
+    /// the Parquet file.
+    fn archived(day: NaiveDate, text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = super::super::layout::day_file(dir.path(), day, 0);
+        std::fs::create_dir_all(path.parent().expect("month")).expect("mkdir");
+        std::fs::write(&path, text).expect("write");
+        let files = super::super::catalog::day_files(dir.path(), day).expect("files");
+        compact_day(day, &files, &Options::default(), &mut NoSummary).expect("compact");
+        let pq = super::super::layout::parquet_file(dir.path(), day);
+        (dir, pq)
+    }
+
     /// The file at `path` with its footer rewritten: every column chunk claims `size` bytes
     /// uncompressed.
     fn claiming(path: &Path, size: i64) -> Vec<u8> {
@@ -1671,18 +1684,11 @@ mod tests {
     /// day's chunk is well under 1 MB.
     #[test]
     fn a_chunk_claiming_a_huge_size_is_refused() {
-        let dir = tempfile::tempdir().expect("tempdir");
         let day = NaiveDate::from_ymd_opt(2026, 5, 1).expect("date");
-        let month = dir.path().join("2026/05");
-        std::fs::create_dir_all(&month).expect("mkdir");
-        std::fs::write(
-            month.join("2026-05-01.csv"),
+        let (_dir, path) = archived(
+            day,
             "time,time_source,EAST\n2026-05-01T00:00:00+02:00,meter,1\n",
-        )
-        .expect("write");
-        let files = super::super::catalog::day_files(dir.path(), day).expect("files");
-        compact_day(day, &files, &Options::default(), &mut NoSummary).expect("compact");
-        let path = month.join("2026-05-01.parquet");
+        );
         let fine = claiming(&path, 1 << 20);
         let huge = claiming(&path, 100 << 20);
         std::fs::write(&path, fine).expect("write");
@@ -1725,10 +1731,7 @@ mod tests {
     /// the file, or (a byte nothing depends on) the very same cells; never a panic.
     #[test]
     fn damaged_files_are_errors_never_other_values() {
-        let dir = tempfile::tempdir().expect("tempdir");
         let day = NaiveDate::from_ymd_opt(2026, 3, 29).expect("date");
-        let month = dir.path().join("2026/03");
-        std::fs::create_dir_all(&month).expect("mkdir");
         let mut text = String::from("time,time_source,DATE,ADSC,LTARF,EAST,SINSTS\n");
         let t0 = 1_774_738_800; // 2026-03-29T00:00:00+01:00
         for i in 0..20_000i64 {
@@ -1745,10 +1748,7 @@ mod tests {
                 300 + (i * 7919) % 97
             );
         }
-        std::fs::write(month.join("2026-03-29.csv"), text).expect("write");
-        let files = super::super::catalog::day_files(dir.path(), day).expect("files");
-        compact_day(day, &files, &Options::default(), &mut NoSummary).expect("compact");
-        let path = month.join("2026-03-29.parquet");
+        let (dir, path) = archived(day, &text);
         let good = texts(&path).expect("good");
         let full = std::fs::read(&path).expect("read");
         let bad_path = dir.path().join("2026-03-29.parquet");

@@ -841,11 +841,7 @@ impl DayReader {
             d.seen.clear();
         }
         d.row.clear();
-        self.push_time_text(&mut d.row);
-        for j in 1..self.columns.len() {
-            d.row.push('\u{1f}');
-            self.cell(j).push_to(&mut d.row);
-        }
+        self.push_row_text(&mut d.row, '\u{1f}');
         let repeat = d.seen.contains(&d.row);
         if !repeat {
             d.seen.push(d.row.clone());
@@ -875,6 +871,16 @@ impl DayReader {
             Some(Src::Csv(f)) => f.offset(),
             Some(Src::Parquet(p)) => p.offset(),
             None => 0,
+        }
+    }
+
+    /// Appends the current row as text: its `time` cell, then each cell (`""` when null),
+    /// separated by `sep`.
+    pub fn push_row_text(&self, out: &mut String, sep: char) {
+        self.push_time_text(out);
+        for j in 1..self.columns.len() {
+            out.push(sep);
+            self.cell(j).push_to(out);
         }
     }
 
