@@ -518,6 +518,35 @@ fn csv_day(day: NaiveDate, files: &DayFiles) -> Result<CsvDay, CompactError> {
 
 static TEMP_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// Creates a new temporary file for `day` in `dir`, locked exclusively for as long as the
+/// handle lives (so that no other conversion takes it for a stale one). A name already
+/// taken (a stale file of a process of the same pid, before a reboot) is skipped.
+fn create_temp(dir: &Path, day: NaiveDate) -> Result<(PathBuf, File), CompactError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let tag = format!(
+            "{}-{}",
+            std::process::id(),
+            TEMP_SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        let temp = dir.join(super::layout::temp_name(day, &tag));
+        let file = match OpenOptions::new().write(true).create_new(true).open(&temp) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 1000 => continue,
+            Err(e) => return Err(io_err("create", &temp)(e)),
+        };
+        if let Err(e) = file.try_lock() {
+            let _ = fs::remove_file(&temp);
+            return Err(io_err("lock", &temp)(match e {
+                TryLockError::Error(e) => e,
+                TryLockError::WouldBlock => std::io::ErrorKind::WouldBlock.into(),
+            }));
+        }
+        return Ok((temp, file));
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn write_day(
     day: NaiveDate,
@@ -528,24 +557,7 @@ fn write_day(
     options: &Options<'_>,
     summarise: &mut dyn Summarise,
 ) -> Result<Outcome, CompactError> {
-    let tag = format!(
-        "{}-{}",
-        std::process::id(),
-        TEMP_SEQ.fetch_add(1, Ordering::Relaxed)
-    );
-    let temp = dir.join(super::layout::temp_name(day, &tag));
-    let locked = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&temp)
-        .map_err(io_err("create", &temp))?;
-    if let Err(e) = locked.try_lock() {
-        let _ = fs::remove_file(&temp);
-        return Err(io_err("lock", &temp)(match e {
-            TryLockError::Error(e) => e,
-            TryLockError::WouldBlock => std::io::ErrorKind::WouldBlock.into(),
-        }));
-    }
+    let (temp, locked) = create_temp(dir, day)?;
     let result = write_verify(day, files, &temp, &locked, options, summarise);
     let (meta, _) = match result {
         Ok(v) => v,
@@ -862,6 +874,30 @@ mod tests {
         let mut s = String::new();
         crate::store::text::push_cell(&mut s, c);
         s
+    }
+
+    /// A temporary file's name already taken (a stale file of a process with the same pid,
+    /// before a reboot) is skipped, never truncated nor an error.
+    #[test]
+    fn a_temporary_name_taken_is_skipped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let day = NaiveDate::from_ymd_opt(2026, 5, 1).expect("date");
+        let next = TEMP_SEQ.load(Ordering::Relaxed);
+        let pid = std::process::id();
+        for seq in next..next + 20 {
+            let name = crate::store::layout::temp_name(day, &format!("{pid}-{seq}"));
+            fs::write(dir.path().join(name), b"stale").expect("write");
+        }
+        let (temp, _locked) = create_temp(dir.path(), day).expect("created");
+        assert_eq!(fs::metadata(&temp).expect("stat").len(), 0, "a new file");
+        let stale = fs::read_dir(dir.path())
+            .expect("list")
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| fs::read(e.path()).is_ok_and(|b| b == b"stale"))
+            })
+            .count();
+        assert_eq!(stale, 20, "none overwritten");
     }
 
     /// Random days (several files with other columns, odd cells and times, damaged rows, a
