@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
     let mut check = |rec: tic_rec::record::Record| {
         assert_eq!(rec.cells.len() + 1, rec.columns.len());
         assert!(rec.time.timestamp() >= timeline::FLOOR);
-        let back = rec.jump.is_some_and(|j| j.to < j.from);
+        let back = rec.jump.is_some_and(|j| j.to <= j.from);
         if let Some(l) = last {
             assert!(rec.time > l || back, "{} after {}", rec.time, l);
         }

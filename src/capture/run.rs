@@ -307,6 +307,8 @@ pub struct Capture<'o> {
     store: Option<Store>,
     /// Stores of earlier columns still holding rows (an outage across a column change).
     retiring: Vec<Store>,
+    /// Rows written by stores closed since (a column change).
+    written_closed: u64,
     store_cfg: StoreConfig,
     raw_pending: Vec<u8>,
     counters: Counters,
@@ -345,6 +347,7 @@ impl<'o> Capture<'o> {
             recorder: Recorder::new(record),
             store: None,
             retiring: Vec::new(),
+            written_closed: 0,
             store_cfg: store,
             raw_pending: Vec::new(),
             counters: Counters {
@@ -384,8 +387,9 @@ impl<'o> Capture<'o> {
         let mut c = self.counters;
         c.decoder = *self.decoder.stats();
         c.recorder = self.recorder.stats();
-        c.held = self.store.as_ref().map_or(0, |s| s.held() as u64)
-            + self.retiring.iter().map(|s| s.held() as u64).sum::<u64>();
+        let stores = || self.store.iter().chain(&self.retiring);
+        c.held = stores().map(|s| s.held() as u64).sum();
+        c.written = self.written_closed + stores().map(Store::written).sum::<u64>();
         c.stalled = self.store.as_ref().is_some_and(Store::stalled);
         c
     }
@@ -475,12 +479,10 @@ impl<'o> Capture<'o> {
         }
         self.recorder.finish();
         self.drain_ready(now)?;
-        for s in self.retiring.drain(..) {
-            s.close(now);
-        }
-        if let Some(s) = self.store.as_mut() {
-            s.tick(now);
-            s.sync();
+        // One last attempt at every held row, whatever the retry timer says; what still
+        // cannot be written stays counted in `held`.
+        for s in self.retiring.iter_mut().chain(self.store.as_mut()) {
+            s.shutdown(now);
         }
         self.store_events();
         let c = self.counters();
@@ -503,6 +505,7 @@ impl<'o> Capture<'o> {
                 if old.held() > 0 {
                     self.retiring.push(old);
                 } else {
+                    self.written_closed += old.written();
                     old.close(now);
                 }
             }
@@ -521,9 +524,6 @@ impl<'o> Capture<'o> {
         let store = self.store.as_mut().expect("opened above");
         let cells: Vec<&str> = record.cells.iter().map(String::as_str).collect();
         let appended = store.append(record.time, &cells, now)?;
-        if appended == Appended::Written {
-            self.counters.written += 1;
-        }
         self.store_events();
         if appended != Appended::NotAfterLast {
             self.counters.rows += 1;
@@ -568,7 +568,6 @@ impl<'o> Capture<'o> {
                     dropped,
                     for_secs,
                 } => {
-                    self.counters.written += written;
                     self.counters.dropped += dropped;
                     self.observer.event(&Event::WriteRecovered {
                         written,
@@ -596,7 +595,15 @@ impl<'o> Capture<'o> {
             s.tick(now);
         }
         self.store_events();
-        self.retiring.retain(|s| s.held() > 0);
+        let mut closed = 0;
+        self.retiring.retain(|s| {
+            let keep = s.held() > 0;
+            if !keep {
+                closed += s.written();
+            }
+            keep
+        });
+        self.written_closed += closed;
         if self.good_frames > self.good_at_row && now >= self.stall_say {
             self.stall_say = now + REPEAT_LOG;
             let reason = stall_reason(

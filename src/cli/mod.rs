@@ -1,6 +1,7 @@
 //! The command line: argument parsing, output for humans, exit codes.
 
 mod compact;
+mod cost;
 mod decode;
 mod demo;
 mod export;
@@ -34,6 +35,8 @@ enum Command {
     Export(export::Args),
     /// Archive closed CSV days as Parquet (typed, compact), or check the archived days.
     Compact(compact::Args),
+    /// What the recorded energy cost, and what Base, HC/HP or Tempo would have cost.
+    Cost(cost::Args),
 }
 
 /// Runs the command line and maps the outcome to an exit code.
@@ -45,6 +48,7 @@ pub fn main() -> ExitCode {
         Command::Record(args) => record::run(args),
         Command::Export(args) => export::run(args),
         Command::Compact(args) => compact::run(args),
+        Command::Cost(args) => cost::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

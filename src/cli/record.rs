@@ -114,6 +114,7 @@ fn archive_line(r: &tic_rec::archive::Report) -> String {
                 csv_bytes,
                 parquet_bytes,
                 changed,
+                in_use,
                 ..
             },
         ) => {
@@ -123,9 +124,23 @@ fn archive_line(r: &tic_rec::archive::Report) -> String {
             if *changed > 0 {
                 l.push_str(&format!(" ({changed} CSV file(s) changed meanwhile: kept)"));
             }
+            if *in_use > 0 {
+                l.push_str(&format!(
+                    " ({in_use} CSV file(s) still being written: kept, removed at the next conversion)"
+                ));
+            }
             l
         }
-        Report::Done(day, _) => format!("{day}: already archived"),
+        Report::Done(day, Outcome::NoRows { removed, kept }) => format!(
+            "{day}: no rows (empty or cut inside its header): {removed} file(s) removed{}",
+            if *kept > 0 {
+                format!(", {kept} kept")
+            } else {
+                String::new()
+            }
+        ),
+        Report::Done(day, Outcome::Empty) => format!("{day}: no file to archive"),
+        Report::Done(day, Outcome::Archived) => format!("{day}: already archived"),
         Report::Failed(day, e) => format!("cannot archive {day} (its CSV files stay): {e}"),
     }
 }

@@ -77,7 +77,9 @@ pub struct Record {
     pub cells: Vec<String>,
     /// SINSTS or PAPP, VA, for status lines.
     pub power_va: Option<u32>,
-    /// Set on the first record after a confirmed jump of the timeline.
+    /// Set on the first record after a confirmed change of the timeline: from the time of the
+    /// record before it (or of the last trusted frame, for the first record) to its own time.
+    /// A record at or before the one before it always carries one.
     pub jump: Option<Jump>,
 }
 
@@ -157,6 +159,8 @@ pub struct Recorder {
     timeline: Timeline<Record>,
     /// A confirmed jump not yet carried by a record (it goes on the next one made ready).
     pending_jump: Option<Jump>,
+    /// The time of the last record made ready (`last` is reset by a jump back; this is not).
+    last_made: Option<DateTime<FixedOffset>>,
     ready: Vec<Record>,
     stats: RecordStats,
 }
@@ -182,6 +186,7 @@ impl Recorder {
             missing_streak: 0,
             timeline: Timeline::new(),
             pending_jump: None,
+            last_made: None,
             ready: Vec::new(),
             stats: RecordStats::default(),
         }
@@ -279,8 +284,15 @@ impl Recorder {
                     self.last_bucket = None;
                 }
                 // The jump goes on the next record made ready, even a later frame's (the
-                // frames that confirmed it may all have been incomplete).
-                self.pending_jump = jump.or(self.pending_jump);
+                // frames that confirmed it may all have been incomplete); jumps with no record
+                // between them add up: from the first one's start to the last one's end.
+                self.pending_jump = match (self.pending_jump, jump) {
+                    (Some(p), Some(j)) => Some(Jump {
+                        from: p.from,
+                        to: j.to,
+                    }),
+                    (p, j) => j.or(p),
+                };
                 let mut last = Outcome::Held;
                 for r in released {
                     last = self.admit(r);
@@ -323,9 +335,15 @@ impl Recorder {
             }
             self.last_bucket = Some(bucket);
         }
+        // The first record after a confirmed change says so, from the record before it (or
+        // the trusted time then) to its own time: the discontinuity a reader of the rows sees.
+        record.jump = self.pending_jump.take().map(|j| Jump {
+            from: self.last_made.map_or(j.from, |t| t.timestamp()),
+            to: time.timestamp(),
+        });
         self.last = Some(time);
+        self.last_made = Some(time);
         self.stats.records += 1;
-        record.jump = self.pending_jump.take();
         self.ready.push(record);
         Outcome::Ready
     }

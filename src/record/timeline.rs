@@ -11,19 +11,25 @@
 //!   `max(10 s, 3 × median of the last 8 steps) + 1.5 × elapsed + 1 s`, where `elapsed` is the
 //!   stream time since the head frame (the host's monotonic clock on a live port, the air time
 //!   of the bytes in a replay). Such a frame is trusted at once.
-//! - Any other frame (ahead or behind) is *held*: it starts a candidate timeline. If a later
-//!   frame continues the trusted timeline first, the candidate was a glitch: its frames are
-//!   dropped and counted. If instead [`CONFIRM`] frames in a row agree with the candidate
-//!   (each within `max(allowance, 1 h)` after the previous one), the change is real — a clock
-//!   reset, a replaced meter, an older capture replayed after a newer one, an NTP step — and
-//!   the timeline follows it: the held frames are released in order, with the jump.
+//! - Any other frame (ahead or behind) is *held*: it starts a candidate timeline, or extends
+//!   the candidate it agrees with (each frame within `max(allowance, 1 h)` after the
+//!   candidate's last one). Up to [`CANDIDATES`] candidates are kept at once, so that a stray
+//!   frame in the middle of a real change does not throw the change's frames away. If a later
+//!   frame continues the trusted timeline first, the candidates were glitches: their frames
+//!   are dropped and counted. If instead a candidate gathers [`CONFIRM`] frames, the change is
+//!   real — a clock reset, a replaced meter, an older capture replayed after a newer one, an
+//!   NTP step — and the timeline follows it: its held frames are released in order, with the
+//!   jump, and the other candidates are dropped.
 //! - At start there is no timeline: the first frames are held until [`CONFIRM`] of them agree,
 //!   so a garbled first frame never sets the time. When the stream ends, frames still held
 //!   are released if no timeline was ever set (nothing contradicts them), dropped otherwise.
 //! - A time before [`FLOOR`] (2010-01-01) is an unset clock: dropped and counted.
 
-/// Frames in a row (the candidate included) that confirm a new timeline.
+/// Frames (the candidate's first included) that confirm a new timeline.
 pub const CONFIRM: u32 = 3;
+
+/// Candidate timelines held at once.
+pub const CANDIDATES: usize = 2;
 
 /// Unix time of 2010-01-01T00:00:00Z: earlier times are a clock that is not set.
 pub const FLOOR: i64 = 1_262_304_000;
@@ -102,7 +108,8 @@ pub struct Timeline<T> {
     steps: [i64; STEPS],
     n_steps: usize,
     next_step: usize,
-    candidate: Option<Candidate<T>>,
+    /// Oldest first.
+    candidates: Vec<Candidate<T>>,
     stats: TimelineStats,
 }
 
@@ -113,7 +120,7 @@ impl<T> Default for Timeline<T> {
             steps: [0; STEPS],
             n_steps: 0,
             next_step: 0,
-            candidate: None,
+            candidates: Vec::new(),
             stats: TimelineStats::default(),
         }
     }
@@ -135,9 +142,21 @@ impl<T> Timeline<T> {
         self.head.map(|h| h.t)
     }
 
-    /// The first time of the candidate held now, and how many frames agree with it.
+    /// The first time of the main candidate held now (the one most frames agree with), and
+    /// how many frames agree with it.
     pub fn held(&self) -> Option<(i64, u32)> {
-        self.candidate.as_ref().map(|c| (c.first, c.frames))
+        self.main_candidate()
+            .map(|i| (self.candidates[i].first, self.candidates[i].frames))
+    }
+
+    /// The candidate most frames agree with (the latest on a tie).
+    fn main_candidate(&self) -> Option<usize> {
+        (0..self.candidates.len()).max_by_key(|&i| (self.candidates[i].frames, i))
+    }
+
+    fn drop_candidate(&mut self, c: Candidate<T>) {
+        self.stats.glitches += u64::from(c.frames);
+        self.stats.last_glitch = Some(c.first);
     }
 
     /// Offers a frame of time `t` (Unix seconds), seen at `at_ms` on the stream clock, with
@@ -151,47 +170,50 @@ impl<T> Timeline<T> {
         let mark = Mark { t, at_ms };
         if let Some(head) = self.head {
             if t >= head.t && t - head.t <= self.allowance(head, at_ms) {
-                if let Some(c) = self.candidate.take() {
-                    self.stats.glitches += u64::from(c.frames);
-                    self.stats.last_glitch = Some(c.first);
+                for c in std::mem::take(&mut self.candidates) {
+                    self.drop_candidate(c);
                 }
                 self.push_step(t - head.t);
                 self.head = Some(mark);
                 return Verdict::Trusted(item);
             }
         }
-        let agrees = self.candidate.as_ref().is_some_and(|c| {
+        // The latest candidate this frame agrees with.
+        let agrees = (0..self.candidates.len()).rev().find(|&i| {
+            let c = &self.candidates[i];
             let room = self.allowance(c.last, at_ms).max(CANDIDATE_ALLOWANCE);
             t >= c.last.t && t - c.last.t <= room
         });
-        if !agrees {
-            let fresh = Candidate {
+        let Some(i) = agrees else {
+            self.candidates.push(Candidate {
                 first: t,
                 last: mark,
                 frames: 1,
                 steps: Vec::new(),
                 held: item.into_iter().collect(),
-            };
-            if let Some(old) = self.candidate.replace(fresh) {
-                self.stats.glitches += u64::from(old.frames);
-                self.stats.last_glitch = Some(old.first);
+            });
+            if self.candidates.len() > CANDIDATES {
+                let old = self.candidates.remove(0);
+                self.drop_candidate(old);
             }
-            return self.confirm_if_ready();
-        }
-        let c = self.candidate.as_mut().expect("agrees implies a candidate");
+            return self.confirm_if_ready(self.candidates.len() - 1);
+        };
+        let c = &mut self.candidates[i];
         c.steps.push(t - c.last.t);
         c.last = mark;
         c.frames += 1;
         c.held.extend(item);
-        self.confirm_if_ready()
+        self.confirm_if_ready(i)
     }
 
-    fn confirm_if_ready(&mut self) -> Verdict<T> {
-        let ready = self.candidate.as_ref().is_some_and(|c| c.frames >= CONFIRM);
-        if !ready {
+    fn confirm_if_ready(&mut self, i: usize) -> Verdict<T> {
+        if self.candidates[i].frames < CONFIRM {
             return Verdict::Held;
         }
-        let c = self.candidate.take().expect("checked above");
+        let c = self.candidates.remove(i);
+        for other in std::mem::take(&mut self.candidates) {
+            self.drop_candidate(other);
+        }
         let jump = self.head.map(|h| Jump {
             from: h.t,
             to: c.first,
@@ -215,17 +237,21 @@ impl<T> Timeline<T> {
     /// End of the stream: the items still held, if no timeline was ever set (nothing
     /// contradicts them); otherwise they are dropped and counted.
     pub fn finish(&mut self) -> Vec<T> {
-        match self.candidate.take() {
-            None => Vec::new(),
-            Some(c) if self.head.is_none() => {
+        let main = self.main_candidate();
+        let mut candidates = std::mem::take(&mut self.candidates);
+        let kept = match main {
+            Some(i) if self.head.is_none() => Some(candidates.remove(i)),
+            _ => None,
+        };
+        for c in candidates {
+            self.drop_candidate(c);
+        }
+        match kept {
+            Some(c) => {
                 self.head = Some(c.last);
                 c.held
             }
-            Some(c) => {
-                self.stats.glitches += u64::from(c.frames);
-                self.stats.last_glitch = Some(c.first);
-                Vec::new()
-            }
+            None => Vec::new(),
         }
     }
 
@@ -402,5 +428,21 @@ mod tests {
                 released: vec![99]
             }
         );
+    }
+
+    #[test]
+    fn a_stray_frame_during_a_confirmation_keeps_the_held_frames() {
+        // The clock is set back an hour; while the change is being confirmed, one frame reads
+        // ten years ahead. The change's frames are all kept.
+        let mut f = live(T0, 0, 10);
+        f.push((T0 + 10 - 3600, 10_000));
+        f.push((T0 + 11 - 3600, 11_000));
+        f.push((T0 + 10 * 365 * 86_400, 12_000));
+        f.extend(live(T0 + 13 - 3600, 13_000, 5));
+        let (out, jumps, tl) = run(&f);
+        let want: Vec<usize> = (0..f.len()).filter(|&i| i != 12).collect();
+        assert_eq!(out, want);
+        assert_eq!(jumps.len(), 1);
+        assert_eq!(tl.stats().glitches, 1);
     }
 }

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 
 use super::layout::{day_file, raw_file, TZ};
+use super::text::{self, push_cell};
 
 /// A store error, naming the file.
 #[derive(Debug, thiserror::Error)]
@@ -63,11 +64,17 @@ impl StoreError {
     /// A short word for the kind of failure, for log lines: `disk full`, `read-only file
     /// system`, `I/O error (failing disk?)`, or the OS's message.
     pub fn what(&self) -> String {
-        match self.io_error().and_then(io::Error::raw_os_error) {
-            Some(28) => "disk full".to_owned(),
-            Some(122) => "disk quota exceeded".to_owned(),
-            Some(30) => "read-only file system (remounted read-only after errors?)".to_owned(),
-            Some(5) => "I/O error (a failing SD card or disk?)".to_owned(),
+        use io::ErrorKind as K;
+        match self.io_error().map(io::Error::kind) {
+            Some(K::StorageFull) => "disk full".to_owned(),
+            Some(K::QuotaExceeded) => "disk quota exceeded".to_owned(),
+            Some(K::ReadOnlyFilesystem) => {
+                "read-only file system (remounted read-only after errors?)".to_owned()
+            }
+            // EIO has no kind of its own.
+            _ if self.io_error().and_then(io::Error::raw_os_error) == Some(5) => {
+                "I/O error (a failing SD card or disk?)".to_owned()
+            }
             _ => self.to_string(),
         }
     }
@@ -215,6 +222,8 @@ pub struct Store {
     queue: VecDeque<Pending>,
     queued_bytes: usize,
     outage: Option<Outage>,
+    /// Rows written to the files so far.
+    written: u64,
     events: Vec<StoreEvent>,
     /// Tests: makes the next writes fail (after writing some of their bytes).
     #[cfg(test)]
@@ -252,6 +261,7 @@ impl Store {
             queue: VecDeque::new(),
             queued_bytes: 0,
             outage: None,
+            written: 0,
             events: Vec::new(),
             #[cfg(test)]
             fault: None,
@@ -276,6 +286,11 @@ impl Store {
     /// Rows held in memory, waiting for the files to be writable again.
     pub fn held(&self) -> usize {
         self.queue.len()
+    }
+
+    /// Rows written to the files so far (held rows count once they are written).
+    pub fn written(&self) -> u64 {
+        self.written
     }
 
     /// Whether writing is failing now.
@@ -320,9 +335,9 @@ impl Store {
                 o.dropped += 1;
             }
         }
-        let before = self.queue.len();
         let skipped = self.flush(now);
-        Ok(if self.queue.len() == before {
+        // The row is the queue's last: it is written only if the queue is empty now.
+        Ok(if !self.queue.is_empty() {
             Appended::Held
         } else if skipped.last() == Some(&true) {
             Appended::NotAfterLast
@@ -441,6 +456,7 @@ impl Store {
         cur.len += row.line.len() as u64;
         cur.last = Some(time);
         cur.dirty = true;
+        self.written += 1;
         self.tick_sync(now);
         Ok(false)
     }
@@ -544,15 +560,20 @@ impl Store {
         }
     }
 
-    /// Tries once more to write every held row, then fsyncs (at shutdown). Returns the rows
-    /// that could still not be written.
-    pub fn close(mut self, now: Instant) -> usize {
+    /// Tries once more to write every held row, whatever the retry timer says, then fsyncs
+    /// (at shutdown). Returns the rows that could still not be written.
+    pub fn shutdown(&mut self, now: Instant) -> usize {
         if let Some(o) = self.outage.as_mut() {
             o.next_try = now;
         }
         self.flush(now);
         self.sync();
         self.queue.len()
+    }
+
+    /// [`Store::shutdown`], then closes the files.
+    pub fn close(mut self, now: Instant) -> usize {
+        self.shutdown(now)
     }
 
     /// Opens the file of `day` that a row at `time` may be appended to: the first of the
@@ -688,7 +709,7 @@ fn open_append(path: &Path) -> Result<(File, bool), StoreError> {
 /// Opens a day file: creates it with its header, or checks its header, cuts a torn last
 /// line, and finds (and checks) its last row.
 fn resume(path: &Path, header: &str, columns: usize) -> Result<Resume, StoreError> {
-    let (mut file, created) = open_append(path)?;
+    let (mut file, created) = open_locked(path)?;
     if created {
         write_header(&mut file, path, header)?;
         return Ok(Resume::Created(file));
@@ -733,6 +754,44 @@ fn resume(path: &Path, header: &str, columns: usize) -> Result<Resume, StoreErro
     Ok(Resume::Appending { file, last, torn })
 }
 
+/// Opens `path` for appending with a shared lock held for as long as the file is open: the
+/// archiver takes an exclusive one before it removes a CSV file it has converted, so it never
+/// removes one being written. While the archiver holds it (a few milliseconds) this day waits
+/// as an outage would. A file the archiver removed between our open and our lock is opened
+/// again (the path must still name the file locked).
+fn open_locked(path: &Path) -> Result<(File, bool), StoreError> {
+    use std::os::unix::fs::MetadataExt;
+    for _ in 0..3 {
+        let (file, created) = open_append(path)?;
+        match file.try_lock_shared() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Io {
+                    op: "cannot lock (the archiver is converting it)",
+                    path: path.to_owned(),
+                    source: io::Error::from(io::ErrorKind::WouldBlock),
+                })
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_err("cannot lock", path)(e)),
+        }
+        let ours = file.metadata().map_err(io_err("cannot stat", path))?;
+        match fs::metadata(path) {
+            Ok(named) if named.dev() == ours.dev() && named.ino() == ours.ino() => {
+                return Ok((file, created))
+            }
+            // Removed (or replaced) meanwhile: open what the path names now.
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err("cannot stat", path)(e)),
+        }
+    }
+    Err(StoreError::Io {
+        op: "cannot keep open (removed again and again)",
+        path: path.to_owned(),
+        source: io::Error::from(io::ErrorKind::NotFound),
+    })
+}
+
 fn write_header(file: &mut File, path: &Path, header: &str) -> Result<(), StoreError> {
     file.write_all(header.as_bytes())
         .and_then(|()| file.sync_data())
@@ -742,14 +801,18 @@ fn write_header(file: &mut File, path: &Path, header: &str) -> Result<(), StoreE
 /// The time of a file's last line if it is a record of `columns` cells (a CSV row whose
 /// first cell is an RFC 3339 time), `None` if it is not one.
 fn last_row_time(line: &str, columns: usize) -> Option<DateTime<FixedOffset>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_reader(line.as_bytes());
-    let row = reader.records().next()?.ok()?;
-    if row.len() != columns || reader.records().next().is_some() {
-        return None;
-    }
-    DateTime::parse_from_rfc3339(row.get(0)?).ok()
+    let (mut n, mut time) = (0, None);
+    text::for_each_cell(line, |i, c| {
+        n += 1;
+        if i == 0 {
+            time = text::parse_time(c.as_bytes());
+        }
+    })
+    .ok()?;
+    let (t, offset) = time.filter(|_| n == columns)?;
+    DateTime::from_timestamp(t, 0)?
+        .with_timezone(&FixedOffset::east_opt(offset)?)
+        .into()
 }
 
 fn repair_tail(path: &Path, file: &File, len: u64) -> Result<(), StoreError> {
@@ -804,20 +867,6 @@ fn csv_line<'a>(cells: impl IntoIterator<Item = &'a str>) -> String {
         push_cell(&mut s, c);
     }
     s
-}
-
-/// Appends a CSV cell, quoted only when it must be.
-fn push_cell(out: &mut String, cell: &str) {
-    if cell
-        .bytes()
-        .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
-    {
-        out.push('"');
-        out.push_str(&cell.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(cell);
-    }
 }
 
 #[cfg(test)]
@@ -1152,6 +1201,36 @@ mod tests {
             d2,
             "time,time_source,EAST\n2026-05-02T00:00:00+02:00,meter,3\n"
         );
+    }
+
+    #[test]
+    fn an_open_day_file_is_locked_shared_and_waits_for_the_archiver() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = Instant::now();
+        let mut s = store(dir.path(), &["EAST"], t0);
+        s.append(t("2026-05-01T10:00:00+02:00"), &["meter", "1"], t0)
+            .unwrap();
+        let path = dir.path().join("2026/05/2026-05-01.csv");
+        // The archiver cannot take it while the store has it open.
+        let other = File::open(&path).unwrap();
+        assert!(matches!(
+            other.try_lock(),
+            Err(std::fs::TryLockError::WouldBlock)
+        ));
+        s.close(t0);
+        other.try_lock().unwrap();
+        // While the archiver holds it, the store holds its rows and tries again later.
+        let mut s = store(dir.path(), &["EAST"], t0);
+        assert_eq!(
+            s.append(t("2026-05-01T10:00:01+02:00"), &["meter", "2"], t0)
+                .unwrap(),
+            Appended::Held
+        );
+        assert!(events(&mut s)[0].starts_with("stalled"));
+        other.unlock().unwrap();
+        s.tick(t0 + RETRY);
+        assert_eq!(s.held(), 0);
+        assert_eq!(s.written(), 1);
     }
 
     #[test]
