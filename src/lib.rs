@@ -11,6 +11,7 @@
 //!   engine, and [`cost::report()`] over the recorded days).
 //! - [`archive`]: closed days converted to Parquet (store's format, export's day summary).
 //! - [`sim`]: a simulated meter for the demo, the tests and the benchmarks.
+//! - [`mqtt`]: Home Assistant over MQTT, an observer of the recording loop.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -18,6 +19,7 @@ pub mod archive;
 pub mod capture;
 pub mod cost;
 pub mod export;
+pub mod mqtt;
 pub mod record;
 pub mod sim;
 pub mod store;

@@ -16,7 +16,7 @@
 //!   apart); the loop then writes what it holds, fsyncs and returns.
 //!
 //! The loop reports to one [`Observer`]; [`Fanout`] hands every event to several (the status
-//! line, and later the HTTP server and the MQTT link), each of which must return at once.
+//! line, the MQTT link, and later the HTTP server), each of which must return at once.
 
 use std::io::{self, Read};
 use std::path::PathBuf;
@@ -28,7 +28,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use super::port::{Action, Failure, Note, Supervisor};
 use crate::record::{Clocks, Record, RecordConfig, RecordStats, Recorder};
 use crate::store::{Appended, Resumed, Store, StoreError, StoreEvent, TZ};
-use crate::tic::{Config, Decoder, Mode, Stats};
+use crate::tic::{Config, Decoder, Frame, Mode, Stats};
 
 const SILENCE: Duration = Duration::from_secs(60);
 /// No record for this long while frames verify is a stall worth saying.
@@ -201,6 +201,11 @@ pub enum Event<'a> {
     },
     /// A record was taken by the store (written, or held while the disk is unwritable).
     Recorded(&'a Record, &'a Counters),
+    /// A decoded frame (only its verified groups: failed ones are left out), before the
+    /// recorder sees it, for observers that need values the records do not carry (the MQTT
+    /// link: Tempo colour tomorrow from STGE or DEMAIN). Sent for every frame; an observer that
+    /// does not use it returns at once. Not a record: nothing about it says it will be written.
+    Frame(&'a Frame<'a>),
     /// About once a second.
     Tick(&'a Counters),
 }
@@ -399,6 +404,7 @@ impl<'o> Capture<'o> {
             let (frame, n) = self.decoder.decode(rest);
             rest = &rest[n..];
             let Some(frame) = frame else { continue };
+            self.observer.event(&Event::Frame(&frame));
             let ok = frame.groups().len();
             if ok > 0 && ok > frame.bad_count() {
                 self.good_frames += 1;
@@ -463,6 +469,7 @@ impl<'o> Capture<'o> {
     pub fn finish(&mut self, now: Instant) -> Result<(), CaptureError> {
         if self.decoder.finish().is_some() {
             let frame = self.decoder.last_frame().expect("finish returned a frame");
+            self.observer.event(&Event::Frame(&frame));
             let end = frame.offset + frame.len() as u64;
             let clocks = Clocks {
                 host: self.clock.now(end),

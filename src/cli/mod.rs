@@ -5,6 +5,7 @@ mod cost;
 mod decode;
 mod demo;
 mod export;
+mod mqtt;
 mod record;
 mod simulate;
 

@@ -67,6 +67,8 @@ pub struct Args {
     /// With --archive parquet: keep the CSV files beside the Parquet files.
     #[arg(long)]
     keep_csv: bool,
+    #[command(flatten)]
+    mqtt: super::mqtt::MqttArgs,
 }
 
 /// `--archive`.
@@ -164,6 +166,28 @@ impl Status {
 }
 // ---- end of the archive hook. ----
 
+// ---- MQTT hook (issue 13): the link's notes are logged on the loop's events, its state is
+// in the status line; the link is started with the other observers and ended after the loop.
+impl Status {
+    fn mqtt_notes(&self) {
+        if let Some(h) = &self.mqtt {
+            for n in h.notes() {
+                self.log(super::mqtt::line(&n));
+            }
+        }
+    }
+
+    /// The status line: the counts, and the MQTT link's state.
+    fn line(&self, c: &Counters) -> String {
+        let mut s = Status::summary(c);
+        if let Some(h) = &self.mqtt {
+            s.push_str(&super::mqtt::summary(h));
+        }
+        s
+    }
+}
+// ---- end of the MQTT hook. ----
+
 fn parse_label(s: &str) -> Result<String, String> {
     let ok = !s.is_empty()
         && s.len() <= 16
@@ -184,6 +208,7 @@ pub(super) struct Status {
     log_every: StdDuration,
     last_log: Instant,
     pub(super) archiver: Option<tic_rec::archive::Archiver>,
+    pub(super) mqtt: Option<tic_rec::mqtt::MqttHandle>,
 }
 
 impl Status {
@@ -199,6 +224,7 @@ impl Status {
             log_every,
             last_log: Instant::now(),
             archiver: None,
+            mqtt: None,
         }
     }
 
@@ -246,7 +272,8 @@ impl Status {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-        eprintln!("tic-rec: {}", Status::summary(c));
+        self.mqtt_notes();
+        eprintln!("tic-rec: {}", self.line(c));
     }
 }
 
@@ -391,13 +418,15 @@ impl Observer for Status {
                 for_secs,
                 ref reason,
             } => self.log(format!("no row written for {}: {reason}", secs(for_secs))),
+            Event::Frame(_) => {}
             Event::Recorded(_, c) | Event::Tick(c) => {
                 self.archive_reports();
+                self.mqtt_notes();
                 if let Some(bar) = &self.bar {
-                    bar.set_message(Status::summary(c));
+                    bar.set_message(self.line(c));
                 } else if self.last_log.elapsed() >= self.log_every {
                     self.last_log = Instant::now();
-                    eprintln!("tic-rec: {}", Status::summary(c));
+                    eprintln!("tic-rec: {}", self.line(c));
                 }
             }
         }
@@ -559,6 +588,11 @@ pub fn run(args: Args) -> Result<()> {
     };
     let stop = stop_flag()?;
     let fsync = args.fsync_interval.to_std().context("--fsync-interval")?;
+    if args.demo && args.mqtt.enabled() {
+        bail!("--mqtt publishes a real meter (or a replay): the demo records a day in seconds, which Home Assistant would take as live");
+    }
+    // MQTT hook: the password file and TLS are checked before anything is created.
+    let mut mqtt = if args.demo { None } else { args.mqtt.start()? };
     if args.demo {
         // The demo checks its flags before creating anything, then takes the lock.
         let opts = super::demo::Options {
@@ -603,10 +637,14 @@ pub fn run(args: Args) -> Result<()> {
             .unwrap_or(StdDuration::from_secs(300)),
     );
     status.archiver = start_archiver(&args.data_dir, args.archive, args.keep_csv);
+    status.mqtt = mqtt.as_ref().map(|(_, h)| h.clone());
     let mut systemd = Systemd::new();
     let mut observers = Fanout::new();
     observers.add(&mut status);
     observers.add(&mut systemd);
+    if let Some((observer, _)) = mqtt.as_mut() {
+        observers.add(observer);
+    }
     let mode = args.mode.forced();
     let mut clock = HostClock::System;
     if let Some(start) = args.replay_start {
@@ -641,6 +679,9 @@ pub fn run(args: Args) -> Result<()> {
     let counters = capture.counters();
     drop(capture);
     drop(observers);
+    if let Some((_, h)) = &mqtt {
+        h.shutdown(StdDuration::from_secs(3));
+    }
     status.end_archive(args.replay.is_some() && result.is_ok());
     status.finish(&counters);
     result?;

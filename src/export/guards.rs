@@ -8,12 +8,9 @@
 //! *reference*), the value waiting for confirmation (the *candidate*) and, when a value
 //! contradicts the candidate while continuing from the reference, that value (the *doubt*).
 
-use super::index::allowed_wh;
+use super::index::{allowed_wh, DEFAULT_POWER_VA};
 use super::table::Flags;
 use super::N_ENERGY;
-
-/// Subscribed power assumed when the data says none (the largest "tarif bleu").
-pub(crate) const DEFAULT_POWER_VA: i64 = 36_000;
 
 /// What the guards decide, for whoever accumulates consumption.
 pub(crate) trait Verdict {

@@ -255,7 +255,11 @@ impl DaySummary {
     }
 }
 
-/// The Wh a step of `dt` seconds may rise at `power` VA (the `implausible_jump` guard).
+/// Subscribed power assumed when the data says none (the largest "tarif bleu").
+pub const DEFAULT_POWER_VA: i64 = 36_000;
+
+/// The Wh a step of `dt` seconds may rise at `power` VA (the `implausible_jump` guard; the
+/// MQTT link's publishing guard uses the same bound).
 pub fn allowed_wh(power: i64, dt: i64) -> i128 {
     i128::from(power) * 3 / 2 * i128::from(dt.saturating_add(2)) / 3600 + 1
 }
