@@ -1,12 +1,14 @@
 //! Writes simulated daily files (one standard-mode record a second) for the benchmarks.
-//! `cargo run --release --example gen_year -- DIR DAYS [noisy]` (straight to the store format).
+//! `cargo run --release --example gen_year -- DIR DAYS [noisy] [RATE] [hc=HH:MM-HH:MM,…]`
+//! (straight to the store format).
 //! Buffered, and the time text is formatted once a minute: ~30 s for a year.
 //!
 //! By default the power is a step every 10 minutes (the export benchmark's data). With
 //! `noisy`, it is a household's: a daily profile, a water heater on off-peak hours, random
 //! appliances and ±20 VA of noise every second, the voltage wandering around 231 V, the
 //! current following: what a real meter's SINSTS/URMS1/IRMS1 look like, for the archive's
-//! size figures. A fifth argument writes that many rows a second (times `HH:MM:SS.d`).
+//! size figures. A number writes that many rows a second (times `HH:MM:SS.d`). `hc=…` sets the
+//! off-peak hours (default `22:00-06:00`; the cost benchmark's `01:04-06:34,14:34-17:04`).
 
 use std::io::{BufWriter, Write};
 
@@ -17,10 +19,26 @@ fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let dir = std::path::PathBuf::from(args.get(1).map_or("target/bench-export", String::as_str));
     let days: u64 = args.get(2).and_then(|d| d.parse().ok()).unwrap_or(365);
-    let noisy = args.get(3).is_some_and(|a| a == "noisy");
+    let rest = args.get(3..).unwrap_or_default();
+    let noisy = rest.iter().any(|a| a == "noisy");
     // Rows a second (the recorder writes at most one; more, with fractional times, only to
     // measure the conversion's memory on an oversized day).
-    let rate: i64 = args.get(4).and_then(|r| r.parse().ok()).unwrap_or(1).max(1);
+    let rate: i64 = rest.iter().find_map(|r| r.parse().ok()).unwrap_or(1).max(1);
+    // Off-peak windows, local minutes [a, b) (wrapping when b <= a).
+    let off_peak: Vec<(u32, u32)> = rest
+        .iter()
+        .find_map(|a| a.strip_prefix("hc="))
+        .unwrap_or("22:00-06:00")
+        .split(',')
+        .map(|w| {
+            let m = |s: &str| {
+                let (h, m) = s.split_once(':').expect("HH:MM");
+                h.parse::<u32>().expect("hour") * 60 + m.parse::<u32>().expect("minute")
+            };
+            let (a, b) = w.split_once('-').expect("HH:MM-HH:MM");
+            (m(a), m(b))
+        })
+        .collect();
     let mut rng = fastrand::Rng::with_seed(42);
     let mut volts = 231i64;
     let mut events: Vec<(i64, i64)> = Vec::new();
@@ -53,7 +71,14 @@ fn main() -> std::io::Result<()> {
             let sec = chrono::Timelike::second(&t);
             let local = t.naive_local();
             let h = chrono::Timelike::hour(&local);
-            let is_hc = !(6..22).contains(&h);
+            let m = h * 60 + chrono::Timelike::minute(&local);
+            let is_hc = off_peak.iter().any(|&(a, b)| {
+                if a < b {
+                    (a..b).contains(&m)
+                } else {
+                    m >= a || m < b
+                }
+            });
             let (p, v) = if noisy {
                 let hf = f64::from(h) + f64::from(chrono::Timelike::minute(&local)) / 60.0;
                 let mut load = 250.0 + 100.0 * ((hf / 24.0) * std::f64::consts::TAU).sin().abs();

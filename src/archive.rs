@@ -15,6 +15,9 @@
 //!   every CSV day before it. The day being recorded is never converted.
 //! - On stop it abandons the day in hand at the next batch (its temporary file removed) and
 //!   exits; the days left are converted at the next start-up or by `tic-rec compact`.
+//! - A CSV file the recorder has open (it holds a shared lock on it: rows of a day it went
+//!   back to) is never removed ([`compact::Outcome::Converted::in_use`]); the day is
+//!   converted again when the recorder leaves it, or at the next start-up.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -7,10 +7,13 @@
 //! - [`store`]: the daily files, their layout and durability.
 //! - [`capture`]: the recording loop over a serial port, a replay or the simulator.
 //! - [`export`]: per-period consumption read back from the daily files.
+//! - [`cost`]: what that energy cost, and what the other options would have cost (the pure
+//!   engine, and [`cost::report()`] over the recorded days).
 //! - [`archive`]: closed days converted to Parquet (store's format, export's day summary).
 //! - [`serve`]: the dashboard: pages, JSON API and Prometheus metrics over a data directory,
 //!   live inside the recorder.
 //! - [`sim`]: a simulated meter for the demo, the tests and the benchmarks.
+//! - [`mqtt`]: Home Assistant over MQTT, an observer of the recording loop.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -18,6 +21,7 @@ pub mod archive;
 pub mod capture;
 pub mod cost;
 pub mod export;
+pub mod mqtt;
 pub mod record;
 pub mod serve;
 pub mod sim;

@@ -297,9 +297,16 @@ fn a_crash_at_every_step_leaves_each_day_readable_once_and_the_next_run_finishes
         "time,time_source,EAST,SINSTS\n2026-05-02T12:00:30+02:00,meter,,700\n",
     )
     .expect("write");
-    let want = all_exports(&src);
+    crash_at_every_step(&src, dir.path(), Some(3));
+}
+
+/// For each step of a conversion, a copy of `src` under `work`: `tic-rec compact` killed
+/// there (`kill -9`) leaves every export as it was, and the next run finishes with every
+/// export as it was, no CSV or temporary file left (and `parquet` Parquet files).
+fn crash_at_every_step(src: &Path, work: &Path, parquet: Option<usize>) {
+    let want = all_exports(src);
     for step in tic_rec::store::compact::Step::ALL {
-        let d = dir.path().join(step.name());
+        let d = work.join(step.name());
         let status = Command::new("cp")
             .args([
                 "-a",
@@ -332,7 +339,9 @@ fn a_crash_at_every_step_leaves_each_day_readable_once_and_the_next_run_finishes
         );
         assert!(files_named(&d, ".csv").is_empty(), "{step:?}: CSV left");
         assert!(temp_files(&d).is_empty(), "{step:?}: temporary files left");
-        assert_eq!(files_named(&d, ".parquet").len(), 3, "{step:?}");
+        if let Some(n) = parquet {
+            assert_eq!(files_named(&d, ".parquet").len(), n, "{step:?}");
+        }
     }
 }
 
@@ -720,4 +729,699 @@ fn real_captures_export_the_same_rows_once_archived() {
         checked += 1;
     }
     assert!(checked >= 8, "{checked} captures made rows");
+}
+
+// ---- Days archived more than once: rows recorded for a day after it was archived (a clock
+// gone back, a replay) are archived with its archived rows, never instead of them. ----
+
+mod mixed {
+    use std::fs;
+    use std::io::Write as _;
+    use std::path::{Path, PathBuf};
+
+    use chrono::NaiveDate;
+    use tic_rec::store::catalog::day_files;
+    use tic_rec::store::compact::{compact_day, Fail, NoSummary, Options, Outcome, Step};
+    use tic_rec::store::{Columns, DayReader, Next};
+
+    /// The rows of `day` as readers see them: the time cell, then every cell.
+    pub fn rows(dir: &Path, day: NaiveDate) -> Vec<String> {
+        let files = day_files(dir, day).expect("files");
+        let mut r = DayReader::open(day, &files, Columns::All).expect("open");
+        let mut out = Vec::new();
+        while let Some(n) = r.advance().expect("row") {
+            if n == Next::Row {
+                let mut s = String::new();
+                r.push_row_text(&mut s, '|');
+                out.push(s);
+            }
+        }
+        out
+    }
+
+    /// A CSV file of rows `n` of 2026-05-01 from `hour`:00:00, one a second.
+    pub fn csv(n: std::ops::Range<u32>, hour: u32) -> String {
+        let mut t = String::from("time,time_source,EAST\n");
+        for i in n {
+            t += &format!(
+                "2026-05-01T{hour:02}:{:02}:{:02}+02:00,meter,{}\n",
+                i / 60,
+                i % 60,
+                1000 + i
+            );
+        }
+        t
+    }
+
+    /// Asserts the rows are `want`, naming the first that differs rather than printing them.
+    #[track_caller]
+    pub fn same_rows(got: &[String], want: &[String], what: &str) {
+        if got != want {
+            let at = got.iter().zip(want).position(|(a, b)| a != b);
+            panic!(
+                "{what}: {} rows, {} wanted; first difference at {at:?}: {:?} vs {:?}",
+                got.len(),
+                want.len(),
+                at.and_then(|i| got.get(i)),
+                at.and_then(|i| want.get(i))
+            );
+        }
+    }
+
+    pub fn compact(dir: &Path, day: NaiveDate, options: &Options<'_>) -> Outcome {
+        let files = day_files(dir, day).expect("files");
+        compact_day(day, &files, options, &mut NoSummary).expect("compact")
+    }
+
+    pub fn append(path: &Path, text: &str) {
+        fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .expect("open")
+            .write_all(text.as_bytes())
+            .expect("append");
+    }
+
+    /// A data directory whose 2026-05-01 is one CSV file holding `text`.
+    pub fn one_day(text: &str) -> (tempfile::TempDir, NaiveDate, PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let day = NaiveDate::from_ymd_opt(2026, 5, 1).expect("date");
+        fs::create_dir_all(dir.path().join("2026/05")).expect("mkdir");
+        let p = dir.path().join("2026/05/2026-05-01.csv");
+        fs::write(&p, text).expect("write");
+        (dir, day, p)
+    }
+
+    /// `--keep-csv`.
+    pub fn keep() -> Options<'static> {
+        Options {
+            keep_csv: true,
+            ..Options::default()
+        }
+    }
+
+    /// 2026-05-01 archived from 100 rows at noon, then 3 rows at 08:00 recorded into a new
+    /// `D.csv` (and, with `part`, 2 more at 07:00 into `D.1.csv`): 103 (105) rows.
+    pub fn archived_then_more(part: bool) -> (tempfile::TempDir, NaiveDate, PathBuf) {
+        let (dir, day, p) = one_day(&csv(0..100, 12));
+        let month = dir.path().join("2026/05");
+        compact(dir.path(), day, &Options::default());
+        assert!(!p.exists());
+        fs::write(&p, csv(0..3, 8)).expect("write");
+        if part {
+            fs::write(month.join("2026-05-01.1.csv"), csv(0..2, 7)).expect("write");
+        }
+        assert_eq!(rows(dir.path(), day).len(), if part { 105 } else { 103 });
+        (dir, day, p)
+    }
+
+    /// Rewrites the archive metadata of the Parquet file `path` as format 1 wrote it (no
+    /// `end` of sources, no `absorbed`), in place: the JSON padded to the same length.
+    pub fn to_format_1(path: &Path) {
+        let mut bytes = fs::read(path).expect("read");
+        let at = bytes
+            .windows(12)
+            .position(|w| w == b"{\"absorbed\":")
+            .expect("metadata");
+        let mut it =
+            serde_json::Deserializer::from_slice(&bytes[at..]).into_iter::<serde_json::Value>();
+        let mut v = it.next().expect("json").expect("json");
+        let len = it.byte_offset();
+        v["format"] = 1.into();
+        let o = v.as_object_mut().expect("object");
+        o.remove("absorbed");
+        for s in o["sources"].as_array_mut().expect("sources") {
+            s.as_object_mut().expect("source").remove("end");
+        }
+        let mut text = v.to_string().into_bytes();
+        assert!(text.len() <= len);
+        text.resize(len, b' ');
+        bytes[at..at + len].copy_from_slice(&text);
+        fs::write(path, bytes).expect("write");
+        let day = tic_rec::store::parquet::ParquetDay::open(path).expect("format 1");
+        assert_eq!(day.meta().format, 1);
+    }
+
+    /// Archives of format 1 (no end of sources recorded): a CSV file they cover is not read
+    /// again, one that grew is read from its archived length on, and archiving such a day
+    /// again keeps every row.
+    #[test]
+    fn format_1_archives_are_read_and_archived_again() {
+        let (dir, day, p) = one_day(&csv(0..100, 12));
+        let month = dir.path().join("2026/05");
+        compact(dir.path(), day, &keep());
+        let pq = month.join("2026-05-01.parquet");
+        to_format_1(&pq);
+        let want = rows(dir.path(), day);
+        assert_eq!(want.len(), 100);
+        let files = day_files(dir.path(), day).expect("files");
+        let r = tic_rec::store::Resolved::new(day, &files).expect("resolve");
+        assert_eq!(r.encoding(), tic_rec::store::Encoding::Parquet, "covered");
+        // Grown: the new row read once.
+        append(&p, "2026-05-01T12:01:40+02:00,meter,1100\n");
+        assert_eq!(rows(dir.path(), day).len(), 101);
+        // A new part of the day too: archived again, every row kept, every CSV removed.
+        fs::write(month.join("2026-05-01.1.csv"), csv(0..2, 7)).expect("write");
+        let want = rows(dir.path(), day);
+        assert_eq!(want.len(), 103);
+        compact(dir.path(), day, &Options::default());
+        same_rows(&rows(dir.path(), day), &want, "archived again");
+        assert!(day_files(dir.path(), day).expect("files").csv.is_empty());
+        // A format-1 archive covering a file kept, plus a new part: the kept file is still
+        // covered once archived again (its end read from the file), and removed.
+        let (dir, day, _) = archived_then_more(false);
+        compact(dir.path(), day, &keep());
+        to_format_1(&dir.path().join("2026/05/2026-05-01.parquet"));
+        fs::write(dir.path().join("2026/05/2026-05-01.1.csv"), csv(0..2, 7)).expect("write");
+        let want = rows(dir.path(), day);
+        assert_eq!(want.len(), 105);
+        let out = compact(dir.path(), day, &Options::default());
+        assert!(
+            matches!(out, Outcome::Converted { removed: 2, .. }),
+            "{out:?}"
+        );
+        same_rows(&rows(dir.path(), day), &want, "format 1, archived again");
+    }
+
+    /// An archived day this build cannot read — a later format (after a downgrade), garbled
+    /// bytes — is never replaced by what its CSV files hold: compaction refuses, naming it,
+    /// and a later format is not read from the CSV files either.
+    #[test]
+    fn an_unreadable_parquet_is_never_replaced() {
+        let (dir, day, p) = archived_then_more(false);
+        let pq = dir.path().join("2026/05/2026-05-01.parquet");
+        let good = fs::read(&pq).expect("read");
+        let files = day_files(dir.path(), day).expect("files");
+        // A later format.
+        let mut newer = good.clone();
+        let at = newer
+            .windows(10)
+            .position(|w| w == b"\"format\":2")
+            .expect("format key");
+        newer[at + 9] = b'9';
+        fs::write(&pq, &newer).expect("write");
+        let e = tic_rec::store::Resolved::new(day, &files)
+            .err()
+            .expect("a later format is an error")
+            .to_string();
+        assert!(
+            e.contains("2026-05-01.parquet") && e.contains("format 9"),
+            "{e}"
+        );
+        let e = compact_day(day, &files, &Options::default(), &mut NoSummary)
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            e.contains("2026-05-01.parquet") && e.contains("newer tic-rec"),
+            "{e}"
+        );
+        assert_eq!(fs::read(&pq).expect("read"), newer, "left as it was");
+        assert!(p.exists());
+        let o = super::tic_rec(&[
+            "export",
+            "--records",
+            "--data-dir",
+            dir.path().to_str().expect("utf-8"),
+        ]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("newer tic-rec"));
+        // Garbled (a partial copy): read from the CSV file with a note, never replaced.
+        fs::write(&pq, &good[..good.len() / 2]).expect("write");
+        let r = tic_rec::store::Resolved::new(day, &files).expect("falls back");
+        assert!(r.notes()[0].contains("reading the day's CSV files instead"));
+        assert_eq!(rows(dir.path(), day).len(), 3);
+        let e = compact_day(day, &files, &Options::default(), &mut NoSummary)
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            e.contains("not replaced") && e.contains("move it away"),
+            "{e}"
+        );
+        assert_eq!(fs::read(&pq).expect("read"), &good[..good.len() / 2]);
+        // Put back: every row is there.
+        fs::write(&pq, &good).expect("write");
+        assert_eq!(rows(dir.path(), day).len(), 103);
+    }
+
+    /// The byte offsets of the Parquet file `path` whose change makes a full check fail.
+    fn damaging(path: &Path) -> usize {
+        let good = fs::read(path).expect("read");
+        (4..good.len() / 2)
+            .find(|&at| {
+                let mut b = good.clone();
+                b[at] ^= 0x55;
+                fs::write(path, &b).expect("write");
+                let bad =
+                    tic_rec::store::parquet::check(path).is_err_and(|e| e.is_garbled_archive());
+                fs::write(path, &good).expect("write");
+                bad
+            })
+            .expect("a damaging byte")
+    }
+
+    /// A damaged archive (the footer intact) whose CSV files are all its sources, and give
+    /// back its rows, is rebuilt from them; one that holds absorbed rows is left as it is.
+    #[test]
+    fn a_damaged_parquet_is_rebuilt_only_from_csv_files_holding_its_rows() {
+        let (dir, day, _) = one_day(&csv(0..100, 12));
+        compact(dir.path(), day, &keep());
+        let pq = dir.path().join("2026/05/2026-05-01.parquet");
+        let at = damaging(&pq);
+        let mut b = fs::read(&pq).expect("read");
+        b[at] ^= 0x55;
+        fs::write(&pq, &b).expect("write");
+        let out = compact(dir.path(), day, &Options::default());
+        assert!(
+            matches!(
+                out,
+                Outcome::Converted {
+                    rows: 100,
+                    removed: 1,
+                    ..
+                }
+            ),
+            "{out:?}"
+        );
+        tic_rec::store::parquet::check(&pq).expect("rebuilt");
+        // Absorbed rows: refused.
+        let (dir, day, _) = archived_then_more(false);
+        compact(dir.path(), day, &keep());
+        let pq = dir.path().join("2026/05/2026-05-01.parquet");
+        let at = damaging(&pq);
+        let mut b = fs::read(&pq).expect("read");
+        b[at] ^= 0x55;
+        fs::write(&pq, &b).expect("write");
+        let files = day_files(dir.path(), day).expect("files");
+        let e = compact_day(day, &files, &Options::default(), &mut NoSummary)
+            .expect_err("refused")
+            .to_string();
+        assert!(e.contains("not replaced"), "{e}");
+        assert_eq!(fs::read(&pq).expect("read"), b);
+    }
+
+    /// A CSV file the recorder has open (it holds a shared lock on it) is never removed: the
+    /// day stays Parquet plus that file, readers read the rows it adds, and the next
+    /// conversion, once the recorder has closed it, removes it.
+    #[test]
+    fn a_csv_file_the_recorder_has_open_is_kept() {
+        for archived in [false, true] {
+            let (dir, day, p) = if archived {
+                archived_then_more(false)
+            } else {
+                one_day(&csv(0..3, 8))
+            };
+            let n = rows(dir.path(), day).len();
+            let mut recorder = fs::OpenOptions::new().append(true).open(&p).expect("open");
+            recorder.lock_shared().expect("lock");
+            let out = compact(dir.path(), day, &Options::default());
+            assert!(
+                matches!(
+                    out,
+                    Outcome::Converted {
+                        removed: 0,
+                        in_use: 1,
+                        ..
+                    }
+                ),
+                "{out:?}"
+            );
+            assert!(p.exists(), "kept while open");
+            assert_eq!(rows(dir.path(), day).len(), n);
+            recorder
+                .write_all(b"2026-05-01T08:00:03+02:00,meter,1003\n")
+                .expect("append");
+            let want = rows(dir.path(), day);
+            assert_eq!(want.len(), n + 1, "the row appended is read");
+            drop(recorder);
+            let out = compact(dir.path(), day, &Options::default());
+            assert!(
+                matches!(
+                    out,
+                    Outcome::Converted {
+                        removed: 1,
+                        in_use: 0,
+                        ..
+                    }
+                ),
+                "{out:?}"
+            );
+            same_rows(&rows(dir.path(), day), &want, "once closed and archived");
+        }
+    }
+
+    /// A conversion's temporary file is locked while it is written: another conversion
+    /// leaves it; a stale one (a crash) is removed.
+    #[test]
+    fn only_stale_temporary_files_are_removed() {
+        let (dir, day, _) = archived_then_more(false);
+        let month = dir.path().join("2026/05");
+        let busy = month.join(".2026-05-01.parquet.tmp-busy");
+        let stale = month.join(".2026-05-01.parquet.tmp-stale");
+        let other = fs::File::create(&busy).expect("create");
+        other.lock().expect("lock");
+        fs::write(&stale, b"PAR1").expect("write");
+        compact(dir.path(), day, &Options::default());
+        assert!(busy.exists(), "in progress: kept");
+        assert!(!stale.exists(), "stale: removed");
+        drop(other);
+        compact(dir.path(), day, &Options::default());
+        assert!(!busy.exists(), "stale once its writer is gone");
+        assert_eq!(rows(dir.path(), day).len(), 103);
+    }
+
+    /// Replaying a capture twice: the second replay writes its rows again into a new part of
+    /// the day, or, once the day is archived, into a new `D.csv`; every row is read once.
+    #[test]
+    fn replaying_a_capture_twice_reads_each_row_once() {
+        use std::time::{Duration, Instant};
+        use tic_rec::store::Store;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let day = NaiveDate::from_ymd_opt(2026, 5, 1).expect("date");
+        let cols: Vec<String> = ["time", "time_source", "EAST"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let replay = |dir: &Path| {
+            let now = Instant::now();
+            let mut s = Store::new(dir, &cols, Duration::from_secs(10), false, now);
+            for i in 0..100i64 {
+                let t = chrono::DateTime::parse_from_rfc3339("2026-05-01T12:00:00+02:00")
+                    .expect("time")
+                    + chrono::Duration::seconds(i);
+                s.append(t, &["meter", &(1000 + i).to_string()], now)
+                    .expect("append");
+            }
+            s.close(now);
+        };
+        replay(dir.path());
+        let want = rows(dir.path(), day);
+        assert_eq!(want.len(), 100);
+        replay(dir.path());
+        same_rows(&rows(dir.path(), day), &want, "CSV, replayed twice");
+        compact(dir.path(), day, &Options::default());
+        same_rows(&rows(dir.path(), day), &want, "archived");
+        let pq = dir.path().join("2026/05/2026-05-01.parquet");
+        let meta = tic_rec::store::parquet::ParquetDay::open(&pq).expect("open");
+        assert_eq!(meta.meta().rows, 100, "archived once");
+        replay(dir.path());
+        same_rows(&rows(dir.path(), day), &want, "archived, replayed again");
+        compact(dir.path(), day, &Options::default());
+        same_rows(&rows(dir.path(), day), &want, "archived again");
+    }
+
+    /// A day listed, then archived before it is opened or read (its CSV file removed, its
+    /// Parquet file renamed in: an export while the recorder archives): readers list it
+    /// again and read it, never fail.
+    #[test]
+    fn a_day_archived_while_it_is_opened_is_listed_again() {
+        use tic_rec::store::Resolved;
+        let read = |r: Resolved| {
+            let mut d = r.open(Columns::All).expect("open");
+            let mut n = 0;
+            while let Some(x) = d.advance().expect("row") {
+                n += usize::from(x == Next::Row);
+            }
+            n
+        };
+        for mixed in [false, true] {
+            let (dir, day, p) = if mixed {
+                archived_then_more(false)
+            } else {
+                one_day(&csv(0..100, 12))
+            };
+            let n = rows(dir.path(), day).len();
+            let listed = day_files(dir.path(), day).expect("files");
+            let resolved = Resolved::new(day, &listed).expect("resolve");
+            compact(dir.path(), day, &Options::default());
+            assert!(!p.exists());
+            // Resolved before, opened after.
+            assert_eq!(read(resolved), n, "mixed: {mixed}");
+            // Listed before, resolved after.
+            let r = Resolved::new(day, &listed).expect("listed again");
+            assert_eq!(r.columns().expect("columns").len(), 3);
+            assert_eq!(read(r), n, "mixed: {mixed}");
+            let r = Resolved::new(day, &listed).expect("listed again");
+            fs::write(&p, csv(0..1, 6)).expect("write");
+            compact(dir.path(), day, &Options::default());
+            assert_eq!(r.columns().expect("columns").len(), 3, "mixed: {mixed}");
+        }
+    }
+
+    /// A closed day whose only CSV file is empty or cut inside its header (a power cut right
+    /// after it was created) has no row: it is not an error, the file is removed (it holds
+    /// nothing readers read) unless kept or open in the recorder.
+    #[test]
+    fn an_empty_or_torn_header_day_has_no_rows() {
+        for body in ["", "time,time_so"] {
+            let (dir, day, p) = one_day(body);
+            assert_eq!(rows(dir.path(), day).len(), 0);
+            let files = day_files(dir.path(), day).expect("files");
+            let out = compact_day(day, &files, &keep(), &mut NoSummary);
+            assert!(
+                matches!(
+                    out,
+                    Ok(Outcome::NoRows {
+                        removed: 0,
+                        kept: 1
+                    })
+                ),
+                "{body:?}: {out:?}"
+            );
+            let recorder = fs::File::open(&p).expect("open");
+            recorder.lock_shared().expect("lock");
+            let out = compact_day(day, &files, &Options::default(), &mut NoSummary);
+            assert!(
+                matches!(
+                    out,
+                    Ok(Outcome::NoRows {
+                        removed: 0,
+                        kept: 1
+                    })
+                ),
+                "{body:?}: {out:?}"
+            );
+            drop(recorder);
+            let out = compact_day(day, &files, &Options::default(), &mut NoSummary);
+            assert!(
+                matches!(
+                    out,
+                    Ok(Outcome::NoRows {
+                        removed: 1,
+                        kept: 0
+                    })
+                ),
+                "{body:?}: {out:?}"
+            );
+            assert!(!p.exists());
+            assert!(!day_files(dir.path(), day).expect("files").has_data());
+        }
+    }
+
+    /// A verified archive whose CSV files (same length and first 4 KiB) no longer give back
+    /// its rows — bit rot past the first 4 KiB, an edit of the same length — is never
+    /// rebuilt over: both are kept, readers read the archive, compaction says so.
+    #[test]
+    fn a_verified_parquet_is_never_rebuilt_from_a_damaged_csv() {
+        let (dir, day, p) = one_day(&csv(0..300, 12));
+        let month = dir.path().join("2026/05");
+        let want = rows(dir.path(), day);
+        compact(dir.path(), day, &keep());
+        let pq = month.join("2026-05-01.parquet");
+        let archived = fs::read(&pq).expect("read");
+        // One digit flipped far past the first 4 KiB.
+        let mut text = fs::read(&p).expect("read");
+        let at = text.len() - 3;
+        text[at] = if text[at] == b'9' { b'8' } else { b'9' };
+        fs::write(&p, &text).expect("write");
+        let files = day_files(dir.path(), day).expect("files");
+        let e = compact_day(day, &files, &Options::default(), &mut NoSummary)
+            .expect_err("reported")
+            .to_string();
+        assert!(
+            e.contains("2026-05-01.parquet")
+                && e.contains("2026-05-01.csv")
+                && e.contains("both kept"),
+            "{e}"
+        );
+        assert_eq!(
+            fs::read(&pq).expect("read"),
+            archived,
+            "the archive is kept"
+        );
+        assert_eq!(fs::read(&p).expect("read"), text, "the CSV file is kept");
+        same_rows(&rows(dir.path(), day), &want, "readers read the archive");
+    }
+
+    /// A second archiving of a day interrupted at any step (an I/O error, or a crash there)
+    /// leaves every row readable once, and the next run finishes with every row archived.
+    #[test]
+    fn a_mixed_day_interrupted_at_any_step_keeps_every_row() {
+        for step in Step::ALL {
+            let (dir, day, _) = archived_then_more(true);
+            let want = rows(dir.path(), day);
+            let files = day_files(dir.path(), day).expect("files");
+            let o = Options {
+                fail: Some(Fail::Error(step)),
+                ..Options::default()
+            };
+            assert!(
+                compact_day(day, &files, &o, &mut NoSummary).is_err(),
+                "{step:?}"
+            );
+            same_rows(
+                &rows(dir.path(), day),
+                &want,
+                &format!("{step:?}: interrupted"),
+            );
+            let out = compact(dir.path(), day, &Options::default());
+            assert!(
+                matches!(out, Outcome::Converted { .. }),
+                "{step:?}: {out:?}"
+            );
+            same_rows(
+                &rows(dir.path(), day),
+                &want,
+                &format!("{step:?}: next run"),
+            );
+            let files = day_files(dir.path(), day).expect("files");
+            assert!(files.csv.is_empty() && files.temps.is_empty(), "{step:?}");
+        }
+    }
+
+    /// A CSV file of a mixed day that grows after the day is archived again (`--keep-csv`, or
+    /// a file kept because it changed meanwhile): readers add its new rows to the archived
+    /// ones, and the next archiving keeps them all.
+    #[test]
+    fn a_mixed_day_whose_csv_grows_keeps_its_archived_rows() {
+        let (dir, day, p) = archived_then_more(false);
+        compact(dir.path(), day, &keep());
+        assert_eq!(rows(dir.path(), day).len(), 103);
+        append(&p, "2026-05-01T08:00:03+02:00,meter,1003\n");
+        let mut want = rows(dir.path(), day);
+        assert_eq!(want.len(), 104, "readers after the append");
+        compact(dir.path(), day, &Options::default());
+        assert!(day_files(dir.path(), day).expect("files").csv.is_empty());
+        same_rows(&rows(dir.path(), day), &want, "after the next archiving");
+        // Once more: a new file, archived a third time, keeps the two archivings' rows.
+        fs::write(&p, csv(0..1, 6)).expect("write");
+        want.insert(0, "2026-05-01T06:00:00+02:00|meter|1000".into());
+        compact(dir.path(), day, &Options::default());
+        same_rows(&rows(dir.path(), day), &want, "after a third archiving");
+    }
+
+    /// A torn last line cut by the recorder before it appends again: the archived rows are
+    /// read once, the new ones once.
+    #[test]
+    fn a_source_cut_back_then_grown_is_read_from_where_its_rows_ended() {
+        let (dir, day, p) = archived_then_more(false);
+        append(&p, "2026-05-01T08:00:03+02:00,met");
+        compact(dir.path(), day, &keep());
+        let want = rows(dir.path(), day);
+        assert_eq!(want.len(), 103);
+        // The recorder resumes the file: cuts the torn tail, appends.
+        let text = fs::read_to_string(&p).expect("read");
+        let cut = text.rfind('\n').expect("line") + 1;
+        fs::write(&p, &text[..cut]).expect("cut");
+        same_rows(&rows(dir.path(), day), &want, "cut back: still covered");
+        append(&p, "2026-05-01T08:00:04+02:00,meter,1004\n");
+        assert_eq!(rows(dir.path(), day).len(), 104, "grown");
+        compact(dir.path(), day, &Options::default());
+        assert_eq!(rows(dir.path(), day).len(), 104, "archived");
+        assert!(day_files(dir.path(), day).expect("files").csv.is_empty());
+    }
+}
+
+/// `kill -9` at every step of the second archiving of days (rows recorded for them after
+/// they were archived, in `D.csv` and `D.1.csv`): each day stays readable exactly once, and
+/// the next run archives every row.
+#[test]
+fn a_crash_at_every_step_of_a_second_archiving_keeps_every_row() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("src");
+    let (a, b) = (local(2026, 5, 1, 0), local(2026, 5, 3, 0) - 1);
+    model(Contract::HcHp, a, b, 60, vec![]).write(&src, &[]);
+    assert!(compact(&src, &[], None).status.success());
+    // Rows recorded for both days after their archiving (a clock gone back, a replay).
+    for d in [1, 2] {
+        std::fs::write(
+            day_path(&src, 2026, 5, d, 0),
+            format!("time,time_source,EAST,SINSTS\n2026-05-0{d}T12:00:30+02:00,meter,,700\n"),
+        )
+        .expect("write");
+        std::fs::write(
+            day_path(&src, 2026, 5, d, 1),
+            format!("time,time_source,EAST\n2026-05-0{d}T13:00:30+02:00,meter,\n"),
+        )
+        .expect("write");
+    }
+    crash_at_every_step(&src, dir.path(), Some(2));
+}
+
+/// `tic-rec compact` takes the data directory's lock: while a recorder holds it, it refuses
+/// (the recorder archives closed days itself); `--check` only reads, and runs.
+#[test]
+fn compact_refuses_while_a_recorder_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let (a, b) = (local(2026, 5, 1, 0), local(2026, 5, 2, 0) - 1);
+    model(Contract::HcHp, a, b, 60, vec![]).write(d, &[]);
+    let lock =
+        tic_rec::store::DirLock::acquire(d, "tic-rec pid 1, recording /dev/ttyUSB0").expect("lock");
+    let out = compact(d, &[], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("a recorder is running on")
+            && err.contains("pid 1, recording /dev/ttyUSB0")
+            && err.contains("stop it to compact by hand"),
+        "{err}"
+    );
+    assert_eq!(files_named(d, ".csv").len(), 1, "nothing converted");
+    assert!(compact(d, &["--check"], None).status.success());
+    drop(lock);
+    assert!(compact(d, &[], None).status.success());
+    assert_eq!(files_named(d, ".parquet").len(), 1);
+}
+
+/// The same rows in two parts of a day (`D.csv` and `D.1.csv`, as a capture replayed twice
+/// writes them): `export --records` prints each once, the period totals are those of one
+/// copy, before and after archiving.
+#[test]
+fn rows_in_two_parts_of_a_day_are_read_and_archived_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (one, two) = (dir.path().join("one"), dir.path().join("two"));
+    let (a, b) = (local(2026, 5, 1, 0), local(2026, 5, 3, 0) - 1);
+    for d in [&one, &two] {
+        model(Contract::HcHp, a, b, 60, vec![]).write(d, &[]);
+    }
+    std::fs::copy(day_path(&two, 2026, 5, 1, 0), day_path(&two, 2026, 5, 1, 1)).expect("copy");
+    let want = all_exports(&one);
+    same(&want, &all_exports(&two), "two parts");
+    assert!(compact(&two, &[], None).status.success());
+    assert!(files_named(&two, ".csv").is_empty());
+    same(&want, &all_exports(&two), "two parts, archived");
+    // Written once more after the archiving: still once.
+    std::fs::copy(day_path(&one, 2026, 5, 1, 0), day_path(&two, 2026, 5, 1, 0)).expect("copy");
+    same(&want, &all_exports(&two), "archived, then the rows again");
+    assert!(compact(&two, &[], None).status.success());
+    same(&want, &all_exports(&two), "archived again");
+}
+
+/// `tic-rec compact` over a day with an empty CSV file (and a day with rows): no error; it
+/// says "no rows" once, and the next run has nothing to say of it.
+#[test]
+fn compact_says_no_rows_once_for_an_empty_day() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let (a, b) = (local(2026, 5, 1, 0), local(2026, 5, 2, 0) - 1);
+    model(Contract::HcHp, a, b, 60, vec![]).write(d, &[]);
+    std::fs::write(day_path(d, 2026, 5, 2, 0), "time,time_source,EA").expect("write");
+    let out = compact(d, &[], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("2026-05-02: no rows"), "{err}");
+    assert!(files_named(d, ".csv").is_empty());
+    let out = compact(d, &[], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !err.contains("no rows"), "{err}");
 }

@@ -281,7 +281,7 @@ fn an_adapter_back_after_a_long_outage_is_read_within_five_seconds() {
         std::thread::sleep(StdDuration::from_millis(300));
     }
     let deadline = Instant::now() + StdDuration::from_secs(10);
-    while rows(&data).len() < 3 && Instant::now() < deadline {
+    while common::rows_so_far(&data) < 3 && Instant::now() < deadline {
         send(&mut pty, &mut meter);
         std::thread::sleep(StdDuration::from_millis(300));
     }
@@ -290,7 +290,7 @@ fn an_adapter_back_after_a_long_outage_is_read_within_five_seconds() {
     std::fs::remove_file(&link).unwrap();
     rec.wait_for("does not exist", 10);
     std::thread::sleep(StdDuration::from_secs(20));
-    let before = rows(&data).len();
+    let before = common::rows_so_far(&data);
     let mut pty = new_pty();
     point(&link, &pty.path);
     let back = Instant::now();
@@ -302,7 +302,7 @@ fn an_adapter_back_after_a_long_outage_is_read_within_five_seconds() {
     while back.elapsed() < StdDuration::from_secs(15) {
         send(&mut pty, &mut meter);
         std::thread::sleep(StdDuration::from_millis(250));
-        if rows(&data).len() > before {
+        if common::rows_so_far(&data) > before {
             first_row = Some(back.elapsed());
             break;
         }
@@ -394,7 +394,7 @@ fn a_full_disk_holds_rows_in_memory_until_space_returns() {
         std::thread::sleep(StdDuration::from_millis(100));
     }
     assert!(rec.child.try_wait().unwrap().is_none(), "still running");
-    let on_disk = rows(&data).len();
+    let on_disk = common::rows_so_far(&data);
     std::fs::remove_file(&filler).unwrap();
     rec.wait_for("writing again after", 15);
     for _ in 0..5 {

@@ -146,14 +146,11 @@ fn assert_increasing(rows: &[Vec<String>]) {
     }
 }
 
+/// Waits for `n` rows under `dir`; the rows seen.
 fn wait_rows(dir: &Path, n: usize, secs: u64) -> usize {
     let deadline = Instant::now() + StdDuration::from_secs(secs);
     loop {
-        let got = if dir.exists() {
-            all_rows(dir).1.len()
-        } else {
-            0
-        };
+        let got = common::rows_so_far(dir);
         if got >= n || Instant::now() > deadline {
             return got;
         }
@@ -460,14 +457,14 @@ fn a_port_that_vanishes_and_comes_back_is_resumed() {
     // The adapter is unplugged: the terminal disappears.
     drop(pty);
     rec.wait_for("trying again every second", 10);
-    let before = all_rows(&data).1.len();
+    let before = common::rows_so_far(&data);
     // And plugged back: a new terminal behind the same name.
     let mut pty = new_pty();
     let tmp = dir.path().join("ttyTIC.new");
     std::os::unix::fs::symlink(&pty.path, &tmp).unwrap();
     std::fs::rename(&tmp, &link).unwrap();
     let deadline = Instant::now() + StdDuration::from_secs(40);
-    while all_rows(&data).1.len() < before + 2 && Instant::now() < deadline {
+    while common::rows_so_far(&data) < before + 2 && Instant::now() < deadline {
         write_frames(&mut pty, &mut sims, &mut meter, 1);
         std::thread::sleep(StdDuration::from_millis(600));
     }

@@ -247,8 +247,20 @@ fn periods_are_the_exports_numbers_and_pages_answer() {
     assert_eq!(now["time"], "2026-02-02T23:55:00+01:00", "{now}");
     assert!(now["power_va"].as_i64().unwrap() > 0);
     assert!(now["link"].is_null());
-    assert_eq!(now["cost"]["available"], false);
     assert_eq!(now["today"]["day"], "2026-02-02");
+    // The € of the last recorded day: tic-rec cost's.
+    let (day, _) = common::command_csv(
+        "cost",
+        data,
+        &["--day", "--from", "2026-02-02", "--to", "2026-02-02"],
+    );
+    assert_eq!(now["cost"]["available"], true, "{now}");
+    assert_eq!(now["cost"]["contract"], "HC/HP 6 kVA", "{now}");
+    assert_eq!(
+        now["cost"]["total_eur"].as_str(),
+        Some(day[0]["actual_total_eur"].as_str()),
+        "{now}"
+    );
 
     // Records: one day in 48 buckets of 30 min, every record in one.
     let rec = get(
@@ -270,12 +282,51 @@ fn periods_are_the_exports_numbers_and_pages_answer() {
     .json();
     assert!(year["buckets"].as_array().unwrap().len() <= 100, "{year}");
 
-    let cost = get(addr, "/api/cost?period=month").json();
-    assert_eq!(cost["available"], false, "{cost}");
-    assert!(cost["reason"]
-        .as_str()
-        .unwrap()
-        .contains("cost: not available"));
+    // The € per day and per month: tic-rec cost's, to the cent, with the cheapest option.
+    for (period, flag) in [("day", "--day"), ("month", "--month")] {
+        let api = get(
+            addr,
+            &format!("/api/cost?period={period}&from=2026-01-01&to=2026-01-31"),
+        )
+        .json();
+        assert_eq!(api["available"], true, "{api}");
+        assert_eq!(api["contract"], "HC/HP 6 kVA", "{api}");
+        assert_eq!(api["contract_key"], "hchp", "{api}");
+        let (cli, err) = common::command_csv(
+            "cost",
+            data,
+            &[flag, "--from", "2026-01-01", "--to", "2026-01-31"],
+        );
+        let rows = api["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), cli.len(), "{api}");
+        assert!(!rows.is_empty());
+        for (j, c) in rows.iter().zip(&cli) {
+            assert_eq!(j["period_start"].as_str(), Some(c["period_start"].as_str()));
+            assert_eq!(
+                j["actual"]["eur"].as_str(),
+                Some(c["actual_total_eur"].as_str()),
+                "{j}"
+            );
+            for key in ["base", "hchp", "tempo"] {
+                assert_eq!(
+                    j["what_if"][key]["eur"].as_str().unwrap_or(""),
+                    c[&format!("{key}_total_eur")],
+                    "{key} {j} {c:?}"
+                );
+            }
+            assert_eq!(
+                j["what_if"]["tempo"]["missing_days"].as_i64(),
+                Some(common::int(c, "tempo_missing_days"))
+            );
+            assert_eq!(j["cheapest"].as_str(), Some(c["cheapest"].as_str()), "{j}");
+        }
+        // The range's total and the CLI's closing sentence.
+        let summary = api["summary"].as_str().unwrap();
+        assert!(summary.contains(": you paid "), "{summary}");
+        assert!(err.contains(summary), "{summary} not in {err}");
+    }
+    // A cost needs whole days.
+    assert_eq!(get(addr, "/api/cost?period=hour").status, 400);
 
     for page in [
         "/",
@@ -291,6 +342,28 @@ fn periods_are_the_exports_numbers_and_pages_answer() {
     }
     let month = get(addr, "/month?month=2026-01").text();
     assert_eq!(month.matches("<g class=\"bar\">").count(), 31);
+    // The Contracts page: the actual contract and each option per month, as tic-rec cost.
+    let contracts = get(addr, "/contracts").text();
+    assert!(
+        contracts.contains("<table id=\"contracts\">"),
+        "{contracts}"
+    );
+    let (jan, _) = common::command_csv(
+        "cost",
+        data,
+        &["--month", "--from", "2026-01-01", "--to", "2026-01-31"],
+    );
+    for col in [
+        "actual_total_eur",
+        "base_total_eur",
+        "hchp_total_eur",
+        "tempo_total_eur",
+    ] {
+        let eur: f64 = jan[0][col].parse().unwrap();
+        assert!(eur > 0.0 && eur < 1000.0, "{col} {eur}");
+        let shown = format!("<td>{} €", jan[0][col]);
+        assert!(contracts.contains(&shown), "{shown} not in {contracts}");
+    }
     let day = get(addr, "/day?date=2026-01-10").text();
     assert_eq!(day.matches("<g class=\"bar\">").count(), 24);
     assert!(day.contains("class=\"shade-hc\""), "HC shading");

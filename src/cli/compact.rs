@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use tic_rec::archive::{self, Settings};
 use tic_rec::store::compact::{Fail, Outcome, Step};
-use tic_rec::store::Catalog;
+use tic_rec::store::{Catalog, DirLock, StoreError};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -27,22 +27,43 @@ pub struct Args {
     include_today: bool,
 }
 
-fn bar(n: usize, what: &str) -> Option<ProgressBar> {
-    (io::stderr().is_terminal() && n > 1).then(|| {
-        let bar = ProgressBar::new(n as u64);
-        if let Ok(style) = ProgressStyle::with_template(&format!(
-            "{{spinner}} {what} {{pos}}/{{len}} days {{wide_bar}} {{eta}}"
-        )) {
-            bar.set_style(style);
+/// A bar over the days on a terminal (plain lines otherwise).
+struct Progress(Option<ProgressBar>);
+
+impl Progress {
+    fn new(n: usize, what: &str) -> Progress {
+        Progress((io::stderr().is_terminal() && n > 1).then(|| {
+            let bar = ProgressBar::new(n as u64);
+            if let Ok(style) = ProgressStyle::with_template(&format!(
+                "{{spinner}} {what} {{pos}}/{{len}} days {{wide_bar}} {{eta}}"
+            )) {
+                bar.set_style(style);
+            }
+            bar
+        }))
+    }
+
+    /// A line above the bar.
+    fn say(&self, line: String) {
+        match &self.0 {
+            Some(b) => b.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
         }
-        bar
-    })
+    }
+
+    /// One more day done.
+    fn inc(&self) {
+        if let Some(b) = &self.0 {
+            b.inc(1);
+        }
+    }
 }
 
-fn say(bar: &Option<ProgressBar>, line: String) {
-    match bar {
-        Some(b) => b.suspend(|| eprintln!("{line}")),
-        None => eprintln!("{line}"),
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(b) = &self.0 {
+            b.finish_and_clear();
+        }
     }
 }
 
@@ -66,12 +87,42 @@ fn mb(bytes: u64) -> String {
     }
 }
 
-pub fn run(args: Args) -> Result<()> {
-    let catalog = Catalog::open(&args.data_dir)
-        .with_context(|| format!("cannot read {:?}", args.data_dir.display().to_string()))?;
-    if args.check {
-        return check(&catalog);
+/// Takes the data directory's lock: a recorder running on it archives its closed days
+/// itself, and removes CSV files only while it does not write them.
+fn lock(dir: &std::path::Path) -> Result<DirLock> {
+    let holder = format!(
+        "tic-rec pid {}, since {}, compacting by hand (tic-rec compact)",
+        std::process::id(),
+        chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    );
+    match DirLock::acquire(dir, &holder) {
+        Ok(l) => Ok(l),
+        Err(StoreError::Locked { dir, holder }) if holder.contains("(tic-rec compact)") => {
+            bail!(
+                "another tic-rec compact is running on {} ({holder})",
+                dir.display()
+            )
+        }
+        Err(StoreError::Locked { dir, holder }) => bail!(
+            "a recorder is running on {} ({holder}); it archives closed days itself; stop it to \
+             compact by hand",
+            dir.display()
+        ),
+        Err(e) => Err(e).context("cannot lock the data directory"),
     }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let open = || {
+        Catalog::open(&args.data_dir)
+            .with_context(|| format!("cannot read {:?}", args.data_dir.display().to_string()))
+    };
+    if args.check {
+        return check(&open()?);
+    }
+    open()?;
+    let _lock = lock(&args.data_dir)?;
+    let catalog = open()?;
     let today = chrono::Utc::now()
         .with_timezone(&tic_rec::store::TZ)
         .date_naive();
@@ -81,7 +132,7 @@ pub fn run(args: Args) -> Result<()> {
         keep_csv: args.keep_csv,
         fail: injected_failure(),
     };
-    let bar = bar(days.len(), "archiving");
+    let bar = Progress::new(days.len(), "archiving");
     let (mut done, mut rows, mut csv, mut pq, mut failed) = (0, 0u64, 0u64, 0u64, 0);
     for day in &days {
         match archive::compact_day(&args.data_dir, *day, &settings, None, None) {
@@ -90,6 +141,7 @@ pub fn run(args: Args) -> Result<()> {
                 csv_bytes,
                 parquet_bytes,
                 changed,
+                in_use,
                 ..
             }) => {
                 done += 1;
@@ -97,25 +149,35 @@ pub fn run(args: Args) -> Result<()> {
                 csv += csv_bytes;
                 pq += parquet_bytes;
                 if changed > 0 {
-                    say(
-                        &bar,
+                    bar.say(
                         format!("tic-rec: {day}: {changed} CSV file(s) changed while archived: kept (run again)"),
                     );
                 }
+                if in_use > 0 {
+                    bar.say(
+                        format!("tic-rec: {day}: {in_use} CSV file(s) open in another process: kept (run again)"),
+                    );
+                }
+            }
+            Ok(Outcome::NoRows { removed, kept }) => {
+                let what = match (removed, kept) {
+                    (_, 0) => "removed",
+                    (0, _) => "kept",
+                    _ => "some removed, some kept",
+                };
+                bar.say(format!(
+                    "tic-rec: {day}: no rows (an empty file, or one cut inside its header): {what}"
+                ));
             }
             Ok(_) => {}
             Err(e) => {
                 failed += 1;
-                say(&bar, format!("tic-rec: {day}: {e}"));
+                bar.say(format!("tic-rec: {day}: {e}"));
             }
         }
-        if let Some(b) = &bar {
-            b.inc(1);
-        }
+        bar.inc();
     }
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
+    drop(bar);
     let per_row = if rows > 0 {
         format!(", {:.2} bytes a row", pq as f64 / rows as f64)
     } else {
@@ -134,23 +196,19 @@ pub fn run(args: Args) -> Result<()> {
 
 fn check(catalog: &Catalog) -> Result<()> {
     let days = archive::archived_days(catalog);
-    let bar = bar(days.len(), "checking");
+    let bar = Progress::new(days.len(), "checking");
     let (mut rows, mut bad) = (0u64, 0);
     for (_, path) in &days {
         match archive::check_day(path) {
             Ok(n) => rows += n,
             Err(e) => {
                 bad += 1;
-                say(&bar, format!("tic-rec: {e}"));
+                bar.say(format!("tic-rec: {e}"));
             }
         }
-        if let Some(b) = &bar {
-            b.inc(1);
-        }
+        bar.inc();
     }
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
+    drop(bar);
     eprintln!(
         "tic-rec: checked {} archived day(s), {rows} rows: {} do not verify",
         days.len(),

@@ -296,15 +296,20 @@ impl Oldest {
             .filter(|v| !v.is_empty())
     }
 
+    /// The mode of the meter address or an energy index the record has (the registry's).
     fn mode(&self) -> Option<Mode> {
-        let has = |l: &str| self.get(l).is_some();
-        if ["ADCO", "HCHC", "HCHP", "BASE"].iter().any(|l| has(l)) {
-            Some(Mode::Historique)
-        } else if ["ADSC", "EAST", "EASF01"].iter().any(|l| has(l)) {
-            Some(Mode::Standard)
-        } else {
-            None
-        }
+        use tic_rec::tic::labels::{label, Kind};
+        let modes: Vec<Mode> = self
+            .columns
+            .iter()
+            .filter(|c| self.get(c).is_some())
+            .filter_map(|c| label(c))
+            .filter(|l| l.kind == Kind::MeterId || l.is_energy())
+            .map(|l| l.mode)
+            .collect();
+        [Mode::Historique, Mode::Standard]
+            .into_iter()
+            .find(|m| modes.contains(m))
     }
 }
 

@@ -55,7 +55,7 @@ pub struct Args {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum Format {
+pub(super) enum Format {
     /// Aligned columns for reading.
     Table,
     /// RFC 4180 CSV.
@@ -64,7 +64,7 @@ enum Format {
     Parquet,
 }
 
-fn parse_date(s: &str) -> Result<NaiveDate, String> {
+pub(super) fn parse_date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|e| format!("expected a date YYYY-MM-DD, found {s:?} ({e})"))
 }
@@ -85,26 +85,32 @@ impl Args {
     }
 
     fn format(&self) -> Result<OutFormat> {
-        let by_name = self.output.as_ref().is_some_and(|o| {
-            o.extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
-        });
-        let f = match (self.format, &self.output) {
-            (Some(Format::Parquet), None) => bail!("--format parquet needs -o FILE"),
-            (Some(Format::Parquet), Some(_)) => OutFormat::Parquet,
-            (Some(Format::Csv), _) => OutFormat::Csv,
-            (Some(Format::Table), _) => OutFormat::Table,
-            (None, Some(_)) if by_name => OutFormat::Parquet,
-            (None, Some(_)) => OutFormat::Csv,
-            (None, None) if io::stdout().is_terminal() => OutFormat::Table,
-            (None, None) => OutFormat::Csv,
-        };
-        Ok(f)
+        output_format(self.format, self.output.as_deref())
     }
 }
 
+/// The output format: `--format`, else Parquet for `-o *.parquet`, CSV for another `-o`, a
+/// table on a terminal, CSV otherwise; Parquet needs `-o`.
+pub(super) fn output_format(format: Option<Format>, output: Option<&Path>) -> Result<OutFormat> {
+    let by_name = output.is_some_and(|o| {
+        o.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+    });
+    let f = match (format, output) {
+        (Some(Format::Parquet), None) => bail!("--format parquet needs -o FILE"),
+        (Some(Format::Parquet), Some(_)) => OutFormat::Parquet,
+        (Some(Format::Csv), _) => OutFormat::Csv,
+        (Some(Format::Table), _) => OutFormat::Table,
+        (None, Some(_)) if by_name => OutFormat::Parquet,
+        (None, Some(_)) => OutFormat::Csv,
+        (None, None) if io::stdout().is_terminal() => OutFormat::Table,
+        (None, None) => OutFormat::Csv,
+    };
+    Ok(f)
+}
+
 /// Shows progress with a bar on a terminal when many files are read; nothing otherwise.
-struct Progress(Option<ProgressBar>);
+pub(super) struct Progress(pub(super) Option<ProgressBar>);
 
 impl Observer for Progress {
     fn start(&mut self, files: usize, _bytes: u64) {
@@ -142,13 +148,13 @@ impl Drop for Progress {
 }
 
 /// Where the output goes: standard output, or a temporary file renamed over `-o` at the end.
-enum Sink {
+pub(super) enum Sink {
     Stdout(BufWriter<io::Stdout>),
     File(BufWriter<tempfile::NamedTempFile>, PathBuf),
 }
 
 impl Sink {
-    fn open(output: Option<&Path>) -> Result<Sink> {
+    pub(super) fn open(output: Option<&Path>) -> Result<Sink> {
         match output {
             None => Ok(Sink::Stdout(BufWriter::with_capacity(
                 1 << 16,
@@ -184,14 +190,14 @@ impl Sink {
         }
     }
 
-    fn writer(&mut self) -> &mut (dyn Write + Send) {
+    pub(super) fn writer(&mut self) -> &mut (dyn Write + Send) {
         match self {
             Sink::Stdout(w) => w,
             Sink::File(w, _) => w,
         }
     }
 
-    fn commit(self) -> Result<()> {
+    pub(super) fn commit(self) -> Result<()> {
         match self {
             Sink::Stdout(mut w) => Ok(w.flush()?),
             Sink::File(w, path) => {

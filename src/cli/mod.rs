@@ -1,9 +1,11 @@
 //! The command line: argument parsing, output for humans, exit codes.
 
 mod compact;
+mod cost;
 mod decode;
 mod demo;
 mod export;
+mod mqtt;
 mod record;
 mod serve;
 mod simulate;
@@ -34,6 +36,8 @@ enum Command {
     Export(export::Args),
     /// Archive closed CSV days as Parquet (typed, compact), or check the archived days.
     Compact(compact::Args),
+    /// What the recorded energy cost, and what Base, HC/HP or Tempo would have cost.
+    Cost(cost::Args),
     /// Serve a web dashboard, a JSON API and Prometheus metrics over a data directory.
     Serve(serve::Args),
 }
@@ -47,6 +51,7 @@ pub fn main() -> ExitCode {
         Command::Record(args) => record::run(args),
         Command::Export(args) => export::run(args),
         Command::Compact(args) => compact::run(args),
+        Command::Cost(args) => cost::run(args),
         Command::Serve(args) => serve::run(args),
     };
     match result {

@@ -67,6 +67,8 @@ pub struct Args {
     /// With --archive parquet: keep the CSV files beside the Parquet files.
     #[arg(long)]
     keep_csv: bool,
+    #[command(flatten)]
+    mqtt: super::mqtt::MqttArgs,
     /// Also serve the dashboard (pages, JSON API, /metrics) on this address, with live
     /// values from the recorder's memory, e.g. 127.0.0.1:8080 (see `tic-rec serve`).
     #[arg(long, value_name = "ADDR", conflicts_with = "demo")]
@@ -116,6 +118,7 @@ fn archive_line(r: &tic_rec::archive::Report) -> String {
                 csv_bytes,
                 parquet_bytes,
                 changed,
+                in_use,
                 ..
             },
         ) => {
@@ -125,9 +128,23 @@ fn archive_line(r: &tic_rec::archive::Report) -> String {
             if *changed > 0 {
                 l.push_str(&format!(" ({changed} CSV file(s) changed meanwhile: kept)"));
             }
+            if *in_use > 0 {
+                l.push_str(&format!(
+                    " ({in_use} CSV file(s) still being written: kept, removed at the next conversion)"
+                ));
+            }
             l
         }
-        Report::Done(day, _) => format!("{day}: already archived"),
+        Report::Done(day, Outcome::NoRows { removed, kept }) => format!(
+            "{day}: no rows (empty or cut inside its header): {removed} file(s) removed{}",
+            if *kept > 0 {
+                format!(", {kept} kept")
+            } else {
+                String::new()
+            }
+        ),
+        Report::Done(day, Outcome::Empty) => format!("{day}: no file to archive"),
+        Report::Done(day, Outcome::Archived) => format!("{day}: already archived"),
         Report::Failed(day, e) => format!("cannot archive {day} (its CSV files stay): {e}"),
     }
 }
@@ -153,6 +170,28 @@ impl Status {
 }
 // ---- end of the archive hook. ----
 
+// ---- MQTT hook (issue 13): the link's notes are logged on the loop's events, its state is
+// in the status line; the link is started with the other observers and ended after the loop.
+impl Status {
+    fn mqtt_notes(&self) {
+        if let Some(h) = &self.mqtt {
+            for n in h.notes() {
+                self.log(super::mqtt::line(&n));
+            }
+        }
+    }
+
+    /// The status line: the counts, and the MQTT link's state.
+    fn line(&self, c: &Counters) -> String {
+        let mut s = Status::summary(c);
+        if let Some(h) = &self.mqtt {
+            s.push_str(&super::mqtt::summary(h));
+        }
+        s
+    }
+}
+// ---- end of the MQTT hook. ----
+
 fn parse_label(s: &str) -> Result<String, String> {
     let ok = !s.is_empty()
         && s.len() <= 16
@@ -173,6 +212,7 @@ pub(super) struct Status {
     log_every: StdDuration,
     last_log: Instant,
     pub(super) archiver: Option<tic_rec::archive::Archiver>,
+    pub(super) mqtt: Option<tic_rec::mqtt::MqttHandle>,
 }
 
 impl Status {
@@ -188,6 +228,7 @@ impl Status {
             log_every,
             last_log: Instant::now(),
             archiver: None,
+            mqtt: None,
         }
     }
 
@@ -235,7 +276,8 @@ impl Status {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-        eprintln!("tic-rec: {}", Status::summary(c));
+        self.mqtt_notes();
+        eprintln!("tic-rec: {}", self.line(c));
     }
 }
 
@@ -383,11 +425,12 @@ impl Observer for Status {
             Event::Frame(_) => {}
             Event::Recorded(_, c) | Event::Tick(c) => {
                 self.archive_reports();
+                self.mqtt_notes();
                 if let Some(bar) = &self.bar {
-                    bar.set_message(Status::summary(c));
+                    bar.set_message(self.line(c));
                 } else if self.last_log.elapsed() >= self.log_every {
                     self.last_log = Instant::now();
-                    eprintln!("tic-rec: {}", Status::summary(c));
+                    eprintln!("tic-rec: {}", self.line(c));
                 }
             }
         }
@@ -549,6 +592,11 @@ pub fn run(args: Args) -> Result<()> {
     };
     let stop = stop_flag()?;
     let fsync = args.fsync_interval.to_std().context("--fsync-interval")?;
+    if args.demo && args.mqtt.enabled() {
+        bail!("--mqtt publishes a real meter (or a replay): the demo records a day in seconds, which Home Assistant would take as live");
+    }
+    // MQTT hook: the password file and TLS are checked before anything is created.
+    let mut mqtt = if args.demo { None } else { args.mqtt.start()? };
     if args.demo {
         // The demo checks its flags before creating anything, then takes the lock.
         let opts = super::demo::Options {
@@ -593,10 +641,14 @@ pub fn run(args: Args) -> Result<()> {
             .unwrap_or(StdDuration::from_secs(300)),
     );
     status.archiver = start_archiver(&args.data_dir, args.archive, args.keep_csv);
+    status.mqtt = mqtt.as_ref().map(|(_, h)| h.clone());
     let mut systemd = Systemd::new();
     let mut observers = Fanout::new();
     observers.add(&mut status);
     observers.add(&mut systemd);
+    if let Some((observer, _)) = mqtt.as_mut() {
+        observers.add(observer);
+    }
     // ---- Dashboard hook (issue 12): `--http` serves it from this process; the live
     // snapshot is one more observer, which only copies the last record under a short lock.
     let live = tic_rec::serve::Live::new();
@@ -644,6 +696,9 @@ pub fn run(args: Args) -> Result<()> {
     let counters = capture.counters();
     drop(capture);
     drop(observers);
+    if let Some((_, h)) = &mqtt {
+        h.shutdown(StdDuration::from_secs(3));
+    }
     status.end_archive(args.replay.is_some() && result.is_ok());
     status.finish(&counters);
     result?;

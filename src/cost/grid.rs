@@ -142,15 +142,7 @@ impl Tariff {
     }
 }
 
-/// The subscribed power in kVA of a historique `ISOUSC` (A): 200 V × ISOUSC, the Enedis
-/// convention (30 A → 6 kVA); `None` unless that is a whole number of kVA.
-pub fn kva_from_isousc(amperes: u32) -> Option<u8> {
-    if amperes.is_multiple_of(5) {
-        u8::try_from(amperes / 5).ok().filter(|&k| k > 0)
-    } else {
-        None
-    }
-}
+pub use crate::tic::labels::kva_from_isousc;
 
 impl fmt::Display for Tariff {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

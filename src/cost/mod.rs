@@ -31,6 +31,8 @@
 pub mod grid;
 pub mod money;
 pub mod offer;
+pub mod output;
+pub mod report;
 pub mod schedule;
 pub mod tempo;
 
@@ -45,6 +47,10 @@ pub use grid::{
 };
 pub use money::{Decimal, Money, MoneyError};
 pub use offer::{Band, Calendars, Offer, OfferError, PriceFile};
+pub use report::{
+    report, report_dir, Contract, CostRow, EnergyFrom, Note, Options, Origin, Report, ReportError,
+    ScheduleOrigin,
+};
 pub use schedule::{learn, DaySlot, HcSchedule, Learned, ScheduleError};
 pub use tempo::{tempo_day, TempoCalendar, TempoError};
 

@@ -9,10 +9,17 @@
 //! power, the last LTARF seen for each NTARF, and whether every step between consecutive
 //! records of the day is *clean* (no guard would fire: no decrease, no zero, no jump above the
 //! subscribed power, no start from zero, one meter, the same energy cells present in every row,
-//! no row out of order). Only clean days
-//! are ever fed from their summary; any other day is read in full. For periods made of whole
-//! hours, a clean day's summary gives exactly what reading it gives (see
+//! no row out of order); for a clean day, around each switch between HC and HP, the two
+//! consecutive records that bracket the start of the switch's minute (a *mark*). Only clean
+//! days are ever fed from their summary; any other day is read in full. For periods made of
+//! whole hours, and for probes ([`super::export_probed`]) at whole hours or at the minute of a
+//! switch the day saw, a clean day's summary gives exactly what reading it gives (see
 //! `Accumulator::feed_summary`).
+//!
+//! Every summary, clean or not, also holds the day's *facts* ([`DayFacts`]) for the cost
+//! engine: the last contract name (NGTF/OPTARIF) and subscribed power, the switches between
+//! HC and HP (at most [`MAX_SWITCHES`]), and per local-time window ([`WINDOW_HOURS`]) the
+//! records and what their tariff names say (Tempo colour, EJP mobile peak).
 //!
 //! A summary is trusted only while every file of the day has the name, length, modification
 //! time and (on Unix) status-change time (ns) recorded in it; it is also checked for its version and a checksum.
@@ -24,16 +31,27 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, TimeZone};
 
-use super::deltas::Fed;
+use super::feed::Fed;
 use super::reader::Record;
 use super::{Observer, ENERGY_LABELS, MAX_COVERED_GAP_S, N_ENERGY};
-use crate::store::day_file;
+use crate::store::{day_file, TZ};
+use crate::tic::labels::{classify, is_mobile_peak, Class, Colour, Rate};
 
 /// Format version: a summary of another version is rebuilt. Version 3 names the energy
-/// labels (earlier versions stored their positions in the registry).
-pub const VERSION: u32 = 3;
+/// labels (earlier versions stored their positions in the registry); version 4 adds the
+/// day's facts (`facts`, `rates`, `switch`, `window` lines) and the marks (`mark` lines).
+pub const VERSION: u32 = 4;
+
+/// The most HC/HP switches (and marks) a summary keeps for a day; more are dropped and
+/// counted (a meter switches a few times a day).
+pub const MAX_SWITCHES: usize = 64;
+
+/// The local hours at which the windows of [`DayFacts::windows`] start: `[00:00, 01:00)`,
+/// `[01:00, 06:00)`, `[06:00, 07:00)`, `[07:00, 24:00)` (Tempo days start at 06:00; EJP's
+/// mobile peak runs from 07:00 to 01:00 the next day).
+pub const WINDOW_HOURS: [u32; 4] = [0, 1, 6, 7];
 /// The key of a day's summary in its Parquet file's metadata (the same text as an index file).
 pub const SUMMARY_KEY: &str = "tic-rec.summary";
 const MAGIC: &str = "tic-rec-index";
@@ -104,6 +122,63 @@ pub struct Hour {
     pub penult: [Option<i64>; N_ENERGY],
 }
 
+/// A change between two consecutive HC/HP records of a day (records of other rates skipped).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Switch {
+    /// Time of the HC/HP record before it.
+    pub before: i64,
+    /// Time of the first record at the new rate.
+    pub at: i64,
+    /// The new rate (HC or HP; the one before is the other).
+    pub to: Rate,
+}
+
+/// The records of one local-time window of a day ([`WINDOW_HOURS`]) and what their tariff
+/// names (LTARF, PTEC) say.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Window {
+    /// Records in the window.
+    pub records: u32,
+    /// Of which naming the Tempo colour blue, white, red.
+    pub colours: [u32; 3],
+    /// Of which naming EJP's mobile peak.
+    pub mobile_peak: u32,
+}
+
+/// What a day's records say about the meter's contract (every record, clean day or not).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DayFacts {
+    /// The last NGTF/OPTARIF of the day (empty: none).
+    pub contract: String,
+    /// The last subscribed power the meter stated, kVA (PREF, or ISOUSC as kVA).
+    pub kva: Option<i64>,
+    /// The day's first record at an HC or HP rate (the class of its tariff name).
+    pub first_rate: Option<(i64, Rate)>,
+    /// The day's last record at an HC or HP rate.
+    pub last_rate: Option<(i64, Rate)>,
+    /// The switches between HC and HP, in order (at most [`MAX_SWITCHES`]).
+    pub switches: Vec<Switch>,
+    /// Switches beyond [`MAX_SWITCHES`], left out.
+    pub dropped_switches: u32,
+    /// The windows of [`WINDOW_HOURS`].
+    pub windows: [Window; 4],
+}
+
+/// Two consecutive records of a clean day around the minute an HC/HP switch fell in: the last
+/// record before the minute starts and the first one at or after it (the switch itself, or a
+/// record of the same minute before it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mark {
+    /// Time of the record before the minute.
+    pub a_t: i64,
+    /// Its energy indexes.
+    pub a: [Option<i64>; N_ENERGY],
+    /// Time of the first record of the minute.
+    pub b_t: i64,
+    /// Its energy indexes.
+    pub b: [Option<i64>; N_ENERGY],
+}
+
 /// The summary of one local day (all its files, merged by time).
 #[derive(Clone, Debug, PartialEq)]
 pub struct DaySummary {
@@ -125,9 +200,66 @@ pub struct DaySummary {
     pub tariffs: Vec<(u8, String)>,
     /// The hours with records, in order.
     pub hours: Vec<Hour>,
+    /// The marks of a clean day, in order.
+    pub marks: Vec<Mark>,
+    /// What the day says about the contract (every day).
+    pub facts: DayFacts,
 }
 
-/// The Wh a step of `dt` seconds may rise at `power` VA (the `implausible_jump` guard).
+/// A record of a clean day fed from its summary: its time, indexes, and whether it follows
+/// the point before it directly (no record between them).
+pub(crate) struct Point<'a> {
+    pub t: i64,
+    pub energy: &'a [Option<i64>; N_ENERGY],
+    pub direct: bool,
+}
+
+impl DaySummary {
+    /// The records of a clean day that its summary holds (every hour's first, penultimate
+    /// and last record, the marks), in time order, the first being the day's first record.
+    pub(crate) fn points(&self) -> Vec<Point<'_>> {
+        let mut all: Vec<(i64, &[Option<i64>; N_ENERGY])> = Vec::new();
+        let mut direct: Vec<(i64, i64)> = Vec::new();
+        for (j, h) in self.hours.iter().enumerate() {
+            all.extend([
+                (h.first_t, &h.first),
+                (h.penult_t, &h.penult),
+                (h.last_t, &h.last),
+            ]);
+            if h.rows >= 2 {
+                direct.push((h.penult_t, h.last_t));
+            }
+            if h.rows == 3 {
+                direct.push((h.first_t, h.penult_t));
+            }
+            if j > 0 {
+                direct.push((self.hours[j - 1].last_t, h.first_t));
+            }
+        }
+        for m in &self.marks {
+            all.extend([(m.a_t, &m.a), (m.b_t, &m.b)]);
+            direct.push((m.a_t, m.b_t));
+        }
+        all.sort_by_key(|p| p.0);
+        all.dedup_by_key(|p| p.0);
+        direct.sort_unstable();
+        let mut out: Vec<Point<'_>> = Vec::with_capacity(all.len());
+        for (t, energy) in all {
+            let direct = match out.last() {
+                Some(prev) => direct.binary_search(&(prev.t, t)).is_ok(),
+                None => true,
+            };
+            out.push(Point { t, energy, direct });
+        }
+        out
+    }
+}
+
+/// Subscribed power assumed when the data says none (the largest "tarif bleu").
+pub const DEFAULT_POWER_VA: i64 = 36_000;
+
+/// The Wh a step of `dt` seconds may rise at `power` VA (the `implausible_jump` guard; the
+/// MQTT link's publishing guard uses the same bound).
 pub fn allowed_wh(power: i64, dt: i64) -> i128 {
     i128::from(power) * 3 / 2 * i128::from(dt.saturating_add(2)) / 3600 + 1
 }
@@ -167,6 +299,34 @@ pub struct Builder {
     prev: [Option<i64>; N_ENERGY],
     mask: u32,
     tariffs: [Option<String>; 10],
+    /// The last two consecutive records whose minutes differ.
+    crossing: Option<Mark>,
+    facts: FactsState,
+}
+
+/// What [`Builder`] keeps to gather a day's facts.
+#[derive(Default)]
+struct FactsState {
+    last_t: Option<i64>,
+    /// The last HC/HP record.
+    rate: Option<(i64, Rate)>,
+    /// The last tariff name seen and what it says (class, mobile peak).
+    tariff: Option<(String, Class, bool)>,
+    /// The instants the windows start, for the day of the first record.
+    windows: Option<[i64; 4]>,
+}
+
+/// The instants (Unix seconds) the windows of [`WINDOW_HOURS`] start on the local day of `t`.
+fn window_starts(t: i64) -> Option<[i64; 4]> {
+    let day = chrono::DateTime::from_timestamp(t, 0)?
+        .with_timezone(&TZ)
+        .date_naive();
+    let mut out = [0; 4];
+    for (o, h) in out.iter_mut().zip(WINDOW_HOURS) {
+        let naive = day.and_hms_opt(h, 0, 0)?;
+        *o = TZ.from_local_datetime(&naive).earliest()?.timestamp();
+    }
+    Some(out)
 }
 
 impl Builder {
@@ -183,17 +343,89 @@ impl Builder {
                 need_va: 0,
                 tariffs: Vec::new(),
                 hours: Vec::new(),
+                marks: Vec::new(),
+                facts: DayFacts::default(),
             },
             last_t: None,
             prev: [None; N_ENERGY],
             mask: 0,
             tariffs: Default::default(),
+            crossing: None,
+            facts: FactsState::default(),
         }
+    }
+
+    /// Gathers the facts of a record (every record after the previous one); returns whether
+    /// it is the first record of a new HC/HP rate (a switch kept).
+    fn facts(&mut self, rec: &Record) -> bool {
+        let t = rec.time;
+        let (f, st) = (&mut self.day.facts, &mut self.facts);
+        if !rec.contract.is_empty() && f.contract != rec.contract {
+            f.contract.clone_from(&rec.contract);
+        }
+        if let Some(k) = rec.kva {
+            f.kva = Some(k);
+        }
+        let (class, pm) = match &st.tariff {
+            Some((name, c, pm)) if *name == rec.tariff => (*c, *pm),
+            _ => {
+                let c = classify(&rec.tariff);
+                let pm = !rec.tariff.is_empty() && is_mobile_peak(&rec.tariff);
+                st.tariff = Some((rec.tariff.clone(), c, pm));
+                (c, pm)
+            }
+        };
+        if st.windows.is_none() {
+            st.windows = window_starts(t);
+        }
+        let w = st.windows.map_or(0, |starts| {
+            starts.iter().filter(|&&s| s <= t).count().max(1) - 1
+        });
+        let win = &mut f.windows[w];
+        win.records = win.records.saturating_add(1);
+        if let Some(c) = class.colour {
+            let i = match c {
+                Colour::Blue => 0,
+                Colour::White => 1,
+                Colour::Red => 2,
+            };
+            win.colours[i] = win.colours[i].saturating_add(1);
+        }
+        if pm {
+            win.mobile_peak = win.mobile_peak.saturating_add(1);
+        }
+        let mut switch = false;
+        if class.rate != Rate::Other {
+            match st.rate {
+                Some((before, r)) if r != class.rate => {
+                    if f.switches.len() < MAX_SWITCHES {
+                        f.switches.push(Switch {
+                            before,
+                            at: t,
+                            to: class.rate,
+                        });
+                        switch = true;
+                    } else {
+                        f.dropped_switches = f.dropped_switches.saturating_add(1);
+                    }
+                }
+                Some(_) => {}
+                None => f.first_rate = Some((t, class.rate)),
+            }
+            st.rate = Some((t, class.rate));
+            f.last_rate = st.rate;
+        }
+        st.last_t = Some(t);
+        switch
     }
 
     /// The next record of the day; records not after the previous one are ignored, as the
     /// accumulator does.
     pub fn feed(&mut self, rec: &Record) {
+        if self.facts.last_t.is_some_and(|l| rec.time <= l) {
+            return;
+        }
+        let switch = self.facts(rec);
         if !self.day.clean {
             return;
         }
@@ -203,7 +435,11 @@ impl Builder {
             Some(l) if t <= l => return,
             Some(l) => Some(l),
             None => {
-                self.day.first = Some(rec.clone());
+                let mut first = rec.clone();
+                // The facts are the day's; the first record is fed as any other.
+                first.contract.clear();
+                first.kva = None;
+                self.day.first = Some(first);
                 self.mask = m;
                 None
             }
@@ -278,6 +514,23 @@ impl Builder {
                 penult: rec.energy,
             }),
         }
+        if let Some(a_t) = prev_t.filter(|pt| pt.div_euclid(60) != t.div_euclid(60)) {
+            self.crossing = Some(Mark {
+                a_t,
+                a: self.prev,
+                b_t: t,
+                b: rec.energy,
+            });
+        }
+        if switch {
+            if let Some(m) = self
+                .crossing
+                .as_ref()
+                .filter(|m| m.b_t.div_euclid(60) == t.div_euclid(60))
+            {
+                self.day.marks.push(m.clone());
+            }
+        }
         self.prev = rec.energy;
         self.last_t = Some(t);
     }
@@ -306,6 +559,7 @@ impl Builder {
         if !self.day.clean {
             self.day.first = None;
             self.day.hours.clear();
+            self.day.marks.clear();
         }
         self.day.tariffs = (1u8..)
             .zip(self.tariffs)
@@ -358,6 +612,22 @@ fn values(w: &mut std::str::Split<'_, char>, order: &[usize]) -> Option<[Option<
     Some(e)
 }
 
+fn rate_code(r: Rate) -> &'static str {
+    match r {
+        Rate::Hc => "hc",
+        Rate::Hp => "hp",
+        Rate::Other => "other",
+    }
+}
+
+fn parse_rate(s: &str) -> Option<Rate> {
+    match s {
+        "hc" => Some(Rate::Hc),
+        "hp" => Some(Rate::Hp),
+        _ => None,
+    }
+}
+
 fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
@@ -392,7 +662,34 @@ impl DaySummary {
             }
         }
         s.push('\n');
+        let f = &self.facts;
+        let _ = writeln!(
+            s,
+            "facts {} {} {}",
+            hex(&f.contract),
+            opt(f.kva),
+            f.dropped_switches
+        );
+        let rate = |r: Option<(i64, Rate)>| match r {
+            Some((t, r)) => format!("{t} {}", rate_code(r)),
+            None => "- -".to_owned(),
+        };
+        let _ = writeln!(s, "rates {} {}", rate(f.first_rate), rate(f.last_rate));
+        for w in &f.switches {
+            let _ = writeln!(s, "switch {} {} {}", w.before, w.at, rate_code(w.to));
+        }
+        for (i, w) in f.windows.iter().enumerate() {
+            let [b, wh, r] = w.colours;
+            let _ = writeln!(s, "window {i} {} {b} {wh} {r} {}", w.records, w.mobile_peak);
+        }
         if self.clean {
+            for m in &self.marks {
+                let _ = write!(s, "mark {} {}", m.a_t, m.b_t);
+                for v in m.a.iter().chain(&m.b).flatten() {
+                    let _ = write!(s, " {v}");
+                }
+                s.push('\n');
+            }
             let _ = writeln!(
                 s,
                 "day {} {} {}",
@@ -499,7 +796,54 @@ impl DaySummary {
                         ntarf,
                         tariff,
                         power_va,
+                        ..Record::default()
                     });
+                }
+                "facts" => {
+                    day.facts.contract = unhex(w.next()?)?;
+                    day.facts.kva = parse_opt(w.next()?)?;
+                    day.facts.dropped_switches = w.next()?.parse().ok()?;
+                }
+                "rates" => {
+                    let mut rate = || -> Option<Option<(i64, Rate)>> {
+                        let (t, r) = (w.next()?, w.next()?);
+                        if t == "-" && r == "-" {
+                            return Some(None);
+                        }
+                        Some(Some((t.parse().ok()?, parse_rate(r)?)))
+                    };
+                    day.facts.first_rate = rate()?;
+                    day.facts.last_rate = rate()?;
+                }
+                "switch" => {
+                    if day.facts.switches.len() >= MAX_SWITCHES {
+                        return None;
+                    }
+                    day.facts.switches.push(Switch {
+                        before: w.next()?.parse().ok()?,
+                        at: w.next()?.parse().ok()?,
+                        to: parse_rate(w.next()?)?,
+                    });
+                }
+                "window" => {
+                    let i: usize = w.next()?.parse().ok()?;
+                    let mut n = || w.next()?.parse::<u32>().ok();
+                    let win = Window {
+                        records: n()?,
+                        colours: [n()?, n()?, n()?],
+                        mobile_peak: n()?,
+                    };
+                    *day.facts.windows.get_mut(i)? = win;
+                }
+                "mark" => {
+                    if day.marks.len() >= MAX_SWITCHES {
+                        return None;
+                    }
+                    let a_t = w.next()?.parse().ok()?;
+                    let b_t = w.next()?.parse().ok()?;
+                    let a = values(&mut w, &order)?;
+                    let b = values(&mut w, &order)?;
+                    day.marks.push(Mark { a_t, a, b_t, b });
                 }
                 "hour" => {
                     let mut n = || w.next()?.parse::<i64>().ok();
@@ -531,12 +875,22 @@ impl DaySummary {
                 .hours
                 .iter()
                 .all(|h| h.first_t <= h.last_t && (h.rows >= 2 || h.first_t == h.last_t));
+        let in_day = |t: i64| {
+            day.hours.first().is_some_and(|h| h.first_t <= t)
+                && day.hours.last().is_some_and(|h| t <= h.last_t)
+        };
+        let marks_ok = day
+            .marks
+            .iter()
+            .all(|m| m.a_t < m.b_t && in_day(m.a_t) && in_day(m.b_t))
+            && day.marks.windows(2).all(|m| m[0].b_t < m[1].b_t)
+            && (day.clean || day.marks.is_empty());
         let first_ok = match (&day.first, day.hours.first()) {
             (Some(r), Some(h)) => r.time == h.first_t && r.energy == h.first,
             (None, None) => true,
             _ => false,
         };
-        (ordered && first_ok).then_some(day)
+        (ordered && first_ok && marks_ok).then_some(day)
     }
 }
 
@@ -674,5 +1028,97 @@ mod tests {
         assert!(s.clean);
         assert_eq!(s.need_va, least_power(1, 10));
         assert!(allowed_wh(s.need_va, 1) >= 10 && allowed_wh(s.need_va - 1, 1) < 10);
+    }
+
+    #[test]
+    fn facts_and_marks() {
+        use chrono::TimeZone;
+        // 2026-01-10 (winter, UTC+1): HC until 06:00, HP from a record at 06:00:20, HC again
+        // from 22:00:00; records every 40 s, one with no tariff name at 12:00.
+        let t0 = TZ
+            .with_ymd_and_hms(2026, 1, 10, 0, 0, 0)
+            .earliest()
+            .expect("midnight")
+            .timestamp();
+        let mut b = Builder::new(stamps(), vec![0, 2]);
+        let mut t = t0;
+        let mut east = 1000;
+        while t < t0 + 86_400 {
+            let local = t - t0;
+            let mut r = rec(t, east, Some(6000));
+            r.contract = "H PLEINE/CREUSE".into();
+            r.kva = Some(6);
+            r.tariff = if local == 12 * 3600 {
+                String::new()
+            } else if (6 * 3600 + 20..22 * 3600).contains(&local) {
+                "HEURE PLEINE".into()
+            } else {
+                "HEURE CREUSE".into()
+            };
+            b.feed(&r);
+            t += 40;
+            east += 1;
+        }
+        let s = b.finish();
+        assert!(s.clean);
+        let f = &s.facts;
+        assert_eq!((f.contract.as_str(), f.kva), ("H PLEINE/CREUSE", Some(6)));
+        // 06:00:00 is a record (40 × 540) still HC; 06:00:40 the first HP one.
+        assert_eq!(
+            f.switches,
+            [
+                Switch {
+                    before: t0 + 21_600,
+                    at: t0 + 21_640,
+                    to: Rate::Hp
+                },
+                Switch {
+                    before: t0 + 79_160,
+                    at: t0 + 79_200,
+                    to: Rate::Hc
+                }
+            ]
+        );
+        assert_eq!(f.first_rate, Some((t0, Rate::Hc)));
+        // The marks bracket 06:00 (the switch's minute starts at 06:00:00: the record at
+        // 05:59:20 and the one at 06:00:00) and 22:00.
+        let m: Vec<(i64, i64)> = s.marks.iter().map(|m| (m.a_t - t0, m.b_t - t0)).collect();
+        assert_eq!(m, [(21_560, 21_600), (79_160, 79_200)]);
+        assert_eq!(f.windows.iter().map(|w| w.records).sum::<u32>(), 2160);
+        assert_eq!(f.windows[0].records, 90, "00:00-01:00");
+        assert_eq!(f.windows[2].colours, [0, 0, 0]);
+        let text = s.to_text();
+        assert_eq!(DaySummary::from_text(&text), Some(s.clone()));
+        // The points: every mark's pair follows directly.
+        let p = s.points();
+        assert!(p
+            .windows(2)
+            .any(|w| w[0].t == t0 + 21_560 && w[1].t == t0 + 21_600 && w[1].direct));
+        // An unclean day keeps its facts, not its marks.
+        let mut b = Builder::new(stamps(), vec![0]);
+        for (i, (t, v, l)) in [
+            (0, 10, "HC BLEU"),
+            (60, 5, "HP BLEU"),
+            (120, 12, "HP BLANC"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut r = rec(t0 + 30_000 + t, v, Some(6000));
+            r.tariff = l.into();
+            r.contract = if i == 0 {
+                "TEMPO".into()
+            } else {
+                String::new()
+            };
+            b.feed(&r);
+        }
+        let s = b.finish();
+        assert!(!s.clean && s.marks.is_empty());
+        assert_eq!(s.facts.contract, "TEMPO");
+        assert_eq!(s.facts.windows[3].colours, [2, 1, 0]);
+        assert_eq!(s.facts.switches.len(), 1);
+        let back = DaySummary::from_text(&s.to_text()).expect("parses");
+        assert_eq!(back.facts, s.facts);
     }
 }

@@ -55,7 +55,8 @@
 //!   Reading a day in full builds a summary of it (per UTC hour: rows, covered seconds,
 //!   longest internal gap, first and last record; per day: first record, meter, power,
 //!   `(NTARF, LTARF)` pairs, whether any step of the day would fire a guard or any row is out
-//!   of order, the day's last two records) and caches it in
+//!   of order, the day's last two records, the two records around the minute of each switch
+//!   between HC and HP; and the day's facts for the cost engine, [`DayFacts`]) and caches it in
 //!   `<dir>/.tic-rec-index/YYYY/MM/YYYY-MM-DD.csv.idx` (text, versioned, checksummed, energy
 //!   labels by name; one summary for all the files of a day). An archived day carries the
 //!   same text in its Parquet footer (key [`SUMMARY_KEY`], written by [`Summariser`] when the
@@ -72,16 +73,23 @@
 //!   of the range (outside it, only the records next to its ends) and neither reads nor
 //!   writes the index.
 //!   Missing summaries are built on every core (32 days at a time) before being fed in order.
+//! - **Probes** ([`export_probed`]): the consumption of every index credited up to given
+//!   instants, by the same interpolation and guards; a day is fed from its summary only when
+//!   each probe inside it falls between two consecutive records the summary holds (a whole
+//!   hour, the minute of a switch it marked), else it is read in full.
 //! - **Memory** is bounded by the number of periods (plus 32 day summaries of a few kB in
 //!   [`Mode::Index`]), never by the number of rows.
 //! - The library prints nothing: progress goes to an [`Observer`].
 
-mod deltas;
+mod accumulator;
+mod feed;
+mod guards;
 mod index;
 pub mod output;
 mod periods;
 mod reader;
 mod records;
+mod table;
 mod tariff;
 
 use std::path::{Path, PathBuf};
@@ -90,11 +98,15 @@ use chrono::NaiveDate;
 
 pub use crate::store::Catalog;
 pub use crate::tic::labels::{Class, Colour, Rate, ENERGY_LABELS, N_ENERGY};
-pub use deltas::{Flags, Row, Table};
-pub use index::{SUMMARY_KEY, VERSION as SUMMARY_VERSION};
+use accumulator::Accumulator;
+pub use accumulator::Probed;
+pub use feed::day_facts;
+pub use index::{allowed_wh, DEFAULT_POWER_VA, SUMMARY_KEY, VERSION as SUMMARY_VERSION};
+pub use index::{DayFacts, Switch, Window, MAX_SWITCHES, WINDOW_HOURS};
 pub use periods::{boundaries, Period};
 pub use records::{records, RecordSink};
 pub use summary::Summariser;
+pub use table::{Flags, Row, Table};
 pub use tariff::Tariffs;
 
 mod summary;
@@ -240,16 +252,32 @@ pub fn export_store(
     options: &Options,
     observer: &mut dyn Observer,
 ) -> Result<Table, Error> {
+    Ok(export_probed(store, options, Vec::new(), observer)?.0)
+}
+
+/// [`export_store`], and the consumption every index was credited up to each of `probes`
+/// (any instants, Unix seconds; `None` when there are none): the values the cost engine
+/// prices slots with, by the same interpolation and guards as the periods. Probes at whole
+/// hours, or at the minute of an HC/HP switch a clean day's summary marked, are read from
+/// the summaries; a day with a probe anywhere else is read in full ([`DayRead::Full`]).
+pub fn export_probed(
+    store: &Catalog,
+    options: &Options,
+    probes: Vec<i64>,
+    observer: &mut dyn Observer,
+) -> Result<(Table, Option<Probed>), Error> {
     let (from, to) = range(store, options.from, options.to)?;
     let bounds = boundaries(options.period, from, to)?;
-    let table = match options.mode {
-        Mode::Scan => deltas::scan(store, from, to, &bounds, observer),
-        Mode::Index => deltas::indexed(store, from, to, &bounds, observer),
+    let mut acc = Accumulator::with_probes(bounds.clone(), probes);
+    let present = match options.mode {
+        Mode::Scan => feed::scan(store, from, to, &mut acc, observer),
+        Mode::Index => feed::indexed(store, from, to, &bounds, &mut acc, observer),
     }?;
+    let (table, probed) = acc.finish_probed(&present, true);
     if table.rows.iter().all(|r| r.records.unwrap_or(0) == 0) {
         observer.note(&no_records(store, from, to));
     }
-    Ok(table)
+    Ok((table, probed))
 }
 
 /// The note for a range without a record: what the data directory holds instead.

@@ -16,7 +16,8 @@ use std::io::{self, Write};
 use std::sync::Arc;
 
 use arrow_array::{
-    ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    ArrayRef, Decimal128Array, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
 };
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use parquet::arrow::ArrowWriter;
@@ -41,9 +42,23 @@ pub enum Values {
     Text(Vec<Option<String>>),
     /// Energy in Wh, shown in kWh with three decimals (the table for reading).
     Kwh(Vec<Option<i64>>),
+    /// Exact decimals: integers in units of 10⁻ˢᶜᵃˡᵉ (`scale` at most 18), written with
+    /// `scale` decimals in CSV and the table, `decimal128(18, scale)` in Parquet (money in
+    /// cents: [`Values::cents`]; kWh from Wh: [`Values::kwh_exact`]).
+    Decimal(u8, Vec<Option<i64>>),
 }
 
 impl Values {
+    /// Amounts in cents, shown as `1234.56`.
+    pub fn cents(v: Vec<Option<i64>>) -> Values {
+        Values::Decimal(2, v)
+    }
+
+    /// Energy in Wh, shown as kWh with three decimals, typed decimal in Parquet.
+    pub fn kwh_exact(v: Vec<Option<i64>>) -> Values {
+        Values::Decimal(3, v)
+    }
+
     fn len(&self) -> usize {
         match self {
             Values::Time(v) => v.len(),
@@ -51,6 +66,7 @@ impl Values {
             Values::Float(v) => v.len(),
             Values::Text(v) => v.len(),
             Values::Kwh(v) => v.len(),
+            Values::Decimal(_, v) => v.len(),
         }
     }
 
@@ -61,6 +77,7 @@ impl Values {
             Values::Float(v) => v.clear(),
             Values::Text(v) => v.clear(),
             Values::Kwh(v) => v.clear(),
+            Values::Decimal(_, v) => v.clear(),
         }
     }
 
@@ -82,6 +99,12 @@ impl Values {
                 .unwrap_or_default(),
             Values::Text(v) => v.get(i).cloned().flatten().unwrap_or_default(),
             Values::Kwh(v) => v.get(i).copied().flatten().map(kwh).unwrap_or_default(),
+            Values::Decimal(scale, v) => v
+                .get(i)
+                .copied()
+                .flatten()
+                .map(|x| decimal(x, *scale))
+                .unwrap_or_default(),
         }
     }
 
@@ -91,6 +114,7 @@ impl Values {
             Values::Int(_) => DataType::Int64,
             Values::Float(_) | Values::Kwh(_) => DataType::Float64,
             Values::Text(_) => DataType::Utf8,
+            Values::Decimal(scale, _) => DataType::Decimal128(DECIMAL_DIGITS, scale_of(*scale)),
         }
     }
 
@@ -110,8 +134,32 @@ impl Values {
                     .map(|x| x.map(|wh| wh as f64 / 1000.0))
                     .collect::<Vec<_>>(),
             )),
+            Values::Decimal(scale, v) => Arc::new(
+                Decimal128Array::from(v.iter().map(|x| x.map(i128::from)).collect::<Vec<_>>())
+                    .with_precision_and_scale(DECIMAL_DIGITS, scale_of(*scale))
+                    .expect("a scale of at most 18 fits 18 digits"),
+            ),
         }
     }
+}
+
+/// Digits of a Parquet decimal column (an i64 has 18 whole ones).
+const DECIMAL_DIGITS: u8 = 18;
+
+fn scale_of(scale: u8) -> i8 {
+    i8::try_from(scale.min(DECIMAL_DIGITS)).unwrap_or(0)
+}
+
+/// `units` × 10⁻ˢᶜᵃˡᵉ with `scale` decimals, exactly (`123456, 2` → `1234.56`).
+fn decimal(units: i64, scale: u8) -> String {
+    let scale = u32::from(scale.min(DECIMAL_DIGITS));
+    let sign = if units < 0 { "-" } else { "" };
+    let a = units.unsigned_abs();
+    let p = 10u64.pow(scale);
+    if scale == 0 {
+        return format!("{sign}{a}");
+    }
+    format!("{sign}{}.{:0w$}", a / p, a % p, w = scale as usize)
 }
 
 /// Wh as kWh with three decimals, exactly (`27905` → `27.905`).
@@ -330,7 +378,12 @@ pub fn write_table(columns: &[(String, Values)], w: &mut dyn Write) -> Result<()
                 .unwrap_or(0)
         })
         .collect();
-    let right = |v: &Values| matches!(v, Values::Int(_) | Values::Float(_) | Values::Kwh(_));
+    let right = |v: &Values| {
+        matches!(
+            v,
+            Values::Int(_) | Values::Float(_) | Values::Kwh(_) | Values::Decimal(..)
+        )
+    };
     let mut line = String::new();
     for (j, (name, v)) in columns.iter().enumerate() {
         pad(&mut line, name, widths[j], right(v), j == 0);
@@ -529,7 +582,7 @@ impl<W: Write + Send> RecordSink for RecordWriter<W> {
                 Values::Int(x) => x.push(crate::store::text::parse_int(c)),
                 Values::Float(x) => x.push(c.parse().ok()),
                 Values::Text(x) => x.push((!c.is_empty()).then(|| c.clone())),
-                Values::Kwh(x) => x.push(crate::store::text::parse_int(c)),
+                Values::Kwh(x) | Values::Decimal(_, x) => x.push(crate::store::text::parse_int(c)),
             }
         }
         if self.columns.first().map_or(0, |(_, v)| v.len()) >= BATCH {
@@ -626,5 +679,9 @@ mod tests {
         }
         let shown = table_columns(cols(&[("total_wh", &[27_905])]), false);
         assert_eq!(shown[0].1.cell(0), "27.905");
+        let c = Values::cents(vec![Some(123_456), Some(5), Some(-1), None]);
+        let cells: Vec<String> = (0..4).map(|i| c.cell(i)).collect();
+        assert_eq!(cells, ["1234.56", "0.05", "-0.01", ""]);
+        assert_eq!(Values::kwh_exact(vec![Some(7)]).cell(0), "0.007");
     }
 }

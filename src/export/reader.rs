@@ -4,6 +4,7 @@ use chrono::NaiveDate;
 
 use super::{Error, N_ENERGY};
 use crate::store::{Columns, Damage, DayFiles, DayReader, Next, Resolved};
+use crate::tic::labels::kva_from_isousc;
 
 /// What a column means to an export.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,6 +14,10 @@ enum Role {
     Meter,
     Ntarf,
     Tariff,
+    Contract,
+    /// PREF: the subscribed power, and a bound for the guards.
+    Pref,
+    /// PCOUP: a bound for the guards only.
     PowerKva,
     Isousc,
 }
@@ -30,8 +35,14 @@ pub struct Record {
     pub ntarf: Option<u8>,
     /// LTARF (standard) or PTEC (historique); empty when unknown.
     pub tariff: String,
-    /// Subscribed apparent power in VA (PREF/PCOUP, or ISOUSC × 200 V).
+    /// Apparent power the guards allow, VA (max(PREF, PCOUP), or ISOUSC × 200 V, × 3 on a
+    /// three-phase meter).
     pub power_va: Option<i64>,
+    /// NGTF (standard) or OPTARIF (historique); empty when unknown.
+    pub contract: String,
+    /// The subscribed power in kVA: PREF, or ISOUSC as kVA (see
+    /// [`crate::tic::labels::kva_from_isousc`]).
+    pub kva: Option<i64>,
 }
 
 fn role(label: &str) -> Role {
@@ -43,6 +54,8 @@ fn role(label: &str) -> Role {
         (Kind::MeterId, _) => Role::Meter,
         (Kind::TariffIndex, _) => Role::Ntarf,
         (Kind::TariffName, _) => Role::Tariff,
+        (Kind::Contract, _) => Role::Contract,
+        (Kind::Subscribed, Unit::Kva) if l.name == "PREF" => Role::Pref,
         (Kind::Subscribed, Unit::Kva) => Role::PowerKva,
         (Kind::Subscribed, _) => Role::Isousc,
         (Kind::Energy(_), _) => labels::energy_position(label).map_or(Role::Other, Role::Energy),
@@ -153,6 +166,8 @@ fn fill(day: &DayReader, roles: &[(usize, Role)], tri: bool, rec: &mut Record) {
     rec.ntarf = None;
     rec.tariff.clear();
     rec.power_va = None;
+    rec.contract.clear();
+    rec.kva = None;
     for &(j, role) in roles {
         let c = day.cell(j);
         match role {
@@ -161,14 +176,22 @@ fn fill(day: &DayReader, roles: &[(usize, Role)], tri: bool, rec: &mut Record) {
             Role::Meter => c.push_to(&mut rec.meter),
             Role::Ntarf => rec.ntarf = c.int().and_then(|v| u8::try_from(v).ok()),
             Role::Tariff => c.push_to(&mut rec.tariff),
-            Role::PowerKva => {
+            Role::Contract => c.push_to(&mut rec.contract),
+            Role::Pref | Role::PowerKva => {
                 if let Some(v) = c.int() {
                     rec.power_va = Some(rec.power_va.unwrap_or(0).max(v.saturating_mul(1000)));
+                    if role == Role::Pref && v > 0 {
+                        rec.kva = Some(v);
+                    }
                 }
             }
             Role::Isousc => {
                 if let Some(v) = c.int() {
                     rec.power_va = Some(v.saturating_mul(if tri { 600 } else { 200 }));
+                    let a = u32::try_from(v)
+                        .ok()
+                        .and_then(|a| a.checked_mul(if tri { 3 } else { 1 }));
+                    rec.kva = a.and_then(kva_from_isousc).map(i64::from);
                 }
             }
         }

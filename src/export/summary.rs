@@ -1,7 +1,7 @@
 //! The day summary an archived day carries in its footer ([`super::SUMMARY_KEY`]), made
 //! from its rows while it is archived.
 
-use super::deltas::{add_labels, InOrder};
+use super::feed::{add_labels, InOrder};
 use super::index::{Builder, SUMMARY_KEY};
 use super::reader::{Record, Roles};
 use crate::store::compact::Summarise;

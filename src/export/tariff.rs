@@ -8,6 +8,7 @@ use crate::tic::labels::{classify, energy_label, Class, Rate, Slot, N_ENERGY};
 #[derive(Clone, Debug, Default)]
 pub struct Tariffs {
     supplier: [Option<Class>; 10],
+    names: [Option<String>; 10],
 }
 
 impl Tariffs {
@@ -19,8 +20,18 @@ impl Tariffs {
         {
             if !label.is_empty() {
                 *slot = Some(classify(label));
+                let i = usize::from(ntarf) - 1;
+                if self.names[i].as_deref() != Some(label) {
+                    self.names[i] = Some(label.to_owned());
+                }
             }
         }
+    }
+
+    /// The last name (LTARF) learned for supplier index `ntarf` (1..10).
+    pub fn name(&self, ntarf: u8) -> Option<&str> {
+        let i = usize::from(ntarf).checked_sub(1)?;
+        self.names.get(i)?.as_deref()
     }
 
     /// The class of every energy index (`None`: counts in no HC/HP column).

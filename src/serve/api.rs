@@ -2,7 +2,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::cost::{CostError, CostTable};
+use super::cost::{CostError, CostTable, OptionCost, PeriodCost};
 use super::data::{period_name, rfc, Series};
 use super::now::{class_slot, Now};
 use crate::export::output::{columns, Values};
@@ -10,6 +10,12 @@ use crate::export::{Period, Table};
 
 fn money(m: Option<crate::cost::Money>) -> Value {
     m.map_or(Value::Null, |m| Value::String(m.plain()))
+}
+
+/// An option's € (a decimal string, rounded to the cent; `null`: not priced) and the days
+/// left out of it.
+fn option(c: &OptionCost) -> Value {
+    json!({"eur": money(c.eur), "missing_days": c.missing_days})
 }
 
 /// `/api/now`.
@@ -88,14 +94,12 @@ fn flags(names: String) -> Value {
 fn cost_summary(cost: &Result<CostTable, CostError>) -> Value {
     match cost {
         Err(e) => json!({"available": false, "reason": e.to_string()}),
-        Ok(t) => {
-            let total = t
-                .rows
-                .iter()
-                .map(|r| r.actual)
-                .try_fold(crate::cost::Money::ZERO, |a, m| m.map(|m| a + m));
-            json!({"available": true, "contract": t.contract, "total_eur": money(total)})
-        }
+        Ok(t) => json!({
+            "available": true,
+            "contract": t.contract,
+            "total_eur": money(t.total.as_ref().and_then(|p| p.actual.eur)),
+            "summary": t.summary,
+        }),
     }
 }
 
@@ -114,6 +118,9 @@ pub fn periods(period: Period, table: &Table) -> Value {
                 Values::Text(v) if name == "flags" => flags(v[i].clone().unwrap_or_default()),
                 Values::Text(v) => v[i].clone().map_or(Value::Null, Value::String),
                 Values::Kwh(v) => v[i].map_or(Value::Null, |w| Value::from(w as f64 / 1000.0)),
+                Values::Decimal(scale, v) => v[i].map_or(Value::Null, |x| {
+                    Value::from(x as f64 / 10f64.powi(i32::from(*scale)))
+                }),
             };
             o.insert(name.clone(), v);
         }
@@ -160,24 +167,38 @@ pub fn cost(period: Period, cost: &Result<CostTable, CostError>) -> Value {
             json!({"available": false, "reason": e.to_string(), "period": period_name(period), "rows": []})
         }
         Ok(t) => {
-            let rows: Vec<Value> = t
-                .rows
-                .iter()
-                .map(|r| {
-                    let what_if: Map<String, Value> = r
-                        .what_if
-                        .iter()
-                        .map(|(n, m)| (n.clone(), money(*m)))
-                        .collect();
-                    json!({
-                        "period_start": rfc(r.start),
-                        "period_end": rfc(r.end),
-                        "actual_eur": money(r.actual),
-                        "what_if_eur": what_if,
-                    })
+            let row = |r: &PeriodCost| {
+                let what_if: Map<String, Value> = t
+                    .alternatives
+                    .iter()
+                    .zip(&r.what_if)
+                    .map(|((key, _), c)| (key.clone(), option(c)))
+                    .collect();
+                json!({
+                    "period_start": rfc(r.start),
+                    "period_end": rfc(r.end),
+                    "actual": option(&r.actual),
+                    "what_if": what_if,
+                    "cheapest": r.cheapest,
                 })
+            };
+            let rows: Vec<Value> = t.rows.iter().map(row).collect();
+            let alternatives: Map<String, Value> = t
+                .alternatives
+                .iter()
+                .map(|(k, n)| (k.clone(), Value::String(n.clone())))
                 .collect();
-            json!({"available": true, "contract": t.contract, "period": period_name(period), "rows": rows})
+            json!({
+                "available": true,
+                "contract": t.contract,
+                "contract_key": t.contract_key,
+                "alternatives": alternatives,
+                "period": period_name(period),
+                "rows": rows,
+                "total": t.total.as_ref().map(row),
+                "summary": t.summary,
+                "notes": t.notes,
+            })
         }
     }
 }

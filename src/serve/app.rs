@@ -174,10 +174,7 @@ impl App {
         Query::new(q, &[])?;
         let catalog = self.catalog_opt()?;
         let n = now::now(&self.data, catalog.as_deref(), self.live.as_ref())?;
-        let cost = match (&catalog, &n.today) {
-            (Some(c), Some((day, _))) => cost::cost(c, Period::Day, *day, *day),
-            _ => Err(cost::CostError::Unavailable(cost::NOT_WIRED)),
-        };
+        let cost = self.today_cost(catalog.as_deref(), &n)?;
         Ok(pages::now_page(&n, &cost))
     }
 
@@ -185,11 +182,18 @@ impl App {
         Query::new(q, &[])?;
         let catalog = self.catalog_opt()?;
         let n = now::now(&self.data, catalog.as_deref(), self.live.as_ref())?;
-        let cost = match (&catalog, &n.today) {
-            (Some(c), Some((day, _))) => cost::cost(c, Period::Day, *day, *day),
-            _ => Err(cost::CostError::Unavailable(cost::NOT_WIRED)),
-        };
+        let cost = self.today_cost(catalog.as_deref(), &n)?;
         Ok(api::now(&n, &cost))
+    }
+
+    /// The € of the Now page's day (today, or the last recorded day).
+    fn today_cost(&self, catalog: Option<&Catalog>, n: &now::Now) -> Result<data::CostResult> {
+        Ok(match (catalog, &n.today) {
+            (Some(c), Some((day, _))) => self.data.cost(c, Period::Day, *day, *day)?,
+            _ => Arc::new(Err(cost::CostError::Unavailable(
+                "no recorded day yet".into(),
+            ))),
+        })
     }
 
     fn api_events(&self, q: &[(String, String)]) -> Result<Response> {
@@ -263,7 +267,7 @@ impl App {
         let (from, to) = day_bounds(day)?;
         let series = self.data.records(&catalog, from, to, None, 480)?;
         let hours = self.data.periods(&catalog, Period::Hour, day, day)?;
-        let cost = cost::cost(&catalog, Period::Day, day, day);
+        let cost = self.data.cost(&catalog, Period::Day, day, day)?;
         Ok(pages::day_page(day, &series, &hours, &cost))
     }
 
@@ -280,7 +284,7 @@ impl App {
         };
         let last = last_of_month(first)?;
         let days = self.data.periods(&catalog, Period::Day, first, last)?;
-        let cost = cost::cost(&catalog, Period::Day, first, last);
+        let cost = self.data.cost(&catalog, Period::Day, first, last)?;
         Ok(pages::month_page(first, &days, &cost))
     }
 
@@ -296,7 +300,7 @@ impl App {
         };
         let (first, last) = year_bounds(year)?;
         let months = self.data.periods(&catalog, Period::Month, first, last)?;
-        let cost = cost::cost(&catalog, Period::Month, first, last);
+        let cost = self.data.cost(&catalog, Period::Month, first, last)?;
         Ok(pages::year_page(year, &months, &cost))
     }
 
@@ -311,7 +315,7 @@ impl App {
             .checked_sub_months(Months::new(11))
             .ok_or_else(|| BadRequest("no such month".into()))?;
         let months = self.data.periods(&catalog, Period::Month, from, last)?;
-        let cost = cost::cost(&catalog, Period::Month, from, last);
+        let cost = self.data.cost(&catalog, Period::Month, from, last)?;
         Ok(pages::contracts_page(from, last, &months, &cost))
     }
 
@@ -350,7 +354,14 @@ impl App {
         if from > to {
             return Err(BadRequest(format!("empty range: from {from} is after to {to}")).into());
         }
-        Ok(api::cost(period, &cost::cost(&catalog, period, from, to)))
+        if period == Period::Hour {
+            return Err(BadRequest(
+                "a cost needs whole days: period=day, week, month or year, not hour".into(),
+            )
+            .into());
+        }
+        let cost = self.data.cost(&catalog, period, from, to)?;
+        Ok(api::cost(period, &cost))
     }
 
     fn api_records(&self, q: &[(String, String)]) -> Result<Value> {

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 
+use super::cost::{self, CostError, CostTable};
 use super::live::LastRecord;
 use super::query::BadRequest;
 use crate::export::{self, Options, Period, Quiet, Table};
@@ -88,6 +89,25 @@ struct Caches {
     today: Option<(NaiveDate, Cached<Arc<Table>>)>,
     classes: Option<(NaiveDate, Instant, [Option<Class>; N_ENERGY])>,
     tables: std::collections::VecDeque<(TableKey, Arc<Table>)>,
+    costs: std::collections::VecDeque<(TableKey, Instant, CostResult)>,
+}
+
+/// A cost table, or why there is none (kept as well: a range the data cannot price stays so
+/// until its files change).
+pub type CostResult = Arc<Result<CostTable, CostError>>;
+
+/// The files a computation over days up to `to` may read: those of every day up to `to` and
+/// of the first two days with files after it (the export reads back before its range and the
+/// first records after it).
+fn read_upto(catalog: &Catalog, to: NaiveDate) -> Key {
+    let mut files: Key = Vec::new();
+    for (_, f) in catalog.all().take_while(|(d, _)| *d <= to) {
+        files.extend(key(f));
+    }
+    for (_, f) in catalog.after(to).take(2) {
+        files.extend(key(f));
+    }
+    files
 }
 
 /// What a period table was computed from.
@@ -180,14 +200,7 @@ impl Data {
         to: NaiveDate,
     ) -> Result<Arc<Table>, DataError> {
         check_periods(period, from, to)?;
-        let mut files: Key = Vec::new();
-        for (_, f) in catalog.all().take_while(|(d, _)| *d <= to) {
-            files.extend(key(f));
-        }
-        for (_, f) in catalog.after(to).take(2) {
-            files.extend(key(f));
-        }
-        let k = (period, from, to, files);
+        let k = (period, from, to, read_upto(catalog, to));
         if let Some((_, t)) = self.caches().tables.iter().find(|(c, _)| *c == k) {
             return Ok(Arc::clone(t));
         }
@@ -213,6 +226,41 @@ impl Data {
         Ok(t)
     }
 
+    /// The € per `period` of `[from, to]`: exactly `tic-rec cost`'s ([`cost::cost`]), bounded
+    /// to [`MAX_PERIODS`].
+    ///
+    /// The last [`TABLES`] answers are kept, each with the files it may have read (as
+    /// [`Data::periods`]). One is used again while those files are unchanged, and, while they
+    /// grow (a range reaching the day being recorded), for [`TODAY_REFRESH`]: the Now page,
+    /// polled every second or pushed at every record, prices today at most once a minute.
+    pub fn cost(
+        &self,
+        catalog: &Catalog,
+        period: Period,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<CostResult, DataError> {
+        check_periods(period, from, to)?;
+        let k = (period, from, to, read_upto(catalog, to));
+        let same_range = |c: &TableKey| (c.0, c.1, c.2) == (k.0, k.1, k.2);
+        if let Some((_, _, t)) = self
+            .caches()
+            .costs
+            .iter()
+            .find(|(c, at, _)| same_range(c) && (c.3 == k.3 || at.elapsed() < TODAY_REFRESH))
+        {
+            return Ok(Arc::clone(t));
+        }
+        let t = Arc::new(cost::cost(catalog, period, from, to));
+        let mut c = self.caches();
+        c.costs.retain(|(c, _, _)| !same_range(c));
+        if c.costs.len() >= TABLES {
+            c.costs.pop_front();
+        }
+        c.costs.push_back((k, Instant::now(), Arc::clone(&t)));
+        Ok(t)
+    }
+
     /// Computes the tables the pages ask first (each of the last 12 recorded months by day,
     /// the last recorded year by month, the Contracts page's 12 months), so that their first
     /// view is a cache hit. Run once on a background thread at start; an error is left for
@@ -233,12 +281,14 @@ impl Data {
         }
         if let Some((a, b)) = year_bounds(chrono::Datelike::year(&last)) {
             let _ = self.periods(&catalog, Period::Month, a, b);
+            let _ = self.cost(&catalog, Period::Month, a, b);
         }
         if let (Some(from), Some(to)) = (
             first.checked_sub_months(chrono::Months::new(11)),
             last_of_month(first),
         ) {
             let _ = self.periods(&catalog, Period::Month, from, to);
+            let _ = self.cost(&catalog, Period::Month, from, to);
         }
     }
 

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use chrono::{Datelike, NaiveDate};
 
-use super::cost::{CostError, CostTable};
+use super::cost::{CostError, CostTable, OptionCost};
 use super::data::{local_day, Series};
 use super::now::Now;
 use super::svg::{self, Bar, Segment};
@@ -103,7 +103,7 @@ fn na_cost(e: &CostError) -> String {
 }
 
 fn money(m: Option<Money>) -> String {
-    m.map_or("–".into(), |m| format!("{} €", m.human()))
+    m.map_or("–".into(), Money::human)
 }
 
 /// A Tempo colour as a dot and its name, with ids `{id}-dot` and `{id}-name` for the Now
@@ -272,21 +272,40 @@ fn totals(table: &Table) -> String {
     out
 }
 
-/// The € line of a range, or why there is none.
+/// An option's € as a page shows it: `–` when not priced, marked `*` (with a tooltip) when
+/// days were left out of it.
+fn option_eur(c: &OptionCost) -> String {
+    let m = money(c.eur);
+    if c.eur.is_some() && c.missing_days > 0 {
+        let days = if c.missing_days == 1 { "day" } else { "days" };
+        format!(
+            "{m}<span class=\"warn\" title=\"{} {days} without a Tempo colour left out\">*</span>",
+            c.missing_days
+        )
+    } else {
+        m
+    }
+}
+
+/// The € line of a range (what was paid, and the cheapest way), or why there is none.
 fn cost_line(cost: &Result<CostTable, CostError>) -> String {
     match cost {
         Err(e) => format!("<p>Cost: {}</p>", na_cost(e)),
         Ok(t) => {
-            let total = t
-                .rows
-                .iter()
-                .map(|r| r.actual)
-                .try_fold(Money::ZERO, |a, m| m.map(|m| a + m));
-            format!(
-                "<p>Cost ({}): <b>{}</b></p>",
+            let mut b = format!(
+                "<p>Cost ({}): <b id=\"cost-total\">{}</b></p>",
                 esc(&t.contract),
-                money(total)
-            )
+                t.total
+                    .as_ref()
+                    .map_or("–".into(), |p| option_eur(&p.actual))
+            );
+            if let Some(s) = &t.summary {
+                let _ = write!(b, "<p class=\"mute\" id=\"cost-summary\">{}</p>", esc(s));
+            }
+            for n in &t.notes {
+                let _ = write!(b, "<p class=\"warn\">{}</p>", esc(n));
+            }
+            b
         }
     }
 }
@@ -294,7 +313,7 @@ fn cost_line(cost: &Result<CostTable, CostError>) -> String {
 fn cost_of_row(cost: &Result<CostTable, CostError>, row: &Row) -> Option<String> {
     let t = cost.as_ref().ok()?;
     let r = t.rows.iter().find(|c| c.start == row.start)?;
-    Some(money(r.actual))
+    r.actual.eur.map(|m| m.human())
 }
 
 /// The Now page.
@@ -582,27 +601,33 @@ pub fn contracts_page(
             let _ = write!(b, "<p>{}</p>", na_cost(e));
         }
         Ok(t) => {
-            let _ = write!(b, "<table><tr><th>month</th><th>{}</th>", esc(&t.contract));
-            let names: Vec<&str> = t
-                .rows
-                .first()
-                .map(|r| r.what_if.iter().map(|(n, _)| n.as_str()).collect())
-                .unwrap_or_default();
-            for n in &names {
-                let _ = write!(b, "<th>{}</th>", esc(n));
+            let _ = write!(
+                b,
+                "<table id=\"contracts\"><tr><th>month</th><th>{} (actual)</th>",
+                esc(&t.contract)
+            );
+            for (_, name) in &t.alternatives {
+                let _ = write!(b, "<th>{}</th>", esc(name));
             }
-            b.push_str("</tr>");
-            for r in &t.rows {
-                let _ = write!(
-                    b,
-                    "<tr><td>{}</td><td>{}</td>",
-                    local_day(r.start).format("%Y-%m"),
-                    money(r.actual)
-                );
-                for (_, m) in &r.what_if {
-                    let _ = write!(b, "<td>{}</td>", money(*m));
+            b.push_str("<th>cheapest</th></tr>");
+            let name_of = |key: &str| {
+                t.alternatives
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map_or(key.to_owned(), |(_, n)| n.clone())
+            };
+            let total = t.total.iter().map(|p| ("total".to_owned(), p));
+            let months = t
+                .rows
+                .iter()
+                .map(|r| (local_day(r.start).format("%Y-%m").to_string(), r));
+            for (label, r) in months.chain(total) {
+                let _ = write!(b, "<tr><td>{label}</td><td>{}</td>", option_eur(&r.actual));
+                for c in &r.what_if {
+                    let _ = write!(b, "<td>{}</td>", option_eur(c));
                 }
-                b.push_str("</tr>");
+                let cheapest = r.cheapest.map_or("–".into(), |k| esc(&name_of(k)));
+                let _ = write!(b, "<td>{cheapest}</td></tr>");
             }
             b.push_str("</table>");
         }

@@ -37,6 +37,7 @@ use chrono::{
 
 use crate::store::TZ;
 use crate::tic::encode::{end_frame, push_group, start_frame};
+use crate::tic::labels::{distributor_indexes, historique_indexes, supplier_indexes};
 use crate::tic::{Mode, EOT, STX};
 
 /// The subscribed tariff option.
@@ -57,6 +58,15 @@ impl Contract {
             Contract::Base => "base",
             Contract::HcHp => "hchp",
             Contract::Tempo => "tempo",
+        }
+    }
+
+    /// The historique OPTARIF the contract sends: `BASE`, `HC..`, `BBR(`.
+    pub fn optarif(self) -> &'static str {
+        match self {
+            Contract::Base => "BASE",
+            Contract::HcHp => "HC..",
+            Contract::Tempo => "BBR(",
         }
     }
 }
@@ -286,33 +296,29 @@ impl Indexes {
 
 /// The energy labels a meter of `cfg` sends, and the index each prints.
 fn index_labels(cfg: &SimConfig) -> Vec<(&'static str, Index)> {
-    const EASF: [&str; 10] = [
-        "EASF01", "EASF02", "EASF03", "EASF04", "EASF05", "EASF06", "EASF07", "EASF08", "EASF09",
-        "EASF10",
-    ];
-    const EASD: [&str; 4] = ["EASD01", "EASD02", "EASD03", "EASD04"];
-    const BBR: [&str; 6] = [
-        "BBRHCJB", "BBRHPJB", "BBRHCJW", "BBRHPJW", "BBRHCJR", "BBRHPJR",
-    ];
     match cfg.mode {
         Mode::Standard => {
             let mut v = vec![("EAST", Index::East)];
-            v.extend(EASF.iter().enumerate().map(|(k, l)| (*l, Index::Easf(k))));
-            v.extend(EASD.iter().enumerate().map(|(k, l)| (*l, Index::Easd(k))));
+            v.extend(
+                supplier_indexes()
+                    .enumerate()
+                    .map(|(k, l)| (l, Index::Easf(k))),
+            );
+            v.extend(
+                distributor_indexes()
+                    .enumerate()
+                    .map(|(k, l)| (l, Index::Easd(k))),
+            );
             if cfg.producer {
                 v.push(("EAIT", Index::Eait));
             }
             v
         }
-        Mode::Historique => match cfg.contract {
-            Contract::Base => vec![("BASE", Index::Easf(0))],
-            Contract::HcHp => vec![("HCHC", Index::Easf(0)), ("HCHP", Index::Easf(1))],
-            Contract::Tempo => BBR
-                .iter()
-                .enumerate()
-                .map(|(k, l)| (*l, Index::Easf(k)))
-                .collect(),
-        },
+        Mode::Historique => historique_indexes(cfg.contract.optarif())
+            .into_iter()
+            .enumerate()
+            .map(|(k, l)| (l, Index::Easf(k)))
+            .collect(),
     }
 }
 
@@ -841,17 +847,10 @@ impl Meter {
         push("LTARF", None, pad_center(self.tariff_label(index), 16));
         // EAST is the sum of the supplier indexes as printed (plus the start's offset).
         push("EAST", None, wh(u128::from(self.east_wh()) * MS_PER_WH));
-        const EASF: [&str; 10] = [
-            "EASF01", "EASF02", "EASF03", "EASF04", "EASF05", "EASF06", "EASF07", "EASF08",
-            "EASF09", "EASF10",
-        ];
-        for (l, e) in EASF.iter().zip(self.easf) {
+        for (l, e) in supplier_indexes().zip(self.easf) {
             push(l, None, wh(e));
         }
-        for (l, e) in ["EASD01", "EASD02", "EASD03", "EASD04"]
-            .iter()
-            .zip(self.easd)
-        {
+        for (l, e) in distributor_indexes().zip(self.easd) {
             push(l, None, wh(e));
         }
         if self.cfg.producer {
@@ -991,37 +990,18 @@ impl Meter {
         };
         let tri = self.cfg.phases == 3;
         push("ADCO", self.adsc.clone());
-        push(
-            "OPTARIF",
-            match self.cfg.contract {
-                Contract::Base => "BASE",
-                Contract::HcHp => "HC..",
-                Contract::Tempo => "BBR(",
-            }
-            .into(),
-        );
+        push("OPTARIF", self.cfg.contract.optarif().into());
         let isousc = if tri {
             self.pref_kva() * 1000 / 200 / 3
         } else {
             self.pref_kva() * 1000 / 200
         };
         push("ISOUSC", format!("{isousc:02}"));
-        match self.cfg.contract {
-            Contract::Base => push("BASE", wh(self.easf[0])),
-            Contract::HcHp => {
-                push("HCHC", wh(self.easf[0]));
-                push("HCHP", wh(self.easf[1]));
-            }
-            Contract::Tempo => {
-                for (l, e) in [
-                    "BBRHCJB", "BBRHPJB", "BBRHCJW", "BBRHPJW", "BBRHCJR", "BBRHPJR",
-                ]
-                .iter()
-                .zip(self.easf)
-                {
-                    push(l, wh(e));
-                }
-            }
+        for (l, e) in historique_indexes(self.cfg.contract.optarif())
+            .into_iter()
+            .zip(self.easf)
+        {
+            push(l, wh(e));
         }
         let ptec = match self.cfg.contract {
             Contract::Base => "TH..",

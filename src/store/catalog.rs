@@ -1,5 +1,7 @@
 //! The catalog of days of a data directory: which files each local day has, in both
 //! encodings. The one directory walk of the project (export, compaction and the demo use it).
+//! A file or directory removed while it is listed (a conversion finishing beside an export)
+//! is skipped, never an error.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -63,18 +65,35 @@ impl Catalog {
             let path = path.to_path_buf();
             move |source| ReadError::Dir { path, source }
         };
+        // A file or directory removed while it is listed (a conversion finishing) is skipped:
+        // the walk lists what there is.
         for year in fs::read_dir(dir).map_err(err(dir))? {
-            let year = year.map_err(err(dir))?;
+            let Some(year) = present(year).map_err(err(dir))? else {
+                continue;
+            };
             if !is_dir_named(&year, 4) {
                 continue;
             }
-            for month in fs::read_dir(year.path()).map_err(err(&year.path()))? {
-                let month = month.map_err(err(&year.path()))?;
+            let Some(months) = present(fs::read_dir(year.path())).map_err(err(&year.path()))?
+            else {
+                continue;
+            };
+            for month in months {
+                let Some(month) = present(month).map_err(err(&year.path()))? else {
+                    continue;
+                };
                 if !is_dir_named(&month, 2) {
                     continue;
                 }
-                for file in fs::read_dir(month.path()).map_err(err(&month.path()))? {
-                    let file = file.map_err(err(&month.path()))?;
+                let Some(files) =
+                    present(fs::read_dir(month.path())).map_err(err(&month.path()))?
+                else {
+                    continue;
+                };
+                for file in files {
+                    let Some(file) = present(file).map_err(err(&month.path()))? else {
+                        continue;
+                    };
                     let name = file.file_name();
                     let Some(kind) = name.to_str().and_then(parse_file_name) else {
                         continue;
@@ -90,10 +109,9 @@ impl Catalog {
                     {
                         continue;
                     }
-                    let meta = file.metadata().map_err(err(&file.path()))?;
-                    if !meta.is_file() {
+                    let Some(meta) = file_meta(&file).map_err(err(&file.path()))? else {
                         continue;
-                    }
+                    };
                     let entry = FileEntry {
                         path: file.path(),
                         len: meta.len(),
@@ -191,38 +209,47 @@ impl Catalog {
 
 /// The files of `day` under `dir` now (its month directory listed afresh).
 pub fn day_files(dir: &Path, day: NaiveDate) -> Result<DayFiles, ReadError> {
-    let month = super::layout::month_dir(dir, day);
+    list_month(&super::layout::month_dir(dir, day), day)
+}
+
+/// The files of `day` now, listed afresh from the month directory of the files `files`
+/// named (one of them vanished: a conversion removed it, or renamed another over it).
+pub fn relist(day: NaiveDate, files: &DayFiles) -> Result<DayFiles, ReadError> {
+    let month = files
+        .files()
+        .map(|f| f.path.as_path())
+        .chain(files.temps.iter().map(PathBuf::as_path))
+        .find_map(Path::parent);
+    match month {
+        Some(m) => list_month(m, day),
+        None => Ok(DayFiles::default()),
+    }
+}
+
+fn list_month(month: &Path, day: NaiveDate) -> Result<DayFiles, ReadError> {
     let mut csv = Vec::new();
     let mut files = DayFiles::default();
-    let entries = match fs::read_dir(&month) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(files),
-        Err(source) => {
-            return Err(ReadError::Dir {
-                path: month,
-                source,
-            })
-        }
+    let err = |source| ReadError::Dir {
+        path: month.to_path_buf(),
+        source,
+    };
+    let Some(entries) = present(fs::read_dir(month)).map_err(err)? else {
+        return Ok(files);
     };
     for file in entries {
-        let file = file.map_err(|source| ReadError::Dir {
-            path: month.clone(),
-            source,
-        })?;
+        let Some(file) = present(file).map_err(err)? else {
+            continue;
+        };
         let name = file.file_name();
         let Some(kind) = name.to_str().and_then(parse_file_name) else {
             continue;
         };
-        let meta = match file.metadata() {
-            Ok(m) if m.is_file() => m,
-            Ok(_) => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(source) => {
-                return Err(ReadError::Dir {
-                    path: file.path(),
-                    source,
-                })
-            }
+        let Some(meta) = file_meta(&file).map_err(|source| ReadError::Dir {
+            path: file.path(),
+            source,
+        })?
+        else {
+            continue;
         };
         let entry = FileEntry {
             path: file.path(),
@@ -238,6 +265,21 @@ pub fn day_files(dir: &Path, day: NaiveDate) -> Result<DayFiles, ReadError> {
     csv.sort_by_key(|(n, _)| *n);
     files.csv = csv.into_iter().map(|(_, e)| e).collect();
     Ok(files)
+}
+
+/// `Ok(None)` for what is not there (any more).
+fn present<T>(r: std::io::Result<T>) -> std::io::Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The metadata of a listed file: `None` when it is not a regular file, or was removed since
+/// it was listed.
+fn file_meta(entry: &fs::DirEntry) -> std::io::Result<Option<fs::Metadata>> {
+    Ok(present(entry.metadata())?.filter(fs::Metadata::is_file))
 }
 
 /// The oldest day with a file under `dir` (`None` when there is none or `dir` is unreadable).
@@ -256,6 +298,62 @@ fn is_dir_named(entry: &fs::DirEntry, len: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file removed between the directory listing and its `stat` (a conversion removing a
+    /// CSV file while an export lists the days) is skipped, not an error.
+    #[test]
+    fn a_file_removed_while_listed_is_skipped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for n in ["a.csv", "b.csv"] {
+            fs::write(dir.path().join(n), "x").expect("write");
+        }
+        // The listing is read (into the C library's buffer) at the first entry.
+        let mut entries = fs::read_dir(dir.path()).expect("list");
+        let first = entries.next().expect("entry").expect("entry");
+        for n in ["a.csv", "b.csv"] {
+            fs::remove_file(dir.path().join(n)).expect("remove");
+        }
+        let second = entries.next().expect("entry").expect("entry");
+        for e in [first, second] {
+            assert!(e.metadata().is_err(), "removed");
+            assert!(file_meta(&e).expect("not an error").is_none());
+        }
+    }
+
+    /// The catalog of a directory whose days are being archived (files renamed in and removed
+    /// all the while) never fails.
+    #[test]
+    fn the_walk_survives_files_vanishing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let month = dir.path().join("2026/01");
+        fs::create_dir_all(&month).expect("mkdir");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let churn = {
+            let (month, stop) = (month.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    for d in 1..=28 {
+                        let _ = fs::write(month.join(format!("2026-01-{d:02}.csv")), "x");
+                    }
+                    for d in 1..=28 {
+                        let _ = fs::remove_file(month.join(format!("2026-01-{d:02}.csv")));
+                    }
+                }
+            })
+        };
+        let start = std::time::Instant::now();
+        let mut walks = 0;
+        let mut failed = None;
+        while start.elapsed() < std::time::Duration::from_secs(2) && failed.is_none() {
+            if let Err(e) = Catalog::open(dir.path()) {
+                failed = Some(e.to_string());
+            }
+            walks += 1;
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        churn.join().expect("join");
+        assert_eq!(failed, None, "after {walks} walks");
+    }
 
     #[test]
     fn lists_both_encodings_in_their_own_month_only() {

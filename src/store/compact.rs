@@ -3,21 +3,28 @@
 //! The steps, each of which a crash may interrupt (see the durability promise in
 //! [`crate::store`]):
 //! 1. read the day as readers do ([`DayReader`]: its CSV files, or its Parquet file and the
-//!    CSV files it does not cover) and write it to `.YYYY-MM-DD.parquet.tmp-…` in its month
+//!    CSV rows it does not hold) and write it to `.YYYY-MM-DD.parquet.tmp-…` in its month
 //!    directory, with the caller's key-value metadata ([`Summarise`]); fsync it;
 //! 2. read the temporary file back in full and verify it: rows, first and last time, the
 //!    digest of every stored column and of every cell's text against the day just read;
 //! 3. rename it to `YYYY-MM-DD.parquet`, fsync the directory;
-//! 4. remove the CSV files it covers (same name, length and first 4 KiB as when read: a file
-//!    that grew meanwhile is kept, and readers then prefer it), fsync the directory.
+//! 4. remove the CSV files it covers ([`relation`]: same name and first bytes, no complete
+//!    line past where the rows it holds end: a file that grew meanwhile is kept, and readers
+//!    read its new rows with the archive), fsync the directory.
+//!
+//! A day archived again (rows recorded for it after its archiving) is read from its Parquet
+//! file and those rows; the new file lists the old one's sources whose files are gone as
+//! *absorbed*, so that it never covers a new CSV file of the same name, and a day with
+//! absorbed rows is never rebuilt from its CSV files alone.
 //!
 //! Verifying before the rename means a `YYYY-MM-DD.parquet` a conversion made is always a
-//! verified one. A crash before step 3 leaves the CSV files (and a temporary file that readers
-//! never read and the next run removes); after it, the Parquet file covers the CSV files
-//! still there, readers read it alone, and the next run re-verifies it against them and
-//! removes them.
+//! verified one. A crash before step 3 leaves the day as it was (and a temporary file that
+//! readers never read and the next run removes); after it, the Parquet file covers the CSV
+//! files still there, readers read it alone, and the next run re-verifies it and removes
+//! them.
 
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::Seek;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -25,7 +32,10 @@ use chrono::NaiveDate;
 
 use super::catalog::DayFiles;
 use super::parquet::{self, DayWriter, ParquetDay, PushError, SourceFile};
-use super::read::{file_name, head_hash, Columns, DayReader, Encoding, Next, ReadError};
+use super::read::{
+    file_name, has_line_end, head_of, line_end_within, relation, Columns, DayReader, Encoding,
+    Inherit, Next, ReadError, Relation, Resolved,
+};
 
 /// A conversion error, naming the file.
 #[derive(Debug, thiserror::Error)]
@@ -44,12 +54,30 @@ pub enum CompactError {
         source: std::io::Error,
     },
     /// Writing the Parquet file failed.
-    #[error("cannot write {path:?}: {reason}")]
+    #[error("cannot write {path:?}: {source}")]
     Write {
         /// The temporary file.
         path: PathBuf,
         /// What failed.
-        reason: String,
+        #[source]
+        source: PushError,
+    },
+    /// The day's Parquet file cannot be read: it is left as it is, never replaced by what the
+    /// CSV files hold (they may lack rows it holds).
+    #[error(
+        "{path:?} is not replaced, its rows may not all be in the CSV files: {source}{}",
+        if source.is_garbled_archive() {
+            "; move it away (to a name such as YYYY-MM-DD.parquet.bad) to archive the day from its CSV files"
+        } else {
+            ""
+        }
+    )]
+    Unreadable {
+        /// The Parquet file.
+        path: PathBuf,
+        /// Why it cannot be read.
+        #[source]
+        source: ReadError,
     },
     /// The file read back is not what was written: nothing was renamed or removed.
     #[error("{path:?} does not verify: {reason}")]
@@ -59,12 +87,40 @@ pub enum CompactError {
         /// What differs.
         reason: String,
     },
+    /// A verified Parquet file whose CSV files (all its sources, still there with the same
+    /// length and first bytes) no longer give back its rows: a CSV file damaged past its
+    /// first 4 KiB (bit rot), or edited to the same length. Both are kept; readers read
+    /// the Parquet file, which verifies.
+    #[error(
+        "{parquet:?} verifies, but its CSV files ({}) no longer give back its rows (damaged, \
+         or edited?): both kept, readers read the Parquet file; check the CSV files, then \
+         remove them by hand",
+        csv.iter().map(|p| super::read::file_name(p)).collect::<Vec<_>>().join(", ")
+    )]
+    CsvDiffers {
+        /// The Parquet file.
+        parquet: PathBuf,
+        /// The CSV files.
+        csv: Vec<PathBuf>,
+    },
     /// Stopped on request (the temporary file was removed).
     #[error("conversion of {0} cancelled")]
     Cancelled(NaiveDate),
     /// A failure injected for tests.
     #[error("failure injected at {0:?}")]
     Injected(Step),
+}
+
+impl CompactError {
+    /// The I/O error behind it, if any (`ENOSPC`, `EIO`…: try again later).
+    pub fn io_error(&self) -> Option<&std::io::Error> {
+        match self {
+            CompactError::Read(e) | CompactError::Unreadable { source: e, .. } => e.io_error(),
+            CompactError::Io { source, .. } => Some(source),
+            CompactError::Write { source, .. } => source.io_error(),
+            _ => None,
+        }
+    }
 }
 
 /// The steps of a conversion, where tests inject failures.
@@ -172,9 +228,22 @@ pub enum Outcome {
         removed: usize,
         /// CSV files kept because they changed while the day was converted.
         changed: usize,
+        /// CSV files kept because another process (the recorder) has them open: the day is
+        /// read from the Parquet file and their rows it lacks, and the next conversion
+        /// removes them.
+        in_use: usize,
     },
     /// The day has no file to read.
     Empty,
+    /// The day has no row: no Parquet file, and CSV files without a complete line (empty,
+    /// or cut inside their header by a crash right after they were created). Such files are
+    /// removed (unless kept, or open in another process): readers read nothing from them.
+    NoRows {
+        /// Files removed.
+        removed: usize,
+        /// Files kept (`--keep-csv`, open in another process, or written meanwhile).
+        kept: usize,
+    },
 }
 
 fn io_err<'a>(
@@ -202,27 +271,43 @@ fn inject(fail: Option<Fail>, step: Step) -> Result<(), CompactError> {
     }
 }
 
-/// The sources of a new archive of the day read by `r`: the old archive's and the CSV files read.
-fn sources_of(r: &DayReader) -> Result<Vec<SourceFile>, CompactError> {
-    let mut out: Vec<SourceFile> = r
-        .parquet()
-        .map(|p| p.meta().sources.clone())
-        .unwrap_or_default();
-    for f in r.files() {
-        if f.path.extension().is_some_and(|e| e == "parquet") {
-            continue;
+/// The sources of a new archive of the day `r` has read to its end, and the sources it
+/// absorbs: the old archive's sources whose CSV files are still there as they were stay
+/// sources (the new archive covers them too); those gone or replaced, and the old archive's
+/// absorbed sources, are absorbed; a source that grew is listed as read now, with the CSV
+/// files read.
+fn sources_of(r: &mut DayReader) -> Result<(Vec<SourceFile>, Vec<SourceFile>), CompactError> {
+    let mut sources = Vec::new();
+    let mut absorbed = Vec::new();
+    if let Some(p) = r.parquet() {
+        let m = p.meta();
+        absorbed.extend(m.absorbed.iter().cloned());
+        for (s, how) in m.sources.iter().zip(r.inherited()) {
+            match how {
+                Inherit::Covered(path) => sources.push(with_end(s, path)?),
+                Inherit::Grown => {}
+                Inherit::Gone => absorbed.push(s.clone()),
+            }
         }
-        let header = super::csv::CsvFile::open(&f.path)?.header().to_vec();
-        let name = file_name(&f.path);
-        out.retain(|s| s.name != name);
-        out.push(SourceFile {
-            name,
-            len: f.len,
-            head: head_hash(&f.path, f.len)?,
-            header,
-        });
     }
-    Ok(out)
+    sources.extend(r.csv_sources()?);
+    Ok((sources, absorbed))
+}
+
+/// A source of a format-1 archive, covered by the CSV file `path`, with where its rows end
+/// (read from the file's first `len` bytes, which are the archived ones).
+fn with_end(s: &SourceFile, path: &Path) -> Result<SourceFile, CompactError> {
+    if s.end.is_some() {
+        return Ok(s.clone());
+    }
+    let f = File::open(path).map_err(io_err("open", path))?;
+    let end = line_end_within(&f, s.len).map_err(io_err("read", path))?;
+    let head = head_of(&f, end).map_err(io_err("read", path))?;
+    Ok(SourceFile {
+        end: Some(end),
+        head,
+        ..s.clone()
+    })
 }
 
 /// Converts `day` (whose files are `files`, in the month directory `dir`) to its Parquet file.
@@ -232,13 +317,28 @@ pub fn compact_day(
     options: &Options<'_>,
     summarise: &mut dyn Summarise,
 ) -> Result<Outcome, CompactError> {
+    // A conversion's temporary file is locked while it is written: only a stale one (left
+    // by a crash) can be locked here, and only that is removed.
     for t in &files.temps {
-        let _ = fs::remove_file(t);
+        if let Ok(Locked::File(f)) = lock_exclusive(t) {
+            let _ = fs::remove_file(t);
+            drop(f);
+        }
     }
     if !files.has_data() {
         return Ok(Outcome::Empty);
     }
-    let probe = DayReader::open(day, files, Columns::Only(&|_| false))?;
+    if files.parquet.is_none() && all_without_a_line(files)? {
+        return remove_lineless(files, options);
+    }
+    let mut probe = Resolved::new(day, files)?;
+    if let (Some(p), Some(source)) = (&files.parquet, probe.take_unreadable()) {
+        // Read from its CSV files, but never rebuilt from them.
+        return Err(CompactError::Unreadable {
+            path: p.path.clone(),
+            source,
+        });
+    }
     let target = match &files.parquet {
         Some(p) => p.path.clone(),
         None => files.csv[0]
@@ -249,56 +349,152 @@ pub fn compact_day(
     };
     let dir = target.parent().unwrap_or(Path::new(".")).to_path_buf();
     let csv_bytes: u64 = files.csv.iter().map(|f| f.len).sum();
-    if probe.encoding() == Encoding::Parquet {
-        if files.csv.is_empty() || options.keep_csv {
-            return Ok(Outcome::Archived);
+    if probe.encoding() != Encoding::Parquet {
+        drop(probe);
+        return write_day(day, files, &target, &dir, csv_bytes, options, summarise);
+    }
+    if files.csv.is_empty() || options.keep_csv {
+        return Ok(Outcome::Archived);
+    }
+    // The Parquet file covers the CSV files still there (a crash after the rename, or one
+    // while they were removed): verify it, then remove them. When they are all its sources
+    // and it absorbed none, it is also checked against them; a verified file is never
+    // rebuilt over.
+    let (m, parquet_bytes) = match probe.parquet() {
+        Some(pq) => (pq.meta().clone(), pq.len()),
+        None => {
+            return Err(CompactError::Read(ReadError::Parquet {
+                path: target,
+                reason: "read as archived, yet not open".into(),
+            }))
         }
-        // The Parquet file covers the CSV files still there (a crash after the rename, or
-        // one while they were removed). When they are all its sources, verify it against
-        // them (and rebuild it from them if it does not verify); when some were removed
-        // already, it alone holds the day: verify it, then remove the rest.
-        let csv_only = DayFiles {
-            csv: files.csv.clone(),
-            parquet: None,
-            temps: Vec::new(),
-        };
-        let pq = ParquetDay::open(&target)?;
-        let m = pq.meta();
-        let all_there = m
-            .sources
+    };
+    drop(probe);
+    let csv_only = DayFiles {
+        csv: files.csv.clone(),
+        parquet: None,
+        temps: Vec::new(),
+    };
+    let all_there = m.absorbed.is_empty()
+        && m.sources
             .iter()
             .all(|s| files.csv.iter().any(|c| file_name(&c.path) == s.name));
-        let same = if all_there {
-            let (rows, text) = text_digest(day, &csv_only)?;
-            rows == m.rows && text == m.text_digest && parquet::check(&target).is_ok()
-        } else {
-            parquet::check(&target)?;
-            true
-        };
-        let rows = m.rows;
-        if same {
-            let (removed, changed) = remove_covered(files, &m.sources, options)?;
-            return Ok(Outcome::Converted {
-                rows,
-                csv_bytes,
-                parquet_bytes: pq.len(),
-                removed,
-                changed,
+    match parquet::check(&target) {
+        Ok(_) if all_there && !csv_day(day, &csv_only)?.same_as(&m) => {
+            return Err(CompactError::CsvDiffers {
+                parquet: target,
+                csv: files.csv.iter().map(|f| f.path.clone()).collect(),
             });
         }
-        drop(probe);
-        return write_day(day, &csv_only, &target, &dir, csv_bytes, options, summarise);
+        Ok(_) => {}
+        // Damaged: rebuilt from its CSV files only when they are all its sources and give
+        // back as many rows, from the same first to the same last time; otherwise it may
+        // hold rows they lack.
+        Err(e) if e.is_garbled_archive() => {
+            let csv = csv_day(day, &csv_only)?;
+            if !all_there || (csv.rows, csv.first, csv.last) != (m.rows, m.first, m.last) {
+                return Err(CompactError::Unreadable {
+                    path: target,
+                    source: e,
+                });
+            }
+            return write_day(day, &csv_only, &target, &dir, csv_bytes, options, summarise);
+        }
+        // An I/O error is never a reason to rebuild.
+        Err(e) => return Err(e.into()),
     }
-    drop(probe);
-    write_day(day, files, &target, &dir, csv_bytes, options, summarise)
+    let r = remove_covered(files, &m.sources, options)?;
+    Ok(Outcome::Converted {
+        rows: m.rows,
+        csv_bytes,
+        parquet_bytes,
+        removed: r.removed,
+        changed: r.changed,
+        in_use: r.in_use,
+    })
 }
 
-/// Rows and the digest of every cell's text of the day read from `files`.
-fn text_digest(day: NaiveDate, files: &DayFiles) -> Result<(u64, u64), CompactError> {
+/// Whether every CSV file of the day is without a complete line (no header, no row) and at
+/// most a line long.
+fn all_without_a_line(files: &DayFiles) -> Result<bool, CompactError> {
+    for f in &files.csv {
+        let file = match File::open(&f.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_err("open", &f.path)(e)),
+        };
+        if !lineless(&file, &f.path)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn lineless(file: &File, path: &Path) -> Result<bool, CompactError> {
+    let len = file.metadata().map_err(io_err("stat", path))?.len();
+    Ok(len <= super::csv::MAX_LINE && !has_line_end(file, 0, len).map_err(io_err("read", path))?)
+}
+
+/// Removes the day's CSV files that have no complete line, each under an exclusive lock
+/// (checked again under it): a file the recorder has open is kept.
+fn remove_lineless(files: &DayFiles, options: &Options<'_>) -> Result<Outcome, CompactError> {
+    let (mut removed, mut kept) = (0, 0);
+    if options.keep_csv {
+        return Ok(Outcome::NoRows {
+            removed,
+            kept: files.csv.len(),
+        });
+    }
+    let mut dir = None;
+    for f in &files.csv {
+        let file = match lock_exclusive(&f.path)? {
+            Locked::File(file) => file,
+            Locked::Gone => continue,
+            Locked::Busy => {
+                kept += 1;
+                continue;
+            }
+        };
+        if !lineless(&file, &f.path)? {
+            kept += 1;
+            continue;
+        }
+        fs::remove_file(&f.path).map_err(io_err("remove", &f.path))?;
+        drop(file);
+        removed += 1;
+        dir = f.path.parent().map(Path::to_path_buf);
+    }
+    if let Some(d) = dir {
+        sync_dir(&d)?;
+    }
+    Ok(Outcome::NoRows { removed, kept })
+}
+
+/// What a day's CSV files hold, to check an archive of them against.
+struct CsvDay {
+    rows: u64,
+    text: u64,
+    first: Option<i64>,
+    last: Option<i64>,
+}
+
+impl CsvDay {
+    fn same_as(&self, m: &parquet::ArchiveMeta) -> bool {
+        (self.rows, self.text, self.first, self.last) == (m.rows, m.text_digest, m.first, m.last)
+    }
+}
+
+/// Rows, the digest of every cell's text, first and last time of the day read from `files`.
+fn csv_day(day: NaiveDate, files: &DayFiles) -> Result<CsvDay, CompactError> {
     let mut r = DayReader::open(day, files, Columns::All)?;
     let mut d = super::digest::RowsDigest::default();
     let mut s = String::new();
-    let mut rows = 0;
+    let mut out = CsvDay {
+        rows: 0,
+        text: 0,
+        first: None,
+        last: None,
+    };
     while let Some(n) = r.advance()? {
         if n != Next::Row {
             continue;
@@ -312,12 +508,44 @@ fn text_digest(day: NaiveDate, files: &DayFiles) -> Result<(u64, u64), CompactEr
             d.cell(&s);
         }
         d.end_row();
-        rows += 1;
+        out.rows += 1;
+        out.first.get_or_insert(r.time());
+        out.last = Some(r.time());
     }
-    Ok((rows, d.value()))
+    out.text = d.value();
+    Ok(out)
 }
 
 static TEMP_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Creates a new temporary file for `day` in `dir`, locked exclusively for as long as the
+/// handle lives (so that no other conversion takes it for a stale one). A name already
+/// taken (a stale file of a process of the same pid, before a reboot) is skipped.
+fn create_temp(dir: &Path, day: NaiveDate) -> Result<(PathBuf, File), CompactError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let tag = format!(
+            "{}-{}",
+            std::process::id(),
+            TEMP_SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        let temp = dir.join(super::layout::temp_name(day, &tag));
+        let file = match OpenOptions::new().write(true).create_new(true).open(&temp) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 1000 => continue,
+            Err(e) => return Err(io_err("create", &temp)(e)),
+        };
+        if let Err(e) = file.try_lock() {
+            let _ = fs::remove_file(&temp);
+            return Err(io_err("lock", &temp)(match e {
+                TryLockError::Error(e) => e,
+                TryLockError::WouldBlock => std::io::ErrorKind::WouldBlock.into(),
+            }));
+        }
+        return Ok((temp, file));
+    }
+}
 
 #[allow(clippy::too_many_arguments)]
 fn write_day(
@@ -329,13 +557,8 @@ fn write_day(
     options: &Options<'_>,
     summarise: &mut dyn Summarise,
 ) -> Result<Outcome, CompactError> {
-    let tag = format!(
-        "{}-{}",
-        std::process::id(),
-        TEMP_SEQ.fetch_add(1, Ordering::Relaxed)
-    );
-    let temp = dir.join(super::layout::temp_name(day, &tag));
-    let result = write_verify(day, files, &temp, options, summarise);
+    let (temp, locked) = create_temp(dir, day)?;
+    let result = write_verify(day, files, &temp, &locked, options, summarise);
     let (meta, _) = match result {
         Ok(v) => v,
         Err(e) => {
@@ -350,40 +573,38 @@ fn write_day(
     sync_dir(dir)?;
     inject(options.fail, Step::BeforeRemove)?;
     let parquet_bytes = fs::metadata(target).map_err(io_err("stat", target))?.len();
-    let (removed, changed) = remove_covered(files, &meta.sources, options)?;
+    let r = remove_covered(files, &meta.sources, options)?;
     Ok(Outcome::Converted {
         rows: meta.rows,
         csv_bytes,
         parquet_bytes,
-        removed,
-        changed,
+        removed: r.removed,
+        changed: r.changed,
+        in_use: r.in_use,
     })
 }
 
-/// Writes the day to `temp`, fsyncs it, reads it back and verifies it.
+/// Writes the day to `temp` (open and locked as `locked`), fsyncs it, reads it back and
+/// verifies it.
 fn write_verify(
     day: NaiveDate,
     files: &DayFiles,
     temp: &Path,
+    locked: &File,
     options: &Options<'_>,
     summarise: &mut dyn Summarise,
 ) -> Result<(parquet::ArchiveMeta, u64), CompactError> {
     let mut raw: Vec<usize> = Vec::new();
     let (meta, rows_digest) = loop {
-        match write_once(day, files, temp, &raw, options, summarise)? {
+        match write_once(day, files, temp, locked, &raw, options, summarise)? {
             Ok(v) => break v,
             Err(need) => {
                 // Some cells need raw columns: find them all in one pass, then write again.
                 let mut r = DayReader::open(day, files, Columns::All)?;
                 let columns = r.columns().to_vec();
-                let mut w = DayWriter::create(
-                    temp,
-                    day,
-                    columns.clone(),
-                    Vec::new(),
-                    parquet::plan(&columns, &raw),
-                )
-                .map_err(|e| write_err(temp, e))?;
+                let mut w =
+                    DayWriter::create(temp, day, columns.clone(), parquet::plan(&columns, &raw))
+                        .map_err(|e| write_err(temp, e))?;
                 raw.extend(need);
                 while let Some(n) = r.advance()? {
                     if n == Next::Row {
@@ -416,34 +637,40 @@ fn write_verify(
     Ok((meta, rows))
 }
 
-fn write_err(path: &Path, e: PushError) -> CompactError {
+fn write_err(path: &Path, source: PushError) -> CompactError {
     CompactError::Write {
         path: path.to_path_buf(),
-        reason: match e {
-            PushError::NeedRaw(n) => format!("column {n} needs a raw column"),
-            PushError::Write(r) => r,
-        },
+        source,
     }
 }
 
+/// The temporary file `locked`, emptied, as a new handle (sharing its lock).
+fn fresh(temp: &Path, locked: &File) -> Result<File, CompactError> {
+    locked
+        .set_len(0)
+        .and_then(|()| (&*locked).seek(std::io::SeekFrom::Start(0)))
+        .and_then(|_| locked.try_clone())
+        .map_err(io_err("truncate", temp))
+}
+
 /// One attempt at writing with raw columns `raw`: `Err(columns)` when more are needed.
-#[allow(clippy::type_complexity)]
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
 fn write_once(
     day: NaiveDate,
     files: &DayFiles,
     temp: &Path,
+    locked: &File,
     raw: &[usize],
     options: &Options<'_>,
     summarise: &mut dyn Summarise,
 ) -> Result<Result<(parquet::ArchiveMeta, u64), Vec<usize>>, CompactError> {
     let mut r = DayReader::open(day, files, Columns::All)?;
     let columns = r.columns().to_vec();
-    let sources = sources_of(&r)?;
-    let mut w = DayWriter::create(
+    let mut w = DayWriter::new(
+        fresh(temp, locked)?,
         temp,
         day,
         columns.clone(),
-        sources,
         parquet::plan(&columns, raw),
     )
     .map_err(|e| write_err(temp, e))?;
@@ -472,6 +699,8 @@ fn write_once(
         }
     }
     w.set_damage(r.damage());
+    let (sources, absorbed) = sources_of(&mut r)?;
+    w.set_sources(sources, absorbed);
     let extra = summarise.finish();
     let (meta, file) = w.finish(extra).map_err(|e| write_err(temp, e))?;
     file.sync_all().map_err(io_err("fsync", temp))?;
@@ -480,44 +709,107 @@ fn write_once(
     Ok(Ok((meta, digest)))
 }
 
-/// Removes the CSV files of the day that `sources` covers as they are now (same name, length
-/// and first 4 KiB); returns (removed, kept because changed).
+/// A day file opened and locked exclusively, to be removed.
+enum Locked {
+    /// Locked: no other process has it open with a lock (the recorder holds a shared one on
+    /// every day file it has open).
+    File(File),
+    /// Gone (or replaced) meanwhile.
+    Gone,
+    /// Another process holds a lock on it.
+    Busy,
+}
+
+/// Opens `path` and takes an exclusive lock on it without waiting.
+fn lock_exclusive(path: &Path) -> Result<Locked, CompactError> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Locked::Gone),
+        Err(e) => return Err(io_err("open", path)(e)),
+    };
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => return Ok(Locked::Busy),
+        Err(TryLockError::Error(e)) => return Err(io_err("lock", path)(e)),
+    }
+    // Still the file at `path`, not one removed and created again before the lock?
+    let here = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Locked::Gone),
+        Err(e) => return Err(io_err("stat", path)(e)),
+    };
+    let mine = file.metadata().map_err(io_err("stat", path))?;
+    if !same_file(&here, &mine) {
+        return Ok(Locked::Gone);
+    }
+    Ok(Locked::File(file))
+}
+
+#[cfg(unix)]
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    (a.dev(), a.ino()) == (b.dev(), b.ino())
+}
+
+#[cfg(not(unix))]
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    a.len() == b.len() && a.modified().ok() == b.modified().ok()
+}
+
+/// What removing the CSV files a Parquet file covers did.
+#[derive(Default)]
+struct Removal {
+    removed: usize,
+    changed: usize,
+    in_use: usize,
+}
+
+/// Removes the CSV files of the day that `sources` covers as they are now ([`relation`]: the
+/// same first bytes and no complete line past where the rows archived end). Each is locked
+/// exclusively first, checked and removed under the lock: one the recorder has open (it
+/// holds a shared lock on it) is kept, never waited for.
 fn remove_covered(
     files: &DayFiles,
     sources: &[SourceFile],
     options: &Options<'_>,
-) -> Result<(usize, usize), CompactError> {
+) -> Result<Removal, CompactError> {
+    let mut out = Removal::default();
     if options.keep_csv {
-        return Ok((0, 0));
+        return Ok(out);
     }
-    let (mut removed, mut changed) = (0, 0);
     let mut dir = None;
     for f in &files.csv {
         let name = file_name(&f.path);
         let Some(s) = sources.iter().find(|s| s.name == name) else {
-            changed += 1;
+            out.changed += 1;
             continue;
         };
-        let len = match fs::metadata(&f.path) {
-            Ok(m) => m.len(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(io_err("stat", &f.path)(e)),
+        let file = match lock_exclusive(&f.path)? {
+            Locked::File(file) => file,
+            Locked::Gone => continue,
+            Locked::Busy => {
+                out.in_use += 1;
+                continue;
+            }
         };
-        if len != s.len || head_hash(&f.path, len)? != s.head {
-            changed += 1;
+        let len = file.metadata().map_err(io_err("stat", &f.path))?.len();
+        if relation(s, &file, len).map_err(io_err("read", &f.path))? != Relation::Covered {
+            out.changed += 1;
             continue;
         }
+        // Removed while locked: nothing can have been appended since the check.
         fs::remove_file(&f.path).map_err(io_err("remove", &f.path))?;
-        removed += 1;
+        drop(file);
+        out.removed += 1;
         dir = f.path.parent().map(Path::to_path_buf);
-        if removed == 1 && files.csv.len() > 1 {
+        if out.removed == 1 && files.csv.len() > 1 {
             inject(options.fail, Step::AfterFirstRemove)?;
         }
     }
     if let Some(d) = dir {
         sync_dir(&d)?;
     }
-    Ok((removed, changed))
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -535,11 +827,7 @@ mod tests {
             match n {
                 Next::Row => {
                     let mut s = String::new();
-                    r.push_time_text(&mut s);
-                    for j in 1..r.columns().len() {
-                        s.push('|');
-                        r.cell(j).push_to(&mut s);
-                    }
+                    r.push_row_text(&mut s, '|');
                     out.push(s);
                 }
                 Next::Damaged { time, count } => out.push(format!("damaged {time} {count}")),
@@ -586,6 +874,30 @@ mod tests {
         let mut s = String::new();
         crate::store::text::push_cell(&mut s, c);
         s
+    }
+
+    /// A temporary file's name already taken (a stale file of a process with the same pid,
+    /// before a reboot) is skipped, never truncated nor an error.
+    #[test]
+    fn a_temporary_name_taken_is_skipped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let day = NaiveDate::from_ymd_opt(2026, 5, 1).expect("date");
+        let next = TEMP_SEQ.load(Ordering::Relaxed);
+        let pid = std::process::id();
+        for seq in next..next + 20 {
+            let name = crate::store::layout::temp_name(day, &format!("{pid}-{seq}"));
+            fs::write(dir.path().join(name), b"stale").expect("write");
+        }
+        let (temp, _locked) = create_temp(dir.path(), day).expect("created");
+        assert_eq!(fs::metadata(&temp).expect("stat").len(), 0, "a new file");
+        let stale = fs::read_dir(dir.path())
+            .expect("list")
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| fs::read(e.path()).is_ok_and(|b| b == b"stale"))
+            })
+            .count();
+        assert_eq!(stale, 20, "none overwritten");
     }
 
     /// Random days (several files with other columns, odd cells and times, damaged rows, a

@@ -50,6 +50,13 @@ impl CsvFile {
     /// Opens `path` and reads its header. An empty file, or one cut inside its header by a
     /// crash, has no columns and no rows.
     pub fn open(path: &Path) -> Result<CsvFile, ReadError> {
+        Self::open_at(path, 0)
+    }
+
+    /// Opens `path`, reads its header, and reads rows from byte `from` on (a line start: the
+    /// rows appended to a source after it was archived); `0`, or an offset inside the header,
+    /// reads every row. Line numbers stay those of the whole file.
+    pub fn open_at(path: &Path, from: u64) -> Result<CsvFile, ReadError> {
         let io = |source| ReadError::Io {
             path: path.to_path_buf(),
             source,
@@ -113,7 +120,54 @@ impl CsvFile {
         f.pos = header_end;
         f.data_end = None;
         f.buf = buf;
+        if from > header_end {
+            f.skip_to(from.min(len)).map_err(io)?;
+        }
         Ok(f)
+    }
+
+    /// Moves to byte `at` (after the header), counting the lines before it.
+    fn skip_to(&mut self, at: u64) -> std::io::Result<()> {
+        let mut chunk = vec![0; SCAN_CHUNK as usize];
+        let mut lines = 0u64;
+        let file = self.reader.get_mut();
+        file.seek(SeekFrom::Start(0))?;
+        let mut left = at;
+        while left > 0 {
+            let n = usize::try_from(left.min(SCAN_CHUNK)).unwrap_or(chunk.len());
+            file.read_exact(&mut chunk[..n])?;
+            lines += memchr::memchr_iter(b'\n', &chunk[..n]).count() as u64;
+            left -= n as u64;
+        }
+        self.reader.seek(SeekFrom::Start(at))?;
+        self.pos = at;
+        self.line_no = lines + 1;
+        Ok(())
+    }
+
+    /// Where its rows end: the offset past its last complete line within the length it had
+    /// when opened (0 when it has no complete header).
+    pub fn rows_end(&mut self) -> Result<u64, ReadError> {
+        if self.header.is_empty() {
+            return Ok(0);
+        }
+        self.data_end()
+    }
+
+    /// The hash of its first `n` bytes (at most [`super::read::HEAD_BYTES`], and at most
+    /// its length when opened).
+    pub fn head_hash(&mut self, n: u64) -> Result<u64, ReadError> {
+        let n = n.min(self.len).min(super::read::HEAD_BYTES);
+        let saved = {
+            let mut f = self.reader.get_ref();
+            f.stream_position().map_err(|e| self.io(e))?
+        };
+        let mut buf = vec![0; usize::try_from(n).unwrap_or(0)];
+        let mut f = self.reader.get_ref();
+        f.seek(SeekFrom::Start(0)).map_err(|e| self.io(e))?;
+        f.read_exact(&mut buf).map_err(|e| self.io(e))?;
+        f.seek(SeekFrom::Start(saved)).map_err(|e| self.io(e))?;
+        Ok(super::digest::bytes_hash(&buf))
     }
 
     /// The file's path.
@@ -249,8 +303,10 @@ impl CsvFile {
             return Ok(None);
         }
         self.buf.clear();
+        // Never past the length when opened: rows appended since are not read (a conversion
+        // records where the rows it read end).
         let n = (&mut self.reader)
-            .take(MAX_LINE + 1)
+            .take((MAX_LINE + 1).min(self.len - self.pos))
             .read_until(b'\n', &mut self.buf)
             .map_err(|e| ReadError::Io {
                 path: self.path.clone(),

@@ -67,16 +67,41 @@
 //!   first and last time, a digest of every stored column and of every cell's text against
 //!   the CSV), renames it to `YYYY-MM-DD.parquet`, fsyncs the directory, and only then
 //!   removes the CSV files, then fsyncs the directory again.
-//! - A crash or `kill -9` at any point leaves each day readable exactly once: its CSV files,
-//!   or its verified Parquet file, or both with readers using the Parquet file alone (it
-//!   lists the CSV files it holds, by name, length and first 4 KiB); the next conversion
-//!   finishes the job (and removes a stale temporary file).
-//! - A CSV file that changed while its day was converted is kept, and readers prefer it to
-//!   the Parquet file until the day is converted again; rows recorded for a day after its
-//!   archiving (a clock gone back) are read with it, merged by time.
-//! - A Parquet file that does not read (truncated, garbled) is an error naming it, or, when
-//!   its CSV files are still there, a note and a read of the CSV files. A full read checks
-//!   every column against its digest: never other numbers.
+//! - A CSV file is removed only under an exclusive `flock` on it, taken without waiting and
+//!   held across the final check and the unlink. The recorder holds a shared lock on every
+//!   day file it has open, so a file it still writes is never removed: the day stays Parquet
+//!   plus that file (readers read the rows the Parquet file lacks) and the next conversion
+//!   removes it. A conversion's temporary file is locked while it is written; only a stale
+//!   one can be locked, and removed. `tic-rec compact` takes the data directory's lock, so
+//!   it never runs beside a recorder.
+//! - A closed day with no Parquet file whose CSV files have no complete line (empty, or cut
+//!   inside the header by a crash right after they were created) has no row: nothing is
+//!   archived, and its files are removed under the same lock, checked again under it
+//!   (readers read nothing from them; the recorder would give a new file its header).
+//! - A crash or `kill -9` at any point leaves each day readable exactly once: its CSV files
+//!   (and its earlier Parquet file, if any), or its verified Parquet file, or both with
+//!   readers using the Parquet file alone (it lists the CSV files it covers, by name, first
+//!   bytes and where their rows end); the next conversion finishes the job (and removes a
+//!   stale temporary file).
+//! - A CSV file that grew while its day was converted is kept: readers read the Parquet file
+//!   and the rows appended past where its archived rows end, until the day is converted
+//!   again. Rows recorded for a day after its archiving (a clock gone back, a replay) are
+//!   read with it, merged by time; archiving the day again writes a Parquet file of both,
+//!   which lists the earlier archive's sources as absorbed: a day's archived rows are never
+//!   dropped for its CSV rows, whichever step a crash interrupts.
+//! - A Parquet file whose bytes are garbled (truncated, a partial copy) is an error naming
+//!   it, or, when its CSV files are still there, a note and a read of the CSV files. An I/O
+//!   error reading it, or a later archive format (after a downgrade), is always an error,
+//!   never a read of the CSV files alone (they may lack its rows). A full read checks every
+//!   column against its digest: never other numbers.
+//! - Readers never fail for a conversion beside them: the directory walk skips a file removed
+//!   while it is listed, and a day whose file vanishes while it is opened is listed again.
+//! - A conversion never replaces a Parquet file it cannot read: it refuses, naming it (a
+//!   damaged one is rebuilt only from CSV files that are all its sources, absorbed none, and
+//!   give back as many rows from the same first to the same last time). Nor one that
+//!   verifies: when its CSV files (the same length and first bytes) no longer give back its
+//!   rows (bit rot past their first 4 KiB), both are kept, readers read the Parquet file, and
+//!   the conversion says so.
 
 pub mod catalog;
 pub mod compact;

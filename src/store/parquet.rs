@@ -19,16 +19,23 @@
 //! - zstd, chunk statistics, rows in the order of the day's merged CSV rows (time order).
 //!
 //! ## Metadata
-//! Key `tic-rec.archive`: JSON, `"format": 1`, the day, the day's columns (the union of its
-//! CSV headers, in order), the stored columns, each source CSV file (name, length, hash of
-//! its first 4 KiB, header), rows, first and last time, a digest of every stored column and
+//! Key `tic-rec.archive`: JSON, `"format": 2`, the day, the day's columns (the union of its
+//! CSV headers, in order), the stored columns, the CSV files it covers (`sources`: name,
+//! length, `end` — where its rows end, past its last complete line —, hash of its first
+//! bytes up to `end` or 4 KiB, header), the sources of earlier archives of the day whose rows
+//! it holds but whose files are gone (`absorbed`, same fields: a record, never used to tell
+//! which files it covers), rows, first and last time, a digest of every stored column and
 //! one of every cell's text, and the damaged rows skipped. Other keys are the caller's
-//! (export puts its day summary in `tic-rec.summary`).
+//! (export puts its day summary in `tic-rec.summary`). Format 1 (no `end`, no `absorbed`,
+//! the head hash over the first 4 KiB of the file) is still read; a later format is an
+//! error, never read as another.
 //!
 //! ## Reading
-//! A footer is validated before use (sizes, offsets, schema against the metadata); the
-//! decoder is also guarded against panics, so a garbled file is an error naming it. A full
-//! read of a column checks its digest at the end of the file.
+//! A footer is validated before use (sizes, offsets, a column chunk claiming at most 64 MiB
+//! uncompressed, schema against the metadata); the file is read into memory whole (at most
+//! 64 MiB), so an I/O error is one and the decoder reads no file; the decoder is also guarded
+//! against panics, so a garbled file is an error naming it. A full read of a column checks
+//! its digest at the end of the file.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -47,8 +54,10 @@ use parquet::arrow::arrow_reader::{
 };
 use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::errors::ParquetError;
 use parquet::file::metadata::{KeyValue, ParquetMetaData, ParquetMetaDataReader};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::reader::ChunkReader;
 use parquet::schema::types::ColumnPath;
 use serde_json::{json, Value};
 
@@ -56,8 +65,12 @@ use super::digest::{hex, IntDigest, RowsDigest, TextDigest};
 use super::read::{Cell, Columns, Damage, DamagedRow, DayReader, Position, ReadError};
 use super::text::{canonical_int, parse_time, push_time};
 
-/// The archive format version (key `tic-rec.archive`, field `format`).
-pub const FORMAT: u64 = 1;
+/// The archive format version written (key `tic-rec.archive`, field `format`). Format 2
+/// added where each source's rows end and the sources absorbed from an earlier archive of
+/// the day; format 1 files are still read.
+pub const FORMAT: u64 = 2;
+/// The oldest archive format read.
+pub const OLDEST_FORMAT: u64 = 1;
 /// The metadata key of the archive's own description.
 pub const META_KEY: &str = "tic-rec.archive";
 /// Rows per row group (a day at one row a second is one row group).
@@ -68,6 +81,11 @@ pub const BATCH_ROWS: usize = 8192;
 pub const ZSTD_LEVEL: i32 = 9;
 /// A footer larger than this is not one of ours.
 const MAX_FOOTER: u64 = 16 << 20;
+/// A file larger than this is not an archived day (one is well under a few MB).
+const MAX_FILE: u64 = 64 << 20;
+/// A column chunk claiming more than this uncompressed is not one of ours (a day's is well
+/// under 1 MB); the decoder would allocate what it claims.
+const MAX_CHUNK: i64 = 64 << 20;
 
 /// How a stored column holds its values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,10 +116,27 @@ pub struct SourceFile {
     pub name: String,
     /// Its length when converted.
     pub len: u64,
-    /// Hash of its first 4 KiB ([`super::read::head_hash`]).
+    /// Where its rows end: the offset past its last complete line, 0 when it has no complete
+    /// header (every row before it is in the archive; a torn tail past it is not a row).
+    /// `None` in a format-1 archive, which did not record it.
+    pub end: Option<u64>,
+    /// Hash of its first [`SourceFile::head_len`] bytes ([`super::read::head_of`]).
     pub head: u64,
     /// Its header.
     pub header: Vec<String>,
+}
+
+impl SourceFile {
+    /// How many of its first bytes [`SourceFile::head`] hashes: at most 4 KiB of its rows
+    /// (format 1: of the file).
+    pub fn head_len(&self) -> u64 {
+        self.end.unwrap_or(self.len).min(super::read::HEAD_BYTES)
+    }
+
+    fn to_json(&self) -> Value {
+        json!({"name": self.name, "len": self.len, "end": self.end, "head": hex(self.head),
+               "header": self.header})
+    }
 }
 
 /// Where damaged rows were skipped in an archived day's stream.
@@ -118,14 +153,23 @@ pub struct Marker {
 /// The archive's own metadata (key [`META_KEY`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ArchiveMeta {
+    /// The format it was written in ([`FORMAT`] for a file this build writes).
+    pub format: u64,
     /// The day.
     pub day: NaiveDate,
     /// The day's columns (`time` first).
     pub columns: Vec<String>,
     /// The stored columns, in file order.
     pub stored: Vec<StoredColumn>,
-    /// The CSV files it was made from.
+    /// The CSV files it covers: those it was made from, as they were then, and those of an
+    /// earlier archive of the day that were still there unchanged. A CSV file it covers (same
+    /// name, same first bytes, no complete line past [`SourceFile::end`]) holds no row it
+    /// lacks; one that grew holds new rows past `end`.
     pub sources: Vec<SourceFile>,
+    /// The sources of earlier archives of the day whose rows it holds (read from the
+    /// archive it replaced) but whose files are gone or were replaced: a record only, never
+    /// used to tell which files it covers. Names may repeat, and may be those of sources.
+    pub absorbed: Vec<SourceFile>,
     /// Rows.
     pub rows: u64,
     /// First and last row's time.
@@ -159,11 +203,8 @@ impl ArchiveMeta {
                 Stored::Raw(n) => json!({"name": c.name, "kind": "raw", "of": self.columns[n]}),
             })
             .collect();
-        let sources: Vec<Value> = self
-            .sources
-            .iter()
-            .map(|s| json!({"name": s.name, "len": s.len, "head": hex(s.head), "header": s.header}))
-            .collect();
+        let sources: Vec<Value> = self.sources.iter().map(SourceFile::to_json).collect();
+        let absorbed: Vec<Value> = self.absorbed.iter().map(SourceFile::to_json).collect();
         let markers: Vec<Value> = self
             .markers
             .iter()
@@ -190,6 +231,7 @@ impl ArchiveMeta {
             "columns": self.columns,
             "stored": stored,
             "sources": sources,
+            "absorbed": absorbed,
             "rows": self.rows,
             "first": self.first,
             "last": self.last,
@@ -201,15 +243,21 @@ impl ArchiveMeta {
         .to_string()
     }
 
-    fn from_json(text: &str) -> Result<ArchiveMeta, String> {
+    fn from_json(text: &str) -> Result<ArchiveMeta, Invalid> {
         let v: Value = serde_json::from_str(text).map_err(|e| format!("metadata: {e}"))?;
         let bad = |what: &str| format!("metadata: bad or missing {what}");
         let format = v["format"].as_u64().ok_or_else(|| bad("format"))?;
-        if format != FORMAT {
-            return Err(format!(
-                "archive format {format}, this tic-rec reads format {FORMAT}"
-            ));
+        if format > FORMAT {
+            return Err(Invalid::Newer(format));
         }
+        if format < OLDEST_FORMAT {
+            return Err(bad("format").into());
+        }
+        Self::fields(&v, format).map_err(Invalid::Bad)
+    }
+
+    fn fields(v: &Value, format: u64) -> Result<ArchiveMeta, String> {
+        let bad = |what: &str| format!("metadata: bad or missing {what}");
         let strings = |v: &Value, what: &str| -> Result<Vec<String>, String> {
             v.as_array()
                 .ok_or_else(|| bad(what))?
@@ -250,15 +298,36 @@ impl ArchiveMeta {
             };
             stored.push(StoredColumn { name, kind });
         }
-        let mut sources = Vec::new();
-        for s in v["sources"].as_array().ok_or_else(|| bad("sources"))? {
-            sources.push(SourceFile {
-                name: s["name"].as_str().ok_or_else(|| bad("sources"))?.to_owned(),
-                len: s["len"].as_u64().ok_or_else(|| bad("sources"))?,
-                head: unhex(&s["head"], "sources")?,
-                header: strings(&s["header"], "sources")?,
-            });
-        }
+        let source_list = |key: &str, need_end: bool| -> Result<Vec<SourceFile>, String> {
+            let mut out = Vec::new();
+            for s in v[key].as_array().ok_or_else(|| bad(key))? {
+                let end = match &s["end"] {
+                    Value::Null if !need_end => None,
+                    e => Some(e.as_u64().ok_or_else(|| bad(key))?),
+                };
+                let len = s["len"].as_u64().ok_or_else(|| bad(key))?;
+                if end.is_some_and(|e| e > len) {
+                    return Err(bad(key));
+                }
+                out.push(SourceFile {
+                    name: s["name"].as_str().ok_or_else(|| bad(key))?.to_owned(),
+                    len,
+                    end,
+                    head: unhex(&s["head"], key)?,
+                    header: strings(&s["header"], key)?,
+                });
+            }
+            Ok(out)
+        };
+        // Format 1 recorded neither where a source's rows end nor absorbed sources.
+        let (sources, absorbed) = if format == 1 {
+            (source_list("sources", false)?, Vec::new())
+        } else {
+            (
+                source_list("sources", true)?,
+                source_list("absorbed", false)?,
+            )
+        };
         let map = v["digests"].as_object().ok_or_else(|| bad("digests"))?;
         let mut digests = Vec::new();
         for c in &stored {
@@ -295,10 +364,12 @@ impl ArchiveMeta {
             });
         }
         Ok(ArchiveMeta {
+            format,
             day,
             columns,
             stored,
             sources,
+            absorbed,
             rows: v["rows"].as_u64().ok_or_else(|| bad("rows"))?,
             first: v["first"].as_i64(),
             last: v["last"].as_i64(),
@@ -432,13 +503,81 @@ impl Offsets {
     }
 }
 
-/// Why a row could not be added.
-#[derive(Debug)]
+/// Why a row could not be added, or the file written.
+#[derive(Debug, thiserror::Error)]
 pub enum PushError {
     /// Day column `n` needs a raw column the plan does not have.
+    #[error("day column {0} needs a raw column")]
     NeedRaw(usize),
-    /// Writing failed.
-    Write(String),
+    /// The file could not be written (a full disk, a failing card…).
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The Parquet encoder failed (not an I/O error).
+    #[error("parquet: {0}")]
+    Parquet(#[source] ParquetError),
+    /// A batch of rows could not be made.
+    #[error("arrow: {0}")]
+    Arrow(#[source] arrow_schema::ArrowError),
+}
+
+impl PushError {
+    /// The I/O error behind it, if any.
+    pub fn io_error(&self) -> Option<&std::io::Error> {
+        match self {
+            PushError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// The I/O error a Parquet error wraps, if it wraps one.
+fn io_of(e: ParquetError) -> Result<std::io::Error, ParquetError> {
+    match e {
+        ParquetError::External(b) => b
+            .downcast::<std::io::Error>()
+            .map(|e| *e)
+            .map_err(ParquetError::External),
+        e => Err(e),
+    }
+}
+
+fn werr(e: ParquetError) -> PushError {
+    match io_of(e) {
+        Ok(io) => PushError::Io(io),
+        Err(e) => PushError::Parquet(e),
+    }
+}
+
+/// A read error from a Parquet error: the I/O error it wraps, else a garbled file.
+fn rerr(path: &Path, what: &str, e: ParquetError) -> ReadError {
+    match io_of(e) {
+        Ok(source) => ReadError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        Err(e) => bad(path, format!("{what}: {e}")),
+    }
+}
+
+/// Why a footer is not one this build reads.
+#[derive(Debug)]
+enum Invalid {
+    /// A later archive format.
+    Newer(u64),
+    /// Not a valid archived day.
+    Bad(String),
+}
+
+impl From<String> for Invalid {
+    fn from(s: String) -> Invalid {
+        Invalid::Bad(s)
+    }
+}
+
+impl From<&str> for Invalid {
+    fn from(s: &str) -> Invalid {
+        Invalid::Bad(s.to_owned())
+    }
 }
 
 enum Builder {
@@ -473,21 +612,26 @@ pub struct DayWriter {
     needs: Vec<usize>,
 }
 
-fn werr(e: impl std::fmt::Display) -> PushError {
-    PushError::Write(e.to_string())
-}
-
 impl DayWriter {
-    /// Creates `path` for `day`, whose columns are `columns`, made from `sources`, storing
-    /// `stored` ([`plan`]).
+    /// Creates `path` for `day`, whose columns are `columns`, storing `stored` ([`plan`]).
+    /// Its sources are set once the day is read ([`DayWriter::set_sources`]).
     pub fn create(
         path: &Path,
         day: NaiveDate,
         columns: Vec<String>,
-        sources: Vec<SourceFile>,
         stored: Vec<StoredColumn>,
     ) -> Result<DayWriter, PushError> {
-        let file = File::create(path).map_err(werr)?;
+        Self::new(File::create(path)?, path, day, columns, stored)
+    }
+
+    /// [`DayWriter::create`] into `file` (empty, open for writing at `path`).
+    pub fn new(
+        file: File,
+        path: &Path,
+        day: NaiveDate,
+        columns: Vec<String>,
+        stored: Vec<StoredColumn>,
+    ) -> Result<DayWriter, PushError> {
         let schema = arrow_schema(&stored, false);
         let writer =
             ArrowWriter::try_new(file, schema.clone(), Some(props(&stored))).map_err(werr)?;
@@ -520,10 +664,12 @@ impl DayWriter {
         Ok(DayWriter {
             path: path.to_path_buf(),
             meta: ArchiveMeta {
+                format: FORMAT,
                 day,
                 columns,
                 stored,
-                sources,
+                sources: Vec::new(),
+                absorbed: Vec::new(),
                 rows: 0,
                 first: None,
                 last: None,
@@ -714,6 +860,12 @@ impl DayWriter {
         });
     }
 
+    /// The CSV files the archive covers and the sources it absorbed (see [`ArchiveMeta`]).
+    pub fn set_sources(&mut self, sources: Vec<SourceFile>, absorbed: Vec<SourceFile>) {
+        self.meta.sources = sources;
+        self.meta.absorbed = absorbed;
+    }
+
     /// The damaged rows of each source (from [`DayReader::damage`], once read to its end).
     pub fn set_damage(&mut self, damage: Vec<Damage>) {
         self.meta.damage = damage;
@@ -734,7 +886,7 @@ impl DayWriter {
                 }
             })
             .collect();
-        let batch = RecordBatch::try_new(self.schema.clone(), arrays).map_err(werr)?;
+        let batch = RecordBatch::try_new(self.schema.clone(), arrays).map_err(PushError::Arrow)?;
         self.writer.write(&batch).map_err(werr)?;
         self.n = 0;
         Ok(())
@@ -771,13 +923,10 @@ impl DayWriter {
     }
 }
 
-fn guard<T>(path: &Path, f: impl FnOnce() -> Result<T, String>) -> Result<T, ReadError> {
+/// Runs a step of the decoder, a panic in it being a garbled file.
+fn guard<T>(path: &Path, f: impl FnOnce() -> Result<T, ReadError>) -> Result<T, ReadError> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(reason)) => Err(ReadError::Parquet {
-            path: path.to_path_buf(),
-            reason,
-        }),
+        Ok(r) => r,
         Err(_) => Err(ReadError::Parquet {
             path: path.to_path_buf(),
             reason: "the Parquet decoder failed on it (garbled data)".to_owned(),
@@ -805,12 +954,18 @@ impl ParquetDay {
         let len = file.metadata().map_err(io)?.len();
         let (meta, parquet) = guard(path, || {
             if len < 12 {
-                return Err(format!("{len} bytes: truncated"));
+                return Err(bad(path, format!("{len} bytes: truncated")));
             }
             let parquet = ParquetMetaDataReader::new()
                 .parse_and_finish(&file)
-                .map_err(|e| format!("footer: {e}"))?;
-            let meta = validate(&parquet, len)?;
+                .map_err(|e| rerr(path, "footer", e))?;
+            let meta = validate(&parquet, len).map_err(|e| match e {
+                Invalid::Newer(found) => ReadError::NewerFormat {
+                    path: path.to_path_buf(),
+                    found,
+                },
+                Invalid::Bad(reason) => bad(path, reason),
+            })?;
             Ok((meta, Arc::new(parquet)))
         })?;
         Ok(ParquetDay {
@@ -905,23 +1060,30 @@ impl ParquetDay {
         }
         let cols: Vec<usize> = (0..need.len()).filter(|&k| need[k]).collect();
         let schema = arrow_schema(&m.stored, true);
-        let file = self.file.try_clone().map_err(|source| ReadError::Io {
-            path: self.path.clone(),
-            source,
-        })?;
-        let reader = guard(&self.path, || {
+        // The whole file in memory (a day is well under a few MB), read here so that an I/O
+        // error is one (the decoder's errors are text): decoding reads no file.
+        if self.len > MAX_FILE {
+            return Err(bad(
+                &self.path,
+                format!("{} bytes: larger than any archived day", self.len),
+            ));
+        }
+        let data = ChunkReader::get_bytes(&self.file, 0, self.len as usize)
+            .map_err(|e| rerr(&self.path, "read", e))?;
+        let path = &self.path;
+        let reader = guard(path, || {
             let options = ArrowReaderOptions::new().with_schema(schema);
             let arm = ArrowReaderMetadata::try_new(self.parquet.clone(), options)
-                .map_err(|e| format!("schema: {e}"))?;
+                .map_err(|e| rerr(path, "schema", e))?;
             let mask = ProjectionMask::roots(
                 arm.metadata().file_metadata().schema_descr(),
                 cols.iter().copied(),
             );
-            ParquetRecordBatchReaderBuilder::new_with_metadata(file, arm)
+            ParquetRecordBatchReaderBuilder::new_with_metadata(data, arm)
                 .with_projection(mask)
                 .with_batch_size(BATCH_ROWS)
                 .build()
-                .map_err(|e| format!("{e}"))
+                .map_err(|e| rerr(path, "rows", e))
         })?;
         // Batch column position of each stored column read.
         let mut at = vec![None; m.stored.len()];
@@ -1002,7 +1164,7 @@ impl ParquetDay {
 }
 
 /// Checks a footer against the file and our metadata.
-fn validate(p: &ParquetMetaData, len: u64) -> Result<ArchiveMeta, String> {
+fn validate(p: &ParquetMetaData, len: u64) -> Result<ArchiveMeta, Invalid> {
     let fm = p.file_metadata();
     let text = fm
         .key_value_metadata()
@@ -1013,6 +1175,12 @@ fn validate(p: &ParquetMetaData, len: u64) -> Result<ArchiveMeta, String> {
         return Err("metadata too large".into());
     }
     let meta = ArchiveMeta::from_json(text)?;
+    check_footer(p, len, meta).map_err(Invalid::Bad)
+}
+
+/// Checks a footer against the file and our metadata, once read.
+fn check_footer(p: &ParquetMetaData, len: u64, meta: ArchiveMeta) -> Result<ArchiveMeta, String> {
+    let fm = p.file_metadata();
     if meta.stored.first().map(|c| (c.name.as_str(), c.kind)) != Some(("time", Stored::Time)) {
         return Err("the first stored column is not time".into());
     }
@@ -1063,11 +1231,18 @@ fn validate(p: &ParquetMetaData, len: u64) -> Result<ArchiveMeta, String> {
                 || c.num_values() > rg.num_rows()
                 || c.compressed_size() < 0
                 || c.uncompressed_size() < 0
-                || c.uncompressed_size() > 1 << 31
             {
                 return Err(format!(
                     "column chunk {:?} lies outside the file",
                     c.column_path().string()
+                ));
+            }
+            if c.uncompressed_size() > MAX_CHUNK {
+                return Err(format!(
+                    "column chunk {:?} claims {} bytes uncompressed, more than an archived day's \
+                     chunk can hold ({MAX_CHUNK})",
+                    c.column_path().string(),
+                    c.uncompressed_size()
                 ));
             }
         }
@@ -1173,7 +1348,7 @@ impl ParquetRows {
         let next = guard(&path, || match reader.next() {
             None => Ok(None),
             Some(Ok(b)) => Ok(Some(b)),
-            Some(Err(e)) => Err(format!("{e}")),
+            Some(Err(e)) => Err(bad(&path, format!("{e}"))),
         })?;
         let Some(b) = next else {
             self.reader = None;
@@ -1451,14 +1626,112 @@ mod tests {
         Ok(out)
     }
 
+    /// `text` as the CSV file of `day` in a new data directory, archived: the directory and
+    /// the Parquet file.
+    fn archived(day: NaiveDate, text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = super::super::layout::day_file(dir.path(), day, 0);
+        std::fs::create_dir_all(path.parent().expect("month")).expect("mkdir");
+        std::fs::write(&path, text).expect("write");
+        let files = super::super::catalog::day_files(dir.path(), day).expect("files");
+        compact_day(day, &files, &Options::default(), &mut NoSummary).expect("compact");
+        let pq = super::super::layout::parquet_file(dir.path(), day);
+        (dir, pq)
+    }
+
+    /// The file at `path` with its footer rewritten: every column chunk claims `size` bytes
+    /// uncompressed.
+    fn claiming(path: &Path, size: i64) -> Vec<u8> {
+        use parquet::file::metadata::ParquetMetaDataWriter;
+        let bytes = std::fs::read(path).expect("read");
+        let md = ParquetMetaDataReader::new()
+            .parse_and_finish(&File::open(path).expect("open"))
+            .expect("footer");
+        let groups = md
+            .row_groups()
+            .iter()
+            .map(|rg| {
+                let cols = rg
+                    .columns()
+                    .iter()
+                    .map(|c| {
+                        c.clone()
+                            .into_builder()
+                            .set_total_uncompressed_size(size)
+                            .build()
+                            .expect("chunk")
+                    })
+                    .collect();
+                rg.clone()
+                    .into_builder()
+                    .set_column_metadata(cols)
+                    .build()
+                    .expect("row group")
+            })
+            .collect();
+        let md = md.into_builder().set_row_groups(groups).build();
+        let n = bytes.len();
+        let footer = u32::from_le_bytes(bytes[n - 8..n - 4].try_into().expect("4 bytes")) as usize;
+        let mut out = bytes[..n - 8 - footer].to_vec();
+        ParquetMetaDataWriter::new(&mut out, &md)
+            .finish()
+            .expect("write footer");
+        out
+    }
+
+    /// A footer whose column chunk claims a huge uncompressed size (the decoder would
+    /// allocate it: a 1 GB Raspberry Pi runs out of memory) is refused, naming the file. A
+    /// day's chunk is well under 1 MB.
+    #[test]
+    fn a_chunk_claiming_a_huge_size_is_refused() {
+        let day = NaiveDate::from_ymd_opt(2026, 5, 1).expect("date");
+        let (_dir, path) = archived(
+            day,
+            "time,time_source,EAST\n2026-05-01T00:00:00+02:00,meter,1\n",
+        );
+        let fine = claiming(&path, 1 << 20);
+        let huge = claiming(&path, 100 << 20);
+        std::fs::write(&path, fine).expect("write");
+        texts(&path).expect("a chunk of 1 MiB is read");
+        std::fs::write(&path, huge).expect("write");
+        let e = ParquetDay::open(&path).err().expect("refused");
+        let msg = e.to_string();
+        assert!(e.is_garbled_archive(), "{e:?}");
+        assert!(
+            msg.contains("2026-05-01.parquet") && msg.contains("uncompressed"),
+            "{msg}"
+        );
+    }
+
+    /// An I/O error under the Parquet decoder stays one (the caller must not take the file
+    /// for garbled and read the CSV files instead); other decoder errors are garbled bytes.
+    #[test]
+    fn io_errors_stay_io_errors() {
+        let eio = || ParquetError::External(Box::new(std::io::Error::from_raw_os_error(5)));
+        let path = Path::new("2026-05-01.parquet");
+        match rerr(path, "footer", eio()) {
+            ReadError::Io { source, .. } => assert_eq!(source.raw_os_error(), Some(5)),
+            e => panic!("{e:?}"),
+        }
+        let e = rerr(path, "footer", ParquetError::EOF("short".into()));
+        assert!(e.is_garbled_archive(), "{e:?}");
+        let e = rerr(path, "footer", ParquetError::External("other".into()));
+        assert!(e.is_garbled_archive(), "{e:?}");
+        assert_eq!(
+            werr(eio()).io_error().and_then(|e| e.raw_os_error()),
+            Some(5)
+        );
+        assert!(matches!(
+            werr(ParquetError::General("x".into())),
+            PushError::Parquet(_)
+        ));
+    }
+
     /// Truncated, overwritten and zeroed bytes anywhere in an archived day: an error naming
     /// the file, or (a byte nothing depends on) the very same cells; never a panic.
     #[test]
     fn damaged_files_are_errors_never_other_values() {
-        let dir = tempfile::tempdir().expect("tempdir");
         let day = NaiveDate::from_ymd_opt(2026, 3, 29).expect("date");
-        let month = dir.path().join("2026/03");
-        std::fs::create_dir_all(&month).expect("mkdir");
         let mut text = String::from("time,time_source,DATE,ADSC,LTARF,EAST,SINSTS\n");
         let t0 = 1_774_738_800; // 2026-03-29T00:00:00+01:00
         for i in 0..20_000i64 {
@@ -1475,10 +1748,7 @@ mod tests {
                 300 + (i * 7919) % 97
             );
         }
-        std::fs::write(month.join("2026-03-29.csv"), text).expect("write");
-        let files = super::super::catalog::day_files(dir.path(), day).expect("files");
-        compact_day(day, &files, &Options::default(), &mut NoSummary).expect("compact");
-        let path = month.join("2026-03-29.parquet");
+        let (dir, path) = archived(day, &text);
         let good = texts(&path).expect("good");
         let full = std::fs::read(&path).expect("read");
         let bad_path = dir.path().join("2026-03-29.parquet");

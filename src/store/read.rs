@@ -3,32 +3,45 @@
 //!
 //! ## Which files a day is read from
 //! - No Parquet file: its CSV files (`YYYY-MM-DD.csv`, `.1.csv`…), merged by time.
-//! - A Parquet file and no CSV file, or only CSV files it *covers* (it lists each among its
-//!   sources with the same name, length and first 4 KiB: a conversion that has not removed
-//!   them yet, or `--keep-csv`): the Parquet file alone.
-//! - A Parquet file whose sources are all still there as CSV files that have grown since
-//!   (rows appended after the conversion): the CSV files alone.
-//! - Otherwise (rows recorded for the day after its CSV files were removed): the Parquet
-//!   file and the CSV files it does not cover, merged by time.
-//! - A Parquet file whose footer cannot be read (a partial copy): its CSV files when there
-//!   are any (with a note), else an error naming it.
+//! - A Parquet file: the Parquet file, and of each CSV file ([`relation`] to the sources the
+//!   Parquet file lists):
+//!   - nothing, when the Parquet file *covers* it (a source of the same name and first bytes,
+//!     with no complete line past where the source's rows ended: a conversion that has not
+//!     removed it yet, or `--keep-csv`);
+//!   - the rows past where the source's rows ended, when it *grew* since (rows appended
+//!     after, or while, it was converted);
+//!   - every row otherwise (a new file: rows recorded for the day after its CSV files were
+//!     removed).
+//!
+//!   So a day is read from the Parquet file alone, or mixed with CSV rows it does not hold;
+//!   the archived rows are never dropped for a CSV file's.
+//! - A file that vanishes while the day is opened (a conversion removed it, or renamed the
+//!   day's Parquet file in, after the listing): the day is listed again, once.
+//! - A Parquet file whose footer cannot be read (a partial copy, garbled bytes): its CSV
+//!   files when there are any (with a note), else an error naming it. An I/O error, or a
+//!   later archive format, is an error whatever CSV files there are.
 //!
 //! Merging: the next row is the earliest of the files' next rows (the first file on a tie),
-//! so a file's own order is kept. Damaged rows ([`super::csv`]) are skipped and reported as
+//! so a file's own order is kept. When a day has rows from several files (or its Parquet
+//! file from several sources), a row identical to one just given at the same time (the same
+//! time cell and cells: a capture replayed twice, whose rows the recorder wrote again into a
+//! new part of the day) is a duplicate: read once (and so archived once). Rows at the same
+//! time with other cells are all read. Damaged rows ([`super::csv`]) are skipped and reported as
 //! [`Next::Damaged`] where they were, with the time of the file's previous good row (else
 //! its next one, else the day's start).
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::io::Read;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
-use super::catalog::{DayFiles, FileEntry};
+use super::catalog::{relist, DayFiles, FileEntry};
 use super::csv::CsvFile;
 use super::digest::bytes_hash;
-use super::parquet::{ParquetDay, ParquetRows};
+use super::parquet::{ParquetDay, ParquetRows, SourceFile};
 use super::text::parse_int;
 
 /// An error reading days. Every message names the file, and the line, at fault.
@@ -66,7 +79,8 @@ pub enum ReadError {
         /// Where.
         at: Position,
     },
-    /// A Parquet day file that cannot be read (truncated, garbled, not ours).
+    /// A Parquet day file whose bytes are not a valid archived day (truncated, garbled, not
+    /// ours). Never an I/O error ([`ReadError::Io`]) nor a later format.
     #[error("{path:?}: not a readable archived day: {reason}")]
     Parquet {
         /// The file.
@@ -74,6 +88,35 @@ pub enum ReadError {
         /// What is wrong.
         reason: String,
     },
+    /// An archived day of a later format than this build reads (a downgrade).
+    #[error(
+        "{path:?}: archive format {found}, written by a newer tic-rec (this one reads formats \
+         {} to {}): upgrade tic-rec to read it",
+        super::parquet::OLDEST_FORMAT,
+        super::parquet::FORMAT
+    )]
+    NewerFormat {
+        /// The file.
+        path: PathBuf,
+        /// Its format.
+        found: u64,
+    },
+}
+
+impl ReadError {
+    /// The I/O error behind it, if any.
+    pub fn io_error(&self) -> Option<&std::io::Error> {
+        match self {
+            ReadError::Dir { source, .. } | ReadError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
+    /// Whether it says a Parquet file's bytes are garbled (not an I/O error, not a later
+    /// format): readers then read the day's CSV files instead, when there are any.
+    pub fn is_garbled_archive(&self) -> bool {
+        matches!(self, ReadError::Parquet { .. })
+    }
 }
 
 /// Where in a CSV file a row is.
@@ -218,7 +261,8 @@ pub enum Next {
     },
 }
 
-/// Which columns a reader needs (the others read as [`Cell::Null`]); `time` is always read.
+/// Which columns a reader needs (the others may read as [`Cell::Null`]); `time` is always
+/// read.
 #[derive(Clone, Copy)]
 pub enum Columns<'a> {
     /// Every column.
@@ -268,27 +312,130 @@ pub struct DayReader {
     encoding: Encoding,
     parquet: Option<ParquetDay>,
     files: Vec<FileEntry>,
+    inherit: Vec<Inherit>,
+    /// Set when the day has rows from several files (see [`DayReader::advance`]).
+    dedup: Option<Dedup>,
+    duplicates: u64,
     cur: Option<usize>,
     markers: VecDeque<(i64, u64)>,
     notes: Vec<String>,
 }
 
+/// The rows given at the time of the last one, to read a row repeated at that time once.
+#[derive(Default)]
+struct Dedup {
+    time: Option<i64>,
+    seen: Vec<String>,
+    row: String,
+}
+
 /// Bytes of a CSV file's start that identify it (with its name and length).
 pub const HEAD_BYTES: u64 = 4096;
 
-/// The hash of the first `min(len, HEAD_BYTES)` bytes of `path`.
-pub fn head_hash(path: &Path, len: u64) -> Result<u64, ReadError> {
-    let io = |source| ReadError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut f = std::fs::File::open(path).map_err(io)?;
+/// The hash of the first `n` bytes of `file` (at most [`HEAD_BYTES`]; fewer when it is
+/// shorter).
+pub fn head_of(mut file: &File, n: u64) -> std::io::Result<u64> {
+    file.seek(SeekFrom::Start(0))?;
     let mut buf = Vec::new();
-    (&mut f)
-        .take(len.min(HEAD_BYTES))
-        .read_to_end(&mut buf)
-        .map_err(io)?;
+    file.take(n.min(HEAD_BYTES)).read_to_end(&mut buf)?;
     Ok(bytes_hash(&buf))
+}
+
+/// Whether `file` has a `\n` in `[from, to)`.
+pub fn has_line_end(mut file: &File, from: u64, to: u64) -> std::io::Result<bool> {
+    file.seek(SeekFrom::Start(from))?;
+    let mut chunk = vec![0; 64 * 1024];
+    let mut left = to.saturating_sub(from);
+    while left > 0 {
+        let n = usize::try_from(left.min(chunk.len() as u64)).unwrap_or(chunk.len());
+        let got = file.read(&mut chunk[..n])?;
+        if got == 0 {
+            return Ok(false);
+        }
+        if memchr::memchr(b'\n', &chunk[..got]).is_some() {
+            return Ok(true);
+        }
+        left -= got as u64;
+    }
+    Ok(false)
+}
+
+/// The offset past the last `\n` in the first `limit` bytes of `file` (0 when none): where
+/// the rows of a file that was `limit` bytes long ended.
+pub fn line_end_within(mut file: &File, limit: u64) -> std::io::Result<u64> {
+    let mut chunk = vec![0; 64 * 1024];
+    let mut hi = limit;
+    while hi > 0 {
+        let lo = hi.saturating_sub(chunk.len() as u64);
+        let n = usize::try_from(hi - lo).unwrap_or(0);
+        file.seek(SeekFrom::Start(lo))?;
+        file.read_exact(&mut chunk[..n])?;
+        if let Some(i) = memchr::memrchr(b'\n', &chunk[..n]) {
+            return Ok(lo + i as u64 + 1);
+        }
+        hi = lo;
+    }
+    Ok(0)
+}
+
+/// How a CSV file stands to a source an archive lists under the same name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Relation {
+    /// The archive holds every row of the file.
+    Covered,
+    /// The source with rows appended: the rows from byte `from` on are not in the archive.
+    Grown {
+        /// Where the source's rows ended (a line start).
+        from: u64,
+    },
+    /// Another file, or one changed otherwise: the archive may hold none of its rows.
+    Other,
+}
+
+/// How the CSV file open as `file`, `len` bytes long, stands to the source `s` (see
+/// [`Relation`]): the same first bytes, then no complete line past where `s`'s rows ended
+/// (covered) or some (grown). A format-1 source (no recorded end) is covered at its very
+/// length, grown when longer and its last archived byte ends a line.
+pub fn relation(s: &SourceFile, file: &File, len: u64) -> std::io::Result<Relation> {
+    let head_len = s.head_len();
+    if len < head_len || head_of(file, head_len)? != s.head {
+        return Ok(Relation::Other);
+    }
+    Ok(match s.end {
+        Some(end) if len < end => Relation::Other,
+        Some(end) if has_line_end(file, end, len)? => Relation::Grown { from: end },
+        Some(_) => Relation::Covered,
+        None if len == s.len => Relation::Covered,
+        None if len > s.len && (s.len == 0 || byte_at(file, s.len - 1)? == b'\n') => {
+            Relation::Grown { from: s.len }
+        }
+        None => Relation::Other,
+    })
+}
+
+fn byte_at(mut file: &File, at: u64) -> std::io::Result<u8> {
+    let mut b = [0u8];
+    file.seek(SeekFrom::Start(at))?;
+    file.read_exact(&mut b)?;
+    Ok(b[0])
+}
+
+/// How the files of a day stand to one source of its Parquet file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Inherit {
+    /// A CSV file it covers is there (and is not read).
+    Covered(PathBuf),
+    /// The CSV file grew: read from where the source's rows ended.
+    Grown,
+    /// No CSV file of the day is that source any more (removed, or replaced by another).
+    Gone,
+}
+
+/// A CSV file read for a day: whole, or from an offset (a grown source).
+#[derive(Clone, Debug)]
+struct CsvPart {
+    entry: FileEntry,
+    from: u64,
 }
 
 fn local_midnight(day: NaiveDate) -> i64 {
@@ -308,57 +455,100 @@ fn add_columns(columns: &mut Vec<String>, header: &[String]) {
 }
 
 /// Which files of a day readers use (see the module doc), decided from the footer of its
-/// Parquet file (if any) and the names, lengths and first bytes of its CSV files.
+/// Parquet file (if any) and the names, first bytes and line ends of its CSV files.
 pub struct Resolved {
     day: NaiveDate,
     encoding: Encoding,
     parquet: Option<(ParquetDay, FileEntry)>,
-    csv: Vec<FileEntry>,
+    csv: Vec<CsvPart>,
+    inherit: Vec<Inherit>,
+    unreadable: Option<ReadError>,
     notes: Vec<String>,
+    /// The files listed, to list the day again when one vanishes.
+    listed: DayFiles,
+}
+
+/// Whether `e` says a file is not there (any more).
+fn vanished(e: &ReadError) -> bool {
+    e.io_error()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound)
 }
 
 impl Resolved {
-    /// Decides which files of `day` to read.
+    /// Decides which files of `day` to read. A file that vanished since `files` was listed
+    /// (a conversion removed it, or renamed the day's Parquet file in) makes it list the day
+    /// again, once.
     pub fn new(day: NaiveDate, files: &DayFiles) -> Result<Resolved, ReadError> {
+        match Self::resolve(day, files) {
+            Err(e) if vanished(&e) => Self::resolve(day, &relist(day, files)?),
+            r => r,
+        }
+    }
+
+    fn resolve(day: NaiveDate, files: &DayFiles) -> Result<Resolved, ReadError> {
         let mut notes = Vec::new();
         let mut parquet = None;
-        let mut csv: Vec<FileEntry> = files.csv.clone();
+        let mut inherit = Vec::new();
+        let mut csv: Vec<CsvPart> = files
+            .csv
+            .iter()
+            .map(|c| CsvPart {
+                entry: c.clone(),
+                from: 0,
+            })
+            .collect();
         let mut encoding = Encoding::Csv;
+        let mut unreadable = None;
         if let Some(p) = &files.parquet {
             match ParquetDay::open(&p.path) {
-                Err(e) if !files.csv.is_empty() => {
+                // Only garbled bytes: an I/O error or a later format is an error, never a
+                // read of the CSV files alone (they may lack the archived rows).
+                Err(e) if !files.csv.is_empty() && e.is_garbled_archive() => {
                     notes.push(format!("{e}; reading the day's CSV files instead"));
+                    unreadable = Some(e);
                 }
                 Err(e) => return Err(e),
                 Ok(pq) => {
-                    let mut uncovered = Vec::new();
+                    let sources = &pq.meta().sources;
+                    inherit = vec![Inherit::Gone; sources.len()];
+                    let mut read = Vec::new();
                     for c in &files.csv {
                         let name = file_name(&c.path);
-                        let covered = match pq.meta().sources.iter().find(|s| s.name == name) {
-                            Some(s) if s.len == c.len => head_hash(&c.path, c.len)? == s.head,
-                            _ => false,
+                        let Some(k) = sources.iter().position(|s| s.name == name) else {
+                            read.push(CsvPart {
+                                entry: c.clone(),
+                                from: 0,
+                            });
+                            continue;
                         };
-                        if !covered {
-                            uncovered.push(c.clone());
+                        let io = |source| ReadError::Io {
+                            path: c.path.clone(),
+                            source,
+                        };
+                        let f = File::open(&c.path).map_err(io)?;
+                        let len = f.metadata().map_err(io)?.len();
+                        match relation(&sources[k], &f, len).map_err(io)? {
+                            Relation::Covered => inherit[k] = Inherit::Covered(c.path.clone()),
+                            Relation::Grown { from } => {
+                                inherit[k] = Inherit::Grown;
+                                read.push(CsvPart {
+                                    entry: c.clone(),
+                                    from,
+                                });
+                            }
+                            Relation::Other => read.push(CsvPart {
+                                entry: c.clone(),
+                                from: 0,
+                            }),
                         }
                     }
-                    let grown = !uncovered.is_empty()
-                        && pq.meta().sources.iter().all(|s| {
-                            files.csv.iter().any(|c| {
-                                file_name(&c.path) == s.name
-                                    && c.len >= s.len
-                                    && head_hash(&c.path, s.len).ok() == Some(s.head)
-                            })
-                        });
-                    if !grown {
-                        encoding = if uncovered.is_empty() {
-                            Encoding::Parquet
-                        } else {
-                            Encoding::Mixed
-                        };
-                        csv = uncovered;
-                        parquet = Some((pq, p.clone()));
-                    }
+                    encoding = if read.is_empty() {
+                        Encoding::Parquet
+                    } else {
+                        Encoding::Mixed
+                    };
+                    csv = read;
+                    parquet = Some((pq, p.clone()));
                 }
             }
         }
@@ -367,8 +557,26 @@ impl Resolved {
             encoding,
             parquet,
             csv,
+            inherit,
+            unreadable,
             notes,
+            listed: files.clone(),
         })
+    }
+
+    /// This day resolved again from a fresh listing (a file read vanished).
+    fn again(&self) -> Result<Resolved, ReadError> {
+        Self::resolve(self.day, &relist(self.day, &self.listed)?)
+    }
+
+    /// Why the day's Parquet file could not be read, when its CSV files are read instead.
+    pub fn unreadable(&self) -> Option<&ReadError> {
+        self.unreadable.as_ref()
+    }
+
+    /// [`Resolved::unreadable`], taken.
+    pub fn take_unreadable(&mut self) -> Option<ReadError> {
+        self.unreadable.take()
     }
 
     /// The encoding the day is read from.
@@ -386,7 +594,7 @@ impl Resolved {
         self.parquet
             .iter()
             .map(|(_, e)| e.clone())
-            .chain(self.csv.iter().cloned())
+            .chain(self.csv.iter().map(|c| c.entry.clone()))
             .collect()
     }
 
@@ -397,30 +605,53 @@ impl Resolved {
 
     /// The day's columns (the union of the files' headers), without reading rows.
     pub fn columns(&self) -> Result<Vec<String>, ReadError> {
+        match self.columns_once() {
+            Err(e) if vanished(&e) => self.again()?.columns_once(),
+            r => r,
+        }
+    }
+
+    fn columns_once(&self) -> Result<Vec<String>, ReadError> {
         let mut columns = Vec::new();
         if let Some((pq, _)) = &self.parquet {
             add_columns(&mut columns, &pq.meta().columns);
         }
         for c in &self.csv {
-            add_columns(&mut columns, CsvFile::open(&c.path)?.header());
+            add_columns(&mut columns, CsvFile::open(&c.entry.path)?.header());
         }
         Ok(columns)
     }
 
-    /// Opens the rows, reading `wanted`.
+    /// Opens the rows, reading `wanted` (resolving the day again, once, when a file vanished
+    /// since it was resolved).
     pub fn open(self, wanted: Columns<'_>) -> Result<DayReader, ReadError> {
+        let (day, listed) = (self.day, self.listed.clone());
+        match self.open_once(wanted) {
+            Err(e) if vanished(&e) => Self::resolve(day, &relist(day, &listed)?)?.open_once(wanted),
+            r => r,
+        }
+    }
+
+    fn open_once(self, wanted: Columns<'_>) -> Result<DayReader, ReadError> {
         let files = self.files();
         let mut columns = Vec::new();
         let mut sources = Vec::new();
         let mut pq_day = None;
+        // Rows of several files (a day replayed twice, or written to two parts) are compared
+        // whole, so a row repeated at the same time is read once: every column is read.
+        let dedup = self.csv.len()
+            + self.parquet.as_ref().map_or(0, |(pq, _)| {
+                (pq.meta().sources.len() + pq.meta().absorbed.len()).max(1)
+            })
+            > 1;
         if let Some((pq, _)) = self.parquet {
             add_columns(&mut columns, &pq.meta().columns);
-            let rows = pq.rows(wanted)?;
+            let rows = pq.rows(if dedup { Columns::All } else { wanted })?;
             sources.push((Src::Parquet(Box::new(rows)), pq.meta().columns.clone()));
             pq_day = Some(pq);
         }
         for c in &self.csv {
-            let f = CsvFile::open(&c.path)?;
+            let f = CsvFile::open_at(&c.entry.path, c.from)?;
             add_columns(&mut columns, f.header());
             let header = f.header().to_vec();
             sources.push((Src::Csv(Box::new(f)), header));
@@ -445,6 +676,9 @@ impl Resolved {
             encoding: self.encoding,
             parquet: pq_day,
             files,
+            inherit: self.inherit,
+            dedup: dedup.then(Dedup::default),
+            duplicates: 0,
             cur: None,
             markers: VecDeque::new(),
             notes: self.notes,
@@ -496,6 +730,32 @@ impl DayReader {
         &self.notes
     }
 
+    /// How the day's CSV files stand to each source of the Parquet file read (in the order
+    /// of its sources; empty when none is read).
+    pub fn inherited(&self) -> &[Inherit] {
+        &self.inherit
+    }
+
+    /// The CSV files read, as sources of an archive of what was read: their length when
+    /// opened, where the rows read end, the hash of their first bytes, their header. Once
+    /// the day has been read to its end.
+    pub fn csv_sources(&mut self) -> Result<Vec<SourceFile>, ReadError> {
+        let mut out = Vec::new();
+        for s in &mut self.sources {
+            if let Src::Csv(f) = &mut s.src {
+                let end = f.rows_end()?;
+                out.push(SourceFile {
+                    name: file_name(f.path()),
+                    len: f.len(),
+                    end: Some(end),
+                    head: f.head_hash(end)?,
+                    header: f.header().to_vec(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// The damaged rows of each file read that had some (so far; all of them once the day
     /// has been read to its end).
     pub fn damage(&self) -> Vec<Damage> {
@@ -543,28 +803,57 @@ impl DayReader {
 
     /// Moves to the next row, or tells of damaged rows skipped; `None` at the end of the day.
     pub fn advance(&mut self) -> Result<Option<Next>, ReadError> {
-        if let Some(i) = self.cur.take() {
-            self.advance_source(i)?;
-        }
-        if let Some((time, count)) = self.markers.pop_front() {
-            return Ok(Some(Next::Damaged { time, count }));
-        }
-        let mut best: Option<(i64, usize)> = None;
-        for (i, s) in self.sources.iter().enumerate() {
-            if s.live {
-                let t = s.time();
-                if best.is_none_or(|(b, _)| t < b) {
-                    best = Some((t, i));
+        loop {
+            if let Some(i) = self.cur.take() {
+                self.advance_source(i)?;
+            }
+            if let Some((time, count)) = self.markers.pop_front() {
+                return Ok(Some(Next::Damaged { time, count }));
+            }
+            let mut best: Option<(i64, usize)> = None;
+            for (i, s) in self.sources.iter().enumerate() {
+                if s.live {
+                    let t = s.time();
+                    if best.is_none_or(|(b, _)| t < b) {
+                        best = Some((t, i));
+                    }
                 }
             }
-        }
-        match best {
-            Some((_, i)) => {
-                self.cur = Some(i);
-                Ok(Some(Next::Row))
+            let Some((t, i)) = best else {
+                return Ok(None);
+            };
+            self.cur = Some(i);
+            if !(self.dedup.is_some() && self.repeats(t)) {
+                return Ok(Some(Next::Row));
             }
-            None => Ok(None),
+            self.duplicates += 1;
         }
+    }
+
+    /// Whether the current row, at `t`, is one already given at that time (every cell the
+    /// same): a row of a capture replayed twice, or written to two parts of the day.
+    fn repeats(&mut self, t: i64) -> bool {
+        let Some(mut d) = self.dedup.take() else {
+            return false;
+        };
+        if d.time != Some(t) {
+            d.time = Some(t);
+            d.seen.clear();
+        }
+        d.row.clear();
+        self.push_row_text(&mut d.row, '\u{1f}');
+        let repeat = d.seen.contains(&d.row);
+        if !repeat {
+            d.seen.push(d.row.clone());
+        }
+        self.dedup = Some(d);
+        repeat
+    }
+
+    /// Rows read as duplicates so far (identical to a row given just before at the same
+    /// time), and not given.
+    pub fn duplicates(&self) -> u64 {
+        self.duplicates
     }
 
     fn current(&self) -> Option<&Source> {
@@ -582,6 +871,16 @@ impl DayReader {
             Some(Src::Csv(f)) => f.offset(),
             Some(Src::Parquet(p)) => p.offset(),
             None => 0,
+        }
+    }
+
+    /// Appends the current row as text: its `time` cell, then each cell (`""` when null),
+    /// separated by `sep`.
+    pub fn push_row_text(&self, out: &mut String, sep: char) {
+        self.push_time_text(out);
+        for j in 1..self.columns.len() {
+            out.push(sep);
+            self.cell(j).push_to(out);
         }
     }
 

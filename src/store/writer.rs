@@ -709,21 +709,7 @@ fn open_append(path: &Path) -> Result<(File, bool), StoreError> {
 /// Opens a day file: creates it with its header, or checks its header, cuts a torn last
 /// line, and finds (and checks) its last row.
 fn resume(path: &Path, header: &str, columns: usize) -> Result<Resume, StoreError> {
-    let (mut file, created) = open_append(path)?;
-    // A shared lock for as long as the file is open: the archiver takes an exclusive one
-    // before it removes a CSV file it has converted, so it never removes one being written
-    // (and while it holds it, for a few milliseconds, this day waits as an outage would).
-    match file.try_lock_shared() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            return Err(StoreError::Io {
-                op: "cannot lock (the archiver is converting it)",
-                path: path.to_owned(),
-                source: io::Error::from(io::ErrorKind::WouldBlock),
-            })
-        }
-        Err(std::fs::TryLockError::Error(e)) => return Err(io_err("cannot lock", path)(e)),
-    }
+    let (mut file, created) = open_locked(path)?;
     if created {
         write_header(&mut file, path, header)?;
         return Ok(Resume::Created(file));
@@ -766,6 +752,44 @@ fn resume(path: &Path, header: &str, columns: usize) -> Result<Resume, StoreErro
         },
     };
     Ok(Resume::Appending { file, last, torn })
+}
+
+/// Opens `path` for appending with a shared lock held for as long as the file is open: the
+/// archiver takes an exclusive one before it removes a CSV file it has converted, so it never
+/// removes one being written. While the archiver holds it (a few milliseconds) this day waits
+/// as an outage would. A file the archiver removed between our open and our lock is opened
+/// again (the path must still name the file locked).
+fn open_locked(path: &Path) -> Result<(File, bool), StoreError> {
+    use std::os::unix::fs::MetadataExt;
+    for _ in 0..3 {
+        let (file, created) = open_append(path)?;
+        match file.try_lock_shared() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Io {
+                    op: "cannot lock (the archiver is converting it)",
+                    path: path.to_owned(),
+                    source: io::Error::from(io::ErrorKind::WouldBlock),
+                })
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_err("cannot lock", path)(e)),
+        }
+        let ours = file.metadata().map_err(io_err("cannot stat", path))?;
+        match fs::metadata(path) {
+            Ok(named) if named.dev() == ours.dev() && named.ino() == ours.ino() => {
+                return Ok((file, created))
+            }
+            // Removed (or replaced) meanwhile: open what the path names now.
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err("cannot stat", path)(e)),
+        }
+    }
+    Err(StoreError::Io {
+        op: "cannot keep open (removed again and again)",
+        path: path.to_owned(),
+        source: io::Error::from(io::ErrorKind::NotFound),
+    })
 }
 
 fn write_header(file: &mut File, path: &Path, header: &str) -> Result<(), StoreError> {

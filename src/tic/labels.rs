@@ -56,8 +56,10 @@ impl Unit {
 pub enum Kind {
     /// The meter's address (ADSC, ADCO): identifies the meter.
     MeterId,
-    /// Free text or a code word (NGTF, OPTARIF, MSG1…).
+    /// Free text or a code word (MSG1, PRM, DPM1…).
     Text,
+    /// The contract: the supplier calendar (NGTF) or the tariff option (OPTARIF).
+    Contract,
     /// The current tariff period's name (LTARF, PTEC).
     TariffName,
     /// The current supplier index number (NTARF).
@@ -227,6 +229,24 @@ pub fn classify(name: &str) -> Class {
     Class { rate, colour }
 }
 
+/// Whether a tariff name (LTARF, PTEC) says EJP's mobile peak hours: `PM..`, `HEURE POINTE
+/// MOBILE`, `POINTE MOBILE`.
+pub fn is_mobile_peak(name: &str) -> bool {
+    let u = name.trim().to_ascii_uppercase();
+    u.starts_with("PM") || u.contains("POINTE")
+}
+
+/// The subscribed power in kVA of a historique `ISOUSC` (A): 200 V × ISOUSC, the Enedis
+/// convention (30 A → 6 kVA; a three-phase meter's ISOUSC is per phase: pass 3 × ISOUSC);
+/// `None` unless that is a whole number of kVA.
+pub fn kva_from_isousc(amperes: u32) -> Option<u8> {
+    if amperes.is_multiple_of(5) {
+        u8::try_from(amperes / 5).ok().filter(|&k| k > 0)
+    } else {
+        None
+    }
+}
+
 /// One label of the registry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Label {
@@ -253,7 +273,12 @@ impl Label {
     pub const fn is_numeric(&self) -> bool {
         !matches!(
             self.kind,
-            Kind::MeterId | Kind::Text | Kind::TariffName | Kind::Date | Kind::Status
+            Kind::MeterId
+                | Kind::Text
+                | Kind::Contract
+                | Kind::TariffName
+                | Kind::Date
+                | Kind::Status
         )
     }
 
@@ -314,7 +339,7 @@ pub const LABELS: &[Label] = &[
     l("ADSC", S, Unit::None, MeterId, "Meter address"),
     l("VTIC", S, Unit::None, Number, "TIC version"),
     l("DATE", S, Unit::None, Date, "Meter date and time"),
-    l("NGTF", S, Unit::None, Text, "Supplier calendar"),
+    l("NGTF", S, Unit::None, Contract, "Supplier calendar"),
     l("LTARF", S, Unit::None, TariffName, "Current tariff period"),
     l(
         "EAST",
@@ -570,7 +595,7 @@ pub const LABELS: &[Label] = &[
     l("PPOINTE", S, Unit::None, Text, "Next peak day profile"),
     // Historique mode (PROTOCOL.md §7).
     l("ADCO", H, Unit::None, MeterId, "Meter address"),
-    l("OPTARIF", H, Unit::None, Text, "Tariff option"),
+    l("OPTARIF", H, Unit::None, Contract, "Tariff option"),
     l("ISOUSC", H, A, Subscribed, "Subscribed current"),
     l("BASE", H, Wh, Energy(Slot::Total), "Base index"),
     l("HCHC", H, Wh, fixed(Hc, None), "HC index"),
@@ -748,19 +773,40 @@ pub fn default_wanted(mode: Mode, optarif: Option<&str>) -> Vec<&'static str> {
     match mode {
         Mode::Standard => STANDARD.to_vec(),
         Mode::Historique => {
-            let optarif = optarif.unwrap_or("").trim();
             let mut v = vec!["ADCO", "OPTARIF", "ISOUSC", "PTEC"];
-            v.extend(
-                LABELS
-                    .iter()
-                    .filter(|l| l.mode == Mode::Historique && l.is_energy())
-                    .map(|l| l.name)
-                    .filter(|n| historique_contract_index(optarif, n)),
-            );
+            v.extend(historique_indexes(optarif.unwrap_or("")));
             v.extend(["PAPP", "IINST", "IINST1", "IINST2", "IINST3"]);
             v
         }
     }
+}
+
+/// The supplier indexes EASF01…EASF10, in order (`n`th is supplier index `n + 1`).
+pub fn supplier_indexes() -> impl Iterator<Item = &'static str> {
+    LABELS
+        .iter()
+        .filter(|l| matches!(l.slot(), Some(Slot::Supplier(_))))
+        .map(|l| l.name)
+}
+
+/// The distributor indexes EASD01…EASD04, in order.
+pub fn distributor_indexes() -> impl Iterator<Item = &'static str> {
+    LABELS
+        .iter()
+        .filter(|l| matches!(l.slot(), Some(Slot::Distributor(_))))
+        .map(|l| l.name)
+}
+
+/// The indexes of the historique contract `optarif` names, in the meter's order: `BASE` |
+/// `HCHC HCHP` | `EJPHN EJPHPM` | `BBRHCJB`…`BBRHPJR`.
+pub fn historique_indexes(optarif: &str) -> Vec<&'static str> {
+    let optarif = optarif.trim();
+    LABELS
+        .iter()
+        .filter(|l| l.mode == Mode::Historique && l.is_energy())
+        .map(|l| l.name)
+        .filter(|n| historique_contract_index(optarif, n))
+        .collect()
 }
 
 /// Whether `index` is one of the indexes of the historique contract `optarif` names.
@@ -875,6 +921,16 @@ mod tests {
             assert_eq!(classify(name), Class { rate, colour }, "{name}");
         }
         assert_eq!(classify("HP ROUGE").display_name(), "HP Rouge");
+        for (name, pm) in [
+            ("PM..", true),
+            ("HEURE POINTE MOBILE", true),
+            ("HN..", false),
+            ("HEURE NORMALE", false),
+            ("HP..", false),
+        ] {
+            assert_eq!(is_mobile_peak(name), pm, "{name}");
+        }
+        assert_eq!(label("NGTF").map(|l| l.kind), Some(Kind::Contract));
         assert_eq!(
             label("BBRHCJR").unwrap().slot(),
             Some(Slot::Fixed(Class::new(Rate::Hc, Some(Colour::Red))))
@@ -898,5 +954,16 @@ mod tests {
         assert!(base.contains(&"BASE") && !base.contains(&"HCHC"));
         let ejp = default_wanted(Mode::Historique, Some("EJP."));
         assert!(ejp.contains(&"EJPHPM") && !ejp.contains(&"BASE"));
+        assert_eq!(supplier_indexes().count(), 10);
+        assert_eq!(supplier_indexes().nth(9), Some("EASF10"));
+        assert_eq!(
+            distributor_indexes().collect::<Vec<_>>().join(","),
+            "EASD01,EASD02,EASD03,EASD04"
+        );
+        assert_eq!(
+            historique_indexes("BBR(").join(","),
+            "BBRHCJB,BBRHPJB,BBRHCJW,BBRHPJW,BBRHCJR,BBRHPJR"
+        );
+        assert_eq!(historique_indexes("HC..").join(","), "HCHC,HCHP");
     }
 }

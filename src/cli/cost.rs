@@ -1,0 +1,179 @@
+//! `tic-rec cost`: what the recorded energy cost, and what Base, HC/HP, Tempo (EJP, a
+//! `--prices` offer) would have cost, per period, as a table, CSV or Parquet. The library
+//! ([`tic_rec::cost::report`]) computes; this module parses and formats.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use chrono::NaiveDate;
+use tic_rec::cost::output as cost_output;
+use tic_rec::cost::{self, HcSchedule, Origin, PriceFile, Tariff, TempoCalendar};
+use tic_rec::export::output::{self, Format as OutFormat};
+use tic_rec::export::{self as ex, Mode, Period};
+
+use super::export::{output_format, parse_date, Format, Progress, Sink};
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("period").args(["day", "week", "month", "year"])))]
+pub struct Args {
+    /// One row per local day (the default).
+    #[arg(long)]
+    day: bool,
+    /// One row per ISO week (Monday to Sunday, local).
+    #[arg(long)]
+    week: bool,
+    /// One row per calendar month.
+    #[arg(long)]
+    month: bool,
+    /// One row per calendar year.
+    #[arg(long)]
+    year: bool,
+    /// First local day, inclusive (YYYY-MM-DD; default: the first recorded day).
+    #[arg(long, value_parser = parse_date)]
+    from: Option<NaiveDate>,
+    /// Last local day, inclusive (YYYY-MM-DD; default: the last recorded day).
+    #[arg(long, value_parser = parse_date)]
+    to: Option<NaiveDate>,
+    /// The directory the recorder writes to.
+    #[arg(long, default_value = "tic-data")]
+    data_dir: PathBuf,
+    /// Output format (default: `table` on a terminal, `parquet` for `-o *.parquet`, else `csv`).
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Write to FILE (atomically: nothing is written on failure) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// The actual option, instead of the one the meter names (NGTF/OPTARIF).
+    #[arg(long, value_name = "base|hchp|tempo|ejp", value_parser = parse_tariff)]
+    contract: Option<Tariff>,
+    /// The subscribed power in kVA, instead of the one the meter states (PREF/ISOUSC).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=36))]
+    kva: Option<u8>,
+    /// HC hours of the HC/HP what-if (default: those the meter switches at, else 22:00-06:00).
+    #[arg(long, value_name = "HH:MM-HH:MM[,…]", value_parser = parse_hc)]
+    hc: Option<HcSchedule>,
+    /// Tempo colours (CSV `date,colour`) beyond or instead of the shipped calendar.
+    #[arg(long, value_name = "FILE", value_parser = parse_tempo_calendar)]
+    tempo_calendar: Option<TempoCalendar>,
+    /// Another supplier's offer (TOML, see examples/prices-example.toml), priced as an
+    /// alternative.
+    #[arg(long, value_name = "FILE", value_parser = parse_prices)]
+    prices: Option<PriceFile>,
+    /// Price the actual energy with the --prices offer (what you pay your supplier) instead
+    /// of the regulated grid.
+    #[arg(long, requires = "prices")]
+    actual_prices: bool,
+    /// Read every row and neither read nor write the summary index (same result, slower).
+    #[arg(long)]
+    no_index: bool,
+}
+
+fn parse_tariff(s: &str) -> Result<Tariff, String> {
+    s.parse().map_err(|e: cost::GridError| e.to_string())
+}
+
+fn parse_hc(s: &str) -> Result<HcSchedule, String> {
+    s.parse().map_err(|e: cost::ScheduleError| e.to_string())
+}
+
+fn parse_tempo_calendar(s: &str) -> Result<TempoCalendar, String> {
+    TempoCalendar::read(std::path::Path::new(s)).map_err(|e| e.to_string())
+}
+
+fn parse_prices(s: &str) -> Result<PriceFile, String> {
+    PriceFile::read(std::path::Path::new(s)).map_err(|e| e.to_string())
+}
+
+impl Args {
+    fn period(&self) -> Period {
+        if self.week {
+            Period::Week
+        } else if self.month {
+            Period::Month
+        } else if self.year {
+            Period::Year
+        } else {
+            Period::Day
+        }
+    }
+
+    fn options(&self) -> cost::Options {
+        cost::Options {
+            period: self.period(),
+            from: self.from,
+            to: self.to,
+            mode: if self.no_index {
+                Mode::Scan
+            } else {
+                Mode::Index
+            },
+            contract: self.contract,
+            kva: self.kva,
+            hc: self.hc.clone(),
+            tempo_calendar: self.tempo_calendar.clone(),
+            prices: self.prices.clone(),
+            actual_prices: self.actual_prices,
+        }
+    }
+}
+
+/// `actual contract HC/HP 6 kVA: option from the meter ("H PLEINE/CREUSE"), power from the
+/// meter (6 kVA); energy from the meter's registers`.
+fn describe(c: &cost::Contract) -> String {
+    let option = match &c.tariff_origin {
+        Origin::Meter(v) => format!("from the meter ({v:?})"),
+        Origin::Given => "given".to_owned(),
+    };
+    let power = match &c.kva_origin {
+        Origin::Meter(v) => format!("from the meter ({v} kVA)"),
+        Origin::Given => "given".to_owned(),
+    };
+    let energy = match c.energy {
+        cost::EnergyFrom::Registers => "the meter's registers",
+        cost::EnergyFrom::TotalIndex => "the total index",
+    };
+    format!(
+        "actual contract {}: option {option}, power {power}; energy from {energy}",
+        c.label()
+    )
+}
+
+pub fn run(args: Args) -> Result<()> {
+    if let (Some(from), Some(to)) = (args.from, args.to) {
+        if from > to {
+            bail!("--from {from} is after --to {to}: nothing to cost");
+        }
+    }
+    let format = output_format(args.format, args.output.as_deref())?;
+    super::check_data_dir(&args.data_dir)?;
+    let store = ex::open(&args.data_dir)?;
+    let mut progress = Progress(None);
+    let mut sink = Sink::open(args.output.as_deref())?;
+    let report = cost::report(&store, &args.options(), &mut progress)?;
+    drop(progress);
+    if let Some(c) = &report.contract {
+        eprintln!("note: {}", describe(c));
+    }
+    for n in &report.notes {
+        let kind = if n.is_warning() { "warning" } else { "note" };
+        eprintln!("{kind}: {n}");
+    }
+    let columns = cost_output::columns(&report);
+    let summary = report.total.as_ref().map(cost::WhatIf::summary);
+    match format {
+        OutFormat::Csv => output::write_csv(&columns, sink.writer())?,
+        OutFormat::Parquet => output::write_parquet(&columns, sink.writer())?,
+        OutFormat::Table => {
+            output::write_table(&cost_output::table_columns(columns), sink.writer())?;
+            if let Some(s) = &summary {
+                writeln!(sink.writer(), "{s}")?;
+            }
+        }
+    }
+    if format != OutFormat::Table {
+        if let Some(s) = &summary {
+            eprintln!("{s}");
+        }
+    }
+    sink.commit()
+}

@@ -1,0 +1,137 @@
+//! `record --mqtt`: the flags, and the link's lines for humans (the library's
+//! [`tic_rec::mqtt`] reports; this presents).
+
+use std::path::PathBuf;
+use std::time::Duration as StdDuration;
+
+use anyhow::{Context, Result};
+use chrono::Duration;
+use tic_rec::mqtt::{self, Broker, LinkState, MqttHandle, MqttObserver, Note, Secret};
+
+use super::simulate::parse_duration;
+
+/// Home Assistant over MQTT.
+#[derive(Debug, clap::Args)]
+pub struct MqttArgs {
+    /// Publish live sensors and Home Assistant discovery to an MQTT broker:
+    /// mqtt://[user@]host[:port], or mqtts://… for TLS (no password in the URL).
+    #[arg(long, value_name = "URL", value_parser = BrokerParser)]
+    mqtt: Option<Broker>,
+    /// The MQTT password: the first line of FILE (never on the command line).
+    #[arg(long, value_name = "FILE", requires = "mqtt")]
+    mqtt_password_file: Option<PathBuf>,
+    /// With mqtts://: the PEM file of the CA that signed the broker's certificate
+    /// [default: the system's roots].
+    #[arg(long, value_name = "FILE", requires = "mqtt")]
+    mqtt_ca: Option<PathBuf>,
+    /// Topic prefix: states on PREFIX/<meter>/state.
+    #[arg(long, value_name = "PREFIX", default_value = "tic-rec")]
+    mqtt_topic: String,
+    /// State messages at most this often (plus one at each tariff change).
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    mqtt_interval: Duration,
+}
+
+/// Parses `--mqtt` with an error that does not echo the value (clap's would, and a URL with a
+/// password in it would end up in the journal).
+#[derive(Clone)]
+struct BrokerParser;
+
+impl clap::builder::TypedValueParser for BrokerParser {
+    type Value = Broker;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Broker, clap::Error> {
+        use clap::error::ErrorKind;
+        let s = value.to_str().ok_or_else(|| {
+            clap::Error::raw(ErrorKind::InvalidUtf8, "--mqtt: the URL is not UTF-8\n").with_cmd(cmd)
+        })?;
+        s.parse().map_err(|e: mqtt::MqttError| {
+            clap::Error::raw(ErrorKind::ValueValidation, format!("{e}\n")).with_cmd(cmd)
+        })
+    }
+}
+
+impl MqttArgs {
+    /// Whether `--mqtt` was given.
+    pub(super) fn enabled(&self) -> bool {
+        self.mqtt.is_some()
+    }
+
+    /// Starts the link if `--mqtt` was given (reads the password file, checks TLS).
+    pub(super) fn start(&self) -> Result<Option<(MqttObserver, MqttHandle)>> {
+        let Some(broker) = self.mqtt.clone() else {
+            return Ok(None);
+        };
+        let password = self
+            .mqtt_password_file
+            .as_deref()
+            .map(Secret::from_file)
+            .transpose()?;
+        let cfg = mqtt::Config {
+            broker,
+            password,
+            ca: self.mqtt_ca.clone(),
+            prefix: self.mqtt_topic.clone(),
+            interval: self.mqtt_interval.to_std().context("--mqtt-interval")?,
+            client_id: None,
+        };
+        Ok(Some(mqtt::start(cfg)?))
+    }
+}
+
+fn retry(d: StdDuration) -> String {
+    format!("retrying in {} s (at most every 30 s)", d.as_secs())
+}
+
+/// A note as a log line.
+pub(super) fn line(n: &Note) -> String {
+    match n {
+        Note::Connected { broker, after } => match after {
+            None => format!("MQTT: connected to {broker}"),
+            Some(d) => format!(
+                "MQTT: connected to {broker} again after {}",
+                humantime::format_duration(StdDuration::from_secs(d.as_secs()))
+            ),
+        },
+        Note::Refused {
+            broker,
+            refusal,
+            retry: r,
+        } => format!(
+            "MQTT: {broker} refused the connection: {}; {}; recording goes on",
+            refusal.describe(),
+            retry(*r)
+        ),
+        Note::Unreachable {
+            broker,
+            why,
+            retry: r,
+        } => format!(
+            "MQTT: cannot reach {broker}: {why}; {}; recording goes on",
+            retry(*r)
+        ),
+        Note::Lost {
+            broker,
+            why,
+            retry: r,
+        } => format!(
+            "MQTT: lost the connection to {broker}: {why}; {}; recording goes on",
+            retry(*r)
+        ),
+    }
+}
+
+/// The link's part of the status line: `; MQTT connected` …
+pub(super) fn summary(h: &MqttHandle) -> String {
+    let s = h.status();
+    match s.state {
+        LinkState::Connected => format!("; MQTT connected ({} states)", s.states),
+        LinkState::Refused(r) => format!("; MQTT REFUSED: {}", r.short()),
+        other => format!("; MQTT {other}"),
+    }
+}

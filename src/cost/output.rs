@@ -1,0 +1,251 @@
+//! The columns of a cost [`Report`], for the export's writers ([`crate::export::output`]: CSV,
+//! the table for reading, Parquet).
+//!
+//! Columns, in order: `period_start`, `period_end`, `contract` (`base`, `hchp`, `tempo`, `ejp`,
+//! or the `--prices` offer's name), `kva`, `<band>_kwh` for each band of the actual contract
+//! (`hc_kwh`, `hp_kwh`; `hc_bleu_kwh`…; `base_kwh`; a `--prices` band's name in lower case,
+//! other characters as `_`), `total_kwh`, `actual_energy_eur`, `actual_subscription_eur`,
+//! `actual_total_eur`, `<key>_total_eur` for each alternative (`base`, `hchp`, `tempo`,
+//! `ejp`, and `offer` for a `--prices` offer), `tempo_missing_days`, `cheapest` (the key of
+//! the cheapest: the actual contract's on a tie; an alternative that left days out is never
+//! the cheapest), `records`, `coverage`, `max_gap_s`, `flags`
+//! (the export's, and `beyond_last_grid`, `monthly_subscription`, `suspect_ejp_prices` when a
+//! cost of the row was priced so).
+//!
+//! Types: kWh and € are exact decimals (`decimal128(18, 3)` and `decimal128(18, 2)` in
+//! Parquet; € rounded half up to the cent, the exact sums being rounded only here); a cell
+//! is empty when the period has no recorded day or the alternative could not be priced (or
+//! left every day out: a Tempo total without a single known colour).
+
+use std::collections::BTreeSet;
+
+use super::report::{CostRow, Report};
+use super::{Cost, Outcome};
+use crate::export::output::Values;
+
+/// A band name as a column stem: `HC Bleu` → `hc_bleu`, `Week-end` → `week_end`.
+pub fn stem(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    while out.ends_with('_') {
+        out.pop();
+    }
+    out
+}
+
+fn actual(r: &CostRow) -> Option<&Cost> {
+    r.cost.as_ref().map(|w| &w.actual)
+}
+
+fn cents(c: Option<&Cost>, f: impl Fn(&Cost) -> super::Money) -> Option<i64> {
+    c.map(|c| i64::try_from(f(c).cents()).unwrap_or(i64::MAX))
+}
+
+/// Every column of the report (CSV, Parquet).
+pub fn columns(report: &Report) -> Vec<(String, Values)> {
+    let rows = &report.rows;
+    let mut out = vec![
+        (
+            "period_start".to_owned(),
+            Values::Time(rows.iter().map(|r| r.start).collect()),
+        ),
+        (
+            "period_end".to_owned(),
+            Values::Time(rows.iter().map(|r| r.end).collect()),
+        ),
+    ];
+    let contract = report.contract.as_ref();
+    let name = contract.map(|c| match c.offer.tariff() {
+        Some(t) => t.name().to_owned(),
+        None => c.offer.name().to_owned(),
+    });
+    out.push((
+        "contract".into(),
+        Values::Text(rows.iter().map(|_| name.clone()).collect()),
+    ));
+    out.push((
+        "kva".into(),
+        Values::Int(
+            rows.iter()
+                .map(|_| contract.map(|c| i64::from(c.kva)))
+                .collect(),
+        ),
+    ));
+    if let Some(c) = contract {
+        for (i, b) in c.offer.bands().iter().enumerate() {
+            let v = rows
+                .iter()
+                .map(|r| {
+                    actual(r)
+                        .and_then(|a| a.bands.get(i))
+                        .map(|b| i64::try_from(b.wh).unwrap_or(i64::MAX))
+                })
+                .collect();
+            out.push((format!("{}_kwh", stem(&b.name)), Values::kwh_exact(v)));
+        }
+    }
+    out.push((
+        "total_kwh".into(),
+        Values::kwh_exact(rows.iter().map(|r| r.total_wh).collect()),
+    ));
+    out.push((
+        "actual_energy_eur".into(),
+        Values::cents(
+            rows.iter()
+                .map(|r| cents(actual(r), |c| c.energy))
+                .collect(),
+        ),
+    ));
+    out.push((
+        "actual_subscription_eur".into(),
+        Values::cents(
+            rows.iter()
+                .map(|r| cents(actual(r), |c| c.subscription))
+                .collect(),
+        ),
+    ));
+    out.push((
+        "actual_total_eur".into(),
+        Values::cents(rows.iter().map(|r| cents(actual(r), Cost::total)).collect()),
+    ));
+    for (i, (key, _)) in report.alternatives.iter().enumerate() {
+        let v = rows
+            .iter()
+            .map(|r| {
+                let c = r
+                    .cost
+                    .as_ref()
+                    .and_then(|w| w.alternatives.get(i))
+                    .and_then(Outcome::cost)
+                    // Every day left out (no Tempo colour): nothing was priced.
+                    .filter(|c| c.subscription_days > 0 || c.wh() > 0);
+                cents(c, Cost::total)
+            })
+            .collect();
+        out.push((format!("{key}_total_eur"), Values::cents(v)));
+    }
+    let tempo = report.alternatives.iter().position(|(k, _)| k == "tempo");
+    out.push((
+        "tempo_missing_days".into(),
+        Values::Int(
+            rows.iter()
+                .map(|r| {
+                    let w = r.cost.as_ref()?;
+                    let c = w.alternatives.get(tempo?)?.cost()?;
+                    // The day before the range (its night) is not one of the row's days.
+                    let n = c
+                        .excluded_days
+                        .iter()
+                        .filter(|d| c.days.contains(**d))
+                        .count();
+                    i64::try_from(n).ok()
+                })
+                .collect(),
+        ),
+    ));
+    out.push((
+        "cheapest".into(),
+        Values::Text(
+            rows.iter()
+                .map(|r| r.cost.as_ref().map(|w| Report::cheapest_key(w).to_owned()))
+                .collect(),
+        ),
+    ));
+    out.push((
+        "records".into(),
+        Values::Int(
+            rows.iter()
+                .map(|r| r.records.and_then(|n| i64::try_from(n).ok()))
+                .collect(),
+        ),
+    ));
+    out.push((
+        "coverage".into(),
+        Values::Float(rows.iter().map(|r| r.coverage).collect()),
+    ));
+    out.push((
+        "max_gap_s".into(),
+        Values::Int(rows.iter().map(|r| r.max_gap_s).collect()),
+    ));
+    out.push((
+        "flags".into(),
+        Values::Text(rows.iter().map(|r| Some(flags(r))).collect()),
+    ));
+    out
+}
+
+/// The export's flags of the row, then the caveats of its costs.
+fn flags(r: &CostRow) -> String {
+    let mut names: Vec<String> = Vec::new();
+    let f = r.flags.names();
+    if !f.is_empty() {
+        names.push(f);
+    }
+    if let Some(w) = &r.cost {
+        let caveats: BTreeSet<&'static str> = std::iter::once(&w.actual)
+            .chain(w.alternatives.iter().filter_map(Outcome::cost))
+            .flat_map(|c| c.caveats.iter().map(|c| c.flag()))
+            .collect();
+        names.extend(caveats.into_iter().map(str::to_owned));
+    }
+    names.join("|")
+}
+
+/// The columns of the table for reading: the periods, the actual contract's kWh, the total,
+/// what was paid, each alternative that was priced somewhere, the cheapest, then coverage and
+/// flags.
+pub fn table_columns(columns: Vec<(String, Values)>) -> Vec<(String, Values)> {
+    let empty = |v: &Values| match v {
+        Values::Decimal(_, x) => x.iter().all(Option::is_none),
+        _ => false,
+    };
+    columns
+        .into_iter()
+        .filter(|(name, v)| {
+            let keep = !matches!(
+                name.as_str(),
+                "contract"
+                    | "kva"
+                    | "actual_energy_eur"
+                    | "actual_subscription_eur"
+                    | "records"
+                    | "max_gap_s"
+            );
+            let unpriced_alternative =
+                name.ends_with("_total_eur") && name != "actual_total_eur" && empty(v);
+            keep && !unpriced_alternative && !(name == "tempo_missing_days" && is_zero(v))
+        })
+        .collect()
+}
+
+fn is_zero(v: &Values) -> bool {
+    match v {
+        Values::Int(x) => x.iter().all(|v| v.unwrap_or(0) == 0),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stems() {
+        for (name, want) in [
+            ("HC", "hc"),
+            ("HP Rouge", "hp_rouge"),
+            ("EJP pointe mobile", "ejp_pointe_mobile"),
+            ("Week-end", "week_end"),
+            ("  Heures (creuses) ", "heures_creuses"),
+            ("Nuit été", "nuit_été"),
+        ] {
+            assert_eq!(stem(name), want, "{name}");
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The result of an export: one [`Row`] per period, its quality [`Flags`], and the [`Table`]
+//! that says what the energy columns mean (HC, HP, Tempo colours, the total).
+
+use super::tariff::Tariffs;
+use super::N_ENERGY;
+use crate::tic::labels::{Class, Colour, Rate};
+
+/// Data-quality flags of a row.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Flags(u8);
+
+impl Flags {
+    /// The period reaches beyond the first or last record.
+    pub const PARTIAL: Flags = Flags(1);
+    /// An index decreased or read zero; the step was left out.
+    pub const INDEX_RESET: Flags = Flags(2);
+    /// ADSC/ADCO changed; the step across was left out.
+    pub const METER_CHANGED: Flags = Flags(4);
+    /// An index rose faster than the subscribed power allows; the step was left out.
+    pub const IMPLAUSIBLE_JUMP: Flags = Flags(8);
+    /// A row whose time was not after the previous one (nor an exact repeat) was skipped.
+    pub const OUT_OF_ORDER: Flags = Flags(16);
+    /// A damaged row (not a record: a bad sector, a hand edit) was skipped here.
+    pub const DAMAGED_ROWS: Flags = Flags(32);
+    const NAMES: [(Flags, &'static str); 6] = [
+        (Flags::PARTIAL, "partial"),
+        (Flags::INDEX_RESET, "index_reset"),
+        (Flags::METER_CHANGED, "meter_changed"),
+        (Flags::IMPLAUSIBLE_JUMP, "implausible_jump"),
+        (Flags::OUT_OF_ORDER, "out_of_order"),
+        (Flags::DAMAGED_ROWS, "damaged_rows"),
+    ];
+
+    /// Whether every flag of `other` is set.
+    pub fn contains(self, other: Flags) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    pub(crate) fn insert(&mut self, other: Flags) {
+        self.0 |= other.0;
+    }
+
+    /// The flag names, joined by `|` (empty when none).
+    pub fn names(self) -> String {
+        let names: Vec<&str> = Flags::NAMES
+            .iter()
+            .filter(|(f, _)| self.contains(*f))
+            .map(|(_, n)| *n)
+            .collect();
+        names.join("|")
+    }
+}
+
+impl std::ops::BitOr for Flags {
+    type Output = Flags;
+
+    /// Both sets of flags.
+    fn bitor(self, o: Flags) -> Flags {
+        Flags(self.0 | o.0)
+    }
+}
+
+/// One period of an export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// Start, Unix seconds (inclusive).
+    pub start: i64,
+    /// End, Unix seconds (exclusive).
+    pub end: i64,
+    /// Consumption of each energy index over the period, Wh (`None`: not in the data).
+    pub wh: [Option<i64>; N_ENERGY],
+    /// Records in the period.
+    pub records: Option<u64>,
+    /// Share of the period covered by records at most 5 min apart.
+    pub coverage: Option<f64>,
+    /// Longest stretch of the period without a record, s.
+    pub max_gap_s: Option<i64>,
+    /// Quality flags.
+    pub flags: Flags,
+}
+
+/// The result of an export: rows and what their columns mean.
+#[derive(Clone, Debug)]
+pub struct Table {
+    /// Positions in [`super::ENERGY_LABELS`] of the indexes present in the files read.
+    pub labels: Vec<usize>,
+    /// The pairs learned from the data.
+    pub tariffs: Tariffs,
+    /// One row per period.
+    pub rows: Vec<Row>,
+}
+
+impl Table {
+    /// The class of every index, learned or default.
+    pub fn classes(&self) -> [Option<Class>; N_ENERGY] {
+        self.tariffs.classes()
+    }
+
+    /// Whether the data has Tempo indexes (colour columns are then written).
+    pub fn tempo(&self) -> bool {
+        let c = self.classes();
+        self.labels
+            .iter()
+            .any(|&k| c[k].is_some_and(|c| c.colour.is_some()))
+    }
+
+    fn sum(&self, row: &Row, pick: impl Fn(usize, Option<Class>) -> bool) -> Option<i64> {
+        let c = self.classes();
+        let mut out = None;
+        for &k in &self.labels {
+            if pick(k, c[k]) {
+                if let Some(v) = row.wh[k] {
+                    out = Some(out.unwrap_or(0) + v);
+                }
+            }
+        }
+        out
+    }
+
+    /// Off-peak consumption of `row`.
+    pub fn hc(&self, row: &Row) -> Option<i64> {
+        self.sum(row, |_, c| c.is_some_and(|c| c.rate == Rate::Hc))
+    }
+
+    /// Peak consumption of `row`.
+    pub fn hp(&self, row: &Row) -> Option<i64> {
+        self.sum(row, |_, c| c.is_some_and(|c| c.rate == Rate::Hp))
+    }
+
+    /// Tempo consumption of one colour and kind.
+    pub fn tempo_wh(&self, row: &Row, colour: Colour, kind: Rate) -> Option<i64> {
+        self.sum(row, |_, c| {
+            c.is_some_and(|c| c.rate == kind && c.colour == Some(colour))
+        })
+    }
+
+    /// The indexes whose sum is the total withdrawn: EAST in standard mode, else the
+    /// historique indexes, else the supplier indexes (those present).
+    pub fn total_labels(&self) -> Vec<usize> {
+        if self.labels.contains(&0) {
+            return vec![0];
+        }
+        let historique: Vec<usize> = self.labels.iter().copied().filter(|&k| k >= 16).collect();
+        if !historique.is_empty() {
+            return historique;
+        }
+        self.labels
+            .iter()
+            .copied()
+            .filter(|k| (1..=10).contains(k))
+            .collect()
+    }
+
+    /// Total withdrawn: EAST in standard mode, else the sum of the historique indexes, else
+    /// the sum of the supplier indexes.
+    pub fn total(&self, row: &Row) -> Option<i64> {
+        if self.labels.contains(&0) {
+            return row.wh[0];
+        }
+        let historique = self.sum(row, |k, _| k >= 16);
+        historique.or_else(|| self.sum(row, |k, _| (1..=10).contains(&k)))
+    }
+}
