@@ -1,5 +1,5 @@
 //! The € figures of the dashboard: one function, [`cost`], that every page and `/api/cost`
-//! ask. It is [`crate::cost::report`] (the numbers of `tic-rec cost`, with everything
+//! ask. It is [`crate::cost::report()`] (the numbers of `tic-rec cost`, with everything
 //! detected from the data: contract, power, HC schedule, Tempo colours) reduced to what the
 //! pages show; the dashboard never shows a figure it did not get from that engine.
 //!

@@ -24,7 +24,7 @@
 //! - **Everything served by the binary**: pages are rendered on the server with inline SVG
 //!   charts ([`svg`], [`pages`]), CSS and the Now page's small script are compiled in
 //!   (`include_str!`); no CDN, so it works offline on a Pi.
-//! - **€ figures** come from one function, [`cost::cost`]: [`crate::cost::report`], the
+//! - **€ figures** come from one function, [`cost::cost`]: [`crate::cost::report()`], the
 //!   numbers of `tic-rec cost`, cached by [`data::Data::cost`] like the period tables; a
 //!   range it cannot price says why, and no figure is ever made up.
 
