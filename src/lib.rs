@@ -10,6 +10,8 @@
 //! - [`cost`]: what that energy cost, and what the other options would have cost (the pure
 //!   engine, and [`cost::report()`] over the recorded days).
 //! - [`archive`]: closed days converted to Parquet (store's format, export's day summary).
+//! - [`serve`]: the dashboard: pages, JSON API and Prometheus metrics over a data directory,
+//!   live inside the recorder.
 //! - [`sim`]: a simulated meter for the demo, the tests and the benchmarks.
 //! - [`mqtt`]: Home Assistant over MQTT, an observer of the recording loop.
 #![forbid(unsafe_code)]
@@ -21,6 +23,7 @@ pub mod cost;
 pub mod export;
 pub mod mqtt;
 pub mod record;
+pub mod serve;
 pub mod sim;
 pub mod store;
 pub mod tic;

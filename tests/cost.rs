@@ -232,36 +232,7 @@ type Row = BTreeMap<String, String>;
 
 /// `tic-rec cost --format csv` over `dir`: the rows and the standard error.
 fn cost(dir: &Path, args: &[&str]) -> (Vec<Row>, String) {
-    let mut all = vec![
-        "cost",
-        "--data-dir",
-        dir.to_str().expect("utf-8"),
-        "--format",
-        "csv",
-    ];
-    all.extend_from_slice(args);
-    let out = tic_rec(&all);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "tic-rec {all:?}: {err}");
-    let mut r = csv::Reader::from_reader(out.stdout.as_slice());
-    let header: Vec<String> = r
-        .headers()
-        .expect("header")
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    let rows = r
-        .records()
-        .map(|row| {
-            let row = row.expect("row");
-            header
-                .iter()
-                .cloned()
-                .zip(row.iter().map(str::to_owned))
-                .collect()
-        })
-        .collect();
-    (rows, err)
+    common::command_csv("cost", dir, args)
 }
 
 /// The CSV text of `tic-rec cost`, checked against `--no-index` (and the index built, then

@@ -7,6 +7,7 @@ mod demo;
 mod export;
 mod mqtt;
 mod record;
+mod serve;
 mod simulate;
 
 use std::io;
@@ -37,6 +38,8 @@ enum Command {
     Compact(compact::Args),
     /// What the recorded energy cost, and what Base, HC/HP or Tempo would have cost.
     Cost(cost::Args),
+    /// Serve a web dashboard, a JSON API and Prometheus metrics over a data directory.
+    Serve(serve::Args),
 }
 
 /// Runs the command line and maps the outcome to an exit code.
@@ -49,6 +52,7 @@ pub fn main() -> ExitCode {
         Command::Export(args) => export::run(args),
         Command::Compact(args) => compact::run(args),
         Command::Cost(args) => cost::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

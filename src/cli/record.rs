@@ -69,6 +69,10 @@ pub struct Args {
     keep_csv: bool,
     #[command(flatten)]
     mqtt: super::mqtt::MqttArgs,
+    /// Also serve the dashboard (pages, JSON API, /metrics) on this address, with live
+    /// values from the recorder's memory, e.g. 127.0.0.1:8080 (see `tic-rec serve`).
+    #[arg(long, value_name = "ADDR", conflicts_with = "demo")]
+    http: Option<std::net::SocketAddr>,
 }
 
 /// `--archive`.
@@ -483,7 +487,7 @@ impl Observer for Systemd {
 }
 
 /// Sets `stop` on SIGINT/SIGTERM; a second signal exits at once.
-fn stop_flag() -> Result<Arc<AtomicBool>> {
+pub(super) fn stop_flag() -> Result<Arc<AtomicBool>> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [SIGINT, SIGTERM] {
@@ -645,6 +649,19 @@ pub fn run(args: Args) -> Result<()> {
     if let Some((observer, _)) = mqtt.as_mut() {
         observers.add(observer);
     }
+    // ---- Dashboard hook (issue 12): `--http` serves it from this process; the live
+    // snapshot is one more observer, which only copies the last record under a short lock.
+    let live = tic_rec::serve::Live::new();
+    let mut live_observer = live.observer();
+    let _dashboard = match args.http {
+        Some(addr) => {
+            let running = super::serve::start(addr, &args.data_dir, Some(live))?;
+            observers.add(&mut live_observer);
+            Some(running)
+        }
+        None => None,
+    };
+    // ---- end of the dashboard hook. ----
     let mode = args.mode.forced();
     let mut clock = HostClock::System;
     if let Some(start) = args.replay_start {

@@ -107,6 +107,7 @@ pub use periods::{boundaries, Period};
 pub use records::{records, RecordSink};
 pub use summary::Summariser;
 pub use table::{Flags, Row, Table};
+pub use tariff::Tariffs;
 
 mod summary;
 

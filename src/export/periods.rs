@@ -33,7 +33,7 @@ pub const MAX_PERIODS: i64 = 200_000;
 
 /// The boundaries (Unix seconds, increasing) of the periods covering
 /// `[from 00:00, to + 1 00:00)` local; the first and last periods are clipped to the range.
-/// `n` periods have `n + 1` boundaries. More than [`MAX_PERIODS`] is an error.
+/// `n` periods have `n + 1` boundaries. More than `MAX_PERIODS` is an error.
 pub fn boundaries(period: Period, from: NaiveDate, to: NaiveDate) -> Result<Vec<i64>, Error> {
     // Each period holds per-label accumulators: bound them (an hour a row for 22 years).
     let days = (to - from).num_days() + 1;

@@ -7,7 +7,7 @@
 //! ([`Note`]s) and shut it down.
 //!
 //! ## Design constraints
-//! - **Never blocks recording.** [`MqttObserver::event`] runs on the recording thread and
+//! - **Never blocks recording.** [`MqttObserver`]'s `event` runs on the recording thread and
 //!   returns at once: it turns the record into a [`Snapshot`] (a few dozen small strings)
 //!   and leaves it in a slot of one (the newest state wins; an older one not yet sent is
 //!   counted as replaced), taken with `try_lock`: if the MQTT thread happens to hold the slot,

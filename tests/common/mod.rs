@@ -242,10 +242,15 @@ pub fn tic_rec(args: &[&str]) -> Output {
         .expect("run tic-rec")
 }
 
-/// Runs `tic-rec export <args> --format csv` and parses the output: header, rows.
-pub fn export_csv(dir: &Path, args: &[&str]) -> Vec<BTreeMap<String, String>> {
+/// Runs `tic-rec <command> --data-dir <dir> --format csv <args>` (it must succeed) and
+/// parses its output, one map of column to text per row, with its standard error.
+pub fn command_csv(
+    command: &str,
+    dir: &Path,
+    args: &[&str],
+) -> (Vec<BTreeMap<String, String>>, String) {
     let mut all = vec![
-        "export",
+        command,
         "--data-dir",
         dir.to_str().expect("utf-8 path"),
         "--format",
@@ -253,11 +258,8 @@ pub fn export_csv(dir: &Path, args: &[&str]) -> Vec<BTreeMap<String, String>> {
     ];
     all.extend_from_slice(args);
     let out = tic_rec(&all);
-    assert!(
-        out.status.success(),
-        "tic-rec {all:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "tic-rec {all:?}: {err}");
     let mut r = csv::Reader::from_reader(out.stdout.as_slice());
     let header: Vec<String> = r
         .headers()
@@ -265,7 +267,8 @@ pub fn export_csv(dir: &Path, args: &[&str]) -> Vec<BTreeMap<String, String>> {
         .iter()
         .map(str::to_owned)
         .collect();
-    r.records()
+    let rows = r
+        .records()
         .map(|row| {
             let row = row.expect("row");
             header
@@ -274,7 +277,13 @@ pub fn export_csv(dir: &Path, args: &[&str]) -> Vec<BTreeMap<String, String>> {
                 .zip(row.iter().map(str::to_owned))
                 .collect()
         })
-        .collect()
+        .collect();
+    (rows, err)
+}
+
+/// Runs `tic-rec export <args> --format csv` and parses the output: header, rows.
+pub fn export_csv(dir: &Path, args: &[&str]) -> Vec<BTreeMap<String, String>> {
+    command_csv("export", dir, args).0
 }
 
 pub fn int(row: &BTreeMap<String, String>, col: &str) -> i64 {

@@ -1,0 +1,60 @@
+//! `tic-rec serve`: the dashboard over a data directory, until SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use tic_rec::serve::{self, Config, Limits, Live, Running};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Directory of the daily files (an archive copied from the recorder, or the one it
+    /// writes).
+    #[arg(long, default_value = "tic-data")]
+    data_dir: PathBuf,
+    /// Address to listen on. Loopback by default: any other address makes the data readable
+    /// by the network.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+}
+
+/// Starts the dashboard on `addr` over `data_dir` (with the recorder's `live` snapshot when
+/// it runs inside `record --http`), saying where, and warning when the address is not
+/// loopback.
+pub(super) fn start(addr: SocketAddr, data_dir: &Path, live: Option<Live>) -> Result<Running> {
+    let config = Config {
+        listen: addr,
+        data_dir: data_dir.to_path_buf(),
+        limits: Limits::default(),
+    };
+    let running = serve::start(&config, live)?;
+    let bound = running.addr();
+    if serve::is_exposed(&bound) {
+        eprintln!(
+            "tic-rec: WARNING: the dashboard listens on {bound}, not on loopback: the recorded data is readable by anyone on the network who can reach this address"
+        );
+    }
+    eprintln!(
+        "tic-rec: dashboard on http://{bound}/ (data in {})",
+        data_dir.display()
+    );
+    Ok(running)
+}
+
+pub fn run(args: Args) -> Result<()> {
+    super::check_data_dir(&args.data_dir)?;
+    if !args.data_dir.is_dir() {
+        bail!(
+            "no data directory {:?} (give --data-dir, or record first: tic-rec record --demo)",
+            args.data_dir.display().to_string()
+        );
+    }
+    let stop = super::record::stop_flag()?;
+    let _running = start(args.listen, &args.data_dir, None)?;
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Ok(())
+}
