@@ -558,46 +558,7 @@ fn dst_days() {
     }
 }
 
-const WEEK_END: &str = r#"
-name = "Week-end"
-[[period]]
-valid_from = 2025-01-01
-valid_to = 2025-06-30
-subscription = { eur_per_month = { 6 = 15.00, 9 = 18.00 } }
-[[period.slot]]
-name = "HC"
-hours = "22:00-06:00"
-days = ["mon", "tue", "wed", "thu", "fri"]
-eur_per_kwh = 0.15
-[[period.slot]]
-name = "HP"
-hours = "06:00-22:00"
-days = ["mon", "tue", "wed", "thu", "fri"]
-eur_per_kwh = 0.20
-[[period.slot]]
-name = "Week-end"
-hours = "00:00-24:00"
-days = ["sat", "sun"]
-eur_per_kwh = 0.12
-[[period]]
-valid_from = 2025-07-01
-subscription = { eur_per_month = { 6 = 16.00, 9 = 19.00 } }
-[[period.slot]]
-name = "HC"
-hours = "22:00-06:00"
-days = ["mon", "tue", "wed", "thu", "fri"]
-eur_per_kwh = 0.14
-[[period.slot]]
-name = "HP"
-hours = "06:00-22:00"
-days = ["mon", "tue", "wed", "thu", "fri"]
-eur_per_kwh = 0.21
-[[period.slot]]
-name = "Week-end"
-hours = "00:00-24:00"
-days = ["sat", "sun"]
-eur_per_kwh = 0.11
-"#;
+const WEEK_END: &str = include_str!("data/week-end-prices.toml");
 
 #[test]
 fn prices_with_a_custom_offer() {

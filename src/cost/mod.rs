@@ -835,46 +835,7 @@ mod tests {
         // Sat, Sun: 24 kWh × 0.12 = 2.88 € each; Mon 30: 8 × 0.15 + 16 × 0.20 = 4.40 €;
         // Tue 1, Wed 2: 8 × 0.14 + 16 × 0.21 = 4.48 € each. Energy 19.12 €.
         // Subscription (3 × 180 + 2 × 192) / 365 = 924 / 365 = 2.53150… €. Total 21.65150… €.
-        let text = r#"
-name = "Week-end"
-[[period]]
-valid_from = 2025-01-01
-valid_to = 2025-06-30
-subscription = { eur_per_month = { 6 = 15.00, 9 = 18.00 } }
-[[period.slot]]
-name = "HC"
-hours = "22:00-06:00"
-days = ["mon", "tue", "wed", "thu", "fri"]
-eur_per_kwh = 0.15
-[[period.slot]]
-name = "HP"
-hours = "06:00-22:00"
-days = ["mon", "tue", "wed", "thu", "fri"]
-eur_per_kwh = 0.20
-[[period.slot]]
-name = "Week-end"
-hours = "00:00-24:00"
-days = ["sat", "sun"]
-eur_per_kwh = 0.12
-[[period]]
-valid_from = 2025-07-01
-subscription = { eur_per_month = { 6 = 16.00, 9 = 19.00 } }
-[[period.slot]]
-name = "HC"
-hours = "22:00-06:00"
-days = ["mon", "tue", "wed", "thu", "fri"]
-eur_per_kwh = 0.14
-[[period.slot]]
-name = "HP"
-hours = "06:00-22:00"
-days = ["mon", "tue", "wed", "thu", "fri"]
-eur_per_kwh = 0.21
-[[period.slot]]
-name = "Week-end"
-hours = "00:00-24:00"
-days = ["sat", "sun"]
-eur_per_kwh = 0.11
-"#;
+        let text = include_str!("../../tests/data/week-end-prices.toml");
         let o = Offer::custom(PriceFile::parse(text, Path::new("w.toml")).expect("parses"));
         let c = cost_of(
             &o,
