@@ -5,10 +5,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{Duration, NaiveDateTime};
@@ -168,64 +167,9 @@ fn junk_before_the_first_frame_does_not_empty_the_labels() {
     assert!(header.contains(",EAST,EASF01,EASF02,"), "{header}");
 }
 
-/// A running recorder whose stderr lines are collected.
-struct Rec {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Rec {
-    fn start(args: &[&str], env: &[(&str, &str)]) -> Rec {
-        let mut child = Command::new(BIN)
-            .arg("record")
-            .args(args)
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().unwrap();
-        let sink = Arc::clone(&lines);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Rec { child, lines }
-    }
-
-    fn has(&self, needle: &str) -> bool {
-        self.lines
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.contains(needle))
-    }
-
-    fn wait_for(&self, needle: &str, secs: u64) {
-        let deadline = Instant::now() + StdDuration::from_secs(secs);
-        while Instant::now() < deadline {
-            if self.has(needle) {
-                return;
-            }
-            std::thread::sleep(StdDuration::from_millis(20));
-        }
-        panic!("no {needle:?} within {secs} s; stderr:\n{}", self.stderr());
-    }
-
-    fn stderr(&self) -> String {
-        self.lines.lock().unwrap().join("\n")
-    }
-
-    /// SIGTERM, then the exit status and stderr.
-    fn terminate(mut self) -> (std::process::ExitStatus, String) {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let status = self.child.wait().unwrap();
-        std::thread::sleep(StdDuration::from_millis(50));
-        (status, self.stderr())
-    }
+/// A running `tic-rec record <args>`.
+fn recorder(args: &[&str], env: &[(&str, &str)]) -> common::Running {
+    common::Running::start(&[&["record"], args].concat(), env)
 }
 
 /// Writes the next simulated frame to the pseudo-terminal; its groups are re-encoded so that
@@ -263,7 +207,7 @@ fn an_adapter_back_after_a_long_outage_is_read_within_five_seconds() {
     let link = dir.path().join("ttyTIC");
     let mut pty = new_pty();
     point(&link, &pty.path);
-    let rec = Rec::start(
+    let rec = recorder(
         &[
             "--port",
             link.to_str().unwrap(),
@@ -369,7 +313,7 @@ fn a_full_disk_holds_rows_in_memory_until_space_returns() {
         .set_len(len.saturating_sub(12 * 1024))
         .unwrap();
     let mut pty = new_pty();
-    let mut rec = Rec::start(
+    let mut rec = recorder(
         &[
             "--port",
             &pty.path,
@@ -436,7 +380,7 @@ fn a_second_recorder_on_the_same_directory_refuses_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let pty = new_pty();
-    let first = Rec::start(
+    let first = recorder(
         &["--port", &pty.path, "--data-dir", data.to_str().unwrap()],
         &[],
     );
@@ -505,7 +449,7 @@ fn systemd_hears_ready_and_watchdog_pings() {
         .unwrap();
     let data = dir.path().join("data");
     let pty = new_pty();
-    let rec = Rec::start(
+    let rec = recorder(
         &["--port", &pty.path, "--data-dir", data.to_str().unwrap()],
         &[
             ("NOTIFY_SOCKET", sock_path.to_str().unwrap()),
@@ -534,7 +478,7 @@ fn systemd_hears_ready_and_watchdog_pings() {
 fn a_missing_port_is_said_with_the_ports_present_and_retried() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let rec = Rec::start(
+    let rec = recorder(
         &[
             "--port",
             "/dev/ttyNOPE",
@@ -609,7 +553,7 @@ fn frames_that_verify_without_rows_are_said() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut pty = new_pty();
-    let rec = Rec::start(
+    let rec = recorder(
         &[
             "--port",
             &pty.path,

@@ -234,72 +234,10 @@ impl Drop for Sub {
     }
 }
 
-/// A running recorder whose stderr lines are collected.
-struct Rec {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Rec {
-    fn start(args: &[&str], env: &[(&str, &str)]) -> Rec {
-        let mut child = Command::new(BIN)
-            .args(["record", "--archive", "csv", "--mode", "standard"])
-            .args(args)
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().unwrap();
-        let sink = Arc::clone(&lines);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Rec { child, lines }
-    }
-
-    fn has(&self, needle: &str) -> bool {
-        self.lines
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.contains(needle))
-    }
-
-    fn stderr(&self) -> String {
-        self.lines.lock().unwrap().join("\n")
-    }
-
-    fn wait_for(&self, needle: &str, secs: u64) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while !self.has(needle) {
-            assert!(
-                Instant::now() < deadline,
-                "no {needle:?} within {secs} s; stderr:\n{}",
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGTERM, then the exit status and stderr.
-    fn terminate(mut self) -> (std::process::ExitStatus, String) {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let status = self.child.wait().unwrap();
-        std::thread::sleep(Duration::from_millis(100));
-        (status, self.stderr())
-    }
-}
-
-impl Drop for Rec {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A running `tic-rec record --archive csv --mode standard <args>`.
+fn recorder(args: &[&str], env: &[(&str, &str)]) -> common::Running {
+    let base: &[&str] = &["record", "--archive", "csv", "--mode", "standard"];
+    common::Running::start(&[base, args].concat(), env)
 }
 
 /// A standard HC/HP meter, one meter second a frame.
@@ -433,7 +371,7 @@ fn discovery_holds_what_home_assistant_requires_and_states_equal_the_rows() {
     let broker = Broker::start(dir.path(), "");
     let sub = Sub::start(broker.port, None);
     let mut pty = new_pty();
-    let rec = Rec::start(
+    let rec = recorder(
         &[
             "--port",
             &pty.path,
@@ -569,7 +507,7 @@ fn the_broker_stopped_for_ten_seconds_loses_no_row_and_gets_discovery_again() {
     let mut broker = Broker::start(dir.path(), "");
     let sub = Sub::start(broker.port, None);
     let mut pty = new_pty();
-    let rec = Rec::start(
+    let rec = recorder(
         &[
             "--port",
             &pty.path,
@@ -680,7 +618,7 @@ fn a_wrong_password_is_said_and_recording_goes_on() {
         let file = dir.path().join(format!("pw-{k}.txt"));
         std::fs::write(&file, format!("{password}\n")).unwrap();
         let mut pty = new_pty();
-        let rec = Rec::start(
+        let rec = recorder(
             &[
                 "--port",
                 &pty.path,
@@ -742,7 +680,7 @@ fn a_glitching_index_with_a_valid_checksum_is_never_published() {
     let broker = Broker::start(dir.path(), "");
     let sub = Sub::start(broker.port, None);
     let mut pty = new_pty();
-    let rec = Rec::start(
+    let rec = recorder(
         &[
             "--port",
             &pty.path,
@@ -943,7 +881,7 @@ fn mqtts_with_a_ca_file_and_with_the_system_roots() {
             &url,
         ];
         args.extend(extra.iter().copied());
-        let rec = Rec::start(&args, env);
+        let rec = recorder(&args, env);
         rec.wait_for("reading", 10);
         let mut m = meter("2026-06-01 12:00:00");
         let want = if *what == "wrong CA" {
@@ -1053,7 +991,7 @@ fn a_broker_sending_garbage_never_stops_recording() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut pty = new_pty();
-    let rec = Rec::start(
+    let rec = recorder(
         &[
             "--port",
             &pty.path,

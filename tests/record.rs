@@ -5,10 +5,9 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime};
@@ -22,66 +21,10 @@ fn at(s: &str) -> NaiveDateTime {
     NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
 }
 
-/// A running recorder whose stderr lines are collected.
-struct Rec {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Rec {
-    fn start(args: &[&str]) -> Rec {
-        let mut child = Command::new(BIN)
-            .arg("record")
-            // These tests read the CSV files themselves: keep plain CSV.
-            .args(["--archive", "csv"])
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().unwrap();
-        let sink = Arc::clone(&lines);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Rec { child, lines }
-    }
-
-    fn wait_for(&self, needle: &str, secs: u64) {
-        let deadline = Instant::now() + StdDuration::from_secs(secs);
-        while Instant::now() < deadline {
-            if self
-                .lines
-                .lock()
-                .unwrap()
-                .iter()
-                .any(|l| l.contains(needle))
-            {
-                return;
-            }
-            std::thread::sleep(StdDuration::from_millis(20));
-        }
-        panic!(
-            "no {needle:?} within {secs} s; stderr: {:#?}",
-            self.lines.lock().unwrap()
-        );
-    }
-
-    fn stderr(&self) -> String {
-        self.lines.lock().unwrap().join("\n")
-    }
-
-    /// SIGTERM, then the exit status.
-    fn terminate(mut self) -> (std::process::ExitStatus, String) {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let status = self.child.wait().unwrap();
-        std::thread::sleep(StdDuration::from_millis(50));
-        (status, self.stderr())
-    }
+/// A running `tic-rec record --archive csv <args>` (these tests read the CSV files
+/// themselves: plain CSV).
+fn recorder(args: &[&str]) -> common::Running {
+    common::Running::start(&[&["record", "--archive", "csv"], args].concat(), &[])
 }
 
 /// Every record file under `dir`, sorted, as (path, header, rows); parsing is strict (a
@@ -204,7 +147,7 @@ fn pty_rows_equal_the_simulated_complete_frames() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut pty = new_pty();
-    let rec = Rec::start(&["--port", &pty.path, "--data-dir", data.to_str().unwrap()]);
+    let rec = recorder(&["--port", &pty.path, "--data-dir", data.to_str().unwrap()]);
     rec.wait_for("reading", 10);
     let mut cfg = SimConfig::new(Mode::Standard, Contract::HcHp, at("2026-03-01 21:55:00"));
     cfg.frame_interval = Some(Duration::seconds(1));
@@ -367,7 +310,7 @@ fn kill_9_then_restart_loses_at_most_the_frame_in_flight() {
     let data_s = data.to_str().unwrap().to_owned();
     let mut pty = new_pty();
     let path = pty.path.clone();
-    let rec = Rec::start(&[
+    let rec = recorder(&[
         "--port",
         &path,
         "--mode",
@@ -397,10 +340,9 @@ fn kill_9_then_restart_loses_at_most_the_frame_in_flight() {
         (pty, sims)
     });
     std::thread::sleep(StdDuration::from_millis(200));
-    let mut child = rec.child;
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    let rec = Rec::start(&["--port", &path, "--mode", "standard", "--data-dir", &data_s]);
+    let mut rec = rec;
+    rec.kill(); // SIGKILL
+    let rec = recorder(&["--port", &path, "--mode", "standard", "--data-dir", &data_s]);
     rec.wait_for("appending to", 15);
     let (_pty, more) = feeder.join().unwrap();
     sims.extend(more);
@@ -437,7 +379,7 @@ fn a_port_that_vanishes_and_comes_back_is_resumed() {
     let link = dir.path().join("ttyTIC");
     let mut pty = new_pty();
     std::os::unix::fs::symlink(&pty.path, &link).unwrap();
-    let rec = Rec::start(&[
+    let rec = recorder(&[
         "--port",
         link.to_str().unwrap(),
         "--data-dir",
@@ -597,7 +539,7 @@ fn raw_bytes_kept_beside_the_records_replay_to_the_same_rows() {
 fn a_line_without_valid_frames_is_diagnosed() {
     let dir = tempfile::tempdir().unwrap();
     let mut pty = new_pty();
-    let rec = Rec::start(&[
+    let rec = recorder(&[
         "--port",
         &pty.path,
         "--mode",

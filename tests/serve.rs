@@ -10,7 +10,7 @@ mod common;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -69,67 +69,27 @@ fn get(addr: SocketAddr, path: &str) -> Got {
     )
 }
 
-/// A running `tic-rec` whose stderr lines are collected.
-struct Proc {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
+/// A running `tic-rec <args>`.
+fn running(args: &[&str]) -> common::Running {
+    common::Running::start(args, &[])
 }
 
-impl Proc {
-    fn start(args: &[&str]) -> Proc {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn tic-rec");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&lines);
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for l in BufReader::new(stderr).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(l);
-            }
+/// The address of the "dashboard on http://ADDR/" line of `p`.
+fn addr_of(p: &common::Running) -> SocketAddr {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let found = p.find_map(|l| {
+            l.split("dashboard on http://")
+                .nth(1)
+                .and_then(|r| r.split('/').next())
+                .and_then(|a| a.parse().ok())
         });
-        Proc { child, lines }
-    }
-
-    fn stderr(&self) -> String {
-        self.lines.lock().unwrap().join("\n")
-    }
-
-    /// The address of the "dashboard on http://ADDR/" line.
-    fn addr(&self) -> SocketAddr {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            let found = self.lines.lock().unwrap().iter().find_map(|l| {
-                l.split("dashboard on http://")
-                    .nth(1)
-                    .and_then(|r| r.split('/').next())
-                    .and_then(|a| a.parse().ok())
-            });
-            if let Some(a) = found {
-                return a;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        if let Some(a) = found {
+            return a;
         }
-        panic!("no dashboard address; stderr:\n{}", self.stderr());
+        std::thread::sleep(Duration::from_millis(20));
     }
-
-    fn terminate(mut self) -> (std::process::ExitStatus, String) {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let status = self.child.wait().unwrap();
-        std::thread::sleep(Duration::from_millis(50));
-        (status, self.stderr())
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    panic!("no dashboard address; stderr:\n{}", p.stderr());
 }
 
 /// An archive made as a user would: the simulator's capture of an HC/HP meter from
@@ -187,15 +147,15 @@ fn archive() -> &'static Path {
     })
 }
 
-fn serve(data: &Path) -> (Proc, SocketAddr) {
-    let p = Proc::start(&[
+fn serve(data: &Path) -> (common::Running, SocketAddr) {
+    let p = running(&[
         "serve",
         "--data-dir",
         data.to_str().unwrap(),
         "--listen",
         "127.0.0.1:0",
     ]);
-    let a = p.addr();
+    let a = addr_of(&p);
     (p, a)
 }
 
@@ -559,7 +519,7 @@ fn live_values_follow_the_recorder_within_two_seconds() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut pty = pty();
-    let rec = Proc::start(&[
+    let rec = running(&[
         "record",
         "--port",
         &pty.path,
@@ -570,7 +530,7 @@ fn live_values_follow_the_recorder_within_two_seconds() {
         "--http",
         "127.0.0.1:0",
     ]);
-    let addr = rec.addr();
+    let addr = addr_of(&rec);
     // The meter sends a frame a second (its time one second later each), on its own thread.
     let sent: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
     let log = Arc::clone(&sent);
@@ -732,7 +692,7 @@ fn two_hundred_slow_clients_cost_the_recorder_no_row() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut pty = pty();
-    let rec = Proc::start(&[
+    let rec = running(&[
         "record",
         "--port",
         &pty.path,
@@ -743,7 +703,7 @@ fn two_hundred_slow_clients_cost_the_recorder_no_row() {
         "--http",
         "127.0.0.1:0",
     ]);
-    let addr = rec.addr();
+    let addr = addr_of(&rec);
     std::thread::sleep(Duration::from_millis(500));
     // 200 clients that send a head one byte every 400 ms, and never finish it.
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));

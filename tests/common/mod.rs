@@ -323,3 +323,97 @@ pub fn rows_so_far(dir: &Path) -> usize {
     }
     n
 }
+
+/// A running `tic-rec` whose standard error lines are collected as they come (a thread reads
+/// them); killed when dropped.
+pub struct Running {
+    /// The process.
+    pub child: std::process::Child,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Running {
+    /// `tic-rec <args>` with `env` added, standard output discarded.
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Running {
+        use std::io::BufRead as _;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tic-rec"))
+            .args(args)
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn tic-rec");
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().expect("piped stderr");
+        let sink = std::sync::Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                sink.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+            }
+        });
+        Running { child, lines }
+    }
+
+    /// The first `Some` that `f` gives over the lines so far.
+    pub fn find_map<T>(&self, f: impl FnMut(&String) -> Option<T>) -> Option<T> {
+        self.lines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find_map(f)
+    }
+
+    /// Whether a line so far contains `needle`.
+    pub fn has(&self, needle: &str) -> bool {
+        self.find_map(|l| l.contains(needle).then_some(()))
+            .is_some()
+    }
+
+    /// The lines so far.
+    pub fn stderr(&self) -> String {
+        self.lines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .join("\n")
+    }
+
+    /// Waits up to `secs` for a line containing `needle` (panics with the lines otherwise).
+    pub fn wait_for(&self, needle: &str, secs: u64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        while !self.has(needle) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {needle:?} within {secs} s; stderr:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM, then the exit status and the lines (the last ones given time to arrive).
+    pub fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("run kill");
+        let status = self.child.wait().expect("wait");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        (status, self.stderr())
+    }
+
+    /// SIGKILL, and waits for the end.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
