@@ -141,28 +141,8 @@ fn compact(dir: &Path, extra: &[&str], fail_at: Option<&str>) -> Output {
     c.output().expect("run tic-rec compact")
 }
 
-fn files_named(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.to_string_lossy().ends_with(ext) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 fn temp_files(dir: &Path) -> Vec<PathBuf> {
-    files_named(dir, "")
+    common::files_named(dir, "")
         .into_iter()
         .filter(|p| p.to_string_lossy().contains(".parquet.tmp"))
         .collect()
@@ -187,11 +167,11 @@ fn every_export_is_byte_identical_after_compaction() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        files_named(d, ".csv").is_empty(),
+        common::files_named(d, ".csv").is_empty(),
         "{:?}",
-        files_named(d, ".csv")
+        common::files_named(d, ".csv")
     );
-    assert_eq!(files_named(d, ".parquet").len(), 5);
+    assert_eq!(common::files_named(d, ".parquet").len(), 5);
     same(&before, &all_exports(d), "after compaction");
     // The damaged row is still told, naming the CSV file it was in.
     let (_, err) = export(d, &["--hour"]);
@@ -228,7 +208,7 @@ fn historique_and_tempo_days_across_the_march_dst_day() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(files_named(d, ".csv").is_empty());
+        assert!(common::files_named(d, ".csv").is_empty());
         for (i, p) in ["--records", "--hour", "--day", "--month"]
             .iter()
             .enumerate()
@@ -282,7 +262,7 @@ fn archived_days_are_fed_from_their_footers_without_an_index() {
     assert_eq!(rows, scan);
     // Three clean days from their footers; the day with a guard event read in full.
     assert_eq!((c.index, c.built, c.full), (3, 0, 1), "{c:?}");
-    let idx = files_named(&d.join(".tic-rec-index"), ".idx");
+    let idx = common::files_named(&d.join(".tic-rec-index"), ".idx");
     assert!(idx.is_empty(), "no index needed: {idx:?}");
 }
 
@@ -337,10 +317,13 @@ fn crash_at_every_step(src: &Path, work: &Path, parquet: Option<usize>) {
             &all_exports(&d),
             &format!("{step:?}: after the next run"),
         );
-        assert!(files_named(&d, ".csv").is_empty(), "{step:?}: CSV left");
+        assert!(
+            common::files_named(&d, ".csv").is_empty(),
+            "{step:?}: CSV left"
+        );
         assert!(temp_files(&d).is_empty(), "{step:?}: temporary files left");
         if let Some(n) = parquet {
-            assert_eq!(files_named(&d, ".parquet").len(), n, "{step:?}");
+            assert_eq!(common::files_named(&d, ".parquet").len(), n, "{step:?}");
         }
     }
 }
@@ -353,9 +336,13 @@ fn a_truncated_or_garbled_parquet_file_is_an_error_or_falls_back_to_its_csv() {
     model(Contract::HcHp, a, b, 10, vec![]).write(d, &[]);
     let want = all_exports(d);
     assert!(compact(d, &["--keep-csv"], None).status.success());
-    assert_eq!(files_named(d, ".csv").len(), 2, "--keep-csv keeps them");
+    assert_eq!(
+        common::files_named(d, ".csv").len(),
+        2,
+        "--keep-csv keeps them"
+    );
     same(&want, &all_exports(d), "--keep-csv");
-    let pq = files_named(d, ".parquet")[0].clone();
+    let pq = common::files_named(d, ".parquet")[0].clone();
     let full = std::fs::read(&pq).expect("read");
     // A partial copy, with the CSV still there: read from the CSV, with a note.
     std::fs::write(&pq, &full[..full.len() / 2]).expect("write");
@@ -498,7 +485,7 @@ fn duckdb_reads_a_fleet_of_archives_as_is() {
         let one = dir.path().join("one");
         let _ = std::fs::remove_dir_all(&one);
         model(Contract::HcHp, a + 60 * m, b, 40 + m, vec![]).write(&one, &[]);
-        for f in files_named(&one, ".csv") {
+        for f in common::files_named(&one, ".csv") {
             let t = std::fs::read_to_string(&f).expect("read");
             std::fs::write(&f, t.replace("041876097171", &id)).expect("write");
         }
@@ -592,15 +579,15 @@ fn the_recorder_archives_the_days_it_closes() {
         (data, err)
     };
     let (csv, _) = run("csv", &["--archive", "csv"]);
-    assert_eq!(files_named(&csv, ".csv").len(), 3);
-    assert!(files_named(&csv, ".parquet").is_empty());
+    assert_eq!(common::files_named(&csv, ".csv").len(), 3);
+    assert!(common::files_named(&csv, ".parquet").is_empty());
     let (pq, err) = run("parquet", &[]);
     assert!(
         err.contains("archived 2026-03-28") && err.contains("archived 2026-03-29"),
         "{err}"
     );
     let names = |d: &Path, ext| -> Vec<String> {
-        files_named(d, ext)
+        common::files_named(d, ext)
             .iter()
             .map(|p| p.file_name().expect("name").to_string_lossy().into_owned())
             .collect()
@@ -611,8 +598,8 @@ fn the_recorder_archives_the_days_it_closes() {
     );
     assert_eq!(names(&pq, ".csv"), ["2026-03-30.csv"]);
     let (kept, _) = run("kept", &["--keep-csv"]);
-    assert_eq!(files_named(&kept, ".csv").len(), 3);
-    assert_eq!(files_named(&kept, ".parquet").len(), 2);
+    assert_eq!(common::files_named(&kept, ".csv").len(), 3);
+    assert_eq!(common::files_named(&kept, ".parquet").len(), 2);
     for p in ["--records", "--hour", "--day"] {
         let want = export(&csv, &[p]).0;
         assert!(export(&pq, &[p]).0 == want, "{p}");
@@ -654,7 +641,7 @@ fn at_start_up_the_recorder_archives_the_closed_days_it_finds() {
         .expect("record");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
-    let names: Vec<String> = files_named(&data, "")
+    let names: Vec<String> = common::files_named(&data, "")
         .iter()
         .filter(|p| !p.to_string_lossy().contains(".tic-rec-index"))
         .filter(|p| !p.ends_with(tic_rec::store::LOCK_FILE))
@@ -701,7 +688,7 @@ fn real_captures_export_the_same_rows_once_archived() {
             .output()
             .expect("record");
         let err = String::from_utf8_lossy(&o.stderr);
-        if files_named(&data, ".csv").is_empty() {
+        if common::files_named(&data, ".csv").is_empty() {
             // A capture without a complete record: the replay fails and says why.
             assert!(
                 !o.status.success() && err.contains("no row written from"),
@@ -720,7 +707,7 @@ fn real_captures_export_the_same_rows_once_archived() {
             "{name}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(files_named(&data, ".csv").is_empty(), "{name}");
+        assert!(common::files_named(&data, ".csv").is_empty(), "{name}");
         let after = [
             export(&data, &["--records"]).0,
             export(&data, &["--hour"]).0,
@@ -1376,11 +1363,11 @@ fn compact_refuses_while_a_recorder_runs() {
             && err.contains("stop it to compact by hand"),
         "{err}"
     );
-    assert_eq!(files_named(d, ".csv").len(), 1, "nothing converted");
+    assert_eq!(common::files_named(d, ".csv").len(), 1, "nothing converted");
     assert!(compact(d, &["--check"], None).status.success());
     drop(lock);
     assert!(compact(d, &[], None).status.success());
-    assert_eq!(files_named(d, ".parquet").len(), 1);
+    assert_eq!(common::files_named(d, ".parquet").len(), 1);
 }
 
 /// The same rows in two parts of a day (`D.csv` and `D.1.csv`, as a capture replayed twice
@@ -1398,7 +1385,7 @@ fn rows_in_two_parts_of_a_day_are_read_and_archived_once() {
     let want = all_exports(&one);
     same(&want, &all_exports(&two), "two parts");
     assert!(compact(&two, &[], None).status.success());
-    assert!(files_named(&two, ".csv").is_empty());
+    assert!(common::files_named(&two, ".csv").is_empty());
     same(&want, &all_exports(&two), "two parts, archived");
     // Written once more after the archiving: still once.
     std::fs::copy(day_path(&one, 2026, 5, 1, 0), day_path(&two, 2026, 5, 1, 0)).expect("copy");
@@ -1420,7 +1407,7 @@ fn compact_says_no_rows_once_for_an_empty_day() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("2026-05-02: no rows"), "{err}");
-    assert!(files_named(d, ".csv").is_empty());
+    assert!(common::files_named(d, ".csv").is_empty());
     let out = compact(d, &[], None);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && !err.contains("no rows"), "{err}");

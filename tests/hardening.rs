@@ -66,25 +66,15 @@ fn replay(bytes: &[u8], data: &Path, extra: &[&str]) -> (bool, String) {
 
 /// Every record file under `dir` (sorted) with its rows (header excluded).
 fn files(dir: &Path) -> Vec<(PathBuf, Vec<String>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "csv") {
-                let text = std::fs::read_to_string(&p).unwrap();
-                assert!(text.is_empty() || text.ends_with('\n'), "{p:?}: a torn row");
-                out.push((p, text.lines().skip(1).map(str::to_owned).collect()));
-            }
-        }
-    }
-    out.sort();
-    out
+    common::files_named(dir, ".csv")
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            assert!(text.is_empty() || text.ends_with('\n'), "{p:?}: a torn row");
+            let rows = text.lines().skip(1).map(str::to_owned).collect();
+            (p, rows)
+        })
+        .collect()
 }
 
 fn rows(dir: &Path) -> Vec<String> {

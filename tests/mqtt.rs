@@ -289,28 +289,17 @@ fn same(_: &str, _: &str) -> Option<String> {
 /// The rows of every CSV file under `dir`, by time, as label → cell.
 fn rows(dir: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "csv") {
-                let text = std::fs::read_to_string(&p).unwrap();
-                let mut lines = text.lines();
-                let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
-                for l in lines {
-                    let row: BTreeMap<String, String> = header
-                        .iter()
-                        .map(|h| (*h).to_owned())
-                        .zip(l.split(',').map(str::to_owned))
-                        .collect();
-                    out.insert(row["time"].clone(), row);
-                }
-            }
+    for p in common::files_named(dir, ".csv") {
+        let text = std::fs::read_to_string(&p).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+        for l in lines {
+            let row: BTreeMap<String, String> = header
+                .iter()
+                .map(|h| (*h).to_owned())
+                .zip(l.split(',').map(str::to_owned))
+                .collect();
+            out.insert(row["time"].clone(), row);
         }
     }
     out

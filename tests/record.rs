@@ -30,20 +30,7 @@ fn recorder(args: &[&str]) -> common::Running {
 /// Every record file under `dir`, sorted, as (path, header, rows); parsing is strict (a
 /// torn or misaligned row is an error).
 fn read_dir_rows(dir: &Path) -> Vec<(PathBuf, Vec<String>, Vec<Vec<String>>)> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "csv") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    files
+    common::files_named(dir, ".csv")
         .into_iter()
         .map(|p| {
             let text = std::fs::read_to_string(&p).unwrap();

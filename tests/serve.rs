@@ -490,30 +490,6 @@ fn pty() -> Pty {
     p
 }
 
-/// Rows of every CSV file under `dir`.
-fn rows(dir: &Path) -> usize {
-    let mut n = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "csv") {
-                n += std::fs::read_to_string(&p)
-                    .unwrap()
-                    .lines()
-                    .count()
-                    .saturating_sub(1);
-            }
-        }
-    }
-    n
-}
-
 #[test]
 fn live_values_follow_the_recorder_within_two_seconds() {
     let dir = tempfile::tempdir().unwrap();
@@ -751,7 +727,11 @@ fn two_hundred_slow_clients_cost_the_recorder_no_row() {
     let (status, stderr) = rec.terminate();
     assert!(status.success(), "{stderr}");
     assert!(answered, "the server answers again after the slow clients");
-    assert_eq!(rows(&data), frames, "every frame a row\n{stderr}");
+    assert_eq!(
+        common::rows_so_far(&data),
+        frames,
+        "every frame a row\n{stderr}"
+    );
 }
 
 /// Headless Chromium (Debian's `chromium`), or `None` after [`common::skip_or_fail`].

@@ -304,24 +304,38 @@ pub fn time(row: &BTreeMap<String, String>, col: &str) -> i64 {
 /// for a moment, where a strict parse would fail).
 #[allow(dead_code)]
 pub fn rows_so_far(dir: &Path) -> usize {
-    let mut n = 0;
-    let mut stack = vec![dir.to_owned()];
+    files_named(dir, ".csv")
+        .iter()
+        .map(|p| {
+            let text = std::fs::read(p).unwrap_or_default();
+            text.iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                .saturating_sub(1)
+        })
+        .sum()
+}
+
+/// Every file below `dir` (in every subfolder) whose path ends with `suffix`, sorted; a
+/// folder that vanishes or cannot be read is passed over.
+pub fn files_named(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "csv") {
-                let text = std::fs::read(&p).unwrap_or_default();
-                n += text
-                    .iter()
-                    .filter(|&&b| b == b'\n')
-                    .count()
-                    .saturating_sub(1);
+            } else if p.to_string_lossy().ends_with(suffix) {
+                out.push(p);
             }
         }
     }
-    n
+    out.sort();
+    out
 }
 
 /// A running `tic-rec` whose standard error lines are collected as they come (a thread reads
