@@ -2,16 +2,13 @@
 //! `--prices` offer) would have cost, per period, as a table, CSV or Parquet. The library
 //! ([`tic_rec::cost::report`]) computes; this module parses and formats.
 
-use std::path::PathBuf;
-
-use anyhow::{bail, Result};
-use chrono::NaiveDate;
+use anyhow::Result;
 use tic_rec::cost::output as cost_output;
 use tic_rec::cost::{self, HcSchedule, Origin, PriceFile, Tariff, TempoCalendar};
 use tic_rec::export::output::{self, Format as OutFormat};
-use tic_rec::export::{self as ex, Mode, Period};
+use tic_rec::export::{Mode, Period};
 
-use super::export::{output_format, parse_date, Format, Progress, Sink};
+use super::export::{Io, Progress};
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("period").args(["day", "week", "month", "year"])))]
@@ -28,21 +25,8 @@ pub struct Args {
     /// One row per calendar year.
     #[arg(long)]
     year: bool,
-    /// First local day, inclusive (YYYY-MM-DD; default: the first recorded day).
-    #[arg(long, value_parser = parse_date)]
-    from: Option<NaiveDate>,
-    /// Last local day, inclusive (YYYY-MM-DD; default: the last recorded day).
-    #[arg(long, value_parser = parse_date)]
-    to: Option<NaiveDate>,
-    /// The directory the recorder writes to.
-    #[arg(long, default_value = "tic-data")]
-    data_dir: PathBuf,
-    /// Output format (default: `table` on a terminal, `parquet` for `-o *.parquet`, else `csv`).
-    #[arg(long, value_enum)]
-    format: Option<Format>,
-    /// Write to FILE (atomically: nothing is written on failure) instead of standard output.
-    #[arg(short, long, value_name = "FILE")]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    io: Io,
     /// The actual option, instead of the one the meter names (NGTF/OPTARIF).
     #[arg(long, value_name = "base|hchp|tempo|ejp", value_parser = parse_tariff)]
     contract: Option<Tariff>,
@@ -100,8 +84,8 @@ impl Args {
     fn options(&self) -> cost::Options {
         cost::Options {
             period: self.period(),
-            from: self.from,
-            to: self.to,
+            from: self.io.from,
+            to: self.io.to,
             mode: if self.no_index {
                 Mode::Scan
             } else {
@@ -139,16 +123,8 @@ fn describe(c: &cost::Contract) -> String {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    if let (Some(from), Some(to)) = (args.from, args.to) {
-        if from > to {
-            bail!("--from {from} is after --to {to}: nothing to cost");
-        }
-    }
-    let format = output_format(args.format, args.output.as_deref())?;
-    super::check_data_dir(&args.data_dir)?;
-    let store = ex::open(&args.data_dir)?;
+    let (store, format, mut sink) = args.io.open("cost")?;
     let mut progress = Progress(None);
-    let mut sink = Sink::open(args.output.as_deref())?;
     let report = cost::report(&store, &args.options(), &mut progress)?;
     drop(progress);
     if let Some(c) = &report.contract {

@@ -30,21 +30,8 @@ pub struct Args {
     /// Export the recorded rows themselves instead of per-period consumption.
     #[arg(long)]
     records: bool,
-    /// First local day, inclusive (YYYY-MM-DD; default: the first recorded day).
-    #[arg(long, value_parser = parse_date)]
-    from: Option<NaiveDate>,
-    /// Last local day, inclusive (YYYY-MM-DD; default: the last recorded day).
-    #[arg(long, value_parser = parse_date)]
-    to: Option<NaiveDate>,
-    /// The directory the recorder writes to.
-    #[arg(long, default_value = "tic-data")]
-    data_dir: PathBuf,
-    /// Output format (default: `table` on a terminal, `parquet` for `-o *.parquet`, else `csv`).
-    #[arg(long, value_enum)]
-    format: Option<Format>,
-    /// Write to FILE (atomically: nothing is written on failure) instead of standard output.
-    #[arg(short, long, value_name = "FILE")]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    io: Io,
     /// Read every row and neither read nor write the summary index (same result, slower).
     #[arg(long, conflicts_with = "records")]
     no_index: bool,
@@ -52,6 +39,44 @@ pub struct Args {
     /// repeat another (CSV and Parquet always have every column).
     #[arg(long)]
     all_columns: bool,
+}
+
+/// The range, the data directory and the output, as `export` and `cost` take them.
+#[derive(Debug, clap::Args)]
+pub(super) struct Io {
+    /// First local day, inclusive (YYYY-MM-DD; default: the first recorded day).
+    #[arg(long, value_parser = parse_date)]
+    pub(super) from: Option<NaiveDate>,
+    /// Last local day, inclusive (YYYY-MM-DD; default: the last recorded day).
+    #[arg(long, value_parser = parse_date)]
+    pub(super) to: Option<NaiveDate>,
+    /// The directory the recorder writes to.
+    #[arg(long, default_value = "tic-data")]
+    pub(super) data_dir: PathBuf,
+    /// Output format (default: `table` on a terminal, `parquet` for `-o *.parquet`, else `csv`).
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Write to FILE (atomically: nothing is written on failure) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+impl Io {
+    /// Checks the range (`what`: "export", "cost") and the output format (Parquet needs
+    /// -o), then opens the data directory and the output: the days, the format and where
+    /// it goes.
+    pub(super) fn open(&self, what: &str) -> Result<(ex::Catalog, OutFormat, Sink)> {
+        if let (Some(from), Some(to)) = (self.from, self.to) {
+            if from > to {
+                bail!("--from {from} is after --to {to}: nothing to {what}");
+            }
+        }
+        let format = output_format(self.format, self.output.as_deref())?;
+        super::check_data_dir(&self.data_dir)?;
+        let store = ex::open(&self.data_dir)?;
+        let sink = Sink::open(self.output.as_deref())?;
+        Ok((store, format, sink))
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -82,10 +107,6 @@ impl Args {
         } else {
             Period::Day
         }
-    }
-
-    fn format(&self) -> Result<OutFormat> {
-        output_format(self.format, self.output.as_deref())
     }
 }
 
@@ -212,25 +233,16 @@ impl Sink {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    if let (Some(from), Some(to)) = (args.from, args.to) {
-        if from > to {
-            bail!("--from {from} is after --to {to}: nothing to export");
-        }
-    }
-    // format() refuses Parquet without -o.
-    let format = args.format()?;
-    super::check_data_dir(&args.data_dir)?;
-    let store = ex::open(&args.data_dir)?;
+    let (store, format, mut sink) = args.io.open("export")?;
     let mut progress = Progress(None);
-    let mut sink = Sink::open(args.output.as_deref())?;
     if args.records {
         let mut w = RecordWriter::new(format, sink.writer());
-        ex::records(&store, args.from, args.to, &mut w, &mut progress)?;
+        ex::records(&store, args.io.from, args.io.to, &mut w, &mut progress)?;
     } else {
         let options = Options {
             period: args.period(),
-            from: args.from,
-            to: args.to,
+            from: args.io.from,
+            to: args.io.to,
             mode: if args.no_index {
                 Mode::Scan
             } else {
