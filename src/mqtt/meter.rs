@@ -170,16 +170,11 @@ impl Tracker {
                 self.frames.meter.offer(g.value.to_owned());
             }
         }
-        if let Some(s) = f
-            .get("STGE")
-            .and_then(|g| u32::from_str_radix(g.value, 16).ok())
-        {
-            self.frames
-                .stge
-                .offer((stge_colour(s >> 24), stge_colour(s >> 26)));
+        if let Some(colours) = f.get("STGE").and_then(|g| Colour::from_stge(g.value)) {
+            self.frames.stge.offer(colours);
         }
         if let Some(d) = f.get("DEMAIN") {
-            self.frames.demain.offer(demain_colour(d.value));
+            self.frames.demain.offer(Colour::from_demain(d.value));
         }
         if let Some(g) = f.get("NGTF").or_else(|| f.get("OPTARIF")) {
             self.frames.calendar.offer(g.value.trim().to_owned());
@@ -515,26 +510,6 @@ fn ptec_index(ptec: &str) -> Option<&'static str> {
         "HPJR" => "BBRHPJR",
         _ => return None,
     })
-}
-
-/// A Tempo colour code of STGE (two bits: 0 none, 1 blue, 2 white, 3 red).
-fn stge_colour(bits: u32) -> Option<Colour> {
-    match bits & 3 {
-        1 => Some(Colour::Blue),
-        2 => Some(Colour::White),
-        3 => Some(Colour::Red),
-        _ => None,
-    }
-}
-
-/// DEMAIN: `BLEU`, `BLAN`, `ROUG`, or `----` (not known yet).
-fn demain_colour(v: &str) -> Option<Colour> {
-    match v.trim() {
-        "BLEU" => Some(Colour::Blue),
-        "BLAN" => Some(Colour::White),
-        "ROUG" => Some(Colour::Red),
-        _ => None,
-    }
 }
 
 /// The name of a colour in the state message: `Bleu`, `Blanc`, `Rouge`.

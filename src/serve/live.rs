@@ -115,29 +115,12 @@ pub struct LiveObserver {
     shared: Arc<Shared>,
 }
 
-/// The Tempo colour of a 2-bit STGE field (0 none, 1 blue, 2 white, 3 red).
-fn stge_colour(bits: u32) -> Option<Colour> {
-    match bits & 3 {
-        1 => Some(Colour::Blue),
-        2 => Some(Colour::White),
-        3 => Some(Colour::Red),
-        _ => None,
-    }
-}
-
 /// Today's and tomorrow's Tempo colours of a frame, if it says them.
 fn frame_colours(frame: &crate::tic::Frame<'_>) -> Option<(Option<Colour>, Option<Colour>)> {
     if let Some(g) = frame.get("STGE") {
-        let s = u32::from_str_radix(g.value.trim(), 16).ok()?;
-        return Some((stge_colour(s >> 24), stge_colour(s >> 26)));
+        return Colour::from_stge(g.value);
     }
-    let g = frame.get("DEMAIN")?;
-    let tomorrow = match g.value.trim() {
-        "BLEU" => Some(Colour::Blue),
-        "BLAN" => Some(Colour::White),
-        "ROUG" => Some(Colour::Red),
-        _ => None,
-    };
+    let tomorrow = Colour::from_demain(frame.get("DEMAIN")?.value);
     let today = frame.get("PTEC").and_then(|p| classify(p.value).colour);
     Some((today, tomorrow))
 }
@@ -187,15 +170,6 @@ impl Observer for LiveObserver {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stge_colours() {
-        // Today blue (1 << 24), tomorrow red (3 << 26).
-        let s: u32 = 0x003A_0001 | (1 << 24) | (3 << 26);
-        assert_eq!(stge_colour(s >> 24), Some(Colour::Blue));
-        assert_eq!(stge_colour(s >> 26), Some(Colour::Red));
-        assert_eq!(stge_colour(0x003A_0001 >> 26), None);
-    }
 
     #[test]
     fn cells_by_label() {

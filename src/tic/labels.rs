@@ -160,6 +160,36 @@ impl Colour {
     }
 }
 
+impl Colour {
+    /// A 2-bit Tempo colour field of STGE (0 none, 1 blue, 2 white, 3 red).
+    fn of_stge_bits(bits: u32) -> Option<Colour> {
+        match bits & 3 {
+            1 => Some(Colour::Blue),
+            2 => Some(Colour::White),
+            3 => Some(Colour::Red),
+            _ => None,
+        }
+    }
+
+    /// Today's and tomorrow's Tempo colours of a standard STGE value (8 hex digits; bits
+    /// 24–25 today, 26–27 tomorrow), `None` for a value that is not hexadecimal.
+    pub fn from_stge(stge: &str) -> Option<(Option<Colour>, Option<Colour>)> {
+        let s = u32::from_str_radix(stge.trim(), 16).ok()?;
+        Some((Colour::of_stge_bits(s >> 24), Colour::of_stge_bits(s >> 26)))
+    }
+
+    /// Tomorrow's colour of a historique DEMAIN value: `BLEU`, `BLAN`, `ROUG`; `----` (not
+    /// known yet) or anything else is none.
+    pub fn from_demain(demain: &str) -> Option<Colour> {
+        match demain.trim() {
+            "BLEU" => Some(Colour::Blue),
+            "BLAN" => Some(Colour::White),
+            "ROUG" => Some(Colour::Red),
+            _ => None,
+        }
+    }
+}
+
 /// What an index counts as: HC, HP or other, and a Tempo colour if any.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Class {
@@ -830,6 +860,25 @@ pub fn is_meter_id(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tempo_colours_of_stge_and_demain() {
+        // Today blue (1 << 24), tomorrow red (3 << 26), other bits set.
+        let s = 0x003A_0001u32 | (1 << 24) | (3 << 26);
+        assert_eq!(
+            Colour::from_stge(&format!("{s:08X}")),
+            Some((Some(Colour::Blue), Some(Colour::Red)))
+        );
+        assert_eq!(Colour::from_stge("003A0001"), Some((None, None)));
+        assert_eq!(
+            Colour::from_stge("0A000000"),
+            Some((Some(Colour::White), Some(Colour::White)))
+        );
+        assert_eq!(Colour::from_stge("00G00000"), None);
+        assert_eq!(Colour::from_demain("BLAN"), Some(Colour::White));
+        assert_eq!(Colour::from_demain("ROUG"), Some(Colour::Red));
+        assert_eq!(Colour::from_demain("----"), None);
+    }
 
     #[test]
     fn names_are_unique_and_well_formed() {
