@@ -1012,3 +1012,77 @@ fn a_broker_sending_garbage_never_stops_recording() {
         "the recorder came back for more"
     );
 }
+
+/// With `--http` too, the link's state is in `/metrics` (valid for promtool) and in
+/// `/api/now`: connected to a running broker, then down once it stops.
+#[test]
+fn the_link_state_is_in_the_metrics_and_the_api() {
+    use common::http::{addr_of, check_metrics, get};
+    if !have_mosquitto() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut broker = Broker::start(dir.path(), "");
+    let mut pty = new_pty();
+    let rec = recorder(
+        &[
+            "--port",
+            &pty.path,
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--mqtt",
+            &broker.url(None),
+            "--mqtt-interval",
+            "1s",
+            "--http",
+            "127.0.0.1:0",
+        ],
+        &[],
+    );
+    let addr = addr_of(&rec);
+    rec.wait_for("reading", 10);
+    let mut m = meter("2026-06-01 12:00:00");
+    // The value of the one tic_mqtt_connected sample.
+    let up = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("tic_mqtt_connected{"))
+            .and_then(|l| l.rsplit(' ').next())
+            .map(str::to_owned)
+    };
+    let connected = |text: &str| up(text).as_deref() == Some("1");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut text = String::new();
+    while Instant::now() < deadline {
+        send(&mut pty, &mut m, &same, 100);
+        text = get(addr, "/metrics").text();
+        if connected(&text) && text.contains("tic_mqtt_states_total 1") {
+            break;
+        }
+    }
+    assert!(connected(&text), "{text}\n{}", rec.stderr());
+    assert!(text.contains("state=\"connected\""), "{text}");
+    assert!(text.contains("tic_mqtt_connects_total 1"), "{text}");
+    assert!(
+        text.contains("tic_mqtt_last_state_timestamp_seconds"),
+        "{text}"
+    );
+    check_metrics(&text);
+    let now = get(addr, "/api/now").json();
+    assert_eq!(now["link"]["mqtt"]["state"], "connected", "{now}");
+    assert!(now["link"]["mqtt"]["states"].as_u64() >= Some(1), "{now}");
+
+    broker.stop();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        send(&mut pty, &mut m, &same, 100);
+        text = get(addr, "/metrics").text();
+        if up(&text).as_deref() == Some("0") {
+            break;
+        }
+    }
+    assert!(text.contains("state=\"down\""), "{text}\n{}", rec.stderr());
+    check_metrics(&text);
+    let (status, stderr) = rec.terminate();
+    assert!(status.success(), "{stderr}");
+}

@@ -10,86 +10,20 @@ mod common;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use common::http::{addr_of, check_metrics, get, request};
 use serde_json::Value;
 use tic_rec::sim::{Contract, Meter, Pty, SimConfig};
 use tic_rec::tic::Mode;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tic-rec");
 
-/// A response: status, head, body.
-struct Got {
-    status: u16,
-    head: String,
-    body: Vec<u8>,
-}
-
-impl Got {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
-    }
-}
-
-/// Sends `raw` as the request and reads the whole response (the server closes).
-fn request(addr: SocketAddr, raw: &[u8]) -> Got {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    s.write_all(raw).expect("send");
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).expect("read");
-    let end = buf
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no head in {:?}", String::from_utf8_lossy(&buf)));
-    let head = String::from_utf8_lossy(&buf[..end]).into_owned();
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("bad status line: {head}"));
-    Got {
-        status,
-        head,
-        body: buf[end + 4..].to_vec(),
-    }
-}
-
-fn get(addr: SocketAddr, path: &str) -> Got {
-    request(
-        addr,
-        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-}
-
 /// A running `tic-rec <args>`.
 fn running(args: &[&str]) -> common::Running {
     common::Running::start(args, &[])
-}
-
-/// The address of the "dashboard on http://ADDR/" line of `p`.
-fn addr_of(p: &common::Running) -> SocketAddr {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        let found = p.find_map(|l| {
-            l.split("dashboard on http://")
-                .nth(1)
-                .and_then(|r| r.split('/').next())
-                .and_then(|a| a.parse().ok())
-        });
-        if let Some(a) = found {
-            return a;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!("no dashboard address; stderr:\n{}", p.stderr());
 }
 
 /// An archive made as a user would: the simulator's capture of an HC/HP meter from
@@ -413,45 +347,6 @@ fn abuse_gets_4xx_never_5xx_and_never_a_file() {
     // Still serving.
     assert_eq!(get(addr, "/api/now").status, 200);
     drop(srv);
-}
-
-/// `promtool` (Debian's `prometheus` package), or `None` after [`common::skip_or_fail`].
-fn promtool() -> Option<&'static str> {
-    let ok = Command::new("promtool")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        common::skip_or_fail(
-            "promtool is not installed (Debian package prometheus; .ci/run installs it)",
-        );
-        return None;
-    }
-    Some("promtool")
-}
-
-fn check_metrics(text: &str) {
-    let Some(tool) = promtool() else { return };
-    let mut child = Command::new(tool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool: {}{}\n{text}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]

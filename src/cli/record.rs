@@ -641,7 +641,8 @@ pub fn run(args: Args) -> Result<()> {
             .unwrap_or(StdDuration::from_secs(300)),
     );
     status.archiver = start_archiver(&args.data_dir, args.archive, args.keep_csv);
-    status.mqtt = mqtt.as_ref().map(|(_, h)| h.clone());
+    let mqtt_handle = mqtt.as_ref().map(|(_, h)| h.clone());
+    status.mqtt.clone_from(&mqtt_handle);
     let mut systemd = Systemd::new();
     let mut observers = Fanout::new();
     observers.add(&mut status);
@@ -651,7 +652,10 @@ pub fn run(args: Args) -> Result<()> {
     }
     // ---- Dashboard hook (issue 12): `--http` serves it from this process; the live
     // snapshot is one more observer, which only copies the last record under a short lock.
-    let live = tic_rec::serve::Live::new();
+    let mut live = tic_rec::serve::Live::new();
+    if let Some(h) = mqtt_handle {
+        live = live.with_mqtt(h);
+    }
     let mut live_observer = live.observer();
     let _dashboard = match args.http {
         Some(addr) => {

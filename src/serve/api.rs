@@ -53,6 +53,15 @@ pub fn now(now: &Now, cost: &Result<CostTable, CostError>) -> Value {
             "port_open": c.port_open,
             "rows_written": c.written,
             "rows_held": c.held,
+            "mqtt": now.mqtt.as_ref().map(|m| json!({
+                "broker": m.broker,
+                "state": m.state.name(),
+                "detail": m.state.to_string(),
+                "connects": m.connects,
+                "failures": m.failures,
+                "states": m.states,
+                "last_state": m.last_state.map(|t| t.to_rfc3339()),
+            })),
         })
     });
     let indexes: Vec<Value> = now

@@ -68,16 +68,28 @@ struct Shared {
     changed: Condvar,
 }
 
-/// The shared snapshot.
+/// The shared snapshot (and the recorder's MQTT link, if it has one).
 #[derive(Clone, Default)]
 pub struct Live {
     shared: Arc<Shared>,
+    mqtt: Option<crate::mqtt::MqttHandle>,
 }
 
 impl Live {
     /// An empty snapshot.
     pub fn new() -> Live {
         Live::default()
+    }
+
+    /// The same, also showing the state of the recorder's MQTT link (`/metrics`, `/api/now`).
+    pub fn with_mqtt(mut self, mqtt: crate::mqtt::MqttHandle) -> Live {
+        self.mqtt = Some(mqtt);
+        self
+    }
+
+    /// The MQTT link's state now, if the recorder publishes.
+    pub fn mqtt(&self) -> Option<crate::mqtt::LinkStatus> {
+        self.mqtt.as_ref().map(crate::mqtt::MqttHandle::status)
     }
 
     /// The observer to add to the recorder's [`crate::capture::Fanout`].

@@ -131,9 +131,64 @@ pub fn render(now: &Now, archive_bytes: Option<u64>) -> String {
         )
         .sample("tic_rows_held", &[], c.held);
     }
-    // The MQTT link's state (connected, messages published, reconnects) goes here once the
-    // recorder exposes it: one more family per figure, from the same snapshot.
+    if let Some(m) = &now.mqtt {
+        mqtt(&mut out, m);
+    }
     out
+}
+
+/// The MQTT link's families (with `record --mqtt` only).
+fn mqtt(out: &mut String, m: &crate::mqtt::LinkStatus) {
+    family(
+        out,
+        "tic_mqtt_connected",
+        "gauge",
+        "1 while the MQTT link is connected to its broker.",
+    )
+    .sample(
+        "tic_mqtt_connected",
+        &[("broker", &m.broker), ("state", m.state.name())],
+        u8::from(m.state == crate::mqtt::LinkState::Connected),
+    );
+    let counters: [(&str, &str, u64); 5] = [
+        (
+            "tic_mqtt_connects_total",
+            "Connections made to the MQTT broker.",
+            m.connects,
+        ),
+        (
+            "tic_mqtt_failures_total",
+            "MQTT connection attempts that failed, and connections lost.",
+            m.failures,
+        ),
+        (
+            "tic_mqtt_states_total",
+            "State messages handed to the MQTT client.",
+            m.states,
+        ),
+        (
+            "tic_mqtt_states_replaced_total",
+            "State messages replaced by a newer one before they were sent.",
+            m.replaced,
+        ),
+        (
+            "tic_mqtt_dropped_total",
+            "MQTT messages the client's queue had no room for.",
+            m.dropped,
+        ),
+    ];
+    for (name, help, v) in counters {
+        family(out, name, "counter", help).sample(name, &[], v);
+    }
+    if let Some(t) = m.last_state {
+        family(
+            out,
+            "tic_mqtt_last_state_timestamp_seconds",
+            "gauge",
+            "Record time of the last state message, Unix seconds.",
+        )
+        .sample("tic_mqtt_last_state_timestamp_seconds", &[], t.timestamp());
+    }
 }
 
 #[cfg(test)]

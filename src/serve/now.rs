@@ -65,6 +65,8 @@ pub struct Now {
     pub today: Option<(NaiveDate, Arc<Table>)>,
     /// The recorder's counters (with `record --http` only).
     pub counters: Option<Counters>,
+    /// The recorder's MQTT link (with `record --http --mqtt` only).
+    pub mqtt: Option<crate::mqtt::LinkStatus>,
     /// The class of each energy index (see [`Data::classes`]).
     pub classes: [Option<Class>; N_ENERGY],
 }
@@ -116,6 +118,7 @@ pub fn now(data: &Data, catalog: Option<&Catalog>, live: Option<&Live>) -> Resul
         indexes: Vec::new(),
         today: None,
         counters: snap.as_ref().map(|s| s.counters),
+        mqtt: live.and_then(Live::mqtt),
         classes: tariffs.classes(),
     };
     let Some(record) = record else {

@@ -2,6 +2,8 @@
 //! whose index is known exactly at every second, and runs the real binary.
 #![allow(dead_code, clippy::needless_range_loop)]
 
+pub mod http;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
