@@ -31,6 +31,10 @@ use crate::tic::labels::{classify, Class, N_ENERGY};
 pub const LAST_REFRESH: Duration = Duration::from_secs(5);
 /// The last day's table is computed again at most this often while the day grows.
 pub const TODAY_REFRESH: Duration = Duration::from_secs(60);
+/// A cost reaching the day being recorded is priced again at most this often while the day
+/// grows (today's cost so far reads the whole day again: about 0.17 s at the end of a day of
+/// one-second records, BENCHMARKS.md).
+pub const COST_REFRESH: Duration = Duration::from_secs(300);
 /// The classes of the indexes (learned over the last month) are learned again this often.
 pub const CLASSES_REFRESH: Duration = Duration::from_secs(600);
 /// The most periods an API call or a page computes.
@@ -231,8 +235,8 @@ impl Data {
     ///
     /// The last [`TABLES`] answers are kept, each with the files it may have read (as
     /// [`Data::periods`]). One is used again while those files are unchanged, and, while they
-    /// grow (a range reaching the day being recorded), for [`TODAY_REFRESH`]: the Now page,
-    /// polled every second or pushed at every record, prices today at most once a minute.
+    /// grow (a range reaching the day being recorded), for [`COST_REFRESH`]: the Now page,
+    /// polled every second or pushed at every record, prices today at most every 5 minutes.
     pub fn cost(
         &self,
         catalog: &Catalog,
@@ -247,7 +251,7 @@ impl Data {
             .caches()
             .costs
             .iter()
-            .find(|(c, at, _)| same_range(c) && (c.3 == k.3 || at.elapsed() < TODAY_REFRESH))
+            .find(|(c, at, _)| same_range(c) && (c.3 == k.3 || at.elapsed() < COST_REFRESH))
         {
             return Ok(Arc::clone(t));
         }

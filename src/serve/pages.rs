@@ -389,7 +389,7 @@ pub fn now_page(now: &Now, cost: &Result<CostTable, CostError>) -> String {
                 if table.tempo() {
                     b.push_str(&totals(table));
                 }
-                let _ = write!(b, "<p class=\"mute\">Figures as <code>tic-rec export</code> gives them, computed again at most once a minute.</p>");
+                let _ = write!(b, "<p class=\"mute\">Figures as <code>tic-rec export</code> gives them, computed again at most once a minute; the cost at most every 5 minutes.</p>");
             }
             b.push_str(&cost_line(cost));
         }
