@@ -133,6 +133,9 @@ fn periods_are_the_exports_numbers_and_pages_answer() {
     )
     .json();
     let total: i64 = rows.iter().map(|r| r["total_wh"].as_i64().unwrap()).sum();
+    // Without a range: the 30 days up to the last recorded one.
+    let default = get(addr, "/api/periods").json();
+    assert_eq!(default["rows"].as_array().unwrap().len(), 30, "{default}");
     assert_eq!(month["rows"][0]["total_wh"].as_i64(), Some(total));
 
     // Now, from the files: the last record.
@@ -882,5 +885,133 @@ fn cached_tables_follow_the_files() {
     assert_ne!(totals(&second), totals(&first));
     assert_eq!(totals(&second), export());
     assert_ne!(get(addr, month).text(), page);
+    drop(srv);
+}
+
+/// A dashboard that cannot listen (the port taken, an address not yet assigned at boot)
+/// never stops the recorder: it says so, records, and tries again.
+#[test]
+fn a_dashboard_that_cannot_listen_never_stops_recording() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut pty = pty();
+    let rec = running(&[
+        "record",
+        "--port",
+        &pty.path,
+        "--mode",
+        "standard",
+        "--archive",
+        "csv",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--http",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    rec.wait_for("cannot serve the dashboard on 127.0.0.1:", 10);
+    rec.wait_for("trying again every 30 s", 1);
+    let mut m = meter("2026-01-14 21:59:50");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while common::rows_so_far(&data) < 5 && Instant::now() < deadline {
+        let mut buf = Vec::new();
+        m.next_frame(&mut buf);
+        pty.master.write_all(&buf).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(common::rows_so_far(&data) >= 5, "{}", rec.stderr());
+    let (status, stderr) = rec.terminate();
+    assert!(status.success(), "{stderr}");
+    drop(taken);
+}
+
+/// Idle connections (a client that opens and sends nothing) are dropped 5 s after they were
+/// accepted, even while they wait in the queue: a dozen cannot hold the 4 workers for rounds
+/// of 5 s each.
+#[test]
+fn idle_connections_cannot_hold_the_workers() {
+    let (srv, addr) = serve(archive());
+    let idle: Vec<TcpStream> = (0..12).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let t = Instant::now();
+    let got = get(addr, "/api/now");
+    assert_eq!(got.status, 200, "{}", got.text());
+    // Three rounds of 4 idle connections would take 15 s.
+    assert!(
+        t.elapsed() < Duration::from_secs(9),
+        "answered after {:?}",
+        t.elapsed()
+    );
+    drop(idle);
+    drop(srv);
+}
+
+/// A day file that cannot be read makes /api/cost a 503 naming it, and the answer is not
+/// kept: once the file is readable again the cost is there.
+#[test]
+fn an_unreadable_day_is_a_503_and_not_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let copy = Command::new("cp")
+        .args(["-a", archive().to_str().unwrap(), data.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    let day = data.join("2026/01/2026-01-15.parquet");
+    let good = std::fs::read(&day).unwrap();
+    // The same length (the cache key), garbled.
+    std::fs::write(&day, vec![b'x'; good.len()]).unwrap();
+    let (srv, addr) = serve(&data);
+    let q = "/api/cost?period=month&from=2026-01-01&to=2026-01-31";
+    let bad = get(addr, q);
+    assert_eq!(bad.status, 503, "{}", bad.text());
+    assert!(bad.text().contains("2026-01-15"), "{}", bad.text());
+    std::fs::write(&day, &good).unwrap();
+    let ok = get(addr, q).json();
+    assert_eq!(ok["available"], true, "{ok}");
+    drop(srv);
+}
+
+/// Without a range, /api/records is the last recorded day, 25 hours on the October DST day.
+#[test]
+fn default_records_are_the_last_day_across_dst() {
+    let dir = tempfile::tempdir().unwrap();
+    let cap = dir.path().join("oct.tic");
+    let data = dir.path().join("data");
+    let ok = Command::new(BIN)
+        .args([
+            "simulate",
+            "--mode",
+            "standard",
+            "--contract",
+            "hchp",
+            "--start",
+            "2026-10-25T00:00:00",
+            "--duration",
+            "25h",
+            "--frame-interval",
+            "5min",
+            "--output",
+            cap.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let ok = Command::new(BIN)
+        .args(["record", "--replay", cap.to_str().unwrap(), "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let (srv, addr) = serve(&data);
+    let rec = get(addr, "/api/records?max_points=25").json();
+    assert_eq!(rec["from"], "2026-10-25T00:00:00+02:00", "{rec}");
+    assert_eq!(rec["to"], "2026-10-26T00:00:00+01:00", "{rec}");
+    assert_eq!(rec["step_s"], 3600, "{rec}");
     drop(srv);
 }

@@ -659,9 +659,8 @@ pub fn run(args: Args) -> Result<()> {
     let mut live_observer = live.observer();
     let _dashboard = match args.http {
         Some(addr) => {
-            let running = super::serve::start(addr, &args.data_dir, Some(live))?;
             observers.add(&mut live_observer);
-            Some(running)
+            super::serve::start_in_recorder(addr, &args.data_dir, live)
         }
         None => None,
     };

@@ -43,6 +43,42 @@ pub(super) fn start(addr: SocketAddr, data_dir: &Path, live: Option<Live>) -> Re
     Ok(running)
 }
 
+/// [`start`] for the recorder: a dashboard that cannot listen yet (the address not assigned
+/// at boot, the port taken) never stops recording. It is said, and tried again every
+/// [`RETRY_BIND`] on a thread of its own, which keeps the server once it listens.
+pub(super) fn start_in_recorder(addr: SocketAddr, data_dir: &Path, live: Live) -> Option<Running> {
+    match start(addr, data_dir, Some(live.clone())) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            eprintln!(
+                "tic-rec: cannot serve the dashboard on {addr}: {e:#}; recording without it, trying again every {} s",
+                RETRY_BIND.as_secs()
+            );
+            let dir = data_dir.to_path_buf();
+            let spawned =
+                std::thread::Builder::new()
+                    .name("http-bind".into())
+                    .spawn(move || loop {
+                        std::thread::sleep(RETRY_BIND);
+                        if let Ok(running) = start(addr, &dir, Some(live.clone())) {
+                            // Serves until the process ends.
+                            loop {
+                                std::thread::park();
+                                let _ = &running;
+                            }
+                        }
+                    });
+            if let Err(e) = spawned {
+                eprintln!("tic-rec: cannot start the dashboard's retry thread: {e}");
+            }
+            None
+        }
+    }
+}
+
+/// How often the recorder tries again to listen for the dashboard.
+pub(super) const RETRY_BIND: Duration = Duration::from_secs(30);
+
 pub fn run(args: Args) -> Result<()> {
     super::check_data_dir(&args.data_dir)?;
     if !args.data_dir.is_dir() {

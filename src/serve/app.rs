@@ -31,6 +31,9 @@ pub struct App {
     streams: events::Streams,
 }
 
+/// An API range of at least this many days takes the heavy-query slot (one at a time).
+pub const HEAVY_DAYS: i64 = 100;
+
 /// How long the recorder's server reuses a listing of the data directory for live values.
 pub const CATALOG_REUSE: Duration = Duration::from_secs(10);
 
@@ -98,6 +101,16 @@ impl App {
     /// Fills the cache with the tables the pages ask first ([`Data::warm`]).
     pub fn warm(&self) {
         self.data.warm();
+    }
+
+    /// The heavy-query slot for an API range longer than [`HEAVY_DAYS`] (its table is not
+    /// kept: each such request reads its whole range), none for a shorter one.
+    fn heavy_range(&self, from: NaiveDate, to: NaiveDate) -> Result<Option<Slot<'_>>> {
+        if (to - from).num_days() >= HEAVY_DAYS {
+            self.heavy().map(Some)
+        } else {
+            Ok(None)
+        }
     }
 
     fn heavy(&self) -> Result<Slot<'_>> {
@@ -218,9 +231,15 @@ impl App {
 
     /// `/api/now`'s JSON, or its error as JSON.
     fn now_json(&self) -> String {
-        match self.api_now(&[]) {
-            Ok(v) => v.to_string(),
-            Err(e) => serde_json::json!({"error": e.message()}).to_string(),
+        // Outside the workers' catch: a panic here (a bug) must not end the events thread
+        // or a worker handing over a stream.
+        let v = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.api_now(&[])));
+        match v {
+            Ok(Ok(v)) => v.to_string(),
+            Ok(Err(e)) => serde_json::json!({"error": e.message()}).to_string(),
+            Err(_) => {
+                serde_json::json!({"error": "internal error (a bug: please report it)"}).to_string()
+            }
         }
     }
 
@@ -330,7 +349,7 @@ impl App {
             Some(f) => f,
             None => match period {
                 Period::Hour => to,
-                Period::Day | Period::Week => to - chrono::Days::new(30),
+                Period::Day | Period::Week => to - chrono::Days::new(29),
                 Period::Month | Period::Year => first_of_month(to)
                     .checked_sub_months(Months::new(11))
                     .unwrap_or(to),
@@ -343,6 +362,7 @@ impl App {
         let q = Query::new(q, &["period", "from", "to"])?;
         let catalog = self.data.catalog()?;
         let (period, from, to) = self.range(&q, &catalog)?;
+        let _slot = self.heavy_range(from, to)?;
         let table = self.data.periods(&catalog, period, from, to)?;
         Ok(api::periods(period, &table))
     }
@@ -360,6 +380,7 @@ impl App {
             )
             .into());
         }
+        let _slot = self.heavy_range(from, to)?;
         let cost = self.data.cost(&catalog, period, from, to)?;
         Ok(api::cost(period, &cost))
     }
@@ -370,14 +391,15 @@ impl App {
         let last = catalog
             .last_day()
             .ok_or_else(|| DataError::Empty(self.data.dir().into()))?;
-        let to = match q.instant("to")? {
-            Some(t) => t,
-            None => day_bounds(last)?.1,
+        // Default: the last recorded day (23 or 25 hours on a DST day), or the day before `to`.
+        let (to, day_before) = match q.instant("to")? {
+            Some(t) => (t, t - 86_400),
+            None => {
+                let (a, b) = day_bounds(last)?;
+                (b, a)
+            }
         };
-        let from = match q.instant("from")? {
-            Some(f) => f,
-            None => to - 86_400,
-        };
+        let from = q.instant("from")?.unwrap_or(day_before);
         let points = q.count("max_points", 1, MAX_POINTS)?.unwrap_or(500);
         let label = q.label("label")?;
         // A day or two is a page's read; more waits for no one: one at a time.

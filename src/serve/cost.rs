@@ -17,7 +17,7 @@
 
 use chrono::NaiveDate;
 
-use crate::cost::{report, Cost, Money, Options, Report, WhatIf};
+use crate::cost::{report, Cost, Money, Options, Report, ReportError, WhatIf};
 use crate::export::{Catalog, Period, Quiet};
 
 /// One option's cost over a period.
@@ -88,11 +88,14 @@ pub struct CostTable {
 }
 
 /// Why there is no € figure.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum CostError {
     /// The report cannot be made (the message of [`crate::cost::ReportError`]).
     #[error("cost: not available ({0})")]
     Unavailable(String),
+    /// The days could not be read (a `503` naming the file, not a page's "not available").
+    #[error(transparent)]
+    Export(crate::export::Error),
 }
 
 fn period_cost(start: i64, end: i64, w: Option<&WhatIf>, n: usize) -> PeriodCost {
@@ -163,6 +166,9 @@ pub fn cost(
 ) -> Result<CostTable, CostError> {
     let mut o = Options::new(period);
     (o.from, o.to) = (Some(from), Some(to));
-    let r = report(catalog, &o, &mut Quiet).map_err(|e| CostError::Unavailable(e.to_string()))?;
+    let r = report(catalog, &o, &mut Quiet).map_err(|e| match e {
+        ReportError::Export(e) => CostError::Export(e),
+        e => CostError::Unavailable(e.to_string()),
+    })?;
     table(&r)
 }

@@ -27,7 +27,8 @@ use crate::export::{self, Options, Period, Quiet, Table};
 use crate::store::{Catalog, Cell, Columns, DayFiles, DayReader, Next, ReadError, TZ};
 use crate::tic::labels::{classify, Class, N_ENERGY};
 
-/// The last record on disk is read again at most this often while its day grows.
+/// The last record on disk is read again at most this often while its day grows (and at
+/// most every 20 times the last read's duration: the whole day is read).
 pub const LAST_REFRESH: Duration = Duration::from_secs(5);
 /// The last day's table is computed again at most this often while the day grows.
 pub const TODAY_REFRESH: Duration = Duration::from_secs(60);
@@ -90,6 +91,8 @@ struct Cached<T> {
 #[derive(Default)]
 struct Caches {
     last: Option<Cached<Option<LastRecord>>>,
+    /// How long the last read of the last record took.
+    last_took: Duration,
     today: Option<(NaiveDate, Cached<Arc<Table>>)>,
     classes: Option<(NaiveDate, Instant, [Option<Class>; N_ENERGY])>,
     tables: std::collections::VecDeque<(TableKey, Arc<Table>)>,
@@ -233,8 +236,8 @@ impl Data {
     /// The € per `period` of `[from, to]`: exactly `tic-rec cost`'s ([`cost::cost`]), bounded
     /// to [`MAX_PERIODS`].
     ///
-    /// The last [`TABLES`] answers are kept, each with the files it may have read (as
-    /// [`Data::periods`]). One is used again while those files are unchanged, and, while they
+    /// The last [`TABLES`] answers of at most [`CACHED_ROWS`] rows are kept, each with the
+    /// files it may have read (as [`Data::periods`]); a read error is never kept. One is used again while those files are unchanged, and, while they
     /// grow (a range reaching the day being recorded), for [`COST_REFRESH`]: the Now page,
     /// polled every second or pushed at every record, prices today at most every 5 minutes.
     pub fn cost(
@@ -255,7 +258,18 @@ impl Data {
         {
             return Ok(Arc::clone(t));
         }
-        let t = Arc::new(cost::cost(catalog, period, from, to));
+        let t = match cost::cost(catalog, period, from, to) {
+            // Files that cannot be read: a 503 naming them, and nothing kept (they may be
+            // readable at the next request).
+            Err(CostError::Export(e)) => return Err(e.into()),
+            t => Arc::new(t),
+        };
+        if t.as_ref()
+            .as_ref()
+            .is_ok_and(|t| t.rows.len() > CACHED_ROWS)
+        {
+            return Ok(t);
+        }
         let mut c = self.caches();
         c.costs.retain(|(c, _, _)| !same_range(c));
         if c.costs.len() >= TABLES {
@@ -265,9 +279,9 @@ impl Data {
         Ok(t)
     }
 
-    /// Computes the tables the pages ask first (each of the last 12 recorded months by day,
-    /// the last recorded year by month, the Contracts page's 12 months), so that their first
-    /// view is a cache hit. Run once on a background thread at start; an error is left for
+    /// Computes the tables and costs the pages ask first (each of the last 12 recorded months
+    /// by day, the last recorded year by month, the Contracts page's 12 months), so that their
+    /// first view is a cache hit. Run once on a background thread at start; an error is left for
     /// the page to say.
     pub fn warm(&self) {
         let Ok(catalog) = self.catalog() else { return };
@@ -281,6 +295,7 @@ impl Data {
             };
             if let Some(end) = last_of_month(m) {
                 let _ = self.periods(&catalog, Period::Day, m, end);
+                let _ = self.cost(&catalog, Period::Day, m, end);
             }
         }
         if let Some((a, b)) = year_bounds(chrono::Datelike::year(&last)) {
@@ -304,11 +319,17 @@ impl Data {
         };
         let files = catalog.day(day).cloned().unwrap_or_default();
         let k = key(&files);
-        if let Some(c) = &self.caches().last {
-            if c.key == k || c.at.elapsed() < LAST_REFRESH {
-                return Ok(c.value.clone());
+        {
+            let caches = self.caches();
+            // A read of a long day costs (0.5 s for 86,400 rows here): at most 5 % of a core.
+            let refresh = LAST_REFRESH.max(caches.last_took * 20);
+            if let Some(c) = &caches.last {
+                if c.key == k || c.at.elapsed() < refresh {
+                    return Ok(c.value.clone());
+                }
             }
         }
+        let started = Instant::now();
         // The values the Now page and the metrics show: numbers, the tariff's name, the
         // status register and tomorrow's colour; other text columns stay empty.
         let want = |c: &str| {
@@ -332,7 +353,9 @@ impl Data {
             columns,
             cells,
         });
-        self.caches().last = Some(Cached {
+        let mut caches = self.caches();
+        caches.last_took = started.elapsed();
+        caches.last = Some(Cached {
             key: k,
             at: Instant::now(),
             value: value.clone(),

@@ -262,9 +262,9 @@ fn respond(stream: &mut TcpStream, r: &Response, head_only: bool) -> io::Result<
     Ok(())
 }
 
-/// Reads one request head within `timeout`.
-fn read_head(stream: &mut TcpStream, timeout: Duration) -> Result<Request, HeadError> {
-    let deadline = Instant::now() + timeout;
+/// Reads one request head by `deadline` (the head timeout counted from the connection's
+/// accept, so that idle connections waiting in the queue cannot hold the workers for longer).
+fn read_head(stream: &mut TcpStream, deadline: Instant) -> Result<Request, HeadError> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     loop {
@@ -300,10 +300,10 @@ fn read_head(stream: &mut TcpStream, timeout: Duration) -> Result<Request, HeadE
     }
 }
 
-fn serve_one(mut stream: TcpStream, handler: &dyn Handler, limits: &Limits) {
+fn serve_one(mut stream: TcpStream, accepted: Instant, handler: &dyn Handler, limits: &Limits) {
     let _ = stream.set_write_timeout(Some(limits.write_timeout));
     let _ = stream.set_nodelay(true);
-    match read_head(&mut stream, limits.head_timeout) {
+    match read_head(&mut stream, accepted + limits.head_timeout) {
         Ok(req) => {
             // A panic in a handler is a bug: it answers 500 and the worker lives on.
             let resp =
@@ -314,7 +314,10 @@ fn serve_one(mut stream: TcpStream, handler: &dyn Handler, limits: &Limits) {
             if resp.stream && req.method == Method::Get {
                 let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n\r\n";
                 if stream.write_all(head.as_bytes()).is_ok() {
-                    handler.take_stream(&req, stream);
+                    // As for handle: a panic (a bug) drops this stream, the worker lives on.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        handler.take_stream(&req, stream);
+                    }));
                 }
                 return;
             }
@@ -370,8 +373,10 @@ pub fn start(
 ) -> io::Result<Running> {
     let addr = listener.local_addr()?;
     let stop = Arc::new(AtomicBool::new(false));
-    let (tx, rx): (SyncSender<TcpStream>, Receiver<TcpStream>) =
-        mpsc::sync_channel(limits.queue.max(1));
+    let (tx, rx): (
+        SyncSender<(TcpStream, Instant)>,
+        Receiver<(TcpStream, Instant)>,
+    ) = mpsc::sync_channel(limits.queue.max(1));
     let rx = Arc::new(Mutex::new(rx));
     for i in 0..limits.workers.max(1) {
         let rx = Arc::clone(&rx);
@@ -382,7 +387,7 @@ pub fn start(
                 // The lock is held only while waiting for the next connection.
                 let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
                 match next {
-                    Ok(stream) => serve_one(stream, &*handler, &limits),
+                    Ok((stream, accepted)) => serve_one(stream, accepted, &*handler, &limits),
                     Err(_) => return, // the accept thread is gone
                 }
             })?;
@@ -399,15 +404,15 @@ pub fn start(
     })
 }
 
-fn accept_loop(listener: TcpListener, tx: SyncSender<TcpStream>, stop: &AtomicBool) {
+fn accept_loop(listener: TcpListener, tx: SyncSender<(TcpStream, Instant)>, stop: &AtomicBool) {
     for conn in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
             return;
         }
         match conn {
-            Ok(stream) => match tx.try_send(stream) {
+            Ok(stream) => match tx.try_send((stream, Instant::now())) {
                 Ok(()) => {}
-                Err(TrySendError::Full(mut stream)) => {
+                Err(TrySendError::Full((mut stream, _))) => {
                     let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
                     let busy = Response::text(503, "busy: too many requests at once, try again");
                     let _ = respond(&mut stream, &busy, false);

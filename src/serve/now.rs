@@ -145,14 +145,21 @@ pub fn now(data: &Data, catalog: Option<&Catalog>, live: Option<&Live>) -> Resul
     if let (Some(t), Some(c)) = (record.time, catalog) {
         let day = t.with_timezone(&crate::store::TZ).date_naive();
         if c.day(day).is_some() {
-            out.today = Some((day, data.today(c, day)?));
+            // Inside the recorder the live values stand without the files: a day that cannot
+            // be read leaves today's table out (the page says so), not the whole answer.
+            match data.today(c, day) {
+                Ok(t) => out.today = Some((day, t)),
+                Err(e) if live.is_none() => return Err(e),
+                Err(_) => {}
+            }
         }
     }
     // The export learns the classes from the (NTARF, LTARF) pairs of the last month; the
-    // recorder's memory, from those since it started.
-    let classes = match catalog {
-        Some(c) => data.classes(c)?,
-        None => tariffs.classes(),
+    // recorder's memory, from those since it started (and when the files cannot be read).
+    let classes = match catalog.map(|c| data.classes(c)) {
+        Some(Ok(c)) => c,
+        Some(Err(e)) if live.is_none() => return Err(e),
+        Some(Err(_)) | None => tariffs.classes(),
     };
     out.classes = classes;
     for (k, label) in ENERGY_LABELS.iter().enumerate() {
