@@ -366,6 +366,9 @@ impl Drop for Running {
 }
 
 /// Serves `listener` with `handler` on its own threads until the [`Running`] is dropped.
+/// A connection and when it was accepted.
+type Accepted = (TcpStream, Instant);
+
 pub fn start(
     listener: TcpListener,
     handler: Arc<dyn Handler>,
@@ -373,10 +376,8 @@ pub fn start(
 ) -> io::Result<Running> {
     let addr = listener.local_addr()?;
     let stop = Arc::new(AtomicBool::new(false));
-    let (tx, rx): (
-        SyncSender<(TcpStream, Instant)>,
-        Receiver<(TcpStream, Instant)>,
-    ) = mpsc::sync_channel(limits.queue.max(1));
+    let (tx, rx): (SyncSender<Accepted>, Receiver<Accepted>) =
+        mpsc::sync_channel(limits.queue.max(1));
     let rx = Arc::new(Mutex::new(rx));
     for i in 0..limits.workers.max(1) {
         let rx = Arc::clone(&rx);
@@ -404,7 +405,7 @@ pub fn start(
     })
 }
 
-fn accept_loop(listener: TcpListener, tx: SyncSender<(TcpStream, Instant)>, stop: &AtomicBool) {
+fn accept_loop(listener: TcpListener, tx: SyncSender<Accepted>, stop: &AtomicBool) {
     for conn in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
             return;
