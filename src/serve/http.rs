@@ -365,10 +365,10 @@ impl Drop for Running {
     }
 }
 
-/// Serves `listener` with `handler` on its own threads until the [`Running`] is dropped.
 /// A connection and when it was accepted.
 type Accepted = (TcpStream, Instant);
 
+/// Serves `listener` with `handler` on its own threads until the [`Running`] is dropped.
 pub fn start(
     listener: TcpListener,
     handler: Arc<dyn Handler>,
