@@ -61,10 +61,10 @@ pub(super) fn start_in_recorder(addr: SocketAddr, data_dir: &Path, live: Live) -
                     .spawn(move || loop {
                         std::thread::sleep(RETRY_BIND);
                         if let Ok(running) = start(addr, &dir, Some(live.clone())) {
-                            // Serves until the process ends.
+                            // This thread keeps it: it serves until the process ends.
+                            let _running = running;
                             loop {
                                 std::thread::park();
-                                let _ = &running;
                             }
                         }
                     });

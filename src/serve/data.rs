@@ -237,9 +237,10 @@ impl Data {
     /// to [`MAX_PERIODS`].
     ///
     /// The last [`TABLES`] answers of at most [`CACHED_ROWS`] rows are kept, each with the
-    /// files it may have read (as [`Data::periods`]); a read error is never kept. One is used again while those files are unchanged, and, while they
-    /// grow (a range reaching the day being recorded), for [`COST_REFRESH`]: the Now page,
-    /// polled every second or pushed at every record, prices today at most every 5 minutes.
+    /// files it may have read (as [`Data::periods`]); a read error is never kept. One is used
+    /// again while those files are unchanged, and, while they grow (a range reaching the day
+    /// being recorded), for [`COST_REFRESH`]: the Now page, polled every second or pushed at
+    /// every record, prices today at most every 5 minutes.
     pub fn cost(
         &self,
         catalog: &Catalog,
