@@ -376,8 +376,9 @@ fn discovery_holds_what_home_assistant_requires_and_states_equal_the_rows() {
         &[],
     );
     rec.wait_for("reading", 10);
-    // HP until 22:00, then HC: a tariff change on the way.
-    let mut m = meter("2026-06-01 21:59:40");
+    // HP until 22:00, then HC: a tariff change on the way (after the first states: they wait
+    // for the retained state, up to 2 s after the subscription).
+    let mut m = meter("2026-06-01 21:59:20");
     for _ in 0..40 {
         send(&mut pty, &mut m, &same, 100);
     }
@@ -456,8 +457,9 @@ fn discovery_holds_what_home_assistant_requires_and_states_equal_the_rows() {
             .as_str()
             .unwrap()
             .strip_prefix("{{ value_json['")
-            .and_then(|t| t.strip_suffix("'] }}"))
+            .and_then(|t| t.split_once("']"))
             .unwrap()
+            .0
             .to_owned();
         assert!(
             states.iter().all(|s| s.get(&key).is_some()),
@@ -481,7 +483,7 @@ fn discovery_holds_what_home_assistant_requires_and_states_equal_the_rows() {
     assert_eq!(objects["tariff"]["device_class"], "enum");
     assert_eq!(
         objects["tariff"]["options"],
-        serde_json::json!(["HC", "HP"])
+        serde_json::json!(["HC", "HP", "Inconnu"])
     );
     assert_eq!(objects["checksum_errors"]["entity_category"], "diagnostic");
 }
@@ -903,8 +905,12 @@ fn bad_mqtt_flags_fail_before_recording() {
     let data = dir.path().join("data");
     let d = data.to_str().unwrap();
     let absent = dir.path().join("absent.txt");
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["--mqtt", "mqtt://me:pw@h"], "--mqtt-password-file"),
+        // The scheme forgotten, or the host: the password is never echoed either.
+        (&["--mqtt", "tic:pw@broker.lan"], "no scheme"),
+        (&["--mqtt", "mqtt://tic:pw"], "port"),
+        (&["--mqtt", "tic:pw"], "no scheme"),
         (&["--mqtt", "http://h"], "mqtt:// or mqtts://"),
         (
             &[
@@ -927,7 +933,7 @@ fn bad_mqtt_flags_fail_before_recording() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{args:?}");
         assert!(stderr.contains(want), "{args:?}: {stderr}");
-        assert!(!stderr.contains(":pw@"), "{stderr}");
+        assert!(!stderr.contains(":pw"), "{stderr}");
     }
     let out = Command::new(BIN)
         .args(["record", "--demo", "--data-dir", d, "--mqtt", "mqtt://h"])
@@ -935,6 +941,172 @@ fn bad_mqtt_flags_fail_before_recording() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("demo"));
+}
+
+/// `mosquitto_pub -r`: a retained message.
+fn retain(port: u16, topic: &str, payload: &str) {
+    let ok = Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-r", "-q", "1"])
+        .args(["-t", topic, "-m", payload])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+/// The recorder's states (not a retained one put there by the test: those have no `meter`).
+fn recorder_states(sub: &Sub) -> Vec<Value> {
+    sub.states()
+        .into_iter()
+        .filter(|s| s.get("meter").is_some())
+        .collect()
+}
+
+/// After a restart, or with a replay of an older capture on the broker the live recorder
+/// uses, the retained state is the floor: lower indexes are never published (Home Assistant
+/// would read a meter reset and count the whole value again), said once per index; the other
+/// sensors go on.
+#[test]
+fn the_retained_state_is_the_floor_of_every_energy_index() {
+    if !have_mosquitto() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let broker = Broker::start(dir.path(), "");
+    // What the live recorder published (higher than the simulated meter's indexes), and
+    // when.
+    retain(
+        broker.port,
+        "tic-rec/041876097171/state",
+        r#"{"EASF01":900000000,"EASF02":900000000,"EAST":900000000,"time":"2026-06-01T13:00:00+02:00"}"#,
+    );
+    let sub = Sub::start(broker.port, None);
+    let mut pty = new_pty();
+    let rec = recorder(
+        &[
+            "--port",
+            &pty.path,
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--mqtt",
+            &broker.url(None),
+            "--mqtt-interval",
+            "1ms",
+        ],
+        &[],
+    );
+    rec.wait_for("reading", 10);
+    let mut m = meter("2026-06-01 12:00:00");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while recorder_states(&sub).len() < 8 && Instant::now() < deadline {
+        send(&mut pty, &mut m, &same, 100);
+    }
+    for _ in 0..3 {
+        send(&mut pty, &mut m, &same, 100);
+    }
+    let (status, stderr) = rec.terminate();
+    assert!(status.success(), "{stderr}");
+    let states = recorder_states(&sub);
+    assert!(states.len() >= 8, "{} states\n{stderr}", states.len());
+    for s in &states {
+        for label in ["EASF01", "EASF02", "EAST"] {
+            assert!(
+                s.get(label).is_none(),
+                "{label} published below the floor: {s}"
+            );
+        }
+        assert!(s["SINSTS"].is_number(), "the other sensors go on: {s}");
+    }
+    for label in ["EASF01", "EASF02", "EAST"] {
+        let said = format!("MQTT: {label} not published");
+        assert_eq!(
+            stderr.matches(&said).count(),
+            1,
+            "{label}: said once\n{stderr}"
+        );
+    }
+    // The retained state is still the floor.
+    let last = sub.states().into_iter().last().unwrap();
+    assert!(last
+        .get("EASF02")
+        .is_none_or(|v| v.as_i64() == Some(900000000)));
+}
+
+/// A jump confirmed by the next value but beyond the subscribed power's bound from the last
+/// published value (a meter whose index really jumped, or a garble repeated): left out, the
+/// published total continues from the last published value, said once.
+#[test]
+fn a_confirmed_implausible_jump_is_left_out_of_what_is_published() {
+    if !have_mosquitto() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let broker = Broker::start(dir.path(), "");
+    let sub = Sub::start(broker.port, None);
+    let mut pty = new_pty();
+    let rec = recorder(
+        &[
+            "--port",
+            &pty.path,
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--mqtt",
+            &broker.url(None),
+            "--mqtt-interval",
+            "1ms",
+        ],
+        &[],
+    );
+    rec.wait_for("reading", 10);
+    let mut m = meter("2026-06-01 12:00:00");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while recorder_states(&sub)
+        .iter()
+        .filter(|s| s["EASF02"].is_number())
+        .count()
+        < 3
+        && Instant::now() < deadline
+    {
+        send(&mut pty, &mut m, &same, 100);
+    }
+    // From now on, EASF02 reads 50 kWh more (its checksum valid).
+    let jumped = |l: &str, v: &str| {
+        (l == "EASF02").then(|| format!("{:09}", v.parse::<u64>().unwrap() + 50_000))
+    };
+    for _ in 0..15 {
+        send(&mut pty, &mut m, &jumped, 100);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let (status, stderr) = rec.terminate();
+    assert!(status.success(), "{stderr}");
+    let rows = rows(&data);
+    let written: Vec<i64> = rows
+        .values()
+        .map(|r| r["EASF02"].parse().unwrap())
+        .collect();
+    let published: Vec<i64> = recorder_states(&sub)
+        .iter()
+        .filter_map(|s| s["EASF02"].as_i64())
+        .collect();
+    assert!(published.len() >= 10, "{published:?}\n{stderr}");
+    assert!(
+        published
+            .windows(2)
+            .all(|w| w[0] <= w[1] && w[1] - w[0] < 100),
+        "no step of 50 kWh: {published:?}"
+    );
+    let max_written = *written.iter().max().unwrap();
+    assert!(
+        max_written - published.last().unwrap() >= 49_000,
+        "{published:?}"
+    );
+    assert_eq!(
+        stderr.matches("MQTT: EASF02 jumped by").count(),
+        1,
+        "said once\n{stderr}"
+    );
+    assert!(stderr.contains("below the meter's display"), "{stderr}");
 }
 
 #[test]

@@ -123,6 +123,24 @@ pub(super) fn line(n: &Note) -> String {
             "MQTT: lost the connection to {broker}: {why}; {}; recording goes on",
             retry(*r)
         ),
+        Note::Withheld {
+            label,
+            value,
+            floor,
+        } => format!(
+            "MQTT: {label} not published: {value} Wh is below {floor} Wh, the value Home Assistant \
+             was sent before (a restart, or a replay of an older capture); it is published again \
+             once the meter reaches it"
+        ),
+        Note::Offset {
+            label,
+            step,
+            offset,
+        } => format!(
+            "MQTT: {label} jumped by {step} Wh, more than the subscribed power allows: the step is \
+             left out; Home Assistant keeps a continuous total, now {offset} Wh below the meter's \
+             display"
+        ),
     }
 }
 

@@ -30,19 +30,9 @@ impl FromStr for Broker {
     type Err = MqttError;
 
     fn from_str(url: &str) -> Result<Broker, MqttError> {
-        let err = |why: &str| {
-            // Show the URL without its user info, which may hold a password.
-            let shown = match url.split_once("://") {
-                Some((scheme, rest)) => match rest.rsplit_once('@') {
-                    Some((_, host)) => format!("{scheme}://…@{host}"),
-                    None => url.to_owned(),
-                },
-                None => url.to_owned(),
-            };
-            MqttError::Url {
-                url: shown,
-                why: why.to_owned(),
-            }
+        let err = |why: &str| MqttError::Url {
+            url: shown(url),
+            why: why.to_owned(),
         };
         let (scheme, rest) = url.split_once("://").ok_or_else(|| err("no scheme"))?;
         let tls = match scheme.to_ascii_lowercase().as_str() {
@@ -123,6 +113,31 @@ impl FromStr for Broker {
     }
 }
 
+/// `url` as an error may show it: never what is between the scheme (or the start) and the
+/// last `@` (user info, which may hold a password: `tic:hunter2@broker`, scheme forgotten),
+/// and, without an `@`, never what follows the first `:` (`mqtt://tic:hunter2`: a password
+/// whose `@host` was forgotten, read as a port).
+fn shown(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r))
+            if !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')) =>
+        {
+            (format!("{s}://"), r)
+        }
+        _ => (String::new(), url),
+    };
+    let body = match rest.rsplit_once('@') {
+        Some((_, host)) => format!("…@{host}"),
+        None => match rest.split_once(':') {
+            Some((before, _)) => format!("{before}:…"),
+            None => rest.to_owned(),
+        },
+    };
+    scheme + &body
+}
+
 impl fmt::Display for Broker {
     /// `mqtt[s]://[user@]host:port`: never a password (the URL has none).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -190,5 +205,40 @@ mod tests {
             assert!(e.contains(why), "{url}: {e}");
             assert!(!e.contains("hunter2"), "{e}");
         }
+    }
+
+    #[test]
+    fn a_password_is_never_echoed_whatever_is_missing() {
+        let cases = [
+            // The scheme forgotten.
+            ("tic:hunter2@broker.lan", "no scheme", "…@broker.lan"),
+            (
+                "tic:hunter2@broker.lan:1883",
+                "no scheme",
+                "…@broker.lan:1883",
+            ),
+            // No @: the password read as a port.
+            ("mqtt://tic:hunter2", "port", "mqtt://tic:…"),
+            ("tic:hunter2", "no scheme", "\"tic:…\""),
+            // A password with an @ or a / in it.
+            (
+                "mqtt://tic:hun@ter2@h",
+                "--mqtt-password-file",
+                "mqtt://…@h",
+            ),
+            ("mqtt://tic:hunter2/x@h", "no path", "mqtt://…@h"),
+            ("tic:hunter2@mqtt://h", "mqtt:// or mqtts://", "…@mqtt://h"),
+            ("http://tic:hunter2@h", "mqtt:// or mqtts://", "http://…@h"),
+            ("mqtt://[tic:hunter2", "closing ]", "mqtt://[tic:…"),
+        ];
+        for (url, why, shows) in cases {
+            let e = url.parse::<Broker>().unwrap_err().to_string();
+            assert!(e.contains(why), "{url}: {e}");
+            assert!(e.contains(shows), "{url}: {e}");
+            assert!(!e.contains("hunter2") && !e.contains("ter2"), "{url}: {e}");
+        }
+        // What holds no secret is shown as it is.
+        let e = "localhost".parse::<Broker>().unwrap_err().to_string();
+        assert!(e.contains("\"localhost\""), "{e}");
     }
 }

@@ -16,7 +16,7 @@
 //! in the last will): a meter change ends it and starts another.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -42,11 +42,15 @@ const KEEP_ALIVE: Duration = Duration::from_secs(30);
 const MAX_EVENTS: usize = 64;
 
 /// What a driver tells the publisher.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum LinkEvent {
     Connected,
     Down,
     HomeAssistantOnline,
+    /// A SUBACK.
+    Subscribed,
+    /// A retained message on the meter's state topic (what we published before).
+    Retained(Vec<u8>),
 }
 
 #[derive(Debug, Default)]
@@ -64,6 +68,9 @@ struct Shared {
     inbox: Mutex<Inbox>,
     wake: Condvar,
     status: Mutex<LinkStatus>,
+    /// The session whose driver may write the status (an ended one's driver, still
+    /// running, may not).
+    current: AtomicU64,
     notes: Mutex<Vec<Note>>,
 }
 
@@ -75,7 +82,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     fn event(&self, session: u64, e: LinkEvent) {
         let mut inbox = lock(&self.inbox);
-        if inbox.events.back() != Some(&(session, e)) {
+        if inbox
+            .events
+            .back()
+            .is_none_or(|b| *b != (session, e.clone()))
+        {
             if inbox.events.len() >= MAX_EVENTS {
                 inbox.events.pop_front();
             }
@@ -193,6 +204,7 @@ pub fn start(cfg: Config) -> Result<(MqttObserver, MqttHandle), MqttError> {
         inbox: Mutex::new(Inbox::default()),
         wake: Condvar::new(),
         status: Mutex::new(LinkStatus::new(cfg.broker.to_string())),
+        current: AtomicU64::new(0),
         notes: Mutex::new(Vec::new()),
     });
     let prepared = Prepared {
@@ -307,9 +319,21 @@ struct Session {
 }
 
 impl Session {
-    fn start(p: &Prepared, id: u64, will: String, shared: &Arc<Shared>) -> Option<Session> {
+    /// A session for the meter whose availability topic is `will` and state topic `state`.
+    /// Its client identifier is the link's with `-<id>`: a driver of an ended session still
+    /// trying cannot take the new one's place at the broker (same identifier: the broker
+    /// would drop the other, and its last will say `offline`).
+    fn start(
+        p: &Prepared,
+        id: u64,
+        will: String,
+        state: String,
+        shared: &Arc<Shared>,
+    ) -> Option<Session> {
         let b = &p.cfg.broker;
-        let mut opts = MqttOptions::new(p.client_id.clone(), b.host.clone(), b.port);
+        shared.current.store(id, Ordering::Relaxed);
+        let client_id = format!("{}-{id}", p.client_id);
+        let mut opts = MqttOptions::new(client_id, b.host.clone(), b.port);
         opts.set_keep_alive(KEEP_ALIVE)
             .set_clean_session(true)
             .set_max_packet_size(64 * 1024, 64 * 1024)
@@ -335,10 +359,16 @@ impl Session {
         let stop = Arc::new(AtomicBool::new(false));
         let (s, st) = (Arc::clone(shared), Arc::clone(&stop));
         let broker = b.to_string();
+        // The counts go on from the sessions before.
+        let (connects, failures) = {
+            let status = lock(&shared.status);
+            (status.connects, status.failures)
+        };
         let driver = std::thread::Builder::new()
             .name("tic-rec-mqtt-link".into())
             .spawn(move || {
-                let run = || drive(connection, Link::new(broker), &s, id, &st);
+                let link = Link::with_counts(broker, connects, failures);
+                let run = || drive(connection, link, &s, id, &state, &st);
                 if std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).is_err() {
                     stopped(&s);
                 }
@@ -379,6 +409,7 @@ impl Session {
                 .client
                 .try_subscribe(topic.as_str(), QoS::AtLeastOnce)
                 .is_ok(),
+            Message::Unsubscribe { topic } => self.client.try_unsubscribe(topic.as_str()).is_ok(),
         }
     }
 
@@ -448,7 +479,13 @@ fn publish_loop(p: &Prepared, shared: &Arc<Shared>) {
                 }
                 next_id += 1;
                 let pb = Publisher::new(&p.cfg.prefix, &s.meter, p.cfg.interval);
-                session = Session::start(p, next_id, pb.availability_topic(), shared);
+                session = Session::start(
+                    p,
+                    next_id,
+                    pb.availability_topic(),
+                    pb.state_topic(),
+                    shared,
+                );
                 publisher = Some(pb);
             }
             if let Some(pb) = publisher.as_mut() {
@@ -464,6 +501,8 @@ fn publish_loop(p: &Prepared, shared: &Arc<Shared>) {
                     LinkEvent::Connected => pb.connected(),
                     LinkEvent::Down => pb.disconnected(),
                     LinkEvent::HomeAssistantOnline => pb.home_assistant_online(),
+                    LinkEvent::Subscribed => pb.subscribed(Instant::now()),
+                    LinkEvent::Retained(payload) => pb.retained(&payload),
                 }
             }
         }
@@ -479,6 +518,9 @@ fn publish_loop(p: &Prepared, shared: &Arc<Shared>) {
                     pb.not_sent(&m);
                 }
             }
+            for n in pb.notes() {
+                shared.note(n);
+            }
             let c = pb.counts();
             let mut status = lock(&shared.status);
             status.states = c.states;
@@ -493,9 +535,16 @@ fn publish_loop(p: &Prepared, shared: &Arc<Shared>) {
 
 /// The driver: runs the connection (connect, reconnect after the backoff, keep-alive) and
 /// tells the publisher and the status what happens.
-fn drive(mut conn: Connection, mut link: Link, shared: &Shared, id: u64, stop: &AtomicBool) {
+fn drive(
+    mut conn: Connection,
+    mut link: Link,
+    shared: &Shared,
+    id: u64,
+    state_topic: &str,
+    stop: &AtomicBool,
+) {
     link.connecting();
-    set_state(shared, &link);
+    set_state(shared, &link, id);
     while !stop.load(Ordering::Relaxed) {
         let event = match conn.recv() {
             Err(_) => break, // the client is gone
@@ -504,13 +553,20 @@ fn drive(mut conn: Connection, mut link: Link, shared: &Shared, id: u64, stop: &
         match event {
             Ok(rumqttc::Event::Incoming(Packet::ConnAck(_))) => {
                 let note = link.connected(Instant::now());
-                shared.note(note);
-                set_state(shared, &link);
+                if is_current(shared, id) {
+                    shared.note(note);
+                }
+                set_state(shared, &link, id);
                 shared.event(id, LinkEvent::Connected);
+            }
+            Ok(rumqttc::Event::Incoming(Packet::SubAck(_))) => {
+                shared.event(id, LinkEvent::Subscribed);
             }
             Ok(rumqttc::Event::Incoming(Packet::Publish(p))) => {
                 if p.topic == HA_STATUS_TOPIC && p.payload.as_ref() == b"online" {
                     shared.event(id, LinkEvent::HomeAssistantOnline);
+                } else if p.retain && p.topic == state_topic {
+                    shared.event(id, LinkEvent::Retained(p.payload.to_vec()));
                 }
             }
             Ok(rumqttc::Event::Outgoing(rumqttc::Outgoing::Disconnect)) => break,
@@ -524,10 +580,10 @@ fn drive(mut conn: Connection, mut link: Link, shared: &Shared, id: u64, stop: &
                     shared.event(id, LinkEvent::Down);
                 }
                 let (note, wait) = link.failed(Instant::now(), failure(&e, was_connected));
-                if let Some(n) = note {
+                if let Some(n) = note.filter(|_| is_current(shared, id)) {
                     shared.note(n);
                 }
-                set_state(shared, &link);
+                set_state(shared, &link, id);
                 let until = Instant::now() + wait;
                 while !stop.load(Ordering::Relaxed) {
                     let now = Instant::now();
@@ -551,8 +607,18 @@ fn is_connected(shared: &Shared) -> bool {
     lock(&shared.status).state == LinkState::Connected
 }
 
-fn set_state(shared: &Shared, link: &Link) {
+/// Whether session `id` is the current one.
+fn is_current(shared: &Shared, id: u64) -> bool {
+    shared.current.load(Ordering::Relaxed) == id
+}
+
+/// The status from session `id`'s link, if it is the current session (an ended session's
+/// driver, still running, writes nothing).
+fn set_state(shared: &Shared, link: &Link, id: u64) {
     let mut status = lock(&shared.status);
+    if !is_current(shared, id) {
+        return;
+    }
     status.state = link.state().clone();
     (status.connects, status.failures) = link.counts();
 }
@@ -645,6 +711,41 @@ mod tests {
             || ConnectionError::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
         assert!(matches!(failure(&io(), false), Failure::Unreachable(_)));
         assert!(matches!(failure(&io(), true), Failure::Lost(_)));
+    }
+
+    #[test]
+    fn an_ended_sessions_driver_writes_no_status_and_counts_go_on() {
+        let shared = Shared {
+            inbox: Mutex::new(Inbox::default()),
+            wake: Condvar::new(),
+            status: Mutex::new(LinkStatus::new("mqtt://h:1883".into())),
+            current: AtomicU64::new(1),
+            notes: Mutex::new(Vec::new()),
+        };
+        let t0 = Instant::now();
+        let mut old = Link::new("mqtt://h:1883".into());
+        old.connected(t0);
+        set_state(&shared, &old, 1);
+        assert_eq!(lock(&shared.status).connects, 1);
+        // A meter change: session 2 is current; its link goes on from the counts.
+        shared.current.store(2, Ordering::Relaxed);
+        let (c, f) = {
+            let status = lock(&shared.status);
+            (status.connects, status.failures)
+        };
+        let mut new = Link::with_counts("mqtt://h:1883".into(), c, f);
+        new.connecting();
+        set_state(&shared, &new, 2);
+        assert_eq!(lock(&shared.status).state, LinkState::Connecting);
+        // The old driver, still running, loses its connection: ignored.
+        old.failed(t0, Failure::Lost("gone".into()));
+        set_state(&shared, &old, 1);
+        assert_eq!(lock(&shared.status).state, LinkState::Connecting);
+        assert!(!is_current(&shared, 1));
+        new.connected(t0);
+        set_state(&shared, &new, 2);
+        let status = lock(&shared.status).clone();
+        assert_eq!((status.state, status.connects), (LinkState::Connected, 2));
     }
 
     #[test]

@@ -17,6 +17,12 @@
 //! | Tempo colour today, tomorrow (where the meter says) | LTARF/PTEC, STGE, DEMAIN | | `enum` (`Bleu`, `Blanc`, `Rouge`) | |
 //! | checksum errors (`entity_category: diagnostic`) | the decoder's count | | | `total_increasing` |
 //!
+//! Templates: an `enum` sensor's value is never `null` for Home Assistant (it would read
+//! `None`, not one of its options, and log an error at every state): a null tariff or colour
+//! reads as the option [`UNKNOWN_TARIFF`] or [`UNKNOWN_COLOUR`]. An energy index missing from a
+//! state (withheld by the [`guard`](super::guard)) renders as an empty string, which Home
+//! Assistant ignores for a numeric sensor (the sensor keeps its value).
+//!
 //! The energy sensors feed the Energy dashboard as they are. Distributor indexes (EASD, the
 //! network operator's calendar) are there but disabled by default. Names, units and kinds
 //! come from the label registry ([`crate::tic::labels`]).
@@ -36,6 +42,12 @@ pub fn state_topic(prefix: &str, meter: &str) -> String {
 pub fn availability_topic(prefix: &str, meter: &str) -> String {
     format!("{prefix}/{meter}/availability")
 }
+
+/// The option of the tariff sensor while the meter has not said the slot.
+pub const UNKNOWN_TARIFF: &str = "Inconnu";
+/// The option of the colour sensors while the colour is not known (tomorrow's, every
+/// morning until it is announced).
+pub const UNKNOWN_COLOUR: &str = "Inconnue";
 
 /// The availability payloads.
 pub const ONLINE: &str = "online";
@@ -93,6 +105,8 @@ struct Sensor {
     device_class: Option<&'static str>,
     state_class: Option<&'static str>,
     options: Option<Vec<String>>,
+    /// How its template reads its key.
+    read: Read,
     diagnostic: bool,
     enabled: bool,
     icon: Option<&'static str>,
@@ -108,6 +122,7 @@ impl Sensor {
             device_class: None,
             state_class: None,
             options: None,
+            read: Read::Plain,
             diagnostic: false,
             enabled: true,
             icon: None,
@@ -121,12 +136,43 @@ impl Sensor {
         self
     }
 
-    fn options(mut self, options: Vec<String>, icon: &'static str) -> Sensor {
+    /// An `enum` sensor; a null value reads as `unknown`, one of its options.
+    fn options(
+        mut self,
+        mut options: Vec<String>,
+        icon: &'static str,
+        unknown: &'static str,
+    ) -> Sensor {
         self.device_class = Some("enum");
+        if !options.iter().any(|o| o == unknown) {
+            options.push(unknown.to_owned());
+        }
         self.options = Some(options);
+        self.read = Read::OrElse(unknown);
         self.icon = Some(icon);
         self
     }
+
+    /// Its `value_template`.
+    fn template(&self) -> String {
+        let k = &self.key;
+        match self.read {
+            Read::Plain => format!("{{{{ value_json['{k}'] }}}}"),
+            Read::OrElse(u) => format!("{{{{ value_json['{k}'] or '{u}' }}}}"),
+            Read::Keep => format!("{{{{ value_json['{k}'] if '{k}' in value_json else '' }}}}"),
+        }
+    }
+}
+
+/// How a template reads its key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Read {
+    /// As it is.
+    Plain,
+    /// A null as this option.
+    OrElse(&'static str),
+    /// Absent: an empty string (Home Assistant keeps the sensor's value).
+    Keep,
 }
 
 /// An object id from a key: lower case, anything but letters, digits and `_` as `_`.
@@ -162,25 +208,34 @@ fn sensors(s: &Snapshot) -> Vec<Sensor> {
         sensor.unit = Some(Unit::Wh.symbol());
         sensor.device_class = Some("energy");
         sensor.state_class = Some("total_increasing");
+        sensor.read = Read::Keep;
         sensor.enabled = !e.distributor;
         out.push(sensor);
     }
     if s.tariff.is_some() {
-        out.push(Sensor::new("tariff", "Tariff").options(s.tariffs.clone(), "mdi:clock-outline"));
+        out.push(Sensor::new("tariff", "Tariff").options(
+            s.tariffs.clone(),
+            "mdi:clock-outline",
+            UNKNOWN_TARIFF,
+        ));
     }
     if let Some(t) = &s.tempo {
         let colours: Vec<String> = labels::Colour::ALL
             .iter()
             .map(|&c| colour_name(c).to_owned())
             .collect();
-        out.push(
-            Sensor::new("colour_today", "Tempo colour today")
-                .options(colours.clone(), "mdi:palette"),
-        );
+        out.push(Sensor::new("colour_today", "Tempo colour today").options(
+            colours.clone(),
+            "mdi:palette",
+            UNKNOWN_COLOUR,
+        ));
         if t.says_tomorrow {
             out.push(
-                Sensor::new("colour_tomorrow", "Tempo colour tomorrow")
-                    .options(colours, "mdi:palette-outline"),
+                Sensor::new("colour_tomorrow", "Tempo colour tomorrow").options(
+                    colours,
+                    "mdi:palette-outline",
+                    UNKNOWN_COLOUR,
+                ),
             );
         }
     }
@@ -214,10 +269,7 @@ pub fn configs(s: &Snapshot, prefix: &str) -> Vec<(String, String)> {
             m.insert("name".into(), json!(x.name));
             m.insert("unique_id".into(), json!(format!("{node}_{}", x.object)));
             m.insert("state_topic".into(), json!(state));
-            m.insert(
-                "value_template".into(),
-                json!(format!("{{{{ value_json['{}'] }}}}", x.key)),
-            );
+            m.insert("value_template".into(), json!(x.template()));
             m.insert("availability_topic".into(), json!(availability));
             m.insert("payload_available".into(), json!(ONLINE));
             m.insert("payload_not_available".into(), json!(OFFLINE));
@@ -258,6 +310,10 @@ mod tests {
     use crate::mqtt::meter::{Energy, Tempo};
     use crate::tic::labels::Colour;
     use crate::tic::Mode;
+
+    pub(super) fn snapshot_for_tests() -> Snapshot {
+        snapshot()
+    }
 
     fn snapshot() -> Snapshot {
         let labels = [
@@ -308,7 +364,17 @@ mod tests {
                 says_tomorrow: true,
             }),
             checksum_errors: 3,
+            power_va: 6_000,
         }
+    }
+
+    /// The key a template reads.
+    fn key_of(template: &str) -> &str {
+        template
+            .strip_prefix("{{ value_json['")
+            .and_then(|t| t.split_once("']"))
+            .map(|(k, _)| k)
+            .unwrap_or_else(|| panic!("{template}"))
     }
 
     #[test]
@@ -365,11 +431,7 @@ mod tests {
             assert_eq!(v["device"]["identifiers"], json!(["041876097171"]));
             assert_eq!(v["device"]["model"], "Linky single-phase, TIC standard");
             // Every template reads a key the state message has.
-            let t = v["value_template"].as_str().unwrap();
-            let key = t
-                .strip_prefix("{{ value_json['")
-                .and_then(|t| t.strip_suffix("'] }}"))
-                .unwrap();
+            let key = key_of(v["value_template"].as_str().unwrap());
             assert!(
                 state_keys.get(key).is_some(),
                 "{topic}: {key} not in the state"
@@ -410,15 +472,117 @@ mod tests {
         assert_eq!(by("irms1")["unit_of_measurement"], "A");
         let tariff = by("tariff");
         assert_eq!(tariff["device_class"], "enum");
-        assert_eq!(tariff["options"], json!(["HC", "HP"]));
+        assert_eq!(tariff["options"], json!(["HC", "HP", "Inconnu"]));
         assert_eq!(
             by("colour_tomorrow")["options"],
-            json!(["Bleu", "Blanc", "Rouge"])
+            json!(["Bleu", "Blanc", "Rouge", "Inconnue"])
         );
+        assert_eq!(by("sinsts")["value_template"], "{{ value_json['SINSTS'] }}");
         let errors = by("checksum_errors");
         assert_eq!(errors["entity_category"], "diagnostic");
         assert!(configs
             .iter()
             .all(|(t, _)| !t.contains("/zzzz/") && !t.contains("/pref/")));
+    }
+}
+
+#[cfg(test)]
+mod enum_tests {
+    use super::*;
+    use crate::tic::labels::Colour;
+
+    /// What Home Assistant's template gives for `value_json[key]`: the value, or `None` for
+    /// a null, as Jinja prints it; `or`, `if … in` as Jinja reads them.
+    fn render(template: &str, state: &Value) -> String {
+        let (key, rest) = template
+            .strip_prefix("{{ value_json['")
+            .and_then(|t| t.split_once("']"))
+            .unwrap();
+        let v = state.get(key);
+        let shown = |v: &Value| match v {
+            Value::String(s) => s.clone(),
+            Value::Null => "None".to_owned(),
+            other => other.to_string(),
+        };
+        if let Some(or) = rest
+            .strip_prefix(" or '")
+            .and_then(|r| r.strip_suffix("' }}"))
+        {
+            return match v {
+                None | Some(Value::Null) => or.to_owned(),
+                Some(Value::String(s)) if s.is_empty() => or.to_owned(),
+                Some(x) => shown(x),
+            };
+        }
+        if rest.starts_with(" if '") {
+            return v.map(shown).unwrap_or_default();
+        }
+        assert_eq!(rest, " }}");
+        v.map(shown).unwrap_or_else(|| "UNDEFINED".to_owned())
+    }
+
+    #[test]
+    fn enum_sensors_never_get_a_value_outside_their_options() {
+        let mut s = super::tests::snapshot_for_tests();
+        // A Tempo morning: tomorrow not announced, the slot not said yet.
+        s.tempo = Some(crate::mqtt::meter::Tempo {
+            today: None,
+            tomorrow: None,
+            says_tomorrow: true,
+        });
+        let morning: Value = serde_json::from_str(&state(&s)).unwrap();
+        assert_eq!(morning["colour_tomorrow"], Value::Null);
+        s.tariff = Some("HC".into()); // the sensor exists…
+        let configs = configs(&s, "tic-rec");
+        s.tariff = None; // …and a later state has no slot
+        let later: Value = serde_json::from_str(&state(&s)).unwrap();
+        let mut enums = 0;
+        for (topic, payload) in &configs {
+            let v: Value = serde_json::from_str(payload).unwrap();
+            if v["device_class"] != "enum" {
+                continue;
+            }
+            enums += 1;
+            let options: Vec<String> = serde_json::from_value(v["options"].clone()).unwrap();
+            for st in [&morning, &later] {
+                let shown = render(v["value_template"].as_str().unwrap(), st);
+                assert!(
+                    options.contains(&shown),
+                    "{topic}: {shown:?} not in {options:?}"
+                );
+            }
+        }
+        assert_eq!(enums, 3, "tariff, colour today, colour tomorrow");
+        // A known colour reads as itself.
+        s.tempo = Some(crate::mqtt::meter::Tempo {
+            today: Some(Colour::Red),
+            tomorrow: Some(Colour::Blue),
+            says_tomorrow: true,
+        });
+        let st: Value = serde_json::from_str(&state(&s)).unwrap();
+        let (_, p) = configs
+            .iter()
+            .find(|(t, _)| t.contains("/colour_tomorrow/"))
+            .unwrap();
+        let v: Value = serde_json::from_str(p).unwrap();
+        assert_eq!(render(v["value_template"].as_str().unwrap(), &st), "Bleu");
+    }
+
+    #[test]
+    fn an_energy_index_missing_from_a_state_is_an_empty_value() {
+        let s = super::tests::snapshot_for_tests();
+        let configs = configs(&s, "tic-rec");
+        let (_, p) = configs
+            .iter()
+            .find(|(t, _)| t.contains("/easf01/"))
+            .unwrap();
+        let v: Value = serde_json::from_str(p).unwrap();
+        let t = v["value_template"].as_str().unwrap();
+        assert_eq!(
+            t,
+            "{{ value_json['EASF01'] if 'EASF01' in value_json else '' }}"
+        );
+        assert_eq!(render(t, &serde_json::json!({"EASF01": 5})), "5");
+        assert_eq!(render(t, &serde_json::json!({"SINSTS": 5})), "");
     }
 }

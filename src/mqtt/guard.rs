@@ -14,8 +14,24 @@
 //! - a meter change (a new ADSC/ADCO, confirmed by the record after it) starts a new guard:
 //!   the new meter is a new device whose indexes start afresh ([`super::meter`]).
 //!
-//! So a published value always lags its record by one record, and what is published is
-//! always a value of a written row.
+//! So a confirmed value always lags its record by one record, and is always a value of a
+//! written row.
+//!
+//! [`Guard`] runs on the recording thread and confirms values; [`Reference`] runs on the
+//! publisher thread, at each state message, against what Home Assistant was actually sent:
+//! - **the floor**: on each connection the publisher reads back its own retained state
+//!   (`<prefix>/<meter>/state`) and takes its energy values and its `time` as the published
+//!   reference of each index ([`Reference::retained`]). A restart, or a `--replay` of an older
+//!   capture on the same broker, thus never publishes a lower index under the same
+//!   unique_id: an index below its reference is **withheld** (left out of the state; said
+//!   once per index, [`Said::Withheld`]), the other sensors go on;
+//! - **the step from the last published value** (value, time) to a confirmed one is bounded
+//!   the same way ([`allowed_wh`], the export's `implausible_jump`). A confirmed value beyond
+//!   it is a new baseline: the step is left out, and the published series continues from the
+//!   last published value through a per-index offset (published = meter value − offset; the
+//!   offset grows by the step left out; said once, [`Said::Offset`]). Home Assistant then
+//!   keeps a continuous total, below the meter's display by the offset;
+//! - a meter change starts a new [`Reference`] (a new device).
 
 use crate::export::{allowed_wh, DEFAULT_POWER_VA};
 use crate::tic::labels::N_ENERGY;
@@ -81,9 +97,131 @@ impl Guard {
         new.then_some(c.1)
     }
 
-    /// The last published value of index `k`.
+    /// The last confirmed value of index `k`.
     pub fn published(&self, k: usize) -> Option<i64> {
         self.index.get(k)?.published.map(|(_, v)| v)
+    }
+
+    /// The subscribed power in force (VA).
+    pub fn power(&self) -> i64 {
+        self.power_va
+    }
+}
+
+/// What [`Reference::apply`] says, once per episode (a log line).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Said {
+    /// A confirmed value below the published reference (the retained state's, after a
+    /// restart or a replay of an older capture): withheld.
+    Withheld {
+        /// Position of the index.
+        index: usize,
+        /// The meter's value (Wh).
+        value: i64,
+        /// The published reference (Wh).
+        floor: i64,
+    },
+    /// A confirmed step beyond the bound from the last published value: left out; the
+    /// published total continues from the last published value.
+    Offset {
+        /// Position of the index.
+        index: usize,
+        /// The step left out (Wh).
+        step: i64,
+        /// The offset now (Wh): what Home Assistant's total is below the meter's display.
+        offset: i64,
+    },
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Sent {
+    /// The last published value (time, Wh), or the retained state's.
+    published: Option<(i64, i64)>,
+    /// Meter value − published value.
+    offset: i64,
+    /// A withheld value was said since the last value published.
+    withheld_said: bool,
+}
+
+/// The published reference of every energy index of one meter (see the module doc); on the
+/// publisher thread.
+#[derive(Clone, Debug)]
+pub struct Reference {
+    index: [Sent; N_ENERGY],
+}
+
+impl Default for Reference {
+    fn default() -> Self {
+        Reference::new()
+    }
+}
+
+impl Reference {
+    /// Nothing published yet.
+    pub fn new() -> Reference {
+        Reference {
+            index: [Sent::default(); N_ENERGY],
+        }
+    }
+
+    /// The retained state read back from the broker: its time `t` (Unix seconds) and its
+    /// energy values `(position, Wh)`. Each becomes the index's reference where it is above
+    /// the one known (a reconnection reads back what this run published).
+    pub fn retained(&mut self, t: i64, values: &[(usize, i64)]) {
+        for &(k, v) in values {
+            let Some(s) = self.index.get_mut(k) else {
+                continue;
+            };
+            if v > 0 && s.published.is_none_or(|(_, vp)| v > vp) {
+                s.published = Some((t, v));
+            }
+        }
+    }
+
+    /// Index `k`'s confirmed meter value `v` (Wh) in the state of time `t`, at `power_va`:
+    /// the value to publish (`None`: withheld), and what to say.
+    pub fn apply(
+        &mut self,
+        k: usize,
+        t: i64,
+        v: i64,
+        power_va: i64,
+    ) -> (Option<i64>, Option<Said>) {
+        let Some(s) = self.index.get_mut(k) else {
+            return (None, None);
+        };
+        if v <= 0 {
+            return (None, None);
+        }
+        let m = v.saturating_sub(s.offset);
+        let Some((tp, vp)) = s.published else {
+            s.published = Some((t, m));
+            return (Some(m), None);
+        };
+        if m < vp {
+            let said = (!s.withheld_said).then_some(Said::Withheld {
+                index: k,
+                value: m,
+                floor: vp,
+            });
+            s.withheld_said = true;
+            return (None, said);
+        }
+        s.withheld_said = false;
+        let t = t.max(tp);
+        let step = m - vp;
+        if i128::from(step) > allowed_wh(power_va, t - tp) {
+            s.offset = s.offset.saturating_add(step);
+            s.published = Some((t, vp));
+            let said = Said::Offset {
+                index: k,
+                step,
+                offset: s.offset,
+            };
+            return (Some(vp), Some(said));
+        }
+        s.published = Some((t, m));
+        (Some(m), None)
     }
 }
 
@@ -166,6 +304,79 @@ mod tests {
         g.feed(0, 0, 100);
         assert_eq!(g.feed(0, 3_600, 9_100), Some(100));
         assert_eq!(g.feed(0, 3_601, 9_101), Some(9_100));
+    }
+
+    /// Confirmed values through a [`Reference`], `(t, v)` at 6 kVA: what is published.
+    fn publish(r: &mut Reference, values: &[(i64, i64)]) -> Vec<Option<i64>> {
+        values
+            .iter()
+            .map(|&(t, v)| r.apply(0, t, v, 6_000).0)
+            .collect()
+    }
+
+    #[test]
+    fn a_confirmed_jump_continues_from_the_last_published_value() {
+        // The guard confirms 50 000 (the next record continues from it)…
+        let confirmed = run(Some(6_000), &[100, 101, 50_000, 50_001, 50_002]);
+        assert_eq!(confirmed[3], Some(50_000));
+        // …but the step from the last published value is beyond the bound: left out.
+        let mut r = Reference::new();
+        assert_eq!(r.apply(0, 1_001, 100, 6_000), (Some(100), None));
+        assert_eq!(
+            r.apply(0, 1_003, 50_000, 6_000),
+            (
+                Some(100),
+                Some(Said::Offset {
+                    index: 0,
+                    step: 49_900,
+                    offset: 49_900
+                })
+            )
+        );
+        assert_eq!(
+            publish(&mut r, &[(1_004, 50_001), (1_005, 50_002), (1_006, 50_002)]),
+            [Some(101), Some(102), Some(102)]
+        );
+        // A second jump adds to the offset.
+        assert_eq!(r.apply(0, 1_007, 90_002, 6_000).0, Some(102));
+        assert_eq!(r.apply(0, 1_008, 90_003, 6_000).0, Some(103));
+        // A longer time allows more (8 Wh a second at 6 kVA, 9 001 in an hour).
+        assert_eq!(r.apply(0, 4_608, 99_003, 6_000), (Some(9_103), None));
+    }
+
+    #[test]
+    fn the_retained_state_is_the_floor() {
+        // After a restart: the retained state says 5 000 at t = 1 000.
+        let mut r = Reference::new();
+        r.retained(1_000, &[(0, 5_000), (1, 7_000), (N_ENERGY, 1), (2, 0)]);
+        // A replay of an older capture: below, withheld, said once.
+        assert_eq!(
+            r.apply(0, 500, 4_000, 6_000),
+            (
+                None,
+                Some(Said::Withheld {
+                    index: 0,
+                    value: 4_000,
+                    floor: 5_000
+                })
+            )
+        );
+        assert_eq!(r.apply(0, 501, 4_001, 6_000), (None, None), "said once");
+        // The live meter 10 s later, continuing: published.
+        assert_eq!(r.apply(0, 1_010, 5_020, 6_000), (Some(5_020), None));
+        // Far above the retained value within the time elapsed: the step is left out.
+        let (v, said) = r.apply(1, 1_010, 70_000, 6_000);
+        assert_eq!(v, Some(7_000));
+        assert!(
+            matches!(said, Some(Said::Offset { step: 63_000, .. })),
+            "{said:?}"
+        );
+        // An index the retained state did not have starts at its first value.
+        assert_eq!(r.apply(2, 1_010, 3, 6_000), (Some(3), None));
+        // A reconnection reads back what was published: no lower reference.
+        r.retained(1_010, &[(0, 10)]);
+        assert_eq!(r.apply(0, 1_011, 5_021, 6_000), (Some(5_021), None));
+        assert_eq!(r.apply(0, 1_012, 0, 6_000), (None, None), "zero: never");
     }
 
     #[test]

@@ -188,6 +188,27 @@ pub enum Note {
         /// The wait before the next attempt.
         retry: Duration,
     },
+    /// An energy index is withheld: below the value Home Assistant was last sent (the
+    /// retained state's, after a restart or with a replay of an older capture).
+    Withheld {
+        /// The index's label (`EASF01`).
+        label: &'static str,
+        /// The meter's value, Wh.
+        value: i64,
+        /// The value published before, Wh.
+        floor: i64,
+    },
+    /// A confirmed jump of an energy index beyond the subscribed power's bound was left out
+    /// of what is published: Home Assistant keeps a continuous total, now below the meter's
+    /// display by `offset`.
+    Offset {
+        /// The index's label.
+        label: &'static str,
+        /// The step left out, Wh.
+        step: i64,
+        /// The offset now, Wh.
+        offset: i64,
+    },
 }
 
 /// The link's state machine.
@@ -216,6 +237,16 @@ impl Link {
             last: None,
             connects: 0,
             failures: 0,
+        }
+    }
+
+    /// A link to `broker` whose counts go on from `connects` and `failures` (those of the
+    /// sessions before).
+    pub fn with_counts(broker: String, connects: u64, failures: u64) -> Link {
+        Link {
+            connects,
+            failures,
+            ..Link::new(broker)
         }
     }
 

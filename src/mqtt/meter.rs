@@ -38,7 +38,8 @@ pub struct Energy {
     pub label: &'static str,
     /// Its name (`HC`, `HP Bleu`, `Total`…).
     pub name: String,
-    /// Its last published value, Wh.
+    /// Its last confirmed value, Wh (the meter's; what is published is decided on the
+    /// publisher thread: [`super::guard::Reference`]).
     pub wh: i64,
     /// A distributor index (the network operator's calendar, not the bill's).
     pub distributor: bool,
@@ -83,6 +84,8 @@ pub struct Snapshot {
     pub tempo: Option<Tempo>,
     /// Groups that failed their checksum since the recorder started.
     pub checksum_errors: u64,
+    /// The subscribed power in force (VA): the bound of a step of an energy index.
+    pub power_va: i64,
 }
 
 impl Snapshot {
@@ -314,6 +317,7 @@ impl Tracker {
             tariffs: self.tariffs.clone(),
             tempo,
             checksum_errors: c.decoder.groups_bad,
+            power_va: self.guard.power(),
         })
     }
 

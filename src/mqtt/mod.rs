@@ -22,9 +22,11 @@
 //!   without a broker. Only [`client`] does I/O.
 //! - **Only what the recorder would write.** Snapshots are made from [`Event::Recorded`]
 //!   records (written, or held while the disk is full), never from frames the recorder
-//!   rejected; an energy index is published only once the next record confirms it, and never
-//!   below its last published value ([`guard`]): Home Assistant records a `total_increasing`
-//!   spike forever. Values the records do not carry (the Tempo colour tomorrow) come from
+//!   rejected; an energy index is published only once the next record confirms it, never
+//!   below what Home Assistant was last sent — the retained state, read back at each
+//!   connection before any state — and never with a step beyond the subscribed power's bound
+//!   from it (an offset instead) ([`guard`]): Home Assistant records a `total_increasing`
+//!   spike forever, and reads a fall as a reset. Values the records do not carry (the Tempo colour tomorrow) come from
 //!   [`Event::Frame`]'s verified groups, once two frames in a row agree.
 //! - **One line per change of the link** ([`Note`]): connected, refused and why, lost, and
 //!   unreachable; reconnection backs off 1, 2, 4 … up to 30 s.
