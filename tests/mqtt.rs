@@ -376,11 +376,15 @@ fn discovery_holds_what_home_assistant_requires_and_states_equal_the_rows() {
         &[],
     );
     rec.wait_for("reading", 10);
-    // HP until 22:00, then HC: a tariff change on the way (after the first states: they wait
-    // for the retained state, up to 2 s after the subscription).
-    let mut m = meter("2026-06-01 21:59:20");
-    for _ in 0..40 {
-        send(&mut pty, &mut m, &same, 100);
+    // HP until 22:00, then HC: a tariff change on the way. The first states wait for the
+    // retained state (up to 2 s after the subscription), so the meter starts two minutes
+    // before 22:00 and goes on until a state of each period has come, whatever the load.
+    let mut m = meter("2026-06-01 21:58:00");
+    for want in ["HP", "HC"] {
+        let deadline = Instant::now() + Duration::from_secs(40);
+        while !sub.states().iter().any(|s| s["tariff"] == want) && Instant::now() < deadline {
+            send(&mut pty, &mut m, &same, 100);
+        }
     }
     rec.wait_for("MQTT: connected to mqtt://127.0.0.1:", 5);
     let deadline = Instant::now() + Duration::from_secs(10);
