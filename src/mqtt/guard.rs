@@ -23,8 +23,9 @@
 //!   (`<prefix>/<meter>/state`) and takes its energy values and its `time` as the published
 //!   reference of each index ([`Reference::retained`]). A restart, or a `--replay` of an older
 //!   capture on the same broker, thus never publishes a lower index under the same
-//!   unique_id: an index below its reference is **withheld** (left out of the state; said
-//!   once per index, [`Said::Withheld`]), the other sensors go on;
+//!   unique_id: an index below its reference is **held** at it (the state carries the
+//!   reference, the value Home Assistant already has, so that the retained state keeps the
+//!   floor for the next restart; said once per index, [`Said::Withheld`]);
 //! - **the step from the last published value** (value, time) to a confirmed one is bounded
 //!   the same way ([`allowed_wh`], the export's `implausible_jump`). A confirmed value beyond
 //!   it is a new baseline: the step is left out, and the published series continues from the
@@ -179,7 +180,8 @@ impl Reference {
     }
 
     /// Index `k`'s confirmed meter value `v` (Wh) in the state of time `t`, at `power_va`:
-    /// the value to publish (`None`: withheld), and what to say.
+    /// the value to publish (the reference itself when `v` is below it; `None` for no value),
+    /// and what to say.
     pub fn apply(
         &mut self,
         k: usize,
@@ -205,7 +207,7 @@ impl Reference {
                 floor: vp,
             });
             s.withheld_said = true;
-            return (None, said);
+            return (Some(vp), said);
         }
         s.withheld_said = false;
         let t = t.max(tp);
@@ -349,11 +351,11 @@ mod tests {
         // After a restart: the retained state says 5 000 at t = 1 000.
         let mut r = Reference::new();
         r.retained(1_000, &[(0, 5_000), (1, 7_000), (N_ENERGY, 1), (2, 0)]);
-        // A replay of an older capture: below, withheld, said once.
+        // A replay of an older capture: below, held at the floor, said once.
         assert_eq!(
             r.apply(0, 500, 4_000, 6_000),
             (
-                None,
+                Some(5_000),
                 Some(Said::Withheld {
                     index: 0,
                     value: 4_000,
@@ -361,7 +363,11 @@ mod tests {
                 })
             )
         );
-        assert_eq!(r.apply(0, 501, 4_001, 6_000), (None, None), "said once");
+        assert_eq!(
+            r.apply(0, 501, 4_001, 6_000),
+            (Some(5_000), None),
+            "said once"
+        );
         // The live meter 10 s later, continuing: published.
         assert_eq!(r.apply(0, 1_010, 5_020, 6_000), (Some(5_020), None));
         // Far above the retained value within the time elapsed: the step is left out.

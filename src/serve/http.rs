@@ -303,7 +303,10 @@ fn read_head(stream: &mut TcpStream, deadline: Instant) -> Result<Request, HeadE
 fn serve_one(mut stream: TcpStream, accepted: Instant, handler: &dyn Handler, limits: &Limits) {
     let _ = stream.set_write_timeout(Some(limits.write_timeout));
     let _ = stream.set_nodelay(true);
-    match read_head(&mut stream, accepted + limits.head_timeout) {
+    // A connection that waited in the queue past its deadline still gets a short read: its
+    // head may be there already (an idle one then costs the grace, not the whole timeout).
+    let deadline = (accepted + limits.head_timeout).max(Instant::now() + HEAD_GRACE);
+    match read_head(&mut stream, deadline) {
         Ok(req) => {
             // A panic in a handler is a bug: it answers 500 and the worker lives on.
             let resp =
@@ -364,6 +367,9 @@ impl Drop for Running {
         }
     }
 }
+
+/// The least time a connection taken off the queue has to send its head.
+const HEAD_GRACE: Duration = Duration::from_millis(100);
 
 /// A connection and when it was accepted.
 type Accepted = (TcpStream, Instant);
