@@ -240,6 +240,30 @@ fn recorder(args: &[&str], env: &[(&str, &str)]) -> common::Running {
     common::Running::start(&[base, args].concat(), env)
 }
 
+/// `recorder` reading `pty` into `data` and publishing to `url` (`extra` flags after), once
+/// it reads the port.
+fn publishing(
+    pty: &Pty,
+    data: &Path,
+    url: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> common::Running {
+    let data = data.to_str().unwrap();
+    let base: &[&str] = &["--port", &pty.path, "--data-dir", data, "--mqtt", url];
+    let rec = recorder(&[base, extra].concat(), env);
+    rec.wait_for("reading", 10);
+    rec
+}
+
+/// Sends unchanged frames `pause` ms apart until `done` or `secs` have passed.
+fn send_until(pty: &mut Pty, m: &mut Meter, pause: u64, secs: u64, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !done() && Instant::now() < deadline {
+        send(pty, m, &same, pause);
+    }
+}
+
 /// A standard HC/HP meter, one meter second a frame.
 fn meter(start: &str) -> Meter {
     let start = NaiveDateTime::parse_from_str(start, "%Y-%m-%d %H:%M:%S").unwrap();
@@ -360,37 +384,24 @@ fn discovery_holds_what_home_assistant_requires_and_states_equal_the_rows() {
     let broker = Broker::start(dir.path(), "");
     let sub = Sub::start(broker.port, None);
     let mut pty = new_pty();
-    let rec = recorder(
-        &[
-            "--port",
-            &pty.path,
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--mqtt",
-            &broker.url(None),
-            "--mqtt-interval",
-            "1ms",
-            "--log-interval",
-            "1s",
-        ],
+    let rec = publishing(
+        &pty,
+        &data,
+        &broker.url(None),
+        &["--mqtt-interval", "1ms", "--log-interval", "1s"],
         &[],
     );
-    rec.wait_for("reading", 10);
     // HP until 22:00, then HC: a tariff change on the way. The first states wait for the
     // retained state (up to 2 s after the subscription), so the meter starts two minutes
     // before 22:00 and goes on until a state of each period has come, whatever the load.
     let mut m = meter("2026-06-01 21:58:00");
     for want in ["HP", "HC"] {
-        let deadline = Instant::now() + Duration::from_secs(40);
-        while !sub.states().iter().any(|s| s["tariff"] == want) && Instant::now() < deadline {
-            send(&mut pty, &mut m, &same, 100);
-        }
+        send_until(&mut pty, &mut m, 100, 40, || {
+            sub.states().iter().any(|s| s["tariff"] == want)
+        });
     }
     rec.wait_for("MQTT: connected to mqtt://127.0.0.1:", 5);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while sub.states().len() < 20 && Instant::now() < deadline {
-        send(&mut pty, &mut m, &same, 100);
-    }
+    send_until(&mut pty, &mut m, 100, 10, || sub.states().len() >= 20);
     // Home Assistant restarts: discovery again.
     let configs = |s: &Sub| s.count(|t, _| t.starts_with("homeassistant/sensor/"));
     let before = configs(&sub);
@@ -400,10 +411,7 @@ fn discovery_holds_what_home_assistant_requires_and_states_equal_the_rows() {
         .status()
         .unwrap();
     assert!(pubc.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while configs(&sub) < 2 * before && Instant::now() < deadline {
-        send(&mut pty, &mut m, &same, 100);
-    }
+    send_until(&mut pty, &mut m, 100, 10, || configs(&sub) >= 2 * before);
     assert!(
         configs(&sub) >= 2 * before,
         "discovery again after HA's online"
@@ -502,27 +510,15 @@ fn the_broker_stopped_for_ten_seconds_loses_no_row_and_gets_discovery_again() {
     let mut broker = Broker::start(dir.path(), "");
     let sub = Sub::start(broker.port, None);
     let mut pty = new_pty();
-    let rec = recorder(
-        &[
-            "--port",
-            &pty.path,
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--mqtt",
-            &broker.url(None),
-            "--mqtt-interval",
-            "1s",
-            "--log-interval",
-            "1s",
-        ],
+    let rec = publishing(
+        &pty,
+        &data,
+        &broker.url(None),
+        &["--mqtt-interval", "1s", "--log-interval", "1s"],
         &[],
     );
-    rec.wait_for("reading", 10);
     let mut m = meter("2026-06-01 12:00:00");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while sub.states().len() < 2 && Instant::now() < deadline {
-        send(&mut pty, &mut m, &same, 100);
-    }
+    send_until(&mut pty, &mut m, 100, 15, || sub.states().len() >= 2);
     assert!(sub.states().len() >= 2, "{}", rec.stderr());
     drop(sub);
     broker.stop();
@@ -613,14 +609,11 @@ fn a_wrong_password_is_said_and_recording_goes_on() {
         let file = dir.path().join(format!("pw-{k}.txt"));
         std::fs::write(&file, format!("{password}\n")).unwrap();
         let mut pty = new_pty();
-        let rec = recorder(
+        let rec = publishing(
+            &pty,
+            &data,
+            &broker.url(Some("linky")),
             &[
-                "--port",
-                &pty.path,
-                "--data-dir",
-                data.to_str().unwrap(),
-                "--mqtt",
-                &broker.url(Some("linky")),
                 "--mqtt-password-file",
                 file.to_str().unwrap(),
                 "--log-interval",
@@ -628,12 +621,8 @@ fn a_wrong_password_is_said_and_recording_goes_on() {
             ],
             &[],
         );
-        rec.wait_for("reading", 10);
         let mut m = meter("2026-06-01 12:00:00");
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while !rec.has(want) && Instant::now() < deadline {
-            send(&mut pty, &mut m, &same, 100);
-        }
+        send_until(&mut pty, &mut m, 100, 15, || rec.has(want));
         for _ in 0..30 {
             send(&mut pty, &mut m, &same, 100);
         }
@@ -675,25 +664,15 @@ fn a_glitching_index_with_a_valid_checksum_is_never_published() {
     let broker = Broker::start(dir.path(), "");
     let sub = Sub::start(broker.port, None);
     let mut pty = new_pty();
-    let rec = recorder(
-        &[
-            "--port",
-            &pty.path,
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--mqtt",
-            &broker.url(None),
-            "--mqtt-interval",
-            "1ms",
-        ],
+    let rec = publishing(
+        &pty,
+        &data,
+        &broker.url(None),
+        &["--mqtt-interval", "1ms"],
         &[],
     );
-    rec.wait_for("reading", 10);
     let mut m = meter("2026-06-01 12:00:00");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while sub.states().len() < 3 && Instant::now() < deadline {
-        send(&mut pty, &mut m, &same, 150);
-    }
+    send_until(&mut pty, &mut m, 150, 15, || sub.states().len() >= 3);
     // EASF01 (HC, idle at noon) garbled upwards, then EASF02 (HP, counting) garbled down,
     // then EAST up: each in one frame, its checksum valid.
     let up = |label: &str| {
@@ -986,25 +965,17 @@ fn the_retained_state_is_the_floor_of_every_energy_index() {
     );
     let sub = Sub::start(broker.port, None);
     let mut pty = new_pty();
-    let rec = recorder(
-        &[
-            "--port",
-            &pty.path,
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--mqtt",
-            &broker.url(None),
-            "--mqtt-interval",
-            "1ms",
-        ],
+    let rec = publishing(
+        &pty,
+        &data,
+        &broker.url(None),
+        &["--mqtt-interval", "1ms"],
         &[],
     );
-    rec.wait_for("reading", 10);
     let mut m = meter("2026-06-01 12:00:00");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while recorder_states(&sub).len() < 8 && Instant::now() < deadline {
-        send(&mut pty, &mut m, &same, 100);
-    }
+    send_until(&mut pty, &mut m, 100, 20, || {
+        recorder_states(&sub).len() >= 8
+    });
     for _ in 0..3 {
         send(&mut pty, &mut m, &same, 100);
     }
@@ -1048,20 +1019,13 @@ fn a_confirmed_implausible_jump_is_left_out_of_what_is_published() {
     let broker = Broker::start(dir.path(), "");
     let sub = Sub::start(broker.port, None);
     let mut pty = new_pty();
-    let rec = recorder(
-        &[
-            "--port",
-            &pty.path,
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--mqtt",
-            &broker.url(None),
-            "--mqtt-interval",
-            "1ms",
-        ],
+    let rec = publishing(
+        &pty,
+        &data,
+        &broker.url(None),
+        &["--mqtt-interval", "1ms"],
         &[],
     );
-    rec.wait_for("reading", 10);
     let mut m = meter("2026-06-01 12:00:00");
     let deadline = Instant::now() + Duration::from_secs(20);
     while recorder_states(&sub)
@@ -1155,18 +1119,7 @@ fn a_broker_sending_garbage_never_stops_recording() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut pty = new_pty();
-    let rec = recorder(
-        &[
-            "--port",
-            &pty.path,
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--mqtt",
-            &format!("mqtt://127.0.0.1:{port}"),
-        ],
-        &[],
-    );
-    rec.wait_for("reading", 10);
+    let rec = publishing(&pty, &data, &format!("mqtt://127.0.0.1:{port}"), &[], &[]);
     let mut m = meter("2026-06-01 12:00:00");
     for _ in 0..80 {
         send(&mut pty, &mut m, &same, 100);
@@ -1200,23 +1153,14 @@ fn the_link_state_is_in_the_metrics_and_the_api() {
     let data = dir.path().join("data");
     let mut broker = Broker::start(dir.path(), "");
     let mut pty = new_pty();
-    let rec = recorder(
-        &[
-            "--port",
-            &pty.path,
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--mqtt",
-            &broker.url(None),
-            "--mqtt-interval",
-            "1s",
-            "--http",
-            "127.0.0.1:0",
-        ],
+    let rec = publishing(
+        &pty,
+        &data,
+        &broker.url(None),
+        &["--mqtt-interval", "1s", "--http", "127.0.0.1:0"],
         &[],
     );
     let addr = addr_of(&rec);
-    rec.wait_for("reading", 10);
     let mut m = meter("2026-06-01 12:00:00");
     // The value of the one tic_mqtt_connected sample.
     let up = |text: &str| {
