@@ -176,12 +176,6 @@ fn standard_meter(start: &str) -> Meter {
     Meter::new(cfg).unwrap()
 }
 
-fn new_pty() -> Pty {
-    let mut pty = Pty::open().unwrap();
-    serialport::SerialPort::set_timeout(&mut pty.master, StdDuration::from_secs(10)).unwrap();
-    pty
-}
-
 /// Points `link` at `target` atomically (as udev does for /dev/serial/by-id).
 fn point(link: &Path, target: &str) {
     let tmp = link.with_extension("new");
@@ -195,7 +189,7 @@ fn an_adapter_back_after_a_long_outage_is_read_within_five_seconds() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let link = dir.path().join("ttyTIC");
-    let mut pty = new_pty();
+    let mut pty = common::pty();
     point(&link, &pty.path);
     let rec = recorder(
         &[
@@ -225,7 +219,7 @@ fn an_adapter_back_after_a_long_outage_is_read_within_five_seconds() {
     rec.wait_for("does not exist", 10);
     std::thread::sleep(StdDuration::from_secs(20));
     let before = common::rows_so_far(&data);
-    let mut pty = new_pty();
+    let mut pty = common::pty();
     point(&link, &pty.path);
     let back = Instant::now();
     // The meter went on meanwhile: its time is 20 s later too.
@@ -302,7 +296,7 @@ fn a_full_disk_holds_rows_in_memory_until_space_returns() {
         .unwrap()
         .set_len(len.saturating_sub(12 * 1024))
         .unwrap();
-    let mut pty = new_pty();
+    let mut pty = common::pty();
     let mut rec = recorder(
         &[
             "--port",
@@ -369,7 +363,7 @@ fn a_full_disk_holds_rows_in_memory_until_space_returns() {
 fn a_second_recorder_on_the_same_directory_refuses_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let pty = new_pty();
+    let pty = common::pty();
     let first = recorder(
         &["--port", &pty.path, "--data-dir", data.to_str().unwrap()],
         &[],
@@ -438,7 +432,7 @@ fn systemd_hears_ready_and_watchdog_pings() {
     sock.set_read_timeout(Some(StdDuration::from_secs(5)))
         .unwrap();
     let data = dir.path().join("data");
-    let pty = new_pty();
+    let pty = common::pty();
     let rec = recorder(
         &["--port", &pty.path, "--data-dir", data.to_str().unwrap()],
         &[
@@ -542,7 +536,7 @@ fn a_historique_replay_without_a_start_time_says_so() {
 fn frames_that_verify_without_rows_are_said() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut pty = new_pty();
+    let mut pty = common::pty();
     let rec = recorder(
         &[
             "--port",

@@ -273,12 +273,6 @@ fn meter(start: &str) -> Meter {
     Meter::new(cfg).unwrap()
 }
 
-fn new_pty() -> Pty {
-    let mut pty = Pty::open().unwrap();
-    serialport::SerialPort::set_timeout(&mut pty.master, Duration::from_secs(10)).unwrap();
-    pty
-}
-
 /// A frame's bytes again from its groups, `change` applied to the values (checksums
 /// recomputed: a corruption that passed the checksum).
 fn encode(s: &SimFrame, change: &dyn Fn(&str, &str) -> Option<String>) -> Vec<u8> {
@@ -383,7 +377,7 @@ fn discovery_holds_what_home_assistant_requires_and_states_equal_the_rows() {
     let data = dir.path().join("data");
     let broker = Broker::start(dir.path(), "");
     let sub = Sub::start(broker.port, None);
-    let mut pty = new_pty();
+    let mut pty = common::pty();
     let rec = publishing(
         &pty,
         &data,
@@ -509,7 +503,7 @@ fn the_broker_stopped_for_ten_seconds_loses_no_row_and_gets_discovery_again() {
     let data = dir.path().join("data");
     let mut broker = Broker::start(dir.path(), "");
     let sub = Sub::start(broker.port, None);
-    let mut pty = new_pty();
+    let mut pty = common::pty();
     let rec = publishing(
         &pty,
         &data,
@@ -608,7 +602,7 @@ fn a_wrong_password_is_said_and_recording_goes_on() {
         let data = dir.path().join(format!("data-{k}"));
         let file = dir.path().join(format!("pw-{k}.txt"));
         std::fs::write(&file, format!("{password}\n")).unwrap();
-        let mut pty = new_pty();
+        let mut pty = common::pty();
         let rec = publishing(
             &pty,
             &data,
@@ -663,7 +657,7 @@ fn a_glitching_index_with_a_valid_checksum_is_never_published() {
     let data = dir.path().join("data");
     let broker = Broker::start(dir.path(), "");
     let sub = Sub::start(broker.port, None);
-    let mut pty = new_pty();
+    let mut pty = common::pty();
     let rec = publishing(
         &pty,
         &data,
@@ -844,7 +838,7 @@ fn mqtts_with_a_ca_file_and_with_the_system_roots() {
             continue;
         }
         let data = dir.path().join(format!("data-{k}"));
-        let mut pty = new_pty();
+        let mut pty = common::pty();
         let path = pty.path.clone();
         let mut args = vec![
             "--port",
@@ -964,7 +958,7 @@ fn the_retained_state_is_the_floor_of_every_energy_index() {
         r#"{"EASF01":900000000,"EASF02":900000000,"EAST":900000000,"time":"2026-06-01T13:00:00+02:00"}"#,
     );
     let sub = Sub::start(broker.port, None);
-    let mut pty = new_pty();
+    let mut pty = common::pty();
     let rec = publishing(
         &pty,
         &data,
@@ -1018,7 +1012,7 @@ fn a_confirmed_implausible_jump_is_left_out_of_what_is_published() {
     let data = dir.path().join("data");
     let broker = Broker::start(dir.path(), "");
     let sub = Sub::start(broker.port, None);
-    let mut pty = new_pty();
+    let mut pty = common::pty();
     let rec = publishing(
         &pty,
         &data,
@@ -1118,7 +1112,7 @@ fn a_broker_sending_garbage_never_stops_recording() {
     });
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut pty = new_pty();
+    let mut pty = common::pty();
     let rec = publishing(&pty, &data, &format!("mqtt://127.0.0.1:{port}"), &[], &[]);
     let mut m = meter("2026-06-01 12:00:00");
     for _ in 0..80 {
@@ -1152,7 +1146,7 @@ fn the_link_state_is_in_the_metrics_and_the_api() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut broker = Broker::start(dir.path(), "");
-    let mut pty = new_pty();
+    let mut pty = common::pty();
     let rec = publishing(
         &pty,
         &data,

@@ -123,17 +123,11 @@ fn write_frames(pty: &mut Pty, sims: &mut Vec<SimFrame>, meter: &mut Meter, n: u
     }
 }
 
-fn new_pty() -> Pty {
-    let mut pty = Pty::open().unwrap();
-    serialport::SerialPort::set_timeout(&mut pty.master, StdDuration::from_secs(10)).unwrap();
-    pty
-}
-
 #[test]
 fn pty_rows_equal_the_simulated_complete_frames() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut pty = new_pty();
+    let mut pty = common::pty();
     let rec = recorder(&["--port", &pty.path, "--data-dir", data.to_str().unwrap()]);
     rec.wait_for("reading", 10);
     let mut cfg = SimConfig::new(Mode::Standard, Contract::HcHp, at("2026-03-01 21:55:00"));
@@ -295,7 +289,7 @@ fn kill_9_then_restart_loses_at_most_the_frame_in_flight() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let data_s = data.to_str().unwrap().to_owned();
-    let mut pty = new_pty();
+    let mut pty = common::pty();
     let path = pty.path.clone();
     let rec = recorder(&[
         "--port",
@@ -364,7 +358,7 @@ fn a_port_that_vanishes_and_comes_back_is_resumed() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let link = dir.path().join("ttyTIC");
-    let mut pty = new_pty();
+    let mut pty = common::pty();
     std::os::unix::fs::symlink(&pty.path, &link).unwrap();
     let rec = recorder(&[
         "--port",
@@ -388,7 +382,7 @@ fn a_port_that_vanishes_and_comes_back_is_resumed() {
     rec.wait_for("trying again every second", 10);
     let before = common::rows_so_far(&data);
     // And plugged back: a new terminal behind the same name.
-    let mut pty = new_pty();
+    let mut pty = common::pty();
     let tmp = dir.path().join("ttyTIC.new");
     std::os::unix::fs::symlink(&pty.path, &tmp).unwrap();
     std::fs::rename(&tmp, &link).unwrap();
@@ -525,7 +519,7 @@ fn raw_bytes_kept_beside_the_records_replay_to_the_same_rows() {
 #[test]
 fn a_line_without_valid_frames_is_diagnosed() {
     let dir = tempfile::tempdir().unwrap();
-    let mut pty = new_pty();
+    let mut pty = common::pty();
     let rec = recorder(&[
         "--port",
         &pty.path,

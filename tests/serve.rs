@@ -382,28 +382,20 @@ fn meter(start: &str) -> Meter {
     Meter::new(cfg).unwrap()
 }
 
-fn pty() -> Pty {
-    let mut p = Pty::open().unwrap();
-    serialport::SerialPort::set_timeout(&mut p.master, Duration::from_secs(10)).unwrap();
-    p
+/// `tic-rec record --port <pty> --mode standard --data-dir <data> <extra> --http <http>`.
+fn recording(pty: &Pty, data: &Path, extra: &[&str], http: &str) -> common::Running {
+    let data = data.to_str().unwrap();
+    let base: &[&str] = &["record", "--port", &pty.path, "--mode", "standard"];
+    let tail: &[&str] = &["--data-dir", data, "--http", http];
+    running(&[base, extra, tail].concat())
 }
 
 #[test]
 fn live_values_follow_the_recorder_within_two_seconds() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut pty = pty();
-    let rec = running(&[
-        "record",
-        "--port",
-        &pty.path,
-        "--mode",
-        "standard",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--http",
-        "127.0.0.1:0",
-    ]);
+    let mut pty = common::pty();
+    let rec = recording(&pty, &data, &[], "127.0.0.1:0");
     let addr = addr_of(&rec);
     // The meter sends a frame a second (its time one second later each), on its own thread.
     let sent: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
@@ -565,18 +557,8 @@ fn live_values_follow_the_recorder_within_two_seconds() {
 fn two_hundred_slow_clients_cost_the_recorder_no_row() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut pty = pty();
-    let rec = running(&[
-        "record",
-        "--port",
-        &pty.path,
-        "--mode",
-        "standard",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--http",
-        "127.0.0.1:0",
-    ]);
+    let mut pty = common::pty();
+    let rec = recording(&pty, &data, &[], "127.0.0.1:0");
     let addr = addr_of(&rec);
     std::thread::sleep(Duration::from_millis(500));
     // 200 clients that send a head one byte every 400 ms, and never finish it.
@@ -896,20 +878,13 @@ fn a_dashboard_that_cannot_listen_never_stops_recording() {
     let port = taken.local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut pty = pty();
-    let rec = running(&[
-        "record",
-        "--port",
-        &pty.path,
-        "--mode",
-        "standard",
-        "--archive",
-        "csv",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--http",
+    let mut pty = common::pty();
+    let rec = recording(
+        &pty,
+        &data,
+        &["--archive", "csv"],
         &format!("127.0.0.1:{port}"),
-    ]);
+    );
     rec.wait_for("cannot serve the dashboard on 127.0.0.1:", 10);
     rec.wait_for("trying again every 30 s", 1);
     let mut m = meter("2026-01-14 21:59:50");

@@ -340,6 +340,14 @@ pub fn files_named(dir: &Path, suffix: &str) -> Vec<PathBuf> {
     out
 }
 
+/// A pseudo-terminal for a simulated meter, its master side with a 10 s write timeout.
+pub fn pty() -> tic_rec::sim::Pty {
+    let mut pty = tic_rec::sim::Pty::open().expect("open a pseudo-terminal");
+    serialport::SerialPort::set_timeout(&mut pty.master, std::time::Duration::from_secs(10))
+        .expect("set the master's timeout");
+    pty
+}
+
 /// A running `tic-rec` whose standard error lines are collected as they come (a thread reads
 /// them); killed when dropped.
 pub struct Running {
