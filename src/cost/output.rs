@@ -21,7 +21,7 @@ use std::collections::BTreeSet;
 
 use super::report::{CostRow, Report};
 use super::{Cost, Outcome};
-use crate::export::output::Values;
+use crate::export::output::{period_columns, Values};
 
 /// A band name as a column stem: `HC Bleu` → `hc_bleu`, `Week-end` → `week_end`.
 pub fn stem(name: &str) -> String {
@@ -50,16 +50,7 @@ fn cents(c: Option<&Cost>, f: impl Fn(&Cost) -> super::Money) -> Option<i64> {
 /// Every column of the report (CSV, Parquet).
 pub fn columns(report: &Report) -> Vec<(String, Values)> {
     let rows = &report.rows;
-    let mut out = vec![
-        (
-            "period_start".to_owned(),
-            Values::Time(rows.iter().map(|r| r.start).collect()),
-        ),
-        (
-            "period_end".to_owned(),
-            Values::Time(rows.iter().map(|r| r.end).collect()),
-        ),
-    ];
+    let mut out = period_columns(rows.iter().map(|r| (r.start, r.end)));
     let contract = report.contract.as_ref();
     let name = contract.map(|c| match c.offer.tariff() {
         Some(t) => t.name().to_owned(),

@@ -176,19 +176,20 @@ pub fn rfc3339(t: i64) -> String {
         .unwrap_or_default()
 }
 
+/// The first two columns of a per-period table (export's, cost's): `period_start` and
+/// `period_end` of each `(start, end)`.
+pub fn period_columns(bounds: impl Iterator<Item = (i64, i64)>) -> Vec<(String, Values)> {
+    let (starts, ends) = bounds.unzip();
+    vec![
+        ("period_start".to_owned(), Values::Time(starts)),
+        ("period_end".to_owned(), Values::Time(ends)),
+    ]
+}
+
 /// The named columns of a period export.
 pub fn columns(table: &Table) -> Vec<(String, Values)> {
     let rows = &table.rows;
-    let mut out = vec![
-        (
-            "period_start".to_owned(),
-            Values::Time(rows.iter().map(|r| r.start).collect()),
-        ),
-        (
-            "period_end".to_owned(),
-            Values::Time(rows.iter().map(|r| r.end).collect()),
-        ),
-    ];
+    let mut out = period_columns(rows.iter().map(|r| (r.start, r.end)));
     for &k in &table.labels {
         let name = format!("{}_wh", ENERGY_LABELS[k].to_ascii_lowercase());
         out.push((name, Values::Int(rows.iter().map(|r| r.wh[k]).collect())));
