@@ -6,25 +6,15 @@ use anyhow::Result;
 use tic_rec::cost::output as cost_output;
 use tic_rec::cost::{self, HcSchedule, Origin, PriceFile, Tariff, TempoCalendar};
 use tic_rec::export::output::{self, Format as OutFormat};
-use tic_rec::export::{Mode, Period};
+use tic_rec::export::Mode;
 
-use super::export::{Io, Progress};
+use super::export::{Days, Io, Progress};
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("period").args(["day", "week", "month", "year"])))]
 pub struct Args {
-    /// One row per local day (the default).
-    #[arg(long)]
-    day: bool,
-    /// One row per ISO week (Monday to Sunday, local).
-    #[arg(long)]
-    week: bool,
-    /// One row per calendar month.
-    #[arg(long)]
-    month: bool,
-    /// One row per calendar year.
-    #[arg(long)]
-    year: bool,
+    #[command(flatten)]
+    days: Days,
     #[command(flatten)]
     io: Io,
     /// The actual option, instead of the one the meter names (NGTF/OPTARIF).
@@ -69,21 +59,9 @@ fn parse_prices(s: &str) -> Result<PriceFile, String> {
 }
 
 impl Args {
-    fn period(&self) -> Period {
-        if self.week {
-            Period::Week
-        } else if self.month {
-            Period::Month
-        } else if self.year {
-            Period::Year
-        } else {
-            Period::Day
-        }
-    }
-
     fn options(&self) -> cost::Options {
         cost::Options {
-            period: self.period(),
+            period: self.days.period(),
             from: self.io.from,
             to: self.io.to,
             mode: if self.no_index {

@@ -15,18 +15,8 @@ pub struct Args {
     /// One row per hour (a UTC hour: 25 on the October DST day, 23 in March).
     #[arg(long)]
     hour: bool,
-    /// One row per local day (the default).
-    #[arg(long)]
-    day: bool,
-    /// One row per ISO week (Monday to Sunday, local).
-    #[arg(long)]
-    week: bool,
-    /// One row per calendar month.
-    #[arg(long)]
-    month: bool,
-    /// One row per calendar year.
-    #[arg(long)]
-    year: bool,
+    #[command(flatten)]
+    days: Days,
     /// Export the recorded rows themselves instead of per-period consumption.
     #[arg(long)]
     records: bool,
@@ -39,6 +29,39 @@ pub struct Args {
     /// repeat another (CSV and Parquet always have every column).
     #[arg(long)]
     all_columns: bool,
+}
+
+/// The periods of whole days, as `export` and `cost` take them (each command puts them in
+/// its one-of group `period`).
+#[derive(Debug, clap::Args)]
+pub(super) struct Days {
+    /// One row per local day (the default).
+    #[arg(long)]
+    day: bool,
+    /// One row per ISO week (Monday to Sunday, local).
+    #[arg(long)]
+    week: bool,
+    /// One row per calendar month.
+    #[arg(long)]
+    month: bool,
+    /// One row per calendar year.
+    #[arg(long)]
+    year: bool,
+}
+
+impl Days {
+    /// The period asked (a day by default).
+    pub(super) fn period(&self) -> Period {
+        if self.week {
+            Period::Week
+        } else if self.month {
+            Period::Month
+        } else if self.year {
+            Period::Year
+        } else {
+            Period::Day
+        }
+    }
 }
 
 /// The range, the data directory and the output, as `export` and `cost` take them.
@@ -98,14 +121,8 @@ impl Args {
     fn period(&self) -> Period {
         if self.hour {
             Period::Hour
-        } else if self.week {
-            Period::Week
-        } else if self.month {
-            Period::Month
-        } else if self.year {
-            Period::Year
         } else {
-            Period::Day
+            self.days.period()
         }
     }
 }
