@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use anyhow::{bail, Context, Result};
-use chrono::{DateTime, Days, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Days, Duration, NaiveDate, NaiveTime, Utc};
 use tic_rec::capture::{Capture, Event, HostClock, Observer, StoreConfig};
 use tic_rec::record::RecordConfig;
 use tic_rec::sim::{ending_at, serve, Contract, Meter, Pty, SimConfig, Speed};
@@ -368,9 +368,8 @@ struct Plan {
 impl Plan {
     fn new(mode: Mode, day: NaiveDate, oldest: Option<&Oldest>) -> Result<Plan> {
         let midnight = |d: NaiveDate| {
-            TZ.from_local_datetime(&d.and_time(NaiveTime::MIN))
-                .earliest()
-                .map(|t| t.to_utc())
+            tic_rec::store::midnight(d)
+                .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
                 .with_context(|| format!("no local midnight on {d}"))
         };
         let start = midnight(day)?;

@@ -1,9 +1,8 @@
 //! Period boundaries in the meter's local calendar (Europe/Paris).
 
-use chrono::{Datelike, Days, NaiveDate, TimeZone, Weekday};
+use chrono::{Datelike, Days, NaiveDate, Weekday};
 
 use super::Error;
-use crate::store::TZ;
 
 /// The length of an export row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -22,10 +21,7 @@ pub enum Period {
 
 /// Unix time of local midnight at the start of `day`.
 pub fn midnight(day: NaiveDate) -> Result<i64, Error> {
-    TZ.from_local_datetime(&day.and_time(chrono::NaiveTime::MIN))
-        .earliest()
-        .map(|t| t.timestamp())
-        .ok_or(Error::Calendar(day))
+    crate::store::midnight(day).ok_or(Error::Calendar(day))
 }
 
 /// The most periods one export may hold.

@@ -13,10 +13,10 @@ use super::cost;
 use super::data::{self, first_of_month, Data, DataError, MAX_POINTS};
 use super::http::{Handler, Request, Response};
 use super::live::Live;
-use super::query::{midnight, BadRequest, Query};
+use super::query::{BadRequest, Query};
 use super::{api, events, metrics, now, pages};
 use crate::export::Period;
-use crate::store::Catalog;
+use crate::store::{midnight, Catalog};
 
 /// The server's state: the data directory and, inside the recorder, its live snapshot.
 pub struct App {

@@ -2,10 +2,10 @@
 //! value is parsed into a domain type (a date, a month, a period, a bounded count) or
 //! refused with a message for a `400`. Nothing from a query ever names a file.
 
-use chrono::{DateTime, NaiveDate, TimeZone};
+use chrono::{DateTime, NaiveDate};
 
 use crate::export::Period;
-use crate::store::TZ;
+use crate::store::midnight;
 
 /// A refused parameter: the message of a `400`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -183,13 +183,6 @@ fn parse_date(key: &str, v: &str) -> Result<NaiveDate, BadRequest> {
                 short(v)
             ))
         })
-}
-
-/// Unix time of local midnight at the start of `d`.
-pub fn midnight(d: NaiveDate) -> Option<i64> {
-    TZ.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
-        .earliest()
-        .map(|t| t.timestamp())
 }
 
 /// At most 32 characters of `s`, for messages.

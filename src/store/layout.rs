@@ -7,6 +7,15 @@ use chrono::{Datelike, NaiveDate};
 /// Meter local time: metropolitan France.
 pub const TZ: chrono_tz::Tz = chrono_tz::Europe::Paris;
 
+/// Unix time of the local midnight that starts `day` (its first instant; none only for a
+/// date chrono cannot place).
+pub fn midnight(day: NaiveDate) -> Option<i64> {
+    use chrono::TimeZone;
+    TZ.from_local_datetime(&day.and_time(chrono::NaiveTime::MIN))
+        .earliest()
+        .map(|t| t.timestamp())
+}
+
 /// The record file of `day`: `<dir>/YYYY/MM/YYYY-MM-DD.csv`, or `YYYY-MM-DD.N.csv` for the
 /// N-th file of a day whose columns changed (N ≥ 1).
 pub fn day_file(dir: &Path, day: NaiveDate, n: u32) -> PathBuf {

@@ -439,11 +439,7 @@ struct CsvPart {
 }
 
 fn local_midnight(day: NaiveDate) -> i64 {
-    use chrono::TimeZone;
-    super::TZ
-        .from_local_datetime(&day.and_time(chrono::NaiveTime::MIN))
-        .earliest()
-        .map_or(0, |t| t.timestamp())
+    super::midnight(day).unwrap_or(0)
 }
 
 fn add_columns(columns: &mut Vec<String>, header: &[String]) {
