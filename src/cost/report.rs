@@ -623,10 +623,7 @@ fn registers(table: &Table) -> Vec<(usize, Option<Class>)> {
 
 /// The days of `[start, end)` (Unix seconds, local midnights), within `priced`.
 fn row_days(start: i64, end: i64, priced: DayRange) -> Option<DayRange> {
-    let date = |t: i64| {
-        chrono::DateTime::from_timestamp(t, 0)
-            .map(|u| u.with_timezone(&crate::store::TZ).date_naive())
-    };
+    let date = crate::store::local_day;
     let first = date(start)?.max(priced.first);
     let last = date(end - 1)?.min(priced.last);
     DayRange::new(first, last).ok()

@@ -435,10 +435,7 @@ impl Accumulator {
 /// period's consumption is interpolated or held at the edge record (`partial`); a period
 /// wholly outside has none.
 pub(crate) fn recorded_days(first: Option<i64>, last: Option<i64>) -> Option<(i64, i64)> {
-    let day = |t: i64| {
-        chrono::DateTime::from_timestamp(t, 0)
-            .map(|u| u.with_timezone(&crate::store::TZ).date_naive())
-    };
+    let day = crate::store::local_day;
     let start = super::periods::midnight(day(first?)?).ok()?;
     let end = super::periods::midnight(day(last?)?.succ_opt()?).ok()?;
     Some((start, end))

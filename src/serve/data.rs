@@ -24,7 +24,7 @@ use super::cost::{self, CostError, CostTable};
 use super::live::LastRecord;
 use super::query::BadRequest;
 use crate::export::{self, Options, Period, Quiet, Table};
-use crate::store::{Catalog, Cell, Columns, DayFiles, DayReader, Next, ReadError, TZ};
+use crate::store::{Catalog, Cell, Columns, DayFiles, DayReader, Next, ReadError};
 use crate::tic::labels::{classify, Class, N_ENERGY};
 
 /// The last record on disk is read again at most this often while its day grows (and at
@@ -585,9 +585,7 @@ pub fn period_name(p: Period) -> &'static str {
 
 /// The local (Europe/Paris) date of Unix time `t`.
 pub fn local_day(t: i64) -> NaiveDate {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|u| u.with_timezone(&TZ).date_naive())
-        .unwrap_or_default()
+    crate::store::local_day(t).unwrap_or_default()
 }
 
 /// RFC 3339 with the local offset.

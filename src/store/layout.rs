@@ -7,6 +7,11 @@ use chrono::{Datelike, NaiveDate};
 /// Meter local time: metropolitan France.
 pub const TZ: chrono_tz::Tz = chrono_tz::Europe::Paris;
 
+/// The local day of the instant `t` (Unix seconds); none for an instant chrono cannot place.
+pub fn local_day(t: i64) -> Option<NaiveDate> {
+    chrono::DateTime::from_timestamp(t, 0).map(|u| u.with_timezone(&TZ).date_naive())
+}
+
 /// Unix time of the local midnight that starts `day` (its first instant; none only for a
 /// date chrono cannot place).
 pub fn midnight(day: NaiveDate) -> Option<i64> {

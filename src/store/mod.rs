@@ -116,8 +116,8 @@ mod writer;
 
 pub use catalog::{oldest_day, Catalog, DayFiles, FileEntry};
 pub use layout::{
-    cell, day_file, is_numeric_label, midnight, parquet_file, parse_day_file_name, parse_file_name,
-    raw_file, DayFileName, TZ,
+    cell, day_file, is_numeric_label, local_day, midnight, parquet_file, parse_day_file_name,
+    parse_file_name, raw_file, DayFileName, TZ,
 };
 pub use lock::{DirLock, LOCK_FILE};
 pub use read::{Cell, Columns, Damage, DayReader, Encoding, Next, Position, ReadError, Resolved};
