@@ -1,15 +1,15 @@
 //! From records to per-period consumption: the sans-IO [`Accumulator`]. It feeds each index's
-//! values to the guard engine ([`super::guards`]) and interpolates the credited steps at the
-//! period boundaries (and at any *probes*: instants where the cost engine wants every
+//! values to the plausibility engine ([`crate::tic::plausible`]) and interpolates the
+//! confirmed steps it credits at the period boundaries (and at any *probes*: instants where the cost engine wants every
 //! index); it counts the records, the covered seconds and the longest gap of every period.
 
 use super::feed::Fed;
-use super::guards::{Guards, Verdict};
 use super::index::DaySummary;
 use super::reader::Record;
 use super::table::{Flags, Row, Table};
 use super::tariff::Tariffs;
 use super::{MAX_COVERED_GAP_S, N_ENERGY};
+use crate::tic::plausible::{Decisions, Engine, Fault, Point};
 
 /// Credited consumption of one index, interpolated at a list of instants.
 #[derive(Clone, Debug, Default)]
@@ -158,7 +158,33 @@ impl Periods {
     }
 }
 
-impl Verdict for Periods {
+/// The export's policy over the plausibility engine: a confirmed step is credited to the
+/// periods it spans; a step left out credits nothing and flags every period it touches
+/// (`index_reset`, `implausible_jump`), a zero ignored the period it falls in.
+impl Decisions for Periods {
+    fn confirmed(&mut self, k: usize, from: Option<Point>, to: Point, _by_next: bool) {
+        if let Some(from) = from {
+            self.credits.credit(k, from, to);
+            if let Some(p) = &mut self.probes {
+                p.credit(k, from, to);
+            }
+        }
+    }
+
+    fn left_out(&mut self, _k: usize, ta: i64, tb: i64, fault: Fault) {
+        let f = match fault {
+            Fault::Reset => Flags::INDEX_RESET,
+            Fault::Jump => Flags::IMPLAUSIBLE_JUMP,
+        };
+        self.flag_span(ta, tb, f);
+    }
+
+    fn zero(&mut self, _k: usize, t: i64) {
+        self.flag_at(t, Flags::INDEX_RESET);
+    }
+}
+
+impl Periods {
     /// Flags every period the step `[ta, tb]` touches (those with a boundary in `(ta, tb]`
     /// or lying inside it).
     fn flag_span(&mut self, ta: i64, tb: i64, f: Flags) {
@@ -171,6 +197,7 @@ impl Verdict for Periods {
         }
     }
 
+    /// Flags the period holding `t` (the last one for a `t` after the range).
     fn flag_at(&mut self, t: i64, f: Flags) {
         let i = match self.period_of(t) {
             Some(i) => i,
@@ -179,18 +206,11 @@ impl Verdict for Periods {
         };
         self.stats[i].flags.insert(f);
     }
-
-    fn credit(&mut self, k: usize, from: (i64, i64), to: (i64, i64)) {
-        self.credits.credit(k, from, to);
-        if let Some(p) = &mut self.probes {
-            p.credit(k, from, to);
-        }
-    }
 }
 
 /// Turns records, fed in time order, into per-period consumption (sans IO).
 pub struct Accumulator {
-    guards: Guards,
+    guards: Engine,
     periods: Periods,
     meter: String,
     first: Option<i64>,
@@ -212,7 +232,7 @@ impl Accumulator {
         probes.sort_unstable();
         probes.dedup();
         Accumulator {
-            guards: Guards::default(),
+            guards: Engine::new(),
             periods: Periods {
                 stats: vec![Stats::default(); n],
                 credits: Credits::new(bounds.clone()),
@@ -262,7 +282,8 @@ impl Accumulator {
         }
         if !rec.meter.is_empty() && self.meter != rec.meter {
             if !self.meter.is_empty() {
-                self.guards.meter_changed(t, &mut self.periods);
+                self.periods.flag_at(t, Flags::METER_CHANGED);
+                self.guards.restart(&mut self.periods);
             }
             self.meter.clone_from(&rec.meter);
         }

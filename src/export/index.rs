@@ -38,6 +38,7 @@ use super::reader::Record;
 use super::{Observer, ENERGY_LABELS, MAX_COVERED_GAP_S, N_ENERGY};
 use crate::store::{day_file, TZ};
 use crate::tic::labels::{classify, is_mobile_peak, Class, Colour, Rate};
+use crate::tic::plausible::{allowed_wh, least_power_va};
 
 /// Format version: a summary of another version is rebuilt. Version 3 names the energy
 /// labels (earlier versions stored their positions in the registry); version 4 adds the
@@ -255,35 +256,6 @@ impl DaySummary {
     }
 }
 
-/// Subscribed power assumed when the data says none (the largest "tarif bleu").
-pub const DEFAULT_POWER_VA: i64 = 36_000;
-
-/// The Wh a step of `dt` seconds may rise at `power` VA (the `implausible_jump` guard; the
-/// MQTT link's publishing guard uses the same bound).
-pub fn allowed_wh(power: i64, dt: i64) -> i128 {
-    i128::from(power) * 3 / 2 * i128::from(dt.saturating_add(2)) / 3600 + 1
-}
-
-/// The least power for which a rise of `d` Wh in `dt` s is plausible (`i64::MAX`: none).
-fn least_power(dt: i64, d: i64) -> i64 {
-    if d <= 1 {
-        return 0;
-    }
-    let (mut lo, mut hi) = (0i64, i64::MAX / 4);
-    if allowed_wh(hi, dt) < i128::from(d) {
-        return i64::MAX;
-    }
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if allowed_wh(mid, dt) >= i128::from(d) {
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
-    }
-    lo
-}
-
 fn mask(energy: &[Option<i64>; N_ENERGY]) -> u32 {
     energy
         .iter()
@@ -484,7 +456,7 @@ impl Builder {
                         return;
                     }
                     Some(_) => {}
-                    None => day.need_va = day.need_va.max(least_power(dt, d)),
+                    None => day.need_va = day.need_va.max(least_power_va(dt, d)),
                 }
             }
         }
@@ -1026,7 +998,7 @@ mod tests {
         b.feed(&rec(1, 20, None));
         let s = b.finish();
         assert!(s.clean);
-        assert_eq!(s.need_va, least_power(1, 10));
+        assert_eq!(s.need_va, least_power_va(1, 10));
         assert!(allowed_wh(s.need_va, 1) >= 10 && allowed_wh(s.need_va - 1, 1) < 10);
     }
 

@@ -83,7 +83,6 @@
 
 mod accumulator;
 mod feed;
-mod guards;
 mod index;
 pub mod output;
 mod periods;
@@ -101,8 +100,8 @@ pub use crate::tic::labels::{Class, Colour, Rate, ENERGY_LABELS, N_ENERGY};
 use accumulator::Accumulator;
 pub use accumulator::Probed;
 pub use feed::day_facts;
-pub use index::{allowed_wh, DEFAULT_POWER_VA, SUMMARY_KEY, VERSION as SUMMARY_VERSION};
 pub use index::{DayFacts, Switch, Window, MAX_SWITCHES, WINDOW_HOURS};
+pub use index::{SUMMARY_KEY, VERSION as SUMMARY_VERSION};
 pub use periods::{boundaries, Period};
 pub use records::{records, RecordSink};
 pub use summary::Summariser;

@@ -4,7 +4,8 @@ use chrono::NaiveDate;
 
 use super::{Error, N_ENERGY};
 use crate::store::{Columns, Damage, DayFiles, DayReader, Next, Resolved};
-use crate::tic::labels::kva_from_isousc;
+use crate::tic::labels::{kva_from_isousc, Unit};
+use crate::tic::plausible::subscribed_va;
 
 /// What a column means to an export.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,8 +36,8 @@ pub struct Record {
     pub ntarf: Option<u8>,
     /// LTARF (standard) or PTEC (historique); empty when unknown.
     pub tariff: String,
-    /// Apparent power the guards allow, VA (max(PREF, PCOUP), or ISOUSC × 200 V, × 3 on a
-    /// three-phase meter).
+    /// The subscribed power bounding an index step, VA ([`subscribed_va`]: max(PREF,
+    /// PCOUP), or ISOUSC × 200 V, × 3 on a three-phase meter).
     pub power_va: Option<i64>,
     /// NGTF (standard) or OPTARIF (historique); empty when unknown.
     pub contract: String,
@@ -179,7 +180,7 @@ fn fill(day: &DayReader, roles: &[(usize, Role)], tri: bool, rec: &mut Record) {
             Role::Contract => c.push_to(&mut rec.contract),
             Role::Pref | Role::PowerKva => {
                 if let Some(v) = c.int() {
-                    rec.power_va = Some(rec.power_va.unwrap_or(0).max(v.saturating_mul(1000)));
+                    rec.power_va = subscribed_va(rec.power_va, Unit::Kva, v, tri);
                     if role == Role::Pref && v > 0 {
                         rec.kva = Some(v);
                     }
@@ -187,7 +188,7 @@ fn fill(day: &DayReader, roles: &[(usize, Role)], tri: bool, rec: &mut Record) {
             }
             Role::Isousc => {
                 if let Some(v) = c.int() {
-                    rec.power_va = Some(v.saturating_mul(if tri { 600 } else { 200 }));
+                    rec.power_va = subscribed_va(rec.power_va, Unit::A, v, tri);
                     let a = u32::try_from(v)
                         .ok()
                         .and_then(|a| a.checked_mul(if tri { 3 } else { 1 }));

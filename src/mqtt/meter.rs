@@ -28,8 +28,9 @@ use crate::capture::Counters;
 use crate::record::Record;
 use crate::tic::labels::{
     self, classify, energy_label, energy_position, index_in_force, Calendar, Class, Colour, Field,
-    Kind, Rate, Slot, Unit, N_ENERGY,
+    Kind, Rate, Slot, N_ENERGY,
 };
+use crate::tic::plausible;
 use crate::tic::{Frame, Mode};
 
 /// One energy index in use, with its published value.
@@ -366,25 +367,16 @@ fn is_address(v: &str) -> bool {
     (6..=16).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-/// Subscribed apparent power in VA: max(PREF, PCOUP) kVA, or ISOUSC × 200 V (× 600 on three
-/// phases), as the export's guard reads it.
+/// Subscribed apparent power in VA of a record ([`plausible::subscribed_va`]: max(PREF, PCOUP)
+/// kVA, or ISOUSC × 200 V, × 600 on three phases), as the export reads it.
 fn subscribed_va(r: &Record, three_phase: bool) -> Option<i64> {
     let mut va = None;
     for (label, cell) in r.columns.iter().skip(2).zip(r.cells.iter().skip(1)) {
-        let Some(l) = labels::label(label) else {
+        let Some(l) = labels::label(label).filter(|l| l.kind == Kind::Subscribed) else {
             continue;
         };
-        let Ok(v) = cell.parse::<i64>() else {
-            continue;
-        };
-        match (l.kind, l.unit) {
-            (Kind::Subscribed, Unit::Kva) => {
-                va = Some(va.unwrap_or(0).max(v.saturating_mul(1000)));
-            }
-            (Kind::Subscribed, _) => {
-                va = Some(v.saturating_mul(if three_phase { 600 } else { 200 }))
-            }
-            _ => {}
+        if let Ok(v) = cell.parse::<i64>() {
+            va = plausible::subscribed_va(va, l.unit, v, three_phase);
         }
     }
     va
