@@ -3,8 +3,8 @@
 //! confirmed steps it credits at the period boundaries (and at any *probes*: instants where the cost engine wants every
 //! index); it counts the records, the covered seconds and the longest gap of every period.
 
-use super::feed::Fed;
 use super::index::DaySummary;
+use super::order::Fed;
 use super::reader::Record;
 use super::table::{Flags, Row, Table};
 use super::tariff::Tariffs;
@@ -246,7 +246,7 @@ impl Accumulator {
         }
     }
 
-    /// A row was skipped for being out of order (see [`super::feed::InOrder`]).
+    /// A row was skipped for being out of order (see [`super::order::InOrder`]).
     pub fn out_of_order(&mut self, t: i64) {
         self.periods.flag_at(t, Flags::OUT_OF_ORDER);
     }

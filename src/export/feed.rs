@@ -1,7 +1,7 @@
 //! Feeding an [`Accumulator`] from the store: every row of a range ([`scan`]), or the day
 //! summaries where they are valid ([`indexed`]), with the days read around the range so that
 //! the guards decide at its edges as a wider export would; rows out of order skipped
-//! ([`InOrder`]).
+//! ([`InOrder`](super::order::InOrder)).
 
 use chrono::NaiveDate;
 
@@ -9,21 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::accumulator::Accumulator;
 use super::index::{self, Builder, Cache, DayFacts, DaySummary, Stamp};
-use super::reader::{DayRecords, Item, Record};
-use super::{DayRead, Error, Mode, Observer, ENERGY_LABELS};
+use super::order::{merge, Fed};
+use super::reader::{add_labels, DayRecords, Item};
+use super::{DayRead, Error, Mode, Observer};
 use crate::store::{Catalog, DayFiles, Encoding, Resolved};
-
-/// Adds the energy labels of `header` to `present` (kept in [`ENERGY_LABELS`] order).
-pub fn add_labels(present: &mut Vec<usize>, header: &[String]) {
-    for h in header {
-        if let Some(k) = ENERGY_LABELS.iter().position(|l| l == h) {
-            if !present.contains(&k) {
-                present.push(k);
-            }
-        }
-    }
-    present.sort_unstable();
-}
 
 /// Days read before the range, and records read after it, so that the guards decide on the
 /// records around the range's edges as an export of a wider range would.
@@ -166,83 +155,6 @@ pub fn scan(
     }
     look_ahead(store, to, acc, &mut around)?;
     Ok(columns(present, around))
-}
-
-/// A row of a day's files, merged by time, or a row skipped for being out of order.
-pub enum Fed<'a> {
-    /// The next record.
-    Rec(&'a Record),
-    /// A row at this time was skipped.
-    OutOfOrder(i64),
-    /// Damaged rows were skipped at this time.
-    Damaged(i64),
-}
-
-/// Skips the rows out of order in a day's merged rows, holding one row back: a row whose
-/// time is not after the one before is a repeat (the same time: skipped silently) or out of
-/// order; then when it is still after the row before the one held back, the held one was
-/// the one out of order (a time far ahead), else the new one is (a time back).
-#[derive(Default)]
-pub(crate) struct InOrder {
-    held: Option<Record>,
-    last: Option<i64>,
-}
-
-impl InOrder {
-    /// Returns `false` when `each` asks to stop.
-    pub(crate) fn push(&mut self, rec: &Record, each: &mut impl FnMut(Fed<'_>) -> bool) -> bool {
-        let t = rec.time;
-        let Some(h) = &mut self.held else {
-            return match self.last {
-                Some(l) if t <= l => t == l || each(Fed::OutOfOrder(t)),
-                _ => {
-                    self.held = Some(rec.clone());
-                    true
-                }
-            };
-        };
-        if t == h.time {
-            return true;
-        }
-        if t > h.time {
-            let go = each(Fed::Rec(h));
-            self.last = Some(h.time);
-            h.clone_from(rec);
-            return go;
-        }
-        if self.last.is_none_or(|l| t > l) {
-            let go = each(Fed::OutOfOrder(h.time));
-            h.clone_from(rec);
-            go
-        } else if self.last == Some(t) {
-            true
-        } else {
-            each(Fed::OutOfOrder(t))
-        }
-    }
-
-    pub(crate) fn finish(&mut self, each: &mut impl FnMut(Fed<'_>) -> bool) {
-        if let Some(h) = self.held.take() {
-            each(Fed::Rec(&h));
-        }
-    }
-}
-
-/// Reads the records of one day, rows out of order skipped ([`InOrder`]); stops when `each`
-/// returns `false`.
-pub fn merge(day: &mut DayRecords, mut each: impl FnMut(Fed<'_>) -> bool) -> Result<(), Error> {
-    let mut order = InOrder::default();
-    while let Some(item) = day.advance()? {
-        let go = match item {
-            Item::Rec => order.push(day.record(), &mut each),
-            Item::Damaged(t) => each(Fed::Damaged(t)),
-        };
-        if !go {
-            return Ok(());
-        }
-    }
-    order.finish(&mut each);
-    Ok(())
 }
 
 /// A day of a batch with the summary found or built for it.

@@ -33,7 +33,7 @@ use std::time::UNIX_EPOCH;
 
 use chrono::{NaiveDate, TimeZone};
 
-use super::feed::Fed;
+use super::order::Fed;
 use super::reader::Record;
 use super::{Observer, ENERGY_LABELS, MAX_COVERED_GAP_S, N_ENERGY};
 use crate::store::{day_file, TZ};

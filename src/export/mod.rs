@@ -84,10 +84,12 @@
 mod accumulator;
 mod feed;
 mod index;
+mod order;
 pub mod output;
 mod periods;
 mod reader;
 mod records;
+mod run;
 mod table;
 mod tariff;
 
@@ -97,13 +99,13 @@ use chrono::NaiveDate;
 
 pub use crate::store::Catalog;
 pub use crate::tic::labels::{Class, Colour, Rate, ENERGY_LABELS, N_ENERGY};
-use accumulator::Accumulator;
 pub use accumulator::Probed;
 pub use feed::day_facts;
 pub use index::{DayFacts, Switch, Window, MAX_SWITCHES, WINDOW_HOURS};
 pub use index::{SUMMARY_KEY, VERSION as SUMMARY_VERSION};
 pub use periods::{boundaries, Period};
 pub use records::{records, RecordSink};
+pub use run::{export, export_probed, export_store, open, range};
 pub use summary::Summariser;
 pub use table::{Flags, Row, Table};
 pub use tariff::Tariffs;
@@ -112,6 +114,9 @@ mod summary;
 
 /// Records further apart than this leave the stretch between them uncovered.
 pub const MAX_COVERED_GAP_S: i64 = 300;
+
+/// The most periods one export takes.
+pub const MAX_PERIODS: i64 = 200_000;
 
 /// Errors of an export. Every message names the file, and the line or byte, at fault.
 #[derive(Debug, thiserror::Error)]
@@ -133,7 +138,7 @@ pub enum Error {
     #[error(transparent)]
     Read(#[from] crate::store::ReadError),
     /// A range with too many periods.
-    #[error("range {from} to {to} holds {periods} periods, more than one export takes ({max}): narrow --from/--to or use a longer period", max = periods::MAX_PERIODS)]
+    #[error("range {from} to {to} holds {periods} periods, more than one export takes ({max}): narrow --from/--to or use a longer period", max = MAX_PERIODS)]
     RangeTooWide {
         /// First day.
         from: NaiveDate,
@@ -211,80 +216,3 @@ pub trait Observer {
 /// An observer that ignores everything.
 pub struct Quiet;
 impl Observer for Quiet {}
-
-/// The catalog of days of `dir`; an error when it has none.
-pub fn open(dir: &Path) -> Result<Catalog, Error> {
-    let c = Catalog::open(dir).map_err(|e| match e {
-        crate::store::ReadError::Dir { path, source } => Error::DataDir { path, source },
-        e => Error::Read(e),
-    })?;
-    if c.is_empty() {
-        return Err(Error::NoFiles(dir.to_path_buf()));
-    }
-    Ok(c)
-}
-
-/// The range to export: the given bounds, defaulting to the first and last recorded days.
-pub fn range(
-    store: &Catalog,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-) -> Result<(NaiveDate, NaiveDate), Error> {
-    let none = || Error::NoFiles(store.dir().to_path_buf());
-    let first = store.first_day().ok_or_else(none)?;
-    let last = store.last_day().ok_or_else(none)?;
-    let (from, to) = (from.unwrap_or(first), to.unwrap_or(last));
-    if from > to {
-        return Err(Error::EmptyRange { from, to });
-    }
-    Ok((from, to))
-}
-
-/// Per-period consumption over the range of `options`.
-pub fn export(dir: &Path, options: &Options, observer: &mut dyn Observer) -> Result<Table, Error> {
-    export_store(&open(dir)?, options, observer)
-}
-
-/// [`export`] from an open [`Catalog`].
-pub fn export_store(
-    store: &Catalog,
-    options: &Options,
-    observer: &mut dyn Observer,
-) -> Result<Table, Error> {
-    Ok(export_probed(store, options, Vec::new(), observer)?.0)
-}
-
-/// [`export_store`], and the consumption every index was credited up to each of `probes`
-/// (any instants, Unix seconds; `None` when there are none): the values the cost engine
-/// prices slots with, by the same interpolation and guards as the periods. Probes at whole
-/// hours, or at the minute of an HC/HP switch a clean day's summary marked, are read from
-/// the summaries; a day with a probe anywhere else is read in full ([`DayRead::Full`]).
-pub fn export_probed(
-    store: &Catalog,
-    options: &Options,
-    probes: Vec<i64>,
-    observer: &mut dyn Observer,
-) -> Result<(Table, Option<Probed>), Error> {
-    let (from, to) = range(store, options.from, options.to)?;
-    let bounds = boundaries(options.period, from, to)?;
-    let mut acc = Accumulator::with_probes(bounds.clone(), probes);
-    let present = match options.mode {
-        Mode::Scan => feed::scan(store, from, to, &mut acc, observer),
-        Mode::Index => feed::indexed(store, from, to, &bounds, &mut acc, observer),
-    }?;
-    let (table, probed) = acc.finish_probed(&present, true);
-    if table.rows.iter().all(|r| r.records.unwrap_or(0) == 0) {
-        observer.note(&no_records(store, from, to));
-    }
-    Ok((table, probed))
-}
-
-/// The note for a range without a record: what the data directory holds instead.
-fn no_records(store: &Catalog, from: NaiveDate, to: NaiveDate) -> String {
-    match range(store, None, None) {
-        Ok((first, last)) => {
-            format!("no records from {from} to {to}: the recorded days run from {first} to {last}")
-        }
-        Err(_) => format!("no records from {from} to {to}"),
-    }
-}

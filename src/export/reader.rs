@@ -2,10 +2,22 @@
 
 use chrono::NaiveDate;
 
-use super::{Error, N_ENERGY};
+use super::{Error, ENERGY_LABELS, N_ENERGY};
 use crate::store::{Columns, Damage, DayFiles, DayReader, Next, Resolved};
 use crate::tic::labels::{kva_from_isousc, Unit};
 use crate::tic::plausible::subscribed_va;
+
+/// Adds the energy labels of `header` to `present` (kept in [`ENERGY_LABELS`] order).
+pub fn add_labels(present: &mut Vec<usize>, header: &[String]) {
+    for h in header {
+        if let Some(k) = ENERGY_LABELS.iter().position(|l| l == h) {
+            if !present.contains(&k) {
+                present.push(k);
+            }
+        }
+    }
+    present.sort_unstable();
+}
 
 /// What a column means to an export.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -91,7 +91,7 @@ pub fn records(
     }
     sink.finish()?;
     if rows == 0 {
-        observer.note(&super::no_records(store, from, to));
+        observer.note(&super::run::no_records(store, from, to));
     }
     Ok(rows)
 }

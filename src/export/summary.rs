@@ -1,9 +1,9 @@
 //! The day summary an archived day carries in its footer ([`super::SUMMARY_KEY`]), made
 //! from its rows while it is archived.
 
-use super::feed::{add_labels, InOrder};
 use super::index::{Builder, SUMMARY_KEY};
-use super::reader::{Record, Roles};
+use super::order::InOrder;
+use super::reader::{add_labels, Record, Roles};
 use crate::store::compact::Summarise;
 use crate::store::DayReader;
 
