@@ -47,7 +47,7 @@
 //!   The summary over the whole range ([`Report::total`]) is priced as one range, so it is
 //!   exactly the sum of the rows.
 //! - The library prints nothing: notes go to [`Report::notes`], export notes (damaged rows,
-//!   an unwritable index) to the [`Observer`].
+//!   an unwritable index) to the [`ExportObserver`].
 //!
 //! ## Use
 //! "Today so far" and "the last 12 months" (a dashboard keeps the [`Catalog`] open, and
@@ -93,7 +93,9 @@ use super::{
     Learned, Offer, OfferError, Outcome, PriceFile, Slot, Tariff, TempoCalendar, TempoError,
     WhatIf,
 };
-use crate::export::{self, Catalog, DayFacts, Flags, Mode, Observer, Period, Quiet, Table};
+use crate::export::{
+    self, Catalog, DayFacts, ExportObserver, Flags, Period, Quiet, ReadMode, Table,
+};
 use crate::tic::labels::{energy_label, Class, Colour, Rate, Slot as IndexSlot};
 
 /// The least number of days, ending on the range's last day, whose records teach the contract
@@ -110,7 +112,7 @@ pub struct Options {
     /// Last local day, inclusive (default: the last recorded day).
     pub to: Option<NaiveDate>,
     /// How to read the days.
-    pub mode: Mode,
+    pub mode: ReadMode,
     /// The actual option, instead of the one the meter names.
     pub contract: Option<Tariff>,
     /// The subscribed power, instead of the one the meter states.
@@ -135,7 +137,7 @@ impl Options {
             period,
             from: None,
             to: None,
-            mode: Mode::Index,
+            mode: ReadMode::Index,
             contract: None,
             kva: None,
             hc: None,
@@ -633,7 +635,7 @@ fn row_days(start: i64, end: i64, priced: DayRange) -> Option<DayRange> {
 pub fn report(
     store: &Catalog,
     options: &Options,
-    observer: &mut dyn Observer,
+    observer: &mut dyn ExportObserver,
 ) -> Result<Report, ReportError> {
     if options.period == Period::Hour {
         return Err(ReportError::HourPeriod);
@@ -1008,7 +1010,7 @@ pub fn report(
 pub fn report_dir(
     dir: &std::path::Path,
     options: &Options,
-    observer: &mut dyn Observer,
+    observer: &mut dyn ExportObserver,
 ) -> Result<Report, ReportError> {
     report(&export::open(dir)?, options, observer)
 }

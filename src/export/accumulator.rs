@@ -5,7 +5,7 @@
 
 use super::index::DaySummary;
 use super::order::Fed;
-use super::reader::Record;
+use super::reader::Reading;
 use super::table::{Flags, Row, Table};
 use super::tariff::Tariffs;
 use super::{MAX_COVERED_GAP_S, N_ENERGY};
@@ -268,7 +268,7 @@ impl Accumulator {
     }
 
     /// Feeds the next record; records not after the previous one are ignored.
-    pub fn feed(&mut self, rec: &Record) {
+    pub fn feed(&mut self, rec: &Reading) {
         let t = rec.time;
         match self.last {
             Some(l) if t <= l => return,
@@ -467,17 +467,17 @@ mod tests {
     use super::*;
     use crate::export::index::{Builder, DaySummary};
 
-    fn rec(t: i64, east: i64) -> Record {
-        let mut r = Record {
+    fn rec(t: i64, east: i64) -> Reading {
+        let mut r = Reading {
             time: t,
-            ..Record::default()
+            ..Reading::default()
         };
         r.energy[0] = Some(east);
         r.power_va = Some(6000);
         r
     }
 
-    fn run(bounds: Vec<i64>, recs: &[Record]) -> Table {
+    fn run(bounds: Vec<i64>, recs: &[Reading]) -> Table {
         let mut a = Accumulator::new(bounds);
         for r in recs {
             a.feed(r);
@@ -555,11 +555,11 @@ mod tests {
                 let day_start = t.rem_euclid(86_400) < 600;
                 if seed % 4 == 1
                     && day_start
-                    && recs.last().is_some_and(|p: &Record| p.meter == meter)
+                    && recs.last().is_some_and(|p: &Reading| p.meter == meter)
                 {
                     meter = if meter == "A" { "B" } else { "A" };
                 }
-                let mut r = Record {
+                let mut r = Reading {
                     time: t,
                     meter: if seed % 4 == 1 && day_start {
                         ""
@@ -567,7 +567,7 @@ mod tests {
                         meter
                     }
                     .into(),
-                    ..Record::default()
+                    ..Reading::default()
                 };
                 // Some seeds: no power value early in each day, and steps only a power
                 // above the previous day's allows.
@@ -575,7 +575,7 @@ mod tests {
                 if seed % 4 == 2
                     && recs
                         .last()
-                        .is_some_and(|p: &Record| p.time / 86_400 != t / 86_400)
+                        .is_some_and(|p: &Reading| p.time / 86_400 != t / 86_400)
                 {
                     v[0] -= 100;
                 }
@@ -621,7 +621,7 @@ mod tests {
             let present = [0, 1];
             // The chunks (days) of the stream; some seeds repeat the end of the previous
             // chunk at the start of the next (overlapping files).
-            let mut chunks: Vec<Vec<Record>> = Vec::new();
+            let mut chunks: Vec<Vec<Reading>> = Vec::new();
             for r in recs {
                 match chunks.last_mut() {
                     Some(c) if c[0].time.div_euclid(86_400) == r.time.div_euclid(86_400) => {
@@ -705,13 +705,13 @@ mod tests {
                 let step = rng.i64(0..4);
                 v[0] += step;
                 v[k] += step;
-                let mut r = Record {
+                let mut r = Reading {
                     time: t,
                     meter: "A".into(),
                     ntarf: Some(k as u8),
                     tariff: if hc { "HEURE CREUSE" } else { "HEURE PLEINE" }.into(),
                     power_va: Some(6000),
-                    ..Record::default()
+                    ..Reading::default()
                 };
                 r.energy[0] = Some(v[0]);
                 r.energy[1] = Some(v[1]);
@@ -736,7 +736,7 @@ mod tests {
                     probes.push(day0 + rng.i64(0..86_400));
                 }
             }
-            let mut chunks: Vec<Vec<Record>> = Vec::new();
+            let mut chunks: Vec<Vec<Reading>> = Vec::new();
             for r in recs {
                 match chunks.last_mut() {
                     Some(c)

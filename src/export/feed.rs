@@ -11,7 +11,7 @@ use super::accumulator::Accumulator;
 use super::index::{self, Builder, Cache, DayFacts, DaySummary, Stamp};
 use super::order::{merge, Fed};
 use super::reader::{add_labels, DayRecords, Item};
-use super::{DayRead, Error, Mode, Observer};
+use super::{DayRead, Error, ExportObserver, ReadMode};
 use crate::store::{Catalog, DayFiles, Encoding, Resolved};
 
 /// Days read before the range, and records read after it, so that the guards decide on the
@@ -104,7 +104,7 @@ fn feed_day(
     files: &DayFiles,
     acc: &mut Accumulator,
     present: &mut Vec<usize>,
-    observer: &mut dyn Observer,
+    observer: &mut dyn ExportObserver,
 ) -> Result<(), Error> {
     let mut open = open?;
     add_labels(present, open.columns());
@@ -122,7 +122,7 @@ fn feed_day(
     Ok(())
 }
 
-fn announce(store: &Catalog, from: NaiveDate, to: NaiveDate, observer: &mut dyn Observer) {
+fn announce(store: &Catalog, from: NaiveDate, to: NaiveDate, observer: &mut dyn ExportObserver) {
     let (mut n, mut bytes) = (0, 0);
     for (_, files) in store.days(from, to) {
         n += files.files().count();
@@ -138,7 +138,7 @@ pub fn scan(
     from: NaiveDate,
     to: NaiveDate,
     acc: &mut Accumulator,
-    observer: &mut dyn Observer,
+    observer: &mut dyn ExportObserver,
 ) -> Result<Vec<usize>, Error> {
     announce(store, from, to, observer);
     let mut present = Vec::new();
@@ -174,7 +174,7 @@ struct Acquired {
 fn acquire(
     batch: &[(NaiveDate, &DayFiles)],
     cache: &mut Cache,
-    observer: &mut dyn Observer,
+    observer: &mut dyn ExportObserver,
 ) -> Vec<Acquired> {
     let mut out: Vec<Acquired> = Vec::with_capacity(batch.len());
     let mut stamps: Vec<Option<Vec<Stamp>>> = Vec::with_capacity(batch.len());
@@ -232,7 +232,7 @@ pub fn indexed(
     to: NaiveDate,
     bounds: &[i64],
     acc: &mut Accumulator,
-    observer: &mut dyn Observer,
+    observer: &mut dyn ExportObserver,
 ) -> Result<Vec<usize>, Error> {
     if bounds.iter().any(|b| b.rem_euclid(3600) != 0) {
         return scan(store, from, to, acc, observer);
@@ -280,25 +280,25 @@ pub fn indexed(
 }
 
 /// The facts ([`DayFacts`]) of every recorded day of `[from, to]`, from the day summaries:
-/// in [`Mode::Index`] as an export gets them (footer, index, or built and stored), in
-/// [`Mode::Scan`] built from the rows and not stored. Both give the same facts.
+/// in [`ReadMode::Index`] as an export gets them (footer, index, or built and stored), in
+/// [`ReadMode::Scan`] built from the rows and not stored. Both give the same facts.
 pub fn day_facts(
     store: &Catalog,
     from: NaiveDate,
     to: NaiveDate,
-    mode: Mode,
-    observer: &mut dyn Observer,
+    mode: ReadMode,
+    observer: &mut dyn ExportObserver,
 ) -> Result<Vec<(NaiveDate, DayFacts)>, Error> {
     let days: Vec<(NaiveDate, &DayFiles)> = store.days(from, to).collect();
     let mut out = Vec::with_capacity(days.len());
     let mut cache = Cache::new(store.dir());
     for batch in days.chunks(BATCH) {
         let summaries: Vec<Option<DaySummary>> = match mode {
-            Mode::Index => acquire(batch, &mut cache, observer)
+            ReadMode::Index => acquire(batch, &mut cache, observer)
                 .into_iter()
                 .map(|a| a.summary)
                 .collect(),
-            Mode::Scan => {
+            ReadMode::Scan => {
                 let work: Vec<Work<'_>> = batch
                     .iter()
                     .enumerate()

@@ -34,8 +34,8 @@ use std::time::UNIX_EPOCH;
 use chrono::{NaiveDate, TimeZone};
 
 use super::order::Fed;
-use super::reader::Record;
-use super::{Observer, ENERGY_LABELS, MAX_COVERED_GAP_S, N_ENERGY};
+use super::reader::Reading;
+use super::{ExportObserver, ENERGY_LABELS, MAX_COVERED_GAP_S, N_ENERGY};
 use crate::store::{day_file, TZ};
 use crate::tic::labels::{classify, is_mobile_peak, Class, Colour, Rate};
 use crate::tic::plausible::{allowed_wh, least_power_va};
@@ -189,7 +189,7 @@ pub struct DaySummary {
     /// No guard can fire between two records of the day (the rest is valid only when set).
     pub clean: bool,
     /// The first record.
-    pub first: Option<Record>,
+    pub first: Option<Reading>,
     /// ADSC/ADCO of the day (empty when none).
     pub meter: String,
     /// The last subscribed power (VA) of the day.
@@ -329,7 +329,7 @@ impl Builder {
 
     /// Gathers the facts of a record (every record after the previous one); returns whether
     /// it is the first record of a new HC/HP rate (a switch kept).
-    fn facts(&mut self, rec: &Record) -> bool {
+    fn facts(&mut self, rec: &Reading) -> bool {
         let t = rec.time;
         let (f, st) = (&mut self.day.facts, &mut self.facts);
         if !rec.contract.is_empty() && f.contract != rec.contract {
@@ -393,7 +393,7 @@ impl Builder {
 
     /// The next record of the day; records not after the previous one are ignored, as the
     /// accumulator does.
-    pub fn feed(&mut self, rec: &Record) {
+    pub fn feed(&mut self, rec: &Reading) {
         if self.facts.last_t.is_some_and(|l| rec.time <= l) {
             return;
         }
@@ -761,14 +761,14 @@ impl DaySummary {
                     let tariff = unhex(w.next()?)?;
                     let power_va = parse_opt(w.next()?)?;
                     let energy = values(&mut w, &order)?;
-                    day.first = Some(Record {
+                    day.first = Some(Reading {
                         time,
                         energy,
                         meter,
                         ntarf,
                         tariff,
                         power_va,
-                        ..Record::default()
+                        ..Reading::default()
                     });
                 }
                 "facts" => {
@@ -899,7 +899,12 @@ impl Cache {
 
     /// Stores the summary of `day`; when the index cannot be written, tells `observer` once
     /// and stops trying.
-    pub fn save(&mut self, day: NaiveDate, summary: &DaySummary, observer: &mut dyn Observer) {
+    pub fn save(
+        &mut self,
+        day: NaiveDate,
+        summary: &DaySummary,
+        observer: &mut dyn ExportObserver,
+    ) {
         if !self.writable {
             return;
         }
@@ -927,14 +932,14 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
-    fn rec(t: i64, east: i64, power: Option<i64>) -> Record {
-        let mut r = Record {
+    fn rec(t: i64, east: i64, power: Option<i64>) -> Reading {
+        let mut r = Reading {
             time: t,
             meter: "0418".into(),
             ntarf: Some(1),
             tariff: "HEURE CREUSE".into(),
             power_va: power,
-            ..Record::default()
+            ..Reading::default()
         };
         r.energy[0] = Some(east);
         r.energy[2] = Some(east / 2);

@@ -11,7 +11,7 @@
 //!   other malformed row (wrong number of cells, unreadable `time`, not UTF-8: a bad SD
 //!   sector, a hand edit) is *damaged*: skipped, the period it lies in (at the time of the
 //!   file's previous good row) flagged `damaged_rows`, and told once per file
-//!   ([`Observer::note`], naming the file and the first such line).
+//!   ([`ExportObserver::note`], naming the file and the first such line).
 //!   Energy cells that are empty or not all digits (`NON TRANSMIS`) count as missing.
 //! - **Periods** follow the local calendar of [`crate::store::TZ`] ([`Period`]); `--hour` is a
 //!   UTC hour. The range is `[from 00:00, to + 1 00:00)` local; the first and last calendar
@@ -50,7 +50,7 @@
 //! - **Quality**: `records` (rows in the period), `coverage` (share of the period lying between
 //!   consecutive records at most [`MAX_COVERED_GAP_S`] apart), `max_gap_s` (longest stretch of
 //!   the period without a record).
-//! - **Modes**: [`Mode::Index`] (the default) gives exactly what [`Mode::Scan`] gives, every
+//! - **Modes**: [`ReadMode::Index`] (the default) gives exactly what [`ReadMode::Scan`] gives, every
 //!   column included, but reads a day's files only when its summary is missing or stale.
 //!   Reading a day in full builds a summary of it (per UTC hour: rows, covered seconds,
 //!   longest internal gap, first and last record; per day: first record, meter, power,
@@ -69,7 +69,7 @@
 //!   every period is made of whole UTC hours; any other day is read in full, so flags and
 //!   deltas are those of the full read. An index that is missing, stale, of another version
 //!   or unreadable is rebuilt; one that cannot be written is skipped (one
-//!   [`Observer::note`]): the index never changes a result. [`Mode::Scan`] streams every row
+//!   [`ExportObserver::note`]): the index never changes a result. [`ReadMode::Scan`] streams every row
 //!   of the range (outside it, only the records next to its ends) and neither reads nor
 //!   writes the index.
 //!   Missing summaries are built on every core (32 days at a time) before being fed in order.
@@ -78,8 +78,8 @@
 //!   each probe inside it falls between two consecutive records the summary holds (a whole
 //!   hour, the minute of a switch it marked), else it is read in full.
 //! - **Memory** is bounded by the number of periods (plus 32 day summaries of a few kB in
-//!   [`Mode::Index`]), never by the number of rows.
-//! - The library prints nothing: progress goes to an [`Observer`].
+//!   [`ReadMode::Index`]), never by the number of rows.
+//! - The library prints nothing: progress goes to an [`ExportObserver`].
 
 mod accumulator;
 mod feed;
@@ -134,7 +134,7 @@ pub enum Error {
     NoFiles(PathBuf),
     /// A day file cannot be read (I/O, a header not ours, a line over 64 KiB, a Parquet
     /// file that is not a readable archived day). Damaged rows are not errors: they are
-    /// skipped, flagged `damaged_rows` and told ([`Observer::note`]).
+    /// skipped, flagged `damaged_rows` and told ([`ExportObserver::note`]).
     #[error(transparent)]
     Read(#[from] crate::store::ReadError),
     /// A range with too many periods.
@@ -167,7 +167,7 @@ pub enum Error {
 
 /// How an export reads the files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Mode {
+pub enum ReadMode {
     /// The per-day summary index where valid, the files otherwise (see the module doc).
     #[default]
     Index,
@@ -175,7 +175,7 @@ pub enum Mode {
     Scan,
 }
 
-/// How [`Mode::Index`] got a day.
+/// How [`ReadMode::Index`] got a day.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DayRead {
     /// From its summary (in the index, or in its Parquet file's footer): no row was read.
@@ -197,16 +197,16 @@ pub struct Options {
     /// Last local day, inclusive (default: the last recorded day).
     pub to: Option<NaiveDate>,
     /// How to read.
-    pub mode: Mode,
+    pub mode: ReadMode,
 }
 
 /// Progress of an export; the library calls it, the binary shows it.
-pub trait Observer {
+pub trait ExportObserver {
     /// The export is about to read `files` files holding `bytes` bytes in all.
     fn start(&mut self, _files: usize, _bytes: u64) {}
     /// One more file has been read (wholly or by seeking); `bytes` is its size.
     fn file_done(&mut self, _path: &Path, _bytes: u64) {}
-    /// [`Mode::Index`] got the files of `day` as `how` says.
+    /// [`ReadMode::Index`] got the files of `day` as `how` says.
     fn day_read(&mut self, _day: NaiveDate, _how: DayRead) {}
     /// Something the user may want to know that does not stop the export (the index cannot
     /// be written).
@@ -215,4 +215,4 @@ pub trait Observer {
 
 /// An observer that ignores everything.
 pub struct Quiet;
-impl Observer for Quiet {}
+impl ExportObserver for Quiet {}

@@ -1,13 +1,13 @@
 //! A day's merged rows in time order: rows out of order skipped ([`InOrder`]), and what is fed
 //! onwards ([`Fed`]) to the accumulator and to the summary builder alike.
 
-use super::reader::{DayRecords, Item, Record};
+use super::reader::{DayRecords, Item, Reading};
 use super::Error;
 
 /// A row of a day's files, merged by time, or a row skipped for being out of order.
 pub enum Fed<'a> {
     /// The next record.
-    Rec(&'a Record),
+    Rec(&'a Reading),
     /// A row at this time was skipped.
     OutOfOrder(i64),
     /// Damaged rows were skipped at this time.
@@ -20,13 +20,13 @@ pub enum Fed<'a> {
 /// the one out of order (a time far ahead), else the new one is (a time back).
 #[derive(Default)]
 pub(crate) struct InOrder {
-    held: Option<Record>,
+    held: Option<Reading>,
     last: Option<i64>,
 }
 
 impl InOrder {
     /// Returns `false` when `each` asks to stop.
-    pub(crate) fn push(&mut self, rec: &Record, each: &mut impl FnMut(Fed<'_>) -> bool) -> bool {
+    pub(crate) fn push(&mut self, rec: &Reading, each: &mut impl FnMut(Fed<'_>) -> bool) -> bool {
         let t = rec.time;
         let Some(h) = &mut self.held else {
             return match self.last {

@@ -35,9 +35,10 @@ enum Role {
     Isousc,
 }
 
-/// One record, reduced to what an export needs. Reused from row to row.
+/// One record read for an export: reduced to the meter readings an export needs (not the
+/// recorder's [`crate::record::Record`]). Reused from row to row.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Record {
+pub struct Reading {
     /// Unix seconds.
     pub time: i64,
     /// The energy indexes, by position in [`super::ENERGY_LABELS`].
@@ -93,7 +94,7 @@ pub enum Item {
 pub struct DayRecords {
     day: DayReader,
     roles: Roles,
-    rec: Record,
+    rec: Reading,
 }
 
 impl DayRecords {
@@ -109,7 +110,7 @@ impl DayRecords {
         Ok(DayRecords {
             day,
             roles,
-            rec: Record::default(),
+            rec: Reading::default(),
         })
     }
 
@@ -129,7 +130,7 @@ impl DayRecords {
     }
 
     /// The current record.
-    pub fn record(&self) -> &Record {
+    pub fn record(&self) -> &Reading {
         &self.rec
     }
 
@@ -167,12 +168,12 @@ impl Roles {
     }
 
     /// Fills `rec` from the current row of `day`.
-    pub fn fill(&self, day: &DayReader, rec: &mut Record) {
+    pub fn fill(&self, day: &DayReader, rec: &mut Reading) {
         fill(day, &self.roles, self.tri, rec);
     }
 }
 
-fn fill(day: &DayReader, roles: &[(usize, Role)], tri: bool, rec: &mut Record) {
+fn fill(day: &DayReader, roles: &[(usize, Role)], tri: bool, rec: &mut Reading) {
     rec.time = day.time();
     rec.energy = [None; N_ENERGY];
     rec.meter.clear();

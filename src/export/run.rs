@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 
 use super::accumulator::{Accumulator, Probed};
 use super::periods::boundaries;
-use super::{feed, Catalog, Error, Mode, Observer, Options, Table};
+use super::{feed, Catalog, Error, ExportObserver, Options, ReadMode, Table};
 
 /// The catalog of days of `dir`; an error when it has none.
 pub fn open(dir: &Path) -> Result<Catalog, Error> {
@@ -37,7 +37,11 @@ pub fn range(
 }
 
 /// Per-period consumption over the range of `options`.
-pub fn export(dir: &Path, options: &Options, observer: &mut dyn Observer) -> Result<Table, Error> {
+pub fn export(
+    dir: &Path,
+    options: &Options,
+    observer: &mut dyn ExportObserver,
+) -> Result<Table, Error> {
     export_store(&open(dir)?, options, observer)
 }
 
@@ -45,7 +49,7 @@ pub fn export(dir: &Path, options: &Options, observer: &mut dyn Observer) -> Res
 pub fn export_store(
     store: &Catalog,
     options: &Options,
-    observer: &mut dyn Observer,
+    observer: &mut dyn ExportObserver,
 ) -> Result<Table, Error> {
     Ok(export_probed(store, options, Vec::new(), observer)?.0)
 }
@@ -59,14 +63,14 @@ pub fn export_probed(
     store: &Catalog,
     options: &Options,
     probes: Vec<i64>,
-    observer: &mut dyn Observer,
+    observer: &mut dyn ExportObserver,
 ) -> Result<(Table, Option<Probed>), Error> {
     let (from, to) = range(store, options.from, options.to)?;
     let bounds = boundaries(options.period, from, to)?;
     let mut acc = Accumulator::with_probes(bounds.clone(), probes);
     let present = match options.mode {
-        Mode::Scan => feed::scan(store, from, to, &mut acc, observer),
-        Mode::Index => feed::indexed(store, from, to, &bounds, &mut acc, observer),
+        ReadMode::Scan => feed::scan(store, from, to, &mut acc, observer),
+        ReadMode::Index => feed::indexed(store, from, to, &bounds, &mut acc, observer),
     }?;
     let (table, probed) = acc.finish_probed(&present, true);
     if table.rows.iter().all(|r| r.records.unwrap_or(0) == 0) {

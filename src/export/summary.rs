@@ -3,7 +3,7 @@
 
 use super::index::{Builder, SUMMARY_KEY};
 use super::order::InOrder;
-use super::reader::{add_labels, Record, Roles};
+use super::reader::{add_labels, Reading, Roles};
 use crate::store::compact::Summarise;
 use crate::store::DayReader;
 
@@ -12,7 +12,7 @@ use crate::store::DayReader;
 #[derive(Default)]
 pub struct Summariser {
     roles: Option<Roles>,
-    rec: Record,
+    rec: Reading,
     order: InOrder,
     builder: Option<Builder>,
 }

@@ -216,7 +216,7 @@ impl Data {
             period,
             from: Some(from),
             to: Some(to),
-            mode: export::Mode::Index,
+            mode: export::ReadMode::Index,
         };
         let t = Arc::new(export::export_store(catalog, &options, &mut Quiet)?);
         if t.rows.len() > CACHED_ROWS {
