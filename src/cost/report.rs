@@ -37,11 +37,11 @@
 //!   for the power, it is [`super::Outcome::Unavailable`].
 //! - **Energy at slot boundaries** is the consumption credited up to each boundary by
 //!   [`crate::export::export_probed`]: the export's interpolation and guards (a glitch never
-//!   becomes a bill), so slots add up exactly to their period. With [`Mode::Index`] the
+//!   becomes a bill), so slots add up exactly to their period. With [`ReadMode::Index`] the
 //!   boundaries at whole hours (midnights, Tempo's 06:00/22:00, EJP's 01:00/07:00, a schedule
 //!   of whole hours) and at the minutes of the meter's own switches are read from the day
 //!   summaries; a `--hc` or `--prices` boundary at another minute makes the days it falls in
-//!   read in full (slower, same result). [`Mode::Scan`] reads every row; both give the same
+//!   read in full (slower, same result). [`ReadMode::Scan`] reads every row; both give the same
 //!   report.
 //! - **Money** is exact ([`super::Money`]): the caller rounds to the cent when it shows it.
 //!   The summary over the whole range ([`Report::total`]) is priced as one range, so it is

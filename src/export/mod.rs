@@ -21,7 +21,10 @@
 //!   first record and after the last one the edge record's value is used and the row is
 //!   flagged `partial`. A period's consumption is the index at its end minus the index at its
 //!   start; so periods add up exactly.
-//! - **Guards** (every step between two records of a label is checked): a step is abnormal
+//! - **Guards** (every step between two records of a label is checked by the plausibility
+//!   engine, [`crate::tic::plausible`], the one rule the MQTT link publishes by too; the
+//!   export's policy over it is to credit what it confirms and flag what it leaves out): a
+//!   step is abnormal
 //!   when the index decreases (`index_reset`), reads zero after a non-zero value
 //!   (`index_reset`; the zero is ignored), jumps more than the subscribed power allows
 //!   (`implausible_jump`: more than 1.5 × max(PREF, PCOUP) kVA — historique ISOUSC × 200 V, ×3
