@@ -196,7 +196,7 @@ impl Tracker {
             .map(str::to_owned)
             .or_else(|| self.frames.meter.value.clone())?;
         let columns = r.columns.get(2..).unwrap_or_default();
-        let mode = if r.get("ADCO").is_some()
+        let mode = if r.get(Field::MeterId.label(Mode::Historique)).is_some()
             || columns
                 .iter()
                 .any(|l| labels::label(l).is_some_and(|l| l.mode == Mode::Historique))
