@@ -324,6 +324,42 @@ mod tests {
         assert_eq!(g.feed(0, 3_601, 9_101), Some(9_100));
     }
 
+    #[test]
+    fn a_doubt_is_decided_by_the_value_after_it() {
+        // After an hour's gap a high value is possible; the next one, a second later, falls
+        // back (a doubt): the value after it says which of the two was the glitch.
+        let feed = |values: &[(i64, i64)]| {
+            let mut g = Guard::new();
+            g.set_power(Some(6_000));
+            values
+                .iter()
+                .map(|&(t, v)| g.feed(0, t, v))
+                .collect::<Vec<_>>()
+        };
+        let high_glitch = [
+            (0, 100),
+            (1, 101),
+            (3_601, 9_000),
+            (3_602, 102),
+            (3_603, 103),
+        ];
+        assert_eq!(
+            feed(&high_glitch),
+            [None, Some(100), Some(101), None, Some(102)]
+        );
+        let low_glitch = [
+            (0, 100),
+            (1, 101),
+            (3_601, 9_000),
+            (3_602, 102),
+            (3_603, 9_001),
+        ];
+        assert_eq!(
+            feed(&low_glitch),
+            [None, Some(100), Some(101), None, Some(9_000)]
+        );
+    }
+
     /// Confirmed values through a [`Reference`], `(t, v)` at 6 kVA: what is published.
     fn publish(r: &mut Reference, values: &[(i64, i64)]) -> Vec<Option<i64>> {
         values
