@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, NaiveDate};
 
+use super::error::ReadError;
 use super::layout::{parse_file_name, DayFileName};
-use super::read::ReadError;
 
 /// One file of a day.
 #[derive(Clone, Debug, PartialEq, Eq)]

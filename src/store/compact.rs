@@ -31,11 +31,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::NaiveDate;
 
 use super::catalog::DayFiles;
-use super::parquet::{self, DayWriter, ParquetDay, PushError, SourceFile};
-use super::read::{
-    file_name, has_line_end, head_of, line_end_within, relation, Columns, DayReader, Encoding,
-    Inherit, Next, ReadError, Relation, Resolved,
-};
+use super::error::ReadError;
+use super::parquet::{self, DayWriter, ParquetDay, PushError};
+use super::read::{DayReader, Inherit, Resolved};
+use super::row::{Columns, Encoding, Next};
+use super::source::{file_name, has_line_end, head_of, line_end_within, Relation, SourceFile};
 
 /// A conversion error, naming the file.
 #[derive(Debug, thiserror::Error)]
@@ -95,7 +95,7 @@ pub enum CompactError {
         "{parquet:?} verifies, but its CSV files ({}) no longer give back its rows (damaged, \
          or edited?): both kept, readers read the Parquet file; check the CSV files, then \
          remove them by hand",
-        csv.iter().map(|p| super::read::file_name(p)).collect::<Vec<_>>().join(", ")
+        csv.iter().map(|p| file_name(p)).collect::<Vec<_>>().join(", ")
     )]
     CsvDiffers {
         /// The Parquet file.
@@ -300,9 +300,9 @@ fn with_end(s: &SourceFile, path: &Path) -> Result<SourceFile, CompactError> {
     if s.end.is_some() {
         return Ok(s.clone());
     }
-    let f = File::open(path).map_err(io_err("open", path))?;
-    let end = line_end_within(&f, s.len).map_err(io_err("read", path))?;
-    let head = head_of(&f, end).map_err(io_err("read", path))?;
+    let mut f = File::open(path).map_err(io_err("open", path))?;
+    let end = line_end_within(&mut f, s.len).map_err(io_err("read", path))?;
+    let head = head_of(&mut f, end).map_err(io_err("read", path))?;
     Ok(SourceFile {
         end: Some(end),
         head,
@@ -430,9 +430,10 @@ fn all_without_a_line(files: &DayFiles) -> Result<bool, CompactError> {
     Ok(true)
 }
 
-fn lineless(file: &File, path: &Path) -> Result<bool, CompactError> {
+fn lineless(mut file: &File, path: &Path) -> Result<bool, CompactError> {
     let len = file.metadata().map_err(io_err("stat", path))?.len();
-    Ok(len <= super::csv::MAX_LINE && !has_line_end(file, 0, len).map_err(io_err("read", path))?)
+    Ok(len <= super::csv::MAX_LINE
+        && !has_line_end(&mut file, 0, len).map_err(io_err("read", path))?)
 }
 
 /// Removes the day's CSV files that have no complete line, each under an exclusive lock
@@ -793,7 +794,10 @@ fn remove_covered(
             }
         };
         let len = file.metadata().map_err(io_err("stat", &f.path))?.len();
-        if relation(s, &file, len).map_err(io_err("read", &f.path))? != Relation::Covered {
+        if s.relation(&mut &file, len)
+            .map_err(io_err("read", &f.path))?
+            != Relation::Covered
+        {
             out.changed += 1;
             continue;
         }
@@ -816,7 +820,7 @@ fn remove_covered(
 mod tests {
     use super::*;
     use crate::store::catalog::day_files;
-    use crate::store::read::Next;
+    use crate::store::row::Next;
     use std::fmt::Write as _;
 
     /// Every item of a day as text: rows (time cell, then every cell) and damaged runs.

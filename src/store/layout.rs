@@ -7,6 +7,13 @@ use chrono::{Datelike, NaiveDate};
 /// Meter local time: metropolitan France.
 pub const TZ: chrono_tz::Tz = chrono_tz::Europe::Paris;
 
+/// The archive format version written (key `tic-rec.archive`, field `format`). Format 2
+/// added where each source's rows end and the sources absorbed from an earlier archive of
+/// the day; format 1 files are still read.
+pub const FORMAT: u64 = 2;
+/// The oldest archive format read.
+pub const OLDEST_FORMAT: u64 = 1;
+
 /// The local day of the instant `t` (Unix seconds); none for an instant chrono cannot place.
 pub fn local_day(t: i64) -> Option<NaiveDate> {
     chrono::DateTime::from_timestamp(t, 0).map(|u| u.with_timezone(&TZ).date_naive())
@@ -101,6 +108,28 @@ pub fn parse_day_file_name(name: &str) -> Option<(NaiveDate, u32)> {
         None => (stem, 0),
     };
     Some((parse_date(date)?, n))
+}
+
+/// Where a record's time comes from (the `time_source` column).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TimeSource {
+    /// The meter's DATE, upper-case season letter.
+    Meter,
+    /// The meter's DATE, lower-case season letter (degraded clock).
+    MeterDegraded,
+    /// The host clock (historique mode).
+    Host,
+}
+
+impl TimeSource {
+    /// The `time_source` cell.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeSource::Meter => "meter",
+            TimeSource::MeterDegraded => "meter-degraded",
+            TimeSource::Host => "host",
+        }
+    }
 }
 
 /// Labels whose values are numbers: written as plain integers (leading zeros dropped).

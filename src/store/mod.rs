@@ -107,42 +107,25 @@ pub mod catalog;
 pub mod compact;
 pub mod csv;
 pub mod digest;
+mod error;
 pub mod layout;
 mod lock;
 pub mod parquet;
 pub mod read;
+mod row;
+mod source;
 pub mod text;
 mod writer;
 
 pub use catalog::{oldest_day, Catalog, DayFiles, FileEntry};
+pub use error::{Damage, DamagedRow, Position, ReadError};
 pub use layout::{
     cell, day_file, is_numeric_label, local_day, midnight, parquet_file, parse_day_file_name,
-    parse_file_name, raw_file, DayFileName, TZ,
+    parse_file_name, raw_file, DayFileName, TimeSource, TZ,
 };
 pub use lock::{DirLock, LOCK_FILE};
-pub use read::{Cell, Columns, Damage, DayReader, Encoding, Next, Position, ReadError, Resolved};
+pub use read::{DayReader, Resolved};
+pub use row::{Cell, Columns, Encoding, Next, Row};
 pub use writer::{
     Appended, Resumed, Store, StoreError, StoreEvent, MAX_HELD_BYTES, MAX_HELD_ROWS, OVERLAP, RETRY,
 };
-
-/// Where a record's time comes from (the `time_source` column).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum TimeSource {
-    /// The meter's DATE, upper-case season letter.
-    Meter,
-    /// The meter's DATE, lower-case season letter (degraded clock).
-    MeterDegraded,
-    /// The host clock (historique mode).
-    Host,
-}
-
-impl TimeSource {
-    /// The `time_source` cell.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TimeSource::Meter => "meter",
-            TimeSource::MeterDegraded => "meter-degraded",
-            TimeSource::Host => "host",
-        }
-    }
-}

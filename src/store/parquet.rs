@@ -5,7 +5,7 @@
 //! - `time`: `timestamp[us, tz=UTC]` (Parquet TIMESTAMP, adjusted to UTC), never null,
 //!   DELTA_BINARY_PACKED.
 //! - One column per CSV column but `DATE`, named as the label, in the day's column order:
-//!   numeric labels ([`super::is_numeric_label`]) Int64, DELTA_BINARY_PACKED; every other one
+//!   numeric labels ([`is_numeric_label`]) Int64, DELTA_BINARY_PACKED; every other one
 //!   (`time_source`, ADSC, LTARF…) a dictionary-encoded string. Empty cells and columns a
 //!   row's file did not have are null.
 //! - `DATE` (the meter's raw horodate) is not stored: it is the row's local time in the
@@ -62,15 +62,12 @@ use parquet::schema::types::ColumnPath;
 use serde_json::{json, Value};
 
 use super::digest::{hex, IntDigest, RowsDigest, TextDigest};
-use super::read::{Cell, Columns, Damage, DamagedRow, DayReader, Position, ReadError};
-use super::text::{canonical_int, parse_time, push_time};
+use super::error::{Damage, DamagedRow, Position, ReadError};
+use super::layout::{is_numeric_label, FORMAT, OLDEST_FORMAT};
+use super::row::{Cell, Columns, Row};
+use super::source::SourceFile;
+use super::text::{canonical_int, local_fields, paris_offset, parse_time, push_time};
 
-/// The archive format version written (key `tic-rec.archive`, field `format`). Format 2
-/// added where each source's rows end and the sources absorbed from an earlier archive of
-/// the day; format 1 files are still read.
-pub const FORMAT: u64 = 2;
-/// The oldest archive format read.
-pub const OLDEST_FORMAT: u64 = 1;
 /// The metadata key of the archive's own description.
 pub const META_KEY: &str = "tic-rec.archive";
 /// Rows per row group (a day at one row a second is one row group).
@@ -109,34 +106,10 @@ pub struct StoredColumn {
     pub kind: Stored,
 }
 
-/// A source CSV file of an archived day.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SourceFile {
-    /// Its file name (`YYYY-MM-DD.csv`).
-    pub name: String,
-    /// Its length when converted.
-    pub len: u64,
-    /// Where its rows end: the offset past its last complete line, 0 when it has no complete
-    /// header (every row before it is in the archive; a torn tail past it is not a row).
-    /// `None` in a format-1 archive, which did not record it.
-    pub end: Option<u64>,
-    /// Hash of its first [`SourceFile::head_len`] bytes ([`super::read::head_of`]).
-    pub head: u64,
-    /// Its header.
-    pub header: Vec<String>,
-}
-
-impl SourceFile {
-    /// How many of its first bytes [`SourceFile::head`] hashes: at most 4 KiB of its rows
-    /// (format 1: of the file).
-    pub fn head_len(&self) -> u64 {
-        self.end.unwrap_or(self.len).min(super::read::HEAD_BYTES)
-    }
-
-    fn to_json(&self) -> Value {
-        json!({"name": self.name, "len": self.len, "end": self.end, "head": hex(self.head),
-               "header": self.header})
-    }
+/// A source's JSON (in the archive's metadata).
+fn source_json(s: &SourceFile) -> Value {
+    json!({"name": s.name, "len": s.len, "end": s.end, "head": hex(s.head),
+           "header": s.header})
 }
 
 /// Where damaged rows were skipped in an archived day's stream.
@@ -203,8 +176,8 @@ impl ArchiveMeta {
                 Stored::Raw(n) => json!({"name": c.name, "kind": "raw", "of": self.columns[n]}),
             })
             .collect();
-        let sources: Vec<Value> = self.sources.iter().map(SourceFile::to_json).collect();
-        let absorbed: Vec<Value> = self.absorbed.iter().map(SourceFile::to_json).collect();
+        let sources: Vec<Value> = self.sources.iter().map(source_json).collect();
+        let absorbed: Vec<Value> = self.absorbed.iter().map(source_json).collect();
         let markers: Vec<Value> = self
             .markers
             .iter()
@@ -392,7 +365,7 @@ pub fn plan(columns: &[String], raw: &[usize]) -> Vec<StoredColumn> {
         if c == "DATE" {
             continue;
         }
-        let kind = if super::is_numeric_label(c) {
+        let kind = if is_numeric_label(c) {
             Stored::Int
         } else {
             Stored::Text
@@ -466,7 +439,7 @@ pub fn push_horodate(out: &mut String, t: i64, offset: i32, degraded: bool) -> b
         (3600, true) => 'h',
         _ => return false,
     };
-    let (y, mo, d, h, mi, s) = super::text::local_fields(t, offset);
+    let (y, mo, d, h, mi, s) = local_fields(t, offset);
     out.push(letter);
     for v in [y.rem_euclid(100) as u32, mo, d, h, mi, s] {
         out.push(char::from(b'0' + (v / 10) as u8));
@@ -490,15 +463,12 @@ impl Offsets {
                 return off;
             }
         }
-        let (a, b) = (
-            super::text::paris_offset(h * 3600),
-            super::text::paris_offset(h * 3600 + 3599),
-        );
+        let (a, b) = (paris_offset(h * 3600), paris_offset(h * 3600 + 3599));
         if a == b {
             self.hour = Some((h, a));
             a
         } else {
-            super::text::paris_offset(t)
+            paris_offset(t)
         }
     }
 }
@@ -591,7 +561,7 @@ enum Digest {
     Text(TextDigest),
 }
 
-/// Writes an archived day to a file, row by row, from a [`DayReader`].
+/// Writes an archived day to a file, row by row, from a day's reader ([`Row`]).
 pub struct DayWriter {
     path: PathBuf,
     meta: ArchiveMeta,
@@ -706,14 +676,14 @@ impl DayWriter {
     }
 
     /// The day columns the current row of `day` needs a raw column for that the plan lacks.
-    pub fn needs(&mut self, day: &DayReader) -> Vec<usize> {
+    pub fn needs(&mut self, day: &dyn Row) -> Vec<usize> {
         self.needs.clear();
         let _ = self.split(day, false);
         self.needs.clone()
     }
 
     /// Adds the current row of `day` (whose columns must be this writer's).
-    pub fn push(&mut self, day: &DayReader) -> Result<(), PushError> {
+    pub fn push(&mut self, day: &dyn Row) -> Result<(), PushError> {
         // Check first, so that a row needing a raw column adds nothing.
         self.needs.clear();
         self.split(day, false)?;
@@ -733,7 +703,7 @@ impl DayWriter {
     }
 
     /// Splits the current row into stored values (appending them when `write`).
-    fn split(&mut self, day: &DayReader, write: bool) -> Result<(), PushError> {
+    fn split(&mut self, day: &dyn Row, write: bool) -> Result<(), PushError> {
         let t = day.time();
         let offset = day.offset();
         self.scratch.clear();
@@ -1736,7 +1706,7 @@ mod tests {
         let t0 = 1_774_738_800; // 2026-03-29T00:00:00+01:00
         for i in 0..20_000i64 {
             let t = t0 + 4 * i;
-            let off = super::super::text::paris_offset(t);
+            let off = super::paris_offset(t);
             let mut time = String::new();
             push_time(&mut time, t, off);
             let mut date = String::new();
