@@ -108,6 +108,7 @@ pub mod compact;
 pub mod csv;
 pub mod digest;
 mod error;
+pub mod fs;
 pub mod layout;
 mod lock;
 pub mod parquet;
