@@ -56,6 +56,7 @@ pub fn compact_day(
         cancel,
         pace,
         fail: settings.fail,
+        ..compact::Options::default()
     };
     compact::compact_day(day, &files, &options, &mut Summariser::default())
 }

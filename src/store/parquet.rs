@@ -38,6 +38,7 @@
 //! its digest at the end of the file.
 
 use std::fs::File;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -47,6 +48,7 @@ use arrow_array::types::{Int32Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, ArrayRef, DictionaryArray, Int64Array, RecordBatch, StringArray};
 use arrow_array::{PrimitiveArray, TimestampMicrosecondArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use bytes::Bytes;
 use chrono::NaiveDate;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
@@ -63,6 +65,7 @@ use serde_json::{json, Value};
 
 use super::digest::{hex, IntDigest, RowsDigest, TextDigest};
 use super::error::{Damage, DamagedRow, Position, ReadError};
+use super::fs::{Fs, Open};
 use super::layout::{is_numeric_label, FORMAT, OLDEST_FORMAT};
 use super::row::{Cell, Columns, Row};
 use super::source::SourceFile;
@@ -561,12 +564,13 @@ enum Digest {
     Text(TextDigest),
 }
 
-/// Writes an archived day to a file, row by row, from a day's reader ([`Row`]).
-pub struct DayWriter {
+/// Writes an archived day to `W` (a file opened through [`super::fs`]), row by row, from a
+/// day's reader ([`Row`]).
+pub struct DayWriter<W: Write + Send> {
     path: PathBuf,
     meta: ArchiveMeta,
     schema: SchemaRef,
-    writer: ArrowWriter<File>,
+    writer: ArrowWriter<W>,
     builders: Vec<Builder>,
     digests: Vec<Digest>,
     /// Day column → stored column (`None` for DATE), and its raw column.
@@ -582,26 +586,17 @@ pub struct DayWriter {
     needs: Vec<usize>,
 }
 
-impl DayWriter {
-    /// Creates `path` for `day`, whose columns are `columns`, storing `stored` ([`plan`]).
-    /// Its sources are set once the day is read ([`DayWriter::set_sources`]).
-    pub fn create(
-        path: &Path,
-        day: NaiveDate,
-        columns: Vec<String>,
-        stored: Vec<StoredColumn>,
-    ) -> Result<DayWriter, PushError> {
-        Self::new(File::create(path)?, path, day, columns, stored)
-    }
-
-    /// [`DayWriter::create`] into `file` (empty, open for writing at `path`).
+impl<W: Write + Send> DayWriter<W> {
+    /// A writer of `day`, whose columns are `columns`, storing `stored` ([`plan`]), into
+    /// `file` (empty, open for writing at `path`, which errors name). Its sources are set
+    /// once the day is read ([`DayWriter::set_sources`]).
     pub fn new(
-        file: File,
+        file: W,
         path: &Path,
         day: NaiveDate,
         columns: Vec<String>,
         stored: Vec<StoredColumn>,
-    ) -> Result<DayWriter, PushError> {
+    ) -> Result<DayWriter<W>, PushError> {
         let schema = arrow_schema(&stored, false);
         let writer =
             ArrowWriter::try_new(file, schema.clone(), Some(props(&stored))).map_err(werr)?;
@@ -864,10 +859,7 @@ impl DayWriter {
 
     /// Writes the footer with the archive's metadata and the caller's `extra` keys; returns
     /// the metadata and the file (not yet fsynced).
-    pub fn finish(
-        mut self,
-        extra: Vec<(String, String)>,
-    ) -> Result<(ArchiveMeta, File), PushError> {
+    pub fn finish(mut self, extra: Vec<(String, String)>) -> Result<(ArchiveMeta, W), PushError> {
         self.flush()?;
         self.meta.digests = self
             .meta
@@ -904,10 +896,35 @@ fn guard<T>(path: &Path, f: impl FnOnce() -> Result<T, ReadError>) -> Result<T, 
     }
 }
 
+/// Where an archived day's bytes are read from.
+enum Data {
+    /// The file, read when needed.
+    File(File),
+    /// Its bytes, read whole (through [`Fs`]).
+    Memory(Bytes),
+}
+
+impl Data {
+    fn footer(&self) -> Result<ParquetMetaData, ParquetError> {
+        let reader = ParquetMetaDataReader::new();
+        match self {
+            Data::File(f) => reader.parse_and_finish(f),
+            Data::Memory(b) => reader.parse_and_finish(b),
+        }
+    }
+
+    fn all(&self, len: u64) -> Result<Bytes, ParquetError> {
+        match self {
+            Data::File(f) => ChunkReader::get_bytes(f, 0, len as usize),
+            Data::Memory(b) => Ok(b.clone()),
+        }
+    }
+}
+
 /// An archived day's footer, validated.
 pub struct ParquetDay {
     path: PathBuf,
-    file: File,
+    data: Data,
     len: u64,
     meta: ArchiveMeta,
     parquet: Arc<ParquetMetaData>,
@@ -922,13 +939,36 @@ impl ParquetDay {
         };
         let file = File::open(path).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
+        Self::with_data(path, Data::File(file), len)
+    }
+
+    /// Reads `path` whole through `fs` (the conversion's read-back of what it wrote, and its
+    /// check of an archive before it removes the CSV files), and its footer.
+    pub fn read_with(fs: &dyn Fs, path: &Path) -> Result<ParquetDay, ReadError> {
+        let io = |source| ReadError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = fs.open(path, Open::Read).map_err(io)?;
+        let len = file.size().map_err(io)?;
+        if len > MAX_FILE {
+            return Err(bad(
+                path,
+                format!("{len} bytes: larger than any archived day"),
+            ));
+        }
+        let mut buf = Vec::with_capacity(len as usize);
+        file.read_to_end(&mut buf).map_err(io)?;
+        let len = buf.len() as u64;
+        Self::with_data(path, Data::Memory(Bytes::from(buf)), len)
+    }
+
+    fn with_data(path: &Path, data: Data, len: u64) -> Result<ParquetDay, ReadError> {
         let (meta, parquet) = guard(path, || {
             if len < 12 {
                 return Err(bad(path, format!("{len} bytes: truncated")));
             }
-            let parquet = ParquetMetaDataReader::new()
-                .parse_and_finish(&file)
-                .map_err(|e| rerr(path, "footer", e))?;
+            let parquet = data.footer().map_err(|e| rerr(path, "footer", e))?;
             let meta = validate(&parquet, len).map_err(|e| match e {
                 Invalid::Newer(found) => ReadError::NewerFormat {
                     path: path.to_path_buf(),
@@ -940,7 +980,7 @@ impl ParquetDay {
         })?;
         Ok(ParquetDay {
             path: path.to_path_buf(),
-            file,
+            data,
             len,
             meta,
             parquet,
@@ -1038,7 +1078,9 @@ impl ParquetDay {
                 format!("{} bytes: larger than any archived day", self.len),
             ));
         }
-        let data = ChunkReader::get_bytes(&self.file, 0, self.len as usize)
+        let data = self
+            .data
+            .all(self.len)
             .map_err(|e| rerr(&self.path, "read", e))?;
         let path = &self.path;
         let reader = guard(path, || {
@@ -1547,7 +1589,12 @@ pub fn decode_all(path: &Path) -> Result<u64, ReadError> {
 /// Checks a whole archived day: every column read to its end (digests), every cell's text
 /// against the digest of the CSV's text. Returns the rows.
 pub fn check(path: &Path) -> Result<u64, ReadError> {
-    let day = ParquetDay::open(path)?;
+    check_day(&ParquetDay::open(path)?)
+}
+
+/// [`check`] of a day already open.
+pub fn check_day(day: &ParquetDay) -> Result<u64, ReadError> {
+    let path = day.path();
     let meta = day.meta().clone();
     let mut rows = day.rows(Columns::All)?;
     let mut text = RowsDigest::default();
