@@ -4,17 +4,24 @@
 use super::feed::{add_labels, InOrder};
 use super::index::{Builder, SUMMARY_KEY};
 use super::reader::{Record, Roles};
-use crate::store::compact::Summarise;
+use crate::store::archive::Summarise;
 use crate::store::DayReader;
 
-/// Summarises a day for [`crate::store::compact`], exactly as an export summarises it for its
-/// index (the same records, rows out of order and damaged rows).
+/// Summarises a day for the archive ([`crate::store::archive`]), exactly as an export
+/// summarises it for its index (the same records, rows out of order and damaged rows).
 #[derive(Default)]
 pub struct Summariser {
     roles: Option<Roles>,
     rec: Record,
     order: InOrder,
     builder: Option<Builder>,
+}
+
+impl Summariser {
+    /// A new one, boxed (what [`crate::store::archive::Settings::summary`] makes).
+    pub fn boxed() -> Box<dyn Summarise> {
+        Box::new(Summariser::default())
+    }
 }
 
 impl Summarise for Summariser {

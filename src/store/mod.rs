@@ -103,6 +103,7 @@
 //!   rows (bit rot past their first 4 KiB), both are kept, readers read the Parquet file, and
 //!   the conversion says so.
 
+pub mod archive;
 pub mod catalog;
 pub mod compact;
 pub mod csv;
@@ -118,7 +119,7 @@ mod source;
 pub mod text;
 mod writer;
 
-pub use catalog::{oldest_day, Catalog, DayFiles, FileEntry};
+pub use catalog::{day_files, oldest_day, Catalog, DayFiles, FileEntry};
 pub use error::{Damage, DamagedRow, Position, ReadError};
 pub use layout::{
     cell, day_file, is_numeric_label, local_day, midnight, parquet_file, parse_day_file_name,
