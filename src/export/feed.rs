@@ -8,10 +8,10 @@ use chrono::NaiveDate;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::accumulator::Accumulator;
-use super::index::{self, Builder, Cache, DayFacts, DaySummary, Stamp};
+use super::index::{Builder, Cache, DayFacts, DaySummary};
 use super::reader::{DayRecords, Item, Record};
 use super::{DayRead, Error, Mode, Observer, ENERGY_LABELS};
-use crate::store::{Catalog, DayFiles, Encoding, Resolved};
+use crate::store::{Catalog, DayFiles, Encoding, Resolved, Stamp};
 
 /// Adds the energy labels of `header` to `present` (kept in [`ENERGY_LABELS`] order).
 pub fn add_labels(present: &mut Vec<usize>, header: &[String]) {
@@ -276,10 +276,9 @@ fn acquire(
                 let from_footer = (r.encoding() == Encoding::Parquet)
                     .then(|| r.parquet())
                     .flatten()
-                    .and_then(|p| p.key_value(index::SUMMARY_KEY))
+                    .and_then(|p| p.summary())
                     .and_then(DaySummary::from_text);
-                let st: Option<Vec<Stamp>> =
-                    r.files().iter().map(|f| index::stamp(&f.path)).collect();
+                let st: Option<Vec<Stamp>> = r.stamps();
                 let footer = from_footer.is_some();
                 let s = from_footer.or_else(|| st.as_deref().and_then(|st| cache.load(*day, st)));
                 (s, st, footer)

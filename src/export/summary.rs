@@ -1,8 +1,8 @@
 //! The day summary an archived day carries in its footer ([`super::SUMMARY_KEY`]), made
-//! from its rows while it is archived.
+//! from its rows while it is archived (the store keeps the text).
 
 use super::feed::{add_labels, InOrder};
-use super::index::{Builder, SUMMARY_KEY};
+use super::index::Builder;
 use super::reader::{Record, Roles};
 use crate::store::archive::Summarise;
 use crate::store::DayReader;
@@ -50,14 +50,12 @@ impl Summarise for Summariser {
         }
     }
 
-    fn finish(&mut self) -> Vec<(String, String)> {
-        let Some(mut b) = self.builder.take() else {
-            return Vec::new();
-        };
+    fn finish(&mut self) -> Option<String> {
+        let mut b = self.builder.take()?;
         self.order.finish(&mut |f| {
             b.take(f);
             true
         });
-        vec![(SUMMARY_KEY.to_owned(), b.finish().to_text())]
+        Some(b.finish().to_text())
     }
 }

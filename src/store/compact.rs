@@ -4,11 +4,11 @@
 //! [`crate::store`]):
 //! 1. read the day as readers do ([`DayReader`]: its CSV files, or its Parquet file and the
 //!    CSV rows it does not hold) and write it to `.YYYY-MM-DD.parquet.tmp-…` in its month
-//!    directory, with the caller's key-value metadata ([`Summarise`]); fsync it;
+//!    directory, with the day's summary its reader makes ([`Summarise`]); fsync it;
 //! 2. read the temporary file back in full and verify it: rows, first and last time, the
 //!    digest of every stored column and of every cell's text against the day just read;
 //! 3. rename it to `YYYY-MM-DD.parquet`, fsync the directory;
-//! 4. remove the CSV files it covers ([`relation`]: same name and first bytes, no complete
+//! 4. remove the CSV files it covers ([`SourceFile::relation`]: same name and first bytes, no complete
 //!    line past where the rows it holds end: a file that grew meanwhile is kept, and readers
 //!    read its new rows with the archive), fsync the directory.
 //!
@@ -173,7 +173,9 @@ pub enum Fail {
     Abort(Step),
 }
 
-/// Makes the caller's key-value metadata of a day (export's summary), from its rows.
+/// Makes a day's summary from its rows, kept in its Parquet file's footer
+/// ([`super::parquet::SUMMARY_KEY`]): what it says is the caller's (the export's
+/// [`crate::export::Summariser`]), the store keeps the text.
 pub trait Summarise {
     /// A new day whose columns are `columns`.
     fn start(&mut self, columns: &[String]);
@@ -181,19 +183,19 @@ pub trait Summarise {
     fn row(&mut self, day: &DayReader);
     /// Damaged rows skipped at `time`.
     fn damaged(&mut self, time: i64);
-    /// The metadata to store with the day.
-    fn finish(&mut self) -> Vec<(String, String)>;
+    /// The summary to keep with the day (none: the day has none).
+    fn finish(&mut self) -> Option<String>;
 }
 
-/// No metadata of the caller's.
+/// No summary.
 pub struct NoSummary;
 
 impl Summarise for NoSummary {
     fn start(&mut self, _columns: &[String]) {}
     fn row(&mut self, _day: &DayReader) {}
     fn damaged(&mut self, _time: i64) {}
-    fn finish(&mut self) -> Vec<(String, String)> {
-        Vec::new()
+    fn finish(&mut self) -> Option<String> {
+        None
     }
 }
 
@@ -720,8 +722,8 @@ fn write_once(
     w.set_damage(r.damage());
     let (sources, absorbed) = sources_of(options.fs, &mut r)?;
     w.set_sources(sources, absorbed);
-    let extra = summarise.finish();
-    let (meta, file) = w.finish(extra).map_err(|e| write_err(temp, e))?;
+    let summary = summarise.finish();
+    let (meta, file) = w.finish(summary).map_err(|e| write_err(temp, e))?;
     file.sync_all().map_err(io_err("fsync", temp))?;
     let digest = meta.text_digest;
     Ok(Ok((meta, digest)))

@@ -231,6 +231,115 @@ impl FsFile for RealFile {
     }
 }
 
+/// How far [`AtomicFile::commit`] goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// Fsync the file before the rename and its directory after: once it returns, a power
+    /// cut leaves the new file whole (before, the old one).
+    Synced,
+    /// Rename only: readers never see a part of it, but after a power cut the name may hold
+    /// the old file, the new one, or a part of it. For content its reader verifies (a
+    /// checksummed cache).
+    Unsynced,
+}
+
+/// A file written under a temporary name in its directory, then renamed over its path
+/// ([`AtomicFile::commit`]): readers see the old file or the new one whole, never a part.
+/// Dropped without a commit, the temporary file is removed; one left by a crash
+/// (`.NAME.tmp-PID-N`) is never read.
+pub struct AtomicFile<'a> {
+    fs: &'a dyn Fs,
+    path: PathBuf,
+    temp: PathBuf,
+    file: Option<Box<dyn FsFile>>,
+}
+
+static ATOMIC_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+impl<'a> AtomicFile<'a> {
+    /// Starts a new version of `path` (whose directory must exist), created as any new file
+    /// is (mode 0666 before the umask).
+    pub fn create(fs: &'a dyn Fs, path: &Path) -> io::Result<AtomicFile<'a>> {
+        let name = path
+            .file_name()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?
+            .to_string_lossy()
+            .into_owned();
+        let dir = parent_of(path);
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let seq = ATOMIC_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let temp = dir.join(format!(".{name}.tmp-{}-{seq}", std::process::id()));
+            match fs.open(&temp, Open::CreateNew) {
+                Ok(file) => {
+                    return Ok(AtomicFile {
+                        fs,
+                        path: path.to_owned(),
+                        temp,
+                        file: Some(file),
+                    })
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 1000 => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The file it replaces.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Renames it over its path, as far as `durability` says.
+    pub fn commit(mut self, durability: Durability) -> io::Result<()> {
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("already committed"))?;
+        let done = (|| {
+            file.flush()?;
+            if durability == Durability::Synced {
+                file.sync_all()?;
+            }
+            drop(file);
+            self.fs.rename(&self.temp, &self.path)?;
+            if durability == Durability::Synced {
+                self.fs.sync_dir(parent_of(&self.path))?;
+            }
+            Ok(())
+        })();
+        if done.is_err() {
+            let _ = self.fs.remove_file(&self.temp);
+        }
+        done
+    }
+}
+
+impl Write for AtomicFile<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.file {
+            Some(f) => f.write(buf),
+            None => Err(io::Error::other("already committed")),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for AtomicFile<'_> {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = self.fs.remove_file(&self.temp);
+        }
+    }
+}
+
 /// The directory holding `path` (`.` for a bare name).
 pub(crate) fn parent_of(path: &Path) -> &Path {
     match path.parent() {
@@ -538,5 +647,71 @@ mod tests {
         );
         assert_eq!(parent_of(Path::new("x")), Path::new("."));
         assert_eq!(parent_of(&sub.join("b")), sub);
+    }
+
+    #[test]
+    fn an_atomic_file_replaces_whole_or_not_at_all() {
+        use testing::{Op, Probe};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("out.csv");
+        std::fs::write(&p, "old\n").expect("write");
+        let listing = || {
+            let mut v: Vec<String> = std::fs::read_dir(dir.path())
+                .expect("list")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        // Dropped: the old file stays, no temporary file left.
+        let mut a = AtomicFile::create(&RealFs, &p).expect("create");
+        a.write_all(b"new\n").expect("write");
+        assert_eq!(std::fs::read_to_string(&p).expect("read"), "old\n");
+        drop(a);
+        assert_eq!(listing(), ["out.csv"]);
+        // Committed, synced: file fsync, rename, directory fsync, in that order.
+        let probe = Probe::new();
+        let mut a = AtomicFile::create(&probe, &p).expect("create");
+        assert_eq!(a.path(), p);
+        a.write_all(b"new\n").expect("write");
+        a.commit(Durability::Synced).expect("commit");
+        assert_eq!(std::fs::read_to_string(&p).expect("read"), "new\n");
+        assert_eq!(listing(), ["out.csv"]);
+        let log = probe.take_log();
+        let temp = match &log[0] {
+            Op::Open(t, Open::CreateNew) => t.clone(),
+            op => panic!("{op:?}"),
+        };
+        assert!(file_name_of(&temp).starts_with(".out.csv.tmp-"), "{temp:?}");
+        assert_eq!(
+            log[1..],
+            [
+                Op::Write(temp.clone(), 4),
+                Op::SyncAll(temp.clone()),
+                Op::Rename(temp, p.clone()),
+                Op::SyncDir(dir.path().to_owned()),
+            ]
+        );
+        // Unsynced: the rename alone.
+        let mut a = AtomicFile::create(&probe, &p).expect("create");
+        a.write_all(b"newer\n").expect("write");
+        a.commit(Durability::Unsynced).expect("commit");
+        assert!(probe
+            .take_log()
+            .iter()
+            .all(|op| !matches!(op, Op::SyncAll(_) | Op::SyncDir(_))));
+        assert_eq!(std::fs::read_to_string(&p).expect("read"), "newer\n");
+        // A failed rename: the old file stays, the temporary file is removed.
+        std::fs::remove_file(&p).expect("remove");
+        std::fs::create_dir(&p).expect("a directory in the way");
+        std::fs::write(p.join("x"), "x").expect("write");
+        let mut a = AtomicFile::create(&RealFs, &p).expect("create");
+        a.write_all(b"new\n").expect("write");
+        assert!(a.commit(Durability::Synced).is_err());
+        assert_eq!(listing(), ["out.csv"]);
+    }
+
+    fn file_name_of(p: &Path) -> String {
+        p.file_name().expect("name").to_string_lossy().into_owned()
     }
 }

@@ -7,6 +7,11 @@ use chrono::{Datelike, NaiveDate};
 /// Meter local time: metropolitan France.
 pub const TZ: chrono_tz::Tz = chrono_tz::Europe::Paris;
 
+/// The data directory's lock file ([`crate::store::DirLock`]).
+pub const LOCK_FILE: &str = ".tic-rec.lock";
+/// The directory of the day summaries cached for the export ([`crate::store::SummaryCache`]).
+pub const INDEX_DIR: &str = ".tic-rec-index";
+
 /// The archive format version written (key `tic-rec.archive`, field `format`). Format 2
 /// added where each source's rows end and the sources absorbed from an earlier archive of
 /// the day; format 1 files are still read.

@@ -8,10 +8,8 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::fs::{Fs, FsFile, Lock, Open, RealFs};
+use super::layout::LOCK_FILE;
 use super::writer::{create_dirs, StoreError};
-
-/// The lock file's name, in the data directory.
-pub const LOCK_FILE: &str = ".tic-rec.lock";
 
 /// The data directory's lock, held while this value lives.
 pub struct DirLock {

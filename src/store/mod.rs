@@ -14,6 +14,8 @@
 //! <data-dir>/YYYY/MM/.YYYY-MM-DD.parquet.tmp-…   a conversion in progress (never read)
 //! <data-dir>/YYYY/MM/YYYY-MM-DD.tic       raw TIC bytes of that day (with --raw)
 //! <data-dir>/.tic-rec.lock                held by the one recorder writing here
+//! <data-dir>/.tic-rec-index/YYYY/MM/YYYY-MM-DD.csv.idx   the day's summary, cached for
+//!                                         the export ([`SummaryCache`])
 //! ```
 //! The day being recorded is always CSV (the append-only journal); a closed day is
 //! converted to Parquet ([`compact`]), its format in [`parquet`]: typed columns (`time` an
@@ -116,6 +118,7 @@ pub mod parquet;
 pub mod read;
 mod row;
 mod source;
+mod summaries;
 pub mod text;
 mod writer;
 
@@ -123,11 +126,13 @@ pub use catalog::{day_files, oldest_day, Catalog, DayFiles, FileEntry};
 pub use error::{Damage, DamagedRow, Position, ReadError};
 pub use layout::{
     cell, day_file, is_numeric_label, local_day, midnight, parquet_file, parse_day_file_name,
-    parse_file_name, raw_file, DayFileName, TimeSource, TZ,
+    parse_file_name, raw_file, DayFileName, TimeSource, INDEX_DIR, LOCK_FILE, TZ,
 };
-pub use lock::{DirLock, LOCK_FILE};
+pub use lock::DirLock;
+pub use parquet::SUMMARY_KEY;
 pub use read::{DayReader, Resolved};
 pub use row::{Cell, Columns, Encoding, Next, Row};
+pub use summaries::{Stamp, SummaryCache};
 pub use writer::{
     Appended, Resumed, Store, StoreError, StoreEvent, MAX_HELD_BYTES, MAX_HELD_ROWS, OVERLAP, RETRY,
 };

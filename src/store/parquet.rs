@@ -25,8 +25,9 @@
 //! bytes up to `end` or 4 KiB, header), the sources of earlier archives of the day whose rows
 //! it holds but whose files are gone (`absorbed`, same fields: a record, never used to tell
 //! which files it covers), rows, first and last time, a digest of every stored column and
-//! one of every cell's text, and the damaged rows skipped. Other keys are the caller's
-//! (export puts its day summary in `tic-rec.summary`). Format 1 (no `end`, no `absorbed`,
+//! one of every cell's text, and the damaged rows skipped. Key `tic-rec.summary`
+//! ([`SUMMARY_KEY`]): the day's summary its reader made while it was archived (the
+//! export's; text the store keeps without reading it). Format 1 (no `end`, no `absorbed`,
 //! the head hash over the first 4 KiB of the file) is still read; a later format is an
 //! error, never read as another.
 //!
@@ -73,6 +74,8 @@ use super::text::{canonical_int, local_fields, paris_offset, parse_time, push_ti
 
 /// The metadata key of the archive's own description.
 pub const META_KEY: &str = "tic-rec.archive";
+/// The metadata key of the day's summary (the reader's, [`super::archive::Summarise`]).
+pub const SUMMARY_KEY: &str = "tic-rec.summary";
 /// Rows per row group (a day at one row a second is one row group).
 pub const ROW_GROUP_ROWS: usize = 131_072;
 /// Rows per batch, written and read.
@@ -831,7 +834,7 @@ impl<W: Write + Send> DayWriter<W> {
         self.meta.absorbed = absorbed;
     }
 
-    /// The damaged rows of each source (from [`DayReader::damage`], once read to its end).
+    /// The damaged rows of each source (from [`crate::store::DayReader::damage`], once read to its end).
     pub fn set_damage(&mut self, damage: Vec<Damage>) {
         self.meta.damage = damage;
     }
@@ -857,9 +860,9 @@ impl<W: Write + Send> DayWriter<W> {
         Ok(())
     }
 
-    /// Writes the footer with the archive's metadata and the caller's `extra` keys; returns
+    /// Writes the footer with the archive's metadata and the day's `summary`; returns
     /// the metadata and the file (not yet fsynced).
-    pub fn finish(mut self, extra: Vec<(String, String)>) -> Result<(ArchiveMeta, W), PushError> {
+    pub fn finish(mut self, summary: Option<String>) -> Result<(ArchiveMeta, W), PushError> {
         self.flush()?;
         self.meta.digests = self
             .meta
@@ -877,8 +880,9 @@ impl<W: Write + Send> DayWriter<W> {
         self.meta.text_digest = self.text.value();
         self.writer
             .append_key_value_metadata(KeyValue::new(META_KEY.to_owned(), self.meta.to_json()));
-        for (k, v) in extra {
-            self.writer.append_key_value_metadata(KeyValue::new(k, v));
+        if let Some(text) = summary {
+            self.writer
+                .append_key_value_metadata(KeyValue::new(SUMMARY_KEY.to_owned(), text));
         }
         let file = self.writer.into_inner().map_err(werr)?;
         Ok((self.meta, file))
@@ -1007,8 +1011,13 @@ impl ParquetDay {
         &self.meta
     }
 
-    /// The value of key-value metadata `key` (a caller's key, e.g. `tic-rec.summary`).
-    pub fn key_value(&self, key: &str) -> Option<&str> {
+    /// The day's summary its footer keeps ([`SUMMARY_KEY`]), if any.
+    pub fn summary(&self) -> Option<&str> {
+        self.key_value(SUMMARY_KEY)
+    }
+
+    /// The value of key-value metadata `key`.
+    fn key_value(&self, key: &str) -> Option<&str> {
         self.parquet
             .file_metadata()
             .key_value_metadata()?

@@ -43,6 +43,7 @@ use super::layout::midnight;
 use super::parquet::{ParquetDay, ParquetRows};
 use super::row::{Cell, Columns, Encoding, Next, Row};
 use super::source::{file_name, Relation, SourceFile};
+use super::summaries::Stamp;
 
 enum Src {
     Csv(Box<CsvFile>),
@@ -269,6 +270,12 @@ impl Resolved {
     /// Things the caller may want to tell (a Parquet file that could not be read).
     pub fn notes(&self) -> &[String] {
         &self.notes
+    }
+
+    /// The stamps of the files read (as [`Resolved::files`]), to tell a summary of them
+    /// from one of other versions; `None` when one cannot be known.
+    pub fn stamps(&self) -> Option<Vec<Stamp>> {
+        self.files().iter().map(|f| Stamp::of(&f.path)).collect()
     }
 
     /// The day's columns (the union of the files' headers), without reading rows.

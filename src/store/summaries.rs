@@ -1,0 +1,187 @@
+//! The day summaries cached beside the days for their reader (the export): one text per local
+//! day, made by the reader from the day's rows, kept in
+//! `<data-dir>/.tic-rec-index/YYYY/MM/YYYY-MM-DD.csv.idx` (an archived day keeps its own in
+//! its footer, [`super::parquet::SUMMARY_KEY`]). The store keeps the text without reading
+//! it: what a summary says, and whether one still holds (its version, its checksum, the
+//! [`Stamp`]s of the files it was made from, which it records), is the reader's.
+//!
+//! The cache is written best effort and never fsynced: a summary is rewritten whole under a
+//! temporary name and renamed over the old one ([`AtomicFile`], [`Durability::Unsynced`]),
+//! so a reader never sees a part of one; after a power cut one may be old, empty or torn,
+//! which the reader's checksum rejects and the day is summarised again.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::UNIX_EPOCH;
+
+use chrono::NaiveDate;
+
+use super::fs::{create_dirs, AtomicFile, Durability, Fs, Open, RealFs};
+use super::layout::{day_file, INDEX_DIR};
+use super::writer::StoreError;
+
+/// A cached summary is far smaller (~8 kB a day at most): anything bigger is not one.
+const MAX_SUMMARY_BYTES: u64 = 1 << 20;
+
+/// What identifies the version of a day's file: its name, length, modification time and,
+/// on Unix, status-change time (which no one can set back: a file rewritten and given its
+/// old modification time still changes it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    /// The file name.
+    pub name: String,
+    /// Its length.
+    pub len: u64,
+    /// Its modification time, ns since the Unix epoch.
+    pub mtime_ns: i128,
+    /// Its status-change time, ns since the Unix epoch (0 off Unix).
+    pub ctime_ns: i128,
+}
+
+#[cfg(unix)]
+fn ctime_ns(meta: &std::fs::Metadata) -> i128 {
+    use std::os::unix::fs::MetadataExt;
+    i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec())
+}
+
+#[cfg(not(unix))]
+fn ctime_ns(_meta: &std::fs::Metadata) -> i128 {
+    0
+}
+
+impl Stamp {
+    /// The stamp of `path` now; `None` when it cannot be known (the day is then not cached).
+    pub fn of(path: &Path) -> Option<Stamp> {
+        let meta = std::fs::metadata(path).ok()?;
+        let mtime = meta.modified().ok()?;
+        let mtime_ns = match mtime.duration_since(UNIX_EPOCH) {
+            Ok(d) => i128::try_from(d.as_nanos()).ok()?,
+            Err(e) => -i128::try_from(e.duration().as_nanos()).ok()?,
+        };
+        Some(Stamp {
+            name: path.file_name()?.to_str()?.to_owned(),
+            len: meta.len(),
+            mtime_ns,
+            ctime_ns: ctime_ns(&meta),
+        })
+    }
+}
+
+/// The day summaries of a data directory (see the module docs).
+pub struct SummaryCache {
+    fs: Arc<dyn Fs>,
+    root: PathBuf,
+}
+
+impl SummaryCache {
+    /// The cache of the data directory `dir`.
+    pub fn new(dir: &Path) -> SummaryCache {
+        SummaryCache::with_fs(Arc::new(RealFs), dir)
+    }
+
+    /// [`SummaryCache::new`] on the file operations `fs`.
+    pub fn with_fs(fs: Arc<dyn Fs>, dir: &Path) -> SummaryCache {
+        SummaryCache {
+            fs,
+            root: dir.join(INDEX_DIR),
+        }
+    }
+
+    fn path(&self, day: NaiveDate) -> PathBuf {
+        let mut p = day_file(&self.root, day, 0).into_os_string();
+        p.push(".idx");
+        PathBuf::from(p)
+    }
+
+    /// The summary kept for `day`, if there is one that can be read (and is not too large
+    /// to be one): the reader checks it.
+    pub fn load(&self, day: NaiveDate) -> Option<String> {
+        let mut f = self.fs.open(&self.path(day), Open::Read).ok()?;
+        if f.size().ok()? > MAX_SUMMARY_BYTES {
+            return None;
+        }
+        let mut text = String::new();
+        f.read_to_string(&mut text).ok()?;
+        Some(text)
+    }
+
+    /// Keeps `text` as the summary of `day` (replacing any), creating the cache's
+    /// directories as needed.
+    pub fn save(&self, day: NaiveDate, text: &str) -> Result<(), StoreError> {
+        let path = self.path(day);
+        let dir = path.parent().unwrap_or(&self.root);
+        create_dirs(&*self.fs, dir).map_err(|f| StoreError::Io {
+            op: f.op,
+            path: f.path,
+            source: f.source,
+        })?;
+        let io = |source| StoreError::Io {
+            op: "cannot write",
+            path: path.clone(),
+            source,
+        };
+        let mut file = AtomicFile::create(&*self.fs, &path).map_err(io)?;
+        file.write_all(text.as_bytes()).map_err(io)?;
+        file.commit(Durability::Unsynced).map_err(io)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::fs::testing::{Op, Probe};
+
+    #[test]
+    fn a_summary_is_kept_whole_under_the_index_directory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let day = NaiveDate::from_ymd_opt(2026, 4, 1).expect("date");
+        let probe = Probe::new();
+        let cache = SummaryCache::with_fs(probe.fs(), dir.path());
+        assert_eq!(cache.load(day), None);
+        cache.save(day, "one\n").expect("save");
+        cache.save(day, "two\n").expect("save again");
+        assert_eq!(cache.load(day).as_deref(), Some("two\n"));
+        let path = dir.path().join(".tic-rec-index/2026/04/2026-04-01.csv.idx");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "two\n");
+        // Renamed into place, never written in place nor fsynced.
+        let log = probe.take_log();
+        assert!(log.contains(&Op::Rename(
+            match log.iter().find_map(|op| match op {
+                Op::Open(t, Open::CreateNew) => Some(t.clone()),
+                _ => None,
+            }) {
+                Some(t) => t,
+                None => panic!("{log:?}"),
+            },
+            path.clone()
+        )));
+        assert!(log
+            .iter()
+            .all(|op| !matches!(op, Op::Write(p, _) if *p == path)));
+        assert!(log.iter().all(|op| !matches!(op, Op::SyncAll(_))));
+        // Too large to be one: not read.
+        std::fs::write(&path, vec![b'x'; (MAX_SUMMARY_BYTES + 1) as usize]).expect("write");
+        assert_eq!(cache.load(day), None);
+        // Not writable (a file where its directory goes): an error naming it.
+        let other = tempfile::tempdir().expect("tempdir");
+        std::fs::write(other.path().join(INDEX_DIR), "x").expect("write");
+        let e = SummaryCache::new(other.path())
+            .save(day, "x")
+            .expect_err("not a directory");
+        assert!(e.to_string().contains(INDEX_DIR), "{e}");
+    }
+
+    #[test]
+    fn a_stamp_names_the_file_and_its_version() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("2026-04-01.csv");
+        std::fs::write(&p, "abc").expect("write");
+        let a = Stamp::of(&p).expect("stamp");
+        assert_eq!((a.name.as_str(), a.len), ("2026-04-01.csv", 3));
+        std::fs::write(&p, "abd").expect("write");
+        let b = Stamp::of(&p).expect("stamp");
+        assert!(b.ctime_ns >= a.ctime_ns);
+        assert_eq!(Stamp::of(&dir.path().join("none")), None);
+    }
+}
