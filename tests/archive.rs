@@ -845,7 +845,7 @@ mod mixed {
         text.resize(len, b' ');
         bytes[at..at + len].copy_from_slice(&text);
         fs::write(path, bytes).expect("write");
-        let day = tic_rec::store::parquet::ParquetDay::open(path).expect("format 1");
+        let day = tic_rec::store::ParquetDay::open(path).expect("format 1");
         assert_eq!(day.meta().format, 1);
     }
 
@@ -959,7 +959,7 @@ mod mixed {
                 b[at] ^= 0x55;
                 fs::write(path, &b).expect("write");
                 let bad =
-                    tic_rec::store::parquet::check(path).is_err_and(|e| e.is_garbled_archive());
+                    tic_rec::store::archive::check_day(path).is_err_and(|e| e.is_garbled_archive());
                 fs::write(path, &good).expect("write");
                 bad
             })
@@ -989,7 +989,7 @@ mod mixed {
             ),
             "{out:?}"
         );
-        tic_rec::store::parquet::check(&pq).expect("rebuilt");
+        tic_rec::store::archive::check_day(&pq).expect("rebuilt");
         // Absorbed rows: refused.
         let (dir, day, _) = archived_then_more(false);
         compact(dir.path(), day, &keep());
@@ -1108,7 +1108,7 @@ mod mixed {
         compact(dir.path(), day, &Options::default());
         same_rows(&rows(dir.path(), day), &want, "archived");
         let pq = dir.path().join("2026/05/2026-05-01.parquet");
-        let meta = tic_rec::store::parquet::ParquetDay::open(&pq).expect("open");
+        let meta = tic_rec::store::ParquetDay::open(&pq).expect("open");
         assert_eq!(meta.meta().rows, 100, "archived once");
         replay(dir.path());
         same_rows(&rows(dir.path(), day), &want, "archived, replayed again");

@@ -7,6 +7,47 @@
 //! caller says how to make one ([`Settings::summary`]: [`crate::export::Summariser`]), so
 //! this job sits in the store, below the export.
 //!
+//! ## The archived day
+//! One Parquet file per closed local day (`YYYY/MM/YYYY-MM-DD.parquet`), holding exactly what
+//! its CSV files held.
+//!
+//! ### Columns
+//! - `time`: `timestamp[us, tz=UTC]` (Parquet TIMESTAMP, adjusted to UTC), never null,
+//!   DELTA_BINARY_PACKED.
+//! - One column per CSV column but `DATE`, named as the label, in the day's column order:
+//!   numeric labels ([`crate::store::is_numeric_label`]) Int64, DELTA_BINARY_PACKED; every
+//!   other one (`time_source`, ADSC, LTARF…) a dictionary-encoded string. Empty cells and columns a
+//!   row's file did not have are null.
+//! - `DATE` (the meter's raw horodate) is not stored: it is the row's local time in the
+//!   offset of its `time` cell, after the season letter (`E` at +02:00, `H` at +01:00, lower
+//!   case when `time_source` is `meter-degraded`).
+//! - `_time`, `_DATE`, `_<LABEL>`: only in a day that needs them, a string column holding,
+//!   for the rows where the value is not what the typed column gives back, the cell's text:
+//!   a `time` cell that is not the instant written at Europe/Paris's offset, a `DATE` that is
+//!   not the one derived (`""` when the cell was empty), a numeric label's cell that is not a
+//!   plain integer (`NON TRANSMIS`, `007`).
+//! - zstd, chunk statistics, rows in the order of the day's merged CSV rows (time order).
+//!
+//! ### Metadata
+//! Key `tic-rec.archive`: JSON, `"format": 2`, the day, the day's columns (the union of its
+//! CSV headers, in order), the stored columns, the CSV files it covers (`sources`: name,
+//! length, `end` — where its rows end, past its last complete line —, hash of its first
+//! bytes up to `end` or 4 KiB, header), the sources of earlier archives of the day whose rows
+//! it holds but whose files are gone (`absorbed`, same fields: a record, never used to tell
+//! which files it covers), rows, first and last time, a digest of every stored column and
+//! one of every cell's text, and the damaged rows skipped. Key `tic-rec.summary`
+//! ([`crate::store::SUMMARY_KEY`]): the day's summary its reader made while it was archived (the
+//! export's; text the store keeps without reading it). Format 1 (no `end`, no `absorbed`,
+//! the head hash over the first 4 KiB of the file) is still read; a later format is an
+//! error, never read as another.
+//!
+//! ### Reading
+//! A footer is validated before use (sizes, offsets, a column chunk claiming at most 64 MiB
+//! uncompressed, schema against the metadata); the file is read into memory whole (at most
+//! 64 MiB), so an I/O error is one and the decoder reads no file; the decoder is also guarded
+//! against panics, so a garbled file is an error naming it. A full read of a column checks
+//! its digest at the end of the file.
+//!
 //! ## The recorder's background job ([`Archiver`])
 //! - One thread, at the lowest CPU priority (nice 19 on Linux, which also gives it the lowest
 //!   best-effort I/O priority), converting one day at a time and yielding between batches of
@@ -40,6 +81,9 @@ use super::parquet;
 pub use super::compact::{
     compact_day as convert, CompactError, Fail, NoSummary, Options, Outcome, Step, Summarise,
 };
+pub use super::layout::{FORMAT, OLDEST_FORMAT};
+pub use super::parquet::{ArchiveMeta, Marker, Stored, StoredColumn, META_KEY};
+pub use super::source::SourceFile;
 
 /// How to archive.
 #[derive(Clone)]

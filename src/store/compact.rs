@@ -8,9 +8,9 @@
 //! 2. read the temporary file back in full and verify it: rows, first and last time, the
 //!    digest of every stored column and of every cell's text against the day just read;
 //! 3. rename it to `YYYY-MM-DD.parquet`, fsync the directory;
-//! 4. remove the CSV files it covers ([`SourceFile::relation`]: same name and first bytes, no complete
-//!    line past where the rows it holds end: a file that grew meanwhile is kept, and readers
-//!    read its new rows with the archive), fsync the directory.
+//! 4. remove the CSV files it covers ([`SourceFile::relation`]: same name and first bytes,
+//!    no complete line past where the rows it holds end: a file that grew meanwhile is kept,
+//!    and readers read its new rows with the archive), fsync the directory.
 //!
 //! A day archived again (rows recorded for it after its archiving) is read from its Parquet
 //! file and those rows; the new file lists the old one's sources whose files are gone as
@@ -31,6 +31,7 @@ use chrono::NaiveDate;
 use super::catalog::DayFiles;
 use super::error::ReadError;
 use super::fs::{parent_of, Fs, FsFile, Lock, Open, RealFs};
+use super::layout::{parquet_name, temp_name};
 use super::parquet::{self, DayWriter, ParquetDay, PushError};
 use super::read::{DayReader, Inherit, Resolved};
 use super::row::{Columns, Encoding, Next};
@@ -358,7 +359,7 @@ pub fn compact_day(
     }
     let target = match &files.parquet {
         Some(p) => p.path.clone(),
-        None => parent_of(&files.csv[0].path).join(format!("{day}.parquet")),
+        None => parent_of(&files.csv[0].path).join(parquet_name(day)),
     };
     let dir = parent_of(&target).to_path_buf();
     let csv_bytes: u64 = files.csv.iter().map(|f| f.len).sum();
@@ -549,7 +550,7 @@ fn create_temp(
             std::process::id(),
             TEMP_SEQ.fetch_add(1, Ordering::Relaxed)
         );
-        let temp = dir.join(super::layout::temp_name(day, &tag));
+        let temp = dir.join(temp_name(day, &tag));
         let file = match fs.open(&temp, Open::CreateNew) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 1000 => continue,
@@ -624,7 +625,7 @@ fn write_verify(
                 let mut r = DayReader::open(day, files, Columns::All)?;
                 let columns = r.columns().to_vec();
                 let plan = parquet::plan(&columns, &raw);
-                let mut w = DayWriter::new(std::io::sink(), temp, day, columns, plan)
+                let mut w = DayWriter::new(std::io::sink(), day, columns, plan)
                     .map_err(|e| write_err(temp, e))?;
                 raw.extend(need);
                 while let Some(n) = r.advance()? {
@@ -689,7 +690,6 @@ fn write_once(
     let columns = r.columns().to_vec();
     let mut w = DayWriter::new(
         fresh(temp, locked)?,
-        temp,
         day,
         columns.clone(),
         parquet::plan(&columns, raw),

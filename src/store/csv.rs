@@ -181,11 +181,6 @@ impl CsvFile {
         self.len
     }
 
-    /// Whether the file is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// The header cells (none for an empty file or a torn header).
     pub fn header(&self) -> &[String] {
         &self.header

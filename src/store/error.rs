@@ -1,8 +1,11 @@
-//! What can go wrong reading days, and the damaged rows a read skips (shared by the CSV and
-//! Parquet readers, the catalog and the day reader).
+//! What can go wrong reading days ([`ReadError`]), and the damaged rows a read skips (shared
+//! by the CSV and Parquet readers, the catalog and the day reader); what can go wrong writing
+//! them ([`StoreError`]: the writer, the directory's lock, the caches).
 
+use std::io;
 use std::path::{Path, PathBuf};
 
+use super::fs::Failed;
 use super::layout::{FORMAT, OLDEST_FORMAT};
 
 /// An error reading days. Every message names the file, and the line, at fault.
@@ -154,5 +157,76 @@ impl std::fmt::Display for Damage {
             write!(f, " (first at {}: {})", d.at, d.reason)?;
         }
         Ok(())
+    }
+}
+
+/// A store error, naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// An I/O error on a file or directory.
+    #[error("{op} {path:?}: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// A row whose cell count differs from the header's.
+    #[error("a row of {got} cells does not fit the {want} columns of {path:?}")]
+    RowWidth {
+        /// The file.
+        path: PathBuf,
+        /// Cells given.
+        got: usize,
+        /// Columns in the header.
+        want: usize,
+    },
+    /// Another recorder holds the data directory.
+    #[error("{dir:?} is already recorded into by another tic-rec ({holder}); stop it first (systemctl stop tic-rec?) or use another --data-dir")]
+    Locked {
+        /// The data directory.
+        dir: PathBuf,
+        /// What the lock file says of its holder.
+        holder: String,
+    },
+}
+
+impl StoreError {
+    /// The OS error behind it, if any.
+    pub fn io_error(&self) -> Option<&io::Error> {
+        match self {
+            StoreError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
+    /// A short word for the kind of failure, for log lines: `disk full`, `read-only file
+    /// system`, `I/O error (failing disk?)`, or the OS's message.
+    pub fn what(&self) -> String {
+        use io::ErrorKind as K;
+        match self.io_error().map(io::Error::kind) {
+            Some(K::StorageFull) => "disk full".to_owned(),
+            Some(K::QuotaExceeded) => "disk quota exceeded".to_owned(),
+            Some(K::ReadOnlyFilesystem) => {
+                "read-only file system (remounted read-only after errors?)".to_owned()
+            }
+            // EIO has no kind of its own.
+            _ if self.io_error().and_then(io::Error::raw_os_error) == Some(5) => {
+                "I/O error (a failing SD card or disk?)".to_owned()
+            }
+            _ => self.to_string(),
+        }
+    }
+}
+
+impl From<Failed> for StoreError {
+    fn from(f: Failed) -> StoreError {
+        StoreError::Io {
+            op: f.op,
+            path: f.path,
+            source: f.source,
+        }
     }
 }

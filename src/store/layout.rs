@@ -44,9 +44,10 @@ pub fn day_file(dir: &Path, day: NaiveDate, n: u32) -> PathBuf {
     month_dir(dir, day).join(name)
 }
 
-/// The archived (Parquet) file of `day`: `<dir>/YYYY/MM/YYYY-MM-DD.parquet`.
-pub fn parquet_file(dir: &Path, day: NaiveDate) -> PathBuf {
-    month_dir(dir, day).join(format!("{day}.parquet"))
+/// The name of the archived (Parquet) file of `day`, in its month directory
+/// (`YYYY-MM-DD.parquet`).
+pub fn parquet_name(day: NaiveDate) -> String {
+    format!("{day}.parquet")
 }
 
 /// What a file of a month directory is, from its name.

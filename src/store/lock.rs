@@ -7,9 +7,9 @@
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use super::fs::{Fs, FsFile, Lock, Open, RealFs};
+use super::error::StoreError;
+use super::fs::{create_dirs, Fs, FsFile, Lock, Open, RealFs};
 use super::layout::LOCK_FILE;
-use super::writer::{create_dirs, StoreError};
 
 /// The data directory's lock, held while this value lives.
 pub struct DirLock {

@@ -1,42 +1,5 @@
-//! The archived day: one Parquet file per closed local day (`YYYY/MM/YYYY-MM-DD.parquet`),
-//! holding exactly what its CSV files held (see [`crate::store`] for the layout).
-//!
-//! ## Columns
-//! - `time`: `timestamp[us, tz=UTC]` (Parquet TIMESTAMP, adjusted to UTC), never null,
-//!   DELTA_BINARY_PACKED.
-//! - One column per CSV column but `DATE`, named as the label, in the day's column order:
-//!   numeric labels ([`is_numeric_label`]) Int64, DELTA_BINARY_PACKED; every other one
-//!   (`time_source`, ADSC, LTARF…) a dictionary-encoded string. Empty cells and columns a
-//!   row's file did not have are null.
-//! - `DATE` (the meter's raw horodate) is not stored: it is the row's local time in the
-//!   offset of its `time` cell, after the season letter (`E` at +02:00, `H` at +01:00, lower
-//!   case when `time_source` is `meter-degraded`).
-//! - `_time`, `_DATE`, `_<LABEL>`: only in a day that needs them, a string column holding,
-//!   for the rows where the value is not what the typed column gives back, the cell's text:
-//!   a `time` cell that is not the instant written at Europe/Paris's offset, a `DATE` that is
-//!   not the one derived (`""` when the cell was empty), a numeric label's cell that is not a
-//!   plain integer (`NON TRANSMIS`, `007`).
-//! - zstd, chunk statistics, rows in the order of the day's merged CSV rows (time order).
-//!
-//! ## Metadata
-//! Key `tic-rec.archive`: JSON, `"format": 2`, the day, the day's columns (the union of its
-//! CSV headers, in order), the stored columns, the CSV files it covers (`sources`: name,
-//! length, `end` — where its rows end, past its last complete line —, hash of its first
-//! bytes up to `end` or 4 KiB, header), the sources of earlier archives of the day whose rows
-//! it holds but whose files are gone (`absorbed`, same fields: a record, never used to tell
-//! which files it covers), rows, first and last time, a digest of every stored column and
-//! one of every cell's text, and the damaged rows skipped. Key `tic-rec.summary`
-//! ([`SUMMARY_KEY`]): the day's summary its reader made while it was archived (the
-//! export's; text the store keeps without reading it). Format 1 (no `end`, no `absorbed`,
-//! the head hash over the first 4 KiB of the file) is still read; a later format is an
-//! error, never read as another.
-//!
-//! ## Reading
-//! A footer is validated before use (sizes, offsets, a column chunk claiming at most 64 MiB
-//! uncompressed, schema against the metadata); the file is read into memory whole (at most
-//! 64 MiB), so an I/O error is one and the decoder reads no file; the decoder is also guarded
-//! against panics, so a garbled file is an error naming it. A full read of a column checks
-//! its digest at the end of the file.
+//! The archived day's Parquet file: its metadata, its writer ([`DayWriter`]) and its reader
+//! ([`ParquetDay`]). The format is described in [`super::archive`].
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -570,7 +533,6 @@ enum Digest {
 /// Writes an archived day to `W` (a file opened through [`super::fs`]), row by row, from a
 /// day's reader ([`Row`]).
 pub struct DayWriter<W: Write + Send> {
-    path: PathBuf,
     meta: ArchiveMeta,
     schema: SchemaRef,
     writer: ArrowWriter<W>,
@@ -591,11 +553,10 @@ pub struct DayWriter<W: Write + Send> {
 
 impl<W: Write + Send> DayWriter<W> {
     /// A writer of `day`, whose columns are `columns`, storing `stored` ([`plan`]), into
-    /// `file` (empty, open for writing at `path`, which errors name). Its sources are set
+    /// `file` (empty, open for writing). Its sources are set
     /// once the day is read ([`DayWriter::set_sources`]).
     pub fn new(
         file: W,
-        path: &Path,
         day: NaiveDate,
         columns: Vec<String>,
         stored: Vec<StoredColumn>,
@@ -630,7 +591,6 @@ impl<W: Write + Send> DayWriter<W> {
         let source_col = columns.iter().position(|c| c == "time_source");
         let date_col = columns.iter().position(|c| c == "DATE");
         Ok(DayWriter {
-            path: path.to_path_buf(),
             meta: ArchiveMeta {
                 format: FORMAT,
                 day,
@@ -661,16 +621,6 @@ impl<W: Write + Send> DayWriter<W> {
             cell_text: String::new(),
             needs: Vec::new(),
         })
-    }
-
-    /// The file being written.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Rows written so far.
-    pub fn rows(&self) -> u64 {
-        self.meta.rows
     }
 
     /// The day columns the current row of `day` needs a raw column for that the plan lacks.
@@ -834,7 +784,8 @@ impl<W: Write + Send> DayWriter<W> {
         self.meta.absorbed = absorbed;
     }
 
-    /// The damaged rows of each source (from [`crate::store::DayReader::damage`], once read to its end).
+    /// The damaged rows of each source (from [`crate::store::DayReader::damage`], once read
+    /// to its end).
     pub fn set_damage(&mut self, damage: Vec<Damage>) {
         self.meta.damage = damage;
     }
@@ -1661,7 +1612,7 @@ mod tests {
         std::fs::write(&path, text).expect("write");
         let files = super::super::catalog::day_files(dir.path(), day).expect("files");
         compact_day(day, &files, &Options::default(), &mut NoSummary).expect("compact");
-        let pq = super::super::layout::parquet_file(dir.path(), day);
+        let pq = path.with_extension("parquet");
         (dir, pq)
     }
 

@@ -42,8 +42,7 @@ use super::error::{Damage, ReadError};
 use super::layout::midnight;
 use super::parquet::{ParquetDay, ParquetRows};
 use super::row::{Cell, Columns, Encoding, Next, Row};
-use super::source::{file_name, Relation, SourceFile};
-use super::summaries::Stamp;
+use super::source::{file_name, Relation, SourceFile, Stamp};
 
 enum Src {
     Csv(Box<CsvFile>),
@@ -407,14 +406,14 @@ impl DayReader {
 
     /// How the day's CSV files stand to each source of the Parquet file read (in the order
     /// of its sources; empty when none is read).
-    pub fn inherited(&self) -> &[Inherit] {
+    pub(crate) fn inherited(&self) -> &[Inherit] {
         &self.inherit
     }
 
     /// The CSV files read, as sources of an archive of what was read: their length when
     /// opened, where the rows read end, the hash of their first bytes, their header. Once
     /// the day has been read to its end.
-    pub fn csv_sources(&mut self) -> Result<Vec<SourceFile>, ReadError> {
+    pub(crate) fn csv_sources(&mut self) -> Result<Vec<SourceFile>, ReadError> {
         let mut out = Vec::new();
         for s in &mut self.sources {
             if let Src::Csv(f) = &mut s.src {

@@ -1,11 +1,57 @@
-//! What identifies a CSV file an archive was made from, and how a file stands to it now:
-//! its name, length, where its rows end and the hash of its first bytes ([`SourceFile`],
-//! [`Relation`]), read without trusting the file to be whole or unchanged.
+//! What identifies a file of a day: the version of any day file ([`Stamp`]: name, length,
+//! times), and a CSV file an archive was made from and how a file stands to it now
+//! ([`SourceFile`], [`Relation`]: name, length, where its rows end, the hash of its first
+//! bytes, read without trusting the file to be whole or unchanged).
 
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
+use std::time::UNIX_EPOCH;
 
 use super::digest::bytes_hash;
+
+/// What identifies the version of a day's file: its name, length, modification time and,
+/// on Unix, status-change time (which no one can set back: a file rewritten and given its
+/// old modification time still changes it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    /// The file name.
+    pub name: String,
+    /// Its length.
+    pub len: u64,
+    /// Its modification time, ns since the Unix epoch.
+    pub mtime_ns: i128,
+    /// Its status-change time, ns since the Unix epoch (0 off Unix).
+    pub ctime_ns: i128,
+}
+
+#[cfg(unix)]
+fn ctime_ns(meta: &std::fs::Metadata) -> i128 {
+    use std::os::unix::fs::MetadataExt;
+    i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec())
+}
+
+#[cfg(not(unix))]
+fn ctime_ns(_meta: &std::fs::Metadata) -> i128 {
+    0
+}
+
+impl Stamp {
+    /// The stamp of `path` now; `None` when it cannot be known (the day is then not cached).
+    pub fn of(path: &Path) -> Option<Stamp> {
+        let meta = std::fs::metadata(path).ok()?;
+        let mtime = meta.modified().ok()?;
+        let mtime_ns = match mtime.duration_since(UNIX_EPOCH) {
+            Ok(d) => i128::try_from(d.as_nanos()).ok()?,
+            Err(e) => -i128::try_from(e.duration().as_nanos()).ok()?,
+        };
+        Some(Stamp {
+            name: path.file_name()?.to_str()?.to_owned(),
+            len: meta.len(),
+            mtime_ns,
+            ctime_ns: ctime_ns(&meta),
+        })
+    }
+}
 
 /// Bytes of a CSV file's start that identify it (with its name and length).
 pub const HEAD_BYTES: u64 = 4096;
@@ -85,7 +131,7 @@ pub struct SourceFile {
     /// header (every row before it is in the archive; a torn tail past it is not a row).
     /// `None` in a format-1 archive, which did not record it.
     pub end: Option<u64>,
-    /// Hash of its first [`SourceFile::head_len`] bytes ([`head_of`]).
+    /// Hash of its first [`SourceFile::head_len`] bytes.
     pub head: u64,
     /// Its header.
     pub header: Vec<String>,
@@ -102,7 +148,7 @@ impl SourceFile {
     /// [`Relation`]): the same first bytes, then no complete line past where its rows ended
     /// (covered) or some (grown). A format-1 source (no recorded end) is covered at its very
     /// length, grown when longer and its last archived byte ends a line.
-    pub fn relation<F: Read + Seek + ?Sized>(
+    pub(crate) fn relation<F: Read + Seek + ?Sized>(
         &self,
         file: &mut F,
         len: u64,
@@ -136,4 +182,22 @@ pub fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stamp_names_the_file_and_its_version() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("2026-04-01.csv");
+        std::fs::write(&p, "abc").expect("write");
+        let a = Stamp::of(&p).expect("stamp");
+        assert_eq!((a.name.as_str(), a.len), ("2026-04-01.csv", 3));
+        std::fs::write(&p, "abd").expect("write");
+        let b = Stamp::of(&p).expect("stamp");
+        assert!(b.ctime_ns >= a.ctime_ns);
+        assert_eq!(Stamp::of(&dir.path().join("none")), None);
+    }
 }

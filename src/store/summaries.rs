@@ -3,7 +3,8 @@
 //! `<data-dir>/.tic-rec-index/YYYY/MM/YYYY-MM-DD.csv.idx` (an archived day keeps its own in
 //! its footer, [`super::parquet::SUMMARY_KEY`]). The store keeps the text without reading
 //! it: what a summary says, and whether one still holds (its version, its checksum, the
-//! [`Stamp`]s of the files it was made from, which it records), is the reader's.
+//! stamps of the files it was made from, [`super::Stamp`], which it records), is the
+//! reader's.
 //!
 //! The cache is written best effort and never fsynced: a summary is rewritten whole under a
 //! temporary name and renamed over the old one ([`AtomicFile`], [`Durability::Unsynced`]),
@@ -13,60 +14,15 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::UNIX_EPOCH;
 
 use chrono::NaiveDate;
 
+use super::error::StoreError;
 use super::fs::{create_dirs, AtomicFile, Durability, Fs, Open, RealFs};
 use super::layout::{day_file, INDEX_DIR};
-use super::writer::StoreError;
 
 /// A cached summary is far smaller (~8 kB a day at most): anything bigger is not one.
 const MAX_SUMMARY_BYTES: u64 = 1 << 20;
-
-/// What identifies the version of a day's file: its name, length, modification time and,
-/// on Unix, status-change time (which no one can set back: a file rewritten and given its
-/// old modification time still changes it).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Stamp {
-    /// The file name.
-    pub name: String,
-    /// Its length.
-    pub len: u64,
-    /// Its modification time, ns since the Unix epoch.
-    pub mtime_ns: i128,
-    /// Its status-change time, ns since the Unix epoch (0 off Unix).
-    pub ctime_ns: i128,
-}
-
-#[cfg(unix)]
-fn ctime_ns(meta: &std::fs::Metadata) -> i128 {
-    use std::os::unix::fs::MetadataExt;
-    i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec())
-}
-
-#[cfg(not(unix))]
-fn ctime_ns(_meta: &std::fs::Metadata) -> i128 {
-    0
-}
-
-impl Stamp {
-    /// The stamp of `path` now; `None` when it cannot be known (the day is then not cached).
-    pub fn of(path: &Path) -> Option<Stamp> {
-        let meta = std::fs::metadata(path).ok()?;
-        let mtime = meta.modified().ok()?;
-        let mtime_ns = match mtime.duration_since(UNIX_EPOCH) {
-            Ok(d) => i128::try_from(d.as_nanos()).ok()?,
-            Err(e) => -i128::try_from(e.duration().as_nanos()).ok()?,
-        };
-        Some(Stamp {
-            name: path.file_name()?.to_str()?.to_owned(),
-            len: meta.len(),
-            mtime_ns,
-            ctime_ns: ctime_ns(&meta),
-        })
-    }
-}
 
 /// The day summaries of a data directory (see the module docs).
 pub struct SummaryCache {
@@ -111,11 +67,7 @@ impl SummaryCache {
     pub fn save(&self, day: NaiveDate, text: &str) -> Result<(), StoreError> {
         let path = self.path(day);
         let dir = path.parent().unwrap_or(&self.root);
-        create_dirs(&*self.fs, dir).map_err(|f| StoreError::Io {
-            op: f.op,
-            path: f.path,
-            source: f.source,
-        })?;
+        create_dirs(&*self.fs, dir)?;
         let io = |source| StoreError::Io {
             op: "cannot write",
             path: path.clone(),
@@ -170,18 +122,5 @@ mod tests {
             .save(day, "x")
             .expect_err("not a directory");
         assert!(e.to_string().contains(INDEX_DIR), "{e}");
-    }
-
-    #[test]
-    fn a_stamp_names_the_file_and_its_version() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let p = dir.path().join("2026-04-01.csv");
-        std::fs::write(&p, "abc").expect("write");
-        let a = Stamp::of(&p).expect("stamp");
-        assert_eq!((a.name.as_str(), a.len), ("2026-04-01.csv", 3));
-        std::fs::write(&p, "abd").expect("write");
-        let b = Stamp::of(&p).expect("stamp");
-        assert!(b.ctime_ns >= a.ctime_ns);
-        assert_eq!(Stamp::of(&dir.path().join("none")), None);
     }
 }

@@ -16,70 +16,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 
-use super::fs::{self, parent_of, Fs, FsFile, Lock, Open, RealFs};
+use super::error::StoreError;
+use super::fs::{create_dirs, parent_of, Fs, FsFile, Lock, Open, RealFs};
 use super::layout::{day_file, raw_file, TZ};
 use super::text::{self, push_cell};
-
-/// A store error, naming the file.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// An I/O error on a file or directory.
-    #[error("{op} {path:?}: {source}")]
-    Io {
-        /// What was being done.
-        op: &'static str,
-        /// The file or directory.
-        path: PathBuf,
-        /// The OS error.
-        source: io::Error,
-    },
-    /// A row whose cell count differs from the header's.
-    #[error("a row of {got} cells does not fit the {want} columns of {path:?}")]
-    RowWidth {
-        /// The file.
-        path: PathBuf,
-        /// Cells given.
-        got: usize,
-        /// Columns in the header.
-        want: usize,
-    },
-    /// Another recorder holds the data directory.
-    #[error("{dir:?} is already recorded into by another tic-rec ({holder}); stop it first (systemctl stop tic-rec?) or use another --data-dir")]
-    Locked {
-        /// The data directory.
-        dir: PathBuf,
-        /// What the lock file says of its holder.
-        holder: String,
-    },
-}
-
-impl StoreError {
-    /// The OS error behind it, if any.
-    pub fn io_error(&self) -> Option<&io::Error> {
-        match self {
-            StoreError::Io { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-
-    /// A short word for the kind of failure, for log lines: `disk full`, `read-only file
-    /// system`, `I/O error (failing disk?)`, or the OS's message.
-    pub fn what(&self) -> String {
-        use io::ErrorKind as K;
-        match self.io_error().map(io::Error::kind) {
-            Some(K::StorageFull) => "disk full".to_owned(),
-            Some(K::QuotaExceeded) => "disk quota exceeded".to_owned(),
-            Some(K::ReadOnlyFilesystem) => {
-                "read-only file system (remounted read-only after errors?)".to_owned()
-            }
-            // EIO has no kind of its own.
-            _ if self.io_error().and_then(io::Error::raw_os_error) == Some(5) => {
-                "I/O error (a failing SD card or disk?)".to_owned()
-            }
-            _ => self.to_string(),
-        }
-    }
-}
 
 fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
     move |source| StoreError::Io {
@@ -663,16 +603,6 @@ enum Resume {
     OtherColumns,
     /// Its last row is not a record of its header.
     Untrusted,
-}
-
-/// Creates the directory `dir` and its missing parents, fsyncing the parent of each one
-/// created (its new entry).
-pub(crate) fn create_dirs(fs: &dyn Fs, dir: &Path) -> Result<(), StoreError> {
-    fs::create_dirs(fs, dir).map_err(|f| StoreError::Io {
-        op: f.op,
-        path: f.path,
-        source: f.source,
-    })
 }
 
 fn sync_dir(fs: &dyn Fs, dir: &Path) -> Result<(), StoreError> {
