@@ -18,7 +18,7 @@
 //! compact    one day's conversion             -> read catalog csv parquet row source digest
 //!                                                 error fs layout
 //! read       a day's files merged (DayReader) -> catalog csv parquet row source error layout
-//! csv        one CSV file read                -> source digest error text
+//! csv        one CSV file read                -> source digest error text layout
 //! parquet    one Parquet file read, written   -> row source digest error text fs layout
 //! catalog    which days have which files      -> error layout
 //! writer     appending rows (Store)           -> error fs text layout
@@ -65,6 +65,10 @@
 //!   the same second); one further back (the meter's clock was set back, an older capture is
 //!   replayed) goes to another part of the day: the first `YYYY-MM-DD.N.csv` with the same
 //!   header whose rows are all earlier, or a new one. Nothing written is ever rewritten.
+//! - A file holds rows of its own day only. Read as a day's file, a row of another local day
+//!   is damaged (skipped and reported): after a power cut, FAT (vfat) may show a length
+//!   written before its data, the clusters' old contents past the last fsync — often the
+//!   rows of a day archived and removed. The recorder does not append after such a line.
 //! - A file's header never changes. When the recorder starts with other columns than today's
 //!   file has (a contract change, new `--labels`), it opens `YYYY-MM-DD.1.csv` (then `.2`…)
 //!   for that day, so no row is ever misaligned with its header. A file whose last line is

@@ -540,7 +540,7 @@ impl Store {
                 continue;
             }
             let path = day_file(&self.dir, day, n);
-            let resumed = resume(&*self.fs, &path, &self.header, self.columns)?;
+            let resumed = resume(&*self.fs, &path, &self.header, self.columns, day)?;
             let (file, last, existed, torn) = match resumed {
                 Resume::Created(file) => (file, None, false, 0),
                 Resume::Appending { file, last, torn } => (file, last, true, torn),
@@ -628,9 +628,17 @@ fn open_append(fs: &dyn Fs, path: &Path) -> Result<(Box<dyn FsFile>, bool), Stor
     }
 }
 
-/// Opens a day file: creates it with its header, or checks its header, cuts a torn last
-/// line, and finds (and checks) its last row.
-fn resume(fs: &dyn Fs, path: &Path, header: &str, columns: usize) -> Result<Resume, StoreError> {
+/// Opens a day file of `day`: creates it with its header, or checks its header, cuts a torn
+/// last line, and finds (and checks) its last row: a record of its header, of its day (a row
+/// of another day is stale bytes a power cut left on a FAT file system, which readers skip as
+/// damaged; rows are not appended after it).
+fn resume(
+    fs: &dyn Fs,
+    path: &Path,
+    header: &str,
+    columns: usize,
+    day: NaiveDate,
+) -> Result<Resume, StoreError> {
     let (mut file, created) = open_locked(fs, path)?;
     if created {
         write_header(&mut *file, path, header)?;
@@ -671,8 +679,8 @@ fn resume(fs: &dyn Fs, path: &Path, header: &str, columns: usize) -> Result<Resu
     let last = match last_line {
         None => None,
         Some(line) => match last_row_time(&line, columns) {
-            Some(t) => Some(t),
-            None => return Ok(Resume::Untrusted),
+            Some(t) if t.with_timezone(&TZ).date_naive() == day => Some(t),
+            _ => return Ok(Resume::Untrusted),
         },
     };
     Ok(Resume::Appending { file, last, torn })
@@ -962,6 +970,8 @@ mod tests {
             "2026-05-01T10:00:01+02:00,meter\n",
             "2026-05-01 10:00:01,meter,2\n",
             "\"2026-05-01T10:00:01+02:00,meter,2\n",
+            // A row of another day: stale bytes a power cut left on vfat (issue 21).
+            "2026-04-29T10:00:01+02:00,meter,2\n",
         ] {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("2026/05/2026-05-01.csv");
