@@ -96,8 +96,11 @@
 //! ## Durability of the archive
 //! - A conversion writes a temporary file, fsyncs it, reads it back and verifies it (rows,
 //!   first and last time, a digest of every stored column and of every cell's text against
-//!   the CSV), renames it to `YYYY-MM-DD.parquet`, fsyncs the directory, and only then
-//!   removes the CSV files, then fsyncs the directory again.
+//!   the CSV), renames it to `YYYY-MM-DD.parquet`, fsyncs it under that name and the
+//!   directory (vfat writes a renamed file's cluster and length only with its inode), and
+//!   only then removes the CSV files, then fsyncs the directory again. An empty
+//!   `YYYY-MM-DD.parquet` beside CSV files (vfat, cut between the rename and that fsync) holds
+//!   no row: the next conversion converts the CSV files over it.
 //! - A CSV file is removed only under an exclusive `flock` on it, taken without waiting and
 //!   held across the final check and the unlink. The recorder holds a shared lock on every
 //!   day file it has open, so a file it still writes is never removed: the day stays Parquet
