@@ -2,7 +2,13 @@
 //! whose index is known exactly at every second, and runs the real binary.
 #![allow(dead_code, clippy::needless_range_loop)]
 
+pub mod harness;
 pub mod http;
+
+#[allow(unused_imports)]
+pub(crate) use harness::harness;
+#[allow(unused_imports)]
+pub use harness::{requires, Need};
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -12,61 +18,34 @@ use std::process::{Command, Output};
 use chrono::{DateTime, NaiveDate, TimeZone, Timelike};
 use tic_rec::store::{day_file, TZ};
 
-/// Whether the value of `CI` says the tests run in continuous integration: set, and not
-/// empty, `0`, `false`, `no` or `off` (any case). GitHub, GitLab and most others set
-/// `CI=true`.
-pub fn ci_is_true(value: Option<&str>) -> bool {
-    value.is_some_and(|v| {
-        let v = v.trim().to_ascii_lowercase();
-        !matches!(v.as_str(), "" | "0" | "false" | "no" | "off")
+/// The real captures (`../shared/data/tic-samples`); the test [`requires`] them.
+pub fn shared_samples() -> PathBuf {
+    requires(&[Need::SharedSamples]);
+    harness::shared_dir()
+}
+
+/// The Python modules of the readers our users load tic-rec's files with.
+pub const READERS: &[&str] = &["duckdb", "pandas", "pyarrow"];
+
+/// The Python interpreter (see [`Need::Python`]) with `modules`; the test [`requires`] them.
+pub fn python(modules: &'static [&'static str]) -> String {
+    requires(&[Need::Python(modules)]);
+    harness::python_path()
+        .expect("a Python: the need is met")
+        .display()
+        .to_string()
+}
+
+/// Headless Chromium's command (see [`Need::Chromium`]); the test [`requires`] it.
+pub fn chromium() -> &'static str {
+    requires(&[Need::Chromium]);
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        harness::chromium_path()
+            .expect("chromium: the need is met")
+            .display()
+            .to_string()
     })
-}
-
-/// The one rule for a test that cannot run here (the real captures in `../shared` or the
-/// Python readers are absent): on a fresh clone it prints why and returns, so the clone still
-/// passes; in CI (`CI` set to a true value) it fails, because a skip there would pass
-/// unseen. Call it, then return from the test.
-pub fn skip_or_fail(reason: &str) {
-    skip_or_fail_in(std::env::var("CI").ok().as_deref(), reason);
-}
-
-/// [`skip_or_fail`] with the value of `CI` given.
-pub fn skip_or_fail_in(ci: Option<&str>, reason: &str) {
-    if ci_is_true(ci) {
-        panic!(
-            "{reason}; CI={:?}, where no test may skip",
-            ci.unwrap_or_default()
-        );
-    }
-    eprintln!("skipping: {reason}");
-}
-
-/// The real captures (`../shared/data/tic-samples`), or `None` after [`skip_or_fail`].
-pub fn shared_samples() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/tic-samples");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        skip_or_fail(&format!(
-            "{} is absent (real captures live outside the repository)",
-            dir.display()
-        ));
-        None
-    }
-}
-
-/// Python with duckdb, pandas and pyarrow (`TIC_REC_PYTHON`, set by `scripts/test`), or
-/// `None` after [`skip_or_fail`].
-pub fn python_readers() -> Option<String> {
-    match std::env::var("TIC_REC_PYTHON") {
-        Ok(p) if !p.is_empty() => Some(p),
-        _ => {
-            skip_or_fail(
-                "TIC_REC_PYTHON is unset (scripts/test sets it to a venv with duckdb, pandas, pyarrow)",
-            );
-            None
-        }
-    }
 }
 
 /// The contract the model meter runs.
@@ -411,6 +390,23 @@ impl Running {
             assert!(
                 std::time::Instant::now() < deadline,
                 "no {needle:?} within {secs} s; stderr:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Waits up to `secs` for a line on which `f` gives `Some`, and returns that (panics with
+    /// `what` and the lines otherwise).
+    pub fn wait_map<T>(&self, secs: u64, what: &str, mut f: impl FnMut(&String) -> Option<T>) -> T {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            if let Some(t) = self.find_map(&mut f) {
+                return t;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no line with {what} within {secs} s; stderr:\n{}",
                 self.stderr()
             );
             std::thread::sleep(std::time::Duration::from_millis(20));
