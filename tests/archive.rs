@@ -37,34 +37,9 @@ common::harness!(
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{local, tic_rec, Contract, Model};
+use common::{day_path, local, model, set_cell, tic_rec, tic_rec_ok, Contract, Count};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tic-rec");
-
-fn model(contract: Contract, start: i64, end: i64, step: i64, gaps: Vec<(i64, i64)>) -> Model {
-    Model {
-        contract,
-        start,
-        end,
-        step,
-        gaps,
-    }
-}
-
-fn day_path(dir: &Path, y: i32, m: u32, d: u32, n: u32) -> PathBuf {
-    let day = chrono::NaiveDate::from_ymd_opt(y, m, d).expect("date");
-    tic_rec::store::day_file(dir, day, n)
-}
-
-/// Replaces, in the `n`-th line of `path`, the cell `col` (0-based) by `value`.
-fn set_cell(path: &Path, n: usize, col: usize, value: &str) {
-    let text = std::fs::read_to_string(path).expect("read");
-    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    let mut cells: Vec<&str> = lines[n].split(',').collect();
-    cells[col] = value;
-    lines[n] = cells.join(",");
-    std::fs::write(path, lines.join("\n") + "\n").expect("write");
-}
 
 fn set_line(path: &Path, n: usize, value: &str) {
     let text = std::fs::read_to_string(path).expect("read");
@@ -131,10 +106,7 @@ fn export(dir: &Path, args: &[&str]) -> (String, String) {
         all.extend(["--format", "csv"]);
     }
     all.extend_from_slice(args);
-    let out = tic_rec(&all);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "tic-rec {all:?}: {err}");
-    (String::from_utf8(out.stdout).expect("utf-8"), err)
+    tic_rec_ok(&all)
 }
 
 fn all_exports(dir: &Path) -> Vec<String> {
@@ -241,25 +213,6 @@ fn historique_and_tempo_days_across_the_march_dst_day() {
             .enumerate()
         {
             assert!(export(d, &[p]).0 == exports[i], "{contract:?} {p}");
-        }
-    }
-}
-
-/// How the library's default mode got each day.
-#[derive(Default, Debug)]
-struct Count {
-    index: usize,
-    built: usize,
-    full: usize,
-}
-
-impl tic_rec::export::Observer for Count {
-    fn day_read(&mut self, _day: chrono::NaiveDate, how: tic_rec::export::DayRead) {
-        use tic_rec::export::DayRead;
-        match how {
-            DayRead::Index => self.index += 1,
-            DayRead::Built => self.built += 1,
-            DayRead::Full => self.full += 1,
         }
     }
 }

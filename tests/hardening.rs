@@ -26,16 +26,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration as StdDuration, Instant};
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::Duration;
 use tic_rec::sim::{Contract, Meter, Pty, SimConfig, SimFrame};
 use tic_rec::tic::encode::push_frame;
 use tic_rec::tic::Mode;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tic-rec");
+use common::at;
 
-fn at(s: &str) -> NaiveDateTime {
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
-}
+const BIN: &str = env!("CARGO_BIN_EXE_tic-rec");
 
 /// A frame's bytes again, from its groups, with `date` as its DATE if given (checksums
 /// recomputed: a corruption that passed the checksum).

@@ -23,16 +23,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration as StdDuration, Instant};
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime};
+use chrono::{DateTime, Duration, FixedOffset};
 use tic_rec::sim::{Contract, Faults, Meter, Pty, SimConfig, SimFrame};
 use tic_rec::store::cell;
 use tic_rec::tic::Mode;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tic-rec");
+use common::at;
 
-fn at(s: &str) -> NaiveDateTime {
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
-}
+const BIN: &str = env!("CARGO_BIN_EXE_tic-rec");
 
 /// A running `tic-rec record --archive csv <args>` (these tests read the CSV files
 /// themselves: plain CSV).
@@ -40,34 +38,8 @@ fn recorder(args: &[&str]) -> common::Running {
     common::Running::start(&[&["record", "--archive", "csv"], args].concat(), &[])
 }
 
-/// Every record file under `dir`, sorted, as (path, header, rows); parsing is strict (a
-/// torn or misaligned row is an error).
-fn read_dir_rows(dir: &Path) -> Vec<(PathBuf, Vec<String>, Vec<Vec<String>>)> {
-    common::files_named(dir, ".csv")
-        .into_iter()
-        .map(|p| {
-            let text = std::fs::read_to_string(&p).unwrap();
-            assert!(text.ends_with('\n'), "{p:?} ends with a whole line");
-            let mut r = csv::ReaderBuilder::new()
-                .flexible(false)
-                .from_reader(text.as_bytes());
-            let header: Vec<String> = r.headers().unwrap().iter().map(str::to_owned).collect();
-            let rows = r
-                .records()
-                .map(|rec| {
-                    rec.unwrap_or_else(|e| panic!("{p:?}: {e}"))
-                        .iter()
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .collect();
-            (p, header, rows)
-        })
-        .collect()
-}
-
 fn all_rows(dir: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let files = read_dir_rows(dir);
+    let files = common::csv_files(dir);
     let header = files.first().map(|f| f.1.clone()).unwrap_or_default();
     let rows = files
         .into_iter()
@@ -228,7 +200,7 @@ fn dst_days_rotate_at_local_midnight_and_duckdb_reads_them() {
         let sims = simulate_to_file(cfg, 28 * 60, &capture);
         let (ok, stderr) = replay(&capture, &data, &[]);
         assert!(ok, "{stderr}");
-        let files = read_dir_rows(&data);
+        let files = common::csv_files(&data);
         let (_, header, rows) = files
             .iter()
             .find(|(p, ..)| p.ends_with(format!("{}/{}.csv", &day[..7].replace('-', "/"), day)))
@@ -423,7 +395,7 @@ fn real_captures_replay_to_verified_records_only() {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let (ok, stderr) = replay(&path, &data, &["--replay-start", "2024-04-10T12:00:00"]);
-        if !data.exists() || read_dir_rows(&data).is_empty() {
+        if !data.exists() || common::csv_files(&data).is_empty() {
             // A capture with no complete record: the replay fails and says why.
             assert!(
                 !ok && stderr.contains("no row written from"),
@@ -557,7 +529,7 @@ fn demo_records_a_day_and_again_the_day_before() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{stderr}");
-        let files = read_dir_rows(&data);
+        let files = common::csv_files(&data);
         assert_eq!(files.len(), run);
         for (p, header, rows) in &files {
             assert_eq!(header.join(","), STANDARD_COLUMNS, "{p:?}");

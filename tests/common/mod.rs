@@ -73,6 +73,38 @@ pub struct Model {
     pub gaps: Vec<(i64, i64)>,
 }
 
+/// A model of `contract` from `start` to `end`, one record every `step` seconds, none in `gaps`.
+pub fn model(contract: Contract, start: i64, end: i64, step: i64, gaps: Vec<(i64, i64)>) -> Model {
+    Model {
+        contract,
+        start,
+        end,
+        step,
+        gaps,
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS` as a naive (meter) time.
+pub fn at(s: &str) -> chrono::NaiveDateTime {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").expect("YYYY-MM-DD HH:MM:SS")
+}
+
+/// The path of the `n`-th daily file of a day under `dir`.
+pub fn day_path(dir: &Path, y: i32, m: u32, d: u32, n: u32) -> PathBuf {
+    let day = NaiveDate::from_ymd_opt(y, m, d).expect("date");
+    day_file(dir, day, n)
+}
+
+/// Replaces, in the `n`-th line of `path`, the cell `col` (0-based) by `value`.
+pub fn set_cell(path: &Path, n: usize, col: usize, value: &str) {
+    let text = std::fs::read_to_string(path).expect("read");
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let mut cells: Vec<&str> = lines[n].split(',').collect();
+    cells[col] = value;
+    lines[n] = cells.join(",");
+    std::fs::write(path, lines.join("\n") + "\n").expect("write");
+}
+
 pub fn local(y: i32, m: u32, d: u32, h: u32) -> i64 {
     TZ.with_ymd_and_hms(y, m, d, h, 0, 0)
         .earliest()
@@ -216,6 +248,29 @@ impl Model {
     }
 }
 
+/// How the library's default mode got each day, and its notes.
+#[derive(Default, Debug)]
+pub struct Count {
+    pub index: usize,
+    pub built: usize,
+    pub full: usize,
+    pub notes: Vec<String>,
+}
+
+impl tic_rec::export::Observer for Count {
+    fn day_read(&mut self, _day: chrono::NaiveDate, how: tic_rec::export::DayRead) {
+        use tic_rec::export::DayRead;
+        match how {
+            DayRead::Index => self.index += 1,
+            DayRead::Built => self.built += 1,
+            DayRead::Full => self.full += 1,
+        }
+    }
+    fn note(&mut self, message: &str) {
+        self.notes.push(message.to_owned());
+    }
+}
+
 pub fn tic_rec(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tic-rec"))
         .args(args)
@@ -223,25 +278,17 @@ pub fn tic_rec(args: &[&str]) -> Output {
         .expect("run tic-rec")
 }
 
-/// Runs `tic-rec <command> --data-dir <dir> --format csv <args>` (it must succeed) and
-/// parses its output, one map of column to text per row, with its standard error.
-pub fn command_csv(
-    command: &str,
-    dir: &Path,
-    args: &[&str],
-) -> (Vec<BTreeMap<String, String>>, String) {
-    let mut all = vec![
-        command,
-        "--data-dir",
-        dir.to_str().expect("utf-8 path"),
-        "--format",
-        "csv",
-    ];
-    all.extend_from_slice(args);
-    let out = tic_rec(&all);
+/// Runs `tic-rec <args>`, which must succeed: its standard output and standard error.
+pub fn tic_rec_ok(args: &[&str]) -> (String, String) {
+    let out = tic_rec(args);
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "tic-rec {all:?}: {err}");
-    let mut r = csv::Reader::from_reader(out.stdout.as_slice());
+    assert!(out.status.success(), "tic-rec {args:?}: {err}");
+    (String::from_utf8(out.stdout).expect("utf-8 output"), err)
+}
+
+/// A CSV text's header and rows, each row a map of column to text.
+pub fn csv_rows(text: &[u8]) -> (Vec<String>, Vec<BTreeMap<String, String>>) {
+    let mut r = csv::Reader::from_reader(text);
     let header: Vec<String> = r
         .headers()
         .expect("header")
@@ -259,7 +306,57 @@ pub fn command_csv(
                 .collect()
         })
         .collect();
-    (rows, err)
+    (header, rows)
+}
+
+/// Every CSV file under `dir`, sorted, as (path, header, rows); parsing is strict (a torn
+/// or misaligned row is an error).
+pub fn csv_files(dir: &Path) -> Vec<(PathBuf, Vec<String>, Vec<Vec<String>>)> {
+    files_named(dir, ".csv")
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).expect("read");
+            assert!(text.ends_with('\n'), "{p:?} ends with a whole line");
+            let mut r = csv::ReaderBuilder::new()
+                .flexible(false)
+                .from_reader(text.as_bytes());
+            let header: Vec<String> = r
+                .headers()
+                .expect("header")
+                .iter()
+                .map(str::to_owned)
+                .collect();
+            let rows = r
+                .records()
+                .map(|rec| {
+                    rec.unwrap_or_else(|e| panic!("{p:?}: {e}"))
+                        .iter()
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .collect();
+            (p, header, rows)
+        })
+        .collect()
+}
+
+/// Runs `tic-rec <command> --data-dir <dir> --format csv <args>` (it must succeed) and
+/// parses its output, one map of column to text per row, with its standard error.
+pub fn command_csv(
+    command: &str,
+    dir: &Path,
+    args: &[&str],
+) -> (Vec<BTreeMap<String, String>>, String) {
+    let mut all = vec![
+        command,
+        "--data-dir",
+        dir.to_str().expect("utf-8 path"),
+        "--format",
+        "csv",
+    ];
+    all.extend_from_slice(args);
+    let (out, err) = tic_rec_ok(&all);
+    (csv_rows(out.as_bytes()).1, err)
 }
 
 /// Runs `tic-rec export <args> --format csv` and parses the output: header, rows.
