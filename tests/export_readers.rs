@@ -59,7 +59,7 @@ fn pandas_and_duckdb_load_the_parquet_export_typed() {
     assert_eq!(t["records"], "int64");
     assert!(t["flags"] == "object" || t["flags"] == "str", "{t}");
 
-    // The example as the README runs it, then the types DuckDB reads.
+    // The example as docs/export.md runs it, then the types DuckDB reads.
     // Without --check: the table a user reads.
     let o = Command::new(&python)
         .arg(examples.join("export_pandas.py"))
