@@ -172,7 +172,13 @@ impl Need {
                     .args(modules)
                     .stderr(Stdio::piped())
                     .output()
-                    .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
+                    .map_err(|e| {
+                        format!(
+                            "cannot run {} ({e}; TIC_REC_PYTHON, or target/py-venv made by \
+                             scripts/test)",
+                            python.display()
+                        )
+                    })?;
                 let missing = String::from_utf8_lossy(&out.stdout).trim().to_owned();
                 if !out.status.success() {
                     Err(format!(
