@@ -38,22 +38,10 @@ fn wait(mut child: Child, secs: u64, what: &str) -> (ExitStatus, String) {
         let _ = pipe.read_to_string(&mut s);
         s
     });
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{what}: still running after {secs} s: {}",
-                reader.join().unwrap()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    (status, reader.join().expect("stderr reader"))
+    let status = common::wait_or_kill(&mut child, secs);
+    let stderr = reader.join().expect("stderr reader");
+    let status = status.unwrap_or_else(|| panic!("{what}: still running after {secs} s: {stderr}"));
+    (status, stderr)
 }
 
 fn demo(data: &Path, extra: &[&str]) -> String {

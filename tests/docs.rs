@@ -20,7 +20,6 @@ common::harness!(
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 const MARK: &str = "<!-- not run:";
 
@@ -179,18 +178,8 @@ fn run(dir: &Path, command: &str, python_dir: Option<&Path>) -> (bool, String, S
         .stderr(std::fs::File::create(&err).expect("stderr file"))
         .spawn()
         .expect("run bash");
-    let deadline = Instant::now() + Duration::from_secs(180);
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{command}: still running after 180 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = common::wait_or_kill(&mut child, 180)
+        .unwrap_or_else(|| panic!("{command}: still running after 180 s"));
     (
         status.success(),
         std::fs::read_to_string(&out).unwrap_or_default(),

@@ -289,12 +289,7 @@ pub fn tic_rec_ok(args: &[&str]) -> (String, String) {
 /// A CSV text's header and rows, each row a map of column to text.
 pub fn csv_rows(text: &[u8]) -> (Vec<String>, Vec<BTreeMap<String, String>>) {
     let mut r = csv::Reader::from_reader(text);
-    let header: Vec<String> = r
-        .headers()
-        .expect("header")
-        .iter()
-        .map(str::to_owned)
-        .collect();
+    let header = csv_header(&mut r);
     let rows = r
         .records()
         .map(|row| {
@@ -309,6 +304,33 @@ pub fn csv_rows(text: &[u8]) -> (Vec<String>, Vec<BTreeMap<String, String>>) {
     (header, rows)
 }
 
+fn csv_header<R: std::io::Read>(r: &mut csv::Reader<R>) -> Vec<String> {
+    r.headers()
+        .expect("header")
+        .iter()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Waits for `child` at most `secs`: its status, or `None` once it has been killed then.
+pub fn wait_or_kill(
+    child: &mut std::process::Child,
+    secs: u64,
+) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            return Some(s);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 /// Every CSV file under `dir`, sorted, as (path, header, rows); parsing is strict (a torn
 /// or misaligned row is an error).
 pub fn csv_files(dir: &Path) -> Vec<(PathBuf, Vec<String>, Vec<Vec<String>>)> {
@@ -320,12 +342,7 @@ pub fn csv_files(dir: &Path) -> Vec<(PathBuf, Vec<String>, Vec<Vec<String>>)> {
             let mut r = csv::ReaderBuilder::new()
                 .flexible(false)
                 .from_reader(text.as_bytes());
-            let header: Vec<String> = r
-                .headers()
-                .expect("header")
-                .iter()
-                .map(str::to_owned)
-                .collect();
+            let header = csv_header(&mut r);
             let rows = r
                 .records()
                 .map(|rec| {
