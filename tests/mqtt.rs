@@ -3,9 +3,23 @@
 //! on a free loopback port — while `mosquitto_sub` listens. Open, with a password file, and
 //! over TLS with a CA made by the test (`openssl`); a broker stopped for 10 s; a glitching
 //! index with a valid checksum. `.ci/run` installs `mosquitto`, `mosquitto-clients` and
-//! `openssl`; where they are absent the tests skip (and fail in CI).
+//! `openssl`; where they are absent the tests are ignored with the reason (and fail in CI:
+//! tests/common/harness.rs).
 
 mod common;
+
+common::harness!(
+    discovery_holds_what_home_assistant_requires_and_states_equal_the_rows,
+    the_broker_stopped_for_ten_seconds_loses_no_row_and_gets_discovery_again,
+    a_wrong_password_is_said_and_recording_goes_on,
+    a_glitching_index_with_a_valid_checksum_is_never_published,
+    mqtts_with_a_ca_file_and_with_the_system_roots,
+    bad_mqtt_flags_fail_before_recording,
+    the_retained_state_is_the_floor_of_every_energy_index,
+    a_confirmed_implausible_jump_is_left_out_of_what_is_published,
+    a_broker_sending_garbage_never_stops_recording,
+    the_link_state_is_in_the_metrics_and_the_api,
+);
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -23,21 +37,6 @@ use tic_rec::tic::Mode;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tic-rec");
 const MOSQUITTO: &str = "/usr/sbin/mosquitto";
-
-fn tool(path: &str) -> bool {
-    Path::new(path).exists()
-}
-
-/// Whether the broker and its clients are installed; otherwise skip (fail in CI).
-fn have_mosquitto() -> bool {
-    let ok = tool(MOSQUITTO) && tool("/usr/bin/mosquitto_sub") && tool("/usr/bin/mosquitto_pub");
-    if !ok {
-        common::skip_or_fail(
-            "mosquitto and mosquitto-clients are not installed (apt-get install mosquitto mosquitto-clients; .ci/run does)",
-        );
-    }
-    ok
-}
 
 /// A free loopback port, never one handed out before in this process: a broker stopped for a
 /// while keeps its port from the other tests' brokers (they run in parallel).
@@ -368,11 +367,8 @@ fn check_states(states: &[Value], rows: &BTreeMap<String, BTreeMap<String, Strin
     }
 }
 
-#[test]
 fn discovery_holds_what_home_assistant_requires_and_states_equal_the_rows() {
-    if !have_mosquitto() {
-        return;
-    }
+    common::requires(&[common::Need::Mosquitto]);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let broker = Broker::start(dir.path(), "");
@@ -494,11 +490,8 @@ fn discovery_holds_what_home_assistant_requires_and_states_equal_the_rows() {
     assert_eq!(objects["checksum_errors"]["entity_category"], "diagnostic");
 }
 
-#[test]
 fn the_broker_stopped_for_ten_seconds_loses_no_row_and_gets_discovery_again() {
-    if !have_mosquitto() {
-        return;
-    }
+    common::requires(&[common::Need::Mosquitto]);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut broker = Broker::start(dir.path(), "");
@@ -570,11 +563,8 @@ fn the_broker_stopped_for_ten_seconds_loses_no_row_and_gets_discovery_again() {
     check_states(&sub.states(), &got);
 }
 
-#[test]
 fn a_wrong_password_is_said_and_recording_goes_on() {
-    if !have_mosquitto() {
-        return;
-    }
+    common::requires(&[common::Need::Mosquitto]);
     let dir = tempfile::tempdir().unwrap();
     let passwords = dir.path().join("passwd");
     let ok = Command::new("mosquitto_passwd")
@@ -648,11 +638,8 @@ fn a_wrong_password_is_said_and_recording_goes_on() {
     assert!(!log.contains("right-horse-battery") && !log.contains("wrong-staple"));
 }
 
-#[test]
 fn a_glitching_index_with_a_valid_checksum_is_never_published() {
-    if !have_mosquitto() {
-        return;
-    }
+    common::requires(&[common::Need::Mosquitto]);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let broker = Broker::start(dir.path(), "");
@@ -716,11 +703,8 @@ fn a_glitching_index_with_a_valid_checksum_is_never_published() {
 }
 
 /// A CA and a server certificate for `localhost` and 127.0.0.1, made with openssl.
-fn make_certs(dir: &Path) -> Option<(PathBuf, PathBuf, PathBuf)> {
-    if !tool("/usr/bin/openssl") {
-        common::skip_or_fail("openssl is not installed (the TLS test makes its CA with it)");
-        return None;
-    }
+fn make_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    common::requires(&[common::Need::Openssl]);
     let run = |args: &[&str]| {
         let out = Command::new("openssl")
             .args(args)
@@ -784,22 +768,17 @@ fn make_certs(dir: &Path) -> Option<(PathBuf, PathBuf, PathBuf)> {
     let mode = |p: &Path, m| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
     mode(dir, 0o755).unwrap();
     mode(&dir.join("server.key"), 0o644).unwrap();
-    Some((
+    (
         dir.join("ca.pem"),
         dir.join("server.pem"),
         dir.join("server.key"),
-    ))
+    )
 }
 
-#[test]
 fn mqtts_with_a_ca_file_and_with_the_system_roots() {
-    if !have_mosquitto() {
-        return;
-    }
+    common::requires(&[common::Need::Mosquitto, common::Need::Openssl]);
     let dir = tempfile::tempdir().unwrap();
-    let Some((ca, cert, key)) = make_certs(dir.path()) else {
-        return;
-    };
+    let (ca, cert, key) = make_certs(dir.path());
     let tls_port = free_port();
     // A plain listener for the subscriber, a TLS one for the recorder.
     let broker = Broker::start(
@@ -876,7 +855,6 @@ fn mqtts_with_a_ca_file_and_with_the_system_roots() {
     }
 }
 
-#[test]
 fn bad_mqtt_flags_fail_before_recording() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -942,11 +920,8 @@ fn recorder_states(sub: &Sub) -> Vec<Value> {
 /// uses, the retained state is the floor: lower indexes are never published (Home Assistant
 /// would read a meter reset and count the whole value again), said once per index; the other
 /// sensors go on.
-#[test]
 fn the_retained_state_is_the_floor_of_every_energy_index() {
-    if !have_mosquitto() {
-        return;
-    }
+    common::requires(&[common::Need::Mosquitto]);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let broker = Broker::start(dir.path(), "");
@@ -1003,11 +978,8 @@ fn the_retained_state_is_the_floor_of_every_energy_index() {
 /// A jump confirmed by the next value but beyond the subscribed power's bound from the last
 /// published value (a meter whose index really jumped, or a garble repeated): left out, the
 /// published total continues from the last published value, said once.
-#[test]
 fn a_confirmed_implausible_jump_is_left_out_of_what_is_published() {
-    if !have_mosquitto() {
-        return;
-    }
+    common::requires(&[common::Need::Mosquitto]);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let broker = Broker::start(dir.path(), "");
@@ -1070,7 +1042,6 @@ fn a_confirmed_implausible_jump_is_left_out_of_what_is_published() {
     assert!(stderr.contains("below the meter's display"), "{stderr}");
 }
 
-#[test]
 fn a_broker_sending_garbage_never_stops_recording() {
     use std::io::Read;
     // A fake broker: the first connections get random bytes; the next ones a valid CONNACK,
@@ -1137,12 +1108,9 @@ fn a_broker_sending_garbage_never_stops_recording() {
 
 /// With `--http` too, the link's state is in `/metrics` (valid for promtool) and in
 /// `/api/now`: connected to a running broker, then down once it stops.
-#[test]
 fn the_link_state_is_in_the_metrics_and_the_api() {
     use common::http::{addr_of, check_metrics, get};
-    if !have_mosquitto() {
-        return;
-    }
+    common::requires(&[common::Need::Mosquitto, common::Need::Promtool]);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut broker = Broker::start(dir.path(), "");

@@ -4,22 +4,33 @@
 
 mod common;
 
+common::harness!(
+    pty_rows_equal_the_simulated_complete_frames,
+    dst_days_rotate_at_local_midnight_and_duckdb_reads_them,
+    kill_9_then_restart_loses_at_most_the_frame_in_flight,
+    a_port_that_vanishes_and_comes_back_is_resumed,
+    real_captures_replay_to_verified_records_only,
+    replay_of_a_missing_file_is_a_clear_error,
+    raw_bytes_kept_beside_the_records_replay_to_the_same_rows,
+    a_line_without_valid_frames_is_diagnosed,
+    demo_records_a_day_and_again_the_day_before,
+    port_auto_without_one_adapter_says_so,
+);
+
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration as StdDuration, Instant};
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime};
+use chrono::{DateTime, Duration, FixedOffset};
 use tic_rec::sim::{Contract, Faults, Meter, Pty, SimConfig, SimFrame};
 use tic_rec::store::cell;
 use tic_rec::tic::Mode;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tic-rec");
+use common::at;
 
-fn at(s: &str) -> NaiveDateTime {
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
-}
+const BIN: &str = env!("CARGO_BIN_EXE_tic-rec");
 
 /// A running `tic-rec record --archive csv <args>` (these tests read the CSV files
 /// themselves: plain CSV).
@@ -27,34 +38,8 @@ fn recorder(args: &[&str]) -> common::Running {
     common::Running::start(&[&["record", "--archive", "csv"], args].concat(), &[])
 }
 
-/// Every record file under `dir`, sorted, as (path, header, rows); parsing is strict (a
-/// torn or misaligned row is an error).
-fn read_dir_rows(dir: &Path) -> Vec<(PathBuf, Vec<String>, Vec<Vec<String>>)> {
-    common::files_named(dir, ".csv")
-        .into_iter()
-        .map(|p| {
-            let text = std::fs::read_to_string(&p).unwrap();
-            assert!(text.ends_with('\n'), "{p:?} ends with a whole line");
-            let mut r = csv::ReaderBuilder::new()
-                .flexible(false)
-                .from_reader(text.as_bytes());
-            let header: Vec<String> = r.headers().unwrap().iter().map(str::to_owned).collect();
-            let rows = r
-                .records()
-                .map(|rec| {
-                    rec.unwrap_or_else(|e| panic!("{p:?}: {e}"))
-                        .iter()
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .collect();
-            (p, header, rows)
-        })
-        .collect()
-}
-
 fn all_rows(dir: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let files = read_dir_rows(dir);
+    let files = common::csv_files(dir);
     let header = files.first().map(|f| f.1.clone()).unwrap_or_default();
     let rows = files
         .into_iter()
@@ -123,7 +108,6 @@ fn write_frames(pty: &mut Pty, sims: &mut Vec<SimFrame>, meter: &mut Meter, n: u
     }
 }
 
-#[test]
 fn pty_rows_equal_the_simulated_complete_frames() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -203,12 +187,6 @@ fn simulate_to_file(cfg: SimConfig, frames: usize, path: &Path) -> Vec<SimFrame>
     sims
 }
 
-/// Python with duckdb/pandas/pyarrow, from the test command (scripts/test).
-fn python() -> Option<String> {
-    common::python_readers()
-}
-
-#[test]
 fn dst_days_rotate_at_local_midnight_and_duckdb_reads_them() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -222,7 +200,7 @@ fn dst_days_rotate_at_local_midnight_and_duckdb_reads_them() {
         let sims = simulate_to_file(cfg, 28 * 60, &capture);
         let (ok, stderr) = replay(&capture, &data, &[]);
         assert!(ok, "{stderr}");
-        let files = read_dir_rows(&data);
+        let files = common::csv_files(&data);
         let (_, header, rows) = files
             .iter()
             .find(|(p, ..)| p.ends_with(format!("{}/{}.csv", &day[..7].replace('-', "/"), day)))
@@ -260,7 +238,7 @@ fn dst_days_rotate_at_local_midnight_and_duckdb_reads_them() {
     assert!(rows.iter().any(|r| r[0] == "2026-10-25T02:30:00+01:00"));
     assert!(!rows.iter().any(|r| r[0].starts_with("2026-03-29T02:")));
 
-    let Some(py) = python() else { return };
+    let py = common::python(common::READERS);
     let script = format!(
         "import duckdb\n\
          r = duckdb.sql(\"select count(*), typeof(any_value(time)), typeof(any_value(EAST)), typeof(any_value(EASF01)), \
@@ -284,7 +262,6 @@ fn dst_days_rotate_at_local_midnight_and_duckdb_reads_them() {
     assert_eq!(fields[6], fields[0], "every instant distinct: {got}");
 }
 
-#[test]
 fn kill_9_then_restart_loses_at_most_the_frame_in_flight() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -353,7 +330,6 @@ fn kill_9_then_restart_loses_at_most_the_frame_in_flight() {
     );
 }
 
-#[test]
 fn a_port_that_vanishes_and_comes_back_is_resumed() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -407,13 +383,8 @@ fn a_port_that_vanishes_and_comes_back_is_resumed() {
     assert_increasing(&rows);
 }
 
-fn samples_dir() -> Option<PathBuf> {
-    common::shared_samples()
-}
-
-#[test]
 fn real_captures_replay_to_verified_records_only() {
-    let Some(samples) = samples_dir() else { return };
+    let samples = common::shared_samples();
     let mut seen = 0;
     for entry in std::fs::read_dir(&samples).unwrap() {
         let path = entry.unwrap().path();
@@ -424,7 +395,7 @@ fn real_captures_replay_to_verified_records_only() {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let (ok, stderr) = replay(&path, &data, &["--replay-start", "2024-04-10T12:00:00"]);
-        if !data.exists() || read_dir_rows(&data).is_empty() {
+        if !data.exists() || common::csv_files(&data).is_empty() {
             // A capture with no complete record: the replay fails and says why.
             assert!(
                 !ok && stderr.contains("no row written from"),
@@ -472,7 +443,6 @@ fn real_captures_replay_to_verified_records_only() {
     assert!(seen >= 10, "records from {seen} captures");
 }
 
-#[test]
 fn replay_of_a_missing_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let (ok, stderr) = replay(&dir.path().join("nope.tic"), &dir.path().join("data"), &[]);
@@ -483,7 +453,6 @@ fn replay_of_a_missing_file_is_a_clear_error() {
     );
 }
 
-#[test]
 fn raw_bytes_kept_beside_the_records_replay_to_the_same_rows() {
     let dir = tempfile::tempdir().unwrap();
     let capture = dir.path().join("in.tic");
@@ -516,7 +485,6 @@ fn raw_bytes_kept_beside_the_records_replay_to_the_same_rows() {
     assert_eq!(all_rows(&first).1.len(), 60);
 }
 
-#[test]
 fn a_line_without_valid_frames_is_diagnosed() {
     let dir = tempfile::tempdir().unwrap();
     let mut pty = common::pty();
@@ -551,7 +519,6 @@ fn a_line_without_valid_frames_is_diagnosed() {
 
 /// The README's main command: a day of records through the real serial path; run twice, it
 /// adds an earlier day rather than nothing.
-#[test]
 fn demo_records_a_day_and_again_the_day_before() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("tic-data");
@@ -562,7 +529,7 @@ fn demo_records_a_day_and_again_the_day_before() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{stderr}");
-        let files = read_dir_rows(&data);
+        let files = common::csv_files(&data);
         assert_eq!(files.len(), run);
         for (p, header, rows) in &files {
             assert_eq!(header.join(","), STANDARD_COLUMNS, "{p:?}");
@@ -580,16 +547,8 @@ fn demo_records_a_day_and_again_the_day_before() {
 
 /// With no single USB adapter under /dev/serial/by-id (as on a build machine), `--port auto`
 /// fails at once, before creating anything, and says why.
-#[test]
 fn port_auto_without_one_adapter_says_so() {
-    let ids = std::fs::read_dir("/dev/serial/by-id").map_or(0, |d| d.count());
-    let uart = ["/dev/serial0", "/dev/ttyAMA0"]
-        .iter()
-        .any(|p| Path::new(p).exists());
-    if ids == 1 || (ids == 0 && uart) {
-        common::skip_or_fail("this machine has exactly one USB serial adapter, or a Pi UART");
-        return;
-    }
+    common::requires(&[common::Need::NoSerialAdapter]);
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(BIN)
         .args([
