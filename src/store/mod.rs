@@ -76,8 +76,9 @@
 //!
 //! ## Durability promise
 //! - Every row is written with one `write` call, whole, and handed to the OS at once.
-//! - `fsync` (`sync_data`) at least every `--fsync-interval` (10 s by default), at rotation
-//!   and at shutdown; a new file and its directory are fsynced when created.
+//! - `fsync` (`sync_data`) at least every `--fsync-interval` (10 s by default), when a file
+//!   is left (a new day, or another part of the day) and at shutdown; a new file and its
+//!   directory are fsynced when created.
 //! - A power cut can therefore lose at most the rows of the last interval, and can leave a
 //!   torn last line (no `\n`). On start-up the recorder cuts a torn tail back to the last
 //!   complete line before appending; readers ignore a torn last line, and skip (and report)
