@@ -21,12 +21,14 @@
 use std::io::{self, Read};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, Utc};
 
 use super::port::{Action, Failure, Note, Supervisor};
 use crate::record::{Clocks, Record, RecordConfig, RecordStats, Recorder};
+use crate::store::fs::{Fs, RealFs};
 use crate::store::{Appended, Resumed, Store, StoreError, StoreEvent, TZ};
 use crate::tic::{Config, Decoder, Frame, Mode, Stats};
 
@@ -310,6 +312,8 @@ pub struct Capture<'o> {
     /// Rows written by stores closed since (a column change).
     written_closed: u64,
     store_cfg: StoreConfig,
+    /// The store's file operations ([`crate::store::fs`]: the real ones but in tests).
+    fs: Arc<dyn Fs>,
     raw_pending: Vec<u8>,
     counters: Counters,
     good_frames: u64,
@@ -349,6 +353,7 @@ impl<'o> Capture<'o> {
             retiring: Vec::new(),
             written_closed: 0,
             store_cfg: store,
+            fs: Arc::new(RealFs),
             raw_pending: Vec::new(),
             counters: Counters {
                 port_open: true,
@@ -365,6 +370,13 @@ impl<'o> Capture<'o> {
             glitch_say: now,
             ready: Vec::new(),
         }
+    }
+
+    /// Writes the day files through `fs` (a test's model of the disk) instead of the real
+    /// file system.
+    pub fn with_fs(mut self, fs: Arc<dyn Fs>) -> Self {
+        self.fs = fs;
+        self
     }
 
     /// Stamps historique records with this clock instead of the host's.
@@ -509,7 +521,8 @@ impl<'o> Capture<'o> {
                     old.close(now);
                 }
             }
-            let mut store = Store::new(
+            let mut store = Store::with_fs(
+                Arc::clone(&self.fs),
                 &self.store_cfg.dir,
                 &record.columns,
                 self.store_cfg.fsync_interval,
