@@ -415,10 +415,18 @@ impl Model {
     }
 
     /// Runs `f` on the real file system as the operation `op` (counted, cut before if asked).
-    fn run<T>(&self, f: impl FnOnce(&mut State) -> io::Result<T>) -> io::Result<T> {
+    fn run<T>(
+        &self,
+        what: &str,
+        path: &Path,
+        f: impl FnOnce(&mut State) -> io::Result<T>,
+    ) -> io::Result<T> {
         let mut st = self.lock();
         let n = st.ops;
         st.ops += 1;
+        if trace() {
+            eprintln!("op {n}: {what} {}", path.display());
+        }
         let random = st.cut_rate > 0.0 && st.cut_rng.f64() < st.cut_rate;
         if st.cut_at.remove(&n) || random {
             st.cut(n);
@@ -995,6 +1003,13 @@ impl State {
     }
 }
 
+/// Whether `POWERCUT_TRACE` asks for every operation to be printed (to see a failing cut's
+/// schedule).
+fn trace() -> bool {
+    static TRACE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TRACE.get_or_init(|| std::env::var_os("POWERCUT_TRACE").is_some())
+}
+
 /// Whether `p` or a directory above it is in `set`.
 fn under_any(p: &Path, set: &HashSet<Rel>) -> bool {
     let mut q = Some(p);
@@ -1010,7 +1025,7 @@ fn under_any(p: &Path, set: &HashSet<Rel>) -> bool {
 impl Fs for Model {
     fn open(&self, path: &Path, how: Open) -> io::Result<Box<dyn FsFile>> {
         let model = self.clone();
-        self.run(|st| {
+        self.run(&format!("open {how:?}"), path, |st| {
             let rel = st.rel(path)?;
             let existed = std::fs::symlink_metadata(path).is_ok();
             let real = RealFs.open(path, how)?;
@@ -1033,6 +1048,7 @@ impl Fs for Model {
             Ok(Box::new(ModelFile {
                 model,
                 ino,
+                path: path.to_path_buf(),
                 real,
                 append: matches!(how, Open::Append | Open::CreateNew),
                 writable: how != Open::Read,
@@ -1041,9 +1057,12 @@ impl Fs for Model {
     }
 
     fn create_dir(&self, path: &Path) -> io::Result<()> {
-        self.run(|st| {
+        self.run("mkdir", path, |st| {
             let rel = st.rel(path)?;
-            if st.capacity.is_some_and(|c| st.used() + BLOCK > c) {
+            // A name there already is EEXIST, full disk or not.
+            if st.capacity.is_some_and(|c| st.used() + BLOCK > c)
+                && std::fs::symlink_metadata(path).is_err()
+            {
                 return Err(enospc());
             }
             RealFs.create_dir(path)?;
@@ -1060,7 +1079,7 @@ impl Fs for Model {
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.run(|st| {
+        self.run(&format!("rename to {}", to.display()), from, |st| {
             let (rf, rt) = (st.rel(from)?, st.rel(to)?);
             let ino = st.ino_of(&rf);
             let replaced = st.ino_of(&rt);
@@ -1081,7 +1100,7 @@ impl Fs for Model {
     }
 
     fn remove_file(&self, path: &Path) -> io::Result<()> {
-        self.run(|st| {
+        self.run("remove", path, |st| {
             let rel = st.rel(path)?;
             let ino = st.ino_of(&rel);
             RealFs.remove_file(path)?;
@@ -1099,7 +1118,7 @@ impl Fs for Model {
     }
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        self.run(|st| {
+        self.run("fsync dir", dir, |st| {
             let rel = st.rel(dir)?;
             if !st.root.join(&rel).is_dir() {
                 return Err(io::Error::from(io::ErrorKind::NotFound));
@@ -1119,6 +1138,8 @@ impl Fs for Model {
 struct ModelFile {
     model: Model,
     ino: Ino,
+    /// The path it was opened by (for traces).
+    path: PathBuf,
     real: Box<dyn FsFile>,
     append: bool,
     writable: bool,
@@ -1143,35 +1164,37 @@ impl Write for ModelFile {
         }
         let (ino, append) = (self.ino, self.append);
         let real = &mut self.real;
-        self.model.run(|st| {
-            let at = if append {
-                st.inodes[&ino].cur.len() as u64
-            } else {
-                real.stream_position()?
-            };
-            let end = at + buf.len() as u64;
-            let n = match st.max_len(ino) {
-                Some(max) if end > max && end > st.inodes[&ino].cur.len() as u64 => {
-                    let fit = max.saturating_sub(at) as usize;
-                    if fit == 0 {
-                        return Err(enospc());
+        let path = self.path.clone();
+        self.model
+            .run(&format!("write {}", buf.len()), &path, |st| {
+                let at = if append {
+                    st.inodes[&ino].cur.len() as u64
+                } else {
+                    real.stream_position()?
+                };
+                let end = at + buf.len() as u64;
+                let n = match st.max_len(ino) {
+                    Some(max) if end > max && end > st.inodes[&ino].cur.len() as u64 => {
+                        let fit = max.saturating_sub(at) as usize;
+                        if fit == 0 {
+                            return Err(enospc());
+                        }
+                        fit.min(buf.len())
                     }
-                    fit.min(buf.len())
-                }
-                _ => buf.len(),
-            };
-            let n = real.write(&buf[..n])?;
-            let op = DataOp::Write {
-                at,
-                bytes: buf[..n].to_vec(),
-            };
-            let i = st.inodes.get_mut(&ino).expect("open inode");
-            op.apply(&mut i.cur);
-            i.history.push(op);
-            st.pub_stats.writes += 1;
-            st.pub_stats.bytes_written += n as u64;
-            Ok(n)
-        })
+                    _ => buf.len(),
+                };
+                let n = real.write(&buf[..n])?;
+                let op = DataOp::Write {
+                    at,
+                    bytes: buf[..n].to_vec(),
+                };
+                let i = st.inodes.get_mut(&ino).expect("open inode");
+                op.apply(&mut i.cur);
+                i.history.push(op);
+                st.pub_stats.writes += 1;
+                st.pub_stats.bytes_written += n as u64;
+                Ok(n)
+            })
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -1187,7 +1210,8 @@ impl FsFile for ModelFile {
     fn set_len(&mut self, len: u64) -> io::Result<()> {
         let ino = self.ino;
         let real = &mut self.real;
-        self.model.run(|st| {
+        let path = self.path.clone();
+        self.model.run(&format!("set_len {len}"), &path, |st| {
             let grows = len > st.inodes[&ino].cur.len() as u64;
             if grows && st.max_len(ino).is_some_and(|max| len > max) {
                 return Err(enospc());
@@ -1203,7 +1227,8 @@ impl FsFile for ModelFile {
 
     fn sync_data(&mut self) -> io::Result<()> {
         let ino = self.ino;
-        self.model.run(|st| {
+        let path = self.path.clone();
+        self.model.run("fsync", &path, |st| {
             st.sync_file(ino);
             Ok(())
         })
