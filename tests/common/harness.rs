@@ -12,7 +12,9 @@
 //! runner's summary counts it as *ignored*, with the reason on its line
 //! (`test name ... ignored (needs chromium: not on PATH; Debian package chromium)`); with
 //! `CI` set to a true value it *fails* instead, naming the need, because a test that cannot
-//! run in CI must not pass unseen. The probes run when the test runs (not when it is built),
+//! run in CI must not pass unseen — except [`Need::KernelFilesystem`] alone: no setup step can
+//! give the running kernel a file system, so a test that needs one is ignored with the reason
+//! in CI too (it runs on a machine whose kernel has it). The probes run when the test runs (not when it is built),
 //! once per need and test binary, so a tool installed or a virtualenv made after the build
 //! counts at the next run.
 //!
@@ -73,6 +75,14 @@ pub enum Need {
     /// No single serial adapter here (none under `/dev/serial/by-id`, or several, and no Pi
     /// UART), so that `--port auto` has nothing to pick.
     NoSerialAdapter,
+    /// A program on `PATH` (or in `/sbin`, `/usr/sbin`), and the Debian package that has it
+    /// (`.ci/run` installs it).
+    Program(&'static str, &'static str),
+    /// Loop devices (root, `/dev/loop-control`, `losetup --find` answers).
+    LoopDevice,
+    /// A file system the running kernel has (`/proc/filesystems`). No setup step can give a
+    /// kernel one: unmet, the test is ignored with the reason, in CI too (the only need so).
+    KernelFilesystem(&'static str),
 }
 
 /// Stops the test unless every need is met: outside CI it ends as ignored, with the unmet
@@ -91,7 +101,11 @@ pub fn requires(needs: &[Need]) {
              in `common::harness!` (tests/common/harness.rs); unmet here: {reason}"
         );
     }
-    if ci_is_true(std::env::var("CI").ok().as_deref()) {
+    let kernel_only = needs
+        .iter()
+        .filter(|n| n.unmet().is_some())
+        .all(|n| matches!(n, Need::KernelFilesystem(_)));
+    if ci_is_true(std::env::var("CI").ok().as_deref()) && !kernel_only {
         panic!("{reason}; CI is set, where every test must run");
     }
     // Not a panic: no panic message, and the harness reads the payload.
@@ -141,6 +155,9 @@ impl Need {
             Need::Mount => "mounting a tmpfs".into(),
             Need::DebugBuild => "a debug build".into(),
             Need::NoSerialAdapter => "no single serial adapter".into(),
+            Need::Program(name, _) => name.into(),
+            Need::LoopDevice => "loop devices".into(),
+            Need::KernelFilesystem(fs) => format!("{fs} in the running kernel"),
         }
     }
 
@@ -252,8 +269,49 @@ impl Need {
                     Ok(())
                 }
             }
+            Need::Program(name, package) => program(name).map(drop).ok_or_else(|| {
+                format!("not on PATH nor in /sbin (Debian package {package}; .ci/run installs it)")
+            }),
+            Need::LoopDevice => {
+                if !Path::new("/dev/loop-control").exists() {
+                    return Err("no /dev/loop-control (a container without loop devices)".into());
+                }
+                let out = Command::new(program("losetup").ok_or("no losetup (util-linux)")?)
+                    .arg("--find")
+                    .output()
+                    .map_err(|e| format!("cannot run losetup: {e}"))?;
+                if out.status.success() {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "losetup --find fails (needs root): {}",
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    ))
+                }
+            }
+            Need::KernelFilesystem(fs) => {
+                let have = std::fs::read_to_string("/proc/filesystems").unwrap_or_default();
+                if have.split_whitespace().any(|w| w == fs) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "/proc/filesystems has no {fs}: the running kernel was built without it \
+                         and cannot load it here (a property of the machine, not a package)"
+                    ))
+                }
+            }
         }
     }
+}
+
+/// `name` on `PATH`, or in `/sbin` or `/usr/sbin` (where root's tools are).
+pub fn program(name: &str) -> Option<PathBuf> {
+    on_path(name).or_else(|| {
+        ["/usr/sbin", "/sbin"]
+            .iter()
+            .map(|d| Path::new(d).join(name))
+            .find(|p| p.is_file())
+    })
 }
 
 /// `../shared/data/tic-samples`, beside the repository.
