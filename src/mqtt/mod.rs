@@ -90,6 +90,11 @@ pub struct Config {
     pub interval: Duration,
     /// The MQTT client identifier; `None`: `tic-rec-<host>-<pid>`.
     pub client_id: Option<String>,
+    /// The TIC link is down (what the meter says now unavailable in Home Assistant) after
+    /// this long without a row or a frame ([`publisher::STALE_AFTER`]).
+    pub stale_after: Duration,
+    /// The recorder's dashboard, the device's `configuration_url` in Home Assistant.
+    pub configuration_url: Option<String>,
 }
 
 /// A password: never shown by `Debug` or `Display`.
@@ -235,6 +240,8 @@ mod tests {
             prefix: "tic-rec".into(),
             interval: Duration::from_secs(10),
             client_id: None,
+            stale_after: Duration::from_secs(60),
+            configuration_url: None,
         };
         assert!(!format!("{cfg:?}").contains("hunter2"));
     }
