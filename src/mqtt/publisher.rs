@@ -8,8 +8,11 @@
 //!   [`RETAINED_WAIT`] after the last subscription's SUBACK (the broker sends what it holds
 //!   right after it), at most [`RETAINED_MAX`] after the connection. Then, all retained:
 //!   the configs the recorder no longer makes **withdrawn** (an empty payload: Home
-//!   Assistant removes the entity), every discovery config, availability `online`, the TIC
-//!   link's state, the names learned, and the newest state.
+//!   Assistant removes the entity), every discovery config, the newest state, availability
+//!   `online`, the names learned and the TIC link's state — the state before availability,
+//!   so that an entity shows again with its new value, never an old one (nor one its new
+//!   options lack). A change of contract during a run takes the TIC link offline while
+//!   the configs change, for the same reason.
 //! - **Withdrawn configs**: any config of this meter the broker holds that the newest
 //!   snapshot does not make (a label `--labels` no longer records, a Tempo colour after a
 //!   change of contract, an older tic-rec's object), once the snapshot is
@@ -164,6 +167,9 @@ pub struct Publisher {
     heartbeat: Heartbeat,
     /// What the broker holds of the link: `Some(true)` online.
     link_held: Option<bool>,
+    /// The contract changed: the live entities go unavailable while their configs change
+    /// (an enum whose options lose the value Home Assistant holds would fail to show it).
+    blink: bool,
     notes: Vec<Note>,
 }
 
@@ -195,6 +201,7 @@ impl Publisher {
             names_held: None,
             heartbeat: Heartbeat::default(),
             link_held: None,
+            blink: false,
             notes: Vec::new(),
         }
     }
@@ -352,6 +359,11 @@ impl Publisher {
     /// Recomputes the configs if `s` changes the meter's shape.
     fn shape(&mut self, s: &Snapshot) {
         if self.shaped.as_ref().is_none_or(|old| !same_shape(old, s)) {
+            if self.shaped.as_ref().is_some_and(|old| {
+                !old.naming.calendar.is_empty() && old.naming.calendar != s.naming.calendar
+            }) {
+                self.blink = true;
+            }
             self.configs = discovery::configs(s, &self.ctx);
             self.shaped = Some(s.clone());
         }
@@ -462,11 +474,45 @@ impl Publisher {
                 out.push(publish(topic, String::new(), Qos::AtLeastOnce));
             }
         }
+        if std::mem::take(&mut self.blink) && self.link_held == Some(true) {
+            self.link_held = Some(false);
+            out.push(publish(
+                self.link_topic(),
+                OFFLINE.to_owned(),
+                Qos::AtLeastOnce,
+            ));
+        }
         for (topic, payload) in &self.configs {
             if self.sent.get(topic) != Some(payload) {
                 self.sent.insert(topic.clone(), payload.clone());
                 self.held.insert(topic.clone());
                 out.push(publish(topic.clone(), payload.clone(), Qos::AtLeastOnce));
+            }
+        }
+        let (up, _) = self.link_up(now);
+        if up && self.link_held != Some(true) {
+            // Back (or first): the fresh state first, so that Home Assistant never shows
+            // an old value as available.
+            self.force = true;
+        }
+        // The state before availability: an entity Home Assistant holds unavailable takes
+        // its new value (and new options) before it shows again.
+        if let Some(s) = self
+            .latest
+            .clone()
+            .filter(|_| !self.latest_sent && !sweep_pending)
+        {
+            let due = self.force
+                || self
+                    .last_state_at
+                    .is_none_or(|t| now.saturating_duration_since(t) >= self.interval);
+            if due {
+                self.force = false;
+                self.latest_sent = true;
+                self.last_state_at = Some(now);
+                self.counts.states += 1;
+                let payload = self.state_payload(&s);
+                out.push(publish(self.state_topic(), payload, Qos::AtMostOnce));
             }
         }
         if self.announce {
@@ -485,30 +531,6 @@ impl Publisher {
                     self.names_held = Some(payload.clone());
                     out.push(publish(self.names_topic(), payload, Qos::AtLeastOnce));
                 }
-            }
-        }
-        let (up, _) = self.link_up(now);
-        if up && self.link_held != Some(true) {
-            // Back (or first): the fresh state first, so that Home Assistant never shows
-            // an old value as available.
-            self.force = true;
-        }
-        if let Some(s) = self
-            .latest
-            .clone()
-            .filter(|_| !self.latest_sent && !sweep_pending)
-        {
-            let due = self.force
-                || self
-                    .last_state_at
-                    .is_none_or(|t| now.saturating_duration_since(t) >= self.interval);
-            if due {
-                self.force = false;
-                self.latest_sent = true;
-                self.last_state_at = Some(now);
-                self.counts.states += 1;
-                let payload = self.state_payload(&s);
-                out.push(publish(self.state_topic(), payload, Qos::AtMostOnce));
             }
         }
         if self.link_held != Some(up) && (self.latest.is_some() || !up) {
@@ -842,8 +864,8 @@ mod tests {
         assert!(first.iter().any(|t| t.ends_with("/easf02/config")));
         assert_eq!(
             first[n - 3..],
-            [AVAIL, STATE, LINK],
-            "the state before the link"
+            [STATE, AVAIL, LINK],
+            "the state before availability"
         );
         // Records every second: the next state 10 s later, the newest one.
         let at = |ms: u64| t0 + RETAINED_WAIT + Duration::from_millis(ms);
