@@ -27,7 +27,7 @@ use rumqttc::{
 };
 
 use super::discovery::Context;
-use super::link::{Failure, Link, LinkState, LinkStatus, Note, Refusal};
+use super::link::{Failure, Link, LinkNote, LinkState, LinkStatus, Refusal};
 use super::meter::{Snapshot, Tracker};
 use super::publisher::{Heartbeat, Message, Publisher, Qos};
 use super::{check_prefix, Config, MqttError, HA_STATUS_TOPIC};
@@ -72,7 +72,7 @@ struct Shared {
     /// The session whose driver may write the status (an ended one's driver, still
     /// running, may not).
     current: AtomicU64,
-    notes: Mutex<Vec<Note>>,
+    notes: Mutex<Vec<LinkNote>>,
     /// The times of the last row and the last frame heard: milliseconds since `epoch`, plus
     /// one (0: never). Written by the observer on the recording thread, never waiting.
     epoch: Instant,
@@ -123,7 +123,7 @@ impl Shared {
         }
     }
 
-    fn note(&self, n: Note) {
+    fn note(&self, n: LinkNote) {
         let mut notes = lock(&self.notes);
         if notes.len() < 1000 {
             notes.push(n);
@@ -194,7 +194,7 @@ impl MqttHandle {
     }
 
     /// The notes (one per change of the link) since the last call, oldest first.
-    pub fn notes(&self) -> Vec<Note> {
+    pub fn notes(&self) -> Vec<LinkNote> {
         std::mem::take(&mut *lock(&self.shared.notes))
     }
 

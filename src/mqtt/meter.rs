@@ -34,9 +34,10 @@ use super::guard::Guard;
 use crate::capture::Counters;
 use crate::record::Record;
 use crate::tic::labels::{
-    self, classify, energy_label, energy_position, is_mobile_peak, Colour, Kind, Rate, Slot, Unit,
-    LABELS, N_ENERGY,
+    self, classify, energy_label, energy_position, index_in_force, is_mobile_peak, Calendar,
+    Colour, Field, Kind, Rate, Slot, LABELS, N_ENERGY,
 };
+use crate::tic::plausible;
 use crate::tic::status::Status;
 use crate::tic::{Frame, Mode};
 
@@ -176,8 +177,8 @@ impl Snapshot {
         self.columns.iter().skip(2).any(|c| c == label)
     }
 
-    /// The contract's calendar, as far as names go.
-    pub fn calendar(&self) -> Calendar {
+    /// The contract's calendar, if the registry knows it ([`Calendar::of`]).
+    pub fn calendar(&self) -> Option<Calendar> {
         Calendar::of(&self.naming.calendar)
     }
 
@@ -219,7 +220,7 @@ impl Snapshot {
                 }),
             InForce::Text(t) => tariff_name(t, 0),
         });
-        let mut tariffs = cal.slots();
+        let mut tariffs = slots(cal);
         let slot_names = self
             .energy
             .iter()
@@ -277,7 +278,7 @@ impl Heard {
             return;
         }
         self.frames += 1;
-        if let Some(g) = f.get("ADSC").or_else(|| f.get("ADCO")) {
+        if let Some((_, g)) = Field::MeterId.find(|l| f.get(l)) {
             if is_address(g.value) {
                 self.meter.offer(g.value.to_owned());
             }
@@ -383,9 +384,9 @@ impl Tracker {
     /// A record the recorder wrote (or holds), with the counts then. `None` while its
     /// meter's address waits for the next record's confirmation.
     pub fn record(&mut self, r: &Record, c: &Counters) -> Option<Snapshot> {
-        let id = r
-            .get("ADSC")
-            .or_else(|| r.get("ADCO"))
+        let id = Field::MeterId
+            .find(|l| r.get(l))
+            .map(|(_, v)| v)
             .filter(|v| is_address(v))
             .map(str::to_owned)
             .or_else(|| self.heard.meter.value.clone())?;
@@ -402,7 +403,8 @@ impl Tracker {
                     .map(|(_, l)| l),
             )
             .collect();
-        let mode = if r.get("ADCO").is_some() || registry.iter().any(|l| l.mode == Mode::Historique)
+        let mode = if r.get(Field::MeterId.label(Mode::Historique)).is_some()
+            || registry.iter().any(|l| l.mode == Mode::Historique)
         {
             Mode::Historique
         } else {
@@ -433,12 +435,9 @@ impl Tracker {
         }
         // The contract: a change starts the names again (its indexes may mean other
         // periods), not the indexes.
-        let calendar = r
-            .get("NGTF")
-            .or_else(|| r.get("OPTARIF"))
-            .or_else(|| self.heard.value("NGTF"))
-            .or_else(|| self.heard.value("OPTARIF"))
-            .map(|c| c.trim().to_owned());
+        let calendar = Field::Contract
+            .find(|l| r.get(l).or_else(|| self.heard.value(l)))
+            .map(|(_, c)| c.trim().to_owned());
         if let Some(c) = calendar {
             self.calendar.offer(c);
         }
@@ -470,11 +469,8 @@ impl Tracker {
                 }
             }
         }
-        let index = match mode {
-            Mode::Standard => ntarf.and_then(supplier_label),
-            Mode::Historique => r.get("PTEC").and_then(ptec_index),
-        };
-        let name = r.get("LTARF").or_else(|| r.get("PTEC"));
+        let index = index_in_force(|l| r.get(l));
+        let name = Field::TariffName.find(|l| r.get(l)).map(|(_, v)| v);
         let in_force = index
             .map(InForce::Index)
             .or_else(|| name.map(|n| InForce::Text(n.trim().to_owned())));
@@ -517,7 +513,7 @@ impl Tracker {
         };
         let today = tariff_colour.or(stge_today);
         let cal = Calendar::of(&self.naming.calendar);
-        let is_tempo = cal == Calendar::Tempo || today.is_some() || tomorrow.is_some();
+        let is_tempo = cal == Some(Calendar::Tempo) || today.is_some() || tomorrow.is_some();
         let tempo = is_tempo.then_some(Tempo {
             today,
             tomorrow,
@@ -605,93 +601,39 @@ fn is_address(v: &str) -> bool {
     (6..=16).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-/// Subscribed apparent power in VA: max(PREF, PCOUP) kVA, or ISOUSC × 200 V (× 600 on three
-/// phases), as the export's guard reads it; from the record, else the frames.
+/// Subscribed apparent power in VA ([`plausible::subscribed_va`]: max(PREF, PCOUP) kVA, or
+/// ISOUSC × 200 V, × 600 on three phases), as the export reads it; from the record, else the
+/// frames.
 fn subscribed_va(r: &Record, heard: &Heard, three_phase: bool) -> Option<i64> {
     let mut va = None;
     for l in LABELS.iter().filter(|l| l.kind == Kind::Subscribed) {
-        let Some(v) = r
+        if let Some(v) = r
             .get(l.name)
             .or_else(|| heard.value(l.name))
             .and_then(|c| c.parse::<i64>().ok())
-        else {
-            continue;
-        };
-        if l.unit == Unit::Kva {
-            va = Some(va.unwrap_or(0).max(v.saturating_mul(1000)));
-        } else {
-            va = Some(v.saturating_mul(if three_phase { 600 } else { 200 }));
+        {
+            va = plausible::subscribed_va(va, l.unit, v, three_phase);
         }
     }
     va
 }
 
-/// What the calendar (NGTF, or OPTARIF in historique mode) says of the supplier indexes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Calendar {
-    /// Tempo: HC/HP × blue, white, red on indexes 1..6.
-    Tempo,
-    /// HC on index 1, HP on index 2.
-    HcHp,
-    /// EJP: normal hours, mobile peak.
-    Ejp,
-    /// One index.
-    Base,
-    /// Unknown.
-    Other,
+/// The usual name of supplier index `n` (1..10) before the meter names it: what the
+/// calendar the contract names says ([`Calendar::supplier_class`]), in English.
+fn default_name(cal: Option<Calendar>, n: u8) -> Option<String> {
+    cal?.supplier_class(n).map(|c| class_name(c.rate, c.colour))
 }
 
-impl Calendar {
-    /// The calendar a contract's text names.
-    pub fn of(text: &str) -> Calendar {
-        let u = text.trim().to_ascii_uppercase();
-        if u.contains("TEMPO") || u.starts_with("BBR") {
-            Calendar::Tempo
-        } else if u.contains("CREUSE") || u.starts_with("HC") {
-            Calendar::HcHp
-        } else if u.starts_with("EJP") {
-            Calendar::Ejp
-        } else if u.contains("BASE") {
-            Calendar::Base
-        } else {
-            Calendar::Other
-        }
-    }
-
-    /// The usual name of supplier index `n` (1..10) before the meter has named it.
-    fn default_name(self, n: u8) -> Option<&'static str> {
-        const TEMPO: [&str; 6] = [
-            "Blue off-peak",
-            "Blue peak",
-            "White off-peak",
-            "White peak",
-            "Red off-peak",
-            "Red peak",
-        ];
-        let i = usize::from(n).checked_sub(1)?;
-        match self {
-            Calendar::Tempo => TEMPO.get(i).copied(),
-            Calendar::HcHp => ["Off-peak", "Peak"].get(i).copied(),
-            Calendar::Ejp => ["Normal", "Mobile peak"].get(i).copied(),
-            Calendar::Base => (n == 1).then_some("Base"),
-            Calendar::Other => None,
-        }
-    }
-
-    /// The periods of the contract, in index order.
-    pub fn slots(self) -> Vec<String> {
-        (1..=10)
-            .map_while(|n| self.default_name(n))
-            .map(str::to_owned)
-            .collect()
-    }
+/// The periods of the contract, in index order.
+fn slots(cal: Option<Calendar>) -> Vec<String> {
+    (1..=10).map_while(|n| default_name(cal, n)).collect()
 }
 
 /// The names of the energy indexes `in_use`, in order. Supplier indexes: the meter's pair
 /// (learned or remembered), else the contract's usual name — unless a learned name already
 /// holds it (a meter with peak on index 1): the contract's names no index learned are then
 /// given in order to the indexes not learned, when as many are left, else `Index n`.
-fn index_names(in_use: &[&'static str], naming: &Naming, cal: Calendar) -> Vec<String> {
+fn index_names(in_use: &[&'static str], naming: &Naming, cal: Option<Calendar>) -> Vec<String> {
     let learned = |n: u8| {
         naming
             .learned
@@ -705,13 +647,9 @@ fn index_names(in_use: &[&'static str], naming: &Naming, cal: Calendar) -> Vec<S
         _ => None,
     };
     let taken: Vec<String> = (1..=10).filter_map(learned).collect();
-    let slots = cal.slots();
-    let clash = (1..=slots.len() as u8).any(|n| {
-        learned(n).is_none()
-            && cal
-                .default_name(n)
-                .is_some_and(|d| taken.iter().any(|t| t == d))
-    });
+    let slots = slots(cal);
+    let clash = (1..=slots.len() as u8)
+        .any(|n| learned(n).is_none() && default_name(cal, n).is_some_and(|d| taken.contains(&d)));
     let free: Vec<&String> = slots.iter().filter(|s| !taken.contains(s)).collect();
     let unlearned: Vec<u8> = (1..=slots.len() as u8)
         .filter(|&n| learned(n).is_none())
@@ -726,7 +664,7 @@ fn index_names(in_use: &[&'static str], naming: &Naming, cal: Calendar) -> Vec<S
                 return name;
             }
             let guess = if !clash {
-                cal.default_name(n).map(str::to_owned)
+                default_name(cal, n)
             } else if free.len() == unlearned.len() {
                 unlearned
                     .iter()
@@ -820,32 +758,6 @@ pub fn tariff_name(text: &str, n: u8) -> String {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => format!("Index {n}"),
     }
-}
-
-/// `EASF0n` for supplier index `n`.
-fn supplier_label(n: usize) -> Option<&'static str> {
-    labels::ENERGY_LABELS
-        .iter()
-        .copied()
-        .find(|l| matches!(labels::label(l).and_then(|l| l.slot()), Some(Slot::Supplier(k)) if usize::from(k) == n))
-}
-
-/// The historique index PTEC names: `HC..` → HCHC, `HPJR` → BBRHPJR, `TH..` → BASE.
-fn ptec_index(ptec: &str) -> Option<&'static str> {
-    Some(match ptec.trim().trim_end_matches('.') {
-        "TH" => "BASE",
-        "HC" => "HCHC",
-        "HP" => "HCHP",
-        "HN" => "EJPHN",
-        "PM" => "EJPHPM",
-        "HCJB" => "BBRHCJB",
-        "HPJB" => "BBRHPJB",
-        "HCJW" => "BBRHCJW",
-        "HPJW" => "BBRHPJW",
-        "HCJR" => "BBRHCJR",
-        "HPJR" => "BBRHPJR",
-        _ => return None,
-    })
 }
 
 /// The name of a colour in the state message and Home Assistant: `Blue`, `White`, `Red`.
@@ -1180,18 +1092,18 @@ mod tests {
         let none = Naming::default();
         let one = |label: &'static str, cal| index_names(&[label], &none, cal).pop().unwrap();
         let cases = [
-            ("EAST", Calendar::HcHp, "Withdrawn"),
-            ("BASE", Calendar::Base, "Base"),
-            ("EAIT", Calendar::Base, "Injected"),
-            ("EASD02", Calendar::HcHp, "Distributor index 2"),
-            ("HCHC", Calendar::HcHp, "Off-peak"),
-            ("BBRHPJR", Calendar::Tempo, "Red peak"),
-            ("EJPHPM", Calendar::Other, "Mobile peak"),
-            ("EASF02", Calendar::HcHp, "Peak"),
-            ("EASF05", Calendar::Tempo, "Red off-peak"),
-            ("EASF01", Calendar::Base, "Base"),
-            ("EASF02", Calendar::Ejp, "Mobile peak"),
-            ("EASF03", Calendar::Other, "Index 3"),
+            ("EAST", Some(Calendar::HcHp), "Withdrawn"),
+            ("BASE", Some(Calendar::Base), "Base"),
+            ("EAIT", Some(Calendar::Base), "Injected"),
+            ("EASD02", Some(Calendar::HcHp), "Distributor index 2"),
+            ("HCHC", Some(Calendar::HcHp), "Off-peak"),
+            ("BBRHPJR", Some(Calendar::Tempo), "Red peak"),
+            ("EJPHPM", None, "Mobile peak"),
+            ("EASF02", Some(Calendar::HcHp), "Peak"),
+            ("EASF05", Some(Calendar::Tempo), "Red off-peak"),
+            ("EASF01", Some(Calendar::Base), "Base"),
+            ("EASF02", Some(Calendar::Ejp), "Index 2"),
+            ("EASF03", None, "Index 3"),
         ];
         for (label, cal, want) in cases {
             assert_eq!(one(label, cal), want, "{label}");
@@ -1200,12 +1112,12 @@ mod tests {
         learned.learned[2] = Some("HEURE  NORMALE".into());
         learned.learned[3] = Some("HEURES SUPER CREUSES".into());
         assert_eq!(
-            index_names(&["EASF03", "EASF04"], &learned, Calendar::Other),
+            index_names(&["EASF03", "EASF04"], &learned, None),
             ["Normal", "Off-peak"]
         );
         learned.learned[4] = Some("HEURES CREUSES".into());
         assert_eq!(
-            index_names(&["EASF04", "EASF05"], &learned, Calendar::Other),
+            index_names(&["EASF04", "EASF05"], &learned, None),
             ["Off-peak (index 4)", "Off-peak (index 5)"]
         );
         assert_eq!(tariff_name("HEURE  CREUSE", 1), "Off-peak");
@@ -1213,21 +1125,22 @@ mod tests {
         assert_eq!(tariff_name("HEURE POINTE MOBILE", 2), "Mobile peak");
         assert_eq!(tariff_name("ETE  JOUR", 2), "Ete jour");
         assert_eq!(tariff_name("....", 4), "Index 4");
-        assert_eq!(ptec_index("HC.."), Some("HCHC"));
-        assert_eq!(ptec_index("TH.."), Some("BASE"));
-        assert_eq!(supplier_label(10), Some("EASF10"));
-        assert_eq!(supplier_label(11), None);
-        for (text, cal) in [
-            ("H PLEINE/CREUSE", Calendar::HcHp),
-            ("HC..", Calendar::HcHp),
-            ("TEMPO", Calendar::Tempo),
-            ("BBR(", Calendar::Tempo),
-            ("EJP.", Calendar::Ejp),
-            ("BASE", Calendar::Base),
-            ("PRODUCTEUR", Calendar::Other),
+        // A contract `cost` reads as HC/HP names off-peak and peak here too.
+        for contract in [
+            "H PLEINE/CREUSE",
+            "H SUPER CREUSES",
+            "HC..",
+            "HC SEM WE MERCR",
         ] {
-            assert_eq!(Calendar::of(text), cal, "{text}");
+            assert_eq!(
+                slots(Calendar::of(contract)),
+                ["Off-peak", "Peak"],
+                "{contract}"
+            );
         }
+        assert_eq!(slots(Calendar::of("TEMPO")).len(), 6);
+        assert_eq!(slots(Calendar::of("BASE")), ["Base"]);
+        assert_eq!(slots(Calendar::of("PRODUCTEUR")), Vec::<String>::new());
     }
 
     #[test]

@@ -43,7 +43,7 @@ use std::time::{Duration, Instant};
 
 use super::discovery::{self, Context, OFFLINE, ONLINE};
 use super::guard::{Reference, Said};
-use super::link::Note;
+use super::link::LinkNote;
 use super::meter::{Naming, Snapshot};
 use super::HA_STATUS_TOPIC;
 use crate::tic::labels::{energy_label, energy_position, ENERGY_LABELS};
@@ -170,7 +170,7 @@ pub struct Publisher {
     /// The contract changed: the live entities go unavailable while their configs change
     /// (an enum whose options lose the value Home Assistant holds would fail to show it).
     blink: bool,
-    notes: Vec<Note>,
+    notes: Vec<LinkNote>,
 }
 
 impl Publisher {
@@ -278,7 +278,7 @@ impl Publisher {
     }
 
     /// The notes (withheld indexes, jumps left out) since the last call.
-    pub fn notes(&mut self) -> Vec<Note> {
+    pub fn notes(&mut self) -> Vec<LinkNote> {
         std::mem::take(&mut self.notes)
     }
 
@@ -300,7 +300,7 @@ impl Publisher {
                         index,
                         value,
                         floor,
-                    } => Note::Withheld {
+                    } => LinkNote::Withheld {
                         label: energy_label(index).name,
                         value,
                         floor,
@@ -309,7 +309,7 @@ impl Publisher {
                         index,
                         step,
                         offset,
-                    } => Note::Offset {
+                    } => LinkNote::Offset {
                         label: energy_label(index).name,
                         step,
                         offset,
@@ -1071,7 +1071,7 @@ mod tests {
         assert!(
             matches!(
                 notes[..],
-                [Note::Withheld {
+                [LinkNote::Withheld {
                     label: "EASF02",
                     value: 1000,
                     floor: 5000
@@ -1130,7 +1130,7 @@ mod tests {
         assert!(
             matches!(
                 notes[..],
-                [Note::Offset {
+                [LinkNote::Offset {
                     label: "EASF02",
                     step: 49_000,
                     offset: 49_000
