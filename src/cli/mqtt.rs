@@ -30,10 +30,6 @@ pub struct MqttArgs {
     /// State messages at most this often (plus one at each tariff change).
     #[arg(long, value_parser = parse_duration, default_value = "10s")]
     mqtt_interval: Duration,
-    /// Home Assistant shows the meter's live values unavailable after this long without a
-    /// row or a frame (for tests).
-    #[arg(long, value_parser = parse_duration, default_value = "1min", hide = true)]
-    mqtt_stale_after: Duration,
 }
 
 /// Parses `--mqtt` with an error that does not echo the value (clap's would, and a URL with a
@@ -104,10 +100,7 @@ impl MqttArgs {
             prefix: self.mqtt_topic.clone(),
             interval: self.mqtt_interval.to_std().context("--mqtt-interval")?,
             client_id: None,
-            stale_after: self
-                .mqtt_stale_after
-                .to_std()
-                .context("--mqtt-stale-after")?,
+            stale_after: mqtt::publisher::STALE_AFTER,
             configuration_url: http.and_then(dashboard_url),
         };
         Ok(Some(mqtt::start(cfg)?))

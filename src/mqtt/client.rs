@@ -39,8 +39,10 @@ const QUEUE: usize = 32;
 const NETWORK_TIMEOUT_S: u64 = 5;
 /// Keep-alive: a broker gone silent is noticed within about this long.
 const KEEP_ALIVE: Duration = Duration::from_secs(30);
-/// Link events kept for the publisher at most (a broker flooding `homeassistant/status`).
-const MAX_EVENTS: usize = 64;
+/// Link events kept for the publisher at most (a broker flooding `homeassistant/status`):
+/// room for every retained config of the largest meter, read back at a connection, many
+/// times over.
+const MAX_EVENTS: usize = 1024;
 
 /// What a driver tells the publisher.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,11 +90,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     fn event(&self, session: u64, e: LinkEvent) {
         let mut inbox = lock(&self.inbox);
-        if inbox
-            .events
-            .back()
-            .is_none_or(|b| *b != (session, e.clone()))
-        {
+        // Home Assistant saying `online` again and again is one event; each SUBACK and each
+        // retained message counts.
+        let repeated = e == LinkEvent::HomeAssistantOnline
+            && inbox.events.back() == Some(&(session, LinkEvent::HomeAssistantOnline));
+        if !repeated {
             if inbox.events.len() >= MAX_EVENTS {
                 inbox.events.pop_front();
             }
@@ -791,6 +793,52 @@ mod tests {
         set_state(&shared, &new, 2);
         let status = lock(&shared.status).clone();
         assert_eq!((status.state, status.connects), (LinkState::Connected, 2));
+    }
+
+    #[test]
+    fn every_suback_and_retained_message_reaches_the_publisher() {
+        let shared = Shared {
+            inbox: Mutex::new(Inbox::default()),
+            wake: Condvar::new(),
+            status: Mutex::new(LinkStatus::new("mqtt://h:1883".into())),
+            current: AtomicU64::new(1),
+            notes: Mutex::new(Vec::new()),
+            epoch: Instant::now(),
+            last_row: AtomicU64::new(0),
+            last_frame: AtomicU64::new(0),
+        };
+        for _ in 0..4 {
+            shared.event(1, LinkEvent::Subscribed);
+        }
+        for _ in 0..3 {
+            shared.event(1, LinkEvent::HomeAssistantOnline);
+        }
+        for k in 0..100 {
+            shared.event(1, LinkEvent::Retained(format!("t/{k}"), Vec::new()));
+        }
+        let events: Vec<LinkEvent> = lock(&shared.inbox)
+            .events
+            .iter()
+            .map(|(_, e)| e.clone())
+            .collect();
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| **e == LinkEvent::Subscribed)
+                .count(),
+            4
+        );
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| **e == LinkEvent::HomeAssistantOnline)
+                .count(),
+            1
+        );
+        assert_eq!(events.len(), 4 + 1 + 100);
+        assert_eq!(shared.heartbeat().row, None);
+        shared.mark(&shared.last_row);
+        assert!(shared.heartbeat().row.is_some());
     }
 
     #[test]

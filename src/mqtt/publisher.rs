@@ -1018,6 +1018,33 @@ mod tests {
         assert_eq!(payload_of(&p.poll(at(2959)), LINK), Some("offline"));
     }
 
+    /// A change of contract during a run: the live entities go unavailable (the link) while
+    /// their configs change, the new state comes before they show again.
+    #[test]
+    fn a_change_of_contract_takes_the_link_offline_while_configs_change() {
+        let t0 = Instant::now();
+        let mut p = publisher(Duration::from_secs(10));
+        p.offer(snap(0, "Peak", &[("EASF02", "HP")]));
+        connect(&mut p, t0, &[]);
+        let mut s = snap(1, "Peak", &[("EASF02", "HP")]);
+        s.naming.calendar = "TEMPO".into();
+        s.name(&Naming::default());
+        p.offer(s);
+        let m = topics(&p.poll(t0 + RETAINED_WAIT));
+        let n = m.len();
+        assert_eq!(m[0], LINK, "{m:?}");
+        assert!(m[1..n - 2].iter().all(|t| t.ends_with("/config")), "{m:?}");
+        assert_eq!(m[n - 2..], [STATE, LINK]);
+        // A name learned (no change of contract): no blink.
+        let mut s = snap(2, "Peak", &[("EASF02", "HP")]);
+        s.naming.calendar = "TEMPO".into();
+        s.naming.learned[1] = Some("HP BLEU".into());
+        s.name(&Naming::default());
+        p.offer(s);
+        let m = topics(&p.poll(t0 + RETAINED_WAIT * 2));
+        assert!(!m.contains(&LINK.to_owned()), "{m:?}");
+    }
+
     #[test]
     fn names_are_published_and_remembered_across_a_restart() {
         let t0 = Instant::now();
