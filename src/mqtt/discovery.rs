@@ -5,7 +5,7 @@
 //! (ADSC/ADCO), `name` `Linky <address>`, `model` from its shape (`Linky single-phase, TIC
 //! standard`), `manufacturer` Enedis, `sw_version` the TIC version (VTIC, standard mode),
 //! `configuration_url` the recorder's dashboard when it serves one (`--http`). One entity
-//! per value ([`entities`]; the table of them all is in README, *Home Assistant over MQTT*):
+//! per value (`entities`; the table of them all is in README, *Home Assistant over MQTT*):
 //!
 //! - **Stable ids.** Each entity's id comes from its TIC label, never from its name:
 //!   `unique_id` `tic-rec_<address>_<object>` (`object`: the label in lower case,
@@ -23,7 +23,7 @@
 //!   from a state never logs a template warning: a number or text reads `None` (Home
 //!   Assistant shows *unknown*), an energy index an empty string (ignored: the sensor keeps
 //!   its value), an enum `None` (never a value outside its options).
-//! - **Availability tells the truth** ([`availability`]): every entity is unavailable while
+//! - **Availability tells the truth** (`availability`): every entity is unavailable while
 //!   the recorder is offline (`<prefix>/<meter>/availability`, its last will); what the meter
 //!   says now (power, current, voltage, the tariff period, the status register, ADPS…) is
 //!   also unavailable while the TIC link is down (`<prefix>/<meter>/link`: no row written,
