@@ -592,11 +592,13 @@ pub fn run(args: Args) -> Result<()> {
     };
     let stop = stop_flag()?;
     let fsync = args.fsync_interval.to_std().context("--fsync-interval")?;
-    if args.demo && args.mqtt.enabled() {
-        bail!("--mqtt publishes a real meter (or a replay): the demo records a day in seconds, which Home Assistant would take as live");
-    }
+    args.mqtt.refuse(args.demo, args.replay.is_some())?;
     // MQTT hook: the password file and TLS are checked before anything is created.
-    let mut mqtt = if args.demo { None } else { args.mqtt.start()? };
+    let mut mqtt = if args.demo {
+        None
+    } else {
+        args.mqtt.start(args.http)?
+    };
     if args.demo {
         // The demo checks its flags before creating anything, then takes the lock.
         let opts = super::demo::Options {
