@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, Utc};
 
-use super::port::{Action, Failure, Note, Supervisor};
+use super::port::{device, Action, Failure, Note, Supervisor};
 use crate::record::{Clocks, Record, RecordConfig, RecordStats, Recorder};
 use crate::store::{Appended, Resumed, Store, StoreError, StoreEvent, TZ};
 use crate::tic::{Config, Decoder, Frame, Mode, Stats};
@@ -682,13 +682,13 @@ impl<'o> Capture<'o> {
             match sup.poll(now) {
                 Action::Open(baud) => {
                     port = None;
-                    match open_port(path, baud) {
+                    match device::open(path, baud, READ_TIMEOUT) {
                         Ok(p) => {
                             port = Some(p);
                             sup.opened(now);
                         }
                         Err(e) => {
-                            if is_not_a_tty(&e) {
+                            if device::is_not_a_tty(&e) {
                                 return Err(CaptureError::NotASerialPort {
                                     path: path.to_owned(),
                                     what: "not a terminal device",
@@ -763,7 +763,11 @@ impl<'o> Capture<'o> {
                 attempts,
             } => {
                 let missing = failure == Failure::Missing;
-                let present = if missing { serial_ports() } else { Vec::new() };
+                let present = if missing {
+                    device::present()
+                } else {
+                    Vec::new()
+                };
                 self.observer.event(&Event::PortFailing {
                     path,
                     failure: failure.describe(),
@@ -848,64 +852,13 @@ fn stall_reason(
 
 /// A path that exists but is not a character device cannot be a serial port.
 fn check_port_path(path: &str) -> Result<(), CaptureError> {
-    use std::os::unix::fs::FileTypeExt;
-    let Ok(meta) = std::fs::metadata(path) else {
-        return Ok(()); // absent: it may appear later
-    };
-    let t = meta.file_type();
-    let what = if t.is_char_device() {
-        return Ok(());
-    } else if t.is_file() {
-        "a regular file"
-    } else if t.is_dir() {
-        "a directory"
-    } else {
-        "not a character device"
-    };
-    Err(CaptureError::NotASerialPort {
-        path: path.to_owned(),
-        what,
-    })
-}
-
-fn is_not_a_tty(e: &serialport::Error) -> bool {
-    // ENOTTY: a character device that is not a terminal (e.g. /dev/null).
-    e.to_string().contains("Not a typewriter") || e.to_string().contains("Inappropriate ioctl")
-}
-
-/// The serial ports of this machine (for a message when the one asked for is absent).
-fn serial_ports() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir("/dev/serial/by-id")
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.path().display().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.extend(
-        serialport::available_ports()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|p| p.port_name),
-    );
-    for onboard in ["/dev/serial0", "/dev/ttyAMA0"] {
-        if std::path::Path::new(onboard).exists() {
-            v.push(onboard.to_owned());
-        }
+    match device::not_a_port(path) {
+        None => Ok(()),
+        Some(what) => Err(CaptureError::NotASerialPort {
+            path: path.to_owned(),
+            what,
+        }),
     }
-    v.sort();
-    v.dedup();
-    v
-}
-
-fn open_port(path: &str, baud: u32) -> serialport::Result<serialport::TTYPort> {
-    serialport::new(path, baud)
-        .data_bits(serialport::DataBits::Seven)
-        .parity(serialport::Parity::Even)
-        .stop_bits(serialport::StopBits::One)
-        .flow_control(serialport::FlowControl::None)
-        .timeout(READ_TIMEOUT)
-        .open_native()
 }
 
 fn sleep_unless(stop: &AtomicBool, d: Duration) {
@@ -990,27 +943,6 @@ mod tests {
         assert!(stall_reason(&now, &then, None, None).contains("before 2010"));
         assert!(
             stall_reason(&now, &then, Some((1_780_000_000, 2)), None).contains("2 frame(s) held")
-        );
-    }
-
-    #[test]
-    fn port_paths_that_cannot_be_serial_ports() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("capture.tic");
-        std::fs::write(&file, b"x").unwrap();
-        for (p, what) in [
-            (file.to_str().unwrap(), "a regular file"),
-            (dir.path().to_str().unwrap(), "a directory"),
-        ] {
-            match check_port_path(p) {
-                Err(CaptureError::NotASerialPort { what: w, .. }) => assert_eq!(w, what),
-                other => panic!("{p}: {other:?}"),
-            }
-        }
-        assert!(check_port_path("/dev/ttyNOPE-absent").is_ok());
-        assert!(
-            check_port_path("/dev/null").is_ok(),
-            "a char device: open decides"
         );
     }
 }
