@@ -437,55 +437,6 @@ impl Observer for Status {
     }
 }
 
-/// Tells systemd how the recorder is (`Type=notify`, `WatchdogSec=`): READY once the loop
-/// runs, a STATUS line, and watchdog pings from the loop's ticks (a hung read or a wedged
-/// writer stops them, and systemd restarts the service). Outside systemd it does nothing.
-struct Systemd {
-    watchdog: Option<StdDuration>,
-    last_ping: Option<Instant>,
-    active: bool,
-}
-
-impl Systemd {
-    fn new() -> Systemd {
-        Systemd {
-            watchdog: sd_notify::watchdog_enabled(),
-            last_ping: None,
-            active: std::env::var_os("NOTIFY_SOCKET").is_some(),
-        }
-    }
-}
-
-impl Observer for Systemd {
-    fn event(&mut self, event: &Event<'_>) {
-        if !self.active {
-            return;
-        }
-        match *event {
-            Event::Started { source } => {
-                let status = format!("recording {source}");
-                let _ = sd_notify::notify(&[
-                    sd_notify::NotifyState::Ready,
-                    sd_notify::NotifyState::Status(&status),
-                ]);
-            }
-            Event::Tick(c) => {
-                let Some(every) = self.watchdog else { return };
-                if self.last_ping.is_some_and(|t| t.elapsed() < every / 4) {
-                    return;
-                }
-                self.last_ping = Some(Instant::now());
-                let status = Status::summary(c);
-                let _ = sd_notify::notify(&[
-                    sd_notify::NotifyState::Watchdog,
-                    sd_notify::NotifyState::Status(&status),
-                ]);
-            }
-            _ => {}
-        }
-    }
-}
-
 /// Sets `stop` on SIGINT/SIGTERM; a second signal exits at once.
 pub(super) fn stop_flag() -> Result<Arc<AtomicBool>> {
     use signal_hook::consts::{SIGINT, SIGTERM};
@@ -643,7 +594,7 @@ pub fn run(args: Args) -> Result<()> {
     status.archiver = start_archiver(&args.data_dir, args.archive, args.keep_csv);
     let mqtt_handle = mqtt.as_ref().map(|(_, h)| h.clone());
     status.mqtt.clone_from(&mqtt_handle);
-    let mut systemd = Systemd::new();
+    let mut systemd = tic_rec::systemd::Notifier::from_env(Status::summary);
     let mut observers = Fanout::new();
     observers.add(&mut status);
     observers.add(&mut systemd);
