@@ -38,7 +38,7 @@ use tic_rec::sim::{ending_at, serve, Contract, Meter, Pty, SimConfig, Speed};
 use tic_rec::store::TZ;
 use tic_rec::tic::Mode;
 
-use super::record::Status;
+use super::status::Status;
 
 /// What the demo records, from `record`'s arguments.
 pub struct Options {
@@ -123,8 +123,11 @@ pub fn run(opts: Options, stop: Arc<AtomicBool>) -> Result<()> {
         std::thread::spawn(move || serve_day(meter, pty, day_len, speed, &end, &opened))
     };
 
-    let mut status = Status::new(opts.log_interval);
-    status.archiver = super::record::start_archiver(&opts.data_dir, opts.archive, opts.keep_csv);
+    let mut status = Status::new(
+        opts.log_interval,
+        super::record::start_archiver(&opts.data_dir, opts.archive, opts.keep_csv),
+        None,
+    );
     let mut watch = Watch {
         status: &mut status,
         opened: &opened,

@@ -9,6 +9,7 @@ mod mqtt;
 mod record;
 mod serve;
 mod simulate;
+mod status;
 
 use std::io;
 use std::path::Path;

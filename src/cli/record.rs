@@ -1,20 +1,20 @@
 //! `tic-rec record`: continuous capture into daily files.
 
 use std::fs::File;
-use std::io::{self, IsTerminal};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration as StdDuration, Instant};
+use std::time::Duration as StdDuration;
 
 use anyhow::{bail, Context, Result};
 use chrono::Duration;
-use indicatif::{ProgressBar, ProgressStyle};
-use tic_rec::capture::{Capture, Counters, Event, Fanout, HostClock, Observer, StoreConfig};
+use tic_rec::capture::{Capture, Counters, Fanout, HostClock, StoreConfig};
 use tic_rec::record::RecordConfig;
 use tic_rec::tic::Mode;
 
 use super::simulate::parse_duration;
+use super::status::Status;
 use super::ModeArg;
 
 #[derive(Debug, clap::Args)]
@@ -84,12 +84,9 @@ pub(super) enum Archive {
     Csv,
 }
 
-// ---- Archive hook (issue 10): the background conversion of closed days. ----
-// `Status` (the capture's observer) tells the archiver which day's file the store opens
-// (`Event::FileOpened`, i.e. the store's `take_events`): the day left is closed. Reports are
-// logged on the next event. A replay converts what it closed before exiting; a port or the
-// demo stops the job (the rest is done at the next start or by `tic-rec compact`).
-
+/// The background conversion of closed days (`--archive parquet`): a replay converts what it
+/// closed before exiting; a port or the demo stops the job (the rest is done at the next
+/// start or by `tic-rec compact`).
 pub(super) fn start_archiver(
     data_dir: &Path,
     archive: Archive,
@@ -107,91 +104,6 @@ pub(super) fn start_archiver(
     })
 }
 
-fn archive_line(r: &tic_rec::archive::Report) -> String {
-    use tic_rec::archive::Report;
-    use tic_rec::store::compact::Outcome;
-    match r {
-        Report::Done(
-            day,
-            Outcome::Converted {
-                rows,
-                csv_bytes,
-                parquet_bytes,
-                changed,
-                in_use,
-                ..
-            },
-        ) => {
-            let mut l = format!(
-                "archived {day}: {rows} rows, {csv_bytes} bytes of CSV into {parquet_bytes} of Parquet"
-            );
-            if *changed > 0 {
-                l.push_str(&format!(" ({changed} CSV file(s) changed meanwhile: kept)"));
-            }
-            if *in_use > 0 {
-                l.push_str(&format!(
-                    " ({in_use} CSV file(s) still being written: kept, removed at the next conversion)"
-                ));
-            }
-            l
-        }
-        Report::Done(day, Outcome::NoRows { removed, kept }) => format!(
-            "{day}: no rows (empty or cut inside its header): {removed} file(s) removed{}",
-            if *kept > 0 {
-                format!(", {kept} kept")
-            } else {
-                String::new()
-            }
-        ),
-        Report::Done(day, Outcome::Empty) => format!("{day}: no file to archive"),
-        Report::Done(day, Outcome::Archived) => format!("{day}: already archived"),
-        Report::Failed(day, e) => format!("cannot archive {day} (its CSV files stay): {e}"),
-    }
-}
-
-impl Status {
-    fn archive_reports(&self) {
-        if let Some(a) = &self.archiver {
-            for r in a.reports() {
-                self.log(archive_line(&r));
-            }
-        }
-    }
-
-    /// The recording is over: a replay converts what it closed, a service stops the job.
-    pub(super) fn end_archive(&mut self, drain: bool) {
-        if let Some(a) = self.archiver.take() {
-            let reports = if drain { a.finish() } else { a.stop() };
-            for r in reports {
-                self.log(archive_line(&r));
-            }
-        }
-    }
-}
-// ---- end of the archive hook. ----
-
-// ---- MQTT hook (issue 13): the link's notes are logged on the loop's events, its state is
-// in the status line; the link is started with the other observers and ended after the loop.
-impl Status {
-    fn mqtt_notes(&self) {
-        if let Some(h) = &self.mqtt {
-            for n in h.notes() {
-                self.log(super::mqtt::line(&n));
-            }
-        }
-    }
-
-    /// The status line: the counts, and the MQTT link's state.
-    fn line(&self, c: &Counters) -> String {
-        let mut s = Status::summary(c);
-        if let Some(h) = &self.mqtt {
-            s.push_str(&super::mqtt::summary(h));
-        }
-        s
-    }
-}
-// ---- end of the MQTT hook. ----
-
 fn parse_label(s: &str) -> Result<String, String> {
     let ok = !s.is_empty()
         && s.len() <= 16
@@ -203,237 +115,6 @@ fn parse_label(s: &str) -> Result<String, String> {
         Err(format!(
             "{s:?} is not a TIC label (A-Z, 0-9, + and -, e.g. EASF01)"
         ))
-    }
-}
-
-/// Prints events: an indicatif status line on a terminal, plain log lines otherwise.
-pub(super) struct Status {
-    bar: Option<ProgressBar>,
-    log_every: StdDuration,
-    last_log: Instant,
-    pub(super) archiver: Option<tic_rec::archive::Archiver>,
-    pub(super) mqtt: Option<tic_rec::mqtt::MqttHandle>,
-}
-
-impl Status {
-    pub(super) fn new(log_every: StdDuration) -> Status {
-        let bar = io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::new_spinner();
-            bar.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
-            bar.enable_steady_tick(StdDuration::from_millis(250));
-            bar
-        });
-        Status {
-            bar,
-            log_every,
-            last_log: Instant::now(),
-            archiver: None,
-            mqtt: None,
-        }
-    }
-
-    fn log(&self, line: String) {
-        match &self.bar {
-            Some(bar) => bar.println(format!("tic-rec: {line}")),
-            None => eprintln!("tic-rec: {line}"),
-        }
-    }
-
-    fn summary(c: &Counters) -> String {
-        let mut s = format!(
-            "{} rows written (last {}, {} VA); {} frames: {} incomplete, {} failed checksums, {} cut",
-            c.written,
-            c.last_time.map_or("-".to_owned(), |t| t.to_rfc3339()),
-            c.last_power.map_or("-".to_owned(), |p| p.to_string()),
-            c.decoder.frames,
-            c.recorder.incomplete,
-            c.decoder.groups_bad,
-            c.decoder.frames_cut + c.decoder.frames_oversize,
-        );
-        if c.held > 0 || c.stalled {
-            s.push_str(&format!(
-                "; DISK NOT WRITABLE: {} rows held in memory",
-                c.held
-            ));
-        }
-        if c.dropped > 0 {
-            s.push_str(&format!(", {} dropped", c.dropped));
-        }
-        let t = &c.recorder.timeline;
-        if t.glitches + t.jumps > 0 {
-            s.push_str(&format!(
-                "; {} frame times dropped, {} clock jumps followed",
-                t.glitches, t.jumps
-            ));
-        }
-        if !c.port_open {
-            s.push_str("; port closed");
-        }
-        s
-    }
-
-    pub(super) fn finish(&self, c: &Counters) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-        self.mqtt_notes();
-        eprintln!("tic-rec: {}", self.line(c));
-    }
-}
-
-fn secs(s: u64) -> String {
-    humantime::format_duration(StdDuration::from_secs(s)).to_string()
-}
-
-impl Observer for Status {
-    fn event(&mut self, event: &Event<'_>) {
-        match *event {
-            Event::Started { .. } => {}
-            Event::PortOpened { path, baud, after } => match after {
-                None => self.log(format!("reading {path} at {baud} baud (7E1)")),
-                Some(d) => self.log(format!(
-                    "{path} is back after {}: reading at {baud} baud",
-                    secs(d.as_secs())
-                )),
-            },
-            Event::ModeFound { mode, baud } => {
-                self.log(format!("frames verify: {mode} mode at {baud} baud"))
-            }
-            Event::PortFailing {
-                path,
-                ref failure,
-                missing,
-                for_secs,
-                attempts,
-                ref present,
-            } => {
-                let mut line = if for_secs == 0 {
-                    format!("{path} {failure}")
-                } else {
-                    format!("{path} still {failure} after {} ({attempts} attempts)", secs(for_secs))
-                };
-                if missing {
-                    if present.is_empty() {
-                        line.push_str("; no serial port is present on this machine");
-                    } else {
-                        line.push_str(&format!("; serial ports present: {}", present.join(", ")));
-                    }
-                }
-                line.push_str("; trying again every second");
-                self.log(line)
-            }
-            Event::Silent {
-                path,
-                for_secs,
-                since_last_valid: s,
-                hint,
-                reprobe,
-            } => self.log(format!(
-                "{path}: no valid frame for {} ({} bytes, {} frames, {} groups verified, {} failed in that time): {hint}{}",
-                secs(for_secs),
-                s.bytes,
-                s.frames,
-                s.groups_ok,
-                s.groups_bad,
-                if reprobe { "; probing 9600 and 1200 baud again" } else { "" }
-            )),
-            Event::FileOpened(r) => {
-                let mut line = format!(
-                    "{} {}",
-                    if r.existed { "appending to" } else { "created" },
-                    r.path.display()
-                );
-                if r.torn_bytes > 0 {
-                    line.push_str(&format!(" (cut a torn last line of {} bytes)", r.torn_bytes));
-                }
-                if r.skipped_other_columns > 0 {
-                    line.push_str(" (the day's earlier file has other columns)");
-                }
-                for p in &r.skipped_untrusted {
-                    line.push_str(&format!(
-                        " (the last line of {} is not a record: left as it is)",
-                        p.display()
-                    ));
-                }
-                if r.skipped_later > 0 {
-                    line.push_str(" (the day's earlier file has later rows: the clock went back)");
-                }
-                self.log(line);
-                // Archive hook: the day of the file opened is the one being recorded.
-                if let Some(a) = &self.archiver {
-                    let day = r.path.file_name().and_then(|n| n.to_str());
-                    if let Some((day, _)) = day.and_then(tic_rec::store::parse_day_file_name) {
-                        a.opened(day);
-                    }
-                }
-            }
-            Event::WriteStalled { error, held } => self.log(format!(
-                "CANNOT WRITE: {} ({error}); holding rows in memory (up to {} rows, about two hours) and retrying every {} s{}",
-                error.what(),
-                tic_rec::store::MAX_HELD_ROWS,
-                tic_rec::store::RETRY.as_secs(),
-                if held > 1 { format!(", {held} held") } else { String::new() }
-            )),
-            Event::WriteStillStalled {
-                error,
-                held,
-                dropped,
-                for_secs,
-            } => self.log(format!(
-                "still cannot write after {}: {}; {held} rows held, {dropped} oldest dropped",
-                secs(for_secs),
-                error.what()
-            )),
-            Event::WriteRecovered {
-                written,
-                dropped,
-                for_secs,
-            } => self.log(format!(
-                "writing again after {}: {written} held rows written{}",
-                secs(for_secs),
-                if dropped > 0 {
-                    format!(", {dropped} oldest rows were dropped (memory bound)")
-                } else {
-                    String::new()
-                }
-            )),
-            Event::RawDropped { error, bytes } => self.log(format!(
-                "cannot keep the raw bytes ({}): {bytes} bytes dropped; records are kept",
-                error.what()
-            )),
-            Event::TimeJump { from, to } => {
-                let d = to.signed_duration_since(from);
-                let dir = if d < chrono::Duration::zero() { "BACK" } else { "forward" };
-                let abs = StdDuration::from_secs(d.num_seconds().unsigned_abs());
-                self.log(format!(
-                    "CLOCK CHANGE: frame times moved {dir} by {} (from {} to {}), confirmed by {} frames in a row; recording follows the new time{}",
-                    humantime::format_duration(abs),
-                    from.to_rfc3339(),
-                    to.to_rfc3339(),
-                    tic_rec::record::timeline::CONFIRM,
-                    if dir == "BACK" { " (rows that fall before a day file's last row go to a new part, YYYY-MM-DD.N.csv)" } else { "" }
-                ))
-            }
-            Event::TimeGlitch { time, total } => self.log(format!(
-                "dropped a frame whose time ({}) disagreed with the frames around it ({total} so far): a corrupted DATE that passed its checksum?",
-                time.map_or("-".to_owned(), |t| t.to_rfc3339())
-            )),
-            Event::Stalled {
-                for_secs,
-                ref reason,
-            } => self.log(format!("no row written for {}: {reason}", secs(for_secs))),
-            Event::Frame(_) => {}
-            Event::Recorded(_, c) | Event::Tick(c) => {
-                self.archive_reports();
-                self.mqtt_notes();
-                if let Some(bar) = &self.bar {
-                    bar.set_message(self.line(c));
-                } else if self.last_log.elapsed() >= self.log_every {
-                    self.last_log = Instant::now();
-                    eprintln!("tic-rec: {}", self.line(c));
-                }
-            }
-        }
     }
 }
 
@@ -586,14 +267,14 @@ pub fn run(args: Args) -> Result<()> {
         labels: args.labels.clone(),
         every: args.every,
     };
+    let mqtt_handle = mqtt.as_ref().map(|(_, h)| h.clone());
     let mut status = Status::new(
         args.log_interval
             .to_std()
             .unwrap_or(StdDuration::from_secs(300)),
+        start_archiver(&args.data_dir, args.archive, args.keep_csv),
+        mqtt_handle.clone(),
     );
-    status.archiver = start_archiver(&args.data_dir, args.archive, args.keep_csv);
-    let mqtt_handle = mqtt.as_ref().map(|(_, h)| h.clone());
-    status.mqtt.clone_from(&mqtt_handle);
     let mut systemd = tic_rec::systemd::Notifier::from_env(Status::summary);
     let mut observers = Fanout::new();
     observers.add(&mut status);
