@@ -1,7 +1,8 @@
 //! Tells systemd how the recorder is (`Type=notify`, `WatchdogSec=`): an [`Observer`] of the
 //! recording loop that sends READY once the loop runs, a STATUS line, watchdog pings from the
 //! loop's ticks (a hung read or a wedged writer stops them, and systemd restarts the
-//! service). Outside systemd (no `NOTIFY_SOCKET`) it does nothing.
+//! service), and STOPPING once the loop ends (then the STATUS of a stop that writes held
+//! rows). Outside systemd (no `NOTIFY_SOCKET`) it does nothing.
 //!
 //! The words of the STATUS line are the caller's (the binary's status line): this module
 //! only decides when to send what.
@@ -54,6 +55,17 @@ impl Observer for Notifier {
                 let status = format!("recording {source}");
                 let _ = sd_notify::notify(&[
                     sd_notify::NotifyState::Ready,
+                    sd_notify::NotifyState::Status(&status),
+                ]);
+            }
+            Event::Stopping { held, .. } => {
+                let status = if held > 0 {
+                    format!("stopping: writing {held} rows held in memory")
+                } else {
+                    "stopping".to_owned()
+                };
+                let _ = sd_notify::notify(&[
+                    sd_notify::NotifyState::Stopping,
                     sd_notify::NotifyState::Status(&status),
                 ]);
             }

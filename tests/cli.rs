@@ -186,3 +186,36 @@ fn an_unused_replay_start_is_noted() {
     assert!(ok, "{stderr}");
     assert!(!stderr.contains("not used"), "{stderr}");
 }
+
+/// The example systemd unit leaves a stop the time `record` may take: `TimeoutStopSec` above
+/// `--stop-timeout`'s default plus 10 s (the MQTT link's goodbye, the archive job), or
+/// systemd's SIGKILL would drop the rows held in memory without a word.
+#[test]
+fn the_unit_file_leaves_a_stop_its_time() {
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/tic-rec.service"
+    ))
+    .expect("the unit file");
+    let setting = |key: &str| {
+        unit.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+            .unwrap_or_else(|| panic!("no {key}= in the unit"))
+            .trim()
+            .to_owned()
+    };
+    let stop_sec: u64 = setting("TimeoutStopSec").parse().expect("seconds");
+    let help = String::from_utf8(tic_rec(&["record", "--help"]).stdout).expect("utf-8");
+    let default = help
+        .split("--stop-timeout")
+        .nth(1)
+        .and_then(|h| h.split("[default: ").nth(1))
+        .and_then(|h| h.split(']').next())
+        .expect("--stop-timeout's default in --help");
+    let default = humantime::parse_duration(default).expect("a duration");
+    assert!(
+        stop_sec >= default.as_secs() + 10,
+        "TimeoutStopSec={stop_sec} for --stop-timeout {default:?}"
+    );
+    assert_eq!(setting("KillSignal"), "SIGTERM");
+}

@@ -267,15 +267,9 @@ impl Drop for Tmpfs {
     }
 }
 
-#[test]
-fn a_full_disk_holds_rows_in_memory_until_space_returns() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let Some(_fs) = Tmpfs::mount(&data, "256k") else {
-        common::skip_or_fail("cannot mount a tmpfs (needs root): the full-disk test needs one");
-        return;
-    };
-    // Fill the disk but for a few rows' room.
+/// Fills the file system of `data` but for about `room` bytes (with whole 1 KiB blocks);
+/// the file that fills it.
+fn fill_but(data: &Path, room: u64) -> PathBuf {
     let filler = data.join("filler");
     {
         let mut f = std::fs::File::create(&filler).unwrap();
@@ -288,14 +282,25 @@ fn a_full_disk_holds_rows_in_memory_until_space_returns() {
     let block = vec![0u8; 1024];
     while f.write_all(&block).is_ok() {}
     drop(f);
-    // Free about 6 KB: the lock file, the directories and the first rows fit.
     let len = std::fs::metadata(&filler).unwrap().len();
     std::fs::OpenOptions::new()
         .write(true)
         .open(&filler)
         .unwrap()
-        .set_len(len.saturating_sub(12 * 1024))
+        .set_len(len.saturating_sub(room))
         .unwrap();
+    filler
+}
+
+#[test]
+fn a_full_disk_holds_rows_in_memory_until_space_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let Some(_fs) = Tmpfs::mount(&data, "256k") else {
+        common::skip_or_fail("cannot mount a tmpfs (needs root): the full-disk test needs one");
+        return;
+    };
+    let filler = fill_but(&data, 12 * 1024);
     let mut pty = common::pty();
     let mut rec = recorder(
         &[
@@ -562,4 +567,214 @@ fn frames_that_verify_without_rows_are_said() {
     let (_, stderr) = rec.terminate();
     assert!(stderr.contains("no row written for"), "{stderr}");
     assert!(stderr.contains("lack a wanted label"), "{stderr}");
+}
+
+/// A recorder on a tmpfs of 256 KiB under `dir` filled but for a few rows, fed until writing
+/// fails and then for `held` more frames, which it holds in memory; returns once its summary
+/// line says it has read them all (with the mount, the filler, the pty, the recorder, and the
+/// rows on disk then). `None` (after [`common::skip_or_fail`]) without a tmpfs.
+#[allow(clippy::type_complexity)]
+fn holding_rows(
+    dir: &Path,
+    held: usize,
+    extra: &[&str],
+) -> Option<(Tmpfs, PathBuf, PathBuf, Pty, common::Running)> {
+    let data = dir.join("data");
+    let Some(fs) = Tmpfs::mount(&data, "256k") else {
+        common::skip_or_fail("cannot mount a tmpfs (needs root): the full-disk test needs one");
+        return None;
+    };
+    let filler = fill_but(&data, 12 * 1024);
+    let mut pty = common::pty();
+    let args = [
+        &[
+            "--port",
+            &pty.path,
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--mode",
+            "standard",
+            "--archive",
+            "csv",
+            "--log-interval",
+            "1s",
+        ][..],
+        extra,
+    ]
+    .concat();
+    let rec = recorder(&args, &[]);
+    rec.wait_for("reading", 10);
+    let mut meter = standard_meter("2026-06-01 12:00:00");
+    let deadline = Instant::now() + StdDuration::from_secs(40);
+    while !rec.has("CANNOT WRITE") {
+        assert!(Instant::now() < deadline, "the disk never filled");
+        send(&mut pty, &mut meter);
+        std::thread::sleep(StdDuration::from_millis(50));
+    }
+    let mut last = None;
+    for _ in 0..held {
+        let mut buf = Vec::new();
+        last = Some(meter.next_frame(&mut buf).time);
+        pty.master.write_all(&buf).unwrap();
+        std::thread::sleep(StdDuration::from_millis(20));
+    }
+    // The summary line names the last record's time once it is made.
+    let last = last
+        .expect("frames held")
+        .format("last %Y-%m-%dT%H:%M:%S%:z");
+    rec.wait_for(&last.to_string(), 10);
+    Some((fs, data, filler, pty, rec))
+}
+
+/// Sends `signal` to the recorder.
+fn signal(rec: &common::Running, signal: rustix::process::Signal) {
+    rustix::process::kill_process(rustix::process::Pid::from_child(&rec.child), signal).unwrap();
+}
+
+/// Waits up to `secs` for the recorder to exit: its status and lines.
+fn exit_of(mut rec: common::Running, secs: u64) -> (std::process::ExitStatus, String) {
+    let deadline = Instant::now() + StdDuration::from_secs(secs);
+    let status = loop {
+        if let Some(s) = rec.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running after {secs} s:\n{}",
+            rec.stderr()
+        );
+        std::thread::sleep(StdDuration::from_millis(20));
+    };
+    // The last lines arrive through the pipe after the exit: until a last line is there.
+    let deadline = Instant::now() + StdDuration::from_secs(5);
+    let is_last = |l: &str| l.starts_with("tic-rec: error: ") || l.contains(" rows written (");
+    while !rec.stderr().lines().last().is_some_and(is_last) && Instant::now() < deadline {
+        std::thread::sleep(StdDuration::from_millis(20));
+    }
+    (status, rec.stderr())
+}
+
+/// Whether the recorder is still running `ms` after now.
+fn still_running_after(rec: &mut common::Running, ms: u64) -> bool {
+    std::thread::sleep(StdDuration::from_millis(ms));
+    rec.child.try_wait().unwrap().is_none()
+}
+
+/// Every meter second from the first row to the last is there, once, in order.
+fn assert_every_second(rows: &[String], stderr: &str) {
+    let secs: Vec<i64> = rows
+        .iter()
+        .map(|r| {
+            chrono::DateTime::parse_from_rfc3339(&r[..25])
+                .unwrap()
+                .timestamp()
+        })
+        .collect();
+    assert!(secs.windows(2).all(|w| w[1] == w[0] + 1), "{stderr}");
+}
+
+/// The rows written, from the recorder's last line.
+fn written_in(line: &str) -> usize {
+    let n = match line.split_once(" rows were written") {
+        Some((head, _)) => head.rsplit(' ').next(),
+        None => line
+            .strip_prefix("tic-rec: ")
+            .and_then(|l| l.split_once(" rows written"))
+            .map(|(n, _)| n),
+    };
+    n.and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count of rows written in {line:?}"))
+}
+
+/// Issue 21: rows held in memory during a full disk are written when the disk frees during
+/// the stop, and a second signal meanwhile does not cut the stop short.
+#[test]
+fn a_stop_writes_the_held_rows_once_the_disk_frees() {
+    use rustix::process::Signal;
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_fs, data, filler, _pty, mut rec)) = holding_rows(dir.path(), 20, &[]) else {
+        return;
+    };
+    let on_disk = common::rows_so_far(&data);
+    signal(&rec, Signal::TERM);
+    rec.wait_for("stopping: ", 5);
+    assert!(
+        rec.has("rows held in memory are not written yet"),
+        "{}",
+        rec.stderr()
+    );
+    // A second signal (systemd's SIGTERM, then a Ctrl-C) tries again, and goes on.
+    signal(&rec, Signal::INT);
+    assert!(still_running_after(&mut rec, 300), "{}", rec.stderr());
+    std::fs::remove_file(&filler).unwrap();
+    let (status, stderr) = exit_of(rec, 10);
+    assert!(status.success(), "{status}\n{stderr}");
+    let got = rows(&data);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert_eq!(got.len(), written_in(last), "{stderr}");
+    assert!(
+        got.len() >= on_disk + 20,
+        "{on_disk} then {}\n{stderr}",
+        got.len()
+    );
+    assert_every_second(&got, &stderr);
+    assert!(
+        got.last().unwrap().starts_with("2026-06-01T12:0"),
+        "{stderr}"
+    );
+}
+
+/// Issue 21: a disk that stays full: the stop gives up at the third signal, or after
+/// --stop-timeout, and its last line says what was written and what was dropped.
+#[test]
+fn a_stop_that_cannot_write_says_what_it_dropped() {
+    use rustix::process::Signal;
+    for forced in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let extra: &[&str] = if forced {
+            &[]
+        } else {
+            &["--stop-timeout", "2s"]
+        };
+        let Some((_fs, data, _filler, _pty, mut rec)) = holding_rows(dir.path(), 10, extra) else {
+            return;
+        };
+        // The counts once every frame is read: rows written, and held.
+        let summary = rec
+            .find_map(|l| l.contains("DISK NOT WRITABLE").then(|| l.clone()))
+            .expect("a summary line");
+        assert!(summary.contains("rows held in memory"), "{summary}");
+        signal(&rec, Signal::INT);
+        rec.wait_for("stopping: ", 5);
+        let stopped = Instant::now();
+        if forced {
+            signal(&rec, Signal::INT);
+            assert!(still_running_after(&mut rec, 300), "{}", rec.stderr());
+            signal(&rec, Signal::INT);
+        }
+        let (status, stderr) = exit_of(rec, 10);
+        assert!(!status.success(), "rows were dropped: {stderr}");
+        let last = stderr.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with("tic-rec: error: ")
+                && last.contains("rows held in memory could not be written and are dropped"),
+            "{stderr}"
+        );
+        if forced {
+            assert!(last.contains("at the third stop signal"), "{last}");
+        } else {
+            assert!(last.contains("after 2s (--stop-timeout)"), "{last}");
+            let took = stopped.elapsed();
+            assert!(took >= StdDuration::from_secs(1), "{took:?}: {stderr}");
+        }
+        let dropped: usize = last
+            .strip_prefix("tic-rec: error: ")
+            .and_then(|l| l.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{last}"));
+        let got = rows(&data);
+        assert_eq!(got.len(), written_in(last), "{stderr}");
+        assert!(dropped >= 10, "{dropped}: {stderr}");
+        assert_every_second(&got, &stderr);
+    }
 }

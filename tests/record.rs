@@ -606,3 +606,107 @@ fn port_auto_without_one_adapter_says_so() {
     assert!(stderr.contains("--port auto"), "{stderr}");
     assert!(!dir.path().join("d").exists(), "nothing created");
 }
+
+/// Which signals a stop test sends, and to what.
+#[derive(Clone, Copy, Debug)]
+enum Signals {
+    /// Two SIGINTs to the process, back to back (a person pressing Ctrl-C twice).
+    TwiceToTheProcess,
+    /// SIGINT to the process, then to its process group: what `timeout -s INT` does.
+    ProcessThenGroup,
+    /// SIGTERM to the process, then SIGINT to its group (systemd's stop, and a Ctrl-C).
+    TermThenGroupInt,
+}
+
+/// A second signal during the stop never skips it: exit 0, the final line, and every row
+/// the recorder says it wrote on disk, whole. Run 20 times, as the race was one run in
+/// four (issue 21: `timeout -s INT` signals the process and its group).
+#[test]
+fn a_second_signal_during_the_stop_never_skips_it() {
+    use rustix::process::{kill_process, kill_process_group, Pid, Signal};
+    use std::os::unix::process::CommandExt;
+    let kinds = [
+        Signals::TwiceToTheProcess,
+        Signals::ProcessThenGroup,
+        Signals::TermThenGroupInt,
+    ];
+    let mut meter = {
+        let mut cfg = SimConfig::new(Mode::Standard, Contract::HcHp, at("2026-06-01 12:00:00"));
+        cfg.frame_interval = Some(Duration::seconds(1));
+        Meter::new(cfg).unwrap()
+    };
+    for run in 0..20 {
+        let kind = kinds[run % kinds.len()];
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let mut pty = common::pty();
+        // A process group of its own, as a shell gives a command (the group's signal must
+        // not reach this test).
+        let mut child = Command::new(BIN)
+            .args(["record", "--archive", "csv", "--mode", "standard", "--port"])
+            .arg(&pty.path)
+            .arg("--data-dir")
+            .arg(&data)
+            .process_group(0)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut pipe = child.stderr.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = std::io::Read::read_to_string(&mut pipe, &mut s);
+            s
+        });
+        // Frames until a few rows are on disk, and one more that the stop may catch.
+        let deadline = Instant::now() + StdDuration::from_secs(20);
+        let mut buf = Vec::new();
+        while common::rows_so_far(&data) < 3 {
+            assert!(Instant::now() < deadline, "run {run}: no rows within 20 s");
+            buf.clear();
+            meter.next_frame(&mut buf);
+            pty.master.write_all(&buf).unwrap();
+            std::thread::sleep(StdDuration::from_millis(50));
+        }
+        buf.clear();
+        meter.next_frame(&mut buf);
+        pty.master.write_all(&buf).unwrap();
+        let pid = Pid::from_child(&child);
+        let (first, second) = match kind {
+            Signals::TwiceToTheProcess => (Signal::INT, Signal::INT),
+            Signals::ProcessThenGroup => (Signal::INT, Signal::INT),
+            Signals::TermThenGroupInt => (Signal::TERM, Signal::INT),
+        };
+        kill_process(pid, first).unwrap();
+        // Back to back, or a few milliseconds apart (a pending signal of the same number
+        // takes the second one in).
+        std::thread::sleep(StdDuration::from_millis([0, 1, 3, 10][run / 3 % 4]));
+        match kind {
+            Signals::TwiceToTheProcess => kill_process(pid, second).unwrap(),
+            _ => kill_process_group(pid, second).unwrap(),
+        }
+        let deadline = Instant::now() + StdDuration::from_secs(20);
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "run {run} ({kind:?}): still running"
+            );
+            std::thread::sleep(StdDuration::from_millis(10));
+        };
+        let stderr = reader.join().unwrap();
+        assert!(status.success(), "run {run} ({kind:?}): {status}\n{stderr}");
+        let last = stderr.lines().last().unwrap_or_default();
+        let written: usize = last
+            .strip_prefix("tic-rec: ")
+            .and_then(|l| l.split_once(" rows written"))
+            .and_then(|(n, _)| n.parse().ok())
+            .unwrap_or_else(|| panic!("run {run} ({kind:?}): no final line\n{stderr}"));
+        let (_, rows) = all_rows(&data);
+        assert!(rows.len() >= 3, "run {run}: {stderr}");
+        assert_eq!(rows.len(), written, "run {run} ({kind:?}): {stderr}");
+        assert_increasing(&rows);
+    }
+}

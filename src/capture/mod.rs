@@ -4,10 +4,12 @@
 
 pub mod port;
 mod run;
+pub mod stop;
 
 use std::io::{self, Read};
 
 pub use run::{Capture, CaptureError, Counters, Event, Fanout, HostClock, Observer, StoreConfig};
+pub use stop::Stop;
 
 use crate::tic::{Config, Decoder, Frame, Framing, LF, STX};
 

@@ -12,20 +12,21 @@
 //!   ([`crate::record::timeline`]); confirmed jumps and dropped glitches are reported.
 //! - Never a silent stall: when frames verify but no record has been made for a minute,
 //!   [`Event::Stalled`] says why (again every ten minutes while it lasts).
-//! - The stop flag (SIGINT/SIGTERM in the binary) is checked between reads (at most 200 ms
-//!   apart); the loop then writes what it holds, fsyncs and returns.
+//! - A [`Stop`] request (SIGINT/SIGTERM in the binary) is checked between reads (at most
+//!   200 ms apart); the loop then writes what it holds, fsyncs and returns. Rows the disk
+//!   refuses are tried again for a while: see [`stop`](super::stop).
 //!
 //! The loop reports to one [`Observer`]; [`Fanout`] hands every event to several (the status
 //! line, the MQTT link, and later the HTTP server), each of which must return at once.
 
 use std::io::{self, Read};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, Utc};
 
 use super::port::{device, Action, Failure, Note, Supervisor};
+use super::stop::{Drain, Step, Stop, STOP_TIMEOUT};
 use crate::record::{Clocks, Record, RecordConfig, RecordStats, Recorder};
 use crate::store::{Appended, Resumed, Store, StoreError, StoreEvent, TZ};
 use crate::tic::{Config, Decoder, Frame, Mode, Stats};
@@ -199,6 +200,15 @@ pub enum Event<'a> {
         /// Why, and what the recorder does about it.
         reason: String,
     },
+    /// The loop has ended (a stop request, or the end of the input) and has written what it
+    /// could; what it still holds is tried again for at most `limit`
+    /// ([`stop`](super::stop)).
+    Stopping {
+        /// Rows still held in memory (the disk refuses them).
+        held: u64,
+        /// How long they are tried again at most.
+        limit: Duration,
+    },
     /// A record was taken by the store (written, or held while the disk is unwritable).
     Recorded(&'a Record, &'a Counters),
     /// A decoded frame (only its verified groups: failed ones are left out), before the
@@ -324,6 +334,8 @@ pub struct Capture<'o> {
     glitches_said: u64,
     glitch_say: Instant,
     ready: Vec<Record>,
+    /// How long a stop tries again the rows the disk refuses.
+    stop_timeout: Duration,
 }
 
 impl<'o> Capture<'o> {
@@ -364,6 +376,7 @@ impl<'o> Capture<'o> {
             glitches_said: 0,
             glitch_say: now,
             ready: Vec::new(),
+            stop_timeout: STOP_TIMEOUT,
         }
     }
 
@@ -379,6 +392,13 @@ impl<'o> Capture<'o> {
         self.silence = silence;
         self.stall = silence;
         self.stall_say = self.last_row_at + silence;
+        self
+    }
+
+    /// At the end, tries again the rows the disk refuses for at most this long (default
+    /// [`STOP_TIMEOUT`]; zero: one attempt).
+    pub fn with_stop_timeout(mut self, limit: Duration) -> Self {
+        self.stop_timeout = limit;
         self
     }
 
@@ -464,9 +484,13 @@ impl<'o> Capture<'o> {
         }
     }
 
-    /// End of input: completes a text dump's last frame, releases records held when nothing
-    /// contradicts them, writes what it can and fsyncs.
-    pub fn finish(&mut self, now: Instant) -> Result<(), CaptureError> {
+    /// The end (of the input, or a stop): completes a text dump's last frame, releases records
+    /// held when nothing contradicts them, writes what it holds and fsyncs. Rows the disk
+    /// refuses are tried again as [`stop`](super::stop) says (a second request of `stop`
+    /// tries at once, a third gives up); what still cannot be written stays counted in
+    /// [`Counters::held`].
+    pub fn finish(&mut self, stop: &Stop) -> Result<(), CaptureError> {
+        let now = Instant::now();
         if self.decoder.finish().is_some() {
             let frame = self.decoder.last_frame().expect("finish returned a frame");
             self.observer.event(&Event::Frame(&frame));
@@ -479,15 +503,40 @@ impl<'o> Capture<'o> {
         }
         self.recorder.finish();
         self.drain_ready(now)?;
-        // One last attempt at every held row, whatever the retry timer says; what still
-        // cannot be written stays counted in `held`.
+        self.shut_stores(now);
+        let held = self.counters().held;
+        self.observer.event(&Event::Stopping {
+            held,
+            limit: self.stop_timeout,
+        });
+        let mut drain = Drain::new(now, self.stop_timeout, stop.requests());
+        loop {
+            let now = Instant::now();
+            match drain.poll(now, self.counters().held as usize, stop.requests()) {
+                Step::Write => self.shut_stores(now),
+                Step::Wait(d) => {
+                    // The status line and the watchdog go on through a long drain.
+                    if now.saturating_duration_since(self.last_tick) >= Duration::from_secs(1) {
+                        self.last_tick = now;
+                        let c = self.counters();
+                        self.observer.event(&Event::Tick(&c));
+                    }
+                    stop.sleep(d.min(Duration::from_secs(1)));
+                }
+                Step::Done | Step::GiveUp(_) => break,
+            }
+        }
+        let c = self.counters();
+        self.observer.event(&Event::Tick(&c));
+        Ok(())
+    }
+
+    /// One attempt at every held row, whatever the retry timer says, then an fsync.
+    fn shut_stores(&mut self, now: Instant) {
         for s in self.retiring.iter_mut().chain(self.store.as_mut()) {
             s.shutdown(now);
         }
         self.store_events();
-        let c = self.counters();
-        self.observer.event(&Event::Tick(&c));
-        Ok(())
     }
 
     fn write(&mut self, record: Record, now: Instant) -> Result<(), CaptureError> {
@@ -630,13 +679,13 @@ impl<'o> Capture<'o> {
         &mut self,
         mut input: impl Read,
         name: &str,
-        stop: &AtomicBool,
+        stop: &Stop,
     ) -> Result<(), CaptureError> {
         self.stream = StreamClock::Air;
         self.observer.event(&Event::Started { source: name });
         let mut buf = vec![0u8; 64 * 1024];
         let mut offset = 0u64;
-        while !stop.load(Ordering::Relaxed) {
+        while !stop.requested() {
             let n = match input.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => n,
@@ -652,7 +701,7 @@ impl<'o> Capture<'o> {
             offset += n as u64;
             self.feed(&buf[..n], Instant::now())?;
         }
-        self.finish(Instant::now())
+        self.finish(stop)
     }
 
     /// Records a serial port until `stop` is set, reopening it whenever it fails.
@@ -660,7 +709,7 @@ impl<'o> Capture<'o> {
         &mut self,
         path: &str,
         mode: Option<Mode>,
-        stop: &AtomicBool,
+        stop: &Stop,
     ) -> Result<(), CaptureError> {
         check_port_path(path)?;
         let bauds: &[u32] = match mode {
@@ -677,7 +726,7 @@ impl<'o> Capture<'o> {
         let mut stats_at_good = *self.decoder.stats();
         self.counters.port_open = false;
         self.observer.event(&Event::Started { source: path });
-        while !stop.load(Ordering::Relaxed) {
+        while !stop.requested() {
             let now = Instant::now();
             match sup.poll(now) {
                 Action::Open(baud) => {
@@ -740,7 +789,7 @@ impl<'o> Capture<'o> {
             self.tick(Instant::now())?;
         }
         drop(port);
-        self.finish(Instant::now())
+        self.finish(stop)
     }
 
     fn say(&mut self, note: Note, path: &str, stats_at_good: &Stats) {
@@ -861,9 +910,9 @@ fn check_port_path(path: &str) -> Result<(), CaptureError> {
     }
 }
 
-fn sleep_unless(stop: &AtomicBool, d: Duration) {
+fn sleep_unless(stop: &Stop, d: Duration) {
     let until = Instant::now() + d;
-    while !stop.load(Ordering::Relaxed) && Instant::now() < until {
+    while !stop.requested() && Instant::now() < until {
         std::thread::sleep(
             Duration::from_millis(50).min(until.saturating_duration_since(Instant::now())),
         );

@@ -32,7 +32,7 @@ use std::time::{Duration as StdDuration, Instant};
 
 use anyhow::{bail, Context, Result};
 use chrono::{DateTime, Days, Duration, NaiveDate, NaiveTime, Utc};
-use tic_rec::capture::{Capture, Event, HostClock, Observer, StoreConfig};
+use tic_rec::capture::{Capture, Event, HostClock, Observer, Stop, StoreConfig};
 use tic_rec::record::RecordConfig;
 use tic_rec::sim::{ending_at, serve, Contract, Meter, Pty, SimConfig, Speed};
 use tic_rec::store::TZ;
@@ -75,7 +75,7 @@ const OPEN_TIMEOUT: StdDuration = StdDuration::from_secs(10);
 /// The meter's write timeout: how soon it notices `end` when nobody reads.
 const WRITE_TIMEOUT: StdDuration = StdDuration::from_millis(100);
 
-pub fn run(opts: Options, stop: Arc<AtomicBool>) -> Result<()> {
+pub fn run(opts: Options, stop: Arc<Stop>) -> Result<()> {
     super::check_data_dir(&opts.data_dir)?;
     let oldest = oldest_record(&opts.data_dir)?;
     let today = Utc::now().with_timezone(&TZ).date_naive();
@@ -92,11 +92,9 @@ pub fn run(opts: Options, stop: Arc<AtomicBool>) -> Result<()> {
     })?;
     let _lock = super::record::lock_data_dir(&opts.data_dir, "the demo")?;
 
-    // `end` stops both sides; a signal sets it as well as `stop` (which says why).
-    let end = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, Arc::clone(&end))?;
-    }
+    // `end` stops both sides: a signal's request, or the demo's end (the day served, or
+    // a failure).
+    let end = stop;
     let mut pty = Pty::open()?;
     serialport::SerialPort::set_timeout(&mut pty.master, WRITE_TIMEOUT)
         .map_err(|e| io::Error::other(format!("cannot set the demo port's timeout: {e}")))?;
@@ -143,14 +141,16 @@ pub fn run(opts: Options, stop: Arc<AtomicBool>) -> Result<()> {
         labels: opts.labels.clone(),
         every: opts.every.or(plan.every),
     };
-    let mut capture =
-        Capture::new(Some(plan.mode), record, store, &mut watch).with_silence(opts.silence);
+    // A demo says why it cannot write rather than wait for the disk.
+    let mut capture = Capture::new(Some(plan.mode), record, store, &mut watch)
+        .with_silence(opts.silence)
+        .with_stop_timeout(StdDuration::ZERO);
     if let Some(clock) = plan.clock {
         capture = capture.with_clock(clock);
     }
     let result = capture.run_port(&path, Some(plan.mode), &end);
     // Whatever ended the recorder ends the meter.
-    end.store(true, Ordering::Relaxed);
+    end.end();
     let counters = capture.counters();
     drop(capture);
     let failed = watch.failed.take();
@@ -166,7 +166,7 @@ pub fn run(opts: Options, stop: Arc<AtomicBool>) -> Result<()> {
     if let Some(error) = failed {
         bail!("the demo cannot write its records: {error}");
     }
-    if stop.load(Ordering::Relaxed) {
+    if end.requests() > 0 {
         eprintln!("tic-rec: demo: stopped by a signal");
         return Ok(());
     }
@@ -191,16 +191,16 @@ fn serve_day(
     mut pty: Pty,
     day: Duration,
     speed: Speed,
-    end: &AtomicBool,
+    end: &Stop,
     opened: &AtomicBool,
 ) -> io::Result<(u64, Pty)> {
     let deadline = Instant::now() + OPEN_TIMEOUT;
     while !opened.load(Ordering::Relaxed) {
-        if end.load(Ordering::Relaxed) {
+        if end.requested() {
             return Ok((0, pty));
         }
         if Instant::now() > deadline {
-            end.store(true, Ordering::Relaxed);
+            end.end();
             return Err(io::Error::other(
                 "the recorder did not open the demo's port",
             ));
@@ -213,9 +213,9 @@ fn serve_day(
     };
     let n = match serve(&mut meter, Some(day), None, speed, &mut line) {
         Ok(n) => n,
-        Err(_) if end.load(Ordering::Relaxed) => return Ok((meter.frames(), pty)),
+        Err(_) if end.requested() => return Ok((meter.frames(), pty)),
         Err(e) => {
-            end.store(true, Ordering::Relaxed);
+            end.end();
             return Err(e);
         }
     };
@@ -223,20 +223,20 @@ fn serve_day(
     pty.drain();
     std::thread::sleep(StdDuration::from_millis(200));
     pty.drain();
-    end.store(true, Ordering::Relaxed);
+    end.end();
     Ok((n, pty))
 }
 
 /// The demo's side of the line: waits for the reader (no byte dropped) until `end`.
 struct DemoLine<'a> {
     port: &'a mut serialport::TTYPort,
-    end: &'a AtomicBool,
+    end: &'a Stop,
 }
 
 impl Write for DemoLine<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         loop {
-            if self.end.load(Ordering::Relaxed) {
+            if self.end.requested() {
                 return Err(io::Error::other("the demo is ending"));
             }
             match self.port.write(buf) {
@@ -257,7 +257,7 @@ impl Write for DemoLine<'_> {
 struct Watch<'a> {
     status: &'a mut Status,
     opened: &'a AtomicBool,
-    end: &'a AtomicBool,
+    end: &'a Stop,
     failed: Option<String>,
 }
 
@@ -267,7 +267,7 @@ impl Observer for Watch<'_> {
             Event::PortOpened { .. } => self.opened.store(true, Ordering::Relaxed),
             Event::WriteStalled { error, .. } => {
                 self.failed.get_or_insert_with(|| error.to_string());
-                self.end.store(true, Ordering::Relaxed);
+                self.end.end();
                 return;
             }
             _ => {}

@@ -96,6 +96,15 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// Stop requests from SIGINT and SIGTERM (see [`tic_rec::capture::stop`]): the first stops
+/// the command in order, a second never cuts that short, a third gives up writing what the
+/// recorder holds.
+fn stop_on_signals() -> anyhow::Result<std::sync::Arc<tic_rec::capture::Stop>> {
+    let stop = std::sync::Arc::new(tic_rec::capture::Stop::new());
+    stop.on_signals()?;
+    Ok(stop)
+}
+
 /// Fails when `--data-dir` (or the first of its ancestors that exists) is not a directory:
 /// the I/O errors for that ("File exists", "Not a directory") do not say so.
 pub fn check_data_dir(dir: &Path) -> anyhow::Result<()> {

@@ -3,8 +3,6 @@
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use anyhow::{bail, Context, Result};
@@ -53,6 +51,11 @@ pub struct Args {
     /// Also keep the raw bytes, in YYYY-MM-DD.tic files beside the records.
     #[arg(long)]
     raw: bool,
+    /// On a stop (SIGINT/SIGTERM), how long rows held in memory (the disk refused them) are
+    /// tried again before they are dropped. A second signal tries again at once; a third
+    /// gives up at once. Keep it below the service's TimeoutStopSec.
+    #[arg(long, value_parser = parse_duration, default_value = "30s")]
+    stop_timeout: Duration,
     /// Report a line without valid frames, or frames without rows, after this long (for tests).
     #[arg(long, value_parser = parse_duration, default_value = "1min", hide = true)]
     silence_warning: Duration,
@@ -116,17 +119,6 @@ fn parse_label(s: &str) -> Result<String, String> {
             "{s:?} is not a TIC label (A-Z, 0-9, + and -, e.g. EASF01)"
         ))
     }
-}
-
-/// Sets `stop` on SIGINT/SIGTERM; a second signal exits at once.
-pub(super) fn stop_flag() -> Result<Arc<AtomicBool>> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [SIGINT, SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(sig, 1, Arc::clone(&stop))?;
-        signal_hook::flag::register(sig, Arc::clone(&stop))?;
-    }
-    Ok(stop)
 }
 
 /// Takes the data directory's lock, naming this process and its source for a second
@@ -222,7 +214,7 @@ pub fn run(args: Args) -> Result<()> {
         Some("auto") => Some(tic_rec::capture::port::device::auto()?),
         other => other.map(str::to_owned),
     };
-    let stop = stop_flag()?;
+    let stop = super::stop_on_signals()?;
     let fsync = args.fsync_interval.to_std().context("--fsync-interval")?;
     if args.demo && args.mqtt.enabled() {
         bail!("--mqtt publishes a real meter (or a replay): the demo records a day in seconds, which Home Assistant would take as live");
@@ -314,6 +306,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     let mut capture = Capture::new(mode, record, store, &mut observers)
         .with_silence(args.silence_warning.to_std().context("--silence-warning")?)
+        .with_stop_timeout(args.stop_timeout.to_std().context("--stop-timeout")?)
         .with_clock(clock);
     let (result, replay) = if let Some(path) = &args.replay {
         let name = path.display().to_string();
@@ -339,8 +332,17 @@ pub fn run(args: Args) -> Result<()> {
     result?;
     if counters.held > 0 {
         bail!(
-            "{} rows could not be written before exiting ({})",
+            "{} rows held in memory could not be written and are dropped: the disk still refused them {}; {} rows were written to {}",
             counters.held,
+            if stop.forced() {
+                "at the third stop signal".to_owned()
+            } else {
+                format!(
+                    "after {} (--stop-timeout)",
+                    humantime::format_duration(args.stop_timeout.to_std().unwrap_or_default())
+                )
+            },
+            counters.written,
             args.data_dir.display()
         );
     }
@@ -348,7 +350,7 @@ pub fn run(args: Args) -> Result<()> {
         eprintln!("tic-rec: note: --replay-start was not used: the capture has no historique frame (standard records carry the meter's DATE)");
     }
     if let Some(name) = replay {
-        if !stop.load(Ordering::Relaxed) {
+        if !stop.requested() {
             replay_report(&name, &counters, mode, clock)?;
         }
     }

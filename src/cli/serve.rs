@@ -2,7 +2,6 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
@@ -87,9 +86,9 @@ pub fn run(args: Args) -> Result<()> {
             args.data_dir.display().to_string()
         );
     }
-    let stop = super::record::stop_flag()?;
+    let stop = super::stop_on_signals()?;
     let _running = start(args.listen, &args.data_dir, None)?;
-    while !stop.load(Ordering::Relaxed) {
+    while !stop.requested() {
         std::thread::sleep(Duration::from_millis(200));
     }
     Ok(())

@@ -267,7 +267,12 @@ impl Observer for Status {
                 for_secs,
                 ref reason,
             } => self.log(format!("no row written for {}: {reason}", secs(for_secs))),
-            Event::Frame(_) => {}
+            Event::Stopping { held, limit } if held > 0 => self.log(format!(
+                "stopping: {held} rows held in memory are not written yet (the disk refuses them): trying again every {} s for up to {}; a second SIGINT/SIGTERM tries at once, a third gives up (the rows are dropped)",
+                tic_rec::capture::stop::DRAIN_RETRY.as_secs(),
+                humantime::format_duration(limit)
+            )),
+            Event::Stopping { .. } | Event::Frame(_) => {}
             Event::Recorded(_, c) | Event::Tick(c) => {
                 self.archive_reports();
                 self.mqtt_notes();
