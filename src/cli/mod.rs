@@ -127,6 +127,24 @@ pub fn check_data_dir(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Creates the data directory if needed and takes its lock, naming this process and its
+/// `source` for a second recorder's message.
+fn create_data_dir(dir: &Path, source: &str) -> anyhow::Result<tic_rec::store::DirLock> {
+    use anyhow::Context;
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "cannot create the data directory {:?}",
+            dir.display().to_string()
+        )
+    })?;
+    let holder = format!(
+        "tic-rec pid {}, since {}, recording {source}",
+        std::process::id(),
+        chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    );
+    Ok(tic_rec::store::DirLock::acquire(dir, &holder)?)
+}
+
 /// `--mode auto|standard|historique`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ModeArg {

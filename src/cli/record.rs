@@ -121,17 +121,6 @@ fn parse_label(s: &str) -> Result<String, String> {
     }
 }
 
-/// Takes the data directory's lock, naming this process and its source for a second
-/// recorder's message.
-pub(super) fn lock_data_dir(dir: &Path, source: &str) -> Result<tic_rec::store::DirLock> {
-    let holder = format!(
-        "tic-rec pid {}, since {}, recording {source}",
-        std::process::id(),
-        chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-    );
-    Ok(tic_rec::store::DirLock::acquire(dir, &holder)?)
-}
-
 /// What a replay wrote, and why the other frames made no row; an error if it wrote none.
 fn replay_report(name: &str, c: &Counters, mode: Option<Mode>, clock: HostClock) -> Result<()> {
     let r = &c.recorder;
@@ -224,32 +213,28 @@ pub fn run(args: Args) -> Result<()> {
     if args.demo {
         // The demo checks its flags before creating anything, then takes the lock.
         let opts = super::demo::Options {
-            mode: args.mode.forced().unwrap_or(Mode::Standard),
-            data_dir: args.data_dir,
-            labels: args.labels,
-            every: args.every,
-            fsync_interval: fsync,
-            raw: args.raw,
+            demo: tic_rec::sim::demo::DemoConfig {
+                mode: args.mode.forced().unwrap_or(Mode::Standard),
+                data_dir: args.data_dir,
+                labels: args.labels,
+                every: args.every,
+                fsync_interval: fsync,
+                raw: args.raw,
+                silence: args.silence_warning.to_std().context("--silence-warning")?,
+            },
             log_interval: args.log_interval.to_std().context("--log-interval")?,
-            silence: args.silence_warning.to_std().context("--silence-warning")?,
             archive: args.archive,
             keep_csv: args.keep_csv,
         };
         return super::demo::run(opts, stop);
     }
     super::check_data_dir(&args.data_dir)?;
-    std::fs::create_dir_all(&args.data_dir).with_context(|| {
-        format!(
-            "cannot create the data directory {:?}",
-            args.data_dir.display().to_string()
-        )
-    })?;
     let source = match (&port, &args.replay) {
         (Some(p), _) => p.clone(),
         (None, Some(r)) => format!("a replay of {}", r.display()),
         (None, None) => unreachable!("clap requires a source"),
     };
-    let _lock = lock_data_dir(&args.data_dir, &source)?;
+    let _lock = super::create_data_dir(&args.data_dir, &source)?;
     let store = StoreConfig {
         dir: args.data_dir.clone(),
         fsync_interval: fsync,
@@ -328,7 +313,7 @@ pub fn run(args: Args) -> Result<()> {
         h.shutdown(StdDuration::from_secs(3));
     }
     status.end_archive(args.replay.is_some() && result.is_ok());
-    status.finish(&counters);
+    status.finish();
     result?;
     if counters.held > 0 {
         bail!(

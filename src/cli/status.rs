@@ -19,6 +19,8 @@ pub(super) struct Status {
     last_log: Instant,
     archiver: Option<Archiver>,
     mqtt: Option<MqttHandle>,
+    /// The last counts the loop gave (its final tick: the end's).
+    counts: Counters,
 }
 
 impl Status {
@@ -41,6 +43,7 @@ impl Status {
             last_log: Instant::now(),
             archiver,
             mqtt,
+            counts: Counters::default(),
         }
     }
 
@@ -85,7 +88,9 @@ impl Status {
         s
     }
 
-    pub(super) fn finish(&self, c: &Counters) {
+    /// The last line: the counts at the end.
+    pub(super) fn finish(&self) {
+        let c = &self.counts;
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
@@ -274,6 +279,7 @@ impl Observer for Status {
             )),
             Event::Stopping { .. } | Event::Frame(_) => {}
             Event::Recorded(_, c) | Event::Tick(c) => {
+                self.counts = *c;
                 self.archive_reports();
                 self.mqtt_notes();
                 if let Some(bar) = &self.bar {
