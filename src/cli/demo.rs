@@ -11,7 +11,6 @@ use tic_rec::capture::Stop;
 use tic_rec::sim::demo::{Demo, DemoConfig, Ended};
 use tic_rec::store::TZ;
 
-use super::record::{start_archiver, Archive};
 use super::status::Status;
 
 /// What the demo records, from `record`'s arguments.
@@ -20,10 +19,8 @@ pub struct Options {
     pub demo: DemoConfig,
     /// `--log-interval`.
     pub log_interval: StdDuration,
-    /// `--archive`.
-    pub archive: Archive,
-    /// `--keep-csv`.
-    pub keep_csv: bool,
+    /// The archive job (the data directory, and how), unless closed days stay CSV.
+    pub archive: Option<(PathBuf, tic_rec::archive::Settings)>,
 }
 
 pub fn run(opts: Options, stop: Arc<Stop>) -> Result<()> {
@@ -44,11 +41,7 @@ pub fn run(opts: Options, stop: Arc<Stop>) -> Result<()> {
         },
         data_dir.canonicalize().unwrap_or(data_dir.clone()).display()
     );
-    let mut status = Status::new(
-        opts.log_interval,
-        start_archiver(&data_dir, opts.archive, opts.keep_csv),
-        None,
-    );
+    let mut status = Status::new(opts.log_interval, opts.archive, None);
     let ended = demo.run(&mut status, &stop);
     status.end_archive(false);
     status.finish();

@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration as StdDuration;
 
 use anyhow::{bail, Context, Result};
@@ -80,30 +80,23 @@ pub struct Args {
 
 /// `--archive`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub(super) enum Archive {
+enum Archive {
     /// Convert closed days to Parquet.
     Parquet,
     /// Keep plain CSV.
     Csv,
 }
 
-/// The background conversion of closed days (`--archive parquet`): a replay converts what it
-/// closed before exiting; a port or the demo stops the job (the rest is done at the next
-/// start or by `tic-rec compact`).
-pub(super) fn start_archiver(
-    data_dir: &Path,
-    archive: Archive,
-    keep_csv: bool,
-) -> Option<tic_rec::archive::Archiver> {
-    (archive == Archive::Parquet).then(|| {
-        let today = chrono::Utc::now()
-            .with_timezone(&tic_rec::store::TZ)
-            .date_naive();
+/// The archive job (`--archive parquet`: closed days converted in the background): a replay
+/// converts what it closed before exiting; a port or the demo stops the job (the rest is
+/// done at the next start or by `tic-rec compact`).
+fn archive_job(args: &Args) -> Option<(PathBuf, tic_rec::archive::Settings)> {
+    (args.archive == Archive::Parquet).then(|| {
         let settings = tic_rec::archive::Settings {
-            keep_csv,
+            keep_csv: args.keep_csv,
             fail: super::compact::injected_failure(),
         };
-        tic_rec::archive::Archiver::start(data_dir, settings, today)
+        (args.data_dir.clone(), settings)
     })
 }
 
@@ -210,6 +203,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     // MQTT hook: the password file and TLS are checked before anything is created.
     let mut mqtt = if args.demo { None } else { args.mqtt.start()? };
+    let archive = archive_job(&args);
     if args.demo {
         // The demo checks its flags before creating anything, then takes the lock.
         let opts = super::demo::Options {
@@ -223,8 +217,7 @@ pub fn run(args: Args) -> Result<()> {
                 silence: args.silence_warning.to_std().context("--silence-warning")?,
             },
             log_interval: args.log_interval.to_std().context("--log-interval")?,
-            archive: args.archive,
-            keep_csv: args.keep_csv,
+            archive,
         };
         return super::demo::run(opts, stop);
     }
@@ -249,7 +242,7 @@ pub fn run(args: Args) -> Result<()> {
         args.log_interval
             .to_std()
             .unwrap_or(StdDuration::from_secs(300)),
-        start_archiver(&args.data_dir, args.archive, args.keep_csv),
+        archive,
         mqtt_handle.clone(),
     );
     let mut systemd = tic_rec::systemd::Notifier::from_env(Status::summary);

@@ -1,14 +1,16 @@
 //! What the recorder says while it runs: an indicatif status line on a terminal, plain log
 //! lines otherwise (the systemd journal). One [`Observer`] of the recording loop, which also
-//! logs the reports of the jobs that run beside it: the archive of closed days (told which
-//! day's file the store opens: the day left is closed) and the MQTT link (its notes, and its
-//! state in the status line).
+//! logs the reports of the jobs that run beside it: the archive of closed days (started when
+//! the store opens its first file, so nothing is archived before the recorder writes, and
+//! told which day's file the store opens: the day left is closed) and the MQTT link (its
+//! notes, and its state in the status line).
 
 use std::io::{self, IsTerminal};
+use std::path::PathBuf;
 use std::time::{Duration as StdDuration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use tic_rec::archive::{Archiver, Report};
+use tic_rec::archive::{Archiver, Report, Settings};
 use tic_rec::capture::{Counters, Event, Observer};
 use tic_rec::mqtt::MqttHandle;
 
@@ -17,6 +19,8 @@ pub(super) struct Status {
     bar: Option<ProgressBar>,
     log_every: StdDuration,
     last_log: Instant,
+    /// The archive job to start at the first file the store opens.
+    archive: Option<(PathBuf, Settings)>,
     archiver: Option<Archiver>,
     mqtt: Option<MqttHandle>,
     /// The last counts the loop gave (its final tick: the end's).
@@ -24,11 +28,12 @@ pub(super) struct Status {
 }
 
 impl Status {
-    /// A status that logs a summary line every `log_every` when not on a terminal, and the
-    /// reports of the archive job and the MQTT link, if they run.
+    /// A status that logs a summary line every `log_every` when not on a terminal, runs the
+    /// archive job of `archive` (the data directory and how) once the store opens its first
+    /// file, and logs its reports and the MQTT link's.
     pub(super) fn new(
         log_every: StdDuration,
-        archiver: Option<Archiver>,
+        archive: Option<(PathBuf, Settings)>,
         mqtt: Option<MqttHandle>,
     ) -> Status {
         let bar = io::stderr().is_terminal().then(|| {
@@ -41,7 +46,8 @@ impl Status {
             bar,
             log_every,
             last_log: Instant::now(),
-            archiver,
+            archive,
+            archiver: None,
             mqtt,
             counts: Counters::default(),
         }
@@ -208,6 +214,12 @@ impl Observer for Status {
                     line.push_str(" (the day's earlier file has later rows: the clock went back)");
                 }
                 self.log(line);
+                if let Some((dir, settings)) = self.archive.take() {
+                    let today = chrono::Utc::now()
+                        .with_timezone(&tic_rec::store::TZ)
+                        .date_naive();
+                    self.archiver = Some(Archiver::start(&dir, settings, today));
+                }
                 // The day of the file opened is the one being recorded: the archive job
                 // takes the day it was on before as closed.
                 if let Some(a) = &self.archiver {
