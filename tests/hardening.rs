@@ -476,14 +476,21 @@ fn a_missing_port_is_said_with_the_ports_present_and_retried() {
         ],
         &[],
     );
-    rec.wait_for("/dev/ttyNOPE does not exist", 5);
+    rec.wait_for("/dev/ttyNOPE does not exist (mistyped?)", 5);
     // Said again after 10 s (not every second), and still running.
     rec.wait_for("still does not exist after 10s", 15);
+    assert!(!data.exists(), "nothing created while it waits");
     let (status, stderr) = rec.terminate();
     assert!(status.success(), "{stderr}");
-    assert!(stderr.contains("trying again every second"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "trying again every second (nothing is recorded, created or archived until it opens)"
+        ),
+        "{stderr}"
+    );
     assert!(stderr.contains("serial port"), "{stderr}");
     assert_eq!(stderr.matches("does not exist").count(), 2, "{stderr}");
+    assert!(!data.exists(), "nothing created at the end either");
 }
 
 #[test]
@@ -776,5 +783,64 @@ fn a_stop_that_cannot_write_says_what_it_dropped() {
         assert_eq!(got.len(), written_in(last), "{stderr}");
         assert!(dropped >= 10, "{dropped}: {stderr}");
         assert_every_second(&got, &stderr);
+    }
+}
+
+/// A port absent at the start (a mistyped name, or an adapter not plugged in yet) creates
+/// nothing and archives nothing while the recorder waits for it; once it opens, the data
+/// directory is made, the rows written and the closed days archived.
+#[test]
+fn an_absent_port_creates_and_archives_nothing_until_it_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("ttyTIC");
+    for existing in [false, true] {
+        let data = dir.path().join(format!("data-{existing}"));
+        let closed = data.join("2026/01/2026-01-10.csv");
+        if existing {
+            common::Model {
+                contract: common::Contract::HcHp,
+                start: common::local(2026, 1, 10, 0),
+                end: common::local(2026, 1, 11, 0),
+                step: 600,
+                gaps: vec![],
+            }
+            .write(&data, &[]);
+            assert!(closed.exists());
+        }
+        let _ = std::fs::remove_file(&link);
+        let rec = recorder(
+            &[
+                "--port",
+                link.to_str().unwrap(),
+                "--data-dir",
+                data.to_str().unwrap(),
+                "--mode",
+                "standard",
+            ],
+            &[],
+        );
+        rec.wait_for("does not exist", 10);
+        // The archive job of an earlier version started at once.
+        std::thread::sleep(StdDuration::from_millis(500));
+        assert_eq!(data.exists(), existing, "{}", rec.stderr());
+        assert!(
+            closed.exists() == existing && !rec.has("archived 2026"),
+            "{}",
+            rec.stderr()
+        );
+        let mut pty = common::pty();
+        point(&link, &pty.path);
+        rec.wait_for("reading", 10);
+        let mut meter = standard_meter("2026-06-01 12:00:00");
+        let deadline = Instant::now() + StdDuration::from_secs(20);
+        while common::rows_so_far(&data) < 3 || (existing && !rec.has("archived 2026-01-10")) {
+            assert!(Instant::now() < deadline, "{}", rec.stderr());
+            send(&mut pty, &mut meter);
+            std::thread::sleep(StdDuration::from_millis(100));
+        }
+        let (status, stderr) = rec.terminate();
+        assert!(status.success(), "{stderr}");
+        assert!(data.join(tic_rec::store::LOCK_FILE).exists(), "{stderr}");
+        assert!(!closed.exists(), "archived once recording: {stderr}");
     }
 }

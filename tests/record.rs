@@ -475,12 +475,14 @@ fn real_captures_replay_to_verified_records_only() {
 #[test]
 fn replay_of_a_missing_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let (ok, stderr) = replay(&dir.path().join("nope.tic"), &dir.path().join("data"), &[]);
+    let data = dir.path().join("data");
+    let (ok, stderr) = replay(&dir.path().join("nope.tic"), &data, &[]);
     assert!(!ok);
     assert!(
         stderr.contains("nope.tic") && stderr.lines().count() == 1,
         "{stderr}"
     );
+    assert!(!data.exists(), "nothing created before the error");
 }
 
 #[test]

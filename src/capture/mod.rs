@@ -8,7 +8,9 @@ pub mod stop;
 
 use std::io::{self, Read};
 
-pub use run::{Capture, CaptureError, Counters, Event, Fanout, HostClock, Observer, StoreConfig};
+pub use run::{
+    Capture, CaptureError, Counters, Event, Fanout, HostClock, Observer, Port, StoreConfig,
+};
 pub use stop::Stop;
 
 use crate::tic::{Config, Decoder, Frame, Framing, LF, STX};

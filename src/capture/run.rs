@@ -123,6 +123,9 @@ pub enum Event<'a> {
         failure: String,
         /// Whether the path is absent.
         missing: bool,
+        /// Whether the port has never opened in this run (nothing is recorded or created
+        /// before it does).
+        first_open: bool,
         /// How long it has been unavailable.
         for_secs: u64,
         /// Open attempts so far.
@@ -263,6 +266,23 @@ pub struct StoreConfig {
     pub fsync_interval: Duration,
     /// Keep raw bytes in `.tic` files.
     pub raw: bool,
+}
+
+/// A serial port being recorded: its supervisor, and the port while it is open
+/// ([`Capture::open_port`]).
+pub struct Port {
+    path: String,
+    sup: Supervisor,
+    open: Option<serialport::TTYPort>,
+    /// Counts at the last valid frame, for the silence hint.
+    stats_at_good: Stats,
+}
+
+impl Port {
+    /// The port's path.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
 }
 
 /// Where historique records (which have no DATE) get their time.
@@ -704,13 +724,29 @@ impl<'o> Capture<'o> {
         self.finish(stop)
     }
 
-    /// Records a serial port until `stop` is set, reopening it whenever it fails.
+    /// Records a serial port until `stop` is set, reopening it whenever it fails:
+    /// [`Capture::open_port`], then [`Capture::record_port`].
     pub fn run_port(
         &mut self,
         path: &str,
         mode: Option<Mode>,
         stop: &Stop,
     ) -> Result<(), CaptureError> {
+        match self.open_port(path, mode, stop)? {
+            Some(port) => self.record_port(port, stop),
+            None => self.finish(stop),
+        }
+    }
+
+    /// Starts reading a serial port: waits until it opens for the first time (trying every
+    /// second, and saying why it cannot), so that the caller creates nothing for a port that
+    /// never comes. `None` when `stop` came first (then [`Capture::finish`] ends the run).
+    pub fn open_port(
+        &mut self,
+        path: &str,
+        mode: Option<Mode>,
+        stop: &Stop,
+    ) -> Result<Option<Port>, CaptureError> {
         check_port_path(path)?;
         let bauds: &[u32] = match mode {
             Some(Mode::Standard) => &[9600],
@@ -719,21 +755,47 @@ impl<'o> Capture<'o> {
         };
         let start = Instant::now();
         self.stream = StreamClock::Live(start);
-        let mut sup = Supervisor::new(bauds, self.silence, start);
-        let mut buf = [0u8; 4096];
-        let mut port: Option<serialport::TTYPort> = None;
-        // Counts at the last valid frame, for the silence hint.
-        let mut stats_at_good = *self.decoder.stats();
+        let mut port = Port {
+            path: path.to_owned(),
+            sup: Supervisor::new(bauds, self.silence, start),
+            open: None,
+            stats_at_good: *self.decoder.stats(),
+        };
         self.counters.port_open = false;
         self.observer.event(&Event::Started { source: path });
-        while !stop.requested() {
+        self.pump(&mut port, stop, true)?;
+        Ok(port.sup.is_open().then_some(port))
+    }
+
+    /// Records a port [`Capture::open_port`] opened until `stop` is set, reopening it
+    /// whenever it fails, then [`Capture::finish`]es.
+    pub fn record_port(&mut self, mut port: Port, stop: &Stop) -> Result<(), CaptureError> {
+        self.pump(&mut port, stop, false)?;
+        drop(port);
+        self.finish(stop)
+    }
+
+    /// The port loop, until `stop` (or, with `until_open`, until the port is open).
+    fn pump(&mut self, port: &mut Port, stop: &Stop, until_open: bool) -> Result<(), CaptureError> {
+        let mut buf = [0u8; 4096];
+        let Port {
+            path,
+            sup,
+            open,
+            stats_at_good,
+        } = port;
+        let path = path.as_str();
+        loop {
+            if stop.requested() {
+                return Ok(());
+            }
             let now = Instant::now();
             match sup.poll(now) {
                 Action::Open(baud) => {
-                    port = None;
+                    *open = None;
                     match device::open(path, baud, READ_TIMEOUT) {
                         Ok(p) => {
-                            port = Some(p);
+                            *open = Some(p);
                             sup.opened(now);
                         }
                         Err(e) => {
@@ -754,11 +816,11 @@ impl<'o> Capture<'o> {
                 }
                 Action::Wait(d) => sleep_unless(stop, d.min(READ_TIMEOUT)),
                 Action::Read => {
-                    let p = port.as_mut().expect("the supervisor reads an open port");
+                    let p = open.as_mut().expect("the supervisor reads an open port");
                     let good_before = self.good_frames;
                     match p.read(&mut buf) {
                         Ok(0) => {
-                            port = None;
+                            *open = None;
                             sup.failed(now, Failure::HungUp);
                         }
                         Ok(n) => self.feed(&buf[..n], now)?,
@@ -770,29 +832,32 @@ impl<'o> Capture<'o> {
                                     | io::ErrorKind::WouldBlock
                             ) => {}
                         Err(e) => {
-                            port = None;
+                            *open = None;
                             sup.failed(now, Failure::Read(e.to_string()));
                         }
                     }
                     if self.good_frames > good_before {
                         sup.good_frame(now);
-                        stats_at_good = *self.decoder.stats();
+                        *stats_at_good = *self.decoder.stats();
                     }
                 }
             }
+            if until_open && sup.is_open() {
+                // Said by `record_port`, once the caller is ready for what follows.
+                return Ok(());
+            }
             self.counters.port_open = sup.is_open();
             self.counters.port_reopens = sup.reopens();
+            let first_open = !sup.opened_once();
             let notes: Vec<Note> = sup.take_notes().collect();
             for note in notes {
-                self.say(note, path, &stats_at_good);
+                self.say(note, path, stats_at_good, first_open);
             }
             self.tick(Instant::now())?;
         }
-        drop(port);
-        self.finish(stop)
     }
 
-    fn say(&mut self, note: Note, path: &str, stats_at_good: &Stats) {
+    fn say(&mut self, note: Note, path: &str, stats_at_good: &Stats, first_open: bool) {
         match note {
             Note::Opened { baud, after } => {
                 self.observer
@@ -821,6 +886,7 @@ impl<'o> Capture<'o> {
                     path,
                     failure: failure.describe(),
                     missing,
+                    first_open,
                     for_secs: for_time.as_secs(),
                     attempts,
                     present,

@@ -7,6 +7,7 @@ mod demo;
 mod export;
 mod mqtt;
 mod record;
+mod replay;
 mod serve;
 mod simulate;
 mod status;

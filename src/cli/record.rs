@@ -1,14 +1,18 @@
-//! `tic-rec record`: continuous capture into daily files.
+//! `tic-rec record`: continuous capture into daily files. The arguments, then the wiring in
+//! the order of a recording: the source and the data directory checked, the observers (the
+//! status line, systemd, the MQTT link, the dashboard's live view), the loop, the end.
 
-use std::fs::File;
-use std::io;
-use std::path::PathBuf;
+use std::io::{self, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration as StdDuration;
 
 use anyhow::{bail, Context, Result};
 use chrono::Duration;
-use tic_rec::capture::{Capture, Counters, Fanout, HostClock, StoreConfig};
+use tic_rec::capture::{Capture, Counters, Fanout, HostClock, Stop, StoreConfig};
 use tic_rec::record::RecordConfig;
+use tic_rec::serve::{Live, Running};
+use tic_rec::store::DirLock;
 use tic_rec::tic::Mode;
 
 use super::simulate::parse_duration;
@@ -87,17 +91,286 @@ enum Archive {
     Csv,
 }
 
-/// The archive job (`--archive parquet`: closed days converted in the background): a replay
-/// converts what it closed before exiting; a port or the demo stops the job (the rest is
-/// done at the next start or by `tic-rec compact`).
-fn archive_job(args: &Args) -> Option<(PathBuf, tic_rec::archive::Settings)> {
-    (args.archive == Archive::Parquet).then(|| {
-        let settings = tic_rec::archive::Settings {
-            keep_csv: args.keep_csv,
-            fail: super::compact::injected_failure(),
+pub fn run(args: Args) -> Result<()> {
+    args.check()?;
+    let stop = super::stop_on_signals()?;
+    if args.demo {
+        return super::demo::run(args.demo_options()?, stop);
+    }
+    // What to read and where to write, checked before anything is created.
+    let source = Source::open(&args)?;
+    super::check_data_dir(&args.data_dir)?;
+    let clock = args.clock()?;
+    let mut mqtt = args.mqtt.start()?;
+
+    // The observers: the status line, systemd, the MQTT link, the dashboard's live view.
+    let mqtt_handle = mqtt.as_ref().map(|(_, h)| h.clone());
+    let log_every = args.log_interval.to_std().context("--log-interval")?;
+    let mut status = Status::new(log_every, args.archive_job(), mqtt_handle.clone());
+    let mut systemd = tic_rec::systemd::Notifier::from_env(Status::summary);
+    let live = match mqtt_handle {
+        Some(h) => Live::new().with_mqtt(h),
+        None => Live::new(),
+    };
+    let mut live_observer = live.observer();
+    let mut observers = Fanout::new();
+    observers.add(&mut status);
+    observers.add(&mut systemd);
+    if let Some((observer, _)) = mqtt.as_mut() {
+        observers.add(observer);
+    }
+    if args.http.is_some() {
+        observers.add(&mut live_observer);
+    }
+
+    // The loop, into a data directory made ready once the source is there.
+    let mode = args.mode.forced();
+    let mut capture = Capture::new(
+        mode,
+        args.record_config(),
+        args.store_config()?,
+        &mut observers,
+    )
+    .with_silence(args.silence_warning.to_std().context("--silence-warning")?)
+    .with_stop_timeout(args.stop_timeout.to_std().context("--stop-timeout")?)
+    .with_clock(clock);
+    let http = args.http.map(|addr| (addr, live));
+    let mut dir = DataDir::new(&args.data_dir, source.describe(), http)?;
+    let replay = source.replay_name();
+    let result = record(&mut capture, source, mode, &mut dir, &stop);
+    let counters = capture.counters();
+    drop(capture);
+    drop(observers);
+
+    // The end: the jobs beside the loop, the last line, and what a replay did.
+    if let Some((_, h)) = &mqtt {
+        h.shutdown(StdDuration::from_secs(3));
+    }
+    status.end_archive(replay.is_some() && result.is_ok());
+    status.finish();
+    result?;
+    args.nothing_dropped(&counters, &stop)?;
+    if let Some(name) = replay {
+        if args.replay_start.is_some() && counters.decoder.frames_historique == 0 {
+            eprintln!("tic-rec: note: --replay-start was not used: the capture has no historique frame (standard records carry the meter's DATE)");
+        }
+        if !stop.requested() {
+            super::replay::report(&name, &counters, mode, clock)?;
+        }
+    }
+    Ok(())
+}
+
+impl Args {
+    /// Flag combinations that would be ignored or make no sense.
+    fn check(&self) -> Result<()> {
+        if self.replay_start.is_some() && self.mode == ModeArg::Standard {
+            bail!(
+                "--replay-start stamps historique records; standard records carry the meter's DATE"
+            );
+        }
+        if self.demo && self.mqtt.enabled() {
+            bail!("--mqtt publishes a real meter (or a replay): the demo records a day in seconds, which Home Assistant would take as live");
+        }
+        Ok(())
+    }
+
+    fn demo_options(self) -> Result<super::demo::Options> {
+        Ok(super::demo::Options {
+            archive: self.archive_job(),
+            log_interval: self.log_interval.to_std().context("--log-interval")?,
+            demo: tic_rec::sim::demo::DemoConfig {
+                mode: self.mode.forced().unwrap_or(Mode::Standard),
+                fsync_interval: self.fsync_interval.to_std().context("--fsync-interval")?,
+                silence: self.silence_warning.to_std().context("--silence-warning")?,
+                data_dir: self.data_dir,
+                labels: self.labels,
+                every: self.every,
+                raw: self.raw,
+            },
+        })
+    }
+
+    /// Where historique records get their time: the host clock, or `--replay-start` plus
+    /// the air time of the bytes before them.
+    fn clock(&self) -> Result<HostClock> {
+        use chrono::TimeZone;
+        let Some(start) = self.replay_start else {
+            return Ok(HostClock::System);
         };
-        (args.data_dir.clone(), settings)
-    })
+        let start = tic_rec::store::TZ
+            .from_local_datetime(&start)
+            .earliest()
+            .with_context(|| {
+                format!("--replay-start {start} does not exist in Europe/Paris local time")
+            })?;
+        Ok(HostClock::Replay {
+            start: start.to_utc(),
+            baud: Mode::Historique.baud_rate(),
+        })
+    }
+
+    fn record_config(&self) -> RecordConfig {
+        RecordConfig {
+            labels: self.labels.clone(),
+            every: self.every,
+        }
+    }
+
+    fn store_config(&self) -> Result<StoreConfig> {
+        Ok(StoreConfig {
+            dir: self.data_dir.clone(),
+            fsync_interval: self.fsync_interval.to_std().context("--fsync-interval")?,
+            raw: self.raw,
+        })
+    }
+
+    /// The archive job (`--archive parquet`: closed days converted in the background): a
+    /// replay converts what it closed before exiting; a port or the demo stops the job (the
+    /// rest is done at the next start or by `tic-rec compact`).
+    fn archive_job(&self) -> Option<(PathBuf, tic_rec::archive::Settings)> {
+        (self.archive == Archive::Parquet).then(|| {
+            let settings = tic_rec::archive::Settings {
+                keep_csv: self.keep_csv,
+                fail: super::compact::injected_failure(),
+            };
+            (self.data_dir.clone(), settings)
+        })
+    }
+
+    /// An error when rows held in memory had to be dropped at the end: its line says how
+    /// many were written, and how many dropped.
+    fn nothing_dropped(&self, c: &Counters, stop: &Stop) -> Result<()> {
+        if c.held == 0 {
+            return Ok(());
+        }
+        let when = if stop.forced() {
+            "at the third stop signal".to_owned()
+        } else {
+            let limit = self.stop_timeout.to_std().unwrap_or_default();
+            format!(
+                "after {} (--stop-timeout)",
+                humantime::format_duration(limit)
+            )
+        };
+        bail!(
+            "{} rows held in memory could not be written and are dropped: the disk still refused them {when}; {} rows were written to {}",
+            c.held,
+            c.written,
+            self.data_dir.display()
+        )
+    }
+}
+
+/// What `record` reads: opened (a replay) or resolved (`--port auto`) before anything is
+/// created, so that a mistyped name fails first.
+enum Source {
+    Port(String),
+    Replay { input: Box<dyn Read>, name: String },
+}
+
+impl Source {
+    fn open(args: &Args) -> Result<Source> {
+        if let Some(path) = &args.replay {
+            let name = path.display().to_string();
+            if name == "-" {
+                let input = Box::new(io::stdin().lock());
+                return Ok(Source::Replay {
+                    input,
+                    name: "standard input".to_owned(),
+                });
+            }
+            let file =
+                std::fs::File::open(path).with_context(|| format!("cannot open {name:?}"))?;
+            return Ok(Source::Replay {
+                input: Box::new(file),
+                name,
+            });
+        }
+        match args.port.as_deref() {
+            Some("auto") => Ok(Source::Port(tic_rec::capture::port::device::auto()?)),
+            Some(port) => Ok(Source::Port(port.to_owned())),
+            None => bail!("no source: give --port, --replay or --demo"),
+        }
+    }
+
+    /// The source, in the lock file's words.
+    fn describe(&self) -> String {
+        match self {
+            Source::Port(p) => p.clone(),
+            Source::Replay { name, .. } => format!("a replay of {name}"),
+        }
+    }
+
+    fn replay_name(&self) -> Option<String> {
+        match self {
+            Source::Port(_) => None,
+            Source::Replay { name, .. } => Some(name.clone()),
+        }
+    }
+}
+
+/// Records `source` until its end or `stop`; the data directory is made ready once the
+/// source is there (a port that has opened, a replay that was opened).
+fn record(
+    capture: &mut Capture<'_>,
+    source: Source,
+    mode: Option<Mode>,
+    dir: &mut DataDir,
+    stop: &Stop,
+) -> Result<()> {
+    match source {
+        Source::Port(path) => match capture.open_port(&path, mode, stop)? {
+            Some(port) => {
+                dir.ready()?;
+                capture.record_port(port, stop)?;
+            }
+            None => capture.finish(stop)?,
+        },
+        Source::Replay { input, name } => {
+            dir.ready()?;
+            capture.run_reader(input, &name, stop)?;
+        }
+    }
+    Ok(())
+}
+
+/// The data directory's lock and the dashboard over it (`--http`): taken at once when the
+/// directory exists (so a second recorder is refused at once), else once the source is
+/// there (a mistyped port creates nothing).
+struct DataDir {
+    path: PathBuf,
+    source: String,
+    http: Option<(SocketAddr, Live)>,
+    lock: Option<DirLock>,
+    dashboard: Option<Running>,
+}
+
+impl DataDir {
+    fn new(path: &Path, source: String, http: Option<(SocketAddr, Live)>) -> Result<DataDir> {
+        let mut dir = DataDir {
+            path: path.to_owned(),
+            source,
+            http,
+            lock: None,
+            dashboard: None,
+        };
+        if path.is_dir() {
+            dir.ready()?;
+        }
+        Ok(dir)
+    }
+
+    /// Creates and locks the directory, and starts the dashboard over it.
+    fn ready(&mut self) -> Result<()> {
+        if self.lock.is_none() {
+            self.lock = Some(super::create_data_dir(&self.path, &self.source)?);
+        }
+        if let Some((addr, live)) = self.http.take() {
+            self.dashboard = super::serve::start_in_recorder(addr, &self.path, live);
+        }
+        Ok(())
+    }
 }
 
 fn parse_label(s: &str) -> Result<String, String> {
@@ -112,225 +385,4 @@ fn parse_label(s: &str) -> Result<String, String> {
             "{s:?} is not a TIC label (A-Z, 0-9, + and -, e.g. EASF01)"
         ))
     }
-}
-
-/// What a replay wrote, and why the other frames made no row; an error if it wrote none.
-fn replay_report(name: &str, c: &Counters, mode: Option<Mode>, clock: HostClock) -> Result<()> {
-    let r = &c.recorder;
-    let t = &r.timeline;
-    let parts: Vec<String> = [
-        (
-            r.incomplete,
-            "lacked a wanted label or had it fail its checksum",
-        ),
-        (
-            r.not_after_last,
-            "fell in the same second as the previous row",
-        ),
-        (
-            r.same_interval,
-            "fell in an interval already recorded (--every)",
-        ),
-        (
-            r.before_shape,
-            "came before a clean frame identifying the meter",
-        ),
-        (r.no_time, "had no valid DATE"),
-        (
-            t.glitches,
-            "had a time contradicted by the frames around them",
-        ),
-        (t.unset_clock, "had a time before 2010"),
-    ]
-    .iter()
-    .filter(|(n, _)| *n > 0)
-    .map(|(n, why)| format!("{n} {why}"))
-    .collect();
-    eprintln!(
-        "tic-rec: replay of {name}: {} frames, {} rows written{}",
-        c.decoder.frames,
-        c.written,
-        if parts.is_empty() {
-            String::new()
-        } else {
-            format!("; frames not written: {}", parts.join(", "))
-        }
-    );
-    let historique = c.decoder.frames_historique > c.decoder.frames_standard;
-    let host = matches!(clock, HostClock::System);
-    if historique && host && c.decoder.frames >= 10 && r.not_after_last * 2 > c.decoder.frames {
-        eprintln!(
-            "tic-rec: note: historique frames have no DATE: they were stamped with this machine's clock at replay              speed, so most fell in the same second; give the capture's start with --replay-start              YYYY-MM-DDTHH:MM:SS to stamp them from its air time at 1200 baud"
-        );
-    }
-    if c.written == 0 && c.rows == 0 {
-        let why = if c.decoder.frames == 0 {
-            "no complete frame in it (is it a TIC capture?)".to_owned()
-        } else if c.decoder.groups_ok == 0 || c.decoder.groups_bad > c.decoder.groups_ok {
-            format!(
-                "{} of {} groups failed their checksum{}",
-                c.decoder.groups_bad,
-                c.decoder.groups_bad + c.decoder.groups_ok,
-                match mode {
-                    Some(m) => format!(": is it really {m} mode? try --mode auto"),
-                    None => String::new(),
-                }
-            )
-        } else {
-            parts
-                .first()
-                .cloned()
-                .unwrap_or_else(|| "no frame made a record".to_owned())
-        };
-        bail!("no row written from {name}: {why}");
-    }
-    Ok(())
-}
-
-pub fn run(args: Args) -> Result<()> {
-    if args.replay_start.is_some() && args.mode == ModeArg::Standard {
-        bail!("--replay-start stamps historique records; standard records carry the meter's DATE");
-    }
-    // Resolve `--port auto` before anything is created.
-    let port = match args.port.as_deref() {
-        Some("auto") => Some(tic_rec::capture::port::device::auto()?),
-        other => other.map(str::to_owned),
-    };
-    let stop = super::stop_on_signals()?;
-    let fsync = args.fsync_interval.to_std().context("--fsync-interval")?;
-    if args.demo && args.mqtt.enabled() {
-        bail!("--mqtt publishes a real meter (or a replay): the demo records a day in seconds, which Home Assistant would take as live");
-    }
-    // MQTT hook: the password file and TLS are checked before anything is created.
-    let mut mqtt = if args.demo { None } else { args.mqtt.start()? };
-    let archive = archive_job(&args);
-    if args.demo {
-        // The demo checks its flags before creating anything, then takes the lock.
-        let opts = super::demo::Options {
-            demo: tic_rec::sim::demo::DemoConfig {
-                mode: args.mode.forced().unwrap_or(Mode::Standard),
-                data_dir: args.data_dir,
-                labels: args.labels,
-                every: args.every,
-                fsync_interval: fsync,
-                raw: args.raw,
-                silence: args.silence_warning.to_std().context("--silence-warning")?,
-            },
-            log_interval: args.log_interval.to_std().context("--log-interval")?,
-            archive,
-        };
-        return super::demo::run(opts, stop);
-    }
-    super::check_data_dir(&args.data_dir)?;
-    let source = match (&port, &args.replay) {
-        (Some(p), _) => p.clone(),
-        (None, Some(r)) => format!("a replay of {}", r.display()),
-        (None, None) => unreachable!("clap requires a source"),
-    };
-    let _lock = super::create_data_dir(&args.data_dir, &source)?;
-    let store = StoreConfig {
-        dir: args.data_dir.clone(),
-        fsync_interval: fsync,
-        raw: args.raw,
-    };
-    let record = RecordConfig {
-        labels: args.labels.clone(),
-        every: args.every,
-    };
-    let mqtt_handle = mqtt.as_ref().map(|(_, h)| h.clone());
-    let mut status = Status::new(
-        args.log_interval
-            .to_std()
-            .unwrap_or(StdDuration::from_secs(300)),
-        archive,
-        mqtt_handle.clone(),
-    );
-    let mut systemd = tic_rec::systemd::Notifier::from_env(Status::summary);
-    let mut observers = Fanout::new();
-    observers.add(&mut status);
-    observers.add(&mut systemd);
-    if let Some((observer, _)) = mqtt.as_mut() {
-        observers.add(observer);
-    }
-    // ---- Dashboard hook (issue 12): `--http` serves it from this process; the live
-    // snapshot is one more observer, which only copies the last record under a short lock.
-    let mut live = tic_rec::serve::Live::new();
-    if let Some(h) = mqtt_handle {
-        live = live.with_mqtt(h);
-    }
-    let mut live_observer = live.observer();
-    let _dashboard = match args.http {
-        Some(addr) => {
-            observers.add(&mut live_observer);
-            super::serve::start_in_recorder(addr, &args.data_dir, live)
-        }
-        None => None,
-    };
-    // ---- end of the dashboard hook. ----
-    let mode = args.mode.forced();
-    let mut clock = HostClock::System;
-    if let Some(start) = args.replay_start {
-        use chrono::TimeZone;
-        let start = tic_rec::store::TZ
-            .from_local_datetime(&start)
-            .earliest()
-            .with_context(|| {
-                format!("--replay-start {start} does not exist in Europe/Paris local time")
-            })?;
-        clock = HostClock::Replay {
-            start: start.to_utc(),
-            baud: Mode::Historique.baud_rate(),
-        };
-    }
-    let mut capture = Capture::new(mode, record, store, &mut observers)
-        .with_silence(args.silence_warning.to_std().context("--silence-warning")?)
-        .with_stop_timeout(args.stop_timeout.to_std().context("--stop-timeout")?)
-        .with_clock(clock);
-    let (result, replay) = if let Some(path) = &args.replay {
-        let name = path.display().to_string();
-        let r = if name == "-" {
-            capture.run_reader(io::stdin().lock(), "standard input", &stop)
-        } else {
-            let file = File::open(path).with_context(|| format!("cannot open {name:?}"))?;
-            capture.run_reader(file, &name, &stop)
-        };
-        (r, Some(name))
-    } else {
-        let port = port.expect("clap requires a source");
-        (capture.run_port(&port, mode, &stop), None)
-    };
-    let counters = capture.counters();
-    drop(capture);
-    drop(observers);
-    if let Some((_, h)) = &mqtt {
-        h.shutdown(StdDuration::from_secs(3));
-    }
-    status.end_archive(args.replay.is_some() && result.is_ok());
-    status.finish();
-    result?;
-    if counters.held > 0 {
-        bail!(
-            "{} rows held in memory could not be written and are dropped: the disk still refused them {}; {} rows were written to {}",
-            counters.held,
-            if stop.forced() {
-                "at the third stop signal".to_owned()
-            } else {
-                format!(
-                    "after {} (--stop-timeout)",
-                    humantime::format_duration(args.stop_timeout.to_std().unwrap_or_default())
-                )
-            },
-            counters.written,
-            args.data_dir.display()
-        );
-    }
-    if args.replay_start.is_some() && counters.decoder.frames_historique == 0 {
-        eprintln!("tic-rec: note: --replay-start was not used: the capture has no historique frame (standard records carry the meter's DATE)");
-    }
-    if let Some(name) = replay {
-        if !stop.requested() {
-            replay_report(&name, &counters, mode, clock)?;
-        }
-    }
-    Ok(())
 }

@@ -11,6 +11,7 @@ use std::time::{Duration as StdDuration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use tic_rec::archive::{Archiver, Report, Settings};
+use tic_rec::capture::port::device;
 use tic_rec::capture::{Counters, Event, Observer};
 use tic_rec::mqtt::MqttHandle;
 
@@ -158,6 +159,7 @@ impl Observer for Status {
                 path,
                 ref failure,
                 missing,
+                first_open,
                 for_secs,
                 attempts,
                 ref present,
@@ -167,6 +169,11 @@ impl Observer for Status {
                 } else {
                     format!("{path} still {failure} after {} ({attempts} attempts)", secs(for_secs))
                 };
+                // A stable name (/dev/serial/by-id/…) is an adapter not plugged in yet;
+                // another name absent from the start may well be mistyped.
+                if missing && first_open && !device::is_stable_name(path) {
+                    line.push_str(" (mistyped?)");
+                }
                 if missing {
                     if present.is_empty() {
                         line.push_str("; no serial port is present on this machine");
@@ -175,6 +182,9 @@ impl Observer for Status {
                     }
                 }
                 line.push_str("; trying again every second");
+                if first_open {
+                    line.push_str(" (nothing is recorded, created or archived until it opens)");
+                }
                 self.log(line)
             }
             Event::Silent {

@@ -211,6 +211,11 @@ impl Supervisor {
         self.reopens
     }
 
+    /// Whether the port has been opened at least once.
+    pub fn opened_once(&self) -> bool {
+        self.opened_once
+    }
+
     /// Whether the port is open.
     pub fn is_open(&self) -> bool {
         matches!(self.state, State::Open { .. })
