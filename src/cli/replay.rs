@@ -51,7 +51,10 @@ pub(super) fn report(name: &str, c: &Counters, mode: Option<Mode>, clock: HostCl
     let host = matches!(clock, HostClock::System);
     if historique && host && c.decoder.frames >= 10 && r.not_after_last * 2 > c.decoder.frames {
         eprintln!(
-            "tic-rec: note: historique frames have no DATE: they were stamped with this machine's clock at replay              speed, so most fell in the same second; give the capture's start with --replay-start              YYYY-MM-DDTHH:MM:SS to stamp them from its air time at 1200 baud"
+            "tic-rec: note: historique frames have no DATE: they were stamped with this \
+             machine's clock at replay speed, so most fell in the same second; give the \
+             capture's start with --replay-start YYYY-MM-DDTHH:MM:SS to stamp them from its air \
+             time at 1200 baud"
         );
     }
     if c.written == 0 && c.rows == 0 {
