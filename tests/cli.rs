@@ -77,6 +77,8 @@ fn a_data_dir_that_is_a_file_is_called_so() {
                 data,
             ],
             vec!["record", "--demo", "--data-dir", data],
+            vec!["compact", "--data-dir", data],
+            vec!["compact", "--check", "--data-dir", data],
         ] {
             let (ok, stderr) = stderr_of(&args);
             assert!(!ok, "{args:?}");
@@ -218,4 +220,46 @@ fn the_unit_file_leaves_a_stop_its_time() {
         "TimeoutStopSec={stop_sec} for --stop-timeout {default:?}"
     );
     assert_eq!(setting("KillSignal"), "SIGTERM");
+}
+
+/// A dashboard address already taken: said once (with its cause once), and the recording
+/// goes on without it.
+#[test]
+fn a_busy_dashboard_address_is_said_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let capture = dir.path().join("c.tic");
+    let mut cfg = tic_rec::sim::SimConfig::new(
+        tic_rec::tic::Mode::Standard,
+        tic_rec::sim::Contract::HcHp,
+        chrono::NaiveDate::from_ymd_opt(2026, 6, 1)
+            .and_then(|d| d.and_hms_opt(12, 0, 0))
+            .expect("time"),
+    );
+    cfg.frame_interval = Some(chrono::Duration::seconds(1));
+    let mut meter = tic_rec::sim::Meter::new(cfg).expect("meter");
+    let mut bytes = Vec::new();
+    for _ in 0..5 {
+        meter.next_frame(&mut bytes);
+    }
+    std::fs::write(&capture, bytes).expect("write");
+    let data = dir.path().join("data");
+    let (ok, stderr) = stderr_of(&[
+        "record",
+        "--replay",
+        capture.to_str().expect("utf-8"),
+        "--data-dir",
+        data.to_str().expect("utf-8"),
+        "--http",
+        &addr,
+    ]);
+    assert!(ok, "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("cannot serve the dashboard"))
+        .unwrap_or_else(|| panic!("not said: {stderr}"));
+    assert_eq!(line.matches(&addr).count(), 1, "{line}");
+    assert_eq!(line.matches("Address already in use").count(), 1, "{line}");
+    assert!(stderr.contains("5 rows written"), "{stderr}");
 }

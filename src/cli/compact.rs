@@ -113,10 +113,9 @@ fn lock(dir: &std::path::Path) -> Result<DirLock> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let open = || {
-        Catalog::open(&args.data_dir)
-            .with_context(|| format!("cannot read {:?}", args.data_dir.display().to_string()))
-    };
+    super::check_data_dir(&args.data_dir)?;
+    // The error names the directory and its cause.
+    let open = || Catalog::open(&args.data_dir);
     if args.check {
         return check(&open()?);
     }
