@@ -263,3 +263,27 @@ fn a_busy_dashboard_address_is_said_once() {
     assert_eq!(line.matches("Address already in use").count(), 1, "{line}");
     assert!(stderr.contains("5 rows written"), "{stderr}");
 }
+
+/// `compact` with nothing to do says so, and what the directory holds, rather than
+/// "archived 0 day(s) … 0.0 kB into 0.0 kB".
+#[test]
+fn compact_with_nothing_to_do_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    let (ok, stderr) = stderr_of(&["compact", "--data-dir", empty.to_str().expect("utf-8")]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("nothing to archive: no recorded day in"),
+        "{stderr}"
+    );
+    let data = small_data(dir.path());
+    let (ok, stderr) = stderr_of(&["compact", "--data-dir", &data]);
+    assert!(ok && stderr.contains("archived 2 day(s)"), "{stderr}");
+    let (ok, stderr) = stderr_of(&["compact", "--data-dir", &data]);
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        "tic-rec: nothing to archive: 2 closed day(s) already in Parquet"
+    );
+}

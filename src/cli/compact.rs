@@ -5,6 +5,7 @@ use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
+use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
 use tic_rec::archive::{self, Settings};
 use tic_rec::store::compact::{Fail, Outcome, Step};
@@ -177,6 +178,13 @@ pub fn run(args: Args) -> Result<()> {
         bar.inc();
     }
     drop(bar);
+    if done == 0 && failed == 0 {
+        eprintln!(
+            "tic-rec: {}",
+            nothing_to_archive(&open()?, today, args.include_today)
+        );
+        return Ok(());
+    }
     let per_row = if rows > 0 {
         format!(", {:.2} bytes a row", pq as f64 / rows as f64)
     } else {
@@ -191,6 +199,23 @@ pub fn run(args: Args) -> Result<()> {
         bail!("{failed} day(s) could not be archived (their CSV files are kept)");
     }
     Ok(())
+}
+
+/// What a run that converted no day says: what the directory holds instead.
+fn nothing_to_archive(catalog: &Catalog, today: NaiveDate, include_today: bool) -> String {
+    let archived = archive::archived_days(catalog).len();
+    let mut line = if catalog.is_empty() {
+        format!(
+            "nothing to archive: no recorded day in {}",
+            catalog.dir().display()
+        )
+    } else {
+        format!("nothing to archive: {archived} closed day(s) already in Parquet")
+    };
+    if !include_today && catalog.day(today).is_some_and(|f| !f.csv.is_empty()) {
+        line.push_str("; today's CSV is converted once the day is over (or with --include-today)");
+    }
+    line
 }
 
 fn check(catalog: &Catalog) -> Result<()> {
