@@ -48,8 +48,9 @@ pub fn run(opts: Options, stop: Arc<Stop>) -> Result<()> {
     match ended? {
         Ended::Stopped => eprintln!("tic-rec: demo: stopped by a signal"),
         Ended::Day { frames } => eprintln!(
-            "tic-rec: demo: the meter sent {frames} frames; try `tic-rec export --data-dir {}`",
-            data_dir.display()
+            "tic-rec: demo: the meter sent {frames} frames; try `{} export --data-dir {}`",
+            super::invoked_as(),
+            super::shell_word(&data_dir.display().to_string())
         ),
     }
     Ok(())

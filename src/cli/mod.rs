@@ -167,3 +167,83 @@ impl ModeArg {
         }
     }
 }
+
+/// The command that runs this binary again as the user ran it, for hints such as "try
+/// `tic-rec export`": `cargo run --release --` under `cargo run`, else the path typed
+/// (`./target/release/tic-rec`, `/usr/local/bin/tic-rec`), else the name found on the PATH.
+fn invoked_as() -> String {
+    let argv0 = std::env::args_os().next().unwrap_or_default();
+    let under_cargo = std::env::var_os("CARGO").is_some()
+        && std::env::var("CARGO_PKG_NAME").is_ok_and(|n| n == env!("CARGO_PKG_NAME"));
+    command_for(&argv0.to_string_lossy(), under_cargo)
+}
+
+/// [`invoked_as`] for this `argv[0]`, run by `cargo run` or not.
+fn command_for(argv0: &str, under_cargo: bool) -> String {
+    let path = Path::new(argv0);
+    let name = env!("CARGO_PKG_NAME");
+    if argv0.is_empty() || argv0.contains('\u{fffd}') {
+        return name.to_owned();
+    }
+    if under_cargo {
+        // cargo runs target/[<triple>/]<profile>/<name>.
+        let profile = path.parent().and_then(Path::file_name);
+        return match profile.and_then(|p| p.to_str()) {
+            Some("debug") | None => "cargo run --".to_owned(),
+            Some("release") => "cargo run --release --".to_owned(),
+            Some(p) => format!("cargo run --profile {p} --"),
+        };
+    }
+    shell_word(argv0)
+}
+
+/// `s` as one word of a shell command: as it is, or single-quoted.
+fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._+-,:=@".contains(&b));
+    if plain {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_again_as_the_user_ran_it() {
+        for (argv0, cargo, want) in [
+            ("tic-rec", false, "tic-rec"),
+            ("/usr/local/bin/tic-rec", false, "/usr/local/bin/tic-rec"),
+            (
+                "./target/release/tic-rec",
+                false,
+                "./target/release/tic-rec",
+            ),
+            ("target/debug/tic-rec", true, "cargo run --"),
+            (
+                "/src/tic-rec/target/release/tic-rec",
+                true,
+                "cargo run --release --",
+            ),
+            ("target/dist/tic-rec", true, "cargo run --profile dist --"),
+            (
+                "target/aarch64-unknown-linux-gnu/release/tic-rec",
+                true,
+                "cargo run --release --",
+            ),
+            (
+                "/home/me/my bin/tic-rec",
+                false,
+                "'/home/me/my bin/tic-rec'",
+            ),
+            ("", false, "tic-rec"),
+        ] {
+            assert_eq!(command_for(argv0, cargo), want, "{argv0:?}, cargo {cargo}");
+        }
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+    }
+}
