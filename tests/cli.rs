@@ -287,3 +287,38 @@ fn compact_with_nothing_to_do_says_so() {
         "tic-rec: nothing to archive: 2 closed day(s) already in Parquet"
     );
 }
+
+/// The example unit's install steps take the binary the documentation builds (the `dist`
+/// profile), not another profile's.
+#[test]
+fn the_unit_file_installs_the_binary_the_docs_build() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let unit = std::fs::read_to_string(root.join("examples/tic-rec.service")).expect("unit");
+    let binary = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| l.split("install -m 0755 ").nth(1))
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|p| p.starts_with("target/"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let in_unit = binary(&unit);
+    assert_eq!(in_unit, ["target/dist/tic-rec"], "{unit}");
+    assert!(
+        unit.contains("cargo build --locked --profile dist"),
+        "{unit}"
+    );
+    // README, or the guide it moved to under docs/.
+    let mut docs = vec![root.join("README.md")];
+    if let Ok(d) = std::fs::read_dir(root.join("docs")) {
+        docs.extend(d.filter_map(Result::ok).map(|e| e.path()));
+    }
+    let in_docs: Vec<String> = docs
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .flat_map(|t| binary(&t))
+        .collect();
+    assert!(!in_docs.is_empty(), "no install line in README.md or docs/");
+    assert!(in_docs.iter().all(|p| *p == in_unit[0]), "{in_docs:?}");
+}
