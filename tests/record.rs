@@ -712,3 +712,94 @@ fn a_second_signal_during_the_stop_never_skips_it() {
         assert_increasing(&rows);
     }
 }
+
+/// A replay of a pipe that stalls stops at the first signal, with its last line; one whose
+/// input cannot even be opened (a named pipe nobody writes) exits a few seconds after the
+/// third, saying so.
+#[test]
+fn a_replay_of_a_stalled_pipe_stops_at_a_signal() {
+    use rustix::process::{kill_process, Pid, Signal};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut child = Command::new(BIN)
+        .args(["record", "--archive", "csv", "--replay", "-", "--data-dir"])
+        .arg(&data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut cfg = SimConfig::new(Mode::Standard, Contract::HcHp, at("2026-06-01 12:00:00"));
+    cfg.frame_interval = Some(Duration::seconds(1));
+    let mut meter = Meter::new(cfg).unwrap();
+    let mut buf = Vec::new();
+    for _ in 0..5 {
+        meter.next_frame(&mut buf);
+    }
+    stdin.write_all(&buf).unwrap();
+    assert_eq!(wait_rows(&data, 5, 20), 5);
+    // The pipe stays open: only the signal can end the replay.
+    let sent = Instant::now();
+    kill_process(Pid::from_child(&child), Signal::INT).unwrap();
+    let out = wait_with_deadline(child, 10);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(sent.elapsed() < StdDuration::from_secs(5), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .starts_with("tic-rec: 5 rows written"),
+        "{stderr}"
+    );
+    drop(stdin);
+
+    // Blocked in open(2) on a named pipe: three signals, then the forced exit.
+    let fifo = dir.path().join("fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let child = Command::new(BIN)
+        .args(["record", "--replay"])
+        .arg(&fifo)
+        .arg("--data-dir")
+        .arg(dir.path().join("data2"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(StdDuration::from_millis(300));
+    for _ in 0..3 {
+        kill_process(Pid::from_child(&child), Signal::INT).unwrap();
+        std::thread::sleep(StdDuration::from_millis(100));
+    }
+    let out = wait_with_deadline(child, 15);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .contains("forced exit"),
+        "{stderr}"
+    );
+}
+
+/// The child's output once it exits, at most `secs` from now (killed and failed otherwise).
+fn wait_with_deadline(mut child: std::process::Child, secs: u64) -> std::process::Output {
+    let deadline = Instant::now() + StdDuration::from_secs(secs);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running after {secs} s");
+        }
+        std::thread::sleep(StdDuration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}

@@ -694,7 +694,9 @@ impl<'o> Capture<'o> {
         Ok(())
     }
 
-    /// Records a whole input (a replay file or stdin) to its end.
+    /// Records a whole input (a replay file or stdin) to its end. An input that may stall
+    /// (a pipe) is best given as a [`Polled`](super::Polled) reader: its reads then time out,
+    /// and a stop request is seen while it stalls.
     pub fn run_reader(
         &mut self,
         mut input: impl Read,
@@ -710,6 +712,10 @@ impl<'o> Capture<'o> {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    self.tick(Instant::now())?;
+                    continue;
+                }
                 Err(source) => {
                     return Err(CaptureError::Replay {
                         name: name.to_owned(),

@@ -70,9 +70,11 @@ impl Stop {
     }
 
     /// Counts every SIGINT and SIGTERM this process gets as a request, from now on (on a
-    /// thread of its own, for the life of the process). A signal no longer ends the process
-    /// by itself: the loop does, when it sees the request.
-    pub fn on_signals(self: &Arc<Self>) -> io::Result<()> {
+    /// thread of its own, for the life of the process), then calls `then` with the count.
+    /// A signal no longer ends the process by itself: the loop does, when it sees the
+    /// request (the caller may use `then` to end a process whose loop cannot, such as one
+    /// blocked reading a pipe).
+    pub fn on_signals(self: &Arc<Self>, then: impl Fn(u32) + Send + 'static) -> io::Result<()> {
         use signal_hook::consts::{SIGINT, SIGTERM};
         let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
         let stop = Arc::clone(self);
@@ -81,6 +83,7 @@ impl Stop {
             .spawn(move || {
                 for _ in signals.forever() {
                     stop.request();
+                    then(stop.requests());
                 }
             })?;
         Ok(())

@@ -99,12 +99,31 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 /// Stop requests from SIGINT and SIGTERM (see [`tic_rec::capture::stop`]): the first stops
 /// the command in order, a second never cuts that short, a third gives up writing what the
-/// recorder holds.
+/// recorder holds. A process still there [`FORCED_EXIT`] after the third (a read of a pipe
+/// that never returns) exits, saying so.
 fn stop_on_signals() -> anyhow::Result<std::sync::Arc<tic_rec::capture::Stop>> {
+    use tic_rec::capture::stop::FORCE;
     let stop = std::sync::Arc::new(tic_rec::capture::Stop::new());
-    stop.on_signals()?;
+    stop.on_signals(|n| {
+        if n == FORCE {
+            let _ = std::thread::Builder::new()
+                .name("forced-exit".into())
+                .spawn(|| {
+                    std::thread::sleep(FORCED_EXIT);
+                    eprintln!(
+                        "tic-rec: error: forced exit: still running {} s after the third stop signal (blocked reading its input?); rows held in memory, if any, are dropped",
+                        FORCED_EXIT.as_secs()
+                    );
+                    std::process::exit(1);
+                });
+        }
+    })?;
     Ok(stop)
 }
+
+/// How long a process may still take after the third stop signal: more than the MQTT link's
+/// goodbye (3 s), which a stop that gave up on its rows still waits for.
+const FORCED_EXIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Fails when `--data-dir` (or the first of its ancestors that exists) is not a directory:
 /// the I/O errors for that ("File exists", "Not a directory") do not say so.

@@ -57,7 +57,8 @@ pub struct Args {
     raw: bool,
     /// On a stop (SIGINT/SIGTERM), how long rows held in memory (the disk refused them) are
     /// tried again before they are dropped. A second signal tries again at once; a third
-    /// gives up at once. Keep it below the service's TimeoutStopSec.
+    /// gives up at once (and exits within 5 s, whatever blocks). Keep it 10 s below the
+    /// service's TimeoutStopSec.
     #[arg(long, value_parser = parse_duration, default_value = "30s")]
     stop_timeout: Duration,
     /// Report a line without valid frames, or frames without rows, after this long (for tests).
@@ -274,7 +275,8 @@ impl Source {
         if let Some(path) = &args.replay {
             let name = path.display().to_string();
             if name == "-" {
-                let input = Box::new(io::stdin().lock());
+                // A pipe may stall: read on a thread, so that a signal is seen meanwhile.
+                let input = Box::new(tic_rec::capture::Polled::new(io::stdin())?);
                 return Ok(Source::Replay {
                     input,
                     name: "standard input".to_owned(),
@@ -282,8 +284,9 @@ impl Source {
             }
             let file =
                 std::fs::File::open(path).with_context(|| format!("cannot open {name:?}"))?;
+            // A named pipe may stall too.
             return Ok(Source::Replay {
-                input: Box::new(file),
+                input: Box::new(tic_rec::capture::Polled::new(file)?),
                 name,
             });
         }
