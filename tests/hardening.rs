@@ -455,6 +455,13 @@ fn systemd_hears_ready_and_watchdog_pings() {
     }
     let (status, stderr) = rec.terminate();
     assert!(status.success(), "{stderr}");
+    // The stop is said too (systemd shows the unit as stopping).
+    sock.set_read_timeout(Some(StdDuration::from_millis(500)))
+        .unwrap();
+    while let Ok(n) = sock.recv(&mut buf) {
+        got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    assert!(got.iter().any(|m| m.contains("STOPPING=1")), "{got:?}");
     assert!(got[0].contains("READY=1"), "{got:?}");
     assert!(
         got[0].contains(&format!("STATUS=recording {}", pty.path)),
