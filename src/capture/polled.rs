@@ -7,11 +7,11 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 /// How long a read waits at most.
-pub const POLL: Duration = Duration::from_millis(200);
+const POLL: Duration = Duration::from_millis(200);
 /// Chunks read ahead at most (of up to 64 KiB each).
 const AHEAD: usize = 4;
 
-/// A reader whose reads wait at most [`POLL`] (see the module docs).
+/// A reader whose reads wait at most 200 ms (see the module docs).
 pub struct Polled {
     rx: mpsc::Receiver<io::Result<Vec<u8>>>,
     chunk: Vec<u8>,
