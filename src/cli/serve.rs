@@ -50,8 +50,8 @@ pub(super) fn start_in_recorder(addr: SocketAddr, data_dir: &Path, live: Live) -
         Ok(r) => Some(r),
         Err(e) => {
             eprintln!(
-                "tic-rec: cannot serve the dashboard: {}; recording without it, trying again every {} s",
-                super::message(&e),
+                "tic-rec: cannot serve the dashboard on {addr}: {}; recording without it, trying again every {} s",
+                e.root_cause(),
                 RETRY_BIND.as_secs()
             );
             let dir = data_dir.to_path_buf();
