@@ -404,11 +404,11 @@ fn live_values_follow_the_recorder_within_two_seconds() {
         let mut m = meter("2026-01-14 21:59:50");
         for _ in 0..20 {
             let mut buf = Vec::new();
-            m.next_frame(&mut buf);
+            let frame = m.next_frame(&mut buf);
             pty.master.write_all(&buf).unwrap();
             log.lock()
                 .unwrap()
-                .push((m.now().to_rfc3339(), Instant::now()));
+                .push((frame.time.to_rfc3339(), Instant::now()));
             std::thread::sleep(Duration::from_secs(1));
         }
         pty
