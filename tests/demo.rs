@@ -16,7 +16,27 @@ use tic_rec::store::TZ;
 const BIN: &str = env!("CARGO_BIN_EXE_tic-rec");
 
 fn spawn_demo(data: &Path, extra: &[&str]) -> Child {
-    Command::new(BIN)
+    spawn_demo_under(data, extra, Runner::Cargo)
+}
+
+/// How the binary was started, for its hint of the next command.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Runner {
+    /// `cargo run` (which sets CARGO and CARGO_PKG_NAME).
+    Cargo,
+    /// The binary's path, typed.
+    Path,
+}
+
+fn spawn_demo_under(data: &Path, extra: &[&str], runner: Runner) -> Child {
+    let mut command = Command::new(BIN);
+    match runner {
+        Runner::Cargo => command
+            .env("CARGO", "cargo")
+            .env("CARGO_PKG_NAME", "tic-rec"),
+        Runner::Path => command.env_remove("CARGO").env_remove("CARGO_PKG_NAME"),
+    };
+    command
         .args([
             "record",
             "--demo",
@@ -76,9 +96,30 @@ fn two_demos_continue_one_meter(extra: &[&str], id: &str, step_s: i64) {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("tic-data");
     let first = demo(&data, extra);
-    let second = demo(&data, extra);
+    let (status, second) = wait(spawn_demo_under(&data, extra, Runner::Path), 90, "the demo");
+    assert!(status.success(), "{second}");
     assert!(second.contains("ending where"), "{second}");
     assert!(!first.contains("ending where"), "{first}");
+    // The next command, as the binary was run: under cargo, or by its path.
+    let profile = Path::new(BIN)
+        .parent()
+        .and_then(Path::file_name)
+        .and_then(|p| p.to_str())
+        .expect("target/<profile>/tic-rec");
+    let cargo = match profile {
+        "debug" => "cargo run --".to_owned(),
+        "release" => "cargo run --release --".to_owned(),
+        p => format!("cargo run --profile {p} --"),
+    };
+    let data_arg = data.to_str().expect("utf-8");
+    assert!(
+        first.contains(&format!("try `{cargo} export --data-dir {data_arg}`")),
+        "{first}"
+    );
+    assert!(
+        second.contains(&format!("try `{BIN} export --data-dir {data_arg}`")),
+        "{second}"
+    );
     let files = common::csv_files(&data);
     assert_eq!(files.len(), 2, "{files:?}");
     let (h0, r0) = (&files[0].1, &files[0].2);

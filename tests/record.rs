@@ -15,6 +15,8 @@ common::harness!(
     a_line_without_valid_frames_is_diagnosed,
     demo_records_a_day_and_again_the_day_before,
     port_auto_without_one_adapter_says_so,
+    a_second_signal_during_the_stop_never_skips_it,
+    a_replay_of_a_stalled_pipe_stops_at_a_signal,
 );
 
 use std::collections::BTreeSet;
@@ -445,12 +447,14 @@ fn real_captures_replay_to_verified_records_only() {
 
 fn replay_of_a_missing_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let (ok, stderr) = replay(&dir.path().join("nope.tic"), &dir.path().join("data"), &[]);
+    let data = dir.path().join("data");
+    let (ok, stderr) = replay(&dir.path().join("nope.tic"), &data, &[]);
     assert!(!ok);
     assert!(
         stderr.contains("nope.tic") && stderr.lines().count() == 1,
         "{stderr}"
     );
+    assert!(!data.exists(), "nothing created before the error");
 }
 
 fn raw_bytes_kept_beside_the_records_replay_to_the_same_rows() {
@@ -564,4 +568,197 @@ fn port_auto_without_one_adapter_says_so() {
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("--port auto"), "{stderr}");
     assert!(!dir.path().join("d").exists(), "nothing created");
+}
+
+/// Which signals a stop test sends, and to what.
+#[derive(Clone, Copy, Debug)]
+enum Signals {
+    /// Two SIGINTs to the process, back to back (a person pressing Ctrl-C twice).
+    TwiceToTheProcess,
+    /// SIGINT to the process, then to its process group: what `timeout -s INT` does.
+    ProcessThenGroup,
+    /// SIGTERM to the process, then SIGINT to its group (systemd's stop, and a Ctrl-C).
+    TermThenGroupInt,
+}
+
+/// A second signal during the stop never skips it: exit 0, the final line, and every row
+/// the recorder says it wrote on disk, whole. Run 20 times, as the race was one run in
+/// four (issue 21: `timeout -s INT` signals the process and its group).
+fn a_second_signal_during_the_stop_never_skips_it() {
+    use rustix::process::{kill_process, kill_process_group, Pid, Signal};
+    use std::os::unix::process::CommandExt;
+    let kinds = [
+        Signals::TwiceToTheProcess,
+        Signals::ProcessThenGroup,
+        Signals::TermThenGroupInt,
+    ];
+    let mut meter = {
+        let mut cfg = SimConfig::new(Mode::Standard, Contract::HcHp, at("2026-06-01 12:00:00"));
+        cfg.frame_interval = Some(Duration::seconds(1));
+        Meter::new(cfg).unwrap()
+    };
+    for run in 0..20 {
+        let kind = kinds[run % kinds.len()];
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let mut pty = common::pty();
+        // A process group of its own, as a shell gives a command (the group's signal must
+        // not reach this test).
+        let mut child = Command::new(BIN)
+            .args(["record", "--archive", "csv", "--mode", "standard", "--port"])
+            .arg(&pty.path)
+            .arg("--data-dir")
+            .arg(&data)
+            .process_group(0)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut pipe = child.stderr.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = std::io::Read::read_to_string(&mut pipe, &mut s);
+            s
+        });
+        // Frames until a few rows are on disk, and one more that the stop may catch.
+        let deadline = Instant::now() + StdDuration::from_secs(20);
+        let mut buf = Vec::new();
+        while common::rows_so_far(&data) < 3 {
+            assert!(Instant::now() < deadline, "run {run}: no rows within 20 s");
+            buf.clear();
+            meter.next_frame(&mut buf);
+            pty.master.write_all(&buf).unwrap();
+            std::thread::sleep(StdDuration::from_millis(50));
+        }
+        buf.clear();
+        meter.next_frame(&mut buf);
+        pty.master.write_all(&buf).unwrap();
+        let pid = Pid::from_child(&child);
+        let (first, second) = match kind {
+            Signals::TwiceToTheProcess => (Signal::INT, Signal::INT),
+            Signals::ProcessThenGroup => (Signal::INT, Signal::INT),
+            Signals::TermThenGroupInt => (Signal::TERM, Signal::INT),
+        };
+        kill_process(pid, first).unwrap();
+        // Back to back, or a few milliseconds apart (a pending signal of the same number
+        // takes the second one in).
+        std::thread::sleep(StdDuration::from_millis([0, 1, 3, 10][run / 3 % 4]));
+        match kind {
+            Signals::TwiceToTheProcess => kill_process(pid, second).unwrap(),
+            _ => kill_process_group(pid, second).unwrap(),
+        }
+        let deadline = Instant::now() + StdDuration::from_secs(20);
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "run {run} ({kind:?}): still running"
+            );
+            std::thread::sleep(StdDuration::from_millis(10));
+        };
+        let stderr = reader.join().unwrap();
+        assert!(status.success(), "run {run} ({kind:?}): {status}\n{stderr}");
+        let last = stderr.lines().last().unwrap_or_default();
+        let written: usize = last
+            .strip_prefix("tic-rec: ")
+            .and_then(|l| l.split_once(" rows written"))
+            .and_then(|(n, _)| n.parse().ok())
+            .unwrap_or_else(|| panic!("run {run} ({kind:?}): no final line\n{stderr}"));
+        let (_, rows) = all_rows(&data);
+        assert!(rows.len() >= 3, "run {run}: {stderr}");
+        assert_eq!(rows.len(), written, "run {run} ({kind:?}): {stderr}");
+        assert_increasing(&rows);
+    }
+}
+
+/// A replay of a pipe that stalls stops at the first signal, with its last line; one whose
+/// input cannot even be opened (a named pipe nobody writes) exits a few seconds after the
+/// third, saying so.
+fn a_replay_of_a_stalled_pipe_stops_at_a_signal() {
+    use rustix::process::{kill_process, Pid, Signal};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut child = Command::new(BIN)
+        .args(["record", "--archive", "csv", "--replay", "-", "--data-dir"])
+        .arg(&data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut cfg = SimConfig::new(Mode::Standard, Contract::HcHp, at("2026-06-01 12:00:00"));
+    cfg.frame_interval = Some(Duration::seconds(1));
+    let mut meter = Meter::new(cfg).unwrap();
+    let mut buf = Vec::new();
+    for _ in 0..5 {
+        meter.next_frame(&mut buf);
+    }
+    stdin.write_all(&buf).unwrap();
+    assert_eq!(wait_rows(&data, 5, 20), 5);
+    // The pipe stays open: only the signal can end the replay.
+    let sent = Instant::now();
+    kill_process(Pid::from_child(&child), Signal::INT).unwrap();
+    let out = wait_with_deadline(child, 10);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(sent.elapsed() < StdDuration::from_secs(5), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .starts_with("tic-rec: 5 rows written"),
+        "{stderr}"
+    );
+    drop(stdin);
+
+    // Blocked in open(2) on a named pipe: three signals, then the forced exit.
+    let fifo = dir.path().join("fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let child = Command::new(BIN)
+        .args(["record", "--replay"])
+        .arg(&fifo)
+        .arg("--data-dir")
+        .arg(dir.path().join("data2"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(StdDuration::from_millis(300));
+    for _ in 0..3 {
+        kill_process(Pid::from_child(&child), Signal::INT).unwrap();
+        std::thread::sleep(StdDuration::from_millis(100));
+    }
+    let out = wait_with_deadline(child, 15);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .contains("forced exit"),
+        "{stderr}"
+    );
+}
+
+/// The child's output once it exits, at most `secs` from now (killed and failed otherwise).
+fn wait_with_deadline(mut child: std::process::Child, secs: u64) -> std::process::Output {
+    let deadline = Instant::now() + StdDuration::from_secs(secs);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running after {secs} s");
+        }
+        std::thread::sleep(StdDuration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
 }

@@ -67,6 +67,10 @@ pub enum Need {
     Mosquitto,
     /// `openssl` on `PATH` (to make a TLS CA).
     Openssl,
+    /// The real Home Assistant core: the Python of `TIC_REC_HA_PYTHON` (scripts/test sets it
+    /// from `scripts/ha-venv`, which makes `target/ha-venv` on a Python >= 3.13) imports
+    /// `homeassistant`.
+    HomeAssistant,
     /// Mounting file systems (root with `CAP_SYS_ADMIN`): probed by mounting a small tmpfs.
     Mount,
     /// A debug build: fault injection (`TIC_REC_FAIL_AT`) is compiled into debug builds only,
@@ -152,6 +156,7 @@ impl Need {
             Need::Promtool => "promtool".into(),
             Need::Mosquitto => "mosquitto".into(),
             Need::Openssl => "openssl".into(),
+            Need::HomeAssistant => "Home Assistant core".into(),
             Need::Mount => "mounting a tmpfs".into(),
             Need::DebugBuild => "a debug build".into(),
             Need::NoSerialAdapter => "no single serial adapter".into(),
@@ -242,6 +247,7 @@ impl Need {
             Need::Openssl => on_path("openssl")
                 .map(drop)
                 .ok_or_else(|| "not on PATH (Debian package openssl; .ci/run installs it)".into()),
+            Need::HomeAssistant => home_assistant_probe(),
             Need::Mount => mount_probe(),
             Need::DebugBuild => {
                 if cfg!(debug_assertions) {
@@ -349,6 +355,41 @@ pub fn on_path(name: &str) -> Option<PathBuf> {
 
 fn is_file(p: impl AsRef<Path>) -> bool {
     p.as_ref().is_file()
+}
+
+/// The Python of `TIC_REC_HA_PYTHON` imports `homeassistant`.
+fn home_assistant_probe() -> Result<(), String> {
+    let python = match std::env::var_os("TIC_REC_HA_PYTHON") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => {
+            return Err(
+                "TIC_REC_HA_PYTHON is unset (scripts/test sets it to target/ha-venv's \
+                        Python, which scripts/ha-venv makes on a Python >= 3.13)"
+                    .into(),
+            )
+        }
+    };
+    let out = Command::new(&python)
+        .args([
+            "-c",
+            "import homeassistant.const as c; print(c.__version__)",
+        ])
+        .output()
+        .map_err(|e| {
+            format!(
+                "cannot run {} ({e}; scripts/ha-venv makes it)",
+                python.display()
+            )
+        })?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} cannot import homeassistant (scripts/ha-venv installs it): {}",
+            python.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
 }
 
 /// Mounts a 64 KiB tmpfs on a fresh directory and unmounts it.

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use tic_rec::capture::{Capture, Event, Observer, StoreConfig};
+use tic_rec::capture::{Capture, Event, Observer, Stop, StoreConfig};
 use tic_rec::record::RecordConfig;
 use tic_rec::sim::{Contract, Meter, SimConfig};
 use tic_rec::store::archive::{Archiver, Report as JobReport, Settings};
@@ -142,7 +142,6 @@ fn record(
             Capture::new(Some(Mode::Standard), record, store, &mut obs).with_fs(Arc::clone(&fs));
         let t0 = frames.first().map_or(0, |f| f.0);
         let now = |t: i64| base + Duration::from_secs((t - t0).max(0) as u64);
-        let mut last = t0;
         for (t, bytes) in frames {
             mono.lock().expect("mono").0 = (t - t0).max(0) as u64;
             capture
@@ -154,10 +153,10 @@ fn record(
                 mono.lock().expect("mono").0 = (at - t0) as u64;
                 capture.tick(now(at)).map_err(|e| e.to_string())?;
             }
-            last = *t;
         }
+        // The end of the input: every row written and fsynced (no stop request).
         capture
-            .finish(now(last + 1))
+            .finish(&Stop::new())
             .map_err(|e| format!("the loop's end: {e}"))?;
         let held = capture.counters().held;
         if held > 0 {
