@@ -277,7 +277,7 @@ struct State {
     outcomes: Outcome,
     cuts: Vec<Cut>,
     /// Files found under the root that were not made through the model (adopted as durable).
-    adopted: u64,
+    adopted: Vec<Rel>,
     /// Syncs and bytes written through the model (for the figures).
     pub_stats: Stats,
 }
@@ -331,14 +331,14 @@ impl Model {
             on_cut: None,
             outcomes: Outcome::default(),
             cuts: Vec::new(),
-            adopted: 0,
+            adopted: Vec::new(),
             pub_stats: Stats::default(),
         };
         let root_ino = st.new_inode(true, Vec::new());
         st.names.insert(Rel::new(), root_ino);
         st.floor.insert(Rel::new(), root_ino);
         st.adopt_tree(Rel::new());
-        st.adopted = 0;
+        st.adopted.clear();
         Model(Arc::new(Mutex::new(st)))
     }
 
@@ -397,9 +397,10 @@ impl Model {
         self.lock().outcomes.clone()
     }
 
-    /// Files adopted (found on disk, not made through the model) since it started.
-    pub fn adopted(&self) -> u64 {
-        self.lock().adopted
+    /// Files adopted (found on disk, not made through the model) since it started: written
+    /// behind the seam's back.
+    pub fn adopted(&self) -> Vec<PathBuf> {
+        self.lock().adopted.clone()
     }
 
     /// Counts of the operations through the model.
@@ -481,8 +482,8 @@ impl State {
                 let content = std::fs::read(e.path()).unwrap_or_default();
                 let ino = self.new_inode(false, content);
                 self.names.insert(r.clone(), ino);
-                self.floor.insert(r, ino);
-                self.adopted += 1;
+                self.floor.insert(r.clone(), ino);
+                self.adopted.push(r);
             }
         }
     }
@@ -508,7 +509,7 @@ impl State {
         let ino = self.new_inode(meta.is_dir(), content);
         self.names.insert(rel.clone(), ino);
         self.floor.insert(rel.clone(), ino);
-        self.adopted += 1;
+        self.adopted.push(rel.clone());
         Some(ino)
     }
 

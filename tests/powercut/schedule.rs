@@ -566,11 +566,11 @@ pub fn run(plan: Plan, work: &Path) -> Report {
     report.file_syncs = stats.file_syncs;
     report.dir_syncs = stats.dir_syncs;
     report.bytes = stats.bytes_written;
-    if model.adopted() > 0 {
+    let adopted = model.adopted();
+    if !adopted.is_empty() {
         report.failures.push(format!(
-            "seed {}: {} file(s) written behind the seam",
-            plan.seed,
-            model.adopted()
+            "seed {}: file(s) written behind the seam (store::fs): {adopted:?}",
+            plan.seed
         ));
     }
     let cases = std::mem::take(&mut *cases.lock().expect("cases"));

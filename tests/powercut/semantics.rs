@@ -211,3 +211,16 @@ fn a_full_disk_writes_what_fits_then_fails() {
     m.set_capacity(None);
     f.write_all(b"b").expect("room again");
 }
+
+/// A file made behind the seam (`std::fs`) is in no cut (the model does not know it), and is
+/// named once opened through the seam: a durable operation outside `store::fs` cannot hide.
+#[test]
+fn a_file_written_behind_the_seam_is_named_and_in_no_cut() {
+    let (root, m) = model(Semantics::Journaled);
+    std::fs::write(root.path().join("sneaky"), b"x").expect("write");
+    assert_eq!(outcomes(&m, 10), set(&[""]));
+    m.fs()
+        .open(&root.path().join("sneaky"), Open::Read)
+        .expect("open");
+    assert_eq!(m.adopted(), [std::path::PathBuf::from("sneaky")]);
+}
