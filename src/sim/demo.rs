@@ -121,6 +121,9 @@ pub enum DemoError {
     /// The pseudo-terminal cannot be made.
     #[error("cannot open the demo's pseudo-terminal")]
     Pty(#[source] io::Error),
+    /// The pseudo-terminal's write timeout cannot be set.
+    #[error("cannot set the write timeout of the demo's pseudo-terminal")]
+    PtyTimeout(#[source] serialport::Error),
     /// The meter's thread cannot be started.
     #[error("cannot start the simulated meter's thread")]
     Thread(#[source] io::Error),
@@ -219,11 +222,8 @@ impl Demo {
     /// now).
     pub fn open(self) -> Result<OpenDemo, DemoError> {
         let mut pty = Pty::open().map_err(DemoError::Pty)?;
-        serialport::SerialPort::set_timeout(&mut pty.master, WRITE_TIMEOUT).map_err(|e| {
-            DemoError::Pty(io::Error::other(format!(
-                "cannot set the port's write timeout: {e}"
-            )))
-        })?;
+        serialport::SerialPort::set_timeout(&mut pty.master, WRITE_TIMEOUT)
+            .map_err(DemoError::PtyTimeout)?;
         Ok(OpenDemo { demo: self, pty })
     }
 }
