@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
+use tic_rec::error::Chain;
 use tic_rec::store::archive::{self, Fail, Outcome, Settings, Step};
 use tic_rec::store::{Catalog, DirLock, StoreError};
 
@@ -172,7 +173,7 @@ pub fn run(args: Args) -> Result<()> {
             Ok(_) => {}
             Err(e) => {
                 failed += 1;
-                bar.say(format!("tic-rec: {day}: {e}"));
+                bar.say(format!("tic-rec: {day}: {}", Chain(&e)));
             }
         }
         bar.inc();
@@ -227,7 +228,7 @@ fn check(catalog: &Catalog) -> Result<()> {
             Ok(n) => rows += n,
             Err(e) => {
                 bad += 1;
-                bar.say(format!("tic-rec: {e}"));
+                bar.say(format!("tic-rec: {}", Chain(&e)));
             }
         }
         bar.inc();

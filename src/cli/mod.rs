@@ -45,6 +45,12 @@ enum Command {
 }
 
 /// Runs the command line and maps the outcome to an exit code.
+///
+/// An error is printed once, with its causes: `tic-rec: error: ` then anyhow's `{:#}`, the
+/// messages of the chain `: `-joined. Each error type says what failed and where (the file,
+/// byte offset, line, argument) and keeps its cause as its source, never in its message
+/// (the convention: [`tic_rec::error`]), so no cause is said twice. Wherever else the binary
+/// shows an error (log lines, clap's value parsers), it shows [`tic_rec::error::Chain`].
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -60,26 +66,10 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tic-rec: error: {}", message(&e));
+            eprintln!("tic-rec: error: {e:#}");
             ExitCode::FAILURE
         }
     }
-}
-
-/// The error and its causes on one line, leaving out a cause the message already quotes
-/// (library errors name their I/O cause themselves).
-fn message(e: &anyhow::Error) -> String {
-    let mut msg = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if !msg.contains(&text) {
-            if !msg.is_empty() {
-                msg.push_str(": ");
-            }
-            msg.push_str(&text);
-        }
-    }
-    msg
 }
 
 /// Whether the error comes from writing to a closed pipe (`tic-rec … | head`): a normal end
