@@ -114,7 +114,7 @@ fn lock(dir: &std::path::Path) -> Result<DirLock> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    super::check_data_dir(&args.data_dir)?;
+    super::setup::check_data_dir(&args.data_dir)?;
     // The error names the directory and its cause.
     let open = || Catalog::open(&args.data_dir);
     if args.check {
