@@ -1,6 +1,7 @@
 //! The rule for tests that need something from the machine (tests/common/harness.rs), tested
 //! on itself: this test binary runs again with `PATH` emptied, where a test needing promtool
-//! must be ignored with its reason outside CI, and fail naming it in CI.
+//! must be ignored with its reason outside CI, and fail naming it in CI; one needing a file
+//! system the kernel lacks is ignored with its reason in CI too.
 
 mod common;
 
@@ -17,6 +18,10 @@ fn main() -> ExitCode {
         vec![
             (FIXTURE, fixture_needs_promtool),
             ("fixture_needs_nothing", fixture_needs_nothing),
+            (
+                "fixture_needs_a_kernel_filesystem",
+                fixture_needs_a_kernel_filesystem,
+            ),
         ]
     } else {
         vec![
@@ -48,6 +53,11 @@ fn fixture_needs_promtool() {
 
 fn fixture_needs_nothing() {
     requires(&[]);
+}
+
+fn fixture_needs_a_kernel_filesystem() {
+    requires(&[Need::KernelFilesystem("no-such-filesystem")]);
+    panic!("the kernel has no-such-filesystem");
 }
 
 fn ci_is_true_for_a_true_value_only() {
@@ -116,7 +126,13 @@ fn an_unmet_need_is_ignored_with_its_reason_outside_ci_and_fails_in_ci() {
     );
     assert!(text.contains("test fixture_needs_nothing ... ok"), "{text}");
     assert!(
-        text.contains("test result: ok. 2 passed; 0 failed; 1 ignored;"),
+        text.contains(
+            "test fixture_needs_a_kernel_filesystem ... ignored (needs no-such-filesystem in the running kernel"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("test result: ok. 2 passed; 0 failed; 2 ignored;"),
         "{text}"
     );
     for ci in ["true", "1"] {
@@ -130,8 +146,13 @@ fn an_unmet_need_is_ignored_with_its_reason_outside_ci_and_fails_in_ci() {
             text.contains("needs promtool: not on PATH") && text.contains("CI is set"),
             "{text}"
         );
-        assert!(text.contains("0 ignored"), "{text}");
+        // A file system the kernel lacks is no setup step's to give: ignored in CI too.
+        assert!(
+            text.contains("test fixture_needs_a_kernel_filesystem ... ignored"),
+            "{text}"
+        );
+        assert!(text.contains("1 ignored"), "{text}");
     }
     let (ok, text) = fixture_run(Some("false"));
-    assert!(ok && text.contains("1 ignored"), "CI=false: {text}");
+    assert!(ok && text.contains("2 ignored"), "CI=false: {text}");
 }
