@@ -1,6 +1,7 @@
 //! The recorder's own loop on the model: simulated meter frames through
-//! [`tic_rec::capture::Capture`] (the decoder, the recorder and its timeline guard, the store)
-//! with the archive job ([`tic_rec::store::archive::Archiver`]) in its thread, told of each
+//! [`tic_rec::capture::Capture`] (the decoder, the recorder and its timeline guard, the store,
+//! the raw bytes kept as `--raw` does) with the archive job
+//! ([`tic_rec::store::archive::Archiver`]) in its thread, told of each
 //! day the store opens, as `tic-rec record` wires them. Cut at random operations; each cut is
 //! restarted the same way (the directory's lock, the job, the loop on the meter's next
 //! frames, drained at the end) and checked like the schedule's.
@@ -132,7 +133,9 @@ fn record(
         let store = StoreConfig {
             dir: data.to_path_buf(),
             fsync_interval: FSYNC,
-            raw: false,
+            // The raw bytes too (`--raw`): their files are created, appended and fsynced
+            // through the seam beside the day files.
+            raw: true,
         };
         let record = RecordConfig {
             labels: None,
