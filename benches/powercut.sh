@@ -5,7 +5,8 @@
 #    archive job; prints one table row per run (cut points, what the cuts kept, rows durable
 #    at the cuts and lost, rows under the --fsync-interval promise and not durable, days read);
 #  - the images (tests/powercut_image): the binary on loop-mounted ext4 (and vfat where the
-#    kernel has it), copied while it writes, each copy fsck'd and recovered (needs root);
+#    kernel has it: an opt-in, run here with --include-ignored), copied while it writes, each
+#    copy fsck'd and recovered (needs root);
 #  - what --fsync-interval costs: a day of rows at 1 s and 1 min cadences, each interval,
 #    fsyncs at the seam and writes at the loop device (needs root).
 # Usage: benches/powercut.sh [SEEDS=40]
@@ -16,5 +17,5 @@ echo "== the model: $seeds seeds per semantics" >&2
 POWERCUT_SEEDS=$seeds cargo test --release --quiet --test powercut long_run -- --ignored --nocapture \
     2>&1 | grep -E '^\|'
 echo "== the images, and what --fsync-interval costs" >&2
-TIC_REC_FSYNC_COST_FULL=1 cargo test --release --quiet --test powercut_image -- --nocapture \
+TIC_REC_FSYNC_COST_FULL=1 cargo test --release --quiet --test powercut_image -- --include-ignored --nocapture \
     2>&1 | grep -E '^\||^copy|^Ext4|^Vfat|ignored|FAILED|panicked'

@@ -12,11 +12,14 @@
 //! runner's summary counts it as *ignored*, with the reason on its line
 //! (`test name ... ignored (needs chromium: not on PATH; Debian package chromium)`); with
 //! `CI` set to a true value it *fails* instead, naming the need, because a test that cannot
-//! run in CI must not pass unseen — except [`Need::KernelFilesystem`] alone: no setup step can
-//! give the running kernel a file system, so a test that needs one is ignored with the reason
-//! in CI too (it runs on a machine whose kernel has it). The probes run when the test runs (not when it is built),
+//! run in CI must not pass unseen. The probes run when the test runs (not when it is built),
 //! once per need and test binary, so a tool installed or a virtualenv made after the build
 //! counts at the next run.
+//!
+//! A test that the suite must not run on every machine of CI's kind (the real vfat, which
+//! CI's kernel lacks; a long run) is an *opt-in*: listed after `opt_in:` in [`harness!`], it
+//! is ignored by name, in CI too, as libtest's `#[ignore]` is, and runs with `--ignored` or
+//! `--include-ignored` (a script under `benches/` names it); there, its needs are the rule's.
 //!
 //! ## Why a harness of our own
 //! libtest decides `#[ignore]` when it compiles the tests, and a test it runs can only pass or
@@ -84,8 +87,9 @@ pub enum Need {
     Program(&'static str, &'static str),
     /// Loop devices (root, `/dev/loop-control`, `losetup --find` answers).
     LoopDevice,
-    /// A file system the running kernel has (`/proc/filesystems`). No setup step can give a
-    /// kernel one: unmet, the test is ignored with the reason, in CI too (the only need so).
+    /// A file system the running kernel has (`/proc/filesystems`, after `modprobe` where there
+    /// is one). No package gives a kernel one: a test that needs one that CI's kernel lacks is
+    /// an opt-in ([`harness!`]).
     KernelFilesystem(&'static str),
 }
 
@@ -105,11 +109,7 @@ pub fn requires(needs: &[Need]) {
              in `common::harness!` (tests/common/harness.rs); unmet here: {reason}"
         );
     }
-    let kernel_only = needs
-        .iter()
-        .filter(|n| n.unmet().is_some())
-        .all(|n| matches!(n, Need::KernelFilesystem(_)));
-    if ci_is_true(std::env::var("CI").ok().as_deref()) && !kernel_only {
+    if ci_is_true(std::env::var("CI").ok().as_deref()) {
         panic!("{reason}; CI is set, where every test must run");
     }
     // Not a panic: no panic message, and the harness reads the payload.
@@ -282,10 +282,12 @@ impl Need {
                 if !Path::new("/dev/loop-control").exists() {
                     return Err("no /dev/loop-control (a container without loop devices)".into());
                 }
-                let out = Command::new(program("losetup").ok_or("no losetup (util-linux)")?)
-                    .arg("--find")
-                    .output()
-                    .map_err(|e| format!("cannot run losetup: {e}"))?;
+                let out = Command::new(
+                    program("losetup").ok_or("no losetup (util-linux: Debian package mount)")?,
+                )
+                .arg("--find")
+                .output()
+                .map_err(|e| format!("cannot run losetup: {e}"))?;
                 if out.status.success() {
                     Ok(())
                 } else {
@@ -296,13 +298,27 @@ impl Need {
                 }
             }
             Need::KernelFilesystem(fs) => {
-                let have = std::fs::read_to_string("/proc/filesystems").unwrap_or_default();
-                if have.split_whitespace().any(|w| w == fs) {
+                let have = || {
+                    std::fs::read_to_string("/proc/filesystems")
+                        .unwrap_or_default()
+                        .split_whitespace()
+                        .any(|w| w == fs)
+                };
+                if !have() {
+                    // A module not loaded yet: `mount` would load it.
+                    if let Some(modprobe) = program("modprobe") {
+                        let _ = Command::new(modprobe)
+                            .args(["-q", fs])
+                            .stderr(Stdio::null())
+                            .status();
+                    }
+                }
+                if have() {
                     Ok(())
                 } else {
                     Err(format!(
-                        "/proc/filesystems has no {fs}: the running kernel was built without it \
-                         and cannot load it here (a property of the machine, not a package)"
+                        "/proc/filesystems has no {fs}, and no module of it loads: the running \
+                         kernel lacks it (a property of the machine, not a package)"
                     ))
                 }
             }
@@ -413,7 +429,12 @@ fn mount_probe() -> Result<(), String> {
 
 /// Runs the tests of a file under this harness; see the module's documentation. Called by
 /// [`harness!`].
-pub fn run(file: &str, source: &str, tests: Vec<(&'static str, fn())>) -> ExitCode {
+pub fn run(
+    file: &str,
+    source: &str,
+    tests: Vec<(&'static str, fn())>,
+    opt_in: Vec<(&'static str, fn())>,
+) -> ExitCode {
     use libtest_mimic::{Arguments, Completion, Trial};
     UNDER_HARNESS.store(true, Ordering::SeqCst);
     let mut args = Arguments::from_args();
@@ -422,9 +443,12 @@ pub fn run(file: &str, source: &str, tests: Vec<(&'static str, fn())>) -> ExitCo
             .ok()
             .and_then(|n| n.parse().ok());
     }
+    let opt_in = opt_in.into_iter().map(|t| (t, true));
     let mut trials: Vec<Trial> = tests
         .into_iter()
-        .map(|(name, test)| {
+        .map(|t| (t, false))
+        .chain(opt_in)
+        .map(|((name, test), ignored)| {
             let name: String = name.split_whitespace().collect();
             Trial::ignorable_test(name, move || {
                 match std::panic::catch_unwind(test) {
@@ -436,6 +460,7 @@ pub fn run(file: &str, source: &str, tests: Vec<(&'static str, fn())>) -> ExitCo
                     },
                 }
             })
+            .with_ignored_flag(ignored)
         })
         .collect();
     let (file, source) = (file.to_owned(), source.to_owned());
@@ -470,15 +495,17 @@ pub fn stray_test_attributes(source: &str) -> Vec<usize> {
 }
 
 /// `fn main` for a test file under this harness (`harness = false` in `Cargo.toml`), with the
-/// file's tests: `common::harness!(test_a, module::test_b);`.
+/// file's tests: `common::harness!(test_a, module::test_b);`, and its opt-ins, ignored by
+/// name (in CI too) and run by `--ignored`: `common::harness!(test_a; opt_in: test_c);`.
 #[allow(unused_macros)]
 macro_rules! harness {
-    ($($test:path),* $(,)?) => {
+    ($($test:path),* $(,)? $(; opt_in: $($opt:path),* $(,)?)?) => {
         fn main() -> std::process::ExitCode {
             $crate::common::harness::run(
                 file!(),
                 include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/", file!())),
                 vec![$((stringify!($test), $test as fn())),*],
+                vec![$($((stringify!($opt), $opt as fn())),*)?],
             )
         }
     };
