@@ -107,6 +107,30 @@ pub struct Found {
     pub undurable_kept: u64,
 }
 
+/// A check that failed: what it found wrong, and the durable rows and days it lost (a day is
+/// lost when it cannot be read, or none of its durable rows is read).
+#[derive(Clone, Debug, Default)]
+pub struct Failed {
+    pub message: String,
+    pub rows_lost: u64,
+    pub days_lost: u64,
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<String> for Failed {
+    fn from(message: String) -> Failed {
+        Failed {
+            message,
+            ..Failed::default()
+        }
+    }
+}
+
 /// Reads every day of `data` through the store's one reader and checks it against what was
 /// written and what was durable: every durable row read exactly once, every row read one that
 /// was written (no torn or invented row), every day readable.
@@ -114,18 +138,23 @@ pub fn check(
     data: &Path,
     written: &dyn Fn(&str) -> Option<Written>,
     durable: &[&[String]],
-) -> Result<Found, String> {
+) -> Result<Found, Failed> {
     let catalog = Catalog::open(data).map_err(|e| format!("the catalog: {e}"))?;
     let mut seen: HashMap<String, u32> = HashMap::new();
     let mut found = Found::default();
     for (day, files) in catalog.all() {
+        let unreadable = |message: String| Failed {
+            message,
+            rows_lost: 0,
+            days_lost: 1,
+        };
         let mut r = DayReader::open(day, files, Columns::All)
-            .map_err(|e| format!("day {day} cannot be read: {e}"))?;
+            .map_err(|e| unreadable(format!("day {day} cannot be read: {e}")))?;
         found.days += 1;
         if let Some(note) = r.notes().first() {
             // A Parquet file that cannot be read in place of its CSV files: a conversion
             // only ever renames in a verified, fsynced file.
-            return Err(format!("day {day}: {note}"));
+            return Err(unreadable(format!("day {day}: {note}")));
         }
         if r.parquet().is_some() {
             found.parquet_days += 1;
@@ -135,7 +164,7 @@ pub fn check(
         loop {
             let next = r
                 .advance()
-                .map_err(|e| format!("day {day} fails while read: {e}"))?;
+                .map_err(|e| unreadable(format!("day {day} fails while read: {e}")))?;
             match next {
                 None => break,
                 Some(Next::Damaged { count, .. }) => found.damaged += count,
@@ -151,16 +180,18 @@ pub fn check(
                     }
                     let k = key(&columns, cells.iter().map(String::as_str));
                     match written(&k) {
-                        None => return Err(format!("day {day}: a row never written: {k}")),
+                        None => return Err(format!("day {day}: a row never written: {k}").into()),
                         Some(w) if w.day != day => {
-                            return Err(format!("day {day}: a row of {} read here: {k}", w.day))
+                            return Err(
+                                format!("day {day}: a row of {} read here: {k}", w.day).into()
+                            )
                         }
                         Some(_) => {}
                     }
                     let n = seen.entry(k.clone()).or_insert(0);
                     *n += 1;
                     if *n > 1 {
-                        return Err(format!("day {day}: a row read twice: {k}"));
+                        return Err(format!("day {day}: a row read twice: {k}").into());
                     }
                     found.rows += 1;
                 }
@@ -170,19 +201,34 @@ pub fn check(
     let mut all: HashSet<&str> = HashSet::new();
     // Only rows the recorder was given: a durable line that is not one (stale bytes a cut
     // left in a file the recorder went on appending to, skipped as damaged) is no row.
-    for k in durable
+    let mut lost: Vec<&str> = Vec::new();
+    // Per day with durable rows: whether one of them was read.
+    let mut days: HashMap<NaiveDate, bool> = HashMap::new();
+    for (k, w) in durable
         .iter()
         .flat_map(|d| d.iter())
-        .filter(|k| written(k).is_some())
+        .filter_map(|k| written(k).map(|w| (k, w)))
     {
         all.insert(k);
-        if !seen.contains_key(k) {
-            return Err(format!(
-                "a row made durable is lost: {k} (of {} durable, {} read)",
+        let read = seen.contains_key(k);
+        *days.entry(w.day).or_insert(false) |= read;
+        if !read {
+            lost.push(k);
+        }
+    }
+    if let Some(k) = lost.first() {
+        let days_lost = days.values().filter(|read| !**read).count() as u64;
+        return Err(Failed {
+            message: format!(
+                "{} row(s) made durable are lost ({days_lost} day(s) lost whole), e.g. {k} (of \
+                 {} durable, {} read)",
+                lost.len(),
                 durable.iter().map(|d| d.len()).sum::<usize>(),
                 found.rows
-            ));
-        }
+            ),
+            rows_lost: lost.len() as u64,
+            days_lost,
+        });
     }
     found.undurable_kept = seen.keys().filter(|k| !all.contains(k.as_str())).count() as u64;
     Ok(found)

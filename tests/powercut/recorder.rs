@@ -23,7 +23,7 @@ use tic_rec::store::fs::{Fs, RealFs};
 use tic_rec::store::{local_day, parse_day_file_name, DirLock};
 use tic_rec::tic::Mode;
 
-use super::ledger::{check, key, Written};
+use super::ledger::{check, key, Failed, Written};
 use super::model::{Model, Semantics};
 use super::schedule::{Book, Report};
 
@@ -184,12 +184,13 @@ fn record(
     }
 }
 
-/// One recorder run of `seed`: its frames recorded on the model, cut at random, each cut
-/// restarted on the next frames and checked.
-pub fn run(sem: Semantics, seed: u64, rate: f64, work: &Path) -> Report {
+/// One recorder run of `seed`: its frames (one every `interval` seconds, else 15 s, 1 min or
+/// 5 min from the seed; over 2.5 days, 3,000 frames at most) recorded on the model, cut at
+/// random, each cut restarted on the next frames and checked.
+pub fn run(sem: Semantics, seed: u64, rate: f64, interval: Option<i64>, work: &Path) -> Report {
     let mut report = Report::default();
     let mut rng = fastrand::Rng::with_seed(seed ^ 0xca97);
-    let interval = [15, 60, 300][rng.usize(0..3)];
+    let interval = interval.unwrap_or([15, 60, 300][rng.usize(0..3)]);
     let n = (2.5 * 86_400.0 / interval as f64) as usize;
     let n = n.min(3000);
     let all = frames(seed, interval, n + 400);
@@ -256,6 +257,11 @@ pub fn run(sem: Semantics, seed: u64, rate: f64, work: &Path) -> Report {
     model.cut_randomly(0.0);
     report.ops = model.ops();
     report.rows = book.lock().expect("book").written.len() as u64;
+    let day = |t: i64| local_day(t).expect("a day");
+    if let (Some(first), Some(last)) = (live.first(), live.last()) {
+        report.midnights = (day(last.0) - day(first.0)).num_days().max(0) as u64;
+    }
+    report.archived = parquet_files(&data);
     report.outcome = model.outcomes();
     let stats = model.stats();
     report.file_syncs = stats.file_syncs;
@@ -296,7 +302,7 @@ pub fn run(sem: Semantics, seed: u64, rate: f64, work: &Path) -> Report {
             interval,
         );
         let restart = restart.lock().expect("restart");
-        let result = r.and_then(|()| {
+        let result = r.map_err(Failed::from).and_then(|()| {
             let mine: Vec<String> = restart.written.keys().cloned().collect();
             let lookup = |k: &str| {
                 restart.written.get(k).cloned().or_else(|| {
@@ -321,8 +327,29 @@ pub fn run(sem: Semantics, seed: u64, rate: f64, work: &Path) -> Report {
                 report.found.undurable_kept += found.undurable_kept;
                 let _ = std::fs::remove_dir_all(&case.cut.root);
             }
-            Err(e) => report.failures.push(fail(e)),
+            Err(e) => {
+                report.lost(&e);
+                report.failures.push(fail(e.message));
+            }
         }
     }
     report
+}
+
+/// The Parquet files under `dir`: the days the live run archived.
+fn parquet_files(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                parquet_files(&p)
+            } else {
+                u64::from(p.extension().is_some_and(|x| x == "parquet"))
+            }
+        })
+        .sum()
 }

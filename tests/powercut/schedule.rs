@@ -22,7 +22,7 @@ use tic_rec::store::{
     StoreEvent, TZ,
 };
 
-use super::ledger::{check, csv_keys, key, Found, Ledger, Written};
+use super::ledger::{check, csv_keys, key, Failed, Found, Ledger, Written};
 use super::model::{Cut, Model, Outcome, Semantics};
 
 /// One schedule: which model, which seed, how many cuts.
@@ -56,6 +56,9 @@ pub struct Report {
     /// interval before, no full disk since), summed over cuts; and those of them not durable.
     pub promised: u64,
     pub promise_broken: u64,
+    /// Rows made durable, and days with such rows, lost at the cuts (goal: 0).
+    pub rows_lost: u64,
+    pub days_lost: u64,
     /// Failures, each with the seed and cut that shows it.
     pub failures: Vec<String>,
     /// Days the schedule archived; disk-full episodes; contract changes; clock jumps back.
@@ -63,6 +66,9 @@ pub struct Report {
     pub full_disk: u64,
     pub contracts: u64,
     pub clock_back: u64,
+    /// Midnights the schedule crossed; `compact` runs.
+    pub midnights: u64,
+    pub compacts: u64,
     /// Syncs of files and directories, and bytes written, through the seam.
     pub file_syncs: u64,
     pub dir_syncs: u64,
@@ -70,6 +76,12 @@ pub struct Report {
 }
 
 impl Report {
+    /// Counts what a failed check lost.
+    pub fn lost(&mut self, f: &Failed) {
+        self.rows_lost += f.rows_lost;
+        self.days_lost += f.days_lost;
+    }
+
     pub fn add(&mut self, r: &Report) {
         self.ops += r.ops;
         self.rows += r.rows;
@@ -84,11 +96,15 @@ impl Report {
         self.durable_rows += r.durable_rows;
         self.promised += r.promised;
         self.promise_broken += r.promise_broken;
+        self.rows_lost += r.rows_lost;
+        self.days_lost += r.days_lost;
         self.failures.extend(r.failures.iter().cloned());
         self.archived += r.archived;
         self.full_disk += r.full_disk;
         self.contracts += r.contracts;
         self.clock_back += r.clock_back;
+        self.midnights += r.midnights;
+        self.compacts += r.compacts;
         self.file_syncs += r.file_syncs;
         self.dir_syncs += r.dir_syncs;
         self.bytes += r.bytes;
@@ -338,6 +354,9 @@ impl Runner {
                     .and_then(|n| parse_day_file_name(&n.to_string_lossy()))
                     .map(|(d, _)| d);
                 if let (Some(prev), Some(day)) = (self.day, day) {
+                    if prev < day {
+                        self.report.midnights += 1;
+                    }
                     if prev != day {
                         self.archive(prev);
                     }
@@ -385,6 +404,7 @@ impl Runner {
         let Ok(cat) = Catalog::open(&self.data) else {
             return;
         };
+        self.report.compacts += 1;
         for d in archive::days_to_compact(&cat, Some(today)) {
             self.archive(d);
         }
@@ -716,7 +736,10 @@ fn restart(
                 &lookup,
                 &[durable, &book.ledger.durable[..n], &keys2],
             )
-            .map_err(|e| format!("after a cut while restarting: {e}"))?;
+            .map_err(|e| {
+                report.lost(&e);
+                format!("after a cut while restarting: {e}")
+            })?;
             let _ = std::fs::remove_dir_all(&cut.root);
         }
         let _ = std::fs::remove_dir_all(&cuts);
@@ -728,7 +751,10 @@ fn restart(
             .or_else(|| written.get(k).filter(|w| w.seq <= limit))
             .cloned()
     };
-    check(&root.join("data"), &lookup, &[durable, &keys])
+    check(&root.join("data"), &lookup, &[durable, &keys]).map_err(|e| {
+        report.lost(&e);
+        e.message
+    })
 }
 
 /// The recorder's start-up on `root/data` through `fs`: the lock, the archive job's first
@@ -798,8 +824,9 @@ impl Report {
             "{} seam ops, {} rows given; {} cuts + {} during restarts; names kept {} / undone \
              {}, renames split {}, entries emptied {}; files' unsynced data lost {} / kept {} / \
              in part {} / zero or stale tail {}; {} durable rows at the cuts, {} rows under the \
-             fsync promise ({} not durable); {} days read ({} Parquet), {} damaged rows skipped; \
-             {} failure(s)",
+             fsync promise ({} not durable); {} rows and {} days lost; {} days read ({} Parquet), \
+             {} damaged rows skipped; {} midnights, {} days archived, {} compact runs, {} \
+             contract changes, {} clock jumps back, {} disk-full episodes; {} failure(s)",
             self.ops,
             self.rows,
             self.cuts,
@@ -815,9 +842,17 @@ impl Report {
             self.durable_rows,
             self.promised,
             self.promise_broken,
+            self.rows_lost,
+            self.days_lost,
             self.found.days,
             self.found.parquet_days,
             self.found.damaged,
+            self.midnights,
+            self.archived,
+            self.compacts,
+            self.contracts,
+            self.clock_back,
+            self.full_disk,
             self.failures.len()
         )
     }
@@ -828,13 +863,14 @@ pub fn table(rows: &[(String, Report, Duration)]) -> String {
     let mut out = String::from(
         "| run | cut points (+ during restart) | names kept / undone / rename split / emptied | \
          unsynced data lost / kept / in part / zero-or-stale tail | durable rows at the cuts | \
-         rows lost of them | rows under the fsync promise, not durable | days read after the \
-         cuts (Parquet) | damaged rows skipped | failures | time |\n|---|---:|---|---|---:|---:|---|---:|---:|---:|---:|\n",
+         rows lost of them | days lost | rows under the fsync promise, not durable | days read \
+         after the cuts (Parquet) | damaged rows skipped | failures | time |\n\
+         |---|---:|---|---|---:|---:|---:|---|---:|---:|---:|---:|\n",
     );
     for (what, r, time) in rows {
         let o = &r.outcome;
         out.push_str(&format!(
-            "| {what} | {} (+{}) | {} / {} / {} / {} | {} / {} / {} / {} | {} | {} | {} of {} | {} ({}) | {} | {} | {:.0} s |\n",
+            "| {what} | {} (+{}) | {} / {} / {} / {} | {} / {} / {} / {} | {} | {} | {} | {} of {} | {} ({}) | {} | {} | {:.0} s |\n",
             r.cuts,
             r.nested_cuts,
             o.names_kept,
@@ -846,7 +882,8 @@ pub fn table(rows: &[(String, Report, Duration)]) -> String {
             o.data_partial,
             o.data_garbage_tail,
             r.durable_rows,
-            r.failures.iter().filter(|f| f.contains("made durable is lost")).count(),
+            r.rows_lost,
+            r.days_lost,
             r.promise_broken,
             r.promised,
             r.found.days,
