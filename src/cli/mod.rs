@@ -9,6 +9,7 @@ mod mqtt;
 mod record;
 mod serve;
 mod simulate;
+mod tariffs;
 
 use std::io;
 use std::path::Path;
@@ -40,6 +41,8 @@ enum Command {
     Cost(cost::Args),
     /// Serve a web dashboard, a JSON API and Prometheus metrics over a data directory.
     Serve(serve::Args),
+    /// Show the prices and Tempo colours in force; `tariffs update` fetches the official ones.
+    Tariffs(tariffs::Args),
 }
 
 /// Runs the command line and maps the outcome to an exit code.
@@ -53,6 +56,7 @@ pub fn main() -> ExitCode {
         Command::Compact(args) => compact::run(args),
         Command::Cost(args) => cost::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Tariffs(args) => tariffs::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -31,10 +31,13 @@
 pub mod grid;
 pub mod money;
 pub mod offer;
+pub mod opendata;
 pub mod output;
 pub mod report;
 pub mod schedule;
+pub mod tables;
 pub mod tempo;
+pub mod update;
 
 use std::collections::BTreeSet;
 use std::fmt;

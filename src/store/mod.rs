@@ -14,6 +14,7 @@
 //! <data-dir>/YYYY/MM/.YYYY-MM-DD.parquet.tmp-…   a conversion in progress (never read)
 //! <data-dir>/YYYY/MM/YYYY-MM-DD.tic       raw TIC bytes of that day (with --raw)
 //! <data-dir>/.tic-rec.lock                held by the one recorder writing here
+//! <data-dir>/.tic-rec-tariffs/            prices and Tempo colours fetched by `tariffs update`
 //! ```
 //! The day being recorded is always CSV (the append-only journal); a closed day is
 //! converted to Parquet ([`compact`]), its format in [`parquet`]: typed columns (`time` an
@@ -111,6 +112,7 @@ pub mod layout;
 mod lock;
 pub mod parquet;
 pub mod read;
+pub mod tariffs;
 pub mod text;
 mod writer;
 
