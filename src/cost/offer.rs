@@ -263,6 +263,11 @@ impl Offer {
         &self.name
     }
 
+    /// Names it otherwise (`HC/HP at 01:00-07:00`: two HC/HP offers in one comparison).
+    pub fn rename(&mut self, name: String) {
+        self.name = name;
+    }
+
     /// The regulated option, if it is one.
     pub fn tariff(&self) -> Option<Tariff> {
         match &self.kind {

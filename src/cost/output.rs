@@ -6,16 +6,17 @@
 //! (`hc_kwh`, `hp_kwh`; `hc_bleu_kwh`…; `base_kwh`; a `--prices` band's name in lower case,
 //! other characters as `_`), `total_kwh`, `actual_energy_eur`, `actual_subscription_eur`,
 //! `actual_total_eur`, `<key>_total_eur` for each alternative (`base`, `hchp`, `tempo`,
-//! `ejp`, and `offer` for a `--prices` offer), `tempo_missing_days`, `cheapest` (the key of
-//! the cheapest: the actual contract's on a tie; an alternative that left days out is never
-//! the cheapest), `records`, `coverage`, `max_gap_s`, `flags`
+//! `ejp`, `hchp_given` for HC/HP at `--hc` hours, and `offer` for a `--prices` offer, or
+//! `offer1`, `offer2`… for several), `tempo_missing_days` (the days of the period with hours
+//! of unknown Tempo colour: Tempo is then not priced), `cheapest` (the key of the cheapest:
+//! the actual contract's on a tie), `records`, `coverage`, `max_gap_s`, `flags`
 //! (the export's, and `beyond_last_grid`, `monthly_subscription`, `suspect_ejp_prices` when a
 //! cost of the row was priced so).
 //!
 //! Types: kWh and € are exact decimals (`decimal128(18, 3)` and `decimal128(18, 2)` in
 //! Parquet; € rounded half up to the cent, the exact sums being rounded only here); a cell
-//! is empty when the period has no recorded day or the alternative could not be priced (or
-//! left every day out: a Tempo total without a single known colour).
+//! is empty when the period has no recorded day or the alternative could not be priced for
+//! every hour of it (a partial sum is never given).
 
 use std::collections::BTreeSet;
 
@@ -109,33 +110,25 @@ pub fn columns(report: &Report) -> Vec<(String, Values)> {
         let v = rows
             .iter()
             .map(|r| {
+                // Priced: every hour of every day; else empty (never a partial sum).
                 let c = r
                     .cost
                     .as_ref()
                     .and_then(|w| w.alternatives.get(i))
-                    .and_then(Outcome::cost)
-                    // Every day left out (no Tempo colour): nothing was priced.
-                    .filter(|c| c.subscription_days > 0 || c.wh() > 0);
+                    .and_then(Outcome::cost);
                 cents(c, Cost::total)
             })
             .collect();
         out.push((format!("{key}_total_eur"), Values::cents(v)));
     }
-    let tempo = report.alternatives.iter().position(|(k, _)| k == "tempo");
+    let tempo = report.tempo_index();
     out.push((
         "tempo_missing_days".into(),
         Values::Int(
             rows.iter()
                 .map(|r| {
-                    let w = r.cost.as_ref()?;
-                    let c = w.alternatives.get(tempo?)?.cost()?;
-                    // The day before the range (its night) is not one of the row's days.
-                    let n = c
-                        .excluded_days
-                        .iter()
-                        .filter(|d| c.days.contains(**d))
-                        .count();
-                    i64::try_from(n).ok()
+                    let o = r.cost.as_ref()?.alternatives.get(tempo?)?;
+                    i64::try_from(o.missing_days().len()).ok()
                 })
                 .collect(),
         ),
@@ -144,7 +137,7 @@ pub fn columns(report: &Report) -> Vec<(String, Values)> {
         "cheapest".into(),
         Values::Text(
             rows.iter()
-                .map(|r| r.cost.as_ref().map(|w| Report::cheapest_key(w).to_owned()))
+                .map(|r| r.cost.as_ref().map(|w| report.cheapest_key(w)))
                 .collect(),
         ),
     ));

@@ -286,6 +286,15 @@ impl Tables {
         self.tempo.span().map(|s| s.1)
     }
 
+    /// Where the prices come from, short: `the tables shipped with tic-rec`, `the update of
+    /// 2026-12-06`.
+    pub fn prices_source(&self) -> String {
+        match &self.update {
+            Some(u) => format!("the update of {}", u.on),
+            None => "the tables shipped with tic-rec".to_owned(),
+        }
+    }
+
     /// Where the prices come from, for a note: `the tables shipped with tic-rec (known
     /// through 2026-08-23)`, `the update of 2026-12-06 (data.gouv.fr)`.
     pub fn prices_from(&self) -> String {

@@ -302,7 +302,7 @@ fn cost_line(cost: &Result<CostTable, CostError>) -> String {
             if let Some(s) = &t.summary {
                 let _ = write!(b, "<p class=\"mute\" id=\"cost-summary\">{}</p>", esc(s));
             }
-            for n in &t.notes {
+            for (_, n) in t.notes.iter().filter(|(warn, _)| *warn) {
                 let _ = write!(b, "<p class=\"warn\">{}</p>", esc(n));
             }
             b
@@ -626,7 +626,10 @@ pub fn contracts_page(
                 for c in &r.what_if {
                     let _ = write!(b, "<td>{}</td>", option_eur(c));
                 }
-                let cheapest = r.cheapest.map_or("–".into(), |k| esc(&name_of(k)));
+                let cheapest = r
+                    .cheapest
+                    .as_deref()
+                    .map_or("–".into(), |k| esc(&name_of(k)));
                 let _ = write!(b, "<td>{cheapest}</td></tr>");
             }
             b.push_str("</table>");
