@@ -205,6 +205,31 @@ fn show(data: &Path) -> String {
     out
 }
 
+/// `tic-rec cost --contract hchp --year` over `data`: its one row and its standard error.
+fn cost(data: &Path) -> (BTreeMap<String, String>, String) {
+    let out = common::tic_rec(&[
+        "cost",
+        "--data-dir",
+        data.to_str().expect("utf-8"),
+        "--contract",
+        "hchp",
+        "--year",
+        "--format",
+        "csv",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    let mut rdr = csv::Reader::from_reader(&out.stdout[..]);
+    let headers = rdr.headers().expect("header").clone();
+    let row = rdr.records().next().expect("a row").expect("a record");
+    let map = headers
+        .iter()
+        .zip(row.iter())
+        .map(|(h, v)| (h.to_owned(), v.to_owned()))
+        .collect();
+    (map, err)
+}
+
 /// The tables kept in the data directory: every file under `.tic-rec-tariffs`, by path.
 fn kept(data: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let root = data.join(".tic-rec-tariffs");
@@ -272,8 +297,46 @@ fn only_a_good_update_changes_the_tables_in_use() {
     assert!(err.contains("no answer within 1 s"), "{err}");
 
     // A good update: the grids of 2026-08-01 and the colours to 2026-12-07.
+    // A household after the shipped tables: the prices are stale and Tempo has no colour.
+    let model = common::Model {
+        contract: common::Contract::HcHp,
+        start: common::local(2026, 9, 1, 0),
+        end: common::local(2026, 9, 4, 0),
+        step: 60,
+        gaps: Vec::new(),
+    };
+    model.write(&data, &[]);
+    let before = cost(&data);
+    assert_eq!(before.0["tempo_total_eur"], "", "{before:?}");
+    assert_eq!(before.0["tempo_missing_days"], "3", "{before:?}");
+    assert!(
+        before
+            .1
+            .contains("warning: prices after 2026-08-23 are not known"),
+        "{}",
+        before.1
+    );
+
     let (ok, out, err) = update(&data, &server.url("good"));
     assert!(ok, "{err}");
+    // Priced with the update: the 2026-08-01 grids, RTE's colours, no warning.
+    let after = cost(&data);
+    assert_eq!(after.0["tempo_missing_days"], "0", "{after:?}");
+    assert_ne!(after.0["tempo_total_eur"], "", "{after:?}");
+    assert!(
+        after.1.contains(
+            "note: prices from the update of 2026-12-06 (data.gouv.fr, over the shipped tables)"
+        ),
+        "{}",
+        after.1
+    );
+    assert!(
+        after.1.contains("Tempo colours: 5 days from the update"),
+        "{}",
+        after.1
+    );
+    assert!(!after.1.contains("warning"), "{}", after.1);
+    assert_ne!(after.0["actual_total_eur"], before.0["actual_total_eur"]);
     for line in [
         "Option_Tempo.csv: 122 grids from 2016-08-01 to 2026-08-01 (data.gouv.fr, http://",
         "tempo_2026-2027.json: 98 days from 2026-09-01 to 2026-12-07 (RTE, http://",
