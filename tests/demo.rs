@@ -120,7 +120,7 @@ fn export_days(data: &Path) -> Vec<BTreeMap<String, String>> {
 }
 
 /// Two demos: one meter whose indexes only grow across both days (no flag but the last
-/// day's `partial`), each day with its own load.
+/// day's `partial`, and `gap` for records more than 16 min apart), each day with its own load.
 fn two_demos_continue_one_meter(extra: &[&str], id: &str, step_s: i64) {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("tic-data");
@@ -144,13 +144,20 @@ fn two_demos_continue_one_meter(extra: &[&str], id: &str, step_s: i64) {
     assert_eq!(r0[0][col(id)], r1[0][col(id)], "the same meter");
     let days = export_days(&data);
     assert_eq!(days.len(), 2);
+    // Records further apart than 16 min are a `gap` (complete is 1 s to 15 min).
+    let gap = if step_s > 960 { "gap" } else { "" };
+    let partial = if step_s > 960 {
+        "partial|gap"
+    } else {
+        "partial"
+    };
     for d in &days {
         assert!(
-            d["flags"].is_empty() || d["flags"] == "partial",
+            d["flags"] == gap || d["flags"] == partial,
             "{extra:?}: {days:?}"
         );
     }
-    assert_eq!(days[0]["flags"], "", "{days:?}");
+    assert_eq!(days[0]["flags"], gap, "{days:?}");
     for c in ["hc_wh", "hp_wh", "total_wh"] {
         assert_ne!(days[0][c], days[1][c], "{c}: each day its own load");
         assert!(common::int(&days[0], c) > 1000, "{c}: {days:?}");

@@ -48,8 +48,12 @@
 //!   (`BLEU`, `BLANC`, `ROUGE`) it carries; when no pair was seen, `EASF01` is HC and `EASF02` HP.
 //!   In historique mode `HCHC`/`BBRHC*` are HC and `HCHP`/`BBRHP*` HP.
 //! - **Quality**: `records` (rows in the period), `coverage` (share of the period lying between
-//!   consecutive records at most [`MAX_COVERED_GAP_S`] apart), `max_gap_s` (longest stretch of
-//!   the period without a record).
+//!   consecutive records at most [`MAX_COVERED_GAP_S`] apart, or between a period's start or
+//!   end and a record at most that far from it), `max_gap_s` (longest stretch of the period
+//!   without a record). **One notion of complete**: a period recorded at any cadence from
+//!   1 s to 15 min without a gap has coverage 1 and no flag; a flag names what is missing:
+//!   `gap` (records further apart than [`MAX_COVERED_GAP_S`] inside it), `partial` (the
+//!   records start after its start or end before its end by more than that).
 //! - **Modes**: [`Mode::Index`] (the default) gives exactly what [`Mode::Scan`] gives, every
 //!   column included, but reads a day's files only when its summary is missing or stale.
 //!   Reading a day in full builds a summary of it (per UTC hour: rows, covered seconds,
@@ -111,8 +115,11 @@ pub use tariff::Tariffs;
 
 mod summary;
 
-/// Records further apart than this leave the stretch between them uncovered.
-pub const MAX_COVERED_GAP_S: i64 = 300;
+/// Records at most this far apart cover the time between them (and a record this close to
+/// a period's start or end covers the stretch to it): the longest cadence the recorder
+/// offers (`--every 15min`) and a minute. Further apart, the stretch is a gap: flagged
+/// `gap` (inside the data) or `partial` (before its first record, after its last).
+pub const MAX_COVERED_GAP_S: i64 = 960;
 
 /// Errors of an export. Every message names the file, and the line or byte, at fault.
 #[derive(Debug, thiserror::Error)]

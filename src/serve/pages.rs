@@ -195,22 +195,30 @@ fn legend(table: &Table) -> String {
     out
 }
 
-/// Why a period is incomplete, if it is: coverage under 99 % or a flag.
+/// What a flag says, in words.
+fn flag_words(name: &str) -> &str {
+    match name {
+        "partial" => "records start after its start or end before its end",
+        "gap" => "a gap of more than 16 min in the records",
+        "index_reset" => "an index reset was left out",
+        "meter_changed" => "the meter changed",
+        "implausible_jump" => "an impossible jump was left out",
+        "out_of_order" => "rows out of order were skipped",
+        "damaged_rows" => "damaged rows were skipped",
+        other => other,
+    }
+}
+
+/// Why a period is incomplete, if it is: its flags, in words (one notion of complete with
+/// the export: a period recorded without a gap has none).
 pub fn mark(row: &Row) -> Option<String> {
-    let mut why = Vec::new();
-    if row.records.unwrap_or(0) == 0 {
-        // Nothing is drawn: the title says so, no mark.
+    if row.records.unwrap_or(0) == 0 || row.flags == Flags::default() {
+        // Nothing is drawn (the title says so), or nothing is missing.
         return None;
     }
-    if let Some(c) = row.coverage {
-        if c < 0.99 {
-            why.push(format!("coverage {:.0} %", c * 100.0));
-        }
-    }
-    if row.flags != Flags::default() {
-        why.push(format!("flags: {}", row.flags.names().replace('|', ", ")));
-    }
-    (!why.is_empty()).then(|| why.join("; "))
+    let names = row.flags.names();
+    let words: Vec<&str> = names.split('|').map(flag_words).collect();
+    Some(words.join("; "))
 }
 
 fn title_of(table: &Table, row: &Row, when: &str, cost: Option<&str>) -> String {
