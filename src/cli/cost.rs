@@ -5,7 +5,7 @@
 use anyhow::Result;
 use tic_rec::cost::output as cost_output;
 use tic_rec::cost::{self, HcSchedule, PriceFile, Tariff, TempoCalendar};
-use tic_rec::export::output::{self, Format as OutFormat};
+use tic_rec::export::output::{self, Format as OutFormat, Values};
 use tic_rec::export::Mode;
 
 use super::export::{Days, Io, Progress};
@@ -81,6 +81,26 @@ impl Args {
     }
 }
 
+/// `text` with its spaces turned into line breaks so that no line is wider than `width`
+/// characters (a word wider stays whole).
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut line = 0;
+    for word in text.split(' ') {
+        let n = word.chars().count();
+        if line > 0 && line + 1 + n > width {
+            out.push('\n');
+            line = 0;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += n;
+    }
+    out
+}
+
 /// What the command line adds to a note: the flag that changes what it says.
 fn hint(n: &cost::Note) -> &'static str {
     use cost::{Note, ScheduleOrigin};
@@ -117,6 +137,7 @@ fn with_hint(e: cost::ReportError) -> anyhow::Error {
 
 pub fn run(args: Args) -> Result<()> {
     let (store, format, mut sink) = args.io.open("cost")?;
+    let report_period = args.days.period();
     let mut progress = Progress(None);
     let report = cost::report(&store, &args.options(), &mut progress).map_err(with_hint)?;
     drop(progress);
@@ -133,9 +154,18 @@ pub fn run(args: Args) -> Result<()> {
         OutFormat::Csv => output::write_csv(&columns, sink.writer())?,
         OutFormat::Parquet => output::write_parquet(&columns, sink.writer())?,
         OutFormat::Table => {
-            output::write_table(&cost_output::table_columns(columns), sink.writer())?;
+            let mut table = cost_output::table_columns(columns, report_period);
+            let flags = cost_output::export_flags(&report);
+            if let Values::Text(f) = &flags.1 {
+                if f.iter()
+                    .any(|x| x.as_deref().is_some_and(|x| !x.is_empty()))
+                {
+                    table.push(flags);
+                }
+            }
+            output::write_table(&table, sink.writer())?;
             if let Some(s) = &summary {
-                writeln!(sink.writer(), "{s}")?;
+                writeln!(sink.writer(), "{}", wrap(s, 100))?;
             }
         }
     }
@@ -145,4 +175,14 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     sink.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn wrapping() {
+        assert_eq!(super::wrap("a bb ccc dddd", 6), "a bb\nccc\ndddd");
+        assert_eq!(super::wrap("abcdefgh ij", 4), "abcdefgh\nij");
+        assert_eq!(super::wrap("€€ €€", 5), "€€ €€");
+    }
 }

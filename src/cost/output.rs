@@ -22,7 +22,8 @@ use std::collections::BTreeSet;
 
 use super::report::{CostRow, Report};
 use super::{Cost, Outcome};
-use crate::export::output::{period_columns, Values};
+use crate::export::output::{label_periods, period_columns, Values};
+use crate::export::Period;
 
 /// A band name as a column stem: `HC Bleu` → `hc_bleu`, `Week-end` → `week_end`.
 pub fn stem(name: &str) -> String {
@@ -181,31 +182,42 @@ fn flags(r: &CostRow) -> String {
     names.join("|")
 }
 
-/// The columns of the table for reading: the periods, the actual contract's kWh, the total,
-/// what was paid, each alternative that was priced somewhere, the cheapest, then coverage and
-/// flags.
-pub fn table_columns(columns: Vec<(String, Values)>) -> Vec<(String, Values)> {
+/// The columns of the table for reading (it fits 100 columns): the period's label, the
+/// total kWh, what was paid (`paid`), each alternative priced somewhere (named by its key:
+/// `base`, `hchp`, `tempo`…, in €; an empty cell is not priced), `tempo_missing` (days with
+/// hours of unknown Tempo colour) when a period has some, the cheapest, and the export's
+/// flags (the caveats are told once, under the table). CSV and Parquet have every column.
+pub fn table_columns(columns: Vec<(String, Values)>, period: Period) -> Vec<(String, Values)> {
     let empty = |v: &Values| match v {
         Values::Decimal(_, x) => x.iter().all(Option::is_none),
         _ => false,
     };
-    columns
-        .into_iter()
-        .filter(|(name, v)| {
-            let keep = !matches!(
-                name.as_str(),
-                "contract"
-                    | "kva"
-                    | "actual_energy_eur"
-                    | "actual_subscription_eur"
-                    | "records"
-                    | "max_gap_s"
-            );
-            let unpriced_alternative =
-                name.ends_with("_total_eur") && name != "actual_total_eur" && empty(v);
-            keep && !unpriced_alternative && !(name == "tempo_missing_days" && is_zero(v))
-        })
-        .collect()
+    let columns = label_periods(columns, period);
+    let mut out = Vec::new();
+    for (name, v) in columns {
+        let keep = match name.as_str() {
+            "period" | "total_kwh" | "cheapest" => Some(name.replace("_kwh", "")),
+            "actual_total_eur" => Some("paid".to_owned()),
+            "tempo_missing_days" if !is_zero(&v) => Some("tempo_missing".to_owned()),
+            "flags" => None,
+            n if n.ends_with("_total_eur") && !empty(&v) => {
+                Some(n.trim_end_matches("_total_eur").to_owned())
+            }
+            _ => None,
+        };
+        if let Some(n) = keep {
+            out.push((n, v));
+        }
+    }
+    out
+}
+
+/// The export's flags of each row (the caveats are told once, under the table).
+pub fn export_flags(report: &Report) -> (String, Values) {
+    (
+        "flags".to_owned(),
+        Values::Text(report.rows.iter().map(|r| Some(r.flags.names())).collect()),
+    )
 }
 
 fn is_zero(v: &Values) -> bool {

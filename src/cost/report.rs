@@ -407,10 +407,10 @@ fn list_days(days: &[NaiveDate]) -> String {
 }
 
 fn plural(n: usize, one: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {one}s")
+    match (n, one.ends_with("ch")) {
+        (1, _) => format!("1 {one}"),
+        (_, true) => format!("{n} {one}es"),
+        _ => format!("{n} {one}s"),
     }
 }
 
@@ -422,8 +422,9 @@ impl fmt::Display for Note {
             Note::Schedule { schedule, origin } => match origin {
                 ScheduleOrigin::Learned(l) => write!(
                     f,
-                    "HC/HP what-if at the meter's own HC hours {schedule} (learned from {} switches over {} days)",
-                    l.switches, l.days
+                    "HC/HP what-if at the meter's own HC hours {schedule} (learned from {} over {})",
+                    plural(l.switches, "switch"),
+                    plural(l.days, "day")
                 ),
                 ScheduleOrigin::Standard { reason } => write!(
                     f,
