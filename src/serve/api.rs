@@ -12,10 +12,11 @@ fn money(m: Option<crate::cost::Money>) -> Value {
     m.map_or(Value::Null, |m| Value::String(m.plain()))
 }
 
-/// An option's € (a decimal string, rounded to the cent; `null`: not priced) and the days
-/// left out of it.
+/// An option's € (a decimal string, rounded to the cent; `null`: not priced, or no recorded
+/// day), the days with hours of unknown Tempo colour (the same count as `tic-rec cost`'s
+/// `tempo_missing_days`), and why it is not priced (`null` when it is).
 fn option(c: &OptionCost) -> Value {
-    json!({"eur": money(c.eur), "missing_days": c.missing_days})
+    json!({"eur": money(c.eur), "missing_days": c.missing_days, "unpriced": c.unpriced})
 }
 
 /// `/api/now`.
@@ -108,6 +109,9 @@ fn cost_summary(cost: &Result<CostTable, CostError>) -> Value {
             "contract": t.contract,
             "total_eur": money(t.total.as_ref().and_then(|p| p.actual.eur)),
             "summary": t.summary,
+            "what_if": t.alternatives.iter().zip(t.total.iter().flat_map(|p| &p.what_if))
+                .map(|((k, _), c)| (k.clone(), option(c)))
+                .collect::<Map<String, Value>>(),
         }),
     }
 }
@@ -206,7 +210,8 @@ pub fn cost(period: Period, cost: &Result<CostTable, CostError>) -> Value {
                 "rows": rows,
                 "total": t.total.as_ref().map(row),
                 "summary": t.summary,
-                "notes": t.notes,
+                "notes": t.notes.iter().map(|(warning, text)| json!({"warning": warning, "text": text})).collect::<Vec<_>>(),
+                "describe": t.describe,
             })
         }
     }

@@ -30,6 +30,8 @@ pub struct OptionCost {
     pub missing_days: u32,
     /// Why it is not priced, in words (`None` when priced or when the period has no day).
     pub unpriced: Option<String>,
+    /// Whether the option exists for this household (EJP only for an EJP meter).
+    pub applicable: bool,
 }
 
 impl OptionCost {
@@ -37,6 +39,7 @@ impl OptionCost {
         eur: None,
         missing_days: 0,
         unpriced: None,
+        applicable: true,
     };
 
     fn actual(c: &Cost) -> OptionCost {
@@ -44,6 +47,7 @@ impl OptionCost {
             eur: Some(c.total()),
             missing_days: u32::try_from(c.excluded_days.len()).unwrap_or(u32::MAX),
             unpriced: None,
+            applicable: true,
         }
     }
 
@@ -53,11 +57,13 @@ impl OptionCost {
                 eur: Some(c.total()),
                 missing_days: 0,
                 unpriced: None,
+                applicable: true,
             },
             Outcome::Unpriced { why, .. } => OptionCost {
                 eur: None,
                 missing_days: u32::try_from(why.missing_days().len()).unwrap_or(u32::MAX),
                 unpriced: Some(why.to_string()),
+                applicable: !why.not_applicable(),
             },
         }
     }

@@ -149,6 +149,10 @@ pub struct Bucket {
     pub mean: f64,
     /// The tariff class of its last record (LTARF or PTEC), if the data says one.
     pub class: Option<Class>,
+    /// Time of its first record.
+    pub first_t: i64,
+    /// Time of its last record.
+    pub last_t: i64,
 }
 
 /// A downsampled series of one label.
@@ -160,12 +164,37 @@ pub struct Series {
     pub from: i64,
     /// See [`Series::from`].
     pub to: i64,
-    /// Bucket width, seconds.
+    /// Bucket width, seconds: the range over the points asked, and never less than the
+    /// records' cadence (a bucket finer than the records would be empty one time in two).
     pub step: i64,
     /// The buckets that hold records, in order.
     pub buckets: Vec<Bucket>,
     /// Rows read.
     pub rows: u64,
+    /// The records' cadence: the median time between consecutive records, seconds (`None`
+    /// with fewer than two).
+    pub cadence_s: Option<i64>,
+}
+
+impl Series {
+    /// The runs of buckets whose records follow each other without a gap (records further
+    /// apart than [`crate::export::MAX_COVERED_GAP_S`], the export's one notion of a gap):
+    /// the pieces a curve draws, a break only where records are really missing.
+    pub fn runs(&self) -> Vec<&[Bucket]> {
+        let mut out: Vec<&[Bucket]> = Vec::new();
+        let mut start = 0;
+        for i in 1..=self.buckets.len() {
+            let broken = i == self.buckets.len()
+                || self.buckets[i].first_t - self.buckets[i - 1].last_t
+                    > crate::export::MAX_COVERED_GAP_S;
+            if broken {
+                out.push(&self.buckets[start..i]);
+                start = i;
+            }
+        }
+        out.retain(|r| !r.is_empty());
+        out
+    }
 }
 
 impl Data {
@@ -303,8 +332,12 @@ impl Data {
             let _ = self.periods(&catalog, Period::Month, a, b);
             let _ = self.cost(&catalog, Period::Month, a, b);
         }
+        // The Contracts page's months: from the first recorded one, at most the last 12.
+        let first_recorded = catalog.first_day().map(first_of_month);
         if let (Some(from), Some(to)) = (
-            first.checked_sub_months(chrono::Months::new(11)),
+            first
+                .checked_sub_months(chrono::Months::new(11))
+                .map(|f| first_recorded.map_or(f, |r| f.max(r))),
             last_of_month(first),
         ) {
             let _ = self.periods(&catalog, Period::Month, from, to);
@@ -440,6 +473,10 @@ impl Data {
         let step = ((to - from) + points - 1) / points;
         let mut acc: Vec<Option<Acc>> = vec![None; points as usize];
         let mut rows = 0u64;
+        // The times between consecutive records (a few distinct values at most: the cadence
+        // and its jitter), for the median.
+        let mut intervals: std::collections::BTreeMap<i64, u64> = Default::default();
+        let mut prev_t: Option<i64> = None;
         let mut chosen: Option<String> = label.map(str::to_owned);
         for (day, files) in catalog.days(first, last) {
             let want = |c: &str| {
@@ -472,6 +509,15 @@ impl Data {
                     continue;
                 }
                 rows += 1;
+                if let Some(p) = prev_t.filter(|p| *p < t) {
+                    let n = intervals.len();
+                    if let Some(c) = intervals.get_mut(&(t - p)) {
+                        *c += 1;
+                    } else if n < 1000 {
+                        intervals.insert(t - p, 1);
+                    }
+                }
+                prev_t = Some(t);
                 let Some(v) = r.cell(j).int() else { continue };
                 let class = tariff.and_then(|k| match r.cell(k) {
                     Cell::Null => None,
@@ -485,8 +531,11 @@ impl Data {
                         max: v,
                         sum: 0,
                         class: None,
+                        first_t: t,
+                        last_t: t,
                     });
                     a.n += 1;
+                    a.last_t = t;
                     a.min = a.min.min(v);
                     a.max = a.max.max(v);
                     a.sum += i128::from(v);
@@ -496,7 +545,23 @@ impl Data {
                 }
             }
         }
-        let buckets = acc
+        // Buckets no finer than the records: k of them merged when the cadence is k steps.
+        let total: u64 = intervals.values().sum();
+        let cadence_s = intervals
+            .iter()
+            .scan(0u64, |seen, (&gap, &n)| {
+                *seen += n;
+                Some((gap, *seen))
+            })
+            .find(|&(_, seen)| seen * 2 >= total)
+            .map(|(gap, _)| gap);
+        let k = cadence_s.map_or(1, |c| ((c + step - 1) / step).max(1)) as usize;
+        let step = step * k as i64;
+        let mut merged: Vec<Option<Acc>> = Vec::with_capacity(acc.len() / k + 1);
+        for chunk in acc.chunks(k) {
+            merged.push(chunk.iter().flatten().copied().reduce(Acc::merge));
+        }
+        let buckets = merged
             .into_iter()
             .enumerate()
             .filter_map(|(i, a)| {
@@ -510,6 +575,8 @@ impl Data {
                     max: a.max,
                     mean: a.sum as f64 / a.n as f64,
                     class: a.class,
+                    first_t: a.first_t,
+                    last_t: a.last_t,
                 })
             })
             .collect();
@@ -520,6 +587,7 @@ impl Data {
             step,
             buckets,
             rows,
+            cadence_s,
         })
     }
 }
@@ -531,6 +599,23 @@ struct Acc {
     max: i64,
     sum: i128,
     class: Option<Class>,
+    first_t: i64,
+    last_t: i64,
+}
+
+impl Acc {
+    /// `a` then `b` (in time order).
+    fn merge(a: Acc, b: Acc) -> Acc {
+        Acc {
+            n: a.n + b.n,
+            min: a.min.min(b.min),
+            max: a.max.max(b.max),
+            sum: a.sum + b.sum,
+            class: b.class.or(a.class),
+            first_t: a.first_t,
+            last_t: b.last_t,
+        }
+    }
 }
 
 /// Refuses a range of more than [`MAX_PERIODS`] periods.
