@@ -6,7 +6,7 @@ use anyhow::Result;
 use tic_rec::cost::output as cost_output;
 use tic_rec::cost::{self, HcSchedule, PriceFile, Tariff, TempoCalendar};
 use tic_rec::export::output::{self, Format as OutFormat, Values};
-use tic_rec::export::Mode;
+use tic_rec::export::ReadMode;
 
 use super::export::{Days, Io, Progress};
 
@@ -66,9 +66,9 @@ impl Args {
             from: self.io.from,
             to: self.io.to,
             mode: if self.no_index {
-                Mode::Scan
+                ReadMode::Scan
             } else {
-                Mode::Index
+                ReadMode::Index
             },
             contract: self.contract,
             kva: self.kva,
@@ -102,8 +102,8 @@ fn wrap(text: &str, width: usize) -> String {
 }
 
 /// What the command line adds to a note: the flag that changes what it says.
-fn hint(n: &cost::Note) -> &'static str {
-    use cost::{Note, ScheduleOrigin};
+fn hint(n: &cost::CostNote) -> &'static str {
+    use cost::{CostNote as Note, ScheduleOrigin};
     match n {
         Note::Schedule {
             origin: ScheduleOrigin::Standard { .. },

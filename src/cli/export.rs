@@ -7,7 +7,8 @@ use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
 use tic_rec::export::output::{self, Format as OutFormat, RecordWriter};
-use tic_rec::export::{self as ex, Mode, Observer, Options, Period};
+use tic_rec::export::{self as ex, ExportObserver, Options, Period, ReadMode};
+use tic_rec::store::fs::{AtomicFile, Durability, RealFs};
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("period").args(["hour", "day", "week", "month", "year", "records"])))]
@@ -150,7 +151,7 @@ pub(super) fn output_format(format: Option<Format>, output: Option<&Path>) -> Re
 /// Shows progress with a bar on a terminal when many files are read; nothing otherwise.
 pub(super) struct Progress(pub(super) Option<ProgressBar>);
 
-impl Observer for Progress {
+impl ExportObserver for Progress {
     fn start(&mut self, files: usize, _bytes: u64) {
         if files >= 20 && io::stderr().is_terminal() {
             let bar = ProgressBar::new(files as u64);
@@ -188,7 +189,7 @@ impl Drop for Progress {
 /// Where the output goes: standard output, or a temporary file renamed over `-o` at the end.
 pub(super) enum Sink {
     Stdout(BufWriter<io::Stdout>),
-    File(BufWriter<tempfile::NamedTempFile>, PathBuf),
+    File(BufWriter<AtomicFile<'static>>, PathBuf),
 }
 
 impl Sink {
@@ -216,12 +217,8 @@ impl Sink {
                     ),
                     Ok(_) => {}
                 }
-                // 0666 before the umask, like any new file (tempfile's default is 0600).
-                let tmp = tempfile::Builder::new()
-                    .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
-                    .tempfile_in(dir)
-                    // tempfile's message names its temporary file: keep the reason only.
-                    .map_err(|e| io::Error::from(e.kind()))
+                // 0666 before the umask, like any new file.
+                let tmp = AtomicFile::create(&RealFs, path)
                     .with_context(|| format!("cannot write {name:?}"))?;
                 Ok(Sink::File(BufWriter::new(tmp), path.to_path_buf()))
             }
@@ -240,8 +237,7 @@ impl Sink {
             Sink::Stdout(mut w) => Ok(w.flush()?),
             Sink::File(w, path) => {
                 let tmp = w.into_inner().map_err(|e| e.into_error())?;
-                tmp.as_file().sync_all()?;
-                tmp.persist(&path)
+                tmp.commit(Durability::Synced)
                     .with_context(|| format!("cannot write {:?}", path.display().to_string()))?;
                 Ok(())
             }
@@ -261,9 +257,9 @@ pub fn run(args: Args) -> Result<()> {
             from: args.io.from,
             to: args.io.to,
             mode: if args.no_index {
-                Mode::Scan
+                ReadMode::Scan
             } else {
-                Mode::Index
+                ReadMode::Index
             },
         };
         let table = ex::export_store(&store, &options, &mut progress)?;

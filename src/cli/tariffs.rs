@@ -197,7 +197,7 @@ fn show(data_dir: &std::path::Path, kva: u8, today: NaiveDate) -> Result<()> {
             println!(
                 "Last update: {} (kept in {}/{})",
                 u.at,
-                tic_rec::store::tariffs::dir(data_dir).display(),
+                tic_rec::store::TariffTables::new(data_dir).dir().display(),
                 u.generation
             );
             for f in &u.files {

@@ -14,7 +14,7 @@
 //!   last PREF or ISOUSC (as kVA, [`crate::tic::labels::kva_from_isousc`]) of the range's
 //!   days (of the *learning window* when they have none: the range's days, and at least the
 //!   [`LEARNING_DAYS`] days ending on its last day), unless given ([`Options::contract`],
-//!   [`Options::kva`]); a change is told ([`Note::Changed`]) and the last value kept. With [`Options::actual_prices`] the
+//!   [`Options::kva`]); a change is told ([`CostNote::Changed`]) and the last value kept. With [`Options::actual_prices`] the
 //!   actual energy is priced with the [`Options::prices`] offer instead of the regulated
 //!   grid.
 //! - **Actual energy** comes from the meter's own registers, per local day: each supplier
@@ -23,7 +23,7 @@
 //!   actual offer of its class (Base takes them all). When a register with energy has no such
 //!   band (a Tempo register under `--contract hchp` keeps its colour, a `--prices` offer with
 //!   two HC bands…), the actual energy is the total index split by the offer's own calendar
-//!   instead, and [`Note::ActualFromTotal`] says so.
+//!   instead, and [`CostNote::ActualFromTotal`] says so.
 //! - **What-if**: Base, HC/HP, Tempo and EJP (and the `--prices` offer, unless it prices the
 //!   actual energy) from the total index (EAST, else the historique indexes, else the supplier
 //!   ones) split by each option's calendar ([`super::slots`]). HC/HP uses the HC schedule
@@ -37,17 +37,17 @@
 //!   for the power, it is [`super::Outcome::Unavailable`].
 //! - **Energy at slot boundaries** is the consumption credited up to each boundary by
 //!   [`crate::export::export_probed`]: the export's interpolation and guards (a glitch never
-//!   becomes a bill), so slots add up exactly to their period. With [`Mode::Index`] the
+//!   becomes a bill), so slots add up exactly to their period. With [`ReadMode::Index`] the
 //!   boundaries at whole hours (midnights, Tempo's 06:00/22:00, EJP's 01:00/07:00, a schedule
 //!   of whole hours) and at the minutes of the meter's own switches are read from the day
 //!   summaries; a `--hc` or `--prices` boundary at another minute makes the days it falls in
-//!   read in full (slower, same result). [`Mode::Scan`] reads every row; both give the same
+//!   read in full (slower, same result). [`ReadMode::Scan`] reads every row; both give the same
 //!   report.
 //! - **Money** is exact ([`super::Money`]): the caller rounds to the cent when it shows it.
 //!   The summary over the whole range ([`Report::total`]) is priced as one range, so it is
 //!   exactly the sum of the rows.
 //! - The library prints nothing: notes go to [`Report::notes`], export notes (damaged rows,
-//!   an unwritable index) to the [`Observer`].
+//!   an unwritable index) to the [`ExportObserver`].
 //!
 //! ## Use
 //! "Today so far" and "the last 12 months" (a dashboard keeps the [`Catalog`] open, and
@@ -94,7 +94,9 @@ use super::{
     alternatives, cost_of, learn, price, slots, Calendars, Caveat, CostError, DayRange, DaySource,
     HcSchedule, Learned, Offer, Outcome, PriceFile, Slot, Tariff, TempoCalendar, WhatIf,
 };
-use crate::export::{self, Catalog, DayFacts, Flags, Mode, Observer, Period, Quiet, Table};
+use crate::export::{
+    self, Catalog, DayFacts, ExportObserver, Flags, Period, Quiet, ReadMode, Table,
+};
 use crate::tic::labels::{energy_label, Class, Colour, Rate, Slot as IndexSlot};
 
 /// The least number of days, ending on the range's last day, whose records teach the contract
@@ -111,7 +113,7 @@ pub struct Options {
     /// Last local day, inclusive (default: the last recorded day).
     pub to: Option<NaiveDate>,
     /// How to read the days.
-    pub mode: Mode,
+    pub mode: ReadMode,
     /// The actual option, instead of the one the meter names.
     pub contract: Option<Tariff>,
     /// The subscribed power, instead of the one the meter states.
@@ -139,7 +141,7 @@ impl Options {
             period,
             from: None,
             to: None,
-            mode: Mode::Index,
+            mode: ReadMode::Index,
             contract: None,
             kva: None,
             hc: None,
@@ -272,7 +274,7 @@ pub struct Report {
     /// The whole range ([`WhatIf::summary`] is the closing sentence).
     pub total: Option<WhatIf>,
     /// What the reader should know.
-    pub notes: Vec<Note>,
+    pub notes: Vec<CostNote>,
     /// The grids and calendar priced with.
     pub tables: Arc<Tables>,
 }
@@ -307,7 +309,7 @@ impl Report {
 /// meter, what you gave, the shipped tables, an update) and names no command-line flag (the
 /// command line adds its own hints; the dashboard has none to give).
 #[derive(Clone, Debug, PartialEq)]
-pub enum Note {
+pub enum CostNote {
     /// Where the prices come from.
     Prices {
         /// [`Tables::prices_from`].
@@ -384,13 +386,15 @@ pub enum Note {
     Caveat(Caveat),
 }
 
-impl Note {
+impl CostNote {
     /// Whether it warns (the figures may not be what the reader expects) rather than informs.
     pub fn is_warning(&self) -> bool {
         match self {
-            Note::Prices { .. } | Note::ScheduleGiven { .. } | Note::TempoColours { .. } => false,
-            Note::Schedule { origin, .. } => matches!(origin, ScheduleOrigin::Standard { .. }),
-            Note::Caveat(c) => !matches!(c, Caveat::MonthlySubscription),
+            CostNote::Prices { .. }
+            | CostNote::ScheduleGiven { .. }
+            | CostNote::TempoColours { .. } => false,
+            CostNote::Schedule { origin, .. } => matches!(origin, ScheduleOrigin::Standard { .. }),
+            CostNote::Caveat(c) => !matches!(c, Caveat::MonthlySubscription),
             _ => true,
         }
     }
@@ -414,12 +418,12 @@ fn plural(n: usize, one: &str) -> String {
     }
 }
 
-impl fmt::Display for Note {
+impl fmt::Display for CostNote {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Note::Prices { from } => write!(f, "prices from {from}"),
-            Note::TablesProblem(p) => f.write_str(p),
-            Note::Schedule { schedule, origin } => match origin {
+            CostNote::Prices { from } => write!(f, "prices from {from}"),
+            CostNote::TablesProblem(p) => f.write_str(p),
+            CostNote::Schedule { schedule, origin } => match origin {
                 ScheduleOrigin::Learned(l) => write!(
                     f,
                     "HC/HP what-if at the meter's own HC hours {schedule} (learned from {} over {})",
@@ -431,14 +435,14 @@ impl fmt::Display for Note {
                     "HC/HP what-if at the usual HC hours {schedule}: the meter's could not be learned ({reason})"
                 ),
             },
-            Note::ScheduleGiven { given, meter } => match meter {
+            CostNote::ScheduleGiven { given, meter } => match meter {
                 Some(m) if m != given => write!(
                     f,
                     "HC/HP also priced at the HC hours you gave, {given} (the meter's are {m})"
                 ),
                 _ => write!(f, "HC/HP also priced at the HC hours you gave, {given}"),
             },
-            Note::Changed {
+            CostNote::Changed {
                 what,
                 before,
                 after,
@@ -447,11 +451,11 @@ impl fmt::Display for Note {
                 f,
                 "the {what} changed on {day} ({before} → {after}): the whole range is priced with {after}"
             ),
-            Note::ActualFromTotal { offer, reason } => write!(
+            CostNote::ActualFromTotal { offer, reason } => write!(
                 f,
                 "{offer}: {reason}, so the actual cost splits the total index by {offer}'s hours instead"
             ),
-            Note::TempoColours { sources, differ } => {
+            CostNote::TempoColours { sources, differ } => {
                 let parts: Vec<String> = sources
                     .iter()
                     .map(|(s, n)| format!("{} from {}", plural(*n, "day"), s.describe()))
@@ -466,7 +470,7 @@ impl fmt::Display for Note {
                 }
                 Ok(())
             }
-            Note::TempoUncoloured {
+            CostNote::TempoUncoloured {
                 days,
                 calendar_until,
             } => {
@@ -481,8 +485,8 @@ impl fmt::Display for Note {
                 }
                 Ok(())
             }
-            Note::Unavailable { offer, reason } => write!(f, "{offer} not priced: {reason}"),
-            Note::Stale {
+            CostNote::Unavailable { offer, reason } => write!(f, "{offer} not priced: {reason}"),
+            CostNote::Stale {
                 until,
                 from,
                 days,
@@ -502,7 +506,7 @@ impl fmt::Display for Note {
                 }
                 f.write_str("; update the tables (tic-rec tariffs update)")
             }
-            Note::Caveat(c) => write!(f, "{c}"),
+            CostNote::Caveat(c) => write!(f, "{c}"),
         }
     }
 }
@@ -578,7 +582,7 @@ fn last_value<T: Clone + PartialEq + fmt::Display>(
     range: (NaiveDate, NaiveDate),
     get: impl Fn(&DayFacts) -> Option<T>,
     what: &'static str,
-    notes: &mut Vec<Note>,
+    notes: &mut Vec<CostNote>,
 ) -> Option<T> {
     let in_range = facts
         .range(range.0..=range.1)
@@ -599,7 +603,7 @@ fn last_value<T: Clone + PartialEq + fmt::Display>(
         }
     }
     if let Some((before, after, day)) = change {
-        notes.push(Note::Changed {
+        notes.push(CostNote::Changed {
             what,
             before: before.to_string(),
             after: after.to_string(),
@@ -776,7 +780,7 @@ fn alternative_offers(
 pub fn report(
     store: &Catalog,
     options: &Options,
-    observer: &mut dyn Observer,
+    observer: &mut dyn ExportObserver,
 ) -> Result<Report, ReportError> {
     if options.period == Period::Hour {
         return Err(ReportError::HourPeriod);
@@ -791,7 +795,7 @@ pub fn report(
     let (from, to) = export::range(store, options.from, options.to)?;
     let mut notes = Vec::new();
     if let Some(p) = tables.problem() {
-        notes.push(Note::TablesProblem(p.to_owned()));
+        notes.push(CostNote::TablesProblem(p.to_owned()));
     }
     let priced = match (store.first_day(), store.last_day()) {
         (Some(a), Some(b)) => DayRange::new(from.max(a), to.min(b)).ok(),
@@ -847,16 +851,16 @@ pub fn report(
 
     notes.insert(
         0,
-        Note::Prices {
+        CostNote::Prices {
             from: tables.prices_from(),
         },
     );
-    notes.push(Note::Schedule {
+    notes.push(CostNote::Schedule {
         schedule: schedule.clone(),
         origin: schedule_origin.clone(),
     });
     if let Some(given) = &options.hc {
-        notes.push(Note::ScheduleGiven {
+        notes.push(CostNote::ScheduleGiven {
             given: given.clone(),
             meter: learned.as_ref().ok().map(|l| l.schedule.clone()),
         });
@@ -943,7 +947,7 @@ pub fn report(
     }
     let sources = tempo.sources_between(tempo_first, priced.last);
     if !sources.is_empty() {
-        notes.push(Note::TempoColours { sources, differ });
+        notes.push(CostNote::TempoColours { sources, differ });
     }
     let meter_on_ejp = meter_tariff == Some(Tariff::Ejp);
     let ejp_days: BTreeSet<NaiveDate> = if meter_on_ejp {
@@ -1060,7 +1064,7 @@ pub fn report(
     let energy = match mismatch {
         None => EnergyFrom::Registers,
         Some(reason) => {
-            notes.push(Note::ActualFromTotal {
+            notes.push(CostNote::ActualFromTotal {
                 offer: actual_offer.name().to_owned(),
                 reason,
             });
@@ -1133,7 +1137,7 @@ pub fn report(
                     uncoloured.clone_from(days)
                 }
                 w if w.not_applicable() && !meter_on_ejp => {}
-                w => notes.push(Note::Unavailable {
+                w => notes.push(CostNote::Unavailable {
                     offer: offer.clone(),
                     reason: w.to_string(),
                 }),
@@ -1158,7 +1162,7 @@ pub fn report(
                 if Tariff::ALL.iter().any(|t| t.display_name() == offer))
         });
         let days = priced.iter().filter(|d| *d > until).count();
-        notes.push(Note::Stale {
+        notes.push(CostNote::Stale {
             until,
             from: tables.prices_source(),
             days,
@@ -1168,12 +1172,12 @@ pub fn report(
     // Said in the stale line when every such day is after the calendar's end.
     let in_stale_line = regulated_beyond && uncoloured_after == uncoloured.len();
     if !uncoloured.is_empty() && !in_stale_line {
-        notes.push(Note::TempoUncoloured {
+        notes.push(CostNote::TempoUncoloured {
             days: uncoloured,
             calendar_until,
         });
     }
-    notes.extend(caveats.into_iter().map(Note::Caveat));
+    notes.extend(caveats.into_iter().map(CostNote::Caveat));
     Ok(Report {
         days: Some(priced),
         contract: Some(contract),
@@ -1209,7 +1213,7 @@ fn used_bands(
 pub fn report_dir(
     dir: &std::path::Path,
     options: &Options,
-    observer: &mut dyn Observer,
+    observer: &mut dyn ExportObserver,
 ) -> Result<Report, ReportError> {
     report(&export::open(dir)?, options, observer)
 }

@@ -6,7 +6,7 @@
 //! - **Shipped** ([`Tables::shipped`]): `data/tariffs/` embedded, grids known in force through
 //!   [`super::KNOWN_UNTIL`], colours through the calendar's last day.
 //! - **Updated** ([`Tables::load`]): the generation in use in the data directory
-//!   ([`crate::store::tariffs`]): the publishers' files as fetched, read and verified again
+//!   ([`crate::store::TariffTables`]): the publishers' files as fetched, read and verified again
 //!   ([`super::opendata`]) and laid over the shipped tables: a fetched grid replaces the
 //!   shipped one of the same option, power and first day (the official file over EDF's
 //!   grid), the last grids are known in force through the day of the update, and a fetched
@@ -27,7 +27,7 @@ use serde_json::{json, Value};
 use super::grid::{self, GridError, Grids};
 use super::opendata::{self, GridFile, OpenDataError, Season};
 use super::tempo::{DaySource, TempoCalendar, TempoError};
-use crate::store::tariffs::{self as stored, Generation, TariffStoreError};
+use crate::store::{TariffGeneration as Generation, TariffStoreError, TariffTables};
 
 /// The file of a generation that says where its other files come from.
 pub const SOURCES_FILE: &str = "sources.json";
@@ -170,7 +170,8 @@ impl Tables {
     /// The tables in force for the data directory `data_dir`: the shipped ones with the
     /// update in use laid over them (see the module's contract).
     pub fn load(data_dir: &Path) -> Result<Arc<Tables>, TablesError> {
-        let stamp = stored::stamp(data_dir);
+        let store = TariffTables::new(data_dir);
+        let stamp = store.stamp();
         let cache = LOADED.get_or_init(|| Mutex::new(Vec::new()));
         {
             let c = cache.lock().unwrap_or_else(|e| e.into_inner());
@@ -179,13 +180,13 @@ impl Tables {
             }
         }
         let shipped = Tables::shipped()?;
-        let tables = match stored::current(data_dir) {
+        let tables = match store.current() {
             Ok(None) => shipped,
             Ok(Some(g)) => match Tables::with_generation(&shipped, &g) {
                 Ok(t) => Arc::new(t),
                 Err(e) => Arc::new(shipped.with_problem(format!(
                     "the prices updated in {} cannot be used ({e}): the shipped ones are",
-                    stored::dir(data_dir).display()
+                    store.dir().display()
                 ))),
             },
             Err(e) => Arc::new(shipped.with_problem(format!(
@@ -342,7 +343,7 @@ mod tests {
             ]
             .into(),
         };
-        stored::install(d.path(), &g).expect("installs");
+        TariffTables::new(d.path()).install(&g).expect("installs");
         let t = Tables::load(d.path()).expect("loads");
         assert!(t.update().is_none());
         let p = t.problem().expect("a problem");

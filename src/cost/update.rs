@@ -20,7 +20,7 @@
 //! - **All or nothing**: the first failure (a refused connection, an HTTP status other than
 //!   200, a timeout, a file that does not pass) ends the update with an error naming the
 //!   file and its address; nothing is written, and the tables in use stay as they were.
-//!   Only a wholly verified update is installed ([`crate::store::tariffs::install`]).
+//!   Only a wholly verified update is installed ([`crate::store::TariffTables::install`]).
 //! - **Time** is the caller's: `today` dates the update (the grids are known in force
 //!   through it) and bounds the colours (none after tomorrow).
 
@@ -35,7 +35,7 @@ use super::grid::{Source, Tariff};
 use super::opendata::{self, GridFile, OpenDataError, Season, SeasonDays, TempoFormat};
 use super::tables::{Fetched, Tables, TablesError, Update, SOURCES_FILE};
 use super::tempo::DaySource;
-use crate::store::tariffs::{self as stored, Generation, TariffStoreError};
+use crate::store::{TariffGeneration as Generation, TariffStoreError, TariffTables};
 
 /// Where to fetch from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -358,7 +358,8 @@ pub fn update(
 ) -> Result<Report, UpdateError> {
     let shipped = Tables::shipped()?;
     let in_use = Tables::load(data_dir)?;
-    let previous = stored::current(data_dir).ok().flatten();
+    let store = TariffTables::new(data_dir);
+    let previous = store.current().ok().flatten();
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let mut fetched: Vec<Fetched> = Vec::new();
     let mut reports: Vec<FileReport> = Vec::new();
@@ -520,7 +521,7 @@ pub fn update(
             }
         }
     }
-    stored::install(data_dir, &generation)?;
+    store.install(&generation)?;
     Ok(Report {
         generation: options.generation.clone(),
         files: reports,
@@ -631,7 +632,7 @@ mod tests {
         );
         // Both failing: the error names both addresses and nothing changes.
         table.insert(opendata::community_url(s2026), Err(500));
-        let before = stored::current(d.path()).expect("reads");
+        let before = TariffTables::new(d.path()).current().expect("reads");
         let mut options2 = options.clone();
         options2.generation = "20261207T071502Z".into();
         let e = update(d.path(), &options2, &mut Fake(table, Vec::new())).expect_err("fails");
@@ -642,7 +643,10 @@ mod tests {
                 && text.contains("(HTTP status 500)"),
             "{text}"
         );
-        assert_eq!(stored::current(d.path()).expect("reads"), before);
+        assert_eq!(
+            TariffTables::new(d.path()).current().expect("reads"),
+            before
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The summary index: per local day, a small summary of the day's records by UTC hour, cached
-//! under `<data-dir>/.tic-rec-index/YYYY/MM/YYYY-MM-DD.csv.idx` so that a later export does not
-//! read the day's files again.
+//! in the data directory ([`crate::store::SummaryCache`], which keeps the text) so that a
+//! later export does not read the day's files again.
 //!
 //! A summary holds, per UTC hour with records: the number of rows, the covered seconds and the
 //! longest gap between consecutive records inside the hour, and the first and last record's
@@ -26,18 +26,16 @@
 //! Anything else (missing, stale, other version, unreadable, garbage) and it is rebuilt.
 
 use std::fmt::Write as _;
-use std::fs;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
+use std::path::Path;
 
 use chrono::{NaiveDate, TimeZone};
 
-use super::feed::Fed;
-use super::reader::Record;
-use super::{Observer, ENERGY_LABELS, MAX_COVERED_GAP_S, N_ENERGY};
-use crate::store::{day_file, TZ};
+use super::order::Fed;
+use super::reader::Reading;
+use super::{ExportObserver, ENERGY_LABELS, MAX_COVERED_GAP_S, N_ENERGY};
+use crate::store::{Stamp, SummaryCache, TZ};
 use crate::tic::labels::{classify, is_mobile_peak, Class, Colour, Rate};
+use crate::tic::plausible::{allowed_wh, least_power_va};
 
 /// Format version: a summary of another version is rebuilt. Version 3 names the energy
 /// labels (earlier versions stored their positions in the registry); version 4 adds the
@@ -55,51 +53,8 @@ pub const MAX_SWITCHES: usize = 64;
 /// mobile peak runs from 07:00 to 01:00 the next day).
 pub const WINDOW_HOURS: [u32; 4] = [0, 1, 6, 7];
 /// The key of a day's summary in its Parquet file's metadata (the same text as an index file).
-pub const SUMMARY_KEY: &str = "tic-rec.summary";
+pub use crate::store::SUMMARY_KEY;
 const MAGIC: &str = "tic-rec-index";
-/// The index directory, inside the data directory.
-pub const DIR: &str = ".tic-rec-index";
-
-/// A summary is far smaller (~8 kB a day at most): anything bigger is not one.
-const MAX_INDEX_BYTES: u64 = 1 << 20;
-
-/// What identifies the version of a source file: its name, length, modification time and,
-/// on Unix, status-change time (which no one can set back: a file rewritten and given its
-/// old modification time still changes it).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Stamp {
-    name: String,
-    len: u64,
-    mtime_ns: i128,
-    ctime_ns: i128,
-}
-
-#[cfg(unix)]
-fn ctime_ns(meta: &fs::Metadata) -> i128 {
-    use std::os::unix::fs::MetadataExt;
-    i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec())
-}
-
-#[cfg(not(unix))]
-fn ctime_ns(_meta: &fs::Metadata) -> i128 {
-    0
-}
-
-/// The stamp of `path` now; `None` when it cannot be known (the day is then not cached).
-pub fn stamp(path: &Path) -> Option<Stamp> {
-    let meta = fs::metadata(path).ok()?;
-    let mtime = meta.modified().ok()?;
-    let mtime_ns = match mtime.duration_since(UNIX_EPOCH) {
-        Ok(d) => i128::try_from(d.as_nanos()).ok()?,
-        Err(e) => -i128::try_from(e.duration().as_nanos()).ok()?,
-    };
-    Some(Stamp {
-        name: path.file_name()?.to_str()?.to_owned(),
-        len: meta.len(),
-        mtime_ns,
-        ctime_ns: ctime_ns(&meta),
-    })
-}
 
 /// The records of one UTC hour of a day.
 #[derive(Clone, Debug, PartialEq)]
@@ -190,7 +145,7 @@ pub struct DaySummary {
     /// No guard can fire between two records of the day (the rest is valid only when set).
     pub clean: bool,
     /// The first record.
-    pub first: Option<Record>,
+    pub first: Option<Reading>,
     /// ADSC/ADCO of the day (empty when none).
     pub meter: String,
     /// The last subscribed power (VA) of the day.
@@ -255,35 +210,6 @@ impl DaySummary {
         }
         out
     }
-}
-
-/// Subscribed power assumed when the data says none (the largest "tarif bleu").
-pub const DEFAULT_POWER_VA: i64 = 36_000;
-
-/// The Wh a step of `dt` seconds may rise at `power` VA (the `implausible_jump` guard; the
-/// MQTT link's publishing guard uses the same bound).
-pub fn allowed_wh(power: i64, dt: i64) -> i128 {
-    i128::from(power) * 3 / 2 * i128::from(dt.saturating_add(2)) / 3600 + 1
-}
-
-/// The least power for which a rise of `d` Wh in `dt` s is plausible (`i64::MAX`: none).
-fn least_power(dt: i64, d: i64) -> i64 {
-    if d <= 1 {
-        return 0;
-    }
-    let (mut lo, mut hi) = (0i64, i64::MAX / 4);
-    if allowed_wh(hi, dt) < i128::from(d) {
-        return i64::MAX;
-    }
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if allowed_wh(mid, dt) >= i128::from(d) {
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
-    }
-    lo
 }
 
 fn mask(energy: &[Option<i64>; N_ENERGY]) -> u32 {
@@ -359,7 +285,7 @@ impl Builder {
 
     /// Gathers the facts of a record (every record after the previous one); returns whether
     /// it is the first record of a new HC/HP rate (a switch kept).
-    fn facts(&mut self, rec: &Record) -> bool {
+    fn facts(&mut self, rec: &Reading) -> bool {
         let t = rec.time;
         let (f, st) = (&mut self.day.facts, &mut self.facts);
         if !rec.contract.is_empty() && f.contract != rec.contract {
@@ -423,7 +349,7 @@ impl Builder {
 
     /// The next record of the day; records not after the previous one are ignored, as the
     /// accumulator does.
-    pub fn feed(&mut self, rec: &Record) {
+    pub fn feed(&mut self, rec: &Reading) {
         if self.facts.last_t.is_some_and(|l| rec.time <= l) {
             return;
         }
@@ -486,7 +412,7 @@ impl Builder {
                         return;
                     }
                     Some(_) => {}
-                    None => day.need_va = day.need_va.max(least_power(dt, d)),
+                    None => day.need_va = day.need_va.max(least_power_va(dt, d)),
                 }
             }
         }
@@ -791,14 +717,14 @@ impl DaySummary {
                     let tariff = unhex(w.next()?)?;
                     let power_va = parse_opt(w.next()?)?;
                     let energy = values(&mut w, &order)?;
-                    day.first = Some(Record {
+                    day.first = Some(Reading {
                         time,
                         energy,
                         meter,
                         ntarf,
                         tariff,
                         power_va,
-                        ..Record::default()
+                        ..Reading::default()
                     });
                 }
                 "facts" => {
@@ -898,7 +824,7 @@ impl DaySummary {
 
 /// The index of a data directory: loads valid summaries, saves new ones (best effort).
 pub struct Cache {
-    root: PathBuf,
+    store: SummaryCache,
     writable: bool,
 }
 
@@ -906,65 +832,49 @@ impl Cache {
     /// The index of `data_dir`.
     pub fn new(data_dir: &Path) -> Cache {
         Cache {
-            root: data_dir.join(DIR),
+            store: SummaryCache::new(data_dir),
             writable: true,
         }
     }
 
-    fn path(&self, day: NaiveDate) -> PathBuf {
-        let mut p = day_file(&self.root, day, 0).into_os_string();
-        p.push(".idx");
-        PathBuf::from(p)
-    }
-
     /// The summary of `day` if one is stored and matches `files` exactly.
     pub fn load(&self, day: NaiveDate, files: &[Stamp]) -> Option<DaySummary> {
-        let path = self.path(day);
-        if fs::metadata(&path).ok()?.len() > MAX_INDEX_BYTES {
-            return None;
-        }
-        let text = fs::read_to_string(path).ok()?;
+        let text = self.store.load(day)?;
         DaySummary::from_text(&text).filter(|s| s.files == files)
     }
 
     /// Stores the summary of `day`; when the index cannot be written, tells `observer` once
     /// and stops trying.
-    pub fn save(&mut self, day: NaiveDate, summary: &DaySummary, observer: &mut dyn Observer) {
+    pub fn save(
+        &mut self,
+        day: NaiveDate,
+        summary: &DaySummary,
+        observer: &mut dyn ExportObserver,
+    ) {
         if !self.writable {
             return;
         }
-        let path = self.path(day);
-        if let Err(e) = write_atomic(&path, summary.to_text().as_bytes()) {
+        if let Err(e) = self.store.save(day, &summary.to_text()) {
             self.writable = false;
             observer.note(&format!(
-                "cannot write the export index {:?} ({e}); going on without it",
-                path.display().to_string()
+                "cannot write the export index: {e}; going on without it"
             ));
         }
     }
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn rec(t: i64, east: i64, power: Option<i64>) -> Record {
-        let mut r = Record {
+    fn rec(t: i64, east: i64, power: Option<i64>) -> Reading {
+        let mut r = Reading {
             time: t,
             meter: "0418".into(),
             ntarf: Some(1),
             tariff: "HEURE CREUSE".into(),
             power_va: power,
-            ..Record::default()
+            ..Reading::default()
         };
         r.energy[0] = Some(east);
         r.energy[2] = Some(east / 2);
@@ -1028,7 +938,7 @@ mod tests {
         b.feed(&rec(1, 20, None));
         let s = b.finish();
         assert!(s.clean);
-        assert_eq!(s.need_va, least_power(1, 10));
+        assert_eq!(s.need_va, least_power_va(1, 10));
         assert!(allowed_wh(s.need_va, 1) >= 10 && allowed_wh(s.need_va - 1, 1) < 10);
     }
 
