@@ -409,3 +409,74 @@ fn an_offline_copy_in_the_community_format() {
         "{err}"
     );
 }
+
+/// The daily timer's service runs a command line that works: its `ExecStart`, pointed at this
+/// build and a temporary data directory (and at the fixtures instead of the publishers), and
+/// systemd reads both units without a complaint.
+#[test]
+fn the_daily_timer_runs_a_working_update() {
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let service =
+        std::fs::read_to_string(examples.join("tic-rec-tariffs.service")).expect("the unit");
+    let exec = service
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("an ExecStart line");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let mut args: Vec<String> = exec
+        .split_whitespace()
+        .skip(1)
+        .map(|a| a.replace("/var/lib/tic-rec/data", data.to_str().expect("utf-8")))
+        .collect();
+    assert_eq!(args[..2], ["tariffs", "update"], "{exec}");
+    args.extend([
+        "--source".to_owned(),
+        fixtures().to_str().expect("utf-8").to_owned(),
+        "--today".to_owned(),
+        TODAY.to_owned(),
+    ]);
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, out, err) = tic_rec(&refs);
+    assert!(ok, "{exec}: {err}");
+    assert!(
+        out.contains("prices known in force through 2026-12-06"),
+        "{out}"
+    );
+
+    let timer = std::fs::read_to_string(examples.join("tic-rec-tariffs.timer")).expect("timer");
+    assert!(
+        timer.contains("OnCalendar=") && timer.contains("Persistent=true"),
+        "{timer}"
+    );
+    let Ok(v) = std::process::Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+    else {
+        common::skip_or_fail("systemd-analyze is not installed (Debian package systemd)");
+        return;
+    };
+    assert!(v.status.success());
+    // systemd checks the binary exists: this build's, under the name the unit uses.
+    let units = dir.path().join("units");
+    std::fs::create_dir_all(&units).expect("mkdir");
+    let bin = env!("CARGO_BIN_EXE_tic-rec");
+    std::fs::write(
+        units.join("tic-rec-tariffs.service"),
+        service.replace("/usr/local/bin/tic-rec", bin),
+    )
+    .expect("write");
+    std::fs::write(units.join("tic-rec-tariffs.timer"), &timer).expect("write");
+    let out = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(units.join("tic-rec-tariffs.service"))
+        .arg(units.join("tic-rec-tariffs.timer"))
+        .output()
+        .expect("systemd-analyze");
+    assert!(
+        out.status.success(),
+        "systemd-analyze verify: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
