@@ -40,8 +40,10 @@
 //!   it passed the check. The flag goes on every period the left-out step spans. Consumption
 //!   before and after the event is kept; it is never negative and an impossible step never
 //!   adds consumption. So that a period's value does not depend on the range asked, the days
-//!   before the range are read back (the nearest day with records in full, and earlier ones
-//!   up to 3 days while they hold fewer than 4 kB) and the first 64 records after it are read.
+//!   before the range are read back (the nearest day with records, and earlier ones up to 3
+//!   days while they hold fewer than 4 kB: in [`ReadMode::Index`] from their summaries where
+//!   those hold, as the range's days are, else in full) and the first 64 records after it
+//!   are read.
 //! - **Order**: in a day's merged rows, a row at the same time as the previous one is skipped;
 //!   a row earlier than the previous one is skipped and flagged `out_of_order` — unless it is
 //!   still after the row before that one, in which case the previous row (a time ahead) is
