@@ -456,10 +456,15 @@ impl Accumulator {
                 flags: st.flags,
             });
         }
+        let mut last = [None; N_ENERGY];
+        for (k, l) in last.iter_mut().enumerate() {
+            *l = self.guards.confirmed(k);
+        }
         let table = Table {
             labels: present.to_vec(),
             tariffs: self.tariffs,
             rows,
+            last,
         };
         let probed = p.probes.take().map(|credits| Probed { credits });
         (table, probed)

@@ -479,12 +479,22 @@ pub fn write_csv(columns: &[(String, Values)], w: &mut dyn Write) -> Result<(), 
 }
 
 /// Writes columns as an aligned text table (numbers to the right): the header, a line of
-/// units (`kWh`, `€`) when a column has one, then the rows.
+/// units (`kWh`, `€`) when a column has one, then the rows (an empty figure as `–`).
 pub fn write_table(columns: &[(String, Values)], w: &mut dyn Write) -> Result<(), Error> {
     let n = columns.first().map_or(0, |(_, v)| v.len());
+    // An empty figure is shown as `–` (none: not priced, or no data), never as a blank a
+    // reader could take for a zero.
     let cells: Vec<Vec<String>> = columns
         .iter()
-        .map(|(_, v)| (0..n).map(|i| v.cell(i)).collect())
+        .map(|(_, v)| {
+            let figure = matches!(v, Values::Kwh(_) | Values::Decimal(..));
+            (0..n)
+                .map(|i| match v.cell(i) {
+                    c if c.is_empty() && figure => "–".to_owned(),
+                    c => c,
+                })
+                .collect()
+        })
         .collect();
     let units: Vec<&str> = columns
         .iter()

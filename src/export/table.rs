@@ -93,6 +93,10 @@ pub struct Table {
     pub tariffs: Tariffs,
     /// One row per period.
     pub rows: Vec<Row>,
+    /// The last value credited of each index, `(time, Wh)`: a later record of the same meter
+    /// adds to the last period what its index rose since (the dashboard's today so far
+    /// between two reads of the day).
+    pub last: [Option<(i64, i64)>; N_ENERGY],
 }
 
 impl Table {

@@ -33,6 +33,10 @@ use crate::tic::Mode;
 pub const LAST_REFRESH: Duration = Duration::from_secs(5);
 /// The last day's table is computed again at most this often while the day grows.
 pub const TODAY_REFRESH: Duration = Duration::from_secs(60);
+/// Inside the recorder, whose live indexes add what came since the last read
+/// ([`crate::serve::now`]), the day is read again at most this often (reading a day of
+/// one-second records costs ~50 ms late in the day: every minute, 0.08 % of a core).
+pub const TODAY_REFRESH_LIVE: Duration = Duration::from_secs(300);
 /// A cost reaching the day being recorded is priced again at most this often while the day
 /// grows (today's cost so far reads the whole day again: about 0.17 s at the end of a day of
 /// one-second records, BENCHMARKS.md).
@@ -104,18 +108,32 @@ struct Caches {
 /// until its files change).
 pub type CostResult = Arc<Result<CostTable, CostError>>;
 
-/// The files a computation over days up to `to` may read: those of every day up to `to` and
-/// of the first two days with files after it (the export reads back before its range and the
-/// first records after it).
-fn read_upto(catalog: &Catalog, to: NaiveDate) -> Key {
+/// The files a computation over the days `[from, to]` may read: those of these days, of the
+/// three nearest days with files before them (the export reads back at most three) and of
+/// the first two after them (it reads the first records after its range). A table of older
+/// days is not touched by a new one (O(the range), not O(the whole history), a request).
+fn read_window(catalog: &Catalog, from: NaiveDate, to: NaiveDate) -> Key {
     let mut files: Key = Vec::new();
-    for (_, f) in catalog.all().take_while(|(d, _)| *d <= to) {
+    let before: Vec<&DayFiles> = catalog.before(from).take(3).map(|(_, f)| f).collect();
+    for f in before.into_iter().rev() {
+        files.extend(key(f));
+    }
+    for (_, f) in catalog.days(from, to) {
         files.extend(key(f));
     }
     for (_, f) in catalog.after(to).take(2) {
         files.extend(key(f));
     }
     files
+}
+
+/// [`read_window`] of a cost of `[from, to]`, whose contract and HC hours are learned from
+/// at least the [`crate::cost::report::LEARNING_DAYS`] days ending on `to`.
+fn cost_window(catalog: &Catalog, from: NaiveDate, to: NaiveDate) -> Key {
+    let learn = to
+        .checked_sub_days(chrono::Days::new(crate::cost::report::LEARNING_DAYS - 1))
+        .map_or(from, |d| d.min(from));
+    read_window(catalog, learn, to)
 }
 
 /// What a period table was computed from.
@@ -237,7 +255,7 @@ impl Data {
         to: NaiveDate,
     ) -> Result<Arc<Table>, DataError> {
         check_periods(period, from, to)?;
-        let k = (period, from, to, read_upto(catalog, to));
+        let k = (period, from, to, read_window(catalog, from, to));
         if let Some((_, t)) = self.caches().tables.iter().find(|(c, _)| *c == k) {
             return Ok(Arc::clone(t));
         }
@@ -279,7 +297,7 @@ impl Data {
         to: NaiveDate,
     ) -> Result<CostResult, DataError> {
         check_periods(period, from, to)?;
-        let k = (period, from, to, read_upto(catalog, to));
+        let k = (period, from, to, cost_window(catalog, from, to));
         let same_range = |c: &TableKey| (c.0, c.1, c.2) == (k.0, k.1, k.2);
         if let Some((_, _, t)) = self
             .caches()
@@ -401,11 +419,17 @@ impl Data {
     }
 
     /// The table of one day (today's kWh on the Now page), computed again at most every
-    /// [`TODAY_REFRESH`] while its files grow.
-    pub fn today(&self, catalog: &Catalog, day: NaiveDate) -> Result<Arc<Table>, DataError> {
+    /// `refresh` while its files grow ([`TODAY_REFRESH`] over the files; inside the recorder,
+    /// whose live indexes add what came since, [`TODAY_REFRESH_LIVE`]).
+    pub fn today(
+        &self,
+        catalog: &Catalog,
+        day: NaiveDate,
+        refresh: Duration,
+    ) -> Result<Arc<Table>, DataError> {
         let k = catalog.day(day).map(key).unwrap_or_default();
         if let Some((d, c)) = &self.caches().today {
-            if *d == day && (c.key == k || c.at.elapsed() < TODAY_REFRESH) {
+            if *d == day && (c.key == k || c.at.elapsed() < refresh) {
                 return Ok(Arc::clone(&c.value));
             }
         }
@@ -431,6 +455,7 @@ impl Data {
                 labels: Vec::new(),
                 tariffs: export::Tariffs::default(),
                 rows: Vec::new(),
+                last: [None; N_ENERGY],
             }
             .classes());
         };

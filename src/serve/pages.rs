@@ -430,7 +430,7 @@ pub fn now_page(now: &Now, cost: &Result<CostTable, CostError>) -> String {
                 if table.tempo() {
                     b.push_str(&totals(table));
                 }
-                b.push_str("<p class=\"mute\">The figures of the data export, computed again at most once a minute; the cost at most every 5 minutes.</p>");
+                b.push_str("<p class=\"mute\">The figures of the data export: the day is read again at most once a minute (every 5 minutes inside the recorder, whose live indexes add what came since); the cost at most every 5 minutes.</p>");
             }
             b.push_str(&cost_line(cost));
         }
