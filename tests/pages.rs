@@ -9,6 +9,8 @@
 
 mod common;
 
+common::harness!(every_page_at_every_cadence_on_a_phone_and_a_desktop_light_and_dark);
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -92,42 +94,9 @@ fn serve(data: &Path) -> (common::Running, SocketAddr) {
     (p, a)
 }
 
-/// Chromium's path, or `None` after [`common::skip_or_fail`].
-fn chromium() -> Option<String> {
-    for c in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
-        if Path::new(c).is_file() {
-            return Some(c.to_owned());
-        }
-    }
-    common::skip_or_fail(
-        "chromium is not installed (Debian package chromium; .ci/run installs it)",
-    );
-    None
-}
-
-/// Python with Playwright (scripts/test installs it in its venv), or `None` after
-/// [`common::skip_or_fail`].
-fn playwright() -> Option<String> {
-    let python = common::python_readers()?;
-    let ok = Command::new(&python)
-        .args(["-c", "import playwright.sync_api"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        Some(python)
-    } else {
-        common::skip_or_fail(&format!(
-            "{python} has no playwright (scripts/test installs it into its venv)"
-        ));
-        None
-    }
-}
-
-#[test]
 fn every_page_at_every_cadence_on_a_phone_and_a_desktop_light_and_dark() {
-    let (Some(chrome), Some(python)) = (chromium(), playwright()) else {
-        return;
-    };
+    let chrome = common::chromium();
+    let python = common::python(&["playwright"]);
     let tmp = tempfile::tempdir().expect("tempdir");
     // (name, contract, start, duration, every, gap, compact, pages)
     let day = "/day?date=2026-11-02";

@@ -4,6 +4,12 @@
 
 mod common;
 
+common::harness!(
+    only_a_good_update_changes_the_tables_in_use,
+    an_offline_copy_in_the_community_format,
+    the_daily_timer_runs_a_working_update,
+);
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -259,7 +265,6 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-#[test]
 fn only_a_good_update_changes_the_tables_in_use() {
     let server = Server::start(routes());
     let dir = tempfile::tempdir().expect("tempdir");
@@ -378,7 +383,6 @@ fn only_a_good_update_changes_the_tables_in_use() {
     drop(server);
 }
 
-#[test]
 fn an_offline_copy_in_the_community_format() {
     let dir = tempfile::tempdir().expect("tempdir");
     let copy = dir.path().join("copy");
@@ -413,7 +417,6 @@ fn an_offline_copy_in_the_community_format() {
 /// The daily timer's service runs a command line that works: its `ExecStart`, pointed at this
 /// build and a temporary data directory (and at the fixtures instead of the publishers), and
 /// systemd reads both units without a complaint.
-#[test]
 fn the_daily_timer_runs_a_working_update() {
     let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
     let service =
@@ -449,14 +452,7 @@ fn the_daily_timer_runs_a_working_update() {
         timer.contains("OnCalendar=") && timer.contains("Persistent=true"),
         "{timer}"
     );
-    let Ok(v) = std::process::Command::new("systemd-analyze")
-        .arg("--version")
-        .output()
-    else {
-        common::skip_or_fail("systemd-analyze is not installed (Debian package systemd)");
-        return;
-    };
-    assert!(v.status.success());
+    common::requires(&[common::Need::SystemdAnalyze]);
     // systemd checks the binary exists: this build's, under the name the unit uses.
     let units = dir.path().join("units");
     std::fs::create_dir_all(&units).expect("mkdir");
