@@ -281,3 +281,40 @@ fn demo_labels_it_never_sends_are_refused() {
     assert!((23..=25).contains(&rows.len()), "{rows:?}");
     assert!(rows.iter().all(|r| r[0].contains(":00:00")), "{rows:?}");
 }
+
+/// `record --demo --http ADDR` (issue 19): the dashboard is said before the day runs, serves
+/// the recorder's live view, and stays once the day is recorded until a signal (exit 0).
+#[test]
+fn with_http_the_dashboard_stays_until_a_signal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("d");
+    let mut rec = common::Running::start(
+        &[
+            "record",
+            "--demo",
+            "--data-dir",
+            data.to_str().expect("utf-8"),
+            "--http",
+            "127.0.0.1:0",
+        ],
+        &[],
+    );
+    let addr = common::http::addr_of(&rec);
+    rec.wait_for("the dashboard stays on http://", 60);
+    let now = common::http::get(addr, "/api/now").json();
+    assert_eq!(now["source"], "recorder", "{now}");
+    let yesterday = Utc::now().with_timezone(&TZ).date_naive() - Days::new(1);
+    assert!(
+        now["time"]
+            .as_str()
+            .is_some_and(|t| t.starts_with(&yesterday.to_string())),
+        "the demo day's last record: {now}"
+    );
+    assert!(now["link"]["frames"].as_u64() > Some(1000), "{now}");
+    let day = common::http::get(addr, &format!("/day?date={yesterday}"));
+    assert_eq!(day.status, 200);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(rec.child.try_wait().expect("wait").is_none(), "still up");
+    let (status, stderr) = rec.terminate();
+    assert!(status.success(), "{status}: {stderr}");
+}

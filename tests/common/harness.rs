@@ -246,9 +246,9 @@ impl Need {
                     )
                 }
             }
-            Need::SystemdAnalyze => on_path("systemd-analyze").map(drop).ok_or_else(|| {
-                "not on PATH (Debian package systemd; .ci/run installs it)".into()
-            }),
+            Need::SystemdAnalyze => on_path("systemd-analyze")
+                .map(drop)
+                .ok_or_else(|| "not on PATH (Debian package systemd; .ci/run installs it)".into()),
             Need::NoSerialAdapter => {
                 let ids = std::fs::read_dir("/dev/serial/by-id").map_or(0, |d| d.count());
                 let uart = ["/dev/serial0", "/dev/ttyAMA0"]
