@@ -86,7 +86,18 @@ impl Args {
 fn wrap(text: &str, width: usize) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     let mut line = 0;
-    for word in text.split(' ') {
+    // An amount stays with its unit: `8.60 €`, `−9.0 %)` never break.
+    let mut words: Vec<String> = Vec::new();
+    for w in text.split(' ') {
+        match words.last_mut() {
+            Some(last) if w.starts_with(['€', '%']) => {
+                last.push(' ');
+                last.push_str(w);
+            }
+            _ => words.push(w.to_owned()),
+        }
+    }
+    for word in &words {
         let n = word.chars().count();
         if line > 0 && line + 1 + n > width {
             out.push('\n');
@@ -154,7 +165,8 @@ pub fn run(args: Args) -> Result<()> {
         OutFormat::Csv => output::write_csv(&columns, sink.writer())?,
         OutFormat::Parquet => output::write_parquet(&columns, sink.writer())?,
         OutFormat::Table => {
-            let mut table = cost_output::table_columns(columns, report_period);
+            let unpriced = cost_output::unpriced_keys(&report);
+            let mut table = cost_output::table_columns(columns, report_period, &unpriced);
             let flags = cost_output::export_flags(&report);
             if let Values::Text(f) = &flags.1 {
                 if f.iter()
@@ -163,7 +175,9 @@ pub fn run(args: Args) -> Result<()> {
                     table.push(flags);
                 }
             }
-            output::write_table(&table, sink.writer())?;
+            let names: Vec<&str> = table.iter().map(|(n, _)| n.as_str()).collect();
+            let empty = |j: usize, i: usize| cost_output::empty_word(&report, names[j], i);
+            output::write_table_saying(&table, &empty, sink.writer())?;
             if let Some(s) = &summary {
                 writeln!(sink.writer(), "{}", wrap(s, 100))?;
             }
@@ -184,5 +198,9 @@ mod tests {
         assert_eq!(super::wrap("a bb ccc dddd", 6), "a bb\nccc\ndddd");
         assert_eq!(super::wrap("abcdefgh ij", 4), "abcdefgh\nij");
         assert_eq!(super::wrap("€€ €€", 5), "€€ €€");
+        assert_eq!(
+            super::wrap("Offer 8.60 € (−0.85 €, −9.0 %); you", 12),
+            "Offer 8.60 €\n(−0.85 €,\n−9.0 %); you"
+        );
     }
 }

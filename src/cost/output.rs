@@ -183,11 +183,16 @@ fn flags(r: &CostRow) -> String {
 }
 
 /// The columns of the table for reading (it fits 100 columns): the period's label, the
-/// total kWh, what was paid (`paid`), each alternative priced somewhere (named by its key:
-/// `base`, `hchp`, `tempo`…, in €; an empty cell is not priced), `tempo_missing` (days with
-/// hours of unknown Tempo colour) when a period has some, the cheapest, and the export's
-/// flags (the caveats are told once, under the table). CSV and Parquet have every column.
-pub fn table_columns(columns: Vec<(String, Values)>, period: Period) -> Vec<(String, Values)> {
+/// total kWh, what was paid (`paid`), each alternative priced somewhere or not priced for
+/// this household ([`unpriced_keys`]; named by its key: `base`, `hchp`, `tempo`…, in €; its
+/// empty cells said by [`empty_word`]), `tempo_missing` (days with hours of unknown Tempo
+/// colour) when a period has some, the cheapest, and the export's flags (the caveats are
+/// told once, under the table). CSV and Parquet have every column.
+pub fn table_columns(
+    columns: Vec<(String, Values)>,
+    period: Period,
+    unpriced: &[String],
+) -> Vec<(String, Values)> {
     let empty = |v: &Values| match v {
         Values::Decimal(_, x) => x.iter().all(Option::is_none),
         _ => false,
@@ -200,7 +205,9 @@ pub fn table_columns(columns: Vec<(String, Values)>, period: Period) -> Vec<(Str
             "actual_total_eur" => Some("paid".to_owned()),
             "tempo_missing_days" if !is_zero(&v) => Some("tempo_missing".to_owned()),
             "flags" => None,
-            n if n.ends_with("_total_eur") && !empty(&v) => {
+            n if n.ends_with("_total_eur")
+                && (!empty(&v) || unpriced.iter().any(|k| n == format!("{k}_total_eur"))) =>
+            {
                 Some(n.trim_end_matches("_total_eur").to_owned())
             }
             _ => None,
@@ -210,6 +217,38 @@ pub fn table_columns(columns: Vec<(String, Values)>, period: Period) -> Vec<(Str
         }
     }
     out
+}
+
+/// The keys of the alternatives some period could not price for a reason that concerns
+/// this household (EJP without EJP days is no option for it: left out).
+pub fn unpriced_keys(report: &Report) -> Vec<String> {
+    report
+        .alternatives
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| report.rows.iter().any(|r| unpriced_at(r, *i)))
+        .map(|(_, (k, _))| k.clone())
+        .collect()
+}
+
+fn unpriced_at(row: &CostRow, i: usize) -> bool {
+    row.cost
+        .as_ref()
+        .and_then(|w| w.alternatives.get(i))
+        .and_then(Outcome::unpriced)
+        .is_some_and(|u| !u.not_applicable())
+}
+
+/// The word for an empty cell of the table's column `name` at row `i`: `not priced` for an
+/// alternative that row could not price (the sentence under the table says why); `None`
+/// (shown `–`) for a period without a recorded day.
+pub fn empty_word(report: &Report, name: &str, i: usize) -> Option<&'static str> {
+    let k = report.alternatives.iter().position(|(k, _)| k == name)?;
+    report
+        .rows
+        .get(i)
+        .is_some_and(|r| unpriced_at(r, k))
+        .then_some("not priced")
 }
 
 /// The export's flags of each row (the caveats are told once, under the table).

@@ -30,11 +30,12 @@
 //!   given ([`Options::hc`]), else the one learned from the window's switches between HC and
 //!   HP ([`super::learn`]), else 22:00–06:00 ([`ScheduleOrigin`]). Tempo takes the colours the
 //!   meter's tariff names gave (the colour named by most records of the Tempo day, 06:00 →
-//!   06:00; a tie gives none), over the shipped calendar extended by
-//!   [`Options::tempo_calendar`]; a day without a colour is left out of the Tempo total and
-//!   counted. EJP needs the mobile-peak days, which only an EJP meter's stream gives (a day
-//!   is one when most records of its 07:00 → 01:00 say so); otherwise, or without an EJP grid
-//!   for the power, it is [`super::Outcome::Unavailable`].
+//!   06:00; a tie gives none), over [`Options::tempo_calendar`], the update's calendar and
+//!   the shipped one ([`Options::tables`]); a day with hours of unknown colour leaves Tempo
+//!   [`super::Outcome::Unpriced`] for its periods, and is counted. EJP needs the mobile-peak
+//!   days, which only an EJP meter's stream gives (a day is one when most records of its
+//!   07:00 → 01:00 say so); otherwise, or without an EJP grid for the power, it is
+//!   [`super::Outcome::Unpriced`] too.
 //! - **Energy at slot boundaries** is the consumption credited up to each boundary by
 //!   [`crate::export::export_probed`]: the export's interpolation and guards (a glitch never
 //!   becomes a bill), so slots add up exactly to their period. With [`ReadMode::Index`] the

@@ -481,16 +481,27 @@ pub fn write_csv(columns: &[(String, Values)], w: &mut dyn Write) -> Result<(), 
 /// Writes columns as an aligned text table (numbers to the right): the header, a line of
 /// units (`kWh`, `€`) when a column has one, then the rows (an empty figure as `–`).
 pub fn write_table(columns: &[(String, Values)], w: &mut dyn Write) -> Result<(), Error> {
+    write_table_saying(columns, &|_, _| None, w)
+}
+
+/// [`write_table`], an empty figure of column `j`, row `i` said by `empty(j, i)` when it
+/// gives a word (`not priced`), else `–`.
+pub fn write_table_saying(
+    columns: &[(String, Values)],
+    empty: &dyn Fn(usize, usize) -> Option<&'static str>,
+    w: &mut dyn Write,
+) -> Result<(), Error> {
     let n = columns.first().map_or(0, |(_, v)| v.len());
-    // An empty figure is shown as `–` (none: not priced, or no data), never as a blank a
+    // An empty figure is shown as `–` (none: no data) or in words, never as a blank a
     // reader could take for a zero.
     let cells: Vec<Vec<String>> = columns
         .iter()
-        .map(|(_, v)| {
+        .enumerate()
+        .map(|(j, (_, v))| {
             let figure = matches!(v, Values::Kwh(_) | Values::Decimal(..));
             (0..n)
                 .map(|i| match v.cell(i) {
-                    c if c.is_empty() && figure => "–".to_owned(),
+                    c if c.is_empty() && figure => empty(j, i).unwrap_or("–").to_owned(),
                     c => c,
                 })
                 .collect()

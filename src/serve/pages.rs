@@ -183,7 +183,11 @@ fn legend(table: &Table) -> String {
             "<span><i style=\"background:var(--{class})\"></i>{name}</span>"
         );
     }
-    out.push_str("<span><i class=\"mark\"></i>incomplete (see its tooltip)</span></div>");
+    // The mark's item only where a bar carries one.
+    if table.rows.iter().any(|r| mark(r).is_some()) {
+        out.push_str("<span><i class=\"mark\"></i>incomplete (see its tooltip)</span>");
+    }
+    out.push_str("</div>");
     out
 }
 
