@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
+use tic_rec::error::Chain;
 use tic_rec::store::archive::{self, Fail, Outcome, Settings, Step};
 use tic_rec::store::{Catalog, DirLock, StoreError};
 
@@ -113,7 +114,7 @@ fn lock(dir: &std::path::Path) -> Result<DirLock> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    super::check_data_dir(&args.data_dir)?;
+    super::setup::check_data_dir(&args.data_dir)?;
     // The error names the directory and its cause.
     let open = || Catalog::open(&args.data_dir);
     if args.check {
@@ -172,7 +173,7 @@ pub fn run(args: Args) -> Result<()> {
             Ok(_) => {}
             Err(e) => {
                 failed += 1;
-                bar.say(format!("tic-rec: {day}: {e}"));
+                bar.say(format!("tic-rec: {day}: {}", Chain(&e)));
             }
         }
         bar.inc();
@@ -227,7 +228,7 @@ fn check(catalog: &Catalog) -> Result<()> {
             Ok(n) => rows += n,
             Err(e) => {
                 bad += 1;
-                bar.say(format!("tic-rec: {e}"));
+                bar.say(format!("tic-rec: {}", Chain(&e)));
             }
         }
         bar.inc();

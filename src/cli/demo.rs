@@ -33,12 +33,12 @@ pub struct Options {
 
 pub fn run(opts: Options, stop: Arc<Stop>) -> Result<()> {
     let data_dir: PathBuf = opts.demo.data_dir.clone();
-    super::check_data_dir(&data_dir)?;
+    super::setup::check_data_dir(&data_dir)?;
     let today = Utc::now().with_timezone(&TZ).date_naive();
     // Every flag is checked before anything is created.
     let demo = Demo::plan(opts.demo, today)?;
     let mut mqtt = opts.mqtt.start(opts.http)?;
-    let _lock = super::create_data_dir(&data_dir, "the demo")?;
+    let _lock = super::setup::create_data_dir(&data_dir, "the demo")?;
     let mqtt_handle = mqtt.as_ref().map(|(_, h)| h.clone());
     let live = match &mqtt_handle {
         Some(h) => Live::new().with_mqtt(h.clone()),
@@ -84,8 +84,8 @@ pub fn run(opts: Options, stop: Arc<Stop>) -> Result<()> {
         Ok(Ended::Day { frames }) => {
             eprintln!(
                 "tic-rec: demo: the meter sent {frames} frames; try `{} export --data-dir {}`",
-                super::invoked_as(),
-                super::shell_word(&data_dir.display().to_string())
+                super::setup::invoked_as(),
+                super::setup::shell_word(&data_dir.display().to_string())
             );
             if dashboard.is_some() || mqtt.is_some() {
                 stay(dashboard.as_ref().map(|d| d.addr()), mqtt.is_some(), &stop);

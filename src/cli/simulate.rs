@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use chrono::{Duration, NaiveDateTime};
+use tic_rec::error::Chain;
 use tic_rec::sim::{serve, Contract, Faults, Line, Meter, Pty, Schedule, SimConfig, Speed};
 use tic_rec::store::fs::{AtomicFile, Durability, RealFs};
 use tic_rec::tic::Mode;
@@ -119,11 +120,11 @@ pub fn parse_local(s: &str) -> Result<NaiveDateTime, String> {
 }
 
 fn parse_schedule(s: &str) -> Result<Schedule, String> {
-    Schedule::parse(s).map_err(|e| e.to_string())
+    Schedule::parse(s).map_err(|e| Chain(&e).to_string())
 }
 
 fn parse_faults(s: &str) -> Result<Faults, String> {
-    Faults::parse(s).map_err(|e| e.to_string())
+    Faults::parse(s).map_err(|e| Chain(&e).to_string())
 }
 
 impl Args {
@@ -202,7 +203,7 @@ pub fn run(args: Args) -> Result<()> {
         return Ok(());
     }
     if args.pty {
-        let mut pty = Pty::open()?;
+        let mut pty = Pty::open().context("cannot create a pseudo-terminal")?;
         eprintln!("tic-rec simulate: serving on {}", pty.path);
         let mut stdout = io::stdout();
         writeln!(stdout, "{}", pty.path)?;

@@ -56,7 +56,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 const STALE_DAYS: i64 = 30;
 
 pub fn run(args: Args) -> Result<()> {
-    super::check_data_dir(&args.data_dir)?;
+    super::setup::check_data_dir(&args.data_dir)?;
     let today = args
         .today
         .unwrap_or_else(|| Utc::now().with_timezone(&TZ).date_naive());

@@ -277,7 +277,7 @@ pub enum GridError {
         reason: String,
     },
     /// A price or subscription cell of a table is malformed.
-    #[error("{file}:{line}: column {column}: {source}")]
+    #[error("{file}:{line}: column {column}")]
     Cell {
         /// The file.
         file: String,
@@ -290,7 +290,7 @@ pub enum GridError {
         source: MoneyError,
     },
     /// A table is not readable CSV.
-    #[error("{file}:{line}: {source}")]
+    #[error("{file}:{line}")]
     Csv {
         /// The file.
         file: String,
@@ -897,8 +897,8 @@ mod tests {
         ];
         for (row, want) in cases {
             let text = format!("{header}{ok}{row}");
-            let e = parse(F, &text).expect_err(want);
-            assert!(e.to_string().starts_with(want), "{e} / {want}");
+            let e = crate::error::Chain(&parse(F, &text).expect_err(want)).to_string();
+            assert!(e.starts_with(want), "{e} / {want}");
         }
         let e = parse(F, "valid_from,option\n").expect_err("no columns");
         assert_eq!(

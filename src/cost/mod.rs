@@ -491,7 +491,7 @@ impl fmt::Display for Unpriced {
     /// `no Tempo grid for 24 kVA on …`, `5 days with hours of unknown Tempo colour`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Unpriced::Error(e) => write!(f, "{e}"),
+            Unpriced::Error(e) => write!(f, "{}", crate::error::Chain(e)),
             Unpriced::NoColour { days } => f.write_str(&days_without_colour(days.len())),
         }
     }

@@ -556,7 +556,7 @@ pub enum ReportError {
         kva: i64,
     },
     /// The actual contract cannot be priced.
-    #[error("cannot price the actual contract ({contract}: {origins}): {source}")]
+    #[error("cannot price the actual contract ({contract}: {origins})")]
     Actual {
         /// `HC/HP 6 kVA`.
         contract: String,
@@ -818,7 +818,10 @@ pub fn report(
             ScheduleOrigin::Standard {
                 reason: match e {
                     super::ScheduleError::Unlearnable { reason } => reason.clone(),
-                    other => other.to_string(),
+                    super::ScheduleError::NotASchedule { source } => {
+                        crate::error::Chain(&**source).to_string()
+                    }
+                    other => crate::error::Chain(other).to_string(),
                 },
             },
         ),

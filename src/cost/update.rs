@@ -29,6 +29,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::error::Chain;
 use chrono::{Days, NaiveDate};
 
 use super::grid::{Source, Tariff};
@@ -70,10 +71,10 @@ pub enum FetchError {
     #[error("no answer within {} s", .0.as_secs())]
     Timeout(Duration),
     /// Any other failure of the request (name, connection, TLS, a body over the limit).
-    #[error("{0}")]
-    Http(#[source] Box<ureq::Error>),
+    #[error(transparent)]
+    Http(Box<ureq::Error>),
     /// The file of an offline copy cannot be read.
-    #[error("cannot read it: {0}")]
+    #[error("cannot read it")]
     Io(#[source] std::io::Error),
 }
 
@@ -138,7 +139,7 @@ impl Fetch for Files {
 #[derive(Debug, thiserror::Error)]
 pub enum UpdateError {
     /// A file could not be fetched.
-    #[error("{name}: cannot fetch {location}: {source}")]
+    #[error("{name}: cannot fetch {location}")]
     Fetch {
         /// The file.
         name: String,
@@ -438,9 +439,11 @@ pub fn update(
                             Ok(b) => match opendata::parse_season(season, &name, &b, options.today)
                             {
                                 Ok(_) => (b, rte, TempoFormat::Rte.publisher()),
-                                Err(e) => community(fetch, season, &name, &rte, e.to_string())?,
+                                Err(e) => {
+                                    community(fetch, season, &name, &rte, Chain(&e).to_string())?
+                                }
                             },
-                            Err(e) => community(fetch, season, &name, &rte, e.to_string())?,
+                            Err(e) => community(fetch, season, &name, &rte, Chain(&e).to_string())?,
                         }
                     }
                     other => {
@@ -551,7 +554,7 @@ fn community(
         community: url.clone(),
         community_error,
     };
-    let bytes = fetch.get(&url).map_err(|e| fail(e.to_string()))?;
+    let bytes = fetch.get(&url).map_err(|e| fail(Chain(&e).to_string()))?;
     Ok((bytes, url.clone(), TempoFormat::Community.publisher()))
 }
 

@@ -95,7 +95,10 @@ pub fn kwh(wh: Option<i64>) -> String {
 }
 
 fn na_cost(e: &CostError) -> String {
-    format!("<span class=\"na\">{}</span>", esc(&e.to_string()))
+    format!(
+        "<span class=\"na\">{}</span>",
+        esc(&crate::error::Chain(e).to_string())
+    )
 }
 
 /// A Tempo colour as a dot and its name, with ids `{id}-dot` and `{id}-name` for the Now

@@ -37,7 +37,7 @@ const MAX_FILE_BYTES: u64 = 16 << 20;
 #[derive(Debug, thiserror::Error)]
 pub enum TariffStoreError {
     /// A file operation failed.
-    #[error("cannot {action} {path:?}: {source}")]
+    #[error("cannot {action} {path:?}")]
     Io {
         /// What was being done.
         action: &'static str,
