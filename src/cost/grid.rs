@@ -27,8 +27,9 @@ use std::sync::{Arc, OnceLock};
 
 use chrono::{Days, NaiveDate};
 
+use super::caveat::Caveat;
+use super::lines::Lines;
 use super::money::{Decimal, MoneyError};
-use super::{Caveat, Lines};
 use crate::tic::labels::Calendar;
 
 /// The embedded grid table's name in errors.

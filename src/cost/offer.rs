@@ -40,11 +40,11 @@ use chrono::{Datelike, Days, NaiveDate, Weekday};
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
+use super::caveat::Caveat;
 use super::grid::{GridError, Grids, Tariff};
 use super::money::{Decimal, MoneyError};
 use super::schedule::{hhmm, parse_minute, pieces, HcSchedule, ScheduleError, DAY_MIN};
 use super::tempo::{parse_colour, TempoCalendar, DAY_START_HOUR};
-use super::Caveat;
 use crate::tic::labels::{classify, Class, Colour, Rate};
 
 /// A TOML parser's error told by its message alone: its line is [`OfferError::Toml`]'s, and

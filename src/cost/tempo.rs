@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 use chrono::{DateTime, NaiveDate, Timelike};
 use chrono_tz::Tz;
 
-use super::Lines;
+use super::lines::Lines;
 use crate::store::TZ;
 use crate::tic::labels::Colour;
 
