@@ -107,7 +107,18 @@ def main():
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=config["chromium"],
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+            headless=True,
+            # No network of its own, no updates, no first-run screens: the run sees only the
+            # loopback server.
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-dev-shm-usage",
+            ],
         )
         for site in config["sites"]:
             for scheme in ["light", "dark"]:
