@@ -691,6 +691,13 @@ fn prices_with_a_custom_offer() {
         sentence(&err).starts_with("2025-06-28 → 2025-07-02, Week-end 6 kVA: you paid 21.65 €."),
         "{err}"
     );
+    // The note says the prices are the user's file, not the meter's (issue 19, finding 3).
+    assert!(
+        err.contains(&format!(
+            "note: actual contract Week-end 6 kVA: prices from your file {p:?} (the meter's option \"H PLEINE/CREUSE\"), power from the meter (6 kVA)"
+        )),
+        "{err}"
+    );
     same_both_ways(dir.path(), &args);
 }
 
@@ -809,6 +816,18 @@ fn contract_and_kva_overrides() {
         err.contains(
             "actual contract Base 9 kVA: option Base as you gave it, power as you gave it (9 kVA)"
         ),
+        "{err}"
+    );
+    // A flag is said to be the user's, never the meter's (issue 19, finding 3): a power
+    // without a grid, an option the meter cannot price, each failing with its cause.
+    let err = cost_fails(dir.path(), &[&base[..], &["--kva", "7"]].concat());
+    assert!(
+        err.contains("cannot price the actual contract (HC/HP 7 kVA: option from the meter (\"H PLEINE/CREUSE\"), power as you gave it (7 kVA)): no HC/HP grid for 7 kVA"),
+        "{err}"
+    );
+    let err = cost_fails(dir.path(), &[&base[..], &["--contract", "ejp"]].concat());
+    assert!(
+        err.contains("(EJP 6 kVA: option EJP as you gave it, power from the meter (6 kVA)): EJP needs the pointe-mobile days"),
         "{err}"
     );
     // Tempo on an HC/HP meter: its registers have no colour, the total index is split by

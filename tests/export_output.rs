@@ -166,7 +166,6 @@ fn kwh(wh: &str) -> String {
 
 #[test]
 fn the_table_shows_kwh_and_the_columns_that_carry_energy() {
-    let quality = ["records", "coverage", "max_gap_s"];
     for (contract, energy) in [
         (Contract::HcHp, &["hc", "hp", "total"][..]),
         (Contract::Historique, &["hc", "hp", "total"][..]),
@@ -215,7 +214,6 @@ fn the_table_shows_kwh_and_the_columns_that_carry_energy() {
                 .map(|h| h.strip_suffix("_wh").unwrap_or(h).to_owned()),
         );
         assert_eq!(all, renamed, "{contract:?}");
-        let _ = quality;
     }
 }
 

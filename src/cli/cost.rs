@@ -145,7 +145,8 @@ fn with_hint(e: cost::ReportError) -> anyhow::Error {
     if hint.is_empty() {
         anyhow::Error::new(e)
     } else {
-        anyhow::anyhow!("{e}{hint}")
+        // The hint after the whole chain: what failed, why, then what to give.
+        anyhow::anyhow!("{}{hint}", Chain(&e))
     }
 }
 

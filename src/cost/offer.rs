@@ -290,6 +290,14 @@ impl Offer {
         }
     }
 
+    /// The `--prices` file of a custom offer.
+    pub fn price_file(&self) -> Option<&PriceFile> {
+        match &self.kind {
+            Kind::Custom(f) => Some(f),
+            Kind::Regulated { .. } => None,
+        }
+    }
+
     /// The HC/HP schedule of a regulated HC/HP offer.
     pub fn hc_schedule(&self) -> Option<&HcSchedule> {
         match &self.kind {

@@ -196,11 +196,24 @@ impl Contract {
         format!("{} {} kVA", self.offer.name(), self.kva)
     }
 
-    /// `option from the meter ("H PLEINE/CREUSE"), power as you gave it (7 kVA)`.
+    /// `option from the meter ("H PLEINE/CREUSE"), power as you gave it (7 kVA)`; priced
+    /// with a prices file: `prices from your file "p.toml" (the meter's option "H
+    /// PLEINE/CREUSE"), power from the meter (6 kVA)`.
     pub fn origins(&self) -> String {
-        let option = match &self.tariff_origin {
-            Origin::Meter(v) => format!("option from the meter ({v:?})"),
-            Origin::Given => format!("option {} as you gave it", self.tariff.display_name()),
+        let option = match (self.offer.price_file(), &self.tariff_origin) {
+            (None, Origin::Meter(v)) => format!("option from the meter ({v:?})"),
+            (None, Origin::Given) => {
+                format!("option {} as you gave it", self.tariff.display_name())
+            }
+            (Some(f), Origin::Meter(v)) => format!(
+                "prices from your file {:?} (the meter's option {v:?})",
+                f.path().display().to_string()
+            ),
+            (Some(f), Origin::Given) => format!(
+                "prices from your file {:?} (option {} as you gave it)",
+                f.path().display().to_string(),
+                self.tariff.display_name()
+            ),
         };
         let power = match &self.kva_origin {
             Origin::Meter(v) => format!("power from the meter ({v} kVA)"),
