@@ -170,7 +170,7 @@ fn show(data_dir: &std::path::Path, kva: u8, today: NaiveDate) -> Result<()> {
                     }
                 );
             }
-            Err(e) => println!("         today at {kva} kVA: {e}"),
+            Err(e) => println!("         today at {kva} kVA: {}", tic_rec::error::Chain(&e)),
         }
     }
     match t.tempo().span() {

@@ -148,8 +148,10 @@ impl Tables {
     /// The tables shipped with tic-rec.
     pub fn shipped() -> Result<Arc<Tables>, TablesError> {
         let r = SHIPPED.get_or_init(|| {
-            let grids = grid::shipped().map_err(|e| e.to_string())?;
-            let tempo = TempoCalendar::shipped().map_err(|e| e.to_string())?.clone();
+            let grids = grid::shipped().map_err(|e| crate::error::Chain(&e).to_string())?;
+            let tempo = TempoCalendar::shipped()
+                .map_err(|e| crate::error::Chain(&e).to_string())?
+                .clone();
             Ok(Arc::new(Tables {
                 grids,
                 tempo,
@@ -185,12 +187,14 @@ impl Tables {
             Ok(Some(g)) => match Tables::with_generation(&shipped, &g) {
                 Ok(t) => Arc::new(t),
                 Err(e) => Arc::new(shipped.with_problem(format!(
-                    "the prices updated in {} cannot be used ({e}): the shipped ones are",
-                    store.dir().display()
+                    "the prices updated in {} cannot be used ({}): the shipped ones are",
+                    store.dir().display(),
+                    crate::error::Chain(&e)
                 ))),
             },
             Err(e) => Arc::new(shipped.with_problem(format!(
-                "the prices updated in the data directory cannot be read ({e}): the shipped ones are"
+                "the prices updated in the data directory cannot be read ({}): the shipped ones are",
+                crate::error::Chain(&e)
             ))),
         };
         let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
