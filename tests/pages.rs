@@ -4,8 +4,9 @@
 //! Tempo meter on its first morning. Every page at 360×740 and 1280×800, light and dark: no
 //! console error, nothing wider than the screen, WCAG AA contrast for text (4.5:1, 3:1 when
 //! large) and for the chart's lines, bars and marks (3:1), axis labels of the body's size
-//! and inside their chart, the power curve in one piece more than the real gaps, no "0.00 €"
-//! and no command-line flag in the text. Screenshots are kept in `target/pages-screens/`.
+//! and inside their chart, no word broken across two lines (a date, an amount and its
+//! unit), the power curve in one piece more than the real gaps, no "0.00 €" and no
+//! command-line flag in the text. Screenshots are kept in `target/pages-screens/`.
 
 mod common;
 
@@ -250,6 +251,12 @@ fn every_page_at_every_cadence_on_a_phone_and_a_desktop_light_and_dark() {
             if l["inside"] != Value::Bool(true) {
                 fail(format!("axis label {} sticks out of its chart", l["text"]));
             }
+        }
+        for b in r["broken"].as_array().into_iter().flatten() {
+            fail(format!(
+                "{} broken across two lines in {}",
+                b["word"], b["el"]
+            ));
         }
         let text = r["text"].as_str().unwrap_or("");
         if text.contains("0.00 €") || text.contains("0.00\u{a0}€") {

@@ -14,6 +14,7 @@ Measured per page:
   chart's lines, bars and marks against theirs;
 - the chart's axis labels: their font size against the body's, and whether one sticks out
   of its chart;
+- words broken across two lines (a date, an amount and its unit);
 - the pieces of the power curve (one polyline.mean each);
 - the visible text (the test looks for "0.00 €" and for command-line flags).
 """
@@ -89,6 +90,26 @@ MEASURE = r"""
       text: el.textContent, size: parseFloat(getComputedStyle(el).fontSize), body: bodySize,
       inside: r.left >= fig.left - 1 && r.right <= fig.right + 1 && r.left >= 0 && r.right <= window.innerWidth + 1,
     });
+  }
+  // Figures broken across two lines ("2026-/01", "1,717.59/€"): a word with a digit, between
+  // ASCII blanks (a no-break space binds an amount to its unit), whose pieces lie on lines
+  // of different tops.
+  out.broken = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!el || el.closest("svg, script, style") || !visible(el)) continue;
+    const re = /[^ \t\n\r]+/g;
+    let m;
+    while ((m = re.exec(n.textContent)) !== null) {
+      // Prose may break at a hyphen (off-peak); a date, a time or an amount may not.
+      if (m[0].length < 2 || !/[0-9]/.test(m[0])) continue;
+      const r = document.createRange();
+      r.setStart(n, m.index);
+      r.setEnd(n, m.index + m[0].length);
+      const tops = new Set(Array.from(r.getClientRects()).filter((q) => q.width > 0).map((q) => Math.round(q.top)));
+      if (tops.size > 1) out.broken.push({ el: name(el), word: m[0] });
+    }
   }
   out.overflow = { scroll: document.documentElement.scrollWidth, body: document.body.scrollWidth, inner: window.innerWidth };
   out.curves = document.querySelectorAll("figure.power polyline.mean").length;
