@@ -457,7 +457,7 @@ fn the_meters_tempo_colours_override_the_calendar() {
 
 fn a_tempo_meter_after_the_shipped_calendar_needs_no_update() {
     // A Tempo meter recorded from 30 November to 5 December 2026, after the shipped calendar
-    // (2026-08-23): its own colours (white 30 November, red 1 and 2 December, the others
+    // (2026-08-23): its own colours (STGE's, then PTEC's on a historique meter) (white 30 November, red 1 and 2 December, the others
     // blue) price the Tempo what-if with no missing day, and the one warning is about the
     // prices, not the colours.
     let dir = tmp();
@@ -495,6 +495,35 @@ fn a_tempo_meter_after_the_shipped_calendar_needs_no_update() {
         err.contains("warning: prices after 2026-08-23 are not known (the tables shipped with tic-rec end there): 6 days after it priced with the last known ones; update the tables"),
         "{err}"
     );
+    // The same on a historique Tempo meter: its colours from PTEC (HPJW, HCJR…).
+    let dir = tmp();
+    let mut h = hchp("2026-11-30 00:00", "2026-12-06 00:00", 1000);
+    h.shape = Shape::Historique;
+    h.plan = Plan::Tempo;
+    h.kva = 9;
+    for (d, c) in [
+        ("2026-11-29", Colour::Blue),
+        ("2026-11-30", Colour::White),
+        ("2026-12-01", Colour::Red),
+        ("2026-12-02", Colour::Red),
+        ("2026-12-03", Colour::Blue),
+        ("2026-12-04", Colour::Blue),
+        ("2026-12-05", Colour::Blue),
+    ] {
+        h.colours.insert(day(d), c);
+    }
+    h.write(dir.path());
+    let (rows, err) = cost(dir.path(), &["--to", "2026-12-05"]);
+    assert_eq!(rows.len(), 6);
+    for r in &rows {
+        assert_eq!(col(r, "tempo_missing_days"), "0", "{r:?}");
+        assert_eq!(
+            col(r, "tempo_total_eur"),
+            col(r, "actual_total_eur"),
+            "{r:?}"
+        );
+    }
+    assert!(!err.contains("Tempo not priced"), "{err}");
     // Its first day alone, recorded from 10:00 (no HC yet): the actual cost is read from its
     // registers, with no word of a band it has not seen yet.
     let dir = tmp();
