@@ -77,6 +77,8 @@ pub enum Need {
     /// No single serial adapter here (none under `/dev/serial/by-id`, or several, and no Pi
     /// UART), so that `--port auto` has nothing to pick.
     NoSerialAdapter,
+    /// `systemd-analyze` on `PATH` (Debian's `systemd`), to check the unit files shipped.
+    SystemdAnalyze,
 }
 
 /// Stops the test unless every need is met: outside CI it ends as ignored, with the unmet
@@ -146,6 +148,7 @@ impl Need {
             Need::Mount => "mounting a tmpfs".into(),
             Need::DebugBuild => "a debug build".into(),
             Need::NoSerialAdapter => "no single serial adapter".into(),
+            Need::SystemdAnalyze => "systemd-analyze".into(),
         }
     }
 
@@ -243,6 +246,9 @@ impl Need {
                     )
                 }
             }
+            Need::SystemdAnalyze => on_path("systemd-analyze")
+                .map(drop)
+                .ok_or_else(|| "not on PATH (Debian package systemd; .ci/run installs it)".into()),
             Need::NoSerialAdapter => {
                 let ids = std::fs::read_dir("/dev/serial/by-id").map_or(0, |d| d.count());
                 let uart = ["/dev/serial0", "/dev/ttyAMA0"]
