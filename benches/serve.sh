@@ -7,7 +7,8 @@
 #  3. page weights;
 #  4. the recorder's CPU and peak RSS at the real 9600-baud pace for N seconds with
 #     --http and one open Now page (its script holds /api/events; or, where that is
-#     refused, polls /api/now every second), against the same run without --http.
+#     refused, polls /api/now every second), and with --http --mqtt (a local mosquitto,
+#     Debian's package) and the page polling, against the same run without --http.
 #     The time on CPU of the recording thread and of the server's own threads (http-*) is
 #     read from /proc/PID/task/*/schedstat too (nanoseconds, not 10 ms ticks).
 # Usage: benches/serve.sh [seconds for 4, default 120] [footprint: only part 4]
@@ -72,9 +73,9 @@ fi
 
 echo "== recorder footprint at 9600 baud for ${secs}s (simulator on a pty)"
 tck=$(getconf CLK_TCK)
-# run ID NAME HTTP(0|1)
+# run ID NAME HTTP(0|1|2) [MQTT URL]
 run() {
-    local id=$1 name=$2 http=$3
+    local id=$1 name=$2 http=$3 mqtt=${4:-}
     "$bin" simulate --pty --mode standard --contract hchp --start 2026-01-14T21:00:00 --speed 1 --duration "${secs}s" \
         >"$tmp/sim-$id.out" 2>"$tmp/sim-$id.err" &
     local sim=$!; pids+=($sim)
@@ -82,6 +83,7 @@ run() {
     local port; port=$(head -1 "$tmp/sim-$id.out")
     local extra=()
     [ "$http" != 0 ] && extra=(--http 127.0.0.1:0)
+    [ -n "$mqtt" ] && extra+=(--mqtt "$mqtt")
     "$bin" record --port "$port" --mode standard --data-dir "$tmp/data-$id" "${extra[@]}" 2>"$tmp/rec-$id.err" &
     local rec=$!; pids+=($rec)
     local poller=""
@@ -122,4 +124,13 @@ run() {
 run plain "without --http" 0
 run poll "--http, page polling" 1
 run events "--http, page on events" 2
+if command -v mosquitto >/dev/null; then
+    mport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    mosquitto -p "$mport" >"$tmp/mosquitto.log" 2>&1 &
+    pids+=($!)
+    sleep 0.5
+    run mqtt "--http --mqtt, polling" 1 "mqtt://127.0.0.1:$mport"
+else
+    echo "(no mosquitto: the --mqtt run left out)"
+fi
 ls -l "$bin" | awk '{print "release binary: " $5 " B"}'

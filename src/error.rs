@@ -152,7 +152,7 @@ mod tests {
         ))
         .expect_err("a bad price");
         let grid_csv = GridError::Csv {
-            file: "test.csv",
+            file: "test.csv".into(),
             line: 3,
             source: csv::ReaderBuilder::new()
                 .from_reader("a,b\n1\n".as_bytes())
@@ -242,7 +242,7 @@ mod tests {
             // cost
             Box::new(grid_csv),
             Box::new(GridError::Cell {
-                file: "test.csv",
+                file: "test.csv".into(),
                 line: 3,
                 column: "base",
                 source: cost::Decimal::parse("-0.2").expect_err("negative"),
@@ -257,7 +257,8 @@ mod tests {
             }),
             Box::new(ReportError::Actual {
                 contract: "HC/HP 6 kVA".into(),
-                hint: "",
+                origins: "HC/HP from the meter, 6 kVA from the meter".into(),
+                from_meter: true,
                 source: Box::new(CostError::Offer(OfferError::Io {
                     path: PathBuf::from("p.toml"),
                     source: io(),
@@ -268,6 +269,17 @@ mod tests {
                     cost::HcSchedule::from_windows(&[(60, 120), (90, 180)], "learned")
                         .expect_err("overlap"),
                 ),
+            }),
+            // tariffs
+            Box::new(cost::update::UpdateError::Fetch {
+                name: "grids.csv".into(),
+                location: "/nonexistent/grids.csv".into(),
+                source: cost::update::FetchError::Io(io()),
+            }),
+            Box::new(crate::store::TariffStoreError::Io {
+                action: "write",
+                path: PathBuf::from("tariffs/1/CURRENT"),
+                source: io(),
             }),
             // mqtt
             Box::new(crate::mqtt::MqttError::PasswordFile {

@@ -24,6 +24,9 @@ common::harness!(
     an_archived_year_costs_the_same_as_its_csv_days,
     a_simulated_tempo_meter_replayed,
     duckdb_and_pandas_read_the_parquet_cost_exactly,
+    a_tempo_meter_after_the_shipped_calendar_needs_no_update,
+    every_offer_priced_is_ranked,
+    one_count_of_the_days_tempo_cannot_price,
 );
 
 use std::collections::BTreeMap;
@@ -353,7 +356,13 @@ fn an_hchp_meter_over_a_fortnight() {
     assert_eq!(col(r, "coverage"), "1.0000");
     assert_eq!(
         sentence(&err),
-        "2025-03-03 → 2025-03-16: you paid 40.05 € (HC/HP 6 kVA); Tempo would have cost 32.09 € (\u{2212}19.9 %), Base 40.20 € (+0.4 %)"
+        "2025-03-03 → 2025-03-16, HC/HP 6 kVA: you paid 40.05 €. Cheapest first: Tempo 32.09 € (\u{2212}7.96 €, \u{2212}19.9 %); you 40.05 €; Base 40.20 € (+0.15 €, +0.4 %)."
+    );
+    assert!(
+        err.contains(
+            "note: prices from the tables shipped with tic-rec (known through 2026-08-23)"
+        ),
+        "{err}"
     );
     assert!(
         err.contains(
@@ -416,7 +425,7 @@ fn a_tempo_meter_over_a_january_with_red_and_white_days() {
     assert_eq!(col(r, "cheapest"), "hchp");
     // 31 December's too (the night of 1 January).
     assert!(
-        err.contains("Tempo colours of 32 days from the meter"),
+        err.contains("Tempo colours: 32 days from the meter"),
         "{err}"
     );
     assert!(err.contains("22:00-06:00 (learned"), "{err}");
@@ -439,8 +448,98 @@ fn the_meters_tempo_colours_override_the_calendar() {
     assert_eq!(col(&rows[0], "actual_total_eur"), "16.29");
     assert_eq!(col(&rows[0], "tempo_total_eur"), "16.29");
     assert!(
-        err.contains("Tempo colours of 3 days from the meter (1 differ from the calendar"),
+        err.contains(
+            "Tempo colours: 3 days from the meter (1 of the meter's differ from the calendar"
+        ),
         "{err}"
+    );
+}
+
+fn a_tempo_meter_after_the_shipped_calendar_needs_no_update() {
+    // A Tempo meter recorded from 30 November to 5 December 2026, after the shipped calendar
+    // (2026-08-23): its own colours (STGE's, then PTEC's on a historique meter) (white 30 November, red 1 and 2 December, the others
+    // blue) price the Tempo what-if with no missing day, and the one warning is about the
+    // prices, not the colours.
+    let dir = tmp();
+    let mut h = hchp("2026-11-30 00:00", "2026-12-06 00:00", 1000);
+    h.plan = Plan::Tempo;
+    h.kva = 9;
+    for (d, c) in [
+        ("2026-11-29", Colour::Blue),
+        ("2026-11-30", Colour::White),
+        ("2026-12-01", Colour::Red),
+        ("2026-12-02", Colour::Red),
+        ("2026-12-03", Colour::Blue),
+        ("2026-12-04", Colour::Blue),
+        ("2026-12-05", Colour::Blue),
+    ] {
+        h.colours.insert(day(d), c);
+    }
+    h.write(dir.path());
+    let (rows, err) = cost(dir.path(), &["--to", "2026-12-05"]);
+    assert_eq!(rows.len(), 6);
+    for r in &rows {
+        assert_eq!(col(r, "tempo_missing_days"), "0", "{r:?}");
+        assert_eq!(
+            col(r, "tempo_total_eur"),
+            col(r, "actual_total_eur"),
+            "{r:?}"
+        );
+    }
+    assert!(
+        err.contains("Tempo colours: 7 days from the meter"),
+        "{err}"
+    );
+    assert!(!err.contains("Tempo not priced"), "{err}");
+    assert!(
+        err.contains("warning: prices after 2026-08-23 are not known (the tables shipped with tic-rec end there): 6 days after it priced with the last known ones; update the tables"),
+        "{err}"
+    );
+    // The same on a historique Tempo meter: its colours from PTEC (HPJW, HCJR…).
+    let dir = tmp();
+    let mut h = hchp("2026-11-30 00:00", "2026-12-06 00:00", 1000);
+    h.shape = Shape::Historique;
+    h.plan = Plan::Tempo;
+    h.kva = 9;
+    for (d, c) in [
+        ("2026-11-29", Colour::Blue),
+        ("2026-11-30", Colour::White),
+        ("2026-12-01", Colour::Red),
+        ("2026-12-02", Colour::Red),
+        ("2026-12-03", Colour::Blue),
+        ("2026-12-04", Colour::Blue),
+        ("2026-12-05", Colour::Blue),
+    ] {
+        h.colours.insert(day(d), c);
+    }
+    h.write(dir.path());
+    let (rows, err) = cost(dir.path(), &["--to", "2026-12-05"]);
+    assert_eq!(rows.len(), 6);
+    for r in &rows {
+        assert_eq!(col(r, "tempo_missing_days"), "0", "{r:?}");
+        assert_eq!(
+            col(r, "tempo_total_eur"),
+            col(r, "actual_total_eur"),
+            "{r:?}"
+        );
+    }
+    assert!(!err.contains("Tempo not priced"), "{err}");
+    // Its first day alone, recorded from 10:00 (no HC yet): the actual cost is read from its
+    // registers, with no word of a band it has not seen yet.
+    let dir = tmp();
+    let mut h = hchp("2026-11-30 10:00", "2026-11-30 21:00", 1000);
+    h.plan = Plan::Tempo;
+    h.colours.insert(day("2026-11-30"), Colour::White);
+    h.write(dir.path());
+    let (rows, err) = cost(dir.path(), &["--to", "2026-11-30"]);
+    assert!(!err.contains("no register"), "{err}");
+    assert!(err.contains("energy from the meter's registers"), "{err}");
+    assert_eq!(col(&rows[0], "hp_blanc_kwh"), "11.000");
+    // Tempo too: the night before the first record used nothing, its colour is not needed.
+    assert_eq!(col(&rows[0], "tempo_missing_days"), "0");
+    assert_eq!(
+        col(&rows[0], "tempo_total_eur"),
+        col(&rows[0], "actual_total_eur")
     );
 }
 
@@ -470,7 +569,7 @@ fn a_base_meter() {
         assert_eq!(col(r, "tempo_total_eur"), "42.00");
         assert_eq!(col(r, "cheapest"), "tempo");
         assert!(
-            err.contains("warning: HC/HP what-if with HC hours 22:00-06:00 (the usual ones"),
+            err.contains("warning: HC/HP what-if at the usual HC hours 22:00-06:00: the meter's could not be learned (no HC or HP record) (--hc prices other hours)"),
             "{err}"
         );
     }
@@ -491,7 +590,7 @@ fn a_period_spanning_a_price_change() {
     let totals: Vec<&str> = rows.iter().map(|r| col(r, "actual_total_eur")).collect();
     assert_eq!(totals[..7], ["6.41"; 7]);
     assert_eq!(totals[7..], ["5.26"; 5]);
-    assert!(sentence(&err).starts_with("2025-01-25 → 2025-02-05: you paid 71.13 € (HC/HP 6 kVA)"));
+    assert!(sentence(&err).starts_with("2025-01-25 → 2025-02-05, HC/HP 6 kVA: you paid 71.13 €."));
     let (month, _) = cost(dir.path(), &["--to", "2025-02-05", "--year"]);
     assert_eq!(col(&month[0], "actual_energy_eur"), "65.77");
     assert_eq!(col(&month[0], "actual_subscription_eur"), "5.35");
@@ -597,7 +696,7 @@ fn prices_with_a_custom_offer() {
     assert_eq!(col(r, "tempo_total_eur"), "19.88");
     assert_eq!(col(r, "cheapest"), "tempo");
     assert!(
-        sentence(&err).contains(", Week-end 21.65 € (\u{2212}17.6 %)"),
+        sentence(&err).contains("; Week-end 21.65 € (\u{2212}4.63 €, \u{2212}17.6 %);"),
         "{err}"
     );
     // What you pay that supplier: the meter has no register for "Week-end", so the total
@@ -618,9 +717,69 @@ fn prices_with_a_custom_offer() {
         "{err}"
     );
     assert!(
-        sentence(&err).starts_with("2025-06-28 → 2025-07-02: you paid 21.65 € (Week-end 6 kVA)")
+        sentence(&err).starts_with("2025-06-28 → 2025-07-02, Week-end 6 kVA: you paid 21.65 €."),
+        "{err}"
+    );
+    // The note says the prices are the user's file, not the meter's (issue 19, finding 3).
+    assert!(
+        err.contains(&format!(
+            "note: actual contract Week-end 6 kVA: prices from your file {p:?} (the meter's option \"H PLEINE/CREUSE\"), power from the meter (6 kVA)"
+        )),
+        "{err}"
     );
     same_both_ways(dir.path(), &args);
+}
+
+fn every_offer_priced_is_ranked() {
+    // Two --prices offers: each has its column and its place in the sentence.
+    let dir = tmp();
+    hchp("2025-06-28 00:00", "2025-07-03 00:00", 1000).write(dir.path());
+    let a = dir.path().join("a.toml");
+    let b = dir.path().join("b.toml");
+    std::fs::write(&a, WEEK_END).expect("write");
+    std::fs::write(
+        &b,
+        WEEK_END.replacen("name = \"Week-end\"", "name = \"Autre\"", 1),
+    )
+    .expect("write");
+    let (a, b) = (a.to_str().expect("utf-8"), b.to_str().expect("utf-8"));
+    let (rows, err) = cost(
+        dir.path(),
+        &["--to", "2025-07-02", "--year", "--prices", a, "--prices", b],
+    );
+    let r = &rows[0];
+    assert_eq!(col(r, "offer1_total_eur"), "21.65");
+    assert_eq!(col(r, "offer2_total_eur"), "21.65");
+    let s = sentence(&err);
+    assert!(
+        s.contains("Week-end 21.65 €") && s.contains("Autre 21.65 €") && s.contains("you 26.28 €"),
+        "{s}"
+    );
+}
+
+fn one_count_of_the_days_tempo_cannot_price() {
+    // An HC/HP meter over 1–5 September 2026, after the shipped calendar: 5 days with hours
+    // of unknown colour, the same in the warning, the total row and, one each, the day rows.
+    let dir = tmp();
+    hchp("2026-09-01 00:00", "2026-09-06 00:00", 1000).write(dir.path());
+    let (month, err) = cost(dir.path(), &["--to", "2026-09-05", "--month"]);
+    assert_eq!(col(&month[0], "tempo_missing_days"), "5");
+    assert_eq!(col(&month[0], "tempo_total_eur"), "");
+    assert!(
+        err.contains("Tempo not priced (5 days with hours of unknown Tempo colour)"),
+        "{err}"
+    );
+    assert!(
+        sentence(&err).contains("Not priced: Tempo (5 days with hours of unknown Tempo colour)."),
+        "{err}"
+    );
+    assert!(!err.contains("0.00 € (\u{2212}100"), "{err}");
+    let (days, _) = cost(dir.path(), &["--to", "2026-09-05"]);
+    assert_eq!(days.len(), 5);
+    assert!(
+        days.iter().all(|r| col(r, "tempo_missing_days") == "1"),
+        "{days:?}"
+    );
 }
 
 fn bad_prices_files_name_the_file_and_line() {
@@ -683,7 +842,21 @@ fn contract_and_kva_overrides() {
     assert_eq!(col(r, "actual_total_eur"), "41.87");
     assert_eq!(col(r, "base_total_eur"), "41.87");
     assert!(
-        err.contains("actual contract Base 9 kVA: option given, power given"),
+        err.contains(
+            "actual contract Base 9 kVA: option Base as you gave it, power as you gave it (9 kVA)"
+        ),
+        "{err}"
+    );
+    // A flag is said to be the user's, never the meter's (issue 19, finding 3): a power
+    // without a grid, an option the meter cannot price, each failing with its cause.
+    let err = cost_fails(dir.path(), &[&base[..], &["--kva", "7"]].concat());
+    assert!(
+        err.contains("cannot price the actual contract (HC/HP 7 kVA: option from the meter (\"H PLEINE/CREUSE\"), power as you gave it (7 kVA)): no HC/HP grid for 7 kVA"),
+        "{err}"
+    );
+    let err = cost_fails(dir.path(), &[&base[..], &["--contract", "ejp"]].concat());
+    assert!(
+        err.contains("(EJP 6 kVA: option EJP as you gave it, power from the meter (6 kVA)): EJP needs the pointe-mobile days"),
         "{err}"
     );
     // Tempo on an HC/HP meter: its registers have no colour, the total index is split by
@@ -725,15 +898,25 @@ fn hc_hours_given() {
     hchp("2025-03-03 00:00", "2025-03-17 00:00", 500).write(dir.path());
     let base = ["--to", "2025-03-16", "--year"];
     let (rows, err) = cost(dir.path(), &[&base[..], &["--hc", "01:00-07:00"]].concat());
-    assert_eq!(col(&rows[0], "hchp_total_eur"), "40.68");
+    assert_eq!(col(&rows[0], "hchp_given_total_eur"), "40.68");
+    assert_eq!(
+        col(&rows[0], "hchp_total_eur"),
+        "40.05",
+        "the meter's own hours are priced too"
+    );
     assert_eq!(
         col(&rows[0], "actual_total_eur"),
         "40.05",
         "the meter's registers"
     );
     assert!(
-        err.contains("the HC hours given (01:00-07:00) are not the meter's (22:00-06:00)"),
+        err.contains("note: HC/HP also priced at the HC hours you gave, 01:00-07:00 (the meter's are 22:00-06:00)"),
         "{err}"
+    );
+    // The sentence answers the question asked: HC/HP at those hours is in it.
+    assert_eq!(
+        sentence(&err),
+        "2025-03-03 → 2025-03-16, HC/HP 6 kVA: you paid 40.05 €. Cheapest first: Tempo 32.09 € (\u{2212}7.96 €, \u{2212}19.9 %); you 40.05 €; Base 40.20 € (+0.15 €, +0.4 %); HC/HP at 01:00-07:00 40.68 € (+0.63 €, +1.6 %)."
     );
     let odd = [&base[..], &["--hc", "01:04-06:34,14:34-17:04"]].concat();
     let text = same_both_ways(dir.path(), &odd);
@@ -747,7 +930,7 @@ fn beyond_the_last_grid_and_a_tempo_calendar() {
     // 1 kW with the last grid (2026-02-01: 15.65 €/month = 187.80 €/year, HC 0.1579, HP
     // 0.2065): 24 × 0.1579 = 3.7896 + 48 × 0.2065 = 9.912 → 13.7016 + 187.80 × 3 / 365
     // (1.54356…) = 15.24516… → 15.25, with a warning and the flags.
-    // No Tempo colour is known: Tempo is left out (3 days counted). With a calendar file
+    // No Tempo colour is known: Tempo is not priced (3 days counted). With a calendar file
     // (31 August blue, 1 September white, 2 red, 3 blue) and the last Tempo grid (15.59
     // €/month = 187.08 €/year; blue HC 0.1325 HP 0.1612, white HC 0.1499 HP 0.1871, red HC
     // 0.1575 HP 0.706): blue HC 6 (1 Sep 00–06) + 2 = 8 × 0.1325 = 1.06; blue HP 16 × 0.1612
@@ -764,14 +947,18 @@ fn beyond_the_last_grid_and_a_tempo_calendar() {
     assert_eq!(col(r, "tempo_missing_days"), "3");
     assert!(col(r, "flags").contains("beyond_last_grid"), "{r:?}");
     assert!(col(r, "flags").contains("monthly_subscription"), "{r:?}");
-    assert!(
-        err.contains(
-            "warning: HC/HP: days after the last known prices were priced with those of 2026-02-01"
-        ),
+    // One line, with the one count of the days Tempo cannot price, and what to run.
+    let stale: Vec<&str> = err.lines().filter(|l| l.contains("2026-08-23")).collect();
+    assert_eq!(
+        stale,
+        [
+            "note: prices from the tables shipped with tic-rec (known through 2026-08-23)",
+            "warning: prices after 2026-08-23 are not known (the tables shipped with tic-rec end there): 3 days after it priced with the last known ones, Tempo not priced (3 days with hours of unknown Tempo colour); update the tables (tic-rec tariffs update)"
+        ],
         "{err}"
     );
     assert!(
-        err.contains("warning: 4 days without a known Tempo colour left out of the Tempo total: 2026-08-31, 2026-09-01, 2026-09-02, 2026-09-03"),
+        sentence(&err).ends_with("Not priced: Tempo (3 days with hours of unknown Tempo colour)."),
         "{err}"
     );
     let cal = dir.path().join("tempo.csv");
@@ -1032,7 +1219,10 @@ fn a_simulated_tempo_meter_replayed() {
     let sum: f64 = bands.iter().map(|b| kwh(b)).sum();
     assert!((sum - kwh("total_kwh")).abs() < 0.0005, "{r:?}");
     assert!(err.contains("22:00-06:00 (learned"), "{err}");
-    assert!(err.contains("Tempo colours of"), "{err}");
+    assert!(
+        err.contains("Tempo colours: 4 days from the meter"),
+        "{err}"
+    );
 }
 
 fn duckdb_and_pandas_read_the_parquet_cost_exactly() {

@@ -91,7 +91,7 @@ fn export_days(data: &Path) -> Vec<BTreeMap<String, String>> {
 }
 
 /// Two demos: one meter whose indexes only grow across both days (no flag but the last
-/// day's `partial`), each day with its own load.
+/// day's `partial`, and `gap` for records more than 16 min apart), each day with its own load.
 fn two_demos_continue_one_meter(extra: &[&str], id: &str, step_s: i64) {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("tic-data");
@@ -136,13 +136,20 @@ fn two_demos_continue_one_meter(extra: &[&str], id: &str, step_s: i64) {
     assert_eq!(r0[0][col(id)], r1[0][col(id)], "the same meter");
     let days = export_days(&data);
     assert_eq!(days.len(), 2);
+    // Records further apart than 16 min are a `gap` (complete is 1 s to 15 min).
+    let gap = if step_s > 960 { "gap" } else { "" };
+    let partial = if step_s > 960 {
+        "partial|gap"
+    } else {
+        "partial"
+    };
     for d in &days {
         assert!(
-            d["flags"].is_empty() || d["flags"] == "partial",
+            d["flags"] == gap || d["flags"] == partial,
             "{extra:?}: {days:?}"
         );
     }
-    assert_eq!(days[0]["flags"], "", "{days:?}");
+    assert_eq!(days[0]["flags"], gap, "{days:?}");
     for c in ["hc_wh", "hp_wh", "total_wh"] {
         assert_ne!(days[0][c], days[1][c], "{c}: each day its own load");
         assert!(common::int(&days[0], c) > 1000, "{c}: {days:?}");
@@ -273,4 +280,41 @@ fn demo_labels_it_never_sends_are_refused() {
     let rows = &common::csv_files(&data)[0].2;
     assert!((23..=25).contains(&rows.len()), "{rows:?}");
     assert!(rows.iter().all(|r| r[0].contains(":00:00")), "{rows:?}");
+}
+
+/// `record --demo --http ADDR` (issue 19): the dashboard is said before the day runs, serves
+/// the recorder's live view, and stays once the day is recorded until a signal (exit 0).
+#[test]
+fn with_http_the_dashboard_stays_until_a_signal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("d");
+    let mut rec = common::Running::start(
+        &[
+            "record",
+            "--demo",
+            "--data-dir",
+            data.to_str().expect("utf-8"),
+            "--http",
+            "127.0.0.1:0",
+        ],
+        &[],
+    );
+    let addr = common::http::addr_of(&rec);
+    rec.wait_for("the dashboard stays on http://", 60);
+    let now = common::http::get(addr, "/api/now").json();
+    assert_eq!(now["source"], "recorder", "{now}");
+    let yesterday = Utc::now().with_timezone(&TZ).date_naive() - Days::new(1);
+    assert!(
+        now["time"]
+            .as_str()
+            .is_some_and(|t| t.starts_with(&yesterday.to_string())),
+        "the demo day's last record: {now}"
+    );
+    assert!(now["link"]["frames"].as_u64() > Some(1000), "{now}");
+    let day = common::http::get(addr, &format!("/day?date={yesterday}"));
+    assert_eq!(day.status, 200);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(rec.child.try_wait().expect("wait").is_none(), "still up");
+    let (status, stderr) = rec.terminate();
+    assert!(status.success(), "{status}: {stderr}");
 }

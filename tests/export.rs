@@ -152,7 +152,31 @@ fn gaps_are_interpolated_and_lower_coverage() {
         "{cov}"
     );
     assert_eq!(rows[2]["flags"], "partial");
-    assert_eq!(rows[0]["flags"], "");
+    // Records more than 16 min apart: a gap, named (one notion of complete).
+    assert_eq!(rows[0]["flags"], "gap");
+    assert_eq!(rows[1]["flags"], "gap");
+}
+
+#[test]
+fn a_day_recorded_without_a_gap_carries_no_flag_at_any_cadence() {
+    // One notion of complete: a day recorded every 1 s, 1 min, 5 min or 15 min, its last
+    // record at 23:59:59, 23:59, 23:55 or 23:45, has coverage 1 and no flag, in export and
+    // cost alike.
+    for step in [1, 60, 300, 900] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (d0, d1) = (local(2026, 6, 1, 0), local(2026, 6, 2, 0));
+        model(Contract::HcHp, d0, d1 - step, step, vec![]).write(dir.path(), &[]);
+        let rows = export_csv(dir.path(), &[]);
+        assert_eq!(rows.len(), 1, "{step}");
+        assert_eq!(rows[0]["flags"], "", "every {step} s: {rows:?}");
+        assert_eq!(rows[0]["coverage"], "1.0000", "every {step} s: {rows:?}");
+        let (cost, _) =
+            common::command_csv("cost", dir.path(), &["--contract", "hchp", "--kva", "6"]);
+        assert!(
+            !cost[0]["flags"].contains("partial") && !cost[0]["flags"].contains("gap"),
+            "every {step} s: {cost:?}"
+        );
+    }
 }
 
 #[test]
@@ -215,11 +239,12 @@ fn corrupted_indexes_and_a_meter_change_give_no_negative_or_phantom_consumption(
         "meter A: 1000 → 5000, meter B: 10 → 1010"
     );
     let flags: Vec<&str> = rows.iter().map(|r| r["flags"].as_str()).collect();
-    // The range starts at local midnight: row i is local hour i.
-    assert_eq!(flags[2], "index_reset", "{flags:?}");
-    assert_eq!(flags[4], "implausible_jump", "{flags:?}");
-    assert_eq!(flags[6], "index_reset", "{flags:?}");
-    assert_eq!(flags[8], "meter_changed", "{flags:?}");
+    // The range starts at local midnight: row i is local hour i. Records an hour apart
+    // leave gaps, named.
+    assert_eq!(flags[2], "gap|index_reset", "{flags:?}");
+    assert_eq!(flags[4], "gap|implausible_jump", "{flags:?}");
+    assert_eq!(flags[6], "gap|index_reset", "{flags:?}");
+    assert_eq!(flags[8], "gap|meter_changed", "{flags:?}");
     assert!(flags[9..].iter().all(|f| *f == "partial"), "{flags:?}");
     assert_eq!(
         int(&rows[7], "east_wh"),
@@ -426,16 +451,18 @@ fn the_index_gives_exactly_the_scan_results() {
     assert_eq!(
         flags,
         [
-            "partial",
             "",
-            "",
+            "gap",
+            "gap",
             "index_reset|implausible_jump",
             "",
-            "partial|meter_changed"
+            "meter_changed"
         ],
-        "the guard cases are there (records every 7 s miss the first and last midnights)"
+        "the guard cases and the gaps over 16 min are there (records every 7 s start and end within seconds of the midnights: whole days)"
     );
-    assert!(rows[0]["coverage"] != "1.0000" && rows[2]["coverage"] != "1.0000");
+    // The 23rd's holes of 150 s and 800 s are within the cadences a recorder keeps: covered.
+    assert_eq!(rows[0]["coverage"], "1.0000");
+    assert!(rows[1]["coverage"] != "1.0000" && rows[2]["coverage"] != "1.0000");
     // The days with a guard event are read in full, every other one from the index.
     let (scan, _) = lib_export(
         dir.path(),

@@ -26,7 +26,8 @@ fn csv(dir: &Path, args: &[&str]) -> (Vec<String>, Rows, String) {
     export(dir, &all)
 }
 
-/// `--format table`: the header's names and the rows' cells, split on blanks.
+/// `--format table`: the header's names and the rows' cells, split on blanks (the line of
+/// units under the header left out).
 fn table(dir: &Path, args: &[&str]) -> (Vec<String>, Vec<Vec<String>>) {
     let mut all = vec![
         "export",
@@ -50,6 +51,8 @@ fn table(dir: &Path, args: &[&str]) -> (Vec<String>, Vec<Vec<String>>) {
         .split_whitespace()
         .map(str::to_owned)
         .collect();
+    let units = lines.next().expect("units");
+    assert!(units.contains("kWh"), "{units}");
     let rows = lines
         .map(|l| l.split_whitespace().map(str::to_owned).collect())
         .collect();
@@ -163,7 +166,6 @@ fn kwh(wh: &str) -> String {
 
 #[test]
 fn the_table_shows_kwh_and_the_columns_that_carry_energy() {
-    let quality = ["records", "coverage", "max_gap_s"];
     for (contract, energy) in [
         (Contract::HcHp, &["hc", "hp", "total"][..]),
         (Contract::Historique, &["hc", "hp", "total"][..]),
@@ -185,35 +187,32 @@ fn the_table_shows_kwh_and_the_columns_that_carry_energy() {
             }
         }
         let (header, cells) = table(dir.path(), &[]);
-        let mut want = vec!["period_start".to_owned(), "period_end".to_owned()];
-        want.extend(energy.iter().map(|e| format!("{e}_kwh")));
-        want.extend(quality.iter().map(|q| q.to_string()));
-        want.push("flags".into());
+        // One period label; the days are whole, so no coverage column, and no flag.
+        let mut want = vec!["period".to_owned()];
+        want.extend(energy.iter().map(|e| e.to_string()));
         assert_eq!(header, want, "{contract:?}");
-        // Row by row, the CSV's Wh as kWh with three decimals (the last day is partial:
-        // flags hold a word; every row has a flags cell only when flags are set).
+        // Row by row, the label, and the CSV's Wh as kWh with three decimals.
         for (row, r) in cells.iter().zip(&rows) {
-            for (j, name) in header.iter().enumerate().skip(2) {
-                if let Some(stem) = name.strip_suffix("_kwh") {
+            assert_eq!(row[0], r["period_start"][..10], "{contract:?}");
+            for (j, name) in header.iter().enumerate().skip(1) {
+                if name != "flags" {
                     assert_eq!(
                         row[j],
-                        kwh(&r[&format!("{stem}_wh")]),
+                        kwh(&r[&format!("{name}_wh")]),
                         "{contract:?} {name}"
                     );
-                } else if name != "flags" {
-                    assert_eq!(row[j], r[name], "{contract:?} {name}");
                 }
             }
         }
-        // --all-columns: every column of the CSV, in kWh.
+        // --all-columns: every column of the CSV (the period as its label), in kWh.
         let (all, _) = table(dir.path(), &["--all-columns"]);
-        let renamed: Vec<String> = csv_header
-            .iter()
-            .map(|h| match h.strip_suffix("_wh") {
-                Some(stem) => format!("{stem}_kwh"),
-                None => h.clone(),
-            })
-            .collect();
+        let mut renamed: Vec<String> = vec!["period".to_owned()];
+        renamed.extend(
+            csv_header
+                .iter()
+                .filter(|h| !h.starts_with("period_"))
+                .map(|h| h.strip_suffix("_wh").unwrap_or(h).to_owned()),
+        );
         assert_eq!(all, renamed, "{contract:?}");
     }
 }
@@ -240,16 +239,59 @@ fn the_table_keeps_what_only_one_column_says() {
     let (header, _) = table(dir.path(), &["--hour", "--from", "2026-06-01"]);
     assert_eq!(
         header,
-        [
-            "period_start",
-            "period_end",
-            "eait_kwh",
-            "hp_kwh",
-            "total_kwh",
-            "records",
-            "coverage",
-            "max_gap_s",
-            "flags"
-        ]
+        ["period", "eait", "hp", "total", "coverage", "flags"]
     );
+}
+
+/// Terminal tables fit 100 columns for days, months and years, a Tempo meter's too (nine
+/// energy columns), and the cost table with every option.
+#[test]
+fn tables_fit_a_terminal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    Model {
+        contract: Contract::Tempo,
+        start: local(2026, 1, 1, 0),
+        end: local(2026, 12, 31, 0) + 86_399,
+        step: 900,
+        gaps: vec![],
+    }
+    .write(dir.path(), &[]);
+    let d = dir.path().to_str().expect("utf-8");
+    for period in ["--day", "--week", "--month", "--year"] {
+        for command in [
+            &["export", "--data-dir", d, "--format", "table", period][..],
+            &[
+                "cost",
+                "--data-dir",
+                d,
+                "--format",
+                "table",
+                "--contract",
+                "tempo",
+                "--kva",
+                "9",
+                "--hc",
+                "01:00-07:00",
+                period,
+            ][..],
+        ] {
+            let out = tic_rec(command);
+            assert!(
+                out.status.success(),
+                "{command:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let text = String::from_utf8(out.stdout).expect("utf-8");
+            let widest = text.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+            assert!(widest <= 100, "{command:?}: {widest} columns\n{text}");
+            let first = text.lines().nth(2).unwrap_or("");
+            let label = match period {
+                "--day" => "2026-01-01 ",
+                "--week" => "2026-01-01…04 ",
+                "--month" => "2026-01 ",
+                _ => "2026 ",
+            };
+            assert!(first.starts_with(label), "{command:?}: {first}");
+        }
+    }
 }

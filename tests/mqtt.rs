@@ -19,6 +19,7 @@ common::harness!(
     a_confirmed_implausible_jump_is_left_out_of_what_is_published,
     a_broker_sending_garbage_never_stops_recording,
     the_link_state_is_in_the_metrics_and_the_api,
+    the_demo_publishes_its_meter_beside_the_dashboard_until_a_signal,
 );
 
 use std::collections::BTreeMap;
@@ -923,12 +924,6 @@ fn bad_mqtt_flags_fail_before_recording() {
         assert!(stderr.contains(want), "{args:?}: {stderr}");
         assert!(!stderr.contains(":pw"), "{stderr}");
     }
-    let out = Command::new(BIN)
-        .args(["record", "--demo", "--data-dir", d, "--mqtt", "mqtt://h"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("demo"));
     // A replay is history: refused (issue 18: its end took the live meter offline, and it
     // published yesterday's values as current), before anything is created.
     let out = Command::new(BIN)
@@ -1210,4 +1205,62 @@ fn the_link_state_is_in_the_metrics_and_the_api() {
     check_metrics(&text);
     let (status, stderr) = rec.terminate();
     assert!(status.success(), "{stderr}");
+}
+
+/// `record --demo --http ADDR --mqtt URL` (issue 19): one command shows the dashboard and
+/// the demo meter's sensors, which stay (online, with the day's last values) once the day
+/// is recorded, until a signal.
+fn the_demo_publishes_its_meter_beside_the_dashboard_until_a_signal() {
+    use common::http::{addr_of, get};
+    common::requires(&[common::Need::Mosquitto]);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let broker = Broker::start(dir.path(), "");
+    let sub = Sub::start(broker.port, None);
+    let rec = common::Running::start(
+        &[
+            "record",
+            "--demo",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--http",
+            "127.0.0.1:0",
+            "--mqtt",
+            &broker.url(None),
+        ],
+        &[],
+    );
+    let addr = addr_of(&rec);
+    rec.wait_for("until Ctrl-C", 60);
+    assert!(
+        rec.has("the demo meter's sensors in Home Assistant"),
+        "{}",
+        rec.stderr()
+    );
+    // A state of the demo's meter, its discovery, and the link in the API.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while recorder_states(&sub).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let states = recorder_states(&sub);
+    let meter = states.last().expect("a state")["meter"]
+        .as_str()
+        .expect("meter")
+        .to_owned();
+    assert!(sub.any(|t, _| t.starts_with("homeassistant/sensor/") && t.contains(&meter)));
+    let now = get(addr, "/api/now").json();
+    assert_eq!(now["source"], "recorder", "{now}");
+    assert_eq!(now["link"]["mqtt"]["state"], "connected", "{now}");
+    // Still there a moment later.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(get(addr, "/").status, 200);
+    let (status, stderr) = rec.terminate();
+    assert!(status.success(), "{stderr}");
+    std::thread::sleep(Duration::from_millis(300));
+    let avail = format!("tic-rec/{meter}/availability");
+    assert!(
+        sub.any(|t, p| t == avail && p == "offline"),
+        "offline at the end: {:?}",
+        sub.messages()
+    );
 }

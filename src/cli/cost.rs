@@ -4,9 +4,9 @@
 
 use anyhow::Result;
 use tic_rec::cost::output as cost_output;
-use tic_rec::cost::{self, HcSchedule, Origin, PriceFile, Tariff, TempoCalendar};
+use tic_rec::cost::{self, HcSchedule, PriceFile, Tariff, TempoCalendar};
 use tic_rec::error::Chain;
-use tic_rec::export::output::{self, Format as OutFormat};
+use tic_rec::export::output::{self, Format as OutFormat, Values};
 use tic_rec::export::ReadMode;
 
 use super::export::{Days, Io, Progress};
@@ -24,18 +24,19 @@ pub struct Args {
     /// The subscribed power in kVA, instead of the one the meter states (PREF/ISOUSC).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=36))]
     kva: Option<u8>,
-    /// HC hours of the HC/HP what-if (default: those the meter switches at, else 22:00-06:00).
+    /// Also price HC/HP at these HC hours (besides the meter's own, learned from its
+    /// switches, else 22:00-06:00).
     #[arg(long, value_name = "HH:MM-HH:MM[,…]", value_parser = parse_hc)]
     hc: Option<HcSchedule>,
     /// Tempo colours (CSV `date,colour`) beyond or instead of the shipped calendar.
     #[arg(long, value_name = "FILE", value_parser = parse_tempo_calendar)]
     tempo_calendar: Option<TempoCalendar>,
     /// Another supplier's offer (TOML, see examples/prices-example.toml), priced as an
-    /// alternative.
+    /// alternative; give it again for each offer.
     #[arg(long, value_name = "FILE", value_parser = parse_prices)]
-    prices: Option<PriceFile>,
-    /// Price the actual energy with the --prices offer (what you pay your supplier) instead
-    /// of the regulated grid.
+    prices: Vec<PriceFile>,
+    /// Price the actual energy with the first --prices offer (what you pay your supplier)
+    /// instead of the regulated grid.
     #[arg(long, requires = "prices")]
     actual_prices: bool,
     /// Read every row and neither read nor write the summary index (same result, slower).
@@ -78,42 +79,89 @@ impl Args {
             tempo_calendar: self.tempo_calendar.clone(),
             prices: self.prices.clone(),
             actual_prices: self.actual_prices,
+            tables: None,
         }
     }
 }
 
-/// `actual contract HC/HP 6 kVA: option from the meter ("H PLEINE/CREUSE"), power from the
-/// meter (6 kVA); energy from the meter's registers`.
-fn describe(c: &cost::Contract) -> String {
-    let option = match &c.tariff_origin {
-        Origin::Meter(v) => format!("from the meter ({v:?})"),
-        Origin::Given => "given".to_owned(),
+/// `text` with its spaces turned into line breaks so that no line is wider than `width`
+/// characters (a word wider stays whole).
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut line = 0;
+    // An amount stays with its unit: `8.60 €`, `−9.0 %)` never break.
+    let mut words: Vec<String> = Vec::new();
+    for w in text.split(' ') {
+        match words.last_mut() {
+            Some(last) if w.starts_with(['€', '%']) => {
+                last.push(' ');
+                last.push_str(w);
+            }
+            _ => words.push(w.to_owned()),
+        }
+    }
+    for word in &words {
+        let n = word.chars().count();
+        if line > 0 && line + 1 + n > width {
+            out.push('\n');
+            line = 0;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += n;
+    }
+    out
+}
+
+/// What the command line adds to a note: the flag that changes what it says.
+fn hint(n: &cost::CostNote) -> &'static str {
+    use cost::{CostNote as Note, ScheduleOrigin};
+    match n {
+        Note::Schedule {
+            origin: ScheduleOrigin::Standard { .. },
+            ..
+        } => " (--hc prices other hours)",
+        Note::Changed { .. } => " (cost each side with --from/--to)",
+        Note::TempoUncoloured { .. } => {
+            " (run `tic-rec tariffs update`, or give --tempo-calendar FILE)"
+        }
+        _ => "",
+    }
+}
+
+/// A report failure with the flag that fixes it, when there is one.
+fn with_hint(e: cost::ReportError) -> anyhow::Error {
+    use cost::ReportError as E;
+    let hint = match &e {
+        E::NoContract { .. } | E::UnknownContract { .. } => ": give --contract base|hchp|tempo|ejp",
+        E::NoKva { .. } | E::BadKva { .. } => ": give --kva N",
+        E::Actual {
+            from_meter: true, ..
+        } => " (--contract and --kva give others)",
+        _ => "",
     };
-    let power = match &c.kva_origin {
-        Origin::Meter(v) => format!("from the meter ({v} kVA)"),
-        Origin::Given => "given".to_owned(),
-    };
-    let energy = match c.energy {
-        cost::EnergyFrom::Registers => "the meter's registers",
-        cost::EnergyFrom::TotalIndex => "the total index",
-    };
-    format!(
-        "actual contract {}: option {option}, power {power}; energy from {energy}",
-        c.label()
-    )
+    if hint.is_empty() {
+        anyhow::Error::new(e)
+    } else {
+        // The hint after the whole chain: what failed, why, then what to give.
+        anyhow::anyhow!("{}{hint}", Chain(&e))
+    }
 }
 
 pub fn run(args: Args) -> Result<()> {
     let (store, format, mut sink) = args.io.open("cost")?;
+    let report_period = args.days.period();
     let mut progress = Progress(None);
-    let report = cost::report(&store, &args.options(), &mut progress)?;
+    let report = cost::report(&store, &args.options(), &mut progress).map_err(with_hint)?;
     drop(progress);
     if let Some(c) = &report.contract {
-        eprintln!("note: {}", describe(c));
+        eprintln!("note: actual contract {}", c.describe());
     }
     for n in &report.notes {
         let kind = if n.is_warning() { "warning" } else { "note" };
-        eprintln!("{kind}: {n}");
+        eprintln!("{kind}: {n}{}", hint(n));
     }
     let columns = cost_output::columns(&report);
     let summary = report.total.as_ref().map(cost::WhatIf::summary);
@@ -121,9 +169,21 @@ pub fn run(args: Args) -> Result<()> {
         OutFormat::Csv => output::write_csv(&columns, sink.writer())?,
         OutFormat::Parquet => output::write_parquet(&columns, sink.writer())?,
         OutFormat::Table => {
-            output::write_table(&cost_output::table_columns(columns), sink.writer())?;
+            let unpriced = cost_output::unpriced_keys(&report);
+            let mut table = cost_output::table_columns(columns, report_period, &unpriced);
+            let flags = cost_output::export_flags(&report);
+            if let Values::Text(f) = &flags.1 {
+                if f.iter()
+                    .any(|x| x.as_deref().is_some_and(|x| !x.is_empty()))
+                {
+                    table.push(flags);
+                }
+            }
+            let names: Vec<&str> = table.iter().map(|(n, _)| n.as_str()).collect();
+            let empty = |j: usize, i: usize| cost_output::empty_word(&report, names[j], i);
+            output::write_table_saying(&table, &empty, sink.writer())?;
             if let Some(s) = &summary {
-                writeln!(sink.writer(), "{s}")?;
+                writeln!(sink.writer(), "{}", wrap(s, 100))?;
             }
         }
     }
@@ -133,4 +193,18 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     sink.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn wrapping() {
+        assert_eq!(super::wrap("a bb ccc dddd", 6), "a bb\nccc\ndddd");
+        assert_eq!(super::wrap("abcdefgh ij", 4), "abcdefgh\nij");
+        assert_eq!(super::wrap("€€ €€", 5), "€€ €€");
+        assert_eq!(
+            super::wrap("Offer 8.60 € (−0.85 €, −9.0 %); you", 12),
+            "Offer 8.60 €\n(−0.85 €,\n−9.0 %); you"
+        );
+    }
 }

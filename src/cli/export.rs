@@ -268,7 +268,7 @@ pub fn run(args: Args) -> Result<()> {
         match format {
             OutFormat::Csv => output::write_csv(&columns, sink.writer())?,
             OutFormat::Table => output::write_table(
-                &output::table_columns(columns, args.all_columns),
+                &output::table_columns(columns, args.period(), args.all_columns),
                 sink.writer(),
             )?,
             OutFormat::Parquet => output::write_parquet(&columns, sink.writer())?,

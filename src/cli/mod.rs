@@ -12,6 +12,7 @@ mod serve;
 mod setup;
 mod simulate;
 mod status;
+mod tariffs;
 
 use std::io;
 use std::process::ExitCode;
@@ -42,6 +43,8 @@ enum Command {
     Cost(cost::Args),
     /// Serve a web dashboard, a JSON API and Prometheus metrics over a data directory.
     Serve(serve::Args),
+    /// Show the prices and Tempo colours in force; `tariffs update` fetches the official ones.
+    Tariffs(tariffs::Args),
 }
 
 /// Runs the command line and maps the outcome to an exit code.
@@ -61,6 +64,7 @@ pub fn main() -> ExitCode {
         Command::Compact(args) => compact::run(args),
         Command::Cost(args) => cost::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Tariffs(args) => tariffs::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

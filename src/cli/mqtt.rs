@@ -63,18 +63,13 @@ impl MqttArgs {
         self.mqtt.is_some()
     }
 
-    /// Refuses `--mqtt` with a source that is not a live meter: the demo (a day in seconds)
-    /// and a replay (history). Either would show old values in Home Assistant as current,
-    /// and a replay's end would take the meter offline while the live recorder publishes
-    /// it: the live recorder owns its meter's sensors and availability.
-    pub(super) fn refuse(&self, demo: bool, replay: bool) -> Result<()> {
-        if !self.enabled() {
-            return Ok(());
-        }
-        if demo {
-            anyhow::bail!("--mqtt publishes a live meter: the demo records a day in seconds, which Home Assistant would take as live");
-        }
-        if replay {
+    /// Refuses `--mqtt` with a replay: its rows are history, which Home Assistant would show
+    /// as current values, and its end would take the meter offline while the live recorder
+    /// publishes it: the live recorder owns its meter's sensors and availability. (The demo
+    /// is allowed: its simulated meter has an address of its own, so Home Assistant shows it
+    /// as a device of its own.)
+    pub(super) fn refuse(&self, replay: bool) -> Result<()> {
+        if self.enabled() && replay {
             anyhow::bail!("--mqtt publishes a live meter: a replay's rows are history, which Home Assistant would show as current values (and the replay's end would mark the meter offline while its live recorder publishes it); record the replay without --mqtt");
         }
         Ok(())

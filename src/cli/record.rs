@@ -78,8 +78,9 @@ pub struct Args {
     #[command(flatten)]
     mqtt: super::mqtt::MqttArgs,
     /// Also serve the dashboard (pages, JSON API, /metrics) on this address, with live
-    /// values from the recorder's memory, e.g. 127.0.0.1:8080 (see `tic-rec serve`).
-    #[arg(long, value_name = "ADDR", conflicts_with = "demo")]
+    /// values from the recorder's memory, e.g. 127.0.0.1:8080 (see `tic-rec serve`). With
+    /// --demo it stays up once the day is recorded, until Ctrl-C.
+    #[arg(long, value_name = "ADDR")]
     http: Option<std::net::SocketAddr>,
 }
 
@@ -170,7 +171,7 @@ impl Args {
                 "--replay-start stamps historique records; standard records carry the meter's DATE"
             );
         }
-        self.mqtt.refuse(self.demo, self.replay.is_some())?;
+        self.mqtt.refuse(self.replay.is_some())?;
         Ok(())
     }
 
@@ -178,6 +179,8 @@ impl Args {
         Ok(super::demo::Options {
             archive: self.archive_job(),
             log_interval: self.log_interval.to_std().context("--log-interval")?,
+            http: self.http,
+            mqtt: self.mqtt,
             demo: tic_rec::sim::demo::DemoConfig {
                 mode: self.mode.forced().unwrap_or(Mode::Standard),
                 fsync_interval: self.fsync_interval.to_std().context("--fsync-interval")?,

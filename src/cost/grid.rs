@@ -23,12 +23,13 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{Days, NaiveDate};
 
+use super::caveat::Caveat;
+use super::lines::Lines;
 use super::money::{Decimal, MoneyError};
-use super::{Caveat, Lines};
 use crate::tic::labels::Calendar;
 
 /// The embedded grid table's name in errors.
@@ -182,13 +183,30 @@ impl Subscription {
     }
 }
 
-/// Where a row comes from (`source_kind`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where a row comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Source {
-    /// A copy of the official CRE / data.gouv file.
+    /// Shipped: a copy of the official CRE / data.gouv file (`source_kind`
+    /// `official_datagouv_copy`).
     Official,
-    /// EDF's published price grid, via JC144/EDF_Simulateur_Prix.
+    /// Shipped: EDF's published price grid, via JC144/EDF_Simulateur_Prix
+    /// (`edf_grid_via_JC144`).
     EdfGrid,
+    /// The official data.gouv.fr file itself, fetched by `tic-rec tariffs update`
+    /// ([`Grids::fetched_on`] says when).
+    Fetched,
+}
+
+impl Source {
+    /// `official, shipped`, `EDF's price grid, shipped`, `official, updated from
+    /// data.gouv.fr`: for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Source::Official => "official, shipped",
+            Source::EdfGrid => "EDF's price grid, shipped",
+            Source::Fetched => "official, updated from data.gouv.fr",
+        }
+    }
 }
 
 /// One grid: the prices of one option and power from one day on.
@@ -208,7 +226,7 @@ pub struct Grid {
     pub kwh: Vec<Decimal>,
     /// Where the row comes from.
     pub source: Source,
-    /// Line of the row in the embedded file.
+    /// Line of the row in its file.
     pub line: u64,
 }
 
@@ -249,21 +267,21 @@ impl InForce<'_> {
 /// A grid lookup or table failure.
 #[derive(Debug, thiserror::Error)]
 pub enum GridError {
-    /// The embedded table is malformed.
+    /// A table is malformed.
     #[error("{file}:{line}: {reason}")]
     Table {
-        /// The embedded file.
-        file: &'static str,
+        /// The file.
+        file: String,
         /// 1-based line.
         line: u64,
         /// What is wrong.
         reason: String,
     },
-    /// A price or subscription cell of the embedded table is malformed.
+    /// A price or subscription cell of a table is malformed.
     #[error("{file}:{line}: column {column}")]
     Cell {
-        /// The embedded file.
-        file: &'static str,
+        /// The file.
+        file: String,
         /// 1-based line.
         line: u64,
         /// The column.
@@ -272,11 +290,11 @@ pub enum GridError {
         #[source]
         source: MoneyError,
     },
-    /// The embedded table is not readable CSV.
+    /// A table is not readable CSV.
     #[error("{file}:{line}")]
     Csv {
-        /// The embedded file.
-        file: &'static str,
+        /// The file.
+        file: String,
         /// 1-based line.
         line: u64,
         /// The CSV error.
@@ -303,36 +321,66 @@ pub enum GridError {
     UnknownTariff(String),
 }
 
-/// Every grid, by option and power, in `valid_from` order.
-#[derive(Clone, Debug, Default)]
+/// Every grid, by option and power, in `valid_from` order, and the day through which the last
+/// grid of each is known to be in force.
+#[derive(Clone, Debug)]
 pub struct Grids {
     by_key: BTreeMap<(Tariff, u8), Vec<Grid>>,
+    known_until: NaiveDate,
+    fetched_on: Option<NaiveDate>,
 }
 
-static GRIDS: OnceLock<Result<Grids, GridError>> = OnceLock::new();
+impl Default for Grids {
+    /// No grid, known through [`KNOWN_UNTIL`].
+    fn default() -> Grids {
+        Grids {
+            by_key: BTreeMap::new(),
+            known_until: KNOWN_UNTIL,
+            fetched_on: None,
+        }
+    }
+}
+
+static GRIDS: OnceLock<Result<Arc<Grids>, GridError>> = OnceLock::new();
 
 /// The embedded grids, parsed on first use.
 pub fn grids() -> Result<&'static Grids, GridError> {
-    match GRIDS.get_or_init(|| Grids::parse(GRID_FILE, GRID_CSV)) {
+    shipped_ref().map(|g| &**g)
+}
+
+/// The embedded grids, shared.
+pub fn shipped() -> Result<Arc<Grids>, GridError> {
+    shipped_ref().map(Arc::clone)
+}
+
+fn shipped_ref() -> Result<&'static Arc<Grids>, GridError> {
+    match GRIDS.get_or_init(|| Grids::parse(GRID_FILE, GRID_CSV, KNOWN_UNTIL).map(Arc::new)) {
         Ok(g) => Ok(g),
         Err(e) => Err(GridError::Embedded(e)),
     }
 }
 
 impl Grids {
-    /// Parses a table in the shipped format (`file` names it in errors).
-    pub fn parse(file: &'static str, text: &str) -> Result<Grids, GridError> {
+    /// Parses a table in the shipped format (`file` names it in errors), known through
+    /// `known_until`.
+    pub fn parse(file: &str, text: &str, known_until: NaiveDate) -> Result<Grids, GridError> {
         let mut rdr = csv::ReaderBuilder::new()
             .flexible(false)
             .from_reader(text.as_bytes());
-        let csv_err = |line: u64| move |source| GridError::Csv { file, line, source };
+        let csv_err = |line: u64| {
+            move |source| GridError::Csv {
+                file: file.to_owned(),
+                line,
+                source,
+            }
+        };
         let headers = rdr.headers().map_err(csv_err(1))?.clone();
         let col = |name: &'static str| {
             headers
                 .iter()
                 .position(|h| h == name)
                 .ok_or_else(|| GridError::Table {
-                    file,
+                    file: file.to_owned(),
                     line: 1,
                     reason: format!("no column {name:?} in the header"),
                 })
@@ -354,7 +402,7 @@ impl Grids {
             price_cols.insert(t, cols);
         }
 
-        let mut grids = Grids::default();
+        let mut rows: Vec<Grid> = Vec::new();
         let mut record = csv::StringRecord::new();
         let mut lines = Lines::default();
         let mut line = 1;
@@ -372,7 +420,11 @@ impl Grids {
             line = record
                 .position()
                 .map_or(line + 1, |p| lines.at(text.as_bytes(), p.byte()));
-            let bad = |reason: String| GridError::Table { file, line, reason };
+            let bad = |reason: String| GridError::Table {
+                file: file.to_owned(),
+                line,
+                reason,
+            };
             let cell = |i: usize| record.get(i).unwrap_or("").trim();
             let date = |i: usize, what: &str| {
                 NaiveDate::parse_from_str(cell(i), "%Y-%m-%d")
@@ -392,7 +444,7 @@ impl Grids {
                 .map_err(|_| bad(format!("kva: expected a number, found {:?}", cell(c_kva))))?;
             let decimal = |i: usize, column: &'static str| {
                 Decimal::parse(cell(i)).map_err(|source| GridError::Cell {
-                    file,
+                    file: file.to_owned(),
                     line,
                     column,
                     source,
@@ -432,7 +484,7 @@ impl Grids {
                     )));
                 }
             }
-            grids.by_key.entry((tariff, kva)).or_default().push(Grid {
+            rows.push(Grid {
                 tariff,
                 kva,
                 valid_from,
@@ -443,12 +495,41 @@ impl Grids {
                 line,
             });
         }
-        for list in grids.by_key.values_mut() {
+        Grids::build(file, rows, known_until)
+    }
+
+    /// The grids of `rows` (each row's `line` in `file`), checked: one grid of an option
+    /// and power per day at most, and an official end day that is the day before the next
+    /// grid (no gap, no overlap).
+    pub fn build(file: &str, rows: Vec<Grid>, known_until: NaiveDate) -> Result<Grids, GridError> {
+        let mut grids = Grids {
+            known_until,
+            ..Grids::default()
+        };
+        for g in rows {
+            if let Some(to) = g.valid_to {
+                if to < g.valid_from {
+                    return Err(GridError::Table {
+                        file: file.to_owned(),
+                        line: g.line,
+                        reason: format!("valid_to {to} is before valid_from {}", g.valid_from),
+                    });
+                }
+            }
+            grids.by_key.entry((g.tariff, g.kva)).or_default().push(g);
+        }
+        grids.check(file)?;
+        Ok(grids)
+    }
+
+    /// Checks every option and power's sequence of grids (see [`Grids::build`]).
+    fn check(&mut self, file: &str) -> Result<(), GridError> {
+        for list in self.by_key.values_mut() {
             list.sort_by_key(|g| g.valid_from);
             for pair in list.windows(2) {
                 let (a, b) = (&pair[0], &pair[1]);
                 let bad = |reason: String| GridError::Table {
-                    file,
+                    file: file.to_owned(),
                     line: b.line,
                     reason,
                 };
@@ -471,7 +552,44 @@ impl Grids {
                 }
             }
         }
-        Ok(grids)
+        Ok(())
+    }
+
+    /// These grids with `fetched`'s (fetched on `on`) over them: a fetched grid replaces the
+    /// one of the same option, power and first day, and the last grids are known in force
+    /// through `on` when that is later. Checked again as [`Grids::build`] does (`file` names
+    /// the fetched grids in errors).
+    pub fn merged(&self, fetched: &Grids, on: NaiveDate, file: &str) -> Result<Grids, GridError> {
+        let mut out = self.clone();
+        for (key, list) in &fetched.by_key {
+            let mine = out.by_key.entry(*key).or_default();
+            for g in list {
+                match mine.iter_mut().find(|m| m.valid_from == g.valid_from) {
+                    Some(m) => *m = g.clone(),
+                    None => mine.push(g.clone()),
+                }
+            }
+        }
+        out.known_until = out.known_until.max(on);
+        out.fetched_on = Some(on);
+        out.check(file)?;
+        Ok(out)
+    }
+
+    /// The day through which the last grid of each option and power is known to be in force:
+    /// the shipped tables' [`KNOWN_UNTIL`], or the day of the last update that fetched them.
+    pub fn known_until(&self) -> NaiveDate {
+        self.known_until
+    }
+
+    /// The day the fetched grids were fetched, if any are merged in.
+    pub fn fetched_on(&self) -> Option<NaiveDate> {
+        self.fetched_on
+    }
+
+    /// Every option and power with its grids, in order.
+    pub fn all(&self) -> impl Iterator<Item = ((Tariff, u8), &[Grid])> {
+        self.by_key.iter().map(|(k, v)| (*k, v.as_slice()))
     }
 
     /// The grid of `tariff` at `kva` in force on `date`.
@@ -507,8 +625,8 @@ impl Grids {
         let grid = &list[i];
         let next = list.get(i + 1);
         let last_day = next.and_then(|n| n.valid_from.pred_opt());
-        let beyond_known =
-            next.is_none() && (date > KNOWN_UNTIL || grid.valid_to.is_some_and(|to| date > to));
+        let beyond_known = next.is_none()
+            && (date > self.known_until || grid.valid_to.is_some_and(|to| date > to));
         Ok(InForce {
             grid,
             last_day,
@@ -761,6 +879,7 @@ mod tests {
     #[test]
     fn malformed_tables_name_the_line() {
         const F: &str = "test.csv";
+        let parse = |f: &str, t: &str| Grids::parse(f, t, KNOWN_UNTIL);
         let header = "valid_from,valid_to,option,kva,subscription_eur_per_year_ttc,subscription_eur_per_month_ttc,base,hc,hp,tempo_blue_hc,tempo_blue_hp,tempo_white_hc,tempo_white_hp,tempo_red_hc,tempo_red_hp,ejp_normal,ejp_pointe_mobile,source_kind\n";
         let ok = "2025-02-01,2025-07-31,base,6,165.17,,0.2016,,,,,,,,,,,official_datagouv_copy\n";
         let cases = [
@@ -779,17 +898,17 @@ mod tests {
         ];
         for (row, want) in cases {
             let text = format!("{header}{ok}{row}");
-            let e = crate::error::Chain(&Grids::parse(F, &text).expect_err(want)).to_string();
+            let e = crate::error::Chain(&parse(F, &text).expect_err(want)).to_string();
             assert!(e.starts_with(want), "{e} / {want}");
         }
-        let e = Grids::parse(F, "valid_from,option\n").expect_err("no columns");
+        let e = parse(F, "valid_from,option\n").expect_err("no columns");
         assert_eq!(
             e.to_string(),
             "test.csv:1: no column \"valid_to\" in the header"
         );
         // A good table with a next grid after an official end parses.
         let next = "2025-08-01,,base,6,185.94,,0.1952,,,,,,,,,,,official_datagouv_copy\n";
-        let g = Grids::parse(F, &format!("{header}{ok}{next}")).expect("parses");
+        let g = parse(F, &format!("{header}{ok}{next}")).expect("parses");
         assert_eq!(g.history(Tariff::Base, 6).len(), 2);
     }
 }

@@ -17,24 +17,31 @@
 //!   calendar year), a monthly figure counting × 12. All TTC. Sums are exact
 //!   ([`Money`]); rounding to the cent happens only at output.
 //! - **Missing colours**: a slot of a colour-dependent offer in a Tempo day with no known
-//!   colour has no band; its energy, and the subscription of that day, are left out of the
-//!   total and counted ([`Cost::excluded_days`], [`Cost::excluded_wh`]). Such a cost is
-//!   incomplete and never "cheapest".
+//!   colour has no band; when energy was used in it, that energy and the subscription of
+//!   its day are left out of the total and its local day counted ([`Cost::excluded_days`], [`Cost::excluded_wh`]). As an
+//!   alternative such an offer is not priced ([`Unpriced::NoColour`], with those days): a
+//!   figure is given only for every hour of every day, never for part of the range.
 //! - **Caveats** ([`Caveat`]) say what the caller should warn about: a day priced past the
 //!   last known grid (with the last grid), a subscription counted as EDF's monthly figure
 //!   × 12, the suspect 2026 EJP prices.
 //! - **Comparison** ([`WhatIf`]): the actual cost and the alternatives; the cheapest is the
-//!   lowest total in cents among the actual cost and the complete alternatives, the actual
+//!   lowest total in cents among the actual cost and the priced alternatives, the actual
 //!   contract winning a tie, then the alternatives in the order given; [`WhatIf::summary`]
-//!   writes the closing sentence of the table.
+//!   writes the closing sentence: every option priced, cheapest first, with its gap to what
+//!   was paid in € and %, then those not priced and why.
 
+pub mod caveat;
 pub mod grid;
+mod lines;
 pub mod money;
 pub mod offer;
+pub mod opendata;
 pub mod output;
 pub mod report;
 pub mod schedule;
+pub mod tables;
 pub mod tempo;
+pub mod update;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -42,6 +49,7 @@ use std::fmt;
 use chrono::{DateTime, Datelike, NaiveDate};
 use chrono_tz::Tz;
 
+pub use caveat::Caveat;
 pub use grid::{
     grids, kva_from_isousc, Grid, GridError, Grids, InForce, Subscription, Tariff, KNOWN_UNTIL,
 };
@@ -52,84 +60,9 @@ pub use report::{
     ReportError, ScheduleOrigin,
 };
 pub use schedule::{learn, DaySlot, HcSchedule, Learned, ScheduleError};
-pub use tempo::{tempo_day, TempoCalendar, TempoError};
+pub use tempo::{tempo_day, DaySource, TempoCalendar, TempoError};
 
 use crate::tic::labels::Class;
-
-/// Line numbers of CSV records from their byte offsets, counted incrementally (the CSV
-/// reader's own line count skips blank lines).
-#[derive(Debug, Default)]
-pub(crate) struct Lines {
-    /// Byte offset counted up to, and the line it is on (0: not started).
-    pos: usize,
-    line: u64,
-}
-
-impl Lines {
-    /// The 1-based line of the record at byte `byte` of `text`. The reader's offset points
-    /// at the blank lines before a record, and a record never starts with a line break, so
-    /// those are skipped.
-    pub(crate) fn at(&mut self, text: &[u8], byte: u64) -> u64 {
-        let mut end = usize::try_from(byte).unwrap_or(usize::MAX).min(text.len());
-        while matches!(text.get(end), Some(b'\n' | b'\r')) {
-            end += 1;
-        }
-        if end < self.pos || self.line == 0 {
-            self.pos = 0;
-            self.line = 1;
-        }
-        self.line += text[self.pos..end].iter().filter(|&&b| b == b'\n').count() as u64;
-        self.pos = end;
-        self.line
-    }
-}
-
-/// Something a cost's reader should be told.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Caveat {
-    /// Days after the last known grid (or `--prices` period) were priced with it.
-    BeyondLastGrid {
-        /// The offer.
-        offer: String,
-        /// The first day of that last grid.
-        grid_from: NaiveDate,
-    },
-    /// A subscription is EDF's monthly grid figure × 12, which differs from the official
-    /// annual figure by a few euros a year.
-    MonthlySubscription,
-    /// EJP's 2026-02-01 prices come from one source and look wrong (pointe mobile 0.344
-    /// €/kWh against 1.0867 before).
-    SuspectEjpPrices,
-}
-
-impl Caveat {
-    /// A short word for a `flags` column: `beyond_last_grid`, `monthly_subscription`,
-    /// `suspect_ejp_prices`.
-    pub fn flag(&self) -> &'static str {
-        match self {
-            Caveat::BeyondLastGrid { .. } => "beyond_last_grid",
-            Caveat::MonthlySubscription => "monthly_subscription",
-            Caveat::SuspectEjpPrices => "suspect_ejp_prices",
-        }
-    }
-}
-
-impl fmt::Display for Caveat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Caveat::BeyondLastGrid { offer, grid_from } => write!(
-                f,
-                "{offer}: days after the last known prices were priced with those of {grid_from}"
-            ),
-            Caveat::MonthlySubscription => f.write_str(
-                "subscription from EDF's monthly price grid × 12 (no official annual figure)",
-            ),
-            Caveat::SuspectEjpPrices => f.write_str(
-                "EJP prices of 2026-02-01 from a single source, pointe mobile 0.344 €/kWh looks wrong",
-            ),
-        }
-    }
-}
 
 /// A cost computation failure.
 #[derive(Debug, thiserror::Error)]
@@ -303,9 +236,9 @@ pub struct Cost {
     pub subscription: Money,
     /// Days whose subscription is charged.
     pub subscription_days: u32,
-    /// Tempo days without a colour: their energy and the subscription of those inside the
-    /// range are left out (the day before the range appears when the first night's
-    /// 00:00–06:00 is in it).
+    /// The days of the range with hours that cannot be priced (a colour-dependent offer on
+    /// hours of a Tempo day without a known colour): the energy of those hours, and the
+    /// subscription of those days, are left out.
     pub excluded_days: Vec<NaiveDate>,
     /// Energy left out, Wh.
     pub excluded_wh: u64,
@@ -383,8 +316,12 @@ pub fn price(
             });
         }
         let Some(band) = slot.band else {
-            excluded.insert(tempo_day(&slot.start));
-            excluded_wh += wh;
+            // Hours without a colour cost nothing when nothing was used in them (before the
+            // first record, say); otherwise their day is left out.
+            if *wh > 0 {
+                excluded.insert(slot.date);
+                excluded_wh += wh;
+            }
             continue;
         };
         let p = prices_on(slot.date)?;
@@ -446,19 +383,67 @@ pub fn cost_of(
     price(offer, kva, days, &energy)
 }
 
+/// Why an offer has no cost for some days: never a figure made up.
+#[derive(Debug)]
+pub enum Unpriced {
+    /// It cannot be priced at all (no grid for that power or day, no EJP days, no price
+    /// period of a `--prices` file…).
+    Error(CostError),
+    /// Days of the range have hours without a known Tempo colour.
+    NoColour {
+        /// Those days (local dates, in order).
+        days: Vec<NaiveDate>,
+    },
+}
+
+impl Unpriced {
+    /// The days left out (none for an error: nothing is priced).
+    pub fn missing_days(&self) -> &[NaiveDate] {
+        match self {
+            Unpriced::Error(_) => &[],
+            Unpriced::NoColour { days } => days,
+        }
+    }
+
+    /// Whether the offer cannot exist for this household (EJP without EJP days: only an EJP
+    /// meter says them), so that a summary leaves it out rather than say why.
+    pub fn not_applicable(&self) -> bool {
+        matches!(
+            self,
+            Unpriced::Error(CostError::Offer(OfferError::NoEjpDays))
+        )
+    }
+}
+
+impl fmt::Display for Unpriced {
+    /// `no Tempo grid for 24 kVA on …`, `5 days with hours of unknown Tempo colour`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unpriced::Error(e) => write!(f, "{}", crate::error::Chain(e)),
+            Unpriced::NoColour { days } => f.write_str(&days_without_colour(days.len())),
+        }
+    }
+}
+
+/// `1 day with hours of unknown Tempo colour`, `5 days …`: the one wording of that count.
+pub fn days_without_colour(n: usize) -> String {
+    let s = if n == 1 { "" } else { "s" };
+    format!("{n} day{s} with hours of unknown Tempo colour")
+}
+
 /// An alternative that was priced, or why it could not be.
 #[derive(Debug)]
 pub enum Outcome {
-    /// Priced.
+    /// Priced: every hour of every day.
     Priced(Cost),
-    /// Not available (no grid at that power, no EJP days…).
-    Unavailable {
+    /// Not priced.
+    Unpriced {
         /// The offer.
         offer: String,
         /// The regulated option, if it is one.
         tariff: Option<Tariff>,
         /// Why.
-        error: CostError,
+        why: Unpriced,
     },
 }
 
@@ -467,7 +452,7 @@ impl Outcome {
     pub fn cost(&self) -> Option<&Cost> {
         match self {
             Outcome::Priced(c) => Some(c),
-            Outcome::Unavailable { .. } => None,
+            Outcome::Unpriced { .. } => None,
         }
     }
 
@@ -475,8 +460,29 @@ impl Outcome {
     pub fn tariff(&self) -> Option<Tariff> {
         match self {
             Outcome::Priced(c) => c.tariff,
-            Outcome::Unavailable { tariff, .. } => *tariff,
+            Outcome::Unpriced { tariff, .. } => *tariff,
         }
+    }
+
+    /// The offer's name.
+    pub fn offer(&self) -> &str {
+        match self {
+            Outcome::Priced(c) => &c.offer,
+            Outcome::Unpriced { offer, .. } => offer,
+        }
+    }
+
+    /// Why it was not priced, if it was not.
+    pub fn unpriced(&self) -> Option<&Unpriced> {
+        match self {
+            Outcome::Priced(_) => None,
+            Outcome::Unpriced { why, .. } => Some(why),
+        }
+    }
+
+    /// The days of the range it left out (see [`Unpriced::NoColour`]).
+    pub fn missing_days(&self) -> &[NaiveDate] {
+        self.unpriced().map_or(&[], Unpriced::missing_days)
     }
 }
 
@@ -487,6 +493,9 @@ pub struct WhatIf {
     pub actual: Cost,
     /// The alternatives, in the order given.
     pub alternatives: Vec<Outcome>,
+    /// The alternative that is the actual contract's own option and hours (left out of the
+    /// summary: it is what was paid), if one is.
+    pub same_as_actual: Option<usize>,
 }
 
 /// Which cost is the cheapest.
@@ -498,87 +507,119 @@ pub enum Cheapest {
     Alternative(usize),
 }
 
+/// `−133.36 €`, `+55.44 €`, `0.00 €`.
+fn signed_human(m: Money) -> String {
+    if m.cents() > 0 {
+        format!("+{}", m.human())
+    } else {
+        m.human()
+    }
+}
+
 impl WhatIf {
-    /// The alternatives' outcome for a regulated option, if one was given.
+    /// The alternatives' outcome for a regulated option, if one was given (the first: HC/HP
+    /// at the meter's hours before HC/HP at the hours given).
     pub fn for_tariff(&self, t: Tariff) -> Option<&Outcome> {
         self.alternatives.iter().find(|o| o.tariff() == Some(t))
     }
 
-    /// The lowest total in cents among the actual cost and the complete alternatives; the
-    /// actual contract wins a tie, then the first alternative.
+    /// The lowest total in cents among the actual cost (when complete) and the priced
+    /// alternatives; the actual contract wins a tie, then the first alternative.
     pub fn cheapest(&self) -> Cheapest {
-        let mut best = (self.actual.total().cents(), Cheapest::Actual);
+        let mut best: Option<(i128, Cheapest)> = self
+            .actual
+            .is_complete()
+            .then(|| (self.actual.total().cents(), Cheapest::Actual));
         for (i, o) in self.alternatives.iter().enumerate() {
-            if let Some(c) = o.cost().filter(|c| c.is_complete()) {
+            if let Some(c) = o.cost() {
                 let cents = c.total().cents();
-                if cents < best.0 {
-                    best = (cents, Cheapest::Alternative(i));
+                if best.is_none_or(|(b, _)| cents < b) {
+                    best = Some((cents, Cheapest::Alternative(i)));
                 }
             }
         }
-        best.1
+        best.map_or(Cheapest::Actual, |(_, c)| c)
     }
 
     /// The cheapest cost's offer name.
     pub fn cheapest_name(&self) -> &str {
         match self.cheapest() {
             Cheapest::Actual => &self.actual.offer,
-            Cheapest::Alternative(i) => self.alternatives[i]
-                .cost()
-                .map_or(self.actual.offer.as_str(), |c| c.offer.as_str()),
+            Cheapest::Alternative(i) => self.alternatives[i].offer(),
         }
     }
 
-    /// `2025-01-01 → 2025-12-31: you paid 1,234.56 € (HC/HP 6 kVA); Tempo would have cost
-    /// 1,101.20 € (−10.8 %), Base 1,290.00 € (+4.5 %)`: the priced alternatives other than
-    /// the actual option, cheapest first; an incomplete one says how many days it leaves
-    /// out.
+    /// The closing sentence: what was paid, then every option priced, cheapest first, with
+    /// its gap to what was paid in € and %, then those that could not be priced and why
+    /// (EJP only for an EJP meter):
+    ///
+    /// `2025-01-01 → 2025-12-31, HC/HP 6 kVA: you paid 1,234.56 €. Cheapest first: Tempo
+    /// 1,101.20 € (−133.36 €, −10.8 %); you 1,234.56 €; Base 1,290.00 € (+55.44 €, +4.5 %).
+    /// Not priced: EJP (…).`
     pub fn summary(&self) -> String {
         let paid = self.actual.total();
         let mut s = format!(
-            "{}: you paid {} ({})",
+            "{}, {}: you paid {}",
             self.actual.days,
-            paid.human(),
-            self.actual.label()
+            self.actual.label(),
+            paid.human()
         );
-        let mut others: Vec<&Cost> = self
-            .alternatives
-            .iter()
-            .filter_map(Outcome::cost)
-            .filter(|c| !(c.tariff.is_some() && c.tariff == self.actual.tariff))
-            .collect();
-        others.sort_by_key(|c| c.total());
-        for (i, c) in others.iter().enumerate() {
-            let mut notes = Vec::new();
-            if let Some(p) = c.total().change_permille(paid) {
-                notes.push(money::format_change(p));
+        if !self.actual.is_complete() {
+            let n = self.actual.excluded_days.len();
+            s.push_str(&format!(
+                " for the hours it could price ({} left out)",
+                days_without_colour(n)
+            ));
+        }
+        s.push('.');
+        let mut ranked: Vec<(Money, Option<&Cost>)> = vec![(paid, None)];
+        let mut unpriced: Vec<String> = Vec::new();
+        for (i, o) in self.alternatives.iter().enumerate() {
+            if Some(i) == self.same_as_actual {
+                continue;
             }
-            if !c.excluded_days.is_empty() {
-                let n = c.excluded_days.len();
-                let days = if n == 1 { "day" } else { "days" };
-                notes.push(format!("{n} {days} without a Tempo colour left out"));
+            match o {
+                Outcome::Priced(c) => ranked.push((c.total(), Some(c))),
+                Outcome::Unpriced { offer, why, .. } => {
+                    if !why.not_applicable() {
+                        unpriced.push(format!("{offer} ({why})"));
+                    }
+                }
             }
-            let notes = if notes.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", notes.join("; "))
-            };
-            if i == 0 {
-                s.push_str(&format!(
-                    "; {} would have cost {}{notes}",
-                    c.offer,
-                    c.total().human()
-                ));
-            } else {
-                s.push_str(&format!(", {} {}{notes}", c.offer, c.total().human()));
-            }
+        }
+        if ranked.len() > 1 {
+            // Cheapest first; what was paid before an alternative of the same cents.
+            ranked.sort_by_key(|(m, c)| (m.cents(), c.is_some()));
+            let items: Vec<String> = ranked
+                .iter()
+                .map(|(m, c)| match c {
+                    None => format!("you {}", m.human()),
+                    Some(c) => {
+                        // The gap between the amounts as shown, so that they add up.
+                        let gap = Money::from_cents(
+                            i64::try_from(c.total().cents() - paid.cents()).unwrap_or(i64::MAX),
+                        );
+                        let pct = c
+                            .total()
+                            .change_permille(paid)
+                            .map(|p| format!(", {}", money::format_change(p)))
+                            .unwrap_or_default();
+                        format!("{} {} ({}{pct})", c.offer, m.human(), signed_human(gap))
+                    }
+                })
+                .collect();
+            s.push_str(&format!(" Cheapest first: {}.", items.join("; ")));
+        }
+        if !unpriced.is_empty() {
+            s.push_str(&format!(" Not priced: {}.", unpriced.join("; ")));
         }
         s
     }
 }
 
 /// Prices every offer of `offers` as an alternative over the same days and power; an
-/// offer that cannot be priced is [`Outcome::Unavailable`], not an error.
+/// offer that cannot be priced, or only in part (days with hours of unknown Tempo colour),
+/// is [`Outcome::Unpriced`], not an error.
 pub fn alternatives(
     offers: &[Offer],
     kva: u8,
@@ -588,13 +629,19 @@ pub fn alternatives(
 ) -> Vec<Outcome> {
     offers
         .iter()
-        .map(|o| match cost_of(o, kva, cal, days, &mut wh) {
-            Ok(c) => Outcome::Priced(c),
-            Err(error) => Outcome::Unavailable {
+        .map(|o| {
+            let unpriced = |why| Outcome::Unpriced {
                 offer: o.name().to_owned(),
                 tariff: o.tariff(),
-                error,
-            },
+                why,
+            };
+            match cost_of(o, kva, cal, days, &mut wh) {
+                Ok(c) if c.is_complete() => Outcome::Priced(c),
+                Ok(c) => unpriced(Unpriced::NoColour {
+                    days: c.excluded_days,
+                }),
+                Err(e) => unpriced(Unpriced::Error(e)),
+            }
         })
         .collect()
 }
@@ -800,7 +847,8 @@ mod tests {
         // HC 2 + 6 (10th 00–06); Tempo day 10 (10th 06:00 → 11th 06:00): 16 + 2 + 6 = 24 kWh
         // left out; Tempo day 11 (to midnight): HP 16 + HC 2. White HC 6 + 2 + 6 + 2 = 16 kWh
         // × 0.1486 = 2.3776; white HP 32 × 0.1894 = 6.0608; energy 8.4384 €. Subscription
-        // for the 9th and 11th only: 196.32 × 2 / 365 = 1.07572… €; total 9.51412… €.
+        // for the 9th only (the 10th and 11th have hours left out): 196.32 / 365 = 0.53786… €;
+        // total 8.97626… €.
         let mut t = TempoCalendar::new();
         for d in ["2025-01-08", "2025-01-09", "2025-01-11"] {
             t.insert(day(d), Colour::White);
@@ -818,13 +866,29 @@ mod tests {
             &c,
             &[("HC Blanc", 16), ("HP Blanc", 32)],
             "8.44",
-            "1.08",
-            "9.51",
+            "0.54",
+            "8.98",
         );
-        assert_eq!(c.excluded_days, [day("2025-01-10")]);
+        // The local days with hours of Tempo day 10: the 10th (06:00 on) and the 11th
+        // (until 06:00); only the 9th's subscription is charged.
+        assert_eq!(c.excluded_days, [day("2025-01-10"), day("2025-01-11")]);
         assert_eq!(c.excluded_wh, 24_000);
-        assert_eq!(c.subscription_days, 2);
+        assert_eq!(c.subscription_days, 1);
         assert!(!c.is_complete());
+        // As an alternative it is not priced, with those days.
+        let o = alternatives(
+            &[Offer::regulated(Tariff::Tempo, None)],
+            9,
+            &cal(&t),
+            range("2025-01-09", "2025-01-11"),
+            load(1000),
+        );
+        assert_eq!(o[0].cost(), None);
+        assert_eq!(o[0].missing_days(), [day("2025-01-10"), day("2025-01-11")]);
+        assert_eq!(
+            o[0].unpriced().map(ToString::to_string).as_deref(),
+            Some("2 days with hours of unknown Tempo colour")
+        );
     }
 
     #[test]
@@ -969,6 +1033,7 @@ mod tests {
         let w = WhatIf {
             actual,
             alternatives: alternatives(&offers, 6, &cal(t), days, load(500)),
+            same_as_actual: Some(1),
         };
         let total = |t: Tariff| {
             w.for_tariff(t)
@@ -978,15 +1043,15 @@ mod tests {
         assert_eq!(total(Tariff::Base).as_deref(), Some("40.20"));
         assert_eq!(total(Tariff::HcHp).as_deref(), Some("40.05"));
         assert_eq!(total(Tariff::Tempo).as_deref(), Some("32.09"));
-        assert!(matches!(
-            w.for_tariff(Tariff::Ejp),
-            Some(Outcome::Unavailable { .. })
-        ));
+        assert!(w
+            .for_tariff(Tariff::Ejp)
+            .and_then(Outcome::unpriced)
+            .is_some_and(Unpriced::not_applicable));
         assert_eq!(w.cheapest(), Cheapest::Alternative(2));
         assert_eq!(w.cheapest_name(), "Tempo");
         assert_eq!(
             w.summary(),
-            "2025-03-03 → 2025-03-16: you paid 40.05 € (HC/HP 6 kVA); Tempo would have cost 32.09 € (\u{2212}19.9 %), Base 40.20 € (+0.4 %)"
+            "2025-03-03 → 2025-03-16, HC/HP 6 kVA: you paid 40.05 €. Cheapest first: Tempo 32.09 € (\u{2212}7.96 €, \u{2212}19.9 %); you 40.05 €; Base 40.20 € (+0.15 €, +0.4 %)."
         );
     }
 
@@ -1017,37 +1082,78 @@ mod tests {
             alternatives: vec![
                 Outcome::Priced(fake("Base", Some(Tariff::Base), 129_000, 0)),
                 Outcome::Priced(fake("HC/HP", Some(Tariff::HcHp), 123_400, 0)),
+                Outcome::Priced(fake("HC/HP at 01:00-07:00", Some(Tariff::HcHp), 122_000, 0)),
                 Outcome::Priced(fake("Tempo", Some(Tariff::Tempo), 110_120, 0)),
+                Outcome::Unpriced {
+                    offer: "EJP".into(),
+                    tariff: Some(Tariff::Ejp),
+                    why: Unpriced::Error(CostError::Offer(OfferError::NoEjpDays)),
+                },
             ],
+            same_as_actual: Some(1),
         };
         assert_eq!(
             w.summary(),
-            "2025-01-01 → 2025-12-31: you paid 1,234.56 € (HC/HP 6 kVA); Tempo would have cost 1,101.20 € (\u{2212}10.8 %), Base 1,290.00 € (+4.5 %)"
+            "2025-01-01 → 2025-12-31, HC/HP 6 kVA: you paid 1,234.56 €. Cheapest first: Tempo 1,101.20 € (\u{2212}133.36 €, \u{2212}10.8 %); HC/HP at 01:00-07:00 1,220.00 € (\u{2212}14.56 €, \u{2212}1.2 %); you 1,234.56 €; Base 1,290.00 € (+55.44 €, +4.5 %)."
         );
-        assert_eq!(w.cheapest(), Cheapest::Alternative(2));
-        // An incomplete alternative is shown with what it left out, never cheapest; a tie
-        // in cents goes to the actual contract.
+        assert_eq!(w.cheapest(), Cheapest::Alternative(3));
+        // An offer with days of unknown colour is not priced, says so with its one count, and
+        // is never the cheapest; a tie in cents goes to the actual contract.
         let w = WhatIf {
             actual: fake("Tempo", Some(Tariff::Tempo), 100_000, 0),
             alternatives: vec![
-                Outcome::Priced(fake("Base", Some(Tariff::Base), 90_000, 3)),
+                Outcome::Unpriced {
+                    offer: "Mon offre tempo".into(),
+                    tariff: None,
+                    why: Unpriced::NoColour {
+                        days: vec![day("2025-01-01"), day("2025-01-02"), day("2025-01-03")],
+                    },
+                },
                 Outcome::Priced(fake("Mon offre", None, 100_000, 0)),
+                Outcome::Unpriced {
+                    offer: "EJP".into(),
+                    tariff: Some(Tariff::Ejp),
+                    why: Unpriced::Error(CostError::EmptyRange {
+                        first: day("2025-01-02"),
+                        last: day("2025-01-01"),
+                    }),
+                },
             ],
+            same_as_actual: None,
         };
         assert_eq!(w.cheapest(), Cheapest::Actual);
         assert_eq!(w.cheapest_name(), "Tempo");
         assert_eq!(
             w.summary(),
-            "2025-01-01 → 2025-12-31: you paid 1,000.00 € (Tempo 6 kVA); Base would have cost 900.00 € (\u{2212}10.0 %; 3 days without a Tempo colour left out), Mon offre 1,000.00 € (0.0 %)"
+            "2025-01-01 → 2025-12-31, Tempo 6 kVA: you paid 1,000.00 €. Cheapest first: you 1,000.00 €; Mon offre 1,000.00 € (0.00 €, 0.0 %). Not priced: Mon offre tempo (3 days with hours of unknown Tempo colour); EJP (empty range: 2025-01-02 is after 2025-01-01)."
         );
+        assert!(!w.summary().contains("0.00 € (\u{2212}100"));
         let alone = WhatIf {
             actual: fake("Base", Some(Tariff::Base), 5, 0),
             alternatives: Vec::new(),
+            same_as_actual: None,
         };
         assert_eq!(
             alone.summary(),
-            "2025-01-01 → 2025-12-31: you paid 0.05 € (Base 6 kVA)"
+            "2025-01-01 → 2025-12-31, Base 6 kVA: you paid 0.05 €."
         );
+        // An actual cost with days left out says so, and is not the cheapest.
+        let w = WhatIf {
+            actual: fake("Tempo", Some(Tariff::Tempo), 90_000, 2),
+            alternatives: vec![Outcome::Priced(fake(
+                "Base",
+                Some(Tariff::Base),
+                100_000,
+                0,
+            ))],
+            same_as_actual: None,
+        };
+        assert!(
+            w.summary().starts_with("2025-01-01 → 2025-12-31, Tempo 6 kVA: you paid 900.00 € for the hours it could price (2 days with hours of unknown Tempo colour left out)."),
+            "{}",
+            w.summary()
+        );
+        assert_eq!(w.cheapest(), Cheapest::Alternative(0));
     }
 
     #[test]

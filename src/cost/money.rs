@@ -90,6 +90,33 @@ impl Decimal {
         Ok(Decimal(units * DECIMAL_SCALE + frac_units))
     }
 
+    /// [`Decimal::parse`], except that more than 5 decimal places are rounded half up to 5
+    /// (an official figure printed with 7 places, `189.9802924`): the decimal and whether it
+    /// was rounded.
+    pub fn parse_rounded(text: &str) -> Result<(Decimal, bool), MoneyError> {
+        let t = text.trim();
+        let Some((int, frac)) = t.split_once('.') else {
+            return Decimal::parse(text).map(|d| (d, false));
+        };
+        if frac.len() <= 5 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return Decimal::parse(text).map(|d| (d, false));
+        }
+        let kept = Decimal::parse(&format!("{int}.{}", &frac[..5]))?;
+        let rest = &frac[5..];
+        let rounded = rest.bytes().any(|b| b != b'0');
+        let up = rest.as_bytes().first().is_some_and(|&b| b >= b'5');
+        let d = if up {
+            let units = kept.0 + 1;
+            if units / DECIMAL_SCALE >= 1_000_000 {
+                return Err(MoneyError::TooLarge(text.to_owned()));
+            }
+            Decimal(units)
+        } else {
+            kept
+        };
+        Ok((d, rounded))
+    }
+
     /// Twelve times (a monthly subscription as a yearly one).
     pub const fn times12(self) -> Decimal {
         Decimal(self.0 * 12)
@@ -315,6 +342,22 @@ mod tests {
         ] {
             assert_eq!(Decimal::parse(text), Err(want), "{text}");
         }
+        for (text, units, rounded) in [
+            ("189.9802924", 18_998_029, true),
+            ("189.9802950", 18_998_030, true),
+            ("0.12345", 12_345, false),
+            ("0.1234500", 12_345, false),
+            ("12", 1_200_000, false),
+            ("0.999995", 100_000, true),
+        ] {
+            assert_eq!(
+                Decimal::parse_rounded(text),
+                Ok((Decimal::from_units(units), rounded)),
+                "{text}"
+            );
+        }
+        assert!(Decimal::parse_rounded("-1.1234567").is_err());
+        assert!(Decimal::parse_rounded("1.12x4567").is_err());
         assert_eq!(d("0.1952").to_string(), "0.1952");
         assert_eq!(d("12.00").to_string(), "12");
         assert_eq!(d("15.47").times12().to_string(), "185.64");

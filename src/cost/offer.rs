@@ -34,16 +34,17 @@ use std::fmt;
 use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-use super::grid::{grids, GridError, Tariff};
+use super::caveat::Caveat;
+use super::grid::{GridError, Grids, Tariff};
 use super::money::{Decimal, MoneyError};
 use super::schedule::{hhmm, parse_minute, pieces, HcSchedule, ScheduleError, DAY_MIN};
 use super::tempo::{parse_colour, TempoCalendar, DAY_START_HOUR};
-use super::Caveat;
 use crate::tic::labels::{classify, Class, Colour, Rate};
 
 /// A TOML parser's error told by its message alone: its line is [`OfferError::Toml`]'s, and
@@ -181,7 +182,12 @@ pub struct Calendars<'a> {
 
 #[derive(Clone, Debug)]
 enum Kind {
-    Regulated { tariff: Tariff, hc: HcSchedule },
+    Regulated {
+        tariff: Tariff,
+        hc: HcSchedule,
+        /// The grids to price with (`None`: the shipped ones).
+        grids: Option<Arc<Grids>>,
+    },
     Custom(PriceFile),
 }
 
@@ -208,9 +214,18 @@ fn prev_day(d: NaiveDate) -> Option<NaiveDate> {
 }
 
 impl Offer {
-    /// A regulated option; `hc` is the HC/HP schedule (22:00–06:00 when `None`; unused by
-    /// the other options).
+    /// A regulated option priced with the shipped grids; `hc` is the HC/HP schedule
+    /// (22:00–06:00 when `None`; unused by the other options).
     pub fn regulated(tariff: Tariff, hc: Option<HcSchedule>) -> Offer {
+        Offer::regulated_with(tariff, hc, None)
+    }
+
+    /// [`Offer::regulated`] priced with `grids` (the shipped ones when `None`).
+    pub fn regulated_with(
+        tariff: Tariff,
+        hc: Option<HcSchedule>,
+        grids: Option<Arc<Grids>>,
+    ) -> Offer {
         let bands = match tariff {
             Tariff::Base => vec![NO_CLASS],
             Tariff::HcHp => vec![Class::new(Rate::Hc, None), Class::new(Rate::Hp, None)],
@@ -234,6 +249,7 @@ impl Offer {
             kind: Kind::Regulated {
                 tariff,
                 hc: hc.unwrap_or_default(),
+                grids,
             },
             bands,
         }
@@ -261,11 +277,24 @@ impl Offer {
         &self.name
     }
 
+    /// Names it otherwise (`HC/HP at 01:00-07:00`: two HC/HP offers in one comparison).
+    pub fn rename(&mut self, name: String) {
+        self.name = name;
+    }
+
     /// The regulated option, if it is one.
     pub fn tariff(&self) -> Option<Tariff> {
         match &self.kind {
             Kind::Regulated { tariff, .. } => Some(*tariff),
             Kind::Custom(_) => None,
+        }
+    }
+
+    /// The `--prices` file of a custom offer.
+    pub fn price_file(&self) -> Option<&PriceFile> {
+        match &self.kind {
+            Kind::Custom(f) => Some(f),
+            Kind::Regulated { .. } => None,
         }
     }
 
@@ -275,6 +304,7 @@ impl Offer {
             Kind::Regulated {
                 tariff: Tariff::HcHp,
                 hc,
+                ..
             } => Some(hc),
             _ => None,
         }
@@ -313,7 +343,7 @@ impl Offer {
         let six = (DAY_START_HOUR * 60) as u16;
         let yesterday = prev_day(date);
         Ok(match &self.kind {
-            Kind::Regulated { tariff, hc } => match tariff {
+            Kind::Regulated { tariff, hc, .. } => match tariff {
                 Tariff::Base => vec![piece(0, DAY_MIN, Some(0), NO_CLASS)],
                 Tariff::HcHp => {
                     let mut cuts = vec![0];
@@ -389,8 +419,16 @@ impl Offer {
     /// Prices in force on `date` at `kva`.
     pub(crate) fn prices(&self, kva: u8, date: NaiveDate) -> Result<DayPrices, OfferError> {
         match &self.kind {
-            Kind::Regulated { tariff, .. } => {
-                let f = grids()?.lookup(*tariff, kva, date)?;
+            Kind::Regulated { tariff, grids, .. } => {
+                let shipped;
+                let g: &Grids = match grids {
+                    Some(g) => g,
+                    None => {
+                        shipped = super::grid::grids()?;
+                        shipped
+                    }
+                };
+                let f = g.lookup(*tariff, kva, date)?;
                 Ok(DayPrices {
                     kwh: f.grid.kwh.iter().copied().map(Some).collect(),
                     annual: f.grid.subscription.annual(),

@@ -6,22 +6,24 @@
 //! (`hc_kwh`, `hp_kwh`; `hc_bleu_kwh`…; `base_kwh`; a `--prices` band's name in lower case,
 //! other characters as `_`), `total_kwh`, `actual_energy_eur`, `actual_subscription_eur`,
 //! `actual_total_eur`, `<key>_total_eur` for each alternative (`base`, `hchp`, `tempo`,
-//! `ejp`, and `offer` for a `--prices` offer), `tempo_missing_days`, `cheapest` (the key of
-//! the cheapest: the actual contract's on a tie; an alternative that left days out is never
-//! the cheapest), `records`, `coverage`, `max_gap_s`, `flags`
+//! `ejp`, `hchp_given` for HC/HP at `--hc` hours, and `offer` for a `--prices` offer, or
+//! `offer1`, `offer2`… for several), `tempo_missing_days` (the days of the period with hours
+//! of unknown Tempo colour: Tempo is then not priced), `cheapest` (the key of the cheapest:
+//! the actual contract's on a tie), `records`, `coverage`, `max_gap_s`, `flags`
 //! (the export's, and `beyond_last_grid`, `monthly_subscription`, `suspect_ejp_prices` when a
 //! cost of the row was priced so).
 //!
 //! Types: kWh and € are exact decimals (`decimal128(18, 3)` and `decimal128(18, 2)` in
 //! Parquet; € rounded half up to the cent, the exact sums being rounded only here); a cell
-//! is empty when the period has no recorded day or the alternative could not be priced (or
-//! left every day out: a Tempo total without a single known colour).
+//! is empty when the period has no recorded day or the alternative could not be priced for
+//! every hour of it (a partial sum is never given).
 
 use std::collections::BTreeSet;
 
 use super::report::{CostRow, Report};
 use super::{Cost, Outcome};
-use crate::export::output::{period_columns, Values};
+use crate::export::output::{label_periods, period_columns, Values};
+use crate::export::Period;
 
 /// A band name as a column stem: `HC Bleu` → `hc_bleu`, `Week-end` → `week_end`.
 pub fn stem(name: &str) -> String {
@@ -109,33 +111,25 @@ pub fn columns(report: &Report) -> Vec<(String, Values)> {
         let v = rows
             .iter()
             .map(|r| {
+                // Priced: every hour of every day; else empty (never a partial sum).
                 let c = r
                     .cost
                     .as_ref()
                     .and_then(|w| w.alternatives.get(i))
-                    .and_then(Outcome::cost)
-                    // Every day left out (no Tempo colour): nothing was priced.
-                    .filter(|c| c.subscription_days > 0 || c.wh() > 0);
+                    .and_then(Outcome::cost);
                 cents(c, Cost::total)
             })
             .collect();
         out.push((format!("{key}_total_eur"), Values::cents(v)));
     }
-    let tempo = report.alternatives.iter().position(|(k, _)| k == "tempo");
+    let tempo = report.tempo_index();
     out.push((
         "tempo_missing_days".into(),
         Values::Int(
             rows.iter()
                 .map(|r| {
-                    let w = r.cost.as_ref()?;
-                    let c = w.alternatives.get(tempo?)?.cost()?;
-                    // The day before the range (its night) is not one of the row's days.
-                    let n = c
-                        .excluded_days
-                        .iter()
-                        .filter(|d| c.days.contains(**d))
-                        .count();
-                    i64::try_from(n).ok()
+                    let o = r.cost.as_ref()?.alternatives.get(tempo?)?;
+                    i64::try_from(o.missing_days().len()).ok()
                 })
                 .collect(),
         ),
@@ -144,7 +138,7 @@ pub fn columns(report: &Report) -> Vec<(String, Values)> {
         "cheapest".into(),
         Values::Text(
             rows.iter()
-                .map(|r| r.cost.as_ref().map(|w| Report::cheapest_key(w).to_owned()))
+                .map(|r| r.cost.as_ref().map(|w| report.cheapest_key(w)))
                 .collect(),
         ),
     ));
@@ -188,31 +182,81 @@ fn flags(r: &CostRow) -> String {
     names.join("|")
 }
 
-/// The columns of the table for reading: the periods, the actual contract's kWh, the total,
-/// what was paid, each alternative that was priced somewhere, the cheapest, then coverage and
-/// flags.
-pub fn table_columns(columns: Vec<(String, Values)>) -> Vec<(String, Values)> {
+/// The columns of the table for reading (it fits 100 columns): the period's label, the
+/// total kWh, what was paid (`paid`), each alternative priced somewhere or not priced for
+/// this household ([`unpriced_keys`]; named by its key: `base`, `hchp`, `tempo`…, in €; its
+/// empty cells said by [`empty_word`]), `tempo_missing` (days with hours of unknown Tempo
+/// colour) when a period has some, the cheapest, and the export's flags (the caveats are
+/// told once, under the table). CSV and Parquet have every column.
+pub fn table_columns(
+    columns: Vec<(String, Values)>,
+    period: Period,
+    unpriced: &[String],
+) -> Vec<(String, Values)> {
     let empty = |v: &Values| match v {
         Values::Decimal(_, x) => x.iter().all(Option::is_none),
         _ => false,
     };
-    columns
-        .into_iter()
-        .filter(|(name, v)| {
-            let keep = !matches!(
-                name.as_str(),
-                "contract"
-                    | "kva"
-                    | "actual_energy_eur"
-                    | "actual_subscription_eur"
-                    | "records"
-                    | "max_gap_s"
-            );
-            let unpriced_alternative =
-                name.ends_with("_total_eur") && name != "actual_total_eur" && empty(v);
-            keep && !unpriced_alternative && !(name == "tempo_missing_days" && is_zero(v))
-        })
+    let columns = label_periods(columns, period);
+    let mut out = Vec::new();
+    for (name, v) in columns {
+        let keep = match name.as_str() {
+            "period" | "total_kwh" | "cheapest" => Some(name.replace("_kwh", "")),
+            "actual_total_eur" => Some("paid".to_owned()),
+            "tempo_missing_days" if !is_zero(&v) => Some("tempo_missing".to_owned()),
+            "flags" => None,
+            n if n.ends_with("_total_eur")
+                && (!empty(&v) || unpriced.iter().any(|k| n == format!("{k}_total_eur"))) =>
+            {
+                Some(n.trim_end_matches("_total_eur").to_owned())
+            }
+            _ => None,
+        };
+        if let Some(n) = keep {
+            out.push((n, v));
+        }
+    }
+    out
+}
+
+/// The keys of the alternatives some period could not price for a reason that concerns
+/// this household (EJP without EJP days is no option for it: left out).
+pub fn unpriced_keys(report: &Report) -> Vec<String> {
+    report
+        .alternatives
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| report.rows.iter().any(|r| unpriced_at(r, *i)))
+        .map(|(_, (k, _))| k.clone())
         .collect()
+}
+
+fn unpriced_at(row: &CostRow, i: usize) -> bool {
+    row.cost
+        .as_ref()
+        .and_then(|w| w.alternatives.get(i))
+        .and_then(Outcome::unpriced)
+        .is_some_and(|u| !u.not_applicable())
+}
+
+/// The word for an empty cell of the table's column `name` at row `i`: `not priced` for an
+/// alternative that row could not price (the sentence under the table says why); `None`
+/// (shown `–`) for a period without a recorded day.
+pub fn empty_word(report: &Report, name: &str, i: usize) -> Option<&'static str> {
+    let k = report.alternatives.iter().position(|(k, _)| k == name)?;
+    report
+        .rows
+        .get(i)
+        .is_some_and(|r| unpriced_at(r, k))
+        .then_some("not priced")
+}
+
+/// The export's flags of each row (the caveats are told once, under the table).
+pub fn export_flags(report: &Report) -> (String, Values) {
+    (
+        "flags".to_owned(),
+        Values::Text(report.rows.iter().map(|r| Some(r.flags.names())).collect()),
+    )
 }
 
 fn is_zero(v: &Values) -> bool {

@@ -30,11 +30,12 @@
 //!   given ([`Options::hc`]), else the one learned from the window's switches between HC and
 //!   HP ([`super::learn`]), else 22:00–06:00 ([`ScheduleOrigin`]). Tempo takes the colours the
 //!   meter's tariff names gave (the colour named by most records of the Tempo day, 06:00 →
-//!   06:00; a tie gives none), over the shipped calendar extended by
-//!   [`Options::tempo_calendar`]; a day without a colour is left out of the Tempo total and
-//!   counted. EJP needs the mobile-peak days, which only an EJP meter's stream gives (a day
-//!   is one when most records of its 07:00 → 01:00 say so); otherwise, or without an EJP grid
-//!   for the power, it is [`super::Outcome::Unavailable`].
+//!   06:00; a tie gives none), over [`Options::tempo_calendar`], the update's calendar and
+//!   the shipped one ([`Options::tables`]); a day with hours of unknown colour leaves Tempo
+//!   [`super::Outcome::Unpriced`] for its periods, and is counted. EJP needs the mobile-peak
+//!   days, which only an EJP meter's stream gives (a day is one when most records of its
+//!   07:00 → 01:00 say so); otherwise, or without an EJP grid for the power, it is
+//!   [`super::Outcome::Unpriced`] too.
 //! - **Energy at slot boundaries** is the consumption credited up to each boundary by
 //!   [`crate::export::export_probed`]: the export's interpolation and guards (a glitch never
 //!   becomes a bill), so slots add up exactly to their period. With [`ReadMode::Index`] the
@@ -84,14 +85,15 @@
 use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{Days, NaiveDate};
 
 use super::schedule::local_instant;
+use super::tables::Tables;
 use super::{
-    alternatives, cost_of, learn, price, slots, Calendars, Caveat, CostError, DayRange, HcSchedule,
-    Learned, Offer, OfferError, Outcome, PriceFile, Slot, Tariff, TempoCalendar, TempoError,
-    WhatIf,
+    alternatives, cost_of, learn, price, slots, Calendars, Caveat, CostError, DayRange, DaySource,
+    HcSchedule, Learned, Offer, Outcome, PriceFile, Slot, Tariff, TempoCalendar, WhatIf,
 };
 use crate::export::{
     self, Catalog, DayFacts, ExportObserver, Flags, Period, Quiet, ReadMode, Table,
@@ -117,16 +119,19 @@ pub struct Options {
     pub contract: Option<Tariff>,
     /// The subscribed power, instead of the one the meter states.
     pub kva: Option<u8>,
-    /// The HC schedule of the HC/HP what-if (and of an actual HC/HP priced from the total),
-    /// instead of the one learned from the meter.
+    /// HC hours to price HC/HP at, besides the meter's (and those of an actual HC/HP priced
+    /// from the total when the meter's cannot be learned).
     pub hc: Option<HcSchedule>,
-    /// Tempo colours that extend (and override) the shipped calendar.
+    /// Tempo colours that extend (and override) the calendar in force.
     pub tempo_calendar: Option<TempoCalendar>,
-    /// Another supplier's offer: priced as an alternative, or as the actual contract with
-    /// [`Options::actual_prices`].
-    pub prices: Option<PriceFile>,
-    /// Price the actual energy with [`Options::prices`].
+    /// Other suppliers' offers: priced as alternatives, the first as the actual contract
+    /// with [`Options::actual_prices`].
+    pub prices: Vec<PriceFile>,
+    /// Price the actual energy with the first of [`Options::prices`].
     pub actual_prices: bool,
+    /// The grids and calendar to price with (default: those in force for the data
+    /// directory, [`Tables::load`]).
+    pub tables: Option<Arc<Tables>>,
 }
 
 impl Options {
@@ -142,8 +147,9 @@ impl Options {
             kva: None,
             hc: None,
             tempo_calendar: None,
-            prices: None,
+            prices: Vec::new(),
             actual_prices: false,
+            tables: None,
         }
     }
 }
@@ -178,7 +184,7 @@ pub struct Contract {
     /// Where the power comes from.
     pub kva_origin: Origin,
     /// The offer the actual energy is priced with: the option's regulated grid, or the
-    /// `--prices` offer.
+    /// first `--prices` offer.
     pub offer: Offer,
     /// What the actual energy was read from.
     pub energy: EnergyFrom,
@@ -189,15 +195,49 @@ impl Contract {
     pub fn label(&self) -> String {
         format!("{} {} kVA", self.offer.name(), self.kva)
     }
+
+    /// `option from the meter ("H PLEINE/CREUSE"), power as you gave it (7 kVA)`; priced
+    /// with a prices file: `prices from your file "p.toml" (the meter's option "H
+    /// PLEINE/CREUSE"), power from the meter (6 kVA)`.
+    pub fn origins(&self) -> String {
+        let option = match (self.offer.price_file(), &self.tariff_origin) {
+            (None, Origin::Meter(v)) => format!("option from the meter ({v:?})"),
+            (None, Origin::Given) => {
+                format!("option {} as you gave it", self.tariff.display_name())
+            }
+            (Some(f), Origin::Meter(v)) => format!(
+                "prices from your file {:?} (the meter's option {v:?})",
+                f.path().display().to_string()
+            ),
+            (Some(f), Origin::Given) => format!(
+                "prices from your file {:?} (option {} as you gave it)",
+                f.path().display().to_string(),
+                self.tariff.display_name()
+            ),
+        };
+        let power = match &self.kva_origin {
+            Origin::Meter(v) => format!("power from the meter ({v} kVA)"),
+            Origin::Given => format!("power as you gave it ({} kVA)", self.kva),
+        };
+        format!("{option}, {power}")
+    }
+
+    /// `HC/HP 6 kVA: option from the meter ("H PLEINE/CREUSE"), power from the meter (6
+    /// kVA); energy from the meter's registers`.
+    pub fn describe(&self) -> String {
+        let energy = match self.energy {
+            EnergyFrom::Registers => "the meter's registers",
+            EnergyFrom::TotalIndex => "the total index",
+        };
+        format!("{}: {}; energy from {energy}", self.label(), self.origins())
+    }
 }
 
-/// How the HC schedule of the HC/HP what-if was found.
+/// How the meter's HC schedule (that of the HC/HP what-if) was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ScheduleOrigin {
     /// Learned from the meter's switches between HC and HP.
     Learned(Learned),
-    /// Given by the caller.
-    Given,
     /// 22:00–06:00, the meter's could not be learned: why.
     Standard {
         /// Why no schedule was learned.
@@ -220,7 +260,7 @@ pub struct CostRow {
     pub total_wh: Option<i64>,
     /// Records in the period.
     pub records: Option<u64>,
-    /// Share of the period covered by records at most 5 min apart.
+    /// Share of the period covered by records.
     pub coverage: Option<f64>,
     /// Longest stretch without a record, s.
     pub max_gap_s: Option<i64>,
@@ -235,12 +275,13 @@ pub struct Report {
     pub days: Option<DayRange>,
     /// The actual contract (`None` with `days`).
     pub contract: Option<Contract>,
-    /// The HC schedule of the HC/HP what-if.
+    /// The meter's HC schedule (that of the HC/HP what-if).
     pub schedule: HcSchedule,
     /// How it was found.
     pub schedule_origin: ScheduleOrigin,
-    /// The alternatives of every row, in order: `(key, name)`, the key being `base`,
-    /// `hchp`, `tempo`, `ejp` or `offer` (a `--prices` offer).
+    /// The alternatives of every row, in order: `(key, name)`, the key being `base`, `hchp`
+    /// (at the meter's hours), `hchp_given` (at the hours given), `tempo`, `ejp`, `offer`
+    /// (one `--prices` offer) or `offer1`, `offer2`… (several).
     pub alternatives: Vec<(String, String)>,
     /// One row per period.
     pub rows: Vec<CostRow>,
@@ -248,41 +289,61 @@ pub struct Report {
     pub total: Option<WhatIf>,
     /// What the reader should know.
     pub notes: Vec<CostNote>,
+    /// The grids and calendar priced with.
+    pub tables: Arc<Tables>,
 }
 
 impl Report {
-    /// The key of an alternative of [`Report::alternatives`], or of the actual cost.
+    /// The key of the actual contract's option (`base`, `hchp`, `tempo`, `ejp`, `offer`).
     pub fn key_of(tariff: Option<Tariff>) -> &'static str {
         tariff.map_or("offer", Tariff::name)
     }
 
-    /// The key of the cheapest cost of `w`: that of its option (`hchp`…, `offer`).
-    pub fn cheapest_key(w: &WhatIf) -> &'static str {
+    /// The key of the cheapest cost of `w` (a row of this report): that of the actual
+    /// contract, or of the alternative.
+    pub fn cheapest_key(&self, w: &WhatIf) -> String {
         match w.cheapest() {
-            super::Cheapest::Actual => Report::key_of(w.actual.tariff),
-            super::Cheapest::Alternative(i) => {
-                Report::key_of(w.alternatives.get(i).and_then(Outcome::tariff))
+            super::Cheapest::Actual => {
+                Report::key_of(self.contract.as_ref().and_then(|c| c.offer.tariff())).to_owned()
             }
+            super::Cheapest::Alternative(i) => self
+                .alternatives
+                .get(i)
+                .map_or_else(|| "offer".to_owned(), |(k, _)| k.clone()),
         }
+    }
+
+    /// The position of the Tempo what-if in [`Report::alternatives`].
+    pub fn tempo_index(&self) -> Option<usize> {
+        self.alternatives.iter().position(|(k, _)| k == "tempo")
     }
 }
 
-/// Something a cost's reader should know.
+/// Something a cost's reader should know. Its text says where a fact comes from (the
+/// meter, what you gave, the shipped tables, an update) and names no command-line flag (the
+/// command line adds its own hints; the dashboard has none to give).
 #[derive(Clone, Debug, PartialEq)]
 pub enum CostNote {
-    /// The HC schedule used for HC/HP.
+    /// Where the prices come from.
+    Prices {
+        /// [`Tables::prices_from`].
+        from: String,
+    },
+    /// The update kept in the data directory cannot be used (the shipped tables are).
+    TablesProblem(String),
+    /// The meter's HC hours, those of the HC/HP what-if.
     Schedule {
         /// The schedule.
         schedule: HcSchedule,
         /// How it was found.
         origin: ScheduleOrigin,
     },
-    /// The given schedule is not the meter's.
-    ScheduleNotTheMeters {
-        /// Given.
+    /// HC/HP is also priced at the hours given.
+    ScheduleGiven {
+        /// The hours given.
         given: HcSchedule,
-        /// Learned from the meter.
-        learned: HcSchedule,
+        /// The meter's, when learned.
+        meter: Option<HcSchedule>,
     },
     /// The contract or the subscribed power changed inside the learning window.
     Changed {
@@ -302,17 +363,19 @@ pub enum CostNote {
         /// What does not match.
         reason: String,
     },
-    /// Tempo colours read from the meter.
-    TempoFromMeter {
-        /// Days.
-        days: usize,
-        /// Of which the calendar gave another colour.
+    /// Where the Tempo colours of the range come from.
+    TempoColours {
+        /// Days coloured by each source.
+        sources: Vec<(DaySource, usize)>,
+        /// Days the meter coloured otherwise than the calendar (the meter's are used).
         differ: usize,
     },
-    /// Days without a Tempo colour, left out of the Tempo total.
+    /// Tempo is not priced: days of the range have hours without a known colour.
     TempoUncoloured {
-        /// The days.
+        /// Those days (the Tempo column's `tempo_missing_days` counts them).
         days: Vec<NaiveDate>,
+        /// The calendar's last day.
+        calendar_until: Option<NaiveDate>,
     },
     /// An alternative could not be priced.
     Unavailable {
@@ -320,6 +383,18 @@ pub enum CostNote {
         offer: String,
         /// Why.
         reason: String,
+    },
+    /// Days after the last known regulated grids were priced with them (and, when the
+    /// calendar ends there too, Tempo has no colour for them): the tables need an update.
+    Stale {
+        /// The day through which the grids are known.
+        until: NaiveDate,
+        /// Where they come from ([`Tables::prices_source`]).
+        from: String,
+        /// Days of the range after it.
+        days: usize,
+        /// Of those, days with hours of unknown Tempo colour (Tempo not priced).
+        uncoloured: usize,
     },
     /// A caveat of a cost of the range.
     Caveat(Caveat),
@@ -329,9 +404,11 @@ impl CostNote {
     /// Whether it warns (the figures may not be what the reader expects) rather than informs.
     pub fn is_warning(&self) -> bool {
         match self {
+            CostNote::Prices { .. }
+            | CostNote::ScheduleGiven { .. }
+            | CostNote::TempoColours { .. } => false,
             CostNote::Schedule { origin, .. } => matches!(origin, ScheduleOrigin::Standard { .. }),
-            CostNote::TempoFromMeter { .. } => false,
-            CostNote::Caveat(c) => matches!(c, Caveat::BeyondLastGrid { .. }),
+            CostNote::Caveat(c) => !matches!(c, Caveat::MonthlySubscription),
             _ => true,
         }
     }
@@ -347,25 +424,38 @@ fn list_days(days: &[NaiveDate]) -> String {
     }
 }
 
+fn plural(n: usize, one: &str) -> String {
+    match (n, one.ends_with("ch")) {
+        (1, _) => format!("1 {one}"),
+        (_, true) => format!("{n} {one}es"),
+        _ => format!("{n} {one}s"),
+    }
+}
+
 impl fmt::Display for CostNote {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            CostNote::Prices { from } => write!(f, "prices from {from}"),
+            CostNote::TablesProblem(p) => f.write_str(p),
             CostNote::Schedule { schedule, origin } => match origin {
                 ScheduleOrigin::Learned(l) => write!(
                     f,
-                    "HC/HP what-if with the meter's own HC hours {schedule} (learned from {} switches over {} days)",
-                    l.switches, l.days
+                    "HC/HP what-if at the meter's own HC hours {schedule} (learned from {} over {})",
+                    plural(l.switches, "switch"),
+                    plural(l.days, "day")
                 ),
-                ScheduleOrigin::Given => write!(f, "HC/HP what-if with the HC hours given, {schedule}"),
                 ScheduleOrigin::Standard { reason } => write!(
                     f,
-                    "HC/HP what-if with HC hours {schedule} (the usual ones: {reason}; give --hc to change them)"
+                    "HC/HP what-if at the usual HC hours {schedule}: the meter's could not be learned ({reason})"
                 ),
             },
-            CostNote::ScheduleNotTheMeters { given, learned } => write!(
-                f,
-                "the HC hours given ({given}) are not the meter's ({learned}): the what-if uses those given"
-            ),
+            CostNote::ScheduleGiven { given, meter } => match meter {
+                Some(m) if m != given => write!(
+                    f,
+                    "HC/HP also priced at the HC hours you gave, {given} (the meter's are {m})"
+                ),
+                _ => write!(f, "HC/HP also priced at the HC hours you gave, {given}"),
+            },
             CostNote::Changed {
                 what,
                 before,
@@ -373,27 +463,63 @@ impl fmt::Display for CostNote {
                 day,
             } => write!(
                 f,
-                "the {what} changed on {day} ({before} → {after}): the whole range is priced with {after}; cost each side with --from/--to"
+                "the {what} changed on {day} ({before} → {after}): the whole range is priced with {after}"
             ),
             CostNote::ActualFromTotal { offer, reason } => write!(
                 f,
                 "{offer}: {reason}, so the actual cost splits the total index by {offer}'s hours instead"
             ),
-            CostNote::TempoFromMeter { days, differ } => {
-                let s = if *days == 1 { "" } else { "s" };
-                write!(f, "Tempo colours of {days} day{s} from the meter")?;
+            CostNote::TempoColours { sources, differ } => {
+                let parts: Vec<String> = sources
+                    .iter()
+                    .map(|(s, n)| format!("{} from {}", plural(*n, "day"), s.describe()))
+                    .collect();
+                write!(f, "Tempo colours: {}", parts.join(", "))?;
                 if *differ > 0 {
-                    write!(f, " ({differ} differ from the calendar; the meter's are used)")?;
+                    write!(
+                        f,
+                        " ({} of the meter's differ from the calendar; the meter's are used)",
+                        differ
+                    )?;
                 }
                 Ok(())
             }
-            CostNote::TempoUncoloured { days } => write!(
-                f,
-                "{} without a known Tempo colour left out of the Tempo total: {} (give --tempo-calendar FILE)",
-                if days.len() == 1 { "1 day".to_owned() } else { format!("{} days", days.len()) },
-                list_days(days)
-            ),
+            CostNote::TempoUncoloured {
+                days,
+                calendar_until,
+            } => {
+                write!(
+                    f,
+                    "Tempo not priced: {} ({})",
+                    super::days_without_colour(days.len()),
+                    list_days(days)
+                )?;
+                if let Some(u) = calendar_until {
+                    write!(f, "; the calendar ends {u}")?;
+                }
+                Ok(())
+            }
             CostNote::Unavailable { offer, reason } => write!(f, "{offer} not priced: {reason}"),
+            CostNote::Stale {
+                until,
+                from,
+                days,
+                uncoloured,
+            } => {
+                write!(
+                    f,
+                    "prices after {until} are not known ({from} end there): {} after it priced with the last known ones",
+                    plural(*days, "day")
+                )?;
+                if *uncoloured > 0 {
+                    write!(
+                        f,
+                        ", Tempo not priced ({})",
+                        super::days_without_colour(*uncoloured)
+                    )?;
+                }
+                f.write_str("; update the tables (tic-rec tariffs update)")
+            }
             CostNote::Caveat(c) => write!(f, "{c}"),
         }
     }
@@ -405,9 +531,9 @@ pub enum ReportError {
     /// Reading the days failed.
     #[error(transparent)]
     Export(#[from] export::Error),
-    /// The shipped Tempo calendar does not parse (never in a release).
+    /// The tables do not read.
     #[error(transparent)]
-    Tempo(#[from] TempoError),
+    Tables(#[from] super::tables::TablesError),
     /// Hours are no cost period.
     #[error("a cost needs whole days: use --day, --week, --month or --year, not --hour")]
     HourPeriod,
@@ -415,7 +541,7 @@ pub enum ReportError {
     #[error("--actual-prices needs --prices FILE")]
     NoPricesFile,
     /// The data names no contract.
-    #[error("the data names no contract (no NGTF or OPTARIF from {from} to {to}): give --contract base|hchp|tempo|ejp")]
+    #[error("the data names no contract (no NGTF or OPTARIF from {from} to {to})")]
     NoContract {
         /// First day of the learning window.
         from: NaiveDate,
@@ -423,15 +549,13 @@ pub enum ReportError {
         to: NaiveDate,
     },
     /// The meter names a contract that is not a regulated option.
-    #[error("the meter's contract {name:?} (NGTF/OPTARIF) is not Base, HC/HP, Tempo or EJP: give --contract base|hchp|tempo|ejp")]
+    #[error("the meter's contract {name:?} (NGTF/OPTARIF) is not Base, HC/HP, Tempo or EJP")]
     UnknownContract {
         /// The name.
         name: String,
     },
     /// The data states no subscribed power.
-    #[error(
-        "the data states no subscribed power (no PREF or ISOUSC from {from} to {to}): give --kva N"
-    )]
+    #[error("the data states no subscribed power (no PREF or ISOUSC from {from} to {to})")]
     NoKva {
         /// First day of the learning window.
         from: NaiveDate,
@@ -439,20 +563,20 @@ pub enum ReportError {
         to: NaiveDate,
     },
     /// The stated power is not a kVA figure.
-    #[error(
-        "the meter's subscribed power {kva} kVA is not one of a household contract: give --kva N"
-    )]
+    #[error("the meter's subscribed power {kva} kVA is not one of a household contract")]
     BadKva {
         /// The value.
         kva: i64,
     },
     /// The actual contract cannot be priced.
-    #[error("cannot price the actual contract ({contract}{hint})")]
+    #[error("cannot price the actual contract ({contract}: {origins})")]
     Actual {
         /// `HC/HP 6 kVA`.
         contract: String,
-        /// Where its figures come from, when the meter said them.
-        hint: &'static str,
+        /// Where its option and power come from ([`Contract::origins`]).
+        origins: String,
+        /// Whether the meter said either (another option or power can be given).
+        from_meter: bool,
         /// Why.
         #[source]
         source: Box<CostError>,
@@ -631,6 +755,41 @@ fn row_days(start: i64, end: i64, priced: DayRange) -> Option<DayRange> {
     DayRange::new(first, last).ok()
 }
 
+/// The alternatives: `(key, offer)`, in order (see [`Report::alternatives`]).
+fn alternative_offers(
+    options: &Options,
+    grids: &Arc<super::Grids>,
+    meter_hours: &HcSchedule,
+) -> Vec<(String, Offer)> {
+    let regulated =
+        |t: Tariff, hc: Option<HcSchedule>| Offer::regulated_with(t, hc, Some(Arc::clone(grids)));
+    let mut out: Vec<(String, Offer)> = Vec::new();
+    for t in Tariff::ALL {
+        out.push((
+            t.name().to_owned(),
+            regulated(t, (t == Tariff::HcHp).then(|| meter_hours.clone())),
+        ));
+        if t == Tariff::HcHp {
+            if let Some(given) = options.hc.as_ref().filter(|g| *g != meter_hours) {
+                let mut o = regulated(Tariff::HcHp, Some(given.clone()));
+                o.rename(format!("HC/HP at {given}"));
+                out.push(("hchp_given".to_owned(), o));
+            }
+        }
+    }
+    let skip = usize::from(options.actual_prices);
+    let offers: Vec<&PriceFile> = options.prices.iter().skip(skip).collect();
+    for (i, p) in offers.iter().enumerate() {
+        let key = if offers.len() == 1 {
+            "offer".to_owned()
+        } else {
+            format!("offer{}", i + 1)
+        };
+        out.push((key, Offer::custom((*p).clone())));
+    }
+    out
+}
+
 /// Costs the recorded days of `store` (see the module doc).
 pub fn report(
     store: &Catalog,
@@ -640,11 +799,18 @@ pub fn report(
     if options.period == Period::Hour {
         return Err(ReportError::HourPeriod);
     }
-    if options.actual_prices && options.prices.is_none() {
+    if options.actual_prices && options.prices.is_empty() {
         return Err(ReportError::NoPricesFile);
     }
+    let tables = match &options.tables {
+        Some(t) => Arc::clone(t),
+        None => Tables::load(store.dir())?,
+    };
     let (from, to) = export::range(store, options.from, options.to)?;
     let mut notes = Vec::new();
+    if let Some(p) = tables.problem() {
+        notes.push(CostNote::TablesProblem(p.to_owned()));
+    }
     let priced = match (store.first_day(), store.last_day()) {
         (Some(a), Some(b)) => DayRange::new(from.max(a), to.min(b)).ok(),
         _ => None,
@@ -656,21 +822,11 @@ pub fn report(
         .into_iter()
         .collect();
 
-    // The HC schedule.
+    // The meter's HC schedule, learned or the usual one.
     let learned = learn(observations(&facts));
-    let (schedule, schedule_origin) = match (&options.hc, &learned) {
-        (Some(hc), Ok(l)) => {
-            if l.schedule != *hc {
-                notes.push(CostNote::ScheduleNotTheMeters {
-                    given: hc.clone(),
-                    learned: l.schedule.clone(),
-                });
-            }
-            (hc.clone(), ScheduleOrigin::Given)
-        }
-        (Some(hc), Err(_)) => (hc.clone(), ScheduleOrigin::Given),
-        (None, Ok(l)) => (l.schedule.clone(), ScheduleOrigin::Learned(l.clone())),
-        (None, Err(e)) => (
+    let (schedule, schedule_origin) = match &learned {
+        Ok(l) => (l.schedule.clone(), ScheduleOrigin::Learned(l.clone())),
+        Err(e) => (
             HcSchedule::standard(),
             ScheduleOrigin::Standard {
                 reason: match e {
@@ -683,18 +839,10 @@ pub fn report(
             },
         ),
     };
-
-    // The alternatives' keys and names.
-    let mut alt_offers: Vec<Offer> = Tariff::ALL
-        .iter()
-        .map(|&t| Offer::regulated(t, (t == Tariff::HcHp).then(|| schedule.clone())))
-        .collect();
-    if let (Some(p), false) = (&options.prices, options.actual_prices) {
-        alt_offers.push(Offer::custom(p.clone()));
-    }
+    let alt_offers = alternative_offers(options, tables.grids(), &schedule);
     let alt_keys: Vec<(String, String)> = alt_offers
         .iter()
-        .map(|o| (Report::key_of(o.tariff()).to_owned(), o.name().to_owned()))
+        .map(|(k, o)| (k.clone(), o.name().to_owned()))
         .collect();
 
     let export_options = export::Options {
@@ -714,16 +862,26 @@ pub fn report(
             rows: empty_rows(&table),
             total: None,
             notes,
+            tables,
         });
     };
 
     notes.insert(
         0,
-        CostNote::Schedule {
-            schedule: schedule.clone(),
-            origin: schedule_origin.clone(),
+        CostNote::Prices {
+            from: tables.prices_from(),
         },
     );
+    notes.push(CostNote::Schedule {
+        schedule: schedule.clone(),
+        origin: schedule_origin.clone(),
+    });
+    if let Some(given) = &options.hc {
+        notes.push(CostNote::ScheduleGiven {
+            given: given.clone(),
+            meter: learned.as_ref().ok().map(|l| l.schedule.clone()),
+        });
+    }
 
     // The actual contract.
     let meter_name = last_value(
@@ -768,43 +926,49 @@ pub fn report(
             (kva, Origin::Meter(k.to_string()))
         }
     };
-    let actual_offer = match (&options.prices, options.actual_prices) {
-        (Some(p), true) => Offer::custom(p.clone()),
-        _ => Offer::regulated(tariff, (tariff == Tariff::HcHp).then(|| schedule.clone())),
+    // An actual HC/HP priced from the total splits it at the meter's hours, or at those
+    // given when the meter's cannot be learned.
+    let actual_hours = match (&learned, &options.hc) {
+        (Ok(l), _) => l.schedule.clone(),
+        (Err(_), Some(given)) => given.clone(),
+        (Err(_), None) => HcSchedule::standard(),
     };
+    let actual_offer = match (options.prices.first(), options.actual_prices) {
+        (Some(p), true) => Offer::custom(p.clone()),
+        _ => Offer::regulated_with(
+            tariff,
+            (tariff == Tariff::HcHp).then(|| actual_hours.clone()),
+            Some(Arc::clone(tables.grids())),
+        ),
+    };
+    let same_as_actual = alt_offers.iter().position(|(_, o)| {
+        o.tariff().is_some()
+            && o.tariff() == actual_offer.tariff()
+            && o.hc_schedule() == actual_offer.hc_schedule()
+    });
+    let alt_offers: Vec<Offer> = alt_offers.into_iter().map(|(_, o)| o).collect();
 
-    // The calendars.
-    let mut tempo = TempoCalendar::shipped()?.clone();
+    // The calendars: the tables' colours, a calendar file over them, the meter's over all.
+    let mut tempo = tables.tempo().clone();
     if let Some(extra) = &options.tempo_calendar {
         tempo.extend(extra);
     }
-    let tempo_days = priced
-        .first
-        .pred_opt()
-        .unwrap_or(priced.first)
-        .iter_days()
-        .take_while(|d| *d <= priced.last);
-    let (mut from_meter, mut differ) = (0, 0);
-    for d in tempo_days {
+    let tempo_first = priced.first.pred_opt().unwrap_or(priced.first);
+    let mut differ = 0;
+    for d in tempo_first.iter_days().take_while(|d| *d <= priced.last) {
         if let Some(c) = stream_colour(&facts, d) {
-            from_meter += 1;
             if tempo.insert(d, c).is_some_and(|old| old != c) {
                 differ += 1;
             }
         }
     }
-    if from_meter > 0 {
-        notes.push(CostNote::TempoFromMeter {
-            days: from_meter,
-            differ,
-        });
+    let sources = tempo.sources_between(tempo_first, priced.last);
+    if !sources.is_empty() {
+        notes.push(CostNote::TempoColours { sources, differ });
     }
     let meter_on_ejp = meter_tariff == Some(Tariff::Ejp);
     let ejp_days: BTreeSet<NaiveDate> = if meter_on_ejp {
-        priced
-            .first
-            .pred_opt()
-            .unwrap_or(priced.first)
+        tempo_first
             .iter_days()
             .take_while(|d| *d <= priced.last)
             .filter(|d| mobile_peak_day(&facts, *d))
@@ -842,7 +1006,8 @@ pub fn report(
     };
 
     // The actual energy from the registers, per day, when they match the offer's bands: each
-    // register with energy has a band, and each band is some register's.
+    // register with energy has a band, and each band that the days could use is some
+    // register's.
     let mut pairs: Vec<(Slot, u64)> = Vec::new();
     let mut mismatch: Option<String> = None;
     let mut covered = vec![false; actual_offer.bands().len()];
@@ -897,10 +1062,15 @@ pub fn report(
         }
     }
     if mismatch.is_none() {
+        // A band no register has is a mismatch only when energy was used in its hours (by
+        // the total index): a Tempo meter recording since this morning has not seen its "HC
+        // Bleu" yet, and no red day has no "HC Rouge".
+        let used = used_bands(&actual_offer, &cal, priced, &wh);
         if let Some(b) = covered
             .iter()
             .zip(actual_offer.bands())
-            .find_map(|(c, b)| (!c).then_some(b))
+            .enumerate()
+            .find_map(|(i, (c, b))| (!c && used.contains(&i)).then_some(b))
         {
             mismatch = Some(format!(
                 "the meter has no register for its band {:?}",
@@ -939,10 +1109,9 @@ pub fn report(
         }
         .map_err(|source| ReportError::Actual {
             contract: contract.label(),
-            hint: match (&contract.tariff_origin, &contract.kva_origin) {
-                (Origin::Given, Origin::Given) => "",
-                _ => ", as the meter says: --contract and --kva give others",
-            },
+            origins: contract.origins(),
+            from_meter: matches!(contract.tariff_origin, Origin::Meter(_))
+                || matches!(contract.kva_origin, Origin::Meter(_)),
             source: Box::new(source),
         })?;
         let alternatives = alternatives(&alt_offers, kva, &cal, days, wh);
@@ -952,6 +1121,7 @@ pub fn report(
         Ok(WhatIf {
             actual,
             alternatives,
+            same_as_actual,
         })
     };
     let total = price_days(priced)?;
@@ -975,26 +1145,54 @@ pub fn report(
 
     // What to tell about the whole range.
     let mut caveats: BTreeSet<Caveat> = total.actual.caveats.iter().cloned().collect();
+    let mut uncoloured: Vec<NaiveDate> = Vec::new();
     for o in &total.alternatives {
         match o {
-            Outcome::Priced(c) => {
-                caveats.extend(c.caveats.iter().cloned());
-                if c.tariff == Some(Tariff::Tempo) && !c.excluded_days.is_empty() {
-                    notes.push(CostNote::TempoUncoloured {
-                        days: c.excluded_days.clone(),
-                    });
+            Outcome::Priced(c) => caveats.extend(c.caveats.iter().cloned()),
+            Outcome::Unpriced { offer, tariff, why } => match why {
+                super::Unpriced::NoColour { days } if *tariff == Some(Tariff::Tempo) => {
+                    uncoloured.clone_from(days)
                 }
-            }
-            Outcome::Unavailable { offer, error, .. } => {
-                let no_days = matches!(error, CostError::Offer(OfferError::NoEjpDays));
-                if !no_days || meter_on_ejp {
-                    notes.push(CostNote::Unavailable {
-                        offer: offer.clone(),
-                        reason: crate::error::Chain(error).to_string(),
-                    });
-                }
-            }
+                w if w.not_applicable() && !meter_on_ejp => {}
+                w => notes.push(CostNote::Unavailable {
+                    offer: offer.clone(),
+                    reason: w.to_string(),
+                }),
+            },
         }
+    }
+    // Days priced past the last known regulated grids: one line, with the Tempo days the
+    // calendar does not reach yet, rather than one per option.
+    let regulated_beyond = caveats.iter().any(|c| {
+        matches!(c, Caveat::BeyondLastGrid { offer, .. }
+            if Tariff::ALL.iter().any(|t| t.display_name() == offer))
+    });
+    let until = tables.prices_until();
+    let calendar_until = tempo.span().map(|s| s.1);
+    let uncoloured_after: usize = uncoloured
+        .iter()
+        .filter(|d| calendar_until.is_none_or(|u| **d > u))
+        .count();
+    if regulated_beyond {
+        caveats.retain(|c| {
+            !matches!(c, Caveat::BeyondLastGrid { offer, .. }
+                if Tariff::ALL.iter().any(|t| t.display_name() == offer))
+        });
+        let days = priced.iter().filter(|d| *d > until).count();
+        notes.push(CostNote::Stale {
+            until,
+            from: tables.prices_source(),
+            days,
+            uncoloured: uncoloured_after,
+        });
+    }
+    // Said in the stale line when every such day is after the calendar's end.
+    let in_stale_line = regulated_beyond && uncoloured_after == uncoloured.len();
+    if !uncoloured.is_empty() && !in_stale_line {
+        notes.push(CostNote::TempoUncoloured {
+            days: uncoloured,
+            calendar_until,
+        });
     }
     notes.extend(caveats.into_iter().map(CostNote::Caveat));
     Ok(Report {
@@ -1006,7 +1204,26 @@ pub fn report(
         rows,
         total: Some(total),
         notes,
+        tables,
     })
+}
+
+/// The bands of `offer` in whose hours of `days` some energy was used (`wh` of the total
+/// index); every band when the days cannot be laid out (EJP without its days).
+fn used_bands(
+    offer: &Offer,
+    cal: &Calendars,
+    days: DayRange,
+    wh: &dyn Fn(&Slot) -> u64,
+) -> BTreeSet<usize> {
+    match slots(offer, cal, days) {
+        Ok(s) => s
+            .iter()
+            .filter(|s| wh(s) > 0)
+            .filter_map(|s| s.band)
+            .collect(),
+        Err(_) => (0..offer.bands().len()).collect(),
+    }
 }
 
 /// [`report`] over the data directory `dir`.

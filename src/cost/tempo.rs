@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 use chrono::{DateTime, NaiveDate, Timelike};
 use chrono_tz::Tz;
 
-use super::Lines;
+use super::lines::Lines;
 use crate::store::TZ;
 use crate::tic::labels::Colour;
 
@@ -72,10 +72,35 @@ pub enum TempoError {
     Embedded(&'static TempoError),
 }
 
-/// Colours by Tempo day.
+/// Where a day's colour comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DaySource {
+    /// The calendar shipped with tic-rec (`data/tariffs/tempo_days.csv`).
+    Shipped,
+    /// RTE's published colours (or the community API's), fetched by `tic-rec tariffs update`.
+    Update,
+    /// A calendar file the user gave.
+    File,
+    /// The meter's own tariff names (LTARF/PTEC) as recorded.
+    Meter,
+}
+
+impl DaySource {
+    /// `the shipped calendar`, `the update`, `your calendar file`, `the meter`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            DaySource::Shipped => "the shipped calendar",
+            DaySource::Update => "the update",
+            DaySource::File => "your calendar file",
+            DaySource::Meter => "the meter",
+        }
+    }
+}
+
+/// Colours by Tempo day, each with where it comes from.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TempoCalendar {
-    days: BTreeMap<NaiveDate, Colour>,
+    days: BTreeMap<NaiveDate, (Colour, DaySource)>,
 }
 
 static SHIPPED: OnceLock<Result<TempoCalendar, TempoError>> = OnceLock::new();
@@ -110,7 +135,13 @@ impl TempoCalendar {
 
     /// The shipped calendar, parsed on first use.
     pub fn shipped() -> Result<&'static TempoCalendar, TempoError> {
-        let r = SHIPPED.get_or_init(|| TempoCalendar::parse(TEMPO_CSV, Path::new(TEMPO_FILE)));
+        let r = SHIPPED.get_or_init(|| {
+            TempoCalendar::parse_bytes(
+                TEMPO_CSV.as_bytes(),
+                Path::new(TEMPO_FILE),
+                DaySource::Shipped,
+            )
+        });
         match r {
             Ok(c) => Ok(c),
             Err(e) => Err(TempoError::Embedded(e)),
@@ -123,15 +154,19 @@ impl TempoCalendar {
             path: path.to_owned(),
             source,
         })?;
-        TempoCalendar::parse_bytes(&text, path)
+        TempoCalendar::parse_bytes(&text, path, DaySource::File)
     }
 
-    /// Parses `date,colour` text; `origin` names it in errors.
+    /// Parses `date,colour` text (a calendar file the user gave); `origin` names it in errors.
     pub fn parse(text: &str, origin: &Path) -> Result<TempoCalendar, TempoError> {
-        TempoCalendar::parse_bytes(text.as_bytes(), origin)
+        TempoCalendar::parse_bytes(text.as_bytes(), origin, DaySource::File)
     }
 
-    fn parse_bytes(bytes: &[u8], origin: &Path) -> Result<TempoCalendar, TempoError> {
+    fn parse_bytes(
+        bytes: &[u8],
+        origin: &Path,
+        source: DaySource,
+    ) -> Result<TempoCalendar, TempoError> {
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -183,7 +218,7 @@ impl TempoCalendar {
                     "expected a colour (BLEU, BLANC, ROUGE or blue, white, red), found {colour_cell:?}"
                 ))
             })?;
-            if let Some(old) = days.insert(date, colour) {
+            if let Some((old, _)) = days.insert(date, (colour, source)) {
                 if old != colour {
                     let first_line = first_lines.get(&date).copied().unwrap_or(0);
                     return Err(bad(format!(
@@ -198,19 +233,59 @@ impl TempoCalendar {
         Ok(TempoCalendar { days })
     }
 
-    /// Adds `other`'s days, which override this calendar's.
+    /// Adds `other`'s days (with their sources), which override this calendar's.
     pub fn extend(&mut self, other: &TempoCalendar) {
         self.days.extend(other.days.iter().map(|(&d, &c)| (d, c)));
     }
 
-    /// Sets the colour of Tempo day `date` (e.g. read from the meter); returns the old one.
+    /// Sets the colour of Tempo day `date` as read from the meter; returns the old one.
     pub fn insert(&mut self, date: NaiveDate, colour: Colour) -> Option<Colour> {
-        self.days.insert(date, colour)
+        self.insert_from(date, colour, DaySource::Meter)
+    }
+
+    /// Sets the colour of Tempo day `date`, from `source`; returns the old one.
+    pub fn insert_from(
+        &mut self,
+        date: NaiveDate,
+        colour: Colour,
+        source: DaySource,
+    ) -> Option<Colour> {
+        self.days.insert(date, (colour, source)).map(|(c, _)| c)
     }
 
     /// The colour of Tempo day `date` (06:00 on `date` → 06:00 the next day).
     pub fn colour(&self, date: NaiveDate) -> Option<Colour> {
-        self.days.get(&date).copied()
+        self.days.get(&date).map(|&(c, _)| c)
+    }
+
+    /// Where the colour of Tempo day `date` comes from.
+    pub fn source(&self, date: NaiveDate) -> Option<DaySource> {
+        self.days.get(&date).map(|&(_, s)| s)
+    }
+
+    /// Every known day, in order: its colour and where it comes from.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (NaiveDate, Colour, DaySource)> + '_ {
+        self.days.iter().map(|(&d, &(c, s))| (d, c, s))
+    }
+
+    /// The last day known from `source`.
+    pub fn last_from(&self, source: DaySource) -> Option<NaiveDate> {
+        self.days
+            .iter()
+            .rev()
+            .find(|(_, (_, s))| *s == source)
+            .map(|(d, _)| *d)
+    }
+
+    /// How many of the days `first..=last` each source colours (sources in order).
+    pub fn sources_between(&self, first: NaiveDate, last: NaiveDate) -> Vec<(DaySource, usize)> {
+        let mut n: BTreeMap<DaySource, usize> = BTreeMap::new();
+        if first <= last {
+            for (_, (_, s)) in self.days.range(first..=last) {
+                *n.entry(*s).or_default() += 1;
+            }
+        }
+        n.into_iter().collect()
     }
 
     /// The colour in force at `t`: that of the Tempo day it falls in.
@@ -342,7 +417,8 @@ mod tests {
             let e = TempoCalendar::parse(text, p).expect_err(want);
             assert!(e.to_string().starts_with(want), "{e} / {want}");
         }
-        let e = TempoCalendar::parse_bytes(b"2025-01-01,BL\xffEU\n", p).expect_err("not UTF-8");
+        let e = TempoCalendar::parse_bytes(b"2025-01-01,BL\xffEU\n", p, DaySource::File)
+            .expect_err("not UTF-8");
         let e = crate::error::Chain(&e).to_string();
         assert!(e.starts_with("cal.csv:1: "), "{e}");
         let e = TempoCalendar::read(Path::new("/nonexistent/cal.csv")).expect_err("no file");

@@ -151,6 +151,8 @@ impl Periods {
                 s.max_gap = s.max_gap.max(seg);
                 if edge {
                     s.flags.insert(Flags::PARTIAL);
+                } else if !covered {
+                    s.flags.insert(Flags::GAP);
                 }
             }
             i += 1;
@@ -348,6 +350,9 @@ impl Accumulator {
                 s.records += h.rows - u64::from(j == 0);
                 s.covered += h.covered;
                 s.max_gap = s.max_gap.max(h.max_gap);
+                if h.max_gap > MAX_COVERED_GAP_S {
+                    s.flags.insert(Flags::GAP);
+                }
             }
         }
         // Energy: every record the summary holds, known to pass the guards.
@@ -404,11 +409,21 @@ impl Accumulator {
         };
         match (self.first, self.last) {
             (Some(f), Some(l)) => {
+                // A record within MAX_COVERED_GAP_S of an edge covers the stretch to it (a
+                // one-minute day whose last record is 23:59 is whole); further, `partial`.
                 if f > b0 {
-                    p.stretch(b0, f, false, true);
+                    let near = (f - MAX_COVERED_GAP_S).max(b0);
+                    if near > b0 {
+                        p.stretch(b0, near, false, true);
+                    }
+                    p.stretch(near, f, true, false);
                 }
                 if l < bn {
-                    p.stretch(l, bn, false, true);
+                    let near = (l + MAX_COVERED_GAP_S).min(bn);
+                    p.stretch(l, near, true, false);
+                    if near < bn {
+                        p.stretch(near, bn, false, true);
+                    }
                 }
             }
             _ => p.stretch(b0, bn, false, true),
@@ -441,10 +456,15 @@ impl Accumulator {
                 flags: st.flags,
             });
         }
+        let mut last = [None; N_ENERGY];
+        for (k, l) in last.iter_mut().enumerate() {
+            *l = self.guards.confirmed(k);
+        }
         let table = Table {
             labels: present.to_vec(),
             tariffs: self.tariffs,
             rows,
+            last,
         };
         let probed = p.probes.take().map(|credits| Probed { credits });
         (table, probed)
@@ -497,11 +517,30 @@ mod tests {
             &[rec(50, 1000), rec(150, 1100), rec(250, 1101)],
         );
         assert_eq!(east(&t), vec![50, 51]);
-        assert_eq!(t.rows[0].flags, Flags::PARTIAL);
+        // The first record 50 s after the start covers it: one notion of complete.
+        assert_eq!(t.rows[0].flags, Flags::default());
         assert_eq!(t.rows[1].flags, Flags::default());
         assert_eq!(t.rows[0].records, Some(1));
         assert_eq!(t.rows[0].max_gap_s, Some(50));
-        assert_eq!(t.rows[0].coverage, Some(0.5));
+        assert_eq!(t.rows[0].coverage, Some(1.0));
+        // Records further from the edges than MAX_COVERED_GAP_S (960 s): partial, and the
+        // stretch within 960 s of a record still covered; a gap inside: `gap`.
+        let t = run(
+            vec![0, 2000, 4000, 6000],
+            &[
+                rec(1500, 1000),
+                rec(2100, 1010),
+                rec(4000, 1040),
+                rec(4100, 1041),
+            ],
+        );
+        assert_eq!(t.rows[0].flags, Flags::PARTIAL);
+        assert_eq!(t.rows[0].coverage, Some((2000.0 - 540.0) / 2000.0));
+        assert_eq!(t.rows[1].flags, Flags::GAP);
+        assert_eq!(t.rows[1].coverage, Some(100.0 / 2000.0));
+        assert_eq!(t.rows[2].flags, Flags::PARTIAL);
+        assert_eq!(t.rows[2].coverage, Some((100.0 + 960.0) / 2000.0));
+        assert_eq!(Flags::GAP.names(), "gap");
     }
 
     #[test]
@@ -518,8 +557,10 @@ mod tests {
         ]);
         let t = run(b.clone(), &recs);
         assert_eq!(east(&t), vec![100, 5 + 38, 3]);
-        assert_eq!(t.rows[0].flags, Flags::INDEX_RESET);
-        assert_eq!(t.rows[1].flags, Flags::INDEX_RESET);
+        // 970 s without a record between 30 and 1000, and 1030 and 2000: gaps; the last
+        // record 970 s before the end: partial.
+        assert_eq!(t.rows[0].flags, Flags::INDEX_RESET | Flags::GAP);
+        assert_eq!(t.rows[1].flags, Flags::INDEX_RESET | Flags::GAP);
         assert_eq!(t.rows[2].flags, Flags::IMPLAUSIBLE_JUMP | Flags::PARTIAL);
         let mut m = vec![rec(0, 100), rec(500, 200)];
         let mut r = rec(600, 3);

@@ -35,15 +35,9 @@ fn has_record(day: NaiveDate, files: &DayFiles) -> Result<bool, Error> {
     Ok(false)
 }
 
-/// Feeds the last days before `day`: the nearest one in full, and earlier ones while those
-/// fed hold fewer than [`LOOK_BACK_BYTES`] (at most [`LOOK_BACK_DAYS`] days); their energy
-/// labels go to `around`.
-fn look_back(
-    store: &Catalog,
-    day: NaiveDate,
-    acc: &mut Accumulator,
-    around: &mut Vec<usize>,
-) -> Result<(), Error> {
+/// The days fed before `day`: the nearest one with a record, and earlier ones while those
+/// hold fewer than [`LOOK_BACK_BYTES`] (at most [`LOOK_BACK_DAYS`] days), in time order.
+fn back_days(store: &Catalog, day: NaiveDate) -> Result<Vec<(NaiveDate, &DayFiles)>, Error> {
     let mut days = Vec::new();
     let mut bytes = 0;
     for (d, files) in store.before(day) {
@@ -56,14 +50,61 @@ fn look_back(
             break;
         }
     }
-    for (d, files) in days.into_iter().rev() {
-        let mut open = DayRecords::open(d, files)?;
-        add_labels(around, open.columns());
-        merge(&mut open, |f| {
-            acc.take(f);
-            true
-        })?;
+    days.reverse();
+    Ok(days)
+}
+
+/// Feeds the days before `day` ([`back_days`]) in full; their energy labels go to `around`.
+fn look_back(
+    store: &Catalog,
+    day: NaiveDate,
+    acc: &mut Accumulator,
+    around: &mut Vec<usize>,
+) -> Result<(), Error> {
+    for (d, files) in back_days(store, day)? {
+        read_back(d, files, acc, around)?;
     }
+    Ok(())
+}
+
+/// [`look_back`] from the days' summaries where the accumulator takes them (exactly as
+/// their rows: [`Accumulator::feed_summary`]), so that a month of an archived year does not
+/// read the day before it in full.
+fn look_back_indexed(
+    store: &Catalog,
+    day: NaiveDate,
+    acc: &mut Accumulator,
+    around: &mut Vec<usize>,
+    cache: &mut Cache,
+    observer: &mut dyn ExportObserver,
+) -> Result<(), Error> {
+    let days = back_days(store, day)?;
+    let got = acquire(&days, cache, observer);
+    for (a, (d, files)) in got.into_iter().zip(days) {
+        if let Some(s) = &a.summary {
+            add_label_ids(around, &s.labels);
+            if acc.feed_summary(s) {
+                continue;
+            }
+        }
+        read_back(d, files, acc, around)?;
+    }
+    Ok(())
+}
+
+/// Feeds every row of a day read back (before the range); its energy labels go to `around`.
+fn read_back(
+    d: NaiveDate,
+    files: &DayFiles,
+    acc: &mut Accumulator,
+    around: &mut Vec<usize>,
+) -> Result<(), Error> {
+    let mut open = DayRecords::open(d, files)?;
+    add_labels(around, open.columns());
+    merge(&mut open, |f| {
+        acc.take(f);
+        true
+    })?;
     Ok(())
 }
 
@@ -240,7 +281,7 @@ pub fn indexed(
     let mut cache = Cache::new(store.dir());
     let mut present = Vec::new();
     let mut around = Vec::new();
-    look_back(store, from, acc, &mut around)?;
+    look_back_indexed(store, from, acc, &mut around, &mut cache, observer)?;
     let days: Vec<(NaiveDate, &DayFiles)> = store.days(from, to).collect();
     for batch in days.chunks(BATCH) {
         let mut got = acquire(batch, &mut cache, observer);

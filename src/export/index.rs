@@ -39,8 +39,10 @@ use crate::tic::plausible::{allowed_wh, least_power_va};
 
 /// Format version: a summary of another version is rebuilt. Version 3 names the energy
 /// labels (earlier versions stored their positions in the registry); version 4 adds the
-/// day's facts (`facts`, `rates`, `switch`, `window` lines) and the marks (`mark` lines).
-pub const VERSION: u32 = 4;
+/// day's facts (`facts`, `rates`, `switch`, `window` lines) and the marks (`mark` lines);
+/// version 5 counts records up to [`MAX_COVERED_GAP_S`] = 16 min apart as covering (5 min
+/// before).
+pub const VERSION: u32 = 5;
 
 /// The most HC/HP switches (and marks) a summary keeps for a day; more are dropped and
 /// counted (a meter switches a few times a day).
@@ -892,7 +894,7 @@ mod tests {
     #[test]
     fn round_trip_and_garbage() {
         let mut b = Builder::new(stamps(), vec![0, 2]);
-        for (i, t) in [10, 20, 400, 3600, 3700, 7300].into_iter().enumerate() {
+        for (i, t) in [10, 20, 1400, 3600, 3700, 7300].into_iter().enumerate() {
             b.feed(&rec(t, 1000 + i as i64, (i > 1).then_some(6000)));
         }
         let s = b.finish();
@@ -900,7 +902,7 @@ mod tests {
         assert_eq!(s.hours.len(), 3);
         assert_eq!(
             (s.hours[0].rows, s.hours[0].covered, s.hours[0].max_gap),
-            (3, 10, 380)
+            (3, 10, 1380)
         );
         assert_eq!(s.power, Some(6000));
         assert_eq!(s.tariffs, vec![(1, "HEURE CREUSE".to_owned())]);

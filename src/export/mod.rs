@@ -40,8 +40,10 @@
 //!   it passed the check. The flag goes on every period the left-out step spans. Consumption
 //!   before and after the event is kept; it is never negative and an impossible step never
 //!   adds consumption. So that a period's value does not depend on the range asked, the days
-//!   before the range are read back (the nearest day with records in full, and earlier ones
-//!   up to 3 days while they hold fewer than 4 kB) and the first 64 records after it are read.
+//!   before the range are read back (the nearest day with records, and earlier ones up to 3
+//!   days while they hold fewer than 4 kB: in [`ReadMode::Index`] from their summaries where
+//!   those hold, as the range's days are, else in full) and the first 64 records after it
+//!   are read.
 //! - **Order**: in a day's merged rows, a row at the same time as the previous one is skipped;
 //!   a row earlier than the previous one is skipped and flagged `out_of_order` — unless it is
 //!   still after the row before that one, in which case the previous row (a time ahead) is
@@ -51,8 +53,12 @@
 //!   (`BLEU`, `BLANC`, `ROUGE`) it carries; when no pair was seen, `EASF01` is HC and `EASF02` HP.
 //!   In historique mode `HCHC`/`BBRHC*` are HC and `HCHP`/`BBRHP*` HP.
 //! - **Quality**: `records` (rows in the period), `coverage` (share of the period lying between
-//!   consecutive records at most [`MAX_COVERED_GAP_S`] apart), `max_gap_s` (longest stretch of
-//!   the period without a record).
+//!   consecutive records at most [`MAX_COVERED_GAP_S`] apart, or between a period's start or
+//!   end and a record at most that far from it), `max_gap_s` (longest stretch of the period
+//!   without a record). **One notion of complete**: a period recorded at any cadence from
+//!   1 s to 15 min without a gap has coverage 1 and no flag; a flag names what is missing:
+//!   `gap` (records further apart than [`MAX_COVERED_GAP_S`] inside it), `partial` (the
+//!   records start after its start or end before its end by more than that).
 //! - **Modes**: [`ReadMode::Index`] (the default) gives exactly what [`ReadMode::Scan`] gives, every
 //!   column included, but reads a day's files only when its summary is missing or stale.
 //!   Reading a day in full builds a summary of it (per UTC hour: rows, covered seconds,
@@ -115,8 +121,11 @@ pub use tariff::Tariffs;
 
 mod summary;
 
-/// Records further apart than this leave the stretch between them uncovered.
-pub const MAX_COVERED_GAP_S: i64 = 300;
+/// Records at most this far apart cover the time between them (and a record this close to
+/// a period's start or end covers the stretch to it): the longest cadence the recorder
+/// offers (`--every 15min`) and a minute. Further apart, the stretch is a gap: flagged
+/// `gap` (inside the data) or `partial` (before its first record, after its last).
+pub const MAX_COVERED_GAP_S: i64 = 960;
 
 /// The most periods one export takes.
 pub const MAX_PERIODS: i64 = 200_000;

@@ -5,8 +5,12 @@
 //! (`blue_hc_wh`, `blue_hp_wh`, `white_…`, `red_…`) when the data has Tempo indexes, then
 //! `records`, `coverage`, `max_gap_s`, `flags`.
 //!
-//! The table for reading ([`table_columns`]) shows energy in kWh with three decimals and
-//! leaves out the energy columns that carry none in the range or repeat another.
+//! The table for reading ([`table_columns`], [`write_table`]) fits a terminal: one `period`
+//! column (`2026-05-01`, `2026-W18`, `2026-05`, `2026`: [`period_label`]) instead of the two
+//! instants, energy in kWh with three decimals under short names (`hc`, `blue_hc`, `total`)
+//! and a line of units under the header, only the energy columns that carry some in the
+//! range and do not repeat another, `coverage` only when a period is not whole, and `flags`.
+//! CSV and Parquet keep every column.
 //!
 //! Types: times are RFC 3339 with the local offset in CSV and `timestamp[us, tz=UTC]` in
 //! Parquet; Wh and counts are Int64, `coverage` Float64, `flags` a string of names joined by
@@ -24,10 +28,11 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
-use super::{Error, RecordSink, Table, ENERGY_LABELS};
+use super::{Error, Period, RecordSink, Table, ENERGY_LABELS};
 use crate::store::TZ;
 use crate::tic::labels::is_numeric as is_numeric_label;
 use crate::tic::labels::{Colour, Rate};
+use chrono::NaiveDate;
 
 /// The values of one column.
 #[derive(Clone, Debug, PartialEq)]
@@ -241,12 +246,124 @@ pub fn columns(table: &Table) -> Vec<(String, Values)> {
 
 /// An output error, its I/O cause kept (a CSV, Arrow or Parquet error wrapping one is
 /// unwrapped).
-/// The columns of the table for reading (`--format table`), from those of [`columns`]:
-/// energy in kWh with three decimals (headers `…_kwh`), and, unless `all`, only the energy
-/// columns that carry energy in the range and do not repeat another — `easf01` is `hc` on an
-/// HC/HP meter, `east` is `total`, a Tempo meter's indexes are its colour columns —
-/// `total` always, then the quality columns. CSV and Parquet keep every column, in Wh.
-pub fn table_columns(columns: Vec<(String, Values)>, all: bool) -> Vec<(String, Values)> {
+/// The label of the period `[start, end)` of a table of `period`s: `2026-05-01` (a day),
+/// `2026-W18` (a whole ISO week), `2026-05` (a whole month), `2026` (a whole year), and
+/// `2026-05-15…31` (or `2025-12-29…01-04`, `2025-12-29…2026-01-04`) for one clipped to the
+/// range; an hour is its local start,
+/// `2026-10-25T02:00+02:00` (the offset tells the two 02:00 of an October night apart).
+pub fn period_label(period: Period, start: i64, end: i64) -> String {
+    let local = |t: i64| chrono::DateTime::from_timestamp(t, 0).map(|u| u.with_timezone(&TZ));
+    let (Some(a), Some(b)) = (local(start), local(end - 1)) else {
+        return rfc3339(start);
+    };
+    let (first, last) = (a.date_naive(), b.date_naive());
+    let whole = |f: NaiveDate, l: NaiveDate| f == first && l == last;
+    use chrono::Datelike;
+    // A clipped period, short: `2026-01-01…04`, `2025-12-29…01-04`, `2025-12-29…2026-01-04`.
+    let clipped = || {
+        if (first.year(), first.month()) == (last.year(), last.month()) {
+            format!("{first}…{}", last.format("%d"))
+        } else if first.year() == last.year() {
+            format!("{first}…{}", last.format("%m-%d"))
+        } else {
+            format!("{first}…{last}")
+        }
+    };
+    match period {
+        Period::Hour => a.format("%Y-%m-%dT%H:%M%:z").to_string(),
+        Period::Day => first.to_string(),
+        Period::Week => {
+            let monday =
+                first - chrono::Days::new(u64::from(first.weekday().num_days_from_monday()));
+            if whole(monday, monday + chrono::Days::new(6)) {
+                let w = first.iso_week();
+                format!("{}-W{:02}", w.year(), w.week())
+            } else {
+                clipped()
+            }
+        }
+        Period::Month => {
+            let f = first.with_day(1).unwrap_or(first);
+            let l = f
+                .checked_add_months(chrono::Months::new(1))
+                .and_then(|d| d.pred_opt())
+                .unwrap_or(last);
+            if whole(f, l) {
+                first.format("%Y-%m").to_string()
+            } else {
+                clipped()
+            }
+        }
+        Period::Year => {
+            let f = NaiveDate::from_ymd_opt(first.year(), 1, 1).unwrap_or(first);
+            let l = NaiveDate::from_ymd_opt(first.year(), 12, 31).unwrap_or(last);
+            if whole(f, l) {
+                first.year().to_string()
+            } else {
+                clipped()
+            }
+        }
+    }
+}
+
+/// `columns` with `period_start` and `period_end` replaced by one `period` column of
+/// [`period_label`]s.
+pub fn label_periods(columns: Vec<(String, Values)>, period: Period) -> Vec<(String, Values)> {
+    let starts = columns.iter().find_map(|(n, v)| match v {
+        Values::Time(t) if n == "period_start" => Some(t.clone()),
+        _ => None,
+    });
+    let ends = columns.iter().find_map(|(n, v)| match v {
+        Values::Time(t) if n == "period_end" => Some(t.clone()),
+        _ => None,
+    });
+    let (Some(starts), Some(ends)) = (starts, ends) else {
+        return columns;
+    };
+    let labels = starts
+        .iter()
+        .zip(&ends)
+        .map(|(&a, &b)| Some(period_label(period, a, b)))
+        .collect();
+    let mut out = vec![("period".to_owned(), Values::Text(labels))];
+    out.extend(
+        columns
+            .into_iter()
+            .filter(|(n, _)| n != "period_start" && n != "period_end"),
+    );
+    out
+}
+
+/// Leaves out the quality columns a reader of the table needs not: `records` and
+/// `max_gap_s`, `coverage` when every period is whole, and `flags` when none has one (the
+/// flags say what is missing).
+pub fn drop_quality(columns: Vec<(String, Values)>) -> Vec<(String, Values)> {
+    columns
+        .into_iter()
+        .filter(|(n, v)| match (n.as_str(), v) {
+            ("records" | "max_gap_s", _) => false,
+            ("coverage", Values::Float(x)) => x.iter().any(|c| c.is_some_and(|c| c < 1.0)),
+            ("flags", Values::Text(x)) => x
+                .iter()
+                .any(|f| f.as_deref().is_some_and(|f| !f.is_empty())),
+            _ => true,
+        })
+        .collect()
+}
+
+/// The columns of the table for reading (`--format table`), from those of [`columns`]: the
+/// period's label, energy in kWh with three decimals (named by the stem: `hc`, `blue_hc`,
+/// `total`), and, unless `all`, only the energy columns that carry energy in the range and do
+/// not repeat another — `easf01` is `hc` on an HC/HP meter, `east` is `total`, a Tempo
+/// meter's indexes are its colour columns — `total` always, then `coverage` when a period is
+/// not whole, and `flags` ([`drop_quality`]). CSV and Parquet keep every column, in Wh.
+pub fn table_columns(
+    columns: Vec<(String, Values)>,
+    period: Period,
+    all: bool,
+) -> Vec<(String, Values)> {
+    let columns = label_periods(columns, period);
+    let columns = if all { columns } else { drop_quality(columns) };
     let is_energy = |name: &str| name.ends_with("_wh");
     let derived = |name: &str| {
         matches!(name, "hc_wh" | "hp_wh" | "total_wh")
@@ -287,7 +404,7 @@ pub fn table_columns(columns: Vec<(String, Values)>, all: bool) -> Vec<(String, 
         .map(|((name, v), _)| match v {
             Values::Int(x) if is_energy(&name) => {
                 let stem = name.strip_suffix("_wh").unwrap_or(&name);
-                (format!("{stem}_kwh"), Values::Kwh(x))
+                (stem.to_owned(), Values::Kwh(x))
             }
             other => (name, other),
         })
@@ -361,20 +478,52 @@ pub fn write_csv(columns: &[(String, Values)], w: &mut dyn Write) -> Result<(), 
     csv.flush().map_err(out_err)
 }
 
-/// Writes columns as an aligned text table (numbers to the right).
+/// Writes columns as an aligned text table (numbers to the right): the header, a line of
+/// units (`kWh`, `€`) when a column has one, then the rows (an empty figure as `–`).
 pub fn write_table(columns: &[(String, Values)], w: &mut dyn Write) -> Result<(), Error> {
+    write_table_saying(columns, &|_, _| None, w)
+}
+
+/// [`write_table`], an empty figure of column `j`, row `i` said by `empty(j, i)` when it
+/// gives a word (`not priced`), else `–`.
+pub fn write_table_saying(
+    columns: &[(String, Values)],
+    empty: &dyn Fn(usize, usize) -> Option<&'static str>,
+    w: &mut dyn Write,
+) -> Result<(), Error> {
     let n = columns.first().map_or(0, |(_, v)| v.len());
+    // An empty figure is shown as `–` (none: no data) or in words, never as a blank a
+    // reader could take for a zero.
     let cells: Vec<Vec<String>> = columns
         .iter()
-        .map(|(_, v)| (0..n).map(|i| v.cell(i)).collect())
+        .enumerate()
+        .map(|(j, (_, v))| {
+            let figure = matches!(v, Values::Kwh(_) | Values::Decimal(..));
+            (0..n)
+                .map(|i| match v.cell(i) {
+                    c if c.is_empty() && figure => empty(j, i).unwrap_or("–").to_owned(),
+                    c => c,
+                })
+                .collect()
+        })
         .collect();
+    let units: Vec<&str> = columns
+        .iter()
+        .map(|(_, v)| match v {
+            Values::Kwh(_) | Values::Decimal(3, _) => "kWh",
+            Values::Decimal(2, _) => "€",
+            _ => "",
+        })
+        .collect();
+    let width = |s: &str| s.chars().count();
     let widths: Vec<usize> = columns
         .iter()
         .zip(&cells)
-        .map(|((name, _), c)| {
+        .zip(&units)
+        .map(|(((name, _), c), u)| {
             c.iter()
-                .map(String::len)
-                .chain([name.len()])
+                .map(|s| width(s))
+                .chain([width(name), width(u)])
                 .max()
                 .unwrap_or(0)
         })
@@ -390,6 +539,13 @@ pub fn write_table(columns: &[(String, Values)], w: &mut dyn Write) -> Result<()
         pad(&mut line, name, widths[j], right(v), j == 0);
     }
     writeln!(w, "{}", line.trim_end()).map_err(out_err)?;
+    if units.iter().any(|u| !u.is_empty()) {
+        line.clear();
+        for (j, (_, v)) in columns.iter().enumerate() {
+            pad(&mut line, units[j], widths[j], right(v), j == 0);
+        }
+        writeln!(w, "{}", line.trim_end()).map_err(out_err)?;
+    }
     #[allow(clippy::needless_range_loop)] // row i of every column
     for i in 0..n {
         line.clear();
@@ -405,7 +561,7 @@ fn pad(line: &mut String, s: &str, width: usize, right: bool, first: bool) {
     if !first {
         line.push_str("  ");
     }
-    let fill = " ".repeat(width.saturating_sub(s.len()));
+    let fill = " ".repeat(width.saturating_sub(s.chars().count()));
     if right {
         line.push_str(&fill);
         line.push_str(s);
@@ -622,6 +778,57 @@ mod tests {
     use super::*;
 
     #[test]
+    fn period_labels() {
+        let t = |y, m, d| {
+            crate::store::midnight(NaiveDate::from_ymd_opt(y, m, d).expect("date")).expect("t")
+        };
+        for (period, a, b, want) in [
+            (Period::Day, t(2026, 5, 1), t(2026, 5, 2), "2026-05-01"),
+            (Period::Day, t(2026, 3, 29), t(2026, 3, 30), "2026-03-29"),
+            (Period::Week, t(2026, 4, 27), t(2026, 5, 4), "2026-W18"),
+            (
+                Period::Week,
+                t(2026, 4, 29),
+                t(2026, 5, 4),
+                "2026-04-29…05-03",
+            ),
+            (Period::Month, t(2026, 5, 1), t(2026, 6, 1), "2026-05"),
+            (
+                Period::Month,
+                t(2026, 5, 15),
+                t(2026, 6, 1),
+                "2026-05-15…31",
+            ),
+            (Period::Year, t(2026, 1, 1), t(2027, 1, 1), "2026"),
+            (
+                Period::Year,
+                t(2025, 12, 30),
+                t(2026, 1, 1),
+                "2025-12-30…31",
+            ),
+            (
+                Period::Year,
+                t(2026, 1, 1),
+                t(2026, 6, 1),
+                "2026-01-01…05-31",
+            ),
+            (Period::Week, t(2025, 12, 29), t(2026, 1, 5), "2026-W01"),
+        ] {
+            assert_eq!(period_label(period, a, b), want, "{period:?}");
+        }
+        // The two 02:00 of 25 October 2026.
+        let first = t(2026, 10, 25) + 2 * 3600;
+        assert_eq!(
+            period_label(Period::Hour, first, first + 3600),
+            "2026-10-25T02:00+02:00"
+        );
+        assert_eq!(
+            period_label(Period::Hour, first + 3600, first + 7200),
+            "2026-10-25T02:00+01:00"
+        );
+    }
+
+    #[test]
     fn kwh_is_exact() {
         for (wh, want) in [
             (0, "0.000"),
@@ -657,7 +864,7 @@ mod tests {
                     ("total_wh", &[3, 4]),
                     ("records", &[60, 60]),
                 ],
-                &["hc_kwh", "hp_kwh", "total_kwh", "records"],
+                &["hc", "hp", "total"],
             ),
             // EJP: two indexes no HC/HP column splits; no HC at all.
             (
@@ -667,18 +874,18 @@ mod tests {
                     ("hc_wh", &[0, 0]),
                     ("total_wh", &[5, 7]),
                 ],
-                &["ejphn_kwh", "ejphpm_kwh", "total_kwh"],
+                &["ejphn", "ejphpm", "total"],
             ),
             // No energy at all: total stays.
-            (&[("east_wh", &[0]), ("total_wh", &[0])], &["total_kwh"]),
+            (&[("east_wh", &[0]), ("total_wh", &[0])], &["total"]),
         ];
         for (c, want) in cases {
-            let shown = table_columns(cols(c), false);
+            let shown = table_columns(cols(c), Period::Day, false);
             assert_eq!(names(&shown), *want);
-            let all = table_columns(cols(c), true);
+            let all = table_columns(cols(c), Period::Day, true);
             assert_eq!(all.len(), c.len());
         }
-        let shown = table_columns(cols(&[("total_wh", &[27_905])]), false);
+        let shown = table_columns(cols(&[("total_wh", &[27_905])]), Period::Day, false);
         assert_eq!(shown[0].1.cell(0), "27.905");
         let c = Values::cents(vec![Some(123_456), Some(5), Some(-1), None]);
         let cells: Vec<String> = (0..4).map(|i| c.cell(i)).collect();

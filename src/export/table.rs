@@ -10,7 +10,8 @@ use crate::tic::labels::{Class, Colour, Rate};
 pub struct Flags(u8);
 
 impl Flags {
-    /// The period reaches beyond the first or last record.
+    /// The period reaches beyond the first or last record (by more than
+    /// [`super::MAX_COVERED_GAP_S`]): held at the edge record.
     pub const PARTIAL: Flags = Flags(1);
     /// An index decreased or read zero; the step was left out.
     pub const INDEX_RESET: Flags = Flags(2);
@@ -22,8 +23,12 @@ impl Flags {
     pub const OUT_OF_ORDER: Flags = Flags(16);
     /// A damaged row (not a record: a bad sector, a hand edit) was skipped here.
     pub const DAMAGED_ROWS: Flags = Flags(32);
-    const NAMES: [(Flags, &'static str); 6] = [
+    /// Records further apart than [`super::MAX_COVERED_GAP_S`] inside the period: the
+    /// indexes across the gap are interpolated.
+    pub const GAP: Flags = Flags(64);
+    const NAMES: [(Flags, &'static str); 7] = [
         (Flags::PARTIAL, "partial"),
+        (Flags::GAP, "gap"),
         (Flags::INDEX_RESET, "index_reset"),
         (Flags::METER_CHANGED, "meter_changed"),
         (Flags::IMPLAUSIBLE_JUMP, "implausible_jump"),
@@ -71,7 +76,7 @@ pub struct Row {
     pub wh: [Option<i64>; N_ENERGY],
     /// Records in the period.
     pub records: Option<u64>,
-    /// Share of the period covered by records at most 5 min apart.
+    /// Share of the period covered by records (see [`super::MAX_COVERED_GAP_S`]).
     pub coverage: Option<f64>,
     /// Longest stretch of the period without a record, s.
     pub max_gap_s: Option<i64>,
@@ -88,6 +93,10 @@ pub struct Table {
     pub tariffs: Tariffs,
     /// One row per period.
     pub rows: Vec<Row>,
+    /// The last value credited of each index, `(time, Wh)`: a later record of the same meter
+    /// adds to the last period what its index rose since (the dashboard's today so far
+    /// between two reads of the day).
+    pub last: [Option<(i64, i64)>; N_ENERGY],
 }
 
 impl Table {

@@ -88,6 +88,20 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    /// What the link's threads share, before any session: `broker` as the status shows it.
+    fn new(broker: String, current: u64) -> Shared {
+        Shared {
+            inbox: Mutex::new(Inbox::default()),
+            wake: Condvar::new(),
+            status: Mutex::new(LinkStatus::new(broker)),
+            current: AtomicU64::new(current),
+            notes: Mutex::new(Vec::new()),
+            epoch: Instant::now(),
+            last_row: AtomicU64::new(0),
+            last_frame: AtomicU64::new(0),
+        }
+    }
+
     fn event(&self, session: u64, e: LinkEvent) {
         let mut inbox = lock(&self.inbox);
         // Home Assistant saying `online` again and again is one event; each SUBACK and each
@@ -235,16 +249,7 @@ pub fn start(cfg: Config) -> Result<(MqttObserver, MqttHandle), MqttError> {
     }
     let tls = tls_config(&cfg)?;
     let client_id = cfg.client_id.clone().unwrap_or_else(default_client_id);
-    let shared = Arc::new(Shared {
-        inbox: Mutex::new(Inbox::default()),
-        wake: Condvar::new(),
-        status: Mutex::new(LinkStatus::new(cfg.broker.to_string())),
-        current: AtomicU64::new(0),
-        notes: Mutex::new(Vec::new()),
-        epoch: Instant::now(),
-        last_row: AtomicU64::new(0),
-        last_frame: AtomicU64::new(0),
-    });
+    let shared = Arc::new(Shared::new(cfg.broker.to_string(), 0));
     let prepared = Prepared {
         cfg,
         client_id,
@@ -759,16 +764,7 @@ mod tests {
 
     #[test]
     fn an_ended_sessions_driver_writes_no_status_and_counts_go_on() {
-        let shared = Shared {
-            inbox: Mutex::new(Inbox::default()),
-            wake: Condvar::new(),
-            status: Mutex::new(LinkStatus::new("mqtt://h:1883".into())),
-            current: AtomicU64::new(1),
-            notes: Mutex::new(Vec::new()),
-            epoch: Instant::now(),
-            last_row: AtomicU64::new(0),
-            last_frame: AtomicU64::new(0),
-        };
+        let shared = Shared::new("mqtt://h:1883".into(), 1);
         let t0 = Instant::now();
         let mut old = Link::new("mqtt://h:1883".into());
         old.connected(t0);
@@ -797,16 +793,7 @@ mod tests {
 
     #[test]
     fn every_suback_and_retained_message_reaches_the_publisher() {
-        let shared = Shared {
-            inbox: Mutex::new(Inbox::default()),
-            wake: Condvar::new(),
-            status: Mutex::new(LinkStatus::new("mqtt://h:1883".into())),
-            current: AtomicU64::new(1),
-            notes: Mutex::new(Vec::new()),
-            epoch: Instant::now(),
-            last_row: AtomicU64::new(0),
-            last_frame: AtomicU64::new(0),
-        };
+        let shared = Shared::new("mqtt://h:1883".into(), 1);
         for _ in 0..4 {
             shared.event(1, LinkEvent::Subscribed);
         }

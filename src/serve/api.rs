@@ -12,10 +12,15 @@ fn money(m: Option<crate::cost::Money>) -> Value {
     m.map_or(Value::Null, |m| Value::String(m.plain()))
 }
 
-/// An option's € (a decimal string, rounded to the cent; `null`: not priced) and the days
-/// left out of it.
+/// An option's € (a decimal string, rounded to the cent; `null`: not priced, or no recorded
+/// day), the days with hours of unknown Tempo colour (the same count as `tic-rec cost`'s
+/// `tempo_missing_days`), and why it is not priced (`null` when it is).
 fn option(c: &OptionCost) -> Value {
-    json!({"eur": money(c.eur), "missing_days": c.missing_days})
+    obj([
+        ("eur", money(c.eur)),
+        ("missing_days", c.missing_days.into()),
+        ("unpriced", c.unpriced.clone().into()),
+    ])
 }
 
 /// `/api/now`.
@@ -27,67 +32,93 @@ pub fn now(now: &Now, cost: &Result<CostTable, CostError>) -> Value {
             .labels
             .iter()
             .map(|&k| {
-                json!({
-                    "index": crate::export::ENERGY_LABELS[k],
-                    "slot": super::now::slot_name(k, &classes),
-                    "wh": row.wh[k],
-                })
+                obj([
+                    ("index", crate::export::ENERGY_LABELS[k].into()),
+                    ("slot", super::now::slot_name(k, &classes).into()),
+                    ("wh", row.wh[k].into()),
+                ])
             })
             .collect();
-        Some(json!({
-            "day": day.to_string(),
-            "hc_wh": t.hc(row),
-            "hp_wh": t.hp(row),
-            "total_wh": t.total(row),
-            "indexes": indexes,
-            "records": row.records,
-            "coverage": row.coverage,
-            "flags": flags(row.flags.names()),
-        }))
+        Some(obj([
+            ("day", day.to_string().into()),
+            ("hc_wh", t.hc(row).into()),
+            ("hp_wh", t.hp(row).into()),
+            ("total_wh", t.total(row).into()),
+            ("indexes", indexes.into()),
+            ("records", row.records.into()),
+            ("coverage", row.coverage.into()),
+            ("flags", flags(row.flags.names())),
+        ]))
     });
     let link = now.counters.as_ref().map(|c| {
-        json!({
-            "frames": c.decoder.frames,
-            "checksum_errors": c.decoder.groups_bad,
-            "port_reopens": c.port_reopens,
-            "port_open": c.port_open,
-            "rows_written": c.written,
-            "rows_held": c.held,
-            "mqtt": now.mqtt.as_ref().map(|m| json!({
-                "broker": m.broker,
-                "state": m.state.name(),
-                "detail": m.state.to_string(),
-                "connects": m.connects,
-                "failures": m.failures,
-                "states": m.states,
-                "last_state": m.last_state.map(|t| t.to_rfc3339()),
-            })),
-        })
+        obj([
+            ("frames", c.decoder.frames.into()),
+            ("checksum_errors", c.decoder.groups_bad.into()),
+            ("port_reopens", c.port_reopens.into()),
+            ("port_open", c.port_open.into()),
+            ("rows_written", c.written.into()),
+            ("rows_held", c.held.into()),
+            (
+                "mqtt",
+                now.mqtt.as_ref().map_or(Value::Null, |m| {
+                    obj([
+                        ("broker", m.broker.as_str().into()),
+                        ("state", m.state.name().into()),
+                        ("detail", m.state.to_string().into()),
+                        ("connects", m.connects.into()),
+                        ("failures", m.failures.into()),
+                        ("states", m.states.into()),
+                        ("last_state", m.last_state.map(|t| t.to_rfc3339()).into()),
+                    ])
+                }),
+            ),
+        ])
     });
     let indexes: Vec<Value> = now
         .indexes
         .iter()
-        .map(|i| json!({"index": i.label, "slot": i.slot, "wh": i.wh}))
+        .map(|i| {
+            obj([
+                ("index", i.label.into()),
+                ("slot", i.slot.as_str().into()),
+                ("wh", i.wh.into()),
+            ])
+        })
         .collect();
-    json!({
-        "source": now.source.name(),
-        "time": now.time().map(|t| t.to_rfc3339()),
-        "age_s": now.age_s(),
-        "power_va": now.power.map(|(_, v)| v),
-        "power_label": now.power.map(|(l, _)| l),
-        "tariff": now.tariff.as_ref().map(|(name, c)| json!({
-            "name": name,
-            "slot": class_slot(*c),
-        })),
-        "tempo": {
-            "today": now.colour_today.map(|c| c.name()),
-            "tomorrow": now.colour_tomorrow.map(|c| c.name()),
-        },
-        "indexes": indexes,
-        "today": today,
-        "cost": cost_summary(cost),
-        "link": link,
-    })
+    obj([
+        ("source", now.source.name().into()),
+        ("time", now.time().map(|t| t.to_rfc3339()).into()),
+        ("age_s", now.age_s().into()),
+        ("power_va", now.power.map(|(_, v)| v).into()),
+        ("power_label", now.power.map(|(l, _)| l).into()),
+        (
+            "tariff",
+            now.tariff.as_ref().map_or(Value::Null, |(name, c)| {
+                obj([
+                    ("name", name.as_str().into()),
+                    ("slot", class_slot(*c).into()),
+                ])
+            }),
+        ),
+        (
+            "tempo",
+            obj([
+                ("today", now.colour_today.map(|c| c.name()).into()),
+                ("tomorrow", now.colour_tomorrow.map(|c| c.name()).into()),
+            ]),
+        ),
+        ("indexes", indexes.into()),
+        ("today", today.unwrap_or(Value::Null)),
+        ("cost", cost_summary(cost)),
+        ("link", link.unwrap_or(Value::Null)),
+    ])
+}
+
+/// An object of `pairs`, in their order, the values moved in (`json!` would copy a nested
+/// `Value` through the serializer: `/api/now` is built for every record inside the
+/// recorder).
+fn obj<const N: usize>(pairs: [(&str, Value); N]) -> Value {
+    Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
 
 fn flags(names: String) -> Value {
@@ -103,12 +134,25 @@ fn flags(names: String) -> Value {
 fn cost_summary(cost: &Result<CostTable, CostError>) -> Value {
     match cost {
         Err(e) => json!({"available": false, "reason": crate::error::Chain(e).to_string()}),
-        Ok(t) => json!({
-            "available": true,
-            "contract": t.contract,
-            "total_eur": money(t.total.as_ref().and_then(|p| p.actual.eur)),
-            "summary": t.summary,
-        }),
+        Ok(t) => obj([
+            ("available", true.into()),
+            ("contract", t.contract.as_str().into()),
+            (
+                "total_eur",
+                money(t.total.as_ref().and_then(|p| p.actual.eur)),
+            ),
+            ("summary", t.summary.clone().into()),
+            (
+                "what_if",
+                Value::Object(
+                    t.alternatives
+                        .iter()
+                        .zip(t.total.iter().flat_map(|p| &p.what_if))
+                        .map(|((k, _), c)| (k.clone(), option(c)))
+                        .collect(),
+                ),
+            ),
+        ]),
     }
 }
 
@@ -206,7 +250,8 @@ pub fn cost(period: Period, cost: &Result<CostTable, CostError>) -> Value {
                 "rows": rows,
                 "total": t.total.as_ref().map(row),
                 "summary": t.summary,
-                "notes": t.notes,
+                "notes": t.notes.iter().map(|(warning, text)| json!({"warning": warning, "text": text})).collect::<Vec<_>>(),
+                "describe": t.describe,
             })
         }
     }

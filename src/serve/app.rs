@@ -169,6 +169,11 @@ impl App {
             "/month" => html(self.month_page(q)),
             "/year" => html(self.year_page(q)),
             "/contracts" => html(self.contracts_page(q)),
+            "/help" => html(
+                Query::new(q, &[])
+                    .map(|_| pages::help_page())
+                    .map_err(Fail::from),
+            ),
             "/metrics" => self
                 .metrics(q)
                 .map(|t| Response::new(200, "text/plain; version=0.0.4; charset=utf-8", t))
@@ -330,9 +335,12 @@ impl App {
             .last_day()
             .ok_or_else(|| DataError::Empty(self.data.dir().into()))?;
         let last = last_of_month(first_of_month(last_day))?;
+        // From the first recorded month, at most the last 12.
+        let first_recorded = first_of_month(catalog.first_day().unwrap_or(last_day));
         let from = first_of_month(last_day)
             .checked_sub_months(Months::new(11))
-            .ok_or_else(|| BadRequest("no such month".into()))?;
+            .ok_or_else(|| BadRequest("no such month".into()))?
+            .max(first_recorded);
         let months = self.data.periods(&catalog, Period::Month, from, last)?;
         let cost = self.data.cost(&catalog, Period::Month, from, last)?;
         Ok(pages::contracts_page(from, last, &months, &cost))

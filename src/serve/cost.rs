@@ -17,38 +17,54 @@
 
 use chrono::NaiveDate;
 
-use crate::cost::{report, Cost, Money, Options, Report, ReportError, WhatIf};
+use crate::cost::{report, Cost, Money, Options, Outcome, Report, ReportError, WhatIf};
 use crate::export::{Catalog, Period, Quiet};
 
 /// One option's cost over a period.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OptionCost {
-    /// Energy and subscription (`None`: not priced, e.g. no grid at that power, or every
-    /// day left out).
+    /// Energy and subscription (`None`: not priced, or no recorded day).
     pub eur: Option<Money>,
-    /// Days of the period left out of it (Tempo days without a colour).
+    /// Days of the period with hours of unknown Tempo colour (left out: the option is then
+    /// not priced, or, for the actual contract, priced without them).
     pub missing_days: u32,
+    /// Why it is not priced, in words (`None` when priced or when the period has no day).
+    pub unpriced: Option<String>,
+    /// Whether the option exists for this household (EJP only for an EJP meter).
+    pub applicable: bool,
 }
 
 impl OptionCost {
-    fn of(cost: Option<&Cost>) -> OptionCost {
-        match cost {
-            None => OptionCost {
-                eur: None,
+    const NONE: OptionCost = OptionCost {
+        eur: None,
+        missing_days: 0,
+        unpriced: None,
+        applicable: true,
+    };
+
+    fn actual(c: &Cost) -> OptionCost {
+        OptionCost {
+            eur: Some(c.total()),
+            missing_days: u32::try_from(c.excluded_days.len()).unwrap_or(u32::MAX),
+            unpriced: None,
+            applicable: true,
+        }
+    }
+
+    fn of(o: &Outcome) -> OptionCost {
+        match o {
+            Outcome::Priced(c) => OptionCost {
+                eur: Some(c.total()),
                 missing_days: 0,
+                unpriced: None,
+                applicable: true,
             },
-            Some(c) => {
-                let missing = c
-                    .excluded_days
-                    .iter()
-                    .filter(|d| c.days.contains(**d))
-                    .count();
-                OptionCost {
-                    // Every day left out: nothing was priced.
-                    eur: (c.subscription_days > 0 || c.wh() > 0).then(|| c.total()),
-                    missing_days: u32::try_from(missing).unwrap_or(u32::MAX),
-                }
-            }
+            Outcome::Unpriced { why, .. } => OptionCost {
+                eur: None,
+                missing_days: u32::try_from(why.missing_days().len()).unwrap_or(u32::MAX),
+                unpriced: Some(why.to_string()),
+                applicable: !why.not_applicable(),
+            },
         }
     }
 }
@@ -64,8 +80,8 @@ pub struct PeriodCost {
     pub actual: OptionCost,
     /// Each alternative of [`CostTable::alternatives`], in order.
     pub what_if: Vec<OptionCost>,
-    /// The key of the cheapest complete option (`hchp`, `tempo`…), if priced.
-    pub cheapest: Option<&'static str>,
+    /// The key of the cheapest option (`hchp`, `tempo`…), if priced.
+    pub cheapest: Option<String>,
 }
 
 /// The € per period over a range.
@@ -81,10 +97,13 @@ pub struct CostTable {
     pub rows: Vec<PeriodCost>,
     /// The whole range.
     pub total: Option<PeriodCost>,
-    /// The closing sentence of `tic-rec cost` ("… you paid …; Tempo would have cost …").
+    /// The contract and where its facts come from ([`crate::cost::Contract::describe`]).
+    pub describe: String,
+    /// The closing sentence of `tic-rec cost` ("… you paid …. Cheapest first: …").
     pub summary: Option<String>,
-    /// What the reader should know (warnings of the report: a grid used beyond its dates…).
-    pub notes: Vec<String>,
+    /// What the reader should know, each with whether it warns: where the prices and colours
+    /// come from, what could not be priced and why.
+    pub notes: Vec<(bool, String)>,
 }
 
 /// Why there is no € figure.
@@ -101,25 +120,21 @@ pub enum CostError {
     Export(crate::export::Error),
 }
 
-fn period_cost(start: i64, end: i64, w: Option<&WhatIf>, n: usize) -> PeriodCost {
+fn period_cost(r: &Report, start: i64, end: i64, w: Option<&WhatIf>) -> PeriodCost {
     match w {
         None => PeriodCost {
             start,
             end,
-            actual: OptionCost::of(None),
-            what_if: vec![OptionCost::of(None); n],
+            actual: OptionCost::NONE,
+            what_if: vec![OptionCost::NONE; r.alternatives.len()],
             cheapest: None,
         },
         Some(w) => PeriodCost {
             start,
             end,
-            actual: OptionCost::of(Some(&w.actual)),
-            what_if: w
-                .alternatives
-                .iter()
-                .map(|o| OptionCost::of(o.cost()))
-                .collect(),
-            cheapest: Some(Report::cheapest_key(w)),
+            actual: OptionCost::actual(&w.actual),
+            what_if: w.alternatives.iter().map(OptionCost::of).collect(),
+            cheapest: Some(r.cheapest_key(w)),
         },
     }
 }
@@ -131,11 +146,10 @@ pub fn table(r: &Report) -> Result<CostTable, CostError> {
             "the range holds no recorded day".into(),
         ));
     };
-    let n = r.alternatives.len();
     let rows = r
         .rows
         .iter()
-        .map(|row| period_cost(row.start, row.end, row.cost.as_ref(), n))
+        .map(|row| period_cost(r, row.start, row.end, row.cost.as_ref()))
         .collect::<Vec<_>>();
     let (start, end) = match (rows.first(), rows.last()) {
         (Some(a), Some(b)) => (a.start, b.end),
@@ -143,18 +157,18 @@ pub fn table(r: &Report) -> Result<CostTable, CostError> {
     };
     Ok(CostTable {
         contract: contract.label(),
-        contract_key: Report::key_of(Some(contract.tariff)),
+        contract_key: Report::key_of(contract.offer.tariff()),
+        describe: contract.describe(),
         alternatives: r.alternatives.clone(),
         total: r
             .total
             .as_ref()
-            .map(|w| period_cost(start, end, Some(w), n)),
+            .map(|w| period_cost(r, start, end, Some(w))),
         summary: r.total.as_ref().map(WhatIf::summary),
         notes: r
             .notes
             .iter()
-            .filter(|n| n.is_warning())
-            .map(ToString::to_string)
+            .map(|n| (n.is_warning(), n.to_string()))
             .collect(),
         rows,
     })

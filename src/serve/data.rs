@@ -33,6 +33,10 @@ use crate::tic::Mode;
 pub const LAST_REFRESH: Duration = Duration::from_secs(5);
 /// The last day's table is computed again at most this often while the day grows.
 pub const TODAY_REFRESH: Duration = Duration::from_secs(60);
+/// Inside the recorder, whose live indexes add what came since the last read
+/// ([`crate::serve::now`]), the day is read again at most this often (reading a day of
+/// one-second records costs ~50 ms late in the day: every minute, 0.08 % of a core).
+pub const TODAY_REFRESH_LIVE: Duration = Duration::from_secs(300);
 /// A cost reaching the day being recorded is priced again at most this often while the day
 /// grows (today's cost so far reads the whole day again: about 0.17 s at the end of a day of
 /// one-second records, BENCHMARKS.md).
@@ -104,18 +108,32 @@ struct Caches {
 /// until its files change).
 pub type CostResult = Arc<Result<CostTable, CostError>>;
 
-/// The files a computation over days up to `to` may read: those of every day up to `to` and
-/// of the first two days with files after it (the export reads back before its range and the
-/// first records after it).
-fn read_upto(catalog: &Catalog, to: NaiveDate) -> Key {
+/// The files a computation over the days `[from, to]` may read: those of these days, of the
+/// three nearest days with files before them (the export reads back at most three) and of
+/// the first two after them (it reads the first records after its range). A table of older
+/// days is not touched by a new one (O(the range), not O(the whole history), a request).
+fn read_window(catalog: &Catalog, from: NaiveDate, to: NaiveDate) -> Key {
     let mut files: Key = Vec::new();
-    for (_, f) in catalog.all().take_while(|(d, _)| *d <= to) {
+    let before: Vec<&DayFiles> = catalog.before(from).take(3).map(|(_, f)| f).collect();
+    for f in before.into_iter().rev() {
+        files.extend(key(f));
+    }
+    for (_, f) in catalog.days(from, to) {
         files.extend(key(f));
     }
     for (_, f) in catalog.after(to).take(2) {
         files.extend(key(f));
     }
     files
+}
+
+/// [`read_window`] of a cost of `[from, to]`, whose contract and HC hours are learned from
+/// at least the [`crate::cost::report::LEARNING_DAYS`] days ending on `to`.
+fn cost_window(catalog: &Catalog, from: NaiveDate, to: NaiveDate) -> Key {
+    let learn = to
+        .checked_sub_days(chrono::Days::new(crate::cost::report::LEARNING_DAYS - 1))
+        .map_or(from, |d| d.min(from));
+    read_window(catalog, learn, to)
 }
 
 /// What a period table was computed from.
@@ -150,6 +168,10 @@ pub struct Bucket {
     pub mean: f64,
     /// The tariff class of its last record (LTARF or PTEC), if the data says one.
     pub class: Option<Class>,
+    /// Time of its first record.
+    pub first_t: i64,
+    /// Time of its last record.
+    pub last_t: i64,
 }
 
 /// A downsampled series of one label.
@@ -161,12 +183,37 @@ pub struct Series {
     pub from: i64,
     /// See [`Series::from`].
     pub to: i64,
-    /// Bucket width, seconds.
+    /// Bucket width, seconds: the range over the points asked, and never less than the
+    /// records' cadence (a bucket finer than the records would be empty one time in two).
     pub step: i64,
     /// The buckets that hold records, in order.
     pub buckets: Vec<Bucket>,
     /// Rows read.
     pub rows: u64,
+    /// The records' cadence: the median time between consecutive records, seconds (`None`
+    /// with fewer than two).
+    pub cadence_s: Option<i64>,
+}
+
+impl Series {
+    /// The runs of buckets whose records follow each other without a gap (records further
+    /// apart than [`crate::export::MAX_COVERED_GAP_S`], the export's one notion of a gap):
+    /// the pieces a curve draws, a break only where records are really missing.
+    pub fn runs(&self) -> Vec<&[Bucket]> {
+        let mut out: Vec<&[Bucket]> = Vec::new();
+        let mut start = 0;
+        for i in 1..=self.buckets.len() {
+            let broken = i == self.buckets.len()
+                || self.buckets[i].first_t - self.buckets[i - 1].last_t
+                    > crate::export::MAX_COVERED_GAP_S;
+            if broken {
+                out.push(&self.buckets[start..i]);
+                start = i;
+            }
+        }
+        out.retain(|r| !r.is_empty());
+        out
+    }
 }
 
 impl Data {
@@ -208,7 +255,7 @@ impl Data {
         to: NaiveDate,
     ) -> Result<Arc<Table>, DataError> {
         check_periods(period, from, to)?;
-        let k = (period, from, to, read_upto(catalog, to));
+        let k = (period, from, to, read_window(catalog, from, to));
         if let Some((_, t)) = self.caches().tables.iter().find(|(c, _)| *c == k) {
             return Ok(Arc::clone(t));
         }
@@ -250,7 +297,7 @@ impl Data {
         to: NaiveDate,
     ) -> Result<CostResult, DataError> {
         check_periods(period, from, to)?;
-        let k = (period, from, to, read_upto(catalog, to));
+        let k = (period, from, to, cost_window(catalog, from, to));
         let same_range = |c: &TableKey| (c.0, c.1, c.2) == (k.0, k.1, k.2);
         if let Some((_, _, t)) = self
             .caches()
@@ -304,8 +351,12 @@ impl Data {
             let _ = self.periods(&catalog, Period::Month, a, b);
             let _ = self.cost(&catalog, Period::Month, a, b);
         }
+        // The Contracts page's months: from the first recorded one, at most the last 12.
+        let first_recorded = catalog.first_day().map(first_of_month);
         if let (Some(from), Some(to)) = (
-            first.checked_sub_months(chrono::Months::new(11)),
+            first
+                .checked_sub_months(chrono::Months::new(11))
+                .map(|f| first_recorded.map_or(f, |r| f.max(r))),
             last_of_month(first),
         ) {
             let _ = self.periods(&catalog, Period::Month, from, to);
@@ -368,11 +419,17 @@ impl Data {
     }
 
     /// The table of one day (today's kWh on the Now page), computed again at most every
-    /// [`TODAY_REFRESH`] while its files grow.
-    pub fn today(&self, catalog: &Catalog, day: NaiveDate) -> Result<Arc<Table>, DataError> {
+    /// `refresh` while its files grow ([`TODAY_REFRESH`] over the files; inside the recorder,
+    /// whose live indexes add what came since, [`TODAY_REFRESH_LIVE`]).
+    pub fn today(
+        &self,
+        catalog: &Catalog,
+        day: NaiveDate,
+        refresh: Duration,
+    ) -> Result<Arc<Table>, DataError> {
         let k = catalog.day(day).map(key).unwrap_or_default();
         if let Some((d, c)) = &self.caches().today {
-            if *d == day && (c.key == k || c.at.elapsed() < TODAY_REFRESH) {
+            if *d == day && (c.key == k || c.at.elapsed() < refresh) {
                 return Ok(Arc::clone(&c.value));
             }
         }
@@ -398,6 +455,7 @@ impl Data {
                 labels: Vec::new(),
                 tariffs: export::Tariffs::default(),
                 rows: Vec::new(),
+                last: [None; N_ENERGY],
             }
             .classes());
         };
@@ -443,6 +501,10 @@ impl Data {
         let step = ((to - from) + points - 1) / points;
         let mut acc: Vec<Option<Acc>> = vec![None; points as usize];
         let mut rows = 0u64;
+        // The times between consecutive records (a few distinct values at most: the cadence
+        // and its jitter), for the median.
+        let mut intervals: std::collections::BTreeMap<i64, u64> = Default::default();
+        let mut prev_t: Option<i64> = None;
         let mut chosen: Option<String> = label.map(str::to_owned);
         for (day, files) in catalog.days(first, last) {
             let want = |c: &str| {
@@ -470,6 +532,15 @@ impl Data {
                     continue;
                 }
                 rows += 1;
+                if let Some(p) = prev_t.filter(|p| *p < t) {
+                    let n = intervals.len();
+                    if let Some(c) = intervals.get_mut(&(t - p)) {
+                        *c += 1;
+                    } else if n < 1000 {
+                        intervals.insert(t - p, 1);
+                    }
+                }
+                prev_t = Some(t);
                 let Some(v) = r.cell(j).int() else { continue };
                 let class = tariff.and_then(|k| match r.cell(k) {
                     Cell::Null => None,
@@ -483,8 +554,11 @@ impl Data {
                         max: v,
                         sum: 0,
                         class: None,
+                        first_t: t,
+                        last_t: t,
                     });
                     a.n += 1;
+                    a.last_t = t;
                     a.min = a.min.min(v);
                     a.max = a.max.max(v);
                     a.sum += i128::from(v);
@@ -494,7 +568,23 @@ impl Data {
                 }
             }
         }
-        let buckets = acc
+        // Buckets no finer than the records: k of them merged when the cadence is k steps.
+        let total: u64 = intervals.values().sum();
+        let cadence_s = intervals
+            .iter()
+            .scan(0u64, |seen, (&gap, &n)| {
+                *seen += n;
+                Some((gap, *seen))
+            })
+            .find(|&(_, seen)| seen * 2 >= total)
+            .map(|(gap, _)| gap);
+        let k = cadence_s.map_or(1, |c| ((c + step - 1) / step).max(1)) as usize;
+        let step = step * k as i64;
+        let mut merged: Vec<Option<Acc>> = Vec::with_capacity(acc.len() / k + 1);
+        for chunk in acc.chunks(k) {
+            merged.push(chunk.iter().flatten().copied().reduce(Acc::merge));
+        }
+        let buckets = merged
             .into_iter()
             .enumerate()
             .filter_map(|(i, a)| {
@@ -508,6 +598,8 @@ impl Data {
                     max: a.max,
                     mean: a.sum as f64 / a.n as f64,
                     class: a.class,
+                    first_t: a.first_t,
+                    last_t: a.last_t,
                 })
             })
             .collect();
@@ -518,6 +610,7 @@ impl Data {
             step,
             buckets,
             rows,
+            cadence_s,
         })
     }
 }
@@ -529,6 +622,23 @@ struct Acc {
     max: i64,
     sum: i128,
     class: Option<Class>,
+    first_t: i64,
+    last_t: i64,
+}
+
+impl Acc {
+    /// `a` then `b` (in time order).
+    fn merge(a: Acc, b: Acc) -> Acc {
+        Acc {
+            n: a.n + b.n,
+            min: a.min.min(b.min),
+            max: a.max.max(b.max),
+            sum: a.sum + b.sum,
+            class: b.class.or(a.class),
+            first_t: a.first_t,
+            last_t: b.last_t,
+        }
+    }
 }
 
 /// Refuses a range of more than [`MAX_PERIODS`] periods.

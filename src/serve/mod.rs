@@ -33,6 +33,7 @@ pub mod app;
 pub mod cost;
 pub mod data;
 pub mod events;
+pub mod html;
 pub mod http;
 pub mod live;
 pub mod metrics;

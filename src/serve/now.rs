@@ -12,6 +12,7 @@ use crate::capture::Counters;
 use crate::export::{Table, Tariffs, ENERGY_LABELS, N_ENERGY};
 use crate::store::Catalog;
 use crate::tic::labels::{classify, energy_label, Class, Colour, Field, Rate, Slot};
+use crate::tic::plausible::{possible, DEFAULT_POWER_VA};
 
 /// Where the values come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,8 +146,23 @@ pub fn now(data: &Data, catalog: Option<&Catalog>, live: Option<&Live>) -> Resul
         if c.day(day).is_some() {
             // Inside the recorder the live values stand without the files: a day that cannot
             // be read leaves today's table out (the page says so), not the whole answer.
-            match data.today(c, day) {
-                Ok(t) => out.today = Some((day, t)),
+            let refresh = if from_live.is_some() {
+                super::data::TODAY_REFRESH_LIVE
+            } else {
+                super::data::TODAY_REFRESH
+            };
+            match data.today(c, day, refresh) {
+                Ok(table) => {
+                    // Inside the recorder the files are read at most every 5 minutes: what
+                    // the live indexes rose since comes from memory.
+                    let table = match from_live {
+                        Some(_) => {
+                            plus_live(&table, &record, t.timestamp()).map_or(table, Arc::new)
+                        }
+                        None => table,
+                    };
+                    out.today = Some((day, table));
+                }
                 Err(e) if live.is_none() => return Err(e),
                 Err(_) => {}
             }
@@ -171,6 +187,33 @@ pub fn now(data: &Data, catalog: Option<&Catalog>, live: Option<&Live>) -> Resul
     }
     out.record = Some(record);
     Ok(out)
+}
+
+/// `table` (today's, one row) with what each index of the live `record` (at `now`) rose
+/// since the last value the table credited: the export's figure of the day so far, without
+/// reading the day again. A fall, or a rise the subscribed power does not allow (a glitch the
+/// next read of the day will judge), adds nothing; `None` when nothing changes.
+fn plus_live(table: &Table, record: &LastRecord, now: i64) -> Option<Table> {
+    if table.rows.len() != 1 {
+        return None;
+    }
+    let mut out = table.clone();
+    let mut changed = false;
+    for &k in &table.labels {
+        let (Some((t0, v0)), Some(v)) = (table.last[k], record.int(ENERGY_LABELS[k])) else {
+            continue;
+        };
+        if now <= t0 || v == v0 || !possible(DEFAULT_POWER_VA, (t0, v0), (now, v)) {
+            continue;
+        }
+        let row = &mut out.rows[0];
+        if let Some(w) = row.wh[k].as_mut() {
+            *w += v - v0;
+            out.last[k] = Some((now, v));
+            changed = true;
+        }
+    }
+    changed.then_some(out)
 }
 
 /// A tariff word that [`classify`] maps back to `c`.
@@ -224,5 +267,60 @@ pub fn slot_name(k: usize, classes: &[Option<Class>; N_ENERGY]) -> String {
         Some(Slot::Distributor(_)) => "distributor".into(),
         Some(Slot::Injected) => "injected".into(),
         _ => "other".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::{Flags, Row};
+
+    fn record(east: &str) -> LastRecord {
+        LastRecord {
+            time: None,
+            columns: ["time", "time_source", "EAST"]
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            cells: vec!["meter".into(), east.into()],
+        }
+    }
+
+    #[test]
+    fn today_so_far_adds_what_the_live_index_rose() {
+        let east = ENERGY_LABELS
+            .iter()
+            .position(|l| *l == "EAST")
+            .expect("EAST");
+        let mut wh = [None; N_ENERGY];
+        wh[east] = Some(1000);
+        let mut last = [None; N_ENERGY];
+        last[east] = Some((100, 5000));
+        let table = Table {
+            labels: vec![east],
+            tariffs: Tariffs::default(),
+            rows: vec![Row {
+                start: 0,
+                end: 86_400,
+                wh,
+                records: Some(10),
+                coverage: Some(1.0),
+                max_gap_s: Some(60),
+                flags: Flags::default(),
+            }],
+            last,
+        };
+        let t = plus_live(&table, &record("5200"), 200).expect("rose");
+        assert_eq!(t.rows[0].wh[east], Some(1200));
+        assert_eq!(t.last[east], Some((200, 5200)));
+        // A glitch, a fall, no change, an older record: nothing added.
+        for (v, now) in [
+            ("999999999", 200),
+            ("4000", 200),
+            ("5000", 200),
+            ("5200", 50),
+        ] {
+            assert!(plus_live(&table, &record(v), now).is_none(), "{v} at {now}");
+        }
     }
 }

@@ -1,7 +1,11 @@
 //! The HTML pages, rendered on the server: one layout (header, navigation, inline CSS), the
-//! figures as text, the charts as inline SVG ([`super::svg`]). The Now page alone has a
-//! script (values pushed by `/api/events` inside the recorder, else a poll of `/api/now`
-//! every second). Labels are in English, units kWh, VA and €; dates ISO.
+//! figures as text, the charts ([`super::svg`]). The Now page alone has a script (values
+//! pushed by `/api/events` inside the recorder, else a poll of `/api/now` every second, and
+//! the last hour's power curve). Labels are in English, units kWh, VA and €; dates ISO.
+//!
+//! What a page says is for a person at a phone: no command-line flag (what to do is said in
+//! words, and the Help page, [`help_page`], says how), an option that cannot be priced says
+//! so and why (never a figure made up), a period that is incomplete says what is missing.
 
 use std::fmt::Write as _;
 
@@ -9,30 +13,14 @@ use chrono::{Datelike, NaiveDate};
 
 use super::cost::{CostError, CostTable, OptionCost};
 use super::data::{local_day, Series};
+use super::html::{esc, eur, keep_dates, prose};
 use super::now::Now;
 use super::svg::{self, Bar, Segment};
-use crate::cost::Money;
 use crate::export::{Flags, Row, Table};
 use crate::tic::labels::{Colour, Rate};
 
 const CSS: &str = include_str!("assets/style.css");
 const NOW_JS: &str = include_str!("assets/now.js");
-
-/// `s` escaped for HTML text and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// The pages of the navigation bar.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -47,6 +35,8 @@ pub enum Nav {
     Year,
     /// Contracts.
     Contracts,
+    /// Help.
+    Help,
     /// None (an error page).
     None,
 }
@@ -58,6 +48,7 @@ pub fn layout(title: &str, active: Nav, body: &str, script: bool) -> String {
         out,
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"color-scheme\" content=\"light dark\">\
          <title>{} · tic-rec</title><link rel=\"icon\" href=\"data:,\"><style>{CSS}</style></head><body>\
          <header><b>tic-rec</b><nav>",
         esc(title)
@@ -68,11 +59,16 @@ pub fn layout(title: &str, active: Nav, body: &str, script: bool) -> String {
         (Nav::Month, "/month", "Month"),
         (Nav::Year, "/year", "Year"),
         (Nav::Contracts, "/contracts", "Contracts"),
+        (Nav::Help, "/help", "Help"),
     ] {
         let on = if nav == active { " class=\"on\"" } else { "" };
         let _ = write!(out, "<a href=\"{href}\"{on}>{name}</a>");
     }
-    let _ = write!(out, "</nav></header><main>{body}</main><footer>tic-rec {} · read-only · <a href=\"/metrics\">metrics</a></footer>", env!("CARGO_PKG_VERSION"));
+    let _ = write!(
+        out,
+        "</nav></header><main>{body}</main><footer>tic-rec {} · read-only · <a href=\"/help\">help</a> · <a href=\"/metrics\">metrics</a></footer>",
+        env!("CARGO_PKG_VERSION")
+    );
     if script {
         let _ = write!(out, "<script>{NOW_JS}</script>");
     }
@@ -103,10 +99,6 @@ fn na_cost(e: &CostError) -> String {
         "<span class=\"na\">{}</span>",
         esc(&crate::error::Chain(e).to_string())
     )
-}
-
-fn money(m: Option<Money>) -> String {
-    m.map_or("–".into(), Money::human)
 }
 
 /// A Tempo colour as a dot and its name, with ids `{id}-dot` and `{id}-name` for the Now
@@ -194,29 +186,44 @@ fn legend(table: &Table) -> String {
             "<span><i style=\"background:var(--{class})\"></i>{name}</span>"
         );
     }
-    out.push_str("<span><svg width=\"10\" height=\"9\"><path d=\"M1 8 l4 -7 l4 7 z\" fill=\"var(--bad)\"/></svg> incomplete (coverage or a guard)</span></div>");
+    // The mark's item only where a bar carries one.
+    if table.rows.iter().any(|r| mark(r).is_some()) {
+        out.push_str("<span><i class=\"mark\"></i>incomplete (see its tooltip)</span>");
+    }
+    out.push_str("</div>");
     out
 }
 
-/// Why a period is incomplete, if it is: coverage under 99 % or a flag.
+/// What a flag says, in words.
+fn flag_words(name: &str) -> &str {
+    match name {
+        "partial" => "records start after its start or end before its end",
+        "gap" => "a gap of more than 16 min in the records",
+        "index_reset" => "an index reset was left out",
+        "meter_changed" => "the meter changed",
+        "implausible_jump" => "an impossible jump was left out",
+        "out_of_order" => "rows out of order were skipped",
+        "damaged_rows" => "damaged rows were skipped",
+        other => other,
+    }
+}
+
+/// Why a period is incomplete, if it is: its flags, in words (one notion of complete with
+/// the export: a period recorded without a gap has none).
 pub fn mark(row: &Row) -> Option<String> {
-    let mut why = Vec::new();
-    if row.records.unwrap_or(0) == 0 {
-        // Nothing is drawn: the title says so, no mark.
+    if row.records.unwrap_or(0) == 0 || row.flags == Flags::default() {
+        // Nothing is drawn (the title says so), or nothing is missing.
         return None;
     }
-    if let Some(c) = row.coverage {
-        if c < 0.99 {
-            why.push(format!("coverage {:.0} %", c * 100.0));
-        }
-    }
-    if row.flags != Flags::default() {
-        why.push(format!("flags: {}", row.flags.names().replace('|', ", ")));
-    }
-    (!why.is_empty()).then(|| why.join("; "))
+    let names = row.flags.names();
+    let words: Vec<&str> = names.split('|').map(flag_words).collect();
+    Some(words.join("; "))
 }
 
 fn title_of(table: &Table, row: &Row, when: &str, cost: Option<&str>) -> String {
+    if row.records.unwrap_or(0) == 0 {
+        return format!("{when}: no records");
+    }
     let mut t = format!("{when}: {} kWh", kwh(table.total(row)));
     if table.hc(row).is_some() || table.hp(row).is_some() {
         let _ = write!(t, " (HC {}, HP {})", kwh(table.hc(row)), kwh(table.hp(row)));
@@ -224,16 +231,14 @@ fn title_of(table: &Table, row: &Row, when: &str, cost: Option<&str>) -> String 
     if let Some(c) = cost {
         let _ = write!(t, ", {c}");
     }
-    if row.records.unwrap_or(0) == 0 {
-        return format!("{when}: no records");
-    }
     if let Some(m) = mark(row) {
-        let _ = write!(t, " — {m}");
+        let _ = write!(t, " — incomplete: {m}");
     }
     t
 }
 
-/// Totals of a table: HC, HP, total (and each Tempo part).
+/// Totals of a table: HC, HP, total (and each Tempo part; `not seen yet` for a Tempo part
+/// whose register the meter has not shown yet).
 fn totals(table: &Table) -> String {
     let sum = |f: &dyn Fn(&Row) -> Option<i64>| {
         table
@@ -242,16 +247,19 @@ fn totals(table: &Table) -> String {
             .filter_map(f)
             .fold(None, |a: Option<i64>, v| Some(a.unwrap_or(0) + v))
     };
-    let mut out = String::from("<table><tr><th>slot</th><th>kWh</th></tr>");
+    let mut out = String::from("<table class=\"totals\"><tr><th>slot</th><th>kWh</th></tr>");
     if table.tempo() {
         for c in Colour::ALL {
             for r in [Rate::Hc, Rate::Hp] {
+                let v = match sum(&|row| table.tempo_wh(row, c, r)) {
+                    Some(wh) => kwh(Some(wh)),
+                    None => "<span class=\"na\">not seen yet</span>".to_owned(),
+                };
                 let _ = write!(
                     out,
-                    "<tr><td>{} {}</td><td>{}</td></tr>",
+                    "<tr><td>{} {}</td><td>{v}</td></tr>",
                     r.name().to_uppercase(),
                     c.name(),
-                    kwh(sum(&|row| table.tempo_wh(row, c, r)))
                 );
             }
         }
@@ -275,22 +283,41 @@ fn totals(table: &Table) -> String {
     out
 }
 
-/// An option's € as a page shows it: `–` when not priced, marked `*` (with a tooltip) when
-/// days were left out of it.
-fn option_eur(c: &OptionCost) -> String {
-    let m = money(c.eur);
-    if c.eur.is_some() && c.missing_days > 0 {
-        let days = if c.missing_days == 1 { "day" } else { "days" };
-        format!(
-            "{m}<span class=\"warn\" title=\"{} {days} without a Tempo colour left out\">*</span>",
-            c.missing_days
-        )
+/// `5 days` of hours without a Tempo colour.
+fn days_text(n: u32) -> String {
+    if n == 1 {
+        "1 day".into()
     } else {
-        m
+        format!("{n} days")
     }
 }
 
-/// The € line of a range (what was paid, and the cheapest way), or why there is none.
+/// An option's € as a page shows it: the amount when priced; otherwise `not priced` with
+/// why (the days of unknown Tempo colour counted, as everywhere else); `–` for a period
+/// without a recorded day. The actual cost with days left out says how many.
+fn option_cell(c: &OptionCost) -> String {
+    match (&c.eur, &c.unpriced) {
+        (Some(m), _) if c.missing_days > 0 => format!(
+            "{}<span class=\"warn\" title=\"{} with hours of unknown Tempo colour left out\">*</span>",
+            eur(*m),
+            days_text(c.missing_days)
+        ),
+        (Some(m), _) => eur(*m),
+        (None, Some(why)) if c.missing_days > 0 => format!(
+            "<span class=\"na\" title=\"{}\">not priced ({} without colour)</span>",
+            esc(why),
+            days_text(c.missing_days)
+        ),
+        (None, Some(why)) => format!(
+            "<span class=\"na\" title=\"{}\">not priced</span>",
+            esc(why)
+        ),
+        (None, None) => "–".into(),
+    }
+}
+
+/// The € of a range (what was paid, the cheapest way, where the figures come from), or why
+/// there is none.
 fn cost_line(cost: &Result<CostTable, CostError>) -> String {
     match cost {
         Err(e) => format!("<p>Cost: {}</p>", na_cost(e)),
@@ -300,14 +327,27 @@ fn cost_line(cost: &Result<CostTable, CostError>) -> String {
                 esc(&t.contract),
                 t.total
                     .as_ref()
-                    .map_or("–".into(), |p| option_eur(&p.actual))
+                    .map_or("–".into(), |p| option_cell(&p.actual))
             );
             if let Some(s) = &t.summary {
-                let _ = write!(b, "<p class=\"mute\" id=\"cost-summary\">{}</p>", esc(s));
+                let _ = write!(b, "<p id=\"cost-summary\">{}</p>", prose(s));
             }
-            for n in &t.notes {
-                let _ = write!(b, "<p class=\"warn\">{}</p>", esc(n));
+            let mut help = false;
+            for (warn, n) in &t.notes {
+                let class = if *warn { "warn" } else { "mute" };
+                let _ = write!(b, "<p class=\"{class}\">{}", prose(n));
+                if n.contains("tariffs update") || n.contains("unknown Tempo colour") {
+                    b.push_str(" (<a href=\"/help#tariffs\">how</a>)");
+                    help = true;
+                }
+                b.push_str("</p>");
             }
+            let _ = write!(
+                b,
+                "<p class=\"mute\">Actual contract {}.</p>",
+                esc(&t.describe)
+            );
+            let _ = help;
             b
         }
     }
@@ -322,11 +362,11 @@ fn cost_of_row(cost: &Result<CostTable, CostError>, row: &Row) -> Option<String>
 /// The Now page.
 pub fn now_page(now: &Now, cost: &Result<CostTable, CostError>) -> String {
     let mut b = String::new();
-    b.push_str("<h1>Now</h1><p id=\"status\" class=\"warn\"></p><div class=\"grid2\">");
     if now.source == super::now::Source::Recorder {
         // The script takes its values from /api/events.
-        b.insert_str(0, "<div id=\"live-events\" hidden></div>");
+        b.push_str("<div id=\"live-events\" hidden></div>");
     }
+    b.push_str("<h1>Now</h1><p id=\"status\" class=\"warn\"></p><div class=\"grid2\">");
     let card = |b: &mut String, k: &str, id: &str, v: &str, extra: &str| {
         let _ = write!(
             b,
@@ -355,6 +395,10 @@ pub fn now_page(now: &Now, cost: &Result<CostTable, CostError>) -> String {
         "",
     );
     b.push_str("</div>");
+    // The last hour's power, drawn by the script (from /api/records, then each new value).
+    b.push_str(
+        "<h2>The last hour (VA)</h2><div id=\"live-chart\" class=\"live\"><p class=\"na\">Loading…</p></div>",
+    );
     let time = now.time().map_or("–".into(), |t| t.to_rfc3339());
     let age = now.age_s().map_or("–".into(), age);
     let _ = write!(
@@ -374,10 +418,11 @@ pub fn now_page(now: &Now, cost: &Result<CostTable, CostError>) -> String {
             let today = chrono::Utc::now()
                 .with_timezone(&crate::store::TZ)
                 .date_naive();
+            let d = keep_dates(&day.to_string());
             if *day == today {
-                let _ = write!(b, "<h2>Today so far ({day})</h2>");
+                let _ = write!(b, "<h2>Today so far ({d})</h2>");
             } else {
-                let _ = write!(b, "<h2>The last recorded day ({day})</h2>");
+                let _ = write!(b, "<h2>The last recorded day ({d})</h2>");
             }
             if let Some(row) = row {
                 let _ = write!(
@@ -392,7 +437,7 @@ pub fn now_page(now: &Now, cost: &Result<CostTable, CostError>) -> String {
                 if table.tempo() {
                     b.push_str(&totals(table));
                 }
-                let _ = write!(b, "<p class=\"mute\">Figures as <code>tic-rec export</code> gives them, computed again at most once a minute; the cost at most every 5 minutes.</p>");
+                b.push_str("<p class=\"mute\">The figures of the data export: the day is read again at most once a minute (every 5 minutes inside the recorder, whose live indexes add what came since); the cost at most every 5 minutes.</p>");
             }
             b.push_str(&cost_line(cost));
         }
@@ -403,7 +448,7 @@ pub fn now_page(now: &Now, cost: &Result<CostTable, CostError>) -> String {
         Some(c) => {
             let _ = write!(
                 b,
-                "<table><tr><td>frames</td><td id=\"frames\">{}</td></tr>\
+                "<table class=\"totals\"><tr><td>frames</td><td id=\"frames\">{}</td></tr>\
                  <tr><td>checksum errors</td><td id=\"checksum-errors\">{}</td></tr>\
                  <tr><td>port reopened</td><td id=\"port-reopens\">{}</td></tr>\
                  <tr><td>rows written</td><td id=\"rows-written\">{}</td></tr>\
@@ -416,7 +461,7 @@ pub fn now_page(now: &Now, cost: &Result<CostTable, CostError>) -> String {
             );
         }
         None => b.push_str(
-            "<p class=\"na\">No recorder in this process (tic-rec serve): frames, checksum errors and port reopens are known to <code>tic-rec record --http</code> only.</p>",
+            "<p class=\"na\">No recorder in this process: frames, checksum errors and port reopens are shown by the recorder's own dashboard.</p>",
         ),
     }
     layout("Now", Nav::Now, &b, true)
@@ -435,12 +480,21 @@ pub fn age(s: i64) -> String {
     }
 }
 
+/// The title between the previous and next links (which never break inside).
 fn pager(prev: Option<(String, String)>, title: &str, next: Option<(String, String)>) -> String {
-    let link = |l: Option<(String, String)>, arrow_first: bool| match l {
-        Some((href, text)) if arrow_first => {
-            format!("<a href=\"{}\">‹ {}</a>", esc(&href), esc(&text))
-        }
-        Some((href, text)) => format!("<a href=\"{}\">{} ›</a>", esc(&href), esc(&text)),
+    let link = |l: Option<(String, String)>, prev: bool| match l {
+        Some((href, text)) if prev => format!(
+            "<a class=\"prev\" href=\"{}\" aria-label=\"previous: {}\">‹\u{a0}{}</a>",
+            esc(&href),
+            esc(&text),
+            esc(&text)
+        ),
+        Some((href, text)) => format!(
+            "<a class=\"next\" href=\"{}\" aria-label=\"next: {}\">{}\u{a0}›</a>",
+            esc(&href),
+            esc(&text),
+            esc(&text)
+        ),
         None => "<span></span>".into(),
     };
     format!(
@@ -449,6 +503,17 @@ fn pager(prev: Option<(String, String)>, title: &str, next: Option<(String, Stri
         esc(title),
         link(next, false)
     )
+}
+
+/// Local `HH:MM` of Unix time `t`.
+fn hhmm(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|u| {
+            u.with_timezone(&crate::store::TZ)
+                .format("%H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
 }
 
 /// The Day page: the power curve with HC shading, per-hour bars.
@@ -465,29 +530,23 @@ pub fn day_page(
         day.succ_opt()
             .map(|d| (format!("/day?date={d}"), d.to_string())),
     );
+    let per = match series.cadence_s {
+        Some(c) if c > series.step / 2 => format!("records every {}", duration(c)),
+        _ => format!("per {}", duration(series.step)),
+    };
     let _ = write!(
         b,
-        "<h2>Power ({}, VA)</h2><p class=\"mute\">min–max band and mean per {} s; shaded: off-peak hours (HC)</p>",
+        "<h2>Power ({}, VA)</h2><p class=\"mute\">Mean and min–max band, {per}; shaded: off-peak hours (HC); a break where records are missing.</p>",
         esc(&series.label),
-        series.step
     );
     if series.buckets.is_empty() {
         b.push_str("<p class=\"na\">No records this day.</p>");
     } else {
-        let ticks: Vec<(i64, String)> = (0..=24)
+        let ticks: Vec<(i64, String, bool)> = (0..=24)
             .step_by(3)
             .filter_map(|h| {
                 let t = series.from + h * 3600;
-                (t <= series.to).then(|| {
-                    let lt = chrono::DateTime::from_timestamp(t, 0)
-                        .map(|u| {
-                            u.with_timezone(&crate::store::TZ)
-                                .format("%H:%M")
-                                .to_string()
-                        })
-                        .unwrap_or_default();
-                    (t, lt)
-                })
+                (t <= series.to).then(|| (t, hhmm(t), h % 6 == 0))
             })
             .collect();
         b.push_str(&svg::power(series, &ticks, "power curve"));
@@ -497,13 +556,7 @@ pub fn day_page(
         .rows
         .iter()
         .map(|r| {
-            let lt = chrono::DateTime::from_timestamp(r.start, 0)
-                .map(|u| {
-                    u.with_timezone(&crate::store::TZ)
-                        .format("%H:%M")
-                        .to_string()
-                })
-                .unwrap_or_default();
+            let lt = hhmm(r.start);
             Bar {
                 label: lt.get(..2).unwrap_or("").to_owned(),
                 title: title_of(hours, r, &lt, None),
@@ -519,6 +572,17 @@ pub fn day_page(
     b.push_str(&totals(hours));
     b.push_str(&cost_line(cost));
     layout(&day.to_string(), Nav::Day, &b, false)
+}
+
+/// `1 s`, `1 min`, `15 min`, `2 h`.
+fn duration(s: i64) -> String {
+    if s % 3600 == 0 && s >= 3600 {
+        format!("{} h", s / 3600)
+    } else if s % 60 == 0 && s >= 60 {
+        format!("{} min", s / 60)
+    } else {
+        format!("{s} s")
+    }
 }
 
 /// The Month page: stacked bars per day.
@@ -591,51 +655,91 @@ pub fn year_page(year: i32, months: &Table, cost: &Result<CostTable, CostError>)
     layout(&year.to_string(), Nav::Year, &b, false)
 }
 
-/// The Contracts page: what the regulated options would have cost over the last 12 months.
+/// The Contracts page: what the options would have cost, month by month from the first
+/// recorded one (at most the last 12), against the actual contract. A table on a wide
+/// screen; each month a card on a phone (the style sheet lays it out, each cell naming its
+/// column).
 pub fn contracts_page(
     from: NaiveDate,
     to: NaiveDate,
     months: &Table,
     cost: &Result<CostTable, CostError>,
 ) -> String {
-    let mut b = format!("<h1>Contracts</h1><p>What Base, HC/HP and Tempo would have cost from {from} to {to} (the last 12 recorded months), against the actual contract.</p>");
+    let mut b = format!(
+        "<h1>Contracts</h1><p>What each option would have cost from {from} to {to}, month by month, against what you paid. An option priced for every hour of a month has its amount; one that cannot be has none, and says why.</p>"
+    );
     match cost {
         Err(e) => {
             let _ = write!(b, "<p>{}</p>", na_cost(e));
         }
         Ok(t) => {
-            let _ = write!(
-                b,
-                "<table id=\"contracts\"><tr><th>month</th><th>{} (actual)</th>",
-                esc(&t.contract)
-            );
-            for (_, name) in &t.alternatives {
-                let _ = write!(b, "<th>{}</th>", esc(name));
-            }
-            b.push_str("<th>cheapest</th></tr>");
             let name_of = |key: &str| {
                 t.alternatives
                     .iter()
                     .find(|(k, _)| k == key)
                     .map_or(key.to_owned(), |(_, n)| n.clone())
             };
-            let total = t.total.iter().map(|p| ("total".to_owned(), p));
+            let actual = format!("{} (paid)", t.contract);
+            // The options that exist for this household (no EJP column for a meter not on
+            // EJP).
+            let shown: Vec<usize> = (0..t.alternatives.len())
+                .filter(|&i| {
+                    t.rows
+                        .iter()
+                        .chain(t.total.iter())
+                        .any(|r| r.what_if.get(i).is_some_and(|c| c.applicable))
+                })
+                .collect();
+            let _ = write!(
+                b,
+                "<table id=\"contracts\" class=\"cards\"><thead><tr><th>month</th><th>{}</th>",
+                esc(&actual)
+            );
+            for &i in &shown {
+                let _ = write!(b, "<th>{}</th>", esc(&t.alternatives[i].1));
+            }
+            b.push_str("<th>cheapest</th></tr></thead><tbody>");
+            let total = t.total.iter().map(|p| ("whole".to_owned(), p));
             let months = t
                 .rows
                 .iter()
                 .map(|r| (local_day(r.start).format("%Y-%m").to_string(), r));
             for (label, r) in months.chain(total) {
-                let _ = write!(b, "<tr><td>{label}</td><td>{}</td>", option_eur(&r.actual));
-                for c in &r.what_if {
-                    let _ = write!(b, "<td>{}</td>", option_eur(c));
+                let _ = write!(
+                    b,
+                    "<tr><th scope=\"row\">{label}</th><td data-label=\"{}\">{}</td>",
+                    esc(&actual),
+                    option_cell(&r.actual)
+                );
+                for &i in &shown {
+                    let (Some((_, name)), Some(c)) = (t.alternatives.get(i), r.what_if.get(i))
+                    else {
+                        continue;
+                    };
+                    let _ = write!(
+                        b,
+                        "<td data-label=\"{}\">{}</td>",
+                        esc(name),
+                        option_cell(c)
+                    );
                 }
-                let cheapest = r.cheapest.map_or("–".into(), |k| esc(&name_of(k)));
-                let _ = write!(b, "<td>{cheapest}</td></tr>");
+                let cheapest = r
+                    .cheapest
+                    .as_deref()
+                    .map_or("–".into(), |k| esc(&name_of(k)));
+                let _ = write!(b, "<td data-label=\"cheapest\">{cheapest}</td></tr>");
             }
-            b.push_str("</table>");
+            b.push_str("</tbody></table>");
+            if let Some(s) = &t.summary {
+                let _ = write!(b, "<p id=\"cost-summary\">{}</p>", prose(s));
+            }
+            for (warn, n) in &t.notes {
+                let class = if *warn { "warn" } else { "mute" };
+                let _ = write!(b, "<p class=\"{class}\">{}</p>", prose(n));
+            }
         }
     }
-    b.push_str("<h2>The energy it would price (kWh)</h2>");
+    b.push_str("<h2>The energy it prices (kWh)</h2>");
     let bars: Vec<Bar> = months
         .rows
         .iter()
@@ -654,4 +758,20 @@ pub fn contracts_page(
     b.push_str(&legend(months));
     b.push_str(&totals(months));
     layout("Contracts", Nav::Contracts, &b, false)
+}
+
+/// The Help page: what the pages show and how to keep the prices current, in words.
+pub fn help_page() -> String {
+    let body = "<h1>Help</h1>\
+<h2 id=\"figures\">The figures</h2>\
+<p>Every kWh is the one the data export gives: the difference of the meter's own indexes between the start and the end of a period, split into off-peak (HC) and peak (HP) hours, or into the six Tempo colours, by the meter's registers.</p>\
+<p>A period is complete when it was recorded without a gap: records at most 16 minutes apart (the recorder keeps one every second up to one every 15 minutes). An incomplete period carries a mark; its tooltip says what is missing: the records start late or end early, a gap of more than 16 minutes, an index reset or an impossible jump left out, the meter changed, rows skipped. Energy across a gap is interpolated, never made up.</p>\
+<h2 id=\"costs\">The costs</h2>\
+<p>What you paid is the recorded energy priced with your contract (the option and the power the meter states), subscription included, taxes included. The other options are the same energy priced with their own hours: Base, HC/HP at the meter's own off-peak hours, Tempo with each day's colour, EJP for an EJP meter, and any other supplier's offer the command line was given. An option is priced only for every hour of a period; when it cannot be (no price for that power, or hours of a Tempo day whose colour is not known), it says so and why, and how many days it leaves out.</p>\
+<h2 id=\"tariffs\">Keeping the prices and Tempo colours current</h2>\
+<p>The regulated prices change twice a year, and a Tempo day's colour is announced the day before. tic-rec ships the official tables of the day it was built; to keep them current, run <code>tic-rec tariffs update</code> on the machine that records (it fetches the official files: the regulated prices from data.gouv.fr, the Tempo colours from RTE, checks them and keeps them in the data directory; a failed update changes nothing). The service files shipped with tic-rec include a daily timer that does it. <code>tic-rec tariffs</code> shows what is in force, up to which day, and where it comes from.</p>\
+<p>A Tempo meter says its own colours: the days it recorded need no update.</p>\
+<h2 id=\"api\">The data</h2>\
+<p>The same figures as JSON: <a href=\"/api/now\">/api/now</a>, <a href=\"/api/periods\">/api/periods</a>, <a href=\"/api/cost\">/api/cost</a>, <a href=\"/api/records\">/api/records</a>; for Prometheus: <a href=\"/metrics\">/metrics</a>. The cost and tariffs guide and the dashboard guide of the documentation say more.</p>";
+    layout("Help", Nav::Help, body, false)
 }

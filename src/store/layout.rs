@@ -11,6 +11,8 @@ pub const TZ: chrono_tz::Tz = chrono_tz::Europe::Paris;
 pub const LOCK_FILE: &str = ".tic-rec.lock";
 /// The directory of the day summaries cached for the export ([`crate::store::SummaryCache`]).
 pub const INDEX_DIR: &str = ".tic-rec-index";
+/// The directory of the tables fetched by `tic-rec tariffs update` ([`crate::store::TariffTables`]).
+pub const TARIFFS_DIR: &str = ".tic-rec-tariffs";
 
 /// The archive format version written (key `tic-rec.archive`, field `format`). Format 2
 /// added where each source's rows end and the sources absorbed from an earlier archive of

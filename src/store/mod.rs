@@ -24,6 +24,7 @@
 //! writer     appending rows (Store)           -> error fs text layout
 //! lock       the directory's lock (DirLock)   -> error fs layout
 //! summaries  the export's cache (SummaryCache)-> error fs layout
+//! tariffs    fetched tables (TariffTables)    -> fs layout
 //! row        cells, columns, what comes next  -> text
 //! source     what identifies a file (Stamp)   -> digest
 //! error      ReadError, StoreError, Damage    -> fs layout
@@ -41,6 +42,8 @@
 //! <data-dir>/.tic-rec.lock                held by the one recorder writing here
 //! <data-dir>/.tic-rec-index/YYYY/MM/YYYY-MM-DD.csv.idx   the day's summary, cached for
 //!                                         the export ([`SummaryCache`])
+//! <data-dir>/.tic-rec-tariffs/…           prices and Tempo colours fetched by `tic-rec tariffs
+//!                                         update` ([`TariffTables`])
 //! ```
 //! The day being recorded is always CSV (the append-only journal); a closed day is
 //! converted to Parquet ([`archive`], which describes the format): typed columns (`time` an
@@ -152,6 +155,7 @@ mod read;
 mod row;
 mod source;
 mod summaries;
+mod tariffs;
 mod text;
 mod writer;
 
@@ -177,6 +181,8 @@ pub use text::parse_int;
 pub use parquet::SUMMARY_KEY;
 pub use source::Stamp;
 pub use summaries::SummaryCache;
+// The price grids and Tempo colours fetched by `tic-rec tariffs update`.
+pub use tariffs::{Generation as TariffGeneration, TariffStoreError, TariffTables};
 
 #[cfg(test)]
 mod tests {
@@ -196,6 +202,7 @@ mod tests {
         ("row", include_str!("row.rs")),
         ("source", include_str!("source.rs")),
         ("summaries", include_str!("summaries.rs")),
+        ("tariffs", include_str!("tariffs.rs")),
         ("text", include_str!("text.rs")),
         ("writer", include_str!("writer.rs")),
     ];

@@ -91,6 +91,8 @@ pub enum Need {
     /// is one). No package gives a kernel one: a test that needs one that CI's kernel lacks is
     /// an opt-in ([`harness!`]).
     KernelFilesystem(&'static str),
+    /// `systemd-analyze` on `PATH` (Debian's `systemd`), to check the unit files shipped.
+    SystemdAnalyze,
 }
 
 /// Stops the test unless every need is met: outside CI it ends as ignored, with the unmet
@@ -163,6 +165,7 @@ impl Need {
             Need::Program(name, _) => name.into(),
             Need::LoopDevice => "loop devices".into(),
             Need::KernelFilesystem(fs) => format!("{fs} in the running kernel"),
+            Need::SystemdAnalyze => "systemd-analyze".into(),
         }
     }
 
@@ -260,6 +263,9 @@ impl Need {
                     )
                 }
             }
+            Need::SystemdAnalyze => on_path("systemd-analyze")
+                .map(drop)
+                .ok_or_else(|| "not on PATH (Debian package systemd; .ci/run installs it)".into()),
             Need::NoSerialAdapter => {
                 let ids = std::fs::read_dir("/dev/serial/by-id").map_or(0, |d| d.count());
                 let uart = ["/dev/serial0", "/dev/ttyAMA0"]

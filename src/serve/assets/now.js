@@ -1,5 +1,6 @@
 // The Now page: takes the values pushed by /api/events (inside the recorder), else polls
-// /api/now every second, and updates the figures in place.
+// /api/now every second, and updates the figures in place; draws the last hour's power from
+// /api/records, then adds each new value.
 (function () {
   "use strict";
   var set = function (id, text) {
@@ -19,6 +20,70 @@
     var dot = document.getElementById(id + "-dot");
     if (dot) { dot.className = "dot " + (c || ""); }
   };
+
+  // The last hour: [time ms, VA] points, a break where two are more than 16 min apart (the
+  // export's notion of a gap).
+  var HOUR = 3600000, GAP = 960000;
+  var points = [], chartAsked = false, history = false, drawn = 0;
+  var chart = document.getElementById("live-chart");
+  var draw = function () {
+    if (!chart) { return; }
+    drawn = Date.now();
+    if (points.length === 0) { chart.innerHTML = "<p class=\"na\">No record in the last hour.</p>"; return; }
+    var end = points[points.length - 1][0], start = end - HOUR;
+    points = points.filter(function (p) { return p[0] >= start; });
+    var max = 0;
+    points.forEach(function (p) { if (p[1] > max) { max = p[1]; } });
+    var top = max > 0 ? max * 1.1 : 1;
+    var lines = [], cur = [], prev = null;
+    points.forEach(function (p) {
+      if (prev !== null && p[0] - prev > GAP) { lines.push(cur); cur = []; }
+      cur.push(((p[0] - start) / HOUR * 1000).toFixed(1) + "," + (100 - p[1] / top * 100).toFixed(1));
+      prev = p[0];
+    });
+    lines.push(cur);
+    var svg = "<svg viewBox=\"0 0 1000 100\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"power over the last hour\">";
+    lines.forEach(function (l) {
+      if (l.length === 1) {
+        // One value alone: a short dash, so that it shows.
+        var xy = l[0].split(","), x = Number(xy[0]);
+        l = [Math.max(0, x - 6).toFixed(1) + "," + xy[1], Math.min(1000, x + 6).toFixed(1) + "," + xy[1]];
+      }
+      svg += "<polyline class=\"mean\" vector-effect=\"non-scaling-stroke\" points=\"" + l.join(" ") + "\"/>";
+    });
+    chart.innerHTML = svg + "</svg><p class=\"mute\">Highest: " + max + " VA; now: " + points[points.length - 1][1] + " VA.</p>";
+  };
+  var add = function (ms, va) {
+    if (va === null || va === undefined || isNaN(ms)) { return; }
+    if (points.length && points[points.length - 1][0] >= ms) { return; }
+    points.push([ms, va]);
+    if (history && Date.now() - drawn > 1000) { draw(); }
+  };
+  var fetchHour = function (ms) {
+    chartAsked = true;
+    var q = "from=" + encodeURIComponent(new Date(ms - HOUR).toISOString()) +
+      "&to=" + encodeURIComponent(new Date(ms + 1000).toISOString()) + "&max_points=240";
+    fetch("/api/records?" + q, { cache: "no-store" }).then(function (r) {
+      if (!r.ok) { throw new Error("HTTP " + r.status); }
+      return r.json();
+    }).then(function (s) {
+      var past = s.buckets.map(function (b) {
+        var a = Date.parse(b.start), z = Date.parse(b.end);
+        return [Math.round((a + z) / 2), Math.round(b.mean)];
+      });
+      var later = points.filter(function (p) { return !past.length || p[0] > past[past.length - 1][0]; });
+      points = past.concat(later);
+      history = true;
+      draw();
+      if (chart) { chart.setAttribute("data-ready", "1"); }
+    }).catch(function (e) {
+      if (chart) {
+        chart.innerHTML = "<p class=\"na\">The last hour cannot be drawn: " + e.message + "</p>";
+        chart.setAttribute("data-ready", "1");
+      }
+    });
+  };
+
   var lastAge = null, lastAt = 0;
   var render = function (n) {
     if (n.error) { set("status", n.error); return; }
@@ -40,6 +105,15 @@
       set("port-reopens", String(n.link.port_reopens));
       set("rows-written", String(n.link.rows_written));
     }
+    var ms = n.time ? Date.parse(n.time) : NaN;
+    if (!chartAsked) {
+      if (isNaN(ms)) {
+        chartAsked = true;
+        if (chart) { chart.innerHTML = "<p class=\"na\">No record yet.</p>"; chart.setAttribute("data-ready", "1"); }
+      }
+      else { fetchHour(ms); }
+    }
+    add(ms, n.power_va);
     set("status", "");
   };
   var poll = function () {
@@ -52,7 +126,7 @@
   };
   var polling = false;
   var startPolling = function () {
-    if (!polling) { polling = true; setInterval(poll, 1000); }
+    if (!polling) { polling = true; poll(); setInterval(poll, 1000); }
   };
   if (document.getElementById("live-events") && window.EventSource) {
     var es = new EventSource("/api/events");
