@@ -160,6 +160,10 @@ pub enum SimError {
     /// Horodates carry a two-digit year: 2000–2099.
     #[error("start {0} is outside the years a horodate can carry (2000-01-01 to 2098-12-31)")]
     StartOutOfRange(NaiveDateTime),
+    /// A meter address is 12 characters, digits or ASCII letters (a real ADSC/ADCO is 12
+    /// digits, leading zeros included).
+    #[error("a meter id (ADSC/ADCO) is 12 digits or ASCII letters, found {0:?}")]
+    Address(String),
     /// Historique meters have no producer groups.
     #[error("historique mode has no producer groups (EAIT, SINSTI…): a producer is a standard-mode meter")]
     ProducerHistorique,
@@ -176,6 +180,16 @@ pub enum SimError {
         /// What the model adds to it until then, Wh.
         used: u64,
     },
+}
+
+/// Checks a meter address (ADSC, ADCO): 12 ASCII digits or letters, so that it stays one
+/// TIC value (no separator, no control byte) and one 12-character identity in every file.
+pub fn check_address(address: &str) -> Result<(), SimError> {
+    if address.len() == 12 && address.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Ok(())
+    } else {
+        Err(SimError::Address(address.to_owned()))
+    }
 }
 
 /// Off-peak hours: a list of local `[from, to)` ranges (a range may wrap past midnight).
@@ -511,6 +525,9 @@ impl Meter {
         }
         if !(2000..=2098).contains(&cfg.start.year()) {
             return Err(SimError::StartOutOfRange(cfg.start));
+        }
+        if let Some(a) = &cfg.address {
+            check_address(a)?;
         }
         if cfg.mode == Mode::Historique && cfg.producer {
             return Err(SimError::ProducerHistorique);
