@@ -479,10 +479,11 @@ fn the_index_gives_exactly_the_scan_results() {
             "",
             "",
             "index_reset|implausible_jump",
-            "",
+            "meter_changed",
             "partial|meter_changed"
         ],
-        "the guard cases are there (records every 7 s miss the first and last midnights)"
+        "the guard cases are there (records every 7 s miss the first and last midnights; \
+         the step left out at the meter change spans the 27th's last seconds too)"
     );
     assert!(rows[0]["coverage"] != "1.0000" && rows[2]["coverage"] != "1.0000");
     // The days with a guard event are read in full, every other one from the index.

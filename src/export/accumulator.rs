@@ -110,6 +110,27 @@ struct Stats {
     covered: i64,
     max_gap: i64,
     flags: Flags,
+    /// Times of the period's first and last records.
+    first: Option<i64>,
+    last: Option<i64>,
+}
+
+impl Stats {
+    fn record_at(&mut self, t: i64) {
+        self.first.get_or_insert(t);
+        self.last = Some(t);
+    }
+}
+
+/// Who a period's records say they are: the meter (ADSC/ADCO) and the contract name
+/// (NGTF/OPTARIF) of its last record that carried them (of the last period before, for a
+/// period without).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// ADSC or ADCO; empty when no record said.
+    pub meter: String,
+    /// NGTF or OPTARIF, as recorded; empty when no record said.
+    pub contract: String,
 }
 
 /// The periods: their boundaries, quality and the credited consumption at each boundary;
@@ -171,13 +192,13 @@ impl Verdict for Periods {
         }
     }
 
+    /// Flags the period holding `t`; none outside the range (an event after it is flagged
+    /// by the export of the period it lies in, so that a period's flags do not depend on the
+    /// range asked).
     fn flag_at(&mut self, t: i64, f: Flags) {
-        let i = match self.period_of(t) {
-            Some(i) => i,
-            None if self.bounds.last().is_some_and(|&b| t >= b) && self.n() > 0 => self.n() - 1,
-            None => return,
-        };
-        self.stats[i].flags.insert(f);
+        if let Some(i) = self.period_of(t) {
+            self.stats[i].flags.insert(f);
+        }
     }
 
     fn credit(&mut self, k: usize, from: (i64, i64), to: (i64, i64)) {
@@ -196,6 +217,9 @@ pub struct Accumulator {
     first: Option<i64>,
     last: Option<i64>,
     tariffs: Tariffs,
+    /// The identity of each period, when asked for ([`Accumulator::with_identities`]), and
+    /// the last one seen.
+    ids: Option<(Vec<Identity>, Identity)>,
 }
 
 impl Accumulator {
@@ -223,7 +247,17 @@ impl Accumulator {
             first: None,
             last: None,
             tariffs: Tariffs::default(),
+            ids: None,
         }
+    }
+
+    /// Also keeps each period's [`Identity`] (read back with [`Accumulator::finish_all`]).
+    pub fn with_identities(mut self) -> Accumulator {
+        self.ids = Some((
+            vec![Identity::default(); self.periods.n()],
+            Identity::default(),
+        ));
+        self
     }
 
     /// A row was skipped for being out of order (see [`super::feed::InOrder`]).
@@ -257,12 +291,29 @@ impl Accumulator {
                 .stretch(l, t, t - l <= MAX_COVERED_GAP_S, false),
             None => self.first = Some(t),
         }
-        if let Some(i) = self.periods.period_of(t) {
-            self.periods.stats[i].records += 1;
+        let period = self.periods.period_of(t);
+        if let Some(i) = period {
+            let s = &mut self.periods.stats[i];
+            s.records += 1;
+            s.record_at(t);
+        }
+        if let Some((ids, seen)) = &mut self.ids {
+            if !rec.meter.is_empty() && seen.meter != rec.meter {
+                seen.meter.clone_from(&rec.meter);
+            }
+            if !rec.contract.is_empty() && seen.contract != rec.contract {
+                seen.contract.clone_from(&rec.contract);
+            }
+            if let Some(i) = period {
+                if ids[i] != *seen {
+                    ids[i].clone_from(seen);
+                }
+            }
         }
         if !rec.meter.is_empty() && self.meter != rec.meter {
             if !self.meter.is_empty() {
-                self.guards.meter_changed(t, &mut self.periods);
+                let from = self.last.unwrap_or(t);
+                self.guards.meter_changed(from, t, &mut self.periods);
             }
             self.meter.clone_from(&rec.meter);
         }
@@ -327,6 +378,8 @@ impl Accumulator {
                 s.records += h.rows - u64::from(j == 0);
                 s.covered += h.covered;
                 s.max_gap = s.max_gap.max(h.max_gap);
+                s.record_at(h.first_t);
+                s.last = Some(h.last_t);
             }
         }
         // Energy: every record the summary holds, known to pass the guards.
@@ -346,6 +399,20 @@ impl Accumulator {
         }
         for (n, l) in &day.tariffs {
             self.tariffs.learn(*n, l);
+        }
+        if let Some((ids, seen)) = &mut self.ids {
+            // A clean day has one meter; its contract is the last one it named.
+            if !day.meter.is_empty() {
+                seen.meter.clone_from(&day.meter);
+            }
+            if !day.facts.contract.is_empty() {
+                seen.contract.clone_from(&day.facts.contract);
+            }
+            for h in &day.hours {
+                if let Some(i) = self.periods.period_of(h.first_t) {
+                    ids[i].clone_from(seen);
+                }
+            }
         }
         true
     }
@@ -375,7 +442,30 @@ impl Accumulator {
     }
 
     /// [`Accumulator::finish`], and the consumption at the probes (`None` without probes).
-    pub fn finish_probed(mut self, present: &[usize], quality: bool) -> (Table, Option<Probed>) {
+    pub fn finish_probed(self, present: &[usize], quality: bool) -> (Table, Option<Probed>) {
+        let (table, probed, _) = self.finish_all(present, quality);
+        (table, probed)
+    }
+
+    /// [`Accumulator::finish_probed`], and the identity of every period (empty unless asked
+    /// for with [`Accumulator::with_identities`]): a period without a record has the one of
+    /// the last period before it that had one (or of the records read before the range).
+    pub fn finish_all(
+        mut self,
+        present: &[usize],
+        quality: bool,
+    ) -> (Table, Option<Probed>, Vec<Identity>) {
+        let ids = self.ids.take().map(|(mut ids, _)| {
+            let mut carried = Identity::default();
+            for (id, st) in ids.iter_mut().zip(&self.periods.stats) {
+                if st.records > 0 || *id != Identity::default() {
+                    carried.clone_from(id);
+                } else {
+                    id.clone_from(&carried);
+                }
+            }
+            ids
+        });
         let p = &mut self.periods;
         let (b0, bn) = match (p.bounds.first(), p.bounds.last()) {
             (Some(&a), Some(&b)) => (a, b),
@@ -417,6 +507,8 @@ impl Accumulator {
                 records: quality.then_some(st.records),
                 coverage: quality.then(|| st.covered as f64 / (end - start) as f64),
                 max_gap_s: quality.then_some(st.max_gap),
+                first_record: st.first.filter(|_| quality),
+                last_record: st.last.filter(|_| quality),
                 flags: st.flags,
             });
         }
@@ -426,7 +518,7 @@ impl Accumulator {
             rows,
         };
         let probed = p.probes.take().map(|credits| Probed { credits });
-        (table, probed)
+        (table, probed, ids.unwrap_or_default())
     }
 }
 

@@ -31,6 +31,36 @@ const LOOK_BACK_BYTES: u64 = 4096;
 const LOOK_BACK_DAYS: usize = 3;
 const LOOK_AHEAD_RECORDS: usize = 64;
 
+/// What a [`scan`] read, for a result that must know when it goes stale (the periods
+/// dataset): the first and last days whose files it read (before, in and after the range),
+/// the energy labels of each day of the range, and whether the records read after the range
+/// reached [`LOOK_AHEAD_RECORDS`] (when they did not, the data ended: a later day may change
+/// the range's last values).
+#[derive(Clone, Debug, Default)]
+pub struct Trail {
+    /// The first day read.
+    pub first: Option<NaiveDate>,
+    /// The last day read.
+    pub last: Option<NaiveDate>,
+    /// The energy labels of each day of the range with files.
+    pub labels: Vec<(NaiveDate, Vec<usize>)>,
+    /// Records read after the range.
+    pub ahead: usize,
+}
+
+impl Trail {
+    fn read(&mut self, day: NaiveDate) {
+        self.first = Some(self.first.map_or(day, |f| f.min(day)));
+        self.last = Some(self.last.map_or(day, |l| l.max(day)));
+    }
+
+    /// Whether the records read after the range were as many as an export reads: the range's
+    /// values then no longer depend on days recorded later.
+    pub fn ahead_complete(&self) -> bool {
+        self.ahead >= LOOK_AHEAD_RECORDS
+    }
+}
+
 /// Whether the day has a complete record.
 fn has_record(day: NaiveDate, files: &DayFiles) -> Result<bool, Error> {
     let r = Resolved::new(day, files)?;
@@ -54,6 +84,7 @@ fn look_back(
     day: NaiveDate,
     acc: &mut Accumulator,
     around: &mut Vec<usize>,
+    trail: &mut Trail,
 ) -> Result<(), Error> {
     let mut days = Vec::new();
     let mut bytes = 0;
@@ -68,6 +99,7 @@ fn look_back(
         }
     }
     for (d, files) in days.into_iter().rev() {
+        trail.read(d);
         let mut open = DayRecords::open(d, files)?;
         add_labels(around, open.columns());
         merge(&mut open, |f| {
@@ -85,9 +117,11 @@ fn look_ahead(
     day: NaiveDate,
     acc: &mut Accumulator,
     around: &mut Vec<usize>,
+    trail: &mut Trail,
 ) -> Result<(), Error> {
     let mut n = 0;
     for (d, files) in store.after(day) {
+        trail.read(d);
         if !has_record(d, files)? {
             continue;
         }
@@ -104,6 +138,7 @@ fn look_ahead(
             break;
         }
     }
+    trail.ahead = n;
     Ok(())
 }
 
@@ -151,20 +186,41 @@ pub fn scan(
     acc: &mut Accumulator,
     observer: &mut dyn Observer,
 ) -> Result<Vec<usize>, Error> {
+    scan_traced(store, from, to, acc, observer, &mut Trail::default())
+}
+
+/// [`scan`], saying in `trail` what it read.
+pub fn scan_traced(
+    store: &Catalog,
+    from: NaiveDate,
+    to: NaiveDate,
+    acc: &mut Accumulator,
+    observer: &mut dyn Observer,
+    trail: &mut Trail,
+) -> Result<Vec<usize>, Error> {
     announce(store, from, to, observer);
     let mut present = Vec::new();
     let mut around = Vec::new();
-    look_back(store, from, acc, &mut around)?;
+    look_back(store, from, acc, &mut around, trail)?;
     for (day, files) in store.days(from, to) {
+        trail.read(day);
         let open = DayRecords::open(day, files);
         if let Ok(o) = &open {
             for n in o.reader().notes() {
                 observer.note(n);
             }
         }
-        feed_day(day, open, files, acc, &mut present, observer)?;
+        let mut labels = Vec::new();
+        feed_day(day, open, files, acc, &mut labels, observer)?;
+        for &k in &labels {
+            if !present.contains(&k) {
+                present.push(k);
+            }
+        }
+        present.sort_unstable();
+        trail.labels.push((day, labels));
     }
-    look_ahead(store, to, acc, &mut around)?;
+    look_ahead(store, to, acc, &mut around, trail)?;
     Ok(columns(present, around))
 }
 
@@ -329,7 +385,8 @@ pub fn indexed(
     let mut cache = Cache::new(store.dir());
     let mut present = Vec::new();
     let mut around = Vec::new();
-    look_back(store, from, acc, &mut around)?;
+    let mut trail = Trail::default();
+    look_back(store, from, acc, &mut around, &mut trail)?;
     let days: Vec<(NaiveDate, &DayFiles)> = store.days(from, to).collect();
     for batch in days.chunks(BATCH) {
         let mut got = acquire(batch, &mut cache, observer);
@@ -363,7 +420,7 @@ pub fn indexed(
             observer.day_read(*day, how);
         }
     }
-    look_ahead(store, to, acc, &mut around)?;
+    look_ahead(store, to, acc, &mut around, &mut trail)?;
     Ok(columns(present, around))
 }
 

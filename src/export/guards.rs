@@ -82,10 +82,11 @@ impl Guards {
         out.flag_at(t, f);
     }
 
-    /// The meter changed at `t`: flags it, settles every index, and every index restarts
-    /// from the new meter's first value.
-    pub fn meter_changed(&mut self, t: i64, out: &mut impl Verdict) {
-        self.at(out, t, Flags::METER_CHANGED);
+    /// The meter changed at `t` (its last record before was at `from`): flags the periods
+    /// the step between them spans (it is left out), settles every index, and every index
+    /// restarts from the new meter's first value.
+    pub fn meter_changed(&mut self, from: i64, t: i64, out: &mut impl Verdict) {
+        self.span(out, from, t, Flags::METER_CHANGED);
         for k in 0..N_ENERGY {
             self.settle(k, out);
             let s = &mut self.labels[k];

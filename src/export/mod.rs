@@ -82,6 +82,7 @@
 //! - The library prints nothing: progress goes to an [`Observer`].
 
 mod accumulator;
+pub mod dataset;
 mod feed;
 mod guards;
 mod index;
@@ -99,7 +100,7 @@ use chrono::NaiveDate;
 pub use crate::store::Catalog;
 pub use crate::tic::labels::{Class, Colour, Rate, ENERGY_LABELS, N_ENERGY};
 use accumulator::Accumulator;
-pub use accumulator::Probed;
+pub use accumulator::{Identity, Probed};
 pub use feed::day_facts;
 pub use index::{allowed_wh, DEFAULT_POWER_VA, SUMMARY_KEY, VERSION as SUMMARY_VERSION};
 pub use index::{DayFacts, Switch, Window, MAX_SWITCHES, WINDOW_HOURS};

@@ -1,0 +1,540 @@
+//! The periods dataset: what an export of every closed hour gives, as rows a fleet queries
+//! (`<data-dir>/periods/YYYY/YYYY-MM.parquet`, one file a month, see [`crate::store`] for
+//! where and how it is written).
+//!
+//! ## Rows
+//! One row per UTC hour (France's offsets are whole hours: local days, months and years are
+//! made of them), from the first closed day with records to the last closed day, days
+//! without a file included (their hours carry the consumption interpolated across the gap,
+//! as an export gives it). Each row has the numbers of `tic-rec export --hour` for that hour:
+//! the same guards, the same interpolation at the boundaries, the same quality columns. So
+//! summing the rows of a day, a month or a year gives `tic-rec export --day`, `--month`,
+//! `--year` to the Wh (DST days included: their 23 or 25 hours are rows), and the quality of
+//! the longer period follows from the hours' ([`aggregate`]: the first and last record of
+//! each hour say where the longest gap lies).
+//!
+//! ## Schema ([`schema`]): one for every meter, every file
+//! `meter_id` (ADSC or ADCO, a 12-character string, leading zeros kept), `period_start`,
+//! `period_end` (`timestamp[us, tz=UTC]`), `local_date` (the Europe/Paris date of the hour:
+//! group by it, or by its month, and no engine's time zone matters), `contract` (the
+//! registry's name of the NGTF/OPTARIF the hour's records carried, or their own words when
+//! the registry does not know them), `mode` (`standard`, `historique`); the class columns
+//! under the export's names, Int64 Wh: `total_wh`, `hc_wh`, `hp_wh`, the six Tempo columns
+//! `blue_hc_wh` … `red_hp_wh` (null unless the meter is on Tempo); then every energy index of
+//! the registry, `east_wh` … `eait_wh` (injected), `base_wh`, `hchc_wh`, `hchp_wh`,
+//! `ejphn_wh`, `ejphpm_wh` (EJP's), `bbrhcjb_wh` … (null where the meter has no such
+//! index); `records`, `coverage`, `max_gap_s`, `first_record`, `last_record` (timestamps of
+//! the hour's first and last records, null without any), `flags` (names joined by `|`).
+//! A column a meter lacks is null, never absent: every file of a fleet has this schema.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    Date32Builder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use chrono::{Datelike, NaiveDate};
+
+use super::accumulator::{Accumulator, Identity};
+use super::feed::{self, Trail};
+use super::periods::boundaries;
+use super::table::{Flags, Row, Table};
+use super::tariff::Tariffs;
+use super::{Error, Period, Quiet, ENERGY_LABELS, N_ENERGY};
+use crate::tic::labels::{energy_label, Colour, Rate};
+use crate::tic::Mode;
+
+/// The hour rows of a range of days, computed as an export of them computes them, and what
+/// they were computed from.
+#[derive(Clone, Debug)]
+pub struct Run {
+    /// First day.
+    pub from: NaiveDate,
+    /// Last day.
+    pub to: NaiveDate,
+    /// One row per UTC hour of `[from, to]`, and what the columns mean.
+    pub table: Table,
+    /// Who each hour's records say they are.
+    pub ids: Vec<Identity>,
+    /// What was read: the days around the range, the labels of each of its days.
+    pub trail: Trail,
+}
+
+/// Computes the hour rows of `[from, to]` from every record (the export's scan).
+pub fn compute(
+    store: &crate::store::Catalog,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Run, Error> {
+    let bounds = boundaries(Period::Hour, from, to)?;
+    let mut acc = Accumulator::with_probes(bounds, Vec::new()).with_identities();
+    let mut trail = Trail::default();
+    let present = feed::scan_traced(store, from, to, &mut acc, &mut Quiet, &mut trail)?;
+    let (table, _, ids) = acc.finish_all(&present, true);
+    Ok(Run {
+        from,
+        to,
+        table,
+        ids,
+        trail,
+    })
+}
+
+/// The columns before the indexes: identity, time, what the meter is on.
+const HEAD: [&str; 6] = [
+    "meter_id",
+    "period_start",
+    "period_end",
+    "local_date",
+    "contract",
+    "mode",
+];
+/// The class columns: the export's names.
+const CLASSES: [&str; 9] = [
+    "total_wh",
+    "hc_wh",
+    "hp_wh",
+    "blue_hc_wh",
+    "blue_hp_wh",
+    "white_hc_wh",
+    "white_hp_wh",
+    "red_hc_wh",
+    "red_hp_wh",
+];
+/// The quality columns.
+const QUALITY: [&str; 6] = [
+    "records",
+    "coverage",
+    "max_gap_s",
+    "first_record",
+    "last_record",
+    "flags",
+];
+
+/// The name of index `k`'s column: `east_wh`, `easf01_wh`…
+pub fn index_column(k: usize) -> String {
+    format!("{}_wh", ENERGY_LABELS[k].to_ascii_lowercase())
+}
+
+fn time_type() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+/// The one schema of every periods file (see the module doc).
+pub fn schema() -> SchemaRef {
+    let mut fields = vec![
+        Field::new("meter_id", DataType::Utf8, true),
+        Field::new("period_start", time_type(), false),
+        Field::new("period_end", time_type(), false),
+        Field::new("local_date", DataType::Date32, false),
+        Field::new("contract", DataType::Utf8, true),
+        Field::new("mode", DataType::Utf8, true),
+    ];
+    fields.extend(
+        CLASSES
+            .iter()
+            .map(|n| Field::new(*n, DataType::Int64, true)),
+    );
+    fields.extend((0..N_ENERGY).map(|k| Field::new(index_column(k), DataType::Int64, true)));
+    fields.extend([
+        Field::new("records", DataType::Int64, true),
+        Field::new("coverage", DataType::Float64, true),
+        Field::new("max_gap_s", DataType::Int64, true),
+        Field::new("first_record", time_type(), true),
+        Field::new("last_record", time_type(), true),
+        Field::new("flags", DataType::Utf8, false),
+    ]);
+    debug_assert_eq!(
+        fields.len(),
+        HEAD.len() + CLASSES.len() + N_ENERGY + QUALITY.len()
+    );
+    Arc::new(Schema::new(fields))
+}
+
+/// The name of a contract as the periods dataset writes it: the registry's name of the
+/// calendar an NGTF/OPTARIF says, or the meter's own words (trimmed) when it says none the
+/// registry knows.
+pub fn contract_name(raw: &str) -> Option<String> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return None;
+    }
+    let u = t.to_ascii_uppercase();
+    let first = u.split_whitespace().next().unwrap_or("");
+    let bare = first.trim_end_matches('.');
+    let name = if first.starts_with("BBR") || u.contains("TEMPO") {
+        "Tempo"
+    } else if bare == "EJP" {
+        "EJP"
+    } else if bare == "BASE" || first == "TH.." {
+        "Base"
+    } else if first == "PRODUCTEUR" {
+        "Producer"
+    } else if first.starts_with("HC") || u.contains("CREUSE") || u.contains("PLEINE") {
+        "HC/HP"
+    } else {
+        return Some(t.to_owned());
+    };
+    Some(name.to_owned())
+}
+
+/// `standard` or `historique`: the mode of the indexes the row has values of, else of the
+/// labels of the data.
+fn mode_of(row: &Row, labels: &[usize]) -> Option<&'static str> {
+    let name = |m: Mode| match m {
+        Mode::Standard => "standard",
+        Mode::Historique => "historique",
+    };
+    let with_value = (0..N_ENERGY).find(|&k| row.wh[k].is_some());
+    with_value
+        .or_else(|| labels.first().copied())
+        .map(|k| name(energy_label(k).mode))
+}
+
+/// The local (Europe/Paris) date of an instant, as days since 1970-01-01.
+fn local_date32(t: i64) -> i32 {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
+    crate::store::local_day(t)
+        .map(|d| i32::try_from((d - epoch).num_days()).unwrap_or(0))
+        .unwrap_or(0)
+}
+
+/// The rows of `run` whose hour starts in `[from 00:00, to + 1 00:00)` local, as a record
+/// batch of [`schema`].
+pub fn to_batch(run: &Run, from: NaiveDate, to: NaiveDate) -> Result<RecordBatch, Error> {
+    let lo = super::periods::midnight(from)?;
+    let hi = super::periods::midnight(to.succ_opt().ok_or(Error::Calendar(to))?)?;
+    let t = &run.table;
+    let picked: Vec<usize> = (0..t.rows.len())
+        .filter(|&i| t.rows[i].start >= lo && t.rows[i].start < hi)
+        .collect();
+    let n = picked.len();
+    let time = || TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
+    let (mut meter, mut contract, mut mode) = (
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+    );
+    let (mut start, mut end, mut date) = (time(), time(), Date32Builder::with_capacity(n));
+    let mut classes: Vec<Int64Builder> = (0..CLASSES.len())
+        .map(|_| Int64Builder::with_capacity(n))
+        .collect();
+    let mut index: Vec<Int64Builder> = (0..N_ENERGY)
+        .map(|_| Int64Builder::with_capacity(n))
+        .collect();
+    let (mut records, mut coverage, mut gap) = (
+        Int64Builder::with_capacity(n),
+        Float64Builder::with_capacity(n),
+        Int64Builder::with_capacity(n),
+    );
+    let (mut first, mut last, mut flags) = (time(), time(), StringBuilder::new());
+    let tempo = t.tempo();
+    for &i in &picked {
+        let r = &t.rows[i];
+        let id = run.ids.get(i).cloned().unwrap_or_default();
+        meter.append_option((!id.meter.is_empty()).then_some(id.meter.as_str()));
+        contract.append_option(contract_name(&id.contract));
+        mode.append_option(mode_of(r, &t.labels));
+        start.append_value(r.start * 1_000_000);
+        end.append_value(r.end * 1_000_000);
+        date.append_value(local_date32(r.start));
+        let measured = r.wh.iter().any(Option::is_some);
+        let mut class_values = vec![t.total(r), t.hc(r), t.hp(r)];
+        for c in Colour::ALL {
+            for kind in [Rate::Hc, Rate::Hp] {
+                let v = t.tempo_wh(r, c, kind).or(measured.then_some(0));
+                class_values.push(v.filter(|_| tempo));
+            }
+        }
+        for (b, v) in classes.iter_mut().zip(class_values) {
+            b.append_option(v);
+        }
+        for (k, b) in index.iter_mut().enumerate() {
+            b.append_option(r.wh[k]);
+        }
+        records.append_option(r.records.and_then(|x| i64::try_from(x).ok()));
+        coverage.append_option(r.coverage);
+        gap.append_option(r.max_gap_s);
+        first.append_option(r.first_record.map(|x| x * 1_000_000));
+        last.append_option(r.last_record.map(|x| x * 1_000_000));
+        flags.append_value(r.flags.names());
+    }
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(meter.finish()),
+        Arc::new(start.finish()),
+        Arc::new(end.finish()),
+        Arc::new(date.finish()),
+        Arc::new(contract.finish()),
+        Arc::new(mode.finish()),
+    ];
+    columns.extend(classes.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+    columns.extend(index.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+    columns.extend([
+        Arc::new(records.finish()) as ArrayRef,
+        Arc::new(coverage.finish()),
+        Arc::new(gap.finish()),
+        Arc::new(first.finish()),
+        Arc::new(last.finish()),
+        Arc::new(flags.finish()),
+    ]);
+    RecordBatch::try_new(schema(), columns).map_err(|e| Error::Output(std::io::Error::other(e)))
+}
+
+/// An hour read back from a periods file: its row (per-index Wh, quality) and identity.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hour {
+    /// The row, as the export made it.
+    pub row: Row,
+    /// The meter and contract (as the file names it).
+    pub id: Identity,
+}
+
+/// Why a batch is not one of [`schema`].
+#[derive(Debug, thiserror::Error)]
+#[error("not a periods batch: {0}")]
+pub struct SchemaError(String);
+
+/// The hours of a batch of [`schema`].
+pub fn from_batch(batch: &RecordBatch) -> Result<Vec<Hour>, SchemaError> {
+    let want = schema();
+    if batch.schema().fields().len() != want.fields().len() {
+        return Err(SchemaError(format!(
+            "{} columns, expected {}",
+            batch.schema().fields().len(),
+            want.fields().len()
+        )));
+    }
+    for (a, b) in batch.schema().fields().iter().zip(want.fields()) {
+        if a.name() != b.name() || a.data_type() != b.data_type() {
+            return Err(SchemaError(format!(
+                "column {} {:?}, expected {} {:?}",
+                a.name(),
+                a.data_type(),
+                b.name(),
+                b.data_type()
+            )));
+        }
+    }
+    let col = |name: &str| {
+        batch
+            .column_by_name(name)
+            .expect("checked against the schema")
+    };
+    let text = |name: &str| col(name).as_string::<i32>().clone();
+    let int = |name: &str| col(name).as_primitive::<Int64Type>().clone();
+    let ts = |name: &str| col(name).as_primitive::<TimestampMicrosecondType>().clone();
+    let (meter, contract) = (text("meter_id"), text("contract"));
+    let (start, end, first, last) = (
+        ts("period_start"),
+        ts("period_end"),
+        ts("first_record"),
+        ts("last_record"),
+    );
+    let index: Vec<_> = (0..N_ENERGY).map(|k| int(&index_column(k))).collect();
+    let (records, gap) = (int("records"), int("max_gap_s"));
+    let coverage = col("coverage").as_primitive::<Float64Type>().clone();
+    let flags = text("flags");
+    let opt_i =
+        |a: &arrow_array::PrimitiveArray<Int64Type>, i: usize| (!a.is_null(i)).then(|| a.value(i));
+    let opt_t = |a: &arrow_array::PrimitiveArray<TimestampMicrosecondType>, i: usize| {
+        (!a.is_null(i)).then(|| a.value(i).div_euclid(1_000_000))
+    };
+    use arrow_array::Array;
+    let mut out = Vec::with_capacity(batch.num_rows());
+    for i in 0..batch.num_rows() {
+        let wh = std::array::from_fn(|k| opt_i(&index[k], i));
+        let row = Row {
+            start: start.value(i).div_euclid(1_000_000),
+            end: end.value(i).div_euclid(1_000_000),
+            wh,
+            records: opt_i(&records, i).and_then(|x| u64::try_from(x).ok()),
+            coverage: (!coverage.is_null(i)).then(|| coverage.value(i)),
+            max_gap_s: opt_i(&gap, i),
+            first_record: opt_t(&first, i),
+            last_record: opt_t(&last, i),
+            flags: Flags::from_names(flags.value(i))
+                .ok_or_else(|| SchemaError(format!("unknown flag in {:?}", flags.value(i))))?,
+        };
+        let text_at = |a: &arrow_array::StringArray| {
+            if a.is_valid(i) {
+                a.value(i).to_owned()
+            } else {
+                String::new()
+            }
+        };
+        let id = Identity {
+            meter: text_at(&meter),
+            contract: text_at(&contract),
+        };
+        out.push(Hour { row, id });
+    }
+    Ok(out)
+}
+
+/// Sums consecutive hour rows into the periods between `bounds` (each made of whole hours
+/// the rows cover), exactly as an export of those periods computes them: Wh summed (a
+/// period none of whose hours is measured has none; in one that is, a label an hour lacks
+/// counts 0), records and covered seconds summed, flags joined, the longest gap the longest
+/// of the hours' and of the stretches between the last record of an hour and the first of
+/// the next hour with records (clipped to the period).
+pub fn aggregate(hours: &[Row], bounds: &[i64], labels: &[usize]) -> Vec<Row> {
+    let mut out = Vec::with_capacity(bounds.len().saturating_sub(1));
+    let mut i = 0;
+    for w in bounds.windows(2) {
+        let (ps, pe) = (w[0], w[1]);
+        while i < hours.len() && hours[i].start < ps {
+            i += 1;
+        }
+        let j = i + hours[i..].partition_point(|h| h.start < pe);
+        let part = &hours[i..j];
+        i = j;
+        let measured = part.iter().any(|h| h.wh.iter().any(Option::is_some));
+        let mut wh = [None; N_ENERGY];
+        if measured {
+            for &k in labels {
+                wh[k] = Some(
+                    part.iter()
+                        .filter(|h| h.wh.iter().any(Option::is_some))
+                        .map(|h| h.wh[k].unwrap_or(0))
+                        .sum(),
+                );
+            }
+        }
+        let quality = part.iter().all(|h| h.records.is_some()) && !part.is_empty();
+        let mut flags = Flags::default();
+        let (mut records, mut covered, mut gap) = (0u64, 0i64, 0i64);
+        let (mut first, mut last) = (None, None::<i64>);
+        for h in part {
+            flags.insert(h.flags);
+            records += h.records.unwrap_or(0);
+            covered += h
+                .coverage
+                .map_or(0, |c| (c * (h.end - h.start) as f64).round() as i64);
+            gap = gap.max(h.max_gap_s.unwrap_or(0));
+            if let Some(f) = h.first_record {
+                gap = gap.max(f - last.unwrap_or(ps));
+                first.get_or_insert(f);
+                last = h.last_record.or(Some(f));
+            }
+        }
+        gap = gap.max(pe - last.unwrap_or(ps));
+        out.push(Row {
+            start: ps,
+            end: pe,
+            wh,
+            records: quality.then_some(records),
+            coverage: quality.then(|| covered as f64 / (pe - ps) as f64),
+            max_gap_s: quality.then_some(gap),
+            first_record: first.filter(|_| quality),
+            last_record: last.filter(|_| quality),
+            flags,
+        });
+    }
+    out
+}
+
+/// The names the pairs `(NTARF, LTARF)` of `tariffs` give, for a file's metadata.
+pub fn tariff_names(tariffs: &Tariffs) -> Vec<(u8, String)> {
+    (1..=10u8)
+        .filter_map(|n| tariffs.name(n).map(|l| (n, l.to_owned())))
+        .collect()
+}
+
+/// The year and month of a day, `YYYY-MM`.
+pub fn month_of(day: NaiveDate) -> (i32, u32) {
+    (day.year(), day.month())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::reader::Record;
+
+    fn rec(t: i64, east: i64, hc: i64) -> Record {
+        let mut r = Record {
+            time: t,
+            meter: "041876097171".into(),
+            contract: "H PLEINE/CREUSE".into(),
+            ..Record::default()
+        };
+        r.energy[0] = Some(east);
+        r.energy[1] = Some(hc);
+        r.energy[2] = Some(east - hc);
+        r.power_va = Some(9000);
+        r
+    }
+
+    /// Random records (gaps of every length, glitches, days of 23 and 25 hours) fed once with
+    /// hour boundaries and once with longer periods: summing the hours gives the longer
+    /// periods exactly, quality columns included.
+    #[test]
+    fn hours_sum_to_the_longer_periods() {
+        // 2026-03-28 00:00 local (+01:00) to 2026-04-01, across the March DST day, and
+        // 2026-10-24 to 10-27 across October's.
+        for (seed, t0, days) in [
+            (1u64, 1_774_652_400i64, 4i64),
+            (2, 1_774_652_400, 4),
+            (3, 1_792_792_800, 4),
+            (4, 1_792_792_800, 4),
+            (5, 1_774_652_400, 4),
+        ] {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let (mut t, mut east, mut hc) = (t0 + rng.i64(0..3000), 1_000_000i64, 400_000i64);
+            let end = t0 + days * 86_400 + 3600 * 2;
+            let mut recs = Vec::new();
+            while t < end {
+                let step = rng.i64(0..5);
+                east += step;
+                if rng.bool() {
+                    hc += step;
+                }
+                let mut r = rec(t, east, hc);
+                match rng.u32(0..3000) {
+                    0 => r.energy[0] = Some(0),
+                    1 => r.energy[1] = Some(hc + 1_000_000),
+                    _ => {}
+                }
+                recs.push(r);
+                t += match rng.u32(0..500) {
+                    0 => rng.i64(300..20_000),
+                    _ => rng.i64(1..90),
+                };
+            }
+            let from = crate::store::local_day(t0).expect("day");
+            let to = from + chrono::Days::new(days as u64 - 1);
+            let present = [0, 1, 2];
+            let run = |period| {
+                let bounds = boundaries(period, from, to).expect("bounds");
+                let mut a = Accumulator::with_probes(bounds, Vec::new());
+                recs.iter().for_each(|r| a.feed(r));
+                a.finish(&present, true)
+            };
+            let hours = run(Period::Hour);
+            for period in [Period::Day, Period::Week, Period::Month, Period::Year] {
+                let want = run(period);
+                let bounds = boundaries(period, from, to).expect("bounds");
+                let got = aggregate(&hours.rows, &bounds, &present);
+                assert_eq!(got, want.rows, "seed {seed} {period:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn contract_names() {
+        for (raw, want) in [
+            ("H PLEINE/CREUSE ", Some("HC/HP")),
+            ("HC..", Some("HC/HP")),
+            ("TEMPO", Some("Tempo")),
+            ("BBR(", Some("Tempo")),
+            ("BASE", Some("Base")),
+            ("EJP.", Some("EJP")),
+            ("  ZEN Flex ", Some("ZEN Flex")),
+            ("", None),
+        ] {
+            assert_eq!(contract_name(raw).as_deref(), want, "{raw:?}");
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The periods dataset: hour rows computed a day or a few at a time, as the recorder's
+//! archive job computes them when days close, sum to what `tic-rec export` gives for any
+//! day, month or year, to the Wh and in every quality column, DST days and glitches at
+//! midnight included.
+
+mod common;
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use common::{local, Contract, Model};
+use tic_rec::export::dataset::{self, aggregate};
+use tic_rec::export::{self, boundaries, Catalog, Mode, Options, Period, Quiet, Row};
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("date")
+}
+
+/// Rewrites, in the CSV file of `d`, cell `col` of the first row at or after local `h:m`.
+fn glitch(dir: &Path, d: NaiveDate, after: i64, col: usize, value: &str) {
+    let path = tic_rec::store::day_file(dir, d, 0);
+    let text = std::fs::read_to_string(&path).expect("read");
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let i = lines
+        .iter()
+        .enumerate()
+        .skip(1)
+        .find(|(_, l)| {
+            let t = chrono::DateTime::parse_from_rfc3339(l.split(',').next().expect("time"))
+                .expect("rfc3339");
+            t.timestamp() >= after
+        })
+        .map(|(i, _)| i)
+        .expect("a row after");
+    let mut cells: Vec<&str> = lines[i].split(',').collect();
+    cells[col] = value;
+    lines[i] = cells.join(",");
+    std::fs::write(&path, lines.join("\n") + "\n").expect("write");
+}
+
+/// The hour rows of `[from, to]` computed in runs of `chunk` days (as days close), in order.
+fn hours_in_runs(store: &Catalog, from: NaiveDate, to: NaiveDate, chunk: u64) -> Vec<Row> {
+    let mut out = Vec::new();
+    let mut a = from;
+    while a <= to {
+        let b = (a + chrono::Days::new(chunk - 1)).min(to);
+        let run = dataset::compute(store, a, b).expect("compute");
+        out.extend(run.table.rows);
+        a = b + chrono::Days::new(1);
+    }
+    out
+}
+
+fn export_rows(store: &Catalog, period: Period, from: NaiveDate, to: NaiveDate) -> export::Table {
+    let options = Options {
+        period,
+        from: Some(from),
+        to: Some(to),
+        mode: Mode::Scan,
+    };
+    export::export_store(store, &options, &mut Quiet).expect("export")
+}
+
+fn check(dir: &Path, from: NaiveDate, to: NaiveDate, chunks: &[u64], what: &str) {
+    let store = Catalog::open(dir).expect("catalog");
+    for &chunk in chunks {
+        let hours = hours_in_runs(&store, from, to, chunk);
+        for period in [Period::Day, Period::Week, Period::Month, Period::Year] {
+            let want = export_rows(&store, period, from, to);
+            let bounds = boundaries(period, from, to).expect("bounds");
+            let got = aggregate(&hours, &bounds, &want.labels);
+            assert_eq!(got.len(), want.rows.len());
+            for (g, w) in got.iter().zip(&want.rows) {
+                assert_eq!(g, w, "{what}: runs of {chunk} days, {period:?}");
+            }
+        }
+        // And each day alone.
+        let mut d = from;
+        while d <= to && chunks.len() > 1 {
+            let want = export_rows(&store, Period::Day, d, d);
+            let bounds = boundaries(Period::Day, d, d).expect("bounds");
+            assert_eq!(
+                aggregate(&hours, &bounds, &want.labels),
+                want.rows,
+                "{what}: runs of {chunk} days, --day {d}"
+            );
+            d = d.succ_opt().expect("next");
+        }
+    }
+}
+
+#[test]
+fn hc_hp_hours_computed_as_days_close_sum_to_every_export_across_both_dst_days() {
+    sums_across_both_dst_days(Contract::HcHp, 29);
+}
+
+#[test]
+fn tempo_hours_computed_as_days_close_sum_to_every_export_across_both_dst_days() {
+    sums_across_both_dst_days(Contract::Tempo, 61);
+}
+
+#[test]
+fn historique_hours_computed_as_days_close_sum_to_every_export_across_both_dst_days() {
+    sums_across_both_dst_days(Contract::Historique, 43);
+}
+
+fn sums_across_both_dst_days(contract: Contract, step: i64) {
+    {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // March 27 to April 2 (the 29th has 23 hours), a day without a file (the 31st) and a
+        // gap across midnight.
+        let gaps = vec![
+            (local(2026, 3, 31, 0) - 600, local(2026, 4, 1, 0) + 900),
+            (local(2026, 3, 28, 23) + 1200, local(2026, 3, 29, 1) + 60),
+        ];
+        Model {
+            contract,
+            start: local(2026, 3, 27, 0) + 5,
+            end: local(2026, 4, 3, 0) - 1,
+            step,
+            gaps,
+        }
+        .write(dir.path(), &[]);
+        // October 24 to November 2 (the 25th has 25 hours).
+        Model {
+            contract,
+            start: local(2026, 10, 24, 0) + 5,
+            end: local(2026, 11, 3, 0) - 1,
+            step,
+            gaps: vec![(local(2026, 10, 25, 1) + 30, local(2026, 10, 25, 4))],
+        }
+        .write(dir.path(), &[]);
+        // Glitches next to midnight: a zero, an index far ahead, a decrease.
+        let col = if contract == Contract::Historique {
+            6
+        } else {
+            5
+        };
+        glitch(
+            dir.path(),
+            day(2026, 3, 28),
+            local(2026, 3, 28, 0),
+            col,
+            "0",
+        );
+        glitch(
+            dir.path(),
+            day(2026, 10, 27),
+            local(2026, 10, 27, 0),
+            col,
+            "99999999",
+        );
+        glitch(
+            dir.path(),
+            day(2026, 10, 28),
+            local(2026, 10, 28, 23) + 3500,
+            col,
+            "5",
+        );
+        glitch(
+            dir.path(),
+            day(2026, 11, 1),
+            local(2026, 11, 1, 0),
+            col,
+            "77777777",
+        );
+        check(
+            dir.path(),
+            day(2026, 3, 27),
+            day(2026, 4, 2),
+            &[1, 2, 40],
+            &format!("{contract:?} March"),
+        );
+        check(
+            dir.path(),
+            day(2026, 10, 24),
+            day(2026, 11, 2),
+            &[1, 3],
+            &format!("{contract:?} October"),
+        );
+        check(
+            dir.path(),
+            day(2026, 3, 27),
+            day(2026, 11, 2),
+            &[31],
+            &format!("{contract:?} all"),
+        );
+    }
+}
