@@ -226,7 +226,7 @@ struct Count {
     full: usize,
 }
 
-impl tic_rec::export::Observer for Count {
+impl tic_rec::export::ExportObserver for Count {
     fn day_read(&mut self, _day: chrono::NaiveDate, how: tic_rec::export::DayRead) {
         use tic_rec::export::DayRead;
         match how {
@@ -239,7 +239,7 @@ impl tic_rec::export::Observer for Count {
 
 #[test]
 fn archived_days_are_fed_from_their_footers_without_an_index() {
-    use tic_rec::export::{Mode, Options, Period};
+    use tic_rec::export::{Options, Period, ReadMode};
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     let (a, b) = (local(2026, 4, 1, 0), local(2026, 4, 5, 0) - 1);
@@ -256,9 +256,9 @@ fn archived_days_are_fed_from_their_footers_without_an_index() {
         let t = tic_rec::export::export(d, &options, &mut c).expect("export");
         (t.rows, c)
     };
-    let (scan, _) = run(Mode::Scan);
+    let (scan, _) = run(ReadMode::Scan);
     assert!(compact(d, &[], None).status.success());
-    let (rows, c) = run(Mode::Index);
+    let (rows, c) = run(ReadMode::Index);
     assert_eq!(rows, scan);
     // Three clean days from their footers; the day with a guard event read in full.
     assert_eq!((c.index, c.built, c.full), (3, 0, 1), "{c:?}");

@@ -12,7 +12,7 @@ use std::path::Path;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Timelike};
 use common::tic_rec;
 use tic_rec::cost::TempoCalendar;
-use tic_rec::export::{DayRead, Mode, Observer, Period};
+use tic_rec::export::{DayRead, ExportObserver, Period, ReadMode};
 use tic_rec::store::{day_file, TZ};
 use tic_rec::tic::labels::Colour;
 
@@ -869,7 +869,7 @@ struct Count {
     full: usize,
 }
 
-impl Observer for Count {
+impl ExportObserver for Count {
     fn day_read(&mut self, _day: NaiveDate, how: DayRead) {
         match how {
             DayRead::Index => self.index += 1,
@@ -894,10 +894,10 @@ fn an_odd_minute_schedule_is_learned_and_read_from_the_summaries() {
     let store = tic_rec::export::open(dir.path()).expect("store");
     let mut options = tic_rec::cost::Options::new(Period::Day);
     options.to = Some(day("2025-03-09"));
-    options.mode = Mode::Scan;
+    options.mode = ReadMode::Scan;
     let scan = tic_rec::cost::report(&store, &options, &mut Count::default()).expect("scan");
     assert_eq!(scan.schedule.to_string(), "01:04-06:34,14:34-17:04");
-    options.mode = Mode::Index;
+    options.mode = ReadMode::Index;
     let mut first = Count::default();
     let built = tic_rec::cost::report(&store, &options, &mut first).expect("built");
     let mut second = Count::default();
@@ -930,7 +930,7 @@ fn an_odd_minute_schedule_is_learned_and_read_from_the_summaries() {
     let mut c = Count::default();
     let other = tic_rec::cost::report(&store, &options, &mut c).expect("other");
     assert_eq!(c.full, 7, "{:?}", (c.index, c.built, c.full));
-    options.mode = Mode::Scan;
+    options.mode = ReadMode::Scan;
     let other_scan = tic_rec::cost::report(&store, &options, &mut Count::default()).expect("scan");
     assert_eq!(columns(&other), columns(&other_scan));
 }

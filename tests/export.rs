@@ -390,7 +390,7 @@ struct Count {
     notes: Vec<String>,
 }
 
-impl tic_rec::export::Observer for Count {
+impl tic_rec::export::ExportObserver for Count {
     fn day_read(&mut self, _day: chrono::NaiveDate, how: tic_rec::export::DayRead) {
         use tic_rec::export::DayRead;
         match how {
@@ -407,7 +407,7 @@ impl tic_rec::export::Observer for Count {
 fn lib_export(
     dir: &Path,
     period: tic_rec::export::Period,
-    mode: tic_rec::export::Mode,
+    mode: tic_rec::export::ReadMode,
 ) -> (Vec<tic_rec::export::Row>, Count) {
     let options = tic_rec::export::Options {
         period,
@@ -490,12 +490,12 @@ fn the_index_gives_exactly_the_scan_results() {
     let (scan, _) = lib_export(
         dir.path(),
         tic_rec::export::Period::Hour,
-        tic_rec::export::Mode::Scan,
+        tic_rec::export::ReadMode::Scan,
     );
     let (idx, count) = lib_export(
         dir.path(),
         tic_rec::export::Period::Hour,
-        tic_rec::export::Mode::Index,
+        tic_rec::export::ReadMode::Index,
     );
     assert_eq!(idx, scan);
     assert_eq!(
@@ -519,13 +519,13 @@ fn the_index_agrees_on_tempo_and_historique() {
 
 #[test]
 fn a_second_run_uses_the_index() {
-    use tic_rec::export::{Mode, Period};
+    use tic_rec::export::{Period, ReadMode};
     let dir = tempfile::tempdir().expect("tempdir");
     let (a, b) = (local(2026, 4, 1, 0), local(2026, 4, 4, 0) - 1);
     model(Contract::HcHp, a, b, 10, vec![]).write(dir.path(), &[]);
-    let (scan, _) = lib_export(dir.path(), Period::Day, Mode::Scan);
-    let (cold, c1) = lib_export(dir.path(), Period::Day, Mode::Index);
-    let (warm, c2) = lib_export(dir.path(), Period::Day, Mode::Index);
+    let (scan, _) = lib_export(dir.path(), Period::Day, ReadMode::Scan);
+    let (cold, c1) = lib_export(dir.path(), Period::Day, ReadMode::Index);
+    let (warm, c2) = lib_export(dir.path(), Period::Day, ReadMode::Index);
     assert_eq!((c1.index, c1.built, c1.full), (0, 3, 0), "{c1:?}");
     assert_eq!((c2.index, c2.built, c2.full), (3, 0, 0), "{c2:?}");
     assert_eq!(cold, scan);
@@ -543,15 +543,15 @@ fn a_second_run_uses_the_index() {
     f.set_modified(mtime).expect("set mtime");
     drop(f);
     assert_eq!(std::fs::metadata(&p).expect("meta").len(), len);
-    let (scan, _) = lib_export(dir.path(), Period::Day, Mode::Scan);
-    let (again, c3) = lib_export(dir.path(), Period::Day, Mode::Index);
+    let (scan, _) = lib_export(dir.path(), Period::Day, ReadMode::Scan);
+    let (again, c3) = lib_export(dir.path(), Period::Day, ReadMode::Index);
     assert_eq!((c3.index, c3.built), (2, 1), "{c3:?}");
     assert_eq!(again, scan);
 }
 
 #[test]
 fn a_stale_index_is_rebuilt() {
-    use tic_rec::export::{Mode, Period};
+    use tic_rec::export::{Period, ReadMode};
     let dir = tempfile::tempdir().expect("tempdir");
     let (a, b) = (local(2026, 4, 1, 0), local(2026, 4, 3, 12));
     model(Contract::HcHp, a, b, 10, vec![]).write(dir.path(), &[]);
@@ -559,12 +559,12 @@ fn a_stale_index_is_rebuilt() {
     let full = std::fs::read_to_string(&p).expect("read");
     let cut = full[..full.len() / 2].rfind('\n').expect("line") + 1;
     std::fs::write(&p, &full[..cut]).expect("write");
-    let (_, c) = lib_export(dir.path(), Period::Hour, Mode::Index);
+    let (_, c) = lib_export(dir.path(), Period::Hour, ReadMode::Index);
     assert_eq!(c.built, 3);
     // Appended after indexing (the day being recorded).
     std::fs::write(&p, &full).expect("write");
-    let (scan, _) = lib_export(dir.path(), Period::Hour, Mode::Scan);
-    let (idx, c) = lib_export(dir.path(), Period::Hour, Mode::Index);
+    let (scan, _) = lib_export(dir.path(), Period::Hour, ReadMode::Scan);
+    let (idx, c) = lib_export(dir.path(), Period::Hour, ReadMode::Index);
     assert_eq!((c.index, c.built), (2, 1), "{c:?}");
     assert_eq!(idx, scan);
     // Rewritten with the same length and another modification time.
@@ -577,8 +577,8 @@ fn a_stale_index_is_rebuilt() {
     f.set_modified(std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000))
         .expect("set mtime");
     drop(f);
-    let (scan, _) = lib_export(dir.path(), Period::Hour, Mode::Scan);
-    let (idx, c) = lib_export(dir.path(), Period::Hour, Mode::Index);
+    let (scan, _) = lib_export(dir.path(), Period::Hour, ReadMode::Scan);
+    let (idx, c) = lib_export(dir.path(), Period::Hour, ReadMode::Index);
     assert_eq!((c.index, c.built), (2, 1), "{c:?}");
     assert_eq!(idx, scan);
     assert_ne!(idx, before, "the rewrite changed the result");
@@ -586,12 +586,12 @@ fn a_stale_index_is_rebuilt() {
 
 #[test]
 fn a_corrupt_index_is_ignored_and_rebuilt() {
-    use tic_rec::export::{Mode, Period};
+    use tic_rec::export::{Period, ReadMode};
     let dir = tempfile::tempdir().expect("tempdir");
     let (a, b) = (local(2026, 4, 1, 0), local(2026, 4, 5, 0) - 1);
     model(Contract::HcHp, a, b, 10, vec![(a + 7000, a + 7500)]).write(dir.path(), &[]);
-    let (scan, _) = lib_export(dir.path(), Period::Hour, Mode::Scan);
-    lib_export(dir.path(), Period::Hour, Mode::Index);
+    let (scan, _) = lib_export(dir.path(), Period::Hour, ReadMode::Scan);
+    lib_export(dir.path(), Period::Hour, ReadMode::Index);
     let idx = |d: u32| {
         let mut p = day_path(&dir.path().join(INDEX_DIR), 2026, 4, d).into_os_string();
         p.push(".idx");
@@ -612,25 +612,25 @@ fn a_corrupt_index_is_ignored_and_rebuilt() {
         1,
     );
     std::fs::write(idx(4), other).expect("write");
-    let (rows, c) = lib_export(dir.path(), Period::Hour, Mode::Index);
+    let (rows, c) = lib_export(dir.path(), Period::Hour, ReadMode::Index);
     assert_eq!((c.index, c.built), (0, 4), "{c:?}");
     assert_eq!(rows, scan);
-    let (rows, c) = lib_export(dir.path(), Period::Hour, Mode::Index);
+    let (rows, c) = lib_export(dir.path(), Period::Hour, ReadMode::Index);
     assert_eq!((c.index, c.built), (4, 0), "rebuilt: {c:?}");
     assert_eq!(rows, scan);
 }
 
 #[test]
 fn an_unwritable_index_is_skipped_with_one_note() {
-    use tic_rec::export::{Mode, Period};
+    use tic_rec::export::{Period, ReadMode};
     let dir = tempfile::tempdir().expect("tempdir");
     let (a, b) = (local(2026, 4, 1, 0), local(2026, 4, 4, 0) - 1);
     model(Contract::HcHp, a, b, 10, vec![]).write(dir.path(), &[]);
     // A file where the index directory should be (works even as root, unlike permissions).
     std::fs::write(dir.path().join(INDEX_DIR), "not a directory").expect("write");
-    let (scan, _) = lib_export(dir.path(), Period::Day, Mode::Scan);
+    let (scan, _) = lib_export(dir.path(), Period::Day, ReadMode::Scan);
     for _ in 0..2 {
-        let (rows, c) = lib_export(dir.path(), Period::Day, Mode::Index);
+        let (rows, c) = lib_export(dir.path(), Period::Day, ReadMode::Index);
         assert_eq!(rows, scan);
         assert_eq!(c.built, 3);
         assert_eq!(c.notes.len(), 1, "{c:?}");

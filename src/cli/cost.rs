@@ -6,7 +6,7 @@ use anyhow::Result;
 use tic_rec::cost::output as cost_output;
 use tic_rec::cost::{self, HcSchedule, Origin, PriceFile, Tariff, TempoCalendar};
 use tic_rec::export::output::{self, Format as OutFormat};
-use tic_rec::export::Mode;
+use tic_rec::export::ReadMode;
 
 use super::export::{Days, Io, Progress};
 
@@ -65,9 +65,9 @@ impl Args {
             from: self.io.from,
             to: self.io.to,
             mode: if self.no_index {
-                Mode::Scan
+                ReadMode::Scan
             } else {
-                Mode::Index
+                ReadMode::Index
             },
             contract: self.contract,
             kva: self.kva,

@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
 use tic_rec::export::output::{self, Format as OutFormat, RecordWriter};
-use tic_rec::export::{self as ex, Mode, Observer, Options, Period};
+use tic_rec::export::{self as ex, ExportObserver, Options, Period, ReadMode};
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("period").args(["hour", "day", "week", "month", "year", "records"])))]
@@ -150,7 +150,7 @@ pub(super) fn output_format(format: Option<Format>, output: Option<&Path>) -> Re
 /// Shows progress with a bar on a terminal when many files are read; nothing otherwise.
 pub(super) struct Progress(pub(super) Option<ProgressBar>);
 
-impl Observer for Progress {
+impl ExportObserver for Progress {
     fn start(&mut self, files: usize, _bytes: u64) {
         if files >= 20 && io::stderr().is_terminal() {
             let bar = ProgressBar::new(files as u64);
@@ -261,9 +261,9 @@ pub fn run(args: Args) -> Result<()> {
             from: args.io.from,
             to: args.io.to,
             mode: if args.no_index {
-                Mode::Scan
+                ReadMode::Scan
             } else {
-                Mode::Index
+                ReadMode::Index
             },
         };
         let table = ex::export_store(&store, &options, &mut progress)?;

@@ -6,7 +6,7 @@ use std::time::Duration as StdDuration;
 
 use anyhow::{Context, Result};
 use chrono::Duration;
-use tic_rec::mqtt::{self, Broker, LinkState, MqttHandle, MqttObserver, Note, Secret};
+use tic_rec::mqtt::{self, Broker, LinkNote, LinkState, MqttHandle, MqttObserver, Secret};
 
 use super::simulate::parse_duration;
 
@@ -89,16 +89,16 @@ fn retry(d: StdDuration) -> String {
 }
 
 /// A note as a log line.
-pub(super) fn line(n: &Note) -> String {
+pub(super) fn line(n: &LinkNote) -> String {
     match n {
-        Note::Connected { broker, after } => match after {
+        LinkNote::Connected { broker, after } => match after {
             None => format!("MQTT: connected to {broker}"),
             Some(d) => format!(
                 "MQTT: connected to {broker} again after {}",
                 humantime::format_duration(StdDuration::from_secs(d.as_secs()))
             ),
         },
-        Note::Refused {
+        LinkNote::Refused {
             broker,
             refusal,
             retry: r,
@@ -107,7 +107,7 @@ pub(super) fn line(n: &Note) -> String {
             refusal.describe(),
             retry(*r)
         ),
-        Note::Unreachable {
+        LinkNote::Unreachable {
             broker,
             why,
             retry: r,
@@ -115,7 +115,7 @@ pub(super) fn line(n: &Note) -> String {
             "MQTT: cannot reach {broker}: {why}; {}; recording goes on",
             retry(*r)
         ),
-        Note::Lost {
+        LinkNote::Lost {
             broker,
             why,
             retry: r,
@@ -123,7 +123,7 @@ pub(super) fn line(n: &Note) -> String {
             "MQTT: lost the connection to {broker}: {why}; {}; recording goes on",
             retry(*r)
         ),
-        Note::Withheld {
+        LinkNote::Withheld {
             label,
             value,
             floor,
@@ -132,7 +132,7 @@ pub(super) fn line(n: &Note) -> String {
              was sent before (a restart, or a replay of an older capture); it is published again \
              once the meter reaches it"
         ),
-        Note::Offset {
+        LinkNote::Offset {
             label,
             step,
             offset,

@@ -29,6 +29,7 @@ use chrono::{Days, NaiveDate};
 
 use super::money::{Decimal, MoneyError};
 use super::{Caveat, Lines};
+use crate::tic::labels::Calendar;
 
 /// The embedded grid table's name in errors.
 pub const GRID_FILE: &str = "data/tariffs/trv_tarif_bleu.csv (embedded)";
@@ -120,24 +121,21 @@ impl Tariff {
 
 impl Tariff {
     /// The option a meter names: standard `NGTF` (`BASE`, `H PLEINE/CREUSE`, `TEMPO`…) or
-    /// historique `OPTARIF` (`BASE`, `HC..`, `EJP.`, `BBR(`…); `None` for a name that says
-    /// nothing (`PRODUCTEUR`, empty, unknown).
+    /// historique `OPTARIF` (`BASE`, `HC..`, `EJP.`, `BBR(`…), as the label registry reads it
+    /// ([`Calendar::of`]); `None` for a name that says no priced option (`PRODUCTEUR`, empty,
+    /// unknown).
     pub fn from_meter(name: &str) -> Option<Tariff> {
-        let u = name.trim().to_ascii_uppercase();
-        if u.starts_with("BBR") || u.contains("TEMPO") {
-            Some(Tariff::Tempo)
-        } else if u.contains("EJP") {
-            Some(Tariff::Ejp)
-        } else if u.starts_with("HC")
-            || u.contains("CREUSE")
-            || u.contains("PLEINE")
-            || u.contains("HPHC")
-        {
-            Some(Tariff::HcHp)
-        } else if u.starts_with("BASE") {
-            Some(Tariff::Base)
-        } else {
-            None
+        Calendar::of(name).and_then(Tariff::of_calendar)
+    }
+
+    /// The option that prices a calendar; `None` for a producer's.
+    pub fn of_calendar(calendar: Calendar) -> Option<Tariff> {
+        match calendar {
+            Calendar::Base => Some(Tariff::Base),
+            Calendar::HcHp => Some(Tariff::HcHp),
+            Calendar::Tempo => Some(Tariff::Tempo),
+            Calendar::Ejp => Some(Tariff::Ejp),
+            Calendar::Producer => None,
         }
     }
 }
@@ -746,6 +744,8 @@ mod tests {
             ("BBR(", Some(Tariff::Tempo)),
             ("BBRx", Some(Tariff::Tempo)),
             ("EJP.", Some(Tariff::Ejp)),
+            ("H SUPER CREUSES", Some(Tariff::HcHp)),
+            ("TJ EJP", None),
             ("PRODUCTEUR", None),
             ("", None),
         ] {

@@ -48,8 +48,8 @@ pub use grid::{
 pub use money::{Decimal, Money, MoneyError};
 pub use offer::{Band, Calendars, Offer, OfferError, PriceFile};
 pub use report::{
-    report, report_dir, Contract, CostRow, EnergyFrom, Note, Options, Origin, Report, ReportError,
-    ScheduleOrigin,
+    report, report_dir, Contract, CostNote, CostRow, EnergyFrom, Options, Origin, Report,
+    ReportError, ScheduleOrigin,
 };
 pub use schedule::{learn, DaySlot, HcSchedule, Learned, ScheduleError};
 pub use tempo::{tempo_day, TempoCalendar, TempoError};

@@ -14,7 +14,7 @@
 //!   last PREF or ISOUSC (as kVA, [`crate::tic::labels::kva_from_isousc`]) of the range's
 //!   days (of the *learning window* when they have none: the range's days, and at least the
 //!   [`LEARNING_DAYS`] days ending on its last day), unless given ([`Options::contract`],
-//!   [`Options::kva`]); a change is told ([`Note::Changed`]) and the last value kept. With [`Options::actual_prices`] the
+//!   [`Options::kva`]); a change is told ([`CostNote::Changed`]) and the last value kept. With [`Options::actual_prices`] the
 //!   actual energy is priced with the [`Options::prices`] offer instead of the regulated
 //!   grid.
 //! - **Actual energy** comes from the meter's own registers, per local day: each supplier
@@ -23,7 +23,7 @@
 //!   actual offer of its class (Base takes them all). When a register with energy has no such
 //!   band (a Tempo register under `--contract hchp` keeps its colour, a `--prices` offer with
 //!   two HC bands…), the actual energy is the total index split by the offer's own calendar
-//!   instead, and [`Note::ActualFromTotal`] says so.
+//!   instead, and [`CostNote::ActualFromTotal`] says so.
 //! - **What-if**: Base, HC/HP, Tempo and EJP (and the `--prices` offer, unless it prices the
 //!   actual energy) from the total index (EAST, else the historique indexes, else the supplier
 //!   ones) split by each option's calendar ([`super::slots`]). HC/HP uses the HC schedule
@@ -37,17 +37,17 @@
 //!   for the power, it is [`super::Outcome::Unavailable`].
 //! - **Energy at slot boundaries** is the consumption credited up to each boundary by
 //!   [`crate::export::export_probed`]: the export's interpolation and guards (a glitch never
-//!   becomes a bill), so slots add up exactly to their period. With [`Mode::Index`] the
+//!   becomes a bill), so slots add up exactly to their period. With [`ReadMode::Index`] the
 //!   boundaries at whole hours (midnights, Tempo's 06:00/22:00, EJP's 01:00/07:00, a schedule
 //!   of whole hours) and at the minutes of the meter's own switches are read from the day
 //!   summaries; a `--hc` or `--prices` boundary at another minute makes the days it falls in
-//!   read in full (slower, same result). [`Mode::Scan`] reads every row; both give the same
+//!   read in full (slower, same result). [`ReadMode::Scan`] reads every row; both give the same
 //!   report.
 //! - **Money** is exact ([`super::Money`]): the caller rounds to the cent when it shows it.
 //!   The summary over the whole range ([`Report::total`]) is priced as one range, so it is
 //!   exactly the sum of the rows.
 //! - The library prints nothing: notes go to [`Report::notes`], export notes (damaged rows,
-//!   an unwritable index) to the [`Observer`].
+//!   an unwritable index) to the [`ExportObserver`].
 //!
 //! ## Use
 //! "Today so far" and "the last 12 months" (a dashboard keeps the [`Catalog`] open, and
@@ -93,7 +93,9 @@ use super::{
     Learned, Offer, OfferError, Outcome, PriceFile, Slot, Tariff, TempoCalendar, TempoError,
     WhatIf,
 };
-use crate::export::{self, Catalog, DayFacts, Flags, Mode, Observer, Period, Quiet, Table};
+use crate::export::{
+    self, Catalog, DayFacts, ExportObserver, Flags, Period, Quiet, ReadMode, Table,
+};
 use crate::tic::labels::{energy_label, Class, Colour, Rate, Slot as IndexSlot};
 
 /// The least number of days, ending on the range's last day, whose records teach the contract
@@ -110,7 +112,7 @@ pub struct Options {
     /// Last local day, inclusive (default: the last recorded day).
     pub to: Option<NaiveDate>,
     /// How to read the days.
-    pub mode: Mode,
+    pub mode: ReadMode,
     /// The actual option, instead of the one the meter names.
     pub contract: Option<Tariff>,
     /// The subscribed power, instead of the one the meter states.
@@ -135,7 +137,7 @@ impl Options {
             period,
             from: None,
             to: None,
-            mode: Mode::Index,
+            mode: ReadMode::Index,
             contract: None,
             kva: None,
             hc: None,
@@ -245,7 +247,7 @@ pub struct Report {
     /// The whole range ([`WhatIf::summary`] is the closing sentence).
     pub total: Option<WhatIf>,
     /// What the reader should know.
-    pub notes: Vec<Note>,
+    pub notes: Vec<CostNote>,
 }
 
 impl Report {
@@ -267,7 +269,7 @@ impl Report {
 
 /// Something a cost's reader should know.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Note {
+pub enum CostNote {
     /// The HC schedule used for HC/HP.
     Schedule {
         /// The schedule.
@@ -323,13 +325,13 @@ pub enum Note {
     Caveat(Caveat),
 }
 
-impl Note {
+impl CostNote {
     /// Whether it warns (the figures may not be what the reader expects) rather than informs.
     pub fn is_warning(&self) -> bool {
         match self {
-            Note::Schedule { origin, .. } => matches!(origin, ScheduleOrigin::Standard { .. }),
-            Note::TempoFromMeter { .. } => false,
-            Note::Caveat(c) => matches!(c, Caveat::BeyondLastGrid { .. }),
+            CostNote::Schedule { origin, .. } => matches!(origin, ScheduleOrigin::Standard { .. }),
+            CostNote::TempoFromMeter { .. } => false,
+            CostNote::Caveat(c) => matches!(c, Caveat::BeyondLastGrid { .. }),
             _ => true,
         }
     }
@@ -345,10 +347,10 @@ fn list_days(days: &[NaiveDate]) -> String {
     }
 }
 
-impl fmt::Display for Note {
+impl fmt::Display for CostNote {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Note::Schedule { schedule, origin } => match origin {
+            CostNote::Schedule { schedule, origin } => match origin {
                 ScheduleOrigin::Learned(l) => write!(
                     f,
                     "HC/HP what-if with the meter's own HC hours {schedule} (learned from {} switches over {} days)",
@@ -360,11 +362,11 @@ impl fmt::Display for Note {
                     "HC/HP what-if with HC hours {schedule} (the usual ones: {reason}; give --hc to change them)"
                 ),
             },
-            Note::ScheduleNotTheMeters { given, learned } => write!(
+            CostNote::ScheduleNotTheMeters { given, learned } => write!(
                 f,
                 "the HC hours given ({given}) are not the meter's ({learned}): the what-if uses those given"
             ),
-            Note::Changed {
+            CostNote::Changed {
                 what,
                 before,
                 after,
@@ -373,11 +375,11 @@ impl fmt::Display for Note {
                 f,
                 "the {what} changed on {day} ({before} → {after}): the whole range is priced with {after}; cost each side with --from/--to"
             ),
-            Note::ActualFromTotal { offer, reason } => write!(
+            CostNote::ActualFromTotal { offer, reason } => write!(
                 f,
                 "{offer}: {reason}, so the actual cost splits the total index by {offer}'s hours instead"
             ),
-            Note::TempoFromMeter { days, differ } => {
+            CostNote::TempoFromMeter { days, differ } => {
                 let s = if *days == 1 { "" } else { "s" };
                 write!(f, "Tempo colours of {days} day{s} from the meter")?;
                 if *differ > 0 {
@@ -385,14 +387,14 @@ impl fmt::Display for Note {
                 }
                 Ok(())
             }
-            Note::TempoUncoloured { days } => write!(
+            CostNote::TempoUncoloured { days } => write!(
                 f,
                 "{} without a known Tempo colour left out of the Tempo total: {} (give --tempo-calendar FILE)",
                 if days.len() == 1 { "1 day".to_owned() } else { format!("{} days", days.len()) },
                 list_days(days)
             ),
-            Note::Unavailable { offer, reason } => write!(f, "{offer} not priced: {reason}"),
-            Note::Caveat(c) => write!(f, "{c}"),
+            CostNote::Unavailable { offer, reason } => write!(f, "{offer} not priced: {reason}"),
+            CostNote::Caveat(c) => write!(f, "{c}"),
         }
     }
 }
@@ -470,7 +472,7 @@ fn last_value<T: Clone + PartialEq + fmt::Display>(
     range: (NaiveDate, NaiveDate),
     get: impl Fn(&DayFacts) -> Option<T>,
     what: &'static str,
-    notes: &mut Vec<Note>,
+    notes: &mut Vec<CostNote>,
 ) -> Option<T> {
     let in_range = facts
         .range(range.0..=range.1)
@@ -491,7 +493,7 @@ fn last_value<T: Clone + PartialEq + fmt::Display>(
         }
     }
     if let Some((before, after, day)) = change {
-        notes.push(Note::Changed {
+        notes.push(CostNote::Changed {
             what,
             before: before.to_string(),
             after: after.to_string(),
@@ -633,7 +635,7 @@ fn row_days(start: i64, end: i64, priced: DayRange) -> Option<DayRange> {
 pub fn report(
     store: &Catalog,
     options: &Options,
-    observer: &mut dyn Observer,
+    observer: &mut dyn ExportObserver,
 ) -> Result<Report, ReportError> {
     if options.period == Period::Hour {
         return Err(ReportError::HourPeriod);
@@ -659,7 +661,7 @@ pub fn report(
     let (schedule, schedule_origin) = match (&options.hc, &learned) {
         (Some(hc), Ok(l)) => {
             if l.schedule != *hc {
-                notes.push(Note::ScheduleNotTheMeters {
+                notes.push(CostNote::ScheduleNotTheMeters {
                     given: hc.clone(),
                     learned: l.schedule.clone(),
                 });
@@ -714,7 +716,7 @@ pub fn report(
 
     notes.insert(
         0,
-        Note::Schedule {
+        CostNote::Schedule {
             schedule: schedule.clone(),
             origin: schedule_origin.clone(),
         },
@@ -789,7 +791,7 @@ pub fn report(
         }
     }
     if from_meter > 0 {
-        notes.push(Note::TempoFromMeter {
+        notes.push(CostNote::TempoFromMeter {
             days: from_meter,
             differ,
         });
@@ -906,7 +908,7 @@ pub fn report(
     let energy = match mismatch {
         None => EnergyFrom::Registers,
         Some(reason) => {
-            notes.push(Note::ActualFromTotal {
+            notes.push(CostNote::ActualFromTotal {
                 offer: actual_offer.name().to_owned(),
                 reason,
             });
@@ -975,7 +977,7 @@ pub fn report(
             Outcome::Priced(c) => {
                 caveats.extend(c.caveats.iter().cloned());
                 if c.tariff == Some(Tariff::Tempo) && !c.excluded_days.is_empty() {
-                    notes.push(Note::TempoUncoloured {
+                    notes.push(CostNote::TempoUncoloured {
                         days: c.excluded_days.clone(),
                     });
                 }
@@ -983,7 +985,7 @@ pub fn report(
             Outcome::Unavailable { offer, error, .. } => {
                 let no_days = matches!(error, CostError::Offer(OfferError::NoEjpDays));
                 if !no_days || meter_on_ejp {
-                    notes.push(Note::Unavailable {
+                    notes.push(CostNote::Unavailable {
                         offer: offer.clone(),
                         reason: error.to_string(),
                     });
@@ -991,7 +993,7 @@ pub fn report(
             }
         }
     }
-    notes.extend(caveats.into_iter().map(Note::Caveat));
+    notes.extend(caveats.into_iter().map(CostNote::Caveat));
     Ok(Report {
         days: Some(priced),
         contract: Some(contract),
@@ -1008,7 +1010,7 @@ pub fn report(
 pub fn report_dir(
     dir: &std::path::Path,
     options: &Options,
-    observer: &mut dyn Observer,
+    observer: &mut dyn ExportObserver,
 ) -> Result<Report, ReportError> {
     report(&export::open(dir)?, options, observer)
 }

@@ -1,15 +1,15 @@
 //! From records to per-period consumption: the sans-IO [`Accumulator`]. It feeds each index's
-//! values to the guard engine ([`super::guards`]) and interpolates the credited steps at the
-//! period boundaries (and at any *probes*: instants where the cost engine wants every
+//! values to the plausibility engine ([`crate::tic::plausible`]) and interpolates the
+//! confirmed steps it credits at the period boundaries (and at any *probes*: instants where the cost engine wants every
 //! index); it counts the records, the covered seconds and the longest gap of every period.
 
-use super::feed::Fed;
-use super::guards::{Guards, Verdict};
 use super::index::DaySummary;
-use super::reader::Record;
+use super::order::Fed;
+use super::reader::Reading;
 use super::table::{Flags, Row, Table};
 use super::tariff::Tariffs;
 use super::{MAX_COVERED_GAP_S, N_ENERGY};
+use crate::tic::plausible::{Decisions, Engine, Fault, Point};
 
 /// Credited consumption of one index, interpolated at a list of instants.
 #[derive(Clone, Debug, Default)]
@@ -179,7 +179,33 @@ impl Periods {
     }
 }
 
-impl Verdict for Periods {
+/// The export's policy over the plausibility engine: a confirmed step is credited to the
+/// periods it spans; a step left out credits nothing and flags every period it touches
+/// (`index_reset`, `implausible_jump`), a zero ignored the period it falls in.
+impl Decisions for Periods {
+    fn confirmed(&mut self, k: usize, from: Option<Point>, to: Point, _by_next: bool) {
+        if let Some(from) = from {
+            self.credits.credit(k, from, to);
+            if let Some(p) = &mut self.probes {
+                p.credit(k, from, to);
+            }
+        }
+    }
+
+    fn left_out(&mut self, _k: usize, ta: i64, tb: i64, fault: Fault) {
+        let f = match fault {
+            Fault::Reset => Flags::INDEX_RESET,
+            Fault::Jump => Flags::IMPLAUSIBLE_JUMP,
+        };
+        self.flag_span(ta, tb, f);
+    }
+
+    fn zero(&mut self, _k: usize, t: i64) {
+        self.flag_at(t, Flags::INDEX_RESET);
+    }
+}
+
+impl Periods {
     /// Flags every period the step `[ta, tb]` touches (those with a boundary in `(ta, tb]`
     /// or lying inside it).
     fn flag_span(&mut self, ta: i64, tb: i64, f: Flags) {
@@ -200,18 +226,11 @@ impl Verdict for Periods {
             self.stats[i].flags.insert(f);
         }
     }
-
-    fn credit(&mut self, k: usize, from: (i64, i64), to: (i64, i64)) {
-        self.credits.credit(k, from, to);
-        if let Some(p) = &mut self.probes {
-            p.credit(k, from, to);
-        }
-    }
 }
 
 /// Turns records, fed in time order, into per-period consumption (sans IO).
 pub struct Accumulator {
-    guards: Guards,
+    guards: Engine,
     periods: Periods,
     meter: String,
     first: Option<i64>,
@@ -236,7 +255,7 @@ impl Accumulator {
         probes.sort_unstable();
         probes.dedup();
         Accumulator {
-            guards: Guards::default(),
+            guards: Engine::new(),
             periods: Periods {
                 stats: vec![Stats::default(); n],
                 credits: Credits::new(bounds.clone()),
@@ -260,7 +279,7 @@ impl Accumulator {
         self
     }
 
-    /// A row was skipped for being out of order (see [`super::feed::InOrder`]).
+    /// A row was skipped for being out of order (see [`super::order::InOrder`]).
     pub fn out_of_order(&mut self, t: i64) {
         self.periods.flag_at(t, Flags::OUT_OF_ORDER);
     }
@@ -282,7 +301,7 @@ impl Accumulator {
     }
 
     /// Feeds the next record; records not after the previous one are ignored.
-    pub fn feed(&mut self, rec: &Record) {
+    pub fn feed(&mut self, rec: &Reading) {
         let t = rec.time;
         match self.last {
             Some(l) if t <= l => return,
@@ -312,8 +331,11 @@ impl Accumulator {
         }
         if !rec.meter.is_empty() && self.meter != rec.meter {
             if !self.meter.is_empty() {
+                // The step from the old meter's last record is left out: every period it
+                // spans is flagged.
                 let from = self.last.unwrap_or(t);
-                self.guards.meter_changed(from, t, &mut self.periods);
+                self.periods.flag_span(from, t, Flags::METER_CHANGED);
+                self.guards.restart(&mut self.periods);
             }
             self.meter.clone_from(&rec.meter);
         }
@@ -538,17 +560,17 @@ mod tests {
     use super::*;
     use crate::export::index::{Builder, DaySummary};
 
-    fn rec(t: i64, east: i64) -> Record {
-        let mut r = Record {
+    fn rec(t: i64, east: i64) -> Reading {
+        let mut r = Reading {
             time: t,
-            ..Record::default()
+            ..Reading::default()
         };
         r.energy[0] = Some(east);
         r.power_va = Some(6000);
         r
     }
 
-    fn run(bounds: Vec<i64>, recs: &[Record]) -> Table {
+    fn run(bounds: Vec<i64>, recs: &[Reading]) -> Table {
         let mut a = Accumulator::new(bounds);
         for r in recs {
             a.feed(r);
@@ -626,11 +648,11 @@ mod tests {
                 let day_start = t.rem_euclid(86_400) < 600;
                 if seed % 4 == 1
                     && day_start
-                    && recs.last().is_some_and(|p: &Record| p.meter == meter)
+                    && recs.last().is_some_and(|p: &Reading| p.meter == meter)
                 {
                     meter = if meter == "A" { "B" } else { "A" };
                 }
-                let mut r = Record {
+                let mut r = Reading {
                     time: t,
                     meter: if seed % 4 == 1 && day_start {
                         ""
@@ -638,7 +660,7 @@ mod tests {
                         meter
                     }
                     .into(),
-                    ..Record::default()
+                    ..Reading::default()
                 };
                 // Some seeds: no power value early in each day, and steps only a power
                 // above the previous day's allows.
@@ -646,7 +668,7 @@ mod tests {
                 if seed % 4 == 2
                     && recs
                         .last()
-                        .is_some_and(|p: &Record| p.time / 86_400 != t / 86_400)
+                        .is_some_and(|p: &Reading| p.time / 86_400 != t / 86_400)
                 {
                     v[0] -= 100;
                 }
@@ -692,7 +714,7 @@ mod tests {
             let present = [0, 1];
             // The chunks (days) of the stream; some seeds repeat the end of the previous
             // chunk at the start of the next (overlapping files).
-            let mut chunks: Vec<Vec<Record>> = Vec::new();
+            let mut chunks: Vec<Vec<Reading>> = Vec::new();
             for r in recs {
                 match chunks.last_mut() {
                     Some(c) if c[0].time.div_euclid(86_400) == r.time.div_euclid(86_400) => {
@@ -776,13 +798,13 @@ mod tests {
                 let step = rng.i64(0..4);
                 v[0] += step;
                 v[k] += step;
-                let mut r = Record {
+                let mut r = Reading {
                     time: t,
                     meter: "A".into(),
                     ntarf: Some(k as u8),
                     tariff: if hc { "HEURE CREUSE" } else { "HEURE PLEINE" }.into(),
                     power_va: Some(6000),
-                    ..Record::default()
+                    ..Reading::default()
                 };
                 r.energy[0] = Some(v[0]);
                 r.energy[1] = Some(v[1]);
@@ -807,7 +829,7 @@ mod tests {
                     probes.push(day0 + rng.i64(0..86_400));
                 }
             }
-            let mut chunks: Vec<Vec<Record>> = Vec::new();
+            let mut chunks: Vec<Vec<Reading>> = Vec::new();
             for r in recs {
                 match chunks.last_mut() {
                     Some(c)

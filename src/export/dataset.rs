@@ -44,7 +44,7 @@ use super::periods::boundaries;
 use super::table::{Flags, Row, Table};
 use super::tariff::Tariffs;
 use super::{Error, Period, Quiet, ENERGY_LABELS, N_ENERGY};
-use crate::tic::labels::{energy_label, Colour, Rate};
+use crate::tic::labels::{energy_label, Calendar, Colour, Rate};
 use crate::tic::Mode;
 
 /// The hour rows of a range of days, computed as an export of them computes them, and what
@@ -162,23 +162,10 @@ pub fn contract_name(raw: &str) -> Option<String> {
     if t.is_empty() {
         return None;
     }
-    let u = t.to_ascii_uppercase();
-    let first = u.split_whitespace().next().unwrap_or("");
-    let bare = first.trim_end_matches('.');
-    let name = if first.starts_with("BBR") || u.contains("TEMPO") {
-        "Tempo"
-    } else if bare == "EJP" {
-        "EJP"
-    } else if bare == "BASE" || first == "TH.." {
-        "Base"
-    } else if first == "PRODUCTEUR" {
-        "Producer"
-    } else if first.starts_with("HC") || u.contains("CREUSE") || u.contains("PLEINE") {
-        "HC/HP"
-    } else {
-        return Some(t.to_owned());
-    };
-    Some(name.to_owned())
+    Some(match Calendar::of(t) {
+        Some(c) => c.display_name().to_owned(),
+        None => t.to_owned(),
+    })
 }
 
 /// `standard` or `historique`: the mode of the indexes the row has values of, else of the
@@ -451,7 +438,7 @@ pub fn month_of(day: NaiveDate) -> (i32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::reader::Record;
+    use crate::export::reader::Reading as Record;
 
     fn rec(t: i64, east: i64, hc: i64) -> Record {
         let mut r = Record {

@@ -1,7 +1,7 @@
 //! Feeding an [`Accumulator`] from the store: every row of a range ([`scan`]), or the day
 //! summaries where they are valid ([`indexed`]), with the days read around the range so that
 //! the guards decide at its edges as a wider export would; rows out of order skipped
-//! ([`InOrder`]).
+//! ([`InOrder`](super::order::InOrder)).
 
 use chrono::NaiveDate;
 
@@ -9,21 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::accumulator::Accumulator;
 use super::index::{self, Builder, Cache, DayFacts, DaySummary, Stamp};
-use super::reader::{DayRecords, Item, Record};
-use super::{DayRead, Error, Mode, Observer, ENERGY_LABELS};
+use super::order::{merge, Fed};
+use super::reader::{add_labels, DayRecords, Item};
+use super::{DayRead, Error, ExportObserver, ReadMode};
 use crate::store::{Catalog, DayFiles, Encoding, Resolved};
-
-/// Adds the energy labels of `header` to `present` (kept in [`ENERGY_LABELS`] order).
-pub fn add_labels(present: &mut Vec<usize>, header: &[String]) {
-    for h in header {
-        if let Some(k) = ENERGY_LABELS.iter().position(|l| l == h) {
-            if !present.contains(&k) {
-                present.push(k);
-            }
-        }
-    }
-    present.sort_unstable();
-}
 
 /// Days read before the range, and records read after it, so that the guards decide on the
 /// records around the range's edges as an export of a wider range would.
@@ -150,7 +139,7 @@ fn feed_day(
     files: &DayFiles,
     acc: &mut Accumulator,
     present: &mut Vec<usize>,
-    observer: &mut dyn Observer,
+    observer: &mut dyn ExportObserver,
 ) -> Result<(), Error> {
     let mut open = open?;
     add_labels(present, open.columns());
@@ -168,7 +157,7 @@ fn feed_day(
     Ok(())
 }
 
-fn announce(store: &Catalog, from: NaiveDate, to: NaiveDate, observer: &mut dyn Observer) {
+fn announce(store: &Catalog, from: NaiveDate, to: NaiveDate, observer: &mut dyn ExportObserver) {
     let (mut n, mut bytes) = (0, 0);
     for (_, files) in store.days(from, to) {
         n += files.files().count();
@@ -184,7 +173,7 @@ pub fn scan(
     from: NaiveDate,
     to: NaiveDate,
     acc: &mut Accumulator,
-    observer: &mut dyn Observer,
+    observer: &mut dyn ExportObserver,
 ) -> Result<Vec<usize>, Error> {
     scan_traced(store, from, to, acc, observer, &mut Trail::default())
 }
@@ -195,7 +184,7 @@ pub fn scan_traced(
     from: NaiveDate,
     to: NaiveDate,
     acc: &mut Accumulator,
-    observer: &mut dyn Observer,
+    observer: &mut dyn ExportObserver,
     trail: &mut Trail,
 ) -> Result<Vec<usize>, Error> {
     announce(store, from, to, observer);
@@ -224,83 +213,6 @@ pub fn scan_traced(
     Ok(columns(present, around))
 }
 
-/// A row of a day's files, merged by time, or a row skipped for being out of order.
-pub enum Fed<'a> {
-    /// The next record.
-    Rec(&'a Record),
-    /// A row at this time was skipped.
-    OutOfOrder(i64),
-    /// Damaged rows were skipped at this time.
-    Damaged(i64),
-}
-
-/// Skips the rows out of order in a day's merged rows, holding one row back: a row whose
-/// time is not after the one before is a repeat (the same time: skipped silently) or out of
-/// order; then when it is still after the row before the one held back, the held one was
-/// the one out of order (a time far ahead), else the new one is (a time back).
-#[derive(Default)]
-pub(crate) struct InOrder {
-    held: Option<Record>,
-    last: Option<i64>,
-}
-
-impl InOrder {
-    /// Returns `false` when `each` asks to stop.
-    pub(crate) fn push(&mut self, rec: &Record, each: &mut impl FnMut(Fed<'_>) -> bool) -> bool {
-        let t = rec.time;
-        let Some(h) = &mut self.held else {
-            return match self.last {
-                Some(l) if t <= l => t == l || each(Fed::OutOfOrder(t)),
-                _ => {
-                    self.held = Some(rec.clone());
-                    true
-                }
-            };
-        };
-        if t == h.time {
-            return true;
-        }
-        if t > h.time {
-            let go = each(Fed::Rec(h));
-            self.last = Some(h.time);
-            h.clone_from(rec);
-            return go;
-        }
-        if self.last.is_none_or(|l| t > l) {
-            let go = each(Fed::OutOfOrder(h.time));
-            h.clone_from(rec);
-            go
-        } else if self.last == Some(t) {
-            true
-        } else {
-            each(Fed::OutOfOrder(t))
-        }
-    }
-
-    pub(crate) fn finish(&mut self, each: &mut impl FnMut(Fed<'_>) -> bool) {
-        if let Some(h) = self.held.take() {
-            each(Fed::Rec(&h));
-        }
-    }
-}
-
-/// Reads the records of one day, rows out of order skipped ([`InOrder`]); stops when `each`
-/// returns `false`.
-pub fn merge(day: &mut DayRecords, mut each: impl FnMut(Fed<'_>) -> bool) -> Result<(), Error> {
-    let mut order = InOrder::default();
-    while let Some(item) = day.advance()? {
-        let go = match item {
-            Item::Rec => order.push(day.record(), &mut each),
-            Item::Damaged(t) => each(Fed::Damaged(t)),
-        };
-        if !go {
-            return Ok(());
-        }
-    }
-    order.finish(&mut each);
-    Ok(())
-}
-
 /// A day of a batch with the summary found or built for it.
 struct Acquired {
     /// Its files, resolved (`None` once taken, or when that failed: the error is kept).
@@ -318,7 +230,7 @@ struct Acquired {
 fn acquire(
     batch: &[(NaiveDate, &DayFiles)],
     cache: &mut Cache,
-    observer: &mut dyn Observer,
+    observer: &mut dyn ExportObserver,
 ) -> Vec<Acquired> {
     let mut out: Vec<Acquired> = Vec::with_capacity(batch.len());
     let mut stamps: Vec<Option<Vec<Stamp>>> = Vec::with_capacity(batch.len());
@@ -376,7 +288,7 @@ pub fn indexed(
     to: NaiveDate,
     bounds: &[i64],
     acc: &mut Accumulator,
-    observer: &mut dyn Observer,
+    observer: &mut dyn ExportObserver,
 ) -> Result<Vec<usize>, Error> {
     if bounds.iter().any(|b| b.rem_euclid(3600) != 0) {
         return scan(store, from, to, acc, observer);
@@ -425,25 +337,25 @@ pub fn indexed(
 }
 
 /// The facts ([`DayFacts`]) of every recorded day of `[from, to]`, from the day summaries:
-/// in [`Mode::Index`] as an export gets them (footer, index, or built and stored), in
-/// [`Mode::Scan`] built from the rows and not stored. Both give the same facts.
+/// in [`ReadMode::Index`] as an export gets them (footer, index, or built and stored), in
+/// [`ReadMode::Scan`] built from the rows and not stored. Both give the same facts.
 pub fn day_facts(
     store: &Catalog,
     from: NaiveDate,
     to: NaiveDate,
-    mode: Mode,
-    observer: &mut dyn Observer,
+    mode: ReadMode,
+    observer: &mut dyn ExportObserver,
 ) -> Result<Vec<(NaiveDate, DayFacts)>, Error> {
     let days: Vec<(NaiveDate, &DayFiles)> = store.days(from, to).collect();
     let mut out = Vec::with_capacity(days.len());
     let mut cache = Cache::new(store.dir());
     for batch in days.chunks(BATCH) {
         let summaries: Vec<Option<DaySummary>> = match mode {
-            Mode::Index => acquire(batch, &mut cache, observer)
+            ReadMode::Index => acquire(batch, &mut cache, observer)
                 .into_iter()
                 .map(|a| a.summary)
                 .collect(),
-            Mode::Scan => {
+            ReadMode::Scan => {
                 let work: Vec<Work<'_>> = batch
                     .iter()
                     .enumerate()

@@ -33,11 +33,12 @@ use std::time::UNIX_EPOCH;
 
 use chrono::{NaiveDate, TimeZone};
 
-use super::feed::Fed;
-use super::reader::Record;
-use super::{Observer, ENERGY_LABELS, MAX_COVERED_GAP_S, N_ENERGY};
+use super::order::Fed;
+use super::reader::Reading;
+use super::{ExportObserver, ENERGY_LABELS, MAX_COVERED_GAP_S, N_ENERGY};
 use crate::store::{day_file, TZ};
 use crate::tic::labels::{classify, is_mobile_peak, Class, Colour, Rate};
+use crate::tic::plausible::{allowed_wh, least_power_va};
 
 /// Format version: a summary of another version is rebuilt. Version 3 names the energy
 /// labels (earlier versions stored their positions in the registry); version 4 adds the
@@ -188,7 +189,7 @@ pub struct DaySummary {
     /// No guard can fire between two records of the day (the rest is valid only when set).
     pub clean: bool,
     /// The first record.
-    pub first: Option<Record>,
+    pub first: Option<Reading>,
     /// ADSC/ADCO of the day (empty when none).
     pub meter: String,
     /// The last subscribed power (VA) of the day.
@@ -253,35 +254,6 @@ impl DaySummary {
         }
         out
     }
-}
-
-/// Subscribed power assumed when the data says none (the largest "tarif bleu").
-pub const DEFAULT_POWER_VA: i64 = 36_000;
-
-/// The Wh a step of `dt` seconds may rise at `power` VA (the `implausible_jump` guard; the
-/// MQTT link's publishing guard uses the same bound).
-pub fn allowed_wh(power: i64, dt: i64) -> i128 {
-    i128::from(power) * 3 / 2 * i128::from(dt.saturating_add(2)) / 3600 + 1
-}
-
-/// The least power for which a rise of `d` Wh in `dt` s is plausible (`i64::MAX`: none).
-fn least_power(dt: i64, d: i64) -> i64 {
-    if d <= 1 {
-        return 0;
-    }
-    let (mut lo, mut hi) = (0i64, i64::MAX / 4);
-    if allowed_wh(hi, dt) < i128::from(d) {
-        return i64::MAX;
-    }
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if allowed_wh(mid, dt) >= i128::from(d) {
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
-    }
-    lo
 }
 
 fn mask(energy: &[Option<i64>; N_ENERGY]) -> u32 {
@@ -357,7 +329,7 @@ impl Builder {
 
     /// Gathers the facts of a record (every record after the previous one); returns whether
     /// it is the first record of a new HC/HP rate (a switch kept).
-    fn facts(&mut self, rec: &Record) -> bool {
+    fn facts(&mut self, rec: &Reading) -> bool {
         let t = rec.time;
         let (f, st) = (&mut self.day.facts, &mut self.facts);
         if !rec.contract.is_empty() && f.contract != rec.contract {
@@ -421,7 +393,7 @@ impl Builder {
 
     /// The next record of the day; records not after the previous one are ignored, as the
     /// accumulator does.
-    pub fn feed(&mut self, rec: &Record) {
+    pub fn feed(&mut self, rec: &Reading) {
         if self.facts.last_t.is_some_and(|l| rec.time <= l) {
             return;
         }
@@ -484,7 +456,7 @@ impl Builder {
                         return;
                     }
                     Some(_) => {}
-                    None => day.need_va = day.need_va.max(least_power(dt, d)),
+                    None => day.need_va = day.need_va.max(least_power_va(dt, d)),
                 }
             }
         }
@@ -789,14 +761,14 @@ impl DaySummary {
                     let tariff = unhex(w.next()?)?;
                     let power_va = parse_opt(w.next()?)?;
                     let energy = values(&mut w, &order)?;
-                    day.first = Some(Record {
+                    day.first = Some(Reading {
                         time,
                         energy,
                         meter,
                         ntarf,
                         tariff,
                         power_va,
-                        ..Record::default()
+                        ..Reading::default()
                     });
                 }
                 "facts" => {
@@ -927,7 +899,12 @@ impl Cache {
 
     /// Stores the summary of `day`; when the index cannot be written, tells `observer` once
     /// and stops trying.
-    pub fn save(&mut self, day: NaiveDate, summary: &DaySummary, observer: &mut dyn Observer) {
+    pub fn save(
+        &mut self,
+        day: NaiveDate,
+        summary: &DaySummary,
+        observer: &mut dyn ExportObserver,
+    ) {
         if !self.writable {
             return;
         }
@@ -955,14 +932,14 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
-    fn rec(t: i64, east: i64, power: Option<i64>) -> Record {
-        let mut r = Record {
+    fn rec(t: i64, east: i64, power: Option<i64>) -> Reading {
+        let mut r = Reading {
             time: t,
             meter: "0418".into(),
             ntarf: Some(1),
             tariff: "HEURE CREUSE".into(),
             power_va: power,
-            ..Record::default()
+            ..Reading::default()
         };
         r.energy[0] = Some(east);
         r.energy[2] = Some(east / 2);
@@ -1026,7 +1003,7 @@ mod tests {
         b.feed(&rec(1, 20, None));
         let s = b.finish();
         assert!(s.clean);
-        assert_eq!(s.need_va, least_power(1, 10));
+        assert_eq!(s.need_va, least_power_va(1, 10));
         assert!(allowed_wh(s.need_va, 1) >= 10 && allowed_wh(s.need_va - 1, 1) < 10);
     }
 

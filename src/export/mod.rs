@@ -11,7 +11,7 @@
 //!   other malformed row (wrong number of cells, unreadable `time`, not UTF-8: a bad SD
 //!   sector, a hand edit) is *damaged*: skipped, the period it lies in (at the time of the
 //!   file's previous good row) flagged `damaged_rows`, and told once per file
-//!   ([`Observer::note`], naming the file and the first such line).
+//!   ([`ExportObserver::note`], naming the file and the first such line).
 //!   Energy cells that are empty or not all digits (`NON TRANSMIS`) count as missing.
 //! - **Periods** follow the local calendar of [`crate::store::TZ`] ([`Period`]); `--hour` is a
 //!   UTC hour. The range is `[from 00:00, to + 1 00:00)` local; the first and last calendar
@@ -21,7 +21,10 @@
 //!   first record and after the last one the edge record's value is used and the row is
 //!   flagged `partial`. A period's consumption is the index at its end minus the index at its
 //!   start; so periods add up exactly.
-//! - **Guards** (every step between two records of a label is checked): a step is abnormal
+//! - **Guards** (every step between two records of a label is checked by the plausibility
+//!   engine, [`crate::tic::plausible`], the one rule the MQTT link publishes by too; the
+//!   export's policy over it is to credit what it confirms and flag what it leaves out): a
+//!   step is abnormal
 //!   when the index decreases (`index_reset`), reads zero after a non-zero value
 //!   (`index_reset`; the zero is ignored), jumps more than the subscribed power allows
 //!   (`implausible_jump`: more than 1.5 × max(PREF, PCOUP) kVA — historique ISOUSC × 200 V, ×3
@@ -50,7 +53,7 @@
 //! - **Quality**: `records` (rows in the period), `coverage` (share of the period lying between
 //!   consecutive records at most [`MAX_COVERED_GAP_S`] apart), `max_gap_s` (longest stretch of
 //!   the period without a record).
-//! - **Modes**: [`Mode::Index`] (the default) gives exactly what [`Mode::Scan`] gives, every
+//! - **Modes**: [`ReadMode::Index`] (the default) gives exactly what [`ReadMode::Scan`] gives, every
 //!   column included, but reads a day's files only when its summary is missing or stale.
 //!   Reading a day in full builds a summary of it (per UTC hour: rows, covered seconds,
 //!   longest internal gap, first and last record; per day: first record, meter, power,
@@ -69,7 +72,7 @@
 //!   every period is made of whole UTC hours; any other day is read in full, so flags and
 //!   deltas are those of the full read. An index that is missing, stale, of another version
 //!   or unreadable is rebuilt; one that cannot be written is skipped (one
-//!   [`Observer::note`]): the index never changes a result. [`Mode::Scan`] streams every row
+//!   [`ExportObserver::note`]): the index never changes a result. [`ReadMode::Scan`] streams every row
 //!   of the range (outside it, only the records next to its ends) and neither reads nor
 //!   writes the index.
 //!   Missing summaries are built on every core (32 days at a time) before being fed in order.
@@ -78,18 +81,19 @@
 //!   each probe inside it falls between two consecutive records the summary holds (a whole
 //!   hour, the minute of a switch it marked), else it is read in full.
 //! - **Memory** is bounded by the number of periods (plus 32 day summaries of a few kB in
-//!   [`Mode::Index`]), never by the number of rows.
-//! - The library prints nothing: progress goes to an [`Observer`].
+//!   [`ReadMode::Index`]), never by the number of rows.
+//! - The library prints nothing: progress goes to an [`ExportObserver`].
 
 mod accumulator;
 pub mod dataset;
 mod feed;
-mod guards;
 mod index;
+mod order;
 pub mod output;
 mod periods;
 mod reader;
 mod records;
+mod run;
 mod table;
 mod tariff;
 
@@ -99,13 +103,13 @@ use chrono::NaiveDate;
 
 pub use crate::store::Catalog;
 pub use crate::tic::labels::{Class, Colour, Rate, ENERGY_LABELS, N_ENERGY};
-use accumulator::Accumulator;
 pub use accumulator::{Identity, Probed};
 pub use feed::day_facts;
-pub use index::{allowed_wh, DEFAULT_POWER_VA, SUMMARY_KEY, VERSION as SUMMARY_VERSION};
 pub use index::{DayFacts, Switch, Window, MAX_SWITCHES, WINDOW_HOURS};
+pub use index::{SUMMARY_KEY, VERSION as SUMMARY_VERSION};
 pub use periods::{boundaries, Period};
 pub use records::{records, RecordSink};
+pub use run::{export, export_probed, export_store, open, range};
 pub use summary::Summariser;
 pub use table::{Flags, Row, Table};
 pub use tariff::Tariffs;
@@ -114,6 +118,9 @@ mod summary;
 
 /// Records further apart than this leave the stretch between them uncovered.
 pub const MAX_COVERED_GAP_S: i64 = 300;
+
+/// The most periods one export takes.
+pub const MAX_PERIODS: i64 = 200_000;
 
 /// Errors of an export. Every message names the file, and the line or byte, at fault.
 #[derive(Debug, thiserror::Error)]
@@ -131,11 +138,11 @@ pub enum Error {
     NoFiles(PathBuf),
     /// A day file cannot be read (I/O, a header not ours, a line over 64 KiB, a Parquet
     /// file that is not a readable archived day). Damaged rows are not errors: they are
-    /// skipped, flagged `damaged_rows` and told ([`Observer::note`]).
+    /// skipped, flagged `damaged_rows` and told ([`ExportObserver::note`]).
     #[error(transparent)]
     Read(#[from] crate::store::ReadError),
     /// A range with too many periods.
-    #[error("range {from} to {to} holds {periods} periods, more than one export takes ({max}): narrow --from/--to or use a longer period", max = periods::MAX_PERIODS)]
+    #[error("range {from} to {to} holds {periods} periods, more than one export takes ({max}): narrow --from/--to or use a longer period", max = MAX_PERIODS)]
     RangeTooWide {
         /// First day.
         from: NaiveDate,
@@ -164,7 +171,7 @@ pub enum Error {
 
 /// How an export reads the files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Mode {
+pub enum ReadMode {
     /// The per-day summary index where valid, the files otherwise (see the module doc).
     #[default]
     Index,
@@ -172,7 +179,7 @@ pub enum Mode {
     Scan,
 }
 
-/// How [`Mode::Index`] got a day.
+/// How [`ReadMode::Index`] got a day.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DayRead {
     /// From its summary (in the index, or in its Parquet file's footer): no row was read.
@@ -194,16 +201,16 @@ pub struct Options {
     /// Last local day, inclusive (default: the last recorded day).
     pub to: Option<NaiveDate>,
     /// How to read.
-    pub mode: Mode,
+    pub mode: ReadMode,
 }
 
 /// Progress of an export; the library calls it, the binary shows it.
-pub trait Observer {
+pub trait ExportObserver {
     /// The export is about to read `files` files holding `bytes` bytes in all.
     fn start(&mut self, _files: usize, _bytes: u64) {}
     /// One more file has been read (wholly or by seeking); `bytes` is its size.
     fn file_done(&mut self, _path: &Path, _bytes: u64) {}
-    /// [`Mode::Index`] got the files of `day` as `how` says.
+    /// [`ReadMode::Index`] got the files of `day` as `how` says.
     fn day_read(&mut self, _day: NaiveDate, _how: DayRead) {}
     /// Something the user may want to know that does not stop the export (the index cannot
     /// be written).
@@ -212,81 +219,4 @@ pub trait Observer {
 
 /// An observer that ignores everything.
 pub struct Quiet;
-impl Observer for Quiet {}
-
-/// The catalog of days of `dir`; an error when it has none.
-pub fn open(dir: &Path) -> Result<Catalog, Error> {
-    let c = Catalog::open(dir).map_err(|e| match e {
-        crate::store::ReadError::Dir { path, source } => Error::DataDir { path, source },
-        e => Error::Read(e),
-    })?;
-    if c.is_empty() {
-        return Err(Error::NoFiles(dir.to_path_buf()));
-    }
-    Ok(c)
-}
-
-/// The range to export: the given bounds, defaulting to the first and last recorded days.
-pub fn range(
-    store: &Catalog,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-) -> Result<(NaiveDate, NaiveDate), Error> {
-    let none = || Error::NoFiles(store.dir().to_path_buf());
-    let first = store.first_day().ok_or_else(none)?;
-    let last = store.last_day().ok_or_else(none)?;
-    let (from, to) = (from.unwrap_or(first), to.unwrap_or(last));
-    if from > to {
-        return Err(Error::EmptyRange { from, to });
-    }
-    Ok((from, to))
-}
-
-/// Per-period consumption over the range of `options`.
-pub fn export(dir: &Path, options: &Options, observer: &mut dyn Observer) -> Result<Table, Error> {
-    export_store(&open(dir)?, options, observer)
-}
-
-/// [`export`] from an open [`Catalog`].
-pub fn export_store(
-    store: &Catalog,
-    options: &Options,
-    observer: &mut dyn Observer,
-) -> Result<Table, Error> {
-    Ok(export_probed(store, options, Vec::new(), observer)?.0)
-}
-
-/// [`export_store`], and the consumption every index was credited up to each of `probes`
-/// (any instants, Unix seconds; `None` when there are none): the values the cost engine
-/// prices slots with, by the same interpolation and guards as the periods. Probes at whole
-/// hours, or at the minute of an HC/HP switch a clean day's summary marked, are read from
-/// the summaries; a day with a probe anywhere else is read in full ([`DayRead::Full`]).
-pub fn export_probed(
-    store: &Catalog,
-    options: &Options,
-    probes: Vec<i64>,
-    observer: &mut dyn Observer,
-) -> Result<(Table, Option<Probed>), Error> {
-    let (from, to) = range(store, options.from, options.to)?;
-    let bounds = boundaries(options.period, from, to)?;
-    let mut acc = Accumulator::with_probes(bounds.clone(), probes);
-    let present = match options.mode {
-        Mode::Scan => feed::scan(store, from, to, &mut acc, observer),
-        Mode::Index => feed::indexed(store, from, to, &bounds, &mut acc, observer),
-    }?;
-    let (table, probed) = acc.finish_probed(&present, true);
-    if table.rows.iter().all(|r| r.records.unwrap_or(0) == 0) {
-        observer.note(&no_records(store, from, to));
-    }
-    Ok((table, probed))
-}
-
-/// The note for a range without a record: what the data directory holds instead.
-fn no_records(store: &Catalog, from: NaiveDate, to: NaiveDate) -> String {
-    match range(store, None, None) {
-        Ok((first, last)) => {
-            format!("no records from {from} to {to}: the recorded days run from {first} to {last}")
-        }
-        Err(_) => format!("no records from {from} to {to}"),
-    }
-}
+impl ExportObserver for Quiet {}

@@ -2,7 +2,7 @@
 
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 
-use super::Error;
+use super::{Error, MAX_PERIODS};
 
 /// The length of an export row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -23,9 +23,6 @@ pub enum Period {
 pub fn midnight(day: NaiveDate) -> Result<i64, Error> {
     crate::store::midnight(day).ok_or(Error::Calendar(day))
 }
-
-/// The most periods one export may hold.
-pub const MAX_PERIODS: i64 = 200_000;
 
 /// The boundaries (Unix seconds, increasing) of the periods covering
 /// `[from 00:00, to + 1 00:00)` local; the first and last periods are clipped to the range.

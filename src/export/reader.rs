@@ -2,9 +2,22 @@
 
 use chrono::NaiveDate;
 
-use super::{Error, N_ENERGY};
+use super::{Error, ENERGY_LABELS, N_ENERGY};
 use crate::store::{Columns, Damage, DayFiles, DayReader, Next, Resolved};
-use crate::tic::labels::kva_from_isousc;
+use crate::tic::labels::{kva_from_isousc, Unit};
+use crate::tic::plausible::subscribed_va;
+
+/// Adds the energy labels of `header` to `present` (kept in [`ENERGY_LABELS`] order).
+pub fn add_labels(present: &mut Vec<usize>, header: &[String]) {
+    for h in header {
+        if let Some(k) = ENERGY_LABELS.iter().position(|l| l == h) {
+            if !present.contains(&k) {
+                present.push(k);
+            }
+        }
+    }
+    present.sort_unstable();
+}
 
 /// What a column means to an export.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,9 +35,10 @@ enum Role {
     Isousc,
 }
 
-/// One record, reduced to what an export needs. Reused from row to row.
+/// One record read for an export: reduced to the meter readings an export needs (not the
+/// recorder's [`crate::record::Record`]). Reused from row to row.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Record {
+pub struct Reading {
     /// Unix seconds.
     pub time: i64,
     /// The energy indexes, by position in [`super::ENERGY_LABELS`].
@@ -35,8 +49,8 @@ pub struct Record {
     pub ntarf: Option<u8>,
     /// LTARF (standard) or PTEC (historique); empty when unknown.
     pub tariff: String,
-    /// Apparent power the guards allow, VA (max(PREF, PCOUP), or ISOUSC × 200 V, × 3 on a
-    /// three-phase meter).
+    /// The subscribed power bounding an index step, VA ([`subscribed_va`]: max(PREF,
+    /// PCOUP), or ISOUSC × 200 V, × 3 on a three-phase meter).
     pub power_va: Option<i64>,
     /// NGTF (standard) or OPTARIF (historique); empty when unknown.
     pub contract: String,
@@ -80,7 +94,7 @@ pub enum Item {
 pub struct DayRecords {
     day: DayReader,
     roles: Roles,
-    rec: Record,
+    rec: Reading,
 }
 
 impl DayRecords {
@@ -96,7 +110,7 @@ impl DayRecords {
         Ok(DayRecords {
             day,
             roles,
-            rec: Record::default(),
+            rec: Reading::default(),
         })
     }
 
@@ -116,7 +130,7 @@ impl DayRecords {
     }
 
     /// The current record.
-    pub fn record(&self) -> &Record {
+    pub fn record(&self) -> &Reading {
         &self.rec
     }
 
@@ -154,12 +168,12 @@ impl Roles {
     }
 
     /// Fills `rec` from the current row of `day`.
-    pub fn fill(&self, day: &DayReader, rec: &mut Record) {
+    pub fn fill(&self, day: &DayReader, rec: &mut Reading) {
         fill(day, &self.roles, self.tri, rec);
     }
 }
 
-fn fill(day: &DayReader, roles: &[(usize, Role)], tri: bool, rec: &mut Record) {
+fn fill(day: &DayReader, roles: &[(usize, Role)], tri: bool, rec: &mut Reading) {
     rec.time = day.time();
     rec.energy = [None; N_ENERGY];
     rec.meter.clear();
@@ -179,7 +193,7 @@ fn fill(day: &DayReader, roles: &[(usize, Role)], tri: bool, rec: &mut Record) {
             Role::Contract => c.push_to(&mut rec.contract),
             Role::Pref | Role::PowerKva => {
                 if let Some(v) = c.int() {
-                    rec.power_va = Some(rec.power_va.unwrap_or(0).max(v.saturating_mul(1000)));
+                    rec.power_va = subscribed_va(rec.power_va, Unit::Kva, v, tri);
                     if role == Role::Pref && v > 0 {
                         rec.kva = Some(v);
                     }
@@ -187,7 +201,7 @@ fn fill(day: &DayReader, roles: &[(usize, Role)], tri: bool, rec: &mut Record) {
             }
             Role::Isousc => {
                 if let Some(v) = c.int() {
-                    rec.power_va = Some(v.saturating_mul(if tri { 600 } else { 200 }));
+                    rec.power_va = subscribed_va(rec.power_va, Unit::A, v, tri);
                     let a = u32::try_from(v)
                         .ok()
                         .and_then(|a| a.checked_mul(if tri { 3 } else { 1 }));

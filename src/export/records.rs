@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 
-use super::{Error, Observer};
+use super::{Error, ExportObserver};
 use crate::store::{Catalog, Columns, Next, Resolved};
 
 /// Where recorded rows go.
@@ -22,7 +22,7 @@ pub fn records(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     sink: &mut dyn RecordSink,
-    observer: &mut dyn Observer,
+    observer: &mut dyn ExportObserver,
 ) -> Result<u64, Error> {
     let (from, to) = super::range(store, from, to)?;
     let mut columns: Vec<String> = Vec::new();
@@ -91,7 +91,7 @@ pub fn records(
     }
     sink.finish()?;
     if rows == 0 {
-        observer.note(&super::no_records(store, from, to));
+        observer.note(&super::run::no_records(store, from, to));
     }
     Ok(rows)
 }

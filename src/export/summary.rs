@@ -1,9 +1,9 @@
 //! The day summary an archived day carries in its footer ([`super::SUMMARY_KEY`]), made
 //! from its rows while it is archived.
 
-use super::feed::{add_labels, InOrder};
 use super::index::{Builder, SUMMARY_KEY};
-use super::reader::{Record, Roles};
+use super::order::InOrder;
+use super::reader::{add_labels, Reading, Roles};
 use crate::store::compact::Summarise;
 use crate::store::DayReader;
 
@@ -12,7 +12,7 @@ use crate::store::DayReader;
 #[derive(Default)]
 pub struct Summariser {
     roles: Option<Roles>,
-    rec: Record,
+    rec: Reading,
     order: InOrder,
     builder: Option<Builder>,
 }

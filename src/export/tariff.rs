@@ -2,7 +2,7 @@
 //! of the label registry ([`crate::tic::labels`]), with those of the supplier indexes
 //! learned from the `(NTARF, LTARF)` pairs the meter sent.
 
-use crate::tic::labels::{classify, energy_label, Class, Rate, Slot, N_ENERGY};
+use crate::tic::labels::{classify, energy_label, Calendar, Class, Rate, Slot, N_ENERGY};
 
 /// The `(NTARF, LTARF)` pairs learned so far.
 #[derive(Clone, Debug, Default)]
@@ -34,13 +34,13 @@ impl Tariffs {
         self.names.get(i)?.as_deref()
     }
 
-    /// The class of every energy index (`None`: counts in no HC/HP column).
+    /// The class of every energy index (`None`: counts in no HC/HP column); before any pair
+    /// is learned, the supplier indexes are those of an HC/HP calendar (EASF01 HC, EASF02 HP).
     pub fn classes(&self) -> [Option<Class>; N_ENERGY] {
         let learned = self.supplier.iter().any(Option::is_some);
         std::array::from_fn(|i| match energy_label(i).slot()? {
             Slot::Supplier(n) if learned => self.supplier[usize::from(n) - 1],
-            Slot::Supplier(1) => Some(Class::new(Rate::Hc, None)),
-            Slot::Supplier(2) => Some(Class::new(Rate::Hp, None)),
+            Slot::Supplier(n) => Calendar::HcHp.supplier_class(n),
             Slot::Fixed(c) if c.rate != Rate::Other => Some(c),
             _ => None,
         })

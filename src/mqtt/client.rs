@@ -26,7 +26,7 @@ use rumqttc::{
     TlsConfiguration, Transport,
 };
 
-use super::link::{Failure, Link, LinkState, LinkStatus, Note, Refusal};
+use super::link::{Failure, Link, LinkNote, LinkState, LinkStatus, Refusal};
 use super::meter::{Snapshot, Tracker};
 use super::publisher::{Message, Publisher, Qos};
 use super::{check_prefix, Config, MqttError, HA_STATUS_TOPIC};
@@ -71,7 +71,7 @@ struct Shared {
     /// The session whose driver may write the status (an ended one's driver, still
     /// running, may not).
     current: AtomicU64,
-    notes: Mutex<Vec<Note>>,
+    notes: Mutex<Vec<LinkNote>>,
 }
 
 /// A poisoned lock (a thread panicked holding it) still holds valid data for us.
@@ -96,7 +96,7 @@ impl Shared {
         self.wake.notify_one();
     }
 
-    fn note(&self, n: Note) {
+    fn note(&self, n: LinkNote) {
         let mut notes = lock(&self.notes);
         if notes.len() < 1000 {
             notes.push(n);
@@ -161,7 +161,7 @@ impl MqttHandle {
     }
 
     /// The notes (one per change of the link) since the last call, oldest first.
-    pub fn notes(&self) -> Vec<Note> {
+    pub fn notes(&self) -> Vec<LinkNote> {
         std::mem::take(&mut *lock(&self.shared.notes))
     }
 

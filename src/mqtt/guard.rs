@@ -3,14 +3,19 @@
 //! A `total_increasing` sensor records every rise for ever (a glitch of +10 MWh would stay in
 //! the Energy dashboard), and reads a fall as a meter reset. A 6-bit checksum lets about one
 //! corrupted group in 64 through, so now and then a record carries a garbled index with a
-//! valid checksum. The rule, per index, fed the records in order:
+//! valid checksum. Which values are confirmed is the plausibility rule the export credits by
+//! ([`crate::tic::plausible`]: the bound, confirm-by-next, the doubt); [`Guard`] is the
+//! publishing policy over it, per index, fed the records in order:
 //! - a value is published only once the **next** record confirms it: the next value continues
 //!   from it (not lower, and not higher than the subscribed power allows in the time between
-//!   them: the export's `implausible_jump` bound, [`allowed_wh`]). An unconfirmed value is
-//!   dropped: either it or its successor was garbled, and neither is published;
+//!   them, [`allowed_wh`]). A value the engine keeps without that confirmation (the next one
+//!   being the odd one) is not published: the one after it will be;
+//! - a jump or a reset that the next record confirms is a new baseline: the value is
+//!   confirmed (and [`Reference`] decides what Home Assistant sees of the step);
 //! - a value is never published **below** the last published one (a garbled lower value that
 //!   the next one happens to confirm stays out);
-//! - a zero is never published (a reset or a garbled group; the export ignores it too);
+//! - a zero is never published, nor fed to the rule (a reset or a garbled group; the export
+//!   ignores it too);
 //! - a meter change (a new ADSC/ADCO, confirmed by the record after it) starts a new guard:
 //!   the new meter is a new device whose indexes start afresh ([`super::meter`]).
 //!
@@ -34,23 +39,42 @@
 //!   keeps a continuous total, below the meter's display by the offset;
 //! - a meter change starts a new [`Reference`] (a new device).
 
-use crate::export::{allowed_wh, DEFAULT_POWER_VA};
 use crate::tic::labels::N_ENERGY;
-
-#[derive(Clone, Copy, Debug, Default)]
-struct Index {
-    /// The last published value (time, Wh).
-    published: Option<(i64, i64)>,
-    /// The last value, waiting for the next one to confirm it.
-    candidate: Option<(i64, i64)>,
-}
+use crate::tic::plausible::{allowed_wh, Decisions, Engine, Fault, Point};
 
 /// The guard of every energy index of one meter (by position in
-/// [`ENERGY_LABELS`](crate::tic::labels::ENERGY_LABELS)).
+/// [`ENERGY_LABELS`](crate::tic::labels::ENERGY_LABELS)): the plausibility engine, and the
+/// last value published of each index.
 #[derive(Clone, Debug)]
 pub struct Guard {
-    power_va: i64,
-    index: [Index; N_ENERGY],
+    engine: Engine,
+    published: [Option<Point>; N_ENERGY],
+}
+
+/// The publishing policy: what the engine confirms by the next value, never below what was
+/// published.
+struct Publish<'a> {
+    published: &'a mut [Option<Point>; N_ENERGY],
+    /// The value published now.
+    new: Option<i64>,
+}
+
+impl Decisions for Publish<'_> {
+    fn confirmed(&mut self, k: usize, _from: Option<Point>, to: Point, by_next: bool) {
+        let Some(p) = self.published.get_mut(k).filter(|_| by_next) else {
+            return;
+        };
+        if p.is_none_or(|(_, vp)| to.1 >= vp) {
+            if p.is_none_or(|(_, vp)| to.1 > vp) {
+                self.new = Some(to.1);
+            }
+            *p = Some(to);
+        }
+    }
+
+    fn left_out(&mut self, _k: usize, _ta: i64, _tb: i64, _fault: Fault) {}
+
+    fn zero(&mut self, _k: usize, _t: i64) {}
 }
 
 impl Default for Guard {
@@ -63,49 +87,41 @@ impl Guard {
     /// A guard that has published nothing.
     pub fn new() -> Guard {
         Guard {
-            power_va: DEFAULT_POWER_VA,
-            index: [Index::default(); N_ENERGY],
+            engine: Engine::new(),
+            published: [None; N_ENERGY],
         }
     }
 
     /// The subscribed power in force (VA), if the record says it; otherwise the last one said
     /// (36 kVA until one is).
     pub fn set_power(&mut self, va: Option<i64>) {
-        if let Some(va) = va.filter(|&v| v > 0) {
-            self.power_va = va;
+        if let Some(va) = va {
+            self.engine.set_power(va);
         }
     }
 
     /// Index `k` read `v` Wh in the record of time `t` (Unix seconds). Returns the value
     /// published now, if this record confirmed the previous one.
     pub fn feed(&mut self, k: usize, t: i64, v: i64) -> Option<i64> {
-        let power = self.power_va;
-        let s = self.index.get_mut(k)?;
-        if v <= 0 {
+        if k >= N_ENERGY || v <= 0 {
             return None;
         }
-        let n = (t, v);
-        let confirmed = s.candidate.filter(|&(tc, vc)| {
-            let continues =
-                v >= vc && i128::from(v - vc) <= allowed_wh(power, t.saturating_sub(tc));
-            let not_lower = s.published.is_none_or(|(_, vp)| vc >= vp);
-            continues && not_lower
-        });
-        s.candidate = Some(n);
-        let c = confirmed?;
-        let new = s.published.is_none_or(|(_, vp)| c.1 > vp);
-        s.published = Some(c);
-        new.then_some(c.1)
+        let mut publish = Publish {
+            published: &mut self.published,
+            new: None,
+        };
+        self.engine.update(k, t, v, &mut publish);
+        publish.new
     }
 
     /// The last confirmed value of index `k`.
     pub fn published(&self, k: usize) -> Option<i64> {
-        self.index.get(k)?.published.map(|(_, v)| v)
+        self.published.get(k).copied().flatten().map(|(_, v)| v)
     }
 
     /// The subscribed power in force (VA).
     pub fn power(&self) -> i64 {
-        self.power_va
+        self.engine.power_va()
     }
 }
 
@@ -306,6 +322,42 @@ mod tests {
         g.feed(0, 0, 100);
         assert_eq!(g.feed(0, 3_600, 9_100), Some(100));
         assert_eq!(g.feed(0, 3_601, 9_101), Some(9_100));
+    }
+
+    #[test]
+    fn a_doubt_is_decided_by_the_value_after_it() {
+        // After an hour's gap a high value is possible; the next one, a second later, falls
+        // back (a doubt): the value after it says which of the two was the glitch.
+        let feed = |values: &[(i64, i64)]| {
+            let mut g = Guard::new();
+            g.set_power(Some(6_000));
+            values
+                .iter()
+                .map(|&(t, v)| g.feed(0, t, v))
+                .collect::<Vec<_>>()
+        };
+        let high_glitch = [
+            (0, 100),
+            (1, 101),
+            (3_601, 9_000),
+            (3_602, 102),
+            (3_603, 103),
+        ];
+        assert_eq!(
+            feed(&high_glitch),
+            [None, Some(100), Some(101), None, Some(102)]
+        );
+        let low_glitch = [
+            (0, 100),
+            (1, 101),
+            (3_601, 9_000),
+            (3_602, 102),
+            (3_603, 9_001),
+        ];
+        assert_eq!(
+            feed(&low_glitch),
+            [None, Some(100), Some(101), None, Some(9_000)]
+        );
     }
 
     /// Confirmed values through a [`Reference`], `(t, v)` at 6 kVA: what is published.

@@ -1,5 +1,5 @@
 //! The link to the broker as a state machine (sans-IO: time is an argument): what it is now,
-//! how long to wait before the next attempt, and one [`Note`] per change of state.
+//! how long to wait before the next attempt, and one [`LinkNote`] per change of state.
 //!
 //! - Attempts back off 1, 2, 4, 8, 16, then every 30 s ([`MAX_BACKOFF`]), for ever; a
 //!   connection that lasted [`STABLE`] resets the backoff (a broker that accepts and drops
@@ -153,7 +153,7 @@ impl LinkStatus {
 
 /// A change of the link worth a log line.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Note {
+pub enum LinkNote {
     /// Connected; `after` the outage it ends, if any.
     Connected {
         /// The broker.
@@ -273,7 +273,7 @@ impl Link {
     }
 
     /// The broker accepted the connection at `now`.
-    pub fn connected(&mut self, now: Instant) -> Note {
+    pub fn connected(&mut self, now: Instant) -> LinkNote {
         let after = self
             .down_since
             .take()
@@ -282,7 +282,7 @@ impl Link {
         self.up_since = Some(now);
         self.last = None;
         self.connects += 1;
-        Note::Connected {
+        LinkNote::Connected {
             broker: self.broker.clone(),
             after,
         }
@@ -290,7 +290,7 @@ impl Link {
 
     /// An attempt failed, or the connection ended, at `now`: the note to say (if it is a
     /// change) and how long to wait before the next attempt.
-    pub fn failed(&mut self, now: Instant, failure: Failure) -> (Option<Note>, Duration) {
+    pub fn failed(&mut self, now: Instant, failure: Failure) -> (Option<LinkNote>, Duration) {
         let was_connected = self.is_connected();
         let up = self.up_since.take();
         if up.is_some_and(|t| now.saturating_duration_since(t) >= STABLE) {
@@ -304,7 +304,7 @@ impl Link {
         let (state, note) = match &failure {
             Failure::Refused(r) => (
                 LinkState::Refused(*r),
-                Note::Refused {
+                LinkNote::Refused {
                     broker,
                     refusal: *r,
                     retry,
@@ -312,7 +312,7 @@ impl Link {
             ),
             Failure::Unreachable(why) if !was_connected => (
                 LinkState::Down(why.clone()),
-                Note::Unreachable {
+                LinkNote::Unreachable {
                     broker,
                     why: why.clone(),
                     retry,
@@ -320,7 +320,7 @@ impl Link {
             ),
             Failure::Unreachable(why) | Failure::Lost(why) => (
                 LinkState::Down(why.clone()),
-                Note::Lost {
+                LinkNote::Lost {
                     broker,
                     why: why.clone(),
                     retry,
@@ -362,7 +362,7 @@ mod tests {
         let down = || Failure::Unreachable("connection refused".into());
         // The broker is down: said once, retried 1, 2, 4 s later.
         let (n, w) = l.failed(at(0), down());
-        assert!(matches!(n, Some(Note::Unreachable { .. })), "{n:?}");
+        assert!(matches!(n, Some(LinkNote::Unreachable { .. })), "{n:?}");
         assert_eq!(w, Duration::from_secs(1));
         assert_eq!(l.failed(at(1), down()), (None, Duration::from_secs(2)));
         assert_eq!(l.failed(at(3), down()), (None, Duration::from_secs(4)));
@@ -371,7 +371,7 @@ mod tests {
         let (n, _) = l.failed(at(7), refused.clone());
         assert!(matches!(
             n,
-            Some(Note::Refused {
+            Some(LinkNote::Refused {
                 refusal: Refusal::NotAuthorised,
                 ..
             })
@@ -385,7 +385,7 @@ mod tests {
         // Connected: said, with the outage's length; the backoff starts again.
         assert_eq!(
             l.connected(at(40)),
-            Note::Connected {
+            LinkNote::Connected {
                 broker: "mqtt://h:1883".into(),
                 after: Some(Duration::from_secs(40))
             }
@@ -394,7 +394,7 @@ mod tests {
         // Lost after a stable connection: said, even for the reason said before; the backoff
         // starts again.
         let (n, w) = l.failed(at(101), down());
-        assert!(matches!(n, Some(Note::Lost { .. })), "{n:?}");
+        assert!(matches!(n, Some(LinkNote::Lost { .. })), "{n:?}");
         assert_eq!(w, Duration::from_secs(1));
         assert_eq!(l.state().name(), "down");
         assert_eq!(l.counts(), (1, 15));

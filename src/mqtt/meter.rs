@@ -27,8 +27,10 @@ use super::guard::Guard;
 use crate::capture::Counters;
 use crate::record::Record;
 use crate::tic::labels::{
-    self, classify, energy_label, energy_position, Colour, Kind, Rate, Slot, Unit, N_ENERGY,
+    self, classify, energy_label, energy_position, index_in_force, Calendar, Class, Colour, Field,
+    Kind, Rate, Slot, N_ENERGY,
 };
+use crate::tic::plausible;
 use crate::tic::{Frame, Mode};
 
 /// One energy index in use, with its published value.
@@ -168,7 +170,7 @@ impl Tracker {
 
     /// A decoded frame's verified groups.
     pub fn frame(&mut self, f: &Frame<'_>) {
-        if let Some(g) = f.get("ADSC").or_else(|| f.get("ADCO")) {
+        if let Some((_, g)) = Field::MeterId.find(|l| f.get(l)) {
             if is_address(g.value) {
                 self.frames.meter.offer(g.value.to_owned());
             }
@@ -179,7 +181,7 @@ impl Tracker {
         if let Some(d) = f.get("DEMAIN") {
             self.frames.demain.offer(Colour::from_demain(d.value));
         }
-        if let Some(g) = f.get("NGTF").or_else(|| f.get("OPTARIF")) {
+        if let Some((_, g)) = Field::Contract.find(|l| f.get(l)) {
             self.frames.calendar.offer(g.value.trim().to_owned());
         }
     }
@@ -187,14 +189,14 @@ impl Tracker {
     /// A record the recorder wrote (or holds), with the counts then. `None` while its
     /// meter's address waits for the next record's confirmation.
     pub fn record(&mut self, r: &Record, c: &Counters) -> Option<Snapshot> {
-        let id = r
-            .get("ADSC")
-            .or_else(|| r.get("ADCO"))
+        let id = Field::MeterId
+            .find(|l| r.get(l))
+            .map(|(_, v)| v)
             .filter(|v| is_address(v))
             .map(str::to_owned)
             .or_else(|| self.frames.meter.value.clone())?;
         let columns = r.columns.get(2..).unwrap_or_default();
-        let mode = if r.get("ADCO").is_some()
+        let mode = if r.get(Field::MeterId.label(Mode::Historique)).is_some()
             || columns
                 .iter()
                 .any(|l| labels::label(l).is_some_and(|l| l.mode == Mode::Historique))
@@ -234,18 +236,14 @@ impl Tracker {
                 }
             }
         }
-        let calendar = r
-            .get("NGTF")
-            .or_else(|| r.get("OPTARIF"))
-            .map(str::to_owned)
+        let calendar = Field::Contract
+            .find(|l| r.get(l))
+            .map(|(_, v)| v.to_owned())
             .or_else(|| self.frames.calendar.value.clone())
             .unwrap_or_default();
         let hint = Calendar::of(&calendar);
-        let tariff_label = match mode {
-            Mode::Standard => ntarf.and_then(supplier_label),
-            Mode::Historique => r.get("PTEC").and_then(ptec_index),
-        };
-        let name = r.get("LTARF").or_else(|| r.get("PTEC"));
+        let tariff_label = index_in_force(|l| r.get(l));
+        let name = Field::TariffName.find(|l| r.get(l)).map(|(_, v)| v);
         let slot = tariff_label
             .and_then(labels::label)
             .map(|l| index_name(l, &self.learned, hint))
@@ -260,7 +258,7 @@ impl Tracker {
             None => (None, None),
         };
         if self.tariffs.is_empty() {
-            self.tariffs = hint.slots();
+            self.tariffs = slots(hint);
         }
         let energy: Vec<Energy> = (0..N_ENERGY)
             .filter_map(|k| {
@@ -298,7 +296,7 @@ impl Tracker {
             Mode::Historique => self.frames.demain.value.flatten(),
         };
         let today = tariff_colour.or(stge_today);
-        let is_tempo = hint == Calendar::Tempo || today.is_some() || tomorrow.is_some();
+        let is_tempo = hint == Some(Calendar::Tempo) || today.is_some() || tomorrow.is_some();
         let tempo = is_tempo.then_some(Tempo {
             today,
             tomorrow,
@@ -369,81 +367,34 @@ fn is_address(v: &str) -> bool {
     (6..=16).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
-/// Subscribed apparent power in VA: max(PREF, PCOUP) kVA, or ISOUSC × 200 V (× 600 on three
-/// phases), as the export's guard reads it.
+/// Subscribed apparent power in VA of a record ([`plausible::subscribed_va`]: max(PREF, PCOUP)
+/// kVA, or ISOUSC × 200 V, × 600 on three phases), as the export reads it.
 fn subscribed_va(r: &Record, three_phase: bool) -> Option<i64> {
     let mut va = None;
     for (label, cell) in r.columns.iter().skip(2).zip(r.cells.iter().skip(1)) {
-        let Some(l) = labels::label(label) else {
+        let Some(l) = labels::label(label).filter(|l| l.kind == Kind::Subscribed) else {
             continue;
         };
-        let Ok(v) = cell.parse::<i64>() else {
-            continue;
-        };
-        match (l.kind, l.unit) {
-            (Kind::Subscribed, Unit::Kva) => {
-                va = Some(va.unwrap_or(0).max(v.saturating_mul(1000)));
-            }
-            (Kind::Subscribed, _) => {
-                va = Some(v.saturating_mul(if three_phase { 600 } else { 200 }))
-            }
-            _ => {}
+        if let Ok(v) = cell.parse::<i64>() {
+            va = plausible::subscribed_va(va, l.unit, v, three_phase);
         }
     }
     va
 }
 
-/// What the calendar (NGTF, or OPTARIF in historique mode) says of the supplier indexes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Calendar {
-    /// Tempo: HC/HP × blue, white, red on indexes 1..6.
-    Tempo,
-    /// HC on index 1, HP on index 2.
-    HcHp,
-    /// One index.
-    Base,
-    /// Unknown.
-    Other,
+/// The name of supplier index `n` (1..10) before the meter has named it: what the calendar
+/// the contract names says ([`Calendar::supplier_class`]).
+fn default_name(cal: Option<Calendar>, n: u8) -> Option<String> {
+    cal?.supplier_class(n).map(Class::display_name)
 }
 
-impl Calendar {
-    fn of(text: &str) -> Calendar {
-        let u = text.to_ascii_uppercase();
-        if u.contains("TEMPO") || u.starts_with("BBR") {
-            Calendar::Tempo
-        } else if u.contains("CREUSE") || u.starts_with("HC") {
-            Calendar::HcHp
-        } else if u.contains("BASE") {
-            Calendar::Base
-        } else {
-            Calendar::Other
-        }
-    }
-
-    /// The name of supplier index `n` (1..10) before the meter has named it.
-    fn default_name(self, n: u8) -> Option<&'static str> {
-        const TEMPO: [&str; 6] = [
-            "HC Bleu", "HP Bleu", "HC Blanc", "HP Blanc", "HC Rouge", "HP Rouge",
-        ];
-        match self {
-            Calendar::Tempo => TEMPO.get(usize::from(n).checked_sub(1)?).copied(),
-            Calendar::HcHp => ["HC", "HP"].get(usize::from(n).checked_sub(1)?).copied(),
-            Calendar::Base => (n == 1).then_some("Base"),
-            Calendar::Other => None,
-        }
-    }
-
-    /// The slots of the contract, in index order.
-    fn slots(self) -> Vec<String> {
-        (1..=10)
-            .map_while(|n| self.default_name(n))
-            .map(str::to_owned)
-            .collect()
-    }
+/// The slots of the contract, in index order.
+fn slots(cal: Option<Calendar>) -> Vec<String> {
+    (1..=10).map_while(|n| default_name(cal, n)).collect()
 }
 
 /// The name of an energy index (see the module doc).
-fn index_name(l: &labels::Label, learned: &[Option<String>; 10], cal: Calendar) -> String {
+fn index_name(l: &labels::Label, learned: &[Option<String>; 10], cal: Option<Calendar>) -> String {
     match l.slot() {
         Some(Slot::Total) if l.name == "BASE" => "Base".to_owned(),
         Some(Slot::Total) => "Total".to_owned(),
@@ -462,9 +413,7 @@ fn index_name(l: &labels::Label, learned: &[Option<String>; 10], cal: Calendar) 
                 .flatten()
             {
                 Some(lt) => tariff_name(&lt, n),
-                None => cal
-                    .default_name(n)
-                    .map_or_else(|| format!("Index {n}"), str::to_owned),
+                None => default_name(cal, n).unwrap_or_else(|| format!("Index {n}")),
             }
         }
         None => l.name.to_owned(),
@@ -488,32 +437,6 @@ fn tariff_name(text: &str, n: u8) -> String {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => format!("Index {n}"),
     }
-}
-
-/// `EASF0n` for supplier index `n`.
-fn supplier_label(n: usize) -> Option<&'static str> {
-    labels::ENERGY_LABELS
-        .iter()
-        .copied()
-        .find(|l| matches!(labels::label(l).and_then(|l| l.slot()), Some(Slot::Supplier(k)) if usize::from(k) == n))
-}
-
-/// The historique index PTEC names: `HC..` → HCHC, `HPJR` → BBRHPJR, `TH..` → BASE.
-fn ptec_index(ptec: &str) -> Option<&'static str> {
-    Some(match ptec.trim_end_matches('.') {
-        "TH" => "BASE",
-        "HC" => "HCHC",
-        "HP" => "HCHP",
-        "HN" => "EJPHN",
-        "PM" => "EJPHPM",
-        "HCJB" => "BBRHCJB",
-        "HPJB" => "BBRHPJB",
-        "HCJW" => "BBRHCJW",
-        "HPJW" => "BBRHPJW",
-        "HCJR" => "BBRHCJR",
-        "HPJR" => "BBRHPJR",
-        _ => return None,
-    })
 }
 
 /// The name of a colour in the state message: `Bleu`, `Blanc`, `Rouge`.
@@ -730,33 +653,37 @@ mod tests {
         let none: [Option<String>; 10] = Default::default();
         let l = |n| labels::label(n).unwrap();
         let cases = [
-            ("EAST", Calendar::HcHp, "Total"),
-            ("BASE", Calendar::Base, "Base"),
-            ("EAIT", Calendar::Base, "Injected"),
-            ("EASD02", Calendar::HcHp, "Distributor 2"),
-            ("HCHC", Calendar::HcHp, "HC"),
-            ("BBRHPJR", Calendar::Tempo, "HP Rouge"),
-            ("EJPHPM", Calendar::Other, "EJP peak"),
-            ("EASF02", Calendar::HcHp, "HP"),
-            ("EASF05", Calendar::Tempo, "HC Rouge"),
-            ("EASF01", Calendar::Base, "Base"),
-            ("EASF03", Calendar::Other, "Index 3"),
+            ("EAST", Some(Calendar::HcHp), "Total"),
+            ("BASE", Some(Calendar::Base), "Base"),
+            ("EAIT", Some(Calendar::Base), "Injected"),
+            ("EASD02", Some(Calendar::HcHp), "Distributor 2"),
+            ("HCHC", Some(Calendar::HcHp), "HC"),
+            ("BBRHPJR", Some(Calendar::Tempo), "HP Rouge"),
+            ("EJPHPM", None, "EJP peak"),
+            ("EASF02", Some(Calendar::HcHp), "HP"),
+            ("EASF05", Some(Calendar::Tempo), "HC Rouge"),
+            ("EASF01", Some(Calendar::Base), "Base"),
+            ("EASF03", None, "Index 3"),
+            ("EASF02", Some(Calendar::Ejp), "Index 2"),
         ];
         for (label, cal, want) in cases {
             assert_eq!(index_name(l(label), &none, cal), want, "{label}");
         }
         let mut learned = none.clone();
         learned[2] = Some("HEURE  NORMALE".into());
-        assert_eq!(
-            index_name(l("EASF03"), &learned, Calendar::Other),
-            "Heure normale"
-        );
+        assert_eq!(index_name(l("EASF03"), &learned, None), "Heure normale");
         assert_eq!(tariff_name("HEURE  CREUSE", 1), "HC");
         assert_eq!(tariff_name("....", 4), "Index 4");
-        assert_eq!(ptec_index("HC.."), Some("HCHC"));
-        assert_eq!(ptec_index("TH.."), Some("BASE"));
-        assert_eq!(supplier_label(10), Some("EASF10"));
-        assert_eq!(supplier_label(11), None);
+        // A contract `cost` reads as HC/HP names HC and HP here too.
+        for contract in [
+            "H PLEINE/CREUSE",
+            "H SUPER CREUSES",
+            "HC..",
+            "HC SEM WE MERCR",
+        ] {
+            assert_eq!(slots(Calendar::of(contract)), ["HC", "HP"], "{contract}");
+        }
+        assert_eq!(slots(Calendar::of("PRODUCTEUR")), Vec::<String>::new());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! discovery, without ever risking the recording. [`start`] returns an [`MqttObserver`] to add
 //! to the capture's [`Fanout`](crate::capture::Fanout) and an [`MqttHandle`] to read the link's
 //! state ([`LinkStatus`]: for the status line and `/metrics`), take its log lines
-//! ([`Note`]s) and shut it down.
+//! ([`LinkNote`]s) and shut it down.
 //!
 //! ## Design constraints
 //! - **Never blocks recording.** [`MqttObserver`]'s `event` runs on the recording thread and
@@ -28,7 +28,7 @@
 //!   from it (an offset instead) ([`guard`]): Home Assistant records a `total_increasing`
 //!   spike forever, and reads a fall as a reset. Values the records do not carry (the Tempo colour tomorrow) come from
 //!   [`Event::Frame`]'s verified groups, once two frames in a row agree.
-//! - **One line per change of the link** ([`Note`]): connected, refused and why, lost, and
+//! - **One line per change of the link** ([`LinkNote`]): connected, refused and why, lost, and
 //!   unreachable; reconnection backs off 1, 2, 4 … up to 30 s.
 //! - **The password** is read from a file ([`Secret::from_file`]), never shown by `Debug`,
 //!   never in a message (rumqttc's own errors carry only the broker's return code).
@@ -66,7 +66,7 @@ use std::time::Duration;
 
 pub use broker::Broker;
 pub use client::{start, MqttHandle, MqttObserver};
-pub use link::{LinkState, LinkStatus, Note};
+pub use link::{LinkNote, LinkState, LinkStatus};
 pub use meter::Snapshot;
 
 /// Home Assistant's discovery prefix (its default).

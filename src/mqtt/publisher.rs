@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use super::discovery::{self, OFFLINE, ONLINE};
 use super::guard::{Reference, Said};
-use super::link::Note;
+use super::link::LinkNote;
 use super::meter::Snapshot;
 use super::HA_STATUS_TOPIC;
 use crate::tic::labels::{energy_label, energy_position, ENERGY_LABELS};
@@ -122,7 +122,7 @@ pub struct Publisher {
     reading: Option<Reading>,
     /// The state topic's subscription is to be ended.
     unsubscribe: bool,
-    notes: Vec<Note>,
+    notes: Vec<LinkNote>,
 }
 
 impl Publisher {
@@ -188,7 +188,7 @@ impl Publisher {
     }
 
     /// The notes (withheld indexes, jumps left out) since the last call.
-    pub fn notes(&mut self) -> Vec<Note> {
+    pub fn notes(&mut self) -> Vec<LinkNote> {
         std::mem::take(&mut self.notes)
     }
 
@@ -210,7 +210,7 @@ impl Publisher {
                         index,
                         value,
                         floor,
-                    } => Note::Withheld {
+                    } => LinkNote::Withheld {
                         label: energy_label(index).name,
                         value,
                         floor,
@@ -219,7 +219,7 @@ impl Publisher {
                         index,
                         step,
                         offset,
-                    } => Note::Offset {
+                    } => LinkNote::Offset {
                         label: energy_label(index).name,
                         step,
                         offset,
@@ -655,7 +655,7 @@ mod tests {
         assert!(
             matches!(
                 notes[..],
-                [Note::Withheld {
+                [LinkNote::Withheld {
                     label: "EASF02",
                     value: 1000,
                     floor: 5000
@@ -713,7 +713,7 @@ mod tests {
         assert!(
             matches!(
                 notes[..],
-                [Note::Offset {
+                [LinkNote::Offset {
                     label: "EASF02",
                     step: 49_000,
                     offset: 49_000

@@ -359,10 +359,9 @@ impl Recorder {
                 _ => cell(label, g.value).into_owned(),
             });
         }
-        let power_va = ["SINSTS", "PAPP"]
-            .iter()
-            .find_map(|l| frame.get(l))
-            .and_then(|g| g.value.parse().ok());
+        let power_va = labels::Field::Power
+            .find(|l| frame.get(l))
+            .and_then(|(_, g)| g.value.parse().ok());
         Record {
             time,
             source,

@@ -25,7 +25,8 @@ use super::live::LastRecord;
 use super::query::BadRequest;
 use crate::export::{self, Options, Period, Quiet, Table};
 use crate::store::{Catalog, Cell, Columns, DayFiles, DayReader, Next, ReadError};
-use crate::tic::labels::{classify, Class, N_ENERGY};
+use crate::tic::labels::{classify, Class, Field, N_ENERGY};
+use crate::tic::Mode;
 
 /// The last record on disk is read again at most this often while its day grows (and at
 /// most every 20 times the last read's duration: the whole day is read).
@@ -215,7 +216,7 @@ impl Data {
             period,
             from: Some(from),
             to: Some(to),
-            mode: export::Mode::Index,
+            mode: export::ReadMode::Index,
         };
         let t = Arc::new(export::export_store(catalog, &options, &mut Quiet)?);
         if t.rows.len() > CACHED_ROWS {
@@ -334,7 +335,9 @@ impl Data {
         // The values the Now page and the metrics show: numbers, the tariff's name, the
         // status register and tomorrow's colour; other text columns stay empty.
         let want = |c: &str| {
-            crate::tic::labels::is_numeric(c) || matches!(c, "LTARF" | "PTEC" | "STGE" | "DEMAIN")
+            crate::tic::labels::is_numeric(c)
+                || Field::TariffName.is(c)
+                || matches!(c, "STGE" | "DEMAIN")
         };
         let mut r = DayReader::open(day, &files, Columns::Only(&want))?;
         let columns: Arc<[String]> = r.columns().iter().cloned().collect();
@@ -443,26 +446,21 @@ impl Data {
         let mut chosen: Option<String> = label.map(str::to_owned);
         for (day, files) in catalog.days(first, last) {
             let want = |c: &str| {
-                chosen
-                    .as_deref()
-                    .map_or(c == "SINSTS" || c == "PAPP", |l| c == l)
-                    || c == "LTARF"
-                    || c == "PTEC"
+                chosen.as_deref().map_or(Field::Power.is(c), |l| c == l) || Field::TariffName.is(c)
             };
             let mut r = DayReader::open(day, files, Columns::Only(&want))?;
             let cols = r.columns().to_vec();
             let pick = chosen.clone().or_else(|| {
-                ["SINSTS", "PAPP"]
-                    .into_iter()
-                    .find(|l| cols.iter().any(|c| c == l))
-                    .map(str::to_owned)
+                Field::Power
+                    .find(|l| cols.iter().any(|c| c == l).then_some(()))
+                    .map(|(l, ())| l.to_owned())
             });
             let Some(pick) = pick else { continue };
             chosen.get_or_insert_with(|| pick.clone());
             let Some(j) = cols.iter().position(|c| *c == pick) else {
                 continue;
             };
-            let tariff = cols.iter().position(|c| c == "LTARF" || c == "PTEC");
+            let tariff = cols.iter().position(|c| Field::TariffName.is(c));
             while let Some(next) = r.advance()? {
                 if next != Next::Row {
                     continue;
@@ -514,7 +512,7 @@ impl Data {
             })
             .collect();
         Ok(Series {
-            label: chosen.unwrap_or_else(|| "SINSTS".to_owned()),
+            label: chosen.unwrap_or_else(|| Field::Power.label(Mode::Standard).to_owned()),
             from,
             to,
             step,

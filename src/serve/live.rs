@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, FixedOffset};
 
 use crate::capture::{Counters, Event, Observer};
-use crate::tic::labels::{classify, Class, Colour};
+use crate::tic::labels::{classify, Class, Colour, Field};
 
 /// The last record, as the recorder wrote it.
 #[derive(Clone, Debug, Default)]
@@ -133,7 +133,9 @@ fn frame_colours(frame: &crate::tic::Frame<'_>) -> Option<(Option<Colour>, Optio
         return Colour::from_stge(g.value);
     }
     let tomorrow = Colour::from_demain(frame.get("DEMAIN")?.value);
-    let today = frame.get("PTEC").and_then(|p| classify(p.value).colour);
+    let today = Field::TariffName
+        .find(|l| frame.get(l))
+        .and_then(|(_, p)| classify(p.value).colour);
     Some((today, tomorrow))
 }
 

@@ -11,7 +11,7 @@ use super::live::{LastRecord, Live};
 use crate::capture::Counters;
 use crate::export::{Table, Tariffs, ENERGY_LABELS, N_ENERGY};
 use crate::store::Catalog;
-use crate::tic::labels::{classify, energy_label, Class, Colour, Rate, Slot};
+use crate::tic::labels::{classify, energy_label, Class, Colour, Field, Rate, Slot};
 
 /// Where the values come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,10 +124,8 @@ pub fn now(data: &Data, catalog: Option<&Catalog>, live: Option<&Live>) -> Resul
     let Some(record) = record else {
         return Ok(out);
     };
-    out.power = ["SINSTS", "PAPP"]
-        .into_iter()
-        .find_map(|l| record.int(l).map(|v| (l, v)));
-    if let Some(name) = record.cell("LTARF").or(record.cell("PTEC")) {
+    out.power = Field::Power.find(|l| record.int(l));
+    if let Some((_, name)) = Field::TariffName.find(|l| record.cell(l)) {
         let class = classify(name);
         out.tariff = Some((name.to_owned(), class));
         if out.colour_today.is_none() {

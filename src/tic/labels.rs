@@ -8,6 +8,13 @@
 //!
 //! Labels not in the table are still decoded, recorded with `--labels` and exported: they
 //! are text.
+//!
+//! It is also the project's one tariff vocabulary: which label carries a reading in each
+//! mode ([`Field`]: SINSTS or PAPP, LTARF or PTEC…), what a contract name says
+//! ([`Calendar::of`], every spelling of NGTF and OPTARIF), what a tariff period's name says
+//! ([`classify`], [`is_mobile_peak`]) and which index it counts on ([`ptec_index`],
+//! [`index_in_force`]). Cost, export, the dashboard and Home Assistant ask here; none spells
+//! a contract or a tariff name itself.
 
 use super::Mode;
 
@@ -264,6 +271,201 @@ pub fn classify(name: &str) -> Class {
 pub fn is_mobile_peak(name: &str) -> bool {
     let u = name.trim().to_ascii_uppercase();
     u.starts_with("PM") || u.contains("POINTE")
+}
+
+/// A reading every meter sends, each mode under its own label: the one place that knows that
+/// the power is SINSTS in standard mode and PAPP in historique mode, and so on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// The meter's address: ADSC, ADCO.
+    MeterId,
+    /// The contract: NGTF (the supplier calendar's name), OPTARIF (the tariff option).
+    Contract,
+    /// The current tariff period's name: LTARF, PTEC.
+    TariffName,
+    /// The apparent power withdrawn, all phases: SINSTS, PAPP (VA).
+    Power,
+}
+
+impl Field {
+    /// Every field.
+    pub const ALL: [Field; 4] = [
+        Field::MeterId,
+        Field::Contract,
+        Field::TariffName,
+        Field::Power,
+    ];
+
+    /// Its labels: standard mode's, then historique mode's.
+    pub const fn labels(self) -> [&'static str; 2] {
+        match self {
+            Field::MeterId => ["ADSC", "ADCO"],
+            Field::Contract => ["NGTF", "OPTARIF"],
+            Field::TariffName => ["LTARF", "PTEC"],
+            Field::Power => ["SINSTS", "PAPP"],
+        }
+    }
+
+    /// Its label in `mode`.
+    pub const fn label(self, mode: Mode) -> &'static str {
+        let [standard, historique] = self.labels();
+        match mode {
+            Mode::Standard => standard,
+            Mode::Historique => historique,
+        }
+    }
+
+    /// The kind of value its labels carry in the registry.
+    pub const fn kind(self) -> Kind {
+        match self {
+            Field::MeterId => Kind::MeterId,
+            Field::Contract => Kind::Contract,
+            Field::TariffName => Kind::TariffName,
+            Field::Power => Kind::Power,
+        }
+    }
+
+    /// Whether `label` is one of its labels.
+    pub fn is(self, label: &str) -> bool {
+        self.labels().contains(&label)
+    }
+
+    /// The first of its labels (standard's, then historique's) for which `get` has a value,
+    /// with that value: how a record of either mode is read (`Field::Power.find(|l|
+    /// record.get(l))`).
+    pub fn find<T>(
+        self,
+        mut get: impl FnMut(&'static str) -> Option<T>,
+    ) -> Option<(&'static str, T)> {
+        self.labels()
+            .into_iter()
+            .find_map(|l| get(l).map(|v| (l, v)))
+    }
+}
+
+/// The supplier calendar a contract name says: standard NGTF (free text, 16 characters:
+/// `BASE`, `H PLEINE/CREUSE`, `TEMPO`, `PRODUCTEUR`, suppliers' own names) or historique
+/// OPTARIF (`BASE`, `HC..`, `EJP.`, `BBRx`: PROTOCOL.md §7). [`Calendar::of`] is the only
+/// reader of these names; the table test of this module lists every spelling seen and where.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Calendar {
+    /// One rate all day and all year.
+    Base,
+    /// Off-peak and peak hours (the suppliers' variants included: week-ends off-peak, super
+    /// off-peak hours, a noon slot): the meter names each index (LTARF).
+    HcHp,
+    /// Tempo: HC/HP × blue, white, red days.
+    Tempo,
+    /// EJP: normal hours and mobile peak hours.
+    Ejp,
+    /// A producer's delivery point (NGTF `PRODUCTEUR`): no withdrawal calendar.
+    Producer,
+}
+
+impl Calendar {
+    /// What the contract name `name` (NGTF or OPTARIF, any padding or case) says; `None` for
+    /// an empty name, one the registry does not know (a supplier's offer such as `ZEN Flex`,
+    /// `SEM WE LUNDI`: its indexes are named by the meter's LTARF), or a business meter's
+    /// contract (`TJ EJP`, `BT 4 SUP36`: not a household calendar).
+    pub fn of(name: &str) -> Option<Calendar> {
+        let u = name.trim().to_ascii_uppercase();
+        let first = u.split_whitespace().next()?;
+        let word = |w: &str| {
+            u.split(|c: char| !c.is_ascii_alphanumeric())
+                .any(|x| x == w)
+        };
+        let bare = first.trim_end_matches('.');
+        Some(if first.starts_with("BBR") || word("TEMPO") {
+            Calendar::Tempo
+        } else if bare == "EJP" {
+            Calendar::Ejp
+        } else if bare == "BASE" || first == "TH.." {
+            Calendar::Base
+        } else if first == "PRODUCTEUR" {
+            Calendar::Producer
+        } else if first.starts_with("HC")
+            || first == "HPHC"
+            || u.contains("CREUSE")
+            || u.contains("PLEINE")
+        {
+            Calendar::HcHp
+        } else {
+            return None;
+        })
+    }
+
+    /// `Base`, `HC/HP`, `Tempo`, `EJP`, `Producer`.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Calendar::Base => "Base",
+            Calendar::HcHp => "HC/HP",
+            Calendar::Tempo => "Tempo",
+            Calendar::Ejp => "EJP",
+            Calendar::Producer => "Producer",
+        }
+    }
+
+    /// The class of supplier index `n` (EASFnn, 1..10) by the calendar's convention, before
+    /// the meter names it (`(NTARF, LTARF)`): Tempo's six indexes are HC/HP × blue, white,
+    /// red (as BBRHCJB…BBRHPJR, PROTOCOL.md §7), HC/HP's first two HC then HP, Base's only
+    /// one [`Rate::Other`]; `None` where the calendar says nothing (EJP, a producer).
+    pub fn supplier_class(self, n: u8) -> Option<Class> {
+        let i = usize::from(n).checked_sub(1)?;
+        match self {
+            Calendar::Base => (i == 0).then_some(Class::new(Rate::Other, None)),
+            Calendar::HcHp => [Rate::Hc, Rate::Hp].get(i).map(|&r| Class::new(r, None)),
+            Calendar::Tempo => {
+                let colour = *Colour::ALL.get(i / 2)?;
+                let rate = if i % 2 == 0 { Rate::Hc } else { Rate::Hp };
+                Some(Class::new(rate, Some(colour)))
+            }
+            Calendar::Ejp | Calendar::Producer => None,
+        }
+    }
+}
+
+/// The historique tariff periods (PTEC, PROTOCOL.md §7) and the index each one counts on.
+pub const PERIODS: [(&str, &str); 11] = [
+    ("TH..", "BASE"),
+    ("HC..", "HCHC"),
+    ("HP..", "HCHP"),
+    ("HN..", "EJPHN"),
+    ("PM..", "EJPHPM"),
+    ("HCJB", "BBRHCJB"),
+    ("HPJB", "BBRHPJB"),
+    ("HCJW", "BBRHCJW"),
+    ("HPJW", "BBRHPJW"),
+    ("HCJR", "BBRHCJR"),
+    ("HPJR", "BBRHPJR"),
+];
+
+/// The index the historique tariff period `ptec` counts on: `HC..` → HCHC, `HPJR` →
+/// BBRHPJR, `TH..` → BASE (padding and trailing dots aside); `None` for anything else.
+pub fn ptec_index(ptec: &str) -> Option<&'static str> {
+    let p = ptec.trim().trim_end_matches('.');
+    PERIODS
+        .iter()
+        .find(|(name, _)| name.trim_end_matches('.') == p)
+        .map(|&(_, index)| index)
+}
+
+/// Supplier index `n` (1..10): `EASF01`…`EASF10`.
+pub fn supplier_index(n: u8) -> Option<&'static str> {
+    LABELS
+        .iter()
+        .find(|l| l.slot() == Some(Slot::Supplier(n)))
+        .map(|l| l.name)
+}
+
+/// The energy index counting now in a record read through `get`: EASFnn for NTARF nn
+/// (standard mode), the index PTEC names (historique mode).
+pub fn index_in_force<'a>(
+    mut get: impl FnMut(&'static str) -> Option<&'a str>,
+) -> Option<&'static str> {
+    match get("NTARF") {
+        Some(n) => n.trim().parse::<u8>().ok().and_then(supplier_index),
+        None => get("PTEC").and_then(ptec_index),
+    }
 }
 
 /// The subscribed power in kVA of a historique `ISOUSC` (A): 200 V × ISOUSC, the Enedis
@@ -984,6 +1186,347 @@ mod tests {
             label("BBRHCJR").unwrap().slot(),
             Some(Slot::Fixed(Class::new(Rate::Hc, Some(Colour::Red))))
         );
+    }
+
+    /// Every contract name (NGTF, OPTARIF) found in the shared captures, the Enedis
+    /// specification and the peers' code and fixtures, and what the registry reads in it.
+    #[test]
+    fn contract_names() {
+        use Calendar::{Base, Ejp, HcHp, Producer, Tempo};
+        let cases: &[(&str, Option<Calendar>, &str)] = &[
+            // The shared captures (../shared/data/tic-samples, SOURCES.md).
+            (
+                "      BASE      ",
+                Some(Base),
+                "standard-mono-base-lains.bin, standard-tri-base-esphome-issue2060",
+            ),
+            (
+                "base            ",
+                Some(Base),
+                "standard-mono-base-hekmon-reconstructed.bin (lowercase)",
+            ),
+            (
+                "H PLEINE/CREUSE ",
+                Some(HcHp),
+                "standard-mono-hchp-producer-teleinfo2mqtt-edited.log",
+            ),
+            (
+                " HC et Week-End ",
+                Some(HcHp),
+                "standard-mono-hcwe-goteleinfo.bin",
+            ),
+            (
+                "     TEMPO      ",
+                Some(Tempo),
+                "standard-mono-tempo-ticmeter, standard-tri-tempo-producer-openhab, issue38",
+            ),
+            (
+                "PRODUCTEUR",
+                Some(Producer),
+                "standard-mono-producer-openhab-reconstructed.bin (10 characters)",
+            ),
+            (
+                "   PRODUCTEUR   ",
+                Some(Producer),
+                "standard-mono-producer-ticmeter-converted.bin (16)",
+            ),
+            (
+                "HC..",
+                Some(HcHp),
+                "historique-mono-hchp-nokyyz-{1,2,3}.bin",
+            ),
+            ("BBR(", Some(Tempo), "historique-mono-tempo-pyteleinfo.bin"),
+            (
+                "BASE",
+                Some(Base),
+                "historique-tri-base-lains*.bin, historique-tri-base-ticmeter-text.txt",
+            ),
+            (
+                "BASq",
+                None,
+                "historique-tri-base-lains-rx-errors.bin (a garbled group)",
+            ),
+            (
+                "BASEP",
+                None,
+                "historique-tri-base-lains-rx-errors.bin (a garbled group)",
+            ),
+            // The Enedis specification (PROTOCOL.md §7: OPTARIF BASE, HC.., EJP., BBRx).
+            (
+                "EJP.",
+                Some(Ejp),
+                "PROTOCOL.md §7; openhab/openhab-addons teleinfo cbetm-ejp-option-1.raw",
+            ),
+            (
+                "BBRx",
+                Some(Tempo),
+                "PROTOCOL.md §7 (x: a printable character coding the programmes)",
+            ),
+            ("BBR ", Some(Tempo), "PROTOCOL.md §7"),
+            // fmartinou/teleinfo2mqtt app/teleinfo/standard/StandardTicMode.test.js.
+            (
+                "HC SEM WE MERCR",
+                Some(HcHp),
+                "teleinfo2mqtt StandardTicMode.test.js (LTARF HC WEEK END)",
+            ),
+            (
+                "H PLEINE/CREUSE",
+                Some(HcHp),
+                "teleinfo2mqtt StandardTicMode.test.js processData",
+            ),
+            // Enedis-OSS/TIC2WebSocket src/test/java/tic/frame/codec/TICFrameJsonEncoderTest.java
+            // (Enedis's own TIC reader: NGTF padded to 16, OPTARIF BASE with PTEC TH..).
+            (
+                "H PLEINE/CREUSE ",
+                Some(HcHp),
+                "TIC2WebSocket STANDARD_GROUPS",
+            ),
+            ("BASE", Some(Base), "TIC2WebSocket HISTORIC_GROUPS"),
+            // openhab/openhab-addons bundles/org.openhab.binding.teleinfo, TeleinfoInputStreamTest.
+            (
+                "     TEMPO      ",
+                Some(Tempo),
+                "openHAB linky-tic-mode-standard-three-phase-prod.raw",
+            ),
+            // arendst/Tasmota tasmota/tasmota_xnrg_energy/xnrg_15_teleinfo.ino.
+            (
+                "H CREUSE/PLEINE",
+                Some(HcHp),
+                "Tasmota TELEINFO_STD_CONTRACT_HCHP",
+            ),
+            (
+                "BBR",
+                Some(Tempo),
+                "Tasmota kContratValue; zigbee-herdsman-converters lixee.ts",
+            ),
+            // domoticz/domoticz hardware/TeleinfoBase.cpp (NGTF → OPTARIF).
+            (
+                "H SUPER CREUSES",
+                Some(HcHp),
+                "domoticz TeleinfoBase.cpp; lixee.ts",
+            ),
+            ("HC SEM ET HC WE", Some(HcHp), "domoticz TeleinfoBase.cpp"),
+            ("TEMPO", Some(Tempo), "domoticz TeleinfoBase.cpp"),
+            // Koenkk/zigbee-herdsman-converters src/devices/lixee.ts (ZLinky tarifsDef).
+            (
+                "SEM WE LUNDI",
+                None,
+                "lixee.ts: a week-end calendar, indexes named by LTARF",
+            ),
+            ("SEM WE MERCREDI", None, "lixee.ts"),
+            ("SEM WE VENDREDI", None, "lixee.ts"),
+            (
+                "ZEN Flex",
+                None,
+                "lixee.ts: EDF Zen Flex, indexes named by LTARF",
+            ),
+            // NicolasBernaerts/tasmota teleinfo driver, kTicContractCode.
+            (
+                "TH..",
+                Some(Base),
+                "NicolasBernaerts/tasmota kTicContractCode",
+            ),
+            (
+                "HC-12H30",
+                Some(HcHp),
+                "NicolasBernaerts/tasmota kTicContractCode",
+            ),
+            (
+                "EJP",
+                Some(Ejp),
+                "NicolasBernaerts/tasmota kTicContractCode",
+            ),
+            (
+                "BT 4 SUP36",
+                None,
+                "NicolasBernaerts/tasmota: a business (PME-PMI) meter",
+            ),
+            ("TV A5 BASE", None, "NicolasBernaerts/tasmota: tarif vert"),
+            (
+                "TJ EJP",
+                None,
+                "NicolasBernaerts/tasmota: tarif jaune, not the household EJP",
+            ),
+            ("BASE_A5", None, "NicolasBernaerts/tasmota: Emeraude meter"),
+            ("EJP_A8", None, "NicolasBernaerts/tasmota: Emeraude meter"),
+            (
+                "HTA 5",
+                None,
+                "NicolasBernaerts/tasmota: high-voltage contract",
+            ),
+            // Names this project's cost engine read before the registry.
+            ("HPHC", Some(HcHp), "cost's former Tariff::from_meter"),
+            ("", None, "nothing"),
+            ("   ", None, "padding only"),
+        ];
+        // hekmon/linkytic (custom_components/linkytic/sensor.py, tests/) reads NGTF, OPTARIF,
+        // LTARF and PTEC as text and holds no contract name in its fixtures.
+        for (name, want, source) in cases {
+            assert_eq!(Calendar::of(name), *want, "{name:?} ({source})");
+        }
+    }
+
+    /// The tariff period names (LTARF, PTEC) of the captures, the specification and the
+    /// peers: their class and, for PTEC, the index they count on.
+    #[test]
+    fn tariff_period_names() {
+        let c = |rate, colour| Class::new(rate, colour);
+        let ltarf: &[(&str, Class, &str)] = &[
+            (
+                "      BASE      ",
+                c(Rate::Other, None),
+                "standard-mono-base-lains.bin",
+            ),
+            (
+                " HEURE  PLEINE  ",
+                c(Rate::Hp, None),
+                "teleinfo2mqtt-edited.log",
+            ),
+            (
+                " HEURE  CREUSE  ",
+                c(Rate::Hc, None),
+                "standard-mono-hcwe-goteleinfo.bin",
+            ),
+            (
+                "INDEX NON CONSO ",
+                c(Rate::Other, None),
+                "producer-openhab, producer-ticmeter",
+            ),
+            (
+                "    HP  BLEU    ",
+                c(Rate::Hp, Some(Colour::Blue)),
+                "standard-mono-tempo-ticmeter",
+            ),
+            (
+                "    HC  BLEU    ",
+                c(Rate::Hc, Some(Colour::Blue)),
+                "tempo-ticmeter-corrupted, issue38",
+            ),
+            (
+                "HC WEEK END",
+                c(Rate::Hc, None),
+                "teleinfo2mqtt StandardTicMode.test.js",
+            ),
+            (
+                "HEURE CREUSE",
+                c(Rate::Hc, None),
+                "Tasmota TELEINFO_STD_TARIFF_HC",
+            ),
+            (
+                "HEURE PLEINE",
+                c(Rate::Hp, None),
+                "Tasmota TELEINFO_STD_TARIFF_HP",
+            ),
+            (
+                "INDEX INACTIF 2 ",
+                c(Rate::Other, None),
+                "Enedis-OSS/TIC2WebSocket TICFrameJsonEncoderTest",
+            ),
+        ];
+        for (name, class, source) in ltarf {
+            assert_eq!(classify(name), *class, "{name:?} ({source})");
+        }
+        // PTEC: PROTOCOL.md §7 and Tasmota's kTarifValue list all eleven; the captures hold
+        // HP.. (nokyyz), HCJB (pyteleinfo), TH.. (lains); openHAB's fixtures HN.., HPJR.
+        let ptec: &[(&str, Option<&str>, Class)] = &[
+            ("TH..", Some("BASE"), c(Rate::Other, None)),
+            ("HC..", Some("HCHC"), c(Rate::Hc, None)),
+            ("HP..", Some("HCHP"), c(Rate::Hp, None)),
+            ("HP..  ", Some("HCHP"), c(Rate::Hp, None)),
+            ("HN..", Some("EJPHN"), c(Rate::Other, None)),
+            ("PM..", Some("EJPHPM"), c(Rate::Other, None)),
+            ("HCJB", Some("BBRHCJB"), c(Rate::Hc, Some(Colour::Blue))),
+            ("HPJB", Some("BBRHPJB"), c(Rate::Hp, Some(Colour::Blue))),
+            ("HCJW", Some("BBRHCJW"), c(Rate::Hc, Some(Colour::White))),
+            ("HPJW", Some("BBRHPJW"), c(Rate::Hp, Some(Colour::White))),
+            ("HCJR", Some("BBRHCJR"), c(Rate::Hc, Some(Colour::Red))),
+            ("HPJR", Some("BBRHPJR"), c(Rate::Hp, Some(Colour::Red))),
+            // Garbled PTEC groups of historique-tri-base-lains-rx-errors.bin.
+            ("TH.w`", None, c(Rate::Other, None)),
+            ("~H..", None, c(Rate::Other, None)),
+        ];
+        for (name, index, class) in ptec {
+            assert_eq!(ptec_index(name), *index, "{name:?}");
+            assert_eq!(classify(name), *class, "{name:?}");
+        }
+        for (name, index) in PERIODS {
+            assert_eq!(is_mobile_peak(name), name == "PM..", "{name}");
+            let l = label(index).expect("a registry label");
+            assert!(
+                l.is_energy() && l.mode == Mode::Historique,
+                "{name} → {index}"
+            );
+        }
+    }
+
+    #[test]
+    fn calendars_name_their_supplier_indexes() {
+        let names = |cal: Calendar| -> Vec<String> {
+            (1..=10)
+                .map_while(|n| cal.supplier_class(n))
+                .map(Class::display_name)
+                .collect()
+        };
+        assert_eq!(
+            names(Calendar::Tempo),
+            ["HC Bleu", "HP Bleu", "HC Blanc", "HP Blanc", "HC Rouge", "HP Rouge"]
+        );
+        assert_eq!(names(Calendar::HcHp), ["HC", "HP"]);
+        assert_eq!(names(Calendar::Base), ["Base"]);
+        assert!(names(Calendar::Ejp).is_empty() && names(Calendar::Producer).is_empty());
+        assert_eq!(Calendar::Tempo.supplier_class(0), None);
+        // Tempo's supplier indexes are the historique BBR indexes, in order.
+        let bbr: Vec<Class> = historique_indexes("BBR(")
+            .iter()
+            .filter_map(|n| label(n)?.slot())
+            .filter_map(|s| match s {
+                Slot::Fixed(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        let tempo: Vec<Class> = (1..=6)
+            .filter_map(|n| Calendar::Tempo.supplier_class(n))
+            .collect();
+        assert_eq!(bbr, tempo);
+        assert_eq!(Calendar::HcHp.display_name(), "HC/HP");
+    }
+
+    #[test]
+    fn fields_and_the_index_in_force() {
+        for f in Field::ALL {
+            for mode in [Mode::Standard, Mode::Historique] {
+                let name = f.label(mode);
+                // The one whole-meter label of its kind in that mode.
+                let of_kind: Vec<&str> = LABELS
+                    .iter()
+                    .filter(|l| l.mode == mode && l.kind == f.kind())
+                    .filter(|l| l.phase.is_none() && !l.producer)
+                    .map(|l| l.name)
+                    .collect();
+                assert_eq!(of_kind, [name], "{f:?} {mode:?}");
+                assert!(f.is(name));
+            }
+        }
+        let record = |cells: &'static [(&'static str, &'static str)]| {
+            move |l: &str| cells.iter().find(|(k, _)| *k == l).map(|(_, v)| *v)
+        };
+        let std = record(&[
+            ("SINSTS", "1200"),
+            ("LTARF", "HEURE PLEINE"),
+            ("NTARF", "02"),
+        ]);
+        let his = record(&[("PAPP", "00680"), ("PTEC", "HCJB")]);
+        assert_eq!(Field::Power.find(std), Some(("SINSTS", "1200")));
+        assert_eq!(Field::Power.find(his), Some(("PAPP", "00680")));
+        assert_eq!(Field::TariffName.find(his), Some(("PTEC", "HCJB")));
+        assert_eq!(Field::Contract.find(his), None);
+        assert_eq!(Field::Power.label(Mode::Historique), "PAPP");
+        assert_eq!(index_in_force(std), Some("EASF02"));
+        assert_eq!(index_in_force(his), Some("BBRHCJB"));
+        assert_eq!(index_in_force(record(&[("NTARF", "11")])), None);
+        assert_eq!(index_in_force(record(&[])), None);
+        assert_eq!(supplier_index(10), Some("EASF10"));
+        assert_eq!(supplier_index(0), None);
     }
 
     #[test]

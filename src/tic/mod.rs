@@ -45,6 +45,7 @@ mod decoder;
 pub mod encode;
 mod horodate;
 pub mod labels;
+pub mod plausible;
 
 pub use decoder::{BadGroup, BadKind, Config, Decoder, Frame, Framing, Group, Stats};
 pub use encode::checksum;
