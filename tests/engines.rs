@@ -1,7 +1,7 @@
 //! Every engine's recipe of docs/datasets.md, run as written by the real engine (DuckDB,
 //! pandas/pyarrow, Polars, DataFusion, chDB, PySpark in local mode on Java 17), on a fleet
 //! of nine simulated meters recorded by the real binary (`simulate | record --replay -`,
-//! then `compact`) — standard and historique, single- and three-phase, Base, HC/HP, Tempo,
+//! then `compact`) — standard and historique, single- and three-phase, Base, HC/HP, Tempo, EJP,
 //! producers, both DST days, one row every 10 s to 1 min, months that end inside the data
 //! — in the plain and the Hive layout, and on a copy of a directory taken while its recorder
 //! ran. Every number is compared with `tic-rec export --month` of each meter, to the Wh.
@@ -55,7 +55,14 @@ const FLEET: [Meter; 9] = [
         start: "2026-10-24T12:00:00",
         duration: "42h",
         every: "30s",
-        args: &["--mode", "historique", "--contract", "tempo", "--phases", "3"],
+        args: &[
+            "--mode",
+            "historique",
+            "--contract",
+            "tempo",
+            "--phases",
+            "3",
+        ],
     },
     Meter {
         id: "030675123456",
@@ -86,11 +93,11 @@ const FLEET: [Meter; 9] = [
         args: &["--contract", "hchp", "--producer", "--phases", "3"],
     },
     Meter {
-        id: "099000000001",
-        start: "2026-01-30T00:00:00",
-        duration: "3days",
+        id: "000000000777",
+        start: "2026-01-06T12:00:00",
+        duration: "42h",
         every: "1min",
-        args: &["--contract", "hchp", "--hc", "01:30-07:30,12:30-14:30"],
+        args: &["--mode", "historique", "--contract", "ejp"],
     },
 ];
 
@@ -181,7 +188,13 @@ fn wait_for(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
 fn copy_while_recording(work: &Path, copy: &Path) -> String {
     let frames = work.join("live.tic");
     let out = Command::new(BIN)
-        .args(["simulate", "--meter-id", "055512345678", "--contract", "hchp"])
+        .args([
+            "simulate",
+            "--meter-id",
+            "055512345678",
+            "--contract",
+            "hchp",
+        ])
         .args(["--start", "2026-10-24T00:00:00", "--duration", "3days"])
         .args(["--frame-interval", "30s", "-o"])
         .arg(&frames)
@@ -341,7 +354,12 @@ impl Result {
         let text = |x: &serde_json::Value| x.as_str().expect("text").to_owned();
         Result {
             name: text(&v["name"]),
-            columns: v["columns"].as_array().expect("columns").iter().map(text).collect(),
+            columns: v["columns"]
+                .as_array()
+                .expect("columns")
+                .iter()
+                .map(text)
+                .collect(),
             rows: v["rows"]
                 .as_array()
                 .expect("rows")
@@ -354,14 +372,18 @@ impl Result {
 
 /// The recipe of `engine` in docs/datasets.md: the Python block after its marker.
 fn recipe(engine: &str) -> String {
-    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/datasets.md"))
-        .expect("docs/datasets.md");
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/datasets.md"))
+            .expect("docs/datasets.md");
     let marker = format!("<!-- not run: recipe {engine};");
     let at = doc
         .find(&marker)
         .unwrap_or_else(|| panic!("no recipe for {engine} in docs/datasets.md"));
     let rest = &doc[at..];
-    let open = rest.find("```python\n").expect("a python block after the marker") + 10;
+    let open = rest
+        .find("```python\n")
+        .expect("a python block after the marker")
+        + 10;
     let close = rest[open..].find("```").expect("the block closes");
     rest[open..open + close].to_owned()
 }

@@ -10,7 +10,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use common::{local, Contract, Model};
 use tic_rec::export::dataset::{self, aggregate};
-use tic_rec::export::{self, boundaries, Catalog, Options, ReadMode as Mode, Period, Quiet, Row};
+use tic_rec::export::{self, boundaries, Catalog, Options, Period, Quiet, ReadMode as Mode, Row};
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).expect("date")

@@ -72,6 +72,8 @@ pub enum ContractName {
     Base,
     Hchp,
     Tempo,
+    /// EJP (historique mode only).
+    Ejp,
 }
 
 fn parse_phases(s: &str) -> Result<u8, String> {
@@ -148,6 +150,7 @@ impl Args {
             ContractName::Base => Contract::Base,
             ContractName::Hchp => Contract::HcHp,
             ContractName::Tempo => Contract::Tempo,
+            ContractName::Ejp => Contract::Ejp,
         };
         let start = self.start.unwrap_or_else(|| {
             let now = chrono::Utc::now()
@@ -183,9 +186,10 @@ impl NanoZero for NaiveDateTime {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    if args.hc.is_some() && args.contract == ContractName::Base {
+    if args.hc.is_some() && matches!(args.contract, ContractName::Base | ContractName::Ejp) {
         anyhow::bail!(
-            "--hc sets off-peak hours, which a base contract has none of: use --contract hchp or tempo"
+            "--hc sets off-peak hours, which a {} contract has none of: use --contract hchp or tempo",
+            if args.contract == ContractName::Base { "base" } else { "EJP" }
         );
     }
     let cfg = args.sim_config();
