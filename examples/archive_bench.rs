@@ -29,7 +29,7 @@ fn sizes(catalog: &Catalog) -> Result<(), Box<dyn std::error::Error>> {
     let (mut rows, mut files, mut total) = (0u64, 0u64, 0u64);
     for (_, f) in catalog.all() {
         let Some(p) = &f.parquet else { continue };
-        let day = tic_rec::store::parquet::ParquetDay::open(&p.path)?;
+        let day = tic_rec::store::ParquetDay::open(&p.path)?;
         rows += day.meta().rows;
         files += 1;
         total += p.len;
@@ -117,7 +117,7 @@ fn columns(catalog: &Catalog) -> Result<(), Box<dyn std::error::Error>> {
                         while let Some(p) =
                             files.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
                         {
-                            rows += tic_rec::store::parquet::decode_all(p)?;
+                            rows += tic_rec::store::archive::decode_day(p)?;
                         }
                         Ok(rows)
                     })

@@ -4,12 +4,12 @@
 //! The layers, from the bottom up:
 //! - [`tic`]: the sans-IO decoder (bytes in, verified frames out) and the encoder.
 //! - [`record`]: which frames make records, and what time they get (sans-IO).
-//! - [`store`]: the daily files, their layout and durability.
+//! - [`store`]: the data directory: the daily files, their layout and durability, the archive
+//!   of closed days in Parquet, the caches beside them.
 //! - [`capture`]: the recording loop over a serial port, a replay or the simulator.
 //! - [`export`]: per-period consumption read back from the daily files.
 //! - [`cost`]: what that energy cost, and what the other options would have cost (the pure
 //!   engine, and [`cost::report()`] over the recorded days).
-//! - [`archive`]: closed days converted to Parquet (store's format, export's day summary).
 //! - [`serve`]: the dashboard: pages, JSON API and Prometheus metrics over a data directory,
 //!   live inside the recorder.
 //! - [`sim`]: a simulated meter for the demo, the tests and the benchmarks.
@@ -17,7 +17,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod archive;
 pub mod capture;
 pub mod cost;
 pub mod export;

@@ -285,7 +285,7 @@ fn a_crash_at_every_step_leaves_each_day_readable_once_and_the_next_run_finishes
 /// export as it was, no CSV or temporary file left (and `parquet` Parquet files).
 fn crash_at_every_step(src: &Path, work: &Path, parquet: Option<usize>) {
     let want = all_exports(src);
-    for step in tic_rec::store::compact::Step::ALL {
+    for step in tic_rec::store::archive::Step::ALL {
         let d = work.join(step.name());
         let status = Command::new("cp")
             .args([
@@ -727,8 +727,8 @@ mod mixed {
     use std::path::{Path, PathBuf};
 
     use chrono::NaiveDate;
-    use tic_rec::store::catalog::day_files;
-    use tic_rec::store::compact::{compact_day, Fail, NoSummary, Options, Outcome, Step};
+    use tic_rec::store::archive::{convert, Fail, NoSummary, Options, Outcome, Step};
+    use tic_rec::store::day_files;
     use tic_rec::store::{Columns, DayReader, Next};
 
     /// The rows of `day` as readers see them: the time cell, then every cell.
@@ -777,7 +777,7 @@ mod mixed {
 
     pub fn compact(dir: &Path, day: NaiveDate, options: &Options<'_>) -> Outcome {
         let files = day_files(dir, day).expect("files");
-        compact_day(day, &files, options, &mut NoSummary).expect("compact")
+        convert(day, &files, options, &mut NoSummary).expect("compact")
     }
 
     pub fn append(path: &Path, text: &str) {
@@ -845,7 +845,7 @@ mod mixed {
         text.resize(len, b' ');
         bytes[at..at + len].copy_from_slice(&text);
         fs::write(path, bytes).expect("write");
-        let day = tic_rec::store::parquet::ParquetDay::open(path).expect("format 1");
+        let day = tic_rec::store::ParquetDay::open(path).expect("format 1");
         assert_eq!(day.meta().format, 1);
     }
 
@@ -915,7 +915,7 @@ mod mixed {
             e.contains("2026-05-01.parquet") && e.contains("format 9"),
             "{e}"
         );
-        let e = compact_day(day, &files, &Options::default(), &mut NoSummary)
+        let e = convert(day, &files, &Options::default(), &mut NoSummary)
             .expect_err("refused")
             .to_string();
         assert!(
@@ -937,7 +937,7 @@ mod mixed {
         let r = tic_rec::store::Resolved::new(day, &files).expect("falls back");
         assert!(r.notes()[0].contains("reading the day's CSV files instead"));
         assert_eq!(rows(dir.path(), day).len(), 3);
-        let e = compact_day(day, &files, &Options::default(), &mut NoSummary)
+        let e = convert(day, &files, &Options::default(), &mut NoSummary)
             .expect_err("refused")
             .to_string();
         assert!(
@@ -959,7 +959,7 @@ mod mixed {
                 b[at] ^= 0x55;
                 fs::write(path, &b).expect("write");
                 let bad =
-                    tic_rec::store::parquet::check(path).is_err_and(|e| e.is_garbled_archive());
+                    tic_rec::store::archive::check_day(path).is_err_and(|e| e.is_garbled_archive());
                 fs::write(path, &good).expect("write");
                 bad
             })
@@ -989,7 +989,7 @@ mod mixed {
             ),
             "{out:?}"
         );
-        tic_rec::store::parquet::check(&pq).expect("rebuilt");
+        tic_rec::store::archive::check_day(&pq).expect("rebuilt");
         // Absorbed rows: refused.
         let (dir, day, _) = archived_then_more(false);
         compact(dir.path(), day, &keep());
@@ -999,7 +999,7 @@ mod mixed {
         b[at] ^= 0x55;
         fs::write(&pq, &b).expect("write");
         let files = day_files(dir.path(), day).expect("files");
-        let e = compact_day(day, &files, &Options::default(), &mut NoSummary)
+        let e = convert(day, &files, &Options::default(), &mut NoSummary)
             .expect_err("refused")
             .to_string();
         assert!(e.contains("not replaced"), "{e}");
@@ -1108,7 +1108,7 @@ mod mixed {
         compact(dir.path(), day, &Options::default());
         same_rows(&rows(dir.path(), day), &want, "archived");
         let pq = dir.path().join("2026/05/2026-05-01.parquet");
-        let meta = tic_rec::store::parquet::ParquetDay::open(&pq).expect("open");
+        let meta = tic_rec::store::ParquetDay::open(&pq).expect("open");
         assert_eq!(meta.meta().rows, 100, "archived once");
         replay(dir.path());
         same_rows(&rows(dir.path(), day), &want, "archived, replayed again");
@@ -1163,7 +1163,7 @@ mod mixed {
             let (dir, day, p) = one_day(body);
             assert_eq!(rows(dir.path(), day).len(), 0);
             let files = day_files(dir.path(), day).expect("files");
-            let out = compact_day(day, &files, &keep(), &mut NoSummary);
+            let out = convert(day, &files, &keep(), &mut NoSummary);
             assert!(
                 matches!(
                     out,
@@ -1176,7 +1176,7 @@ mod mixed {
             );
             let recorder = fs::File::open(&p).expect("open");
             recorder.lock_shared().expect("lock");
-            let out = compact_day(day, &files, &Options::default(), &mut NoSummary);
+            let out = convert(day, &files, &Options::default(), &mut NoSummary);
             assert!(
                 matches!(
                     out,
@@ -1188,7 +1188,7 @@ mod mixed {
                 "{body:?}: {out:?}"
             );
             drop(recorder);
-            let out = compact_day(day, &files, &Options::default(), &mut NoSummary);
+            let out = convert(day, &files, &Options::default(), &mut NoSummary);
             assert!(
                 matches!(
                     out,
@@ -1221,7 +1221,7 @@ mod mixed {
         text[at] = if text[at] == b'9' { b'8' } else { b'9' };
         fs::write(&p, &text).expect("write");
         let files = day_files(dir.path(), day).expect("files");
-        let e = compact_day(day, &files, &Options::default(), &mut NoSummary)
+        let e = convert(day, &files, &Options::default(), &mut NoSummary)
             .expect_err("reported")
             .to_string();
         assert!(
@@ -1252,7 +1252,7 @@ mod mixed {
                 ..Options::default()
             };
             assert!(
-                compact_day(day, &files, &o, &mut NoSummary).is_err(),
+                convert(day, &files, &o, &mut NoSummary).is_err(),
                 "{step:?}"
             );
             same_rows(

@@ -6,8 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use tic_rec::archive::{self, Settings};
-use tic_rec::store::compact::{Fail, Outcome, Step};
+use tic_rec::store::archive::{self, Fail, Outcome, Settings, Step};
 use tic_rec::store::{Catalog, DirLock, StoreError};
 
 #[derive(Debug, clap::Args)]
@@ -131,6 +130,7 @@ pub fn run(args: Args) -> Result<()> {
     let settings = Settings {
         keep_csv: args.keep_csv,
         fail: injected_failure(),
+        ..Settings::new(tic_rec::export::Summariser::boxed)
     };
     let bar = Progress::new(days.len(), "archiving");
     let (mut done, mut rows, mut csv, mut pq, mut failed) = (0, 0u64, 0u64, 0u64, 0);

@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
 use tic_rec::export::output::{self, Format as OutFormat, RecordWriter};
 use tic_rec::export::{self as ex, ExportObserver, Options, Period, ReadMode};
+use tic_rec::store::fs::{AtomicFile, Durability, RealFs};
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("period").args(["hour", "day", "week", "month", "year", "records"])))]
@@ -188,7 +189,7 @@ impl Drop for Progress {
 /// Where the output goes: standard output, or a temporary file renamed over `-o` at the end.
 pub(super) enum Sink {
     Stdout(BufWriter<io::Stdout>),
-    File(BufWriter<tempfile::NamedTempFile>, PathBuf),
+    File(BufWriter<AtomicFile<'static>>, PathBuf),
 }
 
 impl Sink {
@@ -216,12 +217,8 @@ impl Sink {
                     ),
                     Ok(_) => {}
                 }
-                // 0666 before the umask, like any new file (tempfile's default is 0600).
-                let tmp = tempfile::Builder::new()
-                    .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
-                    .tempfile_in(dir)
-                    // tempfile's message names its temporary file: keep the reason only.
-                    .map_err(|e| io::Error::from(e.kind()))
+                // 0666 before the umask, like any new file.
+                let tmp = AtomicFile::create(&RealFs, path)
                     .with_context(|| format!("cannot write {name:?}"))?;
                 Ok(Sink::File(BufWriter::new(tmp), path.to_path_buf()))
             }
@@ -240,8 +237,7 @@ impl Sink {
             Sink::Stdout(mut w) => Ok(w.flush()?),
             Sink::File(w, path) => {
                 let tmp = w.into_inner().map_err(|e| e.into_error())?;
-                tmp.as_file().sync_all()?;
-                tmp.persist(&path)
+                tmp.commit(Durability::Synced)
                     .with_context(|| format!("cannot write {:?}", path.display().to_string()))?;
                 Ok(())
             }

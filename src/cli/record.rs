@@ -94,22 +94,22 @@ pub(super) fn start_archiver(
     data_dir: &Path,
     archive: Archive,
     keep_csv: bool,
-) -> Option<tic_rec::archive::Archiver> {
+) -> Option<tic_rec::store::archive::Archiver> {
     (archive == Archive::Parquet).then(|| {
         let today = chrono::Utc::now()
             .with_timezone(&tic_rec::store::TZ)
             .date_naive();
-        let settings = tic_rec::archive::Settings {
+        let settings = tic_rec::store::archive::Settings {
             keep_csv,
             fail: super::compact::injected_failure(),
+            ..tic_rec::store::archive::Settings::new(tic_rec::export::Summariser::boxed)
         };
-        tic_rec::archive::Archiver::start(data_dir, settings, today)
+        tic_rec::store::archive::Archiver::start(data_dir, settings, today)
     })
 }
 
-fn archive_line(r: &tic_rec::archive::Report) -> String {
-    use tic_rec::archive::Report;
-    use tic_rec::store::compact::Outcome;
+fn archive_line(r: &tic_rec::store::archive::Report) -> String {
+    use tic_rec::store::archive::{Outcome, Report};
     match r {
         Report::Done(
             day,
@@ -211,7 +211,7 @@ pub(super) struct Status {
     bar: Option<ProgressBar>,
     log_every: StdDuration,
     last_log: Instant,
-    pub(super) archiver: Option<tic_rec::archive::Archiver>,
+    pub(super) archiver: Option<tic_rec::store::archive::Archiver>,
     pub(super) mqtt: Option<tic_rec::mqtt::MqttHandle>,
 }
 

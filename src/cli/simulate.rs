@@ -1,12 +1,12 @@
 //! `tic-rec simulate`: a simulated Linky meter on stdout, a file or a pseudo-terminal.
 
-use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use chrono::{Duration, NaiveDateTime};
 use tic_rec::sim::{serve, Contract, Faults, Line, Meter, Pty, Schedule, SimConfig, Speed};
+use tic_rec::store::fs::{AtomicFile, Durability, RealFs};
 use tic_rec::tic::Mode;
 
 #[derive(Debug, clap::Args)]
@@ -211,12 +211,18 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     if let Some(path) = &args.output {
-        let file = File::create(path)
-            .with_context(|| format!("cannot create {:?}", path.display().to_string()))?;
+        // Written under a temporary name and renamed when complete: the file is the whole
+        // capture or not there (its old version stays until then).
+        let name = path.display().to_string();
+        let file =
+            AtomicFile::create(&RealFs, path).with_context(|| format!("cannot create {name:?}"))?;
         let mut w = BufWriter::new(file);
         let n = serve(&mut meter, args.duration, args.frames, speed, &mut w)
-            .with_context(|| format!("cannot write {:?}", path.display().to_string()))?;
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+            .with_context(|| format!("cannot write {name:?}"))?;
+        w.into_inner()
+            .map_err(|e| e.into_error())?
+            .commit(Durability::Synced)
+            .with_context(|| format!("cannot write {name:?}"))?;
         eprintln!("tic-rec simulate: wrote {n} frames to {}", path.display());
         return Ok(());
     }

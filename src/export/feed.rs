@@ -8,11 +8,11 @@ use chrono::NaiveDate;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::accumulator::Accumulator;
-use super::index::{self, Builder, Cache, DayFacts, DaySummary, Stamp};
+use super::index::{Builder, Cache, DayFacts, DaySummary};
 use super::order::{merge, Fed};
 use super::reader::{add_labels, DayRecords, Item};
 use super::{DayRead, Error, ExportObserver, ReadMode};
-use crate::store::{Catalog, DayFiles, Encoding, Resolved};
+use crate::store::{Catalog, DayFiles, Encoding, Resolved, Stamp};
 
 /// Days read before the range, and records read after it, so that the guards decide on the
 /// records around the range's edges as an export of a wider range would.
@@ -244,10 +244,9 @@ fn acquire(
                 let from_footer = (r.encoding() == Encoding::Parquet)
                     .then(|| r.parquet())
                     .flatten()
-                    .and_then(|p| p.key_value(index::SUMMARY_KEY))
+                    .and_then(|p| p.summary())
                     .and_then(DaySummary::from_text);
-                let st: Option<Vec<Stamp>> =
-                    r.files().iter().map(|f| index::stamp(&f.path)).collect();
+                let st: Option<Vec<Stamp>> = r.stamps();
                 let footer = from_footer.is_some();
                 let s = from_footer.or_else(|| st.as_deref().and_then(|st| cache.load(*day, st)));
                 (s, st, footer)

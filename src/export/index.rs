@@ -1,6 +1,6 @@
 //! The summary index: per local day, a small summary of the day's records by UTC hour, cached
-//! under `<data-dir>/.tic-rec-index/YYYY/MM/YYYY-MM-DD.csv.idx` so that a later export does not
-//! read the day's files again.
+//! in the data directory ([`crate::store::SummaryCache`], which keeps the text) so that a
+//! later export does not read the day's files again.
 //!
 //! A summary holds, per UTC hour with records: the number of rows, the covered seconds and the
 //! longest gap between consecutive records inside the hour, and the first and last record's
@@ -26,17 +26,14 @@
 //! Anything else (missing, stale, other version, unreadable, garbage) and it is rebuilt.
 
 use std::fmt::Write as _;
-use std::fs;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
+use std::path::Path;
 
 use chrono::{NaiveDate, TimeZone};
 
 use super::order::Fed;
 use super::reader::Reading;
 use super::{ExportObserver, ENERGY_LABELS, MAX_COVERED_GAP_S, N_ENERGY};
-use crate::store::{day_file, TZ};
+use crate::store::{Stamp, SummaryCache, TZ};
 use crate::tic::labels::{classify, is_mobile_peak, Class, Colour, Rate};
 use crate::tic::plausible::{allowed_wh, least_power_va};
 
@@ -54,51 +51,8 @@ pub const MAX_SWITCHES: usize = 64;
 /// mobile peak runs from 07:00 to 01:00 the next day).
 pub const WINDOW_HOURS: [u32; 4] = [0, 1, 6, 7];
 /// The key of a day's summary in its Parquet file's metadata (the same text as an index file).
-pub const SUMMARY_KEY: &str = "tic-rec.summary";
+pub use crate::store::SUMMARY_KEY;
 const MAGIC: &str = "tic-rec-index";
-/// The index directory, inside the data directory.
-pub const DIR: &str = ".tic-rec-index";
-
-/// A summary is far smaller (~8 kB a day at most): anything bigger is not one.
-const MAX_INDEX_BYTES: u64 = 1 << 20;
-
-/// What identifies the version of a source file: its name, length, modification time and,
-/// on Unix, status-change time (which no one can set back: a file rewritten and given its
-/// old modification time still changes it).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Stamp {
-    name: String,
-    len: u64,
-    mtime_ns: i128,
-    ctime_ns: i128,
-}
-
-#[cfg(unix)]
-fn ctime_ns(meta: &fs::Metadata) -> i128 {
-    use std::os::unix::fs::MetadataExt;
-    i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec())
-}
-
-#[cfg(not(unix))]
-fn ctime_ns(_meta: &fs::Metadata) -> i128 {
-    0
-}
-
-/// The stamp of `path` now; `None` when it cannot be known (the day is then not cached).
-pub fn stamp(path: &Path) -> Option<Stamp> {
-    let meta = fs::metadata(path).ok()?;
-    let mtime = meta.modified().ok()?;
-    let mtime_ns = match mtime.duration_since(UNIX_EPOCH) {
-        Ok(d) => i128::try_from(d.as_nanos()).ok()?,
-        Err(e) => -i128::try_from(e.duration().as_nanos()).ok()?,
-    };
-    Some(Stamp {
-        name: path.file_name()?.to_str()?.to_owned(),
-        len: meta.len(),
-        mtime_ns,
-        ctime_ns: ctime_ns(&meta),
-    })
-}
 
 /// The records of one UTC hour of a day.
 #[derive(Clone, Debug, PartialEq)]
@@ -868,7 +822,7 @@ impl DaySummary {
 
 /// The index of a data directory: loads valid summaries, saves new ones (best effort).
 pub struct Cache {
-    root: PathBuf,
+    store: SummaryCache,
     writable: bool,
 }
 
@@ -876,24 +830,14 @@ impl Cache {
     /// The index of `data_dir`.
     pub fn new(data_dir: &Path) -> Cache {
         Cache {
-            root: data_dir.join(DIR),
+            store: SummaryCache::new(data_dir),
             writable: true,
         }
     }
 
-    fn path(&self, day: NaiveDate) -> PathBuf {
-        let mut p = day_file(&self.root, day, 0).into_os_string();
-        p.push(".idx");
-        PathBuf::from(p)
-    }
-
     /// The summary of `day` if one is stored and matches `files` exactly.
     pub fn load(&self, day: NaiveDate, files: &[Stamp]) -> Option<DaySummary> {
-        let path = self.path(day);
-        if fs::metadata(&path).ok()?.len() > MAX_INDEX_BYTES {
-            return None;
-        }
-        let text = fs::read_to_string(path).ok()?;
+        let text = self.store.load(day)?;
         DaySummary::from_text(&text).filter(|s| s.files == files)
     }
 
@@ -908,24 +852,13 @@ impl Cache {
         if !self.writable {
             return;
         }
-        let path = self.path(day);
-        if let Err(e) = write_atomic(&path, summary.to_text().as_bytes()) {
+        if let Err(e) = self.store.save(day, &summary.to_text()) {
             self.writable = false;
             observer.note(&format!(
-                "cannot write the export index {:?} ({e}); going on without it",
-                path.display().to_string()
+                "cannot write the export index: {e}; going on without it"
             ));
         }
     }
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -580,10 +580,10 @@ impl<W: Write + Send> RecordSink for RecordWriter<W> {
         for ((_, v), c) in self.columns.iter_mut().zip(cells) {
             match v {
                 Values::Time(x) => x.push(time),
-                Values::Int(x) => x.push(crate::store::text::parse_int(c)),
+                Values::Int(x) => x.push(crate::store::parse_int(c)),
                 Values::Float(x) => x.push(c.parse().ok()),
                 Values::Text(x) => x.push((!c.is_empty()).then(|| c.clone())),
-                Values::Kwh(x) | Values::Decimal(_, x) => x.push(crate::store::text::parse_int(c)),
+                Values::Kwh(x) | Values::Decimal(_, x) => x.push(crate::store::parse_int(c)),
             }
         }
         if self.columns.first().map_or(0, |(_, v)| v.len()) >= BATCH {

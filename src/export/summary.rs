@@ -1,20 +1,27 @@
 //! The day summary an archived day carries in its footer ([`super::SUMMARY_KEY`]), made
-//! from its rows while it is archived.
+//! from its rows while it is archived (the store keeps the text).
 
-use super::index::{Builder, SUMMARY_KEY};
+use super::index::Builder;
 use super::order::InOrder;
 use super::reader::{add_labels, Reading, Roles};
-use crate::store::compact::Summarise;
+use crate::store::archive::Summarise;
 use crate::store::DayReader;
 
-/// Summarises a day for [`crate::store::compact`], exactly as an export summarises it for its
-/// index (the same records, rows out of order and damaged rows).
+/// Summarises a day for the archive ([`crate::store::archive`]), exactly as an export
+/// summarises it for its index (the same records, rows out of order and damaged rows).
 #[derive(Default)]
 pub struct Summariser {
     roles: Option<Roles>,
     rec: Reading,
     order: InOrder,
     builder: Option<Builder>,
+}
+
+impl Summariser {
+    /// A new one, boxed (what [`crate::store::archive::Settings::summary`] makes).
+    pub fn boxed() -> Box<dyn Summarise> {
+        Box::new(Summariser::default())
+    }
 }
 
 impl Summarise for Summariser {
@@ -43,14 +50,12 @@ impl Summarise for Summariser {
         }
     }
 
-    fn finish(&mut self) -> Vec<(String, String)> {
-        let Some(mut b) = self.builder.take() else {
-            return Vec::new();
-        };
+    fn finish(&mut self) -> Option<String> {
+        let mut b = self.builder.take()?;
         self.order.finish(&mut |f| {
             b.take(f);
             true
         });
-        vec![(SUMMARY_KEY.to_owned(), b.finish().to_text())]
+        Some(b.finish().to_text())
     }
 }

@@ -109,7 +109,7 @@ pub fn start(config: &Config, live: Option<Live>) -> Result<Running, ServeError>
     std::thread::Builder::new()
         .name("http-warm".into())
         .spawn(move || {
-            crate::archive::lower_priority();
+            crate::store::archive::lower_priority();
             warm.warm();
         })
         .map_err(ServeError::Threads)?;

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, NaiveDate};
 
+use super::error::ReadError;
 use super::layout::{parse_file_name, DayFileName};
-use super::read::ReadError;
 
 /// One file of a day.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -282,11 +282,6 @@ fn file_meta(entry: &fs::DirEntry) -> std::io::Result<Option<fs::Metadata>> {
     Ok(present(entry.metadata())?.filter(fs::Metadata::is_file))
 }
 
-/// The oldest day with a file under `dir` (`None` when there is none or `dir` is unreadable).
-pub fn oldest_day(dir: &Path) -> Option<NaiveDate> {
-    Catalog::open(dir).ok()?.first_day()
-}
-
 fn is_dir_named(entry: &fs::DirEntry, len: usize) -> bool {
     let name = entry.file_name();
     let ok = name
@@ -383,7 +378,6 @@ mod tests {
         let d2 = c.day(day(2)).expect("day 2");
         assert!(d2.parquet.is_some() && d2.csv.is_empty() && d2.temps.len() == 1);
         assert_eq!(c.first_day(), Some(day(1)));
-        assert_eq!(oldest_day(d), Some(day(1)));
         assert_eq!(c.before(day(3)).next().map(|(d, _)| d), Some(day(2)));
     }
 }

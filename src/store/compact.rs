@@ -4,13 +4,13 @@
 //! [`crate::store`]):
 //! 1. read the day as readers do ([`DayReader`]: its CSV files, or its Parquet file and the
 //!    CSV rows it does not hold) and write it to `.YYYY-MM-DD.parquet.tmp-…` in its month
-//!    directory, with the caller's key-value metadata ([`Summarise`]); fsync it;
+//!    directory, with the day's summary its reader makes ([`Summarise`]); fsync it;
 //! 2. read the temporary file back in full and verify it: rows, first and last time, the
 //!    digest of every stored column and of every cell's text against the day just read;
 //! 3. rename it to `YYYY-MM-DD.parquet`, fsync the directory;
-//! 4. remove the CSV files it covers ([`relation`]: same name and first bytes, no complete
-//!    line past where the rows it holds end: a file that grew meanwhile is kept, and readers
-//!    read its new rows with the archive), fsync the directory.
+//! 4. remove the CSV files it covers ([`SourceFile::relation`]: same name and first bytes,
+//!    no complete line past where the rows it holds end: a file that grew meanwhile is kept,
+//!    and readers read its new rows with the archive), fsync the directory.
 //!
 //! A day archived again (rows recorded for it after its archiving) is read from its Parquet
 //! file and those rows; the new file lists the old one's sources whose files are gone as
@@ -23,19 +23,19 @@
 //! files still there, readers read it alone, and the next run re-verifies it and removes
 //! them.
 
-use std::fs::{self, File, OpenOptions, TryLockError};
-use std::io::Seek;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::NaiveDate;
 
 use super::catalog::DayFiles;
-use super::parquet::{self, DayWriter, ParquetDay, PushError, SourceFile};
-use super::read::{
-    file_name, has_line_end, head_of, line_end_within, relation, Columns, DayReader, Encoding,
-    Inherit, Next, ReadError, Relation, Resolved,
-};
+use super::error::ReadError;
+use super::fs::{parent_of, Fs, FsFile, Lock, Open, RealFs};
+use super::layout::{parquet_name, temp_name};
+use super::parquet::{self, DayWriter, ParquetDay, PushError};
+use super::read::{DayReader, Inherit, Resolved};
+use super::row::{Columns, Encoding, Next};
+use super::source::{file_name, has_line_end, head_of, line_end_within, Relation, SourceFile};
 
 /// A conversion error, naming the file.
 #[derive(Debug, thiserror::Error)]
@@ -95,7 +95,7 @@ pub enum CompactError {
         "{parquet:?} verifies, but its CSV files ({}) no longer give back its rows (damaged, \
          or edited?): both kept, readers read the Parquet file; check the CSV files, then \
          remove them by hand",
-        csv.iter().map(|p| super::read::file_name(p)).collect::<Vec<_>>().join(", ")
+        csv.iter().map(|p| file_name(p)).collect::<Vec<_>>().join(", ")
     )]
     CsvDiffers {
         /// The Parquet file.
@@ -174,7 +174,9 @@ pub enum Fail {
     Abort(Step),
 }
 
-/// Makes the caller's key-value metadata of a day (export's summary), from its rows.
+/// Makes a day's summary from its rows, kept in its Parquet file's footer
+/// ([`super::parquet::SUMMARY_KEY`]): what it says is the caller's (the export's
+/// [`crate::export::Summariser`]), the store keeps the text.
 pub trait Summarise {
     /// A new day whose columns are `columns`.
     fn start(&mut self, columns: &[String]);
@@ -182,25 +184,27 @@ pub trait Summarise {
     fn row(&mut self, day: &DayReader);
     /// Damaged rows skipped at `time`.
     fn damaged(&mut self, time: i64);
-    /// The metadata to store with the day.
-    fn finish(&mut self) -> Vec<(String, String)>;
+    /// The summary to keep with the day (none: the day has none).
+    fn finish(&mut self) -> Option<String>;
 }
 
-/// No metadata of the caller's.
+/// No summary.
 pub struct NoSummary;
 
 impl Summarise for NoSummary {
     fn start(&mut self, _columns: &[String]) {}
     fn row(&mut self, _day: &DayReader) {}
     fn damaged(&mut self, _time: i64) {}
-    fn finish(&mut self) -> Vec<(String, String)> {
-        Vec::new()
+    fn finish(&mut self) -> Option<String> {
+        None
     }
 }
 
 /// How to convert.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 pub struct Options<'a> {
+    /// The file operations (the durable-write seam: [`RealFs`] but in tests).
+    pub fs: &'a dyn Fs,
     /// Keep the CSV files (`--keep-csv`).
     pub keep_csv: bool,
     /// Stop (between batches of rows) when set.
@@ -209,6 +213,18 @@ pub struct Options<'a> {
     pub pace: Option<&'a dyn Fn()>,
     /// Inject a failure (tests).
     pub fail: Option<Fail>,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Options {
+            fs: &RealFs,
+            keep_csv: false,
+            cancel: None,
+            pace: None,
+            fail: None,
+        }
+    }
 }
 
 /// What converting a day did.
@@ -257,10 +273,8 @@ fn io_err<'a>(
     }
 }
 
-fn sync_dir(dir: &Path) -> Result<(), CompactError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err("fsync directory", dir))
+fn sync_dir(fs: &dyn Fs, dir: &Path) -> Result<(), CompactError> {
+    fs.sync_dir(dir).map_err(io_err("fsync directory", dir))
 }
 
 fn inject(fail: Option<Fail>, step: Step) -> Result<(), CompactError> {
@@ -276,7 +290,10 @@ fn inject(fail: Option<Fail>, step: Step) -> Result<(), CompactError> {
 /// sources (the new archive covers them too); those gone or replaced, and the old archive's
 /// absorbed sources, are absorbed; a source that grew is listed as read now, with the CSV
 /// files read.
-fn sources_of(r: &mut DayReader) -> Result<(Vec<SourceFile>, Vec<SourceFile>), CompactError> {
+fn sources_of(
+    fs: &dyn Fs,
+    r: &mut DayReader,
+) -> Result<(Vec<SourceFile>, Vec<SourceFile>), CompactError> {
     let mut sources = Vec::new();
     let mut absorbed = Vec::new();
     if let Some(p) = r.parquet() {
@@ -284,7 +301,7 @@ fn sources_of(r: &mut DayReader) -> Result<(Vec<SourceFile>, Vec<SourceFile>), C
         absorbed.extend(m.absorbed.iter().cloned());
         for (s, how) in m.sources.iter().zip(r.inherited()) {
             match how {
-                Inherit::Covered(path) => sources.push(with_end(s, path)?),
+                Inherit::Covered(path) => sources.push(with_end(fs, s, path)?),
                 Inherit::Grown => {}
                 Inherit::Gone => absorbed.push(s.clone()),
             }
@@ -296,13 +313,13 @@ fn sources_of(r: &mut DayReader) -> Result<(Vec<SourceFile>, Vec<SourceFile>), C
 
 /// A source of a format-1 archive, covered by the CSV file `path`, with where its rows end
 /// (read from the file's first `len` bytes, which are the archived ones).
-fn with_end(s: &SourceFile, path: &Path) -> Result<SourceFile, CompactError> {
+fn with_end(fs: &dyn Fs, s: &SourceFile, path: &Path) -> Result<SourceFile, CompactError> {
     if s.end.is_some() {
         return Ok(s.clone());
     }
-    let f = File::open(path).map_err(io_err("open", path))?;
-    let end = line_end_within(&f, s.len).map_err(io_err("read", path))?;
-    let head = head_of(&f, end).map_err(io_err("read", path))?;
+    let mut f = fs.open(path, Open::Read).map_err(io_err("open", path))?;
+    let end = line_end_within(&mut *f, s.len).map_err(io_err("read", path))?;
+    let head = head_of(&mut *f, end).map_err(io_err("read", path))?;
     Ok(SourceFile {
         end: Some(end),
         head,
@@ -319,16 +336,17 @@ pub fn compact_day(
 ) -> Result<Outcome, CompactError> {
     // A conversion's temporary file is locked while it is written: only a stale one (left
     // by a crash) can be locked here, and only that is removed.
+    let fs = options.fs;
     for t in &files.temps {
-        if let Ok(Locked::File(f)) = lock_exclusive(t) {
-            let _ = fs::remove_file(t);
+        if let Ok(Locked::File(f)) = lock_exclusive(fs, t) {
+            let _ = fs.remove_file(t);
             drop(f);
         }
     }
     if !files.has_data() {
         return Ok(Outcome::Empty);
     }
-    if files.parquet.is_none() && all_without_a_line(files)? {
+    if files.parquet.is_none() && all_without_a_line(fs, files)? {
         return remove_lineless(files, options);
     }
     let mut probe = Resolved::new(day, files)?;
@@ -341,13 +359,9 @@ pub fn compact_day(
     }
     let target = match &files.parquet {
         Some(p) => p.path.clone(),
-        None => files.csv[0]
-            .path
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(format!("{day}.parquet")),
+        None => parent_of(&files.csv[0].path).join(parquet_name(day)),
     };
-    let dir = target.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let dir = parent_of(&target).to_path_buf();
     let csv_bytes: u64 = files.csv.iter().map(|f| f.len).sum();
     if probe.encoding() != Encoding::Parquet {
         drop(probe);
@@ -379,7 +393,8 @@ pub fn compact_day(
         && m.sources
             .iter()
             .all(|s| files.csv.iter().any(|c| file_name(&c.path) == s.name));
-    match parquet::check(&target) {
+    let check = ParquetDay::read_with(fs, &target).and_then(|p| parquet::check_day(&p));
+    match check {
         Ok(_) if all_there && !csv_day(day, &csv_only)?.same_as(&m) => {
             return Err(CompactError::CsvDiffers {
                 parquet: target,
@@ -416,22 +431,22 @@ pub fn compact_day(
 
 /// Whether every CSV file of the day is without a complete line (no header, no row) and at
 /// most a line long.
-fn all_without_a_line(files: &DayFiles) -> Result<bool, CompactError> {
+fn all_without_a_line(fs: &dyn Fs, files: &DayFiles) -> Result<bool, CompactError> {
     for f in &files.csv {
-        let file = match File::open(&f.path) {
+        let mut file = match fs.open(&f.path, Open::Read) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(io_err("open", &f.path)(e)),
         };
-        if !lineless(&file, &f.path)? {
+        if !lineless(&mut *file, &f.path)? {
             return Ok(false);
         }
     }
     Ok(true)
 }
 
-fn lineless(file: &File, path: &Path) -> Result<bool, CompactError> {
-    let len = file.metadata().map_err(io_err("stat", path))?.len();
+fn lineless(file: &mut dyn FsFile, path: &Path) -> Result<bool, CompactError> {
+    let len = file.size().map_err(io_err("stat", path))?;
     Ok(len <= super::csv::MAX_LINE && !has_line_end(file, 0, len).map_err(io_err("read", path))?)
 }
 
@@ -445,9 +460,10 @@ fn remove_lineless(files: &DayFiles, options: &Options<'_>) -> Result<Outcome, C
             kept: files.csv.len(),
         });
     }
+    let fs = options.fs;
     let mut dir = None;
     for f in &files.csv {
-        let file = match lock_exclusive(&f.path)? {
+        let mut file = match lock_exclusive(fs, &f.path)? {
             Locked::File(file) => file,
             Locked::Gone => continue,
             Locked::Busy => {
@@ -455,17 +471,17 @@ fn remove_lineless(files: &DayFiles, options: &Options<'_>) -> Result<Outcome, C
                 continue;
             }
         };
-        if !lineless(&file, &f.path)? {
+        if !lineless(&mut *file, &f.path)? {
             kept += 1;
             continue;
         }
-        fs::remove_file(&f.path).map_err(io_err("remove", &f.path))?;
+        fs.remove_file(&f.path).map_err(io_err("remove", &f.path))?;
         drop(file);
         removed += 1;
-        dir = f.path.parent().map(Path::to_path_buf);
+        dir = Some(parent_of(&f.path).to_path_buf());
     }
     if let Some(d) = dir {
-        sync_dir(&d)?;
+        sync_dir(fs, &d)?;
     }
     Ok(Outcome::NoRows { removed, kept })
 }
@@ -521,7 +537,11 @@ static TEMP_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::ne
 /// Creates a new temporary file for `day` in `dir`, locked exclusively for as long as the
 /// handle lives (so that no other conversion takes it for a stale one). A name already
 /// taken (a stale file of a process of the same pid, before a reboot) is skipped.
-fn create_temp(dir: &Path, day: NaiveDate) -> Result<(PathBuf, File), CompactError> {
+fn create_temp(
+    fs: &dyn Fs,
+    dir: &Path,
+    day: NaiveDate,
+) -> Result<(PathBuf, Box<dyn FsFile>), CompactError> {
     let mut tries = 0;
     loop {
         tries += 1;
@@ -530,20 +550,20 @@ fn create_temp(dir: &Path, day: NaiveDate) -> Result<(PathBuf, File), CompactErr
             std::process::id(),
             TEMP_SEQ.fetch_add(1, Ordering::Relaxed)
         );
-        let temp = dir.join(super::layout::temp_name(day, &tag));
-        let file = match OpenOptions::new().write(true).create_new(true).open(&temp) {
+        let temp = dir.join(temp_name(day, &tag));
+        let file = match fs.open(&temp, Open::CreateNew) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 1000 => continue,
             Err(e) => return Err(io_err("create", &temp)(e)),
         };
-        if let Err(e) = file.try_lock() {
-            let _ = fs::remove_file(&temp);
-            return Err(io_err("lock", &temp)(match e {
-                TryLockError::Error(e) => e,
-                TryLockError::WouldBlock => std::io::ErrorKind::WouldBlock.into(),
-            }));
+        match file.try_lock(Lock::Exclusive) {
+            Ok(true) => return Ok((temp, file)),
+            r => {
+                let _ = fs.remove_file(&temp);
+                let e = r.err().unwrap_or(std::io::ErrorKind::WouldBlock.into());
+                return Err(io_err("lock", &temp)(e));
+            }
         }
-        return Ok((temp, file));
     }
 }
 
@@ -557,22 +577,23 @@ fn write_day(
     options: &Options<'_>,
     summarise: &mut dyn Summarise,
 ) -> Result<Outcome, CompactError> {
-    let (temp, locked) = create_temp(dir, day)?;
-    let result = write_verify(day, files, &temp, &locked, options, summarise);
-    let (meta, _) = match result {
+    let fs = options.fs;
+    let (temp, mut locked) = create_temp(fs, dir, day)?;
+    let result = write_verify(day, files, &temp, &mut *locked, options, summarise);
+    let (meta, parquet_bytes) = match result {
         Ok(v) => v,
         Err(e) => {
-            let _ = fs::remove_file(&temp);
+            let _ = fs.remove_file(&temp);
             return Err(e);
         }
     };
     // On an injected failure the temporary file stays, as a crash would leave it.
     inject(options.fail, Step::AfterVerify)?;
-    fs::rename(&temp, target).map_err(io_err("rename to", target))?;
+    fs.rename(&temp, target)
+        .map_err(io_err("rename to", target))?;
     inject(options.fail, Step::AfterRename)?;
-    sync_dir(dir)?;
+    sync_dir(fs, dir)?;
     inject(options.fail, Step::BeforeRemove)?;
-    let parquet_bytes = fs::metadata(target).map_err(io_err("stat", target))?.len();
     let r = remove_covered(files, &meta.sources, options)?;
     Ok(Outcome::Converted {
         rows: meta.rows,
@@ -585,12 +606,12 @@ fn write_day(
 }
 
 /// Writes the day to `temp` (open and locked as `locked`), fsyncs it, reads it back and
-/// verifies it.
+/// verifies it. Returns its metadata and length.
 fn write_verify(
     day: NaiveDate,
     files: &DayFiles,
     temp: &Path,
-    locked: &File,
+    locked: &mut dyn FsFile,
     options: &Options<'_>,
     summarise: &mut dyn Summarise,
 ) -> Result<(parquet::ArchiveMeta, u64), CompactError> {
@@ -599,12 +620,13 @@ fn write_verify(
         match write_once(day, files, temp, locked, &raw, options, summarise)? {
             Ok(v) => break v,
             Err(need) => {
-                // Some cells need raw columns: find them all in one pass, then write again.
+                // Some cells need raw columns: find them all in one pass (writing nothing),
+                // then write again.
                 let mut r = DayReader::open(day, files, Columns::All)?;
                 let columns = r.columns().to_vec();
-                let mut w =
-                    DayWriter::create(temp, day, columns.clone(), parquet::plan(&columns, &raw))
-                        .map_err(|e| write_err(temp, e))?;
+                let plan = parquet::plan(&columns, &raw);
+                let mut w = DayWriter::new(std::io::sink(), day, columns, plan)
+                    .map_err(|e| write_err(temp, e))?;
                 raw.extend(need);
                 while let Some(n) = r.advance()? {
                     if n == Next::Row {
@@ -617,8 +639,8 @@ fn write_verify(
         }
     };
     inject(options.fail, Step::AfterTemp)?;
-    // Read it back: the footer, then every row.
-    let pq = ParquetDay::open(temp)?;
+    // Read it back (whole, through the seam): the footer, then every row.
+    let pq = ParquetDay::read_with(options.fs, temp)?;
     let back = pq.meta();
     let verify = |reason: String| CompactError::Verify {
         path: temp.to_path_buf(),
@@ -627,14 +649,14 @@ fn write_verify(
     if back != &meta {
         return Err(verify("its metadata is not the one written".into()));
     }
-    let rows = parquet::check(temp)?;
+    let rows = parquet::check_day(&pq)?;
     if rows != meta.rows || back.text_digest != rows_digest {
         return Err(verify(format!(
             "{rows} rows read back of {}, or cells that differ from the day's",
             meta.rows
         )));
     }
-    Ok((meta, rows))
+    Ok((meta, pq.len()))
 }
 
 fn write_err(path: &Path, source: PushError) -> CompactError {
@@ -644,13 +666,13 @@ fn write_err(path: &Path, source: PushError) -> CompactError {
     }
 }
 
-/// The temporary file `locked`, emptied, as a new handle (sharing its lock).
-fn fresh(temp: &Path, locked: &File) -> Result<File, CompactError> {
+/// Empties the temporary file `locked`.
+fn fresh<'a>(temp: &Path, locked: &'a mut dyn FsFile) -> Result<&'a mut dyn FsFile, CompactError> {
     locked
         .set_len(0)
-        .and_then(|()| (&*locked).seek(std::io::SeekFrom::Start(0)))
-        .and_then(|_| locked.try_clone())
-        .map_err(io_err("truncate", temp))
+        .and_then(|()| locked.seek(std::io::SeekFrom::Start(0)))
+        .map_err(io_err("truncate", temp))?;
+    Ok(locked)
 }
 
 /// One attempt at writing with raw columns `raw`: `Err(columns)` when more are needed.
@@ -659,7 +681,7 @@ fn write_once(
     day: NaiveDate,
     files: &DayFiles,
     temp: &Path,
-    locked: &File,
+    locked: &mut dyn FsFile,
     raw: &[usize],
     options: &Options<'_>,
     summarise: &mut dyn Summarise,
@@ -668,7 +690,6 @@ fn write_once(
     let columns = r.columns().to_vec();
     let mut w = DayWriter::new(
         fresh(temp, locked)?,
-        temp,
         day,
         columns.clone(),
         parquet::plan(&columns, raw),
@@ -699,12 +720,11 @@ fn write_once(
         }
     }
     w.set_damage(r.damage());
-    let (sources, absorbed) = sources_of(&mut r)?;
+    let (sources, absorbed) = sources_of(options.fs, &mut r)?;
     w.set_sources(sources, absorbed);
-    let extra = summarise.finish();
-    let (meta, file) = w.finish(extra).map_err(|e| write_err(temp, e))?;
+    let summary = summarise.finish();
+    let (meta, file) = w.finish(summary).map_err(|e| write_err(temp, e))?;
     file.sync_all().map_err(io_err("fsync", temp))?;
-    drop(file);
     let digest = meta.text_digest;
     Ok(Ok((meta, digest)))
 }
@@ -713,7 +733,7 @@ fn write_once(
 enum Locked {
     /// Locked: no other process has it open with a lock (the recorder holds a shared one on
     /// every day file it has open).
-    File(File),
+    File(Box<dyn FsFile>),
     /// Gone (or replaced) meanwhile.
     Gone,
     /// Another process holds a lock on it.
@@ -721,39 +741,28 @@ enum Locked {
 }
 
 /// Opens `path` and takes an exclusive lock on it without waiting.
-fn lock_exclusive(path: &Path) -> Result<Locked, CompactError> {
-    let file = match File::open(path) {
+fn lock_exclusive(fs: &dyn Fs, path: &Path) -> Result<Locked, CompactError> {
+    let file = match fs.open(path, Open::Read) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Locked::Gone),
         Err(e) => return Err(io_err("open", path)(e)),
     };
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(TryLockError::WouldBlock) => return Ok(Locked::Busy),
-        Err(TryLockError::Error(e)) => return Err(io_err("lock", path)(e)),
+    if !file
+        .try_lock(Lock::Exclusive)
+        .map_err(io_err("lock", path))?
+    {
+        return Ok(Locked::Busy);
     }
     // Still the file at `path`, not one removed and created again before the lock?
-    let here = match fs::metadata(path) {
+    let here = match fs.id(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Locked::Gone),
         Err(e) => return Err(io_err("stat", path)(e)),
     };
-    let mine = file.metadata().map_err(io_err("stat", path))?;
-    if !same_file(&here, &mine) {
+    if here != file.id().map_err(io_err("stat", path))? {
         return Ok(Locked::Gone);
     }
     Ok(Locked::File(file))
-}
-
-#[cfg(unix)]
-fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    (a.dev(), a.ino()) == (b.dev(), b.ino())
-}
-
-#[cfg(not(unix))]
-fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
-    a.len() == b.len() && a.modified().ok() == b.modified().ok()
 }
 
 /// What removing the CSV files a Parquet file covers did.
@@ -777,6 +786,7 @@ fn remove_covered(
     if options.keep_csv {
         return Ok(out);
     }
+    let fs = options.fs;
     let mut dir = None;
     for f in &files.csv {
         let name = file_name(&f.path);
@@ -784,7 +794,7 @@ fn remove_covered(
             out.changed += 1;
             continue;
         };
-        let file = match lock_exclusive(&f.path)? {
+        let mut file = match lock_exclusive(fs, &f.path)? {
             Locked::File(file) => file,
             Locked::Gone => continue,
             Locked::Busy => {
@@ -792,22 +802,25 @@ fn remove_covered(
                 continue;
             }
         };
-        let len = file.metadata().map_err(io_err("stat", &f.path))?.len();
-        if relation(s, &file, len).map_err(io_err("read", &f.path))? != Relation::Covered {
+        let len = file.size().map_err(io_err("stat", &f.path))?;
+        if s.relation(&mut *file, len)
+            .map_err(io_err("read", &f.path))?
+            != Relation::Covered
+        {
             out.changed += 1;
             continue;
         }
         // Removed while locked: nothing can have been appended since the check.
-        fs::remove_file(&f.path).map_err(io_err("remove", &f.path))?;
+        fs.remove_file(&f.path).map_err(io_err("remove", &f.path))?;
         drop(file);
         out.removed += 1;
-        dir = f.path.parent().map(Path::to_path_buf);
+        dir = Some(parent_of(&f.path).to_path_buf());
         if out.removed == 1 && files.csv.len() > 1 {
             inject(options.fail, Step::AfterFirstRemove)?;
         }
     }
     if let Some(d) = dir {
-        sync_dir(&d)?;
+        sync_dir(fs, &d)?;
     }
     Ok(out)
 }
@@ -816,8 +829,9 @@ fn remove_covered(
 mod tests {
     use super::*;
     use crate::store::catalog::day_files;
-    use crate::store::read::Next;
+    use crate::store::row::Next;
     use std::fmt::Write as _;
+    use std::fs;
 
     /// Every item of a day as text: rows (time cell, then every cell) and damaged runs.
     fn items(day: NaiveDate, files: &DayFiles) -> (Vec<String>, Vec<String>, Vec<String>) {
@@ -888,7 +902,7 @@ mod tests {
             let name = crate::store::layout::temp_name(day, &format!("{pid}-{seq}"));
             fs::write(dir.path().join(name), b"stale").expect("write");
         }
-        let (temp, _locked) = create_temp(dir.path(), day).expect("created");
+        let (temp, _locked) = create_temp(&RealFs, dir.path(), day).expect("created");
         assert_eq!(fs::metadata(&temp).expect("stat").len(), 0, "a new file");
         let stale = fs::read_dir(dir.path())
             .expect("list")
@@ -1021,6 +1035,177 @@ mod tests {
             let again = items(day, &files);
             assert_eq!(mixed.0, again.0, "seed {seed}: columns");
             assert_eq!(mixed.1, again.1, "seed {seed}: rows");
+        }
+    }
+
+    /// A day of two CSV files (`.csv` and `.1.csv`, other columns) in a new data directory.
+    fn two_files() -> (tempfile::TempDir, NaiveDate) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let month = dir.path().join("2026/05");
+        fs::create_dir_all(&month).expect("mkdir");
+        let mut a = String::from("time,time_source,EAST\n");
+        let mut b = String::from("time,time_source,EAST,SINSTS\n");
+        for i in 0..50 {
+            let _ = writeln!(a, "2026-05-01T10:00:{i:02}+02:00,meter,{}", 1000 + i);
+            let _ = writeln!(b, "2026-05-01T11:00:{i:02}+02:00,meter,{},300", 2000 + i);
+        }
+        fs::write(month.join("2026-05-01.csv"), a).expect("write");
+        fs::write(month.join("2026-05-01.1.csv"), b).expect("write");
+        (dir, NaiveDate::from_ymd_opt(2026, 5, 1).expect("date"))
+    }
+
+    fn probed<'a>(fs: &'a dyn Fs) -> Options<'a> {
+        Options {
+            fs,
+            ..Options::default()
+        }
+    }
+
+    /// The documented order of a conversion, through the seam: the temporary file is
+    /// written, fsynced and read back before it is renamed; the directory is fsynced before
+    /// any CSV file is removed, each under an exclusive lock; then fsynced again.
+    #[test]
+    fn a_conversion_runs_its_steps_in_the_documented_order() {
+        use crate::store::fs::testing::{Op, Probe};
+        let (dir, day) = two_files();
+        let want = items(day, &day_files(dir.path(), day).expect("files"));
+        let probe = Probe::new();
+        let files = day_files(dir.path(), day).expect("files");
+        let out = compact_day(day, &files, &probed(&probe), &mut NoSummary).expect("compact");
+        assert!(
+            matches!(
+                out,
+                Outcome::Converted {
+                    rows: 100,
+                    removed: 2,
+                    ..
+                }
+            ),
+            "{out:?}"
+        );
+        let month = dir.path().join("2026/05");
+        let target = month.join("2026-05-01.parquet");
+        let log = probe.take_log();
+        let temp = log
+            .iter()
+            .find_map(|op| match op {
+                Op::Open(p, Open::CreateNew) => Some(p.clone()),
+                _ => None,
+            })
+            .expect("a temporary file");
+        assert_eq!(temp.parent(), Some(month.as_path()));
+        let (a, b) = (month.join("2026-05-01.csv"), month.join("2026-05-01.1.csv"));
+        // The steps, in order (other operations, such as each write call, in between).
+        let steps = [
+            Op::Open(temp.clone(), Open::CreateNew),
+            Op::Lock(temp.clone(), Lock::Exclusive),
+            Op::SetLen(temp.clone(), 0),
+            Op::SyncAll(temp.clone()),
+            Op::Open(temp.clone(), Open::Read),
+            Op::Rename(temp.clone(), target.clone()),
+            Op::SyncDir(month.clone()),
+            Op::Open(a.clone(), Open::Read),
+            Op::Lock(a.clone(), Lock::Exclusive),
+            Op::Id(a.clone()),
+            Op::Remove(a.clone()),
+            Op::Open(b.clone(), Open::Read),
+            Op::Lock(b.clone(), Lock::Exclusive),
+            Op::Id(b.clone()),
+            Op::Remove(b.clone()),
+            Op::SyncDir(month.clone()),
+        ];
+        let mut at = 0;
+        for step in &steps {
+            match log[at..].iter().position(|op| op == step) {
+                Some(k) => at += k + 1,
+                None => panic!("{step:?} missing or out of order in {log:#?}"),
+            }
+        }
+        assert_eq!(
+            at,
+            log.len(),
+            "nothing after the last fsync: {:#?}",
+            &log[at..]
+        );
+        // Written before its fsync; nothing written to it after, nor to any other file.
+        let sync = log
+            .iter()
+            .position(|op| *op == Op::SyncAll(temp.clone()))
+            .expect("fsync");
+        let writes: Vec<usize> = log
+            .iter()
+            .enumerate()
+            .filter(|(_, op)| matches!(op, Op::Write(..)))
+            .map(|(i, _)| i)
+            .collect();
+        assert!(!writes.is_empty() && writes.iter().all(|&i| i < sync));
+        assert!(log
+            .iter()
+            .all(|op| !matches!(op, Op::Write(p, _) if *p != temp)));
+        // Nothing removed before the rename is durable.
+        let synced = log
+            .iter()
+            .position(|op| *op == Op::SyncDir(month.clone()))
+            .expect("fsync dir");
+        assert!(log[..synced].iter().all(|op| !matches!(op, Op::Remove(_))));
+        assert_eq!(
+            items(day, &day_files(dir.path(), day).expect("files")),
+            want
+        );
+    }
+
+    /// A failure at a durable step of a conversion (the temporary file's fsync, the rename,
+    /// the directory's fsync, a removal) is an error naming it that leaves the day readable
+    /// exactly as before, with its CSV files; the next conversion finishes the job.
+    #[test]
+    fn a_failing_fsync_or_rename_keeps_the_csv_files() {
+        use crate::store::fs::testing::{eio, Fault, Op, Probe};
+        type Pick = fn(&Op) -> bool;
+        let picks: [(&str, Pick); 4] = [
+            (
+                "fsync of the temporary file",
+                |op| matches!(op, Op::SyncAll(p) if file_name(p).starts_with('.')),
+            ),
+            ("rename", |op| matches!(op, Op::Rename(..))),
+            ("first directory fsync", |op| matches!(op, Op::SyncDir(_))),
+            ("removal", |op| matches!(op, Op::Remove(_))),
+        ];
+        for (what, pick) in picks {
+            let (dir, day) = two_files();
+            let want = items(day, &day_files(dir.path(), day).expect("files"));
+            let probe = Probe::new();
+            probe.set_rule(Some(Box::new(move |op| {
+                pick(op).then(|| Fault::Fail(eio()))
+            })));
+            let files = day_files(dir.path(), day).expect("files");
+            let e = compact_day(day, &files, &probed(&probe), &mut NoSummary).expect_err(what);
+            assert_eq!(
+                e.io_error().and_then(|e| e.raw_os_error()),
+                Some(5),
+                "{what}: {e}"
+            );
+            let now = day_files(dir.path(), day).expect("files");
+            assert_eq!(now.csv.len(), 2, "{what}: CSV files kept");
+            // (A temporary file left by a failed rename is stale once its lock is gone: the
+            // next conversion removes it.)
+            assert_eq!(items(day, &now), want, "{what}: read as before");
+            let out = compact_day(day, &now, &Options::default(), &mut NoSummary)
+                .expect("the next conversion");
+            assert!(
+                matches!(
+                    out,
+                    Outcome::Converted {
+                        rows: 100,
+                        removed: 2,
+                        ..
+                    }
+                ),
+                "{what}: {out:?}"
+            );
+            let after = day_files(dir.path(), day).expect("files");
+            assert!(after.csv.is_empty() && after.parquet.is_some(), "{what}");
+            assert!(after.temps.is_empty(), "{what}: no temporary file left");
+            assert_eq!(items(day, &after), want, "{what}: archived");
         }
     }
 }

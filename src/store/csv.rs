@@ -11,7 +11,8 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use super::read::{Damage, Position, ReadError};
+use super::error::{Damage, Position, ReadError};
+use super::source::HEAD_BYTES;
 use super::text::{for_each_cell, parse_time};
 
 /// A line longer than this is an error (a row of every TIC label is under 2 KiB); a longer
@@ -154,10 +155,10 @@ impl CsvFile {
         self.data_end()
     }
 
-    /// The hash of its first `n` bytes (at most [`super::read::HEAD_BYTES`], and at most
+    /// The hash of its first `n` bytes (at most [`HEAD_BYTES`], and at most
     /// its length when opened).
     pub fn head_hash(&mut self, n: u64) -> Result<u64, ReadError> {
-        let n = n.min(self.len).min(super::read::HEAD_BYTES);
+        let n = n.min(self.len).min(HEAD_BYTES);
         let saved = {
             let mut f = self.reader.get_ref();
             f.stream_position().map_err(|e| self.io(e))?
@@ -178,11 +179,6 @@ impl CsvFile {
     /// The file's size in bytes when opened.
     pub fn len(&self) -> u64 {
         self.len
-    }
-
-    /// Whether the file is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// The header cells (none for an empty file or a torn header).

@@ -7,6 +7,18 @@ use chrono::{Datelike, NaiveDate};
 /// Meter local time: metropolitan France.
 pub const TZ: chrono_tz::Tz = chrono_tz::Europe::Paris;
 
+/// The data directory's lock file ([`crate::store::DirLock`]).
+pub const LOCK_FILE: &str = ".tic-rec.lock";
+/// The directory of the day summaries cached for the export ([`crate::store::SummaryCache`]).
+pub const INDEX_DIR: &str = ".tic-rec-index";
+
+/// The archive format version written (key `tic-rec.archive`, field `format`). Format 2
+/// added where each source's rows end and the sources absorbed from an earlier archive of
+/// the day; format 1 files are still read.
+pub const FORMAT: u64 = 2;
+/// The oldest archive format read.
+pub const OLDEST_FORMAT: u64 = 1;
+
 /// The local day of the instant `t` (Unix seconds); none for an instant chrono cannot place.
 pub fn local_day(t: i64) -> Option<NaiveDate> {
     chrono::DateTime::from_timestamp(t, 0).map(|u| u.with_timezone(&TZ).date_naive())
@@ -32,9 +44,10 @@ pub fn day_file(dir: &Path, day: NaiveDate, n: u32) -> PathBuf {
     month_dir(dir, day).join(name)
 }
 
-/// The archived (Parquet) file of `day`: `<dir>/YYYY/MM/YYYY-MM-DD.parquet`.
-pub fn parquet_file(dir: &Path, day: NaiveDate) -> PathBuf {
-    month_dir(dir, day).join(format!("{day}.parquet"))
+/// The name of the archived (Parquet) file of `day`, in its month directory
+/// (`YYYY-MM-DD.parquet`).
+pub fn parquet_name(day: NaiveDate) -> String {
+    format!("{day}.parquet")
 }
 
 /// What a file of a month directory is, from its name.
@@ -101,6 +114,28 @@ pub fn parse_day_file_name(name: &str) -> Option<(NaiveDate, u32)> {
         None => (stem, 0),
     };
     Some((parse_date(date)?, n))
+}
+
+/// Where a record's time comes from (the `time_source` column).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TimeSource {
+    /// The meter's DATE, upper-case season letter.
+    Meter,
+    /// The meter's DATE, lower-case season letter (degraded clock).
+    MeterDegraded,
+    /// The host clock (historique mode).
+    Host,
+}
+
+impl TimeSource {
+    /// The `time_source` cell.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeSource::Meter => "meter",
+            TimeSource::MeterDegraded => "meter-degraded",
+            TimeSource::Host => "host",
+        }
+    }
 }
 
 /// Labels whose values are numbers: written as plain integers (leading zeros dropped).

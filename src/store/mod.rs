@@ -1,10 +1,35 @@
-//! The daily files in both encodings: layout, append, durability, start-up repair, the one
-//! reader of days and the archive.
+//! The data directory: the daily files in both encodings (layout, append, durability,
+//! start-up repair), the one reader of days, the archive, the caches beside the days, and
+//! the one seam every durable file operation goes through.
 //!
-//! `store` is the only module that knows the format: the recorder appends through
-//! [`Store`], and everything else (export, compaction, the demo, what comes next) reads days
-//! through [`Catalog`] (which days have which files) and [`DayReader`] (a day's rows, from
-//! whichever files readers use, see [`read`]).
+//! `store` is the only module that knows the directory's layout and formats: the recorder
+//! appends through [`Store`] (holding [`DirLock`]); the archive converts closed days
+//! ([`archive`]); everything else (export, cost, the dashboard, the demo, what comes next)
+//! reads days through [`Catalog`] (which days have which files) and [`DayReader`] (a day's
+//! rows, from whichever files readers use: [`Resolved`]), and keeps its day summaries
+//! through [`SummaryCache`] and the archived day's footer ([`SUMMARY_KEY`]). Writes that
+//! must survive a power cut go through [`fs::Fs`].
+//!
+//! ## Inside
+//! The submodules are private; this module re-exports what others use, and none of them
+//! imports it. Each imports only those below it (no cycle; checked by a test):
+//! ```text
+//! archive    the job and the conversions      -> compact catalog parquet source error fs layout
+//! compact    one day's conversion             -> read catalog csv parquet row source digest
+//!                                                 error fs layout
+//! read       a day's files merged (DayReader) -> catalog csv parquet row source error layout
+//! csv        one CSV file read                -> source digest error text
+//! parquet    one Parquet file read, written   -> row source digest error text fs layout
+//! catalog    which days have which files      -> error layout
+//! writer     appending rows (Store)           -> error fs text layout
+//! lock       the directory's lock (DirLock)   -> error fs layout
+//! summaries  the export's cache (SummaryCache)-> error fs layout
+//! row        cells, columns, what comes next  -> text
+//! source     what identifies a file (Stamp)   -> digest
+//! error      ReadError, StoreError, Damage    -> fs layout
+//! text       cells and times as text          -> layout
+//! digest, fs (the durable-write seam), layout (paths, names, formats): nothing in store
+//! ```
 //!
 //! ## On-disk layout
 //! ```text
@@ -14,11 +39,13 @@
 //! <data-dir>/YYYY/MM/.YYYY-MM-DD.parquet.tmp-…   a conversion in progress (never read)
 //! <data-dir>/YYYY/MM/YYYY-MM-DD.tic       raw TIC bytes of that day (with --raw)
 //! <data-dir>/.tic-rec.lock                held by the one recorder writing here
+//! <data-dir>/.tic-rec-index/YYYY/MM/YYYY-MM-DD.csv.idx   the day's summary, cached for
+//!                                         the export ([`SummaryCache`])
 //! ```
 //! The day being recorded is always CSV (the append-only journal); a closed day is
-//! converted to Parquet ([`compact`]), its format in [`parquet`]: typed columns (`time` an
+//! converted to Parquet ([`archive`], which describes the format): typed columns (`time` an
 //! instant, indexes and powers Int64, text dictionary-encoded), zstd, the day's metadata
-//! (sources, digests, damaged rows) and the caller's (export's day summary) in the footer.
+//! (sources, digests, damaged rows) and its reader's day summary in the footer.
 //! The day is the local calendar date of the record's time (the meter's DATE in standard
 //! mode), not of the host clock, so replays of old captures file each day correctly.
 //!
@@ -103,46 +130,134 @@
 //!   rows (bit rot past their first 4 KiB), both are kept, readers read the Parquet file, and
 //!   the conversion says so.
 
-pub mod catalog;
-pub mod compact;
-pub mod csv;
-pub mod digest;
-pub mod layout;
+pub mod archive;
+mod catalog;
+mod compact;
+mod csv;
+mod digest;
+mod error;
+pub mod fs;
+mod layout;
 mod lock;
-pub mod parquet;
-pub mod read;
-pub mod text;
+mod parquet;
+mod read;
+mod row;
+mod source;
+mod summaries;
+mod text;
 mod writer;
 
-pub use catalog::{oldest_day, Catalog, DayFiles, FileEntry};
-pub use layout::{
-    cell, day_file, is_numeric_label, local_day, midnight, parquet_file, parse_day_file_name,
-    parse_file_name, raw_file, DayFileName, TZ,
-};
-pub use lock::{DirLock, LOCK_FILE};
-pub use read::{Cell, Columns, Damage, DayReader, Encoding, Next, Position, ReadError, Resolved};
+// Recording: the writer of the day files and the directory's lock.
+pub use lock::DirLock;
 pub use writer::{
-    Appended, Resumed, Store, StoreError, StoreEvent, MAX_HELD_BYTES, MAX_HELD_ROWS, OVERLAP, RETRY,
+    Appended, Resumed, Store, StoreEvent, MAX_HELD_BYTES, MAX_HELD_ROWS, OVERLAP, RETRY,
 };
+// The layout, as far as others need it: the local day of a record, a day's first file, what
+// a cell holds.
+pub use layout::{
+    cell, day_file, is_numeric_label, local_day, midnight, parse_day_file_name, TimeSource,
+    LOCK_FILE, TZ,
+};
+// Reading days.
+pub use catalog::{day_files, Catalog, DayFiles, FileEntry};
+pub use error::{Damage, DamagedRow, Position, ReadError, StoreError};
+pub use parquet::ParquetDay;
+pub use read::{DayReader, Resolved};
+pub use row::{Cell, Columns, Encoding, Next};
+pub use text::parse_int;
+// The day summaries kept for the export.
+pub use parquet::SUMMARY_KEY;
+pub use source::Stamp;
+pub use summaries::SummaryCache;
 
-/// Where a record's time comes from (the `time_source` column).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum TimeSource {
-    /// The meter's DATE, upper-case season letter.
-    Meter,
-    /// The meter's DATE, lower-case season letter (degraded clock).
-    MeterDegraded,
-    /// The host clock (historique mode).
-    Host,
-}
+#[cfg(test)]
+mod tests {
+    /// The sources of the submodules, without their tests.
+    const SOURCES: &[(&str, &str)] = &[
+        ("archive", include_str!("archive.rs")),
+        ("catalog", include_str!("catalog.rs")),
+        ("compact", include_str!("compact.rs")),
+        ("csv", include_str!("csv.rs")),
+        ("digest", include_str!("digest.rs")),
+        ("error", include_str!("error.rs")),
+        ("fs", include_str!("fs.rs")),
+        ("layout", include_str!("layout.rs")),
+        ("lock", include_str!("lock.rs")),
+        ("parquet", include_str!("parquet.rs")),
+        ("read", include_str!("read.rs")),
+        ("row", include_str!("row.rs")),
+        ("source", include_str!("source.rs")),
+        ("summaries", include_str!("summaries.rs")),
+        ("text", include_str!("text.rs")),
+        ("writer", include_str!("writer.rs")),
+    ];
 
-impl TimeSource {
-    /// The `time_source` cell.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TimeSource::Meter => "meter",
-            TimeSource::MeterDegraded => "meter-degraded",
-            TimeSource::Host => "host",
+    /// The submodules a module's code (comments and test modules left out) names through
+    /// `super::` or `crate::store::`; `"mod"` for a name of this module's own (the facade).
+    fn imports(code: &str) -> Vec<String> {
+        let tests = code.match_indices("#[cfg(test)]\n").find(|(i, t)| {
+            let next = code[i + t.len()..].lines().next().unwrap_or("");
+            next.trim_start().starts_with("mod ") || next.contains(" mod ")
+        });
+        let code = &code[..tests.map_or(code.len(), |(i, _)| i)];
+        let mut out = Vec::new();
+        for line in code.lines().map(str::trim).filter(|l| !l.starts_with("//")) {
+            for prefix in ["super::", "crate::store::"] {
+                for (i, _) in line.match_indices(prefix) {
+                    let rest = &line[i + prefix.len()..];
+                    let mut names = vec![rest];
+                    if let Some(group) = rest.strip_prefix('{') {
+                        names = group.split(',').map(str::trim).collect();
+                    }
+                    for n in names {
+                        let word: String = n
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_')
+                            .collect();
+                        let module = SOURCES.iter().any(|(m, _)| *m == word);
+                        out.push(if module { word } else { "mod".to_owned() });
+                    }
+                }
+            }
         }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    #[test]
+    fn the_module_graph_has_no_cycle_and_no_submodule_imports_the_facade() {
+        let graph: Vec<(&str, Vec<String>)> = SOURCES
+            .iter()
+            .map(|(m, code)| (*m, imports(code)))
+            .collect();
+        for (m, deps) in &graph {
+            assert!(
+                !deps.iter().any(|d| d == "mod"),
+                "{m} imports the facade: {deps:?}"
+            );
+        }
+        // Remove modules that import nothing left, until none is left (else: a cycle).
+        let mut left: Vec<(&str, Vec<String>)> = graph.clone();
+        while !left.is_empty() {
+            let leaves: Vec<&str> = left
+                .iter()
+                .filter(|(m, deps)| {
+                    deps.iter()
+                        .all(|d| d == m || !left.iter().any(|(n, _)| n == d))
+                })
+                .map(|(m, _)| *m)
+                .collect();
+            assert!(!leaves.is_empty(), "a cycle among {left:?}");
+            left.retain(|(m, _)| !leaves.contains(m));
+        }
+        // The graph is the one the module docs draw (a few edges as a check of the parser).
+        let deps = |m: &str| graph.iter().find(|(n, _)| *n == m).map(|(_, d)| d.clone());
+        assert_eq!(deps("row"), Some(vec!["text".to_owned()]));
+        assert_eq!(
+            deps("error"),
+            Some(vec!["fs".to_owned(), "layout".to_owned()])
+        );
+        assert_eq!(deps("fs"), Some(vec![]));
     }
 }

@@ -1,43 +1,8 @@
-//! The archived day: one Parquet file per closed local day (`YYYY/MM/YYYY-MM-DD.parquet`),
-//! holding exactly what its CSV files held (see [`crate::store`] for the layout).
-//!
-//! ## Columns
-//! - `time`: `timestamp[us, tz=UTC]` (Parquet TIMESTAMP, adjusted to UTC), never null,
-//!   DELTA_BINARY_PACKED.
-//! - One column per CSV column but `DATE`, named as the label, in the day's column order:
-//!   numeric labels ([`super::is_numeric_label`]) Int64, DELTA_BINARY_PACKED; every other one
-//!   (`time_source`, ADSC, LTARF…) a dictionary-encoded string. Empty cells and columns a
-//!   row's file did not have are null.
-//! - `DATE` (the meter's raw horodate) is not stored: it is the row's local time in the
-//!   offset of its `time` cell, after the season letter (`E` at +02:00, `H` at +01:00, lower
-//!   case when `time_source` is `meter-degraded`).
-//! - `_time`, `_DATE`, `_<LABEL>`: only in a day that needs them, a string column holding,
-//!   for the rows where the value is not what the typed column gives back, the cell's text:
-//!   a `time` cell that is not the instant written at Europe/Paris's offset, a `DATE` that is
-//!   not the one derived (`""` when the cell was empty), a numeric label's cell that is not a
-//!   plain integer (`NON TRANSMIS`, `007`).
-//! - zstd, chunk statistics, rows in the order of the day's merged CSV rows (time order).
-//!
-//! ## Metadata
-//! Key `tic-rec.archive`: JSON, `"format": 2`, the day, the day's columns (the union of its
-//! CSV headers, in order), the stored columns, the CSV files it covers (`sources`: name,
-//! length, `end` — where its rows end, past its last complete line —, hash of its first
-//! bytes up to `end` or 4 KiB, header), the sources of earlier archives of the day whose rows
-//! it holds but whose files are gone (`absorbed`, same fields: a record, never used to tell
-//! which files it covers), rows, first and last time, a digest of every stored column and
-//! one of every cell's text, and the damaged rows skipped. Other keys are the caller's
-//! (export puts its day summary in `tic-rec.summary`). Format 1 (no `end`, no `absorbed`,
-//! the head hash over the first 4 KiB of the file) is still read; a later format is an
-//! error, never read as another.
-//!
-//! ## Reading
-//! A footer is validated before use (sizes, offsets, a column chunk claiming at most 64 MiB
-//! uncompressed, schema against the metadata); the file is read into memory whole (at most
-//! 64 MiB), so an I/O error is one and the decoder reads no file; the decoder is also guarded
-//! against panics, so a garbled file is an error naming it. A full read of a column checks
-//! its digest at the end of the file.
+//! The archived day's Parquet file: its metadata, its writer ([`DayWriter`]) and its reader
+//! ([`ParquetDay`]). The format is described in [`super::archive`].
 
 use std::fs::File;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -47,6 +12,7 @@ use arrow_array::types::{Int32Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, ArrayRef, DictionaryArray, Int64Array, RecordBatch, StringArray};
 use arrow_array::{PrimitiveArray, TimestampMicrosecondArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use bytes::Bytes;
 use chrono::NaiveDate;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
@@ -62,17 +28,17 @@ use parquet::schema::types::ColumnPath;
 use serde_json::{json, Value};
 
 use super::digest::{hex, IntDigest, RowsDigest, TextDigest};
-use super::read::{Cell, Columns, Damage, DamagedRow, DayReader, Position, ReadError};
-use super::text::{canonical_int, parse_time, push_time};
+use super::error::{Damage, DamagedRow, Position, ReadError};
+use super::fs::{Fs, Open};
+use super::layout::{is_numeric_label, FORMAT, OLDEST_FORMAT};
+use super::row::{Cell, Columns, Row};
+use super::source::SourceFile;
+use super::text::{canonical_int, local_fields, paris_offset, parse_time, push_time};
 
-/// The archive format version written (key `tic-rec.archive`, field `format`). Format 2
-/// added where each source's rows end and the sources absorbed from an earlier archive of
-/// the day; format 1 files are still read.
-pub const FORMAT: u64 = 2;
-/// The oldest archive format read.
-pub const OLDEST_FORMAT: u64 = 1;
 /// The metadata key of the archive's own description.
 pub const META_KEY: &str = "tic-rec.archive";
+/// The metadata key of the day's summary (the reader's, [`super::archive::Summarise`]).
+pub const SUMMARY_KEY: &str = "tic-rec.summary";
 /// Rows per row group (a day at one row a second is one row group).
 pub const ROW_GROUP_ROWS: usize = 131_072;
 /// Rows per batch, written and read.
@@ -109,34 +75,10 @@ pub struct StoredColumn {
     pub kind: Stored,
 }
 
-/// A source CSV file of an archived day.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SourceFile {
-    /// Its file name (`YYYY-MM-DD.csv`).
-    pub name: String,
-    /// Its length when converted.
-    pub len: u64,
-    /// Where its rows end: the offset past its last complete line, 0 when it has no complete
-    /// header (every row before it is in the archive; a torn tail past it is not a row).
-    /// `None` in a format-1 archive, which did not record it.
-    pub end: Option<u64>,
-    /// Hash of its first [`SourceFile::head_len`] bytes ([`super::read::head_of`]).
-    pub head: u64,
-    /// Its header.
-    pub header: Vec<String>,
-}
-
-impl SourceFile {
-    /// How many of its first bytes [`SourceFile::head`] hashes: at most 4 KiB of its rows
-    /// (format 1: of the file).
-    pub fn head_len(&self) -> u64 {
-        self.end.unwrap_or(self.len).min(super::read::HEAD_BYTES)
-    }
-
-    fn to_json(&self) -> Value {
-        json!({"name": self.name, "len": self.len, "end": self.end, "head": hex(self.head),
-               "header": self.header})
-    }
+/// A source's JSON (in the archive's metadata).
+fn source_json(s: &SourceFile) -> Value {
+    json!({"name": s.name, "len": s.len, "end": s.end, "head": hex(s.head),
+           "header": s.header})
 }
 
 /// Where damaged rows were skipped in an archived day's stream.
@@ -203,8 +145,8 @@ impl ArchiveMeta {
                 Stored::Raw(n) => json!({"name": c.name, "kind": "raw", "of": self.columns[n]}),
             })
             .collect();
-        let sources: Vec<Value> = self.sources.iter().map(SourceFile::to_json).collect();
-        let absorbed: Vec<Value> = self.absorbed.iter().map(SourceFile::to_json).collect();
+        let sources: Vec<Value> = self.sources.iter().map(source_json).collect();
+        let absorbed: Vec<Value> = self.absorbed.iter().map(source_json).collect();
         let markers: Vec<Value> = self
             .markers
             .iter()
@@ -392,7 +334,7 @@ pub fn plan(columns: &[String], raw: &[usize]) -> Vec<StoredColumn> {
         if c == "DATE" {
             continue;
         }
-        let kind = if super::is_numeric_label(c) {
+        let kind = if is_numeric_label(c) {
             Stored::Int
         } else {
             Stored::Text
@@ -466,7 +408,7 @@ pub fn push_horodate(out: &mut String, t: i64, offset: i32, degraded: bool) -> b
         (3600, true) => 'h',
         _ => return false,
     };
-    let (y, mo, d, h, mi, s) = super::text::local_fields(t, offset);
+    let (y, mo, d, h, mi, s) = local_fields(t, offset);
     out.push(letter);
     for v in [y.rem_euclid(100) as u32, mo, d, h, mi, s] {
         out.push(char::from(b'0' + (v / 10) as u8));
@@ -490,15 +432,12 @@ impl Offsets {
                 return off;
             }
         }
-        let (a, b) = (
-            super::text::paris_offset(h * 3600),
-            super::text::paris_offset(h * 3600 + 3599),
-        );
+        let (a, b) = (paris_offset(h * 3600), paris_offset(h * 3600 + 3599));
         if a == b {
             self.hour = Some((h, a));
             a
         } else {
-            super::text::paris_offset(t)
+            paris_offset(t)
         }
     }
 }
@@ -591,12 +530,12 @@ enum Digest {
     Text(TextDigest),
 }
 
-/// Writes an archived day to a file, row by row, from a [`DayReader`].
-pub struct DayWriter {
-    path: PathBuf,
+/// Writes an archived day to `W` (a file opened through [`super::fs`]), row by row, from a
+/// day's reader ([`Row`]).
+pub struct DayWriter<W: Write + Send> {
     meta: ArchiveMeta,
     schema: SchemaRef,
-    writer: ArrowWriter<File>,
+    writer: ArrowWriter<W>,
     builders: Vec<Builder>,
     digests: Vec<Digest>,
     /// Day column → stored column (`None` for DATE), and its raw column.
@@ -612,26 +551,16 @@ pub struct DayWriter {
     needs: Vec<usize>,
 }
 
-impl DayWriter {
-    /// Creates `path` for `day`, whose columns are `columns`, storing `stored` ([`plan`]).
-    /// Its sources are set once the day is read ([`DayWriter::set_sources`]).
-    pub fn create(
-        path: &Path,
-        day: NaiveDate,
-        columns: Vec<String>,
-        stored: Vec<StoredColumn>,
-    ) -> Result<DayWriter, PushError> {
-        Self::new(File::create(path)?, path, day, columns, stored)
-    }
-
-    /// [`DayWriter::create`] into `file` (empty, open for writing at `path`).
+impl<W: Write + Send> DayWriter<W> {
+    /// A writer of `day`, whose columns are `columns`, storing `stored` ([`plan`]), into
+    /// `file` (empty, open for writing). Its sources are set
+    /// once the day is read ([`DayWriter::set_sources`]).
     pub fn new(
-        file: File,
-        path: &Path,
+        file: W,
         day: NaiveDate,
         columns: Vec<String>,
         stored: Vec<StoredColumn>,
-    ) -> Result<DayWriter, PushError> {
+    ) -> Result<DayWriter<W>, PushError> {
         let schema = arrow_schema(&stored, false);
         let writer =
             ArrowWriter::try_new(file, schema.clone(), Some(props(&stored))).map_err(werr)?;
@@ -662,7 +591,6 @@ impl DayWriter {
         let source_col = columns.iter().position(|c| c == "time_source");
         let date_col = columns.iter().position(|c| c == "DATE");
         Ok(DayWriter {
-            path: path.to_path_buf(),
             meta: ArchiveMeta {
                 format: FORMAT,
                 day,
@@ -695,25 +623,15 @@ impl DayWriter {
         })
     }
 
-    /// The file being written.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Rows written so far.
-    pub fn rows(&self) -> u64 {
-        self.meta.rows
-    }
-
     /// The day columns the current row of `day` needs a raw column for that the plan lacks.
-    pub fn needs(&mut self, day: &DayReader) -> Vec<usize> {
+    pub fn needs(&mut self, day: &dyn Row) -> Vec<usize> {
         self.needs.clear();
         let _ = self.split(day, false);
         self.needs.clone()
     }
 
     /// Adds the current row of `day` (whose columns must be this writer's).
-    pub fn push(&mut self, day: &DayReader) -> Result<(), PushError> {
+    pub fn push(&mut self, day: &dyn Row) -> Result<(), PushError> {
         // Check first, so that a row needing a raw column adds nothing.
         self.needs.clear();
         self.split(day, false)?;
@@ -733,7 +651,7 @@ impl DayWriter {
     }
 
     /// Splits the current row into stored values (appending them when `write`).
-    fn split(&mut self, day: &DayReader, write: bool) -> Result<(), PushError> {
+    fn split(&mut self, day: &dyn Row, write: bool) -> Result<(), PushError> {
         let t = day.time();
         let offset = day.offset();
         self.scratch.clear();
@@ -866,7 +784,8 @@ impl DayWriter {
         self.meta.absorbed = absorbed;
     }
 
-    /// The damaged rows of each source (from [`DayReader::damage`], once read to its end).
+    /// The damaged rows of each source (from [`crate::store::DayReader::damage`], once read
+    /// to its end).
     pub fn set_damage(&mut self, damage: Vec<Damage>) {
         self.meta.damage = damage;
     }
@@ -892,12 +811,9 @@ impl DayWriter {
         Ok(())
     }
 
-    /// Writes the footer with the archive's metadata and the caller's `extra` keys; returns
+    /// Writes the footer with the archive's metadata and the day's `summary`; returns
     /// the metadata and the file (not yet fsynced).
-    pub fn finish(
-        mut self,
-        extra: Vec<(String, String)>,
-    ) -> Result<(ArchiveMeta, File), PushError> {
+    pub fn finish(mut self, summary: Option<String>) -> Result<(ArchiveMeta, W), PushError> {
         self.flush()?;
         self.meta.digests = self
             .meta
@@ -915,8 +831,9 @@ impl DayWriter {
         self.meta.text_digest = self.text.value();
         self.writer
             .append_key_value_metadata(KeyValue::new(META_KEY.to_owned(), self.meta.to_json()));
-        for (k, v) in extra {
-            self.writer.append_key_value_metadata(KeyValue::new(k, v));
+        if let Some(text) = summary {
+            self.writer
+                .append_key_value_metadata(KeyValue::new(SUMMARY_KEY.to_owned(), text));
         }
         let file = self.writer.into_inner().map_err(werr)?;
         Ok((self.meta, file))
@@ -934,10 +851,35 @@ fn guard<T>(path: &Path, f: impl FnOnce() -> Result<T, ReadError>) -> Result<T, 
     }
 }
 
+/// Where an archived day's bytes are read from.
+enum Data {
+    /// The file, read when needed.
+    File(File),
+    /// Its bytes, read whole (through [`Fs`]).
+    Memory(Bytes),
+}
+
+impl Data {
+    fn footer(&self) -> Result<ParquetMetaData, ParquetError> {
+        let reader = ParquetMetaDataReader::new();
+        match self {
+            Data::File(f) => reader.parse_and_finish(f),
+            Data::Memory(b) => reader.parse_and_finish(b),
+        }
+    }
+
+    fn all(&self, len: u64) -> Result<Bytes, ParquetError> {
+        match self {
+            Data::File(f) => ChunkReader::get_bytes(f, 0, len as usize),
+            Data::Memory(b) => Ok(b.clone()),
+        }
+    }
+}
+
 /// An archived day's footer, validated.
 pub struct ParquetDay {
     path: PathBuf,
-    file: File,
+    data: Data,
     len: u64,
     meta: ArchiveMeta,
     parquet: Arc<ParquetMetaData>,
@@ -952,13 +894,36 @@ impl ParquetDay {
         };
         let file = File::open(path).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
+        Self::with_data(path, Data::File(file), len)
+    }
+
+    /// Reads `path` whole through `fs` (the conversion's read-back of what it wrote, and its
+    /// check of an archive before it removes the CSV files), and its footer.
+    pub fn read_with(fs: &dyn Fs, path: &Path) -> Result<ParquetDay, ReadError> {
+        let io = |source| ReadError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = fs.open(path, Open::Read).map_err(io)?;
+        let len = file.size().map_err(io)?;
+        if len > MAX_FILE {
+            return Err(bad(
+                path,
+                format!("{len} bytes: larger than any archived day"),
+            ));
+        }
+        let mut buf = Vec::with_capacity(len as usize);
+        file.read_to_end(&mut buf).map_err(io)?;
+        let len = buf.len() as u64;
+        Self::with_data(path, Data::Memory(Bytes::from(buf)), len)
+    }
+
+    fn with_data(path: &Path, data: Data, len: u64) -> Result<ParquetDay, ReadError> {
         let (meta, parquet) = guard(path, || {
             if len < 12 {
                 return Err(bad(path, format!("{len} bytes: truncated")));
             }
-            let parquet = ParquetMetaDataReader::new()
-                .parse_and_finish(&file)
-                .map_err(|e| rerr(path, "footer", e))?;
+            let parquet = data.footer().map_err(|e| rerr(path, "footer", e))?;
             let meta = validate(&parquet, len).map_err(|e| match e {
                 Invalid::Newer(found) => ReadError::NewerFormat {
                     path: path.to_path_buf(),
@@ -970,7 +935,7 @@ impl ParquetDay {
         })?;
         Ok(ParquetDay {
             path: path.to_path_buf(),
-            file,
+            data,
             len,
             meta,
             parquet,
@@ -997,8 +962,13 @@ impl ParquetDay {
         &self.meta
     }
 
-    /// The value of key-value metadata `key` (a caller's key, e.g. `tic-rec.summary`).
-    pub fn key_value(&self, key: &str) -> Option<&str> {
+    /// The day's summary its footer keeps ([`SUMMARY_KEY`]), if any.
+    pub fn summary(&self) -> Option<&str> {
+        self.key_value(SUMMARY_KEY)
+    }
+
+    /// The value of key-value metadata `key`.
+    fn key_value(&self, key: &str) -> Option<&str> {
         self.parquet
             .file_metadata()
             .key_value_metadata()?
@@ -1068,7 +1038,9 @@ impl ParquetDay {
                 format!("{} bytes: larger than any archived day", self.len),
             ));
         }
-        let data = ChunkReader::get_bytes(&self.file, 0, self.len as usize)
+        let data = self
+            .data
+            .all(self.len)
             .map_err(|e| rerr(&self.path, "read", e))?;
         let path = &self.path;
         let reader = guard(path, || {
@@ -1577,7 +1549,12 @@ pub fn decode_all(path: &Path) -> Result<u64, ReadError> {
 /// Checks a whole archived day: every column read to its end (digests), every cell's text
 /// against the digest of the CSV's text. Returns the rows.
 pub fn check(path: &Path) -> Result<u64, ReadError> {
-    let day = ParquetDay::open(path)?;
+    check_day(&ParquetDay::open(path)?)
+}
+
+/// [`check`] of a day already open.
+pub fn check_day(day: &ParquetDay) -> Result<u64, ReadError> {
+    let path = day.path();
     let meta = day.meta().clone();
     let mut rows = day.rows(Columns::All)?;
     let mut text = RowsDigest::default();
@@ -1635,7 +1612,7 @@ mod tests {
         std::fs::write(&path, text).expect("write");
         let files = super::super::catalog::day_files(dir.path(), day).expect("files");
         compact_day(day, &files, &Options::default(), &mut NoSummary).expect("compact");
-        let pq = super::super::layout::parquet_file(dir.path(), day);
+        let pq = path.with_extension("parquet");
         (dir, pq)
     }
 
@@ -1736,7 +1713,7 @@ mod tests {
         let t0 = 1_774_738_800; // 2026-03-29T00:00:00+01:00
         for i in 0..20_000i64 {
             let t = t0 + 4 * i;
-            let off = super::super::text::paris_offset(t);
+            let off = super::paris_offset(t);
             let mut time = String::new();
             push_time(&mut time, t, off);
             let mut date = String::new();

@@ -3,8 +3,8 @@
 //!
 //! ## Which files a day is read from
 //! - No Parquet file: its CSV files (`YYYY-MM-DD.csv`, `.1.csv`…), merged by time.
-//! - A Parquet file: the Parquet file, and of each CSV file ([`relation`] to the sources the
-//!   Parquet file lists):
+//! - A Parquet file: the Parquet file, and of each CSV file ([`SourceFile::relation`] to the
+//!   sources the Parquet file lists):
 //!   - nothing, when the Parquet file *covers* it (a source of the same name and first bytes,
 //!     with no complete line past where the source's rows ended: a conversion that has not
 //!     removed it yet, or `--keep-csv`);
@@ -30,256 +30,19 @@
 //! [`Next::Damaged`] where they were, with the time of the file's previous good row (else
 //! its next one, else the day's start).
 
-use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
 use super::catalog::{relist, DayFiles, FileEntry};
 use super::csv::CsvFile;
-use super::digest::bytes_hash;
-use super::parquet::{ParquetDay, ParquetRows, SourceFile};
-use super::text::parse_int;
-
-/// An error reading days. Every message names the file, and the line, at fault.
-#[derive(Debug, thiserror::Error)]
-pub enum ReadError {
-    /// A directory of the data directory cannot be read.
-    #[error("cannot read data directory {path:?}: {source}")]
-    Dir {
-        /// The directory.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// A day file cannot be opened or read.
-    #[error("cannot read {path:?}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// A CSV day file whose header is not ours.
-    #[error("{path:?}: bad header: {reason}")]
-    Header {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
-    /// A line too long to be a record, before the end of the data.
-    #[error("{path:?}: {at}: line longer than 64 KiB")]
-    LineTooLong {
-        /// The file.
-        path: PathBuf,
-        /// Where.
-        at: Position,
-    },
-    /// A Parquet day file whose bytes are not a valid archived day (truncated, garbled, not
-    /// ours). Never an I/O error ([`ReadError::Io`]) nor a later format.
-    #[error("{path:?}: not a readable archived day: {reason}")]
-    Parquet {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
-    /// An archived day of a later format than this build reads (a downgrade).
-    #[error(
-        "{path:?}: archive format {found}, written by a newer tic-rec (this one reads formats \
-         {} to {}): upgrade tic-rec to read it",
-        super::parquet::OLDEST_FORMAT,
-        super::parquet::FORMAT
-    )]
-    NewerFormat {
-        /// The file.
-        path: PathBuf,
-        /// Its format.
-        found: u64,
-    },
-}
-
-impl ReadError {
-    /// The I/O error behind it, if any.
-    pub fn io_error(&self) -> Option<&std::io::Error> {
-        match self {
-            ReadError::Dir { source, .. } | ReadError::Io { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-
-    /// Whether it says a Parquet file's bytes are garbled (not an I/O error, not a later
-    /// format): readers then read the day's CSV files instead, when there are any.
-    pub fn is_garbled_archive(&self) -> bool {
-        matches!(self, ReadError::Parquet { .. })
-    }
-}
-
-/// Where in a CSV file a row is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Position {
-    /// 1-based line number (the header is line 1), with the line's byte offset.
-    Line(u64, u64),
-}
-
-impl std::fmt::Display for Position {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Position::Line(l, b) => write!(f, "line {l} (byte {b})"),
-        }
-    }
-}
-
-/// The first damaged row of a file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DamagedRow {
-    /// Where it is.
-    pub at: Position,
-    /// Why it is not a record.
-    pub reason: String,
-    /// Its text (lossy UTF-8, at most 256 bytes).
-    pub text: String,
-}
-
-/// The damaged rows of one file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Damage {
-    /// The file (for an archived day, the CSV file the rows were in).
-    pub file: String,
-    /// Rows skipped.
-    pub count: u64,
-    /// The first one.
-    pub first: Option<DamagedRow>,
-}
-
-impl Damage {
-    /// No damage yet in `path`.
-    pub fn new(path: &Path) -> Damage {
-        Damage {
-            file: path.display().to_string(),
-            count: 0,
-            first: None,
-        }
-    }
-
-    /// One more damaged row.
-    pub fn add(&mut self, at: Position, reason: String, text: &str) {
-        self.count += 1;
-        if self.first.is_none() {
-            let mut end = text.len().min(256);
-            while !text.is_char_boundary(end) {
-                end -= 1;
-            }
-            self.first = Some(DamagedRow {
-                at,
-                reason,
-                text: text[..end].to_owned(),
-            });
-        }
-    }
-}
-
-impl std::fmt::Display for Damage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}: skipped {} damaged row", self.file, self.count)?;
-        if self.count != 1 {
-            write!(f, "s")?;
-        }
-        if let Some(d) = &self.first {
-            write!(f, " (first at {}: {})", d.at, d.reason)?;
-        }
-        Ok(())
-    }
-}
-
-/// One cell of a row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cell<'a> {
-    /// Empty, or the row's file has no such column.
-    Null,
-    /// An integer (a numeric label's cell as the recorder writes it).
-    Int(i64),
-    /// Text.
-    Text(&'a str),
-}
-
-impl<'a> Cell<'a> {
-    /// The integer the cell holds (digits only, at most 18; leading zeros allowed).
-    pub fn int(self) -> Option<i64> {
-        match self {
-            Cell::Null => None,
-            Cell::Int(v) => Some(v),
-            Cell::Text(s) => parse_int(s),
-        }
-    }
-
-    /// The cell's text, as the CSV file had it (`""` when null).
-    pub fn text(self) -> Cow<'a, str> {
-        match self {
-            Cell::Null => Cow::Borrowed(""),
-            Cell::Int(v) => Cow::Owned(v.to_string()),
-            Cell::Text(s) => Cow::Borrowed(s),
-        }
-    }
-
-    /// Appends the cell's text.
-    pub fn push_to(self, out: &mut String) {
-        match self {
-            Cell::Null => {}
-            Cell::Int(v) => super::text::push_int(out, v),
-            Cell::Text(s) => out.push_str(s),
-        }
-    }
-}
-
-/// Which encoding a day was read from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Encoding {
-    /// CSV files only.
-    Csv,
-    /// The Parquet file only.
-    Parquet,
-    /// The Parquet file and CSV files it does not cover.
-    Mixed,
-}
-
-/// What the next item of a day is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Next {
-    /// A row, now current ([`DayReader::time`], [`DayReader::cell`]…).
-    Row,
-    /// `count` damaged rows were skipped here; `time` places them (see the module doc).
-    Damaged {
-        /// Time of the file's previous good row (else its next, else the day's start).
-        time: i64,
-        /// Rows skipped.
-        count: u64,
-    },
-}
-
-/// Which columns a reader needs (the others may read as [`Cell::Null`]); `time` is always
-/// read.
-#[derive(Clone, Copy)]
-pub enum Columns<'a> {
-    /// Every column.
-    All,
-    /// Those this says yes to.
-    Only(&'a dyn Fn(&str) -> bool),
-}
-
-impl Columns<'_> {
-    /// Whether `name` is wanted.
-    pub fn wants(&self, name: &str) -> bool {
-        match self {
-            Columns::All => true,
-            Columns::Only(f) => f(name),
-        }
-    }
-}
+use super::error::{Damage, ReadError};
+use super::layout::midnight;
+use super::parquet::{ParquetDay, ParquetRows};
+use super::row::{Cell, Columns, Encoding, Next, Row};
+use super::source::{file_name, Relation, SourceFile, Stamp};
 
 enum Src {
     Csv(Box<CsvFile>),
@@ -329,97 +92,6 @@ struct Dedup {
     row: String,
 }
 
-/// Bytes of a CSV file's start that identify it (with its name and length).
-pub const HEAD_BYTES: u64 = 4096;
-
-/// The hash of the first `n` bytes of `file` (at most [`HEAD_BYTES`]; fewer when it is
-/// shorter).
-pub fn head_of(mut file: &File, n: u64) -> std::io::Result<u64> {
-    file.seek(SeekFrom::Start(0))?;
-    let mut buf = Vec::new();
-    file.take(n.min(HEAD_BYTES)).read_to_end(&mut buf)?;
-    Ok(bytes_hash(&buf))
-}
-
-/// Whether `file` has a `\n` in `[from, to)`.
-pub fn has_line_end(mut file: &File, from: u64, to: u64) -> std::io::Result<bool> {
-    file.seek(SeekFrom::Start(from))?;
-    let mut chunk = vec![0; 64 * 1024];
-    let mut left = to.saturating_sub(from);
-    while left > 0 {
-        let n = usize::try_from(left.min(chunk.len() as u64)).unwrap_or(chunk.len());
-        let got = file.read(&mut chunk[..n])?;
-        if got == 0 {
-            return Ok(false);
-        }
-        if memchr::memchr(b'\n', &chunk[..got]).is_some() {
-            return Ok(true);
-        }
-        left -= got as u64;
-    }
-    Ok(false)
-}
-
-/// The offset past the last `\n` in the first `limit` bytes of `file` (0 when none): where
-/// the rows of a file that was `limit` bytes long ended.
-pub fn line_end_within(mut file: &File, limit: u64) -> std::io::Result<u64> {
-    let mut chunk = vec![0; 64 * 1024];
-    let mut hi = limit;
-    while hi > 0 {
-        let lo = hi.saturating_sub(chunk.len() as u64);
-        let n = usize::try_from(hi - lo).unwrap_or(0);
-        file.seek(SeekFrom::Start(lo))?;
-        file.read_exact(&mut chunk[..n])?;
-        if let Some(i) = memchr::memrchr(b'\n', &chunk[..n]) {
-            return Ok(lo + i as u64 + 1);
-        }
-        hi = lo;
-    }
-    Ok(0)
-}
-
-/// How a CSV file stands to a source an archive lists under the same name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Relation {
-    /// The archive holds every row of the file.
-    Covered,
-    /// The source with rows appended: the rows from byte `from` on are not in the archive.
-    Grown {
-        /// Where the source's rows ended (a line start).
-        from: u64,
-    },
-    /// Another file, or one changed otherwise: the archive may hold none of its rows.
-    Other,
-}
-
-/// How the CSV file open as `file`, `len` bytes long, stands to the source `s` (see
-/// [`Relation`]): the same first bytes, then no complete line past where `s`'s rows ended
-/// (covered) or some (grown). A format-1 source (no recorded end) is covered at its very
-/// length, grown when longer and its last archived byte ends a line.
-pub fn relation(s: &SourceFile, file: &File, len: u64) -> std::io::Result<Relation> {
-    let head_len = s.head_len();
-    if len < head_len || head_of(file, head_len)? != s.head {
-        return Ok(Relation::Other);
-    }
-    Ok(match s.end {
-        Some(end) if len < end => Relation::Other,
-        Some(end) if has_line_end(file, end, len)? => Relation::Grown { from: end },
-        Some(_) => Relation::Covered,
-        None if len == s.len => Relation::Covered,
-        None if len > s.len && (s.len == 0 || byte_at(file, s.len - 1)? == b'\n') => {
-            Relation::Grown { from: s.len }
-        }
-        None => Relation::Other,
-    })
-}
-
-fn byte_at(mut file: &File, at: u64) -> std::io::Result<u8> {
-    let mut b = [0u8];
-    file.seek(SeekFrom::Start(at))?;
-    file.read_exact(&mut b)?;
-    Ok(b[0])
-}
-
 /// How the files of a day stand to one source of its Parquet file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Inherit {
@@ -439,7 +111,7 @@ struct CsvPart {
 }
 
 fn local_midnight(day: NaiveDate) -> i64 {
-    super::midnight(day).unwrap_or(0)
+    midnight(day).unwrap_or(0)
 }
 
 fn add_columns(columns: &mut Vec<String>, header: &[String]) {
@@ -521,9 +193,9 @@ impl Resolved {
                             path: c.path.clone(),
                             source,
                         };
-                        let f = File::open(&c.path).map_err(io)?;
+                        let mut f = File::open(&c.path).map_err(io)?;
                         let len = f.metadata().map_err(io)?.len();
-                        match relation(&sources[k], &f, len).map_err(io)? {
+                        match sources[k].relation(&mut f, len).map_err(io)? {
                             Relation::Covered => inherit[k] = Inherit::Covered(c.path.clone()),
                             Relation::Grown { from } => {
                                 inherit[k] = Inherit::Grown;
@@ -597,6 +269,12 @@ impl Resolved {
     /// Things the caller may want to tell (a Parquet file that could not be read).
     pub fn notes(&self) -> &[String] {
         &self.notes
+    }
+
+    /// The stamps of the files read (as [`Resolved::files`]), to tell a summary of them
+    /// from one of other versions; `None` when one cannot be known.
+    pub fn stamps(&self) -> Option<Vec<Stamp>> {
+        self.files().iter().map(|f| Stamp::of(&f.path)).collect()
     }
 
     /// The day's columns (the union of the files' headers), without reading rows.
@@ -728,14 +406,14 @@ impl DayReader {
 
     /// How the day's CSV files stand to each source of the Parquet file read (in the order
     /// of its sources; empty when none is read).
-    pub fn inherited(&self) -> &[Inherit] {
+    pub(crate) fn inherited(&self) -> &[Inherit] {
         &self.inherit
     }
 
     /// The CSV files read, as sources of an archive of what was read: their length when
     /// opened, where the rows read end, the hash of their first bytes, their header. Once
     /// the day has been read to its end.
-    pub fn csv_sources(&mut self) -> Result<Vec<SourceFile>, ReadError> {
+    pub(crate) fn csv_sources(&mut self) -> Result<Vec<SourceFile>, ReadError> {
         let mut out = Vec::new();
         for s in &mut self.sources {
             if let Src::Csv(f) = &mut s.src {
@@ -907,9 +585,20 @@ impl DayReader {
     }
 }
 
-/// The file name of `path` (lossy).
-pub fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+impl Row for DayReader {
+    fn time(&self) -> i64 {
+        DayReader::time(self)
+    }
+
+    fn offset(&self) -> i32 {
+        DayReader::offset(self)
+    }
+
+    fn push_time_text(&self, out: &mut String) {
+        DayReader::push_time_text(self, out);
+    }
+
+    fn cell(&self, j: usize) -> Cell<'_> {
+        DayReader::cell(self, j)
+    }
 }

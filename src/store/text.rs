@@ -127,7 +127,11 @@ pub fn push_time(out: &mut String, t: i64, offset: i32) {
 pub fn paris_offset(t: i64) -> i32 {
     use chrono::Offset;
     match chrono::DateTime::from_timestamp(t, 0) {
-        Some(u) => u.with_timezone(&super::TZ).offset().fix().local_minus_utc(),
+        Some(u) => u
+            .with_timezone(&super::layout::TZ)
+            .offset()
+            .fix()
+            .local_minus_utc(),
         None => 3600,
     }
 }

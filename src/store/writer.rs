@@ -9,76 +9,17 @@
 //! timer are tested without sleeping.
 
 use std::collections::VecDeque;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, Read, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 
+use super::error::StoreError;
+use super::fs::{create_dirs, parent_of, Fs, FsFile, Lock, Open, RealFs};
 use super::layout::{day_file, raw_file, TZ};
 use super::text::{self, push_cell};
-
-/// A store error, naming the file.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// An I/O error on a file or directory.
-    #[error("{op} {path:?}: {source}")]
-    Io {
-        /// What was being done.
-        op: &'static str,
-        /// The file or directory.
-        path: PathBuf,
-        /// The OS error.
-        source: io::Error,
-    },
-    /// A row whose cell count differs from the header's.
-    #[error("a row of {got} cells does not fit the {want} columns of {path:?}")]
-    RowWidth {
-        /// The file.
-        path: PathBuf,
-        /// Cells given.
-        got: usize,
-        /// Columns in the header.
-        want: usize,
-    },
-    /// Another recorder holds the data directory.
-    #[error("{dir:?} is already recorded into by another tic-rec ({holder}); stop it first (systemctl stop tic-rec?) or use another --data-dir")]
-    Locked {
-        /// The data directory.
-        dir: PathBuf,
-        /// What the lock file says of its holder.
-        holder: String,
-    },
-}
-
-impl StoreError {
-    /// The OS error behind it, if any.
-    pub fn io_error(&self) -> Option<&io::Error> {
-        match self {
-            StoreError::Io { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-
-    /// A short word for the kind of failure, for log lines: `disk full`, `read-only file
-    /// system`, `I/O error (failing disk?)`, or the OS's message.
-    pub fn what(&self) -> String {
-        use io::ErrorKind as K;
-        match self.io_error().map(io::Error::kind) {
-            Some(K::StorageFull) => "disk full".to_owned(),
-            Some(K::QuotaExceeded) => "disk quota exceeded".to_owned(),
-            Some(K::ReadOnlyFilesystem) => {
-                "read-only file system (remounted read-only after errors?)".to_owned()
-            }
-            // EIO has no kind of its own.
-            _ if self.io_error().and_then(io::Error::raw_os_error) == Some(5) => {
-                "I/O error (a failing SD card or disk?)".to_owned()
-            }
-            _ => self.to_string(),
-        }
-    }
-}
 
 fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
     move |source| StoreError::Io {
@@ -177,7 +118,7 @@ struct DayFile {
     /// Its part number N (`YYYY-MM-DD.N.csv`; 0 for the first).
     part: u32,
     path: PathBuf,
-    file: File,
+    file: Box<dyn FsFile>,
     /// Bytes known to be whole rows (a failed write is cut back to this).
     len: u64,
     /// Time of the last row in the file, to keep rows in time order.
@@ -189,7 +130,7 @@ struct DayFile {
 struct RawFile {
     day: NaiveDate,
     path: PathBuf,
-    file: File,
+    file: Box<dyn FsFile>,
     len: u64,
     dirty: bool,
 }
@@ -208,6 +149,7 @@ struct Outage {
 
 /// Appends records to daily CSV files (see [`crate::store`]).
 pub struct Store {
+    fs: Arc<dyn Fs>,
     dir: PathBuf,
     header: String,
     names: Vec<String>,
@@ -225,14 +167,7 @@ pub struct Store {
     /// Rows written to the files so far.
     written: u64,
     events: Vec<StoreEvent>,
-    /// Tests: makes the next writes fail (after writing some of their bytes).
-    #[cfg(test)]
-    fault: Option<Fault>,
 }
-
-/// A test's injected write failure: `Some((n, error))` writes `n` bytes of the row, then fails.
-#[cfg(test)]
-pub(crate) type Fault = Box<dyn FnMut() -> Option<(usize, io::Error)> + Send>;
 
 const RAW_PENDING_MAX: usize = 64 * 1024;
 
@@ -245,9 +180,29 @@ impl Store {
         keep_raw: bool,
         now: Instant,
     ) -> Store {
+        Store::with_fs(
+            Arc::new(RealFs),
+            dir,
+            columns,
+            fsync_interval,
+            keep_raw,
+            now,
+        )
+    }
+
+    /// [`Store::new`] on the file operations `fs` (a test's, see [`super::fs`]).
+    pub fn with_fs(
+        fs: Arc<dyn Fs>,
+        dir: &Path,
+        columns: &[String],
+        fsync_interval: Duration,
+        keep_raw: bool,
+        now: Instant,
+    ) -> Store {
         let mut w = csv_line(columns.iter().map(String::as_str));
         w.push('\n');
         Store {
+            fs,
             dir: dir.to_owned(),
             header: w,
             names: columns.to_vec(),
@@ -263,8 +218,6 @@ impl Store {
             outage: None,
             written: 0,
             events: Vec::new(),
-            #[cfg(test)]
-            fault: None,
         }
     }
 
@@ -429,16 +382,7 @@ impl Store {
             return Ok(true);
         }
         let row = self.queue.front().expect("a row to write");
-        #[cfg(test)]
-        let written = match self.fault.as_mut().and_then(|f| f()) {
-            Some((n, e)) => cur
-                .file
-                .write_all(&row.line.as_bytes()[..n.min(row.line.len())])
-                .and(Err(e)),
-            None => cur.file.write_all(row.line.as_bytes()),
-        };
         // One write call per row: the row reaches the OS whole.
-        #[cfg(not(test))]
         let written = cur.file.write_all(row.line.as_bytes());
         if let Err(source) = written {
             let error = StoreError::Io {
@@ -501,8 +445,8 @@ impl Store {
                 sync_raw(&mut old)?;
             }
             let path = raw_file(&self.dir, day);
-            let (file, _) = open_append(&path)?;
-            let len = file.metadata().map_err(io_err("cannot stat", &path))?.len();
+            let (file, _) = open_append(&*self.fs, &path)?;
+            let len = file.size().map_err(io_err("cannot stat", &path))?;
             self.raw = Some(RawFile {
                 day,
                 path,
@@ -596,7 +540,8 @@ impl Store {
                 continue;
             }
             let path = day_file(&self.dir, day, n);
-            let (file, last, existed, torn) = match resume(&path, &self.header, self.columns)? {
+            let resumed = resume(&*self.fs, &path, &self.header, self.columns)?;
+            let (file, last, existed, torn) = match resumed {
                 Resume::Created(file) => (file, None, false, 0),
                 Resume::Appending { file, last, torn } => (file, last, true, torn),
                 Resume::OtherColumns => {
@@ -612,7 +557,7 @@ impl Store {
                 report.skipped_later += 1;
                 continue;
             }
-            let len = file.metadata().map_err(io_err("cannot stat", &path))?.len();
+            let len = file.size().map_err(io_err("cannot stat", &path))?;
             report.path = path.clone();
             report.existed = existed;
             report.torn_bytes = torn;
@@ -649,9 +594,9 @@ fn sync_raw(raw: &mut RawFile) -> Result<(), StoreError> {
 }
 
 enum Resume {
-    Created(File),
+    Created(Box<dyn FsFile>),
     Appending {
-        file: File,
+        file: Box<dyn FsFile>,
         last: Option<DateTime<FixedOffset>>,
         torn: u64,
     },
@@ -660,46 +605,23 @@ enum Resume {
     Untrusted,
 }
 
-/// Creates the directories of `path` (fsyncing each parent that got a new entry).
-fn create_dirs(path: &Path) -> Result<(), StoreError> {
-    let Some(parent) = path.parent() else {
-        return Ok(());
-    };
-    if parent.as_os_str().is_empty() || parent.is_dir() {
-        return Ok(());
-    }
-    create_dirs(parent)?;
-    match fs::create_dir(parent) {
-        Ok(()) => sync_dir(parent.parent().unwrap_or(Path::new("."))),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(io_err("cannot create directory", parent)(e)),
-    }
-}
-
-fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    File::open(dir)
-        .and_then(|d| d.sync_all())
+fn sync_dir(fs: &dyn Fs, dir: &Path) -> Result<(), StoreError> {
+    fs.sync_dir(dir)
         .map_err(io_err("cannot fsync directory", dir))
 }
 
-/// Opens `path` for appending, creating it (and fsyncing its directory) if needed.
+/// Opens `path` for appending, creating it (and fsyncing it and its directory) if needed.
 /// Returns whether it was created.
-fn open_append(path: &Path) -> Result<(File, bool), StoreError> {
-    create_dirs(path)?;
-    match OpenOptions::new().append(true).create_new(true).open(path) {
-        Ok(f) => {
+fn open_append(fs: &dyn Fs, path: &Path) -> Result<(Box<dyn FsFile>, bool), StoreError> {
+    create_dirs(fs, parent_of(path))?;
+    match fs.open(path, Open::CreateNew) {
+        Ok(mut f) => {
             f.sync_all().map_err(io_err("cannot fsync", path))?;
-            sync_dir(path.parent().unwrap_or(Path::new(".")))?;
+            sync_dir(fs, parent_of(path))?;
             Ok((f, true))
         }
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => OpenOptions::new()
-            .append(true)
-            .open(path)
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => fs
+            .open(path, Open::Append)
             .map(|f| (f, false))
             .map_err(io_err("cannot open", path)),
         Err(e) => Err(io_err("cannot create", path)(e)),
@@ -708,13 +630,15 @@ fn open_append(path: &Path) -> Result<(File, bool), StoreError> {
 
 /// Opens a day file: creates it with its header, or checks its header, cuts a torn last
 /// line, and finds (and checks) its last row.
-fn resume(path: &Path, header: &str, columns: usize) -> Result<Resume, StoreError> {
-    let (mut file, created) = open_locked(path)?;
+fn resume(fs: &dyn Fs, path: &Path, header: &str, columns: usize) -> Result<Resume, StoreError> {
+    let (mut file, created) = open_locked(fs, path)?;
     if created {
-        write_header(&mut file, path, header)?;
+        write_header(&mut *file, path, header)?;
         return Ok(Resume::Created(file));
     }
-    let mut reader = File::open(path).map_err(io_err("cannot read", path))?;
+    let mut reader = fs
+        .open(path, Open::Read)
+        .map_err(io_err("cannot read", path))?;
     let mut first = String::new();
     BufReader::new(&mut reader)
         .take(64 * 1024)
@@ -722,15 +646,15 @@ fn resume(path: &Path, header: &str, columns: usize) -> Result<Resume, StoreErro
         .map_err(io_err("cannot read", path))?;
     if first.is_empty() {
         // An empty file (a crash right after creation): give it its header.
-        write_header(&mut file, path, header)?;
+        write_header(&mut *file, path, header)?;
         return Ok(Resume::Created(file));
     }
     if first != header {
         let torn_header = !first.ends_with('\n') && header.starts_with(&first);
         if torn_header {
             // A crash while the header was written: it is still ours.
-            repair_tail(path, &file, 0)?;
-            write_header(&mut file, path, header)?;
+            repair_tail(&mut *file, path, 0)?;
+            write_header(&mut *file, path, header)?;
             return Ok(Resume::Appending {
                 file,
                 last: None,
@@ -739,10 +663,10 @@ fn resume(path: &Path, header: &str, columns: usize) -> Result<Resume, StoreErro
         }
         return Ok(Resume::OtherColumns);
     }
-    let (torn, last_line) = last_complete_line(path)?;
+    let (torn, last_line) = last_complete_line(&mut *reader, path)?;
     if torn > 0 {
-        let len = file.metadata().map_err(io_err("cannot stat", path))?.len();
-        repair_tail(path, &file, len - torn)?;
+        let len = file.size().map_err(io_err("cannot stat", path))?;
+        repair_tail(&mut *file, path, len - torn)?;
     }
     let last = match last_line {
         None => None,
@@ -759,26 +683,22 @@ fn resume(path: &Path, header: &str, columns: usize) -> Result<Resume, StoreErro
 /// removes one being written. While the archiver holds it (a few milliseconds) this day waits
 /// as an outage would. A file the archiver removed between our open and our lock is opened
 /// again (the path must still name the file locked).
-fn open_locked(path: &Path) -> Result<(File, bool), StoreError> {
-    use std::os::unix::fs::MetadataExt;
+fn open_locked(fs: &dyn Fs, path: &Path) -> Result<(Box<dyn FsFile>, bool), StoreError> {
     for _ in 0..3 {
-        let (file, created) = open_append(path)?;
-        match file.try_lock_shared() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(StoreError::Io {
-                    op: "cannot lock (the archiver is converting it)",
-                    path: path.to_owned(),
-                    source: io::Error::from(io::ErrorKind::WouldBlock),
-                })
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(io_err("cannot lock", path)(e)),
+        let (file, created) = open_append(fs, path)?;
+        if !file
+            .try_lock(Lock::Shared)
+            .map_err(io_err("cannot lock", path))?
+        {
+            return Err(StoreError::Io {
+                op: "cannot lock (the archiver is converting it)",
+                path: path.to_owned(),
+                source: io::Error::from(io::ErrorKind::WouldBlock),
+            });
         }
-        let ours = file.metadata().map_err(io_err("cannot stat", path))?;
-        match fs::metadata(path) {
-            Ok(named) if named.dev() == ours.dev() && named.ino() == ours.ino() => {
-                return Ok((file, created))
-            }
+        let ours = file.id().map_err(io_err("cannot stat", path))?;
+        match fs.id(path) {
+            Ok(named) if named == ours => return Ok((file, created)),
             // Removed (or replaced) meanwhile: open what the path names now.
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -792,7 +712,7 @@ fn open_locked(path: &Path) -> Result<(File, bool), StoreError> {
     })
 }
 
-fn write_header(file: &mut File, path: &Path, header: &str) -> Result<(), StoreError> {
+fn write_header(file: &mut dyn FsFile, path: &Path, header: &str) -> Result<(), StoreError> {
     file.write_all(header.as_bytes())
         .and_then(|()| file.sync_data())
         .map_err(io_err("cannot write header to", path))
@@ -815,24 +735,26 @@ fn last_row_time(line: &str, columns: usize) -> Option<DateTime<FixedOffset>> {
         .into()
 }
 
-fn repair_tail(path: &Path, file: &File, len: u64) -> Result<(), StoreError> {
+fn repair_tail(file: &mut dyn FsFile, path: &Path, len: u64) -> Result<(), StoreError> {
     file.set_len(len)
         .map_err(io_err("cannot cut the torn tail of", path))?;
     file.sync_all().map_err(io_err("cannot fsync", path))
 }
 
 /// The length of a torn tail (bytes after the last `\n`) and the last complete line
-/// (other than the header), reading only the end of the file.
-fn last_complete_line(path: &Path) -> Result<(u64, Option<String>), StoreError> {
-    let mut f = File::open(path).map_err(io_err("cannot read", path))?;
-    let len = f.metadata().map_err(io_err("cannot stat", path))?.len();
+/// (other than the header) of the file open as `f`, reading only its end.
+fn last_complete_line(
+    f: &mut dyn FsFile,
+    path: &Path,
+) -> Result<(u64, Option<String>), StoreError> {
+    let len = f.size().map_err(io_err("cannot stat", path))?;
     let mut window = 4096u64;
     loop {
         let from = len.saturating_sub(window);
         f.seek(SeekFrom::Start(from))
             .map_err(io_err("cannot seek", path))?;
         let mut tail = Vec::with_capacity(window as usize);
-        (&mut f)
+        (&mut *f)
             .take(window)
             .read_to_end(&mut tail)
             .map_err(io_err("cannot read", path))?;
@@ -872,6 +794,8 @@ fn csv_line<'a>(cells: impl IntoIterator<Item = &'a str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::fs::testing::{disk_full, eio, Fault, Op, Probe, Rule};
+    use std::fs::{self, File, OpenOptions};
 
     fn t(s: &str) -> DateTime<FixedOffset> {
         DateTime::parse_from_rfc3339(s).unwrap()
@@ -1093,22 +1017,37 @@ mod tests {
         assert!(s.current_path().unwrap().ends_with("2026-05-01.1.csv"));
     }
 
-    fn failing(times: usize, partial: usize) -> Fault {
+    /// A rule failing the next `times` writes (ENOSPC) after `partial` bytes of each.
+    fn failing(times: usize, partial: usize) -> Rule {
         let mut left = times;
-        Box::new(move || {
-            if left == 0 {
+        Box::new(move |op| {
+            if !matches!(op, Op::Write(..)) || left == 0 {
                 return None;
             }
             left -= 1;
-            Some((partial, io::Error::from_raw_os_error(28)))
+            Some(Fault::Partial(partial, disk_full()))
         })
+    }
+
+    /// A store on a [`Probe`] over the real files.
+    fn probed(dir: &Path, labels: &[&str], now: Instant) -> (Store, Probe) {
+        let probe = Probe::new();
+        let s = Store::with_fs(
+            probe.fs(),
+            dir,
+            &cols(labels),
+            Duration::from_secs(10),
+            false,
+            now,
+        );
+        (s, probe)
     }
 
     #[test]
     fn a_full_disk_holds_rows_and_writes_them_all_when_space_returns() {
         let dir = tempfile::tempdir().unwrap();
         let t0 = Instant::now();
-        let mut s = store(dir.path(), &["EAST"], t0);
+        let (mut s, probe) = probed(dir.path(), &["EAST"], t0);
         let row = |k: u32| (format!("2026-05-01T10:00:{k:02}+02:00"), k.to_string());
         for k in 0..3 {
             let (time, v) = row(k);
@@ -1119,7 +1058,7 @@ mod tests {
         }
         assert_eq!(events(&mut s), ["opened 2026-05-01.csv"]);
         // The disk fills up: every write fails after 7 of its bytes.
-        s.fault = Some(failing(usize::MAX, 7));
+        probe.set_rule(Some(failing(usize::MAX, 7)));
         for k in 3..10 {
             let (time, v) = row(k);
             let now = t0 + Duration::from_secs(u64::from(k));
@@ -1133,13 +1072,13 @@ mod tests {
         // Said once; retried every RETRY (a write attempt each: 2 in 7 s).
         assert_eq!(events(&mut s), ["stalled 1"]);
         // Space returns.
-        s.fault = None;
+        probe.set_rule(None);
         s.tick(t0 + Duration::from_secs(9));
         s.tick(t0 + Duration::from_secs(20));
         assert_eq!(events(&mut s), ["recovered 7 0"]);
         assert!(!s.stalled());
         s.close(t0 + Duration::from_secs(21));
-        let body = fs::read_to_string(dir.path().join("2026/05/2026-05-01.csv")).unwrap();
+        let body = std::fs::read_to_string(dir.path().join("2026/05/2026-05-01.csv")).unwrap();
         let want: String = std::iter::once("time,time_source,EAST\n".to_owned())
             .chain((0..10).map(|k| {
                 let (time, v) = row(k);
@@ -1153,8 +1092,8 @@ mod tests {
     fn beyond_the_bound_the_oldest_held_rows_are_dropped_and_counted() {
         let dir = tempfile::tempdir().unwrap();
         let t0 = Instant::now();
-        let mut s = store(dir.path(), &["EAST"], t0);
-        s.fault = Some(failing(usize::MAX, 0));
+        let (mut s, probe) = probed(dir.path(), &["EAST"], t0);
+        probe.set_rule(Some(failing(usize::MAX, 0)));
         let start = t("2026-05-01T00:00:00+02:00");
         let n = MAX_HELD_ROWS + 10;
         for k in 0..n {
@@ -1162,12 +1101,12 @@ mod tests {
             s.append(time, &["meter", &k.to_string()], t0).unwrap();
         }
         assert_eq!(s.held(), MAX_HELD_ROWS);
-        s.fault = None;
+        probe.set_rule(None);
         s.tick(t0 + RETRY);
         let ev = events(&mut s);
         assert_eq!(ev.last().unwrap(), &format!("recovered {MAX_HELD_ROWS} 10"));
         s.close(t0 + RETRY);
-        let body = fs::read_to_string(dir.path().join("2026/05/2026-05-01.csv")).unwrap();
+        let body = std::fs::read_to_string(dir.path().join("2026/05/2026-05-01.csv")).unwrap();
         let mut lines = body.lines().skip(1);
         assert_eq!(lines.next().unwrap(), "2026-05-01T00:00:10+02:00,meter,10");
         assert_eq!(lines.count(), MAX_HELD_ROWS - 1);
@@ -1177,8 +1116,8 @@ mod tests {
     fn an_outage_across_midnight_lands_in_both_days() {
         let dir = tempfile::tempdir().unwrap();
         let t0 = Instant::now();
-        let mut s = store(dir.path(), &["EAST"], t0);
-        s.fault = Some(failing(2, 4));
+        let (mut s, probe) = probed(dir.path(), &["EAST"], t0);
+        probe.set_rule(Some(failing(2, 4)));
         for (time, v) in [
             ("2026-05-01T23:59:58+02:00", "1"),
             ("2026-05-01T23:59:59+02:00", "2"),
@@ -1194,12 +1133,141 @@ mod tests {
         s.tick(t0 + 2 * RETRY);
         assert_eq!(s.held(), 0);
         assert_eq!(s.close(t0 + 2 * RETRY), 0);
-        let d1 = fs::read_to_string(dir.path().join("2026/05/2026-05-01.csv")).unwrap();
-        let d2 = fs::read_to_string(dir.path().join("2026/05/2026-05-02.csv")).unwrap();
+        let d1 = std::fs::read_to_string(dir.path().join("2026/05/2026-05-01.csv")).unwrap();
+        let d2 = std::fs::read_to_string(dir.path().join("2026/05/2026-05-02.csv")).unwrap();
         assert_eq!(d1.lines().count(), 3, "{d1}");
         assert_eq!(
             d2,
             "time,time_source,EAST\n2026-05-02T00:00:00+02:00,meter,3\n"
+        );
+    }
+
+    /// The operations of `log` in short words, paths relative to `dir`.
+    fn ops(dir: &Path, log: &[Op]) -> Vec<String> {
+        let rel = |p: &Path| {
+            let r = p.strip_prefix(dir).unwrap_or(p).display().to_string();
+            if r.is_empty() {
+                ".".to_owned()
+            } else {
+                r
+            }
+        };
+        log.iter()
+            .map(|op| match op {
+                Op::Open(p, how) => format!("open {} {how:?}", rel(p)),
+                Op::CreateDir(p) => format!("mkdir {}", rel(p)),
+                Op::Rename(a, b) => format!("rename {} {}", rel(a), rel(b)),
+                Op::Remove(p) => format!("remove {}", rel(p)),
+                Op::SyncDir(p) => format!("fsync-dir {}", rel(p)),
+                Op::Id(p) => format!("stat {}", rel(p)),
+                Op::Write(p, n) => format!("write {} {n}", rel(p)),
+                Op::SetLen(p, n) => format!("cut {} {n}", rel(p)),
+                Op::SyncData(p) => format!("fdatasync {}", rel(p)),
+                Op::SyncAll(p) => format!("fsync {}", rel(p)),
+                Op::Lock(p, l) => format!("lock {} {l:?}", rel(p)),
+            })
+            .collect()
+    }
+
+    /// The documented steps of a new day file, through the seam: its directories created and
+    /// their parents fsynced, the file created, fsynced and its directory fsynced, locked
+    /// shared, its header written and fsynced; then rows, and an fsync at shutdown.
+    #[test]
+    fn a_new_day_file_is_made_durable_in_the_documented_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = Instant::now();
+        let (mut s, probe) = probed(dir.path(), &["EAST"], t0);
+        s.append(t("2026-05-01T10:00:00+02:00"), &["meter", "1"], t0)
+            .unwrap();
+        s.append(t("2026-05-01T10:00:01+02:00"), &["meter", "2"], t0)
+            .unwrap();
+        s.close(t0);
+        let f = "2026/05/2026-05-01.csv";
+        assert_eq!(
+            ops(dir.path(), &probe.take_log()),
+            [
+                "mkdir 2026/05".to_owned(),
+                "mkdir 2026".to_owned(),
+                "fsync-dir .".to_owned(),
+                "mkdir 2026/05".to_owned(),
+                "fsync-dir 2026".to_owned(),
+                format!("open {f} CreateNew"),
+                format!("fsync {f}"),
+                "fsync-dir 2026/05".to_owned(),
+                format!("lock {f} Shared"),
+                format!("stat {f}"),
+                format!("write {f} 22"),
+                format!("fdatasync {f}"),
+                format!("write {f} 34"),
+                format!("write {f} 34"),
+                format!("fdatasync {f}"),
+            ]
+        );
+        // Resumed: opened to append (its directory there), read back, locked; nothing
+        // created, so nothing fsynced before the rows.
+        let (mut s, probe) = probed(dir.path(), &["EAST"], t0);
+        s.append(t("2026-05-01T10:00:02+02:00"), &["meter", "3"], t0)
+            .unwrap();
+        drop(s);
+        assert_eq!(
+            ops(dir.path(), &probe.take_log()),
+            [
+                "mkdir 2026/05".to_owned(),
+                format!("open {f} CreateNew"),
+                format!("open {f} Append"),
+                format!("lock {f} Shared"),
+                format!("stat {f}"),
+                format!("open {f} Read"),
+                format!("write {f} 34"),
+                format!("fdatasync {f}"),
+            ]
+        );
+    }
+
+    /// A failed fsync (of a new file, of its directory, or the periodic one) is an outage
+    /// the store reports, never an exit; rows are held and written once it passes.
+    #[test]
+    fn a_failing_fsync_is_an_outage() {
+        let dir = tempfile::tempdir().unwrap();
+        let t0 = Instant::now();
+        let (mut s, probe) = probed(dir.path(), &["EAST"], t0);
+        let no_fsync: Rule = Box::new(|op| {
+            matches!(op, Op::SyncData(_) | Op::SyncAll(_) | Op::SyncDir(_))
+                .then(|| Fault::Fail(eio()))
+        });
+        probe.set_rule(Some(no_fsync));
+        assert_eq!(
+            s.append(t("2026-05-01T10:00:00+02:00"), &["meter", "1"], t0)
+                .unwrap(),
+            Appended::Held
+        );
+        let ev = s.take_events();
+        assert_eq!(ev.len(), 1, "{ev:?}");
+        match &ev[0] {
+            StoreEvent::Stalled { error, held: 1 } => {
+                assert!(error.to_string().contains("cannot fsync"), "{error}");
+                assert_eq!(error.what(), "I/O error (a failing SD card or disk?)");
+            }
+            e => panic!("{e:?}"),
+        }
+        probe.set_rule(None);
+        s.tick(t0 + RETRY);
+        assert_eq!(events(&mut s), ["opened 2026-05-01.csv", "recovered 1 0"]);
+        // The periodic fsync fails: said as an outage of no held row.
+        s.append(t("2026-05-01T10:00:01+02:00"), &["meter", "2"], t0 + RETRY)
+            .unwrap();
+        probe.set_rule(Some(Box::new(|op| {
+            matches!(op, Op::SyncData(_)).then(|| Fault::Fail(eio()))
+        })));
+        s.tick(t0 + RETRY + Duration::from_secs(10));
+        assert_eq!(events(&mut s), ["stalled 0"]);
+        probe.set_rule(None);
+        s.close(t0 + RETRY + Duration::from_secs(11));
+        let body = std::fs::read_to_string(dir.path().join("2026/05/2026-05-01.csv")).unwrap();
+        assert_eq!(
+            body,
+            "time,time_source,EAST\n2026-05-01T10:00:00+02:00,meter,1\n\
+             2026-05-01T10:00:01+02:00,meter,2\n"
         );
     }
 

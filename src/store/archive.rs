@@ -1,9 +1,52 @@
-//! The archive job: converts closed days to Parquet ([`crate::store::compact`], with the
-//! export's day summary in each footer), for `tic-rec compact` and in the background of
-//! `tic-rec record`.
+//! The archive: closed days converted to Parquet ([`convert`], the steps and their
+//! durability in the module docs of [`crate::store`]), one at a time for `tic-rec compact`
+//! ([`compact_day`]) and in the background of `tic-rec record` ([`Archiver`]).
 //!
-//! This module sits above [`crate::store`] and [`crate::export`]: the store knows the format
-//! and the durability steps, the export knows what a day summary is; the job joins them.
+//! Each archived day carries its reader's day summary in its footer (the export's, key
+//! [`crate::store::SUMMARY_KEY`]): the store keeps it without knowing what it says. The
+//! caller says how to make one ([`Settings::summary`]: [`crate::export::Summariser`]), so
+//! this job sits in the store, below the export.
+//!
+//! ## The archived day
+//! One Parquet file per closed local day (`YYYY/MM/YYYY-MM-DD.parquet`), holding exactly what
+//! its CSV files held.
+//!
+//! ### Columns
+//! - `time`: `timestamp[us, tz=UTC]` (Parquet TIMESTAMP, adjusted to UTC), never null,
+//!   DELTA_BINARY_PACKED.
+//! - One column per CSV column but `DATE`, named as the label, in the day's column order:
+//!   numeric labels ([`crate::store::is_numeric_label`]) Int64, DELTA_BINARY_PACKED; every
+//!   other one (`time_source`, ADSC, LTARF…) a dictionary-encoded string. Empty cells and columns a
+//!   row's file did not have are null.
+//! - `DATE` (the meter's raw horodate) is not stored: it is the row's local time in the
+//!   offset of its `time` cell, after the season letter (`E` at +02:00, `H` at +01:00, lower
+//!   case when `time_source` is `meter-degraded`).
+//! - `_time`, `_DATE`, `_<LABEL>`: only in a day that needs them, a string column holding,
+//!   for the rows where the value is not what the typed column gives back, the cell's text:
+//!   a `time` cell that is not the instant written at Europe/Paris's offset, a `DATE` that is
+//!   not the one derived (`""` when the cell was empty), a numeric label's cell that is not a
+//!   plain integer (`NON TRANSMIS`, `007`).
+//! - zstd, chunk statistics, rows in the order of the day's merged CSV rows (time order).
+//!
+//! ### Metadata
+//! Key `tic-rec.archive`: JSON, `"format": 2`, the day, the day's columns (the union of its
+//! CSV headers, in order), the stored columns, the CSV files it covers (`sources`: name,
+//! length, `end` — where its rows end, past its last complete line —, hash of its first
+//! bytes up to `end` or 4 KiB, header), the sources of earlier archives of the day whose rows
+//! it holds but whose files are gone (`absorbed`, same fields: a record, never used to tell
+//! which files it covers), rows, first and last time, a digest of every stored column and
+//! one of every cell's text, and the damaged rows skipped. Key `tic-rec.summary`
+//! ([`crate::store::SUMMARY_KEY`]): the day's summary its reader made while it was archived (the
+//! export's; text the store keeps without reading it). Format 1 (no `end`, no `absorbed`,
+//! the head hash over the first 4 KiB of the file) is still read; a later format is an
+//! error, never read as another.
+//!
+//! ### Reading
+//! A footer is validated before use (sizes, offsets, a column chunk claiming at most 64 MiB
+//! uncompressed, schema against the metadata); the file is read into memory whole (at most
+//! 64 MiB), so an I/O error is one and the decoder reads no file; the decoder is also guarded
+//! against panics, so a garbled file is an error naming it. A full read of a column checks
+//! its digest at the end of the file.
 //!
 //! ## The recorder's background job ([`Archiver`])
 //! - One thread, at the lowest CPU priority (nice 19 on Linux, which also gives it the lowest
@@ -16,7 +59,7 @@
 //! - On stop it abandons the day in hand at the next batch (its temporary file removed) and
 //!   exits; the days left are converted at the next start-up or by `tic-rec compact`.
 //! - A CSV file the recorder has open (it holds a shared lock on it: rows of a day it went
-//!   back to) is never removed ([`compact::Outcome::Converted::in_use`]); the day is
+//!   back to) is never removed ([`Outcome::Converted`]'s `in_use`); the day is
 //!   converted again when the recorder leaves it, or at the next start-up.
 
 use std::collections::BTreeSet;
@@ -29,17 +72,53 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 
-use crate::export::Summariser;
-use crate::store::compact::{self, CompactError, Fail, Outcome};
-use crate::store::{catalog, Catalog, ReadError};
+use super::catalog::{self, Catalog};
+use super::compact;
+use super::error::ReadError;
+use super::fs::{Fs, RealFs};
+use super::parquet;
+
+pub use super::compact::{
+    compact_day as convert, CompactError, Fail, NoSummary, Options, Outcome, Step, Summarise,
+};
+pub use super::layout::{FORMAT, OLDEST_FORMAT};
+pub use super::parquet::{ArchiveMeta, Marker, Stored, StoredColumn, META_KEY};
+pub use super::source::SourceFile;
 
 /// How to archive.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone)]
 pub struct Settings {
     /// Keep the CSV files beside the Parquet files (`--keep-csv`).
     pub keep_csv: bool,
     /// Inject a failure (tests).
     pub fail: Option<Fail>,
+    /// Makes the summariser of a day, whose summary the day's footer keeps (the export's
+    /// [`crate::export::Summariser::boxed`]; [`NoSummary`] keeps none).
+    pub summary: fn() -> Box<dyn Summarise>,
+    /// The file operations (the durable-write seam: [`RealFs`] but in tests).
+    pub fs: Arc<dyn Fs>,
+}
+
+impl Settings {
+    /// Archiving that keeps the summaries `summary` makes, on the real filesystem, removing
+    /// the CSV files archived.
+    pub fn new(summary: fn() -> Box<dyn Summarise>) -> Settings {
+        Settings {
+            keep_csv: false,
+            fail: None,
+            summary,
+            fs: Arc::new(RealFs),
+        }
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("keep_csv", &self.keep_csv)
+            .field("fail", &self.fail)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Converts one day of `dir` (listing its files afresh).
@@ -51,13 +130,14 @@ pub fn compact_day(
     pace: Option<&dyn Fn()>,
 ) -> Result<Outcome, CompactError> {
     let files = catalog::day_files(dir, day)?;
-    let options = compact::Options {
+    let options = Options {
+        fs: &*settings.fs,
         keep_csv: settings.keep_csv,
         cancel,
         pace,
         fail: settings.fail,
     };
-    compact::compact_day(day, &files, &options, &mut Summariser::default())
+    compact::compact_day(day, &files, &options, &mut *(settings.summary)())
 }
 
 /// The days of `dir` that have CSV files (or leftovers of a conversion), before `before`.
@@ -82,7 +162,13 @@ pub fn archived_days(catalog: &Catalog) -> Vec<(NaiveDate, PathBuf)> {
 /// Reads an archived day back in full and verifies it: every stored column against its
 /// digest, every cell's text against the digest of the CSV it was made from. Returns the rows.
 pub fn check_day(path: &Path) -> Result<u64, ReadError> {
-    crate::store::parquet::check(path)
+    parquet::check(path)
+}
+
+/// Decodes every stored column of an archived day, checking their digests (no text
+/// check: [`check_day`] does both). Returns the rows.
+pub fn decode_day(path: &Path) -> Result<u64, ReadError> {
+    parquet::decode_all(path)
 }
 
 /// What the background job reports.
@@ -293,6 +379,10 @@ impl Job {
 mod tests {
     use super::*;
 
+    fn settings() -> Settings {
+        Settings::new(|| Box::new(NoSummary))
+    }
+
     #[cfg(target_os = "linux")]
     #[test]
     fn the_job_runs_at_the_lowest_priority() {
@@ -323,7 +413,7 @@ mod tests {
         let today = NaiveDate::from_ymd_opt(2026, 1, 3).expect("date");
         // Started "on the 3rd": days before the 2nd are closed at once; the 2nd once the
         // recorder is on the 3rd; the 3rd never (it is being recorded).
-        let a = Archiver::start(dir.path(), Settings::default(), today);
+        let a = Archiver::start(dir.path(), settings(), today);
         a.opened(today);
         let reports = a.finish();
         let done: Vec<NaiveDate> = reports
@@ -338,7 +428,7 @@ mod tests {
         assert!(month.join("2026-01-02.parquet").exists());
         assert!(month.join("2026-01-03.csv").exists());
         assert!(!month.join("2026-01-03.parquet").exists());
-        let a = Archiver::start(dir.path(), Settings::default(), today);
+        let a = Archiver::start(dir.path(), settings(), today);
         assert!(a.stop().is_empty() || month.join("2026-01-03.csv").exists());
     }
 }
