@@ -401,7 +401,8 @@ mod tests {
     #[test]
     fn stop_abandons_and_finish_drains() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let month = dir.path().join("2026/01");
+        let month = dir.path().join("journal/2026/01");
+        let records = dir.path().join("records/2026/01");
         std::fs::create_dir_all(&month).expect("mkdir");
         for d in 1..=3 {
             std::fs::write(
@@ -424,10 +425,11 @@ mod tests {
             })
             .collect();
         assert_eq!(done.len(), 2, "{reports:?}");
-        assert!(month.join("2026-01-01.parquet").exists());
-        assert!(month.join("2026-01-02.parquet").exists());
+        assert!(records.join("2026-01-01.parquet").exists());
+        assert!(records.join("2026-01-02.parquet").exists());
+        assert!(!month.join("2026-01-01.csv").exists());
         assert!(month.join("2026-01-03.csv").exists());
-        assert!(!month.join("2026-01-03.parquet").exists());
+        assert!(!records.join("2026-01-03.parquet").exists());
         let a = Archiver::start(dir.path(), settings(), today);
         assert!(a.stop().is_empty() || month.join("2026-01-03.csv").exists());
     }

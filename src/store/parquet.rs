@@ -1612,7 +1612,7 @@ mod tests {
         std::fs::write(&path, text).expect("write");
         let files = super::super::catalog::day_files(dir.path(), day).expect("files");
         compact_day(day, &files, &Options::default(), &mut NoSummary).expect("compact");
-        let pq = path.with_extension("parquet");
+        let pq = super::super::layout::parquet_file(dir.path(), day);
         (dir, pq)
     }
 

@@ -19,7 +19,7 @@ use chrono::NaiveDate;
 
 use super::error::StoreError;
 use super::fs::{create_dirs, AtomicFile, Durability, Fs, Open, RealFs};
-use super::layout::{day_file, INDEX_DIR};
+use super::layout::{csv_name, month_dir, INDEX_DIR};
 
 /// A cached summary is far smaller (~8 kB a day at most): anything bigger is not one.
 const MAX_SUMMARY_BYTES: u64 = 1 << 20;
@@ -45,9 +45,7 @@ impl SummaryCache {
     }
 
     fn path(&self, day: NaiveDate) -> PathBuf {
-        let mut p = day_file(&self.root, day, 0).into_os_string();
-        p.push(".idx");
-        PathBuf::from(p)
+        month_dir(&self.root, day).join(format!("{}.idx", csv_name(day, 0)))
     }
 
     /// The summary kept for `day`, if there is one that can be read (and is not too large
