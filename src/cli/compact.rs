@@ -86,6 +86,49 @@ fn mb(bytes: u64) -> String {
     }
 }
 
+/// Moves a data directory of the layout before (`YYYY/MM/` beside the lock) to the one of
+/// `journal/` and `records/` ([`tic_rec::store::migrate`]), under its lock; says so once
+/// (a directory already moved has nothing to move, and says nothing).
+pub(super) fn move_layout(dir: &std::path::Path, lock: &DirLock) -> Result<()> {
+    let moved =
+        tic_rec::store::migrate(&tic_rec::store::fs::RealFs, dir, lock).with_context(|| {
+            format!(
+                "cannot move {} to the layout of journal/ and records/ (what is moved is read \
+                 where it is; the next run goes on)",
+                dir.display()
+            )
+        })?;
+    if !moved.anything() {
+        return Ok(());
+    }
+    eprintln!(
+        "tic-rec: moved {} to the layout of journal/ (CSV days) and records/ (Parquet days): \
+         {} day file(s), {}{} (see docs/datasets.md)",
+        dir.display(),
+        moved.files,
+        mb(moved.bytes),
+        if moved.temps > 0 {
+            format!("; {} stale temporary file(s) removed", moved.temps)
+        } else {
+            String::new()
+        }
+    );
+    for p in &moved.conflicts {
+        eprintln!(
+            "tic-rec: {}: kept where it is: another file of that name, with other bytes, is \
+             already in the new layout; compare them and remove one by hand",
+            p.display()
+        );
+    }
+    for p in &moved.left {
+        eprintln!(
+            "tic-rec: {}: not a day file of its month, left where it is",
+            p.display()
+        );
+    }
+    Ok(())
+}
+
 /// Takes the data directory's lock: a recorder running on it archives its closed days
 /// itself, and removes CSV files only while it does not write them.
 fn lock(dir: &std::path::Path) -> Result<DirLock> {
@@ -120,7 +163,8 @@ pub fn run(args: Args) -> Result<()> {
         return check(&open()?);
     }
     open()?;
-    let _lock = lock(&args.data_dir)?;
+    let lock = lock(&args.data_dir)?;
+    move_layout(&args.data_dir, &lock)?;
     let catalog = open()?;
     let today = chrono::Utc::now()
         .with_timezone(&tic_rec::store::TZ)

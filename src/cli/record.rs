@@ -505,7 +505,13 @@ pub(super) fn lock_data_dir(dir: &Path, source: &str) -> Result<tic_rec::store::
         std::process::id(),
         chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
     );
-    Ok(tic_rec::store::DirLock::acquire(dir, &holder)?)
+    let lock = tic_rec::store::DirLock::acquire(dir, &holder)?;
+    // A directory of the layout before is moved first; one that cannot be is read where it
+    // is, and recording goes on (the next start tries again).
+    if let Err(e) = super::compact::move_layout(dir, &lock) {
+        eprintln!("tic-rec: warning: {e:#}");
+    }
+    Ok(lock)
 }
 
 /// What a replay wrote, and why the other frames made no row; an error if it wrote none.

@@ -176,7 +176,8 @@ fn walk(dir: &Path, tree: Tree, out: &mut Listing) -> Result<(), ReadError> {
             if !is_dir_named(&month, 2) {
                 continue;
             }
-            let Some(files) = present(fs::read_dir(month.path())).map_err(dir_err(&month.path()))?
+            let Some(files) =
+                present(fs::read_dir(month.path())).map_err(dir_err(&month.path()))?
             else {
                 continue;
             };
@@ -330,7 +331,12 @@ impl Catalog {
 pub fn day_files(dir: &Path, day: NaiveDate) -> Result<DayFiles, ReadError> {
     let mut listing = Listing::default();
     for tree in Tree::ALL {
-        list_month(&layout::month_dir(&tree.base(dir), day), tree, day, &mut listing)?;
+        list_month(
+            &layout::month_dir(&tree.base(dir), day),
+            tree,
+            day,
+            &mut listing,
+        )?;
     }
     walk_temps(dir, Some(day), &mut listing)?;
     Ok(listing.finish().remove(&day).unwrap_or_default())
@@ -495,14 +501,21 @@ mod tests {
         assert!(d1.csv[0].mtime_ns > 0);
         let d2 = c.day(day(2)).expect("day 2");
         let p2 = d2.parquet.as_ref().expect("parquet");
-        assert!(p2.path.ends_with("records/2026/01/2026-01-02.parquet"), "{p2:?}");
+        assert!(
+            p2.path.ends_with("records/2026/01/2026-01-02.parquet"),
+            "{p2:?}"
+        );
         let temps: Vec<_> = c.all().filter(|(_, f)| !f.temps.is_empty()).collect();
         assert_eq!(temps.len(), 1);
         assert_eq!(temps[0].0, day(5));
         for n in [1, 2, 5, 6] {
             assert_eq!(
                 day_files(d, day(n)).expect("files"),
-                c.all().find(|(x, _)| *x == day(n)).expect("listed").1.clone(),
+                c.all()
+                    .find(|(x, _)| *x == day(n))
+                    .expect("listed")
+                    .1
+                    .clone(),
                 "day {n} listed alone"
             );
         }

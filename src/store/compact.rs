@@ -420,7 +420,9 @@ pub fn compact_day(
                     source: e,
                 });
             }
-            return write_day(day, &csv_only, &target, &temps, csv_bytes, options, summarise);
+            return write_day(
+                day, &csv_only, &target, &temps, csv_bytes, options, summarise,
+            );
         }
         // An I/O error is never a reason to rebuild.
         Err(e) => return Err(e.into()),
@@ -1114,7 +1116,10 @@ mod tests {
             })
             .expect("a temporary file");
         // Written aside: the records folder never holds another file than the days.
-        assert_eq!(temp.parent(), Some(dir.path().join(".tic-rec-tmp").as_path()));
+        assert_eq!(
+            temp.parent(),
+            Some(dir.path().join(".tic-rec-tmp").as_path())
+        );
         let (a, b) = (month.join("2026-05-01.csv"), month.join("2026-05-01.1.csv"));
         // The steps, in order (other operations, such as each write call, in between).
         let steps = [

@@ -282,7 +282,11 @@ mod tests {
             ("journal/2026/10/2026-10-25.csv", "."),
             ("2026/10/2026-10-25.csv", ""),
         ] {
-            assert_eq!(root_of(Path::new(file)).as_deref(), Some(Path::new(root)), "{file}");
+            assert_eq!(
+                root_of(Path::new(file)).as_deref(),
+                Some(Path::new(root)),
+                "{file}"
+            );
         }
         assert_eq!(parse_day_file_name("2026-10-25.csv"), Some((day, 0)));
         assert_eq!(parse_day_file_name("2026-10-25.2.csv"), Some((day, 2)));

@@ -139,6 +139,7 @@ mod error;
 pub mod fs;
 mod layout;
 mod lock;
+mod migrate;
 mod parquet;
 mod read;
 mod row;
@@ -149,6 +150,7 @@ mod writer;
 
 // Recording: the writer of the day files and the directory's lock.
 pub use lock::DirLock;
+pub use migrate::{migrate, Moved};
 pub use writer::{
     Appended, Resumed, Store, StoreEvent, MAX_HELD_BYTES, MAX_HELD_ROWS, OVERLAP, RETRY,
 };
@@ -183,6 +185,7 @@ mod tests {
         ("fs", include_str!("fs.rs")),
         ("layout", include_str!("layout.rs")),
         ("lock", include_str!("lock.rs")),
+        ("migrate", include_str!("migrate.rs")),
         ("parquet", include_str!("parquet.rs")),
         ("read", include_str!("read.rs")),
         ("row", include_str!("row.rs")),

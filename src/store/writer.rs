@@ -1078,7 +1078,8 @@ mod tests {
         assert_eq!(events(&mut s), ["recovered 7 0"]);
         assert!(!s.stalled());
         s.close(t0 + Duration::from_secs(21));
-        let body = std::fs::read_to_string(dir.path().join("journal/2026/05/2026-05-01.csv")).unwrap();
+        let body =
+            std::fs::read_to_string(dir.path().join("journal/2026/05/2026-05-01.csv")).unwrap();
         let want: String = std::iter::once("time,time_source,EAST\n".to_owned())
             .chain((0..10).map(|k| {
                 let (time, v) = row(k);
@@ -1106,7 +1107,8 @@ mod tests {
         let ev = events(&mut s);
         assert_eq!(ev.last().unwrap(), &format!("recovered {MAX_HELD_ROWS} 10"));
         s.close(t0 + RETRY);
-        let body = std::fs::read_to_string(dir.path().join("journal/2026/05/2026-05-01.csv")).unwrap();
+        let body =
+            std::fs::read_to_string(dir.path().join("journal/2026/05/2026-05-01.csv")).unwrap();
         let mut lines = body.lines().skip(1);
         assert_eq!(lines.next().unwrap(), "2026-05-01T00:00:10+02:00,meter,10");
         assert_eq!(lines.count(), MAX_HELD_ROWS - 1);
@@ -1133,8 +1135,10 @@ mod tests {
         s.tick(t0 + 2 * RETRY);
         assert_eq!(s.held(), 0);
         assert_eq!(s.close(t0 + 2 * RETRY), 0);
-        let d1 = std::fs::read_to_string(dir.path().join("journal/2026/05/2026-05-01.csv")).unwrap();
-        let d2 = std::fs::read_to_string(dir.path().join("journal/2026/05/2026-05-02.csv")).unwrap();
+        let d1 =
+            std::fs::read_to_string(dir.path().join("journal/2026/05/2026-05-01.csv")).unwrap();
+        let d2 =
+            std::fs::read_to_string(dir.path().join("journal/2026/05/2026-05-02.csv")).unwrap();
         assert_eq!(d1.lines().count(), 3, "{d1}");
         assert_eq!(
             d2,
@@ -1157,6 +1161,7 @@ mod tests {
                 Op::Open(p, how) => format!("open {} {how:?}", rel(p)),
                 Op::CreateDir(p) => format!("mkdir {}", rel(p)),
                 Op::Rename(a, b) => format!("rename {} {}", rel(a), rel(b)),
+                Op::RemoveDir(p) => format!("rmdir {}", rel(p)),
                 Op::Remove(p) => format!("remove {}", rel(p)),
                 Op::SyncDir(p) => format!("fsync-dir {}", rel(p)),
                 Op::Id(p) => format!("stat {}", rel(p)),
@@ -1266,7 +1271,8 @@ mod tests {
         assert_eq!(events(&mut s), ["stalled 0"]);
         probe.set_rule(None);
         s.close(t0 + RETRY + Duration::from_secs(11));
-        let body = std::fs::read_to_string(dir.path().join("journal/2026/05/2026-05-01.csv")).unwrap();
+        let body =
+            std::fs::read_to_string(dir.path().join("journal/2026/05/2026-05-01.csv")).unwrap();
         assert_eq!(
             body,
             "time,time_source,EAST\n2026-05-01T10:00:00+02:00,meter,1\n\
