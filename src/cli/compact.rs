@@ -232,9 +232,33 @@ pub fn run(args: Args) -> Result<()> {
         mb(csv),
         mb(pq)
     );
+    // The periods dataset, for every closed day (those just archived, and a directory's
+    // whole past the first time).
+    let through = if args.include_today {
+        today
+    } else {
+        today.pred_opt().unwrap_or(today)
+    };
+    let periods = tic_rec::export::dataset::refresh(
+        &tic_rec::store::fs::RealFs,
+        &args.data_dir,
+        through,
+        None,
+    );
+    match &periods {
+        Ok(r) if r.months > 0 => eprintln!(
+            "tic-rec: periods/: {} day(s) of hours computed, {} month file(s) written ({})",
+            r.days,
+            r.months,
+            mb(r.bytes)
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!("tic-rec: cannot bring periods/ up to date: {e}"),
+    }
     if failed > 0 {
         bail!("{failed} day(s) could not be archived (their CSV files are kept)");
     }
+    periods.context("the periods dataset")?;
     Ok(())
 }
 

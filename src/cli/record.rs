@@ -95,17 +95,22 @@ pub(super) fn start_archiver(
     archive: Archive,
     keep_csv: bool,
 ) -> Option<tic_rec::store::archive::Archiver> {
-    (archive == Archive::Parquet).then(|| {
-        let today = chrono::Utc::now()
-            .with_timezone(&tic_rec::store::TZ)
-            .date_naive();
-        let settings = tic_rec::store::archive::Settings {
-            keep_csv,
-            fail: super::compact::injected_failure(),
-            ..tic_rec::store::archive::Settings::new(tic_rec::export::Summariser::boxed)
-        };
-        tic_rec::store::archive::Archiver::start(data_dir, settings, today)
-    })
+    // With --archive csv the job still keeps the periods dataset as days close.
+    let today = chrono::Utc::now()
+        .with_timezone(&tic_rec::store::TZ)
+        .date_naive();
+    let settings = tic_rec::store::archive::Settings {
+        convert: archive == Archive::Parquet,
+        keep_csv,
+        fail: super::compact::injected_failure(),
+        derive: Some(std::sync::Arc::new(
+            tic_rec::export::dataset::PeriodsDataset,
+        )),
+        ..tic_rec::store::archive::Settings::new(tic_rec::export::Summariser::boxed)
+    };
+    Some(tic_rec::store::archive::Archiver::start(
+        data_dir, settings, today,
+    ))
 }
 
 fn archive_line(r: &tic_rec::store::archive::Report) -> String {
@@ -146,6 +151,10 @@ fn archive_line(r: &tic_rec::store::archive::Report) -> String {
         Report::Done(day, Outcome::Empty) => format!("{day}: no file to archive"),
         Report::Done(day, Outcome::Archived) => format!("{day}: already archived"),
         Report::Failed(day, e) => format!("cannot archive {day} (its CSV files stay): {e}"),
+        Report::Derived(day, what) => format!("periods through {day}: {what}"),
+        Report::DeriveFailed(day, e) => {
+            format!("cannot bring periods/ up to {day} (tried again when the next day closes): {e}")
+        }
     }
 }
 

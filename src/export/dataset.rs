@@ -43,7 +43,7 @@ use super::feed::{self, Trail};
 use super::periods::boundaries;
 use super::table::{Flags, Row, Table};
 use super::tariff::Tariffs;
-use super::{Error, Period, Quiet, ENERGY_LABELS, N_ENERGY};
+use super::{Catalog, Error, Period, Quiet, ENERGY_LABELS, N_ENERGY};
 use crate::tic::labels::{energy_label, Calendar, Colour, Rate};
 use crate::tic::Mode;
 
@@ -64,11 +64,7 @@ pub struct Run {
 }
 
 /// Computes the hour rows of `[from, to]` from every record (the export's scan).
-pub fn compute(
-    store: &crate::store::Catalog,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<Run, Error> {
+pub fn compute(store: &Catalog, from: NaiveDate, to: NaiveDate) -> Result<Run, Error> {
     let bounds = boundaries(Period::Hour, from, to)?;
     let mut acc = Accumulator::with_probes(bounds, Vec::new()).with_identities();
     let mut trail = Trail::default();
@@ -433,6 +429,459 @@ pub fn tariff_names(tariffs: &Tariffs) -> Vec<(u8, String)> {
 /// The year and month of a day, `YYYY-MM`.
 pub fn month_of(day: NaiveDate) -> (i32, u32) {
     (day.year(), day.month())
+}
+
+// ---- Keeping the dataset on disk ----
+
+/// The version of the footer text of a periods month file (key
+/// [`crate::store::periods::META_KEY`]).
+pub const META_FORMAT: u64 = 1;
+
+/// A file a run of hours was computed from, as the catalog saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Source {
+    day: NaiveDate,
+    name: String,
+    len: u64,
+    mtime_ns: i128,
+}
+
+/// What a run of hours was computed from ([`compute`] over `[from, to]`), so that its hours
+/// are used only while that still holds: every day with files in `[first, last]` (the
+/// days read before, in and after the range), with the name, length and modification time
+/// of each file. When the records read after the range were fewer than an export reads
+/// (`open_end`: the data ended), a day added after `last` changes the last hours; when the
+/// days read before were every day before (`open_start`), so does a day added before
+/// `first`. When they were as many, the last day's CSV files may have grown since (rows
+/// appended after the ones read).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Basis {
+    first: NaiveDate,
+    last: NaiveDate,
+    open_start: bool,
+    open_end: bool,
+    files: Vec<Source>,
+    /// The `(NTARF, LTARF)` names the run learned.
+    tariffs: Vec<(u8, String)>,
+}
+
+impl Basis {
+    fn of(run: &Run, store: &Catalog) -> Basis {
+        let first = run.trail.first.map_or(run.from, |f| f.min(run.from));
+        let last = run.trail.last.map_or(run.to, |l| l.max(run.to));
+        let files = store
+            .days(first, last)
+            .flat_map(|(day, f)| {
+                f.files().map(move |e| Source {
+                    day,
+                    name: file_name(&e.path),
+                    len: e.len,
+                    mtime_ns: e.mtime_ns,
+                })
+            })
+            .collect();
+        Basis {
+            first,
+            last,
+            open_start: run.trail.back_all,
+            open_end: !run.trail.ahead_complete(),
+            files,
+            tariffs: tariff_names(&run.table.tariffs),
+        }
+    }
+
+    /// Whether the days it was computed from are still as they were in `store`.
+    fn holds(&self, store: &Catalog) -> bool {
+        if self.open_start && store.before(self.first).next().is_some() {
+            return false;
+        }
+        if self.open_end && store.after(self.last).next().is_some() {
+            return false;
+        }
+        let mut want = self.files.iter().peekable();
+        for (day, f) in store.days(self.first, self.last) {
+            let grown_ok = day == self.last && !self.open_end && f.parquet.is_none();
+            let mut n = 0;
+            for e in f.files() {
+                let Some(w) = want.next_if(|w| w.day == day) else {
+                    return false;
+                };
+                n += 1;
+                let same = w.name == file_name(&e.path)
+                    && if grown_ok {
+                        e.len >= w.len
+                    } else {
+                        e.len == w.len && e.mtime_ns == w.mtime_ns
+                    };
+                if !same {
+                    return false;
+                }
+            }
+            if n == 0 {
+                return false;
+            }
+        }
+        want.next().is_none()
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        json!({
+            "first": self.first.to_string(),
+            "last": self.last.to_string(),
+            "open_start": self.open_start,
+            "open_end": self.open_end,
+            "files": self.files.iter().map(|f| json!([
+                f.day.to_string(), f.name, f.len, f.mtime_ns.to_string()
+            ])).collect::<Vec<_>>(),
+            "tariffs": self.tariffs.iter().map(|(n, l)| json!([n, l])).collect::<Vec<_>>(),
+        })
+    }
+
+    fn from_json(v: &serde_json::Value) -> Option<Basis> {
+        let day = |x: &serde_json::Value| x.as_str()?.parse::<NaiveDate>().ok();
+        let files = v["files"]
+            .as_array()?
+            .iter()
+            .map(|f| {
+                Some(Source {
+                    day: day(&f[0])?,
+                    name: f[1].as_str()?.to_owned(),
+                    len: f[2].as_u64()?,
+                    mtime_ns: f[3].as_str()?.parse().ok()?,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let tariffs = v["tariffs"]
+            .as_array()?
+            .iter()
+            .map(|t| {
+                Some((
+                    u8::try_from(t[0].as_u64()?).ok()?,
+                    t[1].as_str()?.to_owned(),
+                ))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Basis {
+            first: day(&v["first"])?,
+            last: day(&v["last"])?,
+            open_start: v["open_start"].as_bool()?,
+            open_end: v["open_end"].as_bool()?,
+            files,
+            tariffs,
+        })
+    }
+}
+
+fn file_name(p: &std::path::Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// A day of a month file: the run its hours come from and the energy labels of its files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DayEntry {
+    /// The day.
+    pub day: NaiveDate,
+    run: usize,
+    /// Positions in [`ENERGY_LABELS`] of the indexes its files have.
+    pub labels: Vec<usize>,
+}
+
+/// The footer text of a month file: its days and the runs they come from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MonthMeta {
+    /// The days, in order.
+    pub days: Vec<DayEntry>,
+    runs: Vec<Basis>,
+}
+
+impl MonthMeta {
+    /// The text kept in the file's footer.
+    pub fn to_text(&self) -> String {
+        serde_json::json!({
+            "format": META_FORMAT,
+            "days": self.days.iter().map(|d| serde_json::json!({
+                "day": d.day.to_string(),
+                "run": d.run,
+                "labels": d.labels.iter().map(|&k| ENERGY_LABELS[k]).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "runs": self.runs.iter().map(Basis::to_json).collect::<Vec<_>>(),
+        })
+        .to_string()
+    }
+
+    /// The footer text read back; `None` for one that is not ours (or of another format).
+    pub fn from_text(text: &str) -> Option<MonthMeta> {
+        let v: serde_json::Value = serde_json::from_str(text).ok()?;
+        if v["format"].as_u64()? != META_FORMAT {
+            return None;
+        }
+        let runs = v["runs"]
+            .as_array()?
+            .iter()
+            .map(Basis::from_json)
+            .collect::<Option<Vec<_>>>()?;
+        let days = v["days"]
+            .as_array()?
+            .iter()
+            .map(|d| {
+                let labels = d["labels"]
+                    .as_array()?
+                    .iter()
+                    .map(|l| crate::tic::labels::energy_position(l.as_str()?))
+                    .collect::<Option<Vec<_>>>()?;
+                let run = usize::try_from(d["run"].as_u64()?).ok()?;
+                (run < runs.len()).then_some(())?;
+                Some(DayEntry {
+                    day: d["day"].as_str()?.parse().ok()?,
+                    run,
+                    labels,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(MonthMeta { days, runs })
+    }
+
+    /// Whether the hours of `day` are there and still hold for `store`.
+    pub fn holds(&self, day: NaiveDate, store: &Catalog) -> bool {
+        self.days
+            .iter()
+            .find(|d| d.day == day)
+            .is_some_and(|d| self.runs[d.run].holds(store))
+    }
+
+    /// The `(NTARF, LTARF)` names the run of `day` learned.
+    pub fn tariffs(&self, day: NaiveDate) -> &[(u8, String)] {
+        self.days
+            .iter()
+            .find(|d| d.day == day)
+            .map_or(&[], |d| &self.runs[d.run].tariffs)
+    }
+}
+
+/// What [`refresh`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Refreshed {
+    /// Days whose hours were computed.
+    pub days: usize,
+    /// Month files written.
+    pub months: usize,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// The rows of one day, cut from a batch of [`schema`] ordered by time.
+fn day_rows(batch: &RecordBatch, day: NaiveDate) -> Option<RecordBatch> {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
+    let want = i32::try_from((day - epoch).num_days()).ok()?;
+    let dates = batch
+        .column_by_name("local_date")?
+        .as_primitive::<arrow_array::types::Date32Type>();
+    let start = dates.values().iter().position(|&d| d == want)?;
+    let n = dates.values()[start..]
+        .iter()
+        .take_while(|&&d| d == want)
+        .count();
+    Some(batch.slice(start, n))
+}
+
+/// Brings the periods dataset of `dir` up to date through the closed day `through`: every
+/// day from the first recorded one to `through` (or the last recorded, if earlier) whose
+/// hours are missing, or were computed from days that have changed since, is computed again
+/// ([`compute`], in runs of consecutive days within a month), and each month touched is
+/// written again whole ([`crate::store::periods::write`]); a month file left with no day is
+/// removed. The days after `through` (the day being recorded) are never written.
+pub fn refresh(
+    fs: &dyn crate::store::fs::Fs,
+    dir: &std::path::Path,
+    through: NaiveDate,
+    cancel: Option<&std::sync::atomic::AtomicBool>,
+) -> Result<Refreshed, RefreshError> {
+    use crate::store::periods;
+    let store = Catalog::open(dir)?;
+    let mut out = Refreshed::default();
+    let (Some(first), Some(last)) = (store.first_day(), store.last_day()) else {
+        return Ok(out);
+    };
+    let last = last.min(through);
+    let schema = schema();
+    // The month files there are, with their rows and what they were computed from.
+    let mut months: std::collections::BTreeMap<(i32, u32), (Option<RecordBatch>, MonthMeta)> =
+        std::collections::BTreeMap::new();
+    for (y, m, path) in periods::months(dir)? {
+        let read = periods::read(&path, &schema)?;
+        let (batch, meta) = match read {
+            Some(f) => {
+                let meta = f.meta.as_deref().and_then(MonthMeta::from_text);
+                let batch = arrow_select::concat::concat_batches(&schema, &f.batches).ok();
+                match (batch, meta) {
+                    (Some(b), Some(m)) => (Some(b), m),
+                    // Not ours, or of another format: every day computed again.
+                    _ => (None, MonthMeta::default()),
+                }
+            }
+            None => (None, MonthMeta::default()),
+        };
+        months.insert((y, m), (batch, meta));
+    }
+    // The stale days, in stretches that stay within a month.
+    let mut stretches: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+    let mut day = first;
+    while day <= last {
+        let fresh = months
+            .get(&month_of(day))
+            .is_some_and(|(b, m)| b.is_some() && m.holds(day, &store));
+        if !fresh {
+            match stretches.last_mut() {
+                Some((_, b)) if b.succ_opt() == Some(day) && month_of(*b) == month_of(day) => {
+                    *b = day
+                }
+                _ => stretches.push((day, day)),
+            }
+        }
+        day = match day.succ_opt() {
+            Some(d) => d,
+            None => break,
+        };
+    }
+    // Compute them, and put their hours in their month.
+    let mut touched = std::collections::BTreeSet::new();
+    let mut new_rows: std::collections::BTreeMap<NaiveDate, RecordBatch> = Default::default();
+    let mut new_days: std::collections::BTreeMap<NaiveDate, (Basis, Vec<usize>)> =
+        Default::default();
+    for (a, b) in stretches {
+        if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
+            // What is computed so far is written; the rest at the next call.
+            break;
+        }
+        let run = compute(&store, a, b)?;
+        let basis = Basis::of(&run, &store);
+        let batch = to_batch(&run, a, b)?;
+        let mut d = a;
+        while d <= b {
+            let labels = run
+                .trail
+                .labels
+                .iter()
+                .find(|(x, _)| *x == d)
+                .map(|(_, l)| l.clone())
+                .unwrap_or_default();
+            if let Some(rows) = day_rows(&batch, d) {
+                new_rows.insert(d, rows);
+            }
+            new_days.insert(d, (basis.clone(), labels));
+            touched.insert(month_of(d));
+            out.days += 1;
+            d = match d.succ_opt() {
+                Some(x) => x,
+                None => break,
+            };
+        }
+    }
+    // Months with days no longer in [first, last] (data removed): rewritten too.
+    for (key, (_, meta)) in &months {
+        if meta.days.iter().any(|d| d.day < first || d.day > last) {
+            touched.insert(*key);
+        }
+    }
+    for key in touched {
+        let (old_batch, old_meta) = months.remove(&key).unwrap_or((None, MonthMeta::default()));
+        let mut meta = MonthMeta::default();
+        let mut parts: Vec<RecordBatch> = Vec::new();
+        let (y, m) = key;
+        let mut d = NaiveDate::from_ymd_opt(y, m, 1).ok_or(Error::Calendar(first))?;
+        while month_of(d) == key {
+            if d >= first && d <= last {
+                if let Some((basis, labels)) = new_days.remove(&d) {
+                    let run = match meta.runs.iter().position(|r| *r == basis) {
+                        Some(i) => i,
+                        None => {
+                            meta.runs.push(basis);
+                            meta.runs.len() - 1
+                        }
+                    };
+                    meta.days.push(DayEntry {
+                        day: d,
+                        run,
+                        labels,
+                    });
+                    if let Some(rows) = new_rows.remove(&d) {
+                        parts.push(rows);
+                    }
+                } else if let (Some(e), Some(b)) =
+                    (old_meta.days.iter().find(|e| e.day == d), &old_batch)
+                {
+                    let basis = old_meta.runs[e.run].clone();
+                    let run = match meta.runs.iter().position(|r| *r == basis) {
+                        Some(i) => i,
+                        None => {
+                            meta.runs.push(basis);
+                            meta.runs.len() - 1
+                        }
+                    };
+                    meta.days.push(DayEntry {
+                        day: d,
+                        run,
+                        labels: e.labels.clone(),
+                    });
+                    if let Some(rows) = day_rows(b, d) {
+                        parts.push(rows);
+                    }
+                }
+            }
+            d = match d.succ_opt() {
+                Some(x) => x,
+                None => break,
+            };
+        }
+        if meta.days.is_empty() {
+            periods::remove(fs, dir, key)?;
+            continue;
+        }
+        let batch = arrow_select::concat::concat_batches(&schema, &parts)
+            .map_err(|e| Error::Output(std::io::Error::other(e)))?;
+        out.bytes += periods::write(fs, dir, key, &batch, &meta.to_text())?;
+        out.months += 1;
+    }
+    Ok(out)
+}
+
+/// The periods dataset, kept up to date by the recorder's archive job as days close
+/// ([`crate::store::archive::Derive`]).
+pub struct PeriodsDataset;
+
+impl crate::store::archive::Derive for PeriodsDataset {
+    fn closed(
+        &self,
+        fs: &dyn crate::store::fs::Fs,
+        dir: &std::path::Path,
+        through: NaiveDate,
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<Option<String>, Box<dyn std::error::Error + Send + Sync>> {
+        let r = refresh(fs, dir, through, Some(cancel))?;
+        Ok((r.months > 0).then(|| {
+            format!(
+                "{} day(s) of hours computed, {} month file(s) written ({} bytes)",
+                r.days, r.months, r.bytes
+            )
+        }))
+    }
+}
+
+/// Why the periods dataset could not be brought up to date.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// Reading the days (or a month file) failed.
+    #[error(transparent)]
+    Read(#[from] crate::store::ReadError),
+    /// Computing the hours failed.
+    #[error(transparent)]
+    Export(#[from] Error),
+    /// Writing a month file failed.
+    #[error(transparent)]
+    Write(#[from] crate::store::StoreError),
 }
 
 #[cfg(test)]

@@ -35,6 +35,9 @@ pub struct Trail {
     pub labels: Vec<(NaiveDate, Vec<usize>)>,
     /// Records read after the range.
     pub ahead: usize,
+    /// The days read before the range were every day before it (the data starts there: a
+    /// day recorded earlier later may change the range's first values).
+    pub back_all: bool,
 }
 
 impl Trail {
@@ -77,18 +80,20 @@ fn look_back(
 ) -> Result<(), Error> {
     let mut days = Vec::new();
     let mut bytes = 0;
+    trail.back_all = true;
     for (d, files) in store.before(day) {
+        trail.read(d);
         if !has_record(d, files)? {
             continue;
         }
         days.push((d, files));
         bytes += files.bytes();
         if bytes >= LOOK_BACK_BYTES || days.len() >= LOOK_BACK_DAYS {
+            trail.back_all = false;
             break;
         }
     }
     for (d, files) in days.into_iter().rev() {
-        trail.read(d);
         let mut open = DayRecords::open(d, files)?;
         add_labels(around, open.columns());
         merge(&mut open, |f| {

@@ -85,9 +85,28 @@ pub use super::layout::{FORMAT, OLDEST_FORMAT};
 pub use super::parquet::{ArchiveMeta, Marker, Stored, StoredColumn, META_KEY};
 pub use super::source::SourceFile;
 
+/// A dataset derived from the closed days (the export's periods dataset,
+/// [`crate::export::dataset`]), kept up to date by the job as days close: the store calls it
+/// without knowing what it computes.
+pub trait Derive: Send + Sync {
+    /// Brings the dataset of `dir` up to date through the closed day `through`, through
+    /// `fs`; stops early (leaving it for the next call) when `cancel` is set. Returns a line
+    /// saying what it did, `None` when there was nothing to do.
+    fn closed(
+        &self,
+        fs: &dyn Fs,
+        dir: &Path,
+        through: NaiveDate,
+        cancel: &AtomicBool,
+    ) -> Result<Option<String>, Box<dyn std::error::Error + Send + Sync>>;
+}
+
 /// How to archive.
 #[derive(Clone)]
 pub struct Settings {
+    /// Convert closed days to Parquet (`--archive parquet`); off, closed days stay CSV
+    /// (`--archive csv`) and only [`Settings::derive`] runs.
+    pub convert: bool,
     /// Keep the CSV files beside the Parquet files (`--keep-csv`).
     pub keep_csv: bool,
     /// Inject a failure (tests).
@@ -97,6 +116,8 @@ pub struct Settings {
     pub summary: fn() -> Box<dyn Summarise>,
     /// The file operations (the durable-write seam: [`RealFs`] but in tests).
     pub fs: Arc<dyn Fs>,
+    /// The dataset kept up to date as days close, if any.
+    pub derive: Option<Arc<dyn Derive>>,
 }
 
 impl Settings {
@@ -104,10 +125,12 @@ impl Settings {
     /// the CSV files archived.
     pub fn new(summary: fn() -> Box<dyn Summarise>) -> Settings {
         Settings {
+            convert: true,
             keep_csv: false,
             fail: None,
             summary,
             fs: Arc::new(RealFs),
+            derive: None,
         }
     }
 }
@@ -115,6 +138,8 @@ impl Settings {
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
+            .field("convert", &self.convert)
+            .field("derive", &self.derive.is_some())
             .field("keep_csv", &self.keep_csv)
             .field("fail", &self.fail)
             .finish_non_exhaustive()
@@ -178,6 +203,11 @@ pub enum Report {
     Done(NaiveDate, Outcome),
     /// A day could not be converted; it stays as it was.
     Failed(NaiveDate, CompactError),
+    /// The derived dataset was brought up to date through this day: what it did.
+    Derived(NaiveDate, String),
+    /// The derived dataset could not be brought up to date through this day (the next day
+    /// closed tries again).
+    DeriveFailed(NaiveDate, Box<dyn std::error::Error + Send + Sync>),
 }
 
 enum Msg {
@@ -217,6 +247,7 @@ impl Archiver {
             queue: BTreeSet::new(),
             current: None,
             reports: rtx,
+            derive_due: None,
         };
         let thread = std::thread::Builder::new()
             .name("tic-rec-archive".into())
@@ -283,13 +314,45 @@ struct Job {
     queue: BTreeSet<NaiveDate>,
     current: Option<NaiveDate>,
     reports: mpsc::Sender<Report>,
+    /// The last day known closed, when the derived dataset has not been brought up to it.
+    derive_due: Option<NaiveDate>,
 }
 
 impl Job {
     fn queue_before(&mut self, before: NaiveDate) {
-        if let Ok(c) = Catalog::open(&self.dir) {
-            self.queue.extend(days_to_compact(&c, Some(before)));
+        if self.settings.convert {
+            if let Ok(c) = Catalog::open(&self.dir) {
+                self.queue.extend(days_to_compact(&c, Some(before)));
+            }
         }
+        self.closed_through(before.pred_opt());
+    }
+
+    /// Every day through `day` is closed.
+    fn closed_through(&mut self, day: Option<NaiveDate>) {
+        if let Some(d) = day {
+            if self.derive_due.is_none_or(|due| d > due) {
+                self.derive_due = Some(d);
+            }
+        }
+    }
+
+    /// Brings the derived dataset up to the last closed day, if it is due.
+    fn derive(&mut self) -> bool {
+        let (Some(derive), Some(through)) = (self.settings.derive.clone(), self.derive_due) else {
+            return true;
+        };
+        let r = derive.closed(&*self.settings.fs, &self.dir, through, &self.cancel);
+        if self.cancel.load(Ordering::Relaxed) {
+            return false;
+        }
+        self.derive_due = None;
+        let report = match r {
+            Ok(None) => return true,
+            Ok(Some(line)) => Report::Derived(through, line),
+            Err(e) => Report::DeriveFailed(through, e),
+        };
+        self.reports.send(report).is_ok()
     }
 
     fn take(&mut self, msg: Msg, draining: &mut bool) {
@@ -298,7 +361,10 @@ impl Job {
                 match self.current {
                     None => self.queue_before(day),
                     Some(prev) if prev != day => {
-                        self.queue.insert(prev);
+                        if self.settings.convert {
+                            self.queue.insert(prev);
+                        }
+                        self.closed_through(day.pred_opt());
                     }
                     Some(_) => {}
                 }
@@ -350,7 +416,8 @@ impl Job {
                 .copied()
                 .find(|d| Some(*d) != self.current)
             else {
-                if draining {
+                // Every closed day converted: bring the derived dataset up to them.
+                if !self.derive() || draining {
                     return;
                 }
                 continue;

@@ -93,12 +93,12 @@ impl Tree {
     }
 
     fn holds(self, kind: DayFileName) -> bool {
-        match (self, kind) {
-            (Tree::Legacy, _) => true,
-            (Tree::Journal, DayFileName::Csv(..)) => true,
-            (Tree::Records, DayFileName::Parquet(_)) => true,
-            _ => false,
-        }
+        matches!(
+            (self, kind),
+            (Tree::Legacy, _)
+                | (Tree::Journal, DayFileName::Csv(..))
+                | (Tree::Records, DayFileName::Parquet(_))
+        )
     }
 }
 

@@ -52,6 +52,14 @@ pub enum ReadError {
         /// What is wrong.
         reason: String,
     },
+    /// A periods month file whose bytes are not one (truncated, garbled, not ours).
+    #[error("{path:?}: not a readable periods file: {reason}")]
+    Periods {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// An archived day of a later format than this build reads (a downgrade).
     #[error(
         "{path:?}: archive format {found}, written by a newer tic-rec (this one reads formats \

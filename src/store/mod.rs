@@ -140,7 +140,9 @@ pub mod fs;
 mod layout;
 mod lock;
 mod migrate;
+mod packed;
 mod parquet;
+pub mod periods;
 mod read;
 mod row;
 mod source;
@@ -186,7 +188,9 @@ mod tests {
         ("layout", include_str!("layout.rs")),
         ("lock", include_str!("lock.rs")),
         ("migrate", include_str!("migrate.rs")),
+        ("packed", include_str!("packed.rs")),
         ("parquet", include_str!("parquet.rs")),
+        ("periods", include_str!("periods.rs")),
         ("read", include_str!("read.rs")),
         ("row", include_str!("row.rs")),
         ("source", include_str!("source.rs")),
