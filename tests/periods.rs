@@ -187,3 +187,160 @@ fn sums_across_both_dst_days(contract: Contract, step: i64) {
         );
     }
 }
+
+/// Cuts the CSV rows of `[a, b)` out of a recorded day (a gap in the records).
+fn cut(dir: &Path, d: NaiveDate, a: i64, b: i64) {
+    let path = tic_rec::store::day_file(dir, d, 0);
+    let text = std::fs::read_to_string(&path).expect("read");
+    let kept: Vec<&str> = text
+        .lines()
+        .enumerate()
+        .filter(|(i, l)| {
+            *i == 0 || {
+                let t = chrono::DateTime::parse_from_rfc3339(l.split(',').next().expect("time"))
+                    .expect("rfc3339")
+                    .timestamp();
+                t < a || t >= b
+            }
+        })
+        .map(|(_, l)| l)
+        .collect();
+    std::fs::write(&path, kept.join("\n") + "\n").expect("write");
+}
+
+/// The periods dataset written as `compact` and the recorder write it (all closed days, or
+/// all but the last), then every export read from it: the same rows as reading every day
+/// (ReadMode::Scan) for every period and many ranges; a day changed since (rows appended)
+/// is read again, and so is one made stale by the day after it changing.
+#[test]
+fn exports_read_from_the_periods_dataset_give_every_number_of_a_full_read() {
+    use tic_rec::export::dataset::refresh;
+    use tic_rec::store::fs::RealFs;
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A Tempo meter (NGTF says so) recorded as CSV days, across the March DST day.
+    let bin = env!("CARGO_BIN_EXE_tic-rec");
+    let mut sim = std::process::Command::new(bin)
+        .args([
+            "simulate",
+            "--contract",
+            "tempo",
+            "--start",
+            "2026-03-26T00:00:05",
+        ])
+        .args(["--duration", "8days", "--frame-interval", "47s"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("simulate");
+    let out = std::process::Command::new(bin)
+        .args(["record", "--replay", "-", "--archive", "csv", "--data-dir"])
+        .arg(dir.path())
+        .stdin(sim.stdout.take().expect("stdout"))
+        .output()
+        .expect("record");
+    assert!(sim.wait().expect("simulate").success());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(dir.path().join("periods"));
+    // A gap across a night (a day without a file), glitches next to midnight.
+    cut(
+        dir.path(),
+        day(2026, 3, 30),
+        local(2026, 3, 30, 22),
+        local(2026, 3, 31, 0),
+    );
+    let _ = std::fs::remove_file(tic_rec::store::day_file(dir.path(), day(2026, 3, 31), 0));
+    cut(
+        dir.path(),
+        day(2026, 4, 1),
+        local(2026, 4, 1, 0),
+        local(2026, 4, 1, 2),
+    );
+    glitch(dir.path(), day(2026, 3, 28), local(2026, 3, 28, 0), 7, "0");
+    glitch(
+        dir.path(),
+        day(2026, 4, 2),
+        local(2026, 4, 2, 0),
+        7,
+        "99999999",
+    );
+    let (first, last) = (day(2026, 3, 26), day(2026, 4, 3));
+    // The recorder's view: every day but the last is closed.
+    let r = refresh(&RealFs, dir.path(), day(2026, 4, 2), None).expect("refresh");
+    assert_eq!(r.months, 2, "{r:?}");
+    let index = dir.path().join(".tic-rec-index");
+    let same = |what: &str| {
+        let store = Catalog::open(dir.path()).expect("catalog");
+        let mut ranges = vec![
+            (first, last),
+            (first, day(2026, 3, 31)),
+            (day(2026, 4, 1), last),
+        ];
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..6 {
+            let a = first + chrono::Days::new(rng.u64(0..9));
+            let b = a + chrono::Days::new(rng.u64(0..4));
+            ranges.push((a, b.min(last)));
+        }
+        for (a, b) in ranges {
+            for period in [
+                Period::Hour,
+                Period::Day,
+                Period::Week,
+                Period::Month,
+                Period::Year,
+            ] {
+                let opt = |mode| Options {
+                    period,
+                    from: Some(a),
+                    to: Some(b),
+                    mode,
+                };
+                let fast =
+                    export::export_store(&store, &opt(Mode::Index), &mut Quiet).expect("export");
+                let full =
+                    export::export_store(&store, &opt(Mode::Scan), &mut Quiet).expect("export");
+                assert_eq!(fast.labels, full.labels, "{what} {a} {b} {period:?}");
+                assert_eq!(fast.rows, full.rows, "{what} {a} {b} {period:?}");
+                // Every output column (hc_wh, hp_wh, the Tempo colours…): the classes each
+                // index is counted in may be learned from more days around the range, never
+                // to other numbers.
+                assert_eq!(
+                    export::output::columns(&fast),
+                    export::output::columns(&full),
+                    "{what} {a} {b} {period:?}"
+                );
+            }
+        }
+    };
+    same("fresh");
+    // Closed days only: read from the dataset, no day summary needed.
+    let _ = std::fs::remove_dir_all(&index);
+    let store = Catalog::open(dir.path()).expect("catalog");
+    let opt = Options {
+        period: Period::Month,
+        from: Some(first),
+        to: Some(day(2026, 4, 2)),
+        mode: Mode::Index,
+    };
+    export::export_store(&store, &opt, &mut Quiet).expect("export");
+    assert!(!index.exists(), "the closed days came from periods/");
+    // A closed day grows (a replay of its hours): it and the day before are read again.
+    let p = tic_rec::store::day_file(dir.path(), day(2026, 3, 29), 0);
+    let mut text = std::fs::read_to_string(&p).expect("read");
+    text.push_str("2026-03-29T23:59:59+02:00,meter,041876097171,HP BLEU,2,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,6,6\n");
+    std::fs::write(&p, text).expect("write");
+    same("a day changed");
+    // The dataset brought up to date again, everything closed.
+    let r = refresh(&RealFs, dir.path(), last, None).expect("refresh");
+    // March's days were one run (the 29th is in what it read): computed again; April's
+    // first two read only from the 30th on: kept; the 3rd, now closed, computed.
+    assert_eq!(
+        (r.days, r.months),
+        (7, 2),
+        "only the stale days again: {r:?}"
+    );
+    same("refreshed");
+}

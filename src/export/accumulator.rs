@@ -236,6 +236,8 @@ pub struct Accumulator {
     first: Option<i64>,
     last: Option<i64>,
     tariffs: Tariffs,
+    /// The last contract name (NGTF/OPTARIF) learned.
+    contract: String,
     /// The identity of each period, when asked for ([`Accumulator::with_identities`]), and
     /// the last one seen.
     ids: Option<(Vec<Identity>, Identity)>,
@@ -266,6 +268,7 @@ impl Accumulator {
             first: None,
             last: None,
             tariffs: Tariffs::default(),
+            contract: String::new(),
             ids: None,
         }
     }
@@ -345,6 +348,10 @@ impl Accumulator {
         if let Some(n) = rec.ntarf {
             self.tariffs.learn(n, &rec.tariff);
         }
+        if !rec.contract.is_empty() && self.contract != rec.contract {
+            self.tariffs.learn_contract(&rec.contract);
+            self.contract.clone_from(&rec.contract);
+        }
         for k in 0..N_ENERGY {
             if let Some(v) = rec.energy[k] {
                 self.guards.update(k, t, v, &mut self.periods);
@@ -421,6 +428,10 @@ impl Accumulator {
         }
         for (n, l) in &day.tariffs {
             self.tariffs.learn(*n, l);
+        }
+        if !day.facts.contract.is_empty() && self.contract != day.facts.contract {
+            self.tariffs.learn_contract(&day.facts.contract);
+            self.contract.clone_from(&day.facts.contract);
         }
         if let Some((ids, seen)) = &mut self.ids {
             // A clean day has one meter; its contract is the last one it named.

@@ -294,8 +294,23 @@ pub fn indexed(
     acc: &mut Accumulator,
     observer: &mut dyn ExportObserver,
 ) -> Result<Vec<usize>, Error> {
+    let (present, around) = indexed_parts(store, from, to, bounds, acc, observer)?;
+    Ok(columns(present, around))
+}
+
+/// [`indexed`], the energy labels of the range's files and those of the days read around it
+/// apart (the export's columns are the first, or the second when there are none).
+pub fn indexed_parts(
+    store: &Catalog,
+    from: NaiveDate,
+    to: NaiveDate,
+    bounds: &[i64],
+    acc: &mut Accumulator,
+    observer: &mut dyn ExportObserver,
+) -> Result<(Vec<usize>, Vec<usize>), Error> {
     if bounds.iter().any(|b| b.rem_euclid(3600) != 0) {
-        return scan(store, from, to, acc, observer);
+        let columns = scan(store, from, to, acc, observer)?;
+        return Ok((columns.clone(), columns));
     }
     announce(store, from, to, observer);
     let mut cache = Cache::new(store.dir());
@@ -337,7 +352,7 @@ pub fn indexed(
         }
     }
     look_ahead(store, to, acc, &mut around, &mut trail)?;
-    Ok(columns(present, around))
+    Ok((present, around))
 }
 
 /// The facts ([`DayFacts`]) of every recorded day of `[from, to]`, from the day summaries:

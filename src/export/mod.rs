@@ -94,6 +94,7 @@ mod periods;
 mod reader;
 mod records;
 mod run;
+mod summed;
 mod table;
 mod tariff;
 

@@ -1,0 +1,197 @@
+//! An export made from what is already summed: the hours of the periods dataset
+//! ([`super::dataset`]) for the closed days whose hours still hold, the export's own reading
+//! (day summaries, rows) for the others — the day being recorded, a day changed since its
+//! hours were computed — then every hour summed into the periods asked
+//! ([`super::dataset::aggregate`]). The answer is the one reading every day gives, to the Wh
+//! and in every quality column: the hours are those an export of them gives, and an export's
+//! periods are made of whole hours.
+//!
+//! Used by [`super::ReadMode::Index`] (the default) when the range has closed days in the
+//! dataset, no probe (the cost engine's instants inside an hour), and tariff names that agree
+//! (a contract change in or around the range is read the long way, where each index's class
+//! is the one the export learns in order).
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+use super::accumulator::Accumulator;
+use super::dataset::{self, from_batch, month_of, MonthMeta};
+use super::periods::boundaries;
+use super::table::{Row, Table};
+use super::tariff::Tariffs;
+use super::{feed, Catalog, DayRead, Error, ExportObserver, Period};
+use crate::store::periods;
+use crate::tic::labels::Calendar;
+
+/// The hours of the closed days of `[from, to]` found in the dataset and still holding.
+struct Closed {
+    hours: BTreeMap<NaiveDate, Vec<Row>>,
+    labels: Vec<usize>,
+    names: Vec<(u8, String)>,
+    /// The calendars the days' contracts name.
+    calendars: Vec<Calendar>,
+}
+
+/// Reads the month files of `[from, to]` and keeps the days whose hours hold.
+fn closed_days(store: &Catalog, from: NaiveDate, to: NaiveDate) -> Option<Closed> {
+    let schema = dataset::schema();
+    let mut out = Closed {
+        hours: BTreeMap::new(),
+        labels: Vec::new(),
+        names: Vec::new(),
+        calendars: Vec::new(),
+    };
+    let files = periods::months(store.dir()).ok()?;
+    for (y, m, path) in files {
+        let (a, b) = (month_of(from), month_of(to));
+        if (y, m) < a || (y, m) > b {
+            continue;
+        }
+        // A month file that does not read is not used (the days are read instead).
+        let Ok(Some(file)) = periods::read(&path, &schema) else {
+            continue;
+        };
+        let Some(meta) = file.meta.as_deref().and_then(MonthMeta::from_text) else {
+            continue;
+        };
+        let mut rows: BTreeMap<NaiveDate, Vec<Row>> = BTreeMap::new();
+        let mut contracts: BTreeMap<NaiveDate, String> = BTreeMap::new();
+        for batch in &file.batches {
+            let Ok(hours) = from_batch(batch) else {
+                rows.clear();
+                break;
+            };
+            for h in hours {
+                if let Some(d) = crate::store::local_day(h.row.start) {
+                    rows.entry(d).or_default().push(h.row);
+                    if !h.id.contract.is_empty() {
+                        contracts.insert(d, h.id.contract);
+                    }
+                }
+            }
+        }
+        for e in &meta.days {
+            if e.day < from || e.day > to || !meta.holds(e.day, store) {
+                continue;
+            }
+            let Some(hours) = rows.remove(&e.day) else {
+                continue;
+            };
+            // Every hour of the day, in order.
+            let (Some(start), Some(end)) = (
+                crate::store::midnight(e.day),
+                e.day.succ_opt().and_then(crate::store::midnight),
+            ) else {
+                continue;
+            };
+            let whole = hours.len() as i64 == (end - start) / 3600
+                && hours
+                    .iter()
+                    .enumerate()
+                    .all(|(i, h)| h.start == start + 3600 * i as i64 && h.end == h.start + 3600);
+            if !whole {
+                continue;
+            }
+            for &k in &e.labels {
+                if !out.labels.contains(&k) {
+                    out.labels.push(k);
+                }
+            }
+            out.names.extend(meta.tariffs(e.day).iter().cloned());
+            if let Some(c) = contracts.get(&e.day).and_then(|c| Calendar::of(c)) {
+                out.calendars.push(c);
+            }
+            out.hours.insert(e.day, hours);
+        }
+    }
+    Some(out)
+}
+
+/// The export of `[from, to]` in periods of `period` from the dataset and the days it lacks;
+/// `None` when the dataset holds none of the range's days, or when the range must be read
+/// the long way (see the module docs).
+pub fn export(
+    store: &Catalog,
+    period: Period,
+    from: NaiveDate,
+    to: NaiveDate,
+    observer: &mut dyn ExportObserver,
+) -> Result<Option<Table>, Error> {
+    let bounds = boundaries(period, from, to)?;
+    if bounds.iter().any(|b| b.rem_euclid(3600) != 0) {
+        return Ok(None);
+    }
+    let Some(closed) = closed_days(store, from, to) else {
+        return Ok(None);
+    };
+    if closed.hours.is_empty() {
+        return Ok(None);
+    }
+    // The days the dataset lacks, in stretches, read as an export reads them (hour by hour).
+    let mut stretches: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+    let mut d = from;
+    while d <= to {
+        if !closed.hours.contains_key(&d) {
+            match stretches.last_mut() {
+                Some((_, b)) if b.succ_opt() == Some(d) => *b = d,
+                _ => stretches.push((d, d)),
+            }
+        }
+        d = match d.succ_opt() {
+            Some(x) => x,
+            None => break,
+        };
+    }
+    let mut hours: Vec<Row> = Vec::new();
+    let mut present = closed.labels.clone();
+    let mut around = Vec::new();
+    let mut names = closed.names.clone();
+    let mut calendars = closed.calendars.clone();
+    for (a, b) in stretches {
+        let hour_bounds = boundaries(Period::Hour, a, b)?;
+        let mut acc = Accumulator::with_probes(hour_bounds.clone(), Vec::new());
+        let (p, r) = feed::indexed_parts(store, a, b, &hour_bounds, &mut acc, observer)?;
+        let (table, _) = acc.finish_probed(if p.is_empty() { &r } else { &p }, true);
+        for k in p {
+            if !present.contains(&k) {
+                present.push(k);
+            }
+        }
+        around.extend(r);
+        names.extend(dataset::tariff_names(&table.tariffs));
+        calendars.extend(table.tariffs.calendar());
+        hours.extend(table.rows);
+    }
+    // Tariff names or calendars that disagree (a contract change): read the long way.
+    let mut tariffs = Tariffs::default();
+    if let Some(c) = calendars.first() {
+        if calendars.iter().any(|x| x != c) {
+            return Ok(None);
+        }
+        tariffs.learn_contract(c.display_name());
+    }
+    let mut seen: BTreeMap<u8, &str> = BTreeMap::new();
+    for (n, name) in &names {
+        if seen.insert(*n, name).is_some_and(|before| before != name) {
+            return Ok(None);
+        }
+        tariffs.learn(*n, name);
+    }
+    if present.is_empty() {
+        // No file in the range: its columns are those of the days around it.
+        return Ok(None);
+    }
+    present.sort_unstable();
+    for (day, h) in &closed.hours {
+        observer.day_read(*day, DayRead::Index);
+        hours.extend(h.iter().cloned());
+    }
+    hours.sort_by_key(|h| h.start);
+    let rows = dataset::aggregate(&hours, &bounds, &present);
+    Ok(Some(Table {
+        labels: present,
+        tariffs,
+        rows,
+    }))
+}
