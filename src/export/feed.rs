@@ -250,7 +250,7 @@ fn acquire(
                     .then(|| r.parquet())
                     .flatten()
                     .and_then(|p| p.summary())
-                    .and_then(DaySummary::from_text);
+                    .and_then(|s| DaySummary::from_text(&s));
                 let st: Option<Vec<Stamp>> = r.stamps();
                 let footer = from_footer.is_some();
                 let s = from_footer.or_else(|| st.as_deref().and_then(|st| cache.load(*day, st)));

@@ -35,7 +35,10 @@ use super::layout::{parquet_file, root_of, temp_dir, temp_name};
 use super::parquet::{self, DayWriter, ParquetDay, PushError};
 use super::read::{DayReader, Inherit, Resolved};
 use super::row::{Columns, Encoding, Next};
-use super::source::{file_name, has_line_end, head_of, line_end_within, Relation, SourceFile};
+use super::source::{
+    file_name, has_line_end, head_of, line_end_within, Relation, SourceFile, Stamp,
+};
+use super::summaries;
 
 /// A conversion error, naming the file.
 #[derive(Debug, thiserror::Error)]
@@ -174,9 +177,10 @@ pub enum Fail {
     Abort(Step),
 }
 
-/// Makes a day's summary from its rows, kept in its Parquet file's footer
-/// ([`super::parquet::SUMMARY_KEY`]): what it says is the caller's (the export's
-/// [`crate::export::Summariser`]), the store keeps the text.
+/// Makes a day's summary from its rows while it is converted, kept in the summary cache
+/// ([`super::SummaryCache`]) once the Parquet file is in place (archives of format 2 kept it
+/// in their footer, [`super::parquet::SUMMARY_KEY`]): what it says is the caller's (the
+/// export's [`crate::export::Summariser`]), the store keeps the text.
 pub trait Summarise {
     /// A new day whose columns are `columns`.
     fn start(&mut self, columns: &[String]);
@@ -184,8 +188,11 @@ pub trait Summarise {
     fn row(&mut self, day: &DayReader);
     /// Damaged rows skipped at `time`.
     fn damaged(&mut self, time: i64);
-    /// The summary to keep with the day (none: the day has none).
-    fn finish(&mut self) -> Option<String>;
+    /// The day's rows are all given.
+    fn finish(&mut self);
+    /// The summary to keep for the day whose files now have `stamps` (none: the day has
+    /// none).
+    fn cached(&mut self, stamps: Vec<Stamp>) -> Option<String>;
 }
 
 /// No summary.
@@ -195,7 +202,8 @@ impl Summarise for NoSummary {
     fn start(&mut self, _columns: &[String]) {}
     fn row(&mut self, _day: &DayReader) {}
     fn damaged(&mut self, _time: i64) {}
-    fn finish(&mut self) -> Option<String> {
+    fn finish(&mut self) {}
+    fn cached(&mut self, _stamps: Vec<Stamp>) -> Option<String> {
         None
     }
 }
@@ -614,6 +622,13 @@ fn write_day(
         .map_err(io_err("rename to", target))?;
     inject(options.fail, Step::AfterRename)?;
     sync_dir(fs, &dir)?;
+    // The day's summary, for the export of the day (best effort: a missing one is made
+    // again from the rows).
+    if let (Some(root), Some(stamp)) = (root_of(target), Stamp::of(target)) {
+        if let Some(text) = summarise.cached(vec![stamp]) {
+            let _ = summaries::save(fs, &root, day, &text);
+        }
+    }
     inject(options.fail, Step::BeforeRemove)?;
     let r = remove_covered(files, &meta.sources, options)?;
     Ok(Outcome::Converted {
@@ -743,8 +758,8 @@ fn write_once(
     w.set_damage(r.damage());
     let (sources, absorbed) = sources_of(options.fs, &mut r)?;
     w.set_sources(sources, absorbed);
-    let summary = summarise.finish();
-    let (meta, file) = w.finish(summary).map_err(|e| write_err(temp, e))?;
+    summarise.finish();
+    let (meta, file) = w.finish().map_err(|e| write_err(temp, e))?;
     file.sync_all().map_err(io_err("fsync", temp))?;
     let digest = meta.text_digest;
     Ok(Ok((meta, digest)))

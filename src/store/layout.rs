@@ -52,8 +52,9 @@ pub fn temp_dir(dir: &Path) -> PathBuf {
 
 /// The archive format version written (key `tic-rec.archive`, field `format`). Format 2
 /// added where each source's rows end and the sources absorbed from an earlier archive of
-/// the day; format 1 files are still read.
-pub const FORMAT: u64 = 2;
+/// the day; format 3 the `meter_id` column, packed footer texts and no copy of the Arrow
+/// schema; formats 1 and 2 are still read.
+pub const FORMAT: u64 = 3;
 /// The oldest archive format read.
 pub const OLDEST_FORMAT: u64 = 1;
 
