@@ -593,9 +593,9 @@ fn a_corrupt_index_is_ignored_and_rebuilt() {
     let (scan, _) = lib_export(dir.path(), Period::Hour, ReadMode::Scan);
     lib_export(dir.path(), Period::Hour, ReadMode::Index);
     let idx = |d: u32| {
-        let mut p = day_path(&dir.path().join(INDEX_DIR), 2026, 4, d).into_os_string();
-        p.push(".idx");
-        std::path::PathBuf::from(p)
+        dir.path()
+            .join(INDEX_DIR)
+            .join(format!("2026/04/2026-04-{d:02}.csv.idx"))
     };
     let good = std::fs::read_to_string(idx(2)).expect("index");
     std::fs::write(idx(1), "garbage\n\0\u{1}").expect("write");

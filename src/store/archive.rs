@@ -339,8 +339,14 @@ impl Job {
 
     /// Brings the derived dataset up to the last closed day, if it is due.
     fn derive(&mut self) -> bool {
-        let (Some(derive), Some(through)) = (self.settings.derive.clone(), self.derive_due) else {
+        let (Some(derive), Some(due)) = (self.settings.derive.clone(), self.derive_due) else {
             return true;
+        };
+        // Never the day being recorded (a replay of an old capture records a day before the
+        // host's yesterday).
+        let through = match self.current.and_then(|c| c.pred_opt()) {
+            Some(before) => due.min(before),
+            None => due,
         };
         let r = derive.closed(&*self.settings.fs, &self.dir, through, &self.cancel);
         if self.cancel.load(Ordering::Relaxed) {

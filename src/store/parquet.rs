@@ -235,7 +235,7 @@ impl ArchiveMeta {
                 Some("time") => Stored::Time,
                 Some("int") => Stored::Int,
                 Some("text") => Stored::Text,
-                Some("meter_id") if format >= 3 => Stored::MeterId,
+                Some("meter_id") => Stored::MeterId,
                 Some("raw") => {
                     let of = c["of"].as_str().ok_or_else(|| bad("stored"))?;
                     Stored::Raw(

@@ -78,7 +78,7 @@ pub(crate) fn save(fs: &dyn Fs, dir: &Path, day: NaiveDate, text: &str) -> Resul
     save_in(fs, &dir.join(INDEX_DIR), day, text)
 }
 
-/// Writes `text` (packed) as the summary of `day` in the cache at `root`.
+/// Writes `text` as the summary of `day` in the cache at `root`.
 fn save_in(fs: &dyn Fs, root: &Path, day: NaiveDate, text: &str) -> Result<(), StoreError> {
     let path = path_in(root, day);
     let dir = path.parent().unwrap_or(root);
@@ -89,7 +89,7 @@ fn save_in(fs: &dyn Fs, root: &Path, day: NaiveDate, text: &str) -> Result<(), S
         source,
     };
     let mut file = AtomicFile::create(fs, &path).map_err(io)?;
-    file.write_all(packed::pack(text).as_bytes()).map_err(io)?;
+    file.write_all(text.as_bytes()).map_err(io)?;
     file.commit(Durability::Unsynced).map_err(io)
 }
 
