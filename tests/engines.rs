@@ -283,9 +283,26 @@ fn meter_of(dir: &Path) -> String {
         .clone()
 }
 
+/// The fleet, built once for the whole run (a failure to build it is told to every test,
+/// once, without building it again).
 fn fleet() -> &'static Fleet {
-    static FLEET_DIR: OnceLock<Fleet> = OnceLock::new();
-    FLEET_DIR.get_or_init(|| {
+    static FLEET_DIR: OnceLock<Result<Fleet, String>> = OnceLock::new();
+    let built = FLEET_DIR.get_or_init(|| {
+        std::panic::catch_unwind(build_fleet).map_err(|e| {
+            e.downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "a panic".to_owned())
+        })
+    });
+    match built {
+        Ok(f) => f,
+        Err(e) => panic!("the fleet could not be built: {e}"),
+    }
+}
+
+fn build_fleet() -> Fleet {
+    {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path();
         // Two at a time: the machine has two cores.
@@ -337,22 +354,22 @@ fn fleet() -> &'static Fleet {
             want,
             want_archive,
         }
-    })
+    }
 }
 
 /// One result of a recipe.
 #[derive(Debug)]
-struct Result {
+struct Answer {
     name: String,
     columns: Vec<String>,
     rows: Vec<Vec<serde_json::Value>>,
 }
 
-impl Result {
-    fn parse(line: &str) -> Result {
+impl Answer {
+    fn parse(line: &str) -> Answer {
         let v: serde_json::Value = serde_json::from_str(line).expect("a result line");
         let text = |x: &serde_json::Value| x.as_str().expect("text").to_owned();
-        Result {
+        Answer {
             name: text(&v["name"]),
             columns: v["columns"]
                 .as_array()
@@ -398,7 +415,7 @@ const RESULTS: [&str; 6] = [
 ];
 
 /// Runs `engine`'s recipe as written in the fleet's directory; its results by name.
-fn run(engine: &str, modules: &[&str]) -> Option<BTreeMap<String, Result>> {
+fn run(engine: &str, modules: &[&str]) -> Option<BTreeMap<String, Answer>> {
     let python = common::python_readers()?;
     let probe = Command::new(&python)
         .arg("-c")
@@ -434,7 +451,7 @@ fn run(engine: &str, modules: &[&str]) -> Option<BTreeMap<String, Result>> {
             .lines()
             .filter(|l| l.starts_with("{\"name\""))
             .map(|l| {
-                let r = Result::parse(l);
+                let r = Answer::parse(l);
                 (r.name.clone(), r)
             })
             .collect(),
@@ -447,7 +464,7 @@ fn int(v: &serde_json::Value) -> Option<i64> {
 }
 
 /// Compares `engine`'s results with the export's numbers.
-fn check(engine: &str, got: &BTreeMap<String, Result>) {
+fn check(engine: &str, got: &BTreeMap<String, Answer>) {
     let f = fleet();
     for name in RESULTS {
         let r = got

@@ -395,6 +395,11 @@ impl Job {
             // Take every message waiting; block for one when there is nothing to do.
             loop {
                 let idle = !self.queue.iter().any(|d| Some(*d) != self.current);
+                // Nothing to convert: the derived dataset is brought up to the closed days
+                // before waiting for the next one.
+                if idle && !draining && self.derive_due.is_some() && !self.derive() {
+                    return;
+                }
                 let msg = if idle && !draining {
                     match rx.recv() {
                         Ok(m) => Some(m),
