@@ -212,28 +212,52 @@ fn copy_while_recording(work: &Path, copy: &Path) -> String {
         .spawn()
         .expect("record");
     let mut stdin = rec.stdin.take().expect("stdin");
+    // What the recorder says, as it says it.
+    let said = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let said = std::sync::Arc::clone(&said);
+        let mut stderr = rec.stderr.take().expect("stderr");
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                said.lock()
+                    .expect("said")
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
     // Two days and a bit (frames are a few hundred bytes each, evenly spread over 3 days).
     let cut = bytes.len() * 7 / 9;
     stdin.write_all(&bytes[..cut]).expect("feed");
     stdin.flush().expect("flush");
-    let day2 = live.join("records/2026/10/2026-10-25.parquet");
     let periods = live.join("periods/2026/2026-10.parquet");
+    let day2 = chrono::NaiveDate::from_ymd_opt(2026, 10, 25).expect("date");
+    let has_day2 = || {
+        let schema = tic_rec::export::dataset::schema();
+        let Ok(Some(m)) = tic_rec::store::periods::read(&periods, &schema) else {
+            return false;
+        };
+        m.meta
+            .as_deref()
+            .and_then(tic_rec::export::dataset::MonthMeta::from_text)
+            .is_some_and(|m| m.days.iter().any(|d| d.day == day2))
+    };
     wait_for(
-        "the recorder to archive the first two days",
+        "the recorder to archive the first two days and add their hours to periods/",
         Duration::from_secs(120),
-        || day2.exists() && periods.exists(),
+        has_day2,
     );
     // The recorder holds its lock and writes the third day meanwhile.
     copy_tree(&live, copy);
     stdin.write_all(&bytes[cut..]).expect("feed");
     drop(stdin);
-    let mut err = String::new();
-    rec.stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut err)
-        .expect("stderr");
-    assert!(rec.wait().expect("record").success(), "{err}");
+    let status = rec.wait().expect("record");
+    reader.join().expect("reader");
+    let err = said.lock().expect("said").clone();
+    assert!(status.success(), "{err}");
     let copied = files(copy);
     assert!(
         copied.iter().any(|p| p.starts_with("journal")),
@@ -333,6 +357,18 @@ fn build_fleet() -> Fleet {
                         "{set}/ holds Parquet files only: {}",
                         f.display()
                     );
+                }
+            }
+            // Every hour of every month file names its meter, leading zeros kept.
+            let schema = tic_rec::export::dataset::schema();
+            for (_, _, path) in tic_rec::store::periods::months(&d).expect("months") {
+                let file = tic_rec::store::periods::read(&path, &schema)
+                    .expect("read")
+                    .expect("there");
+                for b in &file.batches {
+                    for h in tic_rec::export::dataset::from_batch(b).expect("hours") {
+                        assert_eq!(h.id.meter, m.id, "{}", path.display());
+                    }
                 }
             }
             want.extend(export_month(&d, None));

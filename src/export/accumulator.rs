@@ -482,7 +482,8 @@ impl Accumulator {
 
     /// [`Accumulator::finish_probed`], and the identity of every period (empty unless asked
     /// for with [`Accumulator::with_identities`]): a period without a record has the one of
-    /// the last period before it that had one (or of the records read before the range).
+    /// the last period before it that had one (or of the records read before the range; the
+    /// periods before the first record, that of the first).
     pub fn finish_all(
         mut self,
         present: &[usize],
@@ -495,6 +496,12 @@ impl Accumulator {
                     carried.clone_from(id);
                 } else {
                     id.clone_from(&carried);
+                }
+            }
+            // Periods before the first record read: the first identity there is.
+            if let Some(first) = ids.iter().find(|id| **id != Identity::default()).cloned() {
+                for id in ids.iter_mut().take_while(|id| **id == Identity::default()) {
+                    id.clone_from(&first);
                 }
             }
             ids
