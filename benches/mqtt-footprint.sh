@@ -52,5 +52,8 @@ run() {
 run no-mqtt
 run mqtt --mqtt "mqtt://127.0.0.1:$port"
 echo "state messages received: $(grep -c '"SINSTS"' "$tmp/sub.out" || true)"
+grep '"SINSTS"' "$tmp/sub.out" | awk '{ n++; b += length($0) + 1 } END { if (n) printf "state message: %d bytes on average (%.1f MB a day at one every 10 s)\n", b / n, b / n * 8640 / 1e6 }'
+mosquitto_sub -h 127.0.0.1 -p "$port" -t 'homeassistant/#' --retained-only -W 1 2>/dev/null \
+    | awk '{ n++; b += length($0) + 1 } END { printf "discovery: %d retained configs, %d bytes\n", n, b }' || true
 # The release profile's artifacts (the bench profile would build everything again).
 cargo bench --quiet --profile release --bench mqtt_latency

@@ -14,6 +14,7 @@
 //!   live inside the recorder.
 //! - [`sim`]: a simulated meter for the demo, the tests and the benchmarks.
 //! - [`mqtt`]: Home Assistant over MQTT, an observer of the recording loop.
+//! - [`systemd`]: the service's READY, STATUS and watchdog pings, an observer of the loop.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -25,4 +26,5 @@ pub mod record;
 pub mod serve;
 pub mod sim;
 pub mod store;
+pub mod systemd;
 pub mod tic;

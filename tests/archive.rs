@@ -6,37 +6,40 @@
 
 mod common;
 
+common::harness!(
+    every_export_is_byte_identical_after_compaction,
+    historique_and_tempo_days_across_the_march_dst_day,
+    archived_days_are_read_from_periods_or_from_the_summaries_kept_when_archived,
+    a_crash_at_every_step_leaves_each_day_readable_once_and_the_next_run_finishes,
+    a_truncated_or_garbled_parquet_file_is_an_error_or_falls_back_to_its_csv,
+    duckdb_pandas_and_pyarrow_load_the_archive_typed,
+    the_recorder_archives_the_days_it_closes,
+    at_start_up_the_recorder_archives_the_closed_days_it_finds,
+    real_captures_export_the_same_rows_once_archived,
+    mixed::format_1_archives_are_read_and_archived_again,
+    mixed::an_unreadable_parquet_is_never_replaced,
+    mixed::a_damaged_parquet_is_rebuilt_only_from_csv_files_holding_its_rows,
+    mixed::a_csv_file_the_recorder_has_open_is_kept,
+    mixed::only_stale_temporary_files_are_removed,
+    mixed::replaying_a_capture_twice_reads_each_row_once,
+    mixed::a_day_archived_while_it_is_opened_is_listed_again,
+    mixed::an_empty_or_torn_header_day_has_no_rows,
+    mixed::a_verified_parquet_is_never_rebuilt_from_a_damaged_csv,
+    mixed::a_mixed_day_interrupted_at_any_step_keeps_every_row,
+    mixed::a_mixed_day_whose_csv_grows_keeps_its_archived_rows,
+    mixed::a_source_cut_back_then_grown_is_read_from_where_its_rows_ended,
+    a_crash_at_every_step_of_a_second_archiving_keeps_every_row,
+    compact_refuses_while_a_recorder_runs,
+    rows_in_two_parts_of_a_day_are_read_and_archived_once,
+    compact_says_no_rows_once_for_an_empty_day,
+);
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{local, tic_rec, Contract, Model};
+use common::{day_path, local, model, set_cell, tic_rec, tic_rec_ok, Contract, Count};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tic-rec");
-
-fn model(contract: Contract, start: i64, end: i64, step: i64, gaps: Vec<(i64, i64)>) -> Model {
-    Model {
-        contract,
-        start,
-        end,
-        step,
-        gaps,
-    }
-}
-
-fn day_path(dir: &Path, y: i32, m: u32, d: u32, n: u32) -> PathBuf {
-    let day = chrono::NaiveDate::from_ymd_opt(y, m, d).expect("date");
-    tic_rec::store::day_file(dir, day, n)
-}
-
-/// Replaces, in the `n`-th line of `path`, the cell `col` (0-based) by `value`.
-fn set_cell(path: &Path, n: usize, col: usize, value: &str) {
-    let text = std::fs::read_to_string(path).expect("read");
-    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    let mut cells: Vec<&str> = lines[n].split(',').collect();
-    cells[col] = value;
-    lines[n] = cells.join(",");
-    std::fs::write(path, lines.join("\n") + "\n").expect("write");
-}
 
 fn set_line(path: &Path, n: usize, value: &str) {
     let text = std::fs::read_to_string(path).expect("read");
@@ -103,10 +106,7 @@ fn export(dir: &Path, args: &[&str]) -> (String, String) {
         all.extend(["--format", "csv"]);
     }
     all.extend_from_slice(args);
-    let out = tic_rec(&all);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "tic-rec {all:?}: {err}");
-    (String::from_utf8(out.stdout).expect("utf-8"), err)
+    tic_rec_ok(&all)
 }
 
 fn all_exports(dir: &Path) -> Vec<String> {
@@ -149,7 +149,6 @@ fn temp_files(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-#[test]
 fn every_export_is_byte_identical_after_compaction() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
@@ -193,7 +192,6 @@ fn every_export_is_byte_identical_after_compaction() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("checked 5 archived day(s)"));
 }
 
-#[test]
 fn historique_and_tempo_days_across_the_march_dst_day() {
     for (contract, month, step) in [(Contract::Historique, 3, 20), (Contract::Tempo, 3, 30)] {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -220,30 +218,10 @@ fn historique_and_tempo_days_across_the_march_dst_day() {
     }
 }
 
-/// How the library's default mode got each day.
-#[derive(Default, Debug)]
-struct Count {
-    index: usize,
-    built: usize,
-    full: usize,
-}
-
-impl tic_rec::export::ExportObserver for Count {
-    fn day_read(&mut self, _day: chrono::NaiveDate, how: tic_rec::export::DayRead) {
-        use tic_rec::export::DayRead;
-        match how {
-            DayRead::Index => self.index += 1,
-            DayRead::Built => self.built += 1,
-            DayRead::Full => self.full += 1,
-        }
-    }
-}
-
 /// Archived days are exported from what is already summed: from periods/ (every day, the
 /// one with a guard event too), or without it from the summaries the archive kept when it
 /// converted them (three clean days; the day with a guard event read in full) — never by
 /// summarising a day's rows again.
-#[test]
 fn archived_days_are_read_from_periods_or_from_the_summaries_kept_when_archived() {
     use tic_rec::export::{Options, Period, ReadMode};
     let dir = tempfile::tempdir().expect("tempdir");
@@ -273,8 +251,8 @@ fn archived_days_are_read_from_periods_or_from_the_summaries_kept_when_archived(
     assert_eq!((c.index, c.built, c.full), (3, 0, 1), "{c:?}");
 }
 
-#[test]
 fn a_crash_at_every_step_leaves_each_day_readable_once_and_the_next_run_finishes() {
+    common::requires(&[common::Need::DebugBuild]);
     let dir = tempfile::tempdir().expect("tempdir");
     let src = dir.path().join("src");
     let (a, b) = (local(2026, 5, 1, 0), local(2026, 5, 4, 0) - 1);
@@ -339,7 +317,6 @@ fn crash_at_every_step(src: &Path, work: &Path, parquet: Option<usize>) {
     }
 }
 
-#[test]
 fn a_truncated_or_garbled_parquet_file_is_an_error_or_falls_back_to_its_csv() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
@@ -431,10 +408,6 @@ fn a_truncated_or_garbled_parquet_file_is_an_error_or_falls_back_to_its_csv() {
     assert!(!o.status.success());
 }
 
-fn python() -> Option<String> {
-    common::python_readers()
-}
-
 fn py(python: &str, dir: &Path, script: &str) -> serde_json::Value {
     let o = Command::new(python)
         .arg("-c")
@@ -446,9 +419,8 @@ fn py(python: &str, dir: &Path, script: &str) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).expect("json")
 }
 
-#[test]
 fn duckdb_pandas_and_pyarrow_load_the_archive_typed() {
-    let Some(python) = python() else { return };
+    let python = common::python(common::READERS);
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().join("tic-data");
     let (a, b) = (local(2026, 10, 24, 0), local(2026, 10, 27, 0) - 1);
@@ -488,7 +460,6 @@ print(json.dumps({"duck": [str(x) for x in r], "rows": len(df), "time": str(df['
 /// `record --replay` of three simulated days: the two it rotated past are archived before it
 /// exits, the last one (being recorded) stays CSV; `--archive csv` and `--keep-csv` as said;
 /// the exports agree.
-#[test]
 fn the_recorder_archives_the_days_it_closes() {
     use tic_rec::sim::{Meter, SimConfig};
     let dir = tempfile::tempdir().expect("tempdir");
@@ -560,7 +531,6 @@ fn the_recorder_archives_the_days_it_closes() {
 
 /// At start-up the recorder finds closed CSV days (before yesterday, and before the day it
 /// records) and archives them; the day it records stays CSV.
-#[test]
 fn at_start_up_the_recorder_archives_the_closed_days_it_finds() {
     use tic_rec::sim::{Meter, SimConfig};
     let dir = tempfile::tempdir().expect("tempdir");
@@ -612,11 +582,8 @@ fn at_start_up_the_recorder_archives_the_closed_days_it_finds() {
 
 /// The real captures of `../shared/data/tic-samples` (their labels, padding and horodates,
 /// standard and historique), recorded then archived, export the same rows.
-#[test]
 fn real_captures_export_the_same_rows_once_archived() {
-    let Some(samples) = common::shared_samples() else {
-        return;
-    };
+    let samples = common::shared_samples();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut checked = 0;
     for entry in std::fs::read_dir(&samples).expect("samples") {
@@ -850,8 +817,7 @@ mod mixed {
     /// Archives of format 1 (no end of sources recorded): a CSV file they cover is not read
     /// again, one that grew is read from its archived length on, and archiving such a day
     /// again keeps every row.
-    #[test]
-    fn format_1_archives_are_read_and_archived_again() {
+    pub(super) fn format_1_archives_are_read_and_archived_again() {
         let (dir, day, p) = one_day(&csv(0..100, 12));
         let month = dir.path().join("journal/2026/05");
         compact(dir.path(), day, &keep());
@@ -895,8 +861,7 @@ mod mixed {
     /// An archived day this build cannot read — a later format (after a downgrade), garbled
     /// bytes — is never replaced by what its CSV files hold: compaction refuses, naming it,
     /// and a later format is not read from the CSV files either.
-    #[test]
-    fn an_unreadable_parquet_is_never_replaced() {
+    pub(super) fn an_unreadable_parquet_is_never_replaced() {
         let (dir, day, p) = archived_then_more(false);
         let pq = dir.path().join("records/2026/05/2026-05-01.parquet");
         let good = fs::read(&pq).expect("read");
@@ -965,8 +930,7 @@ mod mixed {
 
     /// A damaged archive (the footer intact) whose CSV files are all its sources, and give
     /// back its rows, is rebuilt from them; one that holds absorbed rows is left as it is.
-    #[test]
-    fn a_damaged_parquet_is_rebuilt_only_from_csv_files_holding_its_rows() {
+    pub(super) fn a_damaged_parquet_is_rebuilt_only_from_csv_files_holding_its_rows() {
         let (dir, day, _) = one_day(&csv(0..100, 12));
         compact(dir.path(), day, &keep());
         let pq = dir.path().join("records/2026/05/2026-05-01.parquet");
@@ -1006,8 +970,7 @@ mod mixed {
     /// A CSV file the recorder has open (it holds a shared lock on it) is never removed: the
     /// day stays Parquet plus that file, readers read the rows it adds, and the next
     /// conversion, once the recorder has closed it, removes it.
-    #[test]
-    fn a_csv_file_the_recorder_has_open_is_kept() {
+    pub(super) fn a_csv_file_the_recorder_has_open_is_kept() {
         for archived in [false, true] {
             let (dir, day, p) = if archived {
                 archived_then_more(false)
@@ -1055,8 +1018,7 @@ mod mixed {
 
     /// A conversion's temporary file is locked while it is written: another conversion
     /// leaves it; a stale one (a crash) is removed.
-    #[test]
-    fn only_stale_temporary_files_are_removed() {
+    pub(super) fn only_stale_temporary_files_are_removed() {
         let (dir, day, _) = archived_then_more(false);
         // Conversions write aside, in .tic-rec-tmp.
         let temps = dir.path().join(".tic-rec-tmp");
@@ -1077,8 +1039,7 @@ mod mixed {
 
     /// Replaying a capture twice: the second replay writes its rows again into a new part of
     /// the day, or, once the day is archived, into a new `D.csv`; every row is read once.
-    #[test]
-    fn replaying_a_capture_twice_reads_each_row_once() {
+    pub(super) fn replaying_a_capture_twice_reads_each_row_once() {
         use std::time::{Duration, Instant};
         use tic_rec::store::Store;
         let dir = tempfile::tempdir().expect("tempdir");
@@ -1118,8 +1079,7 @@ mod mixed {
     /// A day listed, then archived before it is opened or read (its CSV file removed, its
     /// Parquet file renamed in: an export while the recorder archives): readers list it
     /// again and read it, never fail.
-    #[test]
-    fn a_day_archived_while_it_is_opened_is_listed_again() {
+    pub(super) fn a_day_archived_while_it_is_opened_is_listed_again() {
         use tic_rec::store::Resolved;
         let read = |r: Resolved| {
             let mut d = r.open(Columns::All).expect("open");
@@ -1156,8 +1116,7 @@ mod mixed {
     /// A closed day whose only CSV file is empty or cut inside its header (a power cut right
     /// after it was created) has no row: it is not an error, the file is removed (it holds
     /// nothing readers read) unless kept or open in the recorder.
-    #[test]
-    fn an_empty_or_torn_header_day_has_no_rows() {
+    pub(super) fn an_empty_or_torn_header_day_has_no_rows() {
         for body in ["", "time,time_so"] {
             let (dir, day, p) = one_day(body);
             assert_eq!(rows(dir.path(), day).len(), 0);
@@ -1206,8 +1165,7 @@ mod mixed {
     /// A verified archive whose CSV files (same length and first 4 KiB) no longer give back
     /// its rows — bit rot past the first 4 KiB, an edit of the same length — is never
     /// rebuilt over: both are kept, readers read the archive, compaction says so.
-    #[test]
-    fn a_verified_parquet_is_never_rebuilt_from_a_damaged_csv() {
+    pub(super) fn a_verified_parquet_is_never_rebuilt_from_a_damaged_csv() {
         let (dir, day, p) = one_day(&csv(0..300, 12));
         let want = rows(dir.path(), day);
         compact(dir.path(), day, &keep());
@@ -1239,8 +1197,7 @@ mod mixed {
 
     /// A second archiving of a day interrupted at any step (an I/O error, or a crash there)
     /// leaves every row readable once, and the next run finishes with every row archived.
-    #[test]
-    fn a_mixed_day_interrupted_at_any_step_keeps_every_row() {
+    pub(super) fn a_mixed_day_interrupted_at_any_step_keeps_every_row() {
         for step in Step::ALL {
             let (dir, day, _) = archived_then_more(true);
             let want = rows(dir.path(), day);
@@ -1276,8 +1233,7 @@ mod mixed {
     /// A CSV file of a mixed day that grows after the day is archived again (`--keep-csv`, or
     /// a file kept because it changed meanwhile): readers add its new rows to the archived
     /// ones, and the next archiving keeps them all.
-    #[test]
-    fn a_mixed_day_whose_csv_grows_keeps_its_archived_rows() {
+    pub(super) fn a_mixed_day_whose_csv_grows_keeps_its_archived_rows() {
         let (dir, day, p) = archived_then_more(false);
         compact(dir.path(), day, &keep());
         assert_eq!(rows(dir.path(), day).len(), 103);
@@ -1296,8 +1252,7 @@ mod mixed {
 
     /// A torn last line cut by the recorder before it appends again: the archived rows are
     /// read once, the new ones once.
-    #[test]
-    fn a_source_cut_back_then_grown_is_read_from_where_its_rows_ended() {
+    pub(super) fn a_source_cut_back_then_grown_is_read_from_where_its_rows_ended() {
         let (dir, day, p) = archived_then_more(false);
         append(&p, "2026-05-01T08:00:03+02:00,met");
         compact(dir.path(), day, &keep());
@@ -1319,8 +1274,8 @@ mod mixed {
 /// `kill -9` at every step of the second archiving of days (rows recorded for them after
 /// they were archived, in `D.csv` and `D.1.csv`): each day stays readable exactly once, and
 /// the next run archives every row.
-#[test]
 fn a_crash_at_every_step_of_a_second_archiving_keeps_every_row() {
+    common::requires(&[common::Need::DebugBuild]);
     let dir = tempfile::tempdir().expect("tempdir");
     let src = dir.path().join("src");
     let (a, b) = (local(2026, 5, 1, 0), local(2026, 5, 3, 0) - 1);
@@ -1344,7 +1299,6 @@ fn a_crash_at_every_step_of_a_second_archiving_keeps_every_row() {
 
 /// `tic-rec compact` takes the data directory's lock: while a recorder holds it, it refuses
 /// (the recorder archives closed days itself); `--check` only reads, and runs.
-#[test]
 fn compact_refuses_while_a_recorder_runs() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
@@ -1371,7 +1325,6 @@ fn compact_refuses_while_a_recorder_runs() {
 /// The same rows in two parts of a day (`D.csv` and `D.1.csv`, as a capture replayed twice
 /// writes them): `export --records` prints each once, the period totals are those of one
 /// copy, before and after archiving.
-#[test]
 fn rows_in_two_parts_of_a_day_are_read_and_archived_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (one, two) = (dir.path().join("one"), dir.path().join("two"));
@@ -1394,7 +1347,6 @@ fn rows_in_two_parts_of_a_day_are_read_and_archived_once() {
 
 /// `tic-rec compact` over a day with an empty CSV file (and a day with rows): no error; it
 /// says "no rows" once, and the next run has nothing to say of it.
-#[test]
 fn compact_says_no_rows_once_for_an_empty_day() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();

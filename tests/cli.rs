@@ -77,6 +77,8 @@ fn a_data_dir_that_is_a_file_is_called_so() {
                 data,
             ],
             vec!["record", "--demo", "--data-dir", data],
+            vec!["compact", "--data-dir", data],
+            vec!["compact", "--check", "--data-dir", data],
         ] {
             let (ok, stderr) = stderr_of(&args);
             assert!(!ok, "{args:?}");
@@ -185,4 +187,138 @@ fn an_unused_replay_start_is_noted() {
     let (ok, stderr) = stderr_of(&args);
     assert!(ok, "{stderr}");
     assert!(!stderr.contains("not used"), "{stderr}");
+}
+
+/// The example systemd unit leaves a stop the time `record` may take: `TimeoutStopSec` above
+/// `--stop-timeout`'s default plus 10 s (the MQTT link's goodbye, the archive job), or
+/// systemd's SIGKILL would drop the rows held in memory without a word.
+#[test]
+fn the_unit_file_leaves_a_stop_its_time() {
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/tic-rec.service"
+    ))
+    .expect("the unit file");
+    let setting = |key: &str| {
+        unit.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+            .unwrap_or_else(|| panic!("no {key}= in the unit"))
+            .trim()
+            .to_owned()
+    };
+    let stop_sec: u64 = setting("TimeoutStopSec").parse().expect("seconds");
+    let help = String::from_utf8(tic_rec(&["record", "--help"]).stdout).expect("utf-8");
+    let default = help
+        .split("--stop-timeout")
+        .nth(1)
+        .and_then(|h| h.split("[default: ").nth(1))
+        .and_then(|h| h.split(']').next())
+        .expect("--stop-timeout's default in --help");
+    let default = humantime::parse_duration(default).expect("a duration");
+    assert!(
+        stop_sec >= default.as_secs() + 10,
+        "TimeoutStopSec={stop_sec} for --stop-timeout {default:?}"
+    );
+    assert_eq!(setting("KillSignal"), "SIGTERM");
+}
+
+/// A dashboard address already taken: said once (with its cause once), and the recording
+/// goes on without it.
+#[test]
+fn a_busy_dashboard_address_is_said_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let capture = dir.path().join("c.tic");
+    let mut cfg = tic_rec::sim::SimConfig::new(
+        tic_rec::tic::Mode::Standard,
+        tic_rec::sim::Contract::HcHp,
+        chrono::NaiveDate::from_ymd_opt(2026, 6, 1)
+            .and_then(|d| d.and_hms_opt(12, 0, 0))
+            .expect("time"),
+    );
+    cfg.frame_interval = Some(chrono::Duration::seconds(1));
+    let mut meter = tic_rec::sim::Meter::new(cfg).expect("meter");
+    let mut bytes = Vec::new();
+    for _ in 0..5 {
+        meter.next_frame(&mut bytes);
+    }
+    std::fs::write(&capture, bytes).expect("write");
+    let data = dir.path().join("data");
+    let (ok, stderr) = stderr_of(&[
+        "record",
+        "--replay",
+        capture.to_str().expect("utf-8"),
+        "--data-dir",
+        data.to_str().expect("utf-8"),
+        "--http",
+        &addr,
+    ]);
+    assert!(ok, "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("cannot serve the dashboard"))
+        .unwrap_or_else(|| panic!("not said: {stderr}"));
+    assert_eq!(line.matches(&addr).count(), 1, "{line}");
+    assert_eq!(line.matches("Address already in use").count(), 1, "{line}");
+    assert!(stderr.contains("5 rows written"), "{stderr}");
+}
+
+/// `compact` with nothing to do says so, and what the directory holds, rather than
+/// "archived 0 day(s) … 0.0 kB into 0.0 kB".
+#[test]
+fn compact_with_nothing_to_do_says_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    let (ok, stderr) = stderr_of(&["compact", "--data-dir", empty.to_str().expect("utf-8")]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("nothing to archive: no recorded day in"),
+        "{stderr}"
+    );
+    let data = small_data(dir.path());
+    let (ok, stderr) = stderr_of(&["compact", "--data-dir", &data]);
+    assert!(ok && stderr.contains("archived 2 day(s)"), "{stderr}");
+    let (ok, stderr) = stderr_of(&["compact", "--data-dir", &data]);
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        "tic-rec: nothing to archive: 2 closed day(s) already in Parquet"
+    );
+}
+
+/// The example unit's install steps take the binary the documentation builds (the `dist`
+/// profile), not another profile's.
+#[test]
+fn the_unit_file_installs_the_binary_the_docs_build() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let unit = std::fs::read_to_string(root.join("examples/tic-rec.service")).expect("unit");
+    let binary = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| l.split("install -m 0755 ").nth(1))
+            .filter_map(|l| l.split_whitespace().next())
+            .filter(|p| p.starts_with("target/"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let in_unit = binary(&unit);
+    assert_eq!(in_unit, ["target/dist/tic-rec"], "{unit}");
+    assert!(
+        unit.contains("cargo build --locked --profile dist"),
+        "{unit}"
+    );
+    // README, or the guide it moved to under docs/.
+    let mut docs = vec![root.join("README.md")];
+    if let Ok(d) = std::fs::read_dir(root.join("docs")) {
+        docs.extend(d.filter_map(Result::ok).map(|e| e.path()));
+    }
+    let in_docs: Vec<String> = docs
+        .iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .flat_map(|t| binary(&t))
+        .collect();
+    assert!(!in_docs.is_empty(), "no install line in README.md or docs/");
+    assert!(in_docs.iter().all(|p| *p == in_unit[0]), "{in_docs:?}");
 }

@@ -5,6 +5,27 @@
 
 mod common;
 
+common::harness!(
+    an_hchp_meter_over_a_fortnight,
+    a_tempo_meter_over_a_january_with_red_and_white_days,
+    the_meters_tempo_colours_override_the_calendar,
+    a_base_meter,
+    a_period_spanning_a_price_change,
+    a_gap_lowers_coverage_and_is_said,
+    dst_days,
+    prices_with_a_custom_offer,
+    bad_prices_files_name_the_file_and_line,
+    contract_and_kva_overrides,
+    hc_hours_given,
+    beyond_the_last_grid_and_a_tempo_calendar,
+    a_glitching_index_does_not_change_the_bill,
+    historique_meters,
+    an_odd_minute_schedule_is_learned_and_read_from_the_summaries,
+    an_archived_year_costs_the_same_as_its_csv_days,
+    a_simulated_tempo_meter_replayed,
+    duckdb_and_pandas_read_the_parquet_cost_exactly,
+);
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -292,7 +313,6 @@ fn tmp() -> tempfile::TempDir {
 
 // ---- The cases of the issue. ----
 
-#[test]
 fn an_hchp_meter_over_a_fortnight() {
     // HC/HP 6 kVA, 3 → 16 March 2025, 500 W, HC 22:00–06:00: 4 kWh HC, 8 kWh HP a day.
     // Grid of 2025-02-01: 169.81 €/year, HC 0.1696, HP 0.2146.
@@ -353,7 +373,6 @@ fn an_hchp_meter_over_a_fortnight() {
     same_both_ways(dir.path(), &args);
 }
 
-#[test]
 fn a_tempo_meter_over_a_january_with_red_and_white_days() {
     // Tempo 9 kVA, January 2025, grid of 2024-02-01: 196.32 €/year; blue HC 0.1296 HP
     // 0.1609, white HC 0.1486 HP 0.1894, red HC 0.1568 HP 0.7562. The meter says the shipped
@@ -404,7 +423,6 @@ fn a_tempo_meter_over_a_january_with_red_and_white_days() {
     same_both_ways(dir.path(), &args);
 }
 
-#[test]
 fn the_meters_tempo_colours_override_the_calendar() {
     // 2025-03-05 and 6 are blue in the shipped calendar; this meter says 5 March is red.
     // Tempo 6 kVA, 1 kW, 5 → 6 March (grid of 2025-02-01: 168.87 €/year; blue HC 0.1287
@@ -426,7 +444,6 @@ fn the_meters_tempo_colours_override_the_calendar() {
     );
 }
 
-#[test]
 fn a_base_meter() {
     // Base 6 kVA, August 2025, grid of 2025-08-01: 185.94 €/year, 0.1952 €/kWh. 250 W ×
     // 744 h = 186 kWh × 0.1952 = 36.3072 €; subscription 185.94 × 31 / 365 = 15.79216… €;
@@ -459,7 +476,6 @@ fn a_base_meter() {
     }
 }
 
-#[test]
 fn a_period_spanning_a_price_change() {
     // HC/HP 6 kVA, 25 January → 5 February 2025 at 1 kW: 8 kWh HC and 16 kWh HP a day.
     // 25–31 January, grid of 2024-02-01 (157.87 €/year, HC 0.2068, HP 0.27): a day is
@@ -482,7 +498,6 @@ fn a_period_spanning_a_price_change() {
     assert_eq!(col(&month[0], "actual_total_eur"), "71.13");
 }
 
-#[test]
 fn a_gap_lowers_coverage_and_is_said() {
     // The fortnight of `an_hchp_meter_over_a_fortnight` with no record on 5 March from 20:00
     // to 23:00 (across the 22:00 switch) and none at all on 10 March: the indexes across a
@@ -530,7 +545,6 @@ fn a_gap_lowers_coverage_and_is_said() {
     same_both_ways(dir.path(), &["--to", "2025-03-16"]);
 }
 
-#[test]
 fn dst_days() {
     // HC/HP 6 kVA at 1 kW on the two DST Sundays of 2025.
     // 30 March (23 h; grid of 2025-02-01): HC 00:00–06:00 is 5 h, 22–24 2 h: 7 kWh ×
@@ -560,7 +574,6 @@ fn dst_days() {
 
 const WEEK_END: &str = include_str!("data/week-end-prices.toml");
 
-#[test]
 fn prices_with_a_custom_offer() {
     // The week-end offer, 6 kVA, 28 June (Saturday) → 2 July 2025 at 1 kW.
     // Until 30 June: weekdays HC 22–06 0.15, HP 06–22 0.20, week-end all day 0.12;
@@ -610,7 +623,6 @@ fn prices_with_a_custom_offer() {
     same_both_ways(dir.path(), &args);
 }
 
-#[test]
 fn bad_prices_files_name_the_file_and_line() {
     let dir = tmp();
     hchp("2025-06-28 00:00", "2025-06-29 00:00", 1000).write(dir.path());
@@ -653,7 +665,6 @@ fn bad_prices_files_name_the_file_and_line() {
     assert!(err.contains("--prices"), "{err}");
 }
 
-#[test]
 fn contract_and_kva_overrides() {
     // The fortnight's HC/HP meter priced as Base 9 kVA (2025-02-01: 208.55 €/year, 0.2016):
     // both registers are Base energy: 168 kWh × 0.2016 = 33.8688 + 208.55 × 14 / 365
@@ -704,7 +715,6 @@ fn contract_and_kva_overrides() {
     );
 }
 
-#[test]
 fn hc_hours_given() {
     // The fortnight (500 W) with HC 01:00–07:00: 3 kWh HC, 9 kWh HP a day: 42 × 0.1696 =
     // 7.1232 + 126 × 0.2146 = 27.0396 → 34.1628 + 6.51326… = 40.67606… → 40.68.
@@ -732,7 +742,6 @@ fn hc_hours_given() {
     assert!(err.contains("22:00-25:00"), "{err}");
 }
 
-#[test]
 fn beyond_the_last_grid_and_a_tempo_calendar() {
     // 1–3 September 2026, after the shipped tables (known until 2026-08-23): HC/HP 6 kVA at
     // 1 kW with the last grid (2026-02-01: 15.65 €/month = 187.80 €/year, HC 0.1579, HP
@@ -781,7 +790,6 @@ fn beyond_the_last_grid_and_a_tempo_calendar() {
     assert!(err.contains(&format!("{c}:3")), "{err}");
 }
 
-#[test]
 fn a_glitching_index_does_not_change_the_bill() {
     // The fortnight with, on 5 March at 12:00, a record whose every index reads 999999999
     // (a checksum that happened to verify), and on 8 March at 03:00 one reading 0: the
@@ -810,7 +818,6 @@ fn a_glitching_index_does_not_change_the_bill() {
     same_both_ways(dir.path(), &["--to", "2025-03-16"]);
 }
 
-#[test]
 fn historique_meters() {
     // A historique HC/HP meter (OPTARIF HC.., ISOUSC 30 A = 6 kVA, HCHC/HCHP): the
     // fortnight's 40.05 €.
@@ -879,7 +886,6 @@ impl ExportObserver for Count {
     }
 }
 
-#[test]
 fn an_odd_minute_schedule_is_learned_and_read_from_the_summaries() {
     // A meter whose HC are 01:04–06:34 and 14:34–17:04 (8 h a day), records every 20 s, a
     // week at 500 W: HC 4 kWh, HP 8 kWh a day, as 22:00–06:00: the fortnight's daily 2.86 €.
@@ -935,7 +941,6 @@ fn an_odd_minute_schedule_is_learned_and_read_from_the_summaries() {
     assert_eq!(columns(&other), columns(&other_scan));
 }
 
-#[test]
 fn an_archived_year_costs_the_same_as_its_csv_days() {
     // Costs over CSV days, then over the same days compacted to Parquet: the same output.
     let dir = tmp();
@@ -963,7 +968,6 @@ fn an_archived_year_costs_the_same_as_its_csv_days() {
 
 // ---- A simulated meter, replayed. ----
 
-#[test]
 fn a_simulated_tempo_meter_replayed() {
     // Three days of the simulator's Tempo meter (its own colours, a household's load), one
     // frame a minute, recorded with `record --replay`. The actual cost comes from its six
@@ -1031,14 +1035,11 @@ fn a_simulated_tempo_meter_replayed() {
     assert!(err.contains("Tempo colours of"), "{err}");
 }
 
-#[test]
 fn duckdb_and_pandas_read_the_parquet_cost_exactly() {
     // The fortnight by day, as Parquet: DuckDB sums the exact decimals to the fortnight's
     // euros (14 × 2.86 = 40.04, the rows being rounded; the energy sum 14 × 2.3952 = 33.5328
     // rounds per row to 2.40: 33.60), pandas loads them as decimals and times as UTC.
-    let Some(python) = common::python_readers() else {
-        return;
-    };
+    let python = common::python(common::READERS);
     let dir = tmp();
     hchp("2025-03-03 00:00", "2025-03-17 00:00", 500).write(dir.path());
     let out = dir.path().join("cost.parquet");

@@ -11,6 +11,13 @@ const BIN: &str = env!("CARGO_BIN_EXE_tic-rec");
 
 /// Runs `tic-rec decode - <args>` on `input`; returns stdout (the exit must be a success).
 fn decode(input: &[u8], args: &[&str]) -> String {
+    let (ok, stdout, stderr) = decode_any(input, args);
+    assert!(ok, "tic-rec decode {args:?}: {stderr}");
+    stdout
+}
+
+/// Runs `tic-rec decode - <args>` on `input`: success, stdout, stderr.
+fn decode_any(input: &[u8], args: &[&str]) -> (bool, String, String) {
     let mut child = Command::new(BIN)
         .arg("decode")
         .arg("-")
@@ -27,12 +34,11 @@ fn decode(input: &[u8], args: &[&str]) -> String {
         .write_all(input)
         .expect("write stdin");
     let out = child.wait_with_output().expect("wait for tic-rec");
-    assert!(
+    (
         out.status.success(),
-        "tic-rec decode {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
+        String::from_utf8(out.stdout).expect("UTF-8 output"),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn json_lines(out: &str) -> Vec<serde_json::Value> {
@@ -218,8 +224,65 @@ fn mode2_streams_decode_and_the_summary_names_the_rule() {
         rule_line(&summary).starts_with("historique mode 1 (Linky), not confirmed"),
         "{summary}"
     );
-    assert_eq!(
-        rule_line(&decode(b"noise", &["--summary"])),
-        "none detected"
-    );
+    let (ok, summary, _) = decode_any(b"noise", &["--summary"]);
+    assert!(!ok);
+    assert_eq!(rule_line(&summary), "none detected");
+}
+
+/// A capture in which no group verifies (random bytes, an empty file, the other mode forced)
+/// is an error naming the file and why, after the output; the summary gives no mode.
+#[test]
+fn a_capture_in_which_no_group_verifies_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut rng = fastrand::Rng::with_seed(21);
+    let random: Vec<u8> = (0..20_000).map(|_| rng.u8(..)).collect();
+    let mut historique = Vec::new();
+    for _ in 0..5 {
+        push_frame(&mut historique, Mode::Historique, HISTORIQUE);
+    }
+    for (name, bytes, args, why) in [
+        (
+            "random.bin",
+            &random[..],
+            &[][..],
+            "fail their checksum: is it a TIC capture",
+        ),
+        ("empty.tic", &[][..], &[][..], "is empty"),
+        (
+            "historique.tic",
+            &historique[..],
+            &["--mode", "standard"][..],
+            "is it really standard mode? try --mode auto",
+        ),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).expect("write");
+        for format in [&["--summary"][..], &["--format", "csv"][..], &[][..]] {
+            let out = Command::new(BIN)
+                .arg("decode")
+                .arg(&path)
+                .args(args)
+                .args(format)
+                .output()
+                .expect("run tic-rec");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success(), "{name} {format:?}");
+            assert_eq!(stderr.lines().count(), 1, "{stderr}");
+            assert!(
+                stderr.starts_with("tic-rec: error: ") && stderr.contains(path.to_str().unwrap()),
+                "{name}: {stderr}"
+            );
+            assert!(stderr.contains(why), "{name}: {stderr}");
+            if format == ["--summary"] {
+                let summary = String::from_utf8_lossy(&out.stdout);
+                assert!(
+                    summary.contains("mode:             none (no group verifies)\n"),
+                    "{name}: {summary}"
+                );
+            }
+        }
+    }
+    // Standard input is named so.
+    let (ok, _, stderr) = decode_any(&random, &[]);
+    assert!(!ok && stderr.contains("in standard input"), "{stderr}");
 }

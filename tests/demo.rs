@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,27 @@ use tic_rec::store::TZ;
 const BIN: &str = env!("CARGO_BIN_EXE_tic-rec");
 
 fn spawn_demo(data: &Path, extra: &[&str]) -> Child {
-    Command::new(BIN)
+    spawn_demo_under(data, extra, Runner::Cargo)
+}
+
+/// How the binary was started, for its hint of the next command.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Runner {
+    /// `cargo run` (which sets CARGO and CARGO_PKG_NAME).
+    Cargo,
+    /// The binary's path, typed.
+    Path,
+}
+
+fn spawn_demo_under(data: &Path, extra: &[&str], runner: Runner) -> Child {
+    let mut command = Command::new(BIN);
+    match runner {
+        Runner::Cargo => command
+            .env("CARGO", "cargo")
+            .env("CARGO_PKG_NAME", "tic-rec"),
+        Runner::Path => command.env_remove("CARGO").env_remove("CARGO_PKG_NAME"),
+    };
+    command
         .args([
             "record",
             "--demo",
@@ -37,65 +57,16 @@ fn wait(mut child: Child, secs: u64, what: &str) -> (ExitStatus, String) {
         let _ = pipe.read_to_string(&mut s);
         s
     });
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{what}: still running after {secs} s: {}",
-                reader.join().unwrap()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    (status, reader.join().expect("stderr reader"))
+    let status = common::wait_or_kill(&mut child, secs);
+    let stderr = reader.join().expect("stderr reader");
+    let status = status.unwrap_or_else(|| panic!("{what}: still running after {secs} s: {stderr}"));
+    (status, stderr)
 }
 
 fn demo(data: &Path, extra: &[&str]) -> String {
     let (status, stderr) = wait(spawn_demo(data, extra), 90, "the demo");
     assert!(status.success(), "{extra:?}: {stderr}");
     stderr
-}
-
-fn files(dir: &Path) -> Vec<(PathBuf, Vec<String>, Vec<Vec<String>>)> {
-    let mut paths = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("read_dir") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                if !p.ends_with(".tic-rec-index") {
-                    stack.push(p);
-                }
-            } else if p.extension().is_some_and(|x| x == "csv") {
-                paths.push(p);
-            }
-        }
-    }
-    paths.sort();
-    paths
-        .into_iter()
-        .map(|p| {
-            let text = std::fs::read_to_string(&p).expect("read");
-            assert!(text.ends_with('\n'), "{p:?} ends with a whole line");
-            let mut r = csv::Reader::from_reader(text.as_bytes());
-            let header = r
-                .headers()
-                .expect("header")
-                .iter()
-                .map(str::to_owned)
-                .collect();
-            let rows = r
-                .records()
-                .map(|x| x.expect("row").iter().map(str::to_owned).collect())
-                .collect();
-            (p, header, rows)
-        })
-        .collect()
 }
 
 /// Records a day of one every `step_s` from the day's file name (a DST day lasts 23 or
@@ -124,10 +95,31 @@ fn two_demos_continue_one_meter(extra: &[&str], id: &str, step_s: i64) {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("tic-data");
     let first = demo(&data, extra);
-    let second = demo(&data, extra);
+    let (status, second) = wait(spawn_demo_under(&data, extra, Runner::Path), 90, "the demo");
+    assert!(status.success(), "{second}");
     assert!(second.contains("ending where"), "{second}");
     assert!(!first.contains("ending where"), "{first}");
-    let files = files(&data);
+    // The next command, as the binary was run: under cargo, or by its path.
+    let profile = Path::new(BIN)
+        .parent()
+        .and_then(Path::file_name)
+        .and_then(|p| p.to_str())
+        .expect("target/<profile>/tic-rec");
+    let cargo = match profile {
+        "debug" => "cargo run --".to_owned(),
+        "release" => "cargo run --release --".to_owned(),
+        p => format!("cargo run --profile {p} --"),
+    };
+    let data_arg = data.to_str().expect("utf-8");
+    assert!(
+        first.contains(&format!("try `{cargo} export --data-dir {data_arg}`")),
+        "{first}"
+    );
+    assert!(
+        second.contains(&format!("try `{BIN} export --data-dir {data_arg}`")),
+        "{second}"
+    );
+    let files = common::csv_files(&data);
     assert_eq!(files.len(), 2, "{files:?}");
     let (h0, r0) = (&files[0].1, &files[0].2);
     let (h1, r1) = (&files[1].1, &files[1].2);
@@ -174,7 +166,7 @@ fn a_historique_demo_honours_its_flags_and_continues_too() {
     let data = dir.path().join("d");
     let stderr = demo(&data, &["--mode", "historique"]);
     assert!(stderr.contains("historique mode at 1200 baud"), "{stderr}");
-    let files = files(&data);
+    let files = common::csv_files(&data);
     let (_, header, rows) = &files[0];
     assert_eq!(
         header.join(","),
@@ -226,7 +218,7 @@ fn a_signal_ends_the_demo_at_once() {
     assert!(status.success(), "{status}: {stderr}");
     assert!(took < Duration::from_secs(2), "took {took:?}: {stderr}");
     assert!(stderr.contains("stopped by a signal"), "{stderr}");
-    let rows = &files(&data)[0].2;
+    let rows = &common::csv_files(&data)[0].2;
     assert!(rows.len() < 1380, "stopped before the day's end");
 }
 
@@ -274,7 +266,7 @@ fn demo_labels_it_never_sends_are_refused() {
     assert!(!status.success());
     assert!(stderr.contains("standard meter's"), "{stderr}");
     // --every 1h honoured: one record an hour (23 to 25 on a DST day), on the hour.
-    let rows = &files(&data)[0].2;
+    let rows = &common::csv_files(&data)[0].2;
     assert!((23..=25).contains(&rows.len()), "{rows:?}");
     assert!(rows.iter().all(|r| r[0].contains(":00:00")), "{rows:?}");
 }

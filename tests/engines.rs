@@ -8,6 +8,15 @@
 
 mod common;
 
+common::harness!(
+    duckdb_recipe_gives_the_export_numbers,
+    pandas_and_pyarrow_recipe_gives_the_export_numbers,
+    polars_recipe_gives_the_export_numbers,
+    datafusion_recipe_gives_the_export_numbers,
+    chdb_recipe_gives_the_export_numbers,
+    pyspark_recipe_gives_the_export_numbers,
+);
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -450,20 +459,10 @@ const RESULTS: [&str; 6] = [
     "hive_monthly",
 ];
 
-/// Runs `engine`'s recipe as written in the fleet's directory; its results by name.
-fn run(engine: &str, modules: &[&str]) -> Option<BTreeMap<String, Answer>> {
-    let python = common::python_readers()?;
-    let probe = Command::new(&python)
-        .arg("-c")
-        .arg(format!("import {}", modules.join(", ")))
-        .output()
-        .expect("python");
-    if !probe.status.success() {
-        common::skip_or_fail(&format!(
-            "the Python of TIC_REC_PYTHON lacks {modules:?} (scripts/test installs them)"
-        ));
-        return None;
-    }
+/// Runs `engine`'s recipe as written in the fleet's directory; its results by name. The
+/// test [`common::requires`] the Python modules it imports.
+fn run(engine: &str, modules: &'static [&'static str]) -> BTreeMap<String, Answer> {
+    let python = common::python(modules);
     let f = fleet();
     let script = f.dir.path().join(format!("recipe_{engine}.py"));
     std::fs::write(&script, recipe(engine)).expect("write the recipe");
@@ -482,16 +481,14 @@ fn run(engine: &str, modules: &[&str]) -> Option<BTreeMap<String, Answer>> {
         "{engine}: {}\n{stdout}",
         String::from_utf8_lossy(&out.stderr)
     );
-    Some(
-        stdout
-            .lines()
-            .filter(|l| l.starts_with("{\"name\""))
-            .map(|l| {
-                let r = Answer::parse(l);
-                (r.name.clone(), r)
-            })
-            .collect(),
-    )
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("{\"name\""))
+        .map(|l| {
+            let r = Answer::parse(l);
+            (r.name.clone(), r)
+        })
+        .collect()
 }
 
 fn int(v: &serde_json::Value) -> Option<i64> {
@@ -542,43 +539,34 @@ fn check(engine: &str, got: &BTreeMap<String, Answer>) {
     }
 }
 
-fn engine_test(engine: &str, modules: &[&str]) {
-    if let Some(got) = run(engine, modules) {
-        check(engine, &got);
-    }
+fn engine_test(engine: &str, modules: &'static [&'static str]) {
+    let got = run(engine, modules);
+    check(engine, &got);
 }
 
-#[test]
 fn duckdb_recipe_gives_the_export_numbers() {
     engine_test("duckdb", &["duckdb"]);
 }
 
-#[test]
 fn pandas_and_pyarrow_recipe_gives_the_export_numbers() {
     engine_test("pandas", &["pandas", "pyarrow"]);
 }
 
-#[test]
 fn polars_recipe_gives_the_export_numbers() {
     engine_test("polars", &["polars"]);
 }
 
-#[test]
 fn datafusion_recipe_gives_the_export_numbers() {
     engine_test("datafusion", &["datafusion"]);
 }
 
-#[test]
 fn chdb_recipe_gives_the_export_numbers() {
     engine_test("chdb", &["chdb"]);
 }
 
-#[test]
+/// PySpark 4 from PyPI in local mode (loopback, no UI) on the machine's Java 17; the whole
+/// recipe in one Spark session.
 fn pyspark_recipe_gives_the_export_numbers() {
-    let java = Command::new("java").arg("-version").output();
-    if !java.is_ok_and(|o| o.status.success()) {
-        common::skip_or_fail("java is not installed (.ci/run installs openjdk-17-jre-headless)");
-        return;
-    }
+    common::requires(&[common::Need::Java]);
     engine_test("pyspark", &["pyspark"]);
 }

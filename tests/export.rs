@@ -5,17 +5,9 @@ mod common;
 
 use std::path::Path;
 
-use common::{export_csv, int, local, tic_rec, time, Contract, Model};
-
-fn model(contract: Contract, start: i64, end: i64, step: i64, gaps: Vec<(i64, i64)>) -> Model {
-    Model {
-        contract,
-        start,
-        end,
-        step,
-        gaps,
-    }
-}
+use common::{
+    day_path, export_csv, int, local, model, set_cell, tic_rec, tic_rec_ok, time, Contract, Count,
+};
 
 #[test]
 fn daily_hc_hp_match_the_model_across_the_march_dst_day() {
@@ -359,10 +351,7 @@ fn run_export(dir: &Path, args: &[&str]) -> (String, String) {
         "csv",
     ];
     all.extend_from_slice(args);
-    let out = tic_rec(&all);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "tic-rec {all:?}: {err}");
-    (String::from_utf8(out.stdout).expect("utf-8"), err)
+    tic_rec_ok(&all)
 }
 
 /// The default export, without an index (it builds it) and then with it, equals `--no-index`
@@ -381,29 +370,6 @@ fn same_as_scan(dir: &Path, args: &[&str]) {
     assert_eq!(warm, scan, "{args:?} with the index");
 }
 
-/// How the library's default mode got each day, and its notes.
-#[derive(Default, Debug)]
-struct Count {
-    index: usize,
-    built: usize,
-    full: usize,
-    notes: Vec<String>,
-}
-
-impl tic_rec::export::ExportObserver for Count {
-    fn day_read(&mut self, _day: chrono::NaiveDate, how: tic_rec::export::DayRead) {
-        use tic_rec::export::DayRead;
-        match how {
-            DayRead::Index => self.index += 1,
-            DayRead::Built => self.built += 1,
-            DayRead::Full => self.full += 1,
-        }
-    }
-    fn note(&mut self, message: &str) {
-        self.notes.push(message.to_owned());
-    }
-}
-
 fn lib_export(
     dir: &Path,
     period: tic_rec::export::Period,
@@ -418,21 +384,6 @@ fn lib_export(
     let mut count = Count::default();
     let table = tic_rec::export::export(dir, &options, &mut count).expect("export");
     (table.rows, count)
-}
-
-fn day_path(dir: &Path, y: i32, m: u32, d: u32) -> std::path::PathBuf {
-    let day = chrono::NaiveDate::from_ymd_opt(y, m, d).expect("date");
-    tic_rec::store::day_file(dir, day, 0)
-}
-
-/// Replaces, in the `n`-th data line of `path`, the cell `col` (0-based) by `value`.
-fn set_cell(path: &Path, n: usize, col: usize, value: &str) {
-    let text = std::fs::read_to_string(path).expect("read");
-    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    let mut cells: Vec<&str> = lines[n].split(',').collect();
-    cells[col] = value;
-    lines[n] = cells.join(",");
-    std::fs::write(path, lines.join("\n") + "\n").expect("write");
 }
 
 /// Six October days around the DST change, one record every 7 s, with gaps inside an hour
@@ -451,10 +402,10 @@ fn october(dir: &Path) {
         (local(2026, 10, 25, 2) + 100, local(2026, 10, 25, 2) + 4000),
     ];
     model(Contract::HcHp, a, b, 7, gaps).write(dir, &[]);
-    let p26 = day_path(dir, 2026, 10, 26);
+    let p26 = day_path(dir, 2026, 10, 26, 0);
     set_cell(&p26, 1000, 5, "0"); // EAST zeroed
     set_cell(&p26, 5000, 6, "999999999"); // EASF01 jumps
-    let p28 = day_path(dir, 2026, 10, 28);
+    let p28 = day_path(dir, 2026, 10, 28, 0);
     let text = std::fs::read_to_string(&p28).expect("read");
     std::fs::write(&p28, text.replace("041876097171", "041876099999")).expect("write");
 }
@@ -532,7 +483,7 @@ fn a_second_run_uses_the_index() {
     assert_eq!(warm, scan);
     // A file rewritten with the same length and given back its modification time: its
     // status-change time still tells (Unix), and only its day is read again.
-    let p = day_path(dir.path(), 2026, 4, 2);
+    let p = day_path(dir.path(), 2026, 4, 2, 0);
     let mtime = std::fs::metadata(&p)
         .and_then(|m| m.modified())
         .expect("mtime");
@@ -555,7 +506,7 @@ fn a_stale_index_is_rebuilt() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (a, b) = (local(2026, 4, 1, 0), local(2026, 4, 3, 12));
     model(Contract::HcHp, a, b, 10, vec![]).write(dir.path(), &[]);
-    let p = day_path(dir.path(), 2026, 4, 3);
+    let p = day_path(dir.path(), 2026, 4, 3, 0);
     let full = std::fs::read_to_string(&p).expect("read");
     let cut = full[..full.len() / 2].rfind('\n').expect("line") + 1;
     std::fs::write(&p, &full[..cut]).expect("write");

@@ -15,27 +15,8 @@ type Rows = Vec<BTreeMap<String, String>>;
 fn export(dir: &Path, args: &[&str]) -> (Vec<String>, Rows, String) {
     let mut all = vec!["export", "--data-dir", dir.to_str().expect("utf-8")];
     all.extend_from_slice(args);
-    let out = tic_rec(&all);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "tic-rec {all:?}: {stderr}");
-    let mut r = csv::Reader::from_reader(out.stdout.as_slice());
-    let header: Vec<String> = r
-        .headers()
-        .expect("header")
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    let rows = r
-        .records()
-        .map(|row| {
-            let row = row.expect("row");
-            header
-                .iter()
-                .cloned()
-                .zip(row.iter().map(str::to_owned))
-                .collect()
-        })
-        .collect();
+    let (out, stderr) = common::tic_rec_ok(&all);
+    let (header, rows) = common::csv_rows(out.as_bytes());
     (header, rows, stderr)
 }
 

@@ -1,18 +1,17 @@
 //! The Parquet export read by the real clients: pandas and DuckDB (through `examples/`).
-//! Needs `TIC_REC_PYTHON` (set by `scripts/test`); skips with a printed reason otherwise
-//! (and fails instead in CI: `common::skip_or_fail`).
+//! Needs Python with the readers (`common::READERS`, from `scripts/test`): ignored with the
+//! reason where they are absent, failed in CI (tests/common/harness.rs).
 
 mod common;
 
+common::harness!(pandas_and_duckdb_load_the_parquet_export_typed,);
+
 use std::process::Command;
 
-use common::{local, python_readers, tic_rec, Contract, Model};
+use common::{local, tic_rec, Contract, Model};
 
-#[test]
 fn pandas_and_duckdb_load_the_parquet_export_typed() {
-    let Some(python) = python_readers() else {
-        return;
-    };
+    let python = common::python(common::READERS);
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let days: Vec<i64> = (27..=31).map(|d| local(2026, 3, d, 0)).collect();
@@ -60,7 +59,7 @@ fn pandas_and_duckdb_load_the_parquet_export_typed() {
     assert_eq!(t["records"], "int64");
     assert!(t["flags"] == "object" || t["flags"] == "str", "{t}");
 
-    // The example as the README runs it, then the types DuckDB reads.
+    // The example as docs/export.md runs it, then the types DuckDB reads.
     // Without --check: the table a user reads.
     let o = Command::new(&python)
         .arg(examples.join("export_pandas.py"))

@@ -3,9 +3,23 @@
 //! on a free loopback port — while `mosquitto_sub` listens. Open, with a password file, and
 //! over TLS with a CA made by the test (`openssl`); a broker stopped for 10 s; a glitching
 //! index with a valid checksum. `.ci/run` installs `mosquitto`, `mosquitto-clients` and
-//! `openssl`; where they are absent the tests skip (and fail in CI).
+//! `openssl`; where they are absent the tests are ignored with the reason (and fail in CI:
+//! tests/common/harness.rs).
 
 mod common;
+
+common::harness!(
+    discovery_holds_what_home_assistant_requires_and_states_equal_the_rows,
+    the_broker_stopped_for_ten_seconds_loses_no_row_and_gets_discovery_again,
+    a_wrong_password_is_said_and_recording_goes_on,
+    a_glitching_index_with_a_valid_checksum_is_never_published,
+    mqtts_with_a_ca_file_and_with_the_system_roots,
+    bad_mqtt_flags_fail_before_recording,
+    the_retained_state_is_the_floor_of_every_energy_index,
+    a_confirmed_implausible_jump_is_left_out_of_what_is_published,
+    a_broker_sending_garbage_never_stops_recording,
+    the_link_state_is_in_the_metrics_and_the_api,
+);
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -23,21 +37,6 @@ use tic_rec::tic::Mode;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tic-rec");
 const MOSQUITTO: &str = "/usr/sbin/mosquitto";
-
-fn tool(path: &str) -> bool {
-    Path::new(path).exists()
-}
-
-/// Whether the broker and its clients are installed; otherwise skip (fail in CI).
-fn have_mosquitto() -> bool {
-    let ok = tool(MOSQUITTO) && tool("/usr/bin/mosquitto_sub") && tool("/usr/bin/mosquitto_pub");
-    if !ok {
-        common::skip_or_fail(
-            "mosquitto and mosquitto-clients are not installed (apt-get install mosquitto mosquitto-clients; .ci/run does)",
-        );
-    }
-    ok
-}
 
 /// A free loopback port, never one handed out before in this process: a broker stopped for a
 /// while keeps its port from the other tests' brokers (they run in parallel).
@@ -363,16 +362,13 @@ fn check_states(states: &[Value], rows: &BTreeMap<String, BTreeMap<String, Strin
             }
         }
         assert_eq!(s["meter"], "041876097171");
-        assert!(s["tariff"] == "HP" || s["tariff"] == "HC", "{s}");
+        assert!(s["tariff"] == "Peak" || s["tariff"] == "Off-peak", "{s}");
         assert!(s["checksum_errors"].is_number());
     }
 }
 
-#[test]
 fn discovery_holds_what_home_assistant_requires_and_states_equal_the_rows() {
-    if !have_mosquitto() {
-        return;
-    }
+    common::requires(&[common::Need::Mosquitto]);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let broker = Broker::start(dir.path(), "");
@@ -389,7 +385,7 @@ fn discovery_holds_what_home_assistant_requires_and_states_equal_the_rows() {
     // retained state (up to 2 s after the subscription), so the meter starts two minutes
     // before 22:00 and goes on until a state of each period has come, whatever the load.
     let mut m = meter("2026-06-01 21:58:00");
-    for want in ["HP", "HC"] {
+    for want in ["Peak", "Off-peak"] {
         send_until(&mut pty, &mut m, 100, 40, || {
             sub.states().iter().any(|s| s["tariff"] == want)
         });
@@ -397,7 +393,11 @@ fn discovery_holds_what_home_assistant_requires_and_states_equal_the_rows() {
     rec.wait_for("MQTT: connected to mqtt://127.0.0.1:", 5);
     send_until(&mut pty, &mut m, 100, 10, || sub.states().len() >= 20);
     // Home Assistant restarts: discovery again.
-    let configs = |s: &Sub| s.count(|t, _| t.starts_with("homeassistant/sensor/"));
+    let configs = |s: &Sub| {
+        s.count(|t, _| {
+            t.starts_with("homeassistant/sensor/") || t.starts_with("homeassistant/binary_sensor/")
+        })
+    };
     let before = configs(&sub);
     let pubc = Command::new("mosquitto_pub")
         .args(["-h", "127.0.0.1", "-p", &broker.port.to_string()])
@@ -416,10 +416,10 @@ fn discovery_holds_what_home_assistant_requires_and_states_equal_the_rows() {
     std::thread::sleep(Duration::from_millis(300));
 
     let msgs = sub.messages();
-    let avail = "tic-rec/041876097171/availability";
+    let avail_topic = "tic-rec/041876097171/availability";
     let av: Vec<&str> = msgs
         .iter()
-        .filter(|(t, _)| t == avail)
+        .filter(|(t, _)| t == avail_topic)
         .map(|(_, p)| p.as_str())
         .collect();
     assert_eq!(av.first(), Some(&"online"));
@@ -428,7 +428,8 @@ fn discovery_holds_what_home_assistant_requires_and_states_equal_the_rows() {
     let rows = rows(&data);
     check_states(&states, &rows);
     assert!(
-        states.iter().any(|s| s["tariff"] == "HP") && states.iter().any(|s| s["tariff"] == "HC")
+        states.iter().any(|s| s["tariff"] == "Peak")
+            && states.iter().any(|s| s["tariff"] == "Off-peak")
     );
     // Discovery.
     let mut objects = BTreeMap::new();
@@ -437,68 +438,87 @@ fn discovery_holds_what_home_assistant_requires_and_states_equal_the_rows() {
             continue;
         }
         let v: Value = serde_json::from_str(payload).unwrap();
-        let object = topic
-            .strip_prefix("homeassistant/sensor/tic-rec_041876097171/")
-            .and_then(|t| t.strip_suffix("/config"))
-            .unwrap_or_else(|| panic!("{topic}"))
-            .to_owned();
+        let parts: Vec<&str> = topic.split('/').collect();
+        assert_eq!(parts.len(), 5, "{topic}");
+        assert_eq!(parts[2], "tic-rec_041876097171", "{topic}");
+        assert_eq!(parts[4], "config", "{topic}");
+        let object = format!("{}/{}", parts[1], parts[3]);
         for key in [
             "name",
             "unique_id",
+            "default_entity_id",
+            "object_id",
             "state_topic",
-            "value_template",
-            "availability_topic",
-            "payload_available",
-            "payload_not_available",
+            "availability",
             "device",
         ] {
             assert!(v.get(key).is_some(), "{topic}: no {key}");
         }
-        assert_eq!(v["state_topic"], "tic-rec/041876097171/state");
-        assert_eq!(v["availability_topic"], avail);
+        let avail = v["availability"].as_array().unwrap();
+        assert_eq!(avail[0]["topic"], avail_topic);
         assert_eq!(v["device"]["identifiers"][0], "041876097171");
+        assert_eq!(v["device"]["serial_number"], "041876097171");
         assert_eq!(v["device"]["model"], "Linky single-phase, TIC standard");
-        assert!(v["device"]["name"].is_string() && v["device"]["manufacturer"].is_string());
-        let key = v["value_template"]
-            .as_str()
-            .unwrap()
-            .strip_prefix("{{ value_json['")
-            .and_then(|t| t.split_once("']"))
-            .unwrap()
-            .0
-            .to_owned();
-        assert!(
-            states.iter().all(|s| s.get(&key).is_some()),
-            "{topic}: every state holds {key}"
+        assert_eq!(
+            v["device"]["sw_version"], "TIC 02",
+            "VTIC, heard in the frames"
         );
+        assert!(v["device"]["name"].is_string() && v["device"]["manufacturer"].is_string());
+        if let Some(t) = v["value_template"].as_str() {
+            assert!(
+                !t.contains("value_json["),
+                "{topic}: a missing key would warn: {t}"
+            );
+        }
         objects.insert(object, v);
     }
-    let power = &objects["sinsts"];
+    let power = &objects["sensor/sinsts"];
     assert_eq!(power["unit_of_measurement"], "VA");
     assert_eq!(power["device_class"], "apparent_power");
     assert_eq!(power["state_class"], "measurement");
-    for (object, name) in [("easf01", "HC"), ("easf02", "HP"), ("east", "Total")] {
-        let e = &objects[object];
+    for (object, name) in [
+        ("easf01", "Off-peak"),
+        ("easf02", "Peak"),
+        ("east", "Withdrawn"),
+    ] {
+        let e = &objects[&format!("sensor/{object}")];
         assert_eq!(e["name"], name);
-        assert_eq!(e["unit_of_measurement"], "Wh");
+        assert_eq!(e["unit_of_measurement"], "kWh");
         assert_eq!(e["device_class"], "energy");
         assert_eq!(e["state_class"], "total_increasing");
     }
-    assert_eq!(objects["urms1"]["device_class"], "voltage");
-    assert_eq!(objects["irms1"]["device_class"], "current");
-    assert_eq!(objects["tariff"]["device_class"], "enum");
+    assert_eq!(objects["sensor/urms1"]["device_class"], "voltage");
+    assert_eq!(objects["sensor/irms1"]["device_class"], "current");
+    assert_eq!(objects["sensor/tariff"]["device_class"], "enum");
     assert_eq!(
-        objects["tariff"]["options"],
-        serde_json::json!(["HC", "HP", "Inconnu"])
+        objects["sensor/tariff"]["options"],
+        serde_json::json!(["Off-peak", "Peak"])
     );
-    assert_eq!(objects["checksum_errors"]["entity_category"], "diagnostic");
+    assert_eq!(
+        objects["sensor/checksum_errors"]["entity_category"],
+        "diagnostic"
+    );
+    assert_eq!(
+        objects["binary_sensor/tic_link"]["device_class"],
+        "connectivity"
+    );
+    // The labels the records leave out, heard in the frames.
+    let last = states.last().unwrap();
+    for label in ["SMAXSN", "STGE", "PRM", "MSG1", "RELAIS"] {
+        assert!(last.get(label).is_some(), "{label} in {last}");
+    }
+    assert_eq!(last["stge_tic_mode"], "standard");
+    // The link: online while rows are written.
+    let link: Vec<&str> = msgs
+        .iter()
+        .filter(|(t, _)| t == "tic-rec/041876097171/link")
+        .map(|(_, p)| p.as_str())
+        .collect();
+    assert_eq!(link.first(), Some(&"online"), "{link:?}");
 }
 
-#[test]
 fn the_broker_stopped_for_ten_seconds_loses_no_row_and_gets_discovery_again() {
-    if !have_mosquitto() {
-        return;
-    }
+    common::requires(&[common::Need::Mosquitto]);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut broker = Broker::start(dir.path(), "");
@@ -570,11 +590,8 @@ fn the_broker_stopped_for_ten_seconds_loses_no_row_and_gets_discovery_again() {
     check_states(&sub.states(), &got);
 }
 
-#[test]
 fn a_wrong_password_is_said_and_recording_goes_on() {
-    if !have_mosquitto() {
-        return;
-    }
+    common::requires(&[common::Need::Mosquitto]);
     let dir = tempfile::tempdir().unwrap();
     let passwords = dir.path().join("passwd");
     let ok = Command::new("mosquitto_passwd")
@@ -620,6 +637,12 @@ fn a_wrong_password_is_said_and_recording_goes_on() {
         for _ in 0..30 {
             send(&mut pty, &mut m, &same, 100);
         }
+        if !password.starts_with("wrong") {
+            // The first state follows the read-back of what the broker holds (2 s).
+            send_until(&mut pty, &mut m, 100, 15, || {
+                sub.any(|t, _| t.ends_with("/state"))
+            });
+        }
         let (status, stderr) = rec.terminate();
         assert!(status.success(), "{stderr}");
         assert!(stderr.contains(want), "{stderr}");
@@ -648,11 +671,8 @@ fn a_wrong_password_is_said_and_recording_goes_on() {
     assert!(!log.contains("right-horse-battery") && !log.contains("wrong-staple"));
 }
 
-#[test]
 fn a_glitching_index_with_a_valid_checksum_is_never_published() {
-    if !have_mosquitto() {
-        return;
-    }
+    common::requires(&[common::Need::Mosquitto]);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let broker = Broker::start(dir.path(), "");
@@ -716,11 +736,8 @@ fn a_glitching_index_with_a_valid_checksum_is_never_published() {
 }
 
 /// A CA and a server certificate for `localhost` and 127.0.0.1, made with openssl.
-fn make_certs(dir: &Path) -> Option<(PathBuf, PathBuf, PathBuf)> {
-    if !tool("/usr/bin/openssl") {
-        common::skip_or_fail("openssl is not installed (the TLS test makes its CA with it)");
-        return None;
-    }
+fn make_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    common::requires(&[common::Need::Openssl]);
     let run = |args: &[&str]| {
         let out = Command::new("openssl")
             .args(args)
@@ -784,22 +801,17 @@ fn make_certs(dir: &Path) -> Option<(PathBuf, PathBuf, PathBuf)> {
     let mode = |p: &Path, m| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
     mode(dir, 0o755).unwrap();
     mode(&dir.join("server.key"), 0o644).unwrap();
-    Some((
+    (
         dir.join("ca.pem"),
         dir.join("server.pem"),
         dir.join("server.key"),
-    ))
+    )
 }
 
-#[test]
 fn mqtts_with_a_ca_file_and_with_the_system_roots() {
-    if !have_mosquitto() {
-        return;
-    }
+    common::requires(&[common::Need::Mosquitto, common::Need::Openssl]);
     let dir = tempfile::tempdir().unwrap();
-    let Some((ca, cert, key)) = make_certs(dir.path()) else {
-        return;
-    };
+    let (ca, cert, key) = make_certs(dir.path());
     let tls_port = free_port();
     // A plain listener for the subscriber, a TLS one for the recorder.
     let broker = Broker::start(
@@ -876,7 +888,6 @@ fn mqtts_with_a_ca_file_and_with_the_system_roots() {
     }
 }
 
-#[test]
 fn bad_mqtt_flags_fail_before_recording() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -903,7 +914,7 @@ fn bad_mqtt_flags_fail_before_recording() {
     ];
     for (args, want) in cases {
         let out = Command::new(BIN)
-            .args(["record", "--replay", "/dev/null", "--data-dir", d])
+            .args(["record", "--port", "/dev/null", "--data-dir", d])
             .args(args)
             .output()
             .unwrap();
@@ -918,6 +929,17 @@ fn bad_mqtt_flags_fail_before_recording() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("demo"));
+    // A replay is history: refused (issue 18: its end took the live meter offline, and it
+    // published yesterday's values as current), before anything is created.
+    let out = Command::new(BIN)
+        .args(["record", "--replay", "/dev/null", "--data-dir", d])
+        .args(["--mqtt", "mqtt://h"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("a replay's rows are history"), "{stderr}");
+    assert!(!data.exists(), "nothing created");
 }
 
 /// `mosquitto_pub -r`: a retained message.
@@ -942,11 +964,8 @@ fn recorder_states(sub: &Sub) -> Vec<Value> {
 /// uses, the retained state is the floor: lower indexes are never published (Home Assistant
 /// would read a meter reset and count the whole value again), said once per index; the other
 /// sensors go on.
-#[test]
 fn the_retained_state_is_the_floor_of_every_energy_index() {
-    if !have_mosquitto() {
-        return;
-    }
+    common::requires(&[common::Need::Mosquitto]);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let broker = Broker::start(dir.path(), "");
@@ -1003,11 +1022,8 @@ fn the_retained_state_is_the_floor_of_every_energy_index() {
 /// A jump confirmed by the next value but beyond the subscribed power's bound from the last
 /// published value (a meter whose index really jumped, or a garble repeated): left out, the
 /// published total continues from the last published value, said once.
-#[test]
 fn a_confirmed_implausible_jump_is_left_out_of_what_is_published() {
-    if !have_mosquitto() {
-        return;
-    }
+    common::requires(&[common::Need::Mosquitto]);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let broker = Broker::start(dir.path(), "");
@@ -1070,7 +1086,6 @@ fn a_confirmed_implausible_jump_is_left_out_of_what_is_published() {
     assert!(stderr.contains("below the meter's display"), "{stderr}");
 }
 
-#[test]
 fn a_broker_sending_garbage_never_stops_recording() {
     use std::io::Read;
     // A fake broker: the first connections get random bytes; the next ones a valid CONNACK,
@@ -1137,12 +1152,9 @@ fn a_broker_sending_garbage_never_stops_recording() {
 
 /// With `--http` too, the link's state is in `/metrics` (valid for promtool) and in
 /// `/api/now`: connected to a running broker, then down once it stops.
-#[test]
 fn the_link_state_is_in_the_metrics_and_the_api() {
     use common::http::{addr_of, check_metrics, get};
-    if !have_mosquitto() {
-        return;
-    }
+    common::requires(&[common::Need::Mosquitto, common::Need::Promtool]);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut broker = Broker::start(dir.path(), "");

@@ -3,20 +3,20 @@
 //! simulator's exact index values, across both DST days, HC/HP switching, Tempo colours and
 //! gaps in the data.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone};
 use tic_rec::sim::{Contract, Meter, SimConfig, SimFrame};
 use tic_rec::store::TZ;
 use tic_rec::tic::Mode;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tic-rec");
+use common::at;
 
-fn at(s: &str) -> NaiveDateTime {
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
-}
+const BIN: &str = env!("CARGO_BIN_EXE_tic-rec");
 
 fn midnight(d: NaiveDate) -> DateTime<FixedOffset> {
     TZ.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap())

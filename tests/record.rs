@@ -4,22 +4,35 @@
 
 mod common;
 
+common::harness!(
+    pty_rows_equal_the_simulated_complete_frames,
+    dst_days_rotate_at_local_midnight_and_duckdb_reads_them,
+    kill_9_then_restart_loses_at_most_the_frame_in_flight,
+    a_port_that_vanishes_and_comes_back_is_resumed,
+    real_captures_replay_to_verified_records_only,
+    replay_of_a_missing_file_is_a_clear_error,
+    raw_bytes_kept_beside_the_records_replay_to_the_same_rows,
+    a_line_without_valid_frames_is_diagnosed,
+    demo_records_a_day_and_again_the_day_before,
+    port_auto_without_one_adapter_says_so,
+    a_second_signal_during_the_stop_never_skips_it,
+    a_replay_of_a_stalled_pipe_stops_at_a_signal,
+);
+
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration as StdDuration, Instant};
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime};
+use chrono::{DateTime, Duration, FixedOffset};
 use tic_rec::sim::{Contract, Faults, Meter, Pty, SimConfig, SimFrame};
 use tic_rec::store::cell;
 use tic_rec::tic::Mode;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tic-rec");
+use common::at;
 
-fn at(s: &str) -> NaiveDateTime {
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
-}
+const BIN: &str = env!("CARGO_BIN_EXE_tic-rec");
 
 /// A running `tic-rec record --archive csv <args>` (these tests read the CSV files
 /// themselves: plain CSV).
@@ -27,34 +40,8 @@ fn recorder(args: &[&str]) -> common::Running {
     common::Running::start(&[&["record", "--archive", "csv"], args].concat(), &[])
 }
 
-/// Every record file under `dir`, sorted, as (path, header, rows); parsing is strict (a
-/// torn or misaligned row is an error).
-fn read_dir_rows(dir: &Path) -> Vec<(PathBuf, Vec<String>, Vec<Vec<String>>)> {
-    common::files_named(dir, ".csv")
-        .into_iter()
-        .map(|p| {
-            let text = std::fs::read_to_string(&p).unwrap();
-            assert!(text.ends_with('\n'), "{p:?} ends with a whole line");
-            let mut r = csv::ReaderBuilder::new()
-                .flexible(false)
-                .from_reader(text.as_bytes());
-            let header: Vec<String> = r.headers().unwrap().iter().map(str::to_owned).collect();
-            let rows = r
-                .records()
-                .map(|rec| {
-                    rec.unwrap_or_else(|e| panic!("{p:?}: {e}"))
-                        .iter()
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .collect();
-            (p, header, rows)
-        })
-        .collect()
-}
-
 fn all_rows(dir: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let files = read_dir_rows(dir);
+    let files = common::csv_files(dir);
     let header = files.first().map(|f| f.1.clone()).unwrap_or_default();
     let rows = files
         .into_iter()
@@ -123,7 +110,6 @@ fn write_frames(pty: &mut Pty, sims: &mut Vec<SimFrame>, meter: &mut Meter, n: u
     }
 }
 
-#[test]
 fn pty_rows_equal_the_simulated_complete_frames() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -203,12 +189,6 @@ fn simulate_to_file(cfg: SimConfig, frames: usize, path: &Path) -> Vec<SimFrame>
     sims
 }
 
-/// Python with duckdb/pandas/pyarrow, from the test command (scripts/test).
-fn python() -> Option<String> {
-    common::python_readers()
-}
-
-#[test]
 fn dst_days_rotate_at_local_midnight_and_duckdb_reads_them() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -222,7 +202,7 @@ fn dst_days_rotate_at_local_midnight_and_duckdb_reads_them() {
         let sims = simulate_to_file(cfg, 28 * 60, &capture);
         let (ok, stderr) = replay(&capture, &data, &[]);
         assert!(ok, "{stderr}");
-        let files = read_dir_rows(&data);
+        let files = common::csv_files(&data);
         let (_, header, rows) = files
             .iter()
             .find(|(p, ..)| p.ends_with(format!("{}/{}.csv", &day[..7].replace('-', "/"), day)))
@@ -260,7 +240,7 @@ fn dst_days_rotate_at_local_midnight_and_duckdb_reads_them() {
     assert!(rows.iter().any(|r| r[0] == "2026-10-25T02:30:00+01:00"));
     assert!(!rows.iter().any(|r| r[0].starts_with("2026-03-29T02:")));
 
-    let Some(py) = python() else { return };
+    let py = common::python(common::READERS);
     let script = format!(
         "import duckdb\n\
          r = duckdb.sql(\"select count(*), typeof(any_value(time)), typeof(any_value(EAST)), typeof(any_value(EASF01)), \
@@ -284,7 +264,6 @@ fn dst_days_rotate_at_local_midnight_and_duckdb_reads_them() {
     assert_eq!(fields[6], fields[0], "every instant distinct: {got}");
 }
 
-#[test]
 fn kill_9_then_restart_loses_at_most_the_frame_in_flight() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -353,7 +332,6 @@ fn kill_9_then_restart_loses_at_most_the_frame_in_flight() {
     );
 }
 
-#[test]
 fn a_port_that_vanishes_and_comes_back_is_resumed() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -407,13 +385,8 @@ fn a_port_that_vanishes_and_comes_back_is_resumed() {
     assert_increasing(&rows);
 }
 
-fn samples_dir() -> Option<PathBuf> {
-    common::shared_samples()
-}
-
-#[test]
 fn real_captures_replay_to_verified_records_only() {
-    let Some(samples) = samples_dir() else { return };
+    let samples = common::shared_samples();
     let mut seen = 0;
     for entry in std::fs::read_dir(&samples).unwrap() {
         let path = entry.unwrap().path();
@@ -424,7 +397,7 @@ fn real_captures_replay_to_verified_records_only() {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let (ok, stderr) = replay(&path, &data, &["--replay-start", "2024-04-10T12:00:00"]);
-        if !data.exists() || read_dir_rows(&data).is_empty() {
+        if !data.exists() || common::csv_files(&data).is_empty() {
             // A capture with no complete record: the replay fails and says why.
             assert!(
                 !ok && stderr.contains("no row written from"),
@@ -472,18 +445,18 @@ fn real_captures_replay_to_verified_records_only() {
     assert!(seen >= 10, "records from {seen} captures");
 }
 
-#[test]
 fn replay_of_a_missing_file_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let (ok, stderr) = replay(&dir.path().join("nope.tic"), &dir.path().join("data"), &[]);
+    let data = dir.path().join("data");
+    let (ok, stderr) = replay(&dir.path().join("nope.tic"), &data, &[]);
     assert!(!ok);
     assert!(
         stderr.contains("nope.tic") && stderr.lines().count() == 1,
         "{stderr}"
     );
+    assert!(!data.exists(), "nothing created before the error");
 }
 
-#[test]
 fn raw_bytes_kept_beside_the_records_replay_to_the_same_rows() {
     let dir = tempfile::tempdir().unwrap();
     let capture = dir.path().join("in.tic");
@@ -519,7 +492,6 @@ fn raw_bytes_kept_beside_the_records_replay_to_the_same_rows() {
     assert_eq!(all_rows(&first).1.len(), 60);
 }
 
-#[test]
 fn a_line_without_valid_frames_is_diagnosed() {
     let dir = tempfile::tempdir().unwrap();
     let mut pty = common::pty();
@@ -554,7 +526,6 @@ fn a_line_without_valid_frames_is_diagnosed() {
 
 /// The README's main command: a day of records through the real serial path; run twice, it
 /// adds an earlier day rather than nothing.
-#[test]
 fn demo_records_a_day_and_again_the_day_before() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("tic-data");
@@ -565,7 +536,7 @@ fn demo_records_a_day_and_again_the_day_before() {
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{stderr}");
-        let files = read_dir_rows(&data);
+        let files = common::csv_files(&data);
         assert_eq!(files.len(), run);
         for (p, header, rows) in &files {
             assert_eq!(header.join(","), STANDARD_COLUMNS, "{p:?}");
@@ -583,16 +554,8 @@ fn demo_records_a_day_and_again_the_day_before() {
 
 /// With no single USB adapter under /dev/serial/by-id (as on a build machine), `--port auto`
 /// fails at once, before creating anything, and says why.
-#[test]
 fn port_auto_without_one_adapter_says_so() {
-    let ids = std::fs::read_dir("/dev/serial/by-id").map_or(0, |d| d.count());
-    let uart = ["/dev/serial0", "/dev/ttyAMA0"]
-        .iter()
-        .any(|p| Path::new(p).exists());
-    if ids == 1 || (ids == 0 && uart) {
-        common::skip_or_fail("this machine has exactly one USB serial adapter, or a Pi UART");
-        return;
-    }
+    common::requires(&[common::Need::NoSerialAdapter]);
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(BIN)
         .args([
@@ -608,4 +571,197 @@ fn port_auto_without_one_adapter_says_so() {
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("--port auto"), "{stderr}");
     assert!(!dir.path().join("d").exists(), "nothing created");
+}
+
+/// Which signals a stop test sends, and to what.
+#[derive(Clone, Copy, Debug)]
+enum Signals {
+    /// Two SIGINTs to the process, back to back (a person pressing Ctrl-C twice).
+    TwiceToTheProcess,
+    /// SIGINT to the process, then to its process group: what `timeout -s INT` does.
+    ProcessThenGroup,
+    /// SIGTERM to the process, then SIGINT to its group (systemd's stop, and a Ctrl-C).
+    TermThenGroupInt,
+}
+
+/// A second signal during the stop never skips it: exit 0, the final line, and every row
+/// the recorder says it wrote on disk, whole. Run 20 times, as the race was one run in
+/// four (issue 21: `timeout -s INT` signals the process and its group).
+fn a_second_signal_during_the_stop_never_skips_it() {
+    use rustix::process::{kill_process, kill_process_group, Pid, Signal};
+    use std::os::unix::process::CommandExt;
+    let kinds = [
+        Signals::TwiceToTheProcess,
+        Signals::ProcessThenGroup,
+        Signals::TermThenGroupInt,
+    ];
+    let mut meter = {
+        let mut cfg = SimConfig::new(Mode::Standard, Contract::HcHp, at("2026-06-01 12:00:00"));
+        cfg.frame_interval = Some(Duration::seconds(1));
+        Meter::new(cfg).unwrap()
+    };
+    for run in 0..20 {
+        let kind = kinds[run % kinds.len()];
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let mut pty = common::pty();
+        // A process group of its own, as a shell gives a command (the group's signal must
+        // not reach this test).
+        let mut child = Command::new(BIN)
+            .args(["record", "--archive", "csv", "--mode", "standard", "--port"])
+            .arg(&pty.path)
+            .arg("--data-dir")
+            .arg(&data)
+            .process_group(0)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut pipe = child.stderr.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = std::io::Read::read_to_string(&mut pipe, &mut s);
+            s
+        });
+        // Frames until a few rows are on disk, and one more that the stop may catch.
+        let deadline = Instant::now() + StdDuration::from_secs(20);
+        let mut buf = Vec::new();
+        while common::rows_so_far(&data) < 3 {
+            assert!(Instant::now() < deadline, "run {run}: no rows within 20 s");
+            buf.clear();
+            meter.next_frame(&mut buf);
+            pty.master.write_all(&buf).unwrap();
+            std::thread::sleep(StdDuration::from_millis(50));
+        }
+        buf.clear();
+        meter.next_frame(&mut buf);
+        pty.master.write_all(&buf).unwrap();
+        let pid = Pid::from_child(&child);
+        let (first, second) = match kind {
+            Signals::TwiceToTheProcess => (Signal::INT, Signal::INT),
+            Signals::ProcessThenGroup => (Signal::INT, Signal::INT),
+            Signals::TermThenGroupInt => (Signal::TERM, Signal::INT),
+        };
+        kill_process(pid, first).unwrap();
+        // Back to back, or a few milliseconds apart (a pending signal of the same number
+        // takes the second one in).
+        std::thread::sleep(StdDuration::from_millis([0, 1, 3, 10][run / 3 % 4]));
+        match kind {
+            Signals::TwiceToTheProcess => kill_process(pid, second).unwrap(),
+            _ => kill_process_group(pid, second).unwrap(),
+        }
+        let deadline = Instant::now() + StdDuration::from_secs(20);
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "run {run} ({kind:?}): still running"
+            );
+            std::thread::sleep(StdDuration::from_millis(10));
+        };
+        let stderr = reader.join().unwrap();
+        assert!(status.success(), "run {run} ({kind:?}): {status}\n{stderr}");
+        let last = stderr.lines().last().unwrap_or_default();
+        let written: usize = last
+            .strip_prefix("tic-rec: ")
+            .and_then(|l| l.split_once(" rows written"))
+            .and_then(|(n, _)| n.parse().ok())
+            .unwrap_or_else(|| panic!("run {run} ({kind:?}): no final line\n{stderr}"));
+        let (_, rows) = all_rows(&data);
+        assert!(rows.len() >= 3, "run {run}: {stderr}");
+        assert_eq!(rows.len(), written, "run {run} ({kind:?}): {stderr}");
+        assert_increasing(&rows);
+    }
+}
+
+/// A replay of a pipe that stalls stops at the first signal, with its last line; one whose
+/// input cannot even be opened (a named pipe nobody writes) exits a few seconds after the
+/// third, saying so.
+fn a_replay_of_a_stalled_pipe_stops_at_a_signal() {
+    use rustix::process::{kill_process, Pid, Signal};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut child = Command::new(BIN)
+        .args(["record", "--archive", "csv", "--replay", "-", "--data-dir"])
+        .arg(&data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut cfg = SimConfig::new(Mode::Standard, Contract::HcHp, at("2026-06-01 12:00:00"));
+    cfg.frame_interval = Some(Duration::seconds(1));
+    let mut meter = Meter::new(cfg).unwrap();
+    let mut buf = Vec::new();
+    for _ in 0..5 {
+        meter.next_frame(&mut buf);
+    }
+    stdin.write_all(&buf).unwrap();
+    assert_eq!(wait_rows(&data, 5, 20), 5);
+    // The pipe stays open: only the signal can end the replay.
+    let sent = Instant::now();
+    kill_process(Pid::from_child(&child), Signal::INT).unwrap();
+    let out = wait_with_deadline(child, 10);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(sent.elapsed() < StdDuration::from_secs(5), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .starts_with("tic-rec: 5 rows written"),
+        "{stderr}"
+    );
+    drop(stdin);
+
+    // Blocked in open(2) on a named pipe: three signals, then the forced exit.
+    let fifo = dir.path().join("fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let child = Command::new(BIN)
+        .args(["record", "--replay"])
+        .arg(&fifo)
+        .arg("--data-dir")
+        .arg(dir.path().join("data2"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(StdDuration::from_millis(300));
+    for _ in 0..3 {
+        kill_process(Pid::from_child(&child), Signal::INT).unwrap();
+        std::thread::sleep(StdDuration::from_millis(100));
+    }
+    let out = wait_with_deadline(child, 15);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .contains("forced exit"),
+        "{stderr}"
+    );
+}
+
+/// The child's output once it exits, at most `secs` from now (killed and failed otherwise).
+fn wait_with_deadline(mut child: std::process::Child, secs: u64) -> std::process::Output {
+    let deadline = Instant::now() + StdDuration::from_secs(secs);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running after {secs} s");
+        }
+        std::thread::sleep(StdDuration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
 }

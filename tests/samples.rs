@@ -1,8 +1,19 @@
 //! Every real capture in `../shared/data/tic-samples/` decodes with the frame and checksum
-//! counts its SOURCES.md states. Skips, with a printed reason, where `../shared` is absent
-//! (and fails instead in CI: `common::skip_or_fail`).
+//! counts its SOURCES.md states. Ignored, with the reason, where `../shared` is absent (and
+//! failed in CI: tests/common/harness.rs).
 
 mod common;
+
+common::harness!(
+    captures_decode_with_sources_md_counts,
+    historique_captures_as_mode2_decode_the_same,
+    text_dump_decodes_as_lines,
+    corrupted_frame_has_nine_good_groups,
+    partial_capture_has_no_complete_frame,
+    values_and_instants_of_a_real_capture,
+    rx_errors_frames_hold_only_clean_values,
+    project_samples_decode,
+);
 
 use std::path::PathBuf;
 use tic_rec::tic::{checksum, BadKind, ChecksumRule, Config, Decoder, Frame, Framing, Mode};
@@ -169,9 +180,8 @@ const EXPECTED: &[(&str, Mode, u64, u64, u64)] = &[
     ),
 ];
 
-#[test]
 fn captures_decode_with_sources_md_counts() {
-    let Some(dir) = samples_dir() else { return };
+    let dir = samples_dir();
     let mut failures = Vec::new();
     for &(file, mode, frames, ok, bad) in EXPECTED {
         let bytes = std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
@@ -212,9 +222,8 @@ fn as_mode2(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-#[test]
 fn historique_captures_as_mode2_decode_the_same() {
-    let Some(dir) = samples_dir() else { return };
+    let dir = samples_dir();
     let mut failures = Vec::new();
     for &(file, mode, frames, ok, bad) in EXPECTED {
         if mode != Mode::Historique {
@@ -236,9 +245,8 @@ fn historique_captures_as_mode2_decode_the_same() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-#[test]
 fn text_dump_decodes_as_lines() {
-    let Some(dir) = samples_dir() else { return };
+    let dir = samples_dir();
     let bytes = std::fs::read(dir.join("historique-tri-base-ticmeter-text.txt")).unwrap();
     let (got, _) = decode(&bytes, Framing::Lines);
     // 2 frames of 16 lines; the last line of each (`OT 00 #`, PPOT with `PP` lost) fails.
@@ -255,9 +263,8 @@ fn text_dump_decodes_as_lines() {
     }
 }
 
-#[test]
 fn corrupted_frame_has_nine_good_groups() {
-    let Some(dir) = samples_dir() else { return };
+    let dir = samples_dir();
     let mut bytes =
         std::fs::read(dir.join("standard-mono-tempo-ticmeter-corrupted-converted.bin")).unwrap();
     // The capture is one STX with no ETX: as captured, it is no complete frame.
@@ -275,9 +282,8 @@ fn corrupted_frame_has_nine_good_groups() {
     );
 }
 
-#[test]
 fn partial_capture_has_no_complete_frame() {
-    let Some(dir) = samples_dir() else { return };
+    let dir = samples_dir();
     let bytes =
         std::fs::read(dir.join("standard-tri-tempo-partial-issue38-reconstructed.bin")).unwrap();
     let (got, d) = decode(&bytes, Framing::Wire);
@@ -285,9 +291,8 @@ fn partial_capture_has_no_complete_frame() {
     assert_eq!(d.stats().bytes_skipped, bytes.len() as u64);
 }
 
-#[test]
 fn values_and_instants_of_a_real_capture() {
-    let Some(dir) = samples_dir() else { return };
+    let dir = samples_dir();
     let bytes = std::fs::read(dir.join("standard-mono-base-lains.bin")).unwrap();
     let mut d = Decoder::default();
     let mut rest = &bytes[..];
@@ -305,9 +310,8 @@ fn values_and_instants_of_a_real_capture() {
     assert_eq!(dates.last().unwrap(), "2023-03-01T09:18:44+01:00");
 }
 
-#[test]
 fn rx_errors_frames_hold_only_clean_values() {
-    let Some(dir) = samples_dir() else { return };
+    let dir = samples_dir();
     let bytes = std::fs::read(dir.join("historique-tri-base-lains-rx-errors.bin")).unwrap();
     let mut d = Decoder::default();
     let mut rest = &bytes[..];
@@ -330,7 +334,6 @@ fn rx_errors_frames_hold_only_clean_values() {
 
 /// The project's own samples in `data/` (made by `data/make.sh` with the simulator) decode
 /// with every group verified, but the noisy-line one, whose faults are all detected.
-#[test]
 fn project_samples_decode() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data");
     let mut n = 0;
@@ -356,24 +359,4 @@ fn project_samples_decode() {
         }
     }
     assert!(n >= 9, "{n} samples in data/");
-}
-
-/// The skip rule itself: a skip returns on a fresh clone and fails in CI.
-#[test]
-fn a_skip_fails_in_ci_only() {
-    for (ci, fails) in [
-        (None, false),
-        (Some(""), false),
-        (Some("0"), false),
-        (Some("false"), false),
-        (Some("FALSE"), false),
-        (Some("no"), false),
-        (Some("true"), true),
-        (Some("1"), true),
-        (Some("yes"), true),
-    ] {
-        assert_eq!(common::ci_is_true(ci), fails, "CI={ci:?}");
-        let r = std::panic::catch_unwind(|| common::skip_or_fail_in(ci, "a resource is absent"));
-        assert_eq!(r.is_err(), fails, "CI={ci:?}");
-    }
 }

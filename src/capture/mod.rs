@@ -2,12 +2,18 @@
 //! turns them into frames with [`crate::tic::Decoder`]. This is the thin I/O layer above
 //! the sans-IO decoder: it owns the read buffer and the position.
 
+mod polled;
 pub mod port;
 mod run;
+pub mod stop;
 
 use std::io::{self, Read};
 
-pub use run::{Capture, CaptureError, Counters, Event, Fanout, HostClock, Observer, StoreConfig};
+pub use polled::Polled;
+pub use run::{
+    Capture, CaptureError, Counters, Event, Fanout, HostClock, Observer, Port, StoreConfig,
+};
+pub use stop::Stop;
 
 use crate::tic::{Config, Decoder, Frame, Framing, LF, STX};
 

@@ -12,20 +12,21 @@
 //!   ([`crate::record::timeline`]); confirmed jumps and dropped glitches are reported.
 //! - Never a silent stall: when frames verify but no record has been made for a minute,
 //!   [`Event::Stalled`] says why (again every ten minutes while it lasts).
-//! - The stop flag (SIGINT/SIGTERM in the binary) is checked between reads (at most 200 ms
-//!   apart); the loop then writes what it holds, fsyncs and returns.
+//! - A [`Stop`] request (SIGINT/SIGTERM in the binary) is checked between reads (at most
+//!   200 ms apart); the loop then writes what it holds, fsyncs and returns. Rows the disk
+//!   refuses are tried again for a while: see [`stop`](super::stop).
 //!
 //! The loop reports to one [`Observer`]; [`Fanout`] hands every event to several (the status
 //! line, the MQTT link, and later the HTTP server), each of which must return at once.
 
 use std::io::{self, Read};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, Utc};
 
-use super::port::{Action, Failure, Note, Supervisor};
+use super::port::{device, Action, Failure, Note, Supervisor};
+use super::stop::{Drain, Step, Stop, STOP_TIMEOUT};
 use crate::record::{Clocks, Record, RecordConfig, RecordStats, Recorder};
 use crate::store::{Appended, Resumed, Store, StoreError, StoreEvent, TZ};
 use crate::tic::{Config, Decoder, Frame, Mode, Stats};
@@ -122,6 +123,9 @@ pub enum Event<'a> {
         failure: String,
         /// Whether the path is absent.
         missing: bool,
+        /// Whether the port has never opened in this run (nothing is recorded or created
+        /// before it does).
+        first_open: bool,
         /// How long it has been unavailable.
         for_secs: u64,
         /// Open attempts so far.
@@ -199,6 +203,15 @@ pub enum Event<'a> {
         /// Why, and what the recorder does about it.
         reason: String,
     },
+    /// The loop has ended (a stop request, or the end of the input) and has written what it
+    /// could; what it still holds is tried again for at most `limit`
+    /// ([`stop`](super::stop)).
+    Stopping {
+        /// Rows still held in memory (the disk refuses them).
+        held: u64,
+        /// How long they are tried again at most.
+        limit: Duration,
+    },
     /// A record was taken by the store (written, or held while the disk is unwritable).
     Recorded(&'a Record, &'a Counters),
     /// A decoded frame (only its verified groups: failed ones are left out), before the
@@ -253,6 +266,23 @@ pub struct StoreConfig {
     pub fsync_interval: Duration,
     /// Keep raw bytes in `.tic` files.
     pub raw: bool,
+}
+
+/// A serial port being recorded: its supervisor, and the port while it is open
+/// ([`Capture::open_port`]).
+pub struct Port {
+    path: String,
+    sup: Supervisor,
+    open: Option<serialport::TTYPort>,
+    /// Counts at the last valid frame, for the silence hint.
+    stats_at_good: Stats,
+}
+
+impl Port {
+    /// The port's path.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
 }
 
 /// Where historique records (which have no DATE) get their time.
@@ -324,6 +354,8 @@ pub struct Capture<'o> {
     glitches_said: u64,
     glitch_say: Instant,
     ready: Vec<Record>,
+    /// How long a stop tries again the rows the disk refuses.
+    stop_timeout: Duration,
 }
 
 impl<'o> Capture<'o> {
@@ -364,6 +396,7 @@ impl<'o> Capture<'o> {
             glitches_said: 0,
             glitch_say: now,
             ready: Vec::new(),
+            stop_timeout: STOP_TIMEOUT,
         }
     }
 
@@ -379,6 +412,13 @@ impl<'o> Capture<'o> {
         self.silence = silence;
         self.stall = silence;
         self.stall_say = self.last_row_at + silence;
+        self
+    }
+
+    /// At the end, tries again the rows the disk refuses for at most this long (default
+    /// [`STOP_TIMEOUT`]; zero: one attempt).
+    pub fn with_stop_timeout(mut self, limit: Duration) -> Self {
+        self.stop_timeout = limit;
         self
     }
 
@@ -464,9 +504,13 @@ impl<'o> Capture<'o> {
         }
     }
 
-    /// End of input: completes a text dump's last frame, releases records held when nothing
-    /// contradicts them, writes what it can and fsyncs.
-    pub fn finish(&mut self, now: Instant) -> Result<(), CaptureError> {
+    /// The end (of the input, or a stop): completes a text dump's last frame, releases records
+    /// held when nothing contradicts them, writes what it holds and fsyncs. Rows the disk
+    /// refuses are tried again as [`stop`](super::stop) says (a second request of `stop`
+    /// tries at once, a third gives up); what still cannot be written stays counted in
+    /// [`Counters::held`].
+    pub fn finish(&mut self, stop: &Stop) -> Result<(), CaptureError> {
+        let now = Instant::now();
         if self.decoder.finish().is_some() {
             let frame = self.decoder.last_frame().expect("finish returned a frame");
             self.observer.event(&Event::Frame(&frame));
@@ -479,15 +523,40 @@ impl<'o> Capture<'o> {
         }
         self.recorder.finish();
         self.drain_ready(now)?;
-        // One last attempt at every held row, whatever the retry timer says; what still
-        // cannot be written stays counted in `held`.
+        self.shut_stores(now);
+        let held = self.counters().held;
+        self.observer.event(&Event::Stopping {
+            held,
+            limit: self.stop_timeout,
+        });
+        let mut drain = Drain::new(now, self.stop_timeout, stop.requests());
+        loop {
+            let now = Instant::now();
+            match drain.poll(now, self.counters().held as usize, stop.requests()) {
+                Step::Write => self.shut_stores(now),
+                Step::Wait(d) => {
+                    // The status line and the watchdog go on through a long drain.
+                    if now.saturating_duration_since(self.last_tick) >= Duration::from_secs(1) {
+                        self.last_tick = now;
+                        let c = self.counters();
+                        self.observer.event(&Event::Tick(&c));
+                    }
+                    stop.sleep(d.min(Duration::from_secs(1)));
+                }
+                Step::Done | Step::GiveUp(_) => break,
+            }
+        }
+        let c = self.counters();
+        self.observer.event(&Event::Tick(&c));
+        Ok(())
+    }
+
+    /// One attempt at every held row, whatever the retry timer says, then an fsync.
+    fn shut_stores(&mut self, now: Instant) {
         for s in self.retiring.iter_mut().chain(self.store.as_mut()) {
             s.shutdown(now);
         }
         self.store_events();
-        let c = self.counters();
-        self.observer.event(&Event::Tick(&c));
-        Ok(())
     }
 
     fn write(&mut self, record: Record, now: Instant) -> Result<(), CaptureError> {
@@ -625,22 +694,28 @@ impl<'o> Capture<'o> {
         Ok(())
     }
 
-    /// Records a whole input (a replay file or stdin) to its end.
+    /// Records a whole input (a replay file or stdin) to its end. An input that may stall
+    /// (a pipe) is best given as a [`Polled`](super::Polled) reader: its reads then time out,
+    /// and a stop request is seen while it stalls.
     pub fn run_reader(
         &mut self,
         mut input: impl Read,
         name: &str,
-        stop: &AtomicBool,
+        stop: &Stop,
     ) -> Result<(), CaptureError> {
         self.stream = StreamClock::Air;
         self.observer.event(&Event::Started { source: name });
         let mut buf = vec![0u8; 64 * 1024];
         let mut offset = 0u64;
-        while !stop.load(Ordering::Relaxed) {
+        while !stop.requested() {
             let n = match input.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    self.tick(Instant::now())?;
+                    continue;
+                }
                 Err(source) => {
                     return Err(CaptureError::Replay {
                         name: name.to_owned(),
@@ -652,16 +727,32 @@ impl<'o> Capture<'o> {
             offset += n as u64;
             self.feed(&buf[..n], Instant::now())?;
         }
-        self.finish(Instant::now())
+        self.finish(stop)
     }
 
-    /// Records a serial port until `stop` is set, reopening it whenever it fails.
+    /// Records a serial port until `stop` is set, reopening it whenever it fails:
+    /// [`Capture::open_port`], then [`Capture::record_port`].
     pub fn run_port(
         &mut self,
         path: &str,
         mode: Option<Mode>,
-        stop: &AtomicBool,
+        stop: &Stop,
     ) -> Result<(), CaptureError> {
+        match self.open_port(path, mode, stop)? {
+            Some(port) => self.record_port(port, stop),
+            None => self.finish(stop),
+        }
+    }
+
+    /// Starts reading a serial port: waits until it opens for the first time (trying every
+    /// second, and saying why it cannot), so that the caller creates nothing for a port that
+    /// never comes. `None` when `stop` came first (then [`Capture::finish`] ends the run).
+    pub fn open_port(
+        &mut self,
+        path: &str,
+        mode: Option<Mode>,
+        stop: &Stop,
+    ) -> Result<Option<Port>, CaptureError> {
         check_port_path(path)?;
         let bauds: &[u32] = match mode {
             Some(Mode::Standard) => &[9600],
@@ -670,25 +761,51 @@ impl<'o> Capture<'o> {
         };
         let start = Instant::now();
         self.stream = StreamClock::Live(start);
-        let mut sup = Supervisor::new(bauds, self.silence, start);
-        let mut buf = [0u8; 4096];
-        let mut port: Option<serialport::TTYPort> = None;
-        // Counts at the last valid frame, for the silence hint.
-        let mut stats_at_good = *self.decoder.stats();
+        let mut port = Port {
+            path: path.to_owned(),
+            sup: Supervisor::new(bauds, self.silence, start),
+            open: None,
+            stats_at_good: *self.decoder.stats(),
+        };
         self.counters.port_open = false;
         self.observer.event(&Event::Started { source: path });
-        while !stop.load(Ordering::Relaxed) {
+        self.pump(&mut port, stop, true)?;
+        Ok(port.sup.is_open().then_some(port))
+    }
+
+    /// Records a port [`Capture::open_port`] opened until `stop` is set, reopening it
+    /// whenever it fails, then [`Capture::finish`]es.
+    pub fn record_port(&mut self, mut port: Port, stop: &Stop) -> Result<(), CaptureError> {
+        self.pump(&mut port, stop, false)?;
+        drop(port);
+        self.finish(stop)
+    }
+
+    /// The port loop, until `stop` (or, with `until_open`, until the port is open).
+    fn pump(&mut self, port: &mut Port, stop: &Stop, until_open: bool) -> Result<(), CaptureError> {
+        let mut buf = [0u8; 4096];
+        let Port {
+            path,
+            sup,
+            open,
+            stats_at_good,
+        } = port;
+        let path = path.as_str();
+        loop {
+            if stop.requested() {
+                return Ok(());
+            }
             let now = Instant::now();
             match sup.poll(now) {
                 Action::Open(baud) => {
-                    port = None;
-                    match open_port(path, baud) {
+                    *open = None;
+                    match device::open(path, baud, READ_TIMEOUT) {
                         Ok(p) => {
-                            port = Some(p);
+                            *open = Some(p);
                             sup.opened(now);
                         }
                         Err(e) => {
-                            if is_not_a_tty(&e) {
+                            if device::is_not_a_tty(&e) {
                                 return Err(CaptureError::NotASerialPort {
                                     path: path.to_owned(),
                                     what: "not a terminal device",
@@ -705,11 +822,11 @@ impl<'o> Capture<'o> {
                 }
                 Action::Wait(d) => sleep_unless(stop, d.min(READ_TIMEOUT)),
                 Action::Read => {
-                    let p = port.as_mut().expect("the supervisor reads an open port");
+                    let p = open.as_mut().expect("the supervisor reads an open port");
                     let good_before = self.good_frames;
                     match p.read(&mut buf) {
                         Ok(0) => {
-                            port = None;
+                            *open = None;
                             sup.failed(now, Failure::HungUp);
                         }
                         Ok(n) => self.feed(&buf[..n], now)?,
@@ -721,29 +838,32 @@ impl<'o> Capture<'o> {
                                     | io::ErrorKind::WouldBlock
                             ) => {}
                         Err(e) => {
-                            port = None;
+                            *open = None;
                             sup.failed(now, Failure::Read(e.to_string()));
                         }
                     }
                     if self.good_frames > good_before {
                         sup.good_frame(now);
-                        stats_at_good = *self.decoder.stats();
+                        *stats_at_good = *self.decoder.stats();
                     }
                 }
             }
+            if until_open && sup.is_open() {
+                // Said by `record_port`, once the caller is ready for what follows.
+                return Ok(());
+            }
             self.counters.port_open = sup.is_open();
             self.counters.port_reopens = sup.reopens();
+            let first_open = !sup.opened_once();
             let notes: Vec<Note> = sup.take_notes().collect();
             for note in notes {
-                self.say(note, path, &stats_at_good);
+                self.say(note, path, stats_at_good, first_open);
             }
             self.tick(Instant::now())?;
         }
-        drop(port);
-        self.finish(Instant::now())
     }
 
-    fn say(&mut self, note: Note, path: &str, stats_at_good: &Stats) {
+    fn say(&mut self, note: Note, path: &str, stats_at_good: &Stats, first_open: bool) {
         match note {
             Note::Opened { baud, after } => {
                 self.observer
@@ -763,11 +883,16 @@ impl<'o> Capture<'o> {
                 attempts,
             } => {
                 let missing = failure == Failure::Missing;
-                let present = if missing { serial_ports() } else { Vec::new() };
+                let present = if missing {
+                    device::present()
+                } else {
+                    Vec::new()
+                };
                 self.observer.event(&Event::PortFailing {
                     path,
                     failure: failure.describe(),
                     missing,
+                    first_open,
                     for_secs: for_time.as_secs(),
                     attempts,
                     present,
@@ -848,69 +973,18 @@ fn stall_reason(
 
 /// A path that exists but is not a character device cannot be a serial port.
 fn check_port_path(path: &str) -> Result<(), CaptureError> {
-    use std::os::unix::fs::FileTypeExt;
-    let Ok(meta) = std::fs::metadata(path) else {
-        return Ok(()); // absent: it may appear later
-    };
-    let t = meta.file_type();
-    let what = if t.is_char_device() {
-        return Ok(());
-    } else if t.is_file() {
-        "a regular file"
-    } else if t.is_dir() {
-        "a directory"
-    } else {
-        "not a character device"
-    };
-    Err(CaptureError::NotASerialPort {
-        path: path.to_owned(),
-        what,
-    })
-}
-
-fn is_not_a_tty(e: &serialport::Error) -> bool {
-    // ENOTTY: a character device that is not a terminal (e.g. /dev/null).
-    e.to_string().contains("Not a typewriter") || e.to_string().contains("Inappropriate ioctl")
-}
-
-/// The serial ports of this machine (for a message when the one asked for is absent).
-fn serial_ports() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir("/dev/serial/by-id")
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.path().display().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.extend(
-        serialport::available_ports()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|p| p.port_name),
-    );
-    for onboard in ["/dev/serial0", "/dev/ttyAMA0"] {
-        if std::path::Path::new(onboard).exists() {
-            v.push(onboard.to_owned());
-        }
+    match device::not_a_port(path) {
+        None => Ok(()),
+        Some(what) => Err(CaptureError::NotASerialPort {
+            path: path.to_owned(),
+            what,
+        }),
     }
-    v.sort();
-    v.dedup();
-    v
 }
 
-fn open_port(path: &str, baud: u32) -> serialport::Result<serialport::TTYPort> {
-    serialport::new(path, baud)
-        .data_bits(serialport::DataBits::Seven)
-        .parity(serialport::Parity::Even)
-        .stop_bits(serialport::StopBits::One)
-        .flow_control(serialport::FlowControl::None)
-        .timeout(READ_TIMEOUT)
-        .open_native()
-}
-
-fn sleep_unless(stop: &AtomicBool, d: Duration) {
+fn sleep_unless(stop: &Stop, d: Duration) {
     let until = Instant::now() + d;
-    while !stop.load(Ordering::Relaxed) && Instant::now() < until {
+    while !stop.requested() && Instant::now() < until {
         std::thread::sleep(
             Duration::from_millis(50).min(until.saturating_duration_since(Instant::now())),
         );
@@ -990,27 +1064,6 @@ mod tests {
         assert!(stall_reason(&now, &then, None, None).contains("before 2010"));
         assert!(
             stall_reason(&now, &then, Some((1_780_000_000, 2)), None).contains("2 frame(s) held")
-        );
-    }
-
-    #[test]
-    fn port_paths_that_cannot_be_serial_ports() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("capture.tic");
-        std::fs::write(&file, b"x").unwrap();
-        for (p, what) in [
-            (file.to_str().unwrap(), "a regular file"),
-            (dir.path().to_str().unwrap(), "a directory"),
-        ] {
-            match check_port_path(p) {
-                Err(CaptureError::NotASerialPort { what: w, .. }) => assert_eq!(w, what),
-                other => panic!("{p}: {other:?}"),
-            }
-        }
-        assert!(check_port_path("/dev/ttyNOPE-absent").is_ok());
-        assert!(
-            check_port_path("/dev/null").is_ok(),
-            "a char device: open decides"
         );
     }
 }

@@ -5,6 +5,7 @@ use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
+use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
 use tic_rec::store::archive::{self, Fail, Outcome, Settings, Step};
 use tic_rec::store::{Catalog, DirLock, StoreError};
@@ -155,10 +156,9 @@ fn lock(dir: &std::path::Path) -> Result<DirLock> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let open = || {
-        Catalog::open(&args.data_dir)
-            .with_context(|| format!("cannot read {:?}", args.data_dir.display().to_string()))
-    };
+    super::check_data_dir(&args.data_dir)?;
+    // The error names the directory and its cause.
+    let open = || Catalog::open(&args.data_dir);
     if args.check {
         return check(&open()?);
     }
@@ -222,6 +222,13 @@ pub fn run(args: Args) -> Result<()> {
         bar.inc();
     }
     drop(bar);
+    if done == 0 && failed == 0 {
+        eprintln!(
+            "tic-rec: {}",
+            nothing_to_archive(&open()?, today, args.include_today)
+        );
+        return Ok(());
+    }
     let per_row = if rows > 0 {
         format!(", {:.2} bytes a row", pq as f64 / rows as f64)
     } else {
@@ -260,6 +267,23 @@ pub fn run(args: Args) -> Result<()> {
     }
     periods.context("the periods dataset")?;
     Ok(())
+}
+
+/// What a run that converted no day says: what the directory holds instead.
+fn nothing_to_archive(catalog: &Catalog, today: NaiveDate, include_today: bool) -> String {
+    let archived = archive::archived_days(catalog).len();
+    let mut line = if catalog.is_empty() {
+        format!(
+            "nothing to archive: no recorded day in {}",
+            catalog.dir().display()
+        )
+    } else {
+        format!("nothing to archive: {archived} closed day(s) already in Parquet")
+    };
+    if !include_today && catalog.day(today).is_some_and(|f| !f.csv.is_empty()) {
+        line.push_str("; today's CSV is converted once the day is over (or with --include-today)");
+    }
+    line
 }
 
 fn check(catalog: &Catalog) -> Result<()> {

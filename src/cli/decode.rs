@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use tic_rec::capture::FrameReader;
-use tic_rec::tic::{BadGroup, BadKind, ChecksumRule, Config, Frame, Framing, Horodate, Mode};
+use tic_rec::tic::{
+    BadGroup, BadKind, ChecksumRule, Config, Frame, Framing, Horodate, Mode, Stats,
+};
 
 use super::ModeArg;
 
@@ -65,16 +67,42 @@ pub fn run(args: Args) -> Result<()> {
     let name = args.input.display().to_string();
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    if args.summary {
-        summary(&mut input, config, &name, &mut out)?;
+    let stats = if args.summary {
+        summary(&mut input, config, &name, &mut out)?
     } else {
         match args.format {
             Format::Jsonl => jsonl(&mut input, config, &name, &mut out)?,
             Format::Csv => csv(&mut input, config, &name, &mut out)?,
         }
-    }
+    };
     out.flush()?;
+    if stats.groups_ok == 0 {
+        let name = if name == "-" { "standard input" } else { &name };
+        anyhow::bail!("{}", nothing_verifies(name, &stats, args.mode.forced()));
+    }
     Ok(())
+}
+
+/// Why a capture in which no group verifies is not one, in words.
+fn nothing_verifies(name: &str, s: &Stats, forced: Option<Mode>) -> String {
+    if s.bytes == 0 {
+        return format!("{name} is empty: no TIC group in it");
+    }
+    if s.frames == 0 && s.groups_bad == 0 {
+        return format!(
+            "no TIC frame in {name} ({} bytes, none between STX and ETX): is it a TIC capture?",
+            s.bytes
+        );
+    }
+    format!(
+        "no TIC group verifies in {name}: {} group(s) in {} frame(s) fail their checksum{}",
+        s.groups_bad,
+        s.frames,
+        match forced {
+            Some(m) => format!(": is it really {m} mode? try --mode auto"),
+            None => ": is it a TIC capture, read at the meter's baud rate (7E1)?".to_owned(),
+        }
+    )
 }
 
 /// Calls `each` on every frame of the input.
@@ -121,7 +149,7 @@ fn json_str(s: &str) -> String {
     serde_json::to_string(s).expect("a string always serialises")
 }
 
-fn jsonl(input: &mut dyn Input, config: Config, name: &str, out: &mut dyn Write) -> Result<()> {
+fn jsonl(input: &mut dyn Input, config: Config, name: &str, out: &mut dyn Write) -> Result<Stats> {
     let mut line = String::with_capacity(2048);
     for_each_frame(input, config, name, |f| {
         line.clear();
@@ -159,8 +187,8 @@ fn jsonl(input: &mut dyn Input, config: Config, name: &str, out: &mut dyn Write)
         line.push_str("}\n");
         out.write_all(line.as_bytes())?;
         Ok(())
-    })?;
-    Ok(())
+    })
+    .map(|r| r.stats)
 }
 
 fn is_horodate(b: &BadGroup<'_>) -> bool {
@@ -179,7 +207,7 @@ fn push_labels<'a>(line: &mut String, bad: impl Iterator<Item = BadGroup<'a>>) {
     line.push(']');
 }
 
-fn csv(input: &mut dyn Input, config: Config, name: &str, out: &mut dyn Write) -> Result<()> {
+fn csv(input: &mut dyn Input, config: Config, name: &str, out: &mut dyn Write) -> Result<Stats> {
     // First pass: every label, in order of first appearance.
     let mut labels: Vec<String> = Vec::new();
     for_each_frame(input, config.clone(), name, |f| {
@@ -198,7 +226,7 @@ fn csv(input: &mut dyn Input, config: Config, name: &str, out: &mut dyn Write) -
     header.extend(labels.iter().cloned());
     w.write_record(&header)?;
     let mut row: Vec<String> = Vec::new();
-    for_each_frame(input, config, name, |f| {
+    let read = for_each_frame(input, config, name, |f| {
         row.clear();
         row.push(f.offset.to_string());
         row.push(f.mode.name().to_owned());
@@ -212,10 +240,15 @@ fn csv(input: &mut dyn Input, config: Config, name: &str, out: &mut dyn Write) -
         Ok(())
     })?;
     w.flush()?;
-    Ok(())
+    Ok(read.stats)
 }
 
-fn summary(input: &mut dyn Input, config: Config, name: &str, out: &mut dyn Write) -> Result<()> {
+fn summary(
+    input: &mut dyn Input,
+    config: Config,
+    name: &str,
+    out: &mut dyn Write,
+) -> Result<Stats> {
     let (mut first, mut last): (Option<Horodate>, Option<Horodate>) = (None, None);
     let r = for_each_frame(input, config, name, |f| {
         if let Some(h) = f.date() {
@@ -256,12 +289,14 @@ fn summary(input: &mut dyn Input, config: Config, name: &str, out: &mut dyn Writ
         "bad horodates:    {} (checksum verified, impossible date or time)",
         s.groups_bad_horodate
     )?;
+    // Frames in which no group verifies say nothing of the mode.
+    let mode = s.mode().filter(|_| s.groups_ok > 0);
     writeln!(
         out,
         "mode:             {}",
-        s.mode().map_or("none detected", |m| m.name())
+        mode.map_or("none (no group verifies)", |m| m.name())
     )?;
-    let rule = match (s.mode(), r.historique_rule) {
+    let rule = match (mode, r.historique_rule) {
         (None, _) => "none detected".to_owned(),
         (Some(Mode::Standard), _) => ChecksumRule::Standard.name().to_owned(),
         (Some(Mode::Historique), Some(rule)) => rule.name().to_owned(),
@@ -273,5 +308,5 @@ fn summary(input: &mut dyn Input, config: Config, name: &str, out: &mut dyn Writ
     writeln!(out, "checksum rule:    {rule}")?;
     writeln!(out, "first DATE:       {}", fmt_date(first))?;
     writeln!(out, "last DATE:        {}", fmt_date(last))?;
-    Ok(())
+    Ok(s)
 }

@@ -62,8 +62,29 @@ impl MqttArgs {
         self.mqtt.is_some()
     }
 
-    /// Starts the link if `--mqtt` was given (reads the password file, checks TLS).
-    pub(super) fn start(&self) -> Result<Option<(MqttObserver, MqttHandle)>> {
+    /// Refuses `--mqtt` with a source that is not a live meter: the demo (a day in seconds)
+    /// and a replay (history). Either would show old values in Home Assistant as current,
+    /// and a replay's end would take the meter offline while the live recorder publishes
+    /// it: the live recorder owns its meter's sensors and availability.
+    pub(super) fn refuse(&self, demo: bool, replay: bool) -> Result<()> {
+        if !self.enabled() {
+            return Ok(());
+        }
+        if demo {
+            anyhow::bail!("--mqtt publishes a live meter: the demo records a day in seconds, which Home Assistant would take as live");
+        }
+        if replay {
+            anyhow::bail!("--mqtt publishes a live meter: a replay's rows are history, which Home Assistant would show as current values (and the replay's end would mark the meter offline while its live recorder publishes it); record the replay without --mqtt");
+        }
+        Ok(())
+    }
+
+    /// Starts the link if `--mqtt` was given (reads the password file, checks TLS); `http`:
+    /// the dashboard's address (`--http`), the device's configuration URL.
+    pub(super) fn start(
+        &self,
+        http: Option<std::net::SocketAddr>,
+    ) -> Result<Option<(MqttObserver, MqttHandle)>> {
         let Some(broker) = self.mqtt.clone() else {
             return Ok(None);
         };
@@ -79,9 +100,25 @@ impl MqttArgs {
             prefix: self.mqtt_topic.clone(),
             interval: self.mqtt_interval.to_std().context("--mqtt-interval")?,
             client_id: None,
+            stale_after: mqtt::publisher::STALE_AFTER,
+            configuration_url: http.and_then(dashboard_url),
         };
         Ok(Some(mqtt::start(cfg)?))
     }
+}
+
+/// `http://ADDR/` for the dashboard's address: the host's name for an unspecified address
+/// (0.0.0.0, ::); none for port 0 (known only once bound).
+fn dashboard_url(addr: std::net::SocketAddr) -> Option<String> {
+    if addr.port() == 0 {
+        return None;
+    }
+    if addr.ip().is_unspecified() {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+        let host = host.trim();
+        return (!host.is_empty()).then(|| format!("http://{host}:{}/", addr.port()));
+    }
+    Some(format!("http://{addr}/"))
 }
 
 fn retry(d: StdDuration) -> String {

@@ -2,7 +2,6 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
@@ -51,7 +50,8 @@ pub(super) fn start_in_recorder(addr: SocketAddr, data_dir: &Path, live: Live) -
         Ok(r) => Some(r),
         Err(e) => {
             eprintln!(
-                "tic-rec: cannot serve the dashboard on {addr}: {e:#}; recording without it, trying again every {} s",
+                "tic-rec: cannot serve the dashboard on {addr}: {}; recording without it, trying again every {} s",
+                e.root_cause(),
                 RETRY_BIND.as_secs()
             );
             let dir = data_dir.to_path_buf();
@@ -87,9 +87,9 @@ pub fn run(args: Args) -> Result<()> {
             args.data_dir.display().to_string()
         );
     }
-    let stop = super::record::stop_flag()?;
+    let stop = super::stop_on_signals()?;
     let _running = start(args.listen, &args.data_dir, None)?;
-    while !stop.load(Ordering::Relaxed) {
+    while !stop.requested() {
         std::thread::sleep(Duration::from_millis(200));
     }
     Ok(())

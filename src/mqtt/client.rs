@@ -26,9 +26,10 @@ use rumqttc::{
     TlsConfiguration, Transport,
 };
 
+use super::discovery::Context;
 use super::link::{Failure, Link, LinkNote, LinkState, LinkStatus, Refusal};
 use super::meter::{Snapshot, Tracker};
-use super::publisher::{Message, Publisher, Qos};
+use super::publisher::{Heartbeat, Message, Publisher, Qos};
 use super::{check_prefix, Config, MqttError, HA_STATUS_TOPIC};
 use crate::capture::{Event, Observer};
 
@@ -38,8 +39,10 @@ const QUEUE: usize = 32;
 const NETWORK_TIMEOUT_S: u64 = 5;
 /// Keep-alive: a broker gone silent is noticed within about this long.
 const KEEP_ALIVE: Duration = Duration::from_secs(30);
-/// Link events kept for the publisher at most (a broker flooding `homeassistant/status`).
-const MAX_EVENTS: usize = 64;
+/// Link events kept for the publisher at most (a broker flooding `homeassistant/status`):
+/// room for every retained config of the largest meter, read back at a connection, many
+/// times over.
+const MAX_EVENTS: usize = 1024;
 
 /// What a driver tells the publisher.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,8 +52,8 @@ enum LinkEvent {
     HomeAssistantOnline,
     /// A SUBACK.
     Subscribed,
-    /// A retained message on the meter's state topic (what we published before).
-    Retained(Vec<u8>),
+    /// A retained message on a topic read back (what we published before): topic, payload.
+    Retained(String, Vec<u8>),
 }
 
 #[derive(Debug, Default)]
@@ -72,6 +75,11 @@ struct Shared {
     /// running, may not).
     current: AtomicU64,
     notes: Mutex<Vec<LinkNote>>,
+    /// The times of the last row and the last frame heard: milliseconds since `epoch`, plus
+    /// one (0: never). Written by the observer on the recording thread, never waiting.
+    epoch: Instant,
+    last_row: AtomicU64,
+    last_frame: AtomicU64,
 }
 
 /// A poisoned lock (a thread panicked holding it) still holds valid data for us.
@@ -82,11 +90,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     fn event(&self, session: u64, e: LinkEvent) {
         let mut inbox = lock(&self.inbox);
-        if inbox
-            .events
-            .back()
-            .is_none_or(|b| *b != (session, e.clone()))
-        {
+        // Home Assistant saying `online` again and again is one event; each SUBACK and each
+        // retained message counts.
+        let repeated = e == LinkEvent::HomeAssistantOnline
+            && inbox.events.back() == Some(&(session, LinkEvent::HomeAssistantOnline));
+        if !repeated {
             if inbox.events.len() >= MAX_EVENTS {
                 inbox.events.pop_front();
             }
@@ -94,6 +102,27 @@ impl Shared {
         }
         drop(inbox);
         self.wake.notify_one();
+    }
+
+    /// Marks `at` (now) in `slot`.
+    fn mark(&self, slot: &AtomicU64) {
+        let ms = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
+        slot.store(ms + 1, Ordering::Relaxed);
+    }
+
+    /// The time marked in `slot`, if any.
+    fn marked(&self, slot: &AtomicU64) -> Option<Instant> {
+        match slot.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(self.epoch + Duration::from_millis(ms - 1)),
+        }
+    }
+
+    fn heartbeat(&self) -> Heartbeat {
+        Heartbeat {
+            row: self.marked(&self.last_row),
+            frame: self.marked(&self.last_frame),
+        }
     }
 
     fn note(&self, n: LinkNote) {
@@ -133,8 +162,14 @@ impl MqttObserver {
 impl Observer for MqttObserver {
     fn event(&mut self, event: &Event<'_>) {
         match event {
-            Event::Frame(f) => self.tracker.frame(f),
+            Event::Frame(f) => {
+                if f.groups().len() > 0 {
+                    self.shared.mark(&self.shared.last_frame);
+                }
+                self.tracker.frame(f);
+            }
             Event::Recorded(r, c) => {
+                self.shared.mark(&self.shared.last_row);
                 if let Some(s) = self.tracker.record(r, c) {
                     self.held = Some(s);
                 }
@@ -206,6 +241,9 @@ pub fn start(cfg: Config) -> Result<(MqttObserver, MqttHandle), MqttError> {
         status: Mutex::new(LinkStatus::new(cfg.broker.to_string())),
         current: AtomicU64::new(0),
         notes: Mutex::new(Vec::new()),
+        epoch: Instant::now(),
+        last_row: AtomicU64::new(0),
+        last_frame: AtomicU64::new(0),
     });
     let prepared = Prepared {
         cfg,
@@ -319,7 +357,7 @@ struct Session {
 }
 
 impl Session {
-    /// A session for the meter whose availability topic is `will` and state topic `state`.
+    /// A session for `meter`, whose availability topic is `will`.
     /// Its client identifier is the link's with `-<id>`: a driver of an ended session still
     /// trying cannot take the new one's place at the broker (same identifier: the broker
     /// would drop the other, and its last will say `offline`).
@@ -327,7 +365,7 @@ impl Session {
         p: &Prepared,
         id: u64,
         will: String,
-        state: String,
+        meter: String,
         shared: &Arc<Shared>,
     ) -> Option<Session> {
         let b = &p.cfg.broker;
@@ -368,7 +406,7 @@ impl Session {
             .name("tic-rec-mqtt-link".into())
             .spawn(move || {
                 let link = Link::with_counts(broker, connects, failures);
-                let run = || drive(connection, link, &s, id, &state, &st);
+                let run = || drive(connection, link, &s, id, &meter, &st);
                 if std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).is_err() {
                     stopped(&s);
                 }
@@ -444,8 +482,14 @@ fn publish_loop(p: &Prepared, shared: &Arc<Shared>) {
     let mut publisher: Option<Publisher> = None;
     let mut next_id = 0u64;
     let mut replaced = 0u64;
+    let ctx = Context {
+        prefix: p.cfg.prefix.clone(),
+        configuration_url: p.cfg.configuration_url.clone(),
+    };
     loop {
-        let wake = publisher.as_ref().and_then(Publisher::next_wakeup);
+        let wake = publisher
+            .as_ref()
+            .and_then(|pb| pb.next_wakeup(Instant::now()));
         let (snapshot, events, stop) = {
             let mut inbox = lock(&shared.inbox);
             loop {
@@ -478,14 +522,9 @@ fn publish_loop(p: &Prepared, shared: &Arc<Shared>) {
                     old.close(&pb.farewell(), is_connected(shared), Duration::from_secs(1));
                 }
                 next_id += 1;
-                let pb = Publisher::new(&p.cfg.prefix, &s.meter, p.cfg.interval);
-                session = Session::start(
-                    p,
-                    next_id,
-                    pb.availability_topic(),
-                    pb.state_topic(),
-                    shared,
-                );
+                let pb = Publisher::new(ctx.clone(), &s.meter, p.cfg.interval, p.cfg.stale_after);
+                session =
+                    Session::start(p, next_id, pb.availability_topic(), s.meter.clone(), shared);
                 publisher = Some(pb);
             }
             if let Some(pb) = publisher.as_mut() {
@@ -502,7 +541,7 @@ fn publish_loop(p: &Prepared, shared: &Arc<Shared>) {
                     LinkEvent::Down => pb.disconnected(),
                     LinkEvent::HomeAssistantOnline => pb.home_assistant_online(),
                     LinkEvent::Subscribed => pb.subscribed(Instant::now()),
-                    LinkEvent::Retained(payload) => pb.retained(&payload),
+                    LinkEvent::Retained(topic, payload) => pb.retained(&topic, &payload),
                 }
             }
         }
@@ -513,6 +552,7 @@ fn publish_loop(p: &Prepared, shared: &Arc<Shared>) {
             return;
         }
         if let (Some(sess), Some(pb)) = (session.as_ref(), publisher.as_mut()) {
+            pb.heartbeat(shared.heartbeat());
             for m in pb.poll(Instant::now()) {
                 if !sess.send(&m) {
                     pb.not_sent(&m);
@@ -540,7 +580,7 @@ fn drive(
     mut link: Link,
     shared: &Shared,
     id: u64,
-    state_topic: &str,
+    meter: &str,
     stop: &AtomicBool,
 ) {
     link.connecting();
@@ -563,10 +603,12 @@ fn drive(
                 shared.event(id, LinkEvent::Subscribed);
             }
             Ok(rumqttc::Event::Incoming(Packet::Publish(p))) => {
-                if p.topic == HA_STATUS_TOPIC && p.payload.as_ref() == b"online" {
-                    shared.event(id, LinkEvent::HomeAssistantOnline);
-                } else if p.retain && p.topic == state_topic {
-                    shared.event(id, LinkEvent::Retained(p.payload.to_vec()));
+                if p.topic == HA_STATUS_TOPIC {
+                    if p.payload.as_ref() == b"online" {
+                        shared.event(id, LinkEvent::HomeAssistantOnline);
+                    }
+                } else if p.retain && p.topic.contains(meter) {
+                    shared.event(id, LinkEvent::Retained(p.topic.clone(), p.payload.to_vec()));
                 }
             }
             Ok(rumqttc::Event::Outgoing(rumqttc::Outgoing::Disconnect)) => break,
@@ -667,6 +709,8 @@ mod tests {
             prefix: "tic-rec".into(),
             interval: Duration::from_secs(10),
             client_id: None,
+            stale_after: super::super::publisher::STALE_AFTER,
+            configuration_url: None,
         }
     }
 
@@ -721,6 +765,9 @@ mod tests {
             status: Mutex::new(LinkStatus::new("mqtt://h:1883".into())),
             current: AtomicU64::new(1),
             notes: Mutex::new(Vec::new()),
+            epoch: Instant::now(),
+            last_row: AtomicU64::new(0),
+            last_frame: AtomicU64::new(0),
         };
         let t0 = Instant::now();
         let mut old = Link::new("mqtt://h:1883".into());
@@ -746,6 +793,52 @@ mod tests {
         set_state(&shared, &new, 2);
         let status = lock(&shared.status).clone();
         assert_eq!((status.state, status.connects), (LinkState::Connected, 2));
+    }
+
+    #[test]
+    fn every_suback_and_retained_message_reaches_the_publisher() {
+        let shared = Shared {
+            inbox: Mutex::new(Inbox::default()),
+            wake: Condvar::new(),
+            status: Mutex::new(LinkStatus::new("mqtt://h:1883".into())),
+            current: AtomicU64::new(1),
+            notes: Mutex::new(Vec::new()),
+            epoch: Instant::now(),
+            last_row: AtomicU64::new(0),
+            last_frame: AtomicU64::new(0),
+        };
+        for _ in 0..4 {
+            shared.event(1, LinkEvent::Subscribed);
+        }
+        for _ in 0..3 {
+            shared.event(1, LinkEvent::HomeAssistantOnline);
+        }
+        for k in 0..100 {
+            shared.event(1, LinkEvent::Retained(format!("t/{k}"), Vec::new()));
+        }
+        let events: Vec<LinkEvent> = lock(&shared.inbox)
+            .events
+            .iter()
+            .map(|(_, e)| e.clone())
+            .collect();
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| **e == LinkEvent::Subscribed)
+                .count(),
+            4
+        );
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| **e == LinkEvent::HomeAssistantOnline)
+                .count(),
+            1
+        );
+        assert_eq!(events.len(), 4 + 1 + 100);
+        assert_eq!(shared.heartbeat().row, None);
+        shared.mark(&shared.last_row);
+        assert!(shared.heartbeat().row.is_some());
     }
 
     #[test]

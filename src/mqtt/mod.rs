@@ -26,24 +26,35 @@
 //!   below what Home Assistant was last sent — the retained state, read back at each
 //!   connection before any state — and never with a step beyond the subscribed power's bound
 //!   from it (an offset instead) ([`guard`]): Home Assistant records a `total_increasing`
-//!   spike forever, and reads a fall as a reset. Values the records do not carry (the Tempo colour tomorrow) come from
-//!   [`Event::Frame`]'s verified groups, once two frames in a row agree.
+//!   spike forever, and reads a fall as a reset. Values the records do not carry (STGE,
+//!   SMAXSN, CCASN, PRM, ADPS, DEMAIN…) come from [`Event::Frame`]'s verified groups
+//!   ([`meter::Heard`]).
+//! - **Only a live meter, and the truth about it.** The live recorder owns its meter's
+//!   topics: `record` refuses `--mqtt` with a replay or the demo (history shown as current).
+//!   What the meter says now is unavailable in Home Assistant once no row has been written,
+//!   or no frame heard, for a minute (the TIC link, [`publisher`]); configs the recorder no
+//!   longer makes are withdrawn at each connection.
 //! - **One line per change of the link** ([`LinkNote`]): connected, refused and why, lost, and
 //!   unreachable; reconnection backs off 1, 2, 4 … up to 30 s.
 //! - **The password** is read from a file ([`Secret::from_file`]), never shown by `Debug`,
 //!   never in a message (rumqttc's own errors carry only the broker's return code).
 //!
-//! ## Topics
+//! ## Topics (all retained)
 //! - `<prefix>/<meter>/state`: one JSON object a state (every `interval`, and at once on a
-//!   tariff change), retained: the record's labels typed (numbers as JSON numbers, text as
-//!   strings), `time` (RFC 3339), `meter`, `tariff` (the slot's name: `HC`, `HP`, `HC Bleu`…),
-//!   `colour_today`/`colour_tomorrow` (`Bleu`, `Blanc`, `Rouge` or `null`) on Tempo meters,
-//!   `checksum_errors`; energy indexes carry their last published (confirmed) value.
-//! - `<prefix>/<meter>/availability`: `online` (retained) once connected; `offline` as the last
-//!   will, and at a clean stop.
-//! - `homeassistant/sensor/tic-rec_<meter>/<object>/config`: discovery (retained), one device
-//!   per meter; republished when `homeassistant/status` says `online` and after every
-//!   reconnection. See [`discovery`].
+//!   tariff change): the record's labels typed (numbers as JSON numbers, text as strings),
+//!   the labels the frames add, `time` (RFC 3339), `meter`, `tariff` (the period's name:
+//!   `Off-peak`, `Peak`, `Blue peak`…), `colour_today`/`colour_tomorrow` (`Blue`, `White`,
+//!   `Red` or `null`) on Tempo meters, the status register's fields (`stge_*`),
+//!   `checksum_errors`, `held_rows`; energy indexes carry their last published (confirmed)
+//!   value.
+//! - `<prefix>/<meter>/availability`: the recorder's, `online` once connected; `offline` as
+//!   the last will, and at a clean stop.
+//! - `<prefix>/<meter>/link`: the TIC link's, `online` while rows are written.
+//! - `<prefix>/<meter>/names`: the tariff names the meter taught, read back at each
+//!   connection.
+//! - `homeassistant/{sensor,binary_sensor}/tic-rec_<meter>/<object>/config`: discovery, one
+//!   device per meter; republished when `homeassistant/status` says `online` and after every
+//!   reconnection, withdrawn (an empty payload) when no longer made. See [`discovery`].
 //!
 //! The client connects once the first record names the meter (its address is in the topics
 //! and in the last will). A meter change (a new ADSC/ADCO, confirmed by the next record) marks
@@ -90,6 +101,11 @@ pub struct Config {
     pub interval: Duration,
     /// The MQTT client identifier; `None`: `tic-rec-<host>-<pid>`.
     pub client_id: Option<String>,
+    /// The TIC link is down (what the meter says now unavailable in Home Assistant) after
+    /// this long without a row or a frame ([`publisher::STALE_AFTER`]).
+    pub stale_after: Duration,
+    /// The recorder's dashboard, the device's `configuration_url` in Home Assistant.
+    pub configuration_url: Option<String>,
 }
 
 /// A password: never shown by `Debug` or `Display`.
@@ -235,6 +251,8 @@ mod tests {
             prefix: "tic-rec".into(),
             interval: Duration::from_secs(10),
             client_id: None,
+            stale_after: Duration::from_secs(60),
+            configuration_url: None,
         };
         assert!(!format!("{cfg:?}").contains("hunter2"));
     }

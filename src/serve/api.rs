@@ -1,4 +1,4 @@
-//! The JSON API (shapes documented in README.md, `tic-rec serve`).
+//! The JSON API (shapes documented in docs/dashboard.md).
 
 use serde_json::{json, Map, Value};
 

@@ -24,9 +24,14 @@
 //! between frames or inside a group's value, wrong checksums, frames cut by EOT, bit 7 set
 //! to even parity (as an 8N1 port reads a 7E1 line), a degraded clock (lower-case season).
 //! [`SimFrame`] says exactly which faults each frame got, so tests can expect them.
+//!
+//! ## The demo
+//! [`demo`] serves a day of this meter on a pseudo-terminal and records it through the real
+//! serial-port path (`tic-rec record --demo`).
 
 use std::fmt;
 
+pub mod demo;
 mod serve;
 pub use serve::{serve, Line, Pacer, Pty, Speed};
 

@@ -46,6 +46,7 @@ pub mod encode;
 mod horodate;
 pub mod labels;
 pub mod plausible;
+pub mod status;
 
 pub use decoder::{BadGroup, BadKind, Config, Decoder, Frame, Framing, Group, Stats};
 pub use encode::checksum;

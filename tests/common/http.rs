@@ -75,24 +75,10 @@ pub fn addr_of(p: &super::Running) -> SocketAddr {
     panic!("no dashboard address; stderr:\n{}", p.stderr());
 }
 
-/// `promtool` (Debian's `prometheus` package), or `None` after [`super::skip_or_fail`].
-pub fn promtool() -> Option<&'static str> {
-    let ok = Command::new("promtool")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        super::skip_or_fail(
-            "promtool is not installed (Debian package prometheus; .ci/run installs it)",
-        );
-        return None;
-    }
-    Some("promtool")
-}
-
+/// `promtool check metrics` on `text` (the test [`requires`](super::requires) promtool).
 pub fn check_metrics(text: &str) {
-    let Some(tool) = promtool() else { return };
-    let mut child = Command::new(tool)
+    super::requires(&[super::Need::Promtool]);
+    let mut child = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

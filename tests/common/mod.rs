@@ -2,7 +2,13 @@
 //! whose index is known exactly at every second, and runs the real binary.
 #![allow(dead_code, clippy::needless_range_loop)]
 
+pub mod harness;
 pub mod http;
+
+#[allow(unused_imports)]
+pub(crate) use harness::harness;
+#[allow(unused_imports)]
+pub use harness::{requires, Need};
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -12,61 +18,34 @@ use std::process::{Command, Output};
 use chrono::{DateTime, NaiveDate, TimeZone, Timelike};
 use tic_rec::store::{day_file, TZ};
 
-/// Whether the value of `CI` says the tests run in continuous integration: set, and not
-/// empty, `0`, `false`, `no` or `off` (any case). GitHub, GitLab and most others set
-/// `CI=true`.
-pub fn ci_is_true(value: Option<&str>) -> bool {
-    value.is_some_and(|v| {
-        let v = v.trim().to_ascii_lowercase();
-        !matches!(v.as_str(), "" | "0" | "false" | "no" | "off")
+/// The real captures (`../shared/data/tic-samples`); the test [`requires`] them.
+pub fn shared_samples() -> PathBuf {
+    requires(&[Need::SharedSamples]);
+    harness::shared_dir()
+}
+
+/// The Python modules of the readers our users load tic-rec's files with.
+pub const READERS: &[&str] = &["duckdb", "pandas", "pyarrow"];
+
+/// The Python interpreter (see [`Need::Python`]) with `modules`; the test [`requires`] them.
+pub fn python(modules: &'static [&'static str]) -> String {
+    requires(&[Need::Python(modules)]);
+    harness::python_path()
+        .expect("a Python: the need is met")
+        .display()
+        .to_string()
+}
+
+/// Headless Chromium's command (see [`Need::Chromium`]); the test [`requires`] it.
+pub fn chromium() -> &'static str {
+    requires(&[Need::Chromium]);
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        harness::chromium_path()
+            .expect("chromium: the need is met")
+            .display()
+            .to_string()
     })
-}
-
-/// The one rule for a test that cannot run here (the real captures in `../shared` or the
-/// Python readers are absent): on a fresh clone it prints why and returns, so the clone still
-/// passes; in CI (`CI` set to a true value) it fails, because a skip there would pass
-/// unseen. Call it, then return from the test.
-pub fn skip_or_fail(reason: &str) {
-    skip_or_fail_in(std::env::var("CI").ok().as_deref(), reason);
-}
-
-/// [`skip_or_fail`] with the value of `CI` given.
-pub fn skip_or_fail_in(ci: Option<&str>, reason: &str) {
-    if ci_is_true(ci) {
-        panic!(
-            "{reason}; CI={:?}, where no test may skip",
-            ci.unwrap_or_default()
-        );
-    }
-    eprintln!("skipping: {reason}");
-}
-
-/// The real captures (`../shared/data/tic-samples`), or `None` after [`skip_or_fail`].
-pub fn shared_samples() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/tic-samples");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        skip_or_fail(&format!(
-            "{} is absent (real captures live outside the repository)",
-            dir.display()
-        ));
-        None
-    }
-}
-
-/// Python with duckdb, pandas and pyarrow (`TIC_REC_PYTHON`, set by `scripts/test`), or
-/// `None` after [`skip_or_fail`].
-pub fn python_readers() -> Option<String> {
-    match std::env::var("TIC_REC_PYTHON") {
-        Ok(p) if !p.is_empty() => Some(p),
-        _ => {
-            skip_or_fail(
-                "TIC_REC_PYTHON is unset (scripts/test sets it to a venv with duckdb, pandas, pyarrow)",
-            );
-            None
-        }
-    }
 }
 
 /// The contract the model meter runs.
@@ -92,6 +71,38 @@ pub struct Model {
     pub step: i64,
     /// No record in these `[a, b)` stretches.
     pub gaps: Vec<(i64, i64)>,
+}
+
+/// A model of `contract` from `start` to `end`, one record every `step` seconds, none in `gaps`.
+pub fn model(contract: Contract, start: i64, end: i64, step: i64, gaps: Vec<(i64, i64)>) -> Model {
+    Model {
+        contract,
+        start,
+        end,
+        step,
+        gaps,
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS` as a naive (meter) time.
+pub fn at(s: &str) -> chrono::NaiveDateTime {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").expect("YYYY-MM-DD HH:MM:SS")
+}
+
+/// The path of the `n`-th daily file of a day under `dir`.
+pub fn day_path(dir: &Path, y: i32, m: u32, d: u32, n: u32) -> PathBuf {
+    let day = NaiveDate::from_ymd_opt(y, m, d).expect("date");
+    day_file(dir, day, n)
+}
+
+/// Replaces, in the `n`-th line of `path`, the cell `col` (0-based) by `value`.
+pub fn set_cell(path: &Path, n: usize, col: usize, value: &str) {
+    let text = std::fs::read_to_string(path).expect("read");
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let mut cells: Vec<&str> = lines[n].split(',').collect();
+    cells[col] = value;
+    lines[n] = cells.join(",");
+    std::fs::write(path, lines.join("\n") + "\n").expect("write");
 }
 
 pub fn local(y: i32, m: u32, d: u32, h: u32) -> i64 {
@@ -237,11 +248,113 @@ impl Model {
     }
 }
 
+/// How the library's default mode got each day, and its notes.
+#[derive(Default, Debug)]
+pub struct Count {
+    pub index: usize,
+    pub built: usize,
+    pub full: usize,
+    pub notes: Vec<String>,
+}
+
+impl tic_rec::export::ExportObserver for Count {
+    fn day_read(&mut self, _day: chrono::NaiveDate, how: tic_rec::export::DayRead) {
+        use tic_rec::export::DayRead;
+        match how {
+            DayRead::Index => self.index += 1,
+            DayRead::Built => self.built += 1,
+            DayRead::Full => self.full += 1,
+        }
+    }
+    fn note(&mut self, message: &str) {
+        self.notes.push(message.to_owned());
+    }
+}
+
 pub fn tic_rec(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tic-rec"))
         .args(args)
         .output()
         .expect("run tic-rec")
+}
+
+/// Runs `tic-rec <args>`, which must succeed: its standard output and standard error.
+pub fn tic_rec_ok(args: &[&str]) -> (String, String) {
+    let out = tic_rec(args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "tic-rec {args:?}: {err}");
+    (String::from_utf8(out.stdout).expect("utf-8 output"), err)
+}
+
+/// A CSV text's header and rows, each row a map of column to text.
+pub fn csv_rows(text: &[u8]) -> (Vec<String>, Vec<BTreeMap<String, String>>) {
+    let mut r = csv::Reader::from_reader(text);
+    let header = csv_header(&mut r);
+    let rows = r
+        .records()
+        .map(|row| {
+            let row = row.expect("row");
+            header
+                .iter()
+                .cloned()
+                .zip(row.iter().map(str::to_owned))
+                .collect()
+        })
+        .collect();
+    (header, rows)
+}
+
+fn csv_header<R: std::io::Read>(r: &mut csv::Reader<R>) -> Vec<String> {
+    r.headers()
+        .expect("header")
+        .iter()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Waits for `child` at most `secs`: its status, or `None` once it has been killed then.
+pub fn wait_or_kill(
+    child: &mut std::process::Child,
+    secs: u64,
+) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            return Some(s);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Every CSV file under `dir`, sorted, as (path, header, rows); parsing is strict (a torn
+/// or misaligned row is an error).
+pub fn csv_files(dir: &Path) -> Vec<(PathBuf, Vec<String>, Vec<Vec<String>>)> {
+    files_named(dir, ".csv")
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).expect("read");
+            assert!(text.ends_with('\n'), "{p:?} ends with a whole line");
+            let mut r = csv::ReaderBuilder::new()
+                .flexible(false)
+                .from_reader(text.as_bytes());
+            let header = csv_header(&mut r);
+            let rows = r
+                .records()
+                .map(|rec| {
+                    rec.unwrap_or_else(|e| panic!("{p:?}: {e}"))
+                        .iter()
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .collect();
+            (p, header, rows)
+        })
+        .collect()
 }
 
 /// Runs `tic-rec <command> --data-dir <dir> --format csv <args>` (it must succeed) and
@@ -259,28 +372,8 @@ pub fn command_csv(
         "csv",
     ];
     all.extend_from_slice(args);
-    let out = tic_rec(&all);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "tic-rec {all:?}: {err}");
-    let mut r = csv::Reader::from_reader(out.stdout.as_slice());
-    let header: Vec<String> = r
-        .headers()
-        .expect("header")
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    let rows = r
-        .records()
-        .map(|row| {
-            let row = row.expect("row");
-            header
-                .iter()
-                .cloned()
-                .zip(row.iter().map(str::to_owned))
-                .collect()
-        })
-        .collect();
-    (rows, err)
+    let (out, err) = tic_rec_ok(&all);
+    (csv_rows(out.as_bytes()).1, err)
 }
 
 /// Runs `tic-rec export <args> --format csv` and parses the output: header, rows.
@@ -411,6 +504,23 @@ impl Running {
             assert!(
                 std::time::Instant::now() < deadline,
                 "no {needle:?} within {secs} s; stderr:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Waits up to `secs` for a line on which `f` gives `Some`, and returns that (panics with
+    /// `what` and the lines otherwise).
+    pub fn wait_map<T>(&self, secs: u64, what: &str, mut f: impl FnMut(&String) -> Option<T>) -> T {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            if let Some(t) = self.find_map(&mut f) {
+                return t;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no line with {what} within {secs} s; stderr:\n{}",
                 self.stderr()
             );
             std::thread::sleep(std::time::Duration::from_millis(20));

@@ -1,7 +1,8 @@
-//! The port supervisor: when to open the serial port, at which baud rate, when to give up on
-//! a rate, and what to tell a person about it. Sans-IO: the driver (`run.rs`) performs the
-//! [`Action`]s and reports back what happened, with the time (quinn-proto style), so every
-//! timing rule here is a unit test that does not sleep.
+//! The serial port: the supervisor (when to open the port, at which baud rate, when to give
+//! up on a rate, and what to tell a person about it), and the [`device`] (finding ports,
+//! opening one). The supervisor is sans-IO: the driver (`run.rs`) performs the [`Action`]s
+//! and reports back what happened, with the time (quinn-proto style), so every timing rule
+//! here is a unit test that does not sleep.
 //!
 //! ## Rules
 //! - While the port cannot be opened (absent: adapter unplugged; busy; any error), an open is
@@ -16,6 +17,8 @@
 //! - With no verified frame for `silence` (a minute) while the port is open, it says so
 //!   (the driver adds what it saw), again every ten minutes while it lasts, and in auto mode
 //!   probes both rates again (the meter's mode may have been changed remotely).
+
+pub mod device;
 
 use std::time::{Duration, Instant};
 
@@ -206,6 +209,11 @@ impl Supervisor {
     /// Times the port was opened again after a failure.
     pub fn reopens(&self) -> u64 {
         self.reopens
+    }
+
+    /// Whether the port has been opened at least once.
+    pub fn opened_once(&self) -> bool {
+        self.opened_once
     }
 
     /// Whether the port is open.
