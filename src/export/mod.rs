@@ -2,9 +2,10 @@
 //!
 //! ## Contract
 //! - **Input**: the days of [`crate::store`], read through it ([`crate::store::DayReader`]:
-//!   CSV files `<dir>/YYYY/MM/YYYY-MM-DD[.N].csv` merged by time, or the archived day
-//!   `YYYY-MM-DD.parquet`, which reads exactly the same); raw `.tic` files, other names and
-//!   files outside their own `YYYY/MM` directory are ignored. An empty file, or one cut inside
+//!   CSV files `<dir>/journal/YYYY/MM/YYYY-MM-DD[.N].csv` merged by time, or the archived day
+//!   `records/YYYY/MM/YYYY-MM-DD.parquet`, which reads exactly the same; the layout before,
+//!   `<dir>/YYYY/MM/`, too); raw `.tic` files, other names and files outside their own
+//!   `YYYY/MM` directory are ignored. An empty file, or one cut inside
 //!   its header, is a day without rows; a torn last line (no `\n`) is ignored; a line over
 //!   64 KiB (before the torn tail), a header naming a column twice, a Parquet file that does
 //!   not read, and I/O errors are errors ([`Error::Read`]) naming the file and the line. Any
@@ -53,6 +54,13 @@
 //! - **Quality**: `records` (rows in the period), `coverage` (share of the period lying between
 //!   consecutive records at most [`MAX_COVERED_GAP_S`] apart), `max_gap_s` (longest stretch of
 //!   the period without a record).
+//! - **What is already summed**: in [`ReadMode::Index`], the closed days whose hours the
+//!   periods dataset holds ([`dataset`], `<dir>/periods/`) and that still hold (the files
+//!   they were computed from unchanged) are not read: their hours are summed into the
+//!   periods asked ([`dataset::aggregate`]); the other days are read as below, hour by hour,
+//!   and summed with them. Not used with probes inside an hour (the cost engine's), when
+//!   the tariff names or the contract's calendar change in or around the range, or when the
+//!   range has no file (its columns are then those around it): the long way then.
 //! - **Modes**: [`ReadMode::Index`] (the default) gives exactly what [`ReadMode::Scan`] gives, every
 //!   column included, but reads a day's files only when its summary is missing or stale.
 //!   Reading a day in full builds a summary of it (per UTC hour: rows, covered seconds,

@@ -8,12 +8,15 @@
 //! this job sits in the store, below the export.
 //!
 //! ## The archived day
-//! One Parquet file per closed local day (`YYYY/MM/YYYY-MM-DD.parquet`), holding exactly what
-//! its CSV files held.
+//! One Parquet file per closed local day (`records/YYYY/MM/YYYY-MM-DD.parquet`), holding
+//! exactly what its CSV files held.
 //!
 //! ### Columns
 //! - `time`: `timestamp[us, tz=UTC]` (Parquet TIMESTAMP, adjusted to UTC), never null,
 //!   DELTA_BINARY_PACKED.
+//! - `meter_id` (format 3): the row's ADSC, else its ADCO, a dictionary-encoded string,
+//!   leading zeros kept (null when the row has neither): the identity of the meter in every
+//!   file, whatever the mode, for the readers of a fleet. Derived, never read back.
 //! - One column per CSV column but `DATE`, named as the label, in the day's column order:
 //!   numeric labels ([`crate::store::is_numeric_label`]) Int64, DELTA_BINARY_PACKED; every
 //!   other one (`time_source`, ADSC, LTARF…) a dictionary-encoded string. Empty cells and columns a
@@ -29,17 +32,19 @@
 //! - zstd, chunk statistics, rows in the order of the day's merged CSV rows (time order).
 //!
 //! ### Metadata
-//! Key `tic-rec.archive`: JSON, `"format": 2`, the day, the day's columns (the union of its
+//! Key `tic-rec.archive`: JSON, `"format": 3`, packed (`zstd+base64:`), the day, the day's columns (the union of its
 //! CSV headers, in order), the stored columns, the CSV files it covers (`sources`: name,
 //! length, `end` — where its rows end, past its last complete line —, hash of its first
 //! bytes up to `end` or 4 KiB, header), the sources of earlier archives of the day whose rows
 //! it holds but whose files are gone (`absorbed`, same fields: a record, never used to tell
 //! which files it covers), rows, first and last time, a digest of every stored column and
-//! one of every cell's text, and the damaged rows skipped. Key `tic-rec.summary`
-//! ([`crate::store::SUMMARY_KEY`]): the day's summary its reader made while it was archived (the
-//! export's; text the store keeps without reading it). Format 1 (no `end`, no `absorbed`,
-//! the head hash over the first 4 KiB of the file) is still read; a later format is an
-//! error, never read as another.
+//! one of every cell's text, and the damaged rows skipped. No copy of the Arrow schema
+//! (readers take the types from the Parquet ones); statistics on `time` and `meter_id` only.
+//! The day's summary its reader makes while it is archived (the export's, text the store
+//! keeps without reading it) goes to the summary cache ([`crate::store::SummaryCache`]);
+//! format 2 kept it in the footer (key [`crate::store::SUMMARY_KEY`]), still read. Formats 1
+//! (no `end`, no `absorbed`, the head hash over the first 4 KiB of the file) and 2 are still
+//! read; a later format is an error, never read as another.
 //!
 //! ### Reading
 //! A footer is validated before use (sizes, offsets, a column chunk claiming at most 64 MiB
@@ -56,6 +61,10 @@
 //!   ([`Archiver::opened`], from the store's file events), the day it leaves; at start-up,
 //!   the CSV days before yesterday at once, and once the first day being recorded is known,
 //!   every CSV day before it. The day being recorded is never converted.
+//! - After the days queued are converted (or, with [`Settings::convert`] off, as days
+//!   close), the derived dataset ([`Settings::derive`]: the export's periods) is brought up
+//!   to the last closed day before the job waits again; never through the day being
+//!   recorded.
 //! - On stop it abandons the day in hand at the next batch (its temporary file removed) and
 //!   exits; the days left are converted at the next start-up or by `tic-rec compact`.
 //! - A CSV file the recorder has open (it holds a shared lock on it: rows of a day it went

@@ -137,7 +137,7 @@ fn read_exact_up_to(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> 
     Ok(got)
 }
 
-/// Moves `dir` from the layout before to the one of [`super::layout`] (see the module docs),
+/// Moves `dir` from the layout before to the one of [`crate::store`] (see this module's docs),
 /// through `fs`; the caller holds the directory's lock. Returns what it did (nothing, for a
 /// directory in the new layout).
 pub fn migrate(fs: &dyn Fs, dir: &Path, _lock: &DirLock) -> Result<Moved, StoreError> {
