@@ -245,10 +245,27 @@ fn archived_days_are_read_from_periods_or_from_the_summaries_kept_when_archived(
     let (rows, c) = run(ReadMode::Index);
     assert_eq!(rows, scan);
     assert_eq!((c.index, c.built, c.full), (4, 0, 0), "{c:?}");
-    std::fs::remove_dir_all(d.join("periods")).expect("rm periods");
+    // Without periods/, the summaries the archive kept in the cache.
+    let periods = d.join("periods");
+    std::fs::rename(&periods, d.join("periods.aside")).expect("aside");
     let (rows, c) = run(ReadMode::Index);
     assert_eq!(rows, scan);
     assert_eq!((c.index, c.built, c.full), (3, 0, 1), "{c:?}");
+    // Without the cache, those kept with the hours in periods/ (the cost engine's facts of
+    // every day too): nothing summarised from the rows, no cache written.
+    std::fs::rename(d.join("periods.aside"), &periods).expect("back");
+    std::fs::remove_dir_all(d.join(".tic-rec-index")).expect("rm index");
+    let store = tic_rec::export::open(d).expect("catalog");
+    let (first, last) = tic_rec::export::range(&store, None, None).expect("range");
+    let mut c = Count::default();
+    let facts =
+        tic_rec::export::day_facts(&store, first, last, ReadMode::Index, &mut c).expect("facts");
+    let scanned =
+        tic_rec::export::day_facts(&store, first, last, ReadMode::Scan, &mut Count::default())
+            .expect("facts");
+    assert_eq!(facts, scanned);
+    assert_eq!((c.index, c.built), (0, 0), "{c:?}");
+    assert!(!d.join(".tic-rec-index").exists(), "no summary made again");
 }
 
 fn a_crash_at_every_step_leaves_each_day_readable_once_and_the_next_run_finishes() {

@@ -40,6 +40,7 @@ use chrono::{Datelike, NaiveDate};
 
 use super::accumulator::{Accumulator, Identity};
 use super::feed::{self, Trail};
+use super::index::DaySummary;
 use super::periods::boundaries;
 use super::table::{Flags, Row, Table};
 use super::tariff::Tariffs;
@@ -579,7 +580,8 @@ fn file_name(p: &std::path::Path) -> String {
         .unwrap_or_default()
 }
 
-/// A day of a month file: the run its hours come from and the energy labels of its files.
+/// A day of a month file: the run its hours come from, the energy labels of its files, and
+/// its day summary (the export's, [`super::index`]), which holds while the run does.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DayEntry {
     /// The day.
@@ -587,6 +589,7 @@ pub struct DayEntry {
     run: usize,
     /// Positions in [`ENERGY_LABELS`] of the indexes its files have.
     pub labels: Vec<usize>,
+    summary: Option<String>,
 }
 
 /// The footer text of a month file: its days and the runs they come from.
@@ -606,6 +609,7 @@ impl MonthMeta {
                 "day": d.day.to_string(),
                 "run": d.run,
                 "labels": d.labels.iter().map(|&k| ENERGY_LABELS[k]).collect::<Vec<_>>(),
+                "summary": d.summary,
             })).collect::<Vec<_>>(),
             "runs": self.runs.iter().map(Basis::to_json).collect::<Vec<_>>(),
         })
@@ -638,6 +642,7 @@ impl MonthMeta {
                     day: d["day"].as_str()?.parse().ok()?,
                     run,
                     labels,
+                    summary: d["summary"].as_str().map(str::to_owned),
                 })
             })
             .collect::<Option<Vec<_>>>()?;
@@ -650,6 +655,15 @@ impl MonthMeta {
             .iter()
             .find(|d| d.day == day)
             .is_some_and(|d| self.runs[d.run].holds(store))
+    }
+
+    /// The day summary of `day`, while its hours hold for `store`.
+    pub(crate) fn summary(&self, day: NaiveDate, store: &Catalog) -> Option<DaySummary> {
+        let e = self.days.iter().find(|d| d.day == day)?;
+        if !self.runs[e.run].holds(store) {
+            return None;
+        }
+        DaySummary::from_text(e.summary.as_deref()?)
     }
 
     /// The `(NTARF, LTARF)` names the run of `day` learned.
@@ -749,7 +763,7 @@ pub fn refresh(
     // Compute them, and put their hours in their month.
     let mut touched = std::collections::BTreeSet::new();
     let mut new_rows: std::collections::BTreeMap<NaiveDate, RecordBatch> = Default::default();
-    let mut new_days: std::collections::BTreeMap<NaiveDate, (Basis, Vec<usize>)> =
+    let mut new_days: std::collections::BTreeMap<NaiveDate, (Basis, Vec<usize>, Option<String>)> =
         Default::default();
     for (a, b) in stretches {
         if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
@@ -771,7 +785,13 @@ pub fn refresh(
             if let Some(rows) = day_rows(&batch, d) {
                 new_rows.insert(d, rows);
             }
-            new_days.insert(d, (basis.clone(), labels));
+            // The day's summary, kept with its hours (the archive's footer no longer holds
+            // it): what the cost engine and a long-way export read of a closed day.
+            let summary = match store.day(d) {
+                Some(files) => Some(feed::build_day(d, files, Vec::new())?.to_text()),
+                None => None,
+            };
+            new_days.insert(d, (basis.clone(), labels, summary));
             touched.insert(month_of(d));
             out.days += 1;
             d = match d.succ_opt() {
@@ -794,7 +814,7 @@ pub fn refresh(
         let mut d = NaiveDate::from_ymd_opt(y, m, 1).ok_or(Error::Calendar(first))?;
         while month_of(d) == key {
             if d >= first && d <= last {
-                if let Some((basis, labels)) = new_days.remove(&d) {
+                if let Some((basis, labels, summary)) = new_days.remove(&d) {
                     let run = match meta.runs.iter().position(|r| *r == basis) {
                         Some(i) => i,
                         None => {
@@ -806,6 +826,7 @@ pub fn refresh(
                         day: d,
                         run,
                         labels,
+                        summary,
                     });
                     if let Some(rows) = new_rows.remove(&d) {
                         parts.push(rows);
@@ -825,6 +846,7 @@ pub fn refresh(
                         day: d,
                         run,
                         labels: e.labels.clone(),
+                        summary: e.summary.clone(),
                     });
                     if let Some(rows) = day_rows(b, d) {
                         parts.push(rows);
@@ -846,6 +868,26 @@ pub fn refresh(
         out.months += 1;
     }
     Ok(out)
+}
+
+/// The day summaries kept in the periods dataset's month files, read once a month for a run
+/// of [`super::feed`] (an archived day's footer no longer holds its summary).
+#[derive(Default)]
+pub(crate) struct KeptSummaries {
+    months: std::collections::HashMap<(i32, u32), Option<MonthMeta>>,
+}
+
+impl KeptSummaries {
+    /// The summary of `day` kept with its hours, while they hold for `store`.
+    pub(crate) fn get(&mut self, store: &Catalog, day: NaiveDate) -> Option<DaySummary> {
+        let (y, m) = month_of(day);
+        let meta = self.months.entry((y, m)).or_insert_with(|| {
+            let path = crate::store::periods::month_path(store.dir(), y, m);
+            let file = crate::store::periods::read(&path, &schema()).ok()??;
+            MonthMeta::from_text(file.meta.as_deref()?)
+        });
+        meta.as_ref()?.summary(day, store)
+    }
 }
 
 /// The periods dataset, kept up to date by the recorder's archive job as days close

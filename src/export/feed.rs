@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::accumulator::Accumulator;
+use super::dataset::KeptSummaries;
 use super::index::{Builder, Cache, DayFacts, DaySummary};
 use super::order::{merge, Fed};
 use super::reader::{add_labels, DayRecords, Item};
@@ -233,8 +234,10 @@ struct Acquired {
 /// files keep their stamps, or built from the rows (on every core) and stored in the index.
 /// A day whose files cannot be read gets none (reading it in order reports the error).
 fn acquire(
+    store: &Catalog,
     batch: &[(NaiveDate, &DayFiles)],
     cache: &mut Cache,
+    kept: &mut KeptSummaries,
     observer: &mut dyn ExportObserver,
 ) -> Vec<Acquired> {
     let mut out: Vec<Acquired> = Vec::with_capacity(batch.len());
@@ -252,6 +255,9 @@ fn acquire(
                     .and_then(|p| p.summary())
                     .and_then(|s| DaySummary::from_text(&s));
                 let st: Option<Vec<Stamp>> = r.stamps();
+                // Then the summary kept with the day's hours (periods/, while they hold),
+                // then the cache.
+                let from_footer = from_footer.or_else(|| kept.get(store, *day));
                 let footer = from_footer.is_some();
                 let s = from_footer.or_else(|| st.as_deref().and_then(|st| cache.load(*day, st)));
                 (s, st, footer)
@@ -314,13 +320,14 @@ pub fn indexed_parts(
     }
     announce(store, from, to, observer);
     let mut cache = Cache::new(store.dir());
+    let mut kept = KeptSummaries::default();
     let mut present = Vec::new();
     let mut around = Vec::new();
     let mut trail = Trail::default();
     look_back(store, from, acc, &mut around, &mut trail)?;
     let days: Vec<(NaiveDate, &DayFiles)> = store.days(from, to).collect();
     for batch in days.chunks(BATCH) {
-        let mut got = acquire(batch, &mut cache, observer);
+        let mut got = acquire(store, batch, &mut cache, &mut kept, observer);
         for (a, (day, files)) in got.iter_mut().zip(batch) {
             if let Some(s) = &a.summary {
                 add_label_ids(&mut present, &s.labels);
@@ -368,9 +375,10 @@ pub fn day_facts(
     let days: Vec<(NaiveDate, &DayFiles)> = store.days(from, to).collect();
     let mut out = Vec::with_capacity(days.len());
     let mut cache = Cache::new(store.dir());
+    let mut kept = KeptSummaries::default();
     for batch in days.chunks(BATCH) {
         let summaries: Vec<Option<DaySummary>> = match mode {
-            ReadMode::Index => acquire(batch, &mut cache, observer)
+            ReadMode::Index => acquire(store, batch, &mut cache, &mut kept, observer)
                 .into_iter()
                 .map(|a| a.summary)
                 .collect(),
@@ -454,7 +462,11 @@ fn build_all(work: &[Work<'_>]) -> Vec<(usize, DaySummary)> {
 }
 
 /// Reads the files of a day and summarises them.
-fn build_day(day: NaiveDate, files: &DayFiles, stamps: Vec<Stamp>) -> Result<DaySummary, Error> {
+pub(crate) fn build_day(
+    day: NaiveDate,
+    files: &DayFiles,
+    stamps: Vec<Stamp>,
+) -> Result<DaySummary, Error> {
     let mut open = DayRecords::open(day, files)?;
     let mut labels = Vec::new();
     add_labels(&mut labels, open.columns());

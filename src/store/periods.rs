@@ -39,6 +39,11 @@ pub const META_KEY: &str = "tic-rec.periods";
 /// A month file larger than this is not one of ours (a month of hours is well under 1 MB).
 pub const MAX_FILE: u64 = 64 << 20;
 
+/// The month file of `year`-`month` under `dir`: `<dir>/periods/YYYY/YYYY-MM.parquet`.
+pub fn month_path(dir: &Path, year: i32, month: u32) -> PathBuf {
+    periods_file(dir, year, month)
+}
+
 /// A month file, read.
 #[derive(Debug)]
 pub struct PeriodsMonth {
