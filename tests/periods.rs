@@ -344,3 +344,30 @@ fn exports_read_from_the_periods_dataset_give_every_number_of_a_full_read() {
     );
     same("refreshed");
 }
+
+/// `compact` on a directory whose days are all archived already (an archive of a version
+/// before periods/, or one whose periods/ was removed) still writes periods/, and says so.
+#[test]
+fn compact_writes_periods_for_days_archived_before() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    Model {
+        contract: Contract::HcHp,
+        start: local(2026, 5, 1, 0),
+        end: local(2026, 5, 4, 0) - 1,
+        step: 60,
+        gaps: vec![],
+    }
+    .write(dir.path(), &[]);
+    let d = dir.path().to_str().expect("utf-8");
+    let (_, err) = common::tic_rec_ok(&["compact", "--include-today", "--data-dir", d]);
+    assert!(err.contains("periods/: 3 day(s)"), "{err}");
+    std::fs::remove_dir_all(dir.path().join("periods")).expect("rm periods");
+    let (_, err) = common::tic_rec_ok(&["compact", "--include-today", "--data-dir", d]);
+    assert!(
+        err.contains("nothing to archive") && err.contains("periods/: 3 day(s)"),
+        "{err}"
+    );
+    assert!(dir.path().join("periods/2026/2026-05.parquet").is_file());
+    let (_, err) = common::tic_rec_ok(&["compact", "--include-today", "--data-dir", d]);
+    assert!(!err.contains("periods/"), "nothing to do: {err}");
+}

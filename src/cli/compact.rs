@@ -227,18 +227,18 @@ pub fn run(args: Args) -> Result<()> {
             "tic-rec: {}",
             nothing_to_archive(&open()?, today, args.include_today)
         );
-        return Ok(());
-    }
-    let per_row = if rows > 0 {
-        format!(", {:.2} bytes a row", pq as f64 / rows as f64)
     } else {
-        String::new()
-    };
-    eprintln!(
-        "tic-rec: archived {done} day(s), {rows} rows: {} of CSV into {} of Parquet{per_row}",
-        mb(csv),
-        mb(pq)
-    );
+        let per_row = if rows > 0 {
+            format!(", {:.2} bytes a row", pq as f64 / rows as f64)
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "tic-rec: archived {done} day(s), {rows} rows: {} of CSV into {} of Parquet{per_row}",
+            mb(csv),
+            mb(pq)
+        );
+    }
     // The periods dataset, for every closed day (those just archived, and a directory's
     // whole past the first time).
     let through = if args.include_today {

@@ -270,6 +270,8 @@ pub fn to_batch(run: &Run, from: NaiveDate, to: NaiveDate) -> Result<RecordBatch
 /// An hour read back from a periods file: its row (per-index Wh, quality) and identity.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Hour {
+    /// The local date of the hour.
+    pub day: NaiveDate,
     /// The row, as the export made it.
     pub row: Row,
     /// The meter and contract (as the file names it).
@@ -311,6 +313,10 @@ pub fn from_batch(batch: &RecordBatch) -> Result<Vec<Hour>, SchemaError> {
     let int = |name: &str| col(name).as_primitive::<Int64Type>().clone();
     let ts = |name: &str| col(name).as_primitive::<TimestampMicrosecondType>().clone();
     let (meter, contract) = (text("meter_id"), text("contract"));
+    let dates = col("local_date")
+        .as_primitive::<arrow_array::types::Date32Type>()
+        .clone();
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
     let (start, end, first, last) = (
         ts("period_start"),
         ts("period_end"),
@@ -353,9 +359,129 @@ pub fn from_batch(batch: &RecordBatch) -> Result<Vec<Hour>, SchemaError> {
             meter: text_at(&meter),
             contract: text_at(&contract),
         };
-        out.push(Hour { row, id });
+        let day = epoch
+            .checked_add_signed(chrono::Duration::days(i64::from(dates.value(i))))
+            .ok_or_else(|| SchemaError(format!("a local date out of range in row {i}")))?;
+        out.push(Hour { day, row, id });
     }
     Ok(out)
+}
+
+/// The columns [`rows_of`] reads (the hours' numbers and the days' contract).
+pub(crate) const ROW_COLUMNS: &[&str] = &[
+    "period_start",
+    "period_end",
+    "local_date",
+    "contract",
+    "east_wh",
+    "easf01_wh",
+    "easf02_wh",
+    "easf03_wh",
+    "easf04_wh",
+    "easf05_wh",
+    "easf06_wh",
+    "easf07_wh",
+    "easf08_wh",
+    "easf09_wh",
+    "easf10_wh",
+    "easd01_wh",
+    "easd02_wh",
+    "easd03_wh",
+    "easd04_wh",
+    "eait_wh",
+    "base_wh",
+    "hchc_wh",
+    "hchp_wh",
+    "ejphn_wh",
+    "ejphpm_wh",
+    "bbrhcjb_wh",
+    "bbrhpjb_wh",
+    "bbrhcjw_wh",
+    "bbrhpjw_wh",
+    "bbrhcjr_wh",
+    "bbrhpjr_wh",
+    "records",
+    "coverage",
+    "max_gap_s",
+    "first_record",
+    "last_record",
+    "flags",
+];
+
+/// The hours of a month file (each with its local date), and the last contract name of each
+/// day.
+pub(crate) type MonthRows = (
+    Vec<(NaiveDate, Row)>,
+    std::collections::BTreeMap<NaiveDate, String>,
+);
+
+/// The hours of a batch of [`ROW_COLUMNS`] (a month file read for an export): each hour's
+/// local date and row, and the last contract name each day's hours give. `None` for a
+/// batch that is not one.
+pub(crate) fn rows_of(batch: &RecordBatch) -> Option<MonthRows> {
+    use arrow_array::Array;
+    let col = |name: &str| batch.column_by_name(name);
+    let int = |name: &str| col(name).and_then(|c| c.as_primitive_opt::<Int64Type>());
+    let ts = |name: &str| col(name).and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>());
+    let (start, end, first, last) = (
+        ts("period_start")?,
+        ts("period_end")?,
+        ts("first_record")?,
+        ts("last_record")?,
+    );
+    let dates = col("local_date")?.as_primitive_opt::<arrow_array::types::Date32Type>()?;
+    let contract = col("contract")?.as_string_opt::<i32>()?;
+    let flags = col("flags")?.as_string_opt::<i32>()?;
+    let coverage = col("coverage")?.as_primitive_opt::<Float64Type>()?;
+    let (records, gap) = (int("records")?, int("max_gap_s")?);
+    let index: Vec<_> = (0..N_ENERGY)
+        .map(|k| int(&index_column(k)))
+        .collect::<Option<_>>()?;
+    // Which indexes have a value at all in this batch: the others are skipped row by row.
+    let present: Vec<usize> = (0..N_ENERGY)
+        .filter(|&k| index[k].null_count() < index[k].len())
+        .collect();
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
+    let mut out = Vec::with_capacity(batch.num_rows());
+    let mut contracts = std::collections::BTreeMap::new();
+    let mut day_of = (i32::MIN, epoch);
+    let opt =
+        |a: &arrow_array::PrimitiveArray<Int64Type>, i: usize| a.is_valid(i).then(|| a.value(i));
+    let opt_t = |a: &arrow_array::PrimitiveArray<TimestampMicrosecondType>, i: usize| {
+        a.is_valid(i).then(|| a.value(i).div_euclid(1_000_000))
+    };
+    for i in 0..batch.num_rows() {
+        let d = dates.value(i);
+        if d != day_of.0 {
+            day_of = (
+                d,
+                epoch.checked_add_signed(chrono::Duration::days(i64::from(d)))?,
+            );
+        }
+        let day = day_of.1;
+        let mut wh = [None; N_ENERGY];
+        for &k in &present {
+            wh[k] = opt(index[k], i);
+        }
+        if contract.is_valid(i) && !contract.value(i).is_empty() {
+            contracts.insert(day, contract.value(i).to_owned());
+        }
+        out.push((
+            day,
+            Row {
+                start: start.value(i).div_euclid(1_000_000),
+                end: end.value(i).div_euclid(1_000_000),
+                wh,
+                records: opt(records, i).and_then(|x| u64::try_from(x).ok()),
+                coverage: coverage.is_valid(i).then(|| coverage.value(i)),
+                max_gap_s: opt(gap, i),
+                first_record: opt_t(first, i),
+                last_record: opt_t(last, i),
+                flags: Flags::from_names(flags.value(i))?,
+            },
+        ));
+    }
+    Some((out, contracts))
 }
 
 /// Sums consecutive hour rows into the periods between `bounds` (each made of whole hours
@@ -609,7 +735,6 @@ impl MonthMeta {
                 "day": d.day.to_string(),
                 "run": d.run,
                 "labels": d.labels.iter().map(|&k| ENERGY_LABELS[k]).collect::<Vec<_>>(),
-                "summary": d.summary,
             })).collect::<Vec<_>>(),
             "runs": self.runs.iter().map(Basis::to_json).collect::<Vec<_>>(),
         })
@@ -642,11 +767,51 @@ impl MonthMeta {
                     day: d["day"].as_str()?.parse().ok()?,
                     run,
                     labels,
-                    summary: d["summary"].as_str().map(str::to_owned),
+                    summary: None,
                 })
             })
             .collect::<Option<Vec<_>>>()?;
         Some(MonthMeta { days, runs })
+    }
+
+    /// The day summaries, kept apart in the file (read only when asked for): a JSON object
+    /// of day to text.
+    pub fn summaries_text(&self) -> String {
+        let map: serde_json::Map<String, serde_json::Value> = self
+            .days
+            .iter()
+            .filter_map(|d| Some((d.day.to_string(), d.summary.clone()?.into())))
+            .collect();
+        serde_json::Value::Object(map).to_string()
+    }
+
+    /// Puts back the day summaries of [`MonthMeta::summaries_text`].
+    pub fn with_summaries(mut self, text: &str) -> MonthMeta {
+        if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(text) {
+            for d in &mut self.days {
+                d.summary = map
+                    .get(&d.day.to_string())
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned);
+            }
+        }
+        self
+    }
+
+    /// Whether each run's days still hold for `store` (in the order of the runs; [`holds`]
+    /// for many days at once).
+    ///
+    /// [`holds`]: MonthMeta::holds
+    pub fn runs_hold(&self, store: &Catalog) -> Vec<bool> {
+        self.runs.iter().map(|r| r.holds(store)).collect()
+    }
+
+    /// Whether the hours of `day` hold, given [`MonthMeta::runs_hold`].
+    pub fn holds_given(&self, day: NaiveDate, runs: &[bool]) -> bool {
+        self.days
+            .iter()
+            .find(|d| d.day == day)
+            .is_some_and(|d| runs.get(d.run).copied().unwrap_or(false))
     }
 
     /// Whether the hours of `day` are there and still hold for `store`.
@@ -728,7 +893,11 @@ pub fn refresh(
         let read = periods::read(&path, &schema)?;
         let (batch, meta) = match read {
             Some(f) => {
-                let meta = f.meta.as_deref().and_then(MonthMeta::from_text);
+                let meta = f
+                    .meta
+                    .as_deref()
+                    .and_then(MonthMeta::from_text)
+                    .map(|m| m.with_summaries(&f.extra().unwrap_or_default()));
                 let batch = arrow_select::concat::concat_batches(&schema, &f.batches).ok();
                 match (batch, meta) {
                     (Some(b), Some(m)) => (Some(b), m),
@@ -864,7 +1033,14 @@ pub fn refresh(
         }
         let batch = arrow_select::concat::concat_batches(&schema, &parts)
             .map_err(|e| Error::Output(std::io::Error::other(e)))?;
-        out.bytes += periods::write(fs, dir, key, &batch, &meta.to_text())?;
+        out.bytes += periods::write(
+            fs,
+            dir,
+            key,
+            &batch,
+            &meta.to_text(),
+            &meta.summaries_text(),
+        )?;
         out.months += 1;
     }
     Ok(out)
@@ -884,7 +1060,8 @@ impl KeptSummaries {
         let meta = self.months.entry((y, m)).or_insert_with(|| {
             let path = crate::store::periods::month_path(store.dir(), y, m);
             let file = crate::store::periods::read(&path, &schema()).ok()??;
-            MonthMeta::from_text(file.meta.as_deref()?)
+            let meta = MonthMeta::from_text(file.meta.as_deref()?)?;
+            Some(meta.with_summaries(&file.extra()?))
         });
         meta.as_ref()?.summary(day, store)
     }

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 
 use super::accumulator::Accumulator;
-use super::dataset::{self, from_batch, month_of, MonthMeta};
+use super::dataset::{self, month_of, MonthMeta};
 use super::periods::boundaries;
 use super::table::{Row, Table};
 use super::tariff::Tariffs;
@@ -33,46 +33,67 @@ struct Closed {
     calendars: Vec<Calendar>,
 }
 
+/// The month files of `[from, to]`, read (on two threads: a year is twelve files).
+fn month_files(store: &Catalog, from: NaiveDate, to: NaiveDate) -> Vec<periods::PeriodsMonth> {
+    let Ok(files) = periods::months(store.dir()) else {
+        return Vec::new();
+    };
+    let (a, b) = (month_of(from), month_of(to));
+    let paths: Vec<_> = files
+        .into_iter()
+        .filter(|(y, m, _)| (*y, *m) >= a && (*y, *m) <= b)
+        .map(|(_, _, p)| p)
+        .collect();
+    let schema = dataset::schema();
+    // A month file that does not read is not used (its days are read instead).
+    let read = |ps: &[std::path::PathBuf]| -> Vec<periods::PeriodsMonth> {
+        ps.iter()
+            .filter_map(|p| {
+                periods::read_only(p, &schema, Some(dataset::ROW_COLUMNS))
+                    .ok()
+                    .flatten()
+            })
+            .collect()
+    };
+    if paths.len() < 4 {
+        return read(&paths);
+    }
+    let (left, right) = paths.split_at(paths.len() / 2);
+    std::thread::scope(|s| {
+        let other = s.spawn(|| read(right));
+        let mut out = read(left);
+        out.extend(other.join().unwrap_or_default());
+        out
+    })
+}
+
 /// Reads the month files of `[from, to]` and keeps the days whose hours hold.
 fn closed_days(store: &Catalog, from: NaiveDate, to: NaiveDate) -> Option<Closed> {
-    let schema = dataset::schema();
     let mut out = Closed {
         hours: BTreeMap::new(),
         labels: Vec::new(),
         names: Vec::new(),
         calendars: Vec::new(),
     };
-    let files = periods::months(store.dir()).ok()?;
-    for (y, m, path) in files {
-        let (a, b) = (month_of(from), month_of(to));
-        if (y, m) < a || (y, m) > b {
-            continue;
-        }
-        // A month file that does not read is not used (the days are read instead).
-        let Ok(Some(file)) = periods::read(&path, &schema) else {
-            continue;
-        };
+    for file in month_files(store, from, to) {
         let Some(meta) = file.meta.as_deref().and_then(MonthMeta::from_text) else {
             continue;
         };
+        let runs = meta.runs_hold(store);
         let mut rows: BTreeMap<NaiveDate, Vec<Row>> = BTreeMap::new();
         let mut contracts: BTreeMap<NaiveDate, String> = BTreeMap::new();
         for batch in &file.batches {
-            let Ok(hours) = from_batch(batch) else {
+            let Some((hours, last)) = dataset::rows_of(batch) else {
                 rows.clear();
                 break;
             };
-            for h in hours {
-                if let Some(d) = crate::store::local_day(h.row.start) {
-                    rows.entry(d).or_default().push(h.row);
-                    if !h.id.contract.is_empty() {
-                        contracts.insert(d, h.id.contract);
-                    }
-                }
+            contracts.extend(last);
+            for (day, row) in hours {
+                rows.entry(day).or_default().push(row);
             }
         }
         for e in &meta.days {
-            if e.day < from || e.day > to || !meta.holds(e.day, store) {
+            if e.day < from || e.day > to || !meta.holds_given(e.day, &runs) {
                 continue;
             }
             let Some(hours) = rows.remove(&e.day) else {
@@ -183,9 +204,10 @@ pub fn export(
         return Ok(None);
     }
     present.sort_unstable();
-    for (day, h) in &closed.hours {
-        observer.day_read(*day, DayRead::Index);
-        hours.extend(h.iter().cloned());
+    hours.reserve(closed.hours.values().map(Vec::len).sum());
+    for (day, h) in closed.hours {
+        observer.day_read(day, DayRead::Index);
+        hours.extend(h);
     }
     hours.sort_by_key(|h| h.start);
     let rows = dataset::aggregate(&hours, &bounds, &present);

@@ -39,7 +39,7 @@
 //! it holds but whose files are gone (`absorbed`, same fields: a record, never used to tell
 //! which files it covers), rows, first and last time, a digest of every stored column and
 //! one of every cell's text, and the damaged rows skipped. No copy of the Arrow schema
-//! (readers take the types from the Parquet ones); statistics on `time` and `meter_id` only.
+//! (readers take the types from the Parquet ones); statistics on `time` only.
 //! The day's summary its reader makes while it is archived (the export's, text the store
 //! keeps without reading it) goes to the summary cache ([`crate::store::SummaryCache`]);
 //! format 2 kept it in the footer (key [`crate::store::SUMMARY_KEY`]), still read. Formats 1

@@ -406,9 +406,10 @@ fn props(stored: &[StoredColumn]) -> WriterProperties {
         .set_created_by(format!("tic-rec {}", env!("CARGO_PKG_VERSION")));
     for c in stored {
         let path = ColumnPath::from(c.name.as_str());
-        // Statistics where a reader prunes with them (a range of times, a meter of a fleet):
-        // on every other column they would weigh more than a small day's data.
-        if !matches!(c.kind, Stored::Time | Stored::MeterId) {
+        // Statistics where a reader prunes with them (a range of times): on every other
+        // column (a file's meter is its folder's) they would weigh more than a small day's
+        // data.
+        if c.kind != Stored::Time {
             b = b.set_column_statistics_enabled(path.clone(), EnabledStatistics::None);
         }
         if matches!(c.kind, Stored::Time | Stored::Int) {

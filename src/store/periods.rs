@@ -1,7 +1,9 @@
 //! The periods dataset's files: `<data-dir>/periods/YYYY/YYYY-MM.parquet`, one a month, the
 //! folder holding nothing else. What a row says is the caller's (the export's
 //! [`crate::export::dataset`]): the store keeps its rows (one Arrow batch of the caller's
-//! schema) and a text in the footer (key [`META_KEY`], packed) that it does not read.
+//! schema) and two texts in the footer that it does not read, packed: what the rows were
+//! made from (key [`META_KEY`], read by every reader) and what else the caller keeps of the
+//! month's days (key [`EXTRA_KEY`], unpacked only when asked for: [`PeriodsMonth::extra`]).
 //!
 //! ## Durability
 //! A month file is rewritten whole: written aside in `.tic-rec-tmp/`, fsynced, renamed over
@@ -24,8 +26,8 @@ use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::arrow_writer::ArrowWriterOptions;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::arrow::{ArrowWriter, ProjectionMask};
+use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
@@ -36,6 +38,8 @@ use super::packed;
 
 /// The footer key of the caller's text.
 pub const META_KEY: &str = "tic-rec.periods";
+/// The footer key of the caller's other text (the day summaries).
+pub const EXTRA_KEY: &str = "tic-rec.periods.days";
 /// A month file larger than this is not one of ours (a month of hours is well under 1 MB).
 pub const MAX_FILE: u64 = 64 << 20;
 
@@ -53,6 +57,16 @@ pub struct PeriodsMonth {
     pub batches: Vec<RecordBatch>,
     /// The caller's text, unpacked.
     pub meta: Option<String>,
+    /// The caller's other text, as stored (packed).
+    extra: Option<String>,
+}
+
+impl PeriodsMonth {
+    /// The caller's other text ([`EXTRA_KEY`]), unpacked; `None` when there is none or it
+    /// does not unpack.
+    pub fn extra(&self) -> Option<String> {
+        packed::unpack(self.extra.as_deref()?).map(|t| t.into_owned())
+    }
 }
 
 /// The month files under `dir`: `(year, month, path)`, in order. A missing `periods/` holds
@@ -106,6 +120,16 @@ fn garbled(path: &Path, reason: impl std::fmt::Display) -> ReadError {
 /// Reads the month file at `path` whole, its rows read as `schema` (whose types the file's
 /// must give). `Ok(None)` when there is none.
 pub fn read(path: &Path, schema: &SchemaRef) -> Result<Option<PeriodsMonth>, ReadError> {
+    read_only(path, schema, None)
+}
+
+/// [`read`], only the columns named in `columns` (when given): the batches hold those, in
+/// the schema's order.
+pub fn read_only(
+    path: &Path,
+    schema: &SchemaRef,
+    columns: Option<&[&str]>,
+) -> Result<Option<PeriodsMonth>, ReadError> {
     let mut f = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -133,22 +157,28 @@ pub fn read(path: &Path, schema: &SchemaRef) -> Result<Option<PeriodsMonth>, Rea
     // The decoder is guarded against panics on garbled input, as the archive's reader is.
     let decoded = std::panic::catch_unwind(|| -> Result<_, String> {
         let options = ArrowReaderOptions::new().with_schema(schema.clone());
-        let b = ParquetRecordBatchReaderBuilder::try_new_with_options(data, options)
+        let mut b = ParquetRecordBatchReaderBuilder::try_new_with_options(data, options)
             .map_err(|e| e.to_string())?;
-        let meta = b
-            .metadata()
-            .file_metadata()
-            .key_value_metadata()
-            .and_then(|kv| kv.iter().find(|k| k.key == META_KEY))
-            .and_then(|k| k.value.clone());
+        if let Some(names) = columns {
+            let mask = ProjectionMask::columns(b.parquet_schema(), names.iter().copied());
+            b = b.with_projection(mask);
+        }
+        let kv = |key: &str| {
+            b.metadata()
+                .file_metadata()
+                .key_value_metadata()
+                .and_then(|kv| kv.iter().find(|k| k.key == key))
+                .and_then(|k| k.value.clone())
+        };
+        let (meta, extra) = (kv(META_KEY), kv(EXTRA_KEY));
         let batches = b
             .build()
             .map_err(|e| e.to_string())?
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| e.to_string())?;
-        Ok((batches, meta))
+        Ok((batches, meta, extra))
     });
-    let (batches, meta) = match decoded {
+    let (batches, meta, extra) = match decoded {
         Ok(Ok(v)) => v,
         Ok(Err(reason)) => return Err(garbled(path, reason)),
         Err(_) => return Err(garbled(path, "the decoder failed on its bytes")),
@@ -165,6 +195,7 @@ pub fn read(path: &Path, schema: &SchemaRef) -> Result<Option<PeriodsMonth>, Rea
         path: path.to_path_buf(),
         batches,
         meta,
+        extra,
     }))
 }
 
@@ -178,14 +209,15 @@ fn failed(f: Failed) -> StoreError {
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
 
-/// Writes the month file of `year`-`month` under `dir`: `batch`'s rows, and `meta` (packed)
-/// in its footer, durably (see the module docs). Returns its length.
+/// Writes the month file of `year`-`month` under `dir`: `batch`'s rows, and `meta` and
+/// `extra` (packed) in its footer, durably (see the module docs). Returns its length.
 pub fn write(
     fs: &dyn Fs,
     dir: &Path,
     (year, month): (i32, u32),
     batch: &RecordBatch,
     meta: &str,
+    extra: &str,
 ) -> Result<u64, StoreError> {
     let target = periods_file(dir, year, month);
     let temps = temp_dir(dir);
@@ -200,7 +232,7 @@ pub fn write(
         move |source| StoreError::Io { op, path, source }
     };
     let mut bytes = Vec::new();
-    encode(&mut bytes, batch, meta).map_err(|e| StoreError::Io {
+    encode(&mut bytes, batch, meta, extra).map_err(|e| StoreError::Io {
         op: "cannot encode",
         path: target.clone(),
         source: std::io::Error::other(e),
@@ -269,19 +301,19 @@ pub fn remove_stale_temps(fs: &dyn Fs, dir: &Path) {
     }
 }
 
-fn encode(out: &mut Vec<u8>, batch: &RecordBatch, meta: &str) -> Result<(), String> {
+fn encode(out: &mut Vec<u8>, batch: &RecordBatch, meta: &str, extra: &str) -> Result<(), String> {
     let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(
-            ZstdLevel::try_new(9).map_err(|e| e.to_string())?,
-        ))
+        // Snappy: a month file is small, and zstd's per-column set-up would cost an export
+        // more than the bytes it saves (a year of month files decodes ~8x faster).
+        .set_compression(Compression::SNAPPY)
         .set_statistics_enabled(EnabledStatistics::Chunk)
         .set_offset_index_disabled(true)
         .set_max_row_group_row_count(Some(1 << 20))
         .set_created_by(format!("tic-rec {}", env!("CARGO_PKG_VERSION")))
-        .set_key_value_metadata(Some(vec![KeyValue::new(
-            META_KEY.to_owned(),
-            packed::pack(meta),
-        )]))
+        .set_key_value_metadata(Some(vec![
+            KeyValue::new(META_KEY.to_owned(), packed::pack(meta)),
+            KeyValue::new(EXTRA_KEY.to_owned(), packed::pack(extra)),
+        ]))
         .build();
     let options = ArrowWriterOptions::new()
         .with_properties(props)
@@ -333,7 +365,7 @@ mod tests {
         let probe = Probe::new();
         let b = batch();
         let meta = "x".repeat(5000);
-        write(&probe, d.path(), (2026, 3), &b, &meta).expect("write");
+        write(&probe, d.path(), (2026, 3), &b, &meta, "days").expect("write");
         let log = probe.take_log();
         let target = d.path().join("periods/2026/2026-03.parquet");
         let temp = log
@@ -360,6 +392,7 @@ mod tests {
         let m = read(&target, &b.schema()).expect("read").expect("there");
         assert_eq!(m.batches, std::slice::from_ref(&b));
         assert_eq!(m.meta.as_deref(), Some(meta.as_str()));
+        assert_eq!(m.extra().as_deref(), Some("days"));
         assert_eq!(
             months(d.path()).expect("months"),
             [(2026, 3, target.clone())]
