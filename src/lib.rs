@@ -15,11 +15,15 @@
 //! - [`sim`]: a simulated meter for the demo, the tests and the benchmarks.
 //! - [`mqtt`]: Home Assistant over MQTT, an observer of the recording loop.
 //! - [`systemd`]: the service's READY, STATUS and watchdog pings, an observer of the loop.
+//!
+//! [`error`] says how every error of the crate is told: what failed and where in its message,
+//! its cause as its source, the chain printed once.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod capture;
 pub mod cost;
+pub mod error;
 pub mod export;
 pub mod mqtt;
 pub mod record;

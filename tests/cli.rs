@@ -322,3 +322,188 @@ fn the_unit_file_installs_the_binary_the_docs_build() {
     assert!(!in_docs.is_empty(), "no install line in README.md or docs/");
     assert!(in_docs.iter().all(|p| *p == in_unit[0]), "{in_docs:?}");
 }
+
+/// Asserts that `needle` is in `stderr` exactly once.
+#[track_caller]
+fn once(stderr: &str, needle: &str) {
+    assert_eq!(
+        stderr.matches(needle).count(),
+        1,
+        "{needle:?} once in:\n{stderr}"
+    );
+}
+
+/// A data directory that cannot be read: every command names it, and says why once.
+#[test]
+fn an_unreadable_data_dir_is_named_with_its_cause_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Unreadable even for root: a symbolic link to itself.
+    let data = dir.path().join("loop");
+    std::os::unix::fs::symlink("loop", &data).expect("symlink");
+    let data = data.to_str().expect("utf-8");
+    for args in [
+        vec!["export", "--data-dir", data],
+        vec!["export", "--records", "--data-dir", data],
+        vec!["cost", "--data-dir", data],
+        vec!["compact", "--data-dir", data],
+        vec!["compact", "--check", "--data-dir", data],
+    ] {
+        let (ok, stderr) = stderr_of(&args);
+        assert!(!ok, "{args:?}: {stderr}");
+        once(&stderr, &format!("{data:?}"));
+        once(&stderr, "Too many levels of symbolic links");
+        assert!(stderr.starts_with("tic-rec: error: "), "{args:?}: {stderr}");
+    }
+}
+
+/// An archived day whose bytes are garbled (a partial copy), its CSV files gone: the file is
+/// named, and the decoder's reason said once.
+#[test]
+fn a_garbled_archive_is_named_with_the_decoders_reason_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = small_data(dir.path());
+    let (ok, stderr) = stderr_of(&["compact", "--data-dir", &data]);
+    assert!(ok, "{stderr}");
+    let pq = Path::new(&data).join("records/2026/01/2026-01-10.parquet");
+    let bytes = std::fs::read(&pq).expect("read");
+    std::fs::write(&pq, &bytes[..bytes.len() / 2]).expect("write");
+    let shown = format!("{:?}", pq.to_str().expect("utf-8"));
+    for args in [
+        vec!["export", "--data-dir", &data],
+        vec!["cost", "--data-dir", &data],
+        vec!["compact", "--check", "--data-dir", &data],
+    ] {
+        let (ok, stderr) = stderr_of(&args);
+        assert!(!ok, "{args:?}: {stderr}");
+        once(&stderr, &format!("{shown}: not a readable archived day: "));
+        once(&stderr, "Parquet error");
+    }
+}
+
+/// A `--prices` file that is absent, not TOML, or holds a bad price: the file, the line and
+/// the key are named, the cause said once, on one line.
+#[test]
+fn a_bad_prices_file_is_named_with_its_line_and_cause_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = small_data(dir.path());
+    let file = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).expect("write");
+        p.to_str().expect("utf-8").to_owned()
+    };
+    let not_toml = file(
+        "not-toml.toml",
+        "name = \"x\"\n\n[[period]]\nvalid_from = \n",
+    );
+    let bad_price = file(
+        "bad-price.toml",
+        "name = \"x\"\n[[period]]\nvalid_from = 2025-01-01\nsubscription = { eur_per_year = \"1.2.3\" }\n",
+    );
+    for (prices, named, cause) in [
+        (
+            "/nonexistent/p.toml",
+            "cannot read prices file \"/nonexistent/p.toml\": ".to_owned(),
+            "No such file or directory",
+        ),
+        (
+            not_toml.as_str(),
+            format!("{not_toml}:4: "),
+            "string values must be quoted",
+        ),
+        (
+            bad_price.as_str(),
+            format!("{bad_price}:4: eur_per_year: "),
+            "expected a decimal number like 0.1952, found \"1.2.3\"",
+        ),
+    ] {
+        let (ok, stderr) = stderr_of(&["cost", "--data-dir", &data, "--prices", prices]);
+        assert!(!ok, "{prices}: {stderr}");
+        once(&stderr, &format!("{named}{cause}"));
+        once(&stderr, cause);
+        let line = stderr
+            .lines()
+            .find(|l| l.contains(cause))
+            .expect("the line");
+        assert!(line.contains(prices), "{line}");
+    }
+}
+
+/// A port that is absent, held by another program, or not a terminal: said by its kind,
+/// naming the port, once.
+#[test]
+fn port_failures_are_said_by_kind_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let data = data.to_str().expect("utf-8");
+    // Absent.
+    let rec = common::Running::start(
+        &["record", "--port", "/dev/ttyNOPE", "--data-dir", data],
+        &[],
+    );
+    rec.wait_for("/dev/ttyNOPE does not exist", 10);
+    let (_, stderr) = rec.terminate();
+    once(&stderr, "/dev/ttyNOPE does not exist");
+    // Held: another program has it open exclusively (a serial console, ModemManager…).
+    let pty = common::pty();
+    let _held = serialport::new(&pty.path, 9600)
+        .open_native()
+        .expect("the other program's open");
+    let rec = common::Running::start(&["record", "--port", &pty.path, "--data-dir", data], &[]);
+    let busy = "cannot be opened: in use by another program";
+    rec.wait_for(busy, 10);
+    let (_, stderr) = rec.terminate();
+    once(&stderr, &format!("{} {busy}", pty.path));
+    // Not a terminal: an error at once.
+    let (ok, stderr) = stderr_of(&["record", "--port", "/dev/null", "--data-dir", data]);
+    assert!(!ok, "{stderr}");
+    once(
+        &stderr,
+        "/dev/null is not a serial port (not a terminal device)",
+    );
+    assert!(!Path::new(data).exists(), "nothing created");
+}
+
+/// A bad `--mqtt` URL, and a CA file that is not PEM: the argument or the file named, the
+/// cause once.
+#[test]
+fn a_bad_mqtt_url_or_ca_file_is_named_with_its_cause_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let data = data.to_str().expect("utf-8");
+    for (url, cause) in [
+        ("http://broker", "the scheme must be mqtt:// or mqtts://"),
+        ("mqtt://user:secret@broker", "the URL holds a password"),
+        ("mqtt://broker/x", "no path, query or fragment"),
+    ] {
+        let (ok, stderr) = stderr_of(&["record", "--demo", "--data-dir", data, "--mqtt", url]);
+        assert!(!ok, "{url}: {stderr}");
+        once(&stderr, "--mqtt \"");
+        once(&stderr, cause);
+        assert!(!stderr.contains("secret"), "{stderr}");
+    }
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(
+        &ca,
+        "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+    )
+    .expect("write");
+    let ca = ca.to_str().expect("utf-8");
+    let (ok, stderr) = stderr_of(&[
+        "record",
+        "--port",
+        "/dev/ttyNOPE",
+        "--data-dir",
+        data,
+        "--mqtt",
+        "mqtts://localhost",
+        "--mqtt-ca",
+        ca,
+    ]);
+    assert!(!ok, "{stderr}");
+    once(
+        &stderr,
+        &format!("the CA file {ca:?} holds no PEM certificate that TLS can use: "),
+    );
+    once(&stderr, "base64 decode error");
+    assert!(!Path::new(data).exists(), "nothing created");
+}

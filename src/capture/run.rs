@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, Utc};
 
-use super::port::{device, Action, Failure, Note, Supervisor};
+use super::port::device::{self, OpenFailure};
+use super::port::{Action, Failure, Note, Supervisor};
 use super::stop::{Drain, Step, Stop, STOP_TIMEOUT};
 use crate::record::{Clocks, Record, RecordConfig, RecordStats, Recorder};
 use crate::store::{Appended, Resumed, Store, StoreError, StoreEvent, TZ};
@@ -45,7 +46,7 @@ pub enum CaptureError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A replay input could not be read.
-    #[error("cannot read {name} at byte {offset}: {source}")]
+    #[error("cannot read {name} at byte {offset}")]
     Replay {
         /// The input's name.
         name: String,
@@ -805,16 +806,17 @@ impl<'o> Capture<'o> {
                             sup.opened(now);
                         }
                         Err(e) => {
-                            if device::is_not_a_tty(&e) {
-                                return Err(CaptureError::NotASerialPort {
-                                    path: path.to_owned(),
-                                    what: "not a terminal device",
-                                });
-                            }
-                            let failure = if std::path::Path::new(path).exists() {
-                                Failure::Open(e.to_string())
-                            } else {
-                                Failure::Missing
+                            let failure = match device::open_failure(path, &e) {
+                                OpenFailure::NotATerminal => {
+                                    return Err(CaptureError::NotASerialPort {
+                                        path: path.to_owned(),
+                                        what: "not a terminal device",
+                                    })
+                                }
+                                OpenFailure::Absent => Failure::Missing,
+                                OpenFailure::PermissionDenied => Failure::PermissionDenied,
+                                OpenFailure::Busy => Failure::Busy,
+                                OpenFailure::Other(kind) => Failure::Open(kind, e.description),
                             };
                             sup.failed(now, failure);
                         }
@@ -839,7 +841,7 @@ impl<'o> Capture<'o> {
                             ) => {}
                         Err(e) => {
                             *open = None;
-                            sup.failed(now, Failure::Read(e.to_string()));
+                            sup.failed(now, Failure::Read(e.kind(), e.to_string()));
                         }
                     }
                     if self.good_frames > good_before {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressStyle};
+use tic_rec::error::Chain;
 use tic_rec::store::archive::{self, Fail, Outcome, Settings, Step};
 use tic_rec::store::{Catalog, DirLock, StoreError};
 
@@ -79,57 +80,6 @@ pub fn injected_failure() -> Option<Fail> {
     }
 }
 
-fn mb(bytes: u64) -> String {
-    if bytes < 1_000_000 {
-        format!("{:.1} kB", bytes as f64 / 1e3)
-    } else {
-        format!("{:.1} MB", bytes as f64 / 1e6)
-    }
-}
-
-/// Moves a data directory of the layout before (`YYYY/MM/` beside the lock) to the one of
-/// `journal/` and `records/` ([`tic_rec::store::migrate`]), under its lock; says so once
-/// (a directory already moved has nothing to move, and says nothing).
-pub(super) fn move_layout(dir: &std::path::Path, lock: &DirLock) -> Result<()> {
-    let moved =
-        tic_rec::store::migrate(&tic_rec::store::fs::RealFs, dir, lock).with_context(|| {
-            format!(
-                "cannot move {} to the layout of journal/ and records/ (what is moved is read \
-                 where it is; the next run goes on)",
-                dir.display()
-            )
-        })?;
-    if !moved.anything() {
-        return Ok(());
-    }
-    eprintln!(
-        "tic-rec: moved {} to the layout of journal/ (CSV days) and records/ (Parquet days): \
-         {} day file(s), {}{} (see docs/datasets.md)",
-        dir.display(),
-        moved.files,
-        mb(moved.bytes),
-        if moved.temps > 0 {
-            format!("; {} stale temporary file(s) removed", moved.temps)
-        } else {
-            String::new()
-        }
-    );
-    for p in &moved.conflicts {
-        eprintln!(
-            "tic-rec: {}: kept where it is: another file of that name, with other bytes, is \
-             already in the new layout; compare them and remove one by hand",
-            p.display()
-        );
-    }
-    for p in &moved.left {
-        eprintln!(
-            "tic-rec: {}: not a day file of its month, left where it is",
-            p.display()
-        );
-    }
-    Ok(())
-}
-
 /// Takes the data directory's lock: a recorder running on it archives its closed days
 /// itself, and removes CSV files only while it does not write them.
 fn lock(dir: &std::path::Path) -> Result<DirLock> {
@@ -156,7 +106,7 @@ fn lock(dir: &std::path::Path) -> Result<DirLock> {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    super::check_data_dir(&args.data_dir)?;
+    super::setup::check_data_dir(&args.data_dir)?;
     // The error names the directory and its cause.
     let open = || Catalog::open(&args.data_dir);
     if args.check {
@@ -164,7 +114,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     open()?;
     let lock = lock(&args.data_dir)?;
-    move_layout(&args.data_dir, &lock)?;
+    super::setup::move_layout(&args.data_dir, &lock)?;
     let catalog = open()?;
     let today = chrono::Utc::now()
         .with_timezone(&tic_rec::store::TZ)
@@ -216,7 +166,7 @@ pub fn run(args: Args) -> Result<()> {
             Ok(_) => {}
             Err(e) => {
                 failed += 1;
-                bar.say(format!("tic-rec: {day}: {e}"));
+                bar.say(format!("tic-rec: {day}: {}", Chain(&e)));
             }
         }
         bar.inc();
@@ -235,8 +185,8 @@ pub fn run(args: Args) -> Result<()> {
         };
         eprintln!(
             "tic-rec: archived {done} day(s), {rows} rows: {} of CSV into {} of Parquet{per_row}",
-            mb(csv),
-            mb(pq)
+            super::setup::mb(csv),
+            super::setup::mb(pq)
         );
     }
     // The periods dataset, for every closed day (those just archived, and a directory's
@@ -257,7 +207,7 @@ pub fn run(args: Args) -> Result<()> {
             "tic-rec: periods/: {} day(s) of hours computed, {} month file(s) written ({})",
             r.days,
             r.months,
-            mb(r.bytes)
+            super::setup::mb(r.bytes)
         ),
         Ok(_) => {}
         Err(e) => eprintln!("tic-rec: cannot bring periods/ up to date: {e}"),
@@ -295,7 +245,7 @@ fn check(catalog: &Catalog) -> Result<()> {
             Ok(n) => rows += n,
             Err(e) => {
                 bad += 1;
-                bar.say(format!("tic-rec: {e}"));
+                bar.say(format!("tic-rec: {}", Chain(&e)));
             }
         }
         bar.inc();

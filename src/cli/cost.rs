@@ -5,6 +5,7 @@
 use anyhow::Result;
 use tic_rec::cost::output as cost_output;
 use tic_rec::cost::{self, HcSchedule, Origin, PriceFile, Tariff, TempoCalendar};
+use tic_rec::error::Chain;
 use tic_rec::export::output::{self, Format as OutFormat};
 use tic_rec::export::ReadMode;
 
@@ -43,19 +44,21 @@ pub struct Args {
 }
 
 fn parse_tariff(s: &str) -> Result<Tariff, String> {
-    s.parse().map_err(|e: cost::GridError| e.to_string())
+    s.parse()
+        .map_err(|e: cost::GridError| Chain(&e).to_string())
 }
 
 fn parse_hc(s: &str) -> Result<HcSchedule, String> {
-    s.parse().map_err(|e: cost::ScheduleError| e.to_string())
+    s.parse()
+        .map_err(|e: cost::ScheduleError| Chain(&e).to_string())
 }
 
 fn parse_tempo_calendar(s: &str) -> Result<TempoCalendar, String> {
-    TempoCalendar::read(std::path::Path::new(s)).map_err(|e| e.to_string())
+    TempoCalendar::read(std::path::Path::new(s)).map_err(|e| Chain(&e).to_string())
 }
 
 fn parse_prices(s: &str) -> Result<PriceFile, String> {
-    PriceFile::read(std::path::Path::new(s)).map_err(|e| e.to_string())
+    PriceFile::read(std::path::Path::new(s)).map_err(|e| Chain(&e).to_string())
 }
 
 impl Args {

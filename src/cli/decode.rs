@@ -10,7 +10,7 @@ use tic_rec::tic::{
     BadGroup, BadKind, ChecksumRule, Config, Frame, Framing, Horodate, Mode, Stats,
 };
 
-use super::ModeArg;
+use super::setup::ModeArg;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

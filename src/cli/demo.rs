@@ -25,11 +25,11 @@ pub struct Options {
 
 pub fn run(opts: Options, stop: Arc<Stop>) -> Result<()> {
     let data_dir: PathBuf = opts.demo.data_dir.clone();
-    super::check_data_dir(&data_dir)?;
+    super::setup::check_data_dir(&data_dir)?;
     let today = Utc::now().with_timezone(&TZ).date_naive();
     // Every flag is checked before anything is created.
     let demo = Demo::plan(opts.demo, today)?;
-    let _lock = super::create_data_dir(&data_dir, "the demo")?;
+    let _lock = super::setup::create_data_dir(&data_dir, "the demo")?;
     let (day, continues, what) = (demo.day(), demo.continues(), demo.describe());
     let demo = demo.open()?;
     eprintln!(
@@ -49,8 +49,8 @@ pub fn run(opts: Options, stop: Arc<Stop>) -> Result<()> {
         Ended::Stopped => eprintln!("tic-rec: demo: stopped by a signal"),
         Ended::Day { frames } => eprintln!(
             "tic-rec: demo: the meter sent {frames} frames; try `{} export --data-dir {}`",
-            super::invoked_as(),
-            super::shell_word(&data_dir.display().to_string())
+            super::setup::invoked_as(),
+            super::setup::shell_word(&data_dir.display().to_string())
         ),
     }
     Ok(())

@@ -96,7 +96,7 @@ impl Io {
             }
         }
         let format = output_format(self.format, self.output.as_deref())?;
-        super::check_data_dir(&self.data_dir)?;
+        super::setup::check_data_dir(&self.data_dir)?;
         let store = ex::open(&self.data_dir)?;
         let sink = Sink::open(self.output.as_deref())?;
         Ok((store, format, sink))

@@ -6,6 +6,7 @@ use std::time::Duration as StdDuration;
 
 use anyhow::{Context, Result};
 use chrono::Duration;
+use tic_rec::error::Chain;
 use tic_rec::mqtt::{self, Broker, LinkNote, LinkState, MqttHandle, MqttObserver, Secret};
 
 use super::simulate::parse_duration;
@@ -51,7 +52,7 @@ impl clap::builder::TypedValueParser for BrokerParser {
             clap::Error::raw(ErrorKind::InvalidUtf8, "--mqtt: the URL is not UTF-8\n").with_cmd(cmd)
         })?;
         s.parse().map_err(|e: mqtt::MqttError| {
-            clap::Error::raw(ErrorKind::ValueValidation, format!("{e}\n")).with_cmd(cmd)
+            clap::Error::raw(ErrorKind::ValueValidation, format!("{}\n", Chain(&e))).with_cmd(cmd)
         })
     }
 }

@@ -15,9 +15,9 @@ use tic_rec::serve::{Live, Running};
 use tic_rec::store::DirLock;
 use tic_rec::tic::Mode;
 
+use super::setup::ModeArg;
 use super::simulate::parse_duration;
 use super::status::Status;
-use super::ModeArg;
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["port", "replay", "demo"])))]
@@ -94,13 +94,13 @@ enum Archive {
 
 pub fn run(args: Args) -> Result<()> {
     args.check()?;
-    let stop = super::stop_on_signals()?;
+    let stop = super::setup::stop_on_signals()?;
     if args.demo {
         return super::demo::run(args.demo_options()?, stop);
     }
     // What to read and where to write, checked before anything is created.
     let source = Source::open(&args)?;
-    super::check_data_dir(&args.data_dir)?;
+    super::setup::check_data_dir(&args.data_dir)?;
     let clock = args.clock()?;
     let mut mqtt = args.mqtt.start(args.http)?;
 
@@ -369,7 +369,7 @@ impl DataDir {
     /// Creates and locks the directory, and starts the dashboard over it.
     fn ready(&mut self) -> Result<()> {
         if self.lock.is_none() {
-            self.lock = Some(super::create_data_dir(&self.path, &self.source)?);
+            self.lock = Some(super::setup::create_data_dir(&self.path, &self.source)?);
         }
         if let Some((addr, live)) = self.http.take() {
             self.dashboard = super::serve::start_in_recorder(addr, &self.path, live);

@@ -80,14 +80,14 @@ pub(super) fn start_in_recorder(addr: SocketAddr, data_dir: &Path, live: Live) -
 pub(super) const RETRY_BIND: Duration = Duration::from_secs(30);
 
 pub fn run(args: Args) -> Result<()> {
-    super::check_data_dir(&args.data_dir)?;
+    super::setup::check_data_dir(&args.data_dir)?;
     if !args.data_dir.is_dir() {
         bail!(
             "no data directory {:?} (give --data-dir, or record first: tic-rec record --demo)",
             args.data_dir.display().to_string()
         );
     }
-    let stop = super::stop_on_signals()?;
+    let stop = super::setup::stop_on_signals()?;
     let _running = start(args.listen, &args.data_dir, None)?;
     while !stop.requested() {
         std::thread::sleep(Duration::from_millis(200));

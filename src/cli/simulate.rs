@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use chrono::{Duration, NaiveDateTime};
+use tic_rec::error::Chain;
 use tic_rec::sim::{serve, Contract, Faults, Line, Meter, Pty, Schedule, SimConfig, Speed};
 use tic_rec::store::fs::{AtomicFile, Durability, RealFs};
 use tic_rec::tic::Mode;
@@ -132,11 +133,11 @@ fn parse_meter_id(s: &str) -> Result<String, String> {
 }
 
 fn parse_schedule(s: &str) -> Result<Schedule, String> {
-    Schedule::parse(s).map_err(|e| e.to_string())
+    Schedule::parse(s).map_err(|e| Chain(&e).to_string())
 }
 
 fn parse_faults(s: &str) -> Result<Faults, String> {
-    Faults::parse(s).map_err(|e| e.to_string())
+    Faults::parse(s).map_err(|e| Chain(&e).to_string())
 }
 
 impl Args {
@@ -227,7 +228,7 @@ pub fn run(args: Args) -> Result<()> {
         return Ok(());
     }
     if args.pty {
-        let mut pty = Pty::open()?;
+        let mut pty = Pty::open().context("cannot create a pseudo-terminal")?;
         eprintln!("tic-rec simulate: serving on {}", pty.path);
         let mut stdout = io::stdout();
         writeln!(stdout, "{}", pty.path)?;

@@ -12,6 +12,7 @@ use std::time::{Duration as StdDuration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use tic_rec::capture::port::device;
 use tic_rec::capture::{Counters, Event, Observer};
+use tic_rec::error::Chain;
 use tic_rec::mqtt::MqttHandle;
 use tic_rec::store::archive::{Archiver, Report, Settings};
 
@@ -240,8 +241,11 @@ impl Observer for Status {
                 }
             }
             Event::WriteStalled { error, held } => self.log(format!(
-                "CANNOT WRITE: {} ({error}); holding rows in memory (up to {} rows, about two hours) and retrying every {} s{}",
-                error.what(),
+                "CANNOT WRITE: {}; holding rows in memory (up to {} rows, about two hours) and retrying every {} s{}",
+                match error.outage() {
+                    Some(word) => format!("{word} ({})", Chain(error)),
+                    None => Chain(error).to_string(),
+                },
                 tic_rec::store::MAX_HELD_ROWS,
                 tic_rec::store::RETRY.as_secs(),
                 if held > 1 { format!(", {held} held") } else { String::new() }
@@ -353,10 +357,15 @@ fn archive_line(r: &Report) -> String {
         ),
         Report::Done(day, Outcome::Empty) => format!("{day}: no file to archive"),
         Report::Done(day, Outcome::Archived) => format!("{day}: already archived"),
-        Report::Failed(day, e) => format!("cannot archive {day} (its CSV files stay): {e}"),
+        Report::Failed(day, e) => {
+            format!("cannot archive {day} (its CSV files stay): {}", Chain(e))
+        }
         Report::Derived(day, what) => format!("periods through {day}: {what}"),
         Report::DeriveFailed(day, e) => {
-            format!("cannot bring periods/ up to {day} (tried again when the next day closes): {e}")
+            format!(
+                "cannot bring periods/ up to {day} (tried again when the next day closes): {}",
+                Chain(e.as_ref())
+            )
         }
     }
 }

@@ -260,7 +260,7 @@ pub enum GridError {
         reason: String,
     },
     /// A price or subscription cell of the embedded table is malformed.
-    #[error("{file}:{line}: column {column}: {source}")]
+    #[error("{file}:{line}: column {column}")]
     Cell {
         /// The embedded file.
         file: &'static str,
@@ -273,7 +273,7 @@ pub enum GridError {
         source: MoneyError,
     },
     /// The embedded table is not readable CSV.
-    #[error("{file}:{line}: {source}")]
+    #[error("{file}:{line}")]
     Csv {
         /// The embedded file.
         file: &'static str,
@@ -779,8 +779,8 @@ mod tests {
         ];
         for (row, want) in cases {
             let text = format!("{header}{ok}{row}");
-            let e = Grids::parse(F, &text).expect_err(want);
-            assert!(e.to_string().starts_with(want), "{e} / {want}");
+            let e = crate::error::Chain(&Grids::parse(F, &text).expect_err(want)).to_string();
+            assert!(e.starts_with(want), "{e} / {want}");
         }
         let e = Grids::parse(F, "valid_from,option\n").expect_err("no columns");
         assert_eq!(

@@ -30,6 +30,7 @@
 //!   first period or in a gap between two is an error, as is a power with no subscription.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -45,11 +46,24 @@ use super::tempo::{parse_colour, TempoCalendar, DAY_START_HOUR};
 use super::Caveat;
 use crate::tic::labels::{classify, Class, Colour, Rate};
 
+/// A TOML parser's error told by its message alone: its line is [`OfferError::Toml`]'s, and
+/// its own display (a quoted excerpt of the file over several lines) is not a log line.
+#[derive(Debug)]
+pub struct TomlError(pub toml::de::Error);
+
+impl fmt::Display for TomlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.message().trim_end())
+    }
+}
+
+impl std::error::Error for TomlError {}
+
 /// An offer failure.
 #[derive(Debug, thiserror::Error)]
 pub enum OfferError {
     /// The file cannot be read.
-    #[error("cannot read prices file {path:?}: {source}")]
+    #[error("cannot read prices file {path:?}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -58,7 +72,7 @@ pub enum OfferError {
         source: io::Error,
     },
     /// Not TOML.
-    #[error("{path}:{line}: {message}", path = .path.display(), message = .source.message())]
+    #[error("{path}:{line}", path = .path.display())]
     Toml {
         /// The file.
         path: PathBuf,
@@ -66,7 +80,7 @@ pub enum OfferError {
         line: u64,
         /// The parser's error.
         #[source]
-        source: toml::de::Error,
+        source: TomlError,
     },
     /// TOML, but not a valid offer.
     #[error("{path}:{line}: {reason}", path = .path.display())]
@@ -79,7 +93,7 @@ pub enum OfferError {
         reason: String,
     },
     /// A price that is not a valid decimal.
-    #[error("{path}:{line}: {key}: {source}", path = .path.display())]
+    #[error("{path}:{line}: {key}", path = .path.display())]
     Price {
         /// The file.
         path: PathBuf,
@@ -676,7 +690,7 @@ impl PriceFile {
         let root = DeTable::parse(text).map_err(|source| OfferError::Toml {
             path: path.to_owned(),
             line: source.span().map_or(1, |s| doc.line(&s)),
-            source,
+            source: TomlError(source),
         })?;
         let root_span = root.span();
         let root = root.get_ref();
@@ -1153,7 +1167,7 @@ mod tests {
         );
         let e = PriceFile::read(Path::new("/nonexistent/p.toml")).expect_err("no file");
         assert!(matches!(e, OfferError::Io { .. }));
-        assert!(e
+        assert!(crate::error::Chain(&e)
             .to_string()
             .starts_with("cannot read prices file \"/nonexistent/p.toml\": "));
     }
@@ -1248,7 +1262,9 @@ mod tests {
         for (text, want) in cases {
             match parse(&text) {
                 Ok(_) => wrong.push(format!("parsed, expected {want}")),
-                Err(e) if e.to_string() != want => wrong.push(format!("{e}\n  expected {want}")),
+                Err(e) if crate::error::Chain(&e).to_string() != want => {
+                    wrong.push(format!("{}\n  expected {want}", crate::error::Chain(&e)))
+                }
                 Err(_) => {}
             }
         }

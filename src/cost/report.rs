@@ -447,7 +447,7 @@ pub enum ReportError {
         kva: i64,
     },
     /// The actual contract cannot be priced.
-    #[error("cannot price the actual contract ({contract}{hint}): {source}")]
+    #[error("cannot price the actual contract ({contract}{hint})")]
     Actual {
         /// `HC/HP 6 kVA`.
         contract: String,
@@ -675,7 +675,10 @@ pub fn report(
             ScheduleOrigin::Standard {
                 reason: match e {
                     super::ScheduleError::Unlearnable { reason } => reason.clone(),
-                    other => other.to_string(),
+                    super::ScheduleError::NotASchedule { source } => {
+                        crate::error::Chain(&**source).to_string()
+                    }
+                    other => crate::error::Chain(other).to_string(),
                 },
             },
         ),
@@ -987,7 +990,7 @@ pub fn report(
                 if !no_days || meter_on_ejp {
                     notes.push(CostNote::Unavailable {
                         offer: offer.clone(),
-                        reason: error.to_string(),
+                        reason: crate::error::Chain(error).to_string(),
                     });
                 }
             }

@@ -112,6 +112,13 @@ pub enum ScheduleError {
         /// Why.
         reason: String,
     },
+    /// The regular switches observed make windows that are no schedule.
+    #[error("cannot learn the HC schedule")]
+    NotASchedule {
+        /// Why the windows are no schedule.
+        #[source]
+        source: Box<ScheduleError>,
+    },
 }
 
 /// Daily off-peak windows.
@@ -561,8 +568,11 @@ where
         .filter(|(a, _)| a.1 == Rate::Hc)
         .map(|(a, b)| (a.0, b.0))
         .collect();
-    let schedule = HcSchedule::from_windows(&windows, &describe(&switches))
-        .map_err(|e| unlearnable(e.to_string()))?;
+    let schedule = HcSchedule::from_windows(&windows, &describe(&switches)).map_err(|e| {
+        ScheduleError::NotASchedule {
+            source: Box::new(e),
+        }
+    })?;
     Ok(Learned {
         schedule,
         days: days.len(),

@@ -38,7 +38,7 @@ pub const DAY_START_HOUR: u32 = 6;
 #[derive(Debug, thiserror::Error)]
 pub enum TempoError {
     /// The file cannot be read.
-    #[error("cannot read Tempo calendar {path:?}: {source}")]
+    #[error("cannot read Tempo calendar {path:?}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -47,7 +47,7 @@ pub enum TempoError {
         source: io::Error,
     },
     /// The file is not readable CSV (not UTF-8…).
-    #[error("{path}:{line}: {source}", path = .path.display())]
+    #[error("{path}:{line}", path = .path.display())]
     Csv {
         /// The file.
         path: PathBuf,
@@ -343,7 +343,8 @@ mod tests {
             assert!(e.to_string().starts_with(want), "{e} / {want}");
         }
         let e = TempoCalendar::parse_bytes(b"2025-01-01,BL\xffEU\n", p).expect_err("not UTF-8");
-        assert!(e.to_string().starts_with("cal.csv:1: "), "{e}");
+        let e = crate::error::Chain(&e).to_string();
+        assert!(e.starts_with("cal.csv:1: "), "{e}");
         let e = TempoCalendar::read(Path::new("/nonexistent/cal.csv")).expect_err("no file");
         assert!(matches!(e, TempoError::Io { .. }), "{e}");
         assert!(std::error::Error::source(&e).is_some());

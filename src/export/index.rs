@@ -860,7 +860,8 @@ impl Cache {
         if let Err(e) = self.store.save(day, &summary.to_text()) {
             self.writable = false;
             observer.note(&format!(
-                "cannot write the export index: {e}; going on without it"
+                "cannot write the export index: {}; going on without it",
+                crate::error::Chain(&e)
             ));
         }
     }

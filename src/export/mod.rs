@@ -135,7 +135,7 @@ pub const MAX_PERIODS: i64 = 200_000;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The data directory cannot be read.
-    #[error("cannot read data directory {path:?}: {source}")]
+    #[error("cannot read data directory {path:?}")]
     DataDir {
         /// The directory.
         path: PathBuf,
@@ -174,7 +174,7 @@ pub enum Error {
     /// Writing the output failed. The I/O error is kept as the source, so that the caller
     /// can tell a closed pipe (a normal end) from a full disk; encoder errors (CSV, Arrow,
     /// Parquet) that are not I/O are wrapped as [`std::io::ErrorKind::Other`].
-    #[error("cannot write the output: {0}")]
+    #[error("cannot write the output")]
     Output(#[source] std::io::Error),
 }
 

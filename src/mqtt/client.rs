@@ -305,9 +305,9 @@ fn tls_config(cfg: &Config) -> Result<Option<Arc<rustls::ClientConfig>>, MqttErr
             })?;
             let certs = CertificateDer::pem_slice_iter(&pem)
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| MqttError::CaEmpty {
+                .map_err(|source| MqttError::CaNotPem {
                     path: path.clone(),
-                    detail: format!(": {e}"),
+                    source,
                 })?;
             let (added, ignored) = roots.add_parsable_certificates(certs);
             if added == 0 {

@@ -165,7 +165,7 @@ pub enum MqttError {
         why: &'static str,
     },
     /// The password file cannot be read.
-    #[error("cannot read the MQTT password file {path:?}: {source}")]
+    #[error("cannot read the MQTT password file {path:?}")]
     PasswordFile {
         /// The file.
         path: PathBuf,
@@ -185,12 +185,21 @@ pub enum MqttError {
     #[error("--mqtt-ca is for TLS: use an mqtts:// URL")]
     CaWithoutTls,
     /// The CA file cannot be read.
-    #[error("cannot read the CA file {path:?}: {source}")]
+    #[error("cannot read the CA file {path:?}")]
     Ca {
         /// The file.
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,
+    },
+    /// The CA file is not PEM.
+    #[error("the CA file {path:?} holds no PEM certificate that TLS can use")]
+    CaNotPem {
+        /// The file.
+        path: PathBuf,
+        /// The PEM parser's error.
+        #[source]
+        source: rustls::pki_types::pem::Error,
     },
     /// The CA file holds no usable certificate.
     #[error("the CA file {path:?} holds no PEM certificate that TLS can use{detail}")]
@@ -207,10 +216,10 @@ pub enum MqttError {
         detail: String,
     },
     /// The TLS configuration was refused.
-    #[error("cannot set up TLS: {0}")]
+    #[error("cannot set up TLS")]
     Tls(#[source] rustls::Error),
     /// The MQTT thread could not be started.
-    #[error("cannot start the MQTT thread: {0}")]
+    #[error("cannot start the MQTT thread")]
     Thread(#[source] std::io::Error),
 }
 

@@ -102,7 +102,7 @@ fn flags(names: String) -> Value {
 
 fn cost_summary(cost: &Result<CostTable, CostError>) -> Value {
     match cost {
-        Err(e) => json!({"available": false, "reason": e.to_string()}),
+        Err(e) => json!({"available": false, "reason": crate::error::Chain(e).to_string()}),
         Ok(t) => json!({
             "available": true,
             "contract": t.contract,
@@ -173,7 +173,7 @@ pub fn records(s: &Series) -> Value {
 pub fn cost(period: Period, cost: &Result<CostTable, CostError>) -> Value {
     match cost {
         Err(e) => {
-            json!({"available": false, "reason": e.to_string(), "period": period_name(period), "rows": []})
+            json!({"available": false, "reason": crate::error::Chain(e).to_string(), "period": period_name(period), "rows": []})
         }
         Ok(t) => {
             let row = |r: &PeriodCost| {

@@ -69,7 +69,7 @@ impl Fail {
 
     fn message(&self) -> String {
         match self {
-            Fail::Data(e) => e.to_string(),
+            Fail::Data(e) => crate::error::Chain(e).to_string(),
             Fail::Busy => "busy: another records query is running, try again".into(),
         }
     }

@@ -90,9 +90,12 @@ pub struct CostTable {
 /// Why there is no € figure.
 #[derive(Debug, thiserror::Error)]
 pub enum CostError {
-    /// The report cannot be made (the message of [`crate::cost::ReportError`]).
+    /// There is nothing to price (no recorded day), in words.
     #[error("cost: not available ({0})")]
     Unavailable(String),
+    /// The report cannot be made: its error ([`crate::cost::ReportError`]) is the source.
+    #[error("cost: not available")]
+    Report(#[source] crate::cost::ReportError),
     /// The days could not be read (a `503` naming the file, not a page's "not available").
     #[error(transparent)]
     Export(crate::export::Error),
@@ -168,7 +171,7 @@ pub fn cost(
     (o.from, o.to) = (Some(from), Some(to));
     let r = report(catalog, &o, &mut Quiet).map_err(|e| match e {
         ReportError::Export(e) => CostError::Export(e),
-        e => CostError::Unavailable(e.to_string()),
+        e => CostError::Report(e),
     })?;
     table(&r)
 }

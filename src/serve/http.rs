@@ -130,8 +130,12 @@ pub trait Handler: Send + Sync {
 /// Why a request head was refused, with its status.
 #[derive(Debug, PartialEq, Eq)]
 pub enum HeadError {
-    /// Malformed (400).
+    /// Malformed (400), in words.
     Malformed(String),
+    /// Not HTTP/1.x (400): the parser's error.
+    Syntax(httparse::Error),
+    /// The connection closed before a whole head (no answer).
+    Closed,
     /// Too long (431).
     TooLong,
     /// Not GET or HEAD (405).
@@ -142,6 +146,8 @@ impl HeadError {
     fn response(&self) -> Response {
         match self {
             HeadError::Malformed(why) => Response::text(400, format!("bad request: {why}")),
+            HeadError::Syntax(e) => Response::text(400, format!("bad request: {e}")),
+            HeadError::Closed => Response::text(400, "bad request: closed before a whole head"),
             HeadError::TooLong => Response::text(431, "request head too long"),
             HeadError::Method(m) => Response::text(
                 405,
@@ -158,7 +164,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<Request>, HeadError> {
     match req.parse(buf) {
         Ok(httparse::Status::Partial) => Ok(None),
         Err(httparse::Error::TooManyHeaders) => Err(HeadError::TooLong),
-        Err(e) => Err(HeadError::Malformed(e.to_string())),
+        Err(e) => Err(HeadError::Syntax(e)),
         Ok(httparse::Status::Complete(_)) => {
             let method = match req.method.unwrap_or("") {
                 "GET" => Method::Get,
@@ -277,11 +283,7 @@ fn read_head(stream: &mut TcpStream, deadline: Instant) -> Result<Request, HeadE
         // A zero timeout would mean "none".
         let _ = stream.set_read_timeout(Some(left.max(Duration::from_millis(1))));
         let n = match stream.read(&mut chunk) {
-            Ok(0) => {
-                return Err(HeadError::Malformed(
-                    "connection closed before a whole head".into(),
-                ))
-            }
+            Ok(0) => return Err(HeadError::Closed),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(_) => {
@@ -326,7 +328,7 @@ fn serve_one(mut stream: TcpStream, accepted: Instant, handler: &dyn Handler, li
             }
             let _ = respond(&mut stream, &resp, req.method == Method::Head);
         }
-        Err(HeadError::Malformed(why)) if why.contains("closed before") => {}
+        Err(HeadError::Closed) => {}
         Err(e) => {
             let _ = respond(&mut stream, &e.response(), false);
         }
@@ -488,7 +490,7 @@ mod tests {
         }
         assert!(matches!(
             parse_head(b"\x00\x01garbage\r\n\r\n"),
-            Err(HeadError::Malformed(_))
+            Err(HeadError::Syntax(_))
         ));
         let h = parse_head(b"HEAD /%2e%2e/etc/passwd HTTP/1.1\r\n\r\n")
             .unwrap()

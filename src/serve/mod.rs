@@ -64,7 +64,7 @@ pub struct Config {
 pub enum ServeError {
     /// The address cannot be bound (in use, not an address of this machine, a port below
     /// 1024 without the right).
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address.
         addr: SocketAddr,
@@ -72,7 +72,7 @@ pub enum ServeError {
         source: std::io::Error,
     },
     /// The server's threads cannot be started.
-    #[error("cannot start the web server's threads: {0}")]
+    #[error("cannot start the web server's threads")]
     Threads(#[source] std::io::Error),
 }
 

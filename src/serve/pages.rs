@@ -99,7 +99,10 @@ pub fn kwh(wh: Option<i64>) -> String {
 }
 
 fn na_cost(e: &CostError) -> String {
-    format!("<span class=\"na\">{}</span>", esc(&e.to_string()))
+    format!(
+        "<span class=\"na\">{}</span>",
+        esc(&crate::error::Chain(e).to_string())
+    )
 }
 
 fn money(m: Option<Money>) -> String {

@@ -42,7 +42,7 @@ use chrono::{DateTime, Days, Duration, NaiveDate, NaiveTime, Utc};
 use super::{ending_at, serve, Contract, Meter, Pty, SimConfig, SimError, Speed};
 use crate::capture::{Capture, CaptureError, Event, HostClock, Observer, Stop, StoreConfig};
 use crate::record::RecordConfig;
-use crate::store::{Catalog, Columns, Next, ReadError, Resolved};
+use crate::store::{Catalog, Columns, Next, ReadError, Resolved, StoreError};
 use crate::tic::Mode;
 
 /// What the demo records.
@@ -121,15 +121,18 @@ pub enum DemoError {
     /// The pseudo-terminal cannot be made.
     #[error("cannot open the demo's pseudo-terminal")]
     Pty(#[source] io::Error),
+    /// The pseudo-terminal's write timeout cannot be set.
+    #[error("cannot set the write timeout of the demo's pseudo-terminal")]
+    PtyTimeout(#[source] serialport::Error),
     /// The meter's thread cannot be started.
     #[error("cannot start the simulated meter's thread")]
     Thread(#[source] io::Error),
     /// The recorder stopped with an error.
     #[error(transparent)]
     Capture(#[from] CaptureError),
-    /// The records cannot be written (the store's error, as it said it).
-    #[error("the demo cannot write its records: {0}")]
-    CannotWrite(String),
+    /// The records cannot be written (a copy of the store's error, as it said it).
+    #[error("the demo cannot write its records")]
+    CannotWrite(#[source] StoreError),
     /// The simulated meter failed.
     #[error("the simulated meter failed")]
     MeterFailed(#[source] io::Error),
@@ -219,11 +222,8 @@ impl Demo {
     /// now).
     pub fn open(self) -> Result<OpenDemo, DemoError> {
         let mut pty = Pty::open().map_err(DemoError::Pty)?;
-        serialport::SerialPort::set_timeout(&mut pty.master, WRITE_TIMEOUT).map_err(|e| {
-            DemoError::Pty(io::Error::other(format!(
-                "cannot set the port's write timeout: {e}"
-            )))
-        })?;
+        serialport::SerialPort::set_timeout(&mut pty.master, WRITE_TIMEOUT)
+            .map_err(DemoError::PtyTimeout)?;
         Ok(OpenDemo { demo: self, pty })
     }
 }
@@ -380,7 +380,7 @@ struct Watch<'a> {
     inner: &'a mut dyn Observer,
     opened: &'a AtomicBool,
     stop: &'a Stop,
-    failed: Option<String>,
+    failed: Option<StoreError>,
 }
 
 impl Observer for Watch<'_> {
@@ -388,7 +388,7 @@ impl Observer for Watch<'_> {
         match event {
             Event::PortOpened { .. } => self.opened.store(true, Ordering::Relaxed),
             Event::WriteStalled { error, .. } => {
-                self.failed.get_or_insert_with(|| error.to_string());
+                self.failed.get_or_insert_with(|| error.copied());
                 self.stop.end();
                 return;
             }

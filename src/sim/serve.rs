@@ -121,13 +121,12 @@ pub struct Pty {
 }
 
 impl Pty {
-    /// A new pseudo-terminal pair.
+    /// A new pseudo-terminal pair (the caller says what failed: the error is the OS's, or
+    /// serialport's as an I/O error of its kind).
     pub fn open() -> io::Result<Pty> {
-        let err = |e: serialport::Error| {
-            io::Error::other(format!("cannot create a pseudo-terminal: {e}"))
-        };
-        let (mut master, slave) = serialport::TTYPort::pair().map_err(err)?;
-        serialport::SerialPort::set_timeout(&mut master, StdDuration::from_secs(1)).map_err(err)?;
+        let (mut master, slave) = serialport::TTYPort::pair().map_err(io::Error::from)?;
+        serialport::SerialPort::set_timeout(&mut master, StdDuration::from_secs(1))
+            .map_err(io::Error::from)?;
         let path = serialport::SerialPort::name(&slave)
             .ok_or_else(|| io::Error::other("the pseudo-terminal has no name"))?;
         // Children must not inherit the meter's end: when we close it, readers must see the
@@ -137,7 +136,7 @@ impl Pty {
                 fd,
                 nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
             )
-            .map_err(|e| io::Error::other(format!("cannot set close-on-exec: {e}")))?;
+            .map_err(io::Error::from)?;
         }
         Ok(Pty {
             master,

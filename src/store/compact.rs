@@ -47,7 +47,7 @@ pub enum CompactError {
     #[error(transparent)]
     Read(#[from] ReadError),
     /// A file operation failed.
-    #[error("cannot {op} {path:?}: {source}")]
+    #[error("cannot {op} {path:?}")]
     Io {
         /// What was being done.
         op: &'static str,
@@ -57,7 +57,7 @@ pub enum CompactError {
         source: std::io::Error,
     },
     /// Writing the Parquet file failed.
-    #[error("cannot write {path:?}: {source}")]
+    #[error("cannot write {path:?}")]
     Write {
         /// The temporary file.
         path: PathBuf,
@@ -68,7 +68,7 @@ pub enum CompactError {
     /// The day's Parquet file cannot be read: it is left as it is, never replaced by what the
     /// CSV files hold (they may lack rows it holds).
     #[error(
-        "{path:?} is not replaced, its rows may not all be in the CSV files: {source}{}",
+        "{path:?} is not replaced, its rows may not all be in the CSV files{}",
         if source.is_garbled_archive() {
             "; move it away (to a name such as YYYY-MM-DD.parquet.bad) to archive the day from its CSV files"
         } else {

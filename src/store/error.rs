@@ -12,7 +12,7 @@ use super::layout::{FORMAT, OLDEST_FORMAT};
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     /// A directory of the data directory cannot be read.
-    #[error("cannot read data directory {path:?}: {source}")]
+    #[error("cannot read data directory {path:?}")]
     Dir {
         /// The directory.
         path: PathBuf,
@@ -20,7 +20,7 @@ pub enum ReadError {
         source: std::io::Error,
     },
     /// A day file cannot be opened or read.
-    #[error("cannot read {path:?}: {source}")]
+    #[error("cannot read {path:?}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -44,7 +44,7 @@ pub enum ReadError {
         at: Position,
     },
     /// A Parquet day file whose bytes are not a valid archived day (truncated, garbled, not
-    /// ours). Never an I/O error ([`ReadError::Io`]) nor a later format.
+    /// ours), by our own checks. Never an I/O error ([`ReadError::Io`]) nor a later format.
     #[error("{path:?}: not a readable archived day: {reason}")]
     Parquet {
         /// The file.
@@ -59,6 +59,18 @@ pub enum ReadError {
         path: PathBuf,
         /// What is wrong.
         reason: String,
+    },
+    /// A Parquet day file the decoders refuse (a garbled footer, schema or page; metadata
+    /// that is not JSON). Never an I/O error ([`ReadError::Io`]).
+    #[error("{path:?}: not a readable archived day: {what}")]
+    Undecodable {
+        /// The file.
+        path: PathBuf,
+        /// What cannot be decoded (`cannot decode its footer`).
+        what: &'static str,
+        /// The decoder's error.
+        #[source]
+        source: DecodeError,
     },
     /// An archived day of a later format than this build reads (a downgrade).
     #[error(
@@ -87,8 +99,25 @@ impl ReadError {
     /// Whether it says a Parquet file's bytes are garbled (not an I/O error, not a later
     /// format): readers then read the day's CSV files instead, when there are any.
     pub fn is_garbled_archive(&self) -> bool {
-        matches!(self, ReadError::Parquet { .. })
+        matches!(
+            self,
+            ReadError::Parquet { .. } | ReadError::Undecodable { .. }
+        )
     }
+}
+
+/// Why a decoder refused an archived day's bytes ([`ReadError::Undecodable`]).
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The Parquet decoder's error.
+    #[error(transparent)]
+    Parquet(#[from] parquet::errors::ParquetError),
+    /// The Arrow decoder's error (a batch of rows).
+    #[error(transparent)]
+    Arrow(#[from] arrow_schema::ArrowError),
+    /// The JSON of the archive's metadata.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
 }
 
 /// Where in a CSV file a row is.
@@ -172,7 +201,7 @@ impl std::fmt::Display for Damage {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// An I/O error on a file or directory.
-    #[error("{op} {path:?}: {source}")]
+    #[error("{op} {path:?}")]
     Io {
         /// What was being done.
         op: &'static str,
@@ -211,20 +240,53 @@ impl StoreError {
     }
 
     /// A short word for the kind of failure, for log lines: `disk full`, `read-only file
-    /// system`, `I/O error (failing disk?)`, or the OS's message.
+    /// system`, `I/O error (failing disk?)`, or the error and its causes.
     pub fn what(&self) -> String {
+        match self.outage() {
+            Some(word) => word.to_owned(),
+            None => crate::error::Chain(self).to_string(),
+        }
+    }
+
+    /// The short word for an outage of the disk (`disk full`, `read-only file system`, `I/O
+    /// error (failing disk?)`), if it is one.
+    pub fn outage(&self) -> Option<&'static str> {
         use io::ErrorKind as K;
         match self.io_error().map(io::Error::kind) {
-            Some(K::StorageFull) => "disk full".to_owned(),
-            Some(K::QuotaExceeded) => "disk quota exceeded".to_owned(),
+            Some(K::StorageFull) => Some("disk full"),
+            Some(K::QuotaExceeded) => Some("disk quota exceeded"),
             Some(K::ReadOnlyFilesystem) => {
-                "read-only file system (remounted read-only after errors?)".to_owned()
+                Some("read-only file system (remounted read-only after errors?)")
             }
             // EIO has no kind of its own.
             _ if self.io_error().and_then(io::Error::raw_os_error) == Some(5) => {
-                "I/O error (a failing SD card or disk?)".to_owned()
+                Some("I/O error (a failing SD card or disk?)")
             }
-            _ => self.to_string(),
+            _ => None,
+        }
+    }
+
+    /// A copy of this error (an I/O error copied by its OS error number, or its kind and
+    /// message), for an observer that keeps what it was told.
+    pub fn copied(&self) -> StoreError {
+        match self {
+            StoreError::Io { op, path, source } => StoreError::Io {
+                op,
+                path: path.clone(),
+                source: match source.raw_os_error() {
+                    Some(n) => io::Error::from_raw_os_error(n),
+                    None => io::Error::new(source.kind(), source.to_string()),
+                },
+            },
+            StoreError::RowWidth { path, got, want } => StoreError::RowWidth {
+                path: path.clone(),
+                got: *got,
+                want: *want,
+            },
+            StoreError::Locked { dir, holder } => StoreError::Locked {
+                dir: dir.clone(),
+                holder: holder.clone(),
+            },
         }
     }
 }

@@ -176,7 +176,7 @@ pub use layout::{
 };
 // Reading days.
 pub use catalog::{day_files, Catalog, DayFiles, FileEntry};
-pub use error::{Damage, DamagedRow, Position, ReadError, StoreError};
+pub use error::{Damage, DamagedRow, DecodeError, Position, ReadError, StoreError};
 pub use parquet::ParquetDay;
 pub use read::{DayReader, Resolved};
 pub use row::{Cell, Columns, Encoding, Next};

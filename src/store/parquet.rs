@@ -29,7 +29,7 @@ use parquet::schema::types::ColumnPath;
 use serde_json::{json, Value};
 
 use super::digest::{hex, IntDigest, RowsDigest, TextDigest};
-use super::error::{Damage, DamagedRow, Position, ReadError};
+use super::error::{Damage, DamagedRow, DecodeError, Position, ReadError};
 use super::fs::{Fs, Open};
 use super::layout::{is_numeric_label, FORMAT, OLDEST_FORMAT};
 use super::packed;
@@ -194,7 +194,7 @@ impl ArchiveMeta {
     }
 
     fn from_json(text: &str) -> Result<ArchiveMeta, Invalid> {
-        let v: Value = serde_json::from_str(text).map_err(|e| format!("metadata: {e}"))?;
+        let v: Value = serde_json::from_str(text).map_err(Invalid::Json)?;
         let bad = |what: &str| format!("metadata: bad or missing {what}");
         let format = v["format"].as_u64().ok_or_else(|| bad("format"))?;
         if format > FORMAT {
@@ -475,10 +475,10 @@ pub enum PushError {
     #[error(transparent)]
     Io(#[from] std::io::Error),
     /// The Parquet encoder failed (not an I/O error).
-    #[error("parquet: {0}")]
+    #[error("the Parquet encoder failed")]
     Parquet(#[source] ParquetError),
     /// A batch of rows could not be made.
-    #[error("arrow: {0}")]
+    #[error("cannot make a batch of rows")]
     Arrow(#[source] arrow_schema::ArrowError),
 }
 
@@ -510,14 +510,23 @@ fn werr(e: ParquetError) -> PushError {
     }
 }
 
-/// A read error from a Parquet error: the I/O error it wraps, else a garbled file.
-fn rerr(path: &Path, what: &str, e: ParquetError) -> ReadError {
+/// A read error from a Parquet error: the I/O error it wraps, else a garbled file (`what`
+/// cannot be decoded).
+fn rerr(path: &Path, what: &'static str, e: ParquetError) -> ReadError {
     match io_of(e) {
         Ok(source) => ReadError::Io {
             path: path.to_path_buf(),
             source,
         },
-        Err(e) => bad(path, format!("{what}: {e}")),
+        Err(e) => undecodable(path, what, e.into()),
+    }
+}
+
+fn undecodable(path: &Path, what: &'static str, source: DecodeError) -> ReadError {
+    ReadError::Undecodable {
+        path: path.to_path_buf(),
+        what,
+        source,
     }
 }
 
@@ -528,6 +537,8 @@ enum Invalid {
     Newer(u64),
     /// Not a valid archived day.
     Bad(String),
+    /// The metadata is not JSON.
+    Json(serde_json::Error),
 }
 
 impl From<String> for Invalid {
@@ -980,13 +991,16 @@ impl ParquetDay {
             if len < 12 {
                 return Err(bad(path, format!("{len} bytes: truncated")));
             }
-            let parquet = data.footer().map_err(|e| rerr(path, "footer", e))?;
+            let parquet = data
+                .footer()
+                .map_err(|e| rerr(path, "cannot decode its footer", e))?;
             let meta = validate(&parquet, len).map_err(|e| match e {
                 Invalid::Newer(found) => ReadError::NewerFormat {
                     path: path.to_path_buf(),
                     found,
                 },
                 Invalid::Bad(reason) => bad(path, reason),
+                Invalid::Json(e) => undecodable(path, "its metadata is not JSON", e.into()),
             })?;
             Ok((meta, Arc::new(parquet)))
         })?;
@@ -1099,12 +1113,12 @@ impl ParquetDay {
         let data = self
             .data
             .all(self.len)
-            .map_err(|e| rerr(&self.path, "read", e))?;
+            .map_err(|e| rerr(&self.path, "cannot read its bytes", e))?;
         let path = &self.path;
         let reader = guard(path, || {
             let options = ArrowReaderOptions::new().with_schema(schema);
             let arm = ArrowReaderMetadata::try_new(self.parquet.clone(), options)
-                .map_err(|e| rerr(path, "schema", e))?;
+                .map_err(|e| rerr(path, "its schema does not decode", e))?;
             let mask = ProjectionMask::roots(
                 arm.metadata().file_metadata().schema_descr(),
                 cols.iter().copied(),
@@ -1113,7 +1127,7 @@ impl ParquetDay {
                 .with_projection(mask)
                 .with_batch_size(BATCH_ROWS)
                 .build()
-                .map_err(|e| rerr(path, "rows", e))
+                .map_err(|e| rerr(path, "cannot decode its rows", e))
         })?;
         // Batch column position of each stored column read.
         let mut at = vec![None; m.stored.len()];
@@ -1379,7 +1393,7 @@ impl ParquetRows {
         let next = guard(&path, || match reader.next() {
             None => Ok(None),
             Some(Ok(b)) => Ok(Some(b)),
-            Some(Err(e)) => Err(bad(&path, format!("{e}"))),
+            Some(Err(e)) => Err(undecodable(&path, "cannot decode its rows", e.into())),
         })?;
         let Some(b) = next else {
             self.reader = None;

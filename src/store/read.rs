@@ -172,7 +172,10 @@ impl Resolved {
                 // Only garbled bytes: an I/O error or a later format is an error, never a
                 // read of the CSV files alone (they may lack the archived rows).
                 Err(e) if !files.csv.is_empty() && e.is_garbled_archive() => {
-                    notes.push(format!("{e}; reading the day's CSV files instead"));
+                    notes.push(format!(
+                        "{}; reading the day's CSV files instead",
+                        crate::error::Chain(&e)
+                    ));
                     unreadable = Some(e);
                 }
                 Err(e) => return Err(e),

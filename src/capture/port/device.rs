@@ -9,6 +9,7 @@
 //! the PL011 serves Bluetooth); `ttyAMA0` is the PL011 on systems without the alias. Two
 //! adapters, or none and no UART, is an error listing the candidates.
 
+use std::io;
 use std::path::Path;
 use std::time::Duration;
 
@@ -168,9 +169,51 @@ pub fn not_a_port(path: &str) -> Option<&'static str> {
     }
 }
 
-/// Whether an open failed because the device is not a terminal (ENOTTY: `/dev/null`).
-pub fn is_not_a_tty(e: &serialport::Error) -> bool {
-    e.to_string().contains("Not a typewriter") || e.to_string().contains("Inappropriate ioctl")
+/// Why a port could not be opened, by kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenFailure {
+    /// The path does not exist (adapter unplugged, wrong name).
+    Absent,
+    /// The user may not open it (not in the `dialout` group?).
+    PermissionDenied,
+    /// Another program holds it (an exclusive open or lock: another recorder, ModemManager, a
+    /// serial console).
+    Busy,
+    /// A device that is not a terminal (`/dev/null`): never a serial port.
+    NotATerminal,
+    /// Another error, of this kind.
+    Other(io::ErrorKind),
+}
+
+/// The kind of failure of opening `path` with the error `e`, from the error's kind, never
+/// its words: serialport gives `ENOENT` as `NotFound`, `EACCES` as `PermissionDenied`, and
+/// `EBUSY` (`TIOCEXCL`) or a lock held elsewhere as `NoDevice`. An error of no known kind
+/// (`ENOTTY` among them) is a device that is not a terminal when the device, opened again
+/// without becoming the controlling terminal, says it is not one.
+pub fn open_failure(path: &str, e: &serialport::Error) -> OpenFailure {
+    use serialport::ErrorKind as K;
+    match e.kind() {
+        K::Io(io::ErrorKind::NotFound) => OpenFailure::Absent,
+        K::Io(io::ErrorKind::PermissionDenied) => OpenFailure::PermissionDenied,
+        K::NoDevice => OpenFailure::Busy,
+        K::Io(kind) => OpenFailure::Other(kind),
+        K::InvalidInput => OpenFailure::Other(io::ErrorKind::InvalidInput),
+        K::Unknown if is_terminal(path) == Some(false) => OpenFailure::NotATerminal,
+        K::Unknown => OpenFailure::Other(io::ErrorKind::Other),
+    }
+}
+
+/// Whether `path` is a terminal, if it can be opened (read-only, non-blocking, never as the
+/// controlling terminal).
+fn is_terminal(path: &str) -> Option<bool> {
+    use std::io::IsTerminal;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOCTTY | nix::libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    Some(file.is_terminal())
 }
 
 /// Opens `path` 7E1 raw at `baud`, reads returning after `timeout` at the latest.
@@ -286,5 +329,44 @@ mod tests {
         assert_eq!(not_a_port("/dev/null"), None, "a char device: open decides");
         assert!(is_stable_name("/dev/serial/by-id/usb-FTDI-if00"));
         assert!(!is_stable_name("/dev/ttyUSB0"));
+    }
+
+    /// A failed open is told by the error's kind: real opens (absent, not a terminal, held by
+    /// another opener), and the kinds serialport gives the others.
+    #[test]
+    fn a_failed_open_is_classified_by_kind() {
+        let fail = |path: &str| match open(path, 1200, Duration::from_millis(10)) {
+            Ok(_) => panic!("{path} opened"),
+            Err(e) => open_failure(path, &e),
+        };
+        assert_eq!(fail("/dev/ttyNOPE-absent"), OpenFailure::Absent);
+        assert_eq!(fail("/dev/null"), OpenFailure::NotATerminal);
+        use serialport::SerialPort;
+        let (_master, slave) = serialport::TTYPort::pair().expect("a pseudo-terminal");
+        let path = slave.name().expect("its name");
+        let _held = open(&path, 1200, Duration::from_millis(10)).expect("the first open");
+        assert_eq!(
+            fail(&path),
+            OpenFailure::Busy,
+            "{path} held by another opener"
+        );
+        use serialport::{Error, ErrorKind as K};
+        for (kind, want) in [
+            (
+                K::Io(io::ErrorKind::PermissionDenied),
+                OpenFailure::PermissionDenied,
+            ),
+            (K::Io(io::ErrorKind::NotFound), OpenFailure::Absent),
+            (K::NoDevice, OpenFailure::Busy),
+            (
+                K::Io(io::ErrorKind::TimedOut),
+                OpenFailure::Other(io::ErrorKind::TimedOut),
+            ),
+            (K::Unknown, OpenFailure::Other(io::ErrorKind::Other)),
+        ] {
+            // The words are no part of it.
+            let e = Error::new(kind, "Not a typewriter");
+            assert_eq!(open_failure("/dev/ttyNOPE-absent", &e), want, "{kind:?}");
+        }
     }
 }

@@ -20,6 +20,7 @@
 
 pub mod device;
 
+use std::io;
 use std::time::{Duration, Instant};
 
 /// How often an open is attempted while the port is unavailable.
@@ -51,15 +52,20 @@ pub enum Action {
     Wait(Duration),
 }
 
-/// Why the port is not usable.
+/// Why the port is not usable, by kind (the driver classifies the error by its kind, never
+/// its words; a failure of another kind is a new one, said at once).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Failure {
     /// The path does not exist (adapter unplugged, wrong name).
     Missing,
-    /// Opening failed otherwise (busy, permission), with the OS's words.
-    Open(String),
-    /// The open port errored, with the OS's words.
-    Read(String),
+    /// The user may not open it.
+    PermissionDenied,
+    /// Another program holds it.
+    Busy,
+    /// Opening failed otherwise: the error's kind, and the OS's words for it.
+    Open(io::ErrorKind, String),
+    /// The open port errored: the error's kind, and the OS's words for it.
+    Read(io::ErrorKind, String),
     /// The open port hung up (end of file: adapter unplugged, pseudo-terminal closed).
     HungUp,
 }
@@ -69,8 +75,14 @@ impl Failure {
     pub fn describe(&self) -> String {
         match self {
             Failure::Missing => "does not exist".to_owned(),
-            Failure::Open(e) => format!("cannot be opened: {e}"),
-            Failure::Read(e) => format!("read error: {e}"),
+            Failure::PermissionDenied => {
+                "cannot be opened: permission denied (is the user in the dialout group?)".to_owned()
+            }
+            Failure::Busy => "cannot be opened: in use by another program (another recorder, \
+                              ModemManager, a serial console?)"
+                .to_owned(),
+            Failure::Open(_, words) => format!("cannot be opened: {words}"),
+            Failure::Read(_, words) => format!("read error: {words}"),
             Failure::HungUp => "hung up (adapter unplugged?)".to_owned(),
         }
     }
@@ -444,13 +456,13 @@ mod tests {
         let mut sup = Supervisor::new(&[1200], Duration::from_secs(60), t0);
         sup.failed(t0, Failure::Missing);
         sup.failed(t0 + S, Failure::Missing);
-        sup.failed(t0 + 2 * S, Failure::Open("Device or resource busy".into()));
+        sup.failed(t0 + 2 * S, Failure::Busy);
         let notes: Vec<_> = sup.take_notes().collect();
         assert_eq!(notes.len(), 2);
         assert_eq!(
             notes[1],
             Note::Failing {
-                failure: Failure::Open("Device or resource busy".into()),
+                failure: Failure::Busy,
                 for_time: 2 * S,
                 attempts: 3
             }
