@@ -512,6 +512,12 @@ fn the_recorder_archives_the_days_it_closes() {
     let (csv, _) = run("csv", &["--archive", "csv"]);
     assert_eq!(common::files_named(&csv, ".csv").len(), 3);
     assert!(common::files_named(&csv.join("records"), ".parquet").is_empty());
+    // The closed days' hours go to periods/ all the same.
+    assert_eq!(
+        common::files_named(&csv.join("periods"), ".parquet").len(),
+        1,
+        "periods/ with --archive csv"
+    );
     let (pq, err) = run("parquet", &[]);
     assert!(
         err.contains("archived 2026-03-28") && err.contains("archived 2026-03-29"),
