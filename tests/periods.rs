@@ -371,3 +371,137 @@ fn compact_writes_periods_for_days_archived_before() {
     let (_, err) = common::tic_rec_ok(&["compact", "--include-today", "--data-dir", d]);
     assert!(!err.contains("periods/"), "nothing to do: {err}");
 }
+
+/// The files of periods/ as written by the recorder and `compact`, summed as an engine sums
+/// them (a plain sum per local day, month and year; null where no hour has the column), give
+/// every energy column and the record count of `tic-rec export --day`, `--month` and
+/// `--year`, to the Wh: across both DST days (23 and 25 hours), a year's end, in both modes,
+/// for HC/HP, Tempo, EJP and a producer.
+#[test]
+fn the_periods_files_summed_give_export_day_month_and_year_to_the_wh() {
+    use arrow_array::{Array, Date32Array, Int64Array};
+    use std::collections::BTreeMap;
+    let bin = env!("CARGO_BIN_EXE_tic-rec");
+    let work = tempfile::tempdir().expect("tempdir");
+    let mut dst_days_seen = 0;
+    let meters: [(&str, &[&str]); 4] = [
+        (
+            "2026-03-27T00:00:00",
+            &["--contract", "hchp", "--frame-interval", "1min"],
+        ),
+        (
+            "2026-10-23T00:00:00",
+            &[
+                "--contract",
+                "tempo",
+                "--phases",
+                "3",
+                "--frame-interval",
+                "2min",
+            ],
+        ),
+        (
+            "2025-12-29T00:00:00",
+            &["--producer", "--frame-interval", "1min"],
+        ),
+        (
+            "2026-10-24T00:00:00",
+            &["--mode", "historique", "--contract", "ejp"],
+        ),
+    ];
+    for (n, (start, args)) in meters.iter().enumerate() {
+        let dir = work.path().join(format!("m{n}"));
+        let historique = args.contains(&"historique");
+        let mut sim = std::process::Command::new(bin)
+            .args(["simulate", "--start", start, "--duration", "5days"])
+            .args(*args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("simulate");
+        let mut rec = std::process::Command::new(bin);
+        rec.args(["record", "--replay", "-", "--data-dir"])
+            .arg(&dir);
+        if historique {
+            rec.args(["--replay-start", start, "--every", "1min"]);
+        }
+        let out = rec
+            .stdin(sim.stdout.take().expect("stdout"))
+            .output()
+            .expect("record");
+        assert!(sim.wait().expect("simulate").success());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let d = dir.to_str().expect("utf-8");
+        common::tic_rec_ok(&["compact", "--include-today", "--data-dir", d]);
+        // periods/ summed by local day: column → day → sum (None: no hour has it).
+        let schema = dataset::schema();
+        let mut sums: BTreeMap<String, BTreeMap<NaiveDate, Option<i64>>> = BTreeMap::new();
+        let months = tic_rec::store::periods::months(&dir).expect("months");
+        assert!(!months.is_empty(), "{d}: no periods file");
+        for (_, _, path) in months {
+            let file = tic_rec::store::periods::read(&path, &schema)
+                .expect("read")
+                .expect("there");
+            for b in &file.batches {
+                let dates = b
+                    .column_by_name("local_date")
+                    .and_then(|c| c.as_any().downcast_ref::<Date32Array>())
+                    .expect("local_date");
+                for (f, col) in b.schema().fields().iter().zip(b.columns()) {
+                    let Some(v) = col.as_any().downcast_ref::<Int64Array>() else {
+                        continue;
+                    };
+                    let by_day = sums.entry(f.name().clone()).or_default();
+                    for i in 0..b.num_rows() {
+                        let day = dates.value_as_date(i).expect("date");
+                        let s = by_day.entry(day).or_insert(None);
+                        if v.is_valid(i) {
+                            *s = Some(s.unwrap_or(0) + v.value(i));
+                        }
+                    }
+                }
+            }
+        }
+        let mut compared = 0;
+        for (flag, key) in [("--day", 10), ("--month", 7), ("--year", 4)] {
+            let rows = common::export_csv(&dir, &[flag]);
+            assert!(!rows.is_empty(), "{d} {flag}");
+            for r in &rows {
+                let period = &r["period_start"][..key];
+                for (col, text) in r {
+                    if !(col.ends_with("_wh") || col == "records") {
+                        continue;
+                    }
+                    let want = (!text.is_empty()).then(|| text.parse::<i64>().expect("int"));
+                    let by_day = sums
+                        .get(col)
+                        .unwrap_or_else(|| panic!("{d}: periods/ has no column {col}"));
+                    let got = by_day
+                        .iter()
+                        .filter(|(day, _)| day.to_string().starts_with(period))
+                        .fold(None, |acc: Option<i64>, (_, s)| match (acc, s) {
+                            (a, None) => a,
+                            (a, Some(s)) => Some(a.unwrap_or(0) + s),
+                        });
+                    assert_eq!(got, want, "{d} ({start}) {flag} {period} {col}");
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared > 30, "{d}: {compared} numbers compared");
+        eprintln!("{d}: {compared} numbers compared");
+        // Both DST days have their 23 and 25 hours.
+        for (day, hours) in [(day(2026, 3, 29), 23), (day(2026, 10, 25), 25)] {
+            if sums["records"].contains_key(&day) {
+                let day = day.to_string();
+                let rows = common::export_csv(&dir, &["--hour", "--from", &day, "--to", &day]);
+                assert_eq!(rows.len(), hours, "{d}: hours of {day}");
+                dst_days_seen += 1;
+            }
+        }
+    }
+    assert_eq!(dst_days_seen, 3, "the DST days of the meters");
+}
