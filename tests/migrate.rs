@@ -262,3 +262,82 @@ fn the_recorder_moves_a_directory_of_the_layout_before_first() {
     let err = replay("second");
     assert!(!err.contains("moved"), "said once: {err}");
 }
+
+/// A copy of a directory in the layout before (an old copy on a laptop) is read as it is by
+/// `export`, `cost` and `serve`, which move nothing: every number is the one they give on the
+/// same directory moved.
+#[test]
+fn export_cost_and_serve_read_the_layout_before_where_it_is() {
+    use common::http::{addr_of, get};
+    let work = tempfile::tempdir().expect("tempdir");
+    let old = work.path().join("old");
+    record(&old, "2026-02-01T00:00:00", 5, &[]);
+    record(&old, "2026-02-06T00:00:00", 4, &["--archive", "csv"]);
+    to_old_layout(&old);
+    let before = old_files(&old);
+    assert!(before
+        .iter()
+        .any(|p| p.extension().is_some_and(|e| e == "parquet")));
+    assert!(before
+        .iter()
+        .any(|p| p.extension().is_some_and(|e| e == "csv")));
+    let moved = work.path().join("moved");
+    copy_dir(&old, &moved);
+    let (ok, err) = run(&["compact", "--data-dir", moved.to_str().expect("utf-8")]);
+    assert!(ok && err.contains("moved"), "{err}");
+    assert!(old_files(&moved).is_empty());
+    let csv = |command: &str, dir: &Path, args: &[&str]| {
+        let (rows, _) = common::command_csv(command, dir, args);
+        assert!(!rows.is_empty(), "{command} {args:?}");
+        rows
+    };
+    for args in [
+        &["--day"][..],
+        &["--month"],
+        &["--hour", "--from", "2026-02-07"],
+    ] {
+        assert_eq!(
+            csv("export", &old, args),
+            csv("export", &moved, args),
+            "export {args:?}"
+        );
+    }
+    assert_eq!(csv("cost", &old, &[]), csv("cost", &moved, &[]), "cost");
+    let api = |dir: &Path| {
+        let p = common::Running::start(
+            &[
+                "serve",
+                "--data-dir",
+                dir.to_str().expect("utf-8"),
+                "--listen",
+                "127.0.0.1:0",
+            ],
+            &[],
+        );
+        let a = addr_of(&p);
+        let got = get(a, "/api/periods?period=day&from=2026-02-01&to=2026-02-10");
+        assert_eq!(got.status, 200, "{}", got.text());
+        got.json()["rows"].clone()
+    };
+    let rows = api(&old);
+    assert_eq!(rows.as_array().map(Vec::len), Some(10), "{rows}");
+    assert_eq!(rows, api(&moved), "serve's /api/periods");
+    // Reading moved nothing.
+    assert_eq!(old_files(&old), before);
+    assert!(!old.join("journal").exists() && !old.join("records").exists());
+}
+
+/// `--archive csv` keeps the closed days as CSV in `journal/`, never in `records/`.
+#[test]
+fn archive_csv_keeps_csv_days_in_the_journal() {
+    let work = tempfile::tempdir().expect("tempdir");
+    let dir = work.path().join("data");
+    record(&dir, "2026-02-01T00:00:00", 3, &["--archive", "csv"]);
+    let all = common::files_named(&dir, ".csv");
+    assert_eq!(all.len(), 3, "{all:?}");
+    for f in &all {
+        assert!(f.starts_with(dir.join("journal")), "{}", f.display());
+    }
+    let records = common::files_named(&dir.join("records"), "");
+    assert!(records.is_empty(), "{records:?}");
+}
