@@ -408,17 +408,18 @@ pub(crate) const ROW_COLUMNS: &[&str] = &[
     "flags",
 ];
 
-/// The hours of a month file (each with its local date), and the last contract name of each
-/// day.
-pub(crate) type MonthRows = (
-    Vec<(NaiveDate, Row)>,
-    std::collections::BTreeMap<NaiveDate, String>,
-);
+/// The last contract name each day's hours give.
+pub(crate) type Contracts = std::collections::BTreeMap<NaiveDate, String>;
 
-/// The hours of a batch of [`ROW_COLUMNS`] (a month file read for an export): each hour's
-/// local date and row, and the last contract name each day's hours give. `None` for a
-/// batch that is not one.
-pub(crate) fn rows_of(batch: &RecordBatch) -> Option<MonthRows> {
+/// The hours of a batch of [`ROW_COLUMNS`] (a month file read for an export), appended to
+/// `rows` and their local dates to `dates` (a year's hours are moved once, not copied per
+/// step), and the last contract name each day's hours give. `None` for a batch that is not
+/// one (then nothing is appended).
+pub(crate) fn rows_of(
+    batch: &RecordBatch,
+    rows: &mut Vec<Row>,
+    dates: &mut Vec<NaiveDate>,
+) -> Option<Contracts> {
     use arrow_array::Array;
     let col = |name: &str| batch.column_by_name(name);
     let int = |name: &str| col(name).and_then(|c| c.as_primitive_opt::<Int64Type>());
@@ -429,7 +430,7 @@ pub(crate) fn rows_of(batch: &RecordBatch) -> Option<MonthRows> {
         ts("first_record")?,
         ts("last_record")?,
     );
-    let dates = col("local_date")?.as_primitive_opt::<arrow_array::types::Date32Type>()?;
+    let day_col = col("local_date")?.as_primitive_opt::<arrow_array::types::Date32Type>()?;
     let contract = col("contract")?.as_string_opt::<i32>()?;
     let flags = col("flags")?.as_string_opt::<i32>()?;
     let coverage = col("coverage")?.as_primitive_opt::<Float64Type>()?;
@@ -442,21 +443,25 @@ pub(crate) fn rows_of(batch: &RecordBatch) -> Option<MonthRows> {
         .filter(|&k| index[k].null_count() < index[k].len())
         .collect();
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
-    let mut out = Vec::with_capacity(batch.num_rows());
-    let mut contracts = std::collections::BTreeMap::new();
+    let mut contracts = Contracts::new();
     let mut day_of = (i32::MIN, epoch);
     let opt =
         |a: &arrow_array::PrimitiveArray<Int64Type>, i: usize| a.is_valid(i).then(|| a.value(i));
     let opt_t = |a: &arrow_array::PrimitiveArray<TimestampMicrosecondType>, i: usize| {
         a.is_valid(i).then(|| a.value(i).div_euclid(1_000_000))
     };
+    let (n_rows, n_dates) = (rows.len(), dates.len());
+    rows.reserve(batch.num_rows());
+    dates.reserve(batch.num_rows());
     for i in 0..batch.num_rows() {
-        let d = dates.value(i);
+        let d = day_col.value(i);
         if d != day_of.0 {
-            day_of = (
-                d,
-                epoch.checked_add_signed(chrono::Duration::days(i64::from(d)))?,
-            );
+            let Some(day) = epoch.checked_add_signed(chrono::Duration::days(i64::from(d))) else {
+                rows.truncate(n_rows);
+                dates.truncate(n_dates);
+                return None;
+            };
+            day_of = (d, day);
         }
         let day = day_of.1;
         let mut wh = [None; N_ENERGY];
@@ -464,24 +469,31 @@ pub(crate) fn rows_of(batch: &RecordBatch) -> Option<MonthRows> {
             wh[k] = opt(index[k], i);
         }
         if contract.is_valid(i) && !contract.value(i).is_empty() {
-            contracts.insert(day, contract.value(i).to_owned());
+            let c = contract.value(i);
+            // One allocation a day, not one an hour.
+            if contracts.get(&day).map(String::as_str) != Some(c) {
+                contracts.insert(day, c.to_owned());
+            }
         }
-        out.push((
-            day,
-            Row {
-                start: start.value(i).div_euclid(1_000_000),
-                end: end.value(i).div_euclid(1_000_000),
-                wh,
-                records: opt(records, i).and_then(|x| u64::try_from(x).ok()),
-                coverage: coverage.is_valid(i).then(|| coverage.value(i)),
-                max_gap_s: opt(gap, i),
-                first_record: opt_t(first, i),
-                last_record: opt_t(last, i),
-                flags: Flags::from_names(flags.value(i))?,
-            },
-        ));
+        let Some(flags) = Flags::from_names(flags.value(i)) else {
+            rows.truncate(n_rows);
+            dates.truncate(n_dates);
+            return None;
+        };
+        dates.push(day);
+        rows.push(Row {
+            start: start.value(i).div_euclid(1_000_000),
+            end: end.value(i).div_euclid(1_000_000),
+            wh,
+            records: opt(records, i).and_then(|x| u64::try_from(x).ok()),
+            coverage: coverage.is_valid(i).then(|| coverage.value(i)),
+            max_gap_s: opt(gap, i),
+            first_record: opt_t(first, i),
+            last_record: opt_t(last, i),
+            flags,
+        });
     }
-    Some((out, contracts))
+    Some(contracts)
 }
 
 /// Sums consecutive hour rows into the periods between `bounds` (each made of whole hours
@@ -707,7 +719,7 @@ fn file_name(p: &std::path::Path) -> String {
 }
 
 /// A day of a month file: the run its hours come from, the energy labels of its files, and
-/// its day summary (the export's, [`super::index`]), which holds while the run does.
+/// its day summary (the export's summary of a day), which holds while the run does.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DayEntry {
     /// The day.

@@ -26,7 +26,10 @@ use crate::tic::labels::Calendar;
 
 /// The hours of the closed days of `[from, to]` found in the dataset and still holding.
 struct Closed {
-    hours: BTreeMap<NaiveDate, Vec<Row>>,
+    /// Their hours, in order (a year's are moved once: see [`dataset::rows_of`]).
+    hours: Vec<Row>,
+    /// Their days.
+    days: std::collections::BTreeSet<NaiveDate>,
     labels: Vec<usize>,
     names: Vec<(u8, String)>,
     /// The calendars the days' contracts name.
@@ -69,49 +72,72 @@ fn month_files(store: &Catalog, from: NaiveDate, to: NaiveDate) -> Vec<periods::
 
 /// Reads the month files of `[from, to]` and keeps the days whose hours hold.
 fn closed_days(store: &Catalog, from: NaiveDate, to: NaiveDate) -> Option<Closed> {
+    let files = month_files(store, from, to);
+    let total = files
+        .iter()
+        .flat_map(|f| &f.batches)
+        .map(|b| b.num_rows())
+        .sum();
     let mut out = Closed {
-        hours: BTreeMap::new(),
+        hours: Vec::with_capacity(total),
+        days: std::collections::BTreeSet::new(),
         labels: Vec::new(),
         names: Vec::new(),
         calendars: Vec::new(),
     };
-    for file in month_files(store, from, to) {
+    for file in files {
         let Some(meta) = file.meta.as_deref().and_then(MonthMeta::from_text) else {
             continue;
         };
         let runs = meta.runs_hold(store);
-        let mut rows: BTreeMap<NaiveDate, Vec<Row>> = BTreeMap::new();
-        let mut contracts: BTreeMap<NaiveDate, String> = BTreeMap::new();
+        // This file's hours go at the end of out.hours; the days that do not hold are taken
+        // out again.
+        let base = out.hours.len();
+        // The local date of each of the file's hours.
+        let mut dates: Vec<NaiveDate> = Vec::new();
+        let mut contracts = dataset::Contracts::new();
         for batch in &file.batches {
-            let Some((hours, last)) = dataset::rows_of(batch) else {
-                rows.clear();
-                break;
-            };
-            contracts.extend(last);
-            for (day, row) in hours {
-                rows.entry(day).or_default().push(row);
+            match dataset::rows_of(batch, &mut out.hours, &mut dates) {
+                Some(last) => contracts.extend(last),
+                None => {
+                    out.hours.truncate(base);
+                    dates.clear();
+                    contracts.clear();
+                    break;
+                }
             }
         }
-        for e in &meta.days {
-            if e.day < from || e.day > to || !meta.holds_given(e.day, &runs) {
-                continue;
+        // Each day's span of the file's hours (a file holds its hours in order).
+        let mut spans: Vec<(NaiveDate, usize, usize)> = Vec::new();
+        for (i, d) in dates.iter().enumerate() {
+            let i = base + i;
+            match spans.last_mut() {
+                Some((day, _, end)) if day == d => *end = i + 1,
+                _ => spans.push((*d, i, i + 1)),
             }
-            let Some(hours) = rows.remove(&e.day) else {
+        }
+        let mut kept: Vec<(usize, usize)> = Vec::new();
+        for &(day, a, b) in &spans {
+            let Some(e) = meta.days.iter().find(|e| e.day == day) else {
                 continue;
             };
+            if day < from || day > to || !meta.holds_given(day, &runs) {
+                continue;
+            }
             // Every hour of the day, in order.
             let (Some(start), Some(end)) = (
-                crate::store::midnight(e.day),
-                e.day.succ_opt().and_then(crate::store::midnight),
+                crate::store::midnight(day),
+                day.succ_opt().and_then(crate::store::midnight),
             ) else {
                 continue;
             };
+            let hours = &out.hours[a..b];
             let whole = hours.len() as i64 == (end - start) / 3600
                 && hours
                     .iter()
                     .enumerate()
                     .all(|(i, h)| h.start == start + 3600 * i as i64 && h.end == h.start + 3600);
-            if !whole {
+            if !whole || out.days.contains(&day) {
                 continue;
             }
             for &k in &e.labels {
@@ -119,11 +145,24 @@ fn closed_days(store: &Catalog, from: NaiveDate, to: NaiveDate) -> Option<Closed
                     out.labels.push(k);
                 }
             }
-            out.names.extend(meta.tariffs(e.day).iter().cloned());
-            if let Some(c) = contracts.get(&e.day).and_then(|c| Calendar::of(c)) {
+            out.names.extend(meta.tariffs(day).iter().cloned());
+            if let Some(c) = contracts.get(&day).and_then(|c| Calendar::of(c)) {
                 out.calendars.push(c);
             }
-            out.hours.insert(e.day, hours);
+            out.days.insert(day);
+            kept.push((a, b));
+        }
+        // Usually every day holds: nothing moves. Else the kept spans are moved down.
+        let all = kept.len() == spans.len();
+        if !all {
+            let mut to = base;
+            for (a, b) in kept {
+                for i in a..b {
+                    out.hours.swap(to, i);
+                    to += 1;
+                }
+            }
+            out.hours.truncate(to);
         }
     }
     Some(out)
@@ -146,14 +185,14 @@ pub fn export(
     let Some(closed) = closed_days(store, from, to) else {
         return Ok(None);
     };
-    if closed.hours.is_empty() {
+    if closed.days.is_empty() {
         return Ok(None);
     }
     // The days the dataset lacks, in stretches, read as an export reads them (hour by hour).
     let mut stretches: Vec<(NaiveDate, NaiveDate)> = Vec::new();
     let mut d = from;
     while d <= to {
-        if !closed.hours.contains_key(&d) {
+        if !closed.days.contains(&d) {
             match stretches.last_mut() {
                 Some((_, b)) if b.succ_opt() == Some(d) => *b = d,
                 _ => stretches.push((d, d)),
@@ -164,11 +203,16 @@ pub fn export(
             None => break,
         };
     }
+    let Closed {
+        hours: mut closed_hours,
+        days: closed_days,
+        ..
+    } = closed;
     let mut hours: Vec<Row> = Vec::new();
-    let mut present = closed.labels.clone();
+    let mut present = closed.labels;
     let mut around = Vec::new();
-    let mut names = closed.names.clone();
-    let mut calendars = closed.calendars.clone();
+    let mut names = closed.names;
+    let mut calendars = closed.calendars;
     for (a, b) in stretches {
         let hour_bounds = boundaries(Period::Hour, a, b)?;
         let mut acc = Accumulator::with_probes(hour_bounds.clone(), Vec::new());
@@ -204,12 +248,16 @@ pub fn export(
         return Ok(None);
     }
     present.sort_unstable();
-    hours.reserve(closed.hours.values().map(Vec::len).sum());
-    for (day, h) in closed.hours {
+    for day in closed_days {
         observer.day_read(day, DayRead::Index);
-        hours.extend(h);
     }
-    hours.sort_by_key(|h| h.start);
+    // The closed days' hours, then those read the long way; in order already when these
+    // come after them (the day being recorded): no move of a year's hours then.
+    closed_hours.append(&mut hours);
+    let mut hours = closed_hours;
+    if !hours.is_sorted_by_key(|h| h.start) {
+        hours.sort_by_key(|h| h.start);
+    }
     let rows = dataset::aggregate(&hours, &bounds, &present);
     Ok(Some(Table {
         labels: present,

@@ -31,7 +31,7 @@ use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
-use super::error::{ReadError, StoreError};
+use super::error::{DecodeError, ReadError, StoreError};
 use super::fs::{create_dirs, parent_of, Failed, Fs, Open};
 use super::layout::{parse_periods_name, periods_dir, periods_file, temp_dir};
 use super::packed;
@@ -110,6 +110,47 @@ pub fn months(dir: &Path) -> Result<Vec<(i32, u32, PathBuf)>, ReadError> {
     Ok(out)
 }
 
+/// Whether every value of the column `name` is null in the file, by its chunks' statistics
+/// (false where a chunk has none).
+fn all_null(meta: &parquet::file::metadata::ParquetMetaData, name: &str) -> bool {
+    let schema = meta.file_metadata().schema_descr();
+    let Some(i) = (0..schema.num_columns()).find(|&i| schema.column(i).name() == name) else {
+        return false;
+    };
+    meta.row_groups().iter().all(|g| {
+        g.column(i)
+            .statistics()
+            .and_then(|s| s.null_count_opt())
+            .is_some_and(|n| i64::try_from(n).is_ok_and(|n| n == g.num_rows()))
+    })
+}
+
+/// `batch` with the columns of `schema` named in `names`, in the schema's order: those it
+/// lacks (not decoded: all null) as null arrays.
+fn with_nulls(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+    names: &[&str],
+) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    let mut fields = Vec::with_capacity(names.len());
+    let mut columns = Vec::with_capacity(names.len());
+    for f in schema
+        .fields()
+        .iter()
+        .filter(|f| names.contains(&f.name().as_str()))
+    {
+        columns.push(match batch.column_by_name(f.name()) {
+            Some(c) => c.clone(),
+            None => arrow_array::new_null_array(f.data_type(), batch.num_rows()),
+        });
+        fields.push(f.clone());
+    }
+    RecordBatch::try_new(
+        std::sync::Arc::new(arrow_schema::Schema::new(fields)),
+        columns,
+    )
+}
+
 fn garbled(path: &Path, reason: impl std::fmt::Display) -> ReadError {
     ReadError::Periods {
         path: path.to_path_buf(),
@@ -124,7 +165,9 @@ pub fn read(path: &Path, schema: &SchemaRef) -> Result<Option<PeriodsMonth>, Rea
 }
 
 /// [`read`], only the columns named in `columns` (when given): the batches hold those, in
-/// the schema's order.
+/// the schema's order. A column whose every value is null in the file (its chunks'
+/// statistics say so: a meter's file has no value for the other mode's indexes) is not
+/// decoded: it comes back as a null array, at no decoding cost.
 pub fn read_only(
     path: &Path,
     schema: &SchemaRef,
@@ -155,12 +198,20 @@ pub fn read_only(
     f.read_to_end(&mut bytes).map_err(io)?;
     let data = bytes::Bytes::from(bytes);
     // The decoder is guarded against panics on garbled input, as the archive's reader is.
-    let decoded = std::panic::catch_unwind(|| -> Result<_, String> {
+    let decoded = std::panic::catch_unwind(|| -> Result<_, (&'static str, DecodeError)> {
+        let footer = |e: parquet::errors::ParquetError| ("cannot decode its footer", e.into());
         let options = ArrowReaderOptions::new().with_schema(schema.clone());
-        let mut b = ParquetRecordBatchReaderBuilder::try_new_with_options(data, options)
-            .map_err(|e| e.to_string())?;
+        let mut b =
+            ParquetRecordBatchReaderBuilder::try_new_with_options(data, options).map_err(footer)?;
+        let mut nulls: Vec<&str> = Vec::new();
         if let Some(names) = columns {
-            let mask = ProjectionMask::columns(b.parquet_schema(), names.iter().copied());
+            nulls = names
+                .iter()
+                .copied()
+                .filter(|n| all_null(b.metadata(), n))
+                .collect();
+            let decoded = names.iter().copied().filter(|n| !nulls.contains(n));
+            let mask = ProjectionMask::columns(b.parquet_schema(), decoded);
             b = b.with_projection(mask);
         }
         let kv = |key: &str| {
@@ -173,14 +224,28 @@ pub fn read_only(
         let (meta, extra) = (kv(META_KEY), kv(EXTRA_KEY));
         let batches = b
             .build()
-            .map_err(|e| e.to_string())?
+            .map_err(footer)?
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| ("cannot decode its rows", e.into()))?;
+        let batches = match columns {
+            Some(names) if !nulls.is_empty() => batches
+                .iter()
+                .map(|b| with_nulls(b, schema, names))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| ("cannot decode its rows", e.into()))?,
+            _ => batches,
+        };
         Ok((batches, meta, extra))
     });
     let (batches, meta, extra) = match decoded {
         Ok(Ok(v)) => v,
-        Ok(Err(reason)) => return Err(garbled(path, reason)),
+        Ok(Err((what, source))) => {
+            return Err(ReadError::PeriodsUndecodable {
+                path: path.to_path_buf(),
+                what,
+                source,
+            })
+        }
         Err(_) => return Err(garbled(path, "the decoder failed on its bytes")),
     };
     let meta = match meta {
@@ -355,6 +420,45 @@ mod tests {
             ],
         )
         .expect("batch")
+    }
+
+    /// Columns asked for whose every value is null come back as null arrays of their type
+    /// (not decoded); the others as written, in the schema's order.
+    #[test]
+    fn all_null_columns_asked_for_come_back_null() {
+        use arrow_array::{Array, Int64Array};
+        use arrow_schema::{DataType, Field, Schema};
+        let d = tempfile::tempdir().expect("tempdir");
+        let b = batch();
+        let mut fields: Vec<_> = b.schema().fields().iter().cloned().collect();
+        fields.push(Arc::new(Field::new("hc_wh", DataType::Int64, true)));
+        let schema = Arc::new(Schema::new(fields));
+        let mut columns = b.columns().to_vec();
+        columns.push(Arc::new(Int64Array::from(vec![None::<i64>; 3])));
+        let b = RecordBatch::try_new(schema.clone(), columns).expect("batch");
+        write(&crate::store::fs::RealFs, d.path(), (2026, 3), &b, "m", "e").expect("write");
+        let path = d.path().join("periods/2026/2026-03.parquet");
+        let file = std::fs::read(&path).expect("bytes");
+        let meta = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(file))
+            .expect("footer")
+            .metadata()
+            .clone();
+        assert!(all_null(&meta, "hc_wh"));
+        assert!(!all_null(&meta, "total_wh"));
+        let m = read_only(&path, &schema, Some(&["hc_wh", "total_wh"]))
+            .expect("read")
+            .expect("there");
+        let got = &m.batches[0];
+        let names: Vec<_> = got
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(names, ["total_wh", "hc_wh"]);
+        assert_eq!(got.column(0).as_ref(), b.column(2).as_ref());
+        assert_eq!(got.column(1).data_type(), &DataType::Int64);
+        assert_eq!(got.column(1).null_count(), 3);
     }
 
     /// Written aside and renamed in: the periods folder never holds another file; read back
