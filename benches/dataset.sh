@@ -4,7 +4,7 @@
 #     one a minute, compacted: bytes a row, footer share, what the footer holds;
 #  2. a year at one row every 10 s compacted (records/ and periods/): a warm
 #     `export --month` (the periods dataset) against DuckDB's monthly HC/HP query over the
-#     same records, side by side, best of 3 each, the same machine a minute apart;
+#     same records, side by side, best of 5 each, the same machine a minute apart;
 #  3. a fleet: METERS hard-linked copies of that year as a Hive fleet (records/ and periods/),
 #     the monthly HC/HP per meter in each engine of docs/datasets.md (benches/engines_bench.py),
 #     over periods/ and over records/: seconds and meter-days a second.
@@ -22,8 +22,10 @@ ex=target/release/examples
 rm -rf "$root"
 mkdir -p "$root"
 
-t() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
-best() { local b x; b=$(t "$@"); for _ in 1 2; do x=$(t "$@"); b=$(echo "if ($x < $b) $x else $b" | bc); done; echo "$b"; }
+# Wall time of a command, read from bash itself ($EPOCHREALTIME: no `date` process forked
+# around it, which added ~5 ms to every figure).
+t() { local s e; s=$EPOCHREALTIME; "$@" >/dev/null; e=$EPOCHREALTIME; echo "$e - $s" | bc; }
+best() { local b x; b=$(t "$@"); for _ in 1 2 3 4; do x=$(t "$@"); b=$(echo "if ($x < $b) $x else $b" | bc); done; echo "$b"; }
 
 # 1. Footers.
 footers() {
