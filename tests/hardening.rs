@@ -818,7 +818,7 @@ fn an_absent_port_creates_and_archives_nothing_until_it_opens() {
     let link = dir.path().join("ttyTIC");
     for existing in [false, true] {
         let data = dir.path().join(format!("data-{existing}"));
-        let closed = data.join("2026/01/2026-01-10.csv");
+        let closed = data.join("journal/2026/01/2026-01-10.csv");
         if existing {
             common::Model {
                 contract: common::Contract::HcHp,
