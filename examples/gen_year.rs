@@ -9,6 +9,8 @@
 //! current following: what a real meter's SINSTS/URMS1/IRMS1 look like, for the archive's
 //! size figures. A number writes that many rows a second (times `HH:MM:SS.d`). `hc=…` sets the
 //! off-peak hours (default `22:00-06:00`; the cost benchmark's `01:04-06:34,14:34-17:04`).
+//! `every=N` writes one row every N seconds (the household still integrated each second:
+//! the dataset benchmark's one row a minute, one every 10 s).
 
 use std::io::{BufWriter, Write};
 
@@ -39,6 +41,11 @@ fn main() -> std::io::Result<()> {
             (m(a), m(b))
         })
         .collect();
+    let every: i64 = rest
+        .iter()
+        .find_map(|a| a.strip_prefix("every=")?.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     let mut rng = fastrand::Rng::with_seed(42);
     let mut volts = 231i64;
     let mut events: Vec<(i64, i64)> = Vec::new();
@@ -121,7 +128,8 @@ fn main() -> std::io::Result<()> {
             } else {
                 (2, "HEURE PLEINE")
             };
-            for k in 0..rate {
+            let written = if t.timestamp() % every == 0 { rate } else { 0 };
+            for k in 0..written {
                 let frac = if rate > 1 {
                     format!(".{k}")
                 } else {

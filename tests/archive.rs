@@ -1,18 +1,18 @@
 //! The columnar archive end to end: `tic-rec compact` and the recorder's background job turn
 //! closed CSV days into Parquet files that every export reads byte for byte the same; a
 //! crash at any step leaves each day readable once; a damaged Parquet file is an error or
-//! falls back to its CSV; DuckDB, pandas and pyarrow load the archive (and a fleet of them).
+//! falls back to its CSV; DuckDB, pandas and pyarrow load the archive (tests/engines.rs runs
+//! every engine's recipe on a fleet).
 
 mod common;
 
 common::harness!(
     every_export_is_byte_identical_after_compaction,
     historique_and_tempo_days_across_the_march_dst_day,
-    archived_days_are_fed_from_their_footers_without_an_index,
+    archived_days_are_read_from_periods_or_from_the_summaries_kept_when_archived,
     a_crash_at_every_step_leaves_each_day_readable_once_and_the_next_run_finishes,
     a_truncated_or_garbled_parquet_file_is_an_error_or_falls_back_to_its_csv,
     duckdb_pandas_and_pyarrow_load_the_archive_typed,
-    duckdb_reads_a_fleet_of_archives_as_is,
     the_recorder_archives_the_days_it_closes,
     at_start_up_the_recorder_archives_the_closed_days_it_finds,
     real_captures_export_the_same_rows_once_archived,
@@ -171,15 +171,16 @@ fn every_export_is_byte_identical_after_compaction() {
         "{:?}",
         common::files_named(d, ".csv")
     );
-    assert_eq!(common::files_named(d, ".parquet").len(), 5);
+    assert_eq!(common::files_named(&d.join("records"), ".parquet").len(), 5);
     same(&before, &all_exports(d), "after compaction");
-    // The damaged row is still told, naming the CSV file it was in.
-    let (_, err) = export(d, &["--hour"]);
+    // The damaged row is still told, naming the CSV file it was in, by a read of the rows
+    // (the periods dataset flags its hour `damaged_rows`).
+    let (_, err) = export(d, &["--hour", "--no-index"]);
     assert!(
         err.contains("2026-10-26.csv (archived in") && err.contains("first at line 501"),
         "{err}"
     );
-    // With no index at all (the summaries are in the footers), and after a check.
+    // With no index at all (periods/ answers), and after a check.
     let _ = std::fs::remove_dir_all(d.join(".tic-rec-index"));
     same(&before, &all_exports(d), "without an index");
     let out = compact(d, &["--check"], None);
@@ -217,7 +218,11 @@ fn historique_and_tempo_days_across_the_march_dst_day() {
     }
 }
 
-fn archived_days_are_fed_from_their_footers_without_an_index() {
+/// Archived days are exported from what is already summed: from periods/ (every day, the
+/// one with a guard event too), or without it from the summaries the archive kept when it
+/// converted them (three clean days; the day with a guard event read in full) — never by
+/// summarising a day's rows again.
+fn archived_days_are_read_from_periods_or_from_the_summaries_kept_when_archived() {
     use tic_rec::export::{Options, Period, ReadMode};
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
@@ -239,10 +244,28 @@ fn archived_days_are_fed_from_their_footers_without_an_index() {
     assert!(compact(d, &[], None).status.success());
     let (rows, c) = run(ReadMode::Index);
     assert_eq!(rows, scan);
-    // Three clean days from their footers; the day with a guard event read in full.
+    assert_eq!((c.index, c.built, c.full), (4, 0, 0), "{c:?}");
+    // Without periods/, the summaries the archive kept in the cache.
+    let periods = d.join("periods");
+    std::fs::rename(&periods, d.join("periods.aside")).expect("aside");
+    let (rows, c) = run(ReadMode::Index);
+    assert_eq!(rows, scan);
     assert_eq!((c.index, c.built, c.full), (3, 0, 1), "{c:?}");
-    let idx = common::files_named(&d.join(".tic-rec-index"), ".idx");
-    assert!(idx.is_empty(), "no index needed: {idx:?}");
+    // Without the cache, those kept with the hours in periods/ (the cost engine's facts of
+    // every day too): nothing summarised from the rows, no cache written.
+    std::fs::rename(d.join("periods.aside"), &periods).expect("back");
+    std::fs::remove_dir_all(d.join(".tic-rec-index")).expect("rm index");
+    let store = tic_rec::export::open(d).expect("catalog");
+    let (first, last) = tic_rec::export::range(&store, None, None).expect("range");
+    let mut c = Count::default();
+    let facts =
+        tic_rec::export::day_facts(&store, first, last, ReadMode::Index, &mut c).expect("facts");
+    let scanned =
+        tic_rec::export::day_facts(&store, first, last, ReadMode::Scan, &mut Count::default())
+            .expect("facts");
+    assert_eq!(facts, scanned);
+    assert_eq!((c.index, c.built), (0, 0), "{c:?}");
+    assert!(!d.join(".tic-rec-index").exists(), "no summary made again");
 }
 
 fn a_crash_at_every_step_leaves_each_day_readable_once_and_the_next_run_finishes() {
@@ -302,7 +325,11 @@ fn crash_at_every_step(src: &Path, work: &Path, parquet: Option<usize>) {
         );
         assert!(temp_files(&d).is_empty(), "{step:?}: temporary files left");
         if let Some(n) = parquet {
-            assert_eq!(common::files_named(&d, ".parquet").len(), n, "{step:?}");
+            assert_eq!(
+                common::files_named(&d.join("records"), ".parquet").len(),
+                n,
+                "{step:?}"
+            );
         }
     }
 }
@@ -320,7 +347,7 @@ fn a_truncated_or_garbled_parquet_file_is_an_error_or_falls_back_to_its_csv() {
         "--keep-csv keeps them"
     );
     same(&want, &all_exports(d), "--keep-csv");
-    let pq = common::files_named(d, ".parquet")[0].clone();
+    let pq = common::files_named(&d.join("records"), ".parquet")[0].clone();
     let full = std::fs::read(&pq).expect("read");
     // A partial copy, with the CSV still there: read from the CSV, with a note.
     std::fs::write(&pq, &full[..full.len() / 2]).expect("write");
@@ -421,12 +448,13 @@ fn duckdb_pandas_and_pyarrow_load_the_archive_typed() {
         dir.path(),
         r#"
 import duckdb, json, pandas, pyarrow.dataset as ds
-r = duckdb.sql("SELECT count(*), min(time), max(EAST) - min(EAST), typeof(any_value(time)), typeof(any_value(EAST)), typeof(any_value(LTARF)) FROM read_parquet('tic-data/**/*.parquet')").fetchall()[0]
-df = pandas.read_parquet('tic-data')
-t = ds.dataset('tic-data', format='parquet').to_table()
+r = duckdb.sql("SELECT count(*), min(time), max(EAST) - min(EAST), typeof(any_value(time)), typeof(any_value(EAST)), typeof(any_value(LTARF)), any_value(meter_id) FROM read_parquet('tic-data/records/**/*.parquet')").fetchall()[0]
+df = pandas.read_parquet('tic-data/records')
+t = ds.dataset('tic-data/records', format='parquet').to_table()
 print(json.dumps({"duck": [str(x) for x in r], "rows": len(df), "time": str(df['time'].dtype),
   "east": str(df['EAST'].dtype), "ltarf": str(df['LTARF'].dtype), "first": str(df['time'].iloc[0]),
-  "arrow_rows": t.num_rows, "arrow_time": str(t.schema.field('time').type)}))
+  "arrow_rows": t.num_rows, "arrow_time": str(t.schema.field('time').type),
+  "meter_id": str(t.schema.field('meter_id').type)}))
 "#,
     );
     let rows = (b - a) / 30 + 1;
@@ -435,6 +463,8 @@ print(json.dumps({"duck": [str(x) for x in r], "rows": len(df), "time": str(df['
     assert_eq!(v["duck"][3], "TIMESTAMP WITH TIME ZONE", "{v}");
     assert_eq!(v["duck"][4], "BIGINT", "{v}");
     assert_eq!(v["duck"][5], "VARCHAR", "{v}");
+    assert_eq!(v["duck"][6], "041876097171", "{v}");
+    assert_eq!(v["meter_id"], "string", "{v}");
     assert_eq!(v["rows"], rows, "{v}");
     assert!(v["time"].as_str().expect("dtype").contains("UTC"), "{v}");
     assert_eq!(v["east"], "int64", "{v}");
@@ -442,76 +472,6 @@ print(json.dumps({"duck": [str(x) for x in r], "rows": len(df), "time": str(df['
     assert_eq!(v["first"], "2026-10-23 22:00:00+00:00", "{v}");
     assert_eq!(v["arrow_rows"], rows, "{v}");
     assert_eq!(v["arrow_time"], "timestamp[us, tz=UTC]", "{v}");
-}
-
-/// Ten simulated meters, each archive copied under `fleet/<meter>/` and `fleet-hive/meter=<id>/`:
-/// DuckDB's monthly HC/HP per meter over the directories as they are equals each meter's
-/// `tic-rec export --month`.
-fn duckdb_reads_a_fleet_of_archives_as_is() {
-    let python = common::python(common::READERS);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (a, b) = (local(2026, 6, 10, 0), local(2026, 6, 13, 0) - 1);
-    let mut want = Vec::new();
-    for m in 0..10 {
-        let id = format!("0418760990{m:02}");
-        let one = dir.path().join("one");
-        let _ = std::fs::remove_dir_all(&one);
-        model(Contract::HcHp, a + 60 * m, b, 40 + m, vec![]).write(&one, &[]);
-        for f in common::files_named(&one, ".csv") {
-            let t = std::fs::read_to_string(&f).expect("read");
-            std::fs::write(&f, t.replace("041876097171", &id)).expect("write");
-        }
-        assert!(compact(&one, &[], None).status.success());
-        let rows = common::export_csv(&one, &["--month"]);
-        want.push(vec![
-            id.clone(),
-            rows[0]["hc_wh"].clone(),
-            rows[0]["hp_wh"].clone(),
-        ]);
-        for target in [
-            dir.path().join("fleet").join(&id),
-            dir.path().join("fleet-hive").join(format!("meter={id}")),
-        ] {
-            std::fs::create_dir_all(target.parent().expect("parent")).expect("mkdir");
-            let s = Command::new("cp")
-                .args([
-                    "-a",
-                    one.to_str().expect("utf-8"),
-                    target.to_str().expect("utf-8"),
-                ])
-                .status()
-                .expect("cp");
-            assert!(s.success());
-        }
-    }
-    let v = py(
-        &python,
-        dir.path(),
-        r#"
-import duckdb, json
-q = """SELECT ADSC, date_trunc('month', time AT TIME ZONE 'Europe/Paris') AS month,
-              max(EASF01) - min(EASF01) AS hc_wh, max(EASF02) - min(EASF02) AS hp_wh
-       FROM read_parquet('{}') GROUP BY ALL ORDER BY ALL"""
-plain = duckdb.sql(q.format('fleet/*/*/*/*.parquet')).fetchall()
-hive = duckdb.sql("SELECT count(*) FROM read_parquet('fleet-hive/*/*/*/*.parquet', hive_partitioning = true) WHERE meter <> ADSC").fetchall()[0]
-print(json.dumps({"plain": [[str(c) for c in r] for r in plain], "hive_mismatch": hive[0]}))
-"#,
-    );
-    let got: Vec<Vec<String>> = v["plain"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .map(|r| {
-            let r = r.as_array().expect("row");
-            vec![
-                r[0].as_str().expect("s").to_owned(),
-                r[2].as_str().expect("s").to_owned(),
-                r[3].as_str().expect("s").to_owned(),
-            ]
-        })
-        .collect();
-    assert_eq!(got, want);
-    assert_eq!(v["hive_mismatch"], 0);
 }
 
 /// `record --replay` of three simulated days: the two it rotated past are archived before it
@@ -551,14 +511,25 @@ fn the_recorder_archives_the_days_it_closes() {
     };
     let (csv, _) = run("csv", &["--archive", "csv"]);
     assert_eq!(common::files_named(&csv, ".csv").len(), 3);
-    assert!(common::files_named(&csv, ".parquet").is_empty());
+    assert!(common::files_named(&csv.join("records"), ".parquet").is_empty());
+    // The closed days' hours go to periods/ all the same.
+    assert_eq!(
+        common::files_named(&csv.join("periods"), ".parquet").len(),
+        1,
+        "periods/ with --archive csv"
+    );
     let (pq, err) = run("parquet", &[]);
     assert!(
         err.contains("archived 2026-03-28") && err.contains("archived 2026-03-29"),
         "{err}"
     );
     let names = |d: &Path, ext| -> Vec<String> {
-        common::files_named(d, ext)
+        let d = if ext == ".parquet" {
+            d.join("records")
+        } else {
+            d.to_path_buf()
+        };
+        common::files_named(&d, ext)
             .iter()
             .map(|p| p.file_name().expect("name").to_string_lossy().into_owned())
             .collect()
@@ -570,7 +541,10 @@ fn the_recorder_archives_the_days_it_closes() {
     assert_eq!(names(&pq, ".csv"), ["2026-03-30.csv"]);
     let (kept, _) = run("kept", &["--keep-csv"]);
     assert_eq!(common::files_named(&kept, ".csv").len(), 3);
-    assert_eq!(common::files_named(&kept, ".parquet").len(), 2);
+    assert_eq!(
+        common::files_named(&kept.join("records"), ".parquet").len(),
+        2
+    );
     for p in ["--records", "--hour", "--day"] {
         let want = export(&csv, &[p]).0;
         assert!(export(&pq, &[p]).0 == want, "{p}");
@@ -614,9 +588,12 @@ fn at_start_up_the_recorder_archives_the_closed_days_it_finds() {
     let names: Vec<String> = common::files_named(&data, "")
         .iter()
         .filter(|p| !p.to_string_lossy().contains(".tic-rec-index"))
+        .filter(|p| !p.to_string_lossy().contains("/periods/"))
         .filter(|p| !p.ends_with(tic_rec::store::LOCK_FILE))
         .map(|p| p.file_name().expect("name").to_string_lossy().into_owned())
         .collect();
+    let mut names = names;
+    names.sort();
     assert_eq!(
         names,
         ["2026-01-01.parquet", "2026-01-02.parquet", "2026-05-01.csv"],
@@ -760,8 +737,8 @@ mod mixed {
     pub fn one_day(text: &str) -> (tempfile::TempDir, NaiveDate, PathBuf) {
         let dir = tempfile::tempdir().expect("tempdir");
         let day = NaiveDate::from_ymd_opt(2026, 5, 1).expect("date");
-        fs::create_dir_all(dir.path().join("2026/05")).expect("mkdir");
-        let p = dir.path().join("2026/05/2026-05-01.csv");
+        fs::create_dir_all(dir.path().join("journal/2026/05")).expect("mkdir");
+        let p = dir.path().join("journal/2026/05/2026-05-01.csv");
         fs::write(&p, text).expect("write");
         (dir, day, p)
     }
@@ -778,7 +755,7 @@ mod mixed {
     /// `D.csv` (and, with `part`, 2 more at 07:00 into `D.1.csv`): 103 (105) rows.
     pub fn archived_then_more(part: bool) -> (tempfile::TempDir, NaiveDate, PathBuf) {
         let (dir, day, p) = one_day(&csv(0..100, 12));
-        let month = dir.path().join("2026/05");
+        let month = dir.path().join("journal/2026/05");
         compact(dir.path(), day, &Options::default());
         assert!(!p.exists());
         fs::write(&p, csv(0..3, 8)).expect("write");
@@ -789,29 +766,73 @@ mod mixed {
         (dir, day, p)
     }
 
+    /// Rewrites the archive metadata (key `tic-rec.archive`) of the Parquet file `path` with
+    /// `edit`, writing a new footer (the metadata unpacked: readers take it either way).
+    pub fn edit_meta(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+        use base64::Engine as _;
+        use parquet::file::metadata::{
+            FileMetaData, KeyValue, ParquetMetaDataReader, ParquetMetaDataWriter,
+        };
+        let bytes = fs::read(path).expect("read");
+        let md = ParquetMetaDataReader::new()
+            .parse_and_finish(&fs::File::open(path).expect("open"))
+            .expect("footer");
+        let fm = md.file_metadata().clone();
+        let mut edit = Some(edit);
+        let kv: Vec<KeyValue> = fm
+            .key_value_metadata()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|mut k| {
+                if k.key == "tic-rec.archive" {
+                    let value = k.value.clone().expect("a value");
+                    let text = match value.strip_prefix("zstd+base64:") {
+                        Some(b64) => {
+                            let z = base64::engine::general_purpose::STANDARD_NO_PAD
+                                .decode(b64)
+                                .expect("base64");
+                            String::from_utf8(zstd::bulk::decompress(&z, 1 << 24).expect("zstd"))
+                                .expect("utf-8")
+                        }
+                        None => value,
+                    };
+                    let mut v: serde_json::Value = serde_json::from_str(&text).expect("json");
+                    (edit.take().expect("one archive key"))(&mut v);
+                    k.value = Some(v.to_string());
+                }
+                k
+            })
+            .collect();
+        let fm = FileMetaData::new(
+            fm.version(),
+            fm.num_rows(),
+            fm.created_by().map(str::to_owned),
+            Some(kv),
+            fm.schema_descr_ptr(),
+            fm.column_orders().cloned(),
+        );
+        let md = parquet::file::metadata::ParquetMetaData::new(fm, md.row_groups().to_vec());
+        let n = bytes.len();
+        let footer = u32::from_le_bytes(bytes[n - 8..n - 4].try_into().expect("4 bytes")) as usize;
+        let mut out = bytes[..n - 8 - footer].to_vec();
+        ParquetMetaDataWriter::new(&mut out, &md)
+            .finish()
+            .expect("write footer");
+        fs::write(path, out).expect("write");
+    }
+
     /// Rewrites the archive metadata of the Parquet file `path` as format 1 wrote it (no
-    /// `end` of sources, no `absorbed`), in place: the JSON padded to the same length.
+    /// `end` of sources, no `absorbed`).
     pub fn to_format_1(path: &Path) {
-        let mut bytes = fs::read(path).expect("read");
-        let at = bytes
-            .windows(12)
-            .position(|w| w == b"{\"absorbed\":")
-            .expect("metadata");
-        let mut it =
-            serde_json::Deserializer::from_slice(&bytes[at..]).into_iter::<serde_json::Value>();
-        let mut v = it.next().expect("json").expect("json");
-        let len = it.byte_offset();
-        v["format"] = 1.into();
-        let o = v.as_object_mut().expect("object");
-        o.remove("absorbed");
-        for s in o["sources"].as_array_mut().expect("sources") {
-            s.as_object_mut().expect("source").remove("end");
-        }
-        let mut text = v.to_string().into_bytes();
-        assert!(text.len() <= len);
-        text.resize(len, b' ');
-        bytes[at..at + len].copy_from_slice(&text);
-        fs::write(path, bytes).expect("write");
+        edit_meta(path, |v| {
+            v["format"] = 1.into();
+            let o = v.as_object_mut().expect("object");
+            o.remove("absorbed");
+            for s in o["sources"].as_array_mut().expect("sources") {
+                s.as_object_mut().expect("source").remove("end");
+            }
+        });
         let day = tic_rec::store::ParquetDay::open(path).expect("format 1");
         assert_eq!(day.meta().format, 1);
     }
@@ -821,9 +842,9 @@ mod mixed {
     /// again keeps every row.
     pub(super) fn format_1_archives_are_read_and_archived_again() {
         let (dir, day, p) = one_day(&csv(0..100, 12));
-        let month = dir.path().join("2026/05");
+        let month = dir.path().join("journal/2026/05");
         compact(dir.path(), day, &keep());
-        let pq = month.join("2026-05-01.parquet");
+        let pq = dir.path().join("records/2026/05/2026-05-01.parquet");
         to_format_1(&pq);
         let want = rows(dir.path(), day);
         assert_eq!(want.len(), 100);
@@ -844,8 +865,12 @@ mod mixed {
         // covered once archived again (its end read from the file), and removed.
         let (dir, day, _) = archived_then_more(false);
         compact(dir.path(), day, &keep());
-        to_format_1(&dir.path().join("2026/05/2026-05-01.parquet"));
-        fs::write(dir.path().join("2026/05/2026-05-01.1.csv"), csv(0..2, 7)).expect("write");
+        to_format_1(&dir.path().join("records/2026/05/2026-05-01.parquet"));
+        fs::write(
+            dir.path().join("journal/2026/05/2026-05-01.1.csv"),
+            csv(0..2, 7),
+        )
+        .expect("write");
         let want = rows(dir.path(), day);
         assert_eq!(want.len(), 105);
         let out = compact(dir.path(), day, &Options::default());
@@ -861,17 +886,12 @@ mod mixed {
     /// and a later format is not read from the CSV files either.
     pub(super) fn an_unreadable_parquet_is_never_replaced() {
         let (dir, day, p) = archived_then_more(false);
-        let pq = dir.path().join("2026/05/2026-05-01.parquet");
+        let pq = dir.path().join("records/2026/05/2026-05-01.parquet");
         let good = fs::read(&pq).expect("read");
         let files = day_files(dir.path(), day).expect("files");
         // A later format.
-        let mut newer = good.clone();
-        let at = newer
-            .windows(10)
-            .position(|w| w == b"\"format\":2")
-            .expect("format key");
-        newer[at + 9] = b'9';
-        fs::write(&pq, &newer).expect("write");
+        edit_meta(&pq, |v| v["format"] = 9.into());
+        let newer = fs::read(&pq).expect("read");
         let e = tic_rec::store::Resolved::new(day, &files)
             .err()
             .expect("a later format is an error")
@@ -936,7 +956,7 @@ mod mixed {
     pub(super) fn a_damaged_parquet_is_rebuilt_only_from_csv_files_holding_its_rows() {
         let (dir, day, _) = one_day(&csv(0..100, 12));
         compact(dir.path(), day, &keep());
-        let pq = dir.path().join("2026/05/2026-05-01.parquet");
+        let pq = dir.path().join("records/2026/05/2026-05-01.parquet");
         let at = damaging(&pq);
         let mut b = fs::read(&pq).expect("read");
         b[at] ^= 0x55;
@@ -957,7 +977,7 @@ mod mixed {
         // Absorbed rows: refused.
         let (dir, day, _) = archived_then_more(false);
         compact(dir.path(), day, &keep());
-        let pq = dir.path().join("2026/05/2026-05-01.parquet");
+        let pq = dir.path().join("records/2026/05/2026-05-01.parquet");
         let at = damaging(&pq);
         let mut b = fs::read(&pq).expect("read");
         b[at] ^= 0x55;
@@ -1023,9 +1043,11 @@ mod mixed {
     /// leaves it; a stale one (a crash) is removed.
     pub(super) fn only_stale_temporary_files_are_removed() {
         let (dir, day, _) = archived_then_more(false);
-        let month = dir.path().join("2026/05");
-        let busy = month.join(".2026-05-01.parquet.tmp-busy");
-        let stale = month.join(".2026-05-01.parquet.tmp-stale");
+        // Conversions write aside, in .tic-rec-tmp.
+        let temps = dir.path().join(".tic-rec-tmp");
+        fs::create_dir_all(&temps).expect("mkdir");
+        let busy = temps.join(".2026-05-01.parquet.tmp-busy");
+        let stale = temps.join(".2026-05-01.parquet.tmp-stale");
         let other = fs::File::create(&busy).expect("create");
         other.lock().expect("lock");
         fs::write(&stale, b"PAR1").expect("write");
@@ -1068,7 +1090,7 @@ mod mixed {
         same_rows(&rows(dir.path(), day), &want, "CSV, replayed twice");
         compact(dir.path(), day, &Options::default());
         same_rows(&rows(dir.path(), day), &want, "archived");
-        let pq = dir.path().join("2026/05/2026-05-01.parquet");
+        let pq = dir.path().join("records/2026/05/2026-05-01.parquet");
         let meta = tic_rec::store::ParquetDay::open(&pq).expect("open");
         assert_eq!(meta.meta().rows, 100, "archived once");
         replay(dir.path());
@@ -1168,10 +1190,9 @@ mod mixed {
     /// rebuilt over: both are kept, readers read the archive, compaction says so.
     pub(super) fn a_verified_parquet_is_never_rebuilt_from_a_damaged_csv() {
         let (dir, day, p) = one_day(&csv(0..300, 12));
-        let month = dir.path().join("2026/05");
         let want = rows(dir.path(), day);
         compact(dir.path(), day, &keep());
-        let pq = month.join("2026-05-01.parquet");
+        let pq = dir.path().join("records/2026/05/2026-05-01.parquet");
         let archived = fs::read(&pq).expect("read");
         // One digit flipped far past the first 4 KiB.
         let mut text = fs::read(&p).expect("read");
@@ -1321,7 +1342,7 @@ fn compact_refuses_while_a_recorder_runs() {
     assert!(compact(d, &["--check"], None).status.success());
     drop(lock);
     assert!(compact(d, &[], None).status.success());
-    assert_eq!(common::files_named(d, ".parquet").len(), 1);
+    assert_eq!(common::files_named(&d.join("records"), ".parquet").len(), 1);
 }
 
 /// The same rows in two parts of a day (`D.csv` and `D.1.csv`, as a capture replayed twice

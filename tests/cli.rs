@@ -364,7 +364,7 @@ fn a_garbled_archive_is_named_with_the_decoders_reason_once() {
     let data = small_data(dir.path());
     let (ok, stderr) = stderr_of(&["compact", "--data-dir", &data]);
     assert!(ok, "{stderr}");
-    let pq = Path::new(&data).join("2026/01/2026-01-10.parquet");
+    let pq = Path::new(&data).join("records/2026/01/2026-01-10.parquet");
     let bytes = std::fs::read(&pq).expect("read");
     std::fs::write(&pq, &bytes[..bytes.len() / 2]).expect("write");
     let shown = format!("{:?}", pq.to_str().expect("utf-8"));

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use chrono::{Datelike, Days, Utc};
+use chrono::{Days, Utc};
 use tic_rec::store::TZ;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tic-rec");
@@ -230,17 +230,14 @@ fn a_signal_ends_the_demo_at_once() {
     assert!(rows.len() < 1380, "stopped before the day's end");
 }
 
-/// A data directory where the day's directory cannot be made (the year is a file: this
+/// A data directory where the day's directory cannot be made (the journal is a file: this
 /// fails for root too, unlike permission bits): the error, a non-zero exit, no hang.
 #[test]
 fn a_write_error_ends_the_demo_with_its_message() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("d");
     std::fs::create_dir(&data).expect("mkdir");
-    let today = Utc::now().with_timezone(&TZ).date_naive();
-    for day in [today, today - Days::new(1)] {
-        std::fs::write(data.join(format!("{:04}", day.year())), "").expect("block the year");
-    }
+    std::fs::write(data.join("journal"), "").expect("block the journal");
     let (status, stderr) = wait(
         spawn_demo(&data, &[]),
         20,

@@ -455,10 +455,12 @@ fn the_index_gives_exactly_the_scan_results() {
             "gap",
             "gap",
             "index_reset|implausible_jump",
-            "",
+            "meter_changed",
             "meter_changed"
         ],
-        "the guard cases and the gaps over 16 min are there (records every 7 s start and end within seconds of the midnights: whole days)"
+        "the guard cases and the gaps over 16 min are there (records every 7 s start and end \
+         within seconds of the midnights: whole days; the step left out at the meter change \
+         spans the 27th's last seconds too)"
     );
     // The 23rd's holes of 150 s and 800 s are within the cadences a recorder keeps: covered.
     assert_eq!(rows[0]["coverage"], "1.0000");
@@ -570,9 +572,9 @@ fn a_corrupt_index_is_ignored_and_rebuilt() {
     let (scan, _) = lib_export(dir.path(), Period::Hour, ReadMode::Scan);
     lib_export(dir.path(), Period::Hour, ReadMode::Index);
     let idx = |d: u32| {
-        let mut p = day_path(&dir.path().join(INDEX_DIR), 2026, 4, d, 0).into_os_string();
-        p.push(".idx");
-        std::path::PathBuf::from(p)
+        dir.path()
+            .join(INDEX_DIR)
+            .join(format!("2026/04/2026-04-{d:02}.csv.idx"))
     };
     let good = std::fs::read_to_string(idx(2)).expect("index");
     std::fs::write(idx(1), "garbage\n\0\u{1}").expect("write");

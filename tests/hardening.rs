@@ -428,7 +428,7 @@ fn a_garbage_last_line_is_left_alone_and_a_new_part_started() {
     }
     // Plain CSV: the day is old, and would otherwise be archived at the next start.
     assert!(replay(&first, &data, &["--archive", "csv"]).0);
-    let day = data.join("2026/06/2026-06-01.csv");
+    let day = data.join("journal/2026/06/2026-06-01.csv");
     let mut f = std::fs::OpenOptions::new().append(true).open(&day).unwrap();
     f.write_all(b"\x00\x00garbage from a bad sector\n").unwrap();
     drop(f);
@@ -440,7 +440,7 @@ fn a_garbage_last_line_is_left_alone_and_a_new_part_started() {
     let (ok, stderr) = replay(&second, &data, &["--archive", "csv"]);
     assert!(ok, "{stderr}");
     assert_eq!(std::fs::read(&day).unwrap(), before, "untouched");
-    let part = std::fs::read_to_string(data.join("2026/06/2026-06-01.1.csv")).unwrap();
+    let part = std::fs::read_to_string(data.join("journal/2026/06/2026-06-01.1.csv")).unwrap();
     assert_eq!(part.lines().count(), 11);
     assert!(
         stderr.contains("is not a record: left as it is"),
@@ -818,7 +818,7 @@ fn an_absent_port_creates_and_archives_nothing_until_it_opens() {
     let link = dir.path().join("ttyTIC");
     for existing in [false, true] {
         let data = dir.path().join(format!("data-{existing}"));
-        let closed = data.join("2026/01/2026-01-10.csv");
+        let closed = data.join("journal/2026/01/2026-01-10.csv");
         if existing {
             common::Model {
                 contract: common::Contract::HcHp,

@@ -526,6 +526,9 @@ impl Fs for Counted {
     fn remove_file(&self, path: &Path) -> std::io::Result<()> {
         RealFs.remove_file(path)
     }
+    fn remove_dir(&self, path: &Path) -> std::io::Result<()> {
+        RealFs.remove_dir(path)
+    }
     fn sync_dir(&self, dir: &Path) -> std::io::Result<()> {
         self.0.dir_syncs.fetch_add(1, Ordering::Relaxed);
         RealFs.sync_dir(dir)

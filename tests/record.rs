@@ -466,10 +466,13 @@ fn raw_bytes_kept_beside_the_records_replay_to_the_same_rows() {
     let first = dir.path().join("first");
     let (ok, stderr) = replay(&capture, &first, &["--raw"]);
     assert!(ok, "{stderr}");
-    let raws: Vec<PathBuf> = ["2026/01/2026-01-14.tic", "2026/01/2026-01-15.tic"]
-        .iter()
-        .map(|p| first.join(p))
-        .collect();
+    let raws: Vec<PathBuf> = [
+        "journal/2026/01/2026-01-14.tic",
+        "journal/2026/01/2026-01-15.tic",
+    ]
+    .iter()
+    .map(|p| first.join(p))
+    .collect();
     let mut all = Vec::new();
     for r in &raws {
         all.extend(std::fs::read(r).unwrap_or_else(|e| panic!("{r:?}: {e}")));

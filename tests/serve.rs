@@ -91,7 +91,7 @@ fn archive() -> &'static Path {
         let d = data.to_str().unwrap();
         run(&["record", "--replay", cap.to_str().unwrap(), "--data-dir", d]);
         run(&["compact", "--data-dir", d]);
-        assert!(data.join("2026/01/2026-01-15.parquet").is_file());
+        assert!(data.join("records/2026/01/2026-01-15.parquet").is_file());
         data
     })
 }
@@ -929,7 +929,7 @@ fn an_unreadable_day_is_a_503_and_not_kept() {
         .status()
         .unwrap();
     assert!(copy.success());
-    let day = data.join("2026/01/2026-01-15.parquet");
+    let day = data.join("records/2026/01/2026-01-15.parquet");
     let good = std::fs::read(&day).unwrap();
     // The same length (the cache key), garbled.
     std::fs::write(&day, vec![b'x'; good.len()]).unwrap();

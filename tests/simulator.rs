@@ -423,3 +423,81 @@ fn duration_is_meter_time() {
         Some("2026-10-25T22:59:00+01:00")
     );
 }
+
+/// `--meter-id` sets the ADSC (standard) or ADCO (historique), leading zeros and letters kept;
+/// anything but 12 digits or letters fails before any output.
+#[test]
+fn meter_id_sets_the_address_in_both_modes() {
+    for (mode, label, id) in [
+        ("standard", "ADSC", "0123456789AB"),
+        ("historique", "ADCO", "000000000042"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_tic-rec"))
+            .args([
+                "simulate",
+                "--mode",
+                mode,
+                "--meter-id",
+                id,
+                "--frames",
+                "3",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let frames = decode(&out.stdout);
+        assert_eq!(frames.len(), 3);
+        for f in &frames {
+            let got = f.groups.iter().find(|g| g.0 == label).map(|g| g.2.as_str());
+            assert_eq!(got, Some(id), "{mode}");
+        }
+    }
+    for bad in [
+        "0123456789A",
+        "0123456789ABC",
+        "01234 6789AB",
+        "012345678-AB",
+        "",
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_tic-rec"))
+            .args(["simulate", "--meter-id", bad, "--frames", "1"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{bad:?}");
+        assert!(out.stdout.is_empty(), "{bad:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--meter-id"), "{bad:?}: {err}");
+    }
+}
+
+/// Into a pipe the simulator writes as fast as the reader takes (a day of frames at one a
+/// minute comes at once, silently); asked to pace there, it says so on stderr.
+#[test]
+fn into_a_pipe_it_runs_at_full_speed_or_says_it_paces() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tic-rec"))
+        .args(["simulate", "--duration", "1day", "--frame-interval", "1min"])
+        .args(["--start", "2026-01-01"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(decode(&out.stdout).len(), 24 * 60);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_tic-rec"))
+        .args(["simulate", "--frames", "1", "--speed", "5"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("pacing at 5×") && err.contains("--speed max"),
+        "{err}"
+    );
+}

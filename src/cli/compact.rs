@@ -80,14 +80,6 @@ pub fn injected_failure() -> Option<Fail> {
     }
 }
 
-fn mb(bytes: u64) -> String {
-    if bytes < 1_000_000 {
-        format!("{:.1} kB", bytes as f64 / 1e3)
-    } else {
-        format!("{:.1} MB", bytes as f64 / 1e6)
-    }
-}
-
 /// Takes the data directory's lock: a recorder running on it archives its closed days
 /// itself, and removes CSV files only while it does not write them.
 fn lock(dir: &std::path::Path) -> Result<DirLock> {
@@ -121,7 +113,8 @@ pub fn run(args: Args) -> Result<()> {
         return check(&open()?);
     }
     open()?;
-    let _lock = lock(&args.data_dir)?;
+    let lock = lock(&args.data_dir)?;
+    super::setup::move_layout(&args.data_dir, &lock)?;
     let catalog = open()?;
     let today = chrono::Utc::now()
         .with_timezone(&tic_rec::store::TZ)
@@ -184,21 +177,45 @@ pub fn run(args: Args) -> Result<()> {
             "tic-rec: {}",
             nothing_to_archive(&open()?, today, args.include_today)
         );
-        return Ok(());
-    }
-    let per_row = if rows > 0 {
-        format!(", {:.2} bytes a row", pq as f64 / rows as f64)
     } else {
-        String::new()
+        let per_row = if rows > 0 {
+            format!(", {:.2} bytes a row", pq as f64 / rows as f64)
+        } else {
+            String::new()
+        };
+        eprintln!(
+            "tic-rec: archived {done} day(s), {rows} rows: {} of CSV into {} of Parquet{per_row}",
+            super::setup::mb(csv),
+            super::setup::mb(pq)
+        );
+    }
+    // The periods dataset, for every closed day (those just archived, and a directory's
+    // whole past the first time).
+    let through = if args.include_today {
+        today
+    } else {
+        today.pred_opt().unwrap_or(today)
     };
-    eprintln!(
-        "tic-rec: archived {done} day(s), {rows} rows: {} of CSV into {} of Parquet{per_row}",
-        mb(csv),
-        mb(pq)
+    let periods = tic_rec::export::dataset::refresh(
+        &tic_rec::store::fs::RealFs,
+        &args.data_dir,
+        through,
+        None,
     );
+    match &periods {
+        Ok(r) if r.months > 0 => eprintln!(
+            "tic-rec: periods/: {} day(s) of hours computed, {} month file(s) written ({})",
+            r.days,
+            r.months,
+            super::setup::mb(r.bytes)
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!("tic-rec: cannot bring periods/ up to date: {e}"),
+    }
     if failed > 0 {
         bail!("{failed} day(s) could not be archived (their CSV files are kept)");
     }
+    periods.context("the periods dataset")?;
     Ok(())
 }
 

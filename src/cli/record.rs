@@ -227,18 +227,21 @@ impl Args {
         })
     }
 
-    /// The archive job (`--archive parquet`: closed days converted in the background): a
-    /// replay converts what it closed before exiting; a port or the demo stops the job (the
-    /// rest is done at the next start or by `tic-rec compact`).
+    /// The archive job (`--archive parquet`: closed days converted in the background; with
+    /// either, their hours added to periods/): a replay converts what it closed before
+    /// exiting; a port or the demo stops the job (the rest is done at the next start or by
+    /// `tic-rec compact`).
     fn archive_job(&self) -> Option<(PathBuf, tic_rec::store::archive::Settings)> {
-        (self.archive == Archive::Parquet).then(|| {
-            let settings = tic_rec::store::archive::Settings {
-                keep_csv: self.keep_csv,
-                fail: super::compact::injected_failure(),
-                ..tic_rec::store::archive::Settings::new(tic_rec::export::Summariser::boxed)
-            };
-            (self.data_dir.clone(), settings)
-        })
+        let settings = tic_rec::store::archive::Settings {
+            convert: self.archive == Archive::Parquet,
+            keep_csv: self.keep_csv,
+            fail: super::compact::injected_failure(),
+            derive: Some(std::sync::Arc::new(
+                tic_rec::export::dataset::PeriodsDataset,
+            )),
+            ..tic_rec::store::archive::Settings::new(tic_rec::export::Summariser::boxed)
+        };
+        Some((self.data_dir.clone(), settings))
     }
 
     /// An error when rows held in memory had to be dropped at the end: its line says how

@@ -69,7 +69,66 @@ pub(super) fn create_data_dir(dir: &Path, source: &str) -> anyhow::Result<tic_re
         std::process::id(),
         chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
     );
-    Ok(tic_rec::store::DirLock::acquire(dir, &holder)?)
+    let lock = tic_rec::store::DirLock::acquire(dir, &holder)?;
+    // A directory of the layout before is moved first; one that cannot be is read where it
+    // is, and recording goes on (the next start tries again).
+    if let Err(e) = move_layout(dir, &lock) {
+        eprintln!("tic-rec: warning: {e:#}");
+    }
+    Ok(lock)
+}
+
+/// Moves a data directory of the layout before (`YYYY/MM/` beside the lock) to the one of
+/// `journal/` and `records/` ([`tic_rec::store::migrate`]), under its lock; says so once
+/// (a directory already moved has nothing to move, and says nothing).
+pub(super) fn move_layout(dir: &Path, lock: &tic_rec::store::DirLock) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let moved =
+        tic_rec::store::migrate(&tic_rec::store::fs::RealFs, dir, lock).with_context(|| {
+            format!(
+                "cannot move {} to the layout of journal/ and records/ (what is moved is read \
+                 where it is; the next run goes on)",
+                dir.display()
+            )
+        })?;
+    if !moved.anything() {
+        return Ok(());
+    }
+    eprintln!(
+        "tic-rec: moved {} to the layout of journal/ (CSV days) and records/ (Parquet days): \
+         {} day file(s), {}{} (see docs/datasets.md)",
+        dir.display(),
+        moved.files,
+        mb(moved.bytes),
+        if moved.temps > 0 {
+            format!("; {} stale temporary file(s) removed", moved.temps)
+        } else {
+            String::new()
+        }
+    );
+    for p in &moved.conflicts {
+        eprintln!(
+            "tic-rec: {}: kept where it is: another file of that name, with other bytes, is \
+             already in the new layout; compare them and remove one by hand",
+            p.display()
+        );
+    }
+    for p in &moved.left {
+        eprintln!(
+            "tic-rec: {}: not a day file of its month, left where it is",
+            p.display()
+        );
+    }
+    Ok(())
+}
+
+/// A size for a person: kB under a megabyte, else MB.
+pub(super) fn mb(bytes: u64) -> String {
+    if bytes < 1_000_000 {
+        format!("{:.1} kB", bytes as f64 / 1e3)
+    } else {
+        format!("{:.1} MB", bytes as f64 / 1e6)
+    }
 }
 
 /// `--mode auto|standard|historique`.

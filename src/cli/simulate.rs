@@ -1,6 +1,6 @@
 //! `tic-rec simulate`: a simulated Linky meter on stdout, a file or a pseudo-terminal.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -37,12 +37,17 @@ pub struct Args {
     #[arg(long, value_parser = parse_duration)]
     pub frame_interval: Option<Duration>,
     /// Pace: 1 = real line speed (byte time at 1200/9600 baud), 10 = ten times faster,
-    /// `max` = as fast as possible [default: max with --output, 1 otherwise].
+    /// `max` = as fast as possible [default: 1 on a terminal and --pty, max with --output
+    /// or into a pipe (`simulate | tic-rec record --replay -`)].
     #[arg(long, value_parser = parse_speed)]
     pub speed: Option<Speed>,
     /// Seed of the power profile and the faults.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// The meter's address (ADSC, or ADCO in historique mode): 12 digits or letters, e.g.
+    /// 041876097171 [default: one drawn from the seed].
+    #[arg(long, value_parser = parse_meter_id)]
+    pub meter_id: Option<String>,
     /// Off-peak hours (hchp and tempo), e.g. 22:00-06:00 or 01:30-07:30,12:30-14:30.
     #[arg(long, value_parser = parse_schedule)]
     pub hc: Option<Schedule>,
@@ -68,6 +73,8 @@ pub enum ContractName {
     Base,
     Hchp,
     Tempo,
+    /// EJP (historique mode only).
+    Ejp,
 }
 
 fn parse_phases(s: &str) -> Result<u8, String> {
@@ -119,6 +126,12 @@ pub fn parse_local(s: &str) -> Result<NaiveDateTime, String> {
         .map_err(|_| format!("expected a local date-time like 2026-10-25T00:00:00, found {s:?}"))
 }
 
+fn parse_meter_id(s: &str) -> Result<String, String> {
+    tic_rec::sim::check_address(s)
+        .map(|()| s.to_owned())
+        .map_err(|e| e.to_string())
+}
+
 fn parse_schedule(s: &str) -> Result<Schedule, String> {
     Schedule::parse(s).map_err(|e| Chain(&e).to_string())
 }
@@ -138,6 +151,7 @@ impl Args {
             ContractName::Base => Contract::Base,
             ContractName::Hchp => Contract::HcHp,
             ContractName::Tempo => Contract::Tempo,
+            ContractName::Ejp => Contract::Ejp,
         };
         let start = self.start.unwrap_or_else(|| {
             let now = chrono::Utc::now()
@@ -156,7 +170,7 @@ impl Args {
             off_peak: self.hc.clone().unwrap_or_default(),
             faults: self.faults.unwrap_or_default(),
             indexes: None,
-            address: None,
+            address: self.meter_id.clone(),
         }
     }
 }
@@ -173,19 +187,30 @@ impl NanoZero for NaiveDateTime {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    if args.hc.is_some() && args.contract == ContractName::Base {
+    if args.hc.is_some() && matches!(args.contract, ContractName::Base | ContractName::Ejp) {
         anyhow::bail!(
-            "--hc sets off-peak hours, which a base contract has none of: use --contract hchp or tempo"
+            "--hc sets off-peak hours, which a {} contract has none of: use --contract hchp or tempo",
+            if args.contract == ContractName::Base { "base" } else { "EJP" }
         );
     }
     let cfg = args.sim_config();
+    let baud = cfg.mode.baud_rate();
     // Everything is checked before any output.
     let mut meter = Meter::new(cfg).context("cannot start the simulated meter")?;
-    let speed = args.speed.unwrap_or(if args.output.is_some() {
-        Speed::Max
-    } else {
+    // Real time where someone watches (a terminal) or a reader expects a line (--pty); as
+    // fast as it goes into a file or a pipe, where pacing would only make a replay wait.
+    let to_terminal = args.pty || (args.output.is_none() && io::stdout().is_terminal());
+    let speed = args.speed.unwrap_or(if to_terminal {
         Speed::Factor(1.0)
+    } else {
+        Speed::Max
     });
+    if let (Speed::Factor(f), false) = (speed, to_terminal) {
+        eprintln!(
+            "tic-rec simulate: pacing at {f}× the real line speed ({} baud), as --speed {f} asks, into a file or pipe: --speed max writes as fast as the reader takes",
+            baud
+        );
+    }
     if let Some(path) = &args.output {
         // Written under a temporary name and renamed when complete: the file is the whole
         // capture or not there (its old version stays until then).

@@ -360,6 +360,13 @@ fn archive_line(r: &Report) -> String {
         Report::Failed(day, e) => {
             format!("cannot archive {day} (its CSV files stay): {}", Chain(e))
         }
+        Report::Derived(day, what) => format!("periods through {day}: {what}"),
+        Report::DeriveFailed(day, e) => {
+            format!(
+                "cannot bring periods/ up to {day} (tried again when the next day closes): {}",
+                Chain(e.as_ref())
+            )
+        }
     }
 }
 

@@ -110,6 +110,27 @@ struct Stats {
     covered: i64,
     max_gap: i64,
     flags: Flags,
+    /// Times of the period's first and last records.
+    first: Option<i64>,
+    last: Option<i64>,
+}
+
+impl Stats {
+    fn record_at(&mut self, t: i64) {
+        self.first.get_or_insert(t);
+        self.last = Some(t);
+    }
+}
+
+/// Who a period's records say they are: the meter (ADSC/ADCO) and the contract name
+/// (NGTF/OPTARIF) of its last record that carried them (of the last period before, for a
+/// period without).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// ADSC or ADCO; empty when no record said.
+    pub meter: String,
+    /// NGTF or OPTARIF, as recorded; empty when no record said.
+    pub contract: String,
 }
 
 /// The periods: their boundaries, quality and the credited consumption at each boundary;
@@ -199,14 +220,13 @@ impl Periods {
         }
     }
 
-    /// Flags the period holding `t` (the last one for a `t` after the range).
+    /// Flags the period holding `t`; none outside the range (an event after it is flagged
+    /// by the export of the period it lies in, so that a period's flags do not depend on the
+    /// range asked).
     fn flag_at(&mut self, t: i64, f: Flags) {
-        let i = match self.period_of(t) {
-            Some(i) => i,
-            None if self.bounds.last().is_some_and(|&b| t >= b) && self.n() > 0 => self.n() - 1,
-            None => return,
-        };
-        self.stats[i].flags.insert(f);
+        if let Some(i) = self.period_of(t) {
+            self.stats[i].flags.insert(f);
+        }
     }
 }
 
@@ -218,6 +238,11 @@ pub struct Accumulator {
     first: Option<i64>,
     last: Option<i64>,
     tariffs: Tariffs,
+    /// The last contract name (NGTF/OPTARIF) learned.
+    contract: String,
+    /// The identity of each period, when asked for ([`Accumulator::with_identities`]), and
+    /// the last one seen.
+    ids: Option<(Vec<Identity>, Identity)>,
 }
 
 impl Accumulator {
@@ -245,7 +270,18 @@ impl Accumulator {
             first: None,
             last: None,
             tariffs: Tariffs::default(),
+            contract: String::new(),
+            ids: None,
         }
+    }
+
+    /// Also keeps each period's [`Identity`] (read back with [`Accumulator::finish_all`]).
+    pub fn with_identities(mut self) -> Accumulator {
+        self.ids = Some((
+            vec![Identity::default(); self.periods.n()],
+            Identity::default(),
+        ));
+        self
     }
 
     /// A row was skipped for being out of order (see [`super::order::InOrder`]).
@@ -279,12 +315,31 @@ impl Accumulator {
                 .stretch(l, t, t - l <= MAX_COVERED_GAP_S, false),
             None => self.first = Some(t),
         }
-        if let Some(i) = self.periods.period_of(t) {
-            self.periods.stats[i].records += 1;
+        let period = self.periods.period_of(t);
+        if let Some(i) = period {
+            let s = &mut self.periods.stats[i];
+            s.records += 1;
+            s.record_at(t);
+        }
+        if let Some((ids, seen)) = &mut self.ids {
+            if !rec.meter.is_empty() && seen.meter != rec.meter {
+                seen.meter.clone_from(&rec.meter);
+            }
+            if !rec.contract.is_empty() && seen.contract != rec.contract {
+                seen.contract.clone_from(&rec.contract);
+            }
+            if let Some(i) = period {
+                if ids[i] != *seen {
+                    ids[i].clone_from(seen);
+                }
+            }
         }
         if !rec.meter.is_empty() && self.meter != rec.meter {
             if !self.meter.is_empty() {
-                self.periods.flag_at(t, Flags::METER_CHANGED);
+                // The step from the old meter's last record is left out: every period it
+                // spans is flagged.
+                let from = self.last.unwrap_or(t);
+                self.periods.flag_span(from, t, Flags::METER_CHANGED);
                 self.guards.restart(&mut self.periods);
             }
             self.meter.clone_from(&rec.meter);
@@ -294,6 +349,10 @@ impl Accumulator {
         }
         if let Some(n) = rec.ntarf {
             self.tariffs.learn(n, &rec.tariff);
+        }
+        if !rec.contract.is_empty() && self.contract != rec.contract {
+            self.tariffs.learn_contract(&rec.contract);
+            self.contract.clone_from(&rec.contract);
         }
         for k in 0..N_ENERGY {
             if let Some(v) = rec.energy[k] {
@@ -353,6 +412,8 @@ impl Accumulator {
                 if h.max_gap > MAX_COVERED_GAP_S {
                     s.flags.insert(Flags::GAP);
                 }
+                s.record_at(h.first_t);
+                s.last = Some(h.last_t);
             }
         }
         // Energy: every record the summary holds, known to pass the guards.
@@ -372,6 +433,24 @@ impl Accumulator {
         }
         for (n, l) in &day.tariffs {
             self.tariffs.learn(*n, l);
+        }
+        if !day.facts.contract.is_empty() && self.contract != day.facts.contract {
+            self.tariffs.learn_contract(&day.facts.contract);
+            self.contract.clone_from(&day.facts.contract);
+        }
+        if let Some((ids, seen)) = &mut self.ids {
+            // A clean day has one meter; its contract is the last one it named.
+            if !day.meter.is_empty() {
+                seen.meter.clone_from(&day.meter);
+            }
+            if !day.facts.contract.is_empty() {
+                seen.contract.clone_from(&day.facts.contract);
+            }
+            for h in &day.hours {
+                if let Some(i) = self.periods.period_of(h.first_t) {
+                    ids[i].clone_from(seen);
+                }
+            }
         }
         true
     }
@@ -401,7 +480,37 @@ impl Accumulator {
     }
 
     /// [`Accumulator::finish`], and the consumption at the probes (`None` without probes).
-    pub fn finish_probed(mut self, present: &[usize], quality: bool) -> (Table, Option<Probed>) {
+    pub fn finish_probed(self, present: &[usize], quality: bool) -> (Table, Option<Probed>) {
+        let (table, probed, _) = self.finish_all(present, quality);
+        (table, probed)
+    }
+
+    /// [`Accumulator::finish_probed`], and the identity of every period (empty unless asked
+    /// for with [`Accumulator::with_identities`]): a period without a record has the one of
+    /// the last period before it that had one (or of the records read before the range; the
+    /// periods before the first record, that of the first).
+    pub fn finish_all(
+        mut self,
+        present: &[usize],
+        quality: bool,
+    ) -> (Table, Option<Probed>, Vec<Identity>) {
+        let ids = self.ids.take().map(|(mut ids, _)| {
+            let mut carried = Identity::default();
+            for (id, st) in ids.iter_mut().zip(&self.periods.stats) {
+                if st.records > 0 || *id != Identity::default() {
+                    carried.clone_from(id);
+                } else {
+                    id.clone_from(&carried);
+                }
+            }
+            // Periods before the first record read: the first identity there is.
+            if let Some(first) = ids.iter().find(|id| **id != Identity::default()).cloned() {
+                for id in ids.iter_mut().take_while(|id| **id == Identity::default()) {
+                    id.clone_from(&first);
+                }
+            }
+            ids
+        });
         let p = &mut self.periods;
         let (b0, bn) = match (p.bounds.first(), p.bounds.last()) {
             (Some(&a), Some(&b)) => (a, b),
@@ -453,6 +562,8 @@ impl Accumulator {
                 records: quality.then_some(st.records),
                 coverage: quality.then(|| st.covered as f64 / (end - start) as f64),
                 max_gap_s: quality.then_some(st.max_gap),
+                first_record: st.first.filter(|_| quality),
+                last_record: st.last.filter(|_| quality),
                 flags: st.flags,
             });
         }
@@ -467,7 +578,7 @@ impl Accumulator {
             last,
         };
         let probed = p.probes.take().map(|credits| Probed { credits });
-        (table, probed)
+        (table, probed, ids.unwrap_or_default())
     }
 }
 

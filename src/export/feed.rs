@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::accumulator::Accumulator;
+use super::dataset::KeptSummaries;
 use super::index::{Builder, Cache, DayFacts, DaySummary};
 use super::order::{merge, Fed};
 use super::reader::{add_labels, DayRecords, Item};
@@ -19,6 +20,39 @@ use crate::store::{Catalog, DayFiles, Encoding, Resolved, Stamp};
 const LOOK_BACK_BYTES: u64 = 4096;
 const LOOK_BACK_DAYS: usize = 3;
 const LOOK_AHEAD_RECORDS: usize = 64;
+
+/// What a [`scan`] read, for a result that must know when it goes stale (the periods
+/// dataset): the first and last days whose files it read (before, in and after the range),
+/// the energy labels of each day of the range, and whether the records read after the range
+/// reached [`LOOK_AHEAD_RECORDS`] (when they did not, the data ended: a later day may change
+/// the range's last values).
+#[derive(Clone, Debug, Default)]
+pub struct Trail {
+    /// The first day read.
+    pub first: Option<NaiveDate>,
+    /// The last day read.
+    pub last: Option<NaiveDate>,
+    /// The energy labels of each day of the range with files.
+    pub labels: Vec<(NaiveDate, Vec<usize>)>,
+    /// Records read after the range.
+    pub ahead: usize,
+    /// The days read before the range were every day before it (the data starts there: a
+    /// day recorded earlier later may change the range's first values).
+    pub back_all: bool,
+}
+
+impl Trail {
+    fn read(&mut self, day: NaiveDate) {
+        self.first = Some(self.first.map_or(day, |f| f.min(day)));
+        self.last = Some(self.last.map_or(day, |l| l.max(day)));
+    }
+
+    /// Whether the records read after the range were as many as an export reads: the range's
+    /// values then no longer depend on days recorded later.
+    pub fn ahead_complete(&self) -> bool {
+        self.ahead >= LOOK_AHEAD_RECORDS
+    }
+}
 
 /// Whether the day has a complete record.
 fn has_record(day: NaiveDate, files: &DayFiles) -> Result<bool, Error> {
@@ -36,17 +70,25 @@ fn has_record(day: NaiveDate, files: &DayFiles) -> Result<bool, Error> {
 }
 
 /// The days fed before `day`: the nearest one with a record, and earlier ones while those
-/// hold fewer than [`LOOK_BACK_BYTES`] (at most [`LOOK_BACK_DAYS`] days), in time order.
-fn back_days(store: &Catalog, day: NaiveDate) -> Result<Vec<(NaiveDate, &DayFiles)>, Error> {
+/// hold fewer than [`LOOK_BACK_BYTES`] (at most [`LOOK_BACK_DAYS`] days), in time order;
+/// `trail` says which were read.
+fn back_days<'a>(
+    store: &'a Catalog,
+    day: NaiveDate,
+    trail: &mut Trail,
+) -> Result<Vec<(NaiveDate, &'a DayFiles)>, Error> {
     let mut days = Vec::new();
     let mut bytes = 0;
+    trail.back_all = true;
     for (d, files) in store.before(day) {
+        trail.read(d);
         if !has_record(d, files)? {
             continue;
         }
         days.push((d, files));
         bytes += files.bytes();
         if bytes >= LOOK_BACK_BYTES || days.len() >= LOOK_BACK_DAYS {
+            trail.back_all = false;
             break;
         }
     }
@@ -60,8 +102,9 @@ fn look_back(
     day: NaiveDate,
     acc: &mut Accumulator,
     around: &mut Vec<usize>,
+    trail: &mut Trail,
 ) -> Result<(), Error> {
-    for (d, files) in back_days(store, day)? {
+    for (d, files) in back_days(store, day, trail)? {
         read_back(d, files, acc, around)?;
     }
     Ok(())
@@ -76,10 +119,11 @@ fn look_back_indexed(
     acc: &mut Accumulator,
     around: &mut Vec<usize>,
     cache: &mut Cache,
+    kept: &mut KeptSummaries,
     observer: &mut dyn ExportObserver,
 ) -> Result<(), Error> {
-    let days = back_days(store, day)?;
-    let got = acquire(&days, cache, observer);
+    let days = back_days(store, day, &mut Trail::default())?;
+    let got = acquire(store, &days, cache, kept, observer);
     for (a, (d, files)) in got.into_iter().zip(days) {
         if let Some(s) = &a.summary {
             add_label_ids(around, &s.labels);
@@ -115,9 +159,11 @@ fn look_ahead(
     day: NaiveDate,
     acc: &mut Accumulator,
     around: &mut Vec<usize>,
+    trail: &mut Trail,
 ) -> Result<(), Error> {
     let mut n = 0;
     for (d, files) in store.after(day) {
+        trail.read(d);
         if !has_record(d, files)? {
             continue;
         }
@@ -134,6 +180,7 @@ fn look_ahead(
             break;
         }
     }
+    trail.ahead = n;
     Ok(())
 }
 
@@ -181,20 +228,41 @@ pub fn scan(
     acc: &mut Accumulator,
     observer: &mut dyn ExportObserver,
 ) -> Result<Vec<usize>, Error> {
+    scan_traced(store, from, to, acc, observer, &mut Trail::default())
+}
+
+/// [`scan`], saying in `trail` what it read.
+pub fn scan_traced(
+    store: &Catalog,
+    from: NaiveDate,
+    to: NaiveDate,
+    acc: &mut Accumulator,
+    observer: &mut dyn ExportObserver,
+    trail: &mut Trail,
+) -> Result<Vec<usize>, Error> {
     announce(store, from, to, observer);
     let mut present = Vec::new();
     let mut around = Vec::new();
-    look_back(store, from, acc, &mut around)?;
+    look_back(store, from, acc, &mut around, trail)?;
     for (day, files) in store.days(from, to) {
+        trail.read(day);
         let open = DayRecords::open(day, files);
         if let Ok(o) = &open {
             for n in o.reader().notes() {
                 observer.note(n);
             }
         }
-        feed_day(day, open, files, acc, &mut present, observer)?;
+        let mut labels = Vec::new();
+        feed_day(day, open, files, acc, &mut labels, observer)?;
+        for &k in &labels {
+            if !present.contains(&k) {
+                present.push(k);
+            }
+        }
+        present.sort_unstable();
+        trail.labels.push((day, labels));
     }
-    look_ahead(store, to, acc, &mut around)?;
+    look_ahead(store, to, acc, &mut around, trail)?;
     Ok(columns(present, around))
 }
 
@@ -213,8 +281,10 @@ struct Acquired {
 /// files keep their stamps, or built from the rows (on every core) and stored in the index.
 /// A day whose files cannot be read gets none (reading it in order reports the error).
 fn acquire(
+    store: &Catalog,
     batch: &[(NaiveDate, &DayFiles)],
     cache: &mut Cache,
+    kept: &mut KeptSummaries,
     observer: &mut dyn ExportObserver,
 ) -> Vec<Acquired> {
     let mut out: Vec<Acquired> = Vec::with_capacity(batch.len());
@@ -230,8 +300,11 @@ fn acquire(
                     .then(|| r.parquet())
                     .flatten()
                     .and_then(|p| p.summary())
-                    .and_then(DaySummary::from_text);
+                    .and_then(|s| DaySummary::from_text(&s));
                 let st: Option<Vec<Stamp>> = r.stamps();
+                // Then the summary kept with the day's hours (periods/, while they hold),
+                // then the cache.
+                let from_footer = from_footer.or_else(|| kept.get(store, *day));
                 let footer = from_footer.is_some();
                 let s = from_footer.or_else(|| st.as_deref().and_then(|st| cache.load(*day, st)));
                 (s, st, footer)
@@ -274,17 +347,42 @@ pub fn indexed(
     acc: &mut Accumulator,
     observer: &mut dyn ExportObserver,
 ) -> Result<Vec<usize>, Error> {
+    let (present, around) = indexed_parts(store, from, to, bounds, acc, observer)?;
+    Ok(columns(present, around))
+}
+
+/// [`indexed`], the energy labels of the range's files and those of the days read around it
+/// apart (the export's columns are the first, or the second when there are none).
+pub fn indexed_parts(
+    store: &Catalog,
+    from: NaiveDate,
+    to: NaiveDate,
+    bounds: &[i64],
+    acc: &mut Accumulator,
+    observer: &mut dyn ExportObserver,
+) -> Result<(Vec<usize>, Vec<usize>), Error> {
     if bounds.iter().any(|b| b.rem_euclid(3600) != 0) {
-        return scan(store, from, to, acc, observer);
+        let columns = scan(store, from, to, acc, observer)?;
+        return Ok((columns.clone(), columns));
     }
     announce(store, from, to, observer);
     let mut cache = Cache::new(store.dir());
+    let mut kept = KeptSummaries::default();
     let mut present = Vec::new();
     let mut around = Vec::new();
-    look_back_indexed(store, from, acc, &mut around, &mut cache, observer)?;
+    look_back_indexed(
+        store,
+        from,
+        acc,
+        &mut around,
+        &mut cache,
+        &mut kept,
+        observer,
+    )?;
+    let mut trail = Trail::default();
     let days: Vec<(NaiveDate, &DayFiles)> = store.days(from, to).collect();
     for batch in days.chunks(BATCH) {
-        let mut got = acquire(batch, &mut cache, observer);
+        let mut got = acquire(store, batch, &mut cache, &mut kept, observer);
         for (a, (day, files)) in got.iter_mut().zip(batch) {
             if let Some(s) = &a.summary {
                 add_label_ids(&mut present, &s.labels);
@@ -315,8 +413,8 @@ pub fn indexed(
             observer.day_read(*day, how);
         }
     }
-    look_ahead(store, to, acc, &mut around)?;
-    Ok(columns(present, around))
+    look_ahead(store, to, acc, &mut around, &mut trail)?;
+    Ok((present, around))
 }
 
 /// The facts ([`DayFacts`]) of every recorded day of `[from, to]`, from the day summaries:
@@ -332,9 +430,10 @@ pub fn day_facts(
     let days: Vec<(NaiveDate, &DayFiles)> = store.days(from, to).collect();
     let mut out = Vec::with_capacity(days.len());
     let mut cache = Cache::new(store.dir());
+    let mut kept = KeptSummaries::default();
     for batch in days.chunks(BATCH) {
         let summaries: Vec<Option<DaySummary>> = match mode {
-            ReadMode::Index => acquire(batch, &mut cache, observer)
+            ReadMode::Index => acquire(store, batch, &mut cache, &mut kept, observer)
                 .into_iter()
                 .map(|a| a.summary)
                 .collect(),
@@ -418,7 +517,11 @@ fn build_all(work: &[Work<'_>]) -> Vec<(usize, DaySummary)> {
 }
 
 /// Reads the files of a day and summarises them.
-fn build_day(day: NaiveDate, files: &DayFiles, stamps: Vec<Stamp>) -> Result<DaySummary, Error> {
+pub(crate) fn build_day(
+    day: NaiveDate,
+    files: &DayFiles,
+    stamps: Vec<Stamp>,
+) -> Result<DaySummary, Error> {
     let mut open = DayRecords::open(day, files)?;
     let mut labels = Vec::new();
     add_labels(&mut labels, open.columns());

@@ -563,6 +563,11 @@ fn fnv(bytes: &[u8]) -> u64 {
 }
 
 impl DaySummary {
+    /// The files it holds for: the stamps of the day's files it was made from.
+    pub fn set_files(&mut self, files: Vec<Stamp>) {
+        self.files = files;
+    }
+
     /// The text of the index file.
     pub fn to_text(&self) -> String {
         let mut s = format!("{MAGIC} {VERSION}\n");

@@ -2,9 +2,10 @@
 //!
 //! ## Contract
 //! - **Input**: the days of [`crate::store`], read through it ([`crate::store::DayReader`]:
-//!   CSV files `<dir>/YYYY/MM/YYYY-MM-DD[.N].csv` merged by time, or the archived day
-//!   `YYYY-MM-DD.parquet`, which reads exactly the same); raw `.tic` files, other names and
-//!   files outside their own `YYYY/MM` directory are ignored. An empty file, or one cut inside
+//!   CSV files `<dir>/journal/YYYY/MM/YYYY-MM-DD[.N].csv` merged by time, or the archived day
+//!   `records/YYYY/MM/YYYY-MM-DD.parquet`, which reads exactly the same; the layout before,
+//!   `<dir>/YYYY/MM/`, too); raw `.tic` files, other names and files outside their own
+//!   `YYYY/MM` directory are ignored. An empty file, or one cut inside
 //!   its header, is a day without rows; a torn last line (no `\n`) is ignored; a line over
 //!   64 KiB (before the torn tail), a header naming a column twice, a Parquet file that does
 //!   not read, and I/O errors are errors ([`Error::Read`]) naming the file and the line. Any
@@ -59,6 +60,13 @@
 //!   1 s to 15 min without a gap has coverage 1 and no flag; a flag names what is missing:
 //!   `gap` (records further apart than [`MAX_COVERED_GAP_S`] inside it), `partial` (the
 //!   records start after its start or end before its end by more than that).
+//! - **What is already summed**: in [`ReadMode::Index`], the closed days whose hours the
+//!   periods dataset holds ([`dataset`], `<dir>/periods/`) and that still hold (the files
+//!   they were computed from unchanged) are not read: their hours are summed into the
+//!   periods asked ([`dataset::aggregate`]); the other days are read as below, hour by hour,
+//!   and summed with them. Not used with probes inside an hour (the cost engine's), when
+//!   the tariff names or the contract's calendar change in or around the range, or when the
+//!   range has no file (its columns are then those around it): the long way then.
 //! - **Modes**: [`ReadMode::Index`] (the default) gives exactly what [`ReadMode::Scan`] gives, every
 //!   column included, but reads a day's files only when its summary is missing or stale.
 //!   Reading a day in full builds a summary of it (per UTC hour: rows, covered seconds,
@@ -91,6 +99,7 @@
 //! - The library prints nothing: progress goes to an [`ExportObserver`].
 
 mod accumulator;
+pub mod dataset;
 mod feed;
 mod index;
 mod order;
@@ -99,6 +108,7 @@ mod periods;
 mod reader;
 mod records;
 mod run;
+mod summed;
 mod table;
 mod tariff;
 
@@ -108,7 +118,7 @@ use chrono::NaiveDate;
 
 pub use crate::store::Catalog;
 pub use crate::tic::labels::{Class, Colour, Rate, ENERGY_LABELS, N_ENERGY};
-pub use accumulator::Probed;
+pub use accumulator::{Identity, Probed};
 pub use feed::day_facts;
 pub use index::{DayFacts, Switch, Window, MAX_SWITCHES, WINDOW_HOURS};
 pub use index::{SUMMARY_KEY, VERSION as SUMMARY_VERSION};

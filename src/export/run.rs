@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 
 use super::accumulator::{Accumulator, Probed};
 use super::periods::boundaries;
-use super::{feed, Catalog, Error, ExportObserver, Options, ReadMode, Table};
+use super::{feed, summed, Catalog, Error, ExportObserver, Options, ReadMode, Table};
 
 /// The catalog of days of `dir`; an error when it has none.
 pub fn open(dir: &Path) -> Result<Catalog, Error> {
@@ -66,6 +66,15 @@ pub fn export_probed(
     observer: &mut dyn ExportObserver,
 ) -> Result<(Table, Option<Probed>), Error> {
     let (from, to) = range(store, options.from, options.to)?;
+    // What is already summed (the periods dataset's closed hours), when it can be used.
+    if options.mode == ReadMode::Index && probes.is_empty() {
+        if let Some(table) = summed::export(store, options.period, from, to, observer)? {
+            if table.rows.iter().all(|r| r.records.unwrap_or(0) == 0) {
+                observer.note(&no_records(store, from, to));
+            }
+            return Ok((table, None));
+        }
+    }
     let bounds = boundaries(options.period, from, to)?;
     let mut acc = Accumulator::with_probes(bounds.clone(), probes);
     let present = match options.mode {

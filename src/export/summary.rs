@@ -1,5 +1,6 @@
-//! The day summary an archived day carries in its footer ([`super::SUMMARY_KEY`]), made
-//! from its rows while it is archived (the store keeps the text).
+//! The day summary made from an archived day's rows while it is converted, which the store
+//! keeps in the summary cache for the day's Parquet file (archives of format 2 kept it in
+//! their footer, [`super::SUMMARY_KEY`]).
 
 use super::index::Builder;
 use super::order::InOrder;
@@ -15,6 +16,7 @@ pub struct Summariser {
     rec: Reading,
     order: InOrder,
     builder: Option<Builder>,
+    done: Option<super::index::DaySummary>,
 }
 
 impl Summariser {
@@ -50,12 +52,20 @@ impl Summarise for Summariser {
         }
     }
 
-    fn finish(&mut self) -> Option<String> {
-        let mut b = self.builder.take()?;
+    fn finish(&mut self) {
+        let Some(mut b) = self.builder.take() else {
+            return;
+        };
         self.order.finish(&mut |f| {
             b.take(f);
             true
         });
-        Some(b.finish().to_text())
+        self.done = Some(b.finish());
+    }
+
+    fn cached(&mut self, stamps: Vec<crate::store::Stamp>) -> Option<String> {
+        let mut s = self.done.take()?;
+        s.set_files(stamps);
+        Some(s.to_text())
     }
 }

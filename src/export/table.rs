@@ -45,6 +45,16 @@ impl Flags {
         self.0 |= other.0;
     }
 
+    /// The flags named in `text` (as [`Flags::names`] writes them); `None` for a name that
+    /// is not a flag.
+    pub fn from_names(text: &str) -> Option<Flags> {
+        let mut f = Flags::default();
+        for name in text.split('|').filter(|n| !n.is_empty()) {
+            f.insert(Flags::NAMES.iter().find(|(_, n)| *n == name)?.0);
+        }
+        Some(f)
+    }
+
     /// The flag names, joined by `|` (empty when none).
     pub fn names(self) -> String {
         let names: Vec<&str> = Flags::NAMES
@@ -80,6 +90,10 @@ pub struct Row {
     pub coverage: Option<f64>,
     /// Longest stretch of the period without a record, s.
     pub max_gap_s: Option<i64>,
+    /// Time of the period's first record, Unix seconds (with the quality columns).
+    pub first_record: Option<i64>,
+    /// Time of the period's last record, Unix seconds (with the quality columns).
+    pub last_record: Option<i64>,
     /// Quality flags.
     pub flags: Flags,
 }

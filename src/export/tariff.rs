@@ -4,11 +4,12 @@
 
 use crate::tic::labels::{classify, energy_label, Calendar, Class, Rate, Slot, N_ENERGY};
 
-/// The `(NTARF, LTARF)` pairs learned so far.
+/// The `(NTARF, LTARF)` pairs learned so far, and the calendar the contract names.
 #[derive(Clone, Debug, Default)]
 pub struct Tariffs {
     supplier: [Option<Class>; 10],
     names: [Option<String>; 10],
+    calendar: Option<Calendar>,
 }
 
 impl Tariffs {
@@ -28,19 +29,42 @@ impl Tariffs {
         }
     }
 
+    /// The contract (NGTF, OPTARIF) is named `name`: its calendar gives the class of the
+    /// supplier indexes whose pair was not seen (a Tempo index that advanced across a gap
+    /// in the records). A name the registry does not know leaves it as it was.
+    pub fn learn_contract(&mut self, name: &str) {
+        if let Some(c) = Calendar::of(name) {
+            self.calendar = Some(c);
+        }
+    }
+
+    /// The calendar learned, if any.
+    pub fn calendar(&self) -> Option<Calendar> {
+        self.calendar
+    }
+
     /// The last name (LTARF) learned for supplier index `ntarf` (1..10).
     pub fn name(&self, ntarf: u8) -> Option<&str> {
         let i = usize::from(ntarf).checked_sub(1)?;
         self.names.get(i)?.as_deref()
     }
 
-    /// The class of every energy index (`None`: counts in no HC/HP column); before any pair
-    /// is learned, the supplier indexes are those of an HC/HP calendar (EASF01 HC, EASF02 HP).
+    /// The class of every energy index (`None`: counts in no HC/HP column): a supplier
+    /// index has the class of the name learned for it, else that the contract's calendar
+    /// gives it; before any pair or contract is learned, those of an HC/HP calendar
+    /// (EASF01 HC, EASF02 HP).
     pub fn classes(&self) -> [Option<Class>; N_ENERGY] {
         let learned = self.supplier.iter().any(Option::is_some);
         std::array::from_fn(|i| match energy_label(i).slot()? {
-            Slot::Supplier(n) if learned => self.supplier[usize::from(n) - 1],
-            Slot::Supplier(n) => Calendar::HcHp.supplier_class(n),
+            Slot::Supplier(n) => {
+                let by_name = self.supplier[usize::from(n) - 1];
+                let by_calendar = match (self.calendar, learned) {
+                    (Some(c), _) => c.supplier_class(n),
+                    (None, false) => Calendar::HcHp.supplier_class(n),
+                    (None, true) => None,
+                };
+                by_name.or(by_calendar)
+            }
             Slot::Fixed(c) if c.rate != Rate::Other => Some(c),
             _ => None,
         })

@@ -306,6 +306,8 @@ mod tests {
                 records: Some(10),
                 coverage: Some(1.0),
                 max_gap_s: Some(60),
+                first_record: Some(0),
+                last_record: Some(100),
                 flags: Flags::default(),
             }],
             last,

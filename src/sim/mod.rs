@@ -54,6 +54,9 @@ pub enum Contract {
     HcHp,
     /// Tempo: HC/HP × blue/white/red days (6 indexes).
     Tempo,
+    /// EJP (historique mode): normal hours, and mobile peak hours from 07:00 to 01:00 on the
+    /// 22 or so EJP days of a winter (2 indexes; PEJP gives the 30-minute notice).
+    Ejp,
 }
 
 impl Contract {
@@ -63,15 +66,17 @@ impl Contract {
             Contract::Base => "base",
             Contract::HcHp => "hchp",
             Contract::Tempo => "tempo",
+            Contract::Ejp => "ejp",
         }
     }
 
-    /// The historique OPTARIF the contract sends: `BASE`, `HC..`, `BBR(`.
+    /// The historique OPTARIF the contract sends: `BASE`, `HC..`, `BBR(`, `EJP.`.
     pub fn optarif(self) -> &'static str {
         match self {
             Contract::Base => "BASE",
             Contract::HcHp => "HC..",
             Contract::Tempo => "BBR(",
+            Contract::Ejp => "EJP.",
         }
     }
 }
@@ -165,9 +170,16 @@ pub enum SimError {
     /// Horodates carry a two-digit year: 2000–2099.
     #[error("start {0} is outside the years a horodate can carry (2000-01-01 to 2098-12-31)")]
     StartOutOfRange(NaiveDateTime),
+    /// A meter address is 12 characters, digits or ASCII letters (a real ADSC/ADCO is 12
+    /// digits, leading zeros included).
+    #[error("a meter id (ADSC/ADCO) is 12 digits or ASCII letters, found {0:?}")]
+    Address(String),
     /// Historique meters have no producer groups.
     #[error("historique mode has no producer groups (EAIT, SINSTI…): a producer is a standard-mode meter")]
     ProducerHistorique,
+    /// EJP is simulated as historique meters send it (Linky's EJP names are not known here).
+    #[error("EJP is simulated in historique mode (--mode historique)")]
+    EjpStandard,
     /// Historique frames carry no date, so no season letter to degrade.
     #[error("historique frames carry no date: the degraded-clock fault needs standard mode")]
     DegradedClockHistorique,
@@ -181,6 +193,16 @@ pub enum SimError {
         /// What the model adds to it until then, Wh.
         used: u64,
     },
+}
+
+/// Checks a meter address (ADSC, ADCO): 12 ASCII digits or letters, so that it stays one
+/// TIC value (no separator, no control byte) and one 12-character identity in every file.
+pub fn check_address(address: &str) -> Result<(), SimError> {
+    if address.len() == 12 && address.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Ok(())
+    } else {
+        Err(SimError::Address(address.to_owned()))
+    }
 }
 
 /// Off-peak hours: a list of local `[from, to)` ranges (a range may wrap past midnight).
@@ -517,6 +539,12 @@ impl Meter {
         if !(2000..=2098).contains(&cfg.start.year()) {
             return Err(SimError::StartOutOfRange(cfg.start));
         }
+        if let Some(a) = &cfg.address {
+            check_address(a)?;
+        }
+        if cfg.mode == Mode::Standard && cfg.contract == Contract::Ejp {
+            return Err(SimError::EjpStandard);
+        }
         if cfg.mode == Mode::Historique && cfg.producer {
             return Err(SimError::ProducerHistorique);
         }
@@ -535,6 +563,7 @@ impl Meter {
             Contract::Base => 1,
             Contract::HcHp => 2,
             Contract::Tempo => 6,
+            Contract::Ejp => 2,
         };
         for e in easf.iter_mut().take(used) {
             *e = u128::from(rng.u32(1_000_000..9_000_000)) * MS_PER_WH;
@@ -662,13 +691,14 @@ impl Meter {
         self.smaxin.update(injected, local, summer);
         let colour = self.colour_of_day(&local);
         let tomorrow = self.colour_of_day(&(local + Duration::days(1)));
-        let index = self.tariff_index(off_peak, colour);
+        let index = self.tariff_index(&local, off_peak, colour);
         let groups = match self.cfg.mode {
             Mode::Standard => self.standard_groups(
                 &local, summer, index, colour, tomorrow, withdrawn, injected, phase_va,
             ),
             Mode::Historique => {
-                self.historique_groups(index, colour, tomorrow, withdrawn, phase_va)
+                let notice = self.ejp_notice(&local);
+                self.historique_groups(index, colour, tomorrow, withdrawn, phase_va, notice)
             }
         };
         let frame = self.emit(out, groups, now, withdrawn, off_peak);
@@ -733,7 +763,8 @@ impl Meter {
             load += 1100.0;
         }
         // A water heater on off-peak hours, the first hours after they start.
-        if self.cfg.contract != Contract::Base && off_peak && !(1.5..22.0).contains(&h) {
+        let has_off_peak = matches!(self.cfg.contract, Contract::HcHp | Contract::Tempo);
+        if has_off_peak && off_peak && !(1.5..22.0).contains(&h) {
             load += 1800.0;
         }
         // Random appliances: a kettle, an oven, a washing machine.
@@ -792,12 +823,44 @@ impl Meter {
         }
     }
 
+    /// Whether `day` is an EJP day: a weekday from November to March, about one in seven
+    /// (22 or so a winter), drawn from the day and the seed like Tempo's colours.
+    fn ejp_day(&self, day: chrono::NaiveDate) -> bool {
+        let winter = matches!(day.month(), 11 | 12 | 1 | 2 | 3);
+        let weekend = matches!(day.weekday(), Weekday::Sat | Weekday::Sun);
+        let mut z = (day.num_days_from_ce() as u64)
+            .wrapping_mul(0xD1B5_4A32_D192_ED03)
+            .wrapping_add(self.cfg.seed);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        winter && !weekend && (z ^ (z >> 31)) >> 56 < 38
+    }
+
+    /// Whether `local` is in EJP's mobile peak hours: 07:00 to 01:00 the next day, from an EJP
+    /// day's morning.
+    fn mobile_peak(&self, local: &NaiveDateTime) -> bool {
+        let day = local.date();
+        match local.hour() {
+            7.. => self.ejp_day(day),
+            0 => day.pred_opt().is_some_and(|d| self.ejp_day(d)),
+            _ => false,
+        }
+    }
+
+    /// EJP's notice (PEJP, minutes): `30` in the half hour before a mobile peak starts.
+    fn ejp_notice(&self, local: &NaiveDateTime) -> Option<u32> {
+        let starts_soon = local.hour() == 6 && local.minute() >= 30;
+        (self.cfg.contract == Contract::Ejp && starts_soon && self.ejp_day(local.date()))
+            .then_some(30)
+    }
+
     /// The supplier index (0-based) in force.
-    fn tariff_index(&self, off_peak: bool, colour: Colour) -> usize {
+    fn tariff_index(&self, local: &NaiveDateTime, off_peak: bool, colour: Colour) -> usize {
         match self.cfg.contract {
             Contract::Base => 0,
             Contract::HcHp => usize::from(!off_peak),
             Contract::Tempo => colour_index(colour) * 2 + usize::from(!off_peak),
+            Contract::Ejp => usize::from(self.mobile_peak(local)),
         }
     }
 
@@ -813,6 +876,7 @@ impl Meter {
                 "HC  ROUGE",
                 "HP  ROUGE",
             ][index],
+            Contract::Ejp => ["HEURE NORMALE", "POINTE MOBILE"][index],
         }
     }
 
@@ -847,6 +911,7 @@ impl Meter {
             Contract::Base => "BASE",
             Contract::HcHp => "H PLEINE/CREUSE",
             Contract::Tempo => "TEMPO",
+            Contract::Ejp => "EJP",
         };
         push("NGTF", None, pad_center(ngtf, 16));
         push("LTARF", None, pad_center(self.tariff_label(index), 16));
@@ -984,6 +1049,7 @@ impl Meter {
         tomorrow: Colour,
         withdrawn: u32,
         phase_va: [u32; 3],
+        ejp_notice: Option<u32>,
     ) -> Vec<SimGroup> {
         let mut g = Vec::with_capacity(20);
         let mut push = |label: &'static str, value: String| {
@@ -1012,8 +1078,12 @@ impl Meter {
             Contract::Base => "TH..",
             Contract::HcHp => ["HC..", "HP.."][index],
             Contract::Tempo => ["HCJB", "HPJB", "HCJW", "HPJW", "HCJR", "HPJR"][index],
+            Contract::Ejp => ["HN..", "PM.."][index],
         };
         push("PTEC", ptec.into());
+        if let Some(minutes) = ejp_notice {
+            push("PEJP", format!("{minutes:02}"));
+        }
         if self.cfg.contract == Contract::Tempo {
             let _ = colour;
             push(
@@ -1369,6 +1439,53 @@ mod tests {
                 assert_eq!(lens.len(), 1, "{contract:?} {phases}: {lens:?}");
             }
         }
+    }
+
+    /// EJP: mobile peak hours from 07:00 to 01:00 on an EJP day (a winter weekday drawn from
+    /// the seed: 2026-01-07 for seed 1), with PEJP's 30-minute notice before, the energy on
+    /// EJPHPM then and on EJPHN otherwise; standard mode is refused.
+    #[test]
+    fn ejp_has_mobile_peak_days_with_a_notice() {
+        let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
+        let frame = |t: &str| {
+            let mut cfg = SimConfig::new(Mode::Historique, Contract::Ejp, at(t));
+            cfg.frame_interval = Some(Duration::seconds(60));
+            let mut m = Meter::new(cfg).unwrap();
+            let mut buf = Vec::new();
+            m.next_frame(&mut buf)
+        };
+        for (t, ptec, pejp) in [
+            ("2026-01-07 06:29:00", "HN..", None),
+            ("2026-01-07 06:35:00", "HN..", Some("30")),
+            ("2026-01-07 07:00:00", "PM..", None),
+            ("2026-01-07 23:59:00", "PM..", None),
+            ("2026-01-08 00:30:00", "PM..", None),
+            ("2026-01-08 01:00:00", "HN..", None),
+            ("2026-01-06 12:00:00", "HN..", None),
+            ("2026-07-07 12:00:00", "HN..", None),
+        ] {
+            let f = frame(t);
+            assert_eq!(f.value("PTEC"), Some(ptec), "{t}");
+            assert_eq!(f.value("PEJP"), pejp, "{t}");
+            assert_eq!(f.value("OPTARIF"), Some("EJP."), "{t}");
+        }
+        let mut cfg = SimConfig::new(Mode::Historique, Contract::Ejp, at("2026-01-07 05:00:00"));
+        cfg.frame_interval = Some(Duration::seconds(60));
+        let mut m = Meter::new(cfg.clone()).unwrap();
+        let mut buf = Vec::new();
+        let idx = |f: &SimFrame, l: &str| f.value(l).unwrap().parse::<u64>().unwrap();
+        let first = m.next_frame(&mut buf);
+        let mut last = first.clone();
+        for _ in 0..(20 * 60) {
+            buf.clear();
+            last = m.next_frame(&mut buf);
+        }
+        // 05:00 to 01:00: two hours of normal hours, 18 of mobile peak.
+        let hn = idx(&last, "EJPHN") - idx(&first, "EJPHN");
+        let pm = idx(&last, "EJPHPM") - idx(&first, "EJPHPM");
+        assert!(hn > 0 && pm > 4 * hn, "normal {hn} Wh, peak {pm} Wh");
+        cfg.mode = Mode::Standard;
+        assert!(matches!(Meter::new(cfg), Err(SimError::EjpStandard)));
     }
 
     #[test]

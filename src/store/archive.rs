@@ -8,12 +8,15 @@
 //! this job sits in the store, below the export.
 //!
 //! ## The archived day
-//! One Parquet file per closed local day (`YYYY/MM/YYYY-MM-DD.parquet`), holding exactly what
-//! its CSV files held.
+//! One Parquet file per closed local day (`records/YYYY/MM/YYYY-MM-DD.parquet`), holding
+//! exactly what its CSV files held.
 //!
 //! ### Columns
 //! - `time`: `timestamp[us, tz=UTC]` (Parquet TIMESTAMP, adjusted to UTC), never null,
 //!   DELTA_BINARY_PACKED.
+//! - `meter_id` (format 3): the row's ADSC, else its ADCO, a dictionary-encoded string,
+//!   leading zeros kept (null when the row has neither): the identity of the meter in every
+//!   file, whatever the mode, for the readers of a fleet. Derived, never read back.
 //! - One column per CSV column but `DATE`, named as the label, in the day's column order:
 //!   numeric labels ([`crate::store::is_numeric_label`]) Int64, DELTA_BINARY_PACKED; every
 //!   other one (`time_source`, ADSC, LTARF…) a dictionary-encoded string. Empty cells and columns a
@@ -29,17 +32,19 @@
 //! - zstd, chunk statistics, rows in the order of the day's merged CSV rows (time order).
 //!
 //! ### Metadata
-//! Key `tic-rec.archive`: JSON, `"format": 2`, the day, the day's columns (the union of its
+//! Key `tic-rec.archive`: JSON, `"format": 3`, packed (`zstd+base64:`), the day, the day's columns (the union of its
 //! CSV headers, in order), the stored columns, the CSV files it covers (`sources`: name,
 //! length, `end` — where its rows end, past its last complete line —, hash of its first
 //! bytes up to `end` or 4 KiB, header), the sources of earlier archives of the day whose rows
 //! it holds but whose files are gone (`absorbed`, same fields: a record, never used to tell
 //! which files it covers), rows, first and last time, a digest of every stored column and
-//! one of every cell's text, and the damaged rows skipped. Key `tic-rec.summary`
-//! ([`crate::store::SUMMARY_KEY`]): the day's summary its reader made while it was archived (the
-//! export's; text the store keeps without reading it). Format 1 (no `end`, no `absorbed`,
-//! the head hash over the first 4 KiB of the file) is still read; a later format is an
-//! error, never read as another.
+//! one of every cell's text, and the damaged rows skipped. No copy of the Arrow schema
+//! (readers take the types from the Parquet ones); statistics on `time` only.
+//! The day's summary its reader makes while it is archived (the export's, text the store
+//! keeps without reading it) goes to the summary cache ([`crate::store::SummaryCache`]);
+//! format 2 kept it in the footer (key [`crate::store::SUMMARY_KEY`]), still read. Formats 1
+//! (no `end`, no `absorbed`, the head hash over the first 4 KiB of the file) and 2 are still
+//! read; a later format is an error, never read as another.
 //!
 //! ### Reading
 //! A footer is validated before use (sizes, offsets, a column chunk claiming at most 64 MiB
@@ -56,6 +61,10 @@
 //!   ([`Archiver::opened`], from the store's file events), the day it leaves; at start-up,
 //!   the CSV days before yesterday at once, and once the first day being recorded is known,
 //!   every CSV day before it. The day being recorded is never converted.
+//! - After the days queued are converted (or, with [`Settings::convert`] off, as days
+//!   close), the derived dataset ([`Settings::derive`]: the export's periods) is brought up
+//!   to the last closed day before the job waits again; never through the day being
+//!   recorded.
 //! - On stop it abandons the day in hand at the next batch (its temporary file removed) and
 //!   exits; the days left are converted at the next start-up or by `tic-rec compact`.
 //! - A CSV file the recorder has open (it holds a shared lock on it: rows of a day it went
@@ -85,9 +94,28 @@ pub use super::layout::{FORMAT, OLDEST_FORMAT};
 pub use super::parquet::{ArchiveMeta, Marker, Stored, StoredColumn, META_KEY};
 pub use super::source::SourceFile;
 
+/// A dataset derived from the closed days (the export's periods dataset,
+/// [`crate::export::dataset`]), kept up to date by the job as days close: the store calls it
+/// without knowing what it computes.
+pub trait Derive: Send + Sync {
+    /// Brings the dataset of `dir` up to date through the closed day `through`, through
+    /// `fs`; stops early (leaving it for the next call) when `cancel` is set. Returns a line
+    /// saying what it did, `None` when there was nothing to do.
+    fn closed(
+        &self,
+        fs: &dyn Fs,
+        dir: &Path,
+        through: NaiveDate,
+        cancel: &AtomicBool,
+    ) -> Result<Option<String>, Box<dyn std::error::Error + Send + Sync>>;
+}
+
 /// How to archive.
 #[derive(Clone)]
 pub struct Settings {
+    /// Convert closed days to Parquet (`--archive parquet`); off, closed days stay CSV
+    /// (`--archive csv`) and only [`Settings::derive`] runs.
+    pub convert: bool,
     /// Keep the CSV files beside the Parquet files (`--keep-csv`).
     pub keep_csv: bool,
     /// Inject a failure (tests).
@@ -97,6 +125,8 @@ pub struct Settings {
     pub summary: fn() -> Box<dyn Summarise>,
     /// The file operations (the durable-write seam: [`RealFs`] but in tests).
     pub fs: Arc<dyn Fs>,
+    /// The dataset kept up to date as days close, if any.
+    pub derive: Option<Arc<dyn Derive>>,
 }
 
 impl Settings {
@@ -104,10 +134,12 @@ impl Settings {
     /// the CSV files archived.
     pub fn new(summary: fn() -> Box<dyn Summarise>) -> Settings {
         Settings {
+            convert: true,
             keep_csv: false,
             fail: None,
             summary,
             fs: Arc::new(RealFs),
+            derive: None,
         }
     }
 }
@@ -115,6 +147,8 @@ impl Settings {
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
+            .field("convert", &self.convert)
+            .field("derive", &self.derive.is_some())
             .field("keep_csv", &self.keep_csv)
             .field("fail", &self.fail)
             .finish_non_exhaustive()
@@ -178,6 +212,11 @@ pub enum Report {
     Done(NaiveDate, Outcome),
     /// A day could not be converted; it stays as it was.
     Failed(NaiveDate, CompactError),
+    /// The derived dataset was brought up to date through this day: what it did.
+    Derived(NaiveDate, String),
+    /// The derived dataset could not be brought up to date through this day (the next day
+    /// closed tries again).
+    DeriveFailed(NaiveDate, Box<dyn std::error::Error + Send + Sync>),
 }
 
 enum Msg {
@@ -217,6 +256,7 @@ impl Archiver {
             queue: BTreeSet::new(),
             current: None,
             reports: rtx,
+            derive_due: None,
         };
         let thread = std::thread::Builder::new()
             .name("tic-rec-archive".into())
@@ -283,13 +323,51 @@ struct Job {
     queue: BTreeSet<NaiveDate>,
     current: Option<NaiveDate>,
     reports: mpsc::Sender<Report>,
+    /// The last day known closed, when the derived dataset has not been brought up to it.
+    derive_due: Option<NaiveDate>,
 }
 
 impl Job {
     fn queue_before(&mut self, before: NaiveDate) {
-        if let Ok(c) = Catalog::open(&self.dir) {
-            self.queue.extend(days_to_compact(&c, Some(before)));
+        if self.settings.convert {
+            if let Ok(c) = Catalog::open(&self.dir) {
+                self.queue.extend(days_to_compact(&c, Some(before)));
+            }
         }
+        self.closed_through(before.pred_opt());
+    }
+
+    /// Every day through `day` is closed.
+    fn closed_through(&mut self, day: Option<NaiveDate>) {
+        if let Some(d) = day {
+            if self.derive_due.is_none_or(|due| d > due) {
+                self.derive_due = Some(d);
+            }
+        }
+    }
+
+    /// Brings the derived dataset up to the last closed day, if it is due.
+    fn derive(&mut self) -> bool {
+        let (Some(derive), Some(due)) = (self.settings.derive.clone(), self.derive_due) else {
+            return true;
+        };
+        // Never the day being recorded (a replay of an old capture records a day before the
+        // host's yesterday).
+        let through = match self.current.and_then(|c| c.pred_opt()) {
+            Some(before) => due.min(before),
+            None => due,
+        };
+        let r = derive.closed(&*self.settings.fs, &self.dir, through, &self.cancel);
+        if self.cancel.load(Ordering::Relaxed) {
+            return false;
+        }
+        self.derive_due = None;
+        let report = match r {
+            Ok(None) => return true,
+            Ok(Some(line)) => Report::Derived(through, line),
+            Err(e) => Report::DeriveFailed(through, e),
+        };
+        self.reports.send(report).is_ok()
     }
 
     fn take(&mut self, msg: Msg, draining: &mut bool) {
@@ -298,7 +376,10 @@ impl Job {
                 match self.current {
                     None => self.queue_before(day),
                     Some(prev) if prev != day => {
-                        self.queue.insert(prev);
+                        if self.settings.convert {
+                            self.queue.insert(prev);
+                        }
+                        self.closed_through(day.pred_opt());
                     }
                     Some(_) => {}
                 }
@@ -323,6 +404,11 @@ impl Job {
             // Take every message waiting; block for one when there is nothing to do.
             loop {
                 let idle = !self.queue.iter().any(|d| Some(*d) != self.current);
+                // Nothing to convert: the derived dataset is brought up to the closed days
+                // before waiting for the next one.
+                if idle && !draining && self.derive_due.is_some() && !self.derive() {
+                    return;
+                }
                 let msg = if idle && !draining {
                     match rx.recv() {
                         Ok(m) => Some(m),
@@ -350,7 +436,8 @@ impl Job {
                 .copied()
                 .find(|d| Some(*d) != self.current)
             else {
-                if draining {
+                // Every closed day converted: bring the derived dataset up to them.
+                if !self.derive() || draining {
                     return;
                 }
                 continue;
@@ -401,7 +488,8 @@ mod tests {
     #[test]
     fn stop_abandons_and_finish_drains() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let month = dir.path().join("2026/01");
+        let month = dir.path().join("journal/2026/01");
+        let records = dir.path().join("records/2026/01");
         std::fs::create_dir_all(&month).expect("mkdir");
         for d in 1..=3 {
             std::fs::write(
@@ -424,10 +512,11 @@ mod tests {
             })
             .collect();
         assert_eq!(done.len(), 2, "{reports:?}");
-        assert!(month.join("2026-01-01.parquet").exists());
-        assert!(month.join("2026-01-02.parquet").exists());
+        assert!(records.join("2026-01-01.parquet").exists());
+        assert!(records.join("2026-01-02.parquet").exists());
+        assert!(!month.join("2026-01-01.csv").exists());
         assert!(month.join("2026-01-03.csv").exists());
-        assert!(!month.join("2026-01-03.parquet").exists());
+        assert!(!records.join("2026-01-03.parquet").exists());
         let a = Archiver::start(dir.path(), settings(), today);
         assert!(a.stop().is_empty() || month.join("2026-01-03.csv").exists());
     }

@@ -31,12 +31,15 @@ use chrono::NaiveDate;
 
 use super::catalog::DayFiles;
 use super::error::ReadError;
-use super::fs::{parent_of, Fs, FsFile, Lock, Open, RealFs};
-use super::layout::{parquet_name, temp_name};
+use super::fs::{create_dirs, parent_of, Fs, FsFile, Lock, Open, RealFs};
+use super::layout::{parquet_file, root_of, temp_dir, temp_name};
 use super::parquet::{self, DayWriter, ParquetDay, PushError};
 use super::read::{DayReader, Inherit, Resolved};
 use super::row::{Columns, Encoding, Next};
-use super::source::{file_name, has_line_end, head_of, line_end_within, Relation, SourceFile};
+use super::source::{
+    file_name, has_line_end, head_of, line_end_within, Relation, SourceFile, Stamp,
+};
+use super::summaries;
 
 /// A conversion error, naming the file.
 #[derive(Debug, thiserror::Error)]
@@ -175,9 +178,10 @@ pub enum Fail {
     Abort(Step),
 }
 
-/// Makes a day's summary from its rows, kept in its Parquet file's footer
-/// ([`super::parquet::SUMMARY_KEY`]): what it says is the caller's (the export's
-/// [`crate::export::Summariser`]), the store keeps the text.
+/// Makes a day's summary from its rows while it is converted, kept in the summary cache
+/// ([`super::SummaryCache`]) once the Parquet file is in place (archives of format 2 kept it
+/// in their footer, [`super::parquet::SUMMARY_KEY`]): what it says is the caller's (the
+/// export's [`crate::export::Summariser`]), the store keeps the text.
 pub trait Summarise {
     /// A new day whose columns are `columns`.
     fn start(&mut self, columns: &[String]);
@@ -185,8 +189,11 @@ pub trait Summarise {
     fn row(&mut self, day: &DayReader);
     /// Damaged rows skipped at `time`.
     fn damaged(&mut self, time: i64);
-    /// The summary to keep with the day (none: the day has none).
-    fn finish(&mut self) -> Option<String>;
+    /// The day's rows are all given.
+    fn finish(&mut self);
+    /// The summary to keep for the day whose files now have `stamps` (none: the day has
+    /// none).
+    fn cached(&mut self, stamps: Vec<Stamp>) -> Option<String>;
 }
 
 /// No summary.
@@ -196,7 +203,8 @@ impl Summarise for NoSummary {
     fn start(&mut self, _columns: &[String]) {}
     fn row(&mut self, _day: &DayReader) {}
     fn damaged(&mut self, _time: i64) {}
-    fn finish(&mut self) -> Option<String> {
+    fn finish(&mut self) {}
+    fn cached(&mut self, _stamps: Vec<Stamp>) -> Option<String> {
         None
     }
 }
@@ -372,15 +380,22 @@ pub fn compact_day(
             source,
         });
     }
+    // The Parquet file goes to `records/YYYY/MM/` of the data directory (one of the layout
+    // before is rewritten where it is: the move takes it later); the temporary file is
+    // written aside, in `.tic-rec-tmp/`, so that the records folder never holds another file.
+    let root = files
+        .files()
+        .find_map(|f| root_of(&f.path))
+        .unwrap_or_else(|| PathBuf::from("."));
     let target = match &files.parquet {
         Some(p) => p.path.clone(),
-        None => parent_of(&files.csv[0].path).join(parquet_name(day)),
+        None => parquet_file(&root, day),
     };
-    let dir = parent_of(&target).to_path_buf();
+    let temps = temp_dir(&root);
     let csv_bytes: u64 = files.csv.iter().map(|f| f.len).sum();
     if probe.encoding() != Encoding::Parquet {
         drop(probe);
-        return write_day(day, files, &target, &dir, csv_bytes, options, summarise);
+        return write_day(day, files, &target, &temps, csv_bytes, options, summarise);
     }
     if files.csv.is_empty() || options.keep_csv {
         return Ok(Outcome::Archived);
@@ -428,7 +443,9 @@ pub fn compact_day(
                     source: e,
                 });
             }
-            return write_day(day, &csv_only, &target, &dir, csv_bytes, options, summarise);
+            return write_day(
+                day, &csv_only, &target, &temps, csv_bytes, options, summarise,
+            );
         }
         // An I/O error is never a reason to rebuild.
         Err(e) => return Err(e.into()),
@@ -438,7 +455,7 @@ pub fn compact_day(
     fs.open(&target, Open::Read)
         .and_then(|mut f| f.sync_all())
         .map_err(io_err("fsync", &target))?;
-    sync_dir(fs, &dir)?;
+    sync_dir(fs, parent_of(&target))?;
     let r = remove_covered(files, &m.sources, options)?;
     Ok(Outcome::Converted {
         rows: m.rows,
@@ -555,14 +572,20 @@ fn csv_day(day: NaiveDate, files: &DayFiles) -> Result<CsvDay, CompactError> {
 
 static TEMP_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// Creates a new temporary file for `day` in `dir`, locked exclusively for as long as the
-/// handle lives (so that no other conversion takes it for a stale one). A name already
-/// taken (a stale file of a process of the same pid, before a reboot) is skipped.
+/// Creates a new temporary file for `day` in `dir` (created when missing), locked
+/// exclusively for as long as the handle lives (so that no other conversion takes it for a
+/// stale one). A name already taken (a stale file of a process of the same pid, before a
+/// reboot) is skipped.
 fn create_temp(
     fs: &dyn Fs,
     dir: &Path,
     day: NaiveDate,
 ) -> Result<(PathBuf, Box<dyn FsFile>), CompactError> {
+    create_dirs(fs, dir).map_err(|f| CompactError::Io {
+        op: f.op,
+        path: f.path,
+        source: f.source,
+    })?;
     let mut tries = 0;
     loop {
         tries += 1;
@@ -593,13 +616,14 @@ fn write_day(
     day: NaiveDate,
     files: &DayFiles,
     target: &Path,
-    dir: &Path,
+    temps: &Path,
     csv_bytes: u64,
     options: &Options<'_>,
     summarise: &mut dyn Summarise,
 ) -> Result<Outcome, CompactError> {
     let fs = options.fs;
-    let (temp, mut locked) = create_temp(fs, dir, day)?;
+    let dir = parent_of(target).to_path_buf();
+    let (temp, mut locked) = create_temp(fs, temps, day)?;
     let result = write_verify(day, files, &temp, &mut *locked, options, summarise);
     let (meta, parquet_bytes) = match result {
         Ok(v) => v,
@@ -610,6 +634,11 @@ fn write_day(
     };
     // On an injected failure the temporary file stays, as a crash would leave it.
     inject(options.fail, Step::AfterVerify)?;
+    create_dirs(fs, &dir).map_err(|f| CompactError::Io {
+        op: f.op,
+        path: f.path,
+        source: f.source,
+    })?;
     fs.rename(&temp, target)
         .map_err(io_err("rename to", target))?;
     inject(options.fail, Step::AfterRename)?;
@@ -619,7 +648,18 @@ fn write_day(
     // a power cut after the CSV files' removal could leave an empty `YYYY-MM-DD.parquet`
     // and no CSV file (found by the power-cut model, issue 21).
     locked.sync_all().map_err(io_err("fsync", target))?;
-    sync_dir(fs, dir)?;
+    sync_dir(fs, &dir)?;
+    // And the directory it left: a rename between two directories is durable once both are
+    // (on vfat the old entry is deleted apart, and fsck would truncate one of two names on
+    // the same clusters); until then a cut may undo it, after the CSV files' removal.
+    sync_dir(fs, temps)?;
+    // The day's summary, for the export of the day (best effort: a missing one is made
+    // again from the rows).
+    if let (Some(root), Some(stamp)) = (root_of(target), Stamp::of(target)) {
+        if let Some(text) = summarise.cached(vec![stamp]) {
+            let _ = summaries::save(fs, &root, day, &text);
+        }
+    }
     inject(options.fail, Step::BeforeRemove)?;
     let r = remove_covered(files, &meta.sources, options)?;
     Ok(Outcome::Converted {
@@ -749,8 +789,8 @@ fn write_once(
     w.set_damage(r.damage());
     let (sources, absorbed) = sources_of(options.fs, &mut r)?;
     w.set_sources(sources, absorbed);
-    let summary = summarise.finish();
-    let (meta, file) = w.finish(summary).map_err(|e| write_err(temp, e))?;
+    summarise.finish();
+    let (meta, file) = w.finish().map_err(|e| write_err(temp, e))?;
     file.sync_all().map_err(io_err("fsync", temp))?;
     let digest = meta.text_digest;
     Ok(Ok((meta, digest)))
@@ -951,7 +991,7 @@ mod tests {
         for seed in 0..40u64 {
             let mut rng = fastrand::Rng::with_seed(seed);
             let dir = tempfile::tempdir().expect("tempdir");
-            let month = dir.path().join("2026/10");
+            let month = dir.path().join("journal/2026/10");
             fs::create_dir_all(&month).expect("mkdir");
             let headers: [&[&str]; 3] = [
                 &[
@@ -1068,7 +1108,7 @@ mod tests {
     /// A day of two CSV files (`.csv` and `.1.csv`, other columns) in a new data directory.
     fn two_files() -> (tempfile::TempDir, NaiveDate) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let month = dir.path().join("2026/05");
+        let month = dir.path().join("journal/2026/05");
         fs::create_dir_all(&month).expect("mkdir");
         let mut a = String::from("time,time_source,EAST\n");
         let mut b = String::from("time,time_source,EAST,SINSTS\n");
@@ -1095,9 +1135,10 @@ mod tests {
     #[test]
     fn an_empty_parquet_file_beside_the_csv_files_is_converted_over() {
         let (dir, day) = two_files();
-        let month = dir.path().join("2026/05");
+        let records = dir.path().join("records/2026/05");
+        fs::create_dir_all(&records).expect("mkdir");
         let want = items(day, &day_files(dir.path(), day).expect("files"));
-        fs::write(month.join("2026-05-01.parquet"), b"").expect("empty");
+        fs::write(records.join("2026-05-01.parquet"), b"").expect("empty");
         let files = day_files(dir.path(), day).expect("files");
         let out = compact_day(day, &files, &Options::default(), &mut NoSummary).expect("compact");
         assert!(
@@ -1123,7 +1164,7 @@ mod tests {
     fn a_covering_parquet_file_is_fsynced_before_its_csv_files_go() {
         use crate::store::fs::testing::{Op, Probe};
         let (dir, day) = two_files();
-        let month = dir.path().join("2026/05");
+        let records = dir.path().join("records/2026/05");
         let files = day_files(dir.path(), day).expect("files");
         let stop = Options {
             fail: Some(Fail::Error(Step::AfterRename)),
@@ -1137,13 +1178,13 @@ mod tests {
         let files = day_files(dir.path(), day).expect("files");
         compact_day(day, &files, &probed(&probe), &mut NoSummary).expect("compact");
         let log = probe.take_log();
-        let target = month.join("2026-05-01.parquet");
+        let target = records.join("2026-05-01.parquet");
         let at = |want: &Op| log.iter().position(|op| op == want);
         let sync = at(&Op::SyncAll(target)).expect("the archive fsynced");
         let dir_sync = sync
             + log[sync..]
                 .iter()
-                .position(|op| *op == Op::SyncDir(month.clone()))
+                .position(|op| *op == Op::SyncDir(records.clone()))
                 .expect("its directory fsynced");
         let removed = log
             .iter()
@@ -1174,8 +1215,9 @@ mod tests {
             ),
             "{out:?}"
         );
-        let month = dir.path().join("2026/05");
-        let target = month.join("2026-05-01.parquet");
+        let month = dir.path().join("journal/2026/05");
+        let records = dir.path().join("records/2026/05");
+        let target = records.join("2026-05-01.parquet");
         let log = probe.take_log();
         let temp = log
             .iter()
@@ -1184,7 +1226,11 @@ mod tests {
                 _ => None,
             })
             .expect("a temporary file");
-        assert_eq!(temp.parent(), Some(month.as_path()));
+        // Written aside: the records folder never holds another file than the days.
+        assert_eq!(
+            temp.parent(),
+            Some(dir.path().join(".tic-rec-tmp").as_path())
+        );
         let (a, b) = (month.join("2026-05-01.csv"), month.join("2026-05-01.1.csv"));
         // The steps, in order (other operations, such as each write call, in between).
         let steps = [
@@ -1196,7 +1242,7 @@ mod tests {
             Op::Rename(temp.clone(), target.clone()),
             // The handle is the temporary file's, now named `target`.
             Op::SyncAll(temp.clone()),
-            Op::SyncDir(month.clone()),
+            Op::SyncDir(records.clone()),
             Op::Open(a.clone(), Open::Read),
             Op::Lock(a.clone(), Lock::Exclusive),
             Op::Id(a.clone()),
@@ -1238,7 +1284,7 @@ mod tests {
         // Nothing removed before the rename is durable.
         let synced = log
             .iter()
-            .position(|op| *op == Op::SyncDir(month.clone()))
+            .position(|op| *op == Op::SyncDir(records.clone()))
             .expect("fsync dir");
         assert!(log[..synced].iter().all(|op| !matches!(op, Op::Remove(_))));
         assert_eq!(

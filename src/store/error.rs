@@ -52,6 +52,26 @@ pub enum ReadError {
         /// What is wrong.
         reason: String,
     },
+    /// A periods month file whose bytes are not one (too large, a footer text that does not
+    /// unpack), by our own checks.
+    #[error("{path:?}: not a readable periods file: {reason}")]
+    Periods {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A periods month file the decoders refuse (a garbled footer, schema or page).
+    #[error("{path:?}: not a readable periods file: {what}")]
+    PeriodsUndecodable {
+        /// The file.
+        path: PathBuf,
+        /// What cannot be decoded (`cannot decode its footer`).
+        what: &'static str,
+        /// The decoder's error.
+        #[source]
+        source: DecodeError,
+    },
     /// A Parquet day file the decoders refuse (a garbled footer, schema or page; metadata
     /// that is not JSON). Never an I/O error ([`ReadError::Io`]).
     #[error("{path:?}: not a readable archived day: {what}")]

@@ -15,6 +15,11 @@
 //!   lock, and their removal.
 //! - The data directory's lock ([`super::DirLock`]) and the caches written beside the days
 //!   ([`AtomicFile`], the day summaries).
+//! - The move of a directory from the layout before ([`super::migrate`]): every rename, the
+//!   fsyncs of both directories, the removal of a copy left twice and of the emptied
+//!   directories.
+//! - The periods dataset ([`super::periods`]): each month file written aside, fsynced,
+//!   renamed into place, its directory fsynced.
 //!
 //! Reading days (the catalog's directory walk, the CSV and Parquet readers) uses `std::fs`
 //! directly: readers take no durable decision. A model of a power cut therefore keeps the
@@ -110,6 +115,9 @@ pub trait Fs: Send + Sync {
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
     /// Removes the file `path`. Durable once its directory is synced.
     fn remove_file(&self, path: &Path) -> io::Result<()>;
+    /// Removes the empty directory `path` (an error when it is not empty). Durable once its
+    /// parent is synced.
+    fn remove_dir(&self, path: &Path) -> io::Result<()>;
     /// Makes the entries of the directory `dir` (created, renamed, removed names) durable.
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
     /// The file `path` names now.
@@ -160,6 +168,10 @@ impl Fs for RealFs {
 
     fn remove_file(&self, path: &Path) -> io::Result<()> {
         std::fs::remove_file(path)
+    }
+
+    fn remove_dir(&self, path: &Path) -> io::Result<()> {
+        std::fs::remove_dir(path)
     }
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
@@ -416,6 +428,7 @@ pub(crate) mod testing {
         CreateDir(PathBuf),
         Rename(PathBuf, PathBuf),
         Remove(PathBuf),
+        RemoveDir(PathBuf),
         SyncDir(PathBuf),
         Id(PathBuf),
         /// A write call of this many bytes.
@@ -521,6 +534,10 @@ pub(crate) mod testing {
 
         fn remove_file(&self, path: &Path) -> io::Result<()> {
             self.run(Op::Remove(path.to_owned()), || RealFs.remove_file(path))
+        }
+
+        fn remove_dir(&self, path: &Path) -> io::Result<()> {
+            self.run(Op::RemoveDir(path.to_owned()), || RealFs.remove_dir(path))
         }
 
         fn sync_dir(&self, dir: &Path) -> io::Result<()> {

@@ -16,39 +16,51 @@
 //! ```text
 //! archive    the job and the conversions      -> compact catalog parquet source error fs layout
 //! compact    one day's conversion             -> read catalog csv parquet row source digest
-//!                                                 error fs layout
+//!                                                 summaries error fs layout
 //! read       a day's files merged (DayReader) -> catalog csv parquet row source error layout
 //! csv        one CSV file read                -> source digest error text layout
-//! parquet    one Parquet file read, written   -> row source digest error text fs layout
+//! parquet    one Parquet file read, written   -> row source digest error text packed fs
+//!                                                 layout
+//! periods    the periods dataset's files      -> error packed fs layout
+//! migrate    the move from the layout before  -> lock error fs layout
 //! catalog    which days have which files      -> error layout
 //! writer     appending rows (Store)           -> error fs text layout
 //! lock       the directory's lock (DirLock)   -> error fs layout
-//! summaries  the export's cache (SummaryCache)-> error fs layout
+//! summaries  the export's cache (SummaryCache)-> error packed fs layout
 //! tariffs    fetched tables (TariffTables)    -> fs layout
 //! row        cells, columns, what comes next  -> text
 //! source     what identifies a file (Stamp)   -> digest
 //! error      ReadError, StoreError, Damage    -> fs layout
 //! text       cells and times as text          -> layout
-//! digest, fs (the durable-write seam), layout (paths, names, formats): nothing in store
+//! digest, packed (footer texts compressed), fs (the durable-write seam), layout (paths,
+//! names, formats): nothing in store
 //! ```
 //!
 //! ## On-disk layout
 //! ```text
-//! <data-dir>/YYYY/MM/YYYY-MM-DD.csv       records of one local (Europe/Paris) day
-//! <data-dir>/YYYY/MM/YYYY-MM-DD.N.csv     the N-th file of that day after a column change
-//! <data-dir>/YYYY/MM/YYYY-MM-DD.parquet   the archived day: every row of its CSV files
-//! <data-dir>/YYYY/MM/.YYYY-MM-DD.parquet.tmp-…   a conversion in progress (never read)
-//! <data-dir>/YYYY/MM/YYYY-MM-DD.tic       raw TIC bytes of that day (with --raw)
-//! <data-dir>/.tic-rec.lock                held by the one recorder writing here
+//! <data-dir>/journal/YYYY/MM/YYYY-MM-DD.csv     records of one local (Europe/Paris) day
+//! <data-dir>/journal/YYYY/MM/YYYY-MM-DD.N.csv   the N-th file of that day after a column change
+//! <data-dir>/journal/YYYY/MM/YYYY-MM-DD.tic     raw TIC bytes of that day (with --raw)
+//! <data-dir>/records/YYYY/MM/YYYY-MM-DD.parquet the archived day: every row of its CSV files
+//! <data-dir>/periods/YYYY/YYYY-MM.parquet       the hours of the month's closed days
+//!                                               ([`periods`]; what a row says is the export's)
+//! <data-dir>/.tic-rec-tmp/                      a conversion or a month in progress (never read)
+//! <data-dir>/.tic-rec.lock                      held by the one recorder writing here
 //! <data-dir>/.tic-rec-index/YYYY/MM/YYYY-MM-DD.csv.idx   the day's summary, cached for
-//!                                         the export ([`SummaryCache`])
-//! <data-dir>/.tic-rec-tariffs/…           prices and Tempo colours fetched by `tic-rec tariffs
-//!                                         update` ([`TariffTables`])
+//!                                               the export ([`SummaryCache`])
+//! <data-dir>/.tic-rec-tariffs/…                prices and Tempo colours fetched by `tic-rec
+//!                                               tariffs update` ([`TariffTables`])
+//! <data-dir>/YYYY/MM/…                          the layout before: read as it is, and moved to
+//!                                               the one above by the first `record` or
+//!                                               `compact` that opens it ([`migrate`])
 //! ```
-//! The day being recorded is always CSV (the append-only journal); a closed day is
-//! converted to Parquet ([`archive`], which describes the format): typed columns (`time` an
-//! instant, indexes and powers Int64, text dictionary-encoded), zstd, the day's metadata
-//! (sources, digests, damaged rows) and its reader's day summary in the footer.
+//! `records/` and `periods/` hold Parquet files and nothing else, so that any engine can be
+//! pointed at them while the recorder writes beside them: everything being written goes to
+//! `.tic-rec-tmp/` first, and is renamed in. The day being recorded is always CSV (the
+//! append-only journal); a closed day is converted to Parquet ([`archive`], which describes
+//! the format): typed columns (`time` an instant, `meter_id`, indexes and powers Int64, text
+//! dictionary-encoded), zstd, the day's metadata (sources, digests, damaged rows) packed in
+//! the footer.
 //! The day is the local calendar date of the record's time (the meter's DATE in standard
 //! mode), not of the host clock, so replays of old captures file each day correctly.
 //!
@@ -98,7 +110,7 @@
 //!   a stale lock); a second recorder refuses at once, naming the first.
 //!
 //! ## Durability of the archive
-//! - A conversion writes a temporary file, fsyncs it, reads it back and verifies it (rows,
+//! - A conversion writes a temporary file (in `.tic-rec-tmp/`), fsyncs it, reads it back and verifies it (rows,
 //!   first and last time, a digest of every stored column and of every cell's text against
 //!   the CSV), renames it to `YYYY-MM-DD.parquet`, fsyncs it under that name and the
 //!   directory (vfat writes a renamed file's cluster and length only with its inode), and
@@ -150,7 +162,10 @@ mod error;
 pub mod fs;
 mod layout;
 mod lock;
+mod migrate;
+mod packed;
 mod parquet;
+pub mod periods;
 mod read;
 mod row;
 mod source;
@@ -161,6 +176,7 @@ mod writer;
 
 // Recording: the writer of the day files and the directory's lock.
 pub use lock::DirLock;
+pub use migrate::{migrate, Moved};
 pub use writer::{
     Appended, Resumed, Store, StoreEvent, MAX_HELD_BYTES, MAX_HELD_ROWS, OVERLAP, RETRY,
 };
@@ -197,7 +213,10 @@ mod tests {
         ("fs", include_str!("fs.rs")),
         ("layout", include_str!("layout.rs")),
         ("lock", include_str!("lock.rs")),
+        ("migrate", include_str!("migrate.rs")),
+        ("packed", include_str!("packed.rs")),
         ("parquet", include_str!("parquet.rs")),
+        ("periods", include_str!("periods.rs")),
         ("read", include_str!("read.rs")),
         ("row", include_str!("row.rs")),
         ("source", include_str!("source.rs")),

@@ -18,6 +18,7 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
     ParquetRecordBatchReaderBuilder,
 };
+use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::errors::ParquetError;
@@ -31,6 +32,7 @@ use super::digest::{hex, IntDigest, RowsDigest, TextDigest};
 use super::error::{Damage, DamagedRow, DecodeError, Position, ReadError};
 use super::fs::{Fs, Open};
 use super::layout::{is_numeric_label, FORMAT, OLDEST_FORMAT};
+use super::packed;
 use super::row::{Cell, Columns, Row};
 use super::source::SourceFile;
 use super::text::{canonical_int, local_fields, paris_offset, parse_time, push_time};
@@ -39,6 +41,8 @@ use super::text::{canonical_int, local_fields, paris_offset, parse_time, push_ti
 pub const META_KEY: &str = "tic-rec.archive";
 /// The metadata key of the day's summary (the reader's, [`super::archive::Summarise`]).
 pub const SUMMARY_KEY: &str = "tic-rec.summary";
+/// The stored column of the meter's identity (ADSC or ADCO), in every file of format 3.
+pub const METER_ID: &str = "meter_id";
 /// Rows per row group (a day at one row a second is one row group).
 pub const ROW_GROUP_ROWS: usize = 131_072;
 /// Rows per batch, written and read.
@@ -64,6 +68,9 @@ pub enum Stored {
     Text,
     /// `_<column>`: the text of the cells of day column `n` the typed value does not give.
     Raw(usize),
+    /// `meter_id` (format 3): the row's ADSC, else its ADCO, a string (null when the row has
+    /// neither); derived from those cells, for the readers of a fleet, never read back.
+    MeterId,
 }
 
 /// A stored column.
@@ -143,6 +150,7 @@ impl ArchiveMeta {
                 Stored::Int => json!({"name": c.name, "kind": "int"}),
                 Stored::Text => json!({"name": c.name, "kind": "text"}),
                 Stored::Raw(n) => json!({"name": c.name, "kind": "raw", "of": self.columns[n]}),
+                Stored::MeterId => json!({"name": c.name, "kind": "meter_id"}),
             })
             .collect();
         let sources: Vec<Value> = self.sources.iter().map(source_json).collect();
@@ -227,6 +235,7 @@ impl ArchiveMeta {
                 Some("time") => Stored::Time,
                 Some("int") => Stored::Int,
                 Some("text") => Stored::Text,
+                Some("meter_id") => Stored::MeterId,
                 Some("raw") => {
                     let of = c["of"].as_str().ok_or_else(|| bad("stored"))?;
                     Stored::Raw(
@@ -326,10 +335,16 @@ impl ArchiveMeta {
 /// The stored columns for a day's `columns`, with a raw column for each day column in `raw`
 /// (and always for `DATE`'s empty cells… only when asked).
 pub fn plan(columns: &[String], raw: &[usize]) -> Vec<StoredColumn> {
-    let mut out = vec![StoredColumn {
-        name: "time".to_owned(),
-        kind: Stored::Time,
-    }];
+    let mut out = vec![
+        StoredColumn {
+            name: "time".to_owned(),
+            kind: Stored::Time,
+        },
+        StoredColumn {
+            name: METER_ID.to_owned(),
+            kind: Stored::MeterId,
+        },
+    ];
     for c in columns.iter().skip(1) {
         if c == "DATE" {
             continue;
@@ -362,10 +377,10 @@ fn arrow_type(kind: Stored, read: bool) -> DataType {
     match kind {
         Stored::Time => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
         Stored::Int => DataType::Int64,
-        Stored::Text | Stored::Raw(_) if read => {
+        Stored::Text | Stored::Raw(_) | Stored::MeterId if read => {
             DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
         }
-        Stored::Text | Stored::Raw(_) => DataType::Utf8,
+        Stored::Text | Stored::Raw(_) | Stored::MeterId => DataType::Utf8,
     }
 }
 
@@ -384,11 +399,19 @@ fn props(stored: &[StoredColumn]) -> WriterProperties {
             ZstdLevel::try_new(ZSTD_LEVEL).unwrap_or_default(),
         ))
         .set_statistics_enabled(EnabledStatistics::Chunk)
+        // No page index: a day's file is a page or two per column, read whole.
+        .set_offset_index_disabled(true)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_data_page_row_count_limit(ROW_GROUP_ROWS)
         .set_created_by(format!("tic-rec {}", env!("CARGO_PKG_VERSION")));
     for c in stored {
         let path = ColumnPath::from(c.name.as_str());
+        // Statistics where a reader prunes with them (a range of times): on every other
+        // column (a file's meter is its folder's) they would weigh more than a small day's
+        // data.
+        if c.kind != Stored::Time {
+            b = b.set_column_statistics_enabled(path.clone(), EnabledStatistics::None);
+        }
         if matches!(c.kind, Stored::Time | Stored::Int) {
             b = b
                 .set_column_dictionary_enabled(path.clone(), false)
@@ -556,6 +579,9 @@ pub struct DayWriter<W: Write + Send> {
     raw: Vec<Option<usize>>,
     source_col: Option<usize>,
     date_col: Option<usize>,
+    /// The ADSC/ADCO day columns, and the stored `meter_id` column.
+    id_cols: Vec<usize>,
+    id_stored: Option<usize>,
     text: RowsDigest,
     n: usize,
     offsets: Offsets,
@@ -580,8 +606,14 @@ impl<W: Write + Send> DayWriter<W> {
             inner: file,
             error: Arc::clone(&io_error),
         };
+        // No copy of the Arrow schema in the footer: readers get the same types from the
+        // Parquet ones (a timestamp adjusted to UTC, Int64, strings), this one from the
+        // metadata.
+        let options = ArrowWriterOptions::new()
+            .with_properties(props(&stored))
+            .with_skip_arrow_metadata(true);
         let writer =
-            ArrowWriter::try_new(file, schema.clone(), Some(props(&stored))).map_err(werr)?;
+            ArrowWriter::try_new_with_options(file, schema.clone(), options).map_err(werr)?;
         let builders = stored
             .iter()
             .map(|c| match c.kind {
@@ -589,7 +621,9 @@ impl<W: Write + Send> DayWriter<W> {
                     TimestampMicrosecondBuilder::with_capacity(BATCH_ROWS).with_timezone("UTC"),
                 ),
                 Stored::Int => Builder::Int(Int64Builder::with_capacity(BATCH_ROWS)),
-                Stored::Text | Stored::Raw(_) => Builder::Text(StringBuilder::new()),
+                Stored::Text | Stored::Raw(_) | Stored::MeterId => {
+                    Builder::Text(StringBuilder::new())
+                }
             })
             .collect();
         let digests = stored
@@ -608,6 +642,13 @@ impl<W: Write + Send> DayWriter<W> {
             .collect();
         let source_col = columns.iter().position(|c| c == "time_source");
         let date_col = columns.iter().position(|c| c == "DATE");
+        let id_cols = columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| crate::tic::labels::is_meter_id(c))
+            .map(|(j, _)| j)
+            .collect();
+        let id_stored = stored.iter().position(|s| s.kind == Stored::MeterId);
         Ok(DayWriter {
             io_error,
             meta: ArchiveMeta {
@@ -633,6 +674,8 @@ impl<W: Write + Send> DayWriter<W> {
             raw,
             source_col,
             date_col,
+            id_cols,
+            id_stored,
             text: RowsDigest::default(),
             n: 0,
             offsets: Offsets::default(),
@@ -697,6 +740,19 @@ impl<W: Write + Send> DayWriter<W> {
             (!canonical).then_some(self.scratch.clone()).as_deref(),
             write,
         )?;
+        if let (Some(k), true) = (self.id_stored, write) {
+            let id = self.id_cols.iter().find_map(|&j| match day.cell(j) {
+                Cell::Text(s) if !s.is_empty() => Some(s.to_owned()),
+                Cell::Int(v) => Some(v.to_string()),
+                _ => None,
+            });
+            if let Builder::Text(b) = &mut self.builders[k] {
+                b.append_option(id.as_deref());
+            }
+            if let Digest::Text(d) = &mut self.digests[k] {
+                d.push(id.as_deref());
+            }
+        }
         for j in 1..self.meta.columns.len() {
             let cell = day.cell(j);
             if write {
@@ -831,9 +887,11 @@ impl<W: Write + Send> DayWriter<W> {
         Ok(())
     }
 
-    /// Writes the footer with the archive's metadata and the day's `summary`; returns
-    /// the metadata and the file (not yet fsynced).
-    pub fn finish(mut self, summary: Option<String>) -> Result<(ArchiveMeta, W), PushError> {
+    /// Writes the footer with the archive's metadata; returns the metadata and the file (not
+    /// yet fsynced). The day's summary is not in it (format 3): the archive job keeps it in
+    /// the summary cache ([`super::summaries`]), and the periods dataset holds what the
+    /// readers of closed days need.
+    pub fn finish(mut self) -> Result<(ArchiveMeta, W), PushError> {
         self.flush()?;
         self.meta.digests = self
             .meta
@@ -849,12 +907,11 @@ impl<W: Write + Send> DayWriter<W> {
             })
             .collect();
         self.meta.text_digest = self.text.value();
-        self.writer
-            .append_key_value_metadata(KeyValue::new(META_KEY.to_owned(), self.meta.to_json()));
-        if let Some(text) = summary {
-            self.writer
-                .append_key_value_metadata(KeyValue::new(SUMMARY_KEY.to_owned(), text));
-        }
+        // The large texts packed (zstd, then base64: still text): what a footer weighs.
+        self.writer.append_key_value_metadata(KeyValue::new(
+            META_KEY.to_owned(),
+            packed::pack(&self.meta.to_json()),
+        ));
         let io_error = Arc::clone(&self.io_error);
         let file = self
             .writer
@@ -1032,9 +1089,10 @@ impl ParquetDay {
         &self.meta
     }
 
-    /// The day's summary its footer keeps ([`SUMMARY_KEY`]), if any.
-    pub fn summary(&self) -> Option<&str> {
-        self.key_value(SUMMARY_KEY)
+    /// The day's summary its footer keeps ([`SUMMARY_KEY`]), if any (unpacked; none when it
+    /// does not unpack: the reader then makes the summary again from the rows).
+    pub fn summary(&self) -> Option<std::borrow::Cow<'_, str>> {
+        packed::unpack(self.key_value(SUMMARY_KEY)?)
     }
 
     /// The value of key-value metadata `key`.
@@ -1216,7 +1274,8 @@ fn validate(p: &ParquetMetaData, len: u64) -> Result<ArchiveMeta, Invalid> {
     if text.len() as u64 > MAX_FOOTER {
         return Err("metadata too large".into());
     }
-    let meta = ArchiveMeta::from_json(text)?;
+    let text = packed::unpack(text).ok_or("the tic-rec metadata does not unpack")?;
+    let meta = ArchiveMeta::from_json(&text)?;
     check_footer(p, len, meta).map_err(Invalid::Bad)
 }
 
@@ -1682,7 +1741,7 @@ mod tests {
         std::fs::write(&path, text).expect("write");
         let files = super::super::catalog::day_files(dir.path(), day).expect("files");
         compact_day(day, &files, &Options::default(), &mut NoSummary).expect("compact");
-        let pq = path.with_extension("parquet");
+        let pq = super::super::layout::parquet_file(dir.path(), day);
         (dir, pq)
     }
 
@@ -1767,7 +1826,7 @@ mod tests {
         let day = NaiveDate::from_ymd_opt(2026, 5, 1).expect("date");
         let columns: Vec<String> = ["time", "time_source", "EAST"].map(String::from).to_vec();
         let w = DayWriter::new(Full, day, columns.clone(), plan(&columns, &[])).expect("new");
-        let e = w.finish(None).err().expect("the disk is full");
+        let e = w.finish().err().expect("the disk is full");
         assert_eq!(
             e.io_error().and_then(|e| e.raw_os_error()),
             Some(28),

@@ -19,7 +19,8 @@ use chrono::NaiveDate;
 
 use super::error::StoreError;
 use super::fs::{create_dirs, AtomicFile, Durability, Fs, Open, RealFs};
-use super::layout::{day_file, INDEX_DIR};
+use super::layout::{csv_name, month_dir, INDEX_DIR};
+use super::packed;
 
 /// A cached summary is far smaller (~8 kB a day at most): anything bigger is not one.
 const MAX_SUMMARY_BYTES: u64 = 1 << 20;
@@ -45,9 +46,7 @@ impl SummaryCache {
     }
 
     fn path(&self, day: NaiveDate) -> PathBuf {
-        let mut p = day_file(&self.root, day, 0).into_os_string();
-        p.push(".idx");
-        PathBuf::from(p)
+        path_in(&self.root, day)
     }
 
     /// The summary kept for `day`, if there is one that can be read (and is not too large
@@ -59,24 +58,39 @@ impl SummaryCache {
         }
         let mut text = String::new();
         f.read_to_string(&mut text).ok()?;
-        Some(text)
+        Some(packed::unpack(&text)?.into_owned())
     }
 
     /// Keeps `text` as the summary of `day` (replacing any), creating the cache's
     /// directories as needed.
     pub fn save(&self, day: NaiveDate, text: &str) -> Result<(), StoreError> {
-        let path = self.path(day);
-        let dir = path.parent().unwrap_or(&self.root);
-        create_dirs(&*self.fs, dir)?;
-        let io = |source| StoreError::Io {
-            op: "cannot write",
-            path: path.clone(),
-            source,
-        };
-        let mut file = AtomicFile::create(&*self.fs, &path).map_err(io)?;
-        file.write_all(text.as_bytes()).map_err(io)?;
-        file.commit(Durability::Unsynced).map_err(io)
+        save_in(&*self.fs, &self.root, day, text)
     }
+}
+
+fn path_in(root: &Path, day: NaiveDate) -> PathBuf {
+    month_dir(root, day).join(format!("{}.idx", csv_name(day, 0)))
+}
+
+/// [`SummaryCache::save`] into the cache of the data directory `dir`, through `fs` (the
+/// archive keeps the summary of the day it has just converted).
+pub(crate) fn save(fs: &dyn Fs, dir: &Path, day: NaiveDate, text: &str) -> Result<(), StoreError> {
+    save_in(fs, &dir.join(INDEX_DIR), day, text)
+}
+
+/// Writes `text` as the summary of `day` in the cache at `root`.
+fn save_in(fs: &dyn Fs, root: &Path, day: NaiveDate, text: &str) -> Result<(), StoreError> {
+    let path = path_in(root, day);
+    let dir = path.parent().unwrap_or(root);
+    create_dirs(fs, dir)?;
+    let io = |source| StoreError::Io {
+        op: "cannot write",
+        path: path.clone(),
+        source,
+    };
+    let mut file = AtomicFile::create(fs, &path).map_err(io)?;
+    file.write_all(text.as_bytes()).map_err(io)?;
+    file.commit(Durability::Unsynced).map_err(io)
 }
 
 #[cfg(test)]

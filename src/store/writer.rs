@@ -863,18 +863,18 @@ mod tests {
             );
         }
         assert_eq!(s.close(now), 0);
-        let day1 = fs::read_to_string(dir.path().join("2026/10/2026-10-24.csv")).unwrap();
+        let day1 = fs::read_to_string(dir.path().join("journal/2026/10/2026-10-24.csv")).unwrap();
         assert_eq!(
             day1,
             "time,time_source,EAST\n2026-10-24T23:59:59+02:00,meter,1\n"
         );
-        let day2 = fs::read_to_string(dir.path().join("2026/10/2026-10-25.csv")).unwrap();
+        let day2 = fs::read_to_string(dir.path().join("journal/2026/10/2026-10-25.csv")).unwrap();
         assert_eq!(
             day2,
             "time,time_source,EAST\n2026-10-25T00:00:00+02:00,meter,2\n2026-10-25T02:30:00+02:00,meter,3\n\
              2026-10-25T02:30:00+01:00,meter,4\n2026-10-25T23:59:59+01:00,meter,5\n"
         );
-        assert!(dir.path().join("2026/10/2026-10-26.csv").exists());
+        assert!(dir.path().join("journal/2026/10/2026-10-26.csv").exists());
     }
 
     #[test]
@@ -887,7 +887,7 @@ mod tests {
         s.append(t("2026-05-01T10:00:01+02:00"), &["meter", "2"], now)
             .unwrap();
         s.close(now);
-        let path = dir.path().join("2026/05/2026-05-01.csv");
+        let path = dir.path().join("journal/2026/05/2026-05-01.csv");
         // A crash in the middle of a row.
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(b"2026-05-01T10:00:02+02:00,met").unwrap();
@@ -934,7 +934,7 @@ mod tests {
         };
         assert_eq!(r.skipped_other_columns, 1);
         s.close(now);
-        let p1 = dir.path().join("2026/05/2026-05-01.1.csv");
+        let p1 = dir.path().join("journal/2026/05/2026-05-01.1.csv");
         assert_eq!(
             fs::read_to_string(p1).unwrap(),
             "time,time_source,EAST,EAIT\n2026-05-01T10:00:05+02:00,meter,2,3\n"
@@ -945,14 +945,14 @@ mod tests {
             .unwrap();
         assert_eq!(
             s.current_path().unwrap(),
-            dir.path().join("2026/05/2026-05-01.csv")
+            dir.path().join("journal/2026/05/2026-05-01.csv")
         );
     }
 
     #[test]
     fn torn_header_is_rewritten() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("2026/05/2026-05-01.csv");
+        let path = dir.path().join("journal/2026/05/2026-05-01.csv");
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, "time,time_so").unwrap();
         let now = Instant::now();
@@ -977,7 +977,7 @@ mod tests {
             "2026-04-29T10:00:01+02:00,meter,2\n",
         ] {
             let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("2026/05/2026-05-01.csv");
+            let path = dir.path().join("journal/2026/05/2026-05-01.csv");
             fs::create_dir_all(path.parent().unwrap()).unwrap();
             let body =
                 format!("time,time_source,EAST\n2026-05-01T10:00:00+02:00,meter,1\n{garbage}");
@@ -993,7 +993,7 @@ mod tests {
             s.close(now);
             assert_eq!(fs::read_to_string(&path).unwrap(), body, "untouched");
             assert_eq!(
-                fs::read_to_string(dir.path().join("2026/05/2026-05-01.1.csv")).unwrap(),
+                fs::read_to_string(dir.path().join("journal/2026/05/2026-05-01.1.csv")).unwrap(),
                 "time,time_source,EAST\n2026-05-01T10:00:05+02:00,meter,5\n"
             );
         }
@@ -1016,8 +1016,8 @@ mod tests {
             s.append(t(time), &["meter", v], now).unwrap();
         }
         s.close(now);
-        let p0 = fs::read_to_string(dir.path().join("2026/05/2026-05-01.csv")).unwrap();
-        let p1 = fs::read_to_string(dir.path().join("2026/05/2026-05-01.1.csv")).unwrap();
+        let p0 = fs::read_to_string(dir.path().join("journal/2026/05/2026-05-01.csv")).unwrap();
+        let p1 = fs::read_to_string(dir.path().join("journal/2026/05/2026-05-01.1.csv")).unwrap();
         assert_eq!(p0.lines().count(), 3, "{p0}");
         assert_eq!(
             p1,
@@ -1050,11 +1050,11 @@ mod tests {
         let log = ops(dir.path(), &probe.take_log());
         let synced = log
             .iter()
-            .position(|o| o == "fdatasync 2026/05/2026-05-01.csv")
+            .position(|o| o == "fdatasync journal/2026/05/2026-05-01.csv")
             .unwrap_or_else(|| panic!("the part left is fsynced: {log:#?}"));
         let next = log
             .iter()
-            .position(|o| o.starts_with("open 2026/05/2026-05-01.1.csv"))
+            .position(|o| o.starts_with("open journal/2026/05/2026-05-01.1.csv"))
             .expect("a new part");
         assert!(synced < next, "{log:#?}");
     }
@@ -1120,7 +1120,8 @@ mod tests {
         assert_eq!(events(&mut s), ["recovered 7 0"]);
         assert!(!s.stalled());
         s.close(t0 + Duration::from_secs(21));
-        let body = std::fs::read_to_string(dir.path().join("2026/05/2026-05-01.csv")).unwrap();
+        let body =
+            std::fs::read_to_string(dir.path().join("journal/2026/05/2026-05-01.csv")).unwrap();
         let want: String = std::iter::once("time,time_source,EAST\n".to_owned())
             .chain((0..10).map(|k| {
                 let (time, v) = row(k);
@@ -1148,7 +1149,8 @@ mod tests {
         let ev = events(&mut s);
         assert_eq!(ev.last().unwrap(), &format!("recovered {MAX_HELD_ROWS} 10"));
         s.close(t0 + RETRY);
-        let body = std::fs::read_to_string(dir.path().join("2026/05/2026-05-01.csv")).unwrap();
+        let body =
+            std::fs::read_to_string(dir.path().join("journal/2026/05/2026-05-01.csv")).unwrap();
         let mut lines = body.lines().skip(1);
         assert_eq!(lines.next().unwrap(), "2026-05-01T00:00:10+02:00,meter,10");
         assert_eq!(lines.count(), MAX_HELD_ROWS - 1);
@@ -1175,8 +1177,10 @@ mod tests {
         s.tick(t0 + 2 * RETRY);
         assert_eq!(s.held(), 0);
         assert_eq!(s.close(t0 + 2 * RETRY), 0);
-        let d1 = std::fs::read_to_string(dir.path().join("2026/05/2026-05-01.csv")).unwrap();
-        let d2 = std::fs::read_to_string(dir.path().join("2026/05/2026-05-02.csv")).unwrap();
+        let d1 =
+            std::fs::read_to_string(dir.path().join("journal/2026/05/2026-05-01.csv")).unwrap();
+        let d2 =
+            std::fs::read_to_string(dir.path().join("journal/2026/05/2026-05-02.csv")).unwrap();
         assert_eq!(d1.lines().count(), 3, "{d1}");
         assert_eq!(
             d2,
@@ -1199,6 +1203,7 @@ mod tests {
                 Op::Open(p, how) => format!("open {} {how:?}", rel(p)),
                 Op::CreateDir(p) => format!("mkdir {}", rel(p)),
                 Op::Rename(a, b) => format!("rename {} {}", rel(a), rel(b)),
+                Op::RemoveDir(p) => format!("rmdir {}", rel(p)),
                 Op::Remove(p) => format!("remove {}", rel(p)),
                 Op::SyncDir(p) => format!("fsync-dir {}", rel(p)),
                 Op::Id(p) => format!("stat {}", rel(p)),
@@ -1224,18 +1229,21 @@ mod tests {
         s.append(t("2026-05-01T10:00:01+02:00"), &["meter", "2"], t0)
             .unwrap();
         s.close(t0);
-        let f = "2026/05/2026-05-01.csv";
+        let f = "journal/2026/05/2026-05-01.csv";
         assert_eq!(
             ops(dir.path(), &probe.take_log()),
             [
-                "mkdir 2026/05".to_owned(),
-                "mkdir 2026".to_owned(),
+                "mkdir journal/2026/05".to_owned(),
+                "mkdir journal/2026".to_owned(),
+                "mkdir journal".to_owned(),
                 "fsync-dir .".to_owned(),
-                "mkdir 2026/05".to_owned(),
-                "fsync-dir 2026".to_owned(),
+                "mkdir journal/2026".to_owned(),
+                "fsync-dir journal".to_owned(),
+                "mkdir journal/2026/05".to_owned(),
+                "fsync-dir journal/2026".to_owned(),
                 format!("open {f} CreateNew"),
                 format!("fsync {f}"),
-                "fsync-dir 2026/05".to_owned(),
+                "fsync-dir journal/2026/05".to_owned(),
                 format!("lock {f} Shared"),
                 format!("stat {f}"),
                 format!("write {f} 22"),
@@ -1254,7 +1262,7 @@ mod tests {
         assert_eq!(
             ops(dir.path(), &probe.take_log()),
             [
-                "mkdir 2026/05".to_owned(),
+                "mkdir journal/2026/05".to_owned(),
                 format!("open {f} CreateNew"),
                 format!("open {f} Append"),
                 format!("lock {f} Shared"),
@@ -1305,7 +1313,8 @@ mod tests {
         assert_eq!(events(&mut s), ["stalled 0"]);
         probe.set_rule(None);
         s.close(t0 + RETRY + Duration::from_secs(11));
-        let body = std::fs::read_to_string(dir.path().join("2026/05/2026-05-01.csv")).unwrap();
+        let body =
+            std::fs::read_to_string(dir.path().join("journal/2026/05/2026-05-01.csv")).unwrap();
         assert_eq!(
             body,
             "time,time_source,EAST\n2026-05-01T10:00:00+02:00,meter,1\n\
@@ -1320,7 +1329,7 @@ mod tests {
         let mut s = store(dir.path(), &["EAST"], t0);
         s.append(t("2026-05-01T10:00:00+02:00"), &["meter", "1"], t0)
             .unwrap();
-        let path = dir.path().join("2026/05/2026-05-01.csv");
+        let path = dir.path().join("journal/2026/05/2026-05-01.csv");
         // The archiver cannot take it while the store has it open.
         let other = File::open(&path).unwrap();
         assert!(matches!(
@@ -1363,11 +1372,11 @@ mod tests {
         s.write_raw(b"b");
         s.close(now);
         assert_eq!(
-            fs::read(dir.path().join("2026/05/2026-05-01.tic")).unwrap(),
+            fs::read(dir.path().join("journal/2026/05/2026-05-01.tic")).unwrap(),
             b"early-a"
         );
         assert_eq!(
-            fs::read(dir.path().join("2026/05/2026-05-02.tic")).unwrap(),
+            fs::read(dir.path().join("journal/2026/05/2026-05-02.tic")).unwrap(),
             b"b"
         );
     }

@@ -65,6 +65,8 @@ pub enum Need {
     Chromium,
     /// `promtool` on `PATH` (Debian's `prometheus`).
     Promtool,
+    /// A Java runtime (`java` on `PATH`) for PySpark (Debian's `openjdk-17-jre-headless`).
+    Java,
     /// The MQTT broker (`mosquitto`, on `PATH` or in `/usr/sbin`) and its clients
     /// (`mosquitto_sub`, `mosquitto_pub` on `PATH`).
     Mosquitto,
@@ -156,6 +158,7 @@ impl Need {
             Need::Python(m) => format!("Python with {}", m.join(", ")),
             Need::Chromium => "chromium".into(),
             Need::Promtool => "promtool".into(),
+            Need::Java => "java".into(),
             Need::Mosquitto => "mosquitto".into(),
             Need::Openssl => "openssl".into(),
             Need::HomeAssistant => "Home Assistant core".into(),
@@ -226,6 +229,9 @@ impl Need {
                 .ok_or_else(|| "not on PATH (Debian package chromium; .ci/run installs it)".into()),
             Need::Promtool => on_path("promtool").map(drop).ok_or_else(|| {
                 "not on PATH (Debian package prometheus; .ci/run installs it)".into()
+            }),
+            Need::Java => on_path("java").map(drop).ok_or_else(|| {
+                "not on PATH (Debian package openjdk-17-jre-headless; .ci/run installs it)".into()
             }),
             Need::Mosquitto => {
                 let broker = on_path("mosquitto").is_some() || is_file("/usr/sbin/mosquitto");

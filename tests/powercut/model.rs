@@ -1118,6 +1118,26 @@ impl Fs for Model {
         })
     }
 
+    /// A directory removed: like a file's removal (a cut may undo it); kept, it takes any
+    /// name still under it in the cut (`write_tree`: fsck's lost+found).
+    fn remove_dir(&self, path: &Path) -> io::Result<()> {
+        self.run("remove dir", path, |st| {
+            let rel = st.rel(path)?;
+            let ino = st.ino_of(&rel);
+            RealFs.remove_dir(path)?;
+            if let Some(ino) = ino {
+                st.log_name(
+                    NameOp::Remove {
+                        path: rel.clone(),
+                        ino,
+                    },
+                    vec![rel_parent(&rel)],
+                );
+            }
+            Ok(())
+        })
+    }
+
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         self.run("fsync dir", dir, |st| {
             let rel = st.rel(dir)?;

@@ -206,15 +206,16 @@ fn parquet_keys(name: &str, bytes: &[u8]) -> Vec<String> {
         return Vec::new();
     };
     let dir = tempfile::tempdir().expect("scratch");
-    let path = tic_rec::store::day_file(dir.path(), day, 0).with_file_name(name);
+    // In `YYYY/MM/`, the layout before, which the catalog reads too.
+    let path = dir.path().join(day.format("%Y/%m").to_string()).join(name);
     std::fs::create_dir_all(path.parent().expect("month")).expect("mkdir");
     std::fs::write(&path, bytes).expect("write");
     let Ok(cat) = Catalog::open(dir.path()) else {
         return Vec::new();
     };
-    let Some(files) = cat.day(day) else {
-        return Vec::new();
-    };
+    let files = cat
+        .day(day)
+        .expect("the catalog finds a Parquet day in the layout before");
     let Ok(mut r) = DayReader::open(day, files, Columns::All) else {
         return Vec::new();
     };

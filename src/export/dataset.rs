@@ -1,0 +1,1207 @@
+//! The periods dataset: what an export of every closed hour gives, as rows a fleet queries
+//! (`<data-dir>/periods/YYYY/YYYY-MM.parquet`, one file a month, see [`crate::store`] for
+//! where and how it is written).
+//!
+//! ## Rows
+//! One row per UTC hour (France's offsets are whole hours: local days, months and years are
+//! made of them), from the first closed day with records to the last closed day, days
+//! without a file included (their hours carry the consumption interpolated across the gap,
+//! as an export gives it). Each row has the numbers of `tic-rec export --hour` for that hour:
+//! the same guards, the same interpolation at the boundaries, the same quality columns. So
+//! summing the rows of a day, a month or a year gives `tic-rec export --day`, `--month`,
+//! `--year` to the Wh (DST days included: their 23 or 25 hours are rows), and the quality of
+//! the longer period follows from the hours' ([`aggregate`]: the first and last record of
+//! each hour say where the longest gap lies).
+//!
+//! ## Schema ([`schema`]): one for every meter, every file
+//! `meter_id` (ADSC or ADCO, a 12-character string, leading zeros kept), `period_start`,
+//! `period_end` (`timestamp[us, tz=UTC]`), `local_date` (the Europe/Paris date of the hour:
+//! group by it, or by its month, and no engine's time zone matters), `contract` (the
+//! registry's name of the NGTF/OPTARIF the hour's records carried, or their own words when
+//! the registry does not know them), `mode` (`standard`, `historique`); the class columns
+//! under the export's names, Int64 Wh: `total_wh`, `hc_wh`, `hp_wh`, the six Tempo columns
+//! `blue_hc_wh` … `red_hp_wh` (null unless the meter is on Tempo); then every energy index of
+//! the registry, `east_wh` … `eait_wh` (injected), `base_wh`, `hchc_wh`, `hchp_wh`,
+//! `ejphn_wh`, `ejphpm_wh` (EJP's), `bbrhcjb_wh` … (null where the meter has no such
+//! index); `records`, `coverage`, `max_gap_s`, `first_record`, `last_record` (timestamps of
+//! the hour's first and last records, null without any), `flags` (names joined by `|`).
+//! A column a meter lacks is null, never absent: every file of a fleet has this schema.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    Date32Builder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use chrono::{Datelike, NaiveDate};
+
+use super::accumulator::{Accumulator, Identity};
+use super::feed::{self, Trail};
+use super::index::DaySummary;
+use super::periods::boundaries;
+use super::table::{Flags, Row, Table};
+use super::tariff::Tariffs;
+use super::{Catalog, Error, Period, Quiet, ENERGY_LABELS, N_ENERGY};
+use crate::tic::labels::{energy_label, Calendar, Colour, Rate};
+use crate::tic::Mode;
+
+/// The hour rows of a range of days, computed as an export of them computes them, and what
+/// they were computed from.
+#[derive(Clone, Debug)]
+pub struct Run {
+    /// First day.
+    pub from: NaiveDate,
+    /// Last day.
+    pub to: NaiveDate,
+    /// One row per UTC hour of `[from, to]`, and what the columns mean.
+    pub table: Table,
+    /// Who each hour's records say they are.
+    pub ids: Vec<Identity>,
+    /// What was read: the days around the range, the labels of each of its days.
+    pub trail: Trail,
+}
+
+/// Computes the hour rows of `[from, to]` from every record (the export's scan).
+pub fn compute(store: &Catalog, from: NaiveDate, to: NaiveDate) -> Result<Run, Error> {
+    let bounds = boundaries(Period::Hour, from, to)?;
+    let mut acc = Accumulator::with_probes(bounds, Vec::new()).with_identities();
+    let mut trail = Trail::default();
+    let present = feed::scan_traced(store, from, to, &mut acc, &mut Quiet, &mut trail)?;
+    let (table, _, ids) = acc.finish_all(&present, true);
+    Ok(Run {
+        from,
+        to,
+        table,
+        ids,
+        trail,
+    })
+}
+
+/// The columns before the indexes: identity, time, what the meter is on.
+const HEAD: [&str; 6] = [
+    "meter_id",
+    "period_start",
+    "period_end",
+    "local_date",
+    "contract",
+    "mode",
+];
+/// The class columns: the export's names.
+const CLASSES: [&str; 9] = [
+    "total_wh",
+    "hc_wh",
+    "hp_wh",
+    "blue_hc_wh",
+    "blue_hp_wh",
+    "white_hc_wh",
+    "white_hp_wh",
+    "red_hc_wh",
+    "red_hp_wh",
+];
+/// The quality columns.
+const QUALITY: [&str; 6] = [
+    "records",
+    "coverage",
+    "max_gap_s",
+    "first_record",
+    "last_record",
+    "flags",
+];
+
+/// The name of index `k`'s column: `east_wh`, `easf01_wh`…
+pub fn index_column(k: usize) -> String {
+    format!("{}_wh", ENERGY_LABELS[k].to_ascii_lowercase())
+}
+
+fn time_type() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+/// The one schema of every periods file (see the module doc).
+pub fn schema() -> SchemaRef {
+    let mut fields = vec![
+        Field::new("meter_id", DataType::Utf8, true),
+        Field::new("period_start", time_type(), false),
+        Field::new("period_end", time_type(), false),
+        Field::new("local_date", DataType::Date32, false),
+        Field::new("contract", DataType::Utf8, true),
+        Field::new("mode", DataType::Utf8, true),
+    ];
+    fields.extend(
+        CLASSES
+            .iter()
+            .map(|n| Field::new(*n, DataType::Int64, true)),
+    );
+    fields.extend((0..N_ENERGY).map(|k| Field::new(index_column(k), DataType::Int64, true)));
+    fields.extend([
+        Field::new("records", DataType::Int64, true),
+        Field::new("coverage", DataType::Float64, true),
+        Field::new("max_gap_s", DataType::Int64, true),
+        Field::new("first_record", time_type(), true),
+        Field::new("last_record", time_type(), true),
+        Field::new("flags", DataType::Utf8, false),
+    ]);
+    debug_assert_eq!(
+        fields.len(),
+        HEAD.len() + CLASSES.len() + N_ENERGY + QUALITY.len()
+    );
+    Arc::new(Schema::new(fields))
+}
+
+/// The name of a contract as the periods dataset writes it: the registry's name of the
+/// calendar an NGTF/OPTARIF says, or the meter's own words (trimmed) when it says none the
+/// registry knows.
+pub fn contract_name(raw: &str) -> Option<String> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return None;
+    }
+    Some(match Calendar::of(t) {
+        Some(c) => c.display_name().to_owned(),
+        None => t.to_owned(),
+    })
+}
+
+/// `standard` or `historique`: the mode of the indexes the row has values of, else of the
+/// labels of the data.
+fn mode_of(row: &Row, labels: &[usize]) -> Option<&'static str> {
+    let name = |m: Mode| match m {
+        Mode::Standard => "standard",
+        Mode::Historique => "historique",
+    };
+    let with_value = (0..N_ENERGY).find(|&k| row.wh[k].is_some());
+    with_value
+        .or_else(|| labels.first().copied())
+        .map(|k| name(energy_label(k).mode))
+}
+
+/// The local (Europe/Paris) date of an instant, as days since 1970-01-01.
+fn local_date32(t: i64) -> i32 {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
+    crate::store::local_day(t)
+        .map(|d| i32::try_from((d - epoch).num_days()).unwrap_or(0))
+        .unwrap_or(0)
+}
+
+/// The rows of `run` whose hour starts in `[from 00:00, to + 1 00:00)` local, as a record
+/// batch of [`schema`].
+pub fn to_batch(run: &Run, from: NaiveDate, to: NaiveDate) -> Result<RecordBatch, Error> {
+    let lo = super::periods::midnight(from)?;
+    let hi = super::periods::midnight(to.succ_opt().ok_or(Error::Calendar(to))?)?;
+    let t = &run.table;
+    let picked: Vec<usize> = (0..t.rows.len())
+        .filter(|&i| t.rows[i].start >= lo && t.rows[i].start < hi)
+        .collect();
+    let n = picked.len();
+    let time = || TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC");
+    let (mut meter, mut contract, mut mode) = (
+        StringBuilder::new(),
+        StringBuilder::new(),
+        StringBuilder::new(),
+    );
+    let (mut start, mut end, mut date) = (time(), time(), Date32Builder::with_capacity(n));
+    let mut classes: Vec<Int64Builder> = (0..CLASSES.len())
+        .map(|_| Int64Builder::with_capacity(n))
+        .collect();
+    let mut index: Vec<Int64Builder> = (0..N_ENERGY)
+        .map(|_| Int64Builder::with_capacity(n))
+        .collect();
+    let (mut records, mut coverage, mut gap) = (
+        Int64Builder::with_capacity(n),
+        Float64Builder::with_capacity(n),
+        Int64Builder::with_capacity(n),
+    );
+    let (mut first, mut last, mut flags) = (time(), time(), StringBuilder::new());
+    let tempo = t.tempo();
+    for &i in &picked {
+        let r = &t.rows[i];
+        let id = run.ids.get(i).cloned().unwrap_or_default();
+        meter.append_option((!id.meter.is_empty()).then_some(id.meter.as_str()));
+        contract.append_option(contract_name(&id.contract));
+        mode.append_option(mode_of(r, &t.labels));
+        start.append_value(r.start * 1_000_000);
+        end.append_value(r.end * 1_000_000);
+        date.append_value(local_date32(r.start));
+        let measured = r.wh.iter().any(Option::is_some);
+        let mut class_values = vec![t.total(r), t.hc(r), t.hp(r)];
+        for c in Colour::ALL {
+            for kind in [Rate::Hc, Rate::Hp] {
+                let v = t.tempo_wh(r, c, kind).or(measured.then_some(0));
+                class_values.push(v.filter(|_| tempo));
+            }
+        }
+        for (b, v) in classes.iter_mut().zip(class_values) {
+            b.append_option(v);
+        }
+        for (k, b) in index.iter_mut().enumerate() {
+            b.append_option(r.wh[k]);
+        }
+        records.append_option(r.records.and_then(|x| i64::try_from(x).ok()));
+        coverage.append_option(r.coverage);
+        gap.append_option(r.max_gap_s);
+        first.append_option(r.first_record.map(|x| x * 1_000_000));
+        last.append_option(r.last_record.map(|x| x * 1_000_000));
+        flags.append_value(r.flags.names());
+    }
+    let mut columns: Vec<ArrayRef> = vec![
+        Arc::new(meter.finish()),
+        Arc::new(start.finish()),
+        Arc::new(end.finish()),
+        Arc::new(date.finish()),
+        Arc::new(contract.finish()),
+        Arc::new(mode.finish()),
+    ];
+    columns.extend(classes.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+    columns.extend(index.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+    columns.extend([
+        Arc::new(records.finish()) as ArrayRef,
+        Arc::new(coverage.finish()),
+        Arc::new(gap.finish()),
+        Arc::new(first.finish()),
+        Arc::new(last.finish()),
+        Arc::new(flags.finish()),
+    ]);
+    RecordBatch::try_new(schema(), columns).map_err(|e| Error::Output(std::io::Error::other(e)))
+}
+
+/// An hour read back from a periods file: its row (per-index Wh, quality) and identity.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hour {
+    /// The local date of the hour.
+    pub day: NaiveDate,
+    /// The row, as the export made it.
+    pub row: Row,
+    /// The meter and contract (as the file names it).
+    pub id: Identity,
+}
+
+/// Why a batch is not one of [`schema`].
+#[derive(Debug, thiserror::Error)]
+#[error("not a periods batch: {0}")]
+pub struct SchemaError(String);
+
+/// The hours of a batch of [`schema`].
+pub fn from_batch(batch: &RecordBatch) -> Result<Vec<Hour>, SchemaError> {
+    let want = schema();
+    if batch.schema().fields().len() != want.fields().len() {
+        return Err(SchemaError(format!(
+            "{} columns, expected {}",
+            batch.schema().fields().len(),
+            want.fields().len()
+        )));
+    }
+    for (a, b) in batch.schema().fields().iter().zip(want.fields()) {
+        if a.name() != b.name() || a.data_type() != b.data_type() {
+            return Err(SchemaError(format!(
+                "column {} {:?}, expected {} {:?}",
+                a.name(),
+                a.data_type(),
+                b.name(),
+                b.data_type()
+            )));
+        }
+    }
+    let col = |name: &str| {
+        batch
+            .column_by_name(name)
+            .expect("checked against the schema")
+    };
+    let text = |name: &str| col(name).as_string::<i32>().clone();
+    let int = |name: &str| col(name).as_primitive::<Int64Type>().clone();
+    let ts = |name: &str| col(name).as_primitive::<TimestampMicrosecondType>().clone();
+    let (meter, contract) = (text("meter_id"), text("contract"));
+    let dates = col("local_date")
+        .as_primitive::<arrow_array::types::Date32Type>()
+        .clone();
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
+    let (start, end, first, last) = (
+        ts("period_start"),
+        ts("period_end"),
+        ts("first_record"),
+        ts("last_record"),
+    );
+    let index: Vec<_> = (0..N_ENERGY).map(|k| int(&index_column(k))).collect();
+    let (records, gap) = (int("records"), int("max_gap_s"));
+    let coverage = col("coverage").as_primitive::<Float64Type>().clone();
+    let flags = text("flags");
+    let opt_i =
+        |a: &arrow_array::PrimitiveArray<Int64Type>, i: usize| (!a.is_null(i)).then(|| a.value(i));
+    let opt_t = |a: &arrow_array::PrimitiveArray<TimestampMicrosecondType>, i: usize| {
+        (!a.is_null(i)).then(|| a.value(i).div_euclid(1_000_000))
+    };
+    use arrow_array::Array;
+    let mut out = Vec::with_capacity(batch.num_rows());
+    for i in 0..batch.num_rows() {
+        let wh = std::array::from_fn(|k| opt_i(&index[k], i));
+        let row = Row {
+            start: start.value(i).div_euclid(1_000_000),
+            end: end.value(i).div_euclid(1_000_000),
+            wh,
+            records: opt_i(&records, i).and_then(|x| u64::try_from(x).ok()),
+            coverage: (!coverage.is_null(i)).then(|| coverage.value(i)),
+            max_gap_s: opt_i(&gap, i),
+            first_record: opt_t(&first, i),
+            last_record: opt_t(&last, i),
+            flags: Flags::from_names(flags.value(i))
+                .ok_or_else(|| SchemaError(format!("unknown flag in {:?}", flags.value(i))))?,
+        };
+        let text_at = |a: &arrow_array::StringArray| {
+            if a.is_valid(i) {
+                a.value(i).to_owned()
+            } else {
+                String::new()
+            }
+        };
+        let id = Identity {
+            meter: text_at(&meter),
+            contract: text_at(&contract),
+        };
+        let day = epoch
+            .checked_add_signed(chrono::Duration::days(i64::from(dates.value(i))))
+            .ok_or_else(|| SchemaError(format!("a local date out of range in row {i}")))?;
+        out.push(Hour { day, row, id });
+    }
+    Ok(out)
+}
+
+/// The columns [`rows_of`] reads (the hours' numbers and the days' contract).
+pub(crate) const ROW_COLUMNS: &[&str] = &[
+    "period_start",
+    "period_end",
+    "local_date",
+    "contract",
+    "east_wh",
+    "easf01_wh",
+    "easf02_wh",
+    "easf03_wh",
+    "easf04_wh",
+    "easf05_wh",
+    "easf06_wh",
+    "easf07_wh",
+    "easf08_wh",
+    "easf09_wh",
+    "easf10_wh",
+    "easd01_wh",
+    "easd02_wh",
+    "easd03_wh",
+    "easd04_wh",
+    "eait_wh",
+    "base_wh",
+    "hchc_wh",
+    "hchp_wh",
+    "ejphn_wh",
+    "ejphpm_wh",
+    "bbrhcjb_wh",
+    "bbrhpjb_wh",
+    "bbrhcjw_wh",
+    "bbrhpjw_wh",
+    "bbrhcjr_wh",
+    "bbrhpjr_wh",
+    "records",
+    "coverage",
+    "max_gap_s",
+    "first_record",
+    "last_record",
+    "flags",
+];
+
+/// The last contract name each day's hours give.
+pub(crate) type Contracts = std::collections::BTreeMap<NaiveDate, String>;
+
+/// The hours of a batch of [`ROW_COLUMNS`] (a month file read for an export), appended to
+/// `rows` and their local dates to `dates` (a year's hours are moved once, not copied per
+/// step), and the last contract name each day's hours give. `None` for a batch that is not
+/// one (then nothing is appended).
+pub(crate) fn rows_of(
+    batch: &RecordBatch,
+    rows: &mut Vec<Row>,
+    dates: &mut Vec<NaiveDate>,
+) -> Option<Contracts> {
+    use arrow_array::Array;
+    let col = |name: &str| batch.column_by_name(name);
+    let int = |name: &str| col(name).and_then(|c| c.as_primitive_opt::<Int64Type>());
+    let ts = |name: &str| col(name).and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>());
+    let (start, end, first, last) = (
+        ts("period_start")?,
+        ts("period_end")?,
+        ts("first_record")?,
+        ts("last_record")?,
+    );
+    let day_col = col("local_date")?.as_primitive_opt::<arrow_array::types::Date32Type>()?;
+    let contract = col("contract")?.as_string_opt::<i32>()?;
+    let flags = col("flags")?.as_string_opt::<i32>()?;
+    let coverage = col("coverage")?.as_primitive_opt::<Float64Type>()?;
+    let (records, gap) = (int("records")?, int("max_gap_s")?);
+    let index: Vec<_> = (0..N_ENERGY)
+        .map(|k| int(&index_column(k)))
+        .collect::<Option<_>>()?;
+    // Which indexes have a value at all in this batch: the others are skipped row by row.
+    let present: Vec<usize> = (0..N_ENERGY)
+        .filter(|&k| index[k].null_count() < index[k].len())
+        .collect();
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
+    let mut contracts = Contracts::new();
+    let mut day_of = (i32::MIN, epoch);
+    let opt =
+        |a: &arrow_array::PrimitiveArray<Int64Type>, i: usize| a.is_valid(i).then(|| a.value(i));
+    let opt_t = |a: &arrow_array::PrimitiveArray<TimestampMicrosecondType>, i: usize| {
+        a.is_valid(i).then(|| a.value(i).div_euclid(1_000_000))
+    };
+    let (n_rows, n_dates) = (rows.len(), dates.len());
+    rows.reserve(batch.num_rows());
+    dates.reserve(batch.num_rows());
+    for i in 0..batch.num_rows() {
+        let d = day_col.value(i);
+        if d != day_of.0 {
+            let Some(day) = epoch.checked_add_signed(chrono::Duration::days(i64::from(d))) else {
+                rows.truncate(n_rows);
+                dates.truncate(n_dates);
+                return None;
+            };
+            day_of = (d, day);
+        }
+        let day = day_of.1;
+        let mut wh = [None; N_ENERGY];
+        for &k in &present {
+            wh[k] = opt(index[k], i);
+        }
+        if contract.is_valid(i) && !contract.value(i).is_empty() {
+            let c = contract.value(i);
+            // One allocation a day, not one an hour.
+            if contracts.get(&day).map(String::as_str) != Some(c) {
+                contracts.insert(day, c.to_owned());
+            }
+        }
+        let Some(flags) = Flags::from_names(flags.value(i)) else {
+            rows.truncate(n_rows);
+            dates.truncate(n_dates);
+            return None;
+        };
+        dates.push(day);
+        rows.push(Row {
+            start: start.value(i).div_euclid(1_000_000),
+            end: end.value(i).div_euclid(1_000_000),
+            wh,
+            records: opt(records, i).and_then(|x| u64::try_from(x).ok()),
+            coverage: coverage.is_valid(i).then(|| coverage.value(i)),
+            max_gap_s: opt(gap, i),
+            first_record: opt_t(first, i),
+            last_record: opt_t(last, i),
+            flags,
+        });
+    }
+    Some(contracts)
+}
+
+/// Sums consecutive hour rows into the periods between `bounds` (each made of whole hours
+/// the rows cover), exactly as an export of those periods computes them: Wh summed (a
+/// period none of whose hours is measured has none; in one that is, a label an hour lacks
+/// counts 0), records and covered seconds summed, flags joined, the longest gap the longest
+/// of the hours' and of the stretches between the last record of an hour and the first of
+/// the next hour with records (clipped to the period).
+pub fn aggregate(hours: &[Row], bounds: &[i64], labels: &[usize]) -> Vec<Row> {
+    let mut out = Vec::with_capacity(bounds.len().saturating_sub(1));
+    let mut i = 0;
+    for w in bounds.windows(2) {
+        let (ps, pe) = (w[0], w[1]);
+        while i < hours.len() && hours[i].start < ps {
+            i += 1;
+        }
+        let j = i + hours[i..].partition_point(|h| h.start < pe);
+        let part = &hours[i..j];
+        i = j;
+        let measured = part.iter().any(|h| h.wh.iter().any(Option::is_some));
+        let mut wh = [None; N_ENERGY];
+        if measured {
+            for &k in labels {
+                wh[k] = Some(
+                    part.iter()
+                        .filter(|h| h.wh.iter().any(Option::is_some))
+                        .map(|h| h.wh[k].unwrap_or(0))
+                        .sum(),
+                );
+            }
+        }
+        let quality = part.iter().all(|h| h.records.is_some()) && !part.is_empty();
+        let mut flags = Flags::default();
+        let (mut records, mut covered, mut gap) = (0u64, 0i64, 0i64);
+        let (mut first, mut last) = (None, None::<i64>);
+        for h in part {
+            flags.insert(h.flags);
+            records += h.records.unwrap_or(0);
+            covered += h
+                .coverage
+                .map_or(0, |c| (c * (h.end - h.start) as f64).round() as i64);
+            gap = gap.max(h.max_gap_s.unwrap_or(0));
+            if let Some(f) = h.first_record {
+                gap = gap.max(f - last.unwrap_or(ps));
+                first.get_or_insert(f);
+                last = h.last_record.or(Some(f));
+            }
+        }
+        gap = gap.max(pe - last.unwrap_or(ps));
+        out.push(Row {
+            start: ps,
+            end: pe,
+            wh,
+            records: quality.then_some(records),
+            coverage: quality.then(|| covered as f64 / (pe - ps) as f64),
+            max_gap_s: quality.then_some(gap),
+            first_record: first.filter(|_| quality),
+            last_record: last.filter(|_| quality),
+            flags,
+        });
+    }
+    out
+}
+
+/// The names the pairs `(NTARF, LTARF)` of `tariffs` give, for a file's metadata.
+pub fn tariff_names(tariffs: &Tariffs) -> Vec<(u8, String)> {
+    (1..=10u8)
+        .filter_map(|n| tariffs.name(n).map(|l| (n, l.to_owned())))
+        .collect()
+}
+
+/// The year and month of a day, `YYYY-MM`.
+pub fn month_of(day: NaiveDate) -> (i32, u32) {
+    (day.year(), day.month())
+}
+
+// ---- Keeping the dataset on disk ----
+
+/// The version of the footer text of a periods month file (key
+/// [`crate::store::periods::META_KEY`]).
+pub const META_FORMAT: u64 = 1;
+
+/// A file a run of hours was computed from, as the catalog saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Source {
+    day: NaiveDate,
+    name: String,
+    len: u64,
+    mtime_ns: i128,
+}
+
+/// What a run of hours was computed from ([`compute`] over `[from, to]`), so that its hours
+/// are used only while that still holds: every day with files in `[first, last]` (the
+/// days read before, in and after the range), with the name, length and modification time
+/// of each file. When the records read after the range were fewer than an export reads
+/// (`open_end`: the data ended), a day added after `last` changes the last hours; when the
+/// days read before were every day before (`open_start`), so does a day added before
+/// `first`. When they were as many, the last day's CSV files may have grown since (rows
+/// appended after the ones read).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Basis {
+    first: NaiveDate,
+    last: NaiveDate,
+    open_start: bool,
+    open_end: bool,
+    files: Vec<Source>,
+    /// The `(NTARF, LTARF)` names the run learned.
+    tariffs: Vec<(u8, String)>,
+}
+
+impl Basis {
+    fn of(run: &Run, store: &Catalog) -> Basis {
+        let first = run.trail.first.map_or(run.from, |f| f.min(run.from));
+        let last = run.trail.last.map_or(run.to, |l| l.max(run.to));
+        let files = store
+            .days(first, last)
+            .flat_map(|(day, f)| {
+                f.files().map(move |e| Source {
+                    day,
+                    name: file_name(&e.path),
+                    len: e.len,
+                    mtime_ns: e.mtime_ns,
+                })
+            })
+            .collect();
+        Basis {
+            first,
+            last,
+            open_start: run.trail.back_all,
+            open_end: !run.trail.ahead_complete(),
+            files,
+            tariffs: tariff_names(&run.table.tariffs),
+        }
+    }
+
+    /// Whether the days it was computed from are still as they were in `store`.
+    fn holds(&self, store: &Catalog) -> bool {
+        if self.open_start && store.before(self.first).next().is_some() {
+            return false;
+        }
+        if self.open_end && store.after(self.last).next().is_some() {
+            return false;
+        }
+        let mut want = self.files.iter().peekable();
+        for (day, f) in store.days(self.first, self.last) {
+            let grown_ok = day == self.last && !self.open_end && f.parquet.is_none();
+            let mut n = 0;
+            for e in f.files() {
+                let Some(w) = want.next_if(|w| w.day == day) else {
+                    return false;
+                };
+                n += 1;
+                let same = w.name == file_name(&e.path)
+                    && if grown_ok {
+                        e.len >= w.len
+                    } else {
+                        e.len == w.len && e.mtime_ns == w.mtime_ns
+                    };
+                if !same {
+                    return false;
+                }
+            }
+            if n == 0 {
+                return false;
+            }
+        }
+        want.next().is_none()
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        json!({
+            "first": self.first.to_string(),
+            "last": self.last.to_string(),
+            "open_start": self.open_start,
+            "open_end": self.open_end,
+            "files": self.files.iter().map(|f| json!([
+                f.day.to_string(), f.name, f.len, f.mtime_ns.to_string()
+            ])).collect::<Vec<_>>(),
+            "tariffs": self.tariffs.iter().map(|(n, l)| json!([n, l])).collect::<Vec<_>>(),
+        })
+    }
+
+    fn from_json(v: &serde_json::Value) -> Option<Basis> {
+        let day = |x: &serde_json::Value| x.as_str()?.parse::<NaiveDate>().ok();
+        let files = v["files"]
+            .as_array()?
+            .iter()
+            .map(|f| {
+                Some(Source {
+                    day: day(&f[0])?,
+                    name: f[1].as_str()?.to_owned(),
+                    len: f[2].as_u64()?,
+                    mtime_ns: f[3].as_str()?.parse().ok()?,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let tariffs = v["tariffs"]
+            .as_array()?
+            .iter()
+            .map(|t| {
+                Some((
+                    u8::try_from(t[0].as_u64()?).ok()?,
+                    t[1].as_str()?.to_owned(),
+                ))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Basis {
+            first: day(&v["first"])?,
+            last: day(&v["last"])?,
+            open_start: v["open_start"].as_bool()?,
+            open_end: v["open_end"].as_bool()?,
+            files,
+            tariffs,
+        })
+    }
+}
+
+fn file_name(p: &std::path::Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// A day of a month file: the run its hours come from, the energy labels of its files, and
+/// its day summary (the export's summary of a day), which holds while the run does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DayEntry {
+    /// The day.
+    pub day: NaiveDate,
+    run: usize,
+    /// Positions in [`ENERGY_LABELS`] of the indexes its files have.
+    pub labels: Vec<usize>,
+    summary: Option<String>,
+}
+
+/// The footer text of a month file: its days and the runs they come from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MonthMeta {
+    /// The days, in order.
+    pub days: Vec<DayEntry>,
+    runs: Vec<Basis>,
+}
+
+impl MonthMeta {
+    /// The text kept in the file's footer.
+    pub fn to_text(&self) -> String {
+        serde_json::json!({
+            "format": META_FORMAT,
+            "days": self.days.iter().map(|d| serde_json::json!({
+                "day": d.day.to_string(),
+                "run": d.run,
+                "labels": d.labels.iter().map(|&k| ENERGY_LABELS[k]).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "runs": self.runs.iter().map(Basis::to_json).collect::<Vec<_>>(),
+        })
+        .to_string()
+    }
+
+    /// The footer text read back; `None` for one that is not ours (or of another format).
+    pub fn from_text(text: &str) -> Option<MonthMeta> {
+        let v: serde_json::Value = serde_json::from_str(text).ok()?;
+        if v["format"].as_u64()? != META_FORMAT {
+            return None;
+        }
+        let runs = v["runs"]
+            .as_array()?
+            .iter()
+            .map(Basis::from_json)
+            .collect::<Option<Vec<_>>>()?;
+        let days = v["days"]
+            .as_array()?
+            .iter()
+            .map(|d| {
+                let labels = d["labels"]
+                    .as_array()?
+                    .iter()
+                    .map(|l| crate::tic::labels::energy_position(l.as_str()?))
+                    .collect::<Option<Vec<_>>>()?;
+                let run = usize::try_from(d["run"].as_u64()?).ok()?;
+                (run < runs.len()).then_some(())?;
+                Some(DayEntry {
+                    day: d["day"].as_str()?.parse().ok()?,
+                    run,
+                    labels,
+                    summary: None,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(MonthMeta { days, runs })
+    }
+
+    /// The day summaries, kept apart in the file (read only when asked for): a JSON object
+    /// of day to text.
+    pub fn summaries_text(&self) -> String {
+        let map: serde_json::Map<String, serde_json::Value> = self
+            .days
+            .iter()
+            .filter_map(|d| Some((d.day.to_string(), d.summary.clone()?.into())))
+            .collect();
+        serde_json::Value::Object(map).to_string()
+    }
+
+    /// Puts back the day summaries of [`MonthMeta::summaries_text`].
+    pub fn with_summaries(mut self, text: &str) -> MonthMeta {
+        if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(text) {
+            for d in &mut self.days {
+                d.summary = map
+                    .get(&d.day.to_string())
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned);
+            }
+        }
+        self
+    }
+
+    /// Whether each run's days still hold for `store` (in the order of the runs; [`holds`]
+    /// for many days at once).
+    ///
+    /// [`holds`]: MonthMeta::holds
+    pub fn runs_hold(&self, store: &Catalog) -> Vec<bool> {
+        self.runs.iter().map(|r| r.holds(store)).collect()
+    }
+
+    /// Whether the hours of `day` hold, given [`MonthMeta::runs_hold`].
+    pub fn holds_given(&self, day: NaiveDate, runs: &[bool]) -> bool {
+        self.days
+            .iter()
+            .find(|d| d.day == day)
+            .is_some_and(|d| runs.get(d.run).copied().unwrap_or(false))
+    }
+
+    /// Whether the hours of `day` are there and still hold for `store`.
+    pub fn holds(&self, day: NaiveDate, store: &Catalog) -> bool {
+        self.days
+            .iter()
+            .find(|d| d.day == day)
+            .is_some_and(|d| self.runs[d.run].holds(store))
+    }
+
+    /// The day summary of `day`, while its hours hold for `store`.
+    pub(crate) fn summary(&self, day: NaiveDate, store: &Catalog) -> Option<DaySummary> {
+        let e = self.days.iter().find(|d| d.day == day)?;
+        if !self.runs[e.run].holds(store) {
+            return None;
+        }
+        DaySummary::from_text(e.summary.as_deref()?)
+    }
+
+    /// The `(NTARF, LTARF)` names the run of `day` learned.
+    pub fn tariffs(&self, day: NaiveDate) -> &[(u8, String)] {
+        self.days
+            .iter()
+            .find(|d| d.day == day)
+            .map_or(&[], |d| &self.runs[d.run].tariffs)
+    }
+}
+
+/// What [`refresh`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Refreshed {
+    /// Days whose hours were computed.
+    pub days: usize,
+    /// Month files written.
+    pub months: usize,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// The rows of one day, cut from a batch of [`schema`] ordered by time.
+fn day_rows(batch: &RecordBatch, day: NaiveDate) -> Option<RecordBatch> {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
+    let want = i32::try_from((day - epoch).num_days()).ok()?;
+    let dates = batch
+        .column_by_name("local_date")?
+        .as_primitive::<arrow_array::types::Date32Type>();
+    let start = dates.values().iter().position(|&d| d == want)?;
+    let n = dates.values()[start..]
+        .iter()
+        .take_while(|&&d| d == want)
+        .count();
+    Some(batch.slice(start, n))
+}
+
+/// Brings the periods dataset of `dir` up to date through the closed day `through`: every
+/// day from the first recorded one to `through` (or the last recorded, if earlier) whose
+/// hours are missing, or were computed from days that have changed since, is computed again
+/// ([`compute`], in runs of consecutive days within a month), and each month touched is
+/// written again whole ([`crate::store::periods::write`]); a month file left with no day is
+/// removed. The days after `through` (the day being recorded) are never written.
+pub fn refresh(
+    fs: &dyn crate::store::fs::Fs,
+    dir: &std::path::Path,
+    through: NaiveDate,
+    cancel: Option<&std::sync::atomic::AtomicBool>,
+) -> Result<Refreshed, RefreshError> {
+    use crate::store::periods;
+    let store = Catalog::open(dir)?;
+    let mut out = Refreshed::default();
+    let (Some(first), Some(last)) = (store.first_day(), store.last_day()) else {
+        return Ok(out);
+    };
+    let last = last.min(through);
+    let schema = schema();
+    // The month files there are, with their rows and what they were computed from.
+    let mut months: std::collections::BTreeMap<(i32, u32), (Option<RecordBatch>, MonthMeta)> =
+        std::collections::BTreeMap::new();
+    for (y, m, path) in periods::months(dir)? {
+        let read = periods::read(&path, &schema)?;
+        let (batch, meta) = match read {
+            Some(f) => {
+                let meta = f
+                    .meta
+                    .as_deref()
+                    .and_then(MonthMeta::from_text)
+                    .map(|m| m.with_summaries(&f.extra().unwrap_or_default()));
+                let batch = arrow_select::concat::concat_batches(&schema, &f.batches).ok();
+                match (batch, meta) {
+                    (Some(b), Some(m)) => (Some(b), m),
+                    // Not ours, or of another format: every day computed again.
+                    _ => (None, MonthMeta::default()),
+                }
+            }
+            None => (None, MonthMeta::default()),
+        };
+        months.insert((y, m), (batch, meta));
+    }
+    // The stale days, in stretches that stay within a month.
+    let mut stretches: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+    let mut day = first;
+    while day <= last {
+        let fresh = months
+            .get(&month_of(day))
+            .is_some_and(|(b, m)| b.is_some() && m.holds(day, &store));
+        if !fresh {
+            match stretches.last_mut() {
+                Some((_, b)) if b.succ_opt() == Some(day) && month_of(*b) == month_of(day) => {
+                    *b = day
+                }
+                _ => stretches.push((day, day)),
+            }
+        }
+        day = match day.succ_opt() {
+            Some(d) => d,
+            None => break,
+        };
+    }
+    // Compute them, and put their hours in their month.
+    let mut touched = std::collections::BTreeSet::new();
+    let mut new_rows: std::collections::BTreeMap<NaiveDate, RecordBatch> = Default::default();
+    let mut new_days: std::collections::BTreeMap<NaiveDate, (Basis, Vec<usize>, Option<String>)> =
+        Default::default();
+    for (a, b) in stretches {
+        if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
+            // What is computed so far is written; the rest at the next call.
+            break;
+        }
+        let run = compute(&store, a, b)?;
+        let basis = Basis::of(&run, &store);
+        let batch = to_batch(&run, a, b)?;
+        let mut d = a;
+        while d <= b {
+            let labels = run
+                .trail
+                .labels
+                .iter()
+                .find(|(x, _)| *x == d)
+                .map(|(_, l)| l.clone())
+                .unwrap_or_default();
+            if let Some(rows) = day_rows(&batch, d) {
+                new_rows.insert(d, rows);
+            }
+            // The day's summary, kept with its hours (the archive's footer no longer holds
+            // it): what the cost engine and a long-way export read of a closed day.
+            let summary = match store.day(d) {
+                Some(files) => Some(feed::build_day(d, files, Vec::new())?.to_text()),
+                None => None,
+            };
+            new_days.insert(d, (basis.clone(), labels, summary));
+            touched.insert(month_of(d));
+            out.days += 1;
+            d = match d.succ_opt() {
+                Some(x) => x,
+                None => break,
+            };
+        }
+    }
+    // Months with days no longer in [first, last] (data removed): rewritten too.
+    for (key, (_, meta)) in &months {
+        if meta.days.iter().any(|d| d.day < first || d.day > last) {
+            touched.insert(*key);
+        }
+    }
+    for key in touched {
+        let (old_batch, old_meta) = months.remove(&key).unwrap_or((None, MonthMeta::default()));
+        let mut meta = MonthMeta::default();
+        let mut parts: Vec<RecordBatch> = Vec::new();
+        let (y, m) = key;
+        let mut d = NaiveDate::from_ymd_opt(y, m, 1).ok_or(Error::Calendar(first))?;
+        while month_of(d) == key {
+            if d >= first && d <= last {
+                if let Some((basis, labels, summary)) = new_days.remove(&d) {
+                    let run = match meta.runs.iter().position(|r| *r == basis) {
+                        Some(i) => i,
+                        None => {
+                            meta.runs.push(basis);
+                            meta.runs.len() - 1
+                        }
+                    };
+                    meta.days.push(DayEntry {
+                        day: d,
+                        run,
+                        labels,
+                        summary,
+                    });
+                    if let Some(rows) = new_rows.remove(&d) {
+                        parts.push(rows);
+                    }
+                } else if let (Some(e), Some(b)) =
+                    (old_meta.days.iter().find(|e| e.day == d), &old_batch)
+                {
+                    let basis = old_meta.runs[e.run].clone();
+                    let run = match meta.runs.iter().position(|r| *r == basis) {
+                        Some(i) => i,
+                        None => {
+                            meta.runs.push(basis);
+                            meta.runs.len() - 1
+                        }
+                    };
+                    meta.days.push(DayEntry {
+                        day: d,
+                        run,
+                        labels: e.labels.clone(),
+                        summary: e.summary.clone(),
+                    });
+                    if let Some(rows) = day_rows(b, d) {
+                        parts.push(rows);
+                    }
+                }
+            }
+            d = match d.succ_opt() {
+                Some(x) => x,
+                None => break,
+            };
+        }
+        if meta.days.is_empty() {
+            periods::remove(fs, dir, key)?;
+            continue;
+        }
+        let batch = arrow_select::concat::concat_batches(&schema, &parts)
+            .map_err(|e| Error::Output(std::io::Error::other(e)))?;
+        out.bytes += periods::write(
+            fs,
+            dir,
+            key,
+            &batch,
+            &meta.to_text(),
+            &meta.summaries_text(),
+        )?;
+        out.months += 1;
+    }
+    Ok(out)
+}
+
+/// The day summaries kept in the periods dataset's month files, read once a month for a run
+/// of [`super::feed`] (an archived day's footer no longer holds its summary).
+#[derive(Default)]
+pub(crate) struct KeptSummaries {
+    months: std::collections::HashMap<(i32, u32), Option<MonthMeta>>,
+}
+
+impl KeptSummaries {
+    /// The summary of `day` kept with its hours, while they hold for `store`.
+    pub(crate) fn get(&mut self, store: &Catalog, day: NaiveDate) -> Option<DaySummary> {
+        let (y, m) = month_of(day);
+        let meta = self.months.entry((y, m)).or_insert_with(|| {
+            let path = crate::store::periods::month_path(store.dir(), y, m);
+            let file = crate::store::periods::read(&path, &schema()).ok()??;
+            let meta = MonthMeta::from_text(file.meta.as_deref()?)?;
+            Some(meta.with_summaries(&file.extra()?))
+        });
+        meta.as_ref()?.summary(day, store)
+    }
+}
+
+/// The periods dataset, kept up to date by the recorder's archive job as days close
+/// ([`crate::store::archive::Derive`]).
+pub struct PeriodsDataset;
+
+impl crate::store::archive::Derive for PeriodsDataset {
+    fn closed(
+        &self,
+        fs: &dyn crate::store::fs::Fs,
+        dir: &std::path::Path,
+        through: NaiveDate,
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Result<Option<String>, Box<dyn std::error::Error + Send + Sync>> {
+        let r = refresh(fs, dir, through, Some(cancel))?;
+        Ok((r.months > 0).then(|| {
+            format!(
+                "{} day(s) of hours computed, {} month file(s) written ({} bytes)",
+                r.days, r.months, r.bytes
+            )
+        }))
+    }
+}
+
+/// Why the periods dataset could not be brought up to date.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// Reading the days (or a month file) failed.
+    #[error(transparent)]
+    Read(#[from] crate::store::ReadError),
+    /// Computing the hours failed.
+    #[error(transparent)]
+    Export(#[from] Error),
+    /// Writing a month file failed.
+    #[error(transparent)]
+    Write(#[from] crate::store::StoreError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::reader::Reading as Record;
+
+    fn rec(t: i64, east: i64, hc: i64) -> Record {
+        let mut r = Record {
+            time: t,
+            meter: "041876097171".into(),
+            contract: "H PLEINE/CREUSE".into(),
+            ..Record::default()
+        };
+        r.energy[0] = Some(east);
+        r.energy[1] = Some(hc);
+        r.energy[2] = Some(east - hc);
+        r.power_va = Some(9000);
+        r
+    }
+
+    /// Random records (gaps of every length, glitches, days of 23 and 25 hours) fed once with
+    /// hour boundaries and once with longer periods: summing the hours gives the longer
+    /// periods exactly, quality columns included.
+    #[test]
+    fn hours_sum_to_the_longer_periods() {
+        // 2026-03-28 00:00 local (+01:00) to 2026-04-01, across the March DST day, and
+        // 2026-10-24 to 10-27 across October's.
+        for (seed, t0, days) in [
+            (1u64, 1_774_652_400i64, 4i64),
+            (2, 1_774_652_400, 4),
+            (3, 1_792_792_800, 4),
+            (4, 1_792_792_800, 4),
+            (5, 1_774_652_400, 4),
+        ] {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let (mut t, mut east, mut hc) = (t0 + rng.i64(0..3000), 1_000_000i64, 400_000i64);
+            let end = t0 + days * 86_400 + 3600 * 2;
+            let mut recs = Vec::new();
+            while t < end {
+                let step = rng.i64(0..5);
+                east += step;
+                if rng.bool() {
+                    hc += step;
+                }
+                let mut r = rec(t, east, hc);
+                match rng.u32(0..3000) {
+                    0 => r.energy[0] = Some(0),
+                    1 => r.energy[1] = Some(hc + 1_000_000),
+                    _ => {}
+                }
+                recs.push(r);
+                t += match rng.u32(0..500) {
+                    0 => rng.i64(300..20_000),
+                    _ => rng.i64(1..90),
+                };
+            }
+            let from = crate::store::local_day(t0).expect("day");
+            let to = from + chrono::Days::new(days as u64 - 1);
+            let present = [0, 1, 2];
+            let run = |period| {
+                let bounds = boundaries(period, from, to).expect("bounds");
+                let mut a = Accumulator::with_probes(bounds, Vec::new());
+                recs.iter().for_each(|r| a.feed(r));
+                a.finish(&present, true)
+            };
+            let hours = run(Period::Hour);
+            for period in [Period::Day, Period::Week, Period::Month, Period::Year] {
+                let want = run(period);
+                let bounds = boundaries(period, from, to).expect("bounds");
+                let got = aggregate(&hours.rows, &bounds, &present);
+                assert_eq!(got, want.rows, "seed {seed} {period:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn contract_names() {
+        for (raw, want) in [
+            ("H PLEINE/CREUSE ", Some("HC/HP")),
+            ("HC..", Some("HC/HP")),
+            ("TEMPO", Some("Tempo")),
+            ("BBR(", Some("Tempo")),
+            ("BASE", Some("Base")),
+            ("EJP.", Some("EJP")),
+            ("  ZEN Flex ", Some("ZEN Flex")),
+            ("", None),
+        ] {
+            assert_eq!(contract_name(raw).as_deref(), want, "{raw:?}");
+        }
+    }
+}

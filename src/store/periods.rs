@@ -1,0 +1,519 @@
+//! The periods dataset's files: `<data-dir>/periods/YYYY/YYYY-MM.parquet`, one a month, the
+//! folder holding nothing else. What a row says is the caller's (the export's
+//! [`crate::export::dataset`]): the store keeps its rows (one Arrow batch of the caller's
+//! schema) and two texts in the footer that it does not read, packed: what the rows were
+//! made from (key [`META_KEY`], read by every reader) and what else the caller keeps of the
+//! month's days (key [`EXTRA_KEY`], unpacked only when asked for: [`PeriodsMonth::extra`]).
+//!
+//! ## Durability
+//! A month file is rewritten whole: written aside in `.tic-rec-tmp/`, fsynced, renamed over
+//! `periods/YYYY/YYYY-MM.parquet` (its directories created first, each new one's parent
+//! fsynced), its directory fsynced. Readers see the old file or the new one, whole; a crash
+//! or a power cut at any point leaves one or the other (and maybe a temporary file that no
+//! reader reads and the next write of a month removes). Nothing else is kept in the folder,
+//! so every engine can be pointed at it while the recorder writes.
+//!
+//! ## Format
+//! zstd, chunk statistics, one row group, no copy of the Arrow schema (readers get it from
+//! the Parquet types: timestamps adjusted to UTC, dates, strings, Int64). A file is read
+//! whole (at most [`MAX_FILE`]); a garbled one is an error naming it, never other rows.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_writer::ArrowWriterOptions;
+use parquet::arrow::{ArrowWriter, ProjectionMask};
+use parquet::basic::Compression;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+
+use super::error::{DecodeError, ReadError, StoreError};
+use super::fs::{create_dirs, parent_of, Failed, Fs, Open};
+use super::layout::{parse_periods_name, periods_dir, periods_file, temp_dir};
+use super::packed;
+
+/// The footer key of the caller's text.
+pub const META_KEY: &str = "tic-rec.periods";
+/// The footer key of the caller's other text (the day summaries).
+pub const EXTRA_KEY: &str = "tic-rec.periods.days";
+/// A month file larger than this is not one of ours (a month of hours is well under 1 MB).
+pub const MAX_FILE: u64 = 64 << 20;
+
+/// The month file of `year`-`month` under `dir`: `<dir>/periods/YYYY/YYYY-MM.parquet`.
+pub fn month_path(dir: &Path, year: i32, month: u32) -> PathBuf {
+    periods_file(dir, year, month)
+}
+
+/// A month file, read.
+#[derive(Debug)]
+pub struct PeriodsMonth {
+    /// Its path.
+    pub path: PathBuf,
+    /// Its rows (the caller's schema).
+    pub batches: Vec<RecordBatch>,
+    /// The caller's text, unpacked.
+    pub meta: Option<String>,
+    /// The caller's other text, as stored (packed).
+    extra: Option<String>,
+}
+
+impl PeriodsMonth {
+    /// The caller's other text ([`EXTRA_KEY`]), unpacked; `None` when there is none or it
+    /// does not unpack.
+    pub fn extra(&self) -> Option<String> {
+        packed::unpack(self.extra.as_deref()?).map(|t| t.into_owned())
+    }
+}
+
+/// The month files under `dir`: `(year, month, path)`, in order. A missing `periods/` holds
+/// none; a file of another name is not one.
+pub fn months(dir: &Path) -> Result<Vec<(i32, u32, PathBuf)>, ReadError> {
+    let base = periods_dir(dir);
+    let err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ReadError::Dir { path, source }
+    };
+    let years = match std::fs::read_dir(&base) {
+        Ok(y) => y,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(err(&base)(e)),
+    };
+    let mut out = Vec::new();
+    for year in years {
+        let year = year.map_err(err(&base))?;
+        let ypath = year.path();
+        if !year.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let files = match std::fs::read_dir(&ypath) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(err(&ypath)(e)),
+        };
+        for f in files {
+            let f = f.map_err(err(&ypath))?;
+            let name = f.file_name();
+            let Some((y, m)) = name.to_str().and_then(parse_periods_name) else {
+                continue;
+            };
+            // Only where the store puts it.
+            if year.file_name().to_str() == Some(&format!("{y:04}")) {
+                out.push((y, m, f.path()));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Whether every value of the column `name` is null in the file, by its chunks' statistics
+/// (false where a chunk has none).
+fn all_null(meta: &parquet::file::metadata::ParquetMetaData, name: &str) -> bool {
+    let schema = meta.file_metadata().schema_descr();
+    let Some(i) = (0..schema.num_columns()).find(|&i| schema.column(i).name() == name) else {
+        return false;
+    };
+    meta.row_groups().iter().all(|g| {
+        g.column(i)
+            .statistics()
+            .and_then(|s| s.null_count_opt())
+            .is_some_and(|n| i64::try_from(n).is_ok_and(|n| n == g.num_rows()))
+    })
+}
+
+/// `batch` with the columns of `schema` named in `names`, in the schema's order: those it
+/// lacks (not decoded: all null) as null arrays.
+fn with_nulls(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+    names: &[&str],
+) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    let mut fields = Vec::with_capacity(names.len());
+    let mut columns = Vec::with_capacity(names.len());
+    for f in schema
+        .fields()
+        .iter()
+        .filter(|f| names.contains(&f.name().as_str()))
+    {
+        columns.push(match batch.column_by_name(f.name()) {
+            Some(c) => c.clone(),
+            None => arrow_array::new_null_array(f.data_type(), batch.num_rows()),
+        });
+        fields.push(f.clone());
+    }
+    RecordBatch::try_new(
+        std::sync::Arc::new(arrow_schema::Schema::new(fields)),
+        columns,
+    )
+}
+
+fn garbled(path: &Path, reason: impl std::fmt::Display) -> ReadError {
+    ReadError::Periods {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Reads the month file at `path` whole, its rows read as `schema` (whose types the file's
+/// must give). `Ok(None)` when there is none.
+pub fn read(path: &Path, schema: &SchemaRef) -> Result<Option<PeriodsMonth>, ReadError> {
+    read_only(path, schema, None)
+}
+
+/// [`read`], only the columns named in `columns` (when given): the batches hold those, in
+/// the schema's order. A column whose every value is null in the file (its chunks'
+/// statistics say so: a meter's file has no value for the other mode's indexes) is not
+/// decoded: it comes back as a null array, at no decoding cost.
+pub fn read_only(
+    path: &Path,
+    schema: &SchemaRef,
+    columns: Option<&[&str]>,
+) -> Result<Option<PeriodsMonth>, ReadError> {
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(ReadError::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let io = |source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let len = f.metadata().map_err(io)?.len();
+    if len > MAX_FILE {
+        return Err(garbled(
+            path,
+            format!("{len} bytes, more than a month file holds"),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    f.read_to_end(&mut bytes).map_err(io)?;
+    let data = bytes::Bytes::from(bytes);
+    // The decoder is guarded against panics on garbled input, as the archive's reader is.
+    let decoded = std::panic::catch_unwind(|| -> Result<_, (&'static str, DecodeError)> {
+        let footer = |e: parquet::errors::ParquetError| ("cannot decode its footer", e.into());
+        let options = ArrowReaderOptions::new().with_schema(schema.clone());
+        let mut b =
+            ParquetRecordBatchReaderBuilder::try_new_with_options(data, options).map_err(footer)?;
+        let mut nulls: Vec<&str> = Vec::new();
+        if let Some(names) = columns {
+            nulls = names
+                .iter()
+                .copied()
+                .filter(|n| all_null(b.metadata(), n))
+                .collect();
+            let decoded = names.iter().copied().filter(|n| !nulls.contains(n));
+            let mask = ProjectionMask::columns(b.parquet_schema(), decoded);
+            b = b.with_projection(mask);
+        }
+        let kv = |key: &str| {
+            b.metadata()
+                .file_metadata()
+                .key_value_metadata()
+                .and_then(|kv| kv.iter().find(|k| k.key == key))
+                .and_then(|k| k.value.clone())
+        };
+        let (meta, extra) = (kv(META_KEY), kv(EXTRA_KEY));
+        let batches = b
+            .build()
+            .map_err(footer)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ("cannot decode its rows", e.into()))?;
+        let batches = match columns {
+            Some(names) if !nulls.is_empty() => batches
+                .iter()
+                .map(|b| with_nulls(b, schema, names))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| ("cannot decode its rows", e.into()))?,
+            _ => batches,
+        };
+        Ok((batches, meta, extra))
+    });
+    let (batches, meta, extra) = match decoded {
+        Ok(Ok(v)) => v,
+        Ok(Err((what, source))) => {
+            return Err(ReadError::PeriodsUndecodable {
+                path: path.to_path_buf(),
+                what,
+                source,
+            })
+        }
+        Err(_) => return Err(garbled(path, "the decoder failed on its bytes")),
+    };
+    let meta = match meta {
+        Some(m) => Some(
+            packed::unpack(&m)
+                .ok_or_else(|| garbled(path, "its footer text does not unpack"))?
+                .into_owned(),
+        ),
+        None => None,
+    };
+    Ok(Some(PeriodsMonth {
+        path: path.to_path_buf(),
+        batches,
+        meta,
+        extra,
+    }))
+}
+
+fn failed(f: Failed) -> StoreError {
+    StoreError::Io {
+        op: f.op,
+        path: f.path,
+        source: f.source,
+    }
+}
+
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// Writes the month file of `year`-`month` under `dir`: `batch`'s rows, and `meta` and
+/// `extra` (packed) in its footer, durably (see the module docs). Returns its length.
+pub fn write(
+    fs: &dyn Fs,
+    dir: &Path,
+    (year, month): (i32, u32),
+    batch: &RecordBatch,
+    meta: &str,
+    extra: &str,
+) -> Result<u64, StoreError> {
+    let target = periods_file(dir, year, month);
+    let temps = temp_dir(dir);
+    create_dirs(fs, &temps).map_err(failed)?;
+    let temp = temps.join(format!(
+        ".{year:04}-{month:02}.parquet.tmp-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    let io = |op, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| StoreError::Io { op, path, source }
+    };
+    let mut bytes = Vec::new();
+    encode(&mut bytes, batch, meta, extra).map_err(|e| StoreError::Io {
+        op: "cannot encode",
+        path: target.clone(),
+        source: std::io::Error::other(e),
+    })?;
+    let written = (|| -> Result<(), StoreError> {
+        let mut f = fs
+            .open(&temp, Open::CreateNew)
+            .map_err(io("cannot create", &temp))?;
+        f.write_all(&bytes).map_err(io("cannot write", &temp))?;
+        f.sync_all().map_err(io("cannot fsync", &temp))?;
+        drop(f);
+        let target_dir = parent_of(&target).to_path_buf();
+        create_dirs(fs, &target_dir).map_err(failed)?;
+        fs.rename(&temp, &target)
+            .map_err(io("cannot rename to", &target))?;
+        fs.sync_dir(&target_dir)
+            .map_err(io("cannot fsync directory", &target_dir))
+    })();
+    if written.is_err() {
+        let _ = fs.remove_file(&temp);
+    }
+    written?;
+    Ok(bytes.len() as u64)
+}
+
+/// Removes the month file of `year`-`month` under `dir` (a month with no closed day left),
+/// durably. Nothing to do when there is none.
+pub fn remove(fs: &dyn Fs, dir: &Path, (year, month): (i32, u32)) -> Result<(), StoreError> {
+    let target = periods_file(dir, year, month);
+    match fs.remove_file(&target) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(StoreError::Io {
+                op: "cannot remove",
+                path: target,
+                source,
+            })
+        }
+    }
+    let d = parent_of(&target);
+    fs.sync_dir(d).map_err(|source| StoreError::Io {
+        op: "cannot fsync directory",
+        path: d.to_path_buf(),
+        source,
+    })
+}
+
+/// Removes the temporary files of month writes a crash left in `.tic-rec-tmp/` (the caller
+/// holds the directory's lock: no write runs). Best effort.
+pub fn remove_stale_temps(fs: &dyn Fs, dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(temp_dir(dir)) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let month_temp = name.len() > 9
+            && name.starts_with('.')
+            && name[1..]
+                .split_once(".parquet.tmp-")
+                .is_some_and(|(stem, _)| parse_periods_name(&format!("{stem}.parquet")).is_some());
+        if month_temp {
+            let _ = fs.remove_file(&e.path());
+        }
+    }
+}
+
+fn encode(out: &mut Vec<u8>, batch: &RecordBatch, meta: &str, extra: &str) -> Result<(), String> {
+    let props = WriterProperties::builder()
+        // Snappy: a month file is small, and zstd's per-column set-up would cost an export
+        // more than the bytes it saves (a year of month files decodes ~8x faster).
+        .set_compression(Compression::SNAPPY)
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_offset_index_disabled(true)
+        .set_max_row_group_row_count(Some(1 << 20))
+        .set_created_by(format!("tic-rec {}", env!("CARGO_PKG_VERSION")))
+        .set_key_value_metadata(Some(vec![
+            KeyValue::new(META_KEY.to_owned(), packed::pack(meta)),
+            KeyValue::new(EXTRA_KEY.to_owned(), packed::pack(extra)),
+        ]))
+        .build();
+    let options = ArrowWriterOptions::new()
+        .with_properties(props)
+        .with_skip_arrow_metadata(true);
+    let mut w = ArrowWriter::try_new_with_options(out, batch.schema(), options)
+        .map_err(|e| e.to_string())?;
+    w.write(batch).map_err(|e| e.to_string())?;
+    w.close().map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::fs::testing::{Op, Probe};
+    use std::sync::Arc;
+
+    fn batch() -> RecordBatch {
+        use arrow_array::{Int64Array, StringArray, TimestampMicrosecondArray};
+        use arrow_schema::{DataType, Field, Schema, TimeUnit};
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("meter_id", DataType::Utf8, true),
+            Field::new(
+                "period_start",
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                false,
+            ),
+            Field::new("total_wh", DataType::Int64, true),
+        ]));
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from(vec![Some("041876097171"); 3])),
+                Arc::new(
+                    TimestampMicrosecondArray::from(vec![0, 3_600_000_000, 7_200_000_000])
+                        .with_timezone("UTC"),
+                ),
+                Arc::new(Int64Array::from(vec![Some(12), None, Some(7)])),
+            ],
+        )
+        .expect("batch")
+    }
+
+    /// Columns asked for whose every value is null come back as null arrays of their type
+    /// (not decoded); the others as written, in the schema's order.
+    #[test]
+    fn all_null_columns_asked_for_come_back_null() {
+        use arrow_array::{Array, Int64Array};
+        use arrow_schema::{DataType, Field, Schema};
+        let d = tempfile::tempdir().expect("tempdir");
+        let b = batch();
+        let mut fields: Vec<_> = b.schema().fields().iter().cloned().collect();
+        fields.push(Arc::new(Field::new("hc_wh", DataType::Int64, true)));
+        let schema = Arc::new(Schema::new(fields));
+        let mut columns = b.columns().to_vec();
+        columns.push(Arc::new(Int64Array::from(vec![None::<i64>; 3])));
+        let b = RecordBatch::try_new(schema.clone(), columns).expect("batch");
+        write(&crate::store::fs::RealFs, d.path(), (2026, 3), &b, "m", "e").expect("write");
+        let path = d.path().join("periods/2026/2026-03.parquet");
+        let file = std::fs::read(&path).expect("bytes");
+        let meta = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(file))
+            .expect("footer")
+            .metadata()
+            .clone();
+        assert!(all_null(&meta, "hc_wh"));
+        assert!(!all_null(&meta, "total_wh"));
+        let m = read_only(&path, &schema, Some(&["hc_wh", "total_wh"]))
+            .expect("read")
+            .expect("there");
+        let got = &m.batches[0];
+        let names: Vec<_> = got
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(names, ["total_wh", "hc_wh"]);
+        assert_eq!(got.column(0).as_ref(), b.column(2).as_ref());
+        assert_eq!(got.column(1).data_type(), &DataType::Int64);
+        assert_eq!(got.column(1).null_count(), 3);
+    }
+
+    /// Written aside and renamed in: the periods folder never holds another file; read back
+    /// whole, with its text; the steps durable in order.
+    #[test]
+    fn a_month_is_written_aside_and_read_back() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let probe = Probe::new();
+        let b = batch();
+        let meta = "x".repeat(5000);
+        write(&probe, d.path(), (2026, 3), &b, &meta, "days").expect("write");
+        let log = probe.take_log();
+        let target = d.path().join("periods/2026/2026-03.parquet");
+        let temp = log
+            .iter()
+            .find_map(|op| match op {
+                Op::Open(p, Open::CreateNew) => Some(p.clone()),
+                _ => None,
+            })
+            .expect("a temporary file");
+        assert_eq!(temp.parent(), Some(d.path().join(".tic-rec-tmp").as_path()));
+        let steps = [
+            Op::Open(temp.clone(), Open::CreateNew),
+            Op::SyncAll(temp.clone()),
+            Op::Rename(temp.clone(), target.clone()),
+            Op::SyncDir(d.path().join("periods/2026")),
+        ];
+        let mut at = 0;
+        for step in &steps {
+            match log[at..].iter().position(|op| op == step) {
+                Some(k) => at += k + 1,
+                None => panic!("{step:?} missing or out of order in {log:#?}"),
+            }
+        }
+        let m = read(&target, &b.schema()).expect("read").expect("there");
+        assert_eq!(m.batches, std::slice::from_ref(&b));
+        assert_eq!(m.meta.as_deref(), Some(meta.as_str()));
+        assert_eq!(m.extra().as_deref(), Some("days"));
+        assert_eq!(
+            months(d.path()).expect("months"),
+            [(2026, 3, target.clone())]
+        );
+        let names: Vec<_> = std::fs::read_dir(d.path().join("periods/2026"))
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, ["2026-03.parquet"]);
+        // No ARROW:schema copy in the footer.
+        let raw = std::fs::read(&target).expect("bytes");
+        assert!(!raw.windows(12).any(|w| w == b"ARROW:schema"));
+        // Garbled: an error naming it.
+        std::fs::write(&target, &raw[..raw.len() / 2]).expect("cut");
+        let e = read(&target, &b.schema()).expect_err("garbled");
+        assert!(e.to_string().contains("2026-03.parquet"), "{e}");
+        remove(&probe, d.path(), (2026, 3)).expect("remove");
+        assert!(months(d.path()).expect("months").is_empty());
+    }
+}
