@@ -39,6 +39,10 @@ pub struct Plan {
     pub days: i64,
     /// Whether each restart may itself be cut (once) and restarted again.
     pub nested: bool,
+    /// Whether the schedule starts on a data directory of the layout before (days of CSV and
+    /// Parquet files in `YYYY/MM/`), which it moves first (`store::migrate`, as `record` and
+    /// `compact` do), cut as densely as an archive.
+    pub old_layout: bool,
 }
 
 /// What a schedule and its cuts came to.
@@ -69,6 +73,9 @@ pub struct Report {
     /// Midnights the schedule crossed; `compact` runs.
     pub midnights: u64,
     pub compacts: u64,
+    /// Day files moved from the layout before; cuts while they were moved.
+    pub migrated: u64,
+    pub migration_cuts: u64,
     /// Syncs of files and directories, and bytes written, through the seam.
     pub file_syncs: u64,
     pub dir_syncs: u64,
@@ -105,6 +112,8 @@ impl Report {
         self.clock_back += r.clock_back;
         self.midnights += r.midnights;
         self.compacts += r.compacts;
+        self.migrated += r.migrated;
+        self.migration_cuts += r.migration_cuts;
         self.file_syncs += r.file_syncs;
         self.dir_syncs += r.dir_syncs;
         self.bytes += r.bytes;
@@ -519,9 +528,23 @@ pub fn run(plan: Plan, work: &Path) -> Report {
     let cuts = work.join("cuts");
     std::fs::create_dir_all(&root).expect("root");
     std::fs::create_dir_all(&cuts).expect("cuts");
+    let mut rng = fastrand::Rng::with_seed(plan.seed);
+    let t = start_time(&mut rng);
+    let data = root.join("data");
+    // Days of the layout before, all durable: the model takes what its root holds as such.
+    let before = if plan.old_layout {
+        old_layout(&data, &work.join("before"), t, &mut rng)
+    } else {
+        Vec::new()
+    };
     let model = Model::new(plan.sem, &root, &cuts, plan.seed);
     let cursor = Arc::new(Mutex::new(Cursor::default()));
-    let book = Arc::new(Mutex::new(Book::default()));
+    let mut first = Book::default();
+    first
+        .ledger
+        .add(before.iter().map(|(k, _)| k.clone()).collect());
+    first.written.extend(before);
+    let book = Arc::new(Mutex::new(first));
     let cases = Arc::new(Mutex::new(Vec::new()));
     {
         let b = Arc::clone(&book);
@@ -553,11 +576,20 @@ pub fn run(plan: Plan, work: &Path) -> Report {
             });
         }));
     }
-    let mut rng = fastrand::Rng::with_seed(plan.seed);
-    let t = start_time(&mut rng);
     let fs = model.fs();
-    let data = root.join("data");
     let lock = DirLock::acquire_with(&*fs, &data, "the power-cut schedule").expect("the lock");
+    // The move from the layout before, as `record` does first, cut densely.
+    let migration = if plan.old_layout {
+        model.cut_randomly(plan.rate * 6.0);
+        model.cut_before(plan.at.iter().copied());
+        let from = model.ops();
+        let moved = tic_rec::store::migrate(&*fs, &data, &lock)
+            .unwrap_or_else(|e| panic!("seed {}: the move: {e}", plan.seed));
+        model.cut_randomly(0.0);
+        Some((from..model.ops(), moved.files as u64))
+    } else {
+        None
+    };
     let mut runner = Runner {
         plan,
         model: model.clone(),
@@ -581,6 +613,9 @@ pub fn run(plan: Plan, work: &Path) -> Report {
     model.cut_randomly(0.0);
     let mut report = std::mem::take(&mut runner.report);
     drop(runner);
+    if let Some((_, files)) = &migration {
+        report.migrated = *files;
+    }
     report.ops = model.ops();
     report.outcome = model.outcomes();
     let stats = model.stats();
@@ -598,6 +633,12 @@ pub fn run(plan: Plan, work: &Path) -> Report {
     let book = book.lock().expect("book");
     for case in &cases {
         report.cuts += 1;
+        if migration
+            .as_ref()
+            .is_some_and(|(ops, _)| ops.contains(&case.cut.op))
+        {
+            report.migration_cuts += 1;
+        }
         report.durable_rows += case.durable as u64;
         report.promised += case.promised;
         report.promise_broken += case.promise_broken.len() as u64;
@@ -634,6 +675,102 @@ pub fn run(plan: Plan, work: &Path) -> Report {
         }
     }
     report
+}
+
+/// Makes `data` a directory of the layout before: three days before `t`, a row every 10
+/// minutes, a contract change on the second (a `.1.csv` part), the first two archived, made by
+/// the store in `scratch` (through the real filesystem) and moved to `data/YYYY/MM/`, with a
+/// stale temporary file of a conversion beside them. Returns every row's key, as written
+/// (all durable).
+fn old_layout(
+    data: &Path,
+    scratch: &Path,
+    t: i64,
+    rng: &mut fastrand::Rng,
+) -> Vec<(String, Written)> {
+    let fs: Arc<dyn Fs> = Arc::new(RealFs);
+    let start = t - 3 * 86_400;
+    let base = Instant::now();
+    let mut keys = Vec::new();
+    let mut tariff = false;
+    let mut store = Store::with_fs(
+        Arc::clone(&fs),
+        scratch,
+        &columns(tariff),
+        FSYNC,
+        false,
+        base,
+    );
+    let mut i = 0u64;
+    let mut at_t = start;
+    while at_t < t - 600 {
+        if i == 200 {
+            store.close(base);
+            tariff = true;
+            store = Store::with_fs(
+                Arc::clone(&fs),
+                scratch,
+                &columns(tariff),
+                FSYNC,
+                false,
+                base,
+            );
+        }
+        let cols = columns(tariff);
+        let east = (500_000 + i * 7).to_string();
+        let sinsts = rng.u32(100..9000).to_string();
+        let mut cells: Vec<&str> = vec!["meter", ADSC, &east, &sinsts];
+        if tariff {
+            cells.push("HP BLEU");
+        }
+        let time = time_cell(at_t);
+        let k = key(
+            &cols,
+            std::iter::once(time.as_str()).chain(cells.iter().copied()),
+        );
+        store
+            .append(at(at_t), &cells, base)
+            .expect("a row of the layout before");
+        keys.push((
+            k,
+            Written {
+                day: local_day(at_t).expect("a day"),
+                seq: 0,
+                mono: 0,
+                written: true,
+            },
+        ));
+        i += 1;
+        at_t += 600;
+    }
+    store.close(base);
+    let cat = Catalog::open(scratch).expect("the catalog");
+    let days: Vec<NaiveDate> = cat.all().map(|(d, _)| d).collect();
+    let s = settings(Arc::clone(&fs));
+    for d in days.iter().take(2) {
+        archive::compact_day(scratch, *d, &s, None, None).expect("an archived day");
+    }
+    // Every day file where the layout before had it: `YYYY/MM/` beside each other.
+    let cat = Catalog::open(scratch).expect("the catalog");
+    for (day, files) in cat.all() {
+        let month = data.join(day.format("%Y/%m").to_string());
+        std::fs::create_dir_all(&month).expect("a month of the layout before");
+        let paths = files
+            .csv
+            .iter()
+            .map(|f| f.path.clone())
+            .chain(files.parquet.iter().map(|f| f.path.clone()));
+        for p in paths {
+            let name = p.file_name().expect("a name");
+            std::fs::copy(&p, month.join(name)).expect("a day file of the layout before");
+        }
+        if Some(&day) == days.first() {
+            std::fs::write(month.join(format!(".{day}.parquet.tmp-powercut")), b"PAR1")
+                .expect("a stale temporary file");
+        }
+    }
+    let _ = std::fs::remove_dir_all(scratch);
+    keys
 }
 
 /// Rows a restart gives: `n` rows from `t0`, 7 s apart, with `tag` in their index.
@@ -769,8 +906,12 @@ fn restart_once(
     rng: &mut fastrand::Rng,
 ) -> Result<(), String> {
     let data = root.join("data");
-    let _lock = DirLock::acquire_with(&*fs, &data, "restart")
+    let lock = DirLock::acquire_with(&*fs, &data, "restart")
         .map_err(|e| format!("the lock after the cut: {e}"))?;
+    // A directory of the layout before (or one a cut left half moved) moved first, as
+    // `record` and `compact` do.
+    tic_rec::store::migrate(&*fs, &data, &lock)
+        .map_err(|e| format!("the move from the layout before, after the cut: {e}"))?;
     let s = settings(Arc::clone(&fs));
     let compact_before = |day: NaiveDate| -> Result<(), String> {
         let cat = Catalog::open(&data).map_err(|e| format!("the catalog: {e}"))?;
