@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Power-cut figures of RELIABILITY.md (issue 21), in release:
 #  - the model (tests/powercut): SEEDS schedules per semantics (journaled, vfat), each cut at
-#    random operations and restarted, and SEEDS/8 runs of the recorder's own loop with its
+#    random operations and restarted, SEEDS/4 started on a directory of the layout before
+#    (moved first, cut while it moves), and SEEDS/8 runs of the recorder's own loop with its
 #    archive job; prints one table row per run (cut points, what the cuts kept, rows durable
 #    at the cuts and lost, rows under the --fsync-interval promise and not durable, days read);
 #  - the images (tests/powercut_image): the binary on loop-mounted ext4 (and vfat where the
