@@ -10,6 +10,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use common::{local, Contract, Model};
 use tic_rec::export::dataset::{self, aggregate};
+use tic_rec::export::refresh;
 use tic_rec::export::{self, boundaries, Catalog, Options, Period, Quiet, ReadMode as Mode, Row};
 
 fn day(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -44,7 +45,7 @@ fn hours_in_runs(store: &Catalog, from: NaiveDate, to: NaiveDate, chunk: u64) ->
     let mut a = from;
     while a <= to {
         let b = (a + chrono::Days::new(chunk - 1)).min(to);
-        let run = dataset::compute(store, a, b).expect("compute");
+        let run = refresh::compute(store, a, b).expect("compute");
         out.extend(run.table.rows);
         a = b + chrono::Days::new(1);
     }
@@ -214,7 +215,7 @@ fn cut(dir: &Path, d: NaiveDate, a: i64, b: i64) {
 /// is read again, and so is one made stale by the day after it changing.
 #[test]
 fn exports_read_from_the_periods_dataset_give_every_number_of_a_full_read() {
-    use tic_rec::export::dataset::refresh;
+    use tic_rec::export::refresh::refresh;
     use tic_rec::store::fs::RealFs;
     let dir = tempfile::tempdir().expect("tempdir");
     // A Tempo meter (NGTF says so) recorded as CSV days, across the March DST day.

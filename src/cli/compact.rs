@@ -196,7 +196,7 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         today.pred_opt().unwrap_or(today)
     };
-    let periods = tic_rec::export::dataset::refresh(
+    let periods = tic_rec::export::refresh::refresh(
         &tic_rec::store::fs::RealFs,
         &args.data_dir,
         through,

@@ -237,7 +237,7 @@ impl Args {
             keep_csv: self.keep_csv,
             fail: super::compact::injected_failure(),
             derive: Some(std::sync::Arc::new(
-                tic_rec::export::dataset::PeriodsDataset,
+                tic_rec::export::refresh::PeriodsDataset,
             )),
             ..tic_rec::store::archive::Settings::new(tic_rec::export::Summariser::boxed)
         };

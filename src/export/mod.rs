@@ -107,10 +107,12 @@ pub mod output;
 mod periods;
 mod reader;
 mod records;
+pub mod refresh;
 mod run;
 mod summed;
 mod table;
 mod tariff;
+mod trail;
 
 use std::path::{Path, PathBuf};
 
