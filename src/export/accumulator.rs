@@ -155,6 +155,23 @@ impl Periods {
         Some(self.bounds.partition_point(|&b| b <= t) - 1)
     }
 
+    /// The longest stretch without a record: `(ta, tb)`'s part in each period, for a stretch
+    /// accounted in pieces (near an edge, [`Periods::stretch`] covers the part within
+    /// [`MAX_COVERED_GAP_S`] of a record apart from the rest; the gap is the whole).
+    fn gap(&mut self, ta: i64, tb: i64) {
+        let n = self.n();
+        let mut i = self.period_of(ta).unwrap_or(0);
+        if self.bounds.first().is_some_and(|&b| ta < b) {
+            i = 0;
+        }
+        while i < n && self.bounds[i] < tb {
+            let seg = tb.min(self.bounds[i + 1]) - ta.max(self.bounds[i]);
+            let s = &mut self.stats[i];
+            s.max_gap = s.max_gap.max(seg);
+            i += 1;
+        }
+    }
+
     /// Accounts the stretch `(ta, tb)` between two consecutive records (or a data edge).
     fn stretch(&mut self, ta: i64, tb: i64, covered: bool, edge: bool) {
         let n = self.n();
@@ -526,6 +543,7 @@ impl Accumulator {
                         p.stretch(b0, near, false, true);
                     }
                     p.stretch(near, f, true, false);
+                    p.gap(b0, f);
                 }
                 if l < bn {
                     let near = (l + MAX_COVERED_GAP_S).min(bn);
@@ -533,6 +551,7 @@ impl Accumulator {
                     if near < bn {
                         p.stretch(near, bn, false, true);
                     }
+                    p.gap(l, bn);
                 }
             }
             _ => p.stretch(b0, bn, false, true),
@@ -651,6 +670,10 @@ mod tests {
         assert_eq!(t.rows[1].coverage, Some(100.0 / 2000.0));
         assert_eq!(t.rows[2].flags, Flags::PARTIAL);
         assert_eq!(t.rows[2].coverage, Some((100.0 + 960.0) / 2000.0));
+        // The longest stretch without a record is the whole one to the edge, not its parts
+        // (as the periods dataset's hours, summed, say it).
+        assert_eq!(t.rows[0].max_gap_s, Some(1500));
+        assert_eq!(t.rows[2].max_gap_s, Some(1900));
         assert_eq!(Flags::GAP.names(), "gap");
     }
 
