@@ -64,7 +64,7 @@ fn recording(
     run(&["record", "--replay", c, "--data-dir", d, "--archive", "csv"]);
     let _ = std::fs::remove_file(&cap);
     if gap {
-        let day = data.join("2026/11/2026-11-02.csv");
+        let day = data.join("journal/2026/11/2026-11-02.csv");
         let text = std::fs::read_to_string(&day).expect("the day of the gap");
         let kept: String = text
             .lines()

@@ -3,7 +3,7 @@
 
 use super::tariff::Tariffs;
 use super::N_ENERGY;
-use crate::tic::labels::{Class, Colour, Rate};
+use crate::tic::labels::{energy_label, Class, Colour, Rate, Slot};
 
 /// Data-quality flags of a row.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -154,6 +154,19 @@ impl Table {
     pub fn tempo_wh(&self, row: &Row, colour: Colour, kind: Rate) -> Option<i64> {
         self.sum(row, |_, c| {
             c.is_some_and(|c| c.rate == kind && c.colour == Some(colour))
+        })
+    }
+
+    /// Whether the meter named (by a pair `NTARF`, `LTARF`) a supplier index of this Tempo
+    /// colour and kind in the records read: on a Tempo meter's first days, a part whose
+    /// period has not come yet has 0 Wh from the contract's calendar but was never seen.
+    pub fn tempo_seen(&self, colour: Colour, kind: Rate) -> bool {
+        self.labels.iter().any(|&k| match energy_label(k).slot() {
+            Some(Slot::Supplier(n)) => self
+                .tariffs
+                .named_class(n)
+                .is_some_and(|c| c.rate == kind && c.colour == Some(colour)),
+            _ => false,
         })
     }
 

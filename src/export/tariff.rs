@@ -29,6 +29,13 @@ impl Tariffs {
         }
     }
 
+    /// The class learned from a name (LTARF) for supplier index `ntarf` (1..10): `None`
+    /// when no pair named it (its class may still come from the contract's calendar).
+    pub fn named_class(&self, ntarf: u8) -> Option<Class> {
+        let i = usize::from(ntarf).checked_sub(1)?;
+        *self.supplier.get(i)?
+    }
+
     /// The contract (NGTF, OPTARIF) is named `name`: its calendar gives the class of the
     /// supplier indexes whose pair was not seen (a Tempo index that advanced across a gap
     /// in the records). A name the registry does not know leaves it as it was.

@@ -252,8 +252,8 @@ fn totals(table: &Table) -> String {
         for c in Colour::ALL {
             for r in [Rate::Hc, Rate::Hp] {
                 let v = match sum(&|row| table.tempo_wh(row, c, r)) {
-                    Some(wh) => kwh(Some(wh)),
-                    None => "<span class=\"na\">not seen yet</span>".to_owned(),
+                    Some(wh) if wh != 0 || table.tempo_seen(c, r) => kwh(Some(wh)),
+                    _ => "<span class=\"na\">not seen yet</span>".to_owned(),
                 };
                 let _ = write!(
                     out,
