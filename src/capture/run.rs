@@ -21,6 +21,7 @@
 
 use std::io::{self, Read};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, Utc};
@@ -29,6 +30,7 @@ use super::port::device::{self, OpenFailure};
 use super::port::{Action, Failure, Note, Supervisor};
 use super::stop::{Drain, Step, Stop, STOP_TIMEOUT};
 use crate::record::{Clocks, Record, RecordConfig, RecordStats, Recorder};
+use crate::store::fs::{Fs, RealFs};
 use crate::store::{Appended, Resumed, Store, StoreError, StoreEvent, TZ};
 use crate::tic::{Config, Decoder, Frame, Mode, Stats};
 
@@ -341,6 +343,8 @@ pub struct Capture<'o> {
     /// Rows written by stores closed since (a column change).
     written_closed: u64,
     store_cfg: StoreConfig,
+    /// The store's file operations ([`crate::store::fs`]: the real ones but in tests).
+    fs: Arc<dyn Fs>,
     raw_pending: Vec<u8>,
     counters: Counters,
     good_frames: u64,
@@ -382,6 +386,7 @@ impl<'o> Capture<'o> {
             retiring: Vec::new(),
             written_closed: 0,
             store_cfg: store,
+            fs: Arc::new(RealFs),
             raw_pending: Vec::new(),
             counters: Counters {
                 port_open: true,
@@ -399,6 +404,13 @@ impl<'o> Capture<'o> {
             ready: Vec::new(),
             stop_timeout: STOP_TIMEOUT,
         }
+    }
+
+    /// Writes the day files through `fs` (a test's model of the disk) instead of the real
+    /// file system.
+    pub fn with_fs(mut self, fs: Arc<dyn Fs>) -> Self {
+        self.fs = fs;
+        self
     }
 
     /// Stamps historique records with this clock instead of the host's.
@@ -579,7 +591,8 @@ impl<'o> Capture<'o> {
                     old.close(now);
                 }
             }
-            let mut store = Store::new(
+            let mut store = Store::with_fs(
+                Arc::clone(&self.fs),
                 &self.store_cfg.dir,
                 &record.columns,
                 self.store_cfg.fsync_interval,

@@ -7,7 +7,8 @@
 //!    directory, with the day's summary its reader makes ([`Summarise`]); fsync it;
 //! 2. read the temporary file back in full and verify it: rows, first and last time, the
 //!    digest of every stored column and of every cell's text against the day just read;
-//! 3. rename it to `YYYY-MM-DD.parquet`, fsync the directory;
+//! 3. rename it to `YYYY-MM-DD.parquet`, fsync it again (on vfat the renamed entry gets its
+//!    cluster and length only when the file's inode is written) and the directory;
 //! 4. remove the CSV files it covers ([`SourceFile::relation`]: same name and first bytes,
 //!    no complete line past where the rows it holds end: a file that grew meanwhile is kept,
 //!    and readers read its new rows with the archive), fsync the directory.
@@ -351,6 +352,20 @@ pub fn compact_day(
             drop(f);
         }
     }
+    // An empty Parquet file holds no row: what vfat leaves when the power goes between a
+    // conversion's rename and the renamed file's fsync (the new entry has no cluster yet).
+    // The day is converted from its CSV files over it.
+    let without_empty;
+    let files = match &files.parquet {
+        Some(p) if p.len == 0 && !files.csv.is_empty() => {
+            without_empty = DayFiles {
+                parquet: None,
+                ..files.clone()
+            };
+            &without_empty
+        }
+        _ => files,
+    };
     if !files.has_data() {
         return Ok(Outcome::Empty);
     }
@@ -435,6 +450,12 @@ pub fn compact_day(
         // An I/O error is never a reason to rebuild.
         Err(e) => return Err(e.into()),
     }
+    // Renamed in by a run that may have stopped before the file's fsync (see `write_day`):
+    // made durable under its name before any CSV file goes.
+    fs.open(&target, Open::Read)
+        .and_then(|mut f| f.sync_all())
+        .map_err(io_err("fsync", &target))?;
+    sync_dir(fs, parent_of(&target))?;
     let r = remove_covered(files, &m.sources, options)?;
     Ok(Outcome::Converted {
         rows: m.rows,
@@ -621,7 +642,17 @@ fn write_day(
     fs.rename(&temp, target)
         .map_err(io_err("rename to", target))?;
     inject(options.fail, Step::AfterRename)?;
+    // The file fsynced again under its new name, then the directory. On vfat a rename gives
+    // the new entry no cluster and length 0 until the file's inode is written (its fsync, or
+    // writeback up to 30 s later), and the directory's fsync does not write it: without this,
+    // a power cut after the CSV files' removal could leave an empty `YYYY-MM-DD.parquet`
+    // and no CSV file (found by the power-cut model, issue 21).
+    locked.sync_all().map_err(io_err("fsync", target))?;
     sync_dir(fs, &dir)?;
+    // And the directory it left: a rename between two directories is durable once both are
+    // (on vfat the old entry is deleted apart, and fsck would truncate one of two names on
+    // the same clusters); until then a cut may undo it, after the CSV files' removal.
+    sync_dir(fs, temps)?;
     // The day's summary, for the export of the day (best effort: a missing one is made
     // again from the rows).
     if let (Some(root), Some(stamp)) = (root_of(target), Stamp::of(target)) {
@@ -1097,6 +1128,71 @@ mod tests {
         }
     }
 
+    /// On vfat, a power cut between the rename and the renamed file's fsync can leave an
+    /// empty `YYYY-MM-DD.parquet` beside the CSV files (the power-cut model, issue 21: vfat,
+    /// seed 1, cut before op 110). It holds no row: the next conversion converts the CSV files
+    /// over it, rather than refusing to replace an unreadable archive.
+    #[test]
+    fn an_empty_parquet_file_beside_the_csv_files_is_converted_over() {
+        let (dir, day) = two_files();
+        let records = dir.path().join("records/2026/05");
+        fs::create_dir_all(&records).expect("mkdir");
+        let want = items(day, &day_files(dir.path(), day).expect("files"));
+        fs::write(records.join("2026-05-01.parquet"), b"").expect("empty");
+        let files = day_files(dir.path(), day).expect("files");
+        let out = compact_day(day, &files, &Options::default(), &mut NoSummary).expect("compact");
+        assert!(
+            matches!(
+                out,
+                Outcome::Converted {
+                    rows: 100,
+                    removed: 2,
+                    ..
+                }
+            ),
+            "{out:?}"
+        );
+        let files = day_files(dir.path(), day).expect("files");
+        assert!(files.csv.is_empty() && files.parquet.is_some(), "{files:?}");
+        assert_eq!(items(day, &files).1, want.1);
+    }
+
+    /// A Parquet file found covering its CSV files (a run stopped after the rename, before
+    /// the renamed file's fsync) is fsynced under its name, and its directory, before any
+    /// CSV file is removed (vfat writes a renamed file's entry only with its inode).
+    #[test]
+    fn a_covering_parquet_file_is_fsynced_before_its_csv_files_go() {
+        use crate::store::fs::testing::{Op, Probe};
+        let (dir, day) = two_files();
+        let records = dir.path().join("records/2026/05");
+        let files = day_files(dir.path(), day).expect("files");
+        let stop = Options {
+            fail: Some(Fail::Error(Step::AfterRename)),
+            ..Options::default()
+        };
+        assert!(matches!(
+            compact_day(day, &files, &stop, &mut NoSummary),
+            Err(CompactError::Injected(Step::AfterRename))
+        ));
+        let probe = Probe::new();
+        let files = day_files(dir.path(), day).expect("files");
+        compact_day(day, &files, &probed(&probe), &mut NoSummary).expect("compact");
+        let log = probe.take_log();
+        let target = records.join("2026-05-01.parquet");
+        let at = |want: &Op| log.iter().position(|op| op == want);
+        let sync = at(&Op::SyncAll(target)).expect("the archive fsynced");
+        let dir_sync = sync
+            + log[sync..]
+                .iter()
+                .position(|op| *op == Op::SyncDir(records.clone()))
+                .expect("its directory fsynced");
+        let removed = log
+            .iter()
+            .position(|op| matches!(op, Op::Remove(_)))
+            .expect("a CSV file removed");
+        assert!(dir_sync < removed, "{log:#?}");
+    }
+
     /// The documented order of a conversion, through the seam: the temporary file is
     /// written, fsynced and read back before it is renamed; the directory is fsynced before
     /// any CSV file is removed, each under an exclusive lock; then fsynced again.
@@ -1144,6 +1240,8 @@ mod tests {
             Op::SyncAll(temp.clone()),
             Op::Open(temp.clone(), Open::Read),
             Op::Rename(temp.clone(), target.clone()),
+            // The handle is the temporary file's, now named `target`.
+            Op::SyncAll(temp.clone()),
             Op::SyncDir(records.clone()),
             Op::Open(a.clone(), Open::Read),
             Op::Lock(a.clone(), Lock::Exclusive),

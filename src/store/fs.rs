@@ -38,6 +38,10 @@
 //!   durable only once [`Fs::sync_dir`] of the directory holding it returns (both
 //!   directories for a rename between two). A file's data can be durable while its name is
 //!   not, and the reverse; a rename not yet durable may be undone by a cut.
+//! - On vfat a rename is not atomic and its new entry has no cluster and length 0 until the
+//!   renamed file's inode is written (its fsync, or writeback up to 30 s later; a
+//!   directory's fsync does not write it): a file renamed into place is fsynced again under
+//!   its new name before its directory, and before anything that relies on it is removed.
 //! - `sync_data` and `sync_all` differ only in metadata (times) a model may ignore; both make
 //!   the file's length durable.
 //! - A lock ([`FsFile::try_lock`]) is advisory and whole-file (`flock`): held while any handle
@@ -246,8 +250,9 @@ impl FsFile for RealFile {
 /// How far [`AtomicFile::commit`] goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Durability {
-    /// Fsync the file before the rename and its directory after: once it returns, a power
-    /// cut leaves the new file whole (before, the old one).
+    /// Fsync the file before the rename, and the file and its directory after: once it
+    /// returns, a power cut leaves the new file whole (before, the old one; on vfat, which
+    /// has no atomic rename, possibly neither).
     Synced,
     /// Rename only: readers never see a part of it, but after a power cut the name may hold
     /// the old file, the new one, or a part of it. For content its reader verifies (a
@@ -314,9 +319,13 @@ impl<'a> AtomicFile<'a> {
             if durability == Durability::Synced {
                 file.sync_all()?;
             }
-            drop(file);
             self.fs.rename(&self.temp, &self.path)?;
             if durability == Durability::Synced {
+                // Again under its new name: on vfat a renamed file's entry gets its cluster
+                // and length only when its inode is written, which a directory's fsync does
+                // not do (found by the power-cut model, issue 21).
+                file.sync_all()?;
+                drop(file);
                 self.fs.sync_dir(parent_of(&self.path))?;
             }
             Ok(())
@@ -686,7 +695,7 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&p).expect("read"), "old\n");
         drop(a);
         assert_eq!(listing(), ["out.csv"]);
-        // Committed, synced: file fsync, rename, directory fsync, in that order.
+        // Committed, synced: file fsync, rename, file fsync again, directory fsync, in order.
         let probe = Probe::new();
         let mut a = AtomicFile::create(&probe, &p).expect("create");
         assert_eq!(a.path(), p);
@@ -705,7 +714,8 @@ mod tests {
             [
                 Op::Write(temp.clone(), 4),
                 Op::SyncAll(temp.clone()),
-                Op::Rename(temp, p.clone()),
+                Op::Rename(temp.clone(), p.clone()),
+                Op::SyncAll(temp),
                 Op::SyncDir(dir.path().to_owned()),
             ]
         );

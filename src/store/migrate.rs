@@ -9,34 +9,39 @@
 //! 1. a temporary file of a conversion (`.YYYY-MM-DD.parquet.tmp-…`, left by a crash: no
 //!    conversion runs while the lock is held) is removed;
 //! 2. a day file is moved: its target month directory is created (each new directory's
-//!    parent fsynced), the file renamed into it, the target directory fsynced, then the
-//!    source directory fsynced;
+//!    parent fsynced); a copy is written in `.tic-rec-tmp/`, fsynced, renamed to its place,
+//!    fsynced again under that name, the target directory and `.tic-rec-tmp/` fsynced; then
+//!    the old file is removed and its directory fsynced;
 //! 3. any other file is left where it is (and so are its directories).
 //!
 //! Then each emptied `YYYY/MM` and `YYYY` directory is removed and its parent fsynced.
 //!
 //! ## Why a crash at any point loses nothing
-//! A rename is one step: before it the file has its old name, after it its new one, and a
-//! power cut before the directories are fsynced may undo it (the old name again) — never
-//! neither. On a filesystem whose rename is not atomic (vfat adds the new entry, then
-//! removes the old one) a cut between the two may leave both names: the next run finds the
-//! target there already and, when it holds the same bytes, removes the source (when it does
-//! not, both are kept and said: nothing is overwritten). Readers read both layouts at once
-//! ([`super::Catalog`]): a day whose files are split between them is still one day, read
-//! once — a Parquet day found under both names is read from `records/`, a CSV file found
-//! under both has the same rows, which the reader of a day reads once. A crash therefore
-//! leaves every day readable exactly once, and the next run (the move is idempotent)
-//! finishes the job: a directory in the new layout has nothing to move.
+//! The old file stays whole until its copy is durable under the new name: a copy, not a
+//! rename of the file itself, because on vfat a renamed file's new entry holds no cluster
+//! until the file's inode is written, and the old entry is deleted apart, so a power cut
+//! between a rename and the file's fsync could leave neither name holding the bytes (the
+//! power-cut model of `tests/powercut` found it). A cut during a move leaves the old file and,
+//! under the new name, nothing, an empty file (vfat), or the whole copy; the next run (the
+//! move is idempotent) removes the old name when the new one holds the same bytes, moves over
+//! an empty new one, and keeps both, said, when they differ (nothing is overwritten). Readers
+//! read both layouts at once ([`super::Catalog`]): a day whose files are split between them
+//! is still one day, read once — a Parquet day found under both names is read from
+//! `records/`, a CSV file found under both has the same rows, which the reader of a day reads
+//! once. A crash therefore leaves every day readable exactly once, and the next run finishes
+//! the job: a directory in the new layout has nothing to move.
 
 use std::fs;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::Datelike;
 
 use super::error::StoreError;
 use super::fs::{create_dirs, parent_of, Failed, Fs, Open};
-use super::layout::{journal_dir, month_dir, parse_file_name, records_dir, DayFileName};
+use super::layout::{
+    journal_dir, month_dir, parse_file_name, records_dir, temp_dir, temp_name, DayFileName,
+};
 use super::lock::DirLock;
 
 /// What a move did.
@@ -175,6 +180,12 @@ pub fn migrate(fs: &dyn Fs, dir: &Path, _lock: &DirLock) -> Result<Moved, StoreE
             let len = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
             create_dirs(fs, &target_dir).map_err(failed)?;
             match fs.open(&target, Open::Read) {
+                // Renamed in by a move a power cut stopped before the file's fsync: on vfat its
+                // new entry may hold no cluster yet (0 bytes) while the old file is whole.
+                Ok(f) if f.size().map_err(io("cannot stat", &target))? == 0 && len > 0 => {
+                    fs.remove_file(&target)
+                        .map_err(io("cannot remove", &target))?;
+                }
                 Ok(_) if same_bytes(fs, &path, &target)? => {
                     // Left under both names by a crash during a rename: the moved copy is
                     // durable (its directory is synced now), the old name goes.
@@ -193,10 +204,8 @@ pub fn migrate(fs: &dyn Fs, dir: &Path, _lock: &DirLock) -> Result<Moved, StoreE
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(io("cannot open", &target)(e)),
             }
-            fs.rename(&path, &target)
-                .map_err(io("cannot move", &path))?;
-            fs.sync_dir(&target_dir)
-                .map_err(io("cannot fsync directory", &target_dir))?;
+            copy_in(fs, dir, day, &path, &target)?;
+            fs.remove_file(&path).map_err(io("cannot remove", &path))?;
             fs.sync_dir(&month)
                 .map_err(io("cannot fsync directory", &month))?;
             out.files += 1;
@@ -206,6 +215,52 @@ pub fn migrate(fs: &dyn Fs, dir: &Path, _lock: &DirLock) -> Result<Moved, StoreE
         remove_if_empty(fs, parent_of(&month))?;
     }
     Ok(out)
+}
+
+/// Puts a copy of `from` at `to`, durable, before anything removes `from`: written aside in
+/// `.tic-rec-tmp/` and fsynced, renamed to `to`, fsynced again under that name, then both
+/// directories. Not a rename of `from` itself: on vfat a renamed file's new entry holds no
+/// cluster until its inode is written, and the old entry is deleted apart, so a power cut
+/// between the rename and the file's fsync could leave neither name holding the bytes (the
+/// power-cut model found it); a copy leaves `from` whole until `to` is.
+fn copy_in(
+    fs: &dyn Fs,
+    dir: &Path,
+    day: chrono::NaiveDate,
+    from: &Path,
+    to: &Path,
+) -> Result<(), StoreError> {
+    let temps = temp_dir(dir);
+    create_dirs(fs, &temps).map_err(failed)?;
+    let temp = temps.join(temp_name(day, "move"));
+    // Left by a move a crash stopped (the lock is held: no one else writes it).
+    match fs.remove_file(&temp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io("cannot remove", &temp)(e)),
+    }
+    let mut src = fs.open(from, Open::Read).map_err(io("cannot open", from))?;
+    let mut dst = fs
+        .open(&temp, Open::CreateNew)
+        .map_err(io("cannot create", &temp))?;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = src.read(&mut buf).map_err(io("cannot read", from))?;
+        if n == 0 {
+            break;
+        }
+        dst.write_all(&buf[..n])
+            .map_err(io("cannot write", &temp))?;
+    }
+    dst.sync_all().map_err(io("cannot fsync", &temp))?;
+    fs.rename(&temp, to).map_err(io("cannot move", &temp))?;
+    // The handle is the temporary file's, now named `to`: its inode written under that name.
+    dst.sync_all().map_err(io("cannot fsync", to))?;
+    let to_dir = parent_of(to);
+    fs.sync_dir(to_dir)
+        .map_err(io("cannot fsync directory", to_dir))?;
+    fs.sync_dir(&temps)
+        .map_err(io("cannot fsync directory", &temps))
 }
 
 /// What a file of an old month directory is.
@@ -376,9 +431,30 @@ mod tests {
         );
     }
 
+    /// An empty file under the new name beside a whole one under the old (vfat: a power cut
+    /// between a rename and the renamed file's fsync) is no copy: moved over, never kept as a
+    /// conflict.
+    #[test]
+    fn an_empty_file_under_the_new_name_is_moved_over() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let dir = d.path();
+        put(dir, "2026/01/2026-01-02.parquet", "whole");
+        put(dir, "records/2026/01/2026-01-02.parquet", "");
+        let lock = DirLock::acquire(dir, "test").expect("lock");
+        let moved = migrate(&RealFs, dir, &lock).expect("migrate");
+        assert_eq!((moved.files, moved.conflicts.len()), (1, 0), "{moved:?}");
+        assert!(!dir.join("2026/01/2026-01-02.parquet").exists());
+        assert_eq!(
+            fs::read_to_string(dir.join("records/2026/01/2026-01-02.parquet")).expect("r"),
+            "whole"
+        );
+    }
+
     /// Each move is durable before the next: the target directory exists (its parent
-    /// synced) before the rename, the target directory then the source directory are
-    /// fsynced after it, before the next file is touched.
+    /// synced), a copy is written aside, fsynced, renamed in and fsynced under its name, the
+    /// target directory and the temporary one fsynced, and only then the old file removed and
+    /// its directory fsynced, before the next file is touched (never a rename of the file
+    /// itself: vfat, the power-cut model).
     #[test]
     fn each_move_is_durable_before_the_next() {
         let d = tempfile::tempdir().expect("tempdir");
@@ -392,14 +468,30 @@ mod tests {
         let old = dir.join("2026/01");
         let j = dir.join("journal/2026/01");
         let r = dir.join("records/2026/01");
+        let tmp = dir.join(".tic-rec-tmp");
+        let (t1, t2) = (
+            tmp.join(".2026-01-01.parquet.tmp-move"),
+            tmp.join(".2026-01-02.parquet.tmp-move"),
+        );
         let steps = [
             Op::CreateDir(j.clone()),
-            Op::Rename(old.join("2026-01-01.csv"), j.join("2026-01-01.csv")),
+            Op::Open(t1.clone(), Open::CreateNew),
+            Op::SyncAll(t1.clone()),
+            Op::Rename(t1.clone(), j.join("2026-01-01.csv")),
+            // The handle is the temporary file's, now named in the journal.
+            Op::SyncAll(t1.clone()),
             Op::SyncDir(j.clone()),
+            Op::SyncDir(tmp.clone()),
+            Op::Remove(old.join("2026-01-01.csv")),
             Op::SyncDir(old.clone()),
             Op::CreateDir(r.clone()),
-            Op::Rename(old.join("2026-01-02.parquet"), r.join("2026-01-02.parquet")),
+            Op::Open(t2.clone(), Open::CreateNew),
+            Op::SyncAll(t2.clone()),
+            Op::Rename(t2.clone(), r.join("2026-01-02.parquet")),
+            Op::SyncAll(t2.clone()),
             Op::SyncDir(r.clone()),
+            Op::SyncDir(tmp.clone()),
+            Op::Remove(old.join("2026-01-02.parquet")),
             Op::SyncDir(old.clone()),
             Op::RemoveDir(old.clone()),
             Op::SyncDir(dir.join("2026")),

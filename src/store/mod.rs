@@ -18,7 +18,7 @@
 //! compact    one day's conversion             -> read catalog csv parquet row source digest
 //!                                                 summaries error fs layout
 //! read       a day's files merged (DayReader) -> catalog csv parquet row source error layout
-//! csv        one CSV file read                -> source digest error text
+//! csv        one CSV file read                -> source digest error text layout
 //! parquet    one Parquet file read, written   -> row source digest error text packed fs
 //!                                                 layout
 //! periods    the periods dataset's files      -> error packed fs layout
@@ -80,6 +80,10 @@
 //!   the same second); one further back (the meter's clock was set back, an older capture is
 //!   replayed) goes to another part of the day: the first `YYYY-MM-DD.N.csv` with the same
 //!   header whose rows are all earlier, or a new one. Nothing written is ever rewritten.
+//! - A file holds rows of its own day only. Read as a day's file, a row of another local day
+//!   is damaged (skipped and reported): after a power cut, FAT (vfat) may show a length
+//!   written before its data, the clusters' old contents past the last fsync — often the
+//!   rows of a day archived and removed. The recorder does not append after such a line.
 //! - A file's header never changes. When the recorder starts with other columns than today's
 //!   file has (a contract change, new `--labels`), it opens `YYYY-MM-DD.1.csv` (then `.2`…)
 //!   for that day, so no row is ever misaligned with its header. A file whose last line is
@@ -87,8 +91,9 @@
 //!
 //! ## Durability promise
 //! - Every row is written with one `write` call, whole, and handed to the OS at once.
-//! - `fsync` (`sync_data`) at least every `--fsync-interval` (10 s by default), at rotation
-//!   and at shutdown; a new file and its directory are fsynced when created.
+//! - `fsync` (`sync_data`) at least every `--fsync-interval` (10 s by default), when a file
+//!   is left (a new day, or another part of the day) and at shutdown; a new file and its
+//!   directory are fsynced when created.
 //! - A power cut can therefore lose at most the rows of the last interval, and can leave a
 //!   torn last line (no `\n`). On start-up the recorder cuts a torn tail back to the last
 //!   complete line before appending; readers ignore a torn last line, and skip (and report)
@@ -107,8 +112,11 @@
 //! ## Durability of the archive
 //! - A conversion writes a temporary file (in `.tic-rec-tmp/`), fsyncs it, reads it back and verifies it (rows,
 //!   first and last time, a digest of every stored column and of every cell's text against
-//!   the CSV), renames it to `YYYY-MM-DD.parquet`, fsyncs the directory, and only then
-//!   removes the CSV files, then fsyncs the directory again.
+//!   the CSV), renames it to `YYYY-MM-DD.parquet`, fsyncs it under that name and the
+//!   directory (vfat writes a renamed file's cluster and length only with its inode), and
+//!   only then removes the CSV files, then fsyncs the directory again. An empty
+//!   `YYYY-MM-DD.parquet` beside CSV files (vfat, cut between the rename and that fsync) holds
+//!   no row: the next conversion converts the CSV files over it.
 //! - A CSV file is removed only under an exclusive `flock` on it, taken without waiting and
 //!   held across the final check and the unlink. The recorder holds a shared lock on every
 //!   day file it has open, so a file it still writes is never removed: the day stays Parquet

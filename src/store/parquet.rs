@@ -569,7 +569,9 @@ enum Digest {
 pub struct DayWriter<W: Write + Send> {
     meta: ArchiveMeta,
     schema: SchemaRef,
-    writer: ArrowWriter<W>,
+    writer: ArrowWriter<Kept<W>>,
+    /// The first I/O error under the writer (see [`Kept`]).
+    io_error: Arc<std::sync::Mutex<Option<std::io::Error>>>,
     builders: Vec<Builder>,
     digests: Vec<Digest>,
     /// Day column → stored column (`None` for DATE), and its raw column.
@@ -599,6 +601,11 @@ impl<W: Write + Send> DayWriter<W> {
         stored: Vec<StoredColumn>,
     ) -> Result<DayWriter<W>, PushError> {
         let schema = arrow_schema(&stored, false);
+        let io_error = Arc::default();
+        let file = Kept {
+            inner: file,
+            error: Arc::clone(&io_error),
+        };
         // No copy of the Arrow schema in the footer: readers get the same types from the
         // Parquet ones (a timestamp adjusted to UTC, Int64, strings), this one from the
         // metadata.
@@ -643,6 +650,7 @@ impl<W: Write + Send> DayWriter<W> {
             .collect();
         let id_stored = stored.iter().position(|s| s.kind == Stored::MeterId);
         Ok(DayWriter {
+            io_error,
             meta: ArchiveMeta {
                 format: FORMAT,
                 day,
@@ -873,7 +881,8 @@ impl<W: Write + Send> DayWriter<W> {
             })
             .collect();
         let batch = RecordBatch::try_new(self.schema.clone(), arrays).map_err(PushError::Arrow)?;
-        self.writer.write(&batch).map_err(werr)?;
+        let written = self.writer.write(&batch);
+        written.map_err(|e| self.err(e))?;
         self.n = 0;
         Ok(())
     }
@@ -903,8 +912,55 @@ impl<W: Write + Send> DayWriter<W> {
             META_KEY.to_owned(),
             packed::pack(&self.meta.to_json()),
         ));
-        let file = self.writer.into_inner().map_err(werr)?;
-        Ok((self.meta, file))
+        let io_error = Arc::clone(&self.io_error);
+        let file = self
+            .writer
+            .into_inner()
+            .map_err(|e| kept_or(&io_error, e))?;
+        Ok((self.meta, file.inner))
+    }
+
+    fn err(&self, e: ParquetError) -> PushError {
+        kept_or(&self.io_error, e)
+    }
+}
+
+/// The file under the Parquet writer, keeping the first I/O error it met: parquet turns the
+/// error of its last flush into text (`into_inner`: "fail to get inner writer: ..."), and a
+/// full disk must stay an I/O error (`ENOSPC`) for the caller to tell an outage.
+struct Kept<W> {
+    inner: W,
+    error: Arc<std::sync::Mutex<Option<std::io::Error>>>,
+}
+
+impl<W: Write> Kept<W> {
+    fn keep(&self, e: std::io::Error) -> std::io::Error {
+        let copy = match e.raw_os_error() {
+            Some(code) => std::io::Error::from_raw_os_error(code),
+            None => std::io::Error::new(e.kind(), e.to_string()),
+        };
+        let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        slot.get_or_insert(e);
+        copy
+    }
+}
+
+impl<W: Write> Write for Kept<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf).map_err(|e| self.keep(e))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush().map_err(|e| self.keep(e))
+    }
+}
+
+/// The I/O error kept under the writer, if any, else `e` as it is.
+fn kept_or(kept: &std::sync::Mutex<Option<std::io::Error>>, e: ParquetError) -> PushError {
+    let io = kept.lock().unwrap_or_else(|p| p.into_inner()).take();
+    match io {
+        Some(io) => PushError::Io(io),
+        None => werr(e),
     }
 }
 
@@ -1750,6 +1806,31 @@ mod tests {
         assert!(
             msg.contains("2026-05-01.parquet") && msg.contains("uncompressed"),
             "{msg}"
+        );
+    }
+
+    /// A full disk under the writer is an I/O error (`ENOSPC`), not an encoder failure, so
+    /// that the archive's caller can tell an outage (found by the power-cut model: the
+    /// footer's flush failed as "fail to get inner writer: ...", the error as text).
+    #[test]
+    fn a_full_disk_while_writing_is_an_io_error() {
+        struct Full;
+        impl Write for Full {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::from_raw_os_error(28))
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let day = NaiveDate::from_ymd_opt(2026, 5, 1).expect("date");
+        let columns: Vec<String> = ["time", "time_source", "EAST"].map(String::from).to_vec();
+        let w = DayWriter::new(Full, day, columns.clone(), plan(&columns, &[])).expect("new");
+        let e = w.finish().err().expect("the disk is full");
+        assert_eq!(
+            e.io_error().and_then(|e| e.raw_os_error()),
+            Some(28),
+            "{e:?}"
         );
     }
 

@@ -328,7 +328,7 @@ impl Resolved {
             pq_day = Some(pq);
         }
         for c in &self.csv {
-            let f = CsvFile::open_at(&c.entry.path, c.from)?;
+            let f = CsvFile::open_at(&c.entry.path, c.from)?.of_day(self.day);
             add_columns(&mut columns, f.header());
             let header = f.header().to_vec();
             sources.push((Src::Csv(Box::new(f)), header));

@@ -16,6 +16,11 @@
 //! once per need and test binary, so a tool installed or a virtualenv made after the build
 //! counts at the next run.
 //!
+//! A test that the suite must not run on every machine of CI's kind (the real vfat, which
+//! CI's kernel lacks; a long run) is an *opt-in*: listed after `opt_in:` in [`harness!`], it
+//! is ignored by name, in CI too, as libtest's `#[ignore]` is, and runs with `--ignored` or
+//! `--include-ignored` (a script under `benches/` names it); there, its needs are the rule's.
+//!
 //! ## Why a harness of our own
 //! libtest decides `#[ignore]` when it compiles the tests, and a test it runs can only pass or
 //! fail: a test that returned early for want of promtool was counted as passed. So the test
@@ -79,6 +84,15 @@ pub enum Need {
     /// No single serial adapter here (none under `/dev/serial/by-id`, or several, and no Pi
     /// UART), so that `--port auto` has nothing to pick.
     NoSerialAdapter,
+    /// A program on `PATH` (or in `/sbin`, `/usr/sbin`), and the Debian package that has it
+    /// (`.ci/run` installs it).
+    Program(&'static str, &'static str),
+    /// Loop devices (root, `/dev/loop-control`, `losetup --find` answers).
+    LoopDevice,
+    /// A file system the running kernel has (`/proc/filesystems`, after `modprobe` where there
+    /// is one). No package gives a kernel one: a test that needs one that CI's kernel lacks is
+    /// an opt-in ([`harness!`]).
+    KernelFilesystem(&'static str),
     /// `systemd-analyze` on `PATH` (Debian's `systemd`), to check the unit files shipped.
     SystemdAnalyze,
 }
@@ -151,6 +165,9 @@ impl Need {
             Need::Mount => "mounting a tmpfs".into(),
             Need::DebugBuild => "a debug build".into(),
             Need::NoSerialAdapter => "no single serial adapter".into(),
+            Need::Program(name, _) => name.into(),
+            Need::LoopDevice => "loop devices".into(),
+            Need::KernelFilesystem(fs) => format!("{fs} in the running kernel"),
             Need::SystemdAnalyze => "systemd-analyze".into(),
         }
     }
@@ -270,8 +287,65 @@ impl Need {
                     Ok(())
                 }
             }
+            Need::Program(name, package) => program(name).map(drop).ok_or_else(|| {
+                format!("not on PATH nor in /sbin (Debian package {package}; .ci/run installs it)")
+            }),
+            Need::LoopDevice => {
+                if !Path::new("/dev/loop-control").exists() {
+                    return Err("no /dev/loop-control (a container without loop devices)".into());
+                }
+                let out = Command::new(
+                    program("losetup").ok_or("no losetup (util-linux: Debian package mount)")?,
+                )
+                .arg("--find")
+                .output()
+                .map_err(|e| format!("cannot run losetup: {e}"))?;
+                if out.status.success() {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "losetup --find fails (needs root): {}",
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    ))
+                }
+            }
+            Need::KernelFilesystem(fs) => {
+                let have = || {
+                    std::fs::read_to_string("/proc/filesystems")
+                        .unwrap_or_default()
+                        .split_whitespace()
+                        .any(|w| w == fs)
+                };
+                if !have() {
+                    // A module not loaded yet: `mount` would load it.
+                    if let Some(modprobe) = program("modprobe") {
+                        let _ = Command::new(modprobe)
+                            .args(["-q", fs])
+                            .stderr(Stdio::null())
+                            .status();
+                    }
+                }
+                if have() {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "/proc/filesystems has no {fs}, and no module of it loads: the running \
+                         kernel lacks it (a property of the machine, not a package)"
+                    ))
+                }
+            }
         }
     }
+}
+
+/// `name` on `PATH`, or in `/sbin` or `/usr/sbin` (where root's tools are).
+pub fn program(name: &str) -> Option<PathBuf> {
+    on_path(name).or_else(|| {
+        ["/usr/sbin", "/sbin"]
+            .iter()
+            .map(|d| Path::new(d).join(name))
+            .find(|p| p.is_file())
+    })
 }
 
 /// `../shared/data/tic-samples`, beside the repository.
@@ -367,7 +441,12 @@ fn mount_probe() -> Result<(), String> {
 
 /// Runs the tests of a file under this harness; see the module's documentation. Called by
 /// [`harness!`].
-pub fn run(file: &str, source: &str, tests: Vec<(&'static str, fn())>) -> ExitCode {
+pub fn run(
+    file: &str,
+    source: &str,
+    tests: Vec<(&'static str, fn())>,
+    opt_in: Vec<(&'static str, fn())>,
+) -> ExitCode {
     use libtest_mimic::{Arguments, Completion, Trial};
     UNDER_HARNESS.store(true, Ordering::SeqCst);
     let mut args = Arguments::from_args();
@@ -376,9 +455,12 @@ pub fn run(file: &str, source: &str, tests: Vec<(&'static str, fn())>) -> ExitCo
             .ok()
             .and_then(|n| n.parse().ok());
     }
+    let opt_in = opt_in.into_iter().map(|t| (t, true));
     let mut trials: Vec<Trial> = tests
         .into_iter()
-        .map(|(name, test)| {
+        .map(|t| (t, false))
+        .chain(opt_in)
+        .map(|((name, test), ignored)| {
             let name: String = name.split_whitespace().collect();
             Trial::ignorable_test(name, move || {
                 match std::panic::catch_unwind(test) {
@@ -390,6 +472,7 @@ pub fn run(file: &str, source: &str, tests: Vec<(&'static str, fn())>) -> ExitCo
                     },
                 }
             })
+            .with_ignored_flag(ignored)
         })
         .collect();
     let (file, source) = (file.to_owned(), source.to_owned());
@@ -424,15 +507,17 @@ pub fn stray_test_attributes(source: &str) -> Vec<usize> {
 }
 
 /// `fn main` for a test file under this harness (`harness = false` in `Cargo.toml`), with the
-/// file's tests: `common::harness!(test_a, module::test_b);`.
+/// file's tests: `common::harness!(test_a, module::test_b);`, and its opt-ins, ignored by
+/// name (in CI too) and run by `--ignored`: `common::harness!(test_a; opt_in: test_c);`.
 #[allow(unused_macros)]
 macro_rules! harness {
-    ($($test:path),* $(,)?) => {
+    ($($test:path),* $(,)? $(; opt_in: $($opt:path),* $(,)?)?) => {
         fn main() -> std::process::ExitCode {
             $crate::common::harness::run(
                 file!(),
                 include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/", file!())),
                 vec![$((stringify!($test), $test as fn())),*],
+                vec![$($((stringify!($opt), $opt as fn())),*)?],
             )
         }
     };
