@@ -12,9 +12,12 @@
 //!   archive job in its thread.
 //! - `semantics.rs`: the model's own tests.
 //!
-//! The suite runs a few thousand cuts in seconds; `long_run` (ignored; `benches/powercut.sh`
-//! runs it in release) runs many more and prints the figures of RELIABILITY.md.
+//! The suite runs a few thousand cuts in seconds; `long_run` (an opt-in of the harness, run
+//! with `--ignored`; `benches/powercut.sh` runs it in release) runs many more and prints the
+//! figures of RELIABILITY.md; `replay_one`, an opt-in too, is a tool.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod ledger;
 mod model;
 mod recorder;
@@ -23,6 +26,28 @@ mod semantics;
 
 use model::Semantics;
 use schedule::{Plan, Report};
+
+common::harness!(
+    journaled_cuts,
+    vfat_cuts,
+    migration_cuts,
+    recorder_loop_cuts,
+    seed_6_a_full_disk_while_archiving_is_an_io_error,
+    seed_2_vfat_cut_before_op_461_stale_rows_of_another_day,
+    seed_1_vfat_cut_before_op_110_an_empty_parquet_after_the_rename,
+    seed_2_vfat_cut_before_op_431_an_empty_parquet_beside_the_csv_files,
+    seed_1_cut_before_op_1388_the_part_left_is_fsynced,
+    seed_2_vfat_layout_before_cut_before_ops_8_13_20_30_a_move_is_a_copy,
+    semantics::synced_data_survives_unsynced_data_may_go_in_part,
+    semantics::a_name_is_durable_once_its_directory_is_synced,
+    semantics::a_rename_is_atomic_when_journaled_and_not_on_vfat,
+    semantics::a_removal_not_synced_may_be_undone,
+    semantics::a_directory_not_durable_takes_its_files,
+    semantics::a_full_disk_writes_what_fits_then_fails,
+    semantics::a_file_written_behind_the_seam_is_named_and_in_no_cut;
+    opt_in: long_run,
+    replay_one,
+);
 
 /// A scratch directory: in memory (`/dev/shm`) where there is one, as the model keeps
 /// durability itself and the real disk's inode allocation and fsyncs only cost time.
@@ -137,14 +162,12 @@ fn quick(sem: Semantics) -> Plan {
     }
 }
 
-#[test]
 fn journaled_cuts() {
     let r = run_seeds(quick(Semantics::Journaled), 1..=2);
     assert_clean("journaled", &r);
     assert_covers("journaled", &r, Semantics::Journaled, true);
 }
 
-#[test]
 fn vfat_cuts() {
     let r = run_seeds(quick(Semantics::Vfat), 1..=2);
     assert_clean("vfat", &r);
@@ -154,7 +177,6 @@ fn vfat_cuts() {
 /// A directory of the layout before moved to the new one (`store::migrate`, as `record`
 /// does first), cut while it moves (six times as densely) and while the schedule goes on:
 /// one seed a model.
-#[test]
 fn migration_cuts() {
     for (sem, seed) in [(Semantics::Journaled, 1), (Semantics::Vfat, 2)] {
         let r = run_seeds(
@@ -179,7 +201,6 @@ fn migration_cuts() {
     }
 }
 
-#[test]
 fn recorder_loop_cuts() {
     let r = recorder_seeds(
         [(Semantics::Journaled, 1), (Semantics::Vfat, 2)],
@@ -193,8 +214,6 @@ fn recorder_loop_cuts() {
 /// Many more cuts, with the figures of RELIABILITY.md (`benches/powercut.sh`; seeds from
 /// `POWERCUT_SEEDS`, default 40 per model; runs from `POWERCUT_RUNS`, default
 /// `schedule,layout,recorder`).
-#[test]
-#[ignore = "a long run: benches/powercut.sh runs it in release and prints the figures"]
 fn long_run() {
     let seeds: u64 = std::env::var("POWERCUT_SEEDS")
         .ok()
@@ -259,7 +278,6 @@ fn replay(sem: Semantics, seed: u64, at: &'static [u64]) -> Report {
 /// The disk fills while a day is archived: the conversion's error is an I/O error (ENOSPC),
 /// an outage, not "cannot write …: parquet: fail to get inner writer" (store: a full disk
 /// under the Parquet writer is an I/O error).
-#[test]
 fn seed_6_a_full_disk_while_archiving_is_an_io_error() {
     assert_clean("seed 6", &replay(Semantics::Journaled, 6, &[]));
 }
@@ -267,7 +285,6 @@ fn seed_6_a_full_disk_while_archiving_is_an_io_error() {
 /// vfat: past the last fsync, a day's file shows the old bytes of a removed day's file:
 /// rows of another day, read as damaged, never as rows of this one (store: a row of another
 /// day in a day's CSV file is damaged).
-#[test]
 fn seed_2_vfat_cut_before_op_461_stale_rows_of_another_day() {
     assert_clean("seed 2", &replay(Semantics::Vfat, 2, &[461, 834]));
 }
@@ -275,14 +292,12 @@ fn seed_2_vfat_cut_before_op_461_stale_rows_of_another_day() {
 /// vfat: a cut after the conversion's rename, its CSV files removed, the renamed file's
 /// entry not yet written: an empty Parquet file, the day lost (store: a file renamed into
 /// place is fsynced again under its new name).
-#[test]
 fn seed_1_vfat_cut_before_op_110_an_empty_parquet_after_the_rename() {
     assert_clean("seed 1", &replay(Semantics::Vfat, 1, &[110, 123, 155]));
 }
 
 /// vfat: a cut between the rename and the renamed file's fsync: an empty Parquet file
 /// beside the CSV files, converted over (not refused as unreadable).
-#[test]
 fn seed_2_vfat_cut_before_op_431_an_empty_parquet_beside_the_csv_files() {
     assert_clean("seed 2", &replay(Semantics::Vfat, 2, &[431]));
 }
@@ -291,7 +306,6 @@ fn seed_2_vfat_cut_before_op_431_an_empty_parquet_beside_the_csv_files() {
 /// of a day left for another is fsynced before its handle is dropped). In the layout of
 /// `records/`, these cuts also lose three days when a conversion leaves its temporary
 /// directory unsynced (store: the directory a renamed archive left is fsynced too).
-#[test]
 fn seed_1_cut_before_op_1388_the_part_left_is_fsynced() {
     assert_clean("seed 1", &replay(Semantics::Journaled, 1, &[1388, 1404]));
 }
@@ -301,7 +315,6 @@ fn seed_1_cut_before_op_1388_the_part_left_is_fsynced() {
 /// deleted apart, so the day read 0 bytes (an unreadable Parquet file) or lost its rows
 /// (store::migrate: a move is a copy written aside, fsynced and renamed in, before the old
 /// file goes; an empty file under the new name is moved over).
-#[test]
 fn seed_2_vfat_layout_before_cut_before_ops_8_13_20_30_a_move_is_a_copy() {
     let r = run_seeds(
         Plan {
@@ -320,8 +333,6 @@ fn seed_2_vfat_layout_before_cut_before_ops_8_13_20_30_a_move_is_a_copy() {
 /// row given (`POWERCUT_SEED=11 POWERCUT_CUT=256 POWERCUT_MODEL=vfat POWERCUT_TRACE=1 cargo
 /// test --test powercut replay_one -- --ignored --nocapture`); the post-crash directory is
 /// kept.
-#[test]
-#[ignore = "a tool to replay one seed and cut, with POWERCUT_SEED and POWERCUT_CUT"]
 fn replay_one() {
     let var = |k: &str| std::env::var(k).ok();
     let seed: u64 = var("POWERCUT_SEED")

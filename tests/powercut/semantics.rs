@@ -62,8 +62,7 @@ fn set(items: &[&str]) -> BTreeSet<String> {
 /// A new file, fsynced, its directory fsynced: whatever the cut, it is there whole; what
 /// was appended after may be lost, kept, or kept in part (a sector at a time, the length
 /// possibly zero-filled); never anything else.
-#[test]
-fn synced_data_survives_unsynced_data_may_go_in_part() {
+pub(crate) fn synced_data_survives_unsynced_data_may_go_in_part() {
     for sem in [Semantics::Journaled, Semantics::Vfat] {
         let (root, m) = model(sem);
         let p = root.path().join("f");
@@ -101,8 +100,7 @@ fn synced_data_survives_unsynced_data_may_go_in_part() {
 
 /// A file created and written but its directory not fsynced: a cut may take it away whole;
 /// once its directory is fsynced, never.
-#[test]
-fn a_name_is_durable_once_its_directory_is_synced() {
+pub(crate) fn a_name_is_durable_once_its_directory_is_synced() {
     let (root, m) = model(Semantics::Journaled);
     let p = root.path().join("f");
     let mut f = m.fs().open(&p, Open::CreateNew).expect("create");
@@ -116,8 +114,7 @@ fn a_name_is_durable_once_its_directory_is_synced() {
 /// A rename over a file, the directory not synced: journaled, the old or the new file under
 /// the name, atomically; vfat, also both names (fsck truncates one to 0 bytes), neither, or
 /// the new name empty (no cluster yet) — until the file is fsynced again and the directory.
-#[test]
-fn a_rename_is_atomic_when_journaled_and_not_on_vfat() {
+pub(crate) fn a_rename_is_atomic_when_journaled_and_not_on_vfat() {
     for sem in [Semantics::Journaled, Semantics::Vfat] {
         let (root, m) = model(sem);
         let fs = m.fs();
@@ -159,8 +156,7 @@ fn a_rename_is_atomic_when_journaled_and_not_on_vfat() {
 
 /// A removal not yet durable may be undone (on vfat, the name may be left empty: its
 /// clusters freed).
-#[test]
-fn a_removal_not_synced_may_be_undone() {
+pub(crate) fn a_removal_not_synced_may_be_undone() {
     for (sem, want) in [
         (Semantics::Journaled, set(&["", "f=abc"])),
         (Semantics::Vfat, set(&["", "f=abc", "f="])),
@@ -180,8 +176,7 @@ fn a_removal_not_synced_may_be_undone() {
 }
 
 /// A directory created and not synced in its parent takes its files with it.
-#[test]
-fn a_directory_not_durable_takes_its_files() {
+pub(crate) fn a_directory_not_durable_takes_its_files() {
     let (root, m) = model(Semantics::Journaled);
     let fs = m.fs();
     let d = root.path().join("d");
@@ -194,8 +189,7 @@ fn a_directory_not_durable_takes_its_files() {
 }
 
 /// The model's full disk: a write past the bound writes what fits, then fails with ENOSPC.
-#[test]
-fn a_full_disk_writes_what_fits_then_fails() {
+pub(crate) fn a_full_disk_writes_what_fits_then_fails() {
     let (root, m) = model(Semantics::Journaled);
     let fs = m.fs();
     let mut f = fs
@@ -214,8 +208,7 @@ fn a_full_disk_writes_what_fits_then_fails() {
 
 /// A file made behind the seam (`std::fs`) is in no cut (the model does not know it), and is
 /// named once opened through the seam: a durable operation outside `store::fs` cannot hide.
-#[test]
-fn a_file_written_behind_the_seam_is_named_and_in_no_cut() {
+pub(crate) fn a_file_written_behind_the_seam_is_named_and_in_no_cut() {
     let (root, m) = model(Semantics::Journaled);
     std::fs::write(root.path().join("sneaky"), b"x").expect("write");
     assert_eq!(outcomes(&m, 10), set(&[""]));
