@@ -170,6 +170,8 @@ pub struct Publisher {
     /// The contract changed: the live entities go unavailable while their configs change
     /// (an enum whose options lose the value Home Assistant holds would fail to show it).
     blink: bool,
+    /// The config the broker retains under each topic (read back, then as sent).
+    retained: HashMap<String, String>,
     notes: Vec<LinkNote>,
 }
 
@@ -202,6 +204,7 @@ impl Publisher {
             heartbeat: Heartbeat::default(),
             link_held: None,
             blink: false,
+            retained: HashMap::new(),
             notes: Vec::new(),
         }
     }
@@ -255,6 +258,10 @@ impl Publisher {
             self.names_held = Some(String::from_utf8_lossy(payload).into_owned());
         } else if is_config_of(topic, &self.meter) && !payload.is_empty() {
             self.held.insert(topic.to_owned());
+            self.retained.insert(
+                topic.to_owned(),
+                String::from_utf8_lossy(payload).into_owned(),
+            );
         }
     }
 
@@ -470,6 +477,7 @@ impl Publisher {
         if settled {
             for topic in stale {
                 self.held.remove(&topic);
+                self.retained.remove(&topic);
                 self.sent.remove(&topic);
                 out.push(publish(topic, String::new(), Qos::AtLeastOnce));
             }
@@ -482,10 +490,37 @@ impl Publisher {
                 Qos::AtLeastOnce,
             ));
         }
+        // Connected again with configs that differ from the ones the broker kept (the last
+        // run's contract had other tariff names): the state goes out once before them too,
+        // its tariff none. Home Assistant keeps an entity's last value across a new config,
+        // and a state sent after the config can arrive while it is re-creating the entity,
+        // and be lost: the tariff sensor would then show the last run's name, not among its
+        // new options, when it is available again (an error in Home Assistant's log). A
+        // tariff none is valid whatever the options; the full state follows the configs.
+        let reconfigure = self
+            .configs
+            .iter()
+            .any(|(t, p)| self.retained.get(t).is_some_and(|old| old != p));
+        let mut computed = None;
+        if self.announce && reconfigure && !sweep_pending {
+            if let Some(s) = self.latest.clone() {
+                let payload = self.state_payload(&s);
+                let early = match serde_json::from_str::<serde_json::Value>(&payload) {
+                    Ok(serde_json::Value::Object(mut m)) => {
+                        m.insert("tariff".into(), serde_json::Value::Null);
+                        serde_json::Value::Object(m).to_string()
+                    }
+                    _ => payload.clone(),
+                };
+                out.push(publish(self.state_topic(), early, Qos::AtLeastOnce));
+                computed = Some(payload);
+            }
+        }
         for (topic, payload) in &self.configs {
             if self.sent.get(topic) != Some(payload) {
                 self.sent.insert(topic.clone(), payload.clone());
                 self.held.insert(topic.clone());
+                self.retained.insert(topic.clone(), payload.clone());
                 out.push(publish(topic.clone(), payload.clone(), Qos::AtLeastOnce));
             }
         }
@@ -511,7 +546,10 @@ impl Publisher {
                 self.latest_sent = true;
                 self.last_state_at = Some(now);
                 self.counts.states += 1;
-                let payload = self.state_payload(&s);
+                let payload = match computed.take() {
+                    Some(p) => p,
+                    None => self.state_payload(&s),
+                };
                 out.push(publish(self.state_topic(), payload, Qos::AtMostOnce));
             }
         }
@@ -1198,6 +1236,70 @@ mod tests {
         assert_eq!(topics(&bye), [STATE, AVAIL]);
         assert_eq!(payload_of(&bye, AVAIL), Some("offline"));
         assert_eq!(p.availability_topic(), AVAIL);
+    }
+
+    fn connect_again(tariff: &str) -> Vec<Message> {
+        let mut p = publisher(Duration::from_secs(10));
+        p.offer(snap(0, "Peak", &[("EASF02", "HP")]));
+        connect(&mut p, Instant::now(), &[(tariff, "{\"options\":[]}")])
+    }
+
+    fn got_states(m: &[Message]) -> Vec<serde_json::Value> {
+        m.iter()
+            .filter_map(|m| match m {
+                Message::Publish { topic, payload, .. } if topic == STATE => {
+                    serde_json::from_str(payload).ok()
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_config_changed_since_the_last_run_gets_the_state_before_it() {
+        let t0 = Instant::now();
+        // A first run: what it publishes, and where the tariff's config lies.
+        let mut first = publisher(Duration::from_secs(10));
+        first.offer(snap(0, "Peak", &[("EASF02", "HP")]));
+        let m = connect(&mut first, t0, &[]);
+        let tariff = topics(&m)
+            .into_iter()
+            .find(|t| t.ends_with("/tariff/config"))
+            .expect("a tariff config");
+        // The same config retained: the state after the configs, as always.
+        let mut same = publisher(Duration::from_secs(10));
+        same.offer(snap(0, "Peak", &[("EASF02", "HP")]));
+        let held: Vec<(String, String)> = m
+            .iter()
+            .filter_map(|x| match x {
+                Message::Publish { topic, payload, .. } if topic.ends_with("/config") => {
+                    Some((topic.clone(), payload.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        let held_refs: Vec<(&str, &str)> =
+            held.iter().map(|(t, p)| (t.as_str(), p.as_str())).collect();
+        let again = topics(&connect(&mut same, t0, &held_refs));
+        assert_eq!(again.iter().filter(|t| *t == STATE).count(), 1, "{again:?}");
+        // Another config retained (the last run's contract had other options): the state
+        // also goes out before the configs, while the entities are unavailable.
+        let mut next = publisher(Duration::from_secs(10));
+        next.offer(snap(0, "Peak", &[("EASF02", "HP")]));
+        let got = topics(&connect(
+            &mut next,
+            t0,
+            &[(tariff.as_str(), "{\"options\":[]}")],
+        ));
+        let state = got.iter().position(|t| t == STATE).expect("a state");
+        let config = got.iter().position(|t| *t == tariff).expect("the config");
+        let avail = got.iter().position(|t| t == AVAIL).expect("availability");
+        assert!(state < config && config < avail, "{got:?}");
+        let states: Vec<serde_json::Value> = got_states(&connect_again(&tariff));
+        assert_eq!(states.len(), 2, "{states:?}");
+        assert_eq!(states[0]["tariff"], serde_json::Value::Null);
+        assert_eq!(states[1]["tariff"], "Peak");
+        assert_eq!(states[0]["EASF02"], states[1]["EASF02"]);
     }
 
     #[test]
