@@ -41,7 +41,7 @@ run() {
     # CPU ticks per thread (the MQTT link's own threads are tic-rec-mqtt*).
     local per; per=$(for t in /proc/$rec/task/*; do printf '%s=%s ' "$(cat "$t/comm")" "$(awk '{print $14 + $15}' "$t/stat")"; done)
     kill -TERM $rec; wait $rec || true
-    local rows; rows=$(cat "$tmp"/data-$name/*/*/*.csv | grep -vc '^time' || true)
+    local rows; rows=$(cat "$tmp"/data-$name/journal/*/*/*.csv | grep -vc '^time' || true)
     awk -v n="$name" -v r="$rows" -v t="$ticks" -v k="$tck" -v h="$hwm" -v a="$t0" -v b="$t1" -v th="$threads" 'BEGIN {
         cpu = t / k; wall = b - a;
         printf "%-10s rows %5d  wall %6.1f s  cpu %6.2f s  %%core %6.3f  peak RSS %5.1f MB  threads %d\n",

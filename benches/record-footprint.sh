@@ -30,7 +30,7 @@ run() {
     local ticks; ticks=$(awk '{print $14 + $15}' /proc/$rec/stat)
     local hwm; hwm=$(awk '/VmHWM/ {print $2}' /proc/$rec/status)
     kill -TERM $rec; wait $rec || true
-    local rows; rows=$(cat "$tmp"/data-$name/*/*/*.csv | grep -vc '^time' || true)
+    local rows; rows=$(cat "$tmp"/data-$name/journal/*/*/*.csv | grep -vc '^time' || true)
     local frames; frames=$(grep -o 'served [0-9]*' "$tmp/sim.err" | grep -o '[0-9]*')
     awk -v n="$name" -v f="$frames" -v r="$rows" -v t="$ticks" -v k="$tck" -v h="$hwm" -v a="$t0" -v b="$t1" 'BEGIN {
         cpu = t / k; wall = b - a;

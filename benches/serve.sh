@@ -19,7 +19,7 @@ only=${2:-}
 cargo build --release --quiet --bin tic-rec --example gen_year
 bin=target/release/tic-rec
 year=target/bench-serve/year
-if [ "$only" != footprint ] && [ ! -f "$year/2025/12/2025-12-30.parquet" ]; then
+if [ "$only" != footprint ] && [ ! -f "$year/records/2025/12/2025-12-30.parquet" ]; then
     rm -rf "$year"
     target/release/examples/gen_year "$year" 365
     "$bin" compact --data-dir "$year"
@@ -116,7 +116,7 @@ run() {
     done
     [ -n "$poller" ] && kill "$poller"
     kill -TERM $rec; wait $rec || true
-    local rows; rows=$(cat "$tmp"/data-$id/*/*/*.csv | grep -vc '^time' || true)
+    local rows; rows=$(cat "$tmp"/data-$id/journal/*/*/*.csv | grep -vc '^time' || true)
     awk -v n="$name" -v r="$rows" -v t="$ticks" -v k="$tck" -v h="$hwm" -v a="$t0" -v b="$t1" -v s="$http" -v m="$main" 'BEGIN {
         cpu = t / k; wall = b - a;
         printf "%-22s rows %5d  wall %6.1f s  cpu %5.2f s  %%core %6.3f  peak RSS %5.1f MB | schedstat: recording thread %%core %6.3f, server threads %%core %6.3f\n", n, r, wall, cpu, cpu / wall * 100, h / 1024, m / 1e9 / wall * 100, s / 1e9 / wall * 100 }'

@@ -34,13 +34,13 @@ start_sim() {
     port=$(head -1 "$tmp/sim-$1.out")
 }
 
-rows() { cat "$1"/*/*/*.csv 2>/dev/null | grep -vc '^time' || true; }
+rows() { cat "$1"/journal/*/*/*.csv 2>/dev/null | grep -vc '^time' || true; }
 
 # check DIR: strict parse of every file; prints "files rows bad dup unordered gaps_s".
 check() {
     python3 - "$1" <<'EOF'
 import csv, glob, sys, datetime
-files = sorted(glob.glob(sys.argv[1] + "/*/*/*.csv"))
+files = sorted(glob.glob(sys.argv[1] + "/journal/*/*/*.csv"))
 rows = bad = unordered = 0
 times = []
 for f in files:

@@ -155,25 +155,9 @@ impl Periods {
         Some(self.bounds.partition_point(|&b| b <= t) - 1)
     }
 
-    /// The longest stretch without a record: `(ta, tb)`'s part in each period, for a stretch
-    /// accounted in pieces (near an edge, [`Periods::stretch`] covers the part within
-    /// [`MAX_COVERED_GAP_S`] of a record apart from the rest; the gap is the whole).
-    fn gap(&mut self, ta: i64, tb: i64) {
-        let n = self.n();
-        let mut i = self.period_of(ta).unwrap_or(0);
-        if self.bounds.first().is_some_and(|&b| ta < b) {
-            i = 0;
-        }
-        while i < n && self.bounds[i] < tb {
-            let seg = tb.min(self.bounds[i + 1]) - ta.max(self.bounds[i]);
-            let s = &mut self.stats[i];
-            s.max_gap = s.max_gap.max(seg);
-            i += 1;
-        }
-    }
-
-    /// Accounts the stretch `(ta, tb)` between two consecutive records (or a data edge).
-    fn stretch(&mut self, ta: i64, tb: i64, covered: bool, edge: bool) {
+    /// Calls `f` with the stats of each period `(ta, tb)` overlaps, and the length of the
+    /// overlap (> 0).
+    fn each_part(&mut self, ta: i64, tb: i64, mut f: impl FnMut(&mut Stats, i64)) {
         let n = self.n();
         let mut i = self.period_of(ta).unwrap_or(0);
         if self.bounds.first().is_some_and(|&b| ta < b) {
@@ -182,19 +166,32 @@ impl Periods {
         while i < n && self.bounds[i] < tb {
             let seg = tb.min(self.bounds[i + 1]) - ta.max(self.bounds[i]);
             if seg > 0 {
-                let s = &mut self.stats[i];
-                if covered {
-                    s.covered += seg;
-                }
-                s.max_gap = s.max_gap.max(seg);
-                if edge {
-                    s.flags.insert(Flags::PARTIAL);
-                } else if !covered {
-                    s.flags.insert(Flags::GAP);
-                }
+                f(&mut self.stats[i], seg);
             }
             i += 1;
         }
+    }
+
+    /// The longest stretch without a record: `(ta, tb)`'s part in each period, for a stretch
+    /// accounted in pieces (near an edge, [`Periods::stretch`] covers the part within
+    /// [`MAX_COVERED_GAP_S`] of a record apart from the rest; the gap is the whole).
+    fn gap(&mut self, ta: i64, tb: i64) {
+        self.each_part(ta, tb, |s, seg| s.max_gap = s.max_gap.max(seg));
+    }
+
+    /// Accounts the stretch `(ta, tb)` between two consecutive records (or a data edge).
+    fn stretch(&mut self, ta: i64, tb: i64, covered: bool, edge: bool) {
+        self.each_part(ta, tb, |s, seg| {
+            if covered {
+                s.covered += seg;
+            }
+            s.max_gap = s.max_gap.max(seg);
+            if edge {
+                s.flags.insert(Flags::PARTIAL);
+            } else if !covered {
+                s.flags.insert(Flags::GAP);
+            }
+        });
     }
 }
 

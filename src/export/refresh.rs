@@ -173,13 +173,7 @@ pub fn refresh(
         while month_of(d) == key {
             if d >= first && d <= last {
                 if let Some((basis, labels, summary)) = new_days.remove(&d) {
-                    let run = match meta.runs.iter().position(|r| *r == basis) {
-                        Some(i) => i,
-                        None => {
-                            meta.runs.push(basis);
-                            meta.runs.len() - 1
-                        }
-                    };
+                    let run = run_of(&mut meta, basis);
                     meta.days.push(DayEntry {
                         day: d,
                         run,
@@ -193,13 +187,7 @@ pub fn refresh(
                     (old_meta.days.iter().find(|e| e.day == d), &old_batch)
                 {
                     let basis = old_meta.runs[e.run].clone();
-                    let run = match meta.runs.iter().position(|r| *r == basis) {
-                        Some(i) => i,
-                        None => {
-                            meta.runs.push(basis);
-                            meta.runs.len() - 1
-                        }
-                    };
+                    let run = run_of(&mut meta, basis);
                     meta.days.push(DayEntry {
                         day: d,
                         run,
@@ -269,4 +257,15 @@ pub enum RefreshError {
     /// Writing a month file failed.
     #[error(transparent)]
     Write(#[from] crate::store::StoreError),
+}
+
+/// The position of `basis` among the runs of `meta`, added if it is not there.
+fn run_of(meta: &mut MonthMeta, basis: Basis) -> usize {
+    match meta.runs.iter().position(|r| *r == basis) {
+        Some(i) => i,
+        None => {
+            meta.runs.push(basis);
+            meta.runs.len() - 1
+        }
+    }
 }
