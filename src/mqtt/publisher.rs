@@ -497,12 +497,15 @@ impl Publisher {
         // and be lost: the tariff sensor would then show the last run's name, not among its
         // new options, when it is available again (an error in Home Assistant's log). A
         // tariff none is valid whatever the options; the full state follows the configs.
-        let reconfigure = self
-            .configs
-            .iter()
-            .any(|(t, p)| self.retained.get(t).is_some_and(|old| old != p));
+        // Compared only when announcing (a connection, Home Assistant back), not at each poll.
+        let reconfigure = self.announce
+            && !sweep_pending
+            && self
+                .configs
+                .iter()
+                .any(|(t, p)| self.retained.get(t).is_some_and(|old| old != p));
         let mut computed = None;
-        if self.announce && reconfigure && !sweep_pending {
+        if reconfigure {
             if let Some(s) = self.latest.clone() {
                 let payload = self.state_payload(&s);
                 let early = match serde_json::from_str::<serde_json::Value>(&payload) {

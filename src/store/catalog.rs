@@ -410,6 +410,15 @@ fn is_dir_named(entry: &fs::DirEntry, len: usize) -> bool {
 mod tests {
     use super::*;
 
+    /// Makes each file of `rels` under `d`, with its directories.
+    fn touch(d: &Path, rels: &[&str]) {
+        for rel in rels {
+            let p = d.join(rel);
+            fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            fs::write(p, "x").expect("write");
+        }
+    }
+
     /// A file removed between the directory listing and its `stat` (a conversion removing a
     /// CSV file while an export lists the days) is skipped, not an error.
     #[test]
@@ -473,23 +482,22 @@ mod tests {
     fn lists_every_tree_and_each_kind_where_it_belongs() {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
-        for rel in [
-            "journal/2026/01/2026-01-01.csv",
-            "2026/01/2026-01-01.1.csv",
-            "records/2026/01/2026-01-01.parquet",
-            "2026/01/2026-01-02.parquet",
-            "records/2026/01/2026-01-02.parquet",
-            "journal/2026/01/2026-01-03.parquet",
-            "records/2026/01/2026-01-04.csv",
-            "journal/2026/01/2026-01-05.tic",
-            ".tic-rec-tmp/.2026-01-05.parquet.tmp-1-2",
-            "journal/2026/01/2026-01-06.csv",
-            "periods/2026/2026-01.parquet",
-        ] {
-            let p = d.join(rel);
-            fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-            fs::write(p, "x").expect("write");
-        }
+        touch(
+            d,
+            &[
+                "journal/2026/01/2026-01-01.csv",
+                "2026/01/2026-01-01.1.csv",
+                "records/2026/01/2026-01-01.parquet",
+                "2026/01/2026-01-02.parquet",
+                "records/2026/01/2026-01-02.parquet",
+                "journal/2026/01/2026-01-03.parquet",
+                "records/2026/01/2026-01-04.csv",
+                "journal/2026/01/2026-01-05.tic",
+                ".tic-rec-tmp/.2026-01-05.parquet.tmp-1-2",
+                "journal/2026/01/2026-01-06.csv",
+                "periods/2026/2026-01.parquet",
+            ],
+        );
         let c = Catalog::open(d).expect("catalog");
         let day = |n| NaiveDate::from_ymd_opt(2026, 1, n).expect("date");
         let got: Vec<NaiveDate> = c.days(day(1), day(31)).map(|(d, _)| d).collect();
@@ -527,20 +535,19 @@ mod tests {
     fn lists_both_encodings_in_their_own_month_only() {
         let dir = tempfile::tempdir().expect("tempdir");
         let d = dir.path();
-        for rel in [
-            "2026/01/2026-01-01.csv",
-            "2026/01/2026-01-01.1.csv",
-            "2026/01/2026-01-02.parquet",
-            "2026/01/.2026-01-02.parquet.tmp-1",
-            "2026/01/2026-01-03.csv",
-            "2026/01/2026-01-03.parquet",
-            "2026/02/2026-01-04.csv",
-            "2026/01/notes.txt",
-        ] {
-            let p = d.join(rel);
-            fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-            fs::write(p, "x").expect("write");
-        }
+        touch(
+            d,
+            &[
+                "2026/01/2026-01-01.csv",
+                "2026/01/2026-01-01.1.csv",
+                "2026/01/2026-01-02.parquet",
+                "2026/01/.2026-01-02.parquet.tmp-1",
+                "2026/01/2026-01-03.csv",
+                "2026/01/2026-01-03.parquet",
+                "2026/02/2026-01-04.csv",
+                "2026/01/notes.txt",
+            ],
+        );
         let c = Catalog::open(d).expect("catalog");
         let day = |n| NaiveDate::from_ymd_opt(2026, 1, n).expect("date");
         let got: Vec<NaiveDate> = c.days(day(1), day(31)).map(|(d, _)| d).collect();
