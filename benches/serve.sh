@@ -8,7 +8,8 @@
 #  4. the recorder's CPU and peak RSS at the real 9600-baud pace for N seconds with
 #     --http and one open Now page (its script holds /api/events; or, where that is
 #     refused, polls /api/now every second), and with --http --mqtt (a local mosquitto,
-#     Debian's package) and the page polling, against the same run without --http.
+#     Debian's package) and the page polling or on events, against the same run without
+#     --http.
 #     The time on CPU of the recording thread and of the server's own threads (http-*) is
 #     read from /proc/PID/task/*/schedstat too (nanoseconds, not 10 ms ticks).
 # Usage: benches/serve.sh [seconds for 4, default 120] [footprint: only part 4]
@@ -130,6 +131,7 @@ if command -v mosquitto >/dev/null; then
     pids+=($!)
     sleep 0.5
     run mqtt "--http --mqtt, polling" 1 "mqtt://127.0.0.1:$mport"
+    run mqttev "--http --mqtt, events" 2 "mqtt://127.0.0.1:$mport"
 else
     echo "(no mosquitto: the --mqtt run left out)"
 fi

@@ -305,9 +305,15 @@ pub enum HostClock {
 }
 
 impl HostClock {
-    fn now(&self, stream_offset: u64) -> DateTime<Utc> {
+    /// The time of the byte at `stream_offset`, where `read_end` is the offset after the last
+    /// byte read, `baud` the line's rate: the host's clock less the air time of the bytes
+    /// read after it (they gather in the kernel's buffer between reads: [`super::port::GATHER`]).
+    fn at(&self, stream_offset: u64, read_end: u64, baud: u32) -> DateTime<Utc> {
         match *self {
-            HostClock::System => Utc::now(),
+            HostClock::System => {
+                let after = air_ms(read_end.saturating_sub(stream_offset), baud);
+                Utc::now() - chrono::Duration::milliseconds(after as i64)
+            }
             HostClock::Replay { start, baud } => {
                 start + chrono::Duration::milliseconds(air_ms(stream_offset, baud) as i64)
             }
@@ -450,6 +456,7 @@ impl<'o> Capture<'o> {
     /// Feeds bytes read from the source at `now`.
     pub fn feed(&mut self, bytes: &[u8], now: Instant) -> Result<(), CaptureError> {
         let mut rest = bytes;
+        let read_end = self.decoder.offset() + bytes.len() as u64;
         // With --raw, each frame's bytes go to the raw file of that frame's record day: they
         // are kept after the frame is recorded (which may rotate the day).
         let mut raw_from = 0;
@@ -463,12 +470,19 @@ impl<'o> Capture<'o> {
                 self.good_frames += 1;
             }
             let end = frame.offset + frame.len() as u64 + 2;
+            let baud = frame.mode.baud_rate();
+            // On a live line the bytes read after the frame came after it (they gather
+            // between reads); a file or a pipe is read as fast as it goes.
+            let read_end = match self.stream {
+                StreamClock::Live(_) => read_end,
+                StreamClock::Air => end,
+            };
             let clocks = Clocks {
-                host: self.clock.now(end),
+                host: self.clock.at(end, read_end, baud),
                 stream_ms: match self.stream {
-                    StreamClock::Live(start) => {
-                        now.saturating_duration_since(start).as_millis() as u64
-                    }
+                    StreamClock::Live(start) => (now.saturating_duration_since(start).as_millis()
+                        as u64)
+                        .saturating_sub(air_ms(read_end.saturating_sub(end), baud)),
                     StreamClock::Air => air_ms(end, frame.mode.baud_rate()),
                 },
             };
@@ -529,7 +543,7 @@ impl<'o> Capture<'o> {
             self.observer.event(&Event::Frame(&frame));
             let end = frame.offset + frame.len() as u64;
             let clocks = Clocks {
-                host: self.clock.now(end),
+                host: self.clock.at(end, end, frame.mode.baud_rate()),
                 stream_ms: air_ms(end, frame.mode.baud_rate()),
             };
             self.recorder.accept(&frame, clocks);
@@ -835,7 +849,7 @@ impl<'o> Capture<'o> {
                         }
                     }
                 }
-                Action::Wait(d) => sleep_unless(stop, d.min(READ_TIMEOUT)),
+                Action::Wait(d) => stop.wait(d.min(Duration::from_secs(1))),
                 Action::Read => {
                     let p = open.as_mut().expect("the supervisor reads an open port");
                     let good_before = self.good_frames;
@@ -844,7 +858,10 @@ impl<'o> Capture<'o> {
                             *open = None;
                             sup.failed(now, Failure::HungUp);
                         }
-                        Ok(n) => self.feed(&buf[..n], now)?,
+                        Ok(n) => {
+                            sup.read(Instant::now(), n);
+                            self.feed(&buf[..n], now)?;
+                        }
                         Err(e)
                             if matches!(
                                 e.kind(),
@@ -997,15 +1014,6 @@ fn check_port_path(path: &str) -> Result<(), CaptureError> {
     }
 }
 
-fn sleep_unless(stop: &Stop, d: Duration) {
-    let until = Instant::now() + d;
-    while !stop.requested() && Instant::now() < until {
-        std::thread::sleep(
-            Duration::from_millis(50).min(until.saturating_duration_since(Instant::now())),
-        );
-    }
-}
-
 fn diff(now: &Stats, then: &Stats) -> Stats {
     Stats {
         bytes: now.bytes - then.bytes,
@@ -1064,8 +1072,26 @@ mod tests {
             .unwrap()
             .to_utc();
         let c = HostClock::Replay { start, baud: 1200 };
-        // 120 bytes a second at 1200 baud, 10 bits a byte.
-        assert_eq!((c.now(240) - start).num_milliseconds(), 2000);
+        // 120 bytes a second at 1200 baud, 10 bits a byte; the bytes read after do not count.
+        assert_eq!((c.at(240, 600, 1200) - start).num_milliseconds(), 2000);
+    }
+
+    /// The host's clock less the air time of the bytes read after the frame: 240 bytes at
+    /// 9600 baud came in the last 250 ms.
+    #[test]
+    fn host_clock_takes_off_the_bytes_read_after_the_frame() {
+        let c = HostClock::System;
+        let before = Utc::now();
+        let t = c.at(1000, 1240, 9600);
+        let after = Utc::now();
+        assert!(
+            t >= before - chrono::Duration::milliseconds(250),
+            "{t} {before}"
+        );
+        assert!(
+            t <= after - chrono::Duration::milliseconds(250),
+            "{t} {after}"
+        );
     }
 
     #[test]

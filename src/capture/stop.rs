@@ -19,7 +19,7 @@
 
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// The request that gives up writing the held rows (the third).
@@ -34,6 +34,9 @@ pub const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Stop {
     requests: AtomicU32,
     ended: AtomicBool,
+    /// Wakes the sleepers ([`Stop::sleep`], [`Stop::wait`]) at a request or the end: a
+    /// sleeping loop wakes once, not every few milliseconds to look.
+    bell: (Mutex<()>, Condvar),
 }
 
 impl Stop {
@@ -46,12 +49,40 @@ impl Stop {
     /// docs.
     pub fn request(&self) {
         self.requests.fetch_add(1, Ordering::SeqCst);
+        self.ring();
     }
 
     /// The run ends by itself (its source is done, or failed): the loop stops as for a
     /// request, but this is not one (it counts towards nothing).
     pub fn end(&self) {
         self.ended.store(true, Ordering::SeqCst);
+        self.ring();
+    }
+
+    fn ring(&self) {
+        // Taken so that a sleeper between its check and its wait cannot miss the bell.
+        let _guard = self.bell.0.lock().unwrap_or_else(|e| e.into_inner());
+        self.bell.1.notify_all();
+    }
+
+    /// Sleeps until `until` or while `go_on` holds, woken by each request or the end.
+    fn sleep_while(&self, until: Instant, go_on: impl Fn() -> bool) {
+        let mut guard = self.bell.0.lock().unwrap_or_else(|e| e.into_inner());
+        while go_on() {
+            let now = Instant::now();
+            if now >= until {
+                return;
+            }
+            guard = match self.bell.1.wait_timeout(guard, until - now) {
+                Ok((g, _)) => g,
+                Err(e) => e.into_inner().0,
+            };
+        }
+    }
+
+    /// Sleeps `d`, or less when the loop must stop ([`Stop::requested`]).
+    pub fn wait(&self, d: Duration) {
+        self.sleep_while(Instant::now() + d, || !self.requested());
     }
 
     /// Whether the loop must stop.
@@ -89,17 +120,10 @@ impl Stop {
         Ok(())
     }
 
-    /// Sleeps `d`, or less when a new request comes (checked every 20 ms).
+    /// Sleeps `d`, or less when a new request comes.
     pub(crate) fn sleep(&self, d: Duration) {
-        let until = Instant::now() + d;
         let seen = self.requests();
-        while self.requests() == seen {
-            let now = Instant::now();
-            if now >= until {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20).min(until - now));
-        }
+        self.sleep_while(Instant::now() + d, || self.requests() == seen);
     }
 }
 

@@ -389,6 +389,15 @@ pub struct Frame<'a> {
     bad: &'a [BadSpan],
 }
 
+fn group<'a>(g: &GroupSpan, buf: &'a [u8]) -> Group<'a> {
+    Group {
+        label: text(g.label.of(buf)),
+        horodate: g.horodate.map(|h| text(h.of(buf))),
+        value: text(g.value.of(buf)),
+        raw: text(g.raw.of(buf)),
+    }
+}
+
 fn text(bytes: &[u8]) -> &str {
     // Every byte was masked to 7 bits, and 7-bit bytes are valid UTF-8.
     std::str::from_utf8(bytes).expect("7-bit bytes are valid UTF-8")
@@ -398,17 +407,17 @@ impl<'a> Frame<'a> {
     /// The verified groups, in wire order.
     pub fn groups(&self) -> impl ExactSizeIterator<Item = Group<'a>> + 'a {
         let buf = self.buf;
-        self.groups.iter().map(move |g| Group {
-            label: text(g.label.of(buf)),
-            horodate: g.horodate.map(|h| text(h.of(buf))),
-            value: text(g.value.of(buf)),
-            raw: text(g.raw.of(buf)),
-        })
+        self.groups.iter().map(move |g| group(g, buf))
     }
 
-    /// The first verified group with this label.
+    /// The first verified group with this label (labels compared as bytes: only the group
+    /// found is made into text, as a record looks up each of its columns in every frame).
     pub fn get(&self, label: &str) -> Option<Group<'a>> {
-        self.groups().find(|g| g.label == label)
+        let buf = self.buf;
+        self.groups
+            .iter()
+            .find(|g| g.label.of(buf) == label.as_bytes())
+            .map(|g| group(g, buf))
     }
 
     /// The groups that failed, in wire order: bad checksums, malformed groups and
@@ -437,7 +446,8 @@ impl<'a> Frame<'a> {
     /// Whether a group with this label was present but failed verification (a bad checksum,
     /// a malformed group or an impossible horodate): present, but unusable.
     pub fn is_bad(&self, label: &str) -> bool {
-        self.bad_groups().any(|b| b.label == label)
+        let buf = self.buf;
+        self.bad.iter().any(|b| b.label.of(buf) == label.as_bytes())
     }
 
     /// The checksum rule its groups were verified with: standard, or the stream's

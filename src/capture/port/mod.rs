@@ -17,6 +17,17 @@
 //! - With no verified frame for `silence` (a minute) while the port is open, it says so
 //!   (the driver adds what it saw), again every ten minutes while it lasts, and in auto mode
 //!   probes both rates again (the meter's mode may have been changed remotely).
+//! - Bytes are gathered in the kernel's buffer between reads: after a read that brought
+//!   bytes at the line's pace, the next one comes [`GATHER`] later. A line at 9600 baud
+//!   sends 480 bytes in that time, far below the kernel's 4 KiB. A read that brought more
+//!   than twice what the line could have sent since the one before comes from a faster
+//!   source (the demo's meter, a capture played into a pseudo-terminal), and the next read
+//!   comes at once, as after a read that found nothing. The
+//!   recorder then wakes about twice a second instead of for every few bytes the adapter
+//!   delivers (15 times a second on a pseudo-terminal, more on a real UART), which is most
+//!   of its CPU time (BENCHMARKS.md, "Dashboard"). A frame is decoded at most [`GATHER`]
+//!   after its last byte; the host's time of a historique frame is corrected for the bytes
+//!   read after it (`run.rs`).
 
 pub mod device;
 
@@ -31,6 +42,9 @@ pub const REPEAT: Duration = Duration::from_secs(3600);
 const SAY_AGAIN: [u64; 3] = [10, 60, 600];
 /// A silent line is said again this often.
 const SILENT_AGAIN: Duration = Duration::from_secs(600);
+
+/// How long bytes gather in the kernel's buffer between two reads that bring some.
+pub const GATHER: Duration = Duration::from_millis(500);
 
 /// How long to wait for a verified frame at a baud rate before trying the other one.
 pub fn probe_time(baud: u32) -> Duration {
@@ -48,7 +62,8 @@ pub enum Action {
     Open(u32),
     /// Read from the open port (with a short timeout), then ask again.
     Read,
-    /// Wait this long (the port is closed), then ask again.
+    /// Wait this long (the port is closed, or bytes gather between two reads), then ask
+    /// again.
     Wait(Duration),
 }
 
@@ -125,8 +140,13 @@ pub enum Note {
 enum State {
     /// Closed; the next open is due at this time.
     Closed { next_open: Instant },
-    /// Open at `bauds[baud_i]` since this time.
-    Open { since: Instant },
+    /// Open at `bauds[baud_i]` since this time; the last read was at `last_read`, the next
+    /// is due at `read_at`.
+    Open {
+        since: Instant,
+        last_read: Instant,
+        read_at: Instant,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -184,7 +204,7 @@ impl Supervisor {
         match self.state {
             State::Closed { next_open } if now >= next_open => Action::Open(self.baud()),
             State::Closed { next_open } => Action::Wait(next_open - now),
-            State::Open { since } => {
+            State::Open { since, read_at, .. } => {
                 if !self.locked && now.saturating_duration_since(since) >= probe_time(self.baud()) {
                     // No verified frame at this rate: try the next one.
                     self.baud_i = (self.baud_i + 1) % self.bauds.len();
@@ -202,6 +222,12 @@ impl Supervisor {
                         for_time: now.saturating_duration_since(self.last_good),
                         reprobe,
                     });
+                }
+                if now < read_at {
+                    // Woken for the probe of the next rate, if it comes first.
+                    let probe = (!self.locked).then(|| since + probe_time(self.baud()));
+                    let until = probe.map_or(read_at, |p| p.min(read_at));
+                    return Action::Wait(until.saturating_duration_since(now));
                 }
                 Action::Read
             }
@@ -249,7 +275,11 @@ impl Supervisor {
             });
         }
         self.opened_once = true;
-        self.state = State::Open { since: now };
+        self.state = State::Open {
+            since: now,
+            last_read: now,
+            read_at: now,
+        };
         if after.is_some() {
             // Silence is measured while the port is open, not through an outage.
             self.silent_say = self.silent_say.max(now + self.silence);
@@ -307,6 +337,27 @@ impl Supervisor {
         }
     }
 
+    /// A read of the open port returned `bytes` at `now`: the next read is due [`GATHER`]
+    /// later when they came at the line's pace (at most twice what the rate carries since
+    /// the last read, 10 bits a byte), at once otherwise: after a faster source's bytes, or
+    /// after nothing (such a read has already waited for bytes).
+    pub fn read(&mut self, now: Instant, bytes: usize) {
+        let baud = self.baud();
+        if let State::Open {
+            last_read, read_at, ..
+        } = &mut self.state
+        {
+            let since = now.saturating_duration_since(*last_read);
+            let line = since.as_secs_f64() * f64::from(baud) / 10.0;
+            *last_read = now;
+            *read_at = if bytes > 0 && bytes as f64 <= 2.0 * line {
+                now + GATHER
+            } else {
+                now
+            };
+        }
+    }
+
     /// A frame verified at the current rate.
     pub fn good_frame(&mut self, now: Instant) {
         self.last_good = now;
@@ -352,11 +403,14 @@ mod tests {
                 Action::Open(_) => sup.opened(now),
                 Action::Read if absent => sup.failed(now, Failure::HungUp),
                 Action::Read => {
+                    // The line brings bytes at any rate (garbled at the wrong one), at the
+                    // pace of the rate read at: 100 ms of them.
+                    now += Duration::from_millis(100);
+                    sup.read(now, sup.baud() as usize / 100);
                     if frames_at == Some(sup.baud()) && now - last_frame >= S {
                         last_frame = now;
                         sup.good_frame(now);
                     }
-                    now += Duration::from_millis(200);
                 }
                 Action::Wait(d) => now += d,
             }
@@ -467,5 +521,79 @@ mod tests {
                 attempts: 3
             }
         );
+    }
+
+    /// Bytes gather between reads: two reads a second while a line sends at its pace, at
+    /// once after a faster source's bytes or a read that found nothing, and the waits never
+    /// hide a rate probe (issue 19: the recorder's CPU is mostly its wake-ups).
+    #[test]
+    fn reads_come_every_gather_while_a_line_sends() {
+        let ms = Duration::from_millis;
+        let t0 = Instant::now();
+        let mut sup = Supervisor::new(&[9600, 1200], Duration::from_secs(60), t0);
+        assert_eq!(sup.poll(t0), Action::Open(9600));
+        sup.opened(t0);
+        assert_eq!(sup.poll(t0), Action::Read);
+        // 64 bytes 66 ms after the open: the line's pace (960 bytes a second).
+        let t = t0 + ms(66);
+        sup.read(t, 64);
+        assert_eq!(sup.poll(t), Action::Wait(GATHER));
+        assert_eq!(sup.poll(t + GATHER / 2), Action::Wait(GATHER / 2));
+        assert_eq!(sup.poll(t + GATHER), Action::Read);
+        // What gathered meanwhile: 480 bytes.
+        let t = t + GATHER;
+        sup.read(t, 480);
+        assert_eq!(sup.poll(t), Action::Wait(GATHER));
+        // More than twice what the line could send: a faster source, read again at once.
+        let t = t + GATHER;
+        sup.read(t, 961);
+        assert_eq!(sup.poll(t), Action::Read);
+        let t = t + ms(1);
+        sup.read(t, 64);
+        assert_eq!(sup.poll(t), Action::Read);
+        // Nothing came (the read waited for its timeout): read again at once.
+        let t = t + ms(200);
+        sup.read(t, 0);
+        assert_eq!(sup.poll(t), Action::Read);
+        // 10 s of a line at its pace: two reads a second, each of what gathered.
+        let (mut now, mut last, mut reads) = (t, t, 0);
+        while now < t + Duration::from_secs(10) {
+            match sup.poll(now) {
+                Action::Read => {
+                    reads += 1;
+                    let mut bytes = ((now - last).as_secs_f64() * 960.0) as usize;
+                    if bytes < 64 {
+                        // The read waits for the adapter's next 64 bytes.
+                        now += ms(66);
+                        bytes = 64;
+                    }
+                    sup.read(now, bytes);
+                    sup.good_frame(now);
+                    last = now;
+                }
+                Action::Wait(d) => {
+                    assert!(d <= GATHER);
+                    now += d;
+                }
+                Action::Open(b) => panic!("reopened at {b}"),
+            }
+        }
+        assert_eq!(reads, 20);
+        // No verified frame: the probe of the other rate comes on time through the waits.
+        let mut sup = Supervisor::new(&[9600, 1200], Duration::from_secs(60), t0);
+        sup.poll(t0);
+        sup.opened(t0);
+        let mut now = t0;
+        let switched = loop {
+            match sup.poll(now) {
+                Action::Read => {
+                    now += ms(10);
+                    sup.read(now, 9);
+                }
+                Action::Wait(d) => now += d,
+                Action::Open(b) => break (b, now - t0),
+            }
+        };
+        assert_eq!(switched, (1200, probe_time(9600)));
     }
 }
