@@ -208,6 +208,10 @@ fn show(data: &Path) -> String {
         TODAY,
     ]);
     assert!(ok, "{err}");
+    // It fits a 100-column terminal, whatever the sources (its long lines are wrapped).
+    for line in out.lines() {
+        assert!(line.chars().count() <= 100, "{line:?}\n{out}");
+    }
     out
 }
 

@@ -84,37 +84,6 @@ impl Args {
     }
 }
 
-/// `text` with its spaces turned into line breaks so that no line is wider than `width`
-/// characters (a word wider stays whole).
-fn wrap(text: &str, width: usize) -> String {
-    let mut out = String::with_capacity(text.len() + 8);
-    let mut line = 0;
-    // An amount stays with its unit: `8.60 €`, `−9.0 %)` never break.
-    let mut words: Vec<String> = Vec::new();
-    for w in text.split(' ') {
-        match words.last_mut() {
-            Some(last) if w.starts_with(['€', '%']) => {
-                last.push(' ');
-                last.push_str(w);
-            }
-            _ => words.push(w.to_owned()),
-        }
-    }
-    for word in &words {
-        let n = word.chars().count();
-        if line > 0 && line + 1 + n > width {
-            out.push('\n');
-            line = 0;
-        } else if line > 0 {
-            out.push(' ');
-            line += 1;
-        }
-        out.push_str(word);
-        line += n;
-    }
-    out
-}
-
 /// What the command line adds to a note: the flag that changes what it says.
 fn hint(n: &cost::CostNote) -> &'static str {
     use cost::{CostNote as Note, ScheduleOrigin};
@@ -183,7 +152,7 @@ pub fn run(args: Args) -> Result<()> {
             let empty = |j: usize, i: usize| cost_output::empty_word(&report, names[j], i);
             output::write_table_saying(&table, &empty, sink.writer())?;
             if let Some(s) = &summary {
-                writeln!(sink.writer(), "{}", wrap(s, 100))?;
+                writeln!(sink.writer(), "{}", super::wrap(s, 100, ""))?;
             }
         }
     }
@@ -193,18 +162,4 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     sink.commit()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn wrapping() {
-        assert_eq!(super::wrap("a bb ccc dddd", 6), "a bb\nccc\ndddd");
-        assert_eq!(super::wrap("abcdefgh ij", 4), "abcdefgh\nij");
-        assert_eq!(super::wrap("€€ €€", 5), "€€ €€");
-        assert_eq!(
-            super::wrap("Offer 8.60 € (−0.85 €, −9.0 %); you", 12),
-            "Offer 8.60 €\n(−0.85 €,\n−9.0 %); you"
-        );
-    }
 }

@@ -126,6 +126,11 @@ fn powers(kvas: &[u8]) -> String {
     format!("{} kVA", parts.join(", "))
 }
 
+/// The widest line `tic-rec tariffs` prints (an 80-column terminal shows most of them whole),
+/// and the indent of a grid's continued line.
+const WIDTH: usize = 100;
+const INDENT: &str = "           ";
+
 fn show(data_dir: &std::path::Path, kva: u8, today: NaiveDate) -> Result<()> {
     let t = Tables::load(data_dir)?;
     if let Some(p) = t.problem() {
@@ -150,7 +155,8 @@ fn show(data_dir: &std::path::Path, kva: u8, today: NaiveDate) -> Result<()> {
                 format!("{} from {from} ({})", powers(kvas), source.describe())
             })
             .collect();
-        println!("  {:<6} {}", tariff.display_name(), parts.join("; "));
+        let line = format!("  {:<6} {}", tariff.display_name(), parts.join("; "));
+        println!("{}", super::wrap(&line, WIDTH, "         "));
         match t.grids().lookup(tariff, kva, today) {
             Ok(f) => {
                 let bands: Vec<String> = tariff
@@ -159,7 +165,7 @@ fn show(data_dir: &std::path::Path, kva: u8, today: NaiveDate) -> Result<()> {
                     .zip(&f.grid.kwh)
                     .map(|(b, p)| format!("{b} {p}"))
                     .collect();
-                println!(
+                let line = format!(
                     "         today at {kva} kVA: {} €/kWh, {} €/year{}",
                     bands.join(", "),
                     f.grid.subscription.annual(),
@@ -169,8 +175,12 @@ fn show(data_dir: &std::path::Path, kva: u8, today: NaiveDate) -> Result<()> {
                         ""
                     }
                 );
+                println!("{}", super::wrap(&line, WIDTH, INDENT));
             }
-            Err(e) => println!("         today at {kva} kVA: {}", tic_rec::error::Chain(&e)),
+            Err(e) => {
+                let line = format!("         today at {kva} kVA: {}", tic_rec::error::Chain(&e));
+                println!("{}", super::wrap(&line, WIDTH, INDENT));
+            }
         }
     }
     match t.tempo().span() {
@@ -187,7 +197,8 @@ fn show(data_dir: &std::path::Path, kva: u8, today: NaiveDate) -> Result<()> {
                     format!("{n} days from {}{until}", s.describe())
                 })
                 .collect();
-            println!("Tempo colours: {first} to {last}: {}", parts.join(", "));
+            let line = format!("Tempo colours: {first} to {last}: {}", parts.join(", "));
+            println!("{}", super::wrap(&line, WIDTH, "  "));
         }
         None => println!("Tempo colours: none"),
     }
@@ -209,9 +220,10 @@ fn show(data_dir: &std::path::Path, kva: u8, today: NaiveDate) -> Result<()> {
     let checked = t.prices_until();
     let age = (today - checked).num_days();
     if age > STALE_DAYS {
-        println!(
+        let line = format!(
             "warning: prices and colours last checked on {checked}, {age} days ago: run `tic-rec tariffs update` (a daily timer keeps them current: see the tariffs guide)"
         );
+        println!("{}", super::wrap(&line, WIDTH, "  "));
     }
     Ok(())
 }
