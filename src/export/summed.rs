@@ -11,12 +11,12 @@
 //! (a contract change in or around the range is read the long way, where each index's class
 //! is the one the export learns in order).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 
 use super::accumulator::Accumulator;
-use super::dataset::{self, month_of, MonthMeta};
+use super::dataset::{self, month_of, Columns, MonthMeta, Sums};
 use super::periods::boundaries;
 use super::table::{Row, Table};
 use super::tariff::Tariffs;
@@ -24,12 +24,23 @@ use super::{feed, Catalog, DayRead, Error, ExportObserver, Period, N_ENERGY};
 use crate::store::periods;
 use crate::tic::labels::Calendar;
 
-/// The hours of the closed days of `[from, to]` found in the dataset and still holding.
+/// A closed day's hours in a month file: rows `rows` of batch `batch` of file `file`.
+struct Span {
+    file: usize,
+    batch: usize,
+    rows: std::ops::Range<usize>,
+    /// The start of its first hour.
+    start: i64,
+}
+
+/// The closed days of `[from, to]` found in the dataset and whose hours still hold.
 struct Closed {
-    /// Their hours, in order (a year's are moved once: see [`dataset::rows_of`]).
-    hours: Vec<Row>,
+    /// The month files read.
+    files: Vec<periods::PeriodsMonth>,
+    /// Each day's hours, in order.
+    spans: Vec<Span>,
     /// Their days.
-    days: std::collections::BTreeSet<NaiveDate>,
+    days: BTreeSet<NaiveDate>,
     labels: Vec<usize>,
     names: Vec<(u8, String)>,
     /// The calendars the days' contracts name.
@@ -70,102 +81,95 @@ fn month_files(store: &Catalog, from: NaiveDate, to: NaiveDate) -> Vec<periods::
     })
 }
 
-/// Reads the month files of `[from, to]` and keeps the days whose hours hold.
-fn closed_days(store: &Catalog, from: NaiveDate, to: NaiveDate) -> Option<Closed> {
-    let files = month_files(store, from, to);
-    let total = files
-        .iter()
-        .flat_map(|f| &f.batches)
-        .map(|b| b.num_rows())
-        .sum();
+/// Reads the month files of `[from, to]` and keeps the days whose hours hold: each whole
+/// (every hour of the local day, in order), in the file's footer with a run that still
+/// holds for `store`, and in no other file.
+fn closed_days(store: &Catalog, from: NaiveDate, to: NaiveDate) -> Closed {
     let mut out = Closed {
-        hours: Vec::with_capacity(total),
-        days: std::collections::BTreeSet::new(),
+        files: month_files(store, from, to),
+        spans: Vec::new(),
+        days: BTreeSet::new(),
         labels: Vec::new(),
         names: Vec::new(),
         calendars: Vec::new(),
     };
-    for file in files {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
+    for (f, file) in out.files.iter().enumerate() {
         let Some(meta) = file.meta.as_deref().and_then(MonthMeta::from_text) else {
             continue;
         };
+        // A file with a batch that is not one of ours is not used at all.
+        let Some(batches) = file
+            .batches
+            .iter()
+            .map(Columns::of)
+            .collect::<Option<Vec<_>>>()
+        else {
+            continue;
+        };
         let runs = meta.runs_hold(store);
-        // This file's hours go at the end of out.hours; the days that do not hold are taken
-        // out again.
-        let base = out.hours.len();
-        // The local date of each of the file's hours.
-        let mut dates: Vec<NaiveDate> = Vec::new();
-        let mut contracts = dataset::Contracts::new();
-        for batch in &file.batches {
-            match dataset::rows_of(batch, &mut out.hours, &mut dates) {
-                Some(last) => contracts.extend(last),
-                None => {
-                    out.hours.truncate(base);
-                    dates.clear();
-                    contracts.clear();
-                    break;
+        for (b, cols) in batches.iter().enumerate() {
+            let mut a = 0;
+            while a < cols.len() {
+                // The day's hours: rows a..end (a file holds its hours in order; a day split
+                // across batches is whole in neither, and read the long way).
+                let d = cols.date32(a);
+                let mut end = a + 1;
+                while end < cols.len() && cols.date32(end) == d {
+                    end += 1;
                 }
-            }
-        }
-        // Each day's span of the file's hours (a file holds its hours in order).
-        let mut spans: Vec<(NaiveDate, usize, usize)> = Vec::new();
-        for (i, d) in dates.iter().enumerate() {
-            let i = base + i;
-            match spans.last_mut() {
-                Some((day, _, end)) if day == d => *end = i + 1,
-                _ => spans.push((*d, i, i + 1)),
-            }
-        }
-        let mut kept: Vec<(usize, usize)> = Vec::new();
-        for &(day, a, b) in &spans {
-            let Some(e) = meta.days.iter().find(|e| e.day == day) else {
-                continue;
-            };
-            if day < from || day > to || !meta.holds_given(day, &runs) {
-                continue;
-            }
-            // Every hour of the day, in order.
-            let (Some(start), Some(end)) = (
-                crate::store::midnight(day),
-                day.succ_opt().and_then(crate::store::midnight),
-            ) else {
-                continue;
-            };
-            let hours = &out.hours[a..b];
-            let whole = hours.len() as i64 == (end - start) / 3600
-                && hours
-                    .iter()
-                    .enumerate()
-                    .all(|(i, h)| h.start == start + 3600 * i as i64 && h.end == h.start + 3600);
-            if !whole || out.days.contains(&day) {
-                continue;
-            }
-            for &k in &e.labels {
-                if !out.labels.contains(&k) {
-                    out.labels.push(k);
+                let rows = a..end;
+                a = end;
+                let Some(day) = epoch.checked_add_signed(chrono::Duration::days(i64::from(d)))
+                else {
+                    continue;
+                };
+                if day < from || day > to || out.days.contains(&day) {
+                    continue;
                 }
-            }
-            out.names.extend(meta.tariffs(day).iter().cloned());
-            if let Some(c) = contracts.get(&day).and_then(|c| Calendar::of(c)) {
-                out.calendars.push(c);
-            }
-            out.days.insert(day);
-            kept.push((a, b));
-        }
-        // Usually every day holds: nothing moves. Else the kept spans are moved down.
-        let all = kept.len() == spans.len();
-        if !all {
-            let mut to = base;
-            for (a, b) in kept {
-                for i in a..b {
-                    out.hours.swap(to, i);
-                    to += 1;
+                let Some(e) = meta.days.iter().find(|e| e.day == day) else {
+                    continue;
+                };
+                if !meta.holds_given(day, &runs) {
+                    continue;
                 }
+                let (Some(start), Some(next)) = (
+                    crate::store::midnight(day),
+                    day.succ_opt().and_then(crate::store::midnight),
+                ) else {
+                    continue;
+                };
+                let whole = rows.len() as i64 == (next - start) / 3600
+                    && rows.clone().enumerate().all(|(h, i)| {
+                        cols.start(i) == start + 3600 * h as i64
+                            && cols.end(i) == cols.start(i) + 3600
+                    });
+                if !whole {
+                    continue;
+                }
+                for &k in &e.labels {
+                    if !out.labels.contains(&k) {
+                        out.labels.push(k);
+                    }
+                }
+                out.names.extend(meta.tariffs(day).iter().cloned());
+                // The day's contract: the last its hours name.
+                let contract = rows.clone().rev().find_map(|i| cols.contract(i));
+                if let Some(c) = contract.and_then(Calendar::of) {
+                    out.calendars.push(c);
+                }
+                out.days.insert(day);
+                out.spans.push(Span {
+                    file: f,
+                    batch: b,
+                    rows,
+                    start,
+                });
             }
-            out.hours.truncate(to);
         }
     }
-    Some(out)
+    out.spans.sort_by_key(|s| s.start);
+    out
 }
 
 /// The export of `[from, to]` in periods of `period` from the dataset and the days it lacks;
@@ -182,9 +186,7 @@ pub fn export(
     if bounds.iter().any(|b| b.rem_euclid(3600) != 0) {
         return Ok(None);
     }
-    let Some(closed) = closed_days(store, from, to) else {
-        return Ok(None);
-    };
+    let closed = closed_days(store, from, to);
     if closed.days.is_empty() {
         return Ok(None);
     }
@@ -203,16 +205,11 @@ pub fn export(
             None => break,
         };
     }
-    let Closed {
-        hours: mut closed_hours,
-        days: closed_days,
-        ..
-    } = closed;
     let mut hours: Vec<Row> = Vec::new();
-    let mut present = closed.labels;
+    let mut present = closed.labels.clone();
     let mut around = Vec::new();
-    let mut names = closed.names;
-    let mut calendars = closed.calendars;
+    let mut names = closed.names.clone();
+    let mut calendars = closed.calendars.clone();
     let mut last = [None; N_ENERGY];
     for (a, b) in stretches {
         let hour_bounds = boundaries(Period::Hour, a, b)?;
@@ -256,17 +253,33 @@ pub fn export(
         return Ok(None);
     }
     present.sort_unstable();
-    for day in closed_days {
+    for &day in &closed.days {
         observer.day_read(day, DayRead::Index);
     }
-    // The closed days' hours, then those read the long way; in order already when these
-    // come after them (the day being recorded): no move of a year's hours then.
-    closed_hours.append(&mut hours);
-    let mut hours = closed_hours;
+    // The closed days' hours straight from the files' columns, and those read the long way
+    // between them, in order, summed into the periods asked.
+    let columns: Vec<Vec<Option<Columns>>> = closed
+        .files
+        .iter()
+        .map(|f| f.batches.iter().map(Columns::of).collect())
+        .collect();
     if !hours.is_sorted_by_key(|h| h.start) {
         hours.sort_by_key(|h| h.start);
     }
-    let rows = dataset::aggregate(&hours, &bounds, &present);
+    let mut sums = Sums::new(&bounds, &present);
+    let mut long = hours.iter().peekable();
+    for s in &closed.spans {
+        while let Some(h) = long.next_if(|h| h.start < s.start) {
+            sums.push(h);
+        }
+        if let Some(Some(c)) = columns.get(s.file).and_then(|f| f.get(s.batch)) {
+            c.add_to(s.rows.clone(), &mut sums);
+        }
+    }
+    for h in long {
+        sums.push(h);
+    }
+    let rows = sums.finish();
     Ok(Some(Table {
         labels: present,
         tariffs,
