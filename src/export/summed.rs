@@ -36,7 +36,7 @@ struct Span {
 /// The closed days of `[from, to]` found in the dataset and whose hours still hold.
 struct Closed {
     /// The month files read.
-    files: Vec<periods::PeriodsMonth>,
+    files: Vec<Month>,
     /// Each day's hours, in order.
     spans: Vec<Span>,
     /// Their days.
@@ -47,46 +47,101 @@ struct Closed {
     calendars: Vec<Calendar>,
 }
 
-/// The month files of `[from, to]`, read (on two threads: a year is twelve files).
-fn month_files(store: &Catalog, from: NaiveDate, to: NaiveDate) -> Vec<periods::PeriodsMonth> {
-    let Ok(files) = periods::months(store.dir()) else {
-        return Vec::new();
-    };
-    let (a, b) = (month_of(from), month_of(to));
-    let paths: Vec<_> = files
-        .into_iter()
-        .filter(|(y, m, _)| (*y, *m) >= a && (*y, *m) <= b)
-        .map(|(_, _, p)| p)
-        .collect();
-    let schema = dataset::schema();
-    // A month file that does not read is not used (its days are read instead).
-    let read = |ps: &[std::path::PathBuf]| -> Vec<periods::PeriodsMonth> {
-        ps.iter()
-            .filter_map(|p| {
-                periods::read_only(p, &schema, Some(dataset::ROW_COLUMNS))
-                    .ok()
-                    .flatten()
+/// A month file read for an export, and its footer text (`None`: not one of ours).
+struct Month {
+    /// Its year and month.
+    month: (i32, u32),
+    file: periods::PeriodsMonth,
+    meta: Option<MonthMeta>,
+}
+
+/// The month files of the periods dataset an export reads, being read (and their footer
+/// texts parsed) on two threads from when the export starts, beside the catalog's walk of
+/// the days: [`Prefetch::start`], then an export given it ([`super::export_prefetched`]).
+///
+/// The files are read before the catalog lists the days: a file rewritten since is one
+/// whose days' sources are checked against that later listing, like any other (a day
+/// whose files changed is read the long way).
+pub struct Prefetch {
+    readers: Vec<std::thread::JoinHandle<Vec<(usize, Month)>>>,
+}
+
+impl Prefetch {
+    /// Starts reading the month files of `dir` from the month of `from` to that of `to`
+    /// (each unbounded when `None`).
+    pub fn start(dir: &std::path::Path, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Prefetch {
+        let (a, b) = (
+            from.map_or((i32::MIN, 0), month_of),
+            to.map_or((i32::MAX, 12), month_of),
+        );
+        // A listing that fails lists none (the days are read the long way).
+        let paths: Vec<(usize, (i32, u32), std::path::PathBuf)> = periods::months(dir)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(y, m, _)| (*y, *m) >= a && (*y, *m) <= b)
+            .enumerate()
+            .map(|(i, (y, m, p))| (i, (y, m), p))
+            .collect();
+        // A year is twelve files: on two threads; a few on one.
+        let threads = if paths.len() < 4 { 1 } else { 2 };
+        let readers = (0..threads)
+            .map(|t| {
+                let mine: Vec<_> = paths
+                    .iter()
+                    .filter(|(i, _, _)| i % threads == t)
+                    .cloned()
+                    .collect();
+                std::thread::spawn(move || read_months(&mine))
             })
-            .collect()
-    };
-    if paths.len() < 4 {
-        return read(&paths);
+            .collect();
+        Prefetch { readers }
     }
-    let (left, right) = paths.split_at(paths.len() / 2);
-    std::thread::scope(|s| {
-        let other = s.spawn(|| read(right));
-        let mut out = read(left);
-        out.extend(other.join().unwrap_or_default());
-        out
-    })
+
+    /// The files read, in order, those of the months of `[from, to]` only.
+    fn finish(self, from: NaiveDate, to: NaiveDate) -> Vec<Month> {
+        let mut out: Vec<(usize, Month)> = Vec::new();
+        for r in self.readers {
+            // A reader that failed (it cannot: it reads or skips) reads nothing.
+            out.extend(r.join().unwrap_or_default());
+        }
+        out.sort_by_key(|(i, _)| *i);
+        let (a, b) = (month_of(from), month_of(to));
+        out.into_iter()
+            .map(|(_, m)| m)
+            .filter(|m| m.month >= a && m.month <= b)
+            .collect()
+    }
+}
+
+/// Reads month files, their footer texts parsed. A month file that does not read is not
+/// used (its days are read the long way).
+fn read_months(paths: &[(usize, (i32, u32), std::path::PathBuf)]) -> Vec<(usize, Month)> {
+    let schema = dataset::schema();
+    paths
+        .iter()
+        .filter_map(|(i, month, p)| {
+            let file = periods::read_only(p, &schema, Some(dataset::ROW_COLUMNS))
+                .ok()
+                .flatten()?;
+            let meta = file.meta.as_deref().and_then(MonthMeta::from_text);
+            Some((
+                *i,
+                Month {
+                    month: *month,
+                    file,
+                    meta,
+                },
+            ))
+        })
+        .collect()
 }
 
 /// Reads the month files of `[from, to]` and keeps the days whose hours hold: each whole
 /// (every hour of the local day, in order), in the file's footer with a run that still
 /// holds for `store`, and in no other file.
-fn closed_days(store: &Catalog, from: NaiveDate, to: NaiveDate) -> Closed {
+fn closed_days(store: &Catalog, from: NaiveDate, to: NaiveDate, prefetch: Prefetch) -> Closed {
     let mut out = Closed {
-        files: month_files(store, from, to),
+        files: prefetch.finish(from, to),
         spans: Vec::new(),
         days: BTreeSet::new(),
         labels: Vec::new(),
@@ -94,8 +149,8 @@ fn closed_days(store: &Catalog, from: NaiveDate, to: NaiveDate) -> Closed {
         calendars: Vec::new(),
     };
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
-    for (f, file) in out.files.iter().enumerate() {
-        let Some(meta) = file.meta.as_deref().and_then(MonthMeta::from_text) else {
+    for (f, Month { file, meta, .. }) in out.files.iter().enumerate() {
+        let Some(meta) = meta else {
             continue;
         };
         // A file with a batch that is not one of ours is not used at all.
@@ -175,18 +230,20 @@ fn closed_days(store: &Catalog, from: NaiveDate, to: NaiveDate) -> Closed {
 /// The export of `[from, to]` in periods of `period` from the dataset and the days it lacks;
 /// `None` when the dataset holds none of the range's days, or when the range must be read
 /// the long way (see the module docs).
-pub fn export(
+/// `prefetch`: the month files being read since the export started; `None` to read them now.
+pub(crate) fn export(
     store: &Catalog,
     period: Period,
-    from: NaiveDate,
-    to: NaiveDate,
+    (from, to): (NaiveDate, NaiveDate),
+    prefetch: Option<Prefetch>,
     observer: &mut dyn ExportObserver,
 ) -> Result<Option<Table>, Error> {
     let bounds = boundaries(period, from, to)?;
     if bounds.iter().any(|b| b.rem_euclid(3600) != 0) {
         return Ok(None);
     }
-    let closed = closed_days(store, from, to);
+    let prefetch = prefetch.unwrap_or_else(|| Prefetch::start(store.dir(), Some(from), Some(to)));
+    let closed = closed_days(store, from, to, prefetch);
     if closed.days.is_empty() {
         return Ok(None);
     }
@@ -261,7 +318,7 @@ pub fn export(
     let columns: Vec<Vec<Option<Columns>>> = closed
         .files
         .iter()
-        .map(|f| f.batches.iter().map(Columns::of).collect())
+        .map(|m| m.file.batches.iter().map(Columns::of).collect())
         .collect();
     if !hours.is_sorted_by_key(|h| h.start) {
         hours.sort_by_key(|h| h.start);
