@@ -127,8 +127,8 @@ pub use index::{SUMMARY_KEY, VERSION as SUMMARY_VERSION};
 pub use periods::{boundaries, Period};
 pub use records::{records, RecordSink};
 pub use run::{export, export_prefetched, export_probed, export_store, open, range};
-pub use summed::Prefetch;
 pub use summary::Summariser;
+pub use summed::Prefetch;
 pub use table::{Flags, Row, Table};
 pub use tariff::Tariffs;
 

@@ -69,7 +69,11 @@ pub struct Prefetch {
 impl Prefetch {
     /// Starts reading the month files of `dir` from the month of `from` to that of `to`
     /// (each unbounded when `None`).
-    pub fn start(dir: &std::path::Path, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Prefetch {
+    pub fn start(
+        dir: &std::path::Path,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Prefetch {
         let (a, b) = (
             from.map_or((i32::MIN, 0), month_of),
             to.map_or((i32::MAX, 12), month_of),

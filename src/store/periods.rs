@@ -28,7 +28,7 @@ use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderB
 use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::Compression;
-use parquet::file::metadata::KeyValue;
+use parquet::file::metadata::{KeyValue, ParquetStatisticsPolicy};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use super::error::{DecodeError, ReadError, StoreError};
@@ -135,7 +135,7 @@ fn known(
     use arrow_schema::DataType;
     use parquet::file::statistics::Statistics;
     let schema = meta.file_metadata().schema_descr();
-    let i = (0..schema.num_columns()).find(|&i| schema.column(i).name() == name)?;
+    let i = schema.columns().iter().position(|c| c.name() == name)?;
     let mut out: Option<Known> = None;
     for g in meta.row_groups() {
         let s = g.column(i).statistics()?;
@@ -258,7 +258,19 @@ pub fn read_only(
     // The decoder is guarded against panics on garbled input, as the archive's reader is.
     let decoded = std::panic::catch_unwind(|| -> Result<_, (&'static str, DecodeError)> {
         let footer = |e: parquet::errors::ParquetError| ("cannot decode its footer", e.into());
-        let options = ArrowReaderOptions::new().with_schema(schema.clone());
+        // Statistics no reader of ours uses are not decoded: pages' encodings and sizes,
+        // and the chunk statistics of the columns not asked for.
+        let mut options = ArrowReaderOptions::new()
+            .with_schema(schema.clone())
+            .with_encoding_stats_policy(ParquetStatisticsPolicy::SkipAll)
+            .with_size_stats_policy(ParquetStatisticsPolicy::SkipAll);
+        if let Some(names) = columns {
+            let asked: Vec<usize> = (0..schema.fields().len())
+                .filter(|&i| names.contains(&schema.field(i).name().as_str()))
+                .collect();
+            options =
+                options.with_column_stats_policy(ParquetStatisticsPolicy::skip_except(&asked));
+        }
         let mut b =
             ParquetRecordBatchReaderBuilder::try_new_with_options(data, options).map_err(footer)?;
         let mut made: Vec<(&str, Known)> = Vec::new();
