@@ -682,7 +682,12 @@ impl<'a> Sums<'a> {
     }
 }
 
-/// Sums consecutive hour rows into the periods between `bounds` (see [`Sums`]).
+/// Sums consecutive hour rows into the periods between `bounds` (each made of whole hours
+/// the rows cover), exactly as an export of those periods computes them: Wh summed (a
+/// period none of whose hours is measured has none; in one that is, a label an hour lacks
+/// counts 0), records and covered seconds summed, flags joined, the longest gap the longest
+/// of the hours' and of the stretches between the last record of an hour and the first of
+/// the next hour with records (clipped to the period).
 pub fn aggregate(hours: &[Row], bounds: &[i64], labels: &[usize]) -> Vec<Row> {
     let mut sums = Sums::new(bounds, labels);
     for h in hours {
