@@ -10,6 +10,7 @@
 #     over periods/ and over records/: seconds and meter-days a second.
 # Generated data goes under target/bench-dataset (removed at the end unless KEEP=1).
 #   benches/dataset.sh [DAYS (30)] [METERS (10)]
+# DAYS 0 leaves out part 1, METERS 0 part 3 (`benches/dataset.sh 0 0`: part 2 alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 days=${1:-30}
@@ -46,7 +47,7 @@ print(f"{len(files)} files, {rows} rows, {size} bytes: {size / rows:.3f} bytes a
       f"key-values of a file: " + ", ".join(f"{k.decode()} {len(v)} B" for k, v in kv.items()))
 EOF
 }
-for every in 1 60; do
+for every in $( [ "$days" -gt 0 ] && echo 1 60); do
     d=$root/every-$every
     "$ex/gen_year" "$d" "$days" noisy "every=$every"
     "$bin" compact --include-today --data-dir "$d" 2>"$d.err"
@@ -77,6 +78,10 @@ printf '  export --month (warm, periods/): %.4f s | DuckDB monthly HC/HP over re
     "$ours" "$duck" "$(echo "$duck / $ours" | bc -l)" "$scan"
 
 # 3. A fleet of METERS copies, every engine.
+if [ "$meters" -eq 0 ]; then
+    [ "${KEEP:-0}" = 1 ] || rm -rf "$root"
+    exit 0
+fi
 fleet=$root/fleet-hive
 for m in $(seq -w 1 "$meters"); do
     for set in records periods; do

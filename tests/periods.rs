@@ -303,6 +303,14 @@ fn exports_read_from_the_periods_dataset_give_every_number_of_a_full_read() {
                     export::export_store(&store, &opt(Mode::Index), &mut Quiet).expect("export");
                 let full =
                     export::export_store(&store, &opt(Mode::Scan), &mut Quiet).expect("export");
+                // The month files read beside the catalog (as the CLI does), over the range
+                // or all of them: the same.
+                for (pa, pb) in [(Some(a), Some(b)), (None, None)] {
+                    let pre = export::Prefetch::start(dir.path(), pa, pb);
+                    let got = export::export_prefetched(&store, &opt(Mode::Index), pre, &mut Quiet)
+                        .expect("export");
+                    assert_eq!(got.rows, full.rows, "{what} {a} {b} {period:?} prefetched");
+                }
                 assert_eq!(fast.labels, full.labels, "{what} {a} {b} {period:?}");
                 assert_eq!(fast.rows, full.rows, "{what} {a} {b} {period:?}");
                 // Every output column (hc_wh, hp_wh, the Tempo colours…): the classes each
@@ -329,10 +337,24 @@ fn exports_read_from_the_periods_dataset_give_every_number_of_a_full_read() {
     export::export_store(&store, &opt, &mut Quiet).expect("export");
     assert!(!index.exists(), "the closed days came from periods/");
     // A closed day grows (a replay of its hours): it and the day before are read again.
+    // The month files read before it grew (an export's prefetch, started before the days
+    // are listed) are not used for those days either.
+    let early = export::Prefetch::start(dir.path(), None, None);
     let p = tic_rec::store::day_file(dir.path(), day(2026, 3, 29), 0);
     let mut text = std::fs::read_to_string(&p).expect("read");
     text.push_str("2026-03-29T23:59:59+02:00,meter,041876097171,HP BLEU,2,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,6,6\n");
     std::fs::write(&p, text).expect("write");
+    let store = Catalog::open(dir.path()).expect("catalog");
+    let opt = |mode| Options {
+        period: Period::Day,
+        from: Some(first),
+        to: Some(day(2026, 4, 2)),
+        mode,
+    };
+    let got =
+        export::export_prefetched(&store, &opt(Mode::Index), early, &mut Quiet).expect("export");
+    let full = export::export_store(&store, &opt(Mode::Scan), &mut Quiet).expect("export");
+    assert_eq!(got.rows, full.rows, "read before the day changed");
     same("a day changed");
     // The dataset brought up to date again, everything closed.
     let r = refresh(&RealFs, dir.path(), last, None).expect("refresh");

@@ -246,23 +246,29 @@ impl Sink {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    let options = Options {
+        period: args.period(),
+        from: args.io.from,
+        to: args.io.to,
+        mode: if args.no_index {
+            ReadMode::Scan
+        } else {
+            ReadMode::Index
+        },
+    };
+    // The periods dataset's month files are read while the days are listed.
+    let prefetch = (!args.records && options.mode == ReadMode::Index)
+        .then(|| ex::Prefetch::start(&args.io.data_dir, options.from, options.to));
     let (store, format, mut sink) = args.io.open("export")?;
     let mut progress = Progress(None);
     if args.records {
         let mut w = RecordWriter::new(format, sink.writer());
         ex::records(&store, args.io.from, args.io.to, &mut w, &mut progress)?;
     } else {
-        let options = Options {
-            period: args.period(),
-            from: args.io.from,
-            to: args.io.to,
-            mode: if args.no_index {
-                ReadMode::Scan
-            } else {
-                ReadMode::Index
-            },
+        let table = match prefetch {
+            Some(p) => ex::export_prefetched(&store, &options, p, &mut progress)?,
+            None => ex::export_store(&store, &options, &mut progress)?,
         };
-        let table = ex::export_store(&store, &options, &mut progress)?;
         drop(progress);
         let columns = output::columns(&table);
         match format {

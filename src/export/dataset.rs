@@ -350,7 +350,7 @@ pub fn from_batch(batch: &RecordBatch) -> Result<Vec<Hour>, SchemaError> {
     Ok(out)
 }
 
-/// The columns [`rows_of`] reads (the hours' numbers and the days' contract).
+/// The columns [`Columns`] reads (the hours' numbers and the days' contract).
 pub(crate) const ROW_COLUMNS: &[&str] = &[
     "period_start",
     "period_end",
@@ -391,92 +391,295 @@ pub(crate) const ROW_COLUMNS: &[&str] = &[
     "flags",
 ];
 
-/// The last contract name each day's hours give.
-pub(crate) type Contracts = std::collections::BTreeMap<NaiveDate, String>;
+type Int64s = arrow_array::PrimitiveArray<Int64Type>;
+type Times = arrow_array::PrimitiveArray<TimestampMicrosecondType>;
 
-/// The hours of a batch of [`ROW_COLUMNS`] (a month file read for an export), appended to
-/// `rows` and their local dates to `dates` (a year's hours are moved once, not copied per
-/// step), and the last contract name each day's hours give. `None` for a batch that is not
-/// one (then nothing is appended).
-pub(crate) fn rows_of(
-    batch: &RecordBatch,
-    rows: &mut Vec<Row>,
-    dates: &mut Vec<NaiveDate>,
-) -> Option<Contracts> {
-    use arrow_array::Array;
-    let col = |name: &str| batch.column_by_name(name);
-    let int = |name: &str| col(name).and_then(|c| c.as_primitive_opt::<Int64Type>());
-    let ts = |name: &str| col(name).and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>());
-    let (start, end, first, last) = (
-        ts("period_start")?,
-        ts("period_end")?,
-        ts("first_record")?,
-        ts("last_record")?,
-    );
-    let day_col = col("local_date")?.as_primitive_opt::<arrow_array::types::Date32Type>()?;
-    let contract = col("contract")?.as_string_opt::<i32>()?;
-    let flags = col("flags")?.as_string_opt::<i32>()?;
-    let coverage = col("coverage")?.as_primitive_opt::<Float64Type>()?;
-    let (records, gap) = (int("records")?, int("max_gap_s")?);
-    let index: Vec<_> = (0..N_ENERGY)
-        .map(|k| int(&index_column(k)))
-        .collect::<Option<_>>()?;
-    // Which indexes have a value at all in this batch: the others are skipped row by row.
-    let present: Vec<usize> = (0..N_ENERGY)
-        .filter(|&k| index[k].null_count() < index[k].len())
-        .collect();
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
-    let mut contracts = Contracts::new();
-    let mut day_of = (i32::MIN, epoch);
-    let opt =
-        |a: &arrow_array::PrimitiveArray<Int64Type>, i: usize| a.is_valid(i).then(|| a.value(i));
-    let opt_t = |a: &arrow_array::PrimitiveArray<TimestampMicrosecondType>, i: usize| {
-        a.is_valid(i).then(|| a.value(i).div_euclid(1_000_000))
-    };
-    let (n_rows, n_dates) = (rows.len(), dates.len());
-    rows.reserve(batch.num_rows());
-    dates.reserve(batch.num_rows());
-    for i in 0..batch.num_rows() {
-        let d = day_col.value(i);
-        if d != day_of.0 {
-            let Some(day) = epoch.checked_add_signed(chrono::Duration::days(i64::from(d))) else {
-                rows.truncate(n_rows);
-                dates.truncate(n_dates);
-                return None;
-            };
-            day_of = (d, day);
-        }
-        let day = day_of.1;
-        let mut wh = [None; N_ENERGY];
-        for &k in &present {
-            wh[k] = opt(index[k], i);
-        }
-        if contract.is_valid(i) && !contract.value(i).is_empty() {
-            let c = contract.value(i);
-            // One allocation a day, not one an hour.
-            if contracts.get(&day).map(String::as_str) != Some(c) {
-                contracts.insert(day, c.to_owned());
+/// The hours of a batch of [`ROW_COLUMNS`] (a month file read for an export), read where
+/// they are: summed into periods straight from the columns ([`Columns::add_to`]), with no
+/// row of every index made per hour.
+pub(crate) struct Columns<'a> {
+    start: &'a Times,
+    end: &'a Times,
+    first: &'a Times,
+    last: &'a Times,
+    dates: &'a arrow_array::PrimitiveArray<arrow_array::types::Date32Type>,
+    contract: &'a arrow_array::StringArray,
+    coverage: &'a arrow_array::PrimitiveArray<Float64Type>,
+    records: &'a Int64s,
+    gap: &'a Int64s,
+    /// The indexes with a value in some hour of the batch, and their columns.
+    index: Vec<(usize, &'a Int64s)>,
+    /// Each hour's flags, parsed.
+    flags: Vec<Flags>,
+}
+
+impl<'a> Columns<'a> {
+    /// The columns of `batch`; `None` for a batch that is not one of [`ROW_COLUMNS`] (a
+    /// column missing or of another type, a flag that is not one).
+    pub(crate) fn of(batch: &'a RecordBatch) -> Option<Columns<'a>> {
+        use arrow_array::Array;
+        let col = |name: &str| batch.column_by_name(name);
+        let int = |name: &str| col(name).and_then(|c| c.as_primitive_opt::<Int64Type>());
+        let ts =
+            |name: &str| col(name).and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>());
+        let mut index = Vec::new();
+        for k in 0..N_ENERGY {
+            let c = int(&index_column(k))?;
+            if c.null_count() < c.len() {
+                index.push((k, c));
             }
         }
-        let Some(flags) = Flags::from_names(flags.value(i)) else {
-            rows.truncate(n_rows);
-            dates.truncate(n_dates);
-            return None;
-        };
-        dates.push(day);
-        rows.push(Row {
-            start: start.value(i).div_euclid(1_000_000),
-            end: end.value(i).div_euclid(1_000_000),
-            wh,
-            records: opt(records, i).and_then(|x| u64::try_from(x).ok()),
-            coverage: coverage.is_valid(i).then(|| coverage.value(i)),
-            max_gap_s: opt(gap, i),
-            first_record: opt_t(first, i),
-            last_record: opt_t(last, i),
+        let flags = col("flags")?.as_string_opt::<i32>()?;
+        let flags = (0..flags.len())
+            .map(|i| Flags::from_names(flags.value(i)))
+            .collect::<Option<Vec<_>>>()?;
+        Some(Columns {
+            start: ts("period_start")?,
+            end: ts("period_end")?,
+            first: ts("first_record")?,
+            last: ts("last_record")?,
+            dates: col("local_date")?.as_primitive_opt()?,
+            contract: col("contract")?.as_string_opt::<i32>()?,
+            coverage: col("coverage")?.as_primitive_opt()?,
+            records: int("records")?,
+            gap: int("max_gap_s")?,
+            index,
             flags,
-        });
+        })
     }
-    Some(contracts)
+
+    /// The number of hours.
+    pub(crate) fn len(&self) -> usize {
+        self.flags.len()
+    }
+
+    /// The start of hour `i`, Unix seconds.
+    pub(crate) fn start(&self, i: usize) -> i64 {
+        self.start.value(i).div_euclid(1_000_000)
+    }
+
+    /// The end of hour `i`, Unix seconds.
+    pub(crate) fn end(&self, i: usize) -> i64 {
+        self.end.value(i).div_euclid(1_000_000)
+    }
+
+    /// The local date of hour `i`, days since 1970-01-01.
+    pub(crate) fn date32(&self, i: usize) -> i32 {
+        self.dates.value(i)
+    }
+
+    /// The contract name of hour `i`, when it has one.
+    pub(crate) fn contract(&self, i: usize) -> Option<&'a str> {
+        use arrow_array::Array;
+        let c = self.contract;
+        (c.is_valid(i) && !c.value(i).is_empty()).then(|| c.value(i))
+    }
+
+    /// Adds hours `range` (in order) to `sums`.
+    pub(crate) fn add_to(&self, range: std::ops::Range<usize>, sums: &mut Sums<'_>) {
+        use arrow_array::Array;
+        let opt = |a: &Int64s, i: usize| a.is_valid(i).then(|| a.value(i));
+        let opt_t = |a: &Times, i: usize| a.is_valid(i).then(|| a.value(i).div_euclid(1_000_000));
+        for i in range {
+            let (start, end) = (self.start(i), self.end(i));
+            let Some(part) = sums.hour(start) else {
+                continue;
+            };
+            part.add(&HourQuality {
+                span: end - start,
+                records: opt(self.records, i).and_then(|x| u64::try_from(x).ok()),
+                coverage: self.coverage.is_valid(i).then(|| self.coverage.value(i)),
+                max_gap_s: opt(self.gap, i),
+                first_record: opt_t(self.first, i),
+                last_record: opt_t(self.last, i),
+                flags: self.flags[i],
+            });
+            let mut measured = false;
+            for &(k, c) in &self.index {
+                if c.is_valid(i) {
+                    measured = true;
+                    part.wh[k] += c.value(i);
+                }
+            }
+            part.measured |= measured;
+        }
+    }
+}
+
+/// What an hour brings to the period it is in, besides its Wh.
+struct HourQuality {
+    /// Its length, s.
+    span: i64,
+    records: Option<u64>,
+    coverage: Option<f64>,
+    max_gap_s: Option<i64>,
+    first_record: Option<i64>,
+    last_record: Option<i64>,
+    flags: Flags,
+}
+
+/// A period being summed from its hours, in order (see [`Sums`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Part {
+    start: i64,
+    end: i64,
+    /// Whether an hour of it has a value of some index.
+    measured: bool,
+    /// Each index's Wh, summed over its hours (0 where an hour lacks it).
+    wh: [i64; N_ENERGY],
+    hours: usize,
+    /// Whether every hour so far has its quality columns.
+    quality: bool,
+    flags: Flags,
+    records: u64,
+    covered: i64,
+    gap: i64,
+    first: Option<i64>,
+    last: Option<i64>,
+}
+
+impl Part {
+    fn new(start: i64, end: i64) -> Part {
+        Part {
+            start,
+            end,
+            measured: false,
+            wh: [0; N_ENERGY],
+            hours: 0,
+            quality: true,
+            flags: Flags::default(),
+            records: 0,
+            covered: 0,
+            gap: 0,
+            first: None,
+            last: None,
+        }
+    }
+
+    fn add(&mut self, h: &HourQuality) {
+        self.hours += 1;
+        self.quality &= h.records.is_some();
+        self.flags.insert(h.flags);
+        self.records += h.records.unwrap_or(0);
+        self.covered += h.coverage.map_or(0, |c| (c * h.span as f64).round() as i64);
+        self.gap = self.gap.max(h.max_gap_s.unwrap_or(0));
+        if let Some(f) = h.first_record {
+            self.gap = self.gap.max(f - self.last.unwrap_or(self.start));
+            self.first.get_or_insert(f);
+            self.last = h.last_record.or(Some(f));
+        }
+    }
+
+    fn finish(&self, labels: &[usize]) -> Row {
+        let (ps, pe) = (self.start, self.end);
+        let mut wh = [None; N_ENERGY];
+        if self.measured {
+            for &k in labels {
+                wh[k] = Some(self.wh[k]);
+            }
+        }
+        let quality = self.quality && self.hours > 0;
+        let gap = self.gap.max(pe - self.last.unwrap_or(ps));
+        Row {
+            start: ps,
+            end: pe,
+            wh,
+            records: quality.then_some(self.records),
+            coverage: quality.then(|| self.covered as f64 / (pe - ps) as f64),
+            max_gap_s: quality.then_some(gap),
+            first_record: self.first.filter(|_| quality),
+            last_record: self.last.filter(|_| quality),
+            flags: self.flags,
+        }
+    }
+}
+
+/// Hours summed into the periods between some bounds (each made of whole hours), as they
+/// come, in order, exactly as an export of those periods computes them: Wh summed (a
+/// period none of whose hours is measured has none; in one that is, a label an hour lacks
+/// counts 0), records and covered seconds summed, flags joined, the longest gap the longest
+/// of the hours' and of the stretches between the last record of an hour and the first of
+/// the next hour with records (clipped to the period). An hour before the first bound or
+/// after the last is left out.
+pub(crate) struct Sums<'a> {
+    bounds: &'a [i64],
+    labels: &'a [usize],
+    /// The period hours are added to: `bounds[at]..bounds[at + 1]`.
+    at: usize,
+    part: Part,
+    rows: Vec<Row>,
+}
+
+impl<'a> Sums<'a> {
+    /// Periods between `bounds`, their Wh those of `labels`.
+    pub(crate) fn new(bounds: &'a [i64], labels: &'a [usize]) -> Sums<'a> {
+        let first = Part::new(
+            bounds.first().copied().unwrap_or(0),
+            bounds.get(1).copied().unwrap_or(0),
+        );
+        Sums {
+            bounds,
+            labels,
+            at: 0,
+            part: first,
+            rows: Vec::with_capacity(bounds.len().saturating_sub(1)),
+        }
+    }
+
+    /// The period an hour starting at `start` belongs to (the periods before it closed);
+    /// `None` when it lies outside the bounds.
+    fn hour(&mut self, start: i64) -> Option<&mut Part> {
+        let n = self.bounds.len().saturating_sub(1);
+        if self.at >= n || start < self.part.start {
+            return None;
+        }
+        while start >= self.part.end {
+            self.rows.push(self.part.finish(self.labels));
+            self.at += 1;
+            if self.at >= n {
+                return None;
+            }
+            self.part = Part::new(self.bounds[self.at], self.bounds[self.at + 1]);
+        }
+        Some(&mut self.part)
+    }
+
+    /// Adds an hour row.
+    pub(crate) fn push(&mut self, h: &Row) {
+        let Some(part) = self.hour(h.start) else {
+            return;
+        };
+        part.add(&HourQuality {
+            span: h.end - h.start,
+            records: h.records,
+            coverage: h.coverage,
+            max_gap_s: h.max_gap_s,
+            first_record: h.first_record,
+            last_record: h.last_record,
+            flags: h.flags,
+        });
+        let mut measured = false;
+        for (k, v) in h.wh.iter().enumerate() {
+            if let Some(v) = v {
+                measured = true;
+                part.wh[k] += v;
+            }
+        }
+        part.measured |= measured;
+    }
+
+    /// One row per period.
+    pub(crate) fn finish(mut self) -> Vec<Row> {
+        let n = self.bounds.len().saturating_sub(1);
+        while self.at < n {
+            self.rows.push(self.part.finish(self.labels));
+            self.at += 1;
+            if self.at < n {
+                self.part = Part::new(self.bounds[self.at], self.bounds[self.at + 1]);
+            }
+        }
+        self.rows
+    }
 }
 
 /// Sums consecutive hour rows into the periods between `bounds` (each made of whole hours
@@ -486,59 +689,11 @@ pub(crate) fn rows_of(
 /// of the hours' and of the stretches between the last record of an hour and the first of
 /// the next hour with records (clipped to the period).
 pub fn aggregate(hours: &[Row], bounds: &[i64], labels: &[usize]) -> Vec<Row> {
-    let mut out = Vec::with_capacity(bounds.len().saturating_sub(1));
-    let mut i = 0;
-    for w in bounds.windows(2) {
-        let (ps, pe) = (w[0], w[1]);
-        while i < hours.len() && hours[i].start < ps {
-            i += 1;
-        }
-        let j = i + hours[i..].partition_point(|h| h.start < pe);
-        let part = &hours[i..j];
-        i = j;
-        let measured = part.iter().any(|h| h.wh.iter().any(Option::is_some));
-        let mut wh = [None; N_ENERGY];
-        if measured {
-            for &k in labels {
-                wh[k] = Some(
-                    part.iter()
-                        .filter(|h| h.wh.iter().any(Option::is_some))
-                        .map(|h| h.wh[k].unwrap_or(0))
-                        .sum(),
-                );
-            }
-        }
-        let quality = part.iter().all(|h| h.records.is_some()) && !part.is_empty();
-        let mut flags = Flags::default();
-        let (mut records, mut covered, mut gap) = (0u64, 0i64, 0i64);
-        let (mut first, mut last) = (None, None::<i64>);
-        for h in part {
-            flags.insert(h.flags);
-            records += h.records.unwrap_or(0);
-            covered += h
-                .coverage
-                .map_or(0, |c| (c * (h.end - h.start) as f64).round() as i64);
-            gap = gap.max(h.max_gap_s.unwrap_or(0));
-            if let Some(f) = h.first_record {
-                gap = gap.max(f - last.unwrap_or(ps));
-                first.get_or_insert(f);
-                last = h.last_record.or(Some(f));
-            }
-        }
-        gap = gap.max(pe - last.unwrap_or(ps));
-        out.push(Row {
-            start: ps,
-            end: pe,
-            wh,
-            records: quality.then_some(records),
-            coverage: quality.then(|| covered as f64 / (pe - ps) as f64),
-            max_gap_s: quality.then_some(gap),
-            first_record: first.filter(|_| quality),
-            last_record: last.filter(|_| quality),
-            flags,
-        });
+    let mut sums = Sums::new(bounds, labels);
+    for h in hours {
+        sums.push(h);
     }
-    out
+    sums.finish()
 }
 
 /// The names the pairs `(NTARF, LTARF)` of `tariffs` give, for a file's metadata.

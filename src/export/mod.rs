@@ -126,8 +126,9 @@ pub use index::{DayFacts, Switch, Window, MAX_SWITCHES, WINDOW_HOURS};
 pub use index::{SUMMARY_KEY, VERSION as SUMMARY_VERSION};
 pub use periods::{boundaries, Period};
 pub use records::{records, RecordSink};
-pub use run::{export, export_probed, export_store, open, range};
+pub use run::{export, export_prefetched, export_probed, export_store, open, range};
 pub use summary::Summariser;
+pub use summed::Prefetch;
 pub use table::{Flags, Row, Table};
 pub use tariff::Tariffs;
 

@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 
 use super::accumulator::{Accumulator, Probed};
 use super::periods::boundaries;
+use super::summed::Prefetch;
 use super::{feed, summed, Catalog, Error, ExportObserver, Options, ReadMode, Table};
 
 /// The catalog of days of `dir`; an error when it has none.
@@ -54,6 +55,18 @@ pub fn export_store(
     Ok(export_probed(store, options, Vec::new(), observer)?.0)
 }
 
+/// [`export_store`], the month files of the periods dataset read by `prefetch` (started
+/// with `options`' range before the catalog was made, so that both are read at once). A
+/// read of every row ([`ReadMode::Scan`]) does not use them.
+pub fn export_prefetched(
+    store: &Catalog,
+    options: &Options,
+    prefetch: Prefetch,
+    observer: &mut dyn ExportObserver,
+) -> Result<Table, Error> {
+    Ok(export_with(store, options, Vec::new(), Some(prefetch), observer)?.0)
+}
+
 /// [`export_store`], and the consumption every index was credited up to each of `probes`
 /// (any instants, Unix seconds; `None` when there are none): the values the cost engine
 /// prices slots with, by the same interpolation and guards as the periods. Probes at whole
@@ -65,10 +78,21 @@ pub fn export_probed(
     probes: Vec<i64>,
     observer: &mut dyn ExportObserver,
 ) -> Result<(Table, Option<Probed>), Error> {
+    export_with(store, options, probes, None, observer)
+}
+
+fn export_with(
+    store: &Catalog,
+    options: &Options,
+    probes: Vec<i64>,
+    prefetch: Option<Prefetch>,
+    observer: &mut dyn ExportObserver,
+) -> Result<(Table, Option<Probed>), Error> {
     let (from, to) = range(store, options.from, options.to)?;
     // What is already summed (the periods dataset's closed hours), when it can be used.
     if options.mode == ReadMode::Index && probes.is_empty() {
-        if let Some(table) = summed::export(store, options.period, from, to, observer)? {
+        let summed = summed::export(store, options.period, (from, to), prefetch, observer)?;
+        if let Some(table) = summed {
             if table.rows.iter().all(|r| r.records.unwrap_or(0) == 0) {
                 observer.note(&no_records(store, from, to));
             }

@@ -11,12 +11,12 @@
 //! (a contract change in or around the range is read the long way, where each index's class
 //! is the one the export learns in order).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 
 use super::accumulator::Accumulator;
-use super::dataset::{self, month_of, MonthMeta};
+use super::dataset::{self, month_of, Columns, MonthMeta, Sums};
 use super::periods::boundaries;
 use super::table::{Row, Table};
 use super::tariff::Tariffs;
@@ -24,167 +24,230 @@ use super::{feed, Catalog, DayRead, Error, ExportObserver, Period, N_ENERGY};
 use crate::store::periods;
 use crate::tic::labels::Calendar;
 
-/// The hours of the closed days of `[from, to]` found in the dataset and still holding.
+/// A closed day's hours in a month file: rows `rows` of batch `batch` of file `file`.
+struct Span {
+    file: usize,
+    batch: usize,
+    rows: std::ops::Range<usize>,
+    /// The start of its first hour.
+    start: i64,
+}
+
+/// The closed days of `[from, to]` found in the dataset and whose hours still hold.
 struct Closed {
-    /// Their hours, in order (a year's are moved once: see [`dataset::rows_of`]).
-    hours: Vec<Row>,
+    /// The month files read.
+    files: Vec<Month>,
+    /// Each day's hours, in order.
+    spans: Vec<Span>,
     /// Their days.
-    days: std::collections::BTreeSet<NaiveDate>,
+    days: BTreeSet<NaiveDate>,
     labels: Vec<usize>,
     names: Vec<(u8, String)>,
     /// The calendars the days' contracts name.
     calendars: Vec<Calendar>,
 }
 
-/// The month files of `[from, to]`, read (on two threads: a year is twelve files).
-fn month_files(store: &Catalog, from: NaiveDate, to: NaiveDate) -> Vec<periods::PeriodsMonth> {
-    let Ok(files) = periods::months(store.dir()) else {
-        return Vec::new();
-    };
-    let (a, b) = (month_of(from), month_of(to));
-    let paths: Vec<_> = files
-        .into_iter()
-        .filter(|(y, m, _)| (*y, *m) >= a && (*y, *m) <= b)
-        .map(|(_, _, p)| p)
-        .collect();
-    let schema = dataset::schema();
-    // A month file that does not read is not used (its days are read instead).
-    let read = |ps: &[std::path::PathBuf]| -> Vec<periods::PeriodsMonth> {
-        ps.iter()
-            .filter_map(|p| {
-                periods::read_only(p, &schema, Some(dataset::ROW_COLUMNS))
-                    .ok()
-                    .flatten()
-            })
-            .collect()
-    };
-    if paths.len() < 4 {
-        return read(&paths);
-    }
-    let (left, right) = paths.split_at(paths.len() / 2);
-    std::thread::scope(|s| {
-        let other = s.spawn(|| read(right));
-        let mut out = read(left);
-        out.extend(other.join().unwrap_or_default());
-        out
-    })
+/// A month file read for an export, and its footer text (`None`: not one of ours).
+struct Month {
+    /// Its year and month.
+    month: (i32, u32),
+    file: periods::PeriodsMonth,
+    meta: Option<MonthMeta>,
 }
 
-/// Reads the month files of `[from, to]` and keeps the days whose hours hold.
-fn closed_days(store: &Catalog, from: NaiveDate, to: NaiveDate) -> Option<Closed> {
-    let files = month_files(store, from, to);
-    let total = files
+/// The month files of the periods dataset an export reads, being read (and their footer
+/// texts parsed) on two threads from when the export starts, beside the catalog's walk of
+/// the days: [`Prefetch::start`], then an export given it ([`super::export_prefetched`]).
+///
+/// The files are read before the catalog lists the days: a file rewritten since is one
+/// whose days' sources are checked against that later listing, like any other (a day
+/// whose files changed is read the long way).
+pub struct Prefetch {
+    readers: Vec<std::thread::JoinHandle<Vec<(usize, Month)>>>,
+}
+
+impl Prefetch {
+    /// Starts reading the month files of `dir` from the month of `from` to that of `to`
+    /// (each unbounded when `None`).
+    pub fn start(
+        dir: &std::path::Path,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+    ) -> Prefetch {
+        let (a, b) = (
+            from.map_or((i32::MIN, 0), month_of),
+            to.map_or((i32::MAX, 12), month_of),
+        );
+        // A listing that fails lists none (the days are read the long way).
+        let paths: Vec<(usize, (i32, u32), std::path::PathBuf)> = periods::months(dir)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(y, m, _)| (*y, *m) >= a && (*y, *m) <= b)
+            .enumerate()
+            .map(|(i, (y, m, p))| (i, (y, m), p))
+            .collect();
+        // A year is twelve files: on two threads; a few on one.
+        let threads = if paths.len() < 4 { 1 } else { 2 };
+        let readers = (0..threads)
+            .map(|t| {
+                let mine: Vec<_> = paths
+                    .iter()
+                    .filter(|(i, _, _)| i % threads == t)
+                    .cloned()
+                    .collect();
+                std::thread::spawn(move || read_months(&mine))
+            })
+            .collect();
+        Prefetch { readers }
+    }
+
+    /// The files read, in order, those of the months of `[from, to]` only.
+    fn finish(self, from: NaiveDate, to: NaiveDate) -> Vec<Month> {
+        let mut out: Vec<(usize, Month)> = Vec::new();
+        for r in self.readers {
+            // A reader that failed (it cannot: it reads or skips) reads nothing.
+            out.extend(r.join().unwrap_or_default());
+        }
+        out.sort_by_key(|(i, _)| *i);
+        let (a, b) = (month_of(from), month_of(to));
+        out.into_iter()
+            .map(|(_, m)| m)
+            .filter(|m| m.month >= a && m.month <= b)
+            .collect()
+    }
+}
+
+/// Reads month files, their footer texts parsed. A month file that does not read is not
+/// used (its days are read the long way).
+fn read_months(paths: &[(usize, (i32, u32), std::path::PathBuf)]) -> Vec<(usize, Month)> {
+    let schema = dataset::schema();
+    paths
         .iter()
-        .flat_map(|f| &f.batches)
-        .map(|b| b.num_rows())
-        .sum();
+        .filter_map(|(i, month, p)| {
+            let file = periods::read_only(p, &schema, Some(dataset::ROW_COLUMNS))
+                .ok()
+                .flatten()?;
+            let meta = file.meta.as_deref().and_then(MonthMeta::from_text);
+            Some((
+                *i,
+                Month {
+                    month: *month,
+                    file,
+                    meta,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Reads the month files of `[from, to]` and keeps the days whose hours hold: each whole
+/// (every hour of the local day, in order), in the file's footer with a run that still
+/// holds for `store`, and in no other file.
+fn closed_days(store: &Catalog, from: NaiveDate, to: NaiveDate, prefetch: Prefetch) -> Closed {
     let mut out = Closed {
-        hours: Vec::with_capacity(total),
-        days: std::collections::BTreeSet::new(),
+        files: prefetch.finish(from, to),
+        spans: Vec::new(),
+        days: BTreeSet::new(),
         labels: Vec::new(),
         names: Vec::new(),
         calendars: Vec::new(),
     };
-    for file in files {
-        let Some(meta) = file.meta.as_deref().and_then(MonthMeta::from_text) else {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
+    for (f, Month { file, meta, .. }) in out.files.iter().enumerate() {
+        let Some(meta) = meta else {
+            continue;
+        };
+        // A file with a batch that is not one of ours is not used at all.
+        let Some(batches) = file
+            .batches
+            .iter()
+            .map(Columns::of)
+            .collect::<Option<Vec<_>>>()
+        else {
             continue;
         };
         let runs = meta.runs_hold(store);
-        // This file's hours go at the end of out.hours; the days that do not hold are taken
-        // out again.
-        let base = out.hours.len();
-        // The local date of each of the file's hours.
-        let mut dates: Vec<NaiveDate> = Vec::new();
-        let mut contracts = dataset::Contracts::new();
-        for batch in &file.batches {
-            match dataset::rows_of(batch, &mut out.hours, &mut dates) {
-                Some(last) => contracts.extend(last),
-                None => {
-                    out.hours.truncate(base);
-                    dates.clear();
-                    contracts.clear();
-                    break;
+        for (b, cols) in batches.iter().enumerate() {
+            let mut a = 0;
+            while a < cols.len() {
+                // The day's hours: rows a..end (a file holds its hours in order; a day split
+                // across batches is whole in neither, and read the long way).
+                let d = cols.date32(a);
+                let mut end = a + 1;
+                while end < cols.len() && cols.date32(end) == d {
+                    end += 1;
                 }
-            }
-        }
-        // Each day's span of the file's hours (a file holds its hours in order).
-        let mut spans: Vec<(NaiveDate, usize, usize)> = Vec::new();
-        for (i, d) in dates.iter().enumerate() {
-            let i = base + i;
-            match spans.last_mut() {
-                Some((day, _, end)) if day == d => *end = i + 1,
-                _ => spans.push((*d, i, i + 1)),
-            }
-        }
-        let mut kept: Vec<(usize, usize)> = Vec::new();
-        for &(day, a, b) in &spans {
-            let Some(e) = meta.days.iter().find(|e| e.day == day) else {
-                continue;
-            };
-            if day < from || day > to || !meta.holds_given(day, &runs) {
-                continue;
-            }
-            // Every hour of the day, in order.
-            let (Some(start), Some(end)) = (
-                crate::store::midnight(day),
-                day.succ_opt().and_then(crate::store::midnight),
-            ) else {
-                continue;
-            };
-            let hours = &out.hours[a..b];
-            let whole = hours.len() as i64 == (end - start) / 3600
-                && hours
-                    .iter()
-                    .enumerate()
-                    .all(|(i, h)| h.start == start + 3600 * i as i64 && h.end == h.start + 3600);
-            if !whole || out.days.contains(&day) {
-                continue;
-            }
-            for &k in &e.labels {
-                if !out.labels.contains(&k) {
-                    out.labels.push(k);
+                let rows = a..end;
+                a = end;
+                let Some(day) = epoch.checked_add_signed(chrono::Duration::days(i64::from(d)))
+                else {
+                    continue;
+                };
+                if day < from || day > to || out.days.contains(&day) {
+                    continue;
                 }
-            }
-            out.names.extend(meta.tariffs(day).iter().cloned());
-            if let Some(c) = contracts.get(&day).and_then(|c| Calendar::of(c)) {
-                out.calendars.push(c);
-            }
-            out.days.insert(day);
-            kept.push((a, b));
-        }
-        // Usually every day holds: nothing moves. Else the kept spans are moved down.
-        let all = kept.len() == spans.len();
-        if !all {
-            let mut to = base;
-            for (a, b) in kept {
-                for i in a..b {
-                    out.hours.swap(to, i);
-                    to += 1;
+                let Some(e) = meta.days.iter().find(|e| e.day == day) else {
+                    continue;
+                };
+                if !meta.holds_given(day, &runs) {
+                    continue;
                 }
+                let (Some(start), Some(next)) = (
+                    crate::store::midnight(day),
+                    day.succ_opt().and_then(crate::store::midnight),
+                ) else {
+                    continue;
+                };
+                let whole = rows.len() as i64 == (next - start) / 3600
+                    && rows.clone().enumerate().all(|(h, i)| {
+                        cols.start(i) == start + 3600 * h as i64
+                            && cols.end(i) == cols.start(i) + 3600
+                    });
+                if !whole {
+                    continue;
+                }
+                for &k in &e.labels {
+                    if !out.labels.contains(&k) {
+                        out.labels.push(k);
+                    }
+                }
+                out.names.extend(meta.tariffs(day).iter().cloned());
+                // The day's contract: the last its hours name.
+                let contract = rows.clone().rev().find_map(|i| cols.contract(i));
+                if let Some(c) = contract.and_then(Calendar::of) {
+                    out.calendars.push(c);
+                }
+                out.days.insert(day);
+                out.spans.push(Span {
+                    file: f,
+                    batch: b,
+                    rows,
+                    start,
+                });
             }
-            out.hours.truncate(to);
         }
     }
-    Some(out)
+    out.spans.sort_by_key(|s| s.start);
+    out
 }
 
 /// The export of `[from, to]` in periods of `period` from the dataset and the days it lacks;
 /// `None` when the dataset holds none of the range's days, or when the range must be read
 /// the long way (see the module docs).
-pub fn export(
+/// `prefetch`: the month files being read since the export started; `None` to read them now.
+pub(crate) fn export(
     store: &Catalog,
     period: Period,
-    from: NaiveDate,
-    to: NaiveDate,
+    (from, to): (NaiveDate, NaiveDate),
+    prefetch: Option<Prefetch>,
     observer: &mut dyn ExportObserver,
 ) -> Result<Option<Table>, Error> {
     let bounds = boundaries(period, from, to)?;
     if bounds.iter().any(|b| b.rem_euclid(3600) != 0) {
         return Ok(None);
     }
-    let Some(closed) = closed_days(store, from, to) else {
-        return Ok(None);
-    };
+    let prefetch = prefetch.unwrap_or_else(|| Prefetch::start(store.dir(), Some(from), Some(to)));
+    let closed = closed_days(store, from, to, prefetch);
     if closed.days.is_empty() {
         return Ok(None);
     }
@@ -203,16 +266,11 @@ pub fn export(
             None => break,
         };
     }
-    let Closed {
-        hours: mut closed_hours,
-        days: closed_days,
-        ..
-    } = closed;
     let mut hours: Vec<Row> = Vec::new();
-    let mut present = closed.labels;
+    let mut present = closed.labels.clone();
     let mut around = Vec::new();
-    let mut names = closed.names;
-    let mut calendars = closed.calendars;
+    let mut names = closed.names.clone();
+    let mut calendars = closed.calendars.clone();
     let mut last = [None; N_ENERGY];
     for (a, b) in stretches {
         let hour_bounds = boundaries(Period::Hour, a, b)?;
@@ -256,17 +314,33 @@ pub fn export(
         return Ok(None);
     }
     present.sort_unstable();
-    for day in closed_days {
+    for &day in &closed.days {
         observer.day_read(day, DayRead::Index);
     }
-    // The closed days' hours, then those read the long way; in order already when these
-    // come after them (the day being recorded): no move of a year's hours then.
-    closed_hours.append(&mut hours);
-    let mut hours = closed_hours;
+    // The closed days' hours straight from the files' columns, and those read the long way
+    // between them, in order, summed into the periods asked.
+    let columns: Vec<Vec<Option<Columns>>> = closed
+        .files
+        .iter()
+        .map(|m| m.file.batches.iter().map(Columns::of).collect())
+        .collect();
     if !hours.is_sorted_by_key(|h| h.start) {
         hours.sort_by_key(|h| h.start);
     }
-    let rows = dataset::aggregate(&hours, &bounds, &present);
+    let mut sums = Sums::new(&bounds, &present);
+    let mut long = hours.iter().peekable();
+    for s in &closed.spans {
+        while let Some(h) = long.next_if(|h| h.start < s.start) {
+            sums.push(h);
+        }
+        if let Some(Some(c)) = columns.get(s.file).and_then(|f| f.get(s.batch)) {
+            c.add_to(s.rows.clone(), &mut sums);
+        }
+    }
+    for h in long {
+        sums.push(h);
+    }
+    let rows = sums.finish();
     Ok(Some(Table {
         labels: present,
         tariffs,

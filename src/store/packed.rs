@@ -45,7 +45,24 @@ pub fn unpack(value: &str) -> Option<Cow<'_, str>> {
     let z = base64::engine::general_purpose::STANDARD_NO_PAD
         .decode(b64)
         .ok()?;
-    let bytes = zstd::bulk::decompress(&z, MAX_UNPACKED).ok()?;
+    // The text's length is in the frame's header (pack writes it): room for that, not for
+    // the most a value may hold.
+    let capacity = zstd::bulk::Decompressor::upper_bound(&z)
+        .unwrap_or(MAX_UNPACKED)
+        .min(MAX_UNPACKED);
+    // One decompression context a thread, kept: making one costs more than unpacking a
+    // month file's text.
+    thread_local! {
+        static CONTEXT: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let bytes = CONTEXT.with(|c| {
+        let mut c = c.try_borrow_mut().ok()?;
+        if c.is_none() {
+            *c = zstd::bulk::Decompressor::new().ok();
+        }
+        c.as_mut()?.decompress(&z, capacity).ok()
+    })?;
     String::from_utf8(bytes).ok().map(Cow::Owned)
 }
 

@@ -28,7 +28,7 @@ use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderB
 use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::Compression;
-use parquet::file::metadata::KeyValue;
+use parquet::file::metadata::{KeyValue, ParquetStatisticsPolicy};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use super::error::{DecodeError, ReadError, StoreError};
@@ -110,28 +110,68 @@ pub fn months(dir: &Path) -> Result<Vec<(i32, u32, PathBuf)>, ReadError> {
     Ok(out)
 }
 
-/// Whether every value of the column `name` is null in the file, by its chunks' statistics
-/// (false where a chunk has none).
-fn all_null(meta: &parquet::file::metadata::ParquetMetaData, name: &str) -> bool {
+/// What a file's chunk statistics say of a whole column, so that it need not be decoded.
+#[derive(Clone, Debug, PartialEq)]
+enum Known {
+    /// Every value is null (a meter's file has no value for the other mode's indexes).
+    Null,
+    /// Every value is this integer (an index that did not move all month, a cadence that
+    /// did not change).
+    Int(i64),
+    /// Every value is this text (the contract, no flag).
+    Text(String),
+}
+
+/// What the chunks' statistics of the column `name` say of all its values, when they say
+/// enough: every chunk has statistics with a null count, and either every value is null,
+/// or none is and each chunk's exact minimum and maximum are one value, the same in every
+/// chunk. Only for the Arrow types `Int64` and `Utf8` (`want`): a column read as another
+/// type, or stored as another physical type, is decoded.
+fn known(
+    meta: &parquet::file::metadata::ParquetMetaData,
+    name: &str,
+    want: &arrow_schema::DataType,
+) -> Option<Known> {
+    use arrow_schema::DataType;
+    use parquet::file::statistics::Statistics;
     let schema = meta.file_metadata().schema_descr();
-    let Some(i) = (0..schema.num_columns()).find(|&i| schema.column(i).name() == name) else {
-        return false;
-    };
-    meta.row_groups().iter().all(|g| {
-        g.column(i)
-            .statistics()
-            .and_then(|s| s.null_count_opt())
-            .is_some_and(|n| i64::try_from(n).is_ok_and(|n| n == g.num_rows()))
-    })
+    let i = schema.columns().iter().position(|c| c.name() == name)?;
+    let mut out: Option<Known> = None;
+    for g in meta.row_groups() {
+        let s = g.column(i).statistics()?;
+        let nulls = i64::try_from(s.null_count_opt()?).ok()?;
+        let this = if nulls == g.num_rows() {
+            Known::Null
+        } else if nulls != 0 || !s.min_is_exact() || !s.max_is_exact() {
+            return None;
+        } else {
+            match (s, want) {
+                (Statistics::Int64(v), DataType::Int64) if v.min_opt()? == v.max_opt()? => {
+                    Known::Int(*v.min_opt()?)
+                }
+                (Statistics::ByteArray(v), DataType::Utf8) if v.min_opt()? == v.max_opt()? => {
+                    Known::Text(std::str::from_utf8(v.min_opt()?.data()).ok()?.to_owned())
+                }
+                _ => return None,
+            }
+        };
+        match &out {
+            Some(o) if *o != this => return None,
+            _ => out = Some(this),
+        }
+    }
+    out
 }
 
 /// `batch` with the columns of `schema` named in `names`, in the schema's order: those it
-/// lacks (not decoded: all null) as null arrays.
-fn with_nulls(
+/// lacks (not decoded) made from what the statistics said of them (`known`).
+fn with_known(
     batch: &RecordBatch,
     schema: &SchemaRef,
     names: &[&str],
+    known: &[(&str, Known)],
 ) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    let rows = batch.num_rows();
     let mut fields = Vec::with_capacity(names.len());
     let mut columns = Vec::with_capacity(names.len());
     for f in schema
@@ -139,15 +179,32 @@ fn with_nulls(
         .iter()
         .filter(|f| names.contains(&f.name().as_str()))
     {
-        columns.push(match batch.column_by_name(f.name()) {
-            Some(c) => c.clone(),
-            None => arrow_array::new_null_array(f.data_type(), batch.num_rows()),
+        let made =
+            known
+                .iter()
+                .find(|(n, _)| *n == f.name())
+                .map(|(_, k)| -> arrow_array::ArrayRef {
+                    match k {
+                        Known::Null => arrow_array::new_null_array(f.data_type(), rows),
+                        Known::Int(v) => {
+                            std::sync::Arc::new(arrow_array::Int64Array::from_value(*v, rows))
+                        }
+                        Known::Text(t) => {
+                            std::sync::Arc::new(arrow_array::StringArray::new_repeated(t, rows))
+                        }
+                    }
+                });
+        columns.push(match (made, batch.column_by_name(f.name())) {
+            (Some(c), _) => c,
+            (None, Some(c)) => c.clone(),
+            (None, None) => arrow_array::new_null_array(f.data_type(), rows),
         });
         fields.push(f.clone());
     }
-    RecordBatch::try_new(
+    RecordBatch::try_new_with_options(
         std::sync::Arc::new(arrow_schema::Schema::new(fields)),
         columns,
+        &arrow_array::RecordBatchOptions::new().with_row_count(Some(rows)),
     )
 }
 
@@ -165,9 +222,10 @@ pub fn read(path: &Path, schema: &SchemaRef) -> Result<Option<PeriodsMonth>, Rea
 }
 
 /// [`read`], only the columns named in `columns` (when given): the batches hold those, in
-/// the schema's order. A column whose every value is null in the file (its chunks'
-/// statistics say so: a meter's file has no value for the other mode's indexes) is not
-/// decoded: it comes back as a null array, at no decoding cost.
+/// the schema's order, one batch a row group. A column whose chunks' statistics say what
+/// every value is (all null: a meter's file has no value for the other mode's indexes; or
+/// one integer or text, exactly: an index that did not move, the contract) is not
+/// decoded: it comes back as an array of that value, at no decoding cost.
 pub fn read_only(
     path: &Path,
     schema: &SchemaRef,
@@ -200,19 +258,37 @@ pub fn read_only(
     // The decoder is guarded against panics on garbled input, as the archive's reader is.
     let decoded = std::panic::catch_unwind(|| -> Result<_, (&'static str, DecodeError)> {
         let footer = |e: parquet::errors::ParquetError| ("cannot decode its footer", e.into());
-        let options = ArrowReaderOptions::new().with_schema(schema.clone());
+        // Statistics no reader of ours uses are not decoded: pages' encodings and sizes,
+        // and the chunk statistics of the columns not asked for.
+        let mut options = ArrowReaderOptions::new()
+            .with_schema(schema.clone())
+            .with_encoding_stats_policy(ParquetStatisticsPolicy::SkipAll)
+            .with_size_stats_policy(ParquetStatisticsPolicy::SkipAll);
+        if let Some(names) = columns {
+            let asked: Vec<usize> = (0..schema.fields().len())
+                .filter(|&i| names.contains(&schema.field(i).name().as_str()))
+                .collect();
+            options =
+                options.with_column_stats_policy(ParquetStatisticsPolicy::skip_except(&asked));
+        }
         let mut b =
             ParquetRecordBatchReaderBuilder::try_new_with_options(data, options).map_err(footer)?;
-        let mut nulls: Vec<&str> = Vec::new();
+        let mut made: Vec<(&str, Known)> = Vec::new();
         if let Some(names) = columns {
-            nulls = names
+            made = names
+                .iter()
+                .filter_map(|&n| {
+                    let want = schema.field_with_name(n).ok()?.data_type();
+                    Some((n, known(b.metadata(), n, want)?))
+                })
+                .collect();
+            let decoded = names
                 .iter()
                 .copied()
-                .filter(|n| all_null(b.metadata(), n))
-                .collect();
-            let decoded = names.iter().copied().filter(|n| !nulls.contains(n));
+                .filter(|n| !made.iter().any(|(m, _)| m == n));
             let mask = ProjectionMask::columns(b.parquet_schema(), decoded);
-            b = b.with_projection(mask);
+            // One batch a row group (a month file has one).
+            b = b.with_projection(mask).with_batch_size(1 << 20);
         }
         let kv = |key: &str| {
             b.metadata()
@@ -228,9 +304,9 @@ pub fn read_only(
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ("cannot decode its rows", e.into()))?;
         let batches = match columns {
-            Some(names) if !nulls.is_empty() => batches
+            Some(names) if !made.is_empty() => batches
                 .iter()
-                .map(|b| with_nulls(b, schema, names))
+                .map(|b| with_known(b, schema, names, &made))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| ("cannot decode its rows", e.into()))?,
             _ => batches,
@@ -422,19 +498,65 @@ mod tests {
         .expect("batch")
     }
 
-    /// Columns asked for whose every value is null come back as null arrays of their type
-    /// (not decoded); the others as written, in the schema's order.
+    /// Columns asked for whose every value the statistics give (all null, one integer, one
+    /// text) come back as arrays of that value (not decoded); the others as written (a
+    /// column with a null among equal values, with different values, or of a type the
+    /// statistics are not used for); all in the schema's order, whole.
     #[test]
-    fn all_null_columns_asked_for_come_back_null() {
-        use arrow_array::{Array, Int64Array};
+    fn columns_the_statistics_give_are_not_decoded() {
+        use arrow_array::{Array, Float64Array, Int64Array, StringArray};
         use arrow_schema::{DataType, Field, Schema};
         let d = tempfile::tempdir().expect("tempdir");
         let b = batch();
         let mut fields: Vec<_> = b.schema().fields().iter().cloned().collect();
-        fields.push(Arc::new(Field::new("hc_wh", DataType::Int64, true)));
-        let schema = Arc::new(Schema::new(fields));
         let mut columns = b.columns().to_vec();
-        columns.push(Arc::new(Int64Array::from(vec![None::<i64>; 3])));
+        let extra: Vec<(&str, DataType, arrow_array::ArrayRef)> = vec![
+            (
+                "hc_wh",
+                DataType::Int64,
+                Arc::new(Int64Array::from(vec![None::<i64>; 3])),
+            ),
+            (
+                "hp_wh",
+                DataType::Int64,
+                Arc::new(Int64Array::from(vec![0i64; 3])),
+            ),
+            (
+                "records",
+                DataType::Int64,
+                Arc::new(Int64Array::from(vec![Some(360), None, Some(360)])),
+            ),
+            (
+                "max_gap_s",
+                DataType::Int64,
+                Arc::new(Int64Array::from(vec![-10i64; 3])),
+            ),
+            (
+                "coverage",
+                DataType::Float64,
+                Arc::new(Float64Array::from(vec![1.0; 3])),
+            ),
+            (
+                "contract",
+                DataType::Utf8,
+                Arc::new(StringArray::from(vec!["HC/HP"; 3])),
+            ),
+            (
+                "flags",
+                DataType::Utf8,
+                Arc::new(StringArray::from(vec![""; 3])),
+            ),
+            (
+                "mode",
+                DataType::Utf8,
+                Arc::new(StringArray::from(vec!["a", "b", "a"])),
+            ),
+        ];
+        for (name, t, c) in extra {
+            fields.push(Arc::new(Field::new(name, t, true)));
+            columns.push(c);
+        }
+        let schema = Arc::new(Schema::new(fields));
         let b = RecordBatch::try_new(schema.clone(), columns).expect("batch");
         write(&crate::store::fs::RealFs, d.path(), (2026, 3), &b, "m", "e").expect("write");
         let path = d.path().join("periods/2026/2026-03.parquet");
@@ -443,22 +565,60 @@ mod tests {
             .expect("footer")
             .metadata()
             .clone();
-        assert!(all_null(&meta, "hc_wh"));
-        assert!(!all_null(&meta, "total_wh"));
-        let m = read_only(&path, &schema, Some(&["hc_wh", "total_wh"]))
+        let int = DataType::Int64;
+        for (name, t, want) in [
+            ("hc_wh", &int, Some(Known::Null)),
+            ("hp_wh", &int, Some(Known::Int(0))),
+            ("max_gap_s", &int, Some(Known::Int(-10))),
+            ("records", &int, None),
+            ("total_wh", &int, None),
+            ("coverage", &DataType::Float64, None),
+            (
+                "contract",
+                &DataType::Utf8,
+                Some(Known::Text("HC/HP".into())),
+            ),
+            ("flags", &DataType::Utf8, Some(Known::Text(String::new()))),
+            ("mode", &DataType::Utf8, None),
+            ("contract", &int, None),
+            ("nowhere", &int, None),
+        ] {
+            assert_eq!(known(&meta, name, t), want, "{name}");
+        }
+        let asked = [
+            "flags",
+            "hc_wh",
+            "total_wh",
+            "hp_wh",
+            "records",
+            "max_gap_s",
+            "coverage",
+            "contract",
+            "mode",
+        ];
+        let m = read_only(&path, &schema, Some(&asked))
             .expect("read")
             .expect("there");
+        assert_eq!(m.batches.len(), 1);
         let got = &m.batches[0];
-        let names: Vec<_> = got
+        let names: Vec<_> = schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .filter(|n| asked.contains(n))
+            .collect();
+        let got_names: Vec<_> = got
             .schema()
             .fields()
             .iter()
             .map(|f| f.name().clone())
             .collect();
-        assert_eq!(names, ["total_wh", "hc_wh"]);
-        assert_eq!(got.column(0).as_ref(), b.column(2).as_ref());
-        assert_eq!(got.column(1).data_type(), &DataType::Int64);
-        assert_eq!(got.column(1).null_count(), 3);
+        assert_eq!(got_names, names);
+        for name in names {
+            let (g, w) = (got.column_by_name(name), b.column_by_name(name));
+            let (g, w) = (g.expect("read"), w.expect("written"));
+            assert_eq!(g.to_data(), w.to_data(), "{name}");
+        }
     }
 
     /// Written aside and renamed in: the periods folder never holds another file; read back
