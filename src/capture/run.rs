@@ -12,9 +12,12 @@
 //!   ([`crate::record::timeline`]); confirmed jumps and dropped glitches are reported.
 //! - Never a silent stall: when frames verify but no record has been made for a minute,
 //!   [`Event::Stalled`] says why (again every ten minutes while it lasts).
-//! - A [`Stop`] request (SIGINT/SIGTERM in the binary) is checked between reads (at most
-//!   200 ms apart); the loop then writes what it holds, fsyncs and returns. Rows the disk
-//!   refuses are tried again for a while: see [`stop`](super::stop).
+//! - A [`Stop`] request (SIGINT/SIGTERM in the binary) is checked between reads (a read
+//!   waits at most 200 ms; the waits between reads, while bytes gather, end at the request);
+//!   the loop then writes what it holds, fsyncs and returns. Rows the disk refuses are tried
+//!   again for a while: see [`stop`](super::stop).
+//! - Wake-ups are the recorder's CPU: a live line is read about twice a second, its bytes
+//!   gathering in the kernel's buffer meanwhile ([`port`](super::port)'s rules).
 //!
 //! The loop reports to one [`Observer`]; [`Fanout`] hands every event to several (the status
 //! line, the MQTT link, and later the HTTP server), each of which must return at once.
