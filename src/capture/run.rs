@@ -16,7 +16,7 @@
 //!   waits at most 200 ms; the waits between reads, while bytes gather, end at the request);
 //!   the loop then writes what it holds, fsyncs and returns. Rows the disk refuses are tried
 //!   again for a while: see [`stop`](super::stop).
-//! - Wake-ups are the recorder's CPU: a live line is read about twice a second, its bytes
+//! - Wake-ups are the recorder's CPU: a live line is read about once a second, its bytes
 //!   gathering in the kernel's buffer meanwhile ([`port`](super::port)'s rules).
 //!
 //! The loop reports to one [`Observer`]; [`Fanout`] hands every event to several (the status

@@ -89,8 +89,9 @@ pub fn run(args: Args) -> Result<()> {
     }
     let stop = super::setup::stop_on_signals()?;
     let _running = start(args.listen, &args.data_dir, None)?;
+    // Woken by the signal itself, not every few milliseconds to look.
     while !stop.requested() {
-        std::thread::sleep(Duration::from_millis(200));
+        stop.wait(Duration::from_secs(3600));
     }
     Ok(())
 }

@@ -15,11 +15,11 @@
 //!   `/%2e%2e/` matches no route), and a query, percent-decoded into key–value pairs.
 //! - Parsing is httparse's; a malformed head is `400`.
 
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -376,6 +376,54 @@ const HEAD_GRACE: Duration = Duration::from_millis(100);
 /// A connection and when it was accepted.
 type Accepted = (TcpStream, Instant);
 
+/// The accepted connections waiting for a worker: a queue under a lock, and a condition
+/// variable that wakes one idle worker a connection (a receiver shared under a mutex would
+/// wake a second worker to wait in its place at every connection: a wake-up more a request,
+/// which is most of what an idle recorder's page costs).
+struct Queue {
+    state: Mutex<(VecDeque<Accepted>, bool)>,
+    ready: Condvar,
+    cap: usize,
+}
+
+impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (VecDeque<Accepted>, bool)> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues a connection, or hands it back when [`Queue::cap`] are waiting.
+    fn push(&self, conn: Accepted) -> Result<(), Accepted> {
+        let mut s = self.lock();
+        if s.0.len() >= self.cap {
+            return Err(conn);
+        }
+        s.0.push_back(conn);
+        drop(s);
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    /// The next connection; `None` once the queue is closed and empty.
+    fn pop(&self) -> Option<Accepted> {
+        let mut s = self.lock();
+        loop {
+            if let Some(c) = s.0.pop_front() {
+                return Some(c);
+            }
+            if s.1 {
+                return None;
+            }
+            s = self.ready.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// No more connections: the workers end once the queue is empty.
+    fn close(&self) {
+        self.lock().1 = true;
+        self.ready.notify_all();
+    }
+}
+
 /// Serves `listener` with `handler` on its own threads until the [`Running`] is dropped.
 pub fn start(
     listener: TcpListener,
@@ -384,20 +432,19 @@ pub fn start(
 ) -> io::Result<Running> {
     let addr = listener.local_addr()?;
     let stop = Arc::new(AtomicBool::new(false));
-    let (tx, rx): (SyncSender<Accepted>, Receiver<Accepted>) =
-        mpsc::sync_channel(limits.queue.max(1));
-    let rx = Arc::new(Mutex::new(rx));
+    let queue = Arc::new(Queue {
+        state: Mutex::new((VecDeque::new(), false)),
+        ready: Condvar::new(),
+        cap: limits.queue.max(1),
+    });
     for i in 0..limits.workers.max(1) {
-        let rx = Arc::clone(&rx);
+        let queue = Arc::clone(&queue);
         let handler = Arc::clone(&handler);
         std::thread::Builder::new()
             .name(format!("http-{i}"))
-            .spawn(move || loop {
-                // The lock is held only while waiting for the next connection.
-                let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                match next {
-                    Ok((stream, accepted)) => serve_one(stream, accepted, &*handler, &limits),
-                    Err(_) => return, // the accept thread is gone
+            .spawn(move || {
+                while let Some((stream, accepted)) = queue.pop() {
+                    serve_one(stream, accepted, &*handler, &limits);
                 }
             })?;
     }
@@ -405,7 +452,10 @@ pub fn start(
     let accept = std::thread::Builder::new()
         .name("http-accept".into())
         .stack_size(128 * 1024)
-        .spawn(move || accept_loop(listener, tx, &stop_accept))?;
+        .spawn(move || {
+            accept_loop(listener, &queue, &stop_accept);
+            queue.close();
+        })?;
     Ok(Running {
         addr,
         stop,
@@ -413,21 +463,19 @@ pub fn start(
     })
 }
 
-fn accept_loop(listener: TcpListener, tx: SyncSender<Accepted>, stop: &AtomicBool) {
+fn accept_loop(listener: TcpListener, queue: &Queue, stop: &AtomicBool) {
     for conn in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
             return;
         }
         match conn {
-            Ok(stream) => match tx.try_send((stream, Instant::now())) {
-                Ok(()) => {}
-                Err(TrySendError::Full((mut stream, _))) => {
+            Ok(stream) => {
+                if let Err((mut stream, _)) = queue.push((stream, Instant::now())) {
                     let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
                     let busy = Response::text(503, "busy: too many requests at once, try again");
                     let _ = respond(&mut stream, &busy, false);
                 }
-                Err(TrySendError::Disconnected(_)) => return,
-            },
+            }
             // Out of descriptors, a connection reset before accept: wait a little.
             Err(_) => std::thread::sleep(Duration::from_millis(50)),
         }

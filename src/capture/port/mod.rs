@@ -19,15 +19,15 @@
 //!   probes both rates again (the meter's mode may have been changed remotely).
 //! - Bytes are gathered in the kernel's buffer between reads: after a read that brought
 //!   bytes at the line's pace, the next one comes [`GATHER`] later. A line at 9600 baud
-//!   sends 480 bytes in that time, far below the kernel's 4 KiB. A read that brought more
+//!   sends 960 bytes in that time, far below the kernel's 4 KiB. A read that brought more
 //!   than twice what the line could have sent since the one before comes from a faster
 //!   source (the demo's meter, a capture played into a pseudo-terminal), and the next read
-//!   comes at once, as after a read that found nothing. The
-//!   recorder then wakes about twice a second instead of for every few bytes the adapter
-//!   delivers (15 times a second on a pseudo-terminal, more on a real UART), which is most
-//!   of its CPU time (BENCHMARKS.md, "Dashboard"). A frame is decoded at most [`GATHER`]
-//!   after its last byte; the host's time of a historique frame is corrected for the bytes
-//!   read after it (`run.rs`).
+//!   comes at once, as after a read that found nothing. The recorder then wakes about once
+//!   a second instead of for every few bytes the adapter delivers (15 times a second on a
+//!   pseudo-terminal, more on a real UART), which is most of its CPU time (BENCHMARKS.md,
+//!   "Dashboard"). A frame is decoded at most [`GATHER`] after its last byte (a standard
+//!   frame lasts nearly a second on the line anyway); the host's time of a historique
+//!   frame is corrected for the bytes read after it (`run.rs`).
 
 pub mod device;
 
@@ -44,7 +44,7 @@ const SAY_AGAIN: [u64; 3] = [10, 60, 600];
 const SILENT_AGAIN: Duration = Duration::from_secs(600);
 
 /// How long bytes gather in the kernel's buffer between two reads that bring some.
-pub const GATHER: Duration = Duration::from_millis(500);
+pub const GATHER: Duration = Duration::from_secs(1);
 
 /// How long to wait for a verified frame at a baud rate before trying the other one.
 pub fn probe_time(baud: u32) -> Duration {
@@ -224,9 +224,11 @@ impl Supervisor {
                     });
                 }
                 if now < read_at {
-                    // Woken for the probe of the next rate, if it comes first.
+                    // Woken for the probe of the next rate or the silence's note, if first.
                     let probe = (!self.locked).then(|| since + probe_time(self.baud()));
-                    let until = probe.map_or(read_at, |p| p.min(read_at));
+                    let until = probe
+                        .map_or(read_at, |p| p.min(read_at))
+                        .min(self.silent_say);
                     return Action::Wait(until.saturating_duration_since(now));
                 }
                 Action::Read
@@ -523,7 +525,7 @@ mod tests {
         );
     }
 
-    /// Bytes gather between reads: two reads a second while a line sends at its pace, at
+    /// Bytes gather between reads: one read a second while a line sends at its pace, at
     /// once after a faster source's bytes or a read that found nothing, and the waits never
     /// hide a rate probe (issue 19: the recorder's CPU is mostly its wake-ups).
     #[test]
@@ -540,13 +542,13 @@ mod tests {
         assert_eq!(sup.poll(t), Action::Wait(GATHER));
         assert_eq!(sup.poll(t + GATHER / 2), Action::Wait(GATHER / 2));
         assert_eq!(sup.poll(t + GATHER), Action::Read);
-        // What gathered meanwhile: 480 bytes.
+        // What gathered meanwhile: 960 bytes.
         let t = t + GATHER;
-        sup.read(t, 480);
+        sup.read(t, 960);
         assert_eq!(sup.poll(t), Action::Wait(GATHER));
         // More than twice what the line could send: a faster source, read again at once.
         let t = t + GATHER;
-        sup.read(t, 961);
+        sup.read(t, 1921);
         assert_eq!(sup.poll(t), Action::Read);
         let t = t + ms(1);
         sup.read(t, 64);
@@ -555,7 +557,7 @@ mod tests {
         let t = t + ms(200);
         sup.read(t, 0);
         assert_eq!(sup.poll(t), Action::Read);
-        // 10 s of a line at its pace: two reads a second, each of what gathered.
+        // 10 s of a line at its pace: one read a second, each of what gathered.
         let (mut now, mut last, mut reads) = (t, t, 0);
         while now < t + Duration::from_secs(10) {
             match sup.poll(now) {
@@ -578,7 +580,7 @@ mod tests {
                 Action::Open(b) => panic!("reopened at {b}"),
             }
         }
-        assert_eq!(reads, 20);
+        assert_eq!(reads, 10);
         // No verified frame: the probe of the other rate comes on time through the waits.
         let mut sup = Supervisor::new(&[9600, 1200], Duration::from_secs(60), t0);
         sup.poll(t0);
