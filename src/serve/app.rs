@@ -257,11 +257,14 @@ impl App {
         };
         let mut seen = live.snapshot().version;
         while Arc::strong_count(&self) > 1 {
-            let v = live.wait_change(seen, events::KEEP_ALIVE);
             if self.streams.is_empty() {
-                seen = v;
+                // Nobody to send to: sleep until a stream opens (or a while, to see whether
+                // the server is gone), not at every record.
+                self.streams.wait_for_one(events::KEEP_ALIVE);
+                seen = live.snapshot().version;
                 continue;
             }
+            let v = live.wait_change(seen, events::KEEP_ALIVE);
             if v != seen {
                 seen = v;
                 self.streams.send(&events::event(&self.now_json()));

@@ -11,7 +11,7 @@
 
 use std::io::Write;
 use std::net::TcpStream;
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 /// The most event streams at once.
@@ -23,6 +23,9 @@ pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
 #[derive(Default)]
 pub struct Streams {
     clients: Mutex<Vec<TcpStream>>,
+    /// Signalled when a client is added: the events thread sleeps on it while there is
+    /// none, instead of waking at every record for nobody.
+    added: Condvar,
 }
 
 /// Writes `bytes` in one non-blocking write; whether all of it went.
@@ -59,6 +62,15 @@ impl Streams {
         let mut c = self.clients();
         if c.len() < MAX_STREAMS {
             c.push(stream);
+            self.added.notify_all();
+        }
+    }
+
+    /// Waits at most `limit` while no stream is open.
+    pub fn wait_for_one(&self, limit: Duration) {
+        let c = self.clients();
+        if c.is_empty() {
+            let _ = self.added.wait_timeout(c, limit);
         }
     }
 
