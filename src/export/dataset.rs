@@ -27,6 +27,7 @@
 //! the hour's first and last records, null without any), `flags` (names joined by `|`).
 //! A column a meter lacks is null, never absent: every file of a fleet has this schema.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use arrow_array::builder::{
@@ -814,36 +815,71 @@ impl Basis {
             "tariffs": self.tariffs.iter().map(|(n, l)| json!([n, l])).collect::<Vec<_>>(),
         })
     }
+}
 
-    fn from_json(v: &serde_json::Value) -> Option<Basis> {
-        let day = |x: &serde_json::Value| x.as_str()?.parse::<NaiveDate>().ok();
-        let files = v["files"]
-            .as_array()?
-            .iter()
-            .map(|f| {
+/// [`MonthMeta::to_text`]'s shape, for reading it back (strings borrowed from the text
+/// unless escaped).
+#[derive(serde::Deserialize)]
+struct MetaText<'a> {
+    format: u64,
+    #[serde(borrow)]
+    days: Vec<DayText<'a>>,
+    #[serde(borrow)]
+    runs: Vec<BasisText<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct DayText<'a> {
+    #[serde(borrow)]
+    day: Cow<'a, str>,
+    run: u64,
+    #[serde(borrow)]
+    labels: Vec<Cow<'a, str>>,
+}
+
+/// A file of [`Basis::to_json`]: `[day, name, length, mtime_ns]`.
+type SourceText<'a> = (Cow<'a, str>, Cow<'a, str>, u64, Cow<'a, str>);
+
+/// [`Basis::to_json`]'s shape: files as `[day, name, length, mtime_ns]`, tariffs as
+/// `[NTARF, LTARF]`.
+#[derive(serde::Deserialize)]
+struct BasisText<'a> {
+    #[serde(borrow)]
+    first: Cow<'a, str>,
+    #[serde(borrow)]
+    last: Cow<'a, str>,
+    open_start: bool,
+    open_end: bool,
+    #[serde(borrow)]
+    files: Vec<SourceText<'a>>,
+    #[serde(borrow)]
+    tariffs: Vec<(u64, Cow<'a, str>)>,
+}
+
+impl BasisText<'_> {
+    fn basis(self) -> Option<Basis> {
+        let files = self
+            .files
+            .into_iter()
+            .map(|(day, name, len, mtime)| {
                 Some(Source {
-                    day: day(&f[0])?,
-                    name: f[1].as_str()?.to_owned(),
-                    len: f[2].as_u64()?,
-                    mtime_ns: f[3].as_str()?.parse().ok()?,
+                    day: day.parse().ok()?,
+                    name: name.into_owned(),
+                    len,
+                    mtime_ns: mtime.parse().ok()?,
                 })
             })
             .collect::<Option<Vec<_>>>()?;
-        let tariffs = v["tariffs"]
-            .as_array()?
-            .iter()
-            .map(|t| {
-                Some((
-                    u8::try_from(t[0].as_u64()?).ok()?,
-                    t[1].as_str()?.to_owned(),
-                ))
-            })
+        let tariffs = self
+            .tariffs
+            .into_iter()
+            .map(|(n, l)| Some((u8::try_from(n).ok()?, l.into_owned())))
             .collect::<Option<Vec<_>>>()?;
         Some(Basis {
-            first: day(&v["first"])?,
-            last: day(&v["last"])?,
-            open_start: v["open_start"].as_bool()?,
-            open_end: v["open_end"].as_bool()?,
+            first: self.first.parse().ok()?,
+            last: self.last.parse().ok()?,
+            open_start: self.open_start,
+            open_end: self.open_end,
             files,
             tariffs,
         })
@@ -892,29 +928,31 @@ impl MonthMeta {
     }
 
     /// The footer text read back; `None` for one that is not ours (or of another format).
+    /// Parsed straight into its shape (a month file's text is read at every export, twelve
+    /// for a year: through `serde_json::Value` it was a fifth of a warm `export --month`).
     pub fn from_text(text: &str) -> Option<MonthMeta> {
-        let v: serde_json::Value = serde_json::from_str(text).ok()?;
-        if v["format"].as_u64()? != META_FORMAT {
+        let m: MetaText<'_> = serde_json::from_str(text).ok()?;
+        if m.format != META_FORMAT {
             return None;
         }
-        let runs = v["runs"]
-            .as_array()?
-            .iter()
-            .map(Basis::from_json)
+        let runs = m
+            .runs
+            .into_iter()
+            .map(BasisText::basis)
             .collect::<Option<Vec<_>>>()?;
-        let days = v["days"]
-            .as_array()?
-            .iter()
+        let days = m
+            .days
+            .into_iter()
             .map(|d| {
-                let labels = d["labels"]
-                    .as_array()?
+                let labels = d
+                    .labels
                     .iter()
-                    .map(|l| crate::tic::labels::energy_position(l.as_str()?))
+                    .map(|l| crate::tic::labels::energy_position(l))
                     .collect::<Option<Vec<_>>>()?;
-                let run = usize::try_from(d["run"].as_u64()?).ok()?;
+                let run = usize::try_from(d.run).ok()?;
                 (run < runs.len()).then_some(())?;
                 Some(DayEntry {
-                    day: d["day"].as_str()?.parse().ok()?,
+                    day: d.day.parse().ok()?,
                     run,
                     labels,
                     summary: None,
@@ -1017,6 +1055,67 @@ mod tests {
     use crate::export::accumulator::Accumulator;
     use crate::export::reader::Reading as Record;
     use crate::export::{boundaries, Period};
+
+    /// A month file's footer text reads back as written, escaped strings included, and a
+    /// text that is not ours (another format, a run that does not exist, a label that is no
+    /// energy index, a field missing) reads as none.
+    #[test]
+    fn month_texts_read_back() {
+        let d = |s: &str| s.parse::<NaiveDate>().expect("date");
+        let meta = MonthMeta {
+            days: vec![
+                DayEntry {
+                    day: d("2026-03-29"),
+                    run: 0,
+                    labels: vec![0, 1, 2],
+                    summary: None,
+                },
+                DayEntry {
+                    day: d("2026-03-30"),
+                    run: 1,
+                    labels: vec![],
+                    summary: None,
+                },
+            ],
+            runs: vec![
+                Basis {
+                    first: d("2026-03-28"),
+                    last: d("2026-03-29"),
+                    open_start: true,
+                    open_end: false,
+                    files: vec![Source {
+                        day: d("2026-03-29"),
+                        name: "2026-03-29 \"copy\" \\ é.parquet".into(),
+                        len: 12_345,
+                        mtime_ns: -1_700_000_000_123_456_789,
+                    }],
+                    tariffs: vec![(1, "HEURE  CREUSE".into()), (2, "Heure \"pleine\"".into())],
+                },
+                Basis {
+                    first: d("2026-03-30"),
+                    last: d("2026-03-30"),
+                    open_start: false,
+                    open_end: true,
+                    files: vec![],
+                    tariffs: vec![],
+                },
+            ],
+        };
+        let text = meta.to_text();
+        assert_eq!(MonthMeta::from_text(&text), Some(meta.clone()));
+        for (from, to) in [
+            ("\"format\":1", "\"format\":2"),
+            ("\"run\":1", "\"run\":2"),
+            ("\"EASF01\"", "\"SINSTS\""),
+            ("\"open_end\":true", "\"open_ends\":true"),
+            ("\"day\":\"2026-03-30\"", "\"day\":\"2026-03-32\""),
+        ] {
+            assert!(text.contains(from), "{from} in {text}");
+            let bad = text.replacen(from, to, 1);
+            assert_eq!(MonthMeta::from_text(&bad), None, "{bad}");
+        }
+        assert_eq!(MonthMeta::from_text("not json"), None);
+    }
 
     fn rec(t: i64, east: i64, hc: i64) -> Record {
         let mut r = Record {

@@ -35,8 +35,6 @@ struct Span {
 
 /// The closed days of `[from, to]` found in the dataset and whose hours still hold.
 struct Closed {
-    /// The month files read.
-    files: Vec<Month>,
     /// Each day's hours, in order.
     spans: Vec<Span>,
     /// Their days.
@@ -143,9 +141,17 @@ fn read_months(paths: &[(usize, (i32, u32), std::path::PathBuf)]) -> Vec<(usize,
 /// Reads the month files of `[from, to]` and keeps the days whose hours hold: each whole
 /// (every hour of the local day, in order), in the file's footer with a run that still
 /// holds for `store`, and in no other file.
-fn closed_days(store: &Catalog, from: NaiveDate, to: NaiveDate, prefetch: Prefetch) -> Closed {
+///
+/// `files` are the month files read, `columns` their batches' columns (`None`: a batch that
+/// is not one of ours, and the file is not used at all).
+fn closed_days(
+    store: &Catalog,
+    from: NaiveDate,
+    to: NaiveDate,
+    files: &[Month],
+    columns: &[Vec<Option<Columns<'_>>>],
+) -> Closed {
     let mut out = Closed {
-        files: prefetch.finish(from, to),
         spans: Vec::new(),
         days: BTreeSet::new(),
         labels: Vec::new(),
@@ -153,21 +159,16 @@ fn closed_days(store: &Catalog, from: NaiveDate, to: NaiveDate, prefetch: Prefet
         calendars: Vec::new(),
     };
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
-    for (f, Month { file, meta, .. }) in out.files.iter().enumerate() {
+    for (f, (Month { meta, .. }, batches)) in files.iter().zip(columns).enumerate() {
         let Some(meta) = meta else {
             continue;
         };
         // A file with a batch that is not one of ours is not used at all.
-        let Some(batches) = file
-            .batches
-            .iter()
-            .map(Columns::of)
-            .collect::<Option<Vec<_>>>()
-        else {
+        if batches.iter().any(Option::is_none) {
             continue;
-        };
+        }
         let runs = meta.runs_hold(store);
-        for (b, cols) in batches.iter().enumerate() {
+        for (b, cols) in batches.iter().flatten().enumerate() {
             let mut a = 0;
             while a < cols.len() {
                 // The day's hours: rows a..end (a file holds its hours in order; a day split
@@ -247,7 +248,12 @@ pub(crate) fn export(
         return Ok(None);
     }
     let prefetch = prefetch.unwrap_or_else(|| Prefetch::start(store.dir(), Some(from), Some(to)));
-    let closed = closed_days(store, from, to, prefetch);
+    let files = prefetch.finish(from, to);
+    let columns: Vec<Vec<Option<Columns>>> = files
+        .iter()
+        .map(|m| m.file.batches.iter().map(Columns::of).collect())
+        .collect();
+    let closed = closed_days(store, from, to, &files, &columns);
     if closed.days.is_empty() {
         return Ok(None);
     }
@@ -319,11 +325,6 @@ pub(crate) fn export(
     }
     // The closed days' hours straight from the files' columns, and those read the long way
     // between them, in order, summed into the periods asked.
-    let columns: Vec<Vec<Option<Columns>>> = closed
-        .files
-        .iter()
-        .map(|m| m.file.batches.iter().map(Columns::of).collect())
-        .collect();
     if !hours.is_sorted_by_key(|h| h.start) {
         hours.sort_by_key(|h| h.start);
     }
