@@ -152,7 +152,7 @@ pub fn run(args: Args) -> Result<()> {
             let empty = |j: usize, i: usize| cost_output::empty_word(&report, names[j], i);
             output::write_table_saying(&table, &empty, sink.writer())?;
             if let Some(s) = &summary {
-                writeln!(sink.writer(), "{}", super::wrap(s, 100, ""))?;
+                writeln!(sink.writer(), "{}", super::text::wrap(s, 100, ""))?;
             }
         }
     }

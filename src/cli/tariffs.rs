@@ -156,7 +156,7 @@ fn show(data_dir: &std::path::Path, kva: u8, today: NaiveDate) -> Result<()> {
             })
             .collect();
         let line = format!("  {:<6} {}", tariff.display_name(), parts.join("; "));
-        println!("{}", super::wrap(&line, WIDTH, "         "));
+        println!("{}", super::text::wrap(&line, WIDTH, "         "));
         match t.grids().lookup(tariff, kva, today) {
             Ok(f) => {
                 let bands: Vec<String> = tariff
@@ -175,11 +175,11 @@ fn show(data_dir: &std::path::Path, kva: u8, today: NaiveDate) -> Result<()> {
                         ""
                     }
                 );
-                println!("{}", super::wrap(&line, WIDTH, INDENT));
+                println!("{}", super::text::wrap(&line, WIDTH, INDENT));
             }
             Err(e) => {
                 let line = format!("         today at {kva} kVA: {}", tic_rec::error::Chain(&e));
-                println!("{}", super::wrap(&line, WIDTH, INDENT));
+                println!("{}", super::text::wrap(&line, WIDTH, INDENT));
             }
         }
     }
@@ -198,7 +198,7 @@ fn show(data_dir: &std::path::Path, kva: u8, today: NaiveDate) -> Result<()> {
                 })
                 .collect();
             let line = format!("Tempo colours: {first} to {last}: {}", parts.join(", "));
-            println!("{}", super::wrap(&line, WIDTH, "  "));
+            println!("{}", super::text::wrap(&line, WIDTH, "  "));
         }
         None => println!("Tempo colours: none"),
     }
@@ -223,7 +223,7 @@ fn show(data_dir: &std::path::Path, kva: u8, today: NaiveDate) -> Result<()> {
         let line = format!(
             "warning: prices and colours last checked on {checked}, {age} days ago: run `tic-rec tariffs update` (a daily timer keeps them current: see the tariffs guide)"
         );
-        println!("{}", super::wrap(&line, WIDTH, "  "));
+        println!("{}", super::text::wrap(&line, WIDTH, "  "));
     }
     Ok(())
 }
