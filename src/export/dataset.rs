@@ -28,7 +28,7 @@
 //! A column a meter lacks is null, never absent: every file of a fleet has this schema.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use arrow_array::builder::{
     Date32Builder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
@@ -351,46 +351,19 @@ pub fn from_batch(batch: &RecordBatch) -> Result<Vec<Hour>, SchemaError> {
     Ok(out)
 }
 
-/// The columns [`Columns`] reads (the hours' numbers and the days' contract).
-pub(crate) const ROW_COLUMNS: &[&str] = &[
-    "period_start",
-    "period_end",
-    "local_date",
-    "contract",
-    "east_wh",
-    "easf01_wh",
-    "easf02_wh",
-    "easf03_wh",
-    "easf04_wh",
-    "easf05_wh",
-    "easf06_wh",
-    "easf07_wh",
-    "easf08_wh",
-    "easf09_wh",
-    "easf10_wh",
-    "easd01_wh",
-    "easd02_wh",
-    "easd03_wh",
-    "easd04_wh",
-    "eait_wh",
-    "base_wh",
-    "hchc_wh",
-    "hchp_wh",
-    "ejphn_wh",
-    "ejphpm_wh",
-    "bbrhcjb_wh",
-    "bbrhpjb_wh",
-    "bbrhcjw_wh",
-    "bbrhpjw_wh",
-    "bbrhcjr_wh",
-    "bbrhpjr_wh",
-    "records",
-    "coverage",
-    "max_gap_s",
-    "first_record",
-    "last_record",
-    "flags",
-];
+/// The columns [`Columns`] reads (the hours' numbers and the days' contract): the head's
+/// times, day and contract, every index column, the quality columns.
+pub(crate) static ROW_COLUMNS: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| ROW_NAMES.iter().map(String::as_str).collect());
+
+static ROW_NAMES: LazyLock<Vec<String>> = LazyLock::new(|| {
+    HEAD[1..5]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain((0..N_ENERGY).map(index_column))
+        .chain(QUALITY.iter().map(|s| (*s).to_owned()))
+        .collect()
+});
 
 type Int64s = arrow_array::PrimitiveArray<Int64Type>;
 type Times = arrow_array::PrimitiveArray<TimestampMicrosecondType>;
@@ -1055,6 +1028,20 @@ mod tests {
     use crate::export::accumulator::Accumulator;
     use crate::export::reader::Reading as Record;
     use crate::export::{boundaries, Period};
+
+    /// The columns an export reads are the schema's, but for the meter and the mode: the
+    /// times, the day, the contract, every index and the quality columns.
+    #[test]
+    fn row_columns_are_the_schemas_but_identity_and_mode() {
+        let schema = schema();
+        let all: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        let want: Vec<&str> = all
+            .iter()
+            .copied()
+            .filter(|n| !["meter_id", "mode"].contains(n) && !CLASSES.contains(n))
+            .collect();
+        assert_eq!(*ROW_COLUMNS, want);
+    }
 
     /// A month file's footer text reads back as written, escaped strings included, and a
     /// text that is not ours (another format, a run that does not exist, a label that is no

@@ -122,7 +122,7 @@ fn read_months(paths: &[(usize, (i32, u32), std::path::PathBuf)]) -> Vec<(usize,
     paths
         .iter()
         .filter_map(|(i, month, p)| {
-            let file = periods::read_only(p, &schema, Some(dataset::ROW_COLUMNS))
+            let file = periods::read_only(p, &schema, Some(&dataset::ROW_COLUMNS))
                 .ok()
                 .flatten()?;
             let meta = file.meta.as_deref().and_then(MonthMeta::from_text);
