@@ -120,23 +120,13 @@ fn record(m: &Meter, dir: &Path) {
     if !historique {
         sim.args(["--frame-interval", m.every]);
     }
-    let mut sim = sim.stdout(Stdio::piped()).spawn().expect("simulate");
+    let sim = sim.stdout(Stdio::piped()).spawn().expect("simulate");
     let mut rec = Command::new(BIN);
     rec.args(["record", "--replay", "-", "--data-dir"]).arg(dir);
     if historique {
         rec.args(["--replay-start", m.start, "--every", m.every]);
     }
-    let out = rec
-        .stdin(sim.stdout.take().expect("stdout"))
-        .output()
-        .expect("record");
-    assert!(sim.wait().expect("simulate").success());
-    assert!(
-        out.status.success(),
-        "record {}: {}",
-        m.id,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::replay_piped(sim, &mut rec, &format!("record {}", m.id));
     let out = Command::new(BIN)
         .args(["compact", "--include-today", "--data-dir"])
         .arg(dir)

@@ -80,7 +80,7 @@ fn old_files(dir: &Path) -> Vec<PathBuf> {
 
 /// Records `days` days of a meter from `start` into `dir` (`extra` arguments to `record`).
 fn record(dir: &Path, start: &str, days: u32, extra: &[&str]) {
-    let mut sim = Command::new(BIN)
+    let sim = Command::new(BIN)
         .args([
             "simulate",
             "--contract",
@@ -93,18 +93,13 @@ fn record(dir: &Path, start: &str, days: u32, extra: &[&str]) {
         .stdout(Stdio::piped())
         .spawn()
         .expect("simulate");
-    let out = Command::new(BIN)
-        .args(["record", "--replay", "-", "--data-dir"])
-        .arg(dir)
-        .args(extra)
-        .stdin(sim.stdout.take().expect("stdout"))
-        .output()
-        .expect("record");
-    assert!(sim.wait().expect("simulate").success());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::replay_piped(
+        sim,
+        Command::new(BIN)
+            .args(["record", "--replay", "-", "--data-dir"])
+            .arg(dir)
+            .args(extra),
+        "record",
     );
 }
 

@@ -220,7 +220,7 @@ fn exports_read_from_the_periods_dataset_give_every_number_of_a_full_read() {
     let dir = tempfile::tempdir().expect("tempdir");
     // A Tempo meter (NGTF says so) recorded as CSV days, across the March DST day.
     let bin = env!("CARGO_BIN_EXE_tic-rec");
-    let mut sim = std::process::Command::new(bin)
+    let sim = std::process::Command::new(bin)
         .args([
             "simulate",
             "--contract",
@@ -232,17 +232,12 @@ fn exports_read_from_the_periods_dataset_give_every_number_of_a_full_read() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("simulate");
-    let out = std::process::Command::new(bin)
-        .args(["record", "--replay", "-", "--archive", "csv", "--data-dir"])
-        .arg(dir.path())
-        .stdin(sim.stdout.take().expect("stdout"))
-        .output()
-        .expect("record");
-    assert!(sim.wait().expect("simulate").success());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::replay_piped(
+        sim,
+        std::process::Command::new(bin)
+            .args(["record", "--replay", "-", "--archive", "csv", "--data-dir"])
+            .arg(dir.path()),
+        "record",
     );
     let _ = std::fs::remove_dir_all(dir.path().join("periods"));
     // A gap across a night (a day without a file), glitches next to midnight.
@@ -435,7 +430,7 @@ fn the_periods_files_summed_give_export_day_month_and_year_to_the_wh() {
     for (n, (start, args)) in meters.iter().enumerate() {
         let dir = work.path().join(format!("m{n}"));
         let historique = args.contains(&"historique");
-        let mut sim = std::process::Command::new(bin)
+        let sim = std::process::Command::new(bin)
             .args(["simulate", "--start", start, "--duration", "5days"])
             .args(*args)
             .stdout(std::process::Stdio::piped())
@@ -447,16 +442,7 @@ fn the_periods_files_summed_give_export_day_month_and_year_to_the_wh() {
         if historique {
             rec.args(["--replay-start", start, "--every", "1min"]);
         }
-        let out = rec
-            .stdin(sim.stdout.take().expect("stdout"))
-            .output()
-            .expect("record");
-        assert!(sim.wait().expect("simulate").success());
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::replay_piped(sim, &mut rec, &format!("record {start}"));
         let d = dir.to_str().expect("utf-8");
         common::tic_rec_ok(&["compact", "--include-today", "--data-dir", d]);
         // periods/ summed by local day: column → day → sum (None: no hour has it).

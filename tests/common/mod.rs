@@ -551,3 +551,18 @@ impl Drop for Running {
         self.kill();
     }
 }
+
+/// `simulate … | tic-rec record --replay - …`: runs `record` with the simulator `sim`'s
+/// standard output as its input; both must succeed (`what` names the run in the failure).
+pub fn replay_piped(mut sim: std::process::Child, record: &mut std::process::Command, what: &str) {
+    let out = record
+        .stdin(sim.stdout.take().expect("the simulator's stdout, piped"))
+        .output()
+        .expect("record");
+    assert!(sim.wait().expect("simulate").success(), "{what}: simulate");
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
