@@ -225,19 +225,23 @@ impl Observer for Status {
                     line.push_str(" (the day's earlier file has later rows: the clock went back)");
                 }
                 self.log(line);
+                // The day of the file opened is the one being recorded: the archive job
+                // takes the day it was on before as closed (and, when it starts now, never
+                // converts this one, however old).
+                let day = r
+                    .path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .and_then(tic_rec::store::parse_day_file_name)
+                    .map(|(day, _)| day);
                 if let Some((dir, settings)) = self.archive.take() {
                     let today = chrono::Utc::now()
                         .with_timezone(&tic_rec::store::TZ)
                         .date_naive();
-                    self.archiver = Some(Archiver::start(&dir, settings, today));
+                    self.archiver = Some(Archiver::start(&dir, settings, today, day));
                 }
-                // The day of the file opened is the one being recorded: the archive job
-                // takes the day it was on before as closed.
-                if let Some(a) = &self.archiver {
-                    let day = r.path.file_name().and_then(|n| n.to_str());
-                    if let Some((day, _)) = day.and_then(tic_rec::store::parse_day_file_name) {
-                        a.opened(day);
-                    }
+                if let (Some(a), Some(day)) = (&self.archiver, day) {
+                    a.opened(day);
                 }
             }
             Event::WriteStalled { error, held } => self.log(format!(

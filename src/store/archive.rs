@@ -244,8 +244,16 @@ pub fn lower_priority() {
 
 impl Archiver {
     /// Starts the job for `dir`; `today` is the host's local date (the days before the day
-    /// before it are queued at once).
-    pub fn start(dir: &Path, settings: Settings, today: NaiveDate) -> Archiver {
+    /// before it are queued at once), `recording` the day the recorder is on, if it is on
+    /// one already: known before the job looks at the directory, so that a replay of an old
+    /// capture never has its own day converted under it (as [`Archiver::opened`] would say
+    /// it, but possibly after the job's first look).
+    pub fn start(
+        dir: &Path,
+        settings: Settings,
+        today: NaiveDate,
+        recording: Option<NaiveDate>,
+    ) -> Archiver {
         let (tx, rx) = mpsc::channel();
         let (rtx, reports) = mpsc::channel();
         let cancel = Arc::new(AtomicBool::new(false));
@@ -260,7 +268,7 @@ impl Archiver {
         };
         let thread = std::thread::Builder::new()
             .name("tic-rec-archive".into())
-            .spawn(move || job.run(rx, today))
+            .spawn(move || job.run(rx, today, recording))
             .ok();
         Archiver {
             tx: Some(tx),
@@ -390,12 +398,15 @@ impl Job {
         }
     }
 
-    fn run(mut self, rx: mpsc::Receiver<Msg>, today: NaiveDate) {
+    fn run(mut self, rx: mpsc::Receiver<Msg>, today: NaiveDate, recording: Option<NaiveDate>) {
         lower_priority();
         if let Some(before) = today.pred_opt() {
             self.queue_before(before);
         }
         let mut draining = false;
+        if let Some(day) = recording {
+            self.take(Msg::Opened(day), &mut draining);
+        }
         let pace = || std::thread::sleep(Duration::from_millis(2));
         loop {
             if self.cancel.load(Ordering::Relaxed) {
@@ -501,7 +512,7 @@ mod tests {
         let today = NaiveDate::from_ymd_opt(2026, 1, 3).expect("date");
         // Started "on the 3rd": days before the 2nd are closed at once; the 2nd once the
         // recorder is on the 3rd; the 3rd never (it is being recorded).
-        let a = Archiver::start(dir.path(), settings(), today);
+        let a = Archiver::start(dir.path(), settings(), today, None);
         a.opened(today);
         let reports = a.finish();
         let done: Vec<NaiveDate> = reports
@@ -517,7 +528,38 @@ mod tests {
         assert!(!month.join("2026-01-01.csv").exists());
         assert!(month.join("2026-01-03.csv").exists());
         assert!(!records.join("2026-01-03.parquet").exists());
-        let a = Archiver::start(dir.path(), settings(), today);
+        let a = Archiver::start(dir.path(), settings(), today, None);
         assert!(a.stop().is_empty() || month.join("2026-01-03.csv").exists());
+    }
+
+    /// A replay of an old capture: its day is long before the host's yesterday, so the job's
+    /// first look finds it closed, unless it knows the day is being recorded before it looks
+    /// (the `opened` message may come after: `tests/hardening` saw the replayed day
+    /// converted once, in a whole-suite run).
+    #[test]
+    fn the_day_being_recorded_is_never_converted_even_an_old_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let month = dir.path().join("journal/2026/01");
+        std::fs::create_dir_all(&month).expect("mkdir");
+        for d in 1..=2 {
+            std::fs::write(
+                month.join(format!("2026-01-0{d}.csv")),
+                format!("time,time_source,EAST\n2026-01-0{d}T00:00:00+01:00,meter,{d}\n"),
+            )
+            .expect("write");
+        }
+        let today = NaiveDate::from_ymd_opt(2026, 6, 1).expect("date");
+        let replayed = NaiveDate::from_ymd_opt(2026, 1, 2).expect("date");
+        // No `opened` message at all: the job knows from its start.
+        let reports = Archiver::start(dir.path(), settings(), today, Some(replayed)).finish();
+        let done: Vec<NaiveDate> = reports
+            .iter()
+            .filter_map(|r| match r {
+                Report::Done(d, Outcome::Converted { .. }) => Some(*d),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(done, [replayed.pred_opt().expect("date")], "{reports:?}");
+        assert!(month.join("2026-01-02.csv").exists());
     }
 }

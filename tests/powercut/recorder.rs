@@ -124,7 +124,12 @@ fn record(
         .and_then(|(t, _)| local_day(*t))
         .unwrap_or(NaiveDate::MAX);
     let mut obs = Obs {
-        archiver: Some(Archiver::start(data, settings(Arc::clone(&fs)), today)),
+        archiver: Some(Archiver::start(
+            data,
+            settings(Arc::clone(&fs)),
+            today,
+            None,
+        )),
         book,
         mono: Arc::clone(&mono),
         seq: 0,
