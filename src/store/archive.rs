@@ -496,33 +496,43 @@ mod tests {
         assert_ne!(me.ok(), Some(19));
     }
 
-    #[test]
-    fn stop_abandons_and_finish_drains() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let month = dir.path().join("journal/2026/01");
-        let records = dir.path().join("records/2026/01");
+    /// January's days `days` in the journal of `dir`, a row each; their folder.
+    fn january(dir: &Path, days: std::ops::RangeInclusive<u32>) -> std::path::PathBuf {
+        let month = dir.join("journal/2026/01");
         std::fs::create_dir_all(&month).expect("mkdir");
-        for d in 1..=3 {
+        for d in days {
             std::fs::write(
                 month.join(format!("2026-01-0{d}.csv")),
                 format!("time,time_source,EAST\n2026-01-0{d}T00:00:00+01:00,meter,{d}\n"),
             )
             .expect("write");
         }
+        month
+    }
+
+    /// The days the reports say were converted.
+    fn converted(reports: &[Report]) -> Vec<NaiveDate> {
+        reports
+            .iter()
+            .filter_map(|r| match r {
+                Report::Done(d, Outcome::Converted { .. }) => Some(*d),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn stop_abandons_and_finish_drains() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let month = january(dir.path(), 1..=3);
+        let records = dir.path().join("records/2026/01");
         let today = NaiveDate::from_ymd_opt(2026, 1, 3).expect("date");
         // Started "on the 3rd": days before the 2nd are closed at once; the 2nd once the
         // recorder is on the 3rd; the 3rd never (it is being recorded).
         let a = Archiver::start(dir.path(), settings(), today, None);
         a.opened(today);
         let reports = a.finish();
-        let done: Vec<NaiveDate> = reports
-            .iter()
-            .filter_map(|r| match r {
-                Report::Done(d, Outcome::Converted { .. }) => Some(*d),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(done.len(), 2, "{reports:?}");
+        assert_eq!(converted(&reports).len(), 2, "{reports:?}");
         assert!(records.join("2026-01-01.parquet").exists());
         assert!(records.join("2026-01-02.parquet").exists());
         assert!(!month.join("2026-01-01.csv").exists());
@@ -539,27 +549,16 @@ mod tests {
     #[test]
     fn the_day_being_recorded_is_never_converted_even_an_old_one() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let month = dir.path().join("journal/2026/01");
-        std::fs::create_dir_all(&month).expect("mkdir");
-        for d in 1..=2 {
-            std::fs::write(
-                month.join(format!("2026-01-0{d}.csv")),
-                format!("time,time_source,EAST\n2026-01-0{d}T00:00:00+01:00,meter,{d}\n"),
-            )
-            .expect("write");
-        }
+        let month = january(dir.path(), 1..=2);
         let today = NaiveDate::from_ymd_opt(2026, 6, 1).expect("date");
         let replayed = NaiveDate::from_ymd_opt(2026, 1, 2).expect("date");
         // No `opened` message at all: the job knows from its start.
         let reports = Archiver::start(dir.path(), settings(), today, Some(replayed)).finish();
-        let done: Vec<NaiveDate> = reports
-            .iter()
-            .filter_map(|r| match r {
-                Report::Done(d, Outcome::Converted { .. }) => Some(*d),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(done, [replayed.pred_opt().expect("date")], "{reports:?}");
+        assert_eq!(
+            converted(&reports),
+            [replayed.pred_opt().expect("date")],
+            "{reports:?}"
+        );
         assert!(month.join("2026-01-02.csv").exists());
     }
 }
