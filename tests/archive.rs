@@ -1169,7 +1169,17 @@ mod mixed {
                 "{body:?}: {out:?}"
             );
             drop(recorder);
-            let out = convert(day, &files, &Options::default(), &mut NoSummary);
+            // A process another test spawns at that moment holds a copy of the locked file's
+            // descriptor from its fork until its exec closes it: the file is kept while it
+            // does (seen once in ~100 runs). Tried again a few times, never a hundred.
+            let mut out = convert(day, &files, &Options::default(), &mut NoSummary);
+            for _ in 0..100 {
+                if !matches!(out, Ok(Outcome::NoRows { kept: 1, .. })) {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                out = convert(day, &files, &Options::default(), &mut NoSummary);
+            }
             assert!(
                 matches!(
                     out,

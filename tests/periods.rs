@@ -299,12 +299,19 @@ fn exports_read_from_the_periods_dataset_give_every_number_of_a_full_read() {
                 let full =
                     export::export_store(&store, &opt(Mode::Scan), &mut Quiet).expect("export");
                 // The month files read beside the catalog (as the CLI does), over the range
-                // or all of them: the same.
+                // or all of them, for this period or for days (footers only: an export by
+                // the hour given those reads them again): the same.
                 for (pa, pb) in [(Some(a), Some(b)), (None, None)] {
-                    let pre = export::Prefetch::start(dir.path(), pa, pb);
-                    let got = export::export_prefetched(&store, &opt(Mode::Index), pre, &mut Quiet)
-                        .expect("export");
-                    assert_eq!(got.rows, full.rows, "{what} {a} {b} {period:?} prefetched");
+                    for read_for in [period, Period::Day] {
+                        let pre = export::Prefetch::start(dir.path(), pa, pb, read_for);
+                        let got =
+                            export::export_prefetched(&store, &opt(Mode::Index), pre, &mut Quiet)
+                                .expect("export");
+                        assert_eq!(
+                            got.rows, full.rows,
+                            "{what} {a} {b} {period:?} prefetched for {read_for:?}"
+                        );
+                    }
                 }
                 assert_eq!(fast.labels, full.labels, "{what} {a} {b} {period:?}");
                 assert_eq!(fast.rows, full.rows, "{what} {a} {b} {period:?}");
@@ -334,7 +341,7 @@ fn exports_read_from_the_periods_dataset_give_every_number_of_a_full_read() {
     // A closed day grows (a replay of its hours): it and the day before are read again.
     // The month files read before it grew (an export's prefetch, started before the days
     // are listed) are not used for those days either.
-    let early = export::Prefetch::start(dir.path(), None, None);
+    let early = export::Prefetch::start(dir.path(), None, None, Period::Day);
     let p = tic_rec::store::day_file(dir.path(), day(2026, 3, 29), 0);
     let mut text = std::fs::read_to_string(&p).expect("read");
     text.push_str("2026-03-29T23:59:59+02:00,meter,041876097171,HP BLEU,2,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,6,6\n");
@@ -513,4 +520,91 @@ fn the_periods_files_summed_give_export_day_month_and_year_to_the_wh() {
         }
     }
     assert_eq!(dst_days_seen, 3, "the DST days of the meters");
+}
+
+/// Month files of format 1 (written before the days' sums were kept beside their hours) are
+/// read as before, every export from them the same as a full read; the next refresh writes
+/// them again with each day's sums, computing no day again, and exports read from those
+/// sums give the same numbers.
+#[test]
+fn month_files_of_format_1_are_read_then_given_their_days_sums() {
+    use tic_rec::store::fs::RealFs;
+    use tic_rec::store::periods;
+    let dir = tempfile::tempdir().expect("tempdir");
+    Model {
+        contract: Contract::Tempo,
+        start: local(2026, 10, 23, 0),
+        end: local(2026, 10, 28, 0) - 1,
+        step: 60,
+        gaps: vec![(local(2026, 10, 24, 23), local(2026, 10, 25, 4))],
+    }
+    .write(dir.path(), &[]);
+    let d = dir.path().to_str().expect("utf-8");
+    common::tic_rec_ok(&["compact", "--include-today", "--data-dir", d]);
+    let path = periods::month_path(dir.path(), 2026, 10);
+    let schema = dataset::schema();
+    let text_of = |path: &Path| {
+        let f = periods::read(path, &schema)
+            .expect("read")
+            .expect("a month file");
+        let v: serde_json::Value =
+            serde_json::from_str(f.meta.as_deref().expect("text")).expect("json");
+        (f, v)
+    };
+    let (file, mut v) = text_of(&path);
+    assert_eq!(v["format"], 2);
+    let meta = dataset::MonthMeta::from_text(&v.to_string()).expect("ours");
+    assert!(meta.all_summed() && meta.days.len() == 5, "{v}");
+    // Written again as format 1 wrote it: no sums.
+    v["format"] = 1.into();
+    for day in v["days"].as_array_mut().expect("days") {
+        day.as_object_mut()
+            .expect("day")
+            .remove("sums")
+            .expect("sums");
+    }
+    let batch = arrow_select::concat::concat_batches(&schema, &file.batches).expect("concat");
+    periods::write(
+        &RealFs,
+        dir.path(),
+        (2026, 10),
+        &batch,
+        &v.to_string(),
+        &file.extra().expect("summaries"),
+    )
+    .expect("write");
+    let same = |what: &str| {
+        let store = Catalog::open(dir.path()).expect("catalog");
+        for period in [Period::Hour, Period::Day, Period::Week, Period::Month] {
+            let opt = |mode| Options {
+                period,
+                from: None,
+                to: None,
+                mode,
+            };
+            let full = export::export_store(&store, &opt(Mode::Scan), &mut Quiet).expect("full");
+            let got = export::export_prefetched(
+                &store,
+                &opt(Mode::Index),
+                export::Prefetch::start(dir.path(), None, None, period),
+                &mut Quiet,
+            )
+            .expect("export");
+            assert_eq!(got.rows, full.rows, "{what} {period:?}");
+        }
+    };
+    same("format 1");
+    let old = text_of(&path).1;
+    assert!(old["format"] == 1 && old["days"][0].get("sums").is_none());
+    // The next refresh: the month written again, no day computed again.
+    let r = refresh::refresh(&RealFs, dir.path(), NaiveDate::MAX, None).expect("refresh");
+    assert_eq!((r.days, r.months), (0, 1), "{r:?}");
+    let (_, v) = text_of(&path);
+    assert_eq!(v["format"], 2);
+    let meta = dataset::MonthMeta::from_text(&v.to_string()).expect("ours");
+    assert!(meta.all_summed(), "{v}");
+    same("format 2 again");
+    // Nothing more to do.
+    let r = refresh::refresh(&RealFs, dir.path(), NaiveDate::MAX, None).expect("refresh");
+    assert_eq!((r.days, r.months), (0, 0), "{r:?}");
 }

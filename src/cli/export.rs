@@ -258,7 +258,7 @@ pub fn run(args: Args) -> Result<()> {
     };
     // The periods dataset's month files are read while the days are listed.
     let prefetch = (!args.records && options.mode == ReadMode::Index)
-        .then(|| ex::Prefetch::start(&args.io.data_dir, options.from, options.to));
+        .then(|| ex::Prefetch::start(&args.io.data_dir, options.from, options.to, options.period));
     let (store, format, mut sink) = args.io.open("export")?;
     let mut progress = Progress(None);
     if args.records {

@@ -451,31 +451,83 @@ impl<'a> Columns<'a> {
 
     /// Adds hours `range` (in order) to `sums`.
     pub(crate) fn add_to(&self, range: std::ops::Range<usize>, sums: &mut Sums<'_>) {
+        for i in range {
+            if let Some(part) = sums.hour(self.start(i)) {
+                self.add_hour(i, part);
+            }
+        }
+    }
+
+    /// Adds hour `i` to `part`.
+    fn add_hour(&self, i: usize, part: &mut Part) {
         use arrow_array::Array;
         let opt = |a: &Int64s, i: usize| a.is_valid(i).then(|| a.value(i));
         let opt_t = |a: &Times, i: usize| a.is_valid(i).then(|| a.value(i).div_euclid(1_000_000));
-        for i in range {
-            let (start, end) = (self.start(i), self.end(i));
-            let Some(part) = sums.hour(start) else {
+        part.add(&HourQuality {
+            span: self.end(i) - self.start(i),
+            records: opt(self.records, i).and_then(|x| u64::try_from(x).ok()),
+            coverage: self.coverage.is_valid(i).then(|| self.coverage.value(i)),
+            max_gap_s: opt(self.gap, i),
+            first_record: opt_t(self.first, i),
+            last_record: opt_t(self.last, i),
+            flags: self.flags[i],
+        });
+        let mut measured = false;
+        for &(k, c) in &self.index {
+            if c.is_valid(i) {
+                measured = true;
+                part.wh[k] += c.value(i);
+            }
+        }
+        part.measured |= measured;
+    }
+
+    /// The local days of the batch whose hours are whole (every hour of the day, in order,
+    /// in consecutive rows): each day, its rows and the start of its first hour. A day
+    /// whose rows are split or missing an hour is not one.
+    pub(crate) fn whole_days(&self) -> Vec<(NaiveDate, std::ops::Range<usize>, i64)> {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
+        let mut out = Vec::new();
+        let mut a = 0;
+        while a < self.len() {
+            let d = self.date32(a);
+            let mut end = a + 1;
+            while end < self.len() && self.date32(end) == d {
+                end += 1;
+            }
+            let rows = a..end;
+            a = end;
+            let Some(day) = epoch.checked_add_signed(chrono::Duration::days(i64::from(d))) else {
                 continue;
             };
-            part.add(&HourQuality {
-                span: end - start,
-                records: opt(self.records, i).and_then(|x| u64::try_from(x).ok()),
-                coverage: self.coverage.is_valid(i).then(|| self.coverage.value(i)),
-                max_gap_s: opt(self.gap, i),
-                first_record: opt_t(self.first, i),
-                last_record: opt_t(self.last, i),
-                flags: self.flags[i],
-            });
-            let mut measured = false;
-            for &(k, c) in &self.index {
-                if c.is_valid(i) {
-                    measured = true;
-                    part.wh[k] += c.value(i);
-                }
+            let (Some(start), Some(next)) = (
+                crate::store::midnight(day),
+                day.succ_opt().and_then(crate::store::midnight),
+            ) else {
+                continue;
+            };
+            let whole = rows.len() as i64 == (next - start) / 3600
+                && rows.clone().enumerate().all(|(h, i)| {
+                    self.start(i) == start + 3600 * h as i64 && self.end(i) == self.start(i) + 3600
+                });
+            if whole {
+                out.push((day, rows, start));
             }
-            part.measured |= measured;
+        }
+        out
+    }
+
+    /// The sums of a whole day's hours (`rows`, starting at `start`; see
+    /// [`Columns::whole_days`]), and its contract: the last its hours name.
+    pub(crate) fn day_sums(&self, rows: std::ops::Range<usize>, start: i64) -> DaySums {
+        let end = start + 3600 * rows.len() as i64;
+        let mut part = Part::new(start, end);
+        for i in rows.clone() {
+            self.add_hour(i, &mut part);
+        }
+        DaySums {
+            part,
+            contract: rows.rev().find_map(|i| self.contract(i)).map(str::to_owned),
         }
     }
 }
@@ -493,7 +545,7 @@ struct HourQuality {
 }
 
 /// A period being summed from its hours, in order (see [`Sums`]).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Part {
     start: i64,
     end: i64,
@@ -544,6 +596,29 @@ impl Part {
         }
     }
 
+    /// Adds a whole day's sums, `day` (the hours of a day, summed as [`Part::add`] sums
+    /// them, in a part that starts at its midnight): the same as adding its hours one by
+    /// one. Every sum adds up; the gap before the day's first record is measured from the
+    /// last record before it (or this part's start), which is never nearer than the day's
+    /// midnight its own gap was measured from, so that this longer stretch is the one kept.
+    fn merge(&mut self, day: &Part) {
+        self.hours += day.hours;
+        self.quality &= day.quality;
+        self.flags.insert(day.flags);
+        self.records += day.records;
+        self.covered += day.covered;
+        self.gap = self.gap.max(day.gap);
+        if let Some(f) = day.first {
+            self.gap = self.gap.max(f - self.last.unwrap_or(self.start));
+            self.first.get_or_insert(f);
+            self.last = day.last.or(Some(f));
+        }
+        for (a, b) in self.wh.iter_mut().zip(day.wh) {
+            *a += b;
+        }
+        self.measured |= day.measured;
+    }
+
     fn finish(&self, labels: &[usize]) -> Row {
         let (ps, pe) = (self.start, self.end);
         let mut wh = [None; N_ENERGY];
@@ -565,6 +640,101 @@ impl Part {
             last_record: self.last.filter(|_| quality),
             flags: self.flags,
         }
+    }
+}
+
+/// A whole day's hours summed as an export sums them into a longer period, and its contract
+/// (the last its hours name): kept in a month file's footer beside the day's hours
+/// ([`DayEntry::sums`]), so that an export in periods of whole days adds the day at once,
+/// decoding none of its hours ([`Sums::add_day`]). Made from the very rows the file holds,
+/// when it is written ([`Columns::day_sums`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DaySums {
+    part: Part,
+    /// The contract the day's hours name last.
+    pub(crate) contract: Option<String>,
+}
+
+impl DaySums {
+    fn to_json(&self) -> serde_json::Value {
+        let p = &self.part;
+        serde_json::json!({
+            "start": p.start,
+            "end": p.end,
+            "hours": p.hours,
+            "quality": p.quality,
+            "flags": p.flags.names(),
+            "records": p.records,
+            "covered": p.covered,
+            "gap": p.gap,
+            "first": p.first,
+            "last": p.last,
+            "measured": p.measured,
+            "wh": (0..N_ENERGY)
+                .filter(|&k| p.wh[k] != 0)
+                .map(|k| serde_json::json!([ENERGY_LABELS[k], p.wh[k]]))
+                .collect::<Vec<_>>(),
+            "contract": self.contract,
+        })
+    }
+
+    /// The start of the day (its midnight), Unix seconds.
+    pub(crate) fn start(&self) -> i64 {
+        self.part.start
+    }
+
+    /// Whether they are the sums of `day`: from its midnight to the next.
+    fn are_of(&self, day: NaiveDate) -> bool {
+        crate::store::midnight(day) == Some(self.part.start)
+            && day.succ_opt().and_then(crate::store::midnight) == Some(self.part.end)
+            && self.part.hours as i64 * 3600 == self.part.end - self.part.start
+    }
+}
+
+/// [`DaySums::to_json`]'s shape.
+#[derive(serde::Deserialize)]
+struct SumsText<'a> {
+    start: i64,
+    end: i64,
+    hours: usize,
+    quality: bool,
+    #[serde(borrow)]
+    flags: Cow<'a, str>,
+    records: u64,
+    covered: i64,
+    gap: i64,
+    first: Option<i64>,
+    last: Option<i64>,
+    measured: bool,
+    #[serde(borrow)]
+    wh: Vec<(&'a str, i64)>,
+    #[serde(borrow)]
+    contract: Option<Cow<'a, str>>,
+}
+
+impl SumsText<'_> {
+    fn sums(self) -> Option<DaySums> {
+        let mut wh = [0; N_ENERGY];
+        for (label, v) in self.wh {
+            wh[crate::tic::labels::energy_position(label)?] = v;
+        }
+        Some(DaySums {
+            part: Part {
+                start: self.start,
+                end: self.end,
+                measured: self.measured,
+                wh,
+                hours: self.hours,
+                quality: self.quality,
+                flags: Flags::from_names(&self.flags)?,
+                records: self.records,
+                covered: self.covered,
+                gap: self.gap,
+                first: self.first,
+                last: self.last,
+            },
+            contract: self.contract.map(Cow::into_owned),
+        })
     }
 }
 
@@ -616,6 +786,14 @@ impl<'a> Sums<'a> {
             self.part = Part::new(self.bounds[self.at], self.bounds[self.at + 1]);
         }
         Some(&mut self.part)
+    }
+
+    /// Adds a whole day's sums (see [`DaySums`]). Only for periods made of whole days (the
+    /// day is added to the period its midnight is in).
+    pub(crate) fn add_day(&mut self, day: &DaySums) {
+        if let Some(part) = self.hour(day.part.start) {
+            part.merge(&day.part);
+        }
     }
 
     /// Adds an hour row.
@@ -685,8 +863,10 @@ pub fn month_of(day: NaiveDate) -> (i32, u32) {
 // ---- Keeping the dataset on disk ----
 
 /// The version of the footer text of a periods month file (key
-/// [`crate::store::periods::META_KEY`]).
-pub const META_FORMAT: u64 = 1;
+/// [`crate::store::periods::META_KEY`]). 2: each day's sums ([`DaySums`]) beside its run;
+/// a file of format 1 (without them) is still read, its days' hours summed, and written
+/// again in format 2 by the next refresh.
+pub const META_FORMAT: u64 = 2;
 
 /// A file a run of hours was computed from, as the catalog saw it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -808,6 +988,8 @@ struct DayText<'a> {
     run: u64,
     #[serde(borrow)]
     labels: Vec<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    sums: Option<SumsText<'a>>,
 }
 
 /// A file of [`Basis::to_json`]: `[day, name, length, mtime_ns]`.
@@ -875,6 +1057,8 @@ pub struct DayEntry {
     /// Positions in [`ENERGY_LABELS`] of the indexes its files have.
     pub labels: Vec<usize>,
     pub(crate) summary: Option<String>,
+    /// Its hours summed (`None`: not kept, a file of format 1, or hours not whole).
+    pub(crate) sums: Option<DaySums>,
 }
 
 /// The footer text of a month file: its days and the runs they come from.
@@ -883,6 +1067,9 @@ pub struct MonthMeta {
     /// The days, in order.
     pub days: Vec<DayEntry>,
     pub(crate) runs: Vec<Basis>,
+    /// The format it was read in ([`META_FORMAT`] or an older one still read; 0 for one
+    /// being made).
+    pub(crate) format: u64,
 }
 
 impl MonthMeta {
@@ -890,11 +1077,17 @@ impl MonthMeta {
     pub fn to_text(&self) -> String {
         serde_json::json!({
             "format": META_FORMAT,
-            "days": self.days.iter().map(|d| serde_json::json!({
-                "day": d.day.to_string(),
-                "run": d.run,
-                "labels": d.labels.iter().map(|&k| ENERGY_LABELS[k]).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
+            "days": self.days.iter().map(|d| {
+                let mut v = serde_json::json!({
+                    "day": d.day.to_string(),
+                    "run": d.run,
+                    "labels": d.labels.iter().map(|&k| ENERGY_LABELS[k]).collect::<Vec<_>>(),
+                });
+                if let Some(s) = &d.sums {
+                    v["sums"] = s.to_json();
+                }
+                v
+            }).collect::<Vec<_>>(),
             "runs": self.runs.iter().map(Basis::to_json).collect::<Vec<_>>(),
         })
         .to_string()
@@ -905,7 +1098,7 @@ impl MonthMeta {
     /// for a year: through `serde_json::Value` it was a fifth of a warm `export --month`).
     pub fn from_text(text: &str) -> Option<MonthMeta> {
         let m: MetaText<'_> = serde_json::from_str(text).ok()?;
-        if m.format != META_FORMAT {
+        if !(1..=META_FORMAT).contains(&m.format) {
             return None;
         }
         let runs = m
@@ -924,15 +1117,31 @@ impl MonthMeta {
                     .collect::<Option<Vec<_>>>()?;
                 let run = usize::try_from(d.run).ok()?;
                 (run < runs.len()).then_some(())?;
+                let day = d.day.parse().ok()?;
+                // Sums that are not of the day are not used (its hours are).
+                let sums = match d.sums {
+                    Some(s) => Some(s.sums()?).filter(|s| s.are_of(day)),
+                    None => None,
+                };
                 Some(DayEntry {
-                    day: d.day.parse().ok()?,
+                    day,
                     run,
                     labels,
                     summary: None,
+                    sums,
                 })
             })
             .collect::<Option<Vec<_>>>()?;
-        Some(MonthMeta { days, runs })
+        Some(MonthMeta {
+            days,
+            runs,
+            format: m.format,
+        })
+    }
+
+    /// Whether every day keeps its sums ([`DayEntry::sums`]).
+    pub fn all_summed(&self) -> bool {
+        self.days.iter().all(|d| d.sums.is_some())
     }
 
     /// The day summaries, kept apart in the file (read only when asked for): a JSON object
@@ -1056,12 +1265,29 @@ mod tests {
                     run: 0,
                     labels: vec![0, 1, 2],
                     summary: None,
+                    sums: Some(DaySums {
+                        part: Part {
+                            wh: std::array::from_fn(|k| [0, 7, -3].get(k).copied().unwrap_or(0)),
+                            measured: true,
+                            hours: 23,
+                            quality: false,
+                            flags: Flags::GAP,
+                            records: 8_000,
+                            covered: 80_000,
+                            gap: 1_200,
+                            first: Some(1_774_738_805),
+                            last: Some(1_774_821_595),
+                            ..Part::new(1_774_738_800, 1_774_821_600)
+                        },
+                        contract: Some("Tempo \"bleu\"".into()),
+                    }),
                 },
                 DayEntry {
                     day: d("2026-03-30"),
                     run: 1,
                     labels: vec![],
                     summary: None,
+                    sums: None,
                 },
             ],
             runs: vec![
@@ -1087,11 +1313,51 @@ mod tests {
                     tariffs: vec![],
                 },
             ],
+            format: 0,
         };
         let text = meta.to_text();
-        assert_eq!(MonthMeta::from_text(&text), Some(meta.clone()));
+        assert_eq!(
+            MonthMeta::from_text(&text),
+            Some(MonthMeta {
+                format: META_FORMAT,
+                ..meta.clone()
+            })
+        );
+        // Format 1 (no sums) is still read, its days without sums.
+        let days = |m: Option<MonthMeta>| {
+            m.map(|m| {
+                (
+                    m.format,
+                    m.days.iter().map(|d| d.sums.is_some()).collect::<Vec<_>>(),
+                )
+            })
+        };
+        let old = text.replacen("\"format\":2", "\"format\":1", 1);
+        let old = old.replace(
+            &meta.days[0]
+                .sums
+                .as_ref()
+                .expect("sums")
+                .to_json()
+                .to_string(),
+            "null",
+        );
+        assert_eq!(
+            days(MonthMeta::from_text(&old)),
+            Some((1, vec![false, false])),
+            "{old}"
+        );
+        // Sums that are not of their day (a start an hour off) are not used; the day is.
+        let off = text.replacen("\"start\":1774738800", "\"start\":1774742400", 1);
+        assert_eq!(
+            days(MonthMeta::from_text(&off)),
+            Some((2, vec![false, false])),
+            "{off}"
+        );
         for (from, to) in [
-            ("\"format\":1", "\"format\":2"),
+            ("\"format\":2", "\"format\":3"),
+            ("\"flags\":\"gap\"", "\"flags\":\"gape\""),
+            ("[\"EASF02\",-3]", "[\"EASF99\",-3]"),
             ("\"run\":1", "\"run\":2"),
             ("\"EASF01\"", "\"SINSTS\""),
             ("\"open_end\":true", "\"open_ends\":true"),
@@ -1125,12 +1391,17 @@ mod tests {
     fn hours_sum_to_the_longer_periods() {
         // 2026-03-28 00:00 local (+01:00) to 2026-04-01, across the March DST day, and
         // 2026-10-24 to 10-27 across October's.
-        for (seed, t0, days) in [
-            (1u64, 1_774_652_400i64, 4i64),
-            (2, 1_774_652_400, 4),
-            (3, 1_792_792_800, 4),
-            (4, 1_792_792_800, 4),
-            (5, 1_774_652_400, 4),
+        // One gap in `gaps` records (long gaps often across a midnight: seeds 6 to 9).
+        for (seed, t0, days, gaps) in [
+            (1u64, 1_774_652_400i64, 4i64, 500u32),
+            (2, 1_774_652_400, 4, 500),
+            (3, 1_792_792_800, 4, 500),
+            (4, 1_792_792_800, 4, 500),
+            (5, 1_774_652_400, 4, 500),
+            (6, 1_774_652_400, 4, 40),
+            (7, 1_792_792_800, 4, 40),
+            (8, 1_774_652_400, 4, 15),
+            (9, 1_792_792_800, 4, 15),
         ] {
             let mut rng = fastrand::Rng::with_seed(seed);
             let (mut t, mut east, mut hc) = (t0 + rng.i64(0..3000), 1_000_000i64, 400_000i64);
@@ -1149,7 +1420,7 @@ mod tests {
                     _ => {}
                 }
                 recs.push(r);
-                t += match rng.u32(0..500) {
+                t += match rng.u32(0..gaps) {
                     0 => rng.i64(300..20_000),
                     _ => rng.i64(1..90),
                 };
@@ -1164,11 +1435,66 @@ mod tests {
                 a.finish(&present, true)
             };
             let hours = run(Period::Hour);
+            // The hours as a month file holds them, each day's sums made from its rows and
+            // read back from the footer text.
+            let batch = to_batch(
+                &Run {
+                    from,
+                    to,
+                    table: hours.clone(),
+                    ids: Vec::new(),
+                    trail: Trail::default(),
+                },
+                from,
+                to,
+            )
+            .expect("batch");
+            let cols = Columns::of(&batch).expect("columns");
+            let meta = MonthMeta {
+                days: cols
+                    .whole_days()
+                    .into_iter()
+                    .map(|(day, rows, start)| DayEntry {
+                        day,
+                        run: 0,
+                        labels: present.to_vec(),
+                        summary: None,
+                        sums: Some(cols.day_sums(rows, start)),
+                    })
+                    .collect(),
+                runs: vec![Basis::of(
+                    &Run {
+                        from,
+                        to,
+                        table: hours.clone(),
+                        ids: Vec::new(),
+                        trail: Trail::default(),
+                    },
+                    &Catalog::open(tempfile::tempdir().expect("tempdir").path()).expect("catalog"),
+                )],
+                format: 0,
+            };
+            assert_eq!(
+                meta.days.len(),
+                days as usize,
+                "seed {seed}: every day whole"
+            );
+            let meta = MonthMeta::from_text(&meta.to_text()).expect("read back");
             for period in [Period::Day, Period::Week, Period::Month, Period::Year] {
                 let want = run(period);
                 let bounds = boundaries(period, from, to).expect("bounds");
                 let got = aggregate(&hours.rows, &bounds, &present);
                 assert_eq!(got, want.rows, "seed {seed} {period:?}");
+                // Whole days added at once: the same, to every quality column.
+                let mut sums = Sums::new(&bounds, &present);
+                for d in &meta.days {
+                    sums.add_day(d.sums.as_ref().expect("sums"));
+                }
+                assert_eq!(
+                    sums.finish(),
+                    want.rows,
+                    "seed {seed} {period:?} from day sums"
+                );
             }
         }
     }

@@ -7,7 +7,9 @@ use arrow_array::RecordBatch;
 use chrono::NaiveDate;
 
 use super::accumulator::Accumulator;
-use super::dataset::{month_of, schema, to_batch, Basis, DayEntry, MonthMeta, Run};
+use super::dataset::{
+    self, month_of, schema, to_batch, Basis, Columns, DayEntry, DaySums, MonthMeta, Run,
+};
 use super::feed;
 use super::periods::boundaries;
 use super::trail::Trail;
@@ -158,9 +160,12 @@ pub fn refresh(
             };
         }
     }
-    // Months with days no longer in [first, last] (data removed): rewritten too.
+    // Months with days no longer in [first, last] (data removed), and months of an older
+    // format (no day sums): rewritten too.
     for (key, (_, meta)) in &months {
-        if meta.days.iter().any(|d| d.day < first || d.day > last) {
+        if meta.days.iter().any(|d| d.day < first || d.day > last)
+            || (meta.format < dataset::META_FORMAT && !meta.days.is_empty())
+        {
             touched.insert(*key);
         }
     }
@@ -179,6 +184,7 @@ pub fn refresh(
                         run,
                         labels,
                         summary,
+                        sums: None,
                     });
                     if let Some(rows) = new_rows.remove(&d) {
                         parts.push(rows);
@@ -193,6 +199,7 @@ pub fn refresh(
                         run,
                         labels: e.labels.clone(),
                         summary: e.summary.clone(),
+                        sums: None,
                     });
                     if let Some(rows) = day_rows(b, d) {
                         parts.push(rows);
@@ -210,6 +217,17 @@ pub fn refresh(
         }
         let batch = arrow_select::concat::concat_batches(&schema, &parts)
             .map_err(|e| Error::Output(std::io::Error::other(e)))?;
+        // Each whole day's sums, made from the rows written.
+        if let Some(cols) = Columns::of(&batch) {
+            let sums: std::collections::BTreeMap<NaiveDate, DaySums> = cols
+                .whole_days()
+                .into_iter()
+                .map(|(day, rows, start)| (day, cols.day_sums(rows, start)))
+                .collect();
+            for e in &mut meta.days {
+                e.sums = sums.get(&e.day).cloned();
+            }
+        }
         out.bytes += periods::write(
             fs,
             dir,

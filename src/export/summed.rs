@@ -24,13 +24,23 @@ use super::{feed, Catalog, DayRead, Error, ExportObserver, Period, N_ENERGY};
 use crate::store::periods;
 use crate::tic::labels::Calendar;
 
-/// A closed day's hours in a month file: rows `rows` of batch `batch` of file `file`.
+/// A closed day's hours in a month file `file`.
 struct Span {
     file: usize,
-    batch: usize,
-    rows: std::ops::Range<usize>,
+    hours: Hours,
     /// The start of its first hour.
     start: i64,
+}
+
+/// Where a closed day's hours are read from.
+enum Hours {
+    /// Rows `rows` of batch `batch`.
+    Rows {
+        batch: usize,
+        rows: std::ops::Range<usize>,
+    },
+    /// The sums kept beside them (day `at` of the file's footer text).
+    Summed { at: usize },
 }
 
 /// The closed days of `[from, to]` found in the dataset and whose hours still hold.
@@ -51,6 +61,9 @@ struct Month {
     month: (i32, u32),
     file: periods::PeriodsMonth,
     meta: Option<MonthMeta>,
+    /// Whether only its footer was read: every day of its text has its sums, and the
+    /// export's periods are made of whole days.
+    summed: bool,
 }
 
 /// The month files of the periods dataset an export reads, being read (and their footer
@@ -62,16 +75,22 @@ struct Month {
 /// whose files changed is read the long way).
 pub struct Prefetch {
     readers: Vec<std::thread::JoinHandle<Vec<(usize, Month)>>>,
+    /// Whether it reads for periods of whole days (only the footers of files keeping
+    /// every day's sums).
+    days: bool,
 }
 
 impl Prefetch {
     /// Starts reading the month files of `dir` from the month of `from` to that of `to`
-    /// (each unbounded when `None`).
+    /// (each unbounded when `None`) for an export in periods of `period`: periods of whole
+    /// days read only the footers of files that keep every day's sums.
     pub fn start(
         dir: &std::path::Path,
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
+        period: Period,
     ) -> Prefetch {
+        let days = period != Period::Hour;
         let (a, b) = (
             from.map_or((i32::MIN, 0), month_of),
             to.map_or((i32::MAX, 12), month_of),
@@ -93,10 +112,10 @@ impl Prefetch {
                     .filter(|(i, _, _)| i % threads == t)
                     .cloned()
                     .collect();
-                std::thread::spawn(move || read_months(&mine))
+                std::thread::spawn(move || read_months(&mine, days))
             })
             .collect();
-        Prefetch { readers }
+        Prefetch { readers, days }
     }
 
     /// The files read, in order, those of the months of `[from, to]` only.
@@ -115,23 +134,32 @@ impl Prefetch {
     }
 }
 
-/// Reads month files, their footer texts parsed. A month file that does not read is not
-/// used (its days are read the long way).
-fn read_months(paths: &[(usize, (i32, u32), std::path::PathBuf)]) -> Vec<(usize, Month)> {
+/// Reads month files, their footer texts parsed; with `days` (the export's periods are
+/// whole days), only the footer of a file whose text keeps every day's sums. A month file
+/// that does not read is not used (its days are read the long way).
+fn read_months(
+    paths: &[(usize, (i32, u32), std::path::PathBuf)],
+    days: bool,
+) -> Vec<(usize, Month)> {
     let schema = dataset::schema();
     paths
         .iter()
         .filter_map(|(i, month, p)| {
-            let file = periods::read_only(p, &schema, Some(&dataset::ROW_COLUMNS))
-                .ok()
-                .flatten()?;
-            let meta = file.meta.as_deref().and_then(MonthMeta::from_text);
+            let mut meta = None;
+            let file = periods::read_if(p, &schema, &dataset::ROW_COLUMNS, |text| {
+                meta = text.and_then(MonthMeta::from_text);
+                !(days && meta.as_ref().is_some_and(MonthMeta::all_summed))
+            })
+            .ok()
+            .flatten()?;
+            let summed = days && meta.as_ref().is_some_and(MonthMeta::all_summed);
             Some((
                 *i,
                 Month {
                     month: *month,
                     file,
                     meta,
+                    summed,
                 },
             ))
         })
@@ -158,9 +186,8 @@ fn closed_days(
         names: Vec::new(),
         calendars: Vec::new(),
     };
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
-    for (f, (Month { meta, .. }, batches)) in files.iter().zip(columns).enumerate() {
-        let Some(meta) = meta else {
+    for (f, (month, batches)) in files.iter().zip(columns).enumerate() {
+        let Some(meta) = &month.meta else {
             continue;
         };
         // A file with a batch that is not one of ours is not used at all.
@@ -168,64 +195,53 @@ fn closed_days(
             continue;
         }
         let runs = meta.runs_hold(store);
-        for (b, cols) in batches.iter().flatten().enumerate() {
-            let mut a = 0;
-            while a < cols.len() {
-                // The day's hours: rows a..end (a file holds its hours in order; a day split
-                // across batches is whole in neither, and read the long way).
-                let d = cols.date32(a);
-                let mut end = a + 1;
-                while end < cols.len() && cols.date32(end) == d {
-                    end += 1;
+        // The file's closed days, where their hours are, and their contract.
+        let mut found: Vec<(NaiveDate, Hours, i64, Option<&str>)> = Vec::new();
+        if month.summed {
+            for (at, e) in meta.days.iter().enumerate() {
+                if let Some(s) = &e.sums {
+                    found.push((
+                        e.day,
+                        Hours::Summed { at },
+                        s.start(),
+                        s.contract.as_deref(),
+                    ));
                 }
-                let rows = a..end;
-                a = end;
-                let Some(day) = epoch.checked_add_signed(chrono::Duration::days(i64::from(d)))
-                else {
-                    continue;
-                };
-                if day < from || day > to || out.days.contains(&day) {
-                    continue;
-                }
-                let Some(e) = meta.days.iter().find(|e| e.day == day) else {
-                    continue;
-                };
-                if !meta.holds_given(day, &runs) {
-                    continue;
-                }
-                let (Some(start), Some(next)) = (
-                    crate::store::midnight(day),
-                    day.succ_opt().and_then(crate::store::midnight),
-                ) else {
-                    continue;
-                };
-                let whole = rows.len() as i64 == (next - start) / 3600
-                    && rows.clone().enumerate().all(|(h, i)| {
-                        cols.start(i) == start + 3600 * h as i64
-                            && cols.end(i) == cols.start(i) + 3600
-                    });
-                if !whole {
-                    continue;
-                }
-                for &k in &e.labels {
-                    if !out.labels.contains(&k) {
-                        out.labels.push(k);
-                    }
-                }
-                out.names.extend(meta.tariffs(day).iter().cloned());
-                // The day's contract: the last its hours name.
-                let contract = rows.clone().rev().find_map(|i| cols.contract(i));
-                if let Some(c) = contract.and_then(Calendar::of) {
-                    out.calendars.push(c);
-                }
-                out.days.insert(day);
-                out.spans.push(Span {
-                    file: f,
-                    batch: b,
-                    rows,
-                    start,
-                });
             }
+        } else {
+            for (batch, cols) in batches.iter().flatten().enumerate() {
+                // A day split across batches is whole in neither, and read the long way.
+                for (day, rows, start) in cols.whole_days() {
+                    let contract = rows.clone().rev().find_map(|i| cols.contract(i));
+                    found.push((day, Hours::Rows { batch, rows }, start, contract));
+                }
+            }
+        }
+        for (day, hours, start, contract) in found {
+            if day < from || day > to || out.days.contains(&day) {
+                continue;
+            }
+            let Some(e) = meta.days.iter().find(|e| e.day == day) else {
+                continue;
+            };
+            if !meta.holds_given(day, &runs) {
+                continue;
+            }
+            for &k in &e.labels {
+                if !out.labels.contains(&k) {
+                    out.labels.push(k);
+                }
+            }
+            out.names.extend(meta.tariffs(day).iter().cloned());
+            if let Some(c) = contract.and_then(Calendar::of) {
+                out.calendars.push(c);
+            }
+            out.days.insert(day);
+            out.spans.push(Span {
+                file: f,
+                hours,
+                start,
+            });
         }
     }
     out.spans.sort_by_key(|s| s.start);
@@ -247,7 +263,11 @@ pub(crate) fn export(
     if bounds.iter().any(|b| b.rem_euclid(3600) != 0) {
         return Ok(None);
     }
-    let prefetch = prefetch.unwrap_or_else(|| Prefetch::start(store.dir(), Some(from), Some(to)));
+    // Files read for periods of whole days have no hour to give an export by the hour.
+    let prefetch = match prefetch {
+        Some(p) if !(p.days && period == Period::Hour) => p,
+        _ => Prefetch::start(store.dir(), Some(from), Some(to), period),
+    };
     let files = prefetch.finish(from, to);
     let columns: Vec<Vec<Option<Columns>>> = files
         .iter()
@@ -334,8 +354,18 @@ pub(crate) fn export(
         while let Some(h) = long.next_if(|h| h.start < s.start) {
             sums.push(h);
         }
-        if let Some(Some(c)) = columns.get(s.file).and_then(|f| f.get(s.batch)) {
-            c.add_to(s.rows.clone(), &mut sums);
+        match &s.hours {
+            Hours::Rows { batch, rows } => {
+                if let Some(Some(c)) = columns.get(s.file).and_then(|f| f.get(*batch)) {
+                    c.add_to(rows.clone(), &mut sums);
+                }
+            }
+            Hours::Summed { at } => {
+                let day = files[s.file].meta.as_ref().and_then(|m| m.days.get(*at));
+                if let Some(d) = day.and_then(|d| d.sums.as_ref()) {
+                    sums.add_day(d);
+                }
+            }
         }
     }
     for h in long {

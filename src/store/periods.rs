@@ -231,6 +231,60 @@ pub fn read_only(
     schema: &SchemaRef,
     columns: Option<&[&str]>,
 ) -> Result<Option<PeriodsMonth>, ReadError> {
+    let Some(data) = read_bytes(path)? else {
+        return Ok(None);
+    };
+    decode(path, data, schema, columns).map(Some)
+}
+
+/// [`read_only`], its rows decoded only when `rows_needed` says so, given the caller's text
+/// (unpacked) first: when it does not, the month comes back with no batch, its footer read
+/// without a column's statistics (what the caller keeps beside the rows is all it needs).
+pub fn read_if(
+    path: &Path,
+    schema: &SchemaRef,
+    columns: &[&str],
+    rows_needed: impl FnOnce(Option<&str>) -> bool,
+) -> Result<Option<PeriodsMonth>, ReadError> {
+    let Some(data) = read_bytes(path)? else {
+        return Ok(None);
+    };
+    let footer = std::panic::catch_unwind(|| {
+        use parquet::file::metadata::{ParquetMetaDataOptions, ParquetMetaDataReader};
+        let options = ParquetMetaDataOptions::new()
+            .with_column_stats_policy(ParquetStatisticsPolicy::SkipAll)
+            .with_encoding_stats_policy(ParquetStatisticsPolicy::SkipAll)
+            .with_size_stats_policy(ParquetStatisticsPolicy::SkipAll);
+        ParquetMetaDataReader::new()
+            .with_metadata_options(Some(options))
+            .parse_and_finish(&data)
+    });
+    let footer = match footer {
+        Ok(Ok(m)) => m,
+        Ok(Err(e)) => {
+            return Err(ReadError::PeriodsUndecodable {
+                path: path.to_path_buf(),
+                what: "cannot decode its footer",
+                source: e.into(),
+            })
+        }
+        Err(_) => return Err(garbled(path, "the decoder failed on its bytes")),
+    };
+    let kv = |key: &str| key_value(&footer, key);
+    let (meta, extra) = (unpacked(path, kv(META_KEY))?, kv(EXTRA_KEY));
+    if rows_needed(meta.as_deref()) {
+        return decode(path, data, schema, Some(columns)).map(Some);
+    }
+    Ok(Some(PeriodsMonth {
+        path: path.to_path_buf(),
+        batches: Vec::new(),
+        meta,
+        extra,
+    }))
+}
+
+/// The bytes of the file at `path` (at most [`MAX_FILE`]); `None` when there is none.
+fn read_bytes(path: &Path) -> Result<Option<bytes::Bytes>, ReadError> {
     let mut f = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -254,7 +308,36 @@ pub fn read_only(
     }
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     f.read_to_end(&mut bytes).map_err(io)?;
-    let data = bytes::Bytes::from(bytes);
+    Ok(Some(bytes::Bytes::from(bytes)))
+}
+
+/// The value of the footer key `key`, as stored.
+fn key_value(meta: &parquet::file::metadata::ParquetMetaData, key: &str) -> Option<String> {
+    meta.file_metadata()
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|k| k.key == key))
+        .and_then(|k| k.value.clone())
+}
+
+/// The caller's text as stored, unpacked; an error naming the file when it does not unpack.
+fn unpacked(path: &Path, stored: Option<String>) -> Result<Option<String>, ReadError> {
+    match stored {
+        Some(m) => Ok(Some(
+            packed::unpack(&m)
+                .ok_or_else(|| garbled(path, "its footer text does not unpack"))?
+                .into_owned(),
+        )),
+        None => Ok(None),
+    }
+}
+
+/// The month file `path` from its bytes `data`: see [`read_only`].
+fn decode(
+    path: &Path,
+    data: bytes::Bytes,
+    schema: &SchemaRef,
+    columns: Option<&[&str]>,
+) -> Result<PeriodsMonth, ReadError> {
     // The decoder is guarded against panics on garbled input, as the archive's reader is.
     let decoded = std::panic::catch_unwind(|| -> Result<_, (&'static str, DecodeError)> {
         let footer = |e: parquet::errors::ParquetError| ("cannot decode its footer", e.into());
@@ -290,14 +373,10 @@ pub fn read_only(
             // One batch a row group (a month file has one).
             b = b.with_projection(mask).with_batch_size(1 << 20);
         }
-        let kv = |key: &str| {
-            b.metadata()
-                .file_metadata()
-                .key_value_metadata()
-                .and_then(|kv| kv.iter().find(|k| k.key == key))
-                .and_then(|k| k.value.clone())
-        };
-        let (meta, extra) = (kv(META_KEY), kv(EXTRA_KEY));
+        let (meta, extra) = (
+            key_value(b.metadata(), META_KEY),
+            key_value(b.metadata(), EXTRA_KEY),
+        );
         let batches = b
             .build()
             .map_err(footer)?
@@ -324,20 +403,12 @@ pub fn read_only(
         }
         Err(_) => return Err(garbled(path, "the decoder failed on its bytes")),
     };
-    let meta = match meta {
-        Some(m) => Some(
-            packed::unpack(&m)
-                .ok_or_else(|| garbled(path, "its footer text does not unpack"))?
-                .into_owned(),
-        ),
-        None => None,
-    };
-    Ok(Some(PeriodsMonth {
+    Ok(PeriodsMonth {
         path: path.to_path_buf(),
         batches,
-        meta,
+        meta: unpacked(path, meta)?,
         extra,
-    }))
+    })
 }
 
 fn failed(f: Failed) -> StoreError {
