@@ -986,14 +986,16 @@ struct DayText<'a> {
     #[serde(borrow)]
     day: Cow<'a, str>,
     run: u64,
+    /// Registry labels (letters and digits: borrowed from the text, never escaped).
     #[serde(borrow)]
-    labels: Vec<Cow<'a, str>>,
+    labels: Vec<&'a str>,
     #[serde(default, borrow)]
     sums: Option<SumsText<'a>>,
 }
 
-/// A file of [`Basis::to_json`]: `[day, name, length, mtime_ns]`.
-type SourceText<'a> = (Cow<'a, str>, Cow<'a, str>, u64, Cow<'a, str>);
+/// A file of [`Basis::to_json`]: `[day, name, length, mtime_ns]` (the day and time, digits
+/// and dashes, borrowed from the text; a name may be escaped).
+type SourceText<'a> = (&'a str, Cow<'a, str>, u64, &'a str);
 
 /// [`Basis::to_json`]'s shape: files as `[day, name, length, mtime_ns]`, tariffs as
 /// `[NTARF, LTARF]`.
@@ -1018,7 +1020,7 @@ impl BasisText<'_> {
             .into_iter()
             .map(|(day, name, len, mtime)| {
                 Some(Source {
-                    day: day.parse().ok()?,
+                    day: parse_day(day)?,
                     name: name.into_owned(),
                     len,
                     mtime_ns: mtime.parse().ok()?,
@@ -1031,14 +1033,29 @@ impl BasisText<'_> {
             .map(|(n, l)| Some((u8::try_from(n).ok()?, l.into_owned())))
             .collect::<Option<Vec<_>>>()?;
         Some(Basis {
-            first: self.first.parse().ok()?,
-            last: self.last.parse().ok()?,
+            first: parse_day(&self.first)?,
+            last: parse_day(&self.last)?,
             open_start: self.open_start,
             open_end: self.open_end,
             files,
             tariffs,
         })
     }
+}
+
+/// A day as [`MonthMeta::to_text`] writes it, `YYYY-MM-DD` (a text is read at every export:
+/// chrono's general parser was a tenth of it).
+fn parse_day(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| {
+        b[r].iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    NaiveDate::from_ymd_opt(i32::try_from(num(0..4)?).ok()?, num(5..7)?, num(8..10)?)
 }
 
 fn file_name(p: &std::path::Path) -> String {
@@ -1117,7 +1134,7 @@ impl MonthMeta {
                     .collect::<Option<Vec<_>>>()?;
                 let run = usize::try_from(d.run).ok()?;
                 (run < runs.len()).then_some(())?;
-                let day = d.day.parse().ok()?;
+                let day = parse_day(&d.day)?;
                 // Sums that are not of the day are not used (its hours are).
                 let sums = match d.sums {
                     Some(s) => Some(s.sums()?).filter(|s| s.are_of(day)),
@@ -1497,6 +1514,35 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn days_parse_as_written() {
+        let mut d = NaiveDate::from_ymd_opt(1999, 12, 25).expect("date");
+        while d.year() < 2101 {
+            assert_eq!(parse_day(&d.to_string()), Some(d));
+            d = d + chrono::Days::new(7);
+        }
+        for bad in [
+            "2026-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-3-01",
+            "2026-03-1",
+            "2026/03/01",
+            "20260301",
+            "2026-03-01 ",
+            "+026-03-01",
+            "2026-0a-01",
+            "",
+            "2026-03-01T00",
+        ] {
+            assert_eq!(parse_day(bad), None, "{bad:?}");
+        }
+        assert_eq!(
+            parse_day("2028-02-29"),
+            NaiveDate::from_ymd_opt(2028, 2, 29)
+        );
     }
 
     #[test]

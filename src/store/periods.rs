@@ -246,34 +246,22 @@ pub fn read_if(
     columns: &[&str],
     rows_needed: impl FnOnce(Option<&str>) -> bool,
 ) -> Result<Option<PeriodsMonth>, ReadError> {
-    let Some(data) = read_bytes(path)? else {
+    let Some(tail) = read_tail(path)? else {
         return Ok(None);
     };
-    let footer = std::panic::catch_unwind(|| {
-        use parquet::file::metadata::{ParquetMetaDataOptions, ParquetMetaDataReader};
-        let options = ParquetMetaDataOptions::new()
-            .with_column_stats_policy(ParquetStatisticsPolicy::SkipAll)
-            .with_encoding_stats_policy(ParquetStatisticsPolicy::SkipAll)
-            .with_size_stats_policy(ParquetStatisticsPolicy::SkipAll);
-        ParquetMetaDataReader::new()
-            .with_metadata_options(Some(options))
-            .parse_and_finish(&data)
-    });
-    let footer = match footer {
-        Ok(Ok(m)) => m,
-        Ok(Err(e)) => {
-            return Err(ReadError::PeriodsUndecodable {
-                path: path.to_path_buf(),
-                what: "cannot decode its footer",
-                source: e.into(),
-            })
-        }
-        Err(_) => return Err(garbled(path, "the decoder failed on its bytes")),
+    let footer = match footer_of(path, &tail)? {
+        Some(f) => f,
+        // A footer longer than the tail read: the file read whole.
+        None => match read_bytes(path)? {
+            Some(all) => footer_of(path, &all)?
+                .ok_or_else(|| garbled(path, "its footer is longer than the file"))?,
+            None => return Ok(None),
+        },
     };
     let kv = |key: &str| key_value(&footer, key);
     let (meta, extra) = (unpacked(path, kv(META_KEY))?, kv(EXTRA_KEY));
     if rows_needed(meta.as_deref()) {
-        return decode(path, data, schema, Some(columns)).map(Some);
+        return read_only(path, schema, Some(columns));
     }
     Ok(Some(PeriodsMonth {
         path: path.to_path_buf(),
@@ -281,6 +269,75 @@ pub fn read_if(
         meta,
         extra,
     }))
+}
+
+/// The footer of the file `path` ending with `tail` (its last bytes), decoded without a
+/// column's statistics; `None` when it begins before `tail`.
+fn footer_of(
+    path: &Path,
+    tail: &[u8],
+) -> Result<Option<parquet::file::metadata::ParquetMetaData>, ReadError> {
+    use parquet::file::metadata::{FooterTail, ParquetMetaDataOptions, ParquetMetaDataReader};
+    // The decoder is guarded against panics on garbled input, as the archive's reader is.
+    let footer = std::panic::catch_unwind(|| {
+        let n = tail.len();
+        let end: &[u8; 8] = tail
+            .get(n.saturating_sub(8)..)
+            .and_then(|t| t.try_into().ok())
+            .ok_or_else(|| parquet::errors::ParquetError::EOF("no footer".into()))?;
+        let length = FooterTail::try_new(end)?.metadata_length();
+        let Some(meta) = n.checked_sub(8 + length).map(|a| &tail[a..n - 8]) else {
+            return Ok(None);
+        };
+        let options = ParquetMetaDataOptions::new()
+            .with_column_stats_policy(ParquetStatisticsPolicy::SkipAll)
+            .with_encoding_stats_policy(ParquetStatisticsPolicy::SkipAll)
+            .with_size_stats_policy(ParquetStatisticsPolicy::SkipAll);
+        ParquetMetaDataReader::decode_metadata_with_options(meta, Some(&options)).map(Some)
+    });
+    match footer {
+        Ok(Ok(m)) => Ok(m),
+        Ok(Err(e)) => Err(ReadError::PeriodsUndecodable {
+            path: path.to_path_buf(),
+            what: "cannot decode its footer",
+            source: e.into(),
+        }),
+        Err(_) => Err(garbled(path, "the decoder failed on its bytes")),
+    }
+}
+
+/// The bytes [`read_if`] reads first: a file's footer and what precedes it, up to this.
+const TAIL: u64 = 64 << 10;
+
+/// The last [`TAIL`] bytes of the file at `path` (all of a smaller one); `None` when there
+/// is none.
+fn read_tail(path: &Path) -> Result<Option<Vec<u8>>, ReadError> {
+    use std::os::unix::fs::FileExt;
+    let f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(ReadError::Io {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let io = |source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let len = f.metadata().map_err(io)?.len();
+    if len > MAX_FILE {
+        return Err(garbled(
+            path,
+            format!("{len} bytes, more than a month file holds"),
+        ));
+    }
+    let n = len.min(TAIL);
+    let mut tail = vec![0; usize::try_from(n).unwrap_or(0)];
+    f.read_exact_at(&mut tail, len - n).map_err(io)?;
+    Ok(Some(tail))
 }
 
 /// The bytes of the file at `path` (at most [`MAX_FILE`]); `None` when there is none.
@@ -740,10 +797,51 @@ mod tests {
         // No ARROW:schema copy in the footer.
         let raw = std::fs::read(&target).expect("bytes");
         assert!(!raw.windows(12).any(|w| w == b"ARROW:schema"));
-        // Garbled: an error naming it.
-        std::fs::write(&target, &raw[..raw.len() / 2]).expect("cut");
-        let e = read(&target, &b.schema()).expect_err("garbled");
-        assert!(e.to_string().contains("2026-03.parquet"), "{e}");
+        // Its footer alone, or its rows too when the footer text says so.
+        let names = ["meter_id", "period_start", "total_wh"];
+        let mut seen = None;
+        let f = read_if(&target, &b.schema(), &names, |t| {
+            seen = t.map(str::to_owned);
+            false
+        })
+        .expect("read")
+        .expect("there");
+        assert_eq!(seen.as_deref(), Some(meta.as_str()));
+        assert!(f.batches.is_empty());
+        assert_eq!(f.meta.as_deref(), Some(meta.as_str()));
+        assert_eq!(f.extra().as_deref(), Some("days"));
+        let f = read_if(&target, &b.schema(), &names, |_| true)
+            .expect("read")
+            .expect("there");
+        assert_eq!(f.batches, std::slice::from_ref(&b));
+        assert_eq!(f.meta.as_deref(), Some(meta.as_str()));
+        let none = d.path().join("periods/2026/2026-04.parquet");
+        assert!(read_if(&none, &b.schema(), &names, |_| true)
+            .expect("none")
+            .is_none());
+        // A footer longer than the tail read first: read whole.
+        let mut rng = fastrand::Rng::with_seed(3);
+        let big: String = (0..3 * TAIL).map(|_| rng.alphanumeric()).collect();
+        write(&probe, d.path(), (2026, 3), &b, &big, "days").expect("write");
+        let f = read_if(&target, &b.schema(), &names, |t| t != Some(big.as_str()))
+            .expect("read")
+            .expect("there");
+        assert!(f.batches.is_empty());
+        assert_eq!(f.meta.as_deref(), Some(big.as_str()));
+        // Garbled (cut in half, cut to its last bytes, no file at all but a few bytes):
+        // an error naming it, from either reader.
+        for cut in [
+            raw[..raw.len() / 2].to_vec(),
+            raw[raw.len() - 12..].to_vec(),
+            b"PAR1".to_vec(),
+            Vec::new(),
+        ] {
+            std::fs::write(&target, &cut).expect("cut");
+            let e = read(&target, &b.schema()).expect_err("garbled");
+            assert!(e.to_string().contains("2026-03.parquet"), "{e}");
+            let e = read_if(&target, &b.schema(), &names, |_| false).expect_err("garbled");
+            assert!(e.to_string().contains("2026-03.parquet"), "{e}");
+        }
         remove(&probe, d.path(), (2026, 3)).expect("remove");
         assert!(months(d.path()).expect("months").is_empty());
     }
