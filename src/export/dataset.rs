@@ -26,6 +26,15 @@
 //! index); `records`, `coverage`, `max_gap_s`, `first_record`, `last_record` (timestamps of
 //! the hour's first and last records, null without any), `flags` (names joined by `|`).
 //! A column a meter lacks is null, never absent: every file of a fleet has this schema.
+//!
+//! ## The footer text ([`MonthMeta`], format [`META_FORMAT`])
+//! Each day of the file: its energy labels, the run of days its hours were computed from
+//! (the name, length and modification time of each file read: the hours hold while those
+//! do), and its sums (`DaySums`: its hours summed as an export sums them into a longer
+//! period, with its contract), made from the file's own rows when it is written. An export in
+//! periods of whole days adds each closed day from its sums and reads only the footers; by
+//! the hour, it sums the rows. The day summaries are kept under a key of their own, read only
+//! when asked for.
 
 use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
@@ -863,7 +872,7 @@ pub fn month_of(day: NaiveDate) -> (i32, u32) {
 // ---- Keeping the dataset on disk ----
 
 /// The version of the footer text of a periods month file (key
-/// [`crate::store::periods::META_KEY`]). 2: each day's sums ([`DaySums`]) beside its run;
+/// [`crate::store::periods::META_KEY`]). 2: each day's sums (`DaySums`) beside its run;
 /// a file of format 1 (without them) is still read, its days' hours summed, and written
 /// again in format 2 by the next refresh.
 pub const META_FORMAT: u64 = 2;
@@ -1156,7 +1165,7 @@ impl MonthMeta {
         })
     }
 
-    /// Whether every day keeps its sums ([`DayEntry::sums`]).
+    /// Whether every day keeps its sums (`DayEntry::sums`).
     pub fn all_summed(&self) -> bool {
         self.days.iter().all(|d| d.sums.is_some())
     }

@@ -16,7 +16,9 @@
 //! ## Format
 //! zstd, chunk statistics, one row group, no copy of the Arrow schema (readers get it from
 //! the Parquet types: timestamps adjusted to UTC, dates, strings, Int64). A file is read
-//! whole (at most [`MAX_FILE`]); a garbled one is an error naming it, never other rows.
+//! whole (at most [`MAX_FILE`]), or only its footer when the caller's text says the rows are
+//! not needed ([`read_if`]: the last 64 KiB first, the rest only for a longer footer); a
+//! garbled one is an error naming it, never other rows.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
