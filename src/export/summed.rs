@@ -145,14 +145,20 @@ fn read_months(
     paths
         .iter()
         .filter_map(|(i, month, p)| {
-            let mut meta = None;
+            let (mut meta, mut summed) = (None, false);
             let file = periods::read_if(p, &schema, &dataset::ROW_COLUMNS, |text| {
                 meta = text.and_then(MonthMeta::from_text);
-                !(days && meta.as_ref().is_some_and(MonthMeta::all_summed))
+                summed = days && meta.as_ref().is_some_and(MonthMeta::all_summed);
+                !summed
             })
             .ok()
             .flatten()?;
-            let summed = days && meta.as_ref().is_some_and(MonthMeta::all_summed);
+            if !summed {
+                // The rows come from a second read of the file (maybe a newer one, written
+                // since): its text is that read's, so that the days are checked against
+                // what their rows were computed from.
+                meta = file.meta.as_deref().and_then(MonthMeta::from_text);
+            }
             Some((
                 *i,
                 Month {
