@@ -1463,18 +1463,14 @@ mod tests {
             let hours = run(Period::Hour);
             // The hours as a month file holds them, each day's sums made from its rows and
             // read back from the footer text.
-            let batch = to_batch(
-                &Run {
-                    from,
-                    to,
-                    table: hours.clone(),
-                    ids: Vec::new(),
-                    trail: Trail::default(),
-                },
+            let hours_run = Run {
                 from,
                 to,
-            )
-            .expect("batch");
+                table: hours.clone(),
+                ids: Vec::new(),
+                trail: Trail::default(),
+            };
+            let batch = to_batch(&hours_run, from, to).expect("batch");
             let cols = Columns::of(&batch).expect("columns");
             let meta = MonthMeta {
                 days: cols
@@ -1489,13 +1485,7 @@ mod tests {
                     })
                     .collect(),
                 runs: vec![Basis::of(
-                    &Run {
-                        from,
-                        to,
-                        table: hours.clone(),
-                        ids: Vec::new(),
-                        trail: Trail::default(),
-                    },
+                    &hours_run,
                     &Catalog::open(tempfile::tempdir().expect("tempdir").path()).expect("catalog"),
                 )],
                 format: 0,

@@ -315,59 +315,49 @@ const TAIL: u64 = 64 << 10;
 /// is none.
 fn read_tail(path: &Path) -> Result<Option<Vec<u8>>, ReadError> {
     use std::os::unix::fs::FileExt;
-    let f = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(ReadError::Io {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
+    let Some((f, len)) = open_sized(path)? else {
+        return Ok(None);
     };
-    let io = |source| ReadError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let len = f.metadata().map_err(io)?.len();
-    if len > MAX_FILE {
-        return Err(garbled(
-            path,
-            format!("{len} bytes, more than a month file holds"),
-        ));
-    }
     let n = len.min(TAIL);
     let mut tail = vec![0; usize::try_from(n).unwrap_or(0)];
-    f.read_exact_at(&mut tail, len - n).map_err(io)?;
+    f.read_exact_at(&mut tail, len - n).map_err(io(path))?;
     Ok(Some(tail))
 }
 
 /// The bytes of the file at `path` (at most [`MAX_FILE`]); `None` when there is none.
 fn read_bytes(path: &Path) -> Result<Option<bytes::Bytes>, ReadError> {
-    let mut f = match std::fs::File::open(path) {
+    let Some((mut f, len)) = open_sized(path)? else {
+        return Ok(None);
+    };
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    f.read_to_end(&mut bytes).map_err(io(path))?;
+    Ok(Some(bytes::Bytes::from(bytes)))
+}
+
+/// The file at `path`, open, and its length (at most [`MAX_FILE`]: a larger one is not one of
+/// ours); `None` when there is none.
+fn open_sized(path: &Path) -> Result<Option<(std::fs::File, u64)>, ReadError> {
+    let f = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(ReadError::Io {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
+        Err(source) => return Err(io(path)(source)),
     };
-    let io = |source| ReadError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let len = f.metadata().map_err(io)?.len();
+    let len = f.metadata().map_err(io(path))?.len();
     if len > MAX_FILE {
         return Err(garbled(
             path,
             format!("{len} bytes, more than a month file holds"),
         ));
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-    f.read_to_end(&mut bytes).map_err(io)?;
-    Ok(Some(bytes::Bytes::from(bytes)))
+    Ok(Some((f, len)))
+}
+
+/// An I/O error on the file at `path`.
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReadError + '_ {
+    move |source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// The value of the footer key `key`, as stored.
