@@ -11,6 +11,9 @@
 //! - `recorder.rs`: the recorder's loop (`capture`) on simulated meter frames, with the
 //!   archive job in its thread.
 //! - `semantics.rs`: the model's own tests.
+//! - `situations.rs`: where the seed tests cut — triggers over the operations through the
+//!   seam (a rename into `records/`, a CSV file's removal made durable, a part of a day left),
+//!   not operations' numbers, which any change of the store's layout moves.
 //!
 //! The suite runs a few thousand cuts in seconds; `long_run` (an opt-in of the harness, run
 //! with `--ignored`; `benches/powercut.sh` runs it in release) runs many more and prints the
@@ -23,6 +26,7 @@ mod model;
 mod recorder;
 mod schedule;
 mod semantics;
+mod situations;
 
 use model::Semantics;
 use schedule::{Plan, Report};
@@ -33,10 +37,11 @@ common::harness!(
     migration_cuts,
     recorder_loop_cuts,
     seed_6_a_full_disk_while_archiving_is_an_io_error,
-    seed_2_vfat_cut_before_op_461_stale_rows_of_another_day,
-    seed_1_vfat_cut_before_op_110_an_empty_parquet_after_the_rename,
-    seed_2_vfat_cut_before_op_431_an_empty_parquet_beside_the_csv_files,
-    seed_1_cut_before_op_1388_the_part_left_is_fsynced,
+    seed_2_vfat_stale_rows_of_an_archived_day_in_the_next_days_file,
+    seed_1_vfat_an_empty_parquet_after_the_rename_the_csv_files_gone,
+    seed_2_vfat_an_empty_parquet_beside_the_csv_files,
+    seed_1_clock_set_back_the_part_left_is_fsynced,
+    seed_1_the_directory_a_renamed_archive_left_is_fsynced,
     seed_2_vfat_layout_before_cut_before_ops_8_13_20_30_a_move_is_a_copy,
     semantics::synced_data_survives_unsynced_data_may_go_in_part,
     semantics::a_name_is_durable_once_its_directory_is_synced,
@@ -109,6 +114,8 @@ fn plan(sem: Semantics) -> Plan {
         seed: 0,
         rate: 0.08,
         at: &[],
+        when: None,
+        shows: None,
         days: 3,
         nested: true,
         old_layout: false,
@@ -273,7 +280,9 @@ fn replay(sem: Semantics, seed: u64, at: &'static [u64]) -> Report {
     )
 }
 
-// Seeds that found a fault, each cut where it showed (the fixes' commits name them).
+// Seeds that found a fault, each cut where the situation it showed in arises: a trigger over
+// the operations through the seam (`situations`), not an operation's number, which a change
+// of the store's layout moves (the fixes' commits name the numbers they were found at).
 
 /// The disk fills while a day is archived: the conversion's error is an I/O error (ENOSPC),
 /// an outage, not "cannot write …: parquet: fail to get inner writer" (store: a full disk
@@ -282,32 +291,140 @@ fn seed_6_a_full_disk_while_archiving_is_an_io_error() {
     assert_clean("seed 6", &replay(Semantics::Journaled, 6, &[]));
 }
 
-/// vfat: past the last fsync, a day's file shows the old bytes of a removed day's file:
-/// rows of another day, read as damaged, never as rows of this one (store: a row of another
-/// day in a day's CSV file is damaged).
-fn seed_2_vfat_cut_before_op_461_stale_rows_of_another_day() {
-    assert_clean("seed 2", &replay(Semantics::Vfat, 2, &[461, 834]));
+/// A seed's schedule cut only where `when` says (each cut restarted and checked); asserts
+/// the trigger fired, and, with `shows`, that a cut's state showed the situation (a test
+/// that stopped reaching its situation fails, rather than passing for nothing).
+fn situation(
+    what: &str,
+    sem: Semantics,
+    seed: u64,
+    when: fn() -> model::Trigger,
+    shows: Option<fn(&std::path::Path) -> bool>,
+) {
+    let r = run_seeds(
+        Plan {
+            rate: 0.0,
+            when: Some(when),
+            shows,
+            // The cuts at the situation are the point, not cuts while restarting.
+            nested: false,
+            ..plan(sem)
+        },
+        [seed],
+    );
+    eprintln!(
+        "{what}: {} cut(s) triggered, {} showing the situation",
+        r.triggered, r.shown
+    );
+    assert_clean(what, &r);
+    assert!(
+        r.triggered > 0,
+        "{what}: the schedule never reached the situation (no cut triggered)"
+    );
+    assert!(
+        shows.is_none() || r.shown > 0,
+        "{what}: none of the {} cut(s) left the situation in the data directory",
+        r.cuts
+    );
 }
 
-/// vfat: a cut after the conversion's rename, its CSV files removed, the renamed file's
-/// entry not yet written: an empty Parquet file, the day lost (store: a file renamed into
-/// place is fsynced again under its new name).
-fn seed_1_vfat_cut_before_op_110_an_empty_parquet_after_the_rename() {
-    assert_clean("seed 1", &replay(Semantics::Vfat, 1, &[110, 123, 155]));
+/// vfat: past a day's CSV file's last fsync, its sectors show what their clusters held
+/// before: the bytes of the day's files removed when the day before was archived, whole rows
+/// of another day, read as damaged, never as rows of this one (store: a row of another day in
+/// a day's CSV file is damaged, and never appended after; a2b9f09). Cut before the journal
+/// CSV's fsyncs with rows pending that follow the removal of an archived day's CSV files,
+/// four states each; asserts a cut showed whole rows of another day in a day's file (3 of
+/// 44 cuts do).
+///
+/// Verified: with `CsvFile::of_day` checking nothing and `resume` trusting a last row of
+/// another day (a2b9f09 undone in src/store), 3 cuts fail: "day 2026-10-24: a row of
+/// 2026-10-23 read here".
+fn seed_2_vfat_stale_rows_of_an_archived_day_in_the_next_days_file() {
+    situation(
+        "stale rows of another day",
+        Semantics::Vfat,
+        2,
+        situations::fsyncs_after_csv_files_removed,
+        Some(situations::rows_of_another_day),
+    );
 }
 
-/// vfat: a cut between the rename and the renamed file's fsync: an empty Parquet file
-/// beside the CSV files, converted over (not refused as unreadable).
-fn seed_2_vfat_cut_before_op_431_an_empty_parquet_beside_the_csv_files() {
-    assert_clean("seed 2", &replay(Semantics::Vfat, 2, &[431]));
+/// vfat: a conversion's Parquet file renamed into `records/`, the day's CSV files removed and
+/// their directory fsynced, the renamed file's entry not yet given its clusters: an empty
+/// Parquet file and no CSV file, the day lost (store: a file renamed into place is fsynced
+/// again under its new name; a1d0f7d). Cut just after the CSV files' removal is durable, four
+/// states each archive.
+///
+/// Verified: without the fsync of the renamed file in `compact::write_day` (a1d0f7d undone),
+/// 7 of the 12 cuts fail: "day 2026-08-28 cannot be read: …/records/2026/08/2026-08-28.parquet:
+/// not a readable archived day: 0 bytes".
+fn seed_1_vfat_an_empty_parquet_after_the_rename_the_csv_files_gone() {
+    situation(
+        "an empty Parquet file after the rename",
+        Semantics::Vfat,
+        1,
+        situations::after_csv_files_removed,
+        None,
+    );
 }
 
-/// The meter's clock set back: the part of the day left was never fsynced (store: the part
-/// of a day left for another is fsynced before its handle is dropped). In the layout of
-/// `records/`, these cuts also lose three days when a conversion leaves its temporary
-/// directory unsynced (store: the directory a renamed archive left is fsynced too).
-fn seed_1_cut_before_op_1388_the_part_left_is_fsynced() {
-    assert_clean("seed 1", &replay(Semantics::Journaled, 1, &[1388, 1404]));
+/// vfat: a cut between the rename of a conversion's Parquet file into `records/` and that
+/// file's fsync under its new name: an empty Parquet file beside the CSV files, which the
+/// reader skips and the next conversion converts over (not refused as an unreadable archive;
+/// a1d0f7d). Cut just after each rename, sixteen states each (one in eight leaves the new
+/// entry empty); asserts a cut left an empty Parquet file beside its day's CSV files (3 of 48
+/// do).
+///
+/// Verified: with `compact_day` no longer setting an empty Parquet file aside (a1d0f7d's
+/// second part undone), 3 cuts fail: "archiving 2026-10-24 after the cut: …/2026-10-24.parquet
+/// is not replaced, its rows may not all be in the CSV files".
+fn seed_2_vfat_an_empty_parquet_beside_the_csv_files() {
+    situation(
+        "an empty Parquet file beside the CSV files",
+        Semantics::Vfat,
+        2,
+        situations::after_parquet_renamed,
+        Some(situations::empty_parquet_beside_csv),
+    );
+}
+
+/// The meter's clock set back: rows go to another part of the day, and the part left had
+/// rows written since its last fsync, never made durable by the recorder (the
+/// `--fsync-interval` promise broken; store: the part of a day left for another is fsynced
+/// before its handle is dropped; 5435e77). Cut before the store opens a part it left again
+/// (or the day's conversion starts), one state each, the first twelve; the promise is
+/// checked at each cut.
+///
+/// Verified: with `open_day` fsyncing the file left only for another day (5435e77 undone),
+/// 7 of the 12 cuts fail: "1 row(s) written more than 10s before the cut were not durable,
+/// e.g. 2026-08-31T12:06:22+02:00…" (the row the fix's commit names).
+fn seed_1_clock_set_back_the_part_left_is_fsynced() {
+    situation(
+        "the part of a day left",
+        Semantics::Journaled,
+        1,
+        situations::before_a_part_left_is_opened_again,
+        None,
+    );
+}
+
+/// A conversion's Parquet file renamed from `.tic-rec-tmp/` into `records/`: the rename is
+/// durable only once both directories are fsynced; the CSV files removed (and that durable)
+/// with `.tic-rec-tmp/` unsynced, a cut may undo the rename: the day lost (store: the
+/// directory a renamed archive left is fsynced too before the CSV files go; 407d0ce). Cut
+/// just after the CSV files' removal is durable, four states each archive.
+///
+/// Verified: without `sync_dir(fs, temps)` in `compact::write_day` (407d0ce's fix undone),
+/// 8 of the 12 cuts fail: "21 row(s) made durable are lost (1 day(s) lost whole)", up to
+/// "456 row(s) … (3 day(s) lost whole)".
+fn seed_1_the_directory_a_renamed_archive_left_is_fsynced() {
+    situation(
+        "the directory a renamed archive left",
+        Semantics::Journaled,
+        1,
+        situations::after_csv_files_removed,
+        None,
+    );
 }
 
 /// vfat, moving a directory of the layout before: a day file moved by a rename, a cut

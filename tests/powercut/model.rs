@@ -207,10 +207,25 @@ struct Pending {
 pub struct Cut {
     /// The seam operation before which the power went (0-based count).
     pub op: u64,
+    /// Which of the states forked before that operation (0 but for a [`Trigger`] asking
+    /// for several).
+    pub variant: u32,
+    /// Whether a [`Trigger`] asked for it (not a number, nor the random rate).
+    pub triggered: bool,
     /// The directory holding the post-crash state (the model's root as it came back).
     pub root: PathBuf,
     /// What the cut kept, in words (for a failure's report).
     pub outcome: Outcome,
+}
+
+impl Cut {
+    /// Where it was, in words: `op 461`, or `op 461 (state 2)` for another state forked there.
+    pub fn at(&self) -> String {
+        match self.variant {
+            0 => format!("op {}", self.op),
+            v => format!("op {} (state {v})", self.op),
+        }
+    }
 }
 
 /// What a cut did, counted.
@@ -250,6 +265,40 @@ pub type OnDurable = Box<dyn FnMut(u64, &Path, &[u8]) + Send>;
 /// Called after a cut was written out. Called with the model locked.
 pub type OnCut = Box<dyn FnMut(&Cut) + Send>;
 
+/// What an operation through the seam does, as a [`Trigger`] sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Open(Open),
+    Mkdir,
+    /// Its path is the source; [`Op::to`] the destination.
+    Rename,
+    Remove,
+    RemoveDir,
+    /// `sync_dir`.
+    SyncDir,
+    /// `sync_data` or `sync_all` of a file (its path: the one it was opened by).
+    Sync,
+    Write,
+    SetLen,
+}
+
+/// One operation through the seam, about to be done.
+#[derive(Clone, Copy, Debug)]
+pub struct Op<'a> {
+    pub kind: Kind,
+    /// The path, relative to the model's root (a file's: the one it was opened by).
+    pub path: &'a Path,
+    /// A rename's destination, relative to the root.
+    pub to: Option<&'a Path>,
+}
+
+/// Told of each operation before it is done: how many post-crash states to fork before it
+/// (0: none; each a cut of its own, its random choices drawn apart). A predicate over the
+/// operations, holding what state it needs: a cut placed by what happens, not by an
+/// operation's number, which any change of the store's layout moves. Called with the model
+/// locked: it must not call the model.
+pub type Trigger = Box<dyn FnMut(&Op<'_>) -> u32 + Send>;
+
 struct State {
     sem: Semantics,
     root: PathBuf,
@@ -261,6 +310,7 @@ struct State {
     /// Cut before each operation with this probability too (drawn from `cut_rng`).
     cut_rate: f64,
     cut_rng: fastrand::Rng,
+    trigger: Option<Trigger>,
     next_ino: Ino,
     inodes: HashMap<Ino, Inode>,
     /// Names now (what every process sees).
@@ -320,6 +370,7 @@ impl Model {
             cut_at: Default::default(),
             cut_rate: 0.0,
             cut_rng: fastrand::Rng::with_seed(seed ^ 0x5eed),
+            trigger: None,
             next_ino: 1,
             inodes: HashMap::new(),
             names: BTreeMap::new(),
@@ -354,6 +405,12 @@ impl Model {
     /// Cuts the power before each of these operations (counted from 0).
     pub fn cut_before(&self, ops: impl IntoIterator<Item = u64>) {
         self.lock().cut_at.extend(ops);
+    }
+
+    /// Cuts the power where `trigger` says too (before the operations it returns more than 0
+    /// for, that many times each).
+    pub fn cut_when(&self, trigger: Trigger) {
+        self.lock().trigger = Some(trigger);
     }
 
     /// Cuts the power before any operation with probability `rate` too (seeded: the same
@@ -415,11 +472,13 @@ impl Model {
         st.materialize(out, &mut rng)
     }
 
-    /// Runs `f` on the real file system as the operation `op` (counted, cut before if asked).
+    /// Runs `f` on the real file system as the operation `op` (counted, cut before if asked:
+    /// by its number, the random rate, or the trigger).
     fn run<T>(
         &self,
         what: &str,
-        path: &Path,
+        kind: Kind,
+        (path, to): (&Path, Option<&Path>),
         f: impl FnOnce(&mut State) -> io::Result<T>,
     ) -> io::Result<T> {
         let mut st = self.lock();
@@ -429,8 +488,26 @@ impl Model {
             eprintln!("op {n}: {what} {}", path.display());
         }
         let random = st.cut_rate > 0.0 && st.cut_rng.f64() < st.cut_rate;
+        let State { trigger, root, .. } = &mut *st;
+        let triggered = match trigger.as_mut() {
+            Some(t) => {
+                let strip = |p: &Path| p.strip_prefix(&*root).unwrap_or(p).to_path_buf();
+                let (rel, rel_to) = (strip(path), to.map(strip));
+                t(&Op {
+                    kind,
+                    path: &rel,
+                    to: rel_to.as_deref(),
+                })
+            }
+            None => 0,
+        };
         if st.cut_at.remove(&n) || random {
-            st.cut(n);
+            st.cut(n, 0, false);
+        }
+        // Variant 0 is the state a numbered cut before `n` wrote, if there was one.
+        let first = u32::from(st.cuts.last().is_some_and(|c| c.op == n));
+        for v in first..first + triggered {
+            st.cut(n, v, true);
         }
         f(&mut st)
     }
@@ -654,13 +731,22 @@ impl State {
         }
     }
 
-    fn cut(&mut self, n: u64) {
-        let out = self.cuts_dir.join(format!("{n:07}"));
-        let mut rng = fastrand::Rng::with_seed(self.seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    fn cut(&mut self, n: u64, variant: u32, triggered: bool) {
+        let (out, mix) = match variant {
+            0 => (self.cuts_dir.join(format!("{n:07}")), 0),
+            v => (
+                self.cuts_dir.join(format!("{n:07}-{v}")),
+                u64::from(v).wrapping_mul(0xd1b5_4a32_d192_ed03),
+            ),
+        };
+        let mut rng =
+            fastrand::Rng::with_seed(self.seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ mix);
         let outcome = self.materialize(&out, &mut rng);
         self.outcomes.add(&outcome);
         let cut = Cut {
             op: n,
+            variant,
+            triggered,
             root: out,
             outcome,
         };
@@ -1026,39 +1112,44 @@ fn under_any(p: &Path, set: &HashSet<Rel>) -> bool {
 impl Fs for Model {
     fn open(&self, path: &Path, how: Open) -> io::Result<Box<dyn FsFile>> {
         let model = self.clone();
-        self.run(&format!("open {how:?}"), path, |st| {
-            let rel = st.rel(path)?;
-            let existed = std::fs::symlink_metadata(path).is_ok();
-            let real = RealFs.open(path, how)?;
-            let created = !existed && matches!(how, Open::CreateNew | Open::ReadWrite);
-            let ino = if created {
-                let ino = st.new_inode(false, Vec::new());
-                st.log_name(
-                    NameOp::Create {
-                        path: rel.clone(),
-                        ino,
-                    },
-                    vec![rel_parent(&rel)],
-                );
-                ino
-            } else {
-                st.ino_of(&rel).ok_or_else(|| {
-                    io::Error::other(format!("{} is not known to the model", path.display()))
-                })?
-            };
-            Ok(Box::new(ModelFile {
-                model,
-                ino,
-                path: path.to_path_buf(),
-                real,
-                append: matches!(how, Open::Append | Open::CreateNew),
-                writable: how != Open::Read,
-            }) as Box<dyn FsFile>)
-        })
+        self.run(
+            &format!("open {how:?}"),
+            Kind::Open(how),
+            (path, None),
+            |st| {
+                let rel = st.rel(path)?;
+                let existed = std::fs::symlink_metadata(path).is_ok();
+                let real = RealFs.open(path, how)?;
+                let created = !existed && matches!(how, Open::CreateNew | Open::ReadWrite);
+                let ino = if created {
+                    let ino = st.new_inode(false, Vec::new());
+                    st.log_name(
+                        NameOp::Create {
+                            path: rel.clone(),
+                            ino,
+                        },
+                        vec![rel_parent(&rel)],
+                    );
+                    ino
+                } else {
+                    st.ino_of(&rel).ok_or_else(|| {
+                        io::Error::other(format!("{} is not known to the model", path.display()))
+                    })?
+                };
+                Ok(Box::new(ModelFile {
+                    model,
+                    ino,
+                    path: path.to_path_buf(),
+                    real,
+                    append: matches!(how, Open::Append | Open::CreateNew),
+                    writable: how != Open::Read,
+                }) as Box<dyn FsFile>)
+            },
+        )
     }
 
     fn create_dir(&self, path: &Path) -> io::Result<()> {
-        self.run("mkdir", path, |st| {
+        self.run("mkdir", Kind::Mkdir, (path, None), |st| {
             let rel = st.rel(path)?;
             // A name there already is EEXIST, full disk or not.
             if st.capacity.is_some_and(|c| st.used() + BLOCK > c)
@@ -1080,28 +1171,33 @@ impl Fs for Model {
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.run(&format!("rename to {}", to.display()), from, |st| {
-            let (rf, rt) = (st.rel(from)?, st.rel(to)?);
-            let ino = st.ino_of(&rf);
-            let replaced = st.ino_of(&rt);
-            RealFs.rename(from, to)?;
-            let ino = ino.ok_or_else(|| io::Error::other("renamed a file the model lost"))?;
-            let dirs = vec![rel_parent(&rf), rel_parent(&rt)];
-            st.log_name(
-                NameOp::Rename {
-                    from: rf.clone(),
-                    to: rt.clone(),
-                    ino,
-                    replaced: replaced.filter(|r| *r != ino),
-                },
-                dirs,
-            );
-            Ok(())
-        })
+        self.run(
+            &format!("rename to {}", to.display()),
+            Kind::Rename,
+            (from, Some(to)),
+            |st| {
+                let (rf, rt) = (st.rel(from)?, st.rel(to)?);
+                let ino = st.ino_of(&rf);
+                let replaced = st.ino_of(&rt);
+                RealFs.rename(from, to)?;
+                let ino = ino.ok_or_else(|| io::Error::other("renamed a file the model lost"))?;
+                let dirs = vec![rel_parent(&rf), rel_parent(&rt)];
+                st.log_name(
+                    NameOp::Rename {
+                        from: rf.clone(),
+                        to: rt.clone(),
+                        ino,
+                        replaced: replaced.filter(|r| *r != ino),
+                    },
+                    dirs,
+                );
+                Ok(())
+            },
+        )
     }
 
     fn remove_file(&self, path: &Path) -> io::Result<()> {
-        self.run("remove", path, |st| {
+        self.run("remove", Kind::Remove, (path, None), |st| {
             let rel = st.rel(path)?;
             let ino = st.ino_of(&rel);
             RealFs.remove_file(path)?;
@@ -1121,7 +1217,7 @@ impl Fs for Model {
     /// A directory removed: like a file's removal (a cut may undo it); kept, it takes any
     /// name still under it in the cut (`write_tree`: fsck's lost+found).
     fn remove_dir(&self, path: &Path) -> io::Result<()> {
-        self.run("remove dir", path, |st| {
+        self.run("remove dir", Kind::RemoveDir, (path, None), |st| {
             let rel = st.rel(path)?;
             let ino = st.ino_of(&rel);
             RealFs.remove_dir(path)?;
@@ -1139,7 +1235,7 @@ impl Fs for Model {
     }
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
-        self.run("fsync dir", dir, |st| {
+        self.run("fsync dir", Kind::SyncDir, (dir, None), |st| {
             let rel = st.rel(dir)?;
             if !st.root.join(&rel).is_dir() {
                 return Err(io::Error::from(io::ErrorKind::NotFound));
@@ -1186,8 +1282,11 @@ impl Write for ModelFile {
         let (ino, append) = (self.ino, self.append);
         let real = &mut self.real;
         let path = self.path.clone();
-        self.model
-            .run(&format!("write {}", buf.len()), &path, |st| {
+        self.model.run(
+            &format!("write {}", buf.len()),
+            Kind::Write,
+            (&path, None),
+            |st| {
                 let at = if append {
                     st.inodes[&ino].cur.len() as u64
                 } else {
@@ -1215,7 +1314,8 @@ impl Write for ModelFile {
                 st.pub_stats.writes += 1;
                 st.pub_stats.bytes_written += n as u64;
                 Ok(n)
-            })
+            },
+        )
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -1232,24 +1332,29 @@ impl FsFile for ModelFile {
         let ino = self.ino;
         let real = &mut self.real;
         let path = self.path.clone();
-        self.model.run(&format!("set_len {len}"), &path, |st| {
-            let grows = len > st.inodes[&ino].cur.len() as u64;
-            if grows && st.max_len(ino).is_some_and(|max| len > max) {
-                return Err(enospc());
-            }
-            real.set_len(len)?;
-            let i = st.inodes.get_mut(&ino).expect("open inode");
-            let op = DataOp::SetLen(len);
-            op.apply(&mut i.cur);
-            i.history.push(op);
-            Ok(())
-        })
+        self.model.run(
+            &format!("set_len {len}"),
+            Kind::SetLen,
+            (&path, None),
+            |st| {
+                let grows = len > st.inodes[&ino].cur.len() as u64;
+                if grows && st.max_len(ino).is_some_and(|max| len > max) {
+                    return Err(enospc());
+                }
+                real.set_len(len)?;
+                let i = st.inodes.get_mut(&ino).expect("open inode");
+                let op = DataOp::SetLen(len);
+                op.apply(&mut i.cur);
+                i.history.push(op);
+                Ok(())
+            },
+        )
     }
 
     fn sync_data(&mut self) -> io::Result<()> {
         let ino = self.ino;
         let path = self.path.clone();
-        self.model.run("fsync", &path, |st| {
+        self.model.run("fsync", Kind::Sync, (&path, None), |st| {
             st.sync_file(ino);
             Ok(())
         })

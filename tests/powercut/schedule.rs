@@ -23,7 +23,7 @@ use tic_rec::store::{
 };
 
 use super::ledger::{check, csv_keys, key, Failed, Found, Ledger, Written};
-use super::model::{Cut, Model, Outcome, Semantics};
+use super::model::{Cut, Model, Outcome, Semantics, Trigger};
 
 /// One schedule: which model, which seed, how many cuts.
 #[derive(Clone, Copy, Debug)]
@@ -33,8 +33,14 @@ pub struct Plan {
     /// The chance of a cut before each operation through the seam (six times more while a
     /// day is archived).
     pub rate: f64,
-    /// Cuts before these operations too (a failing seed's cut, replayed).
+    /// Cuts before these operations too (a failing seed's cut, replayed by its number).
     pub at: &'static [u64],
+    /// Cuts where a trigger made by this says too (a situation, found by what the store
+    /// does rather than by an operation's number: see [`Trigger`]).
+    pub when: Option<fn() -> Trigger>,
+    /// Whether a cut's post-crash data directory shows a situation (counted in
+    /// [`Report::shown`], before the restart).
+    pub shows: Option<fn(&Path) -> bool>,
     /// Days the schedule records (midnights crossed).
     pub days: i64,
     /// Whether each restart may itself be cut (once) and restarted again.
@@ -52,6 +58,10 @@ pub struct Report {
     pub rows: u64,
     pub cuts: u64,
     pub nested_cuts: u64,
+    /// Cuts a [`Plan::when`] trigger asked for; cuts whose state [`Plan::shows`] the
+    /// situation.
+    pub triggered: u64,
+    pub shown: u64,
     pub outcome: Outcome,
     pub found: Found,
     /// Rows durable at the cuts (summed over cuts).
@@ -94,6 +104,8 @@ impl Report {
         self.rows += r.rows;
         self.cuts += r.cuts;
         self.nested_cuts += r.nested_cuts;
+        self.triggered += r.triggered;
+        self.shown += r.shown;
         self.outcome.add(&r.outcome);
         self.found.rows += r.found.rows;
         self.found.days += r.found.days;
@@ -576,6 +588,9 @@ pub fn run(plan: Plan, work: &Path) -> Report {
             });
         }));
     }
+    if let Some(when) = plan.when {
+        model.cut_when(when());
+    }
     let fs = model.fs();
     let lock = DirLock::acquire_with(&*fs, &data, "the power-cut schedule").expect("the lock");
     // The move from the layout before, as `record` does first, cut densely.
@@ -633,6 +648,10 @@ pub fn run(plan: Plan, work: &Path) -> Report {
     let book = book.lock().expect("book");
     for case in &cases {
         report.cuts += 1;
+        report.triggered += u64::from(case.cut.triggered);
+        if plan.shows.is_some_and(|f| f(&case.cut.root.join("data"))) {
+            report.shown += 1;
+        }
         if migration
             .as_ref()
             .is_some_and(|(ops, _)| ops.contains(&case.cut.op))
@@ -644,11 +663,11 @@ pub fn run(plan: Plan, work: &Path) -> Report {
         report.promise_broken += case.promise_broken.len() as u64;
         if let Some(k) = case.promise_broken.first() {
             report.failures.push(format!(
-                "seed {} ({}), cut before op {}: {} row(s) written more than {FSYNC:?} before the \
+                "seed {} ({}), cut before {}: {} row(s) written more than {FSYNC:?} before the \
                  cut were not durable, e.g. {k}",
                 plan.seed,
                 plan.sem.name(),
-                case.cut.op,
+                case.cut.at(),
                 case.promise_broken.len()
             ));
         }
@@ -662,10 +681,10 @@ pub fn run(plan: Plan, work: &Path) -> Report {
                 report.found.undurable_kept += found.undurable_kept;
             }
             Err(e) => report.failures.push(format!(
-                "seed {} ({}), cut before op {} ({:?}): {e}",
+                "seed {} ({}), cut before {} ({:?}): {e}",
                 plan.seed,
                 plan.sem.name(),
-                case.cut.op,
+                case.cut.at(),
                 case.cut.outcome
             )),
         }
@@ -821,7 +840,9 @@ fn restart(
     report: &mut Report,
 ) -> Result<Found, String> {
     let root = &case.cut.root;
-    let mut rng = fastrand::Rng::with_seed(plan.seed ^ case.cut.op.rotate_left(17));
+    let mut rng = fastrand::Rng::with_seed(
+        plan.seed ^ case.cut.op.rotate_left(17) ^ u64::from(case.cut.variant).rotate_left(48),
+    );
     let limit = case.at.seq;
     let t0 = case.at.t_max + rng.i64(1..7200);
     let rows = restart_rows(t0, rng.u64(2..6), 2 * case.cut.op);
@@ -832,7 +853,12 @@ fn restart(
         // The restart on the model, cut once somewhere in it.
         let cuts = root.with_extension("cuts");
         std::fs::create_dir_all(&cuts).map_err(|e| e.to_string())?;
-        let model = Model::new(plan.sem, root, &cuts, plan.seed ^ case.cut.op);
+        let model = Model::new(
+            plan.sem,
+            root,
+            &cuts,
+            plan.seed ^ case.cut.op ^ u64::from(case.cut.variant).rotate_left(48),
+        );
         let book = Arc::new(Mutex::new(Book {
             written: written
                 .iter()
