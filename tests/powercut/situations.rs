@@ -173,24 +173,11 @@ const PARTS_LEFT: u32 = 12;
 
 /// The CSV files of a data directory, with their day.
 fn journal_files(data: &Path) -> Vec<(PathBuf, NaiveDate)> {
-    let mut out = Vec::new();
-    let mut stack = vec![data.join("journal")];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if has_ext(&p, "csv") {
-                if let Some(day) = day_of(&p) {
-                    out.push((p, day));
-                }
-            }
-        }
-    }
-    out
+    crate::common::files_named(&data.join("journal"), ".csv")
+        .into_iter()
+        .filter_map(|p| Some((day_of(&p)?, p)))
+        .map(|(d, p)| (p, d))
+        .collect()
 }
 
 /// Whether a day's CSV file holds a whole row (a line of its header's width, ended) of
@@ -218,22 +205,10 @@ pub fn rows_of_another_day(data: &Path) -> bool {
 /// Whether a day's Parquet file in `records/` is empty while CSV files of its day remain.
 pub fn empty_parquet_beside_csv(data: &Path) -> bool {
     let csv_days: HashSet<NaiveDate> = journal_files(data).into_iter().map(|(_, d)| d).collect();
-    let mut stack = vec![data.join("records")];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if has_ext(&p, "parquet")
-                && e.metadata().is_ok_and(|m| m.len() == 0)
-                && day_of(&p).is_some_and(|d| csv_days.contains(&d))
-            {
-                return true;
-            }
-        }
-    }
-    false
+    crate::common::files_named(&data.join("records"), ".parquet")
+        .iter()
+        .any(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.len() == 0)
+                && day_of(p).is_some_and(|d| csv_days.contains(&d))
+        })
 }
