@@ -449,7 +449,8 @@ fn seed_2_vfat_layout_before_cut_before_ops_8_13_20_30_a_move_is_a_copy() {
 /// A tool: replays one seed and cut, printing every operation through the seam and every
 /// row given (`POWERCUT_SEED=11 POWERCUT_CUT=256 POWERCUT_MODEL=vfat POWERCUT_TRACE=1 cargo
 /// test --test powercut replay_one -- --ignored --nocapture`); the post-crash directory is
-/// kept.
+/// kept. `POWERCUT_OLD_LAYOUT=1 POWERCUT_DAYS=2` start it from a directory of the layout
+/// before, as the move's seed test does.
 fn replay_one() {
     let var = |k: &str| std::env::var(k).ok();
     let seed: u64 = var("POWERCUT_SEED")
@@ -462,12 +463,19 @@ fn replay_one() {
         Some("vfat") => Semantics::Vfat,
         _ => Semantics::Journaled,
     };
+    // POWERCUT_OLD_LAYOUT=1: from a directory of the layout before (POWERCUT_DAYS days).
+    let old_layout = var("POWERCUT_OLD_LAYOUT").is_some_and(|v| v == "1");
+    let days = var("POWERCUT_DAYS")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(plan(sem).days);
     let work = scratch();
     let r = schedule::run(
         Plan {
             seed,
             rate: 0.0,
             at: Box::leak(at.into_boxed_slice()),
+            old_layout,
+            days,
             ..plan(sem)
         },
         work.path(),
