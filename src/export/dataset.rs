@@ -1052,8 +1052,8 @@ impl BasisText<'_> {
     }
 }
 
-/// A day as [`MonthMeta::to_text`] writes it, `YYYY-MM-DD` (a text is read at every export:
-/// chrono's general parser was a tenth of it).
+/// A day as [`MonthMeta::to_text`] writes it, `YYYY-MM-DD` (a text is read at every export;
+/// chrono's general parser was about 8 % of its parse in `perf`).
 fn parse_day(s: &str) -> Option<NaiveDate> {
     let b = s.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
