@@ -128,6 +128,37 @@ pub fn after_parquet_renamed() -> Trigger {
     })
 }
 
+/// Before the operation after each rename of a day file into `records/` or `journal/` while
+/// a directory of the layout before is moved (`store::migrate`, which runs before the store
+/// writes any row): on vfat the renamed file's new entry may still hold no cluster until the
+/// file's inode is written (its fsync under the new name).
+pub fn after_a_move_renamed_in() -> Trigger {
+    let mut armed = false;
+    // Rows written to the journal: the move is over (a rename into `records/` since is a
+    // conversion's).
+    let mut writing = false;
+    Box::new(move |op| {
+        let cut = std::mem::replace(&mut armed, false);
+        if op.kind == Kind::Write && journal_csv(op.path) {
+            writing = true;
+        }
+        if op.kind == Kind::Rename
+            && !writing
+            && op
+                .to
+                .is_some_and(|to| record_parquet(to) || journal_csv(to))
+        {
+            armed = true;
+        }
+        if cut {
+            // As after a conversion's rename: the new entry left empty is one state in 8.
+            4 * STATES
+        } else {
+            0
+        }
+    })
+}
+
 /// Before the store comes back to a part of a day it left for another part of the same day
 /// (the meter's clock set back, or forward again: it opens the part left again, if only to
 /// look at it), or before that day's conversion (its Parquet file created in
@@ -211,4 +242,14 @@ pub fn empty_parquet_beside_csv(data: &Path) -> bool {
             std::fs::metadata(p).is_ok_and(|m| m.len() == 0)
                 && day_of(p).is_some_and(|d| csv_days.contains(&d))
         })
+}
+
+/// Whether a day file moved into `records/` or `journal/` is empty under its new name (vfat:
+/// its entry given no cluster yet).
+pub fn an_empty_moved_file(data: &Path) -> bool {
+    let day_files = |dir: &str, ext: &str| crate::common::files_named(&data.join(dir), ext);
+    day_files("records", ".parquet")
+        .into_iter()
+        .chain(day_files("journal", ".csv"))
+        .any(|p| day_of(&p).is_some() && std::fs::metadata(&p).is_ok_and(|m| m.len() == 0))
 }
