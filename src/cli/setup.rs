@@ -91,6 +91,28 @@ pub(super) fn move_layout(dir: &Path, lock: &tic_rec::store::DirLock) -> anyhow:
                 dir.display()
             )
         })?;
+    // Then what a power cut left of a day file being replaced (`store::recover`).
+    let recovered =
+        tic_rec::store::recover(&tic_rec::store::fs::RealFs, dir, lock).with_context(|| {
+            format!(
+                "cannot finish in {} what a power cut left of an archived day being replaced \
+                 (the next run tries again)",
+                dir.display()
+            )
+        })?;
+    for day in &recovered.restored {
+        eprintln!(
+            "tic-rec: {day}: its Parquet file was being replaced when the power went: put back \
+             from the copy kept aside (the next archiving of the day adds its new rows)"
+        );
+    }
+    for p in &recovered.empty {
+        eprintln!(
+            "tic-rec: {}: an empty day file (0 bytes: the power went as it was written) \
+             removed: it held no row (the day's CSV files, if any, are archived again)",
+            p.display()
+        );
+    }
     if !moved.anything() {
         return Ok(());
     }

@@ -8,7 +8,10 @@
 //! 2. read the temporary file back in full and verify it: rows, first and last time, the
 //!    digest of every stored column and of every cell's text against the day just read;
 //! 3. rename it to `YYYY-MM-DD.parquet`, fsync it again (on vfat the renamed entry gets its
-//!    cluster and length only when the file's inode is written) and the directory;
+//!    cluster and length only when the file's inode is written) and the directory; a day
+//!    archived again has its old file copied aside first (`.tic-rec-tmp/YYYY-MM-DD.parquet.kept`,
+//!    durable), removed after this step, and put back by the next run if a cut left the day
+//!    file empty ([`super::replace`]): on vfat a rename over a file gives it up at once;
 //! 4. remove the CSV files it covers ([`SourceFile::relation`]: same name and first bytes,
 //!    no complete line past where the rows it holds end: a file that grew meanwhile is kept,
 //!    and readers read its new rows with the archive), fsync the directory.
@@ -29,12 +32,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::NaiveDate;
 
-use super::catalog::DayFiles;
+use super::catalog::{relist, DayFiles};
 use super::error::ReadError;
-use super::fs::{create_dirs, parent_of, Fs, FsFile, Lock, Open, RealFs};
+use super::fs::{create_dirs, parent_of, Failed, Fs, FsFile, Lock, Open, RealFs};
 use super::layout::{parquet_file, root_of, temp_dir, temp_name};
 use super::parquet::{self, DayWriter, ParquetDay, PushError};
 use super::read::{DayReader, Inherit, Resolved};
+use super::replace::{drop_kept, keep_aside, recover_day};
 use super::row::{Columns, Encoding, Next};
 use super::source::{
     file_name, has_line_end, head_of, line_end_within, Relation, SourceFile, Stamp,
@@ -271,6 +275,15 @@ pub enum Outcome {
     },
 }
 
+/// A file operation that failed, as a conversion error (its `op` says "cannot …" already).
+fn failed(f: Failed) -> CompactError {
+    CompactError::Io {
+        op: f.op.strip_prefix("cannot ").unwrap_or(f.op),
+        path: f.path,
+        source: f.source,
+    }
+}
+
 fn io_err<'a>(
     op: &'static str,
     path: &'a Path,
@@ -352,6 +365,25 @@ pub fn compact_day(
             drop(f);
         }
     }
+    // A copy of the day's Parquet file kept by a conversion that was replacing it, which a
+    // cut stopped (`replace`): put back first if the day file is empty, else removed; the
+    // day's files listed again when it was put back.
+    let relisted;
+    let files = match files.files().find_map(|f| root_of(&f.path)) {
+        Some(root) => {
+            let target = files
+                .parquet
+                .as_ref()
+                .map_or_else(|| parquet_file(&root, day), |p| p.path.clone());
+            if recover_day(fs, &root, day, &target).map_err(failed)? {
+                relisted = relist(day, files)?;
+                &relisted
+            } else {
+                files
+            }
+        }
+        None => files,
+    };
     // An empty Parquet file holds no row: what vfat leaves when the power goes between a
     // conversion's rename and the renamed file's fsync (the new entry has no cluster yet).
     // The day is converted from its CSV files over it.
@@ -581,11 +613,7 @@ fn create_temp(
     dir: &Path,
     day: NaiveDate,
 ) -> Result<(PathBuf, Box<dyn FsFile>), CompactError> {
-    create_dirs(fs, dir).map_err(|f| CompactError::Io {
-        op: f.op,
-        path: f.path,
-        source: f.source,
-    })?;
+    create_dirs(fs, dir).map_err(failed)?;
     let mut tries = 0;
     loop {
         tries += 1;
@@ -634,11 +662,18 @@ fn write_day(
     };
     // On an injected failure the temporary file stays, as a crash would leave it.
     inject(options.fail, Step::AfterVerify)?;
-    create_dirs(fs, &dir).map_err(|f| CompactError::Io {
-        op: f.op,
-        path: f.path,
-        source: f.source,
-    })?;
+    create_dirs(fs, &dir).map_err(failed)?;
+    // A day archived again (rows recorded for it after its archiving): its Parquet file is
+    // copied aside, durable, and that copy removed only once the new file is durable under
+    // its name. On vfat a rename over a file gives it up at once while the renamed entry
+    // holds nothing until its inode is written: a cut between them lost the rows the old
+    // file alone held (the power-cut model, vfat seed 1006, a cut while restarting).
+    let kept = match &files.parquet {
+        Some(p) if p.path == target && p.len > 0 => {
+            Some(keep_aside(fs, temps, day, target).map_err(failed)?)
+        }
+        _ => None,
+    };
     fs.rename(&temp, target)
         .map_err(io_err("rename to", target))?;
     inject(options.fail, Step::AfterRename)?;
@@ -653,6 +688,9 @@ fn write_day(
     // (on vfat the old entry is deleted apart, and fsck would truncate one of two names on
     // the same clusters); until then a cut may undo it, after the CSV files' removal.
     sync_dir(fs, temps)?;
+    if let Some(k) = &kept {
+        drop_kept(fs, k).map_err(failed)?;
+    }
     // The day's summary, for the export of the day (best effort: a missing one is made
     // again from the rows).
     if let (Some(root), Some(stamp)) = (root_of(target), Stamp::of(target)) {
@@ -1191,6 +1229,73 @@ mod tests {
             .position(|op| matches!(op, Op::Remove(_)))
             .expect("a CSV file removed");
         assert!(dir_sync < removed, "{log:#?}");
+    }
+
+    /// A day archived again (rows recorded for it after its archiving): its Parquet file is
+    /// copied aside and the copy is durable before the new file is renamed over it, and the
+    /// copy goes only once the new file is durable under its name (vfat gives up a file
+    /// renamed over at once: the power-cut model, vfat seed 1006, lost its rows). A copy a
+    /// cut left beside an empty day file is put back before the day is converted again.
+    #[test]
+    fn a_day_archived_again_keeps_its_old_file_aside_until_the_new_one_is_durable() {
+        use crate::store::fs::testing::{Op, Probe};
+        let (dir, day) = two_files();
+        let files = day_files(dir.path(), day).expect("files");
+        compact_day(day, &files, &Options::default(), &mut NoSummary).expect("compact");
+        let month = dir.path().join("journal/2026/05");
+        let late = "time,time_source,EAST\n2026-05-01T23:00:00+02:00,meter,3000\n";
+        fs::write(month.join("2026-05-01.2.csv"), late).expect("write");
+        let files = day_files(dir.path(), day).expect("files");
+        let probe = Probe::new();
+        compact_day(day, &files, &probed(&probe), &mut NoSummary).expect("compact");
+        let temps = dir.path().join(".tic-rec-tmp");
+        let kept = temps.join("2026-05-01.parquet.kept");
+        let records = dir.path().join("records/2026/05");
+        let target = records.join("2026-05-01.parquet");
+        let log = probe.take_log();
+        let temp = log
+            .iter()
+            .find_map(|op| match op {
+                Op::Open(p, Open::CreateNew) if *p != kept => Some(p.clone()),
+                _ => None,
+            })
+            .expect("a temporary file");
+        let steps = [
+            Op::Open(kept.clone(), Open::CreateNew),
+            Op::SyncAll(kept.clone()),
+            Op::SyncDir(temps.clone()),
+            Op::Rename(temp.clone(), target.clone()),
+            Op::SyncAll(temp.clone()),
+            Op::SyncDir(records.clone()),
+            Op::Remove(kept.clone()),
+            Op::SyncDir(temps.clone()),
+        ];
+        let mut at = 0;
+        for step in &steps {
+            match log[at..].iter().position(|op| op == step) {
+                Some(k) => at += k + 1,
+                None => panic!("{step:?} missing or out of order in {log:#?}"),
+            }
+        }
+        assert!(!kept.exists());
+        let files = day_files(dir.path(), day).expect("files");
+        assert!(files.csv.is_empty(), "{files:?}");
+        assert_eq!(items(day, &files).1.len(), 101);
+        // A cut after the rename, the new entry empty (vfat): the copy is put back, and the
+        // late rows (their CSV file still there) are archived again with it.
+        let old = fs::read(&target).expect("the day file");
+        fs::write(&kept, &old).expect("the copy");
+        fs::write(&target, b"").expect("emptied");
+        fs::write(
+            month.join("2026-05-01.3.csv"),
+            late.replace("23:00", "23:30"),
+        )
+        .expect("write");
+        let files = day_files(dir.path(), day).expect("files");
+        compact_day(day, &files, &Options::default(), &mut NoSummary).expect("compact");
+        assert!(!kept.exists());
+        let files = day_files(dir.path(), day).expect("files");
+        assert_eq!(items(day, &files).1.len(), 102);
     }
 
     /// The documented order of a conversion, through the seam: the temporary file is

@@ -177,6 +177,17 @@ pub fn temp_name(day: NaiveDate, tag: &str) -> String {
     format!(".{day}.parquet.tmp-{tag}")
 }
 
+/// The name, in `.tic-rec-tmp/`, of the copy of `day`'s Parquet file kept while a conversion
+/// replaces it (`YYYY-MM-DD.parquet.kept`; see `store::replace`).
+pub fn kept_name(day: NaiveDate) -> String {
+    format!("{day}.parquet.kept")
+}
+
+/// The day of a kept copy's name ([`kept_name`]).
+pub fn parse_kept_name(name: &str) -> Option<NaiveDate> {
+    parse_date(name.strip_suffix(".parquet.kept")?)
+}
+
 fn parse_date(date: &str) -> Option<NaiveDate> {
     if date.len() != 10 {
         return None;

@@ -32,17 +32,16 @@
 //! the job: a directory in the new layout has nothing to move.
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use chrono::Datelike;
 
 use super::error::StoreError;
 use super::fs::{create_dirs, parent_of, Failed, Fs, Open};
-use super::layout::{
-    journal_dir, month_dir, parse_file_name, records_dir, temp_dir, temp_name, DayFileName,
-};
+use super::layout::{journal_dir, month_dir, parse_file_name, records_dir, DayFileName};
 use super::lock::DirLock;
+use super::replace::copy_in;
 
 /// What a move did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -204,7 +203,7 @@ pub fn migrate(fs: &dyn Fs, dir: &Path, _lock: &DirLock) -> Result<Moved, StoreE
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(io("cannot open", &target)(e)),
             }
-            copy_in(fs, dir, day, &path, &target)?;
+            copy_in(fs, dir, day, &path, &target).map_err(failed)?;
             fs.remove_file(&path).map_err(io("cannot remove", &path))?;
             fs.sync_dir(&month)
                 .map_err(io("cannot fsync directory", &month))?;
@@ -215,52 +214,6 @@ pub fn migrate(fs: &dyn Fs, dir: &Path, _lock: &DirLock) -> Result<Moved, StoreE
         remove_if_empty(fs, parent_of(&month))?;
     }
     Ok(out)
-}
-
-/// Puts a copy of `from` at `to`, durable, before anything removes `from`: written aside in
-/// `.tic-rec-tmp/` and fsynced, renamed to `to`, fsynced again under that name, then both
-/// directories. Not a rename of `from` itself: on vfat a renamed file's new entry holds no
-/// cluster until its inode is written, and the old entry is deleted apart, so a power cut
-/// between the rename and the file's fsync could leave neither name holding the bytes (the
-/// power-cut model found it); a copy leaves `from` whole until `to` is.
-fn copy_in(
-    fs: &dyn Fs,
-    dir: &Path,
-    day: chrono::NaiveDate,
-    from: &Path,
-    to: &Path,
-) -> Result<(), StoreError> {
-    let temps = temp_dir(dir);
-    create_dirs(fs, &temps).map_err(failed)?;
-    let temp = temps.join(temp_name(day, "move"));
-    // Left by a move a crash stopped (the lock is held: no one else writes it).
-    match fs.remove_file(&temp) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io("cannot remove", &temp)(e)),
-    }
-    let mut src = fs.open(from, Open::Read).map_err(io("cannot open", from))?;
-    let mut dst = fs
-        .open(&temp, Open::CreateNew)
-        .map_err(io("cannot create", &temp))?;
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = src.read(&mut buf).map_err(io("cannot read", from))?;
-        if n == 0 {
-            break;
-        }
-        dst.write_all(&buf[..n])
-            .map_err(io("cannot write", &temp))?;
-    }
-    dst.sync_all().map_err(io("cannot fsync", &temp))?;
-    fs.rename(&temp, to).map_err(io("cannot move", &temp))?;
-    // The handle is the temporary file's, now named `to`: its inode written under that name.
-    dst.sync_all().map_err(io("cannot fsync", to))?;
-    let to_dir = parent_of(to);
-    fs.sync_dir(to_dir)
-        .map_err(io("cannot fsync directory", to_dir))?;
-    fs.sync_dir(&temps)
-        .map_err(io("cannot fsync directory", &temps))
 }
 
 /// What a file of an old month directory is.

@@ -44,7 +44,8 @@
 //! <data-dir>/records/YYYY/MM/YYYY-MM-DD.parquet the archived day: every row of its CSV files
 //! <data-dir>/periods/YYYY/YYYY-MM.parquet       the hours of the month's closed days
 //!                                               ([`periods`]; what a row says is the export's)
-//! <data-dir>/.tic-rec-tmp/                      a conversion or a month in progress (never read)
+//! <data-dir>/.tic-rec-tmp/                      a conversion or a month in progress (never read),
+//!                                               and a day file's copy while it is replaced
 //! <data-dir>/.tic-rec.lock                      held by the one recorder writing here
 //! <data-dir>/.tic-rec-index/YYYY/MM/YYYY-MM-DD.csv.idx   the day's summary, cached for
 //!                                               the export ([`SummaryCache`])
@@ -116,7 +117,19 @@
 //!   directory (vfat writes a renamed file's cluster and length only with its inode), and
 //!   only then removes the CSV files, then fsyncs the directory again. An empty
 //!   `YYYY-MM-DD.parquet` beside CSV files (vfat, cut between the rename and that fsync) holds
-//!   no row: the next conversion converts the CSV files over it.
+//!   no row: the next conversion converts the CSV files over it, and `record` and `compact`
+//!   remove it at start ([`recover`]), so that no reader pointed at `records/` meets it.
+//! - A day archived again replaces its Parquet file: the old one is first copied to
+//!   `.tic-rec-tmp/YYYY-MM-DD.parquet.kept` (fsynced, its directory too) and that copy is
+//!   removed once the new file is durable under its name; on vfat a rename over a file gives
+//!   it up at once, so a cut between the rename and the new file's fsync would otherwise
+//!   lose the rows the old file alone held. A copy a cut left beside an empty day file is put
+//!   back at start ([`recover`]) and before the day is converted again; beside a whole one it
+//!   is removed.
+//! - A CSV file created just before a cut can show, on vfat, its length but not its bytes
+//!   (what its clusters held): a first line that is not text, in a file holding no row, is
+//!   read as an empty file, and the recorder gives it its header again; a first line that is
+//!   not text before rows is an error naming the file.
 //! - A CSV file is removed only under an exclusive `flock` on it, taken without waiting and
 //!   held across the final check and the unlink. The recorder holds a shared lock on every
 //!   day file it has open, so a file it still writes is never removed: the day stays Parquet
@@ -167,6 +180,7 @@ mod packed;
 mod parquet;
 pub mod periods;
 mod read;
+mod replace;
 mod row;
 mod source;
 mod summaries;
@@ -177,6 +191,7 @@ mod writer;
 // Recording: the writer of the day files and the directory's lock.
 pub use lock::DirLock;
 pub use migrate::{migrate, Moved};
+pub use replace::{recover, Recovered};
 pub use writer::{
     Appended, Resumed, Store, StoreEvent, MAX_HELD_BYTES, MAX_HELD_ROWS, OVERLAP, RETRY,
 };
@@ -218,6 +233,7 @@ mod tests {
         ("parquet", include_str!("parquet.rs")),
         ("periods", include_str!("periods.rs")),
         ("read", include_str!("read.rs")),
+        ("replace", include_str!("replace.rs")),
         ("row", include_str!("row.rs")),
         ("source", include_str!("source.rs")),
         ("summaries", include_str!("summaries.rs")),

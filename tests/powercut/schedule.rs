@@ -938,6 +938,9 @@ fn restart_once(
     // `record` and `compact` do.
     tic_rec::store::migrate(&*fs, &data, &lock)
         .map_err(|e| format!("the move from the layout before, after the cut: {e}"))?;
+    // Then what a cut left of a day file being replaced, as `record` and `compact` do.
+    tic_rec::store::recover(&*fs, &data, &lock)
+        .map_err(|e| format!("the recovery of a replaced day file, after the cut: {e}"))?;
     let s = settings(Arc::clone(&fs));
     let compact_before = |day: NaiveDate| -> Result<(), String> {
         let cat = Catalog::open(&data).map_err(|e| format!("the catalog: {e}"))?;

@@ -128,6 +128,29 @@ pub fn after_parquet_renamed() -> Trigger {
     })
 }
 
+/// Before the operation after each rename of a conversion's Parquet file over a day's
+/// Parquet file already in `records/` (a day archived again: rows recorded for it after its
+/// archiving). On vfat a rename over a file gives that file up at once, while the renamed
+/// entry may hold no cluster until the new file's inode is written.
+pub fn after_a_day_file_replaced() -> Trigger {
+    let mut armed = false;
+    let mut renamed_in: HashSet<PathBuf> = HashSet::new();
+    Box::new(move |op| {
+        let cut = std::mem::replace(&mut armed, false);
+        if op.kind == Kind::Rename {
+            if let Some(to) = op.to.filter(|to| record_parquet(to)) {
+                armed = !renamed_in.insert(to.to_path_buf());
+            }
+        }
+        if cut {
+            // As after a conversion's rename: the new entry left empty is one state in 8.
+            4 * STATES
+        } else {
+            0
+        }
+    })
+}
+
 /// Before the operation after each rename of a day file into `records/` or `journal/` while
 /// a directory of the layout before is moved (`store::migrate`, which runs before the store
 /// writes any row): on vfat the renamed file's new entry may still hold no cluster until the
@@ -252,4 +275,19 @@ pub fn an_empty_moved_file(data: &Path) -> bool {
         .into_iter()
         .chain(day_files("journal", ".csv"))
         .any(|p| day_of(&p).is_some() && std::fs::metadata(&p).is_ok_and(|m| m.len() == 0))
+}
+
+/// Whether a day's Parquet file in `records/` is empty while the copy of the file it
+/// replaced is kept in `.tic-rec-tmp/` (`YYYY-MM-DD.parquet.kept`): the rows the old file
+/// alone held are there only.
+pub fn kept_beside_an_empty_day_file(data: &Path) -> bool {
+    crate::common::files_named(&data.join(".tic-rec-tmp"), ".parquet.kept")
+        .iter()
+        .filter_map(|p| day_of(p))
+        .any(|day| {
+            let name = format!("{day}.parquet");
+            crate::common::files_named(&data.join("records"), ".parquet")
+                .iter()
+                .any(|p| p.ends_with(&name) && std::fs::metadata(p).is_ok_and(|m| m.len() == 0))
+        })
 }
