@@ -56,6 +56,32 @@ pub struct CsvFile {
     day: Option<(NaiveDate, i64, i64)>,
 }
 
+/// Whether a line is text: UTF-8 without NUL (every header and row the recorder writes is).
+pub(crate) fn is_text(line: &[u8]) -> bool {
+    !line.contains(&0) && std::str::from_utf8(line).is_ok()
+}
+
+/// Whether no line read from `rest` (what follows a first line that is not text) starts with
+/// a row's time. A first line that is not text in a file holding no row is what a power cut
+/// left in a file created just before it: on vfat a new file's length can reach the disk
+/// before its bytes, which are then whatever its clusters held (a removed file's bytes,
+/// zeros); no row of it was durable, since its header is written and synced first. A file
+/// whose header alone went bad (its rows still there) is not one: its header is an error.
+/// Reads at most 1 MiB.
+pub(crate) fn holds_no_row(rest: &mut dyn BufRead) -> std::io::Result<bool> {
+    let mut line = Vec::new();
+    let mut limited = rest.take(1 << 20);
+    loop {
+        line.clear();
+        if limited.read_until(b'\n', &mut line)? == 0 {
+            return Ok(true);
+        }
+        if parse_time(line.split(|&b| b == b',').next().unwrap_or(&[])).is_some() {
+            return Ok(false);
+        }
+    }
+}
+
 impl CsvFile {
     /// Opens `path` and reads its header. An empty file, or one cut inside its header by a
     /// crash, has no columns and no rows.
@@ -110,6 +136,11 @@ impl CsvFile {
             return Ok(f);
         }
         let header_end = buf.len() as u64;
+        if !is_text(&buf) && holds_no_row(&mut f.reader).map_err(io)? {
+            // The bytes a power cut left in a file created just before it (see
+            // `holds_no_row`): a day with no rows, as an empty file.
+            return Ok(f);
+        }
         let text = std::str::from_utf8(trim_eol(&buf)).map_err(|_| bad("not UTF-8"))?;
         let mut header = Vec::new();
         for_each_cell(text, |_, c| header.push(c.into_owned())).map_err(|r| bad(&r))?;
@@ -428,6 +459,33 @@ mod tests {
         }
         assert_eq!(n, 5000, "the torn last line is ignored");
         assert_eq!(d.damage().count, 0);
+    }
+
+    /// A file of stale bytes (vfat after a power cut: a new file's length written, not its
+    /// bytes) holds no row, as an empty file; a first line that is not text before rows is an
+    /// error naming the file (a header gone bad: its rows are not dropped).
+    #[test]
+    fn a_file_of_stale_bytes_has_no_rows_a_bad_header_before_rows_is_an_error() {
+        let stale: &[u8] = b"PAR1\x15\x00\x15\x98\n\x00\x00(\xb5/\xfd\n\x03\x00";
+        let f = file(stale);
+        let mut d = CsvFile::open(f.path()).expect("open");
+        assert!(d.header().is_empty());
+        assert!(!d.advance().expect("no row"));
+        let zeros = file(&[0u8; 100]);
+        assert!(!CsvFile::open(zeros.path())
+            .expect("open")
+            .advance()
+            .expect("no row"));
+        let bad = [stale, b"\n2026-01-01T00:00:00+01:00,meter,1\n"].concat();
+        let f = file(&bad);
+        match CsvFile::open(f.path()) {
+            Err(ReadError::Header { path, reason }) => {
+                assert_eq!(path, f.path());
+                assert_eq!(reason, "not UTF-8");
+            }
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("a bad header before rows is read"),
+        }
     }
 
     /// Read as a file of its day, a row of another day is damaged: after a power cut a FAT

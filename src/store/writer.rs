@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
 
+use super::csv;
 use super::error::StoreError;
 use super::fs::{create_dirs, parent_of, Fs, FsFile, Lock, Open, RealFs};
 use super::layout::{day_file, raw_file, TZ};
@@ -650,11 +651,30 @@ fn resume(
     let mut reader = fs
         .open(path, Open::Read)
         .map_err(io_err("cannot read", path))?;
-    let mut first = String::new();
-    BufReader::new(&mut reader)
+    let mut first = Vec::new();
+    let mut buffered = BufReader::new(&mut reader);
+    (&mut buffered)
         .take(64 * 1024)
-        .read_line(&mut first)
+        .read_until(b'\n', &mut first)
         .map_err(io_err("cannot read", path))?;
+    if !csv::is_text(&first) {
+        if csv::holds_no_row(&mut buffered).map_err(io_err("cannot read", path))? {
+            // What a power cut left in the file created just before it (readers read it as
+            // empty): given its header from the start.
+            let torn = file.size().map_err(io_err("cannot stat", path))?;
+            repair_tail(&mut *file, path, 0)?;
+            write_header(&mut *file, path, header)?;
+            return Ok(Resume::Appending {
+                file,
+                last: None,
+                torn,
+            });
+        }
+        return Ok(Resume::OtherColumns);
+    }
+    drop(buffered);
+    // Text (checked above).
+    let first = String::from_utf8(first).unwrap_or_default();
     if first.is_empty() {
         // An empty file (a crash right after creation): give it its header.
         write_header(&mut *file, path, header)?;
@@ -964,6 +984,37 @@ mod tests {
             fs::read_to_string(&path).unwrap(),
             "time,time_source,EAST\n2026-05-01T10:00:00+02:00,meter,1\n"
         );
+    }
+
+    /// vfat can show a file created just before a power cut with its length but not its
+    /// bytes: whatever its clusters held (here a removed Parquet file's). Holding no row, it
+    /// is given its header from the start; one whose first line alone is bad (rows follow)
+    /// is not ours to rewrite: left as it is, the rows go to the next part.
+    #[test]
+    fn a_file_of_stale_bytes_is_given_its_header_one_with_rows_is_left() {
+        let stale: &[u8] = b"PAR1\x15\x00\x15\x98\x0b\x15\xe0\x01,\x15\xa4\x02\n\x15\x06\x00\x00(\xb5/\xfd`\n\x03\x00\n";
+        let row = b"2026-05-01T09:00:00+02:00,meter,0\n";
+        for (rows, rewritten) in [(&b""[..], true), (&row[..], false)] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("journal/2026/05/2026-05-01.csv");
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let body = [stale, rows].concat();
+            fs::write(&path, &body).unwrap();
+            let now = Instant::now();
+            let mut s = store(dir.path(), &["EAST"], now);
+            s.append(t("2026-05-01T10:00:05+02:00"), &["meter", "5"], now)
+                .unwrap();
+            s.close(now);
+            let part = dir.path().join("journal/2026/05/2026-05-01.1.csv");
+            let ours = "time,time_source,EAST\n2026-05-01T10:00:05+02:00,meter,5\n";
+            if rewritten {
+                assert_eq!(fs::read_to_string(&path).unwrap(), ours);
+                assert!(!part.exists());
+            } else {
+                assert_eq!(fs::read(&path).unwrap(), body, "untouched");
+                assert_eq!(fs::read_to_string(&part).unwrap(), ours);
+            }
+        }
     }
 
     #[test]
