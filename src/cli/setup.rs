@@ -80,7 +80,9 @@ pub(super) fn create_data_dir(dir: &Path, source: &str) -> anyhow::Result<tic_re
 
 /// Moves a data directory of the layout before (`YYYY/MM/` beside the lock) to the one of
 /// `journal/` and `records/` ([`tic_rec::store::migrate`]), under its lock; says so once
-/// (a directory already moved has nothing to move, and says nothing).
+/// (a directory already moved has nothing to move, and says nothing). Then finishes what a
+/// power cut left of an archived day being replaced ([`tic_rec::store::recover`]), saying
+/// what it put back or removed.
 pub(super) fn move_layout(dir: &Path, lock: &tic_rec::store::DirLock) -> anyhow::Result<()> {
     use anyhow::Context;
     let moved =
@@ -91,7 +93,35 @@ pub(super) fn move_layout(dir: &Path, lock: &tic_rec::store::DirLock) -> anyhow:
                 dir.display()
             )
         })?;
-    // Then what a power cut left of a day file being replaced (`store::recover`).
+    if moved.anything() {
+        eprintln!(
+            "tic-rec: moved {} to the layout of journal/ (CSV days) and records/ (Parquet days): \
+             {} day file(s), {}{} (see docs/datasets.md)",
+            dir.display(),
+            moved.files,
+            mb(moved.bytes),
+            if moved.temps > 0 {
+                format!("; {} stale temporary file(s) removed", moved.temps)
+            } else {
+                String::new()
+            }
+        );
+        for p in &moved.conflicts {
+            eprintln!(
+                "tic-rec: {}: kept where it is: another file of that name, with other bytes, is \
+                 already in the new layout; compare them and remove one by hand",
+                p.display()
+            );
+        }
+        for p in &moved.left {
+            eprintln!(
+                "tic-rec: {}: not a day file of its month, left where it is",
+                p.display()
+            );
+        }
+    }
+    // Then what a power cut left of a day file being replaced (`store::recover`), under
+    // the same lock, after the move.
     let recovered =
         tic_rec::store::recover(&tic_rec::store::fs::RealFs, dir, lock).with_context(|| {
             format!(
@@ -110,34 +140,6 @@ pub(super) fn move_layout(dir: &Path, lock: &tic_rec::store::DirLock) -> anyhow:
         eprintln!(
             "tic-rec: {}: an empty day file (0 bytes: the power went as it was written) \
              removed: it held no row (the day's CSV files, if any, are archived again)",
-            p.display()
-        );
-    }
-    if !moved.anything() {
-        return Ok(());
-    }
-    eprintln!(
-        "tic-rec: moved {} to the layout of journal/ (CSV days) and records/ (Parquet days): \
-         {} day file(s), {}{} (see docs/datasets.md)",
-        dir.display(),
-        moved.files,
-        mb(moved.bytes),
-        if moved.temps > 0 {
-            format!("; {} stale temporary file(s) removed", moved.temps)
-        } else {
-            String::new()
-        }
-    );
-    for p in &moved.conflicts {
-        eprintln!(
-            "tic-rec: {}: kept where it is: another file of that name, with other bytes, is \
-             already in the new layout; compare them and remove one by hand",
-            p.display()
-        );
-    }
-    for p in &moved.left {
-        eprintln!(
-            "tic-rec: {}: not a day file of its month, left where it is",
             p.display()
         );
     }

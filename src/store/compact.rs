@@ -1267,6 +1267,8 @@ mod tests {
             Op::Rename(temp.clone(), target.clone()),
             Op::SyncAll(temp.clone()),
             Op::SyncDir(records.clone()),
+            // The directory the new file left, then the copy.
+            Op::SyncDir(temps.clone()),
             Op::Remove(kept.clone()),
             Op::SyncDir(temps.clone()),
         ];

@@ -136,10 +136,18 @@ impl CsvFile {
             return Ok(f);
         }
         let header_end = buf.len() as u64;
-        if !is_text(&buf) && holds_no_row(&mut f.reader).map_err(io)? {
-            // The bytes a power cut left in a file created just before it (see
-            // `holds_no_row`): a day with no rows, as an empty file.
-            return Ok(f);
+        if !is_text(&buf) {
+            if holds_no_row(&mut f.reader).map_err(io)? {
+                // The bytes a power cut left in a file created just before it (see
+                // `holds_no_row`): a day with no rows, as an empty file.
+                return Ok(f);
+            }
+            // A header gone bad before rows: an error, its rows not dropped.
+            return Err(bad(if buf.contains(&0) {
+                "holds a NUL byte"
+            } else {
+                "not UTF-8"
+            }));
         }
         let text = std::str::from_utf8(trim_eol(&buf)).map_err(|_| bad("not UTF-8"))?;
         let mut header = Vec::new();
@@ -471,17 +479,24 @@ mod tests {
         let mut d = CsvFile::open(f.path()).expect("open");
         assert!(d.header().is_empty());
         assert!(!d.advance().expect("no row"));
-        let zeros = file(&[0u8; 100]);
+        let zeros = [[0u8; 50].as_slice(), b"\n", &[0u8; 49]].concat();
+        let zeros = file(&zeros);
         assert!(!CsvFile::open(zeros.path())
             .expect("open")
             .advance()
             .expect("no row"));
+        // A header holding a NUL, rows after it: an error too, not a header.
+        let f = file(b"time,time_source\0,EAST\n2026-01-01T00:00:00+01:00,meter,1\n");
+        assert!(matches!(
+            CsvFile::open(f.path()),
+            Err(ReadError::Header { reason, .. }) if reason == "holds a NUL byte"
+        ));
         let bad = [stale, b"\n2026-01-01T00:00:00+01:00,meter,1\n"].concat();
         let f = file(&bad);
         match CsvFile::open(f.path()) {
             Err(ReadError::Header { path, reason }) => {
                 assert_eq!(path, f.path());
-                assert_eq!(reason, "not UTF-8");
+                assert_eq!(reason, "holds a NUL byte");
             }
             Err(e) => panic!("{e}"),
             Ok(_) => panic!("a bad header before rows is read"),

@@ -193,10 +193,25 @@ pub(super) fn recover_day(
     let Some(kept_len) = len_of(fs, &kept)? else {
         return Ok(false);
     };
-    let restore = kept_len > 0 && len_of(fs, target)?.unwrap_or(0) == 0;
+    let target_len = len_of(fs, target)?.unwrap_or(0);
+    let restore = kept_len > 0 && target_len == 0;
     if restore {
         create_dirs(fs, parent_of(target))?;
         copy_in(fs, dir, day, &kept, target)?;
+    } else if target_len > 0 {
+        // The day file whole now, maybe only in the page cache (the process killed between
+        // the rename and the fsync, no power cut): made durable under its name, and both
+        // directories of the rename, before the copy goes.
+        let mut f = fs
+            .open(target, Open::Read)
+            .map_err(io("cannot open", target))?;
+        f.sync_all().map_err(io("cannot fsync", target))?;
+        let target_dir = parent_of(target);
+        fs.sync_dir(target_dir)
+            .map_err(io("cannot fsync directory", target_dir))?;
+        let temps = parent_of(&kept);
+        fs.sync_dir(temps)
+            .map_err(io("cannot fsync directory", temps))?;
     }
     remove_synced(fs, &kept)?;
     Ok(restore)
@@ -243,6 +258,9 @@ fn empty_day_files(records: &Path) -> Result<Vec<PathBuf>, Failed> {
     };
     let mut out = Vec::new();
     for year in list(records)? {
+        if !year.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
         for month in list(&year.path())? {
             if !month.file_type().is_ok_and(|t| t.is_dir()) {
                 continue;
@@ -293,13 +311,18 @@ mod tests {
         put(&csv, b"");
         let other = temp_dir(dir).join(".2026-05-04.parquet.tmp-1-2");
         put(&other, b"x");
+        // A stray file in records/ (not a year's folder): left, not an error.
+        let stray = dir.join("records/README");
+        put(&stray, b"notes");
+        // The 5th: a copy cut while it was written (0 bytes), no day file: it goes.
+        put(&kept_file(dir, day(5)), b"");
         let lock = DirLock::acquire(dir, "test").expect("lock");
         let r = recover(&RealFs, dir, &lock).expect("recover");
         assert_eq!(
             r,
             Recovered {
                 restored: vec![day(1)],
-                dropped: 1,
+                dropped: 2,
                 empty: vec![parquet_file(dir, day(3))],
             }
         );
@@ -313,7 +336,8 @@ mod tests {
         );
         assert!(!parquet_file(dir, day(3)).exists());
         assert!(!kept_file(dir, day(1)).exists() && !kept_file(dir, day(2)).exists());
-        assert!(csv.exists() && other.exists());
+        assert!(!kept_file(dir, day(5)).exists() && !parquet_file(dir, day(5)).exists());
+        assert!(csv.exists() && other.exists() && stray.exists());
         // Again: nothing left to do.
         let again = recover(&RealFs, dir, &lock).expect("recover");
         assert!(!again.anything(), "{again:?}");
