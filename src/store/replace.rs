@@ -341,6 +341,19 @@ mod tests {
         // Again: nothing left to do.
         let again = recover(&RealFs, dir, &lock).expect("recover");
         assert!(!again.anything(), "{again:?}");
+        // A copy beside a whole day file goes only after that file is durable under its
+        // name (it may be whole in the page cache alone: a process killed after the rename).
+        use crate::store::fs::testing::{Op, Probe};
+        put(&kept_file(dir, day(2)), b"PAR1 old PAR1");
+        let probe = Probe::new();
+        let target = parquet_file(dir, day(2));
+        assert!(!recover_day(&probe, dir, day(2), &target).expect("recover"));
+        let log = probe.take_log();
+        let at = |want: &Op| log.iter().position(|op| op == want);
+        let synced = at(&Op::SyncAll(target.clone())).expect("the day file fsynced");
+        let dir_synced = at(&Op::SyncDir(dir.join("records/2026/05"))).expect("its directory");
+        let removed = at(&Op::Remove(kept_file(dir, day(2)))).expect("the copy removed");
+        assert!(synced < removed && dir_synced < removed, "{log:#?}");
         // A directory with no temporary folder and no records: nothing.
         let e = tempfile::tempdir().expect("tempdir");
         let lock = DirLock::acquire(e.path(), "test").expect("lock");
