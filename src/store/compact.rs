@@ -1238,7 +1238,7 @@ mod tests {
     /// cut left beside an empty day file is put back before the day is converted again.
     #[test]
     fn a_day_archived_again_keeps_its_old_file_aside_until_the_new_one_is_durable() {
-        use crate::store::fs::testing::{Op, Probe};
+        use crate::store::fs::testing::{in_order, Op, Probe};
         let (dir, day) = two_files();
         let files = day_files(dir.path(), day).expect("files");
         compact_day(day, &files, &Options::default(), &mut NoSummary).expect("compact");
@@ -1272,13 +1272,7 @@ mod tests {
             Op::Remove(kept.clone()),
             Op::SyncDir(temps.clone()),
         ];
-        let mut at = 0;
-        for step in &steps {
-            match log[at..].iter().position(|op| op == step) {
-                Some(k) => at += k + 1,
-                None => panic!("{step:?} missing or out of order in {log:#?}"),
-            }
-        }
+        in_order(&log, &steps);
         assert!(!kept.exists());
         let files = day_files(dir.path(), day).expect("files");
         assert!(files.csv.is_empty(), "{files:?}");
@@ -1305,7 +1299,7 @@ mod tests {
     /// any CSV file is removed, each under an exclusive lock; then fsynced again.
     #[test]
     fn a_conversion_runs_its_steps_in_the_documented_order() {
-        use crate::store::fs::testing::{Op, Probe};
+        use crate::store::fs::testing::{in_order, Op, Probe};
         let (dir, day) = two_files();
         let want = items(day, &day_files(dir.path(), day).expect("files"));
         let probe = Probe::new();
@@ -1360,13 +1354,7 @@ mod tests {
             Op::Remove(b.clone()),
             Op::SyncDir(month.clone()),
         ];
-        let mut at = 0;
-        for step in &steps {
-            match log[at..].iter().position(|op| op == step) {
-                Some(k) => at += k + 1,
-                None => panic!("{step:?} missing or out of order in {log:#?}"),
-            }
-        }
+        let at = in_order(&log, &steps);
         assert_eq!(
             at,
             log.len(),

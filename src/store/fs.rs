@@ -456,6 +456,19 @@ pub(crate) mod testing {
         rule: Mutex<Option<Rule>>,
     }
 
+    /// Checks that `steps` happened in this order in `log` (other operations between them);
+    /// returns the position just past the last one.
+    pub fn in_order(log: &[Op], steps: &[Op]) -> usize {
+        let mut at = 0;
+        for step in steps {
+            match log[at..].iter().position(|op| op == step) {
+                Some(k) => at += k + 1,
+                None => panic!("{step:?} missing or out of order in {log:#?}"),
+            }
+        }
+        at
+    }
+
     /// [`RealFs`], logging every operation and failing those its rule picks. Clones share
     /// the log and the rule.
     #[derive(Clone, Default)]

@@ -281,7 +281,7 @@ fn remove_if_empty(fs: &dyn Fs, dir: &Path) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::fs::testing::{Op, Probe};
+    use crate::store::fs::testing::{in_order, Op, Probe};
     use crate::store::fs::RealFs;
 
     fn put(dir: &Path, rel: &str, text: &str) {
@@ -451,12 +451,6 @@ mod tests {
             Op::RemoveDir(dir.join("2026")),
             Op::SyncDir(dir.to_path_buf()),
         ];
-        let mut at = 0;
-        for step in &steps {
-            match log[at..].iter().position(|op| op == step) {
-                Some(k) => at += k + 1,
-                None => panic!("{step:?} missing or out of order in {log:#?}"),
-            }
-        }
+        in_order(&log, &steps);
     }
 }

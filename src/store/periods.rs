@@ -589,7 +589,7 @@ fn encode(out: &mut Vec<u8>, batch: &RecordBatch, meta: &str, extra: &str) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::fs::testing::{Op, Probe};
+    use crate::store::fs::testing::{in_order, Op, Probe};
     use std::sync::Arc;
 
     fn batch() -> RecordBatch {
@@ -766,13 +766,7 @@ mod tests {
             Op::Rename(temp.clone(), target.clone()),
             Op::SyncDir(d.path().join("periods/2026")),
         ];
-        let mut at = 0;
-        for step in &steps {
-            match log[at..].iter().position(|op| op == step) {
-                Some(k) => at += k + 1,
-                None => panic!("{step:?} missing or out of order in {log:#?}"),
-            }
-        }
+        in_order(&log, &steps);
         let m = read(&target, &b.schema()).expect("read").expect("there");
         assert_eq!(m.batches, std::slice::from_ref(&b));
         assert_eq!(m.meta.as_deref(), Some(meta.as_str()));
