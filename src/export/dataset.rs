@@ -43,7 +43,7 @@ use arrow_array::builder::{
     Date32Builder, Float64Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
 };
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int64Type, TimestampMicrosecondType};
+use arrow_array::types::{Date32Type, Float64Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::{Datelike, NaiveDate};
@@ -173,9 +173,8 @@ fn mode_of(row: &Row, labels: &[usize]) -> Option<&'static str> {
 
 /// The local (Europe/Paris) date of an instant, as days since 1970-01-01.
 fn local_date32(t: i64) -> i32 {
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
     crate::store::local_day(t)
-        .map(|d| i32::try_from((d - epoch).num_days()).unwrap_or(0))
+        .map(Date32Type::from_naive_date)
         .unwrap_or(0)
 }
 
@@ -306,10 +305,7 @@ pub fn from_batch(batch: &RecordBatch) -> Result<Vec<Hour>, SchemaError> {
     let int = |name: &str| col(name).as_primitive::<Int64Type>().clone();
     let ts = |name: &str| col(name).as_primitive::<TimestampMicrosecondType>().clone();
     let (meter, contract) = (text("meter_id"), text("contract"));
-    let dates = col("local_date")
-        .as_primitive::<arrow_array::types::Date32Type>()
-        .clone();
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
+    let dates = col("local_date").as_primitive::<Date32Type>().clone();
     let (start, end, first, last) = (
         ts("period_start"),
         ts("period_end"),
@@ -352,8 +348,7 @@ pub fn from_batch(batch: &RecordBatch) -> Result<Vec<Hour>, SchemaError> {
             meter: text_at(&meter),
             contract: text_at(&contract),
         };
-        let day = epoch
-            .checked_add_signed(chrono::Duration::days(i64::from(dates.value(i))))
+        let day = Date32Type::to_naive_date_opt(dates.value(i))
             .ok_or_else(|| SchemaError(format!("a local date out of range in row {i}")))?;
         out.push(Hour { day, row, id });
     }
@@ -385,7 +380,7 @@ pub(crate) struct Columns<'a> {
     end: &'a Times,
     first: &'a Times,
     last: &'a Times,
-    dates: &'a arrow_array::PrimitiveArray<arrow_array::types::Date32Type>,
+    dates: &'a arrow_array::PrimitiveArray<Date32Type>,
     contract: &'a arrow_array::StringArray,
     coverage: &'a arrow_array::PrimitiveArray<Float64Type>,
     records: &'a Int64s,
@@ -495,7 +490,6 @@ impl<'a> Columns<'a> {
     /// in consecutive rows): each day, its rows and the start of its first hour. A day
     /// whose rows are split or missing an hour is not one.
     pub(crate) fn whole_days(&self) -> Vec<(NaiveDate, std::ops::Range<usize>, i64)> {
-        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
         let mut out = Vec::new();
         let mut a = 0;
         while a < self.len() {
@@ -506,7 +500,7 @@ impl<'a> Columns<'a> {
             }
             let rows = a..end;
             a = end;
-            let Some(day) = epoch.checked_add_signed(chrono::Duration::days(i64::from(d))) else {
+            let Some(day) = Date32Type::to_naive_date_opt(d) else {
                 continue;
             };
             let (Some(start), Some(next)) = (

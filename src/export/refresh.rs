@@ -44,8 +44,7 @@ pub struct Refreshed {
 
 /// The rows of one day, cut from a batch of [`schema`] ordered by time.
 fn day_rows(batch: &RecordBatch, day: NaiveDate) -> Option<RecordBatch> {
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1)?;
-    let want = i32::try_from((day - epoch).num_days()).ok()?;
+    let want = arrow_array::types::Date32Type::from_naive_date(day);
     let dates = batch
         .column_by_name("local_date")?
         .as_primitive::<arrow_array::types::Date32Type>();

@@ -146,11 +146,17 @@ fn read_months(
         .iter()
         .filter_map(|(i, month, p)| {
             let (mut meta, mut summed) = (None, false);
-            let file = periods::read_if(p, &schema, &dataset::ROW_COLUMNS, |text| {
-                meta = text.and_then(MonthMeta::from_text);
-                summed = days && meta.as_ref().is_some_and(MonthMeta::all_summed);
-                !summed
-            })
+            let columns = dataset::ROW_COLUMNS.as_slice();
+            let file = if days {
+                periods::read_if(p, &schema, columns, |text| {
+                    meta = text.and_then(MonthMeta::from_text);
+                    summed = meta.as_ref().is_some_and(MonthMeta::all_summed);
+                    !summed
+                })
+            } else {
+                // By the hour every file's rows are read: no footer read first.
+                periods::read_only(p, &schema, Some(columns))
+            }
             .ok()
             .flatten()?;
             if !summed {

@@ -248,7 +248,7 @@ pub fn read_if(
     columns: &[&str],
     rows_needed: impl FnOnce(Option<&str>) -> bool,
 ) -> Result<Option<PeriodsMonth>, ReadError> {
-    let Some(tail) = read_tail(path)? else {
+    let Some((tail, whole)) = read_tail(path)? else {
         return Ok(None);
     };
     let footer = match footer_of(path, &tail)? {
@@ -263,6 +263,10 @@ pub fn read_if(
     let kv = |key: &str| key_value(&footer, key);
     let (meta, extra) = (unpacked(path, kv(META_KEY))?, kv(EXTRA_KEY));
     if rows_needed(meta.as_deref()) {
+        // The bytes read already when they are the whole file.
+        if whole {
+            return decode(path, bytes::Bytes::from(tail), schema, Some(columns)).map(Some);
+        }
         return read_only(path, schema, Some(columns));
     }
     Ok(Some(PeriodsMonth {
@@ -311,9 +315,9 @@ fn footer_of(
 /// The bytes [`read_if`] reads first: a file's footer and what precedes it, up to this.
 const TAIL: u64 = 64 << 10;
 
-/// The last [`TAIL`] bytes of the file at `path` (all of a smaller one); `None` when there
-/// is none.
-fn read_tail(path: &Path) -> Result<Option<Vec<u8>>, ReadError> {
+/// The last [`TAIL`] bytes of the file at `path` (all of a smaller one), and whether they
+/// are all of it; `None` when there is none.
+fn read_tail(path: &Path) -> Result<Option<(Vec<u8>, bool)>, ReadError> {
     use std::os::unix::fs::FileExt;
     let Some((f, len)) = open_sized(path)? else {
         return Ok(None);
@@ -321,7 +325,7 @@ fn read_tail(path: &Path) -> Result<Option<Vec<u8>>, ReadError> {
     let n = len.min(TAIL);
     let mut tail = vec![0; usize::try_from(n).unwrap_or(0)];
     f.read_exact_at(&mut tail, len - n).map_err(io(path))?;
-    Ok(Some(tail))
+    Ok(Some((tail, n == len)))
 }
 
 /// The bytes of the file at `path` (at most [`MAX_FILE`]); `None` when there is none.
