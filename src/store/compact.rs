@@ -1159,6 +1159,18 @@ mod tests {
         (dir, NaiveDate::from_ymd_opt(2026, 5, 1).expect("date"))
     }
 
+    /// The first file the log shows created (`CreateNew`) that `which` accepts.
+    fn created(log: &[crate::store::fs::testing::Op], which: impl Fn(&PathBuf) -> bool) -> PathBuf {
+        log.iter()
+            .find_map(|op| match op {
+                crate::store::fs::testing::Op::Open(p, Open::CreateNew) if which(p) => {
+                    Some(p.clone())
+                }
+                _ => None,
+            })
+            .expect("a file created")
+    }
+
     fn probed<'a>(fs: &'a dyn Fs) -> Options<'a> {
         Options {
             fs,
@@ -1253,13 +1265,7 @@ mod tests {
         let records = dir.path().join("records/2026/05");
         let target = records.join("2026-05-01.parquet");
         let log = probe.take_log();
-        let temp = log
-            .iter()
-            .find_map(|op| match op {
-                Op::Open(p, Open::CreateNew) if *p != kept => Some(p.clone()),
-                _ => None,
-            })
-            .expect("a temporary file");
+        let temp = created(&log, |p| *p != kept);
         let steps = [
             Op::Open(kept.clone(), Open::CreateNew),
             Op::SyncAll(kept.clone()),
@@ -1320,13 +1326,7 @@ mod tests {
         let records = dir.path().join("records/2026/05");
         let target = records.join("2026-05-01.parquet");
         let log = probe.take_log();
-        let temp = log
-            .iter()
-            .find_map(|op| match op {
-                Op::Open(p, Open::CreateNew) => Some(p.clone()),
-                _ => None,
-            })
-            .expect("a temporary file");
+        let temp = created(&log, |_| true);
         // Written aside: the records folder never holds another file than the days.
         assert_eq!(
             temp.parent(),

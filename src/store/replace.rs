@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 
 use super::error::StoreError;
-use super::fs::{create_dirs, parent_of, Failed, Fs, Open};
+use super::fs::{create_dirs, parent_of, Failed, Fs, FsFile, Open};
 use super::layout::{
     kept_name, parquet_file, parse_file_name, parse_kept_name, records_dir, temp_dir, temp_name,
     DayFileName,
@@ -76,27 +76,30 @@ fn len_of(fs: &dyn Fs, path: &Path) -> Result<Option<u64>, Failed> {
     }
 }
 
+/// Removes `path`; gone already is fine.
+fn remove_if_there(fs: &dyn Fs, path: &Path) -> Result<(), Failed> {
+    match fs.remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("cannot remove", path)(e)),
+        _ => Ok(()),
+    }
+}
+
 /// Removes `path` (gone already is fine) and fsyncs its directory.
 fn remove_synced(fs: &dyn Fs, path: &Path) -> Result<(), Failed> {
-    match fs.remove_file(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io("cannot remove", path)(e)),
-    }
+    remove_if_there(fs, path)?;
     let dir = parent_of(path);
     fs.sync_dir(dir).map_err(io("cannot fsync directory", dir))
 }
 
-/// Copies `from` to `to` (created, not there before), fsynced, its directory fsynced.
-fn copy_new(fs: &dyn Fs, from: &Path, to: &Path) -> Result<(), Failed> {
+/// Copies `from` to `to` (created, not there before) and fsyncs it; returns its handle.
+fn copy_synced(fs: &dyn Fs, from: &Path, to: &Path) -> Result<Box<dyn FsFile>, Failed> {
     let mut src = fs.open(from, Open::Read).map_err(io("cannot open", from))?;
     let mut dst = fs
         .open(to, Open::CreateNew)
         .map_err(io("cannot create", to))?;
     copy_bytes(&mut *src, from, &mut *dst, to)?;
     dst.sync_all().map_err(io("cannot fsync", to))?;
-    let dir = parent_of(to);
-    fs.sync_dir(dir).map_err(io("cannot fsync directory", dir))
+    Ok(dst)
 }
 
 fn copy_bytes(
@@ -132,17 +135,8 @@ pub(super) fn copy_in(
     create_dirs(fs, &temps)?;
     let temp = temps.join(temp_name(day, "move"));
     // Left by a move a crash stopped (the lock is held: no one else writes it).
-    match fs.remove_file(&temp) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io("cannot remove", &temp)(e)),
-    }
-    let mut src = fs.open(from, Open::Read).map_err(io("cannot open", from))?;
-    let mut dst = fs
-        .open(&temp, Open::CreateNew)
-        .map_err(io("cannot create", &temp))?;
-    copy_bytes(&mut *src, from, &mut *dst, &temp)?;
-    dst.sync_all().map_err(io("cannot fsync", &temp))?;
+    remove_if_there(fs, &temp)?;
+    let mut dst = copy_synced(fs, from, &temp)?;
     fs.rename(&temp, to).map_err(io("cannot move", &temp))?;
     // The handle is the temporary file's, now named `to`: its inode written under that name.
     dst.sync_all().map_err(io("cannot fsync", to))?;
@@ -165,12 +159,10 @@ pub(super) fn keep_aside(
     let kept = temps.join(kept_name(day));
     // One left by a cut was dealt with before the conversion began (`recover_day`): what is
     // here now is not needed (a copy a cut stopped while it was written).
-    match fs.remove_file(&kept) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io("cannot remove", &kept)(e)),
-    }
-    copy_new(fs, target, &kept)?;
+    remove_if_there(fs, &kept)?;
+    copy_synced(fs, target, &kept)?;
+    fs.sync_dir(temps)
+        .map_err(io("cannot fsync directory", temps))?;
     Ok(kept)
 }
 
